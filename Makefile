@@ -1,0 +1,54 @@
+# Fathom. `make test` and `make demo` set everything up on a fresh machine first.
+# Each test stage is its own target; `make test` runs them all and fails if any fails.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+VENV := $(CURDIR)/.venv
+export PATH := $(VENV)/bin:$(PATH)
+# brownie and pytest colour codes make the logs unreadable in CI
+export PY_COLORS := 0
+
+BROWNIE_TEST := brownie test -p no:cacheprovider
+TEST_STAGES := test-ganache test-anvil test-forge test-python
+
+.PHONY: help setup test $(TEST_STAGES) demo deploy freeze clean
+
+help:
+	@echo "make demo    set up, then run a bounty round on a local chain"
+	@echo "make test    set up, then run every test stage: $(TEST_STAGES)"
+	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
+	@echo "make <stage> one stage alone, e.g. make test-forge"
+
+setup:
+	@bash tools/setup.sh
+
+test: setup
+	@$(VENV)/bin/python tools/run_stages.py $(TEST_STAGES)
+
+# The brownie suite on ganache 7 (what `brownie test` runs against)...
+test-ganache: setup
+	$(BROWNIE_TEST) --network development
+
+# ...and the same suite on anvil (tests marked anvil_only run only here).
+test-anvil: setup
+	$(BROWNIE_TEST) --network anvil
+
+# Solidity fuzz and invariant tests (tests/forge, outside contracts/ so brownie skips them).
+test-forge: setup
+	forge test
+
+# Unit tests of the fathom package (no chain).
+test-python: setup
+	python -m pytest -q -p no:pytest-brownie -p no:cacheprovider --confcutdir=tests/python tests/python
+
+demo: setup
+	brownie run scripts/deploy.py --network development
+
+deploy: demo
+
+# Re-pin every transitive Python package after changing requirements.txt.
+freeze:
+	@{ echo "# Every package in .venv, pinned (pip freeze). Regenerate with \`make freeze\` after changing requirements.txt."; \
+	   $(VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
+
+clean:
+	rm -rf build .forge reports .hypothesis

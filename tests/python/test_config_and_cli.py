@@ -1,0 +1,67 @@
+"""Settings, deployment records and the CLI's error handling."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fathom.cli import main
+from fathom.config import Settings
+from fathom.deployments import read_deployment, write_deployment
+from fathom.errors import ConfigError, DeploymentNotFound, FathomError
+
+
+def test_settings_come_from_fathom_variables(tmp_path):
+    s = Settings.from_env(
+        {"FATHOM_NETWORK": "anvil", "FATHOM_DATA_DIR": str(tmp_path), "FATHOM_IPFS_API": "/ip4/127.0.0.1/tcp/5001", "FATHOM_IPFS_TIMEOUT": "2.5"}
+    )
+    assert (s.network, s.data_dir, s.ipfs_api, s.ipfs_timeout) == ("anvil", tmp_path, "/ip4/127.0.0.1/tcp/5001", 2.5)
+    assert Settings.from_env({}).ipfs_api is None  # embedded store by default
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1"])
+def test_a_bad_timeout_is_a_config_error_that_names_the_variable(value):
+    with pytest.raises(ConfigError, match="FATHOM_IPFS_TIMEOUT"):
+        Settings.from_env({"FATHOM_IPFS_TIMEOUT": value})
+    assert issubclass(ConfigError, ValueError)
+
+
+def test_a_deployment_round_trips_and_leaves_no_temp_file(tmp_path):
+    record = {"network": "x", "contracts": {"KeyRegistry": "0x" + "11" * 20}}
+    path = write_deployment(tmp_path, "x", record)
+    assert read_deployment(tmp_path, "x") == record
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_a_missing_or_broken_deployment_says_what_to_do(tmp_path):
+    with pytest.raises(DeploymentNotFound, match="make demo"):
+        read_deployment(tmp_path, "sepolia")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(FathomError, match="not valid JSON"):
+        read_deployment(tmp_path, "bad")
+    (tmp_path / "empty.json").write_text("{}")
+    with pytest.raises(FathomError, match="no 'contracts'"):
+        read_deployment(tmp_path, "empty")
+
+
+def test_cli_prints_user_errors_as_one_line_without_traceback(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FATHOM_DEPLOYMENTS", str(tmp_path))
+    assert main(["deployments", "--network", "nowhere"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fathom: error: no deployment for network 'nowhere'")
+    assert "Traceback" not in err and err.count("\n") == 1
+
+
+def test_cli_shows_a_deployment(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FATHOM_DEPLOYMENTS", str(tmp_path))
+    write_deployment(tmp_path, "development", {"network": "development", "chain_id": 1337, "block": 1, "contracts": {"KeyRegistry": "0xabc"}})
+    assert main(["deployments"]) == 0
+    assert "KeyRegistry      0xabc" in capsys.readouterr().out
+    assert main(["deployments", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["chain_id"] == 1337
+
+
+def test_cli_without_a_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "usage: fathom" in capsys.readouterr().out
