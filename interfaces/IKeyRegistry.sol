@@ -9,6 +9,8 @@ pragma solidity ^0.8.24;
 interface IKeyRegistry {
     /// @notice The key is not 64 bytes (uncompressed X || Y, without the 0x04 prefix).
     error InvalidPublicKeyLength(uint256 length);
+    /// @notice The key is not a point of secp256k1 (so no one holds its private key).
+    error PublicKeyNotOnCurve();
     /// @notice The key hashes to `keyAddress`, not to the sender.
     error PublicKeyNotSenders(address sender, address keyAddress);
 
@@ -20,7 +22,7 @@ interface IKeyRegistry {
     /// @notice Publish the sender's public key. Publishing again replaces it
     ///         (the same key: an address has one key).
     /// @param publicKey 64 bytes, X || Y; `address(uint160(uint256(keccak256(publicKey))))`
-    ///        must equal `msg.sender`.
+    ///        must equal `msg.sender`, and (X, Y) must lie on secp256k1.
     function publishKey(bytes calldata publicKey) external;
 
     /// @notice The public key `account` published, or empty bytes if it published none.

@@ -1,32 +1,54 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "./utils/Test.sol";
+import {Test, Vm} from "./utils/Test.sol";
 import {KeyRegistry} from "../../contracts/KeyRegistry.sol";
 import {IKeyRegistry} from "../../interfaces/IKeyRegistry.sol";
 
 /// @dev SPECIFICATION.md K1-K2 under fuzzing: a key is accepted exactly from the
-///      address it hashes to.
+///      address it hashes to, and only if it is a point of secp256k1.
 contract KeyRegistryTest is Test {
     KeyRegistry internal registry;
+
+    uint256 internal constant SECP256K1_N = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141;
 
     function setUp() public {
         registry = new KeyRegistry();
     }
 
-    function testFuzz_k1_key_is_accepted_only_from_its_address(bytes32 x, bytes32 y, address sender) public {
-        bytes memory key = abi.encodePacked(x, y);
-        address owner = address(uint160(uint256(keccak256(key))));
-        vm.assume(sender != owner);
+    function testFuzz_k1_real_key_is_accepted_only_from_its_address(uint256 privateKey, address sender) public {
+        privateKey = bound(privateKey, 1, SECP256K1_N - 1);
+        Vm.Wallet memory w = vm.createWallet(privateKey);
+        bytes memory key = abi.encodePacked(w.publicKeyX, w.publicKeyY);
+        vm.assume(sender != w.addr);
+
         vm.prank(sender);
-        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.PublicKeyNotSenders.selector, sender, owner));
+        vm.expectRevert(abi.encodeWithSelector(IKeyRegistry.PublicKeyNotSenders.selector, sender, w.addr));
         registry.publishKey(key);
         assertFalse(registry.hasKey(sender), "refused key stored");
 
-        vm.prank(owner);
+        vm.prank(w.addr);
         registry.publishKey(key);
-        assertEq(registry.publicKeyOf(owner), key, "stored key differs");
-        assertTrue(registry.hasKey(owner), "key not recorded");
+        assertEq(registry.publicKeyOf(w.addr), key, "stored key differs");
+        assertTrue(registry.hasKey(w.addr), "key not recorded");
+    }
+
+    function testFuzz_k2_points_off_the_curve_are_refused(bytes32 x, bytes32 y) public {
+        bytes memory key = abi.encodePacked(x, y);
+        address owner = address(uint160(uint256(keccak256(key))));
+        // a random pair is on the curve with negligible probability; (0,0) is the edge case
+        vm.prank(owner);
+        vm.expectRevert(IKeyRegistry.PublicKeyNotOnCurve.selector);
+        registry.publishKey(key);
+        assertFalse(registry.hasKey(owner), "off-curve key stored");
+    }
+
+    function test_k2_the_zero_point_is_refused() public {
+        bytes memory key = new bytes(64);
+        address owner = address(uint160(uint256(keccak256(key))));
+        vm.prank(owner);
+        vm.expectRevert(IKeyRegistry.PublicKeyNotOnCurve.selector);
+        registry.publishKey(key);
     }
 
     function testFuzz_k2_wrong_length_is_refused(bytes memory key) public {

@@ -5,6 +5,14 @@ pragma solidity ^0.8.24;
 ///      from the registries here (npm's copy lacks ds-test), so this declares them
 ///      directly; the signatures are forge's own (HEVM_ADDRESS below).
 interface Vm {
+    struct Wallet {
+        address addr;
+        uint256 publicKeyX;
+        uint256 publicKeyY;
+        uint256 privateKey;
+    }
+
+    function createWallet(uint256 privateKey) external returns (Wallet memory);
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;

@@ -38,3 +38,9 @@ def test_k3_publishing_again_keeps_the_one_key(key_registry, keyed_account):
 def test_an_address_without_a_key_reads_as_empty(key_registry, rando):
     assert key_registry.publicKeyOf(rando) == "0x"
     assert not key_registry.hasKey(rando)
+
+
+def test_k2_a_point_off_the_curve_is_refused_even_from_its_hash_address(key_registry, accounts):
+    off_curve = bytes(64)  # (0, 0) is not on secp256k1; it would read back as "no key"
+    with reverts_with("PublicKeyNotOnCurve"):
+        key_registry.publishKey(off_curve, {"from": accounts[3]})

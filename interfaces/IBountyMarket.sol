@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+/// @title Fathom bounty market: types
+/// @notice Shared by the market, its events and its errors. Scores are integers in
+///         "score units" (the metric divided by the bounty's resolution); the value
+///         `type(uint32).max` in a report means "invalid artefact".
+interface IBountyMarketTypes {
+    /// @notice The lifecycle of a bounty, derived by `state(id)` from timestamps and flags.
+    /// @dev AwaitingBaseline: created, the committee has not yet fixed the baseline.
+    ///      Open: takes submissions. Settling: ended (deadline, cancel or target) and
+    ///      not yet closed, batches may still be pending. Closed: books closed, reveal
+    ///      pending. Revealed: the validation set and model key are public.
+    enum BountyState {
+        None,
+        AwaitingBaseline,
+        Open,
+        Settling,
+        Closed,
+        Revealed
+    }
+
+    /// @notice A CID as stored on chain: its sha2-256 digest and its codec
+    ///         (0x55 raw, 0x70 dag-pb); CIDv1, base32 off chain.
+    struct Cid {
+        bytes32 digest;
+        uint8 codec;
+    }
+
+    /// @notice Everything a requester sets when opening a bounty.
+    struct BountyParams {
+        address token; // address(0) for ETH
+        uint256 reward; // reward escrow R
+        uint96 stake; // per submission, in the bounty's token (> 0)
+        uint96 oracleFeePerBatch; // shared by the oracles within tolerance
+        uint32 maxBatches; // fee budget = oracleFeePerBatch * maxBatches; caps submissions
+        uint96 revealBond; // returned on reveal, else forfeited to accepted contributors
+        uint16 slashBps; // share of a slashed stake that is burned, <= 10000
+        uint16 batchSize; // submissions per batch, 1..256
+        uint32 scoringTimeout; // seconds for a batch (or the baseline) to collect reports
+        uint64 deadline; // no submissions from this timestamp on
+        uint32 revealWindow; // seconds after close for the reveal
+        bool higherIsBetter; // metric direction
+        uint32 target; // score units; reaching it ends the bounty
+        uint32 slashMargin; // score units worse than the head beyond which a stake is slashed
+        uint32 tolerance; // score units an oracle may lie from the median
+        uint64 resolution; // one score unit in metric units, WAD (informational)
+        bytes32 metric; // e.g. "accuracy" (informational)
+        bool trustSingleOracle; // committee of exactly one, deciding alone
+        address[] committee; // >= 3 eligible oracles (1 if trustSingleOracle), no requester
+        uint64[] curveX; // reward curve breakpoints, WAD: 0 .. 1e18, strictly increasing
+        uint64[] curveY; // WAD: 0 .. 1e18, non-decreasing
+        Cid initialModel; // encrypted initial model (or public)
+        Cid keyring; // model key wrapped for the committee and admitted contributors
+        bytes32 validationCommitment; // keccak256(abi.encode(validationCid, validationKey, salt))
+    }
+
+    /// @notice One submission as the records hash commits to it (from SubmissionReceived).
+    struct SubmissionRecord {
+        address contributor;
+        uint96 stake; // what actually arrived
+        uint32 baseVersion;
+        Cid update;
+    }
+
+    /// @notice One oracle's batch report as the report hash commits to it (from ReportPosted).
+    struct BatchReport {
+        bytes scores; // 4 bytes (uint32, big-endian) per submission of the batch, in id order
+        Cid merged; // the merged model this oracle pinned for its best candidate (zero if none)
+    }
+
+    /// @notice A bounty's stored state, for frontends and tools.
+    struct BountyView {
+        address requester;
+        address token;
+        uint256 reward;
+        uint256 paid;
+        uint96 stake;
+        uint96 oracleFeePerBatch;
+        uint32 maxBatches;
+        uint96 revealBond;
+        uint16 slashBps;
+        uint16 batchSize;
+        uint32 scoringTimeout;
+        uint64 deadline;
+        uint32 revealWindow;
+        bool higherIsBetter;
+        bool trustSingleOracle;
+        bool cancelled;
+        bool baselineSet;
+        bool revealed;
+        uint32 target;
+        uint32 slashMargin;
+        uint32 tolerance;
+        uint32 baselineScore;
+        uint32 headScore;
+        uint32 versionCount; // head version (0 = the initial model)
+        uint32 submissionCount;
+        uint32 nextBatch; // the batch to settle next
+        uint64 endedAt; // when it ended (0 while open)
+        uint64 closedAt;
+        uint256 feesPaid;
+        bytes32 validationCommitment;
+    }
+}
+
+/// @title Fathom bounty market: errors
+interface IBountyMarketErrors is IBountyMarketTypes {
+    error BountyNotFound(uint256 bountyId);
+    error BountyNotInState(uint256 bountyId, BountyState state, BountyState expected);
+    error InvalidParameter(string name);
+    error CommitteeMemberInvalid(address member);
+    error NotRequester(uint256 bountyId, address caller);
+    error NotCommitteeMember(uint256 bountyId, address caller);
+    error NotOptedIn(uint256 bountyId, address oracle);
+    error AlreadyOptedIn(uint256 bountyId, address oracle);
+    error AlreadyReported(uint256 bountyId, uint256 batch, address oracle);
+    error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
+    error BaseVersionUnknown(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
+    error BatchLimitReached(uint256 bountyId, uint256 maxBatches);
+    error WrongPayment(uint256 expected, uint256 received);
+    error FundingShortfall(uint256 received, uint256 needed);
+    error InsufficientClaimable(address account, address token, uint256 available, uint256 needed);
+    error BatchNotReportable(uint256 bountyId, uint256 batch);
+    error BatchNotReady(uint256 bountyId, uint256 batch, uint256 reports, uint256 reportableAt);
+    error BatchNotVoidable(uint256 bountyId, uint256 batch);
+    error WrongScoreCount(uint256 expected, uint256 got);
+    error RecordsMismatch(uint256 bountyId, uint256 batch);
+    error ReportMismatch(uint256 bountyId, uint256 batch, uint256 reportIndex);
+    error InvalidScore(uint32 score);
+    error BatchesPending(uint256 bountyId, uint256 nextBatch, uint256 batches);
+    error CommitmentMismatch(uint256 bountyId);
+    error RevealWindowOpen(uint256 bountyId, uint256 closesAt);
+    error BondAlreadySettled(uint256 bountyId);
+    error NoBondShare(uint256 bountyId, uint256 version);
+    error NothingToClaim(address account, address token);
+    error NotGuardian(address caller);
+    error UnexpectedEth(address sender);
+    error EthTransferFailed(address to, uint256 amount);
+}
+
+/// @title Fathom bounty market: events
+/// @notice The record of every phase: an indexer rebuilds the whole history, the
+///         lineage and every payout from these alone.
+interface IBountyMarketEvents is IBountyMarketTypes {
+    /// @notice A bounty was opened; `reward` is what actually arrived for the reward escrow.
+    event BountyOpened(
+        uint256 indexed bountyId, address indexed requester, address indexed token, uint256 reward, BountyParams params
+    );
+    /// @notice `funder` added `amount` (what arrived) to the reward escrow.
+    event BountyFunded(uint256 indexed bountyId, address indexed funder, uint256 amount, uint256 reward);
+    /// @notice The keyring (model key wrapped for recipients) moved to `keyring`.
+    event KeyringSet(uint256 indexed bountyId, Cid keyring);
+    /// @notice The initial model moved to `model` (only before the baseline).
+    event InitialModelSet(uint256 indexed bountyId, Cid model);
+    /// @notice A committee member opted in (bonded) or left (released).
+    event CommitteeJoined(uint256 indexed bountyId, address indexed oracle);
+    event CommitteeLeft(uint256 indexed bountyId, address indexed oracle);
+    /// @notice An oracle scored the initial model.
+    event BaselineReported(uint256 indexed bountyId, address indexed oracle, uint32 score);
+    /// @notice The median baseline fixed version 0's score; submissions open.
+    event BaselineSet(uint256 indexed bountyId, uint32 score, uint256 reports);
+    /// @notice A contributor submitted an update with `stake` (what arrived).
+    event SubmissionReceived(
+        uint256 indexed bountyId,
+        uint256 indexed submissionId,
+        address indexed contributor,
+        uint256 batch,
+        uint32 baseVersion,
+        Cid update,
+        uint96 stake
+    );
+    /// @notice An oracle reported a whole batch; `scores` holds a uint32 per submission.
+    event ReportPosted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes scores, Cid merged);
+    /// @notice A submission became version `version` of the model.
+    event VersionAccepted(
+        uint256 indexed bountyId,
+        uint256 indexed version,
+        address indexed author,
+        uint256 parent,
+        uint256 submissionId,
+        uint32 score,
+        Cid update,
+        Cid merged,
+        uint256 reward
+    );
+    /// @notice A submission did not beat the head (or another beat it more); stake returned.
+    event SubmissionRejected(uint256 indexed bountyId, uint256 indexed submissionId, address indexed contributor, uint32 score);
+    /// @notice A submission was invalid or worse than the head by more than the slash
+    ///         margin: `burned` of its stake is burned, `returned` comes back.
+    event StakeSlashed(
+        uint256 indexed bountyId,
+        uint256 indexed submissionId,
+        address indexed contributor,
+        uint32 score,
+        uint256 burned,
+        uint256 returned
+    );
+    /// @notice An oracle's stake was slashed for this batch (misreport or no report);
+    ///         the ETH is shared by the batch's contributors.
+    event OracleSlashed(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, uint256 amount);
+    /// @notice A batch was decided by the median of `reports` reports; each oracle within
+    ///         tolerance earned `feeShare`.
+    event BatchSettled(uint256 indexed bountyId, uint256 indexed batch, uint256 reports, uint256 feeShare);
+    /// @notice A batch missed its quorum by the timeout: stakes returned in full.
+    event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
+    /// @notice The requester cancelled; it takes effect once pending batches settle.
+    event BountyCancelled(uint256 indexed bountyId);
+    /// @notice Books closed: `rewardRefund` + `feeRefund` became claimable by the requester.
+    event BountyClosed(uint256 indexed bountyId, uint256 rewardRefund, uint256 feeRefund);
+    /// @notice The validation set and the model key are public: anyone can re-score.
+    event ValidationRevealed(uint256 indexed bountyId, Cid validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey);
+    /// @notice The bond was not reclaimed in time: each accepted version's author may claim `share`.
+    event BondForfeited(uint256 indexed bountyId, uint256 share, uint256 burned);
+    /// @notice `account` moved `amount` of `token` (address(0) = ETH) to `to`.
+    event Claimed(address indexed account, address indexed token, address indexed to, uint256 amount);
+    /// @notice Burned amounts left the contract for the burn address.
+    event Burned(address indexed token, uint256 amount);
+    /// @notice The guardian that may pause new bounties and submissions changed.
+    event GuardianSet(address indexed guardian);
+}
+
+/// @title Fathom bounty market
+/// @notice Bounties for model improvements, paid by measured gain on a hidden
+///         validation set. See SPECIFICATION.md for the numbered rules.
+interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
+    /// @notice Open a bounty, escrowing reward + oracleFeePerBatch * maxBatches + revealBond
+    ///         (ETH as msg.value, exactly; an ERC-20 by transferFrom, crediting what arrived
+    ///         to the reward). Rules B1-B4.
+    function createBounty(BountyParams calldata params) external payable returns (uint256 bountyId);
+
+    /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5.
+    function topUp(uint256 bountyId, uint256 amount) external payable;
+
+    /// @notice Requester: publish a new keyring CID. Rule B6.
+    function setKeyring(uint256 bountyId, Cid calldata keyring) external;
+
+    /// @notice Requester: replace the initial model before the baseline is set. Rule B6.
+    function setInitialModel(uint256 bountyId, Cid calldata model) external;
+
+    /// @notice A committee member opts in, bonding its registry stake to this bounty. Rule C1.
+    function joinCommittee(uint256 bountyId) external;
+
+    /// @notice A member leaves a closed bounty, releasing its bond. Rule C2.
+    function leaveCommittee(uint256 bountyId) external;
+
+    /// @notice A member scores the initial model. The last member's report fixes the
+    ///         baseline at once. Rules S1-S2.
+    function reportBaseline(uint256 bountyId, uint32 score) external;
+
+    /// @notice Fix the baseline after the scoring timeout with a quorum of reports. Rule S2.
+    function settleBaseline(uint256 bountyId) external;
+
+    /// @notice Submit an update trained from `baseVersion`, paying the stake. Rules U1-U4.
+    function submitUpdate(uint256 bountyId, uint32 baseVersion, Cid calldata update)
+        external
+        payable
+        returns (uint256 submissionId);
+
+    /// @notice As submitUpdate, taking the stake from the sender's claimable balance. Rule U5.
+    function submitUpdateFromBalance(uint256 bountyId, uint32 baseVersion, Cid calldata update)
+        external
+        returns (uint256 submissionId);
+
+    /// @notice A member reports a batch's scores and the merged model it pinned. Rules R1-R3.
+    function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external;
+
+    /// @notice Anyone settles a batch once every opted-in member reported, or after the
+    ///         timeout with a quorum, passing the records and reports the chain committed to.
+    ///         Rules R4-R9.
+    function settleBatch(
+        uint256 bountyId,
+        uint256 batch,
+        SubmissionRecord[] calldata records,
+        BatchReport[] calldata reports
+    ) external;
+
+    /// @notice Anyone voids a batch that missed its quorum by the timeout. Rule R10.
+    function voidBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records) external;
+
+    /// @notice Requester: end the bounty; takes effect once pending batches settle. Rule E1.
+    function cancel(uint256 bountyId) external;
+
+    /// @notice Anyone closes an ended bounty whose batches are all settled, crediting the
+    ///         requester with what was not earned. Rule E2.
+    function close(uint256 bountyId) external;
+
+    /// @notice Requester: reveal the validation set and model key of a closed bounty;
+    ///         returns the reveal bond if not yet forfeited. Rule E3.
+    function reveal(uint256 bountyId, Cid calldata validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey)
+        external;
+
+    /// @notice Anyone: after the reveal window, forfeit an unrevealed bond to the authors of
+    ///         accepted versions (burned if there are none). Rule E4.
+    function forfeitBond(uint256 bountyId) external;
+
+    /// @notice The author of accepted `version` claims its share of a forfeited bond. Rule E4.
+    function claimBondShare(uint256 bountyId, uint256 version) external;
+
+    /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1.
+    function claim(address token) external;
+
+    /// @notice Withdraw the sender's claimable balance of `token` to `to`. Rule P1.
+    function claimTo(address token, address to) external;
+
+    /// @notice Anyone sends burned amounts of `token` to the burn address. Rule P2.
+    function burn(address token) external;
+
+    /// @notice Owner: set the guardian. Rule A1.
+    function setGuardian(address guardian) external;
+
+    /// @notice Guardian: stop / resume new bounties and submissions. Rule A2.
+    function pause() external;
+
+    function unpause() external;
+
+    /// @notice The derived lifecycle state; reverts with BountyNotFound for unknown ids.
+    function state(uint256 bountyId) external view returns (BountyState);
+
+    /// @notice A bounty's stored state.
+    function getBounty(uint256 bountyId) external view returns (BountyView memory);
+
+    /// @notice The committee, and which members have opted in / reported the baseline (bit i = member i).
+    function getCommittee(uint256 bountyId)
+        external
+        view
+        returns (address[] memory members, uint256 optedInMask, uint256 baselineMask);
+
+    /// @notice The reward curve's breakpoints.
+    function getCurve(uint256 bountyId) external view returns (uint64[] memory xs, uint64[] memory ys);
+
+    /// @notice A batch: its records hash, when it filled (0 if partial), reporters (bit i =
+    ///         member i), whether it is decided, its submission count, and when it may be settled
+    ///         with a partial quorum (0 while not reportable).
+    function getBatch(uint256 bountyId, uint256 batch)
+        external
+        view
+        returns (
+            bytes32 recordsHash,
+            uint64 filledAt,
+            uint16 reportedMask,
+            bool decided,
+            uint256 submissions,
+            uint256 timeoutAt
+        );
+
+    /// @notice The hash a report must match at settlement.
+    function reportHash(uint256 bountyId, uint256 batch, uint256 memberIndex) external view returns (bytes32);
+
+    /// @notice What `account` may claim of `token`.
+    function claimable(address account, address token) external view returns (uint256);
+
+    /// @notice Burned amounts of `token` not yet sent to the burn address.
+    function pendingBurn(address token) external view returns (uint256);
+
+    /// @notice Sum of the stakes of pending submissions per token (locked until settled).
+    function lockedStakes(address token) external view returns (uint256);
+
+    /// @notice The author of an accepted version while its bond share is unclaimed.
+    function versionAuthor(uint256 bountyId, uint256 version) external view returns (address);
+
+    /// @notice Per-version share of a forfeited bond (0 if none).
+    function bondShare(uint256 bountyId) external view returns (uint256);
+
+    function bountyCount() external view returns (uint256);
+
+    function guardian() external view returns (address);
+
+    function keyRegistry() external view returns (address);
+
+    function oracleRegistry() external view returns (address);
+}
