@@ -144,8 +144,11 @@ interface IBountyMarketErrors is IBountyMarketTypes {
 ///         lineage and every payout from these alone.
 interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice A bounty was opened; `reward` is what actually arrived for the reward escrow.
+    ///         `params` is the ABI encoding of the BountyParams given to createBounty
+    ///         (decode it as the tuple `BountyParams`); emitting the raw encoding keeps the
+    ///         market under the contract size limit.
     event BountyOpened(
-        uint256 indexed bountyId, address indexed requester, address indexed token, uint256 reward, BountyParams params
+        uint256 indexed bountyId, address indexed requester, address indexed token, uint256 reward, bytes params
     );
     /// @notice `funder` added `amount` (what arrived) to the reward escrow.
     event BountyFunded(uint256 indexed bountyId, address indexed funder, uint256 amount, uint256 reward);
@@ -220,10 +223,8 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event GuardianSet(address indexed guardian);
 }
 
-/// @title Fathom bounty market
-/// @notice Bounties for model improvements, paid by measured gain on a hidden
-///         validation set. See SPECIFICATION.md for the numbered rules.
-interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
+/// @title Fathom bounty market: actions and core views (implemented by BountyMarket itself)
+interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice Open a bounty, escrowing reward + oracleFeePerBatch * maxBatches + revealBond
     ///         (ETH as msg.value, exactly; an ERC-20 by transferFrom, crediting what arrived
     ///         to the reward). Rules B1-B4.
@@ -231,12 +232,6 @@ interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5.
     function topUp(uint256 bountyId, uint256 amount) external payable;
-
-    /// @notice Requester: publish a new keyring CID. Rule B6.
-    function setKeyring(uint256 bountyId, Cid calldata keyring) external;
-
-    /// @notice Requester: replace the initial model before the baseline is set. Rule B6.
-    function setInitialModel(uint256 bountyId, Cid calldata model) external;
 
     /// @notice A committee member opts in, bonding its registry stake to this bounty. Rule C1.
     function joinCommittee(uint256 bountyId) external;
@@ -290,13 +285,6 @@ interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
     function reveal(uint256 bountyId, Cid calldata validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey)
         external;
 
-    /// @notice Anyone: after the reveal window, forfeit an unrevealed bond to the authors of
-    ///         accepted versions (burned if there are none). Rule E4.
-    function forfeitBond(uint256 bountyId) external;
-
-    /// @notice The author of accepted `version` claims its share of a forfeited bond. Rule E4.
-    function claimBondShare(uint256 bountyId, uint256 version) external;
-
     /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1.
     function claim(address token) external;
 
@@ -316,6 +304,43 @@ interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice The derived lifecycle state; reverts with BountyNotFound for unknown ids.
     function state(uint256 bountyId) external view returns (BountyState);
+
+    /// @notice What `account` may claim of `token`.
+    function claimable(address account, address token) external view returns (uint256);
+
+    /// @notice Burned amounts of `token` not yet sent to the burn address.
+    function pendingBurn(address token) external view returns (uint256);
+
+    function bountyCount() external view returns (uint256);
+
+    function guardian() external view returns (address);
+
+    function keyRegistry() external view returns (address);
+
+    function oracleRegistry() external view returns (address);
+
+    /// @notice The contract the market's fallback delegatecalls for IBountyMarketExtension
+    ///         (created by the market's constructor; immutable).
+    function extension() external view returns (address);
+}
+
+/// @title Fathom bounty market: extension
+/// @notice The larger getters and the rarely used actions, served by BountyMarketExtension
+///         through the market's fallback: call them on the market's address, with the
+///         IBountyMarket ABI.
+interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
+    /// @notice Requester: publish a new keyring CID. Rule B6.
+    function setKeyring(uint256 bountyId, Cid calldata keyring) external;
+
+    /// @notice Requester: replace the initial model before the baseline is set. Rule B6.
+    function setInitialModel(uint256 bountyId, Cid calldata model) external;
+
+    /// @notice Anyone: after the reveal window, forfeit an unrevealed bond to the authors of
+    ///         accepted versions (burned if there are none). Rule E4.
+    function forfeitBond(uint256 bountyId) external;
+
+    /// @notice The author of accepted `version` claims its share of a forfeited bond. Rule E4.
+    function claimBondShare(uint256 bountyId, uint256 version) external;
 
     /// @notice A bounty's stored state.
     function getBounty(uint256 bountyId) external view returns (BountyView memory);
@@ -347,26 +372,15 @@ interface IBountyMarket is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice The hash a report must match at settlement.
     function reportHash(uint256 bountyId, uint256 batch, uint256 memberIndex) external view returns (bytes32);
 
-    /// @notice What `account` may claim of `token`.
-    function claimable(address account, address token) external view returns (uint256);
-
-    /// @notice Burned amounts of `token` not yet sent to the burn address.
-    function pendingBurn(address token) external view returns (uint256);
-
-    /// @notice Sum of the stakes of pending submissions per token (locked until settled).
-    function lockedStakes(address token) external view returns (uint256);
-
     /// @notice The author of an accepted version while its bond share is unclaimed.
     function versionAuthor(uint256 bountyId, uint256 version) external view returns (address);
 
     /// @notice Per-version share of a forfeited bond (0 if none).
     function bondShare(uint256 bountyId) external view returns (uint256);
-
-    function bountyCount() external view returns (uint256);
-
-    function guardian() external view returns (address);
-
-    function keyRegistry() external view returns (address);
-
-    function oracleRegistry() external view returns (address);
 }
+
+/// @title Fathom bounty market
+/// @notice Bounties for model improvements, paid by measured gain on a hidden
+///         validation set. See SPECIFICATION.md for the numbered rules. This is the ABI
+///         a frontend or another contract uses on the market's address.
+interface IBountyMarket is IBountyMarketActions, IBountyMarketExtension {}

@@ -12,16 +12,26 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from brownie import KeyRegistry, accounts, chain, network
+from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network
 
 from fathom.config import Settings
 from fathom.deployments import write_deployment
 
 
-def deploy_all(deployer: Any) -> dict[str, Any]:
-    """Deploy every contract from `deployer`; return them by name."""
+# Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
+# and the share of its stake each offence costs.
+ORACLE_MIN_STAKE = 10**18  # 1 ETH
+ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
+ORACLE_SLASH_BPS = 1_000  # 10%
+
+
+def deploy_all(deployer: Any, guardian: Any = None) -> dict[str, Any]:
+    """Deploy every contract from `deployer` (owner and, unless given, guardian); return them by name."""
     key_registry = KeyRegistry.deploy({"from": deployer})
-    return {"KeyRegistry": key_registry}
+    oracle_registry = OracleRegistry.deploy(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, {"from": deployer})
+    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, {"from": deployer})
+    oracle_registry.setMarket(market, {"from": deployer})
+    return {"KeyRegistry": key_registry, "OracleRegistry": oracle_registry, "BountyMarket": market}
 
 
 def main() -> dict[str, Any]:

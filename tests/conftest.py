@@ -53,3 +53,50 @@ def keyed_account(accounts):
 @pytest.fixture(scope="module")
 def key_registry(KeyRegistry, deployer):
     return KeyRegistry.deploy({"from": deployer})
+
+
+@pytest.fixture(scope="session")
+def oracles(accounts):
+    return [accounts[3], accounts[4], accounts[5], accounts[6]]
+
+
+@pytest.fixture(scope="session")
+def contributors(accounts):
+    return [accounts[2], accounts[7], accounts[8]]
+
+
+@pytest.fixture(scope="module")
+def deployment(deployer):
+    from scripts.deploy import deploy_all
+
+    return deploy_all(deployer)
+
+
+@pytest.fixture(scope="module")
+def oracle_registry(deployment):
+    return deployment["OracleRegistry"]
+
+
+@pytest.fixture(scope="module")
+def market(deployment):
+    """The market with the full IBountyMarket ABI (extension functions included)."""
+    from brownie import Contract, interface
+
+    return Contract.from_abi("BountyMarket", deployment["BountyMarket"].address, deployment["BountyMarket"].abi + [
+        e for e in interface.IBountyMarket.abi if e.get("type") == "function" and e["name"] not in {f["name"] for f in deployment["BountyMarket"].abi if f.get("type") == "function"}
+    ])
+
+
+@pytest.fixture(scope="module")
+def token(MockERC20, deployer, requester, contributors):
+    t = MockERC20.deploy("Test Token", "TT", 18, {"from": deployer})
+    for who in [requester, *contributors]:
+        t.mint(who, 10**24, {"from": deployer})
+    return t
+
+
+@pytest.fixture(scope="module")
+def staked_oracles(oracle_registry, oracles):
+    for o in oracles:
+        oracle_registry.stake({"from": o, "value": 2 * 10**18})
+    return oracles
