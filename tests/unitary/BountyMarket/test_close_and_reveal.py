@@ -8,7 +8,7 @@ from tests.market_helpers import ETH, SALT, VALIDATION_CID, VALIDATION_KEY, Roun
 STAKE = 10**16
 
 
-def test_e1_a_cancel_waits_for_pending_batches_before_the_refund(market, requester, staked_oracles, contributors, rando):
+def test_e1_e2_a_cancel_waits_for_pending_batches_then_close_refunds_the_unearned(market, requester, staked_oracles, contributors, rando):
     rnd = Round.open(market, requester, staked_oracles[:3])
     rnd.submit(contributors[0], 1)
     market.cancel(rnd.bounty_id, {"from": requester})
