@@ -141,8 +141,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
-        BountyState s = state(bountyId);
-        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
+        _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 received = _pullFunds(b.token, amount);
         uint256 reward = b.reward + received;
@@ -152,8 +151,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function cancel(uint256 bountyId) external onlyRequester(bountyId) {
-        BountyState s = state(bountyId);
-        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
+        _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         b.cancelled = true;
         b.endedAt = uint64(block.timestamp);
@@ -198,8 +196,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function joinCommittee(uint256 bountyId) external {
-        BountyState s = state(bountyId);
-        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
+        _requireNotEnded(bountyId);
         uint256 bit = _memberBit(bountyId, msg.sender);
         Bounty storage b = _bounties[bountyId];
         if (b.optedInMask & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
@@ -391,6 +388,12 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (baseVersion > b.versionCount) revert BaseVersionUnknown(bountyId, baseVersion, b.versionCount);
         if (b.submissionCount / b.batchSize >= b.maxBatches) revert BatchLimitReached(bountyId, b.maxBatches);
         _checkCid(update);
+    }
+
+    /// @dev AwaitingBaseline or Open: the bounty has not ended.
+    function _requireNotEnded(uint256 bountyId) private view {
+        BountyState s = state(bountyId);
+        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
     }
 
     /// @dev Appends the submission to its batch's rolling hash (checked by _checkSubmission).
