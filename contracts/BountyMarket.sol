@@ -165,6 +165,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batches = _batchCount(b);
         if (b.nextBatch < batches) revert BatchesPending(bountyId, b.nextBatch, batches);
         b.closedAt = uint64(block.timestamp);
+        // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended yet", not a balance)
         if (b.endedAt == 0) b.endedAt = uint64(_endTime(b));
         uint256 rewardRefund = uint256(b.reward) - b.paid;
         uint256 feeRefund = uint256(b.oracleFeePerBatch) * b.maxBatches - b.feesPaid;
@@ -261,6 +262,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @inheritdoc IBountyMarketActions
+    // slither-disable-next-line reentrancy-no-eth (the only external call is to the immutable oracle registry, which calls nothing back; the function is nonReentrant and its slashed ETH can only be shared after it arrives)
     function settleBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records, BatchReport[] calldata reports)
         external
         nonReentrant
@@ -271,22 +273,33 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.headKey = RewardMath.key(b.headScore, b.higherIsBetter);
         uint64[] memory medians = _medians(b, st, reports);
         _decide(b, st, records, medians, reports);
+        _finishBatch(b, _batches[bountyId][batch], batch);
+        // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended yet", not a balance)
+        if (b.endedAt == 0 && _targetReached(b)) b.endedAt = uint64(block.timestamp);
+        // Effects are done; the only external calls left are to the oracle registry (immutable,
+        // deployed with this market), and their ETH is shared after them.
         _payOracles(b, st, members);
         _shareOracleSlash(st, records);
-        _finishBatch(b, _batches[bountyId][batch], batch);
-        if (b.endedAt == 0 && _targetReached(b)) b.endedAt = uint64(block.timestamp);
     }
 
     /// @inheritdoc IBountyMarketActions
+    // slither-disable-next-line reentrancy-no-eth (the only external call is to the immutable oracle registry, which calls nothing back; the function is nonReentrant and its slashed ETH can only be shared after it arrives)
     function voidBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records) external nonReentrant {
         Settlement memory st = _beginSettlement(bountyId, batch, records);
         Bounty storage b = _bounties[bountyId];
         Batch storage bt = _batches[bountyId][batch];
         uint256 m = _popcount(bt.reportedMask);
         if (block.timestamp < _timeoutAt(b, bt) || m >= _quorum(b)) revert BatchNotVoidable(bountyId, batch);
+        uint256 reported = bt.reportedMask;
+        _finishBatch(b, bt, batch);
+        address token = b.token;
+        for (uint256 i = 0; i < st.n; ++i) {
+            _claimable[records[i].contributor][token] += records[i].stake;
+        }
+        emit BatchVoided(bountyId, batch, m);
 
         // opted-in members that did not report lose part of their stake
-        uint256 silent = b.optedInMask & ~uint256(bt.reportedMask);
+        uint256 silent = b.optedInMask & ~reported;
         address[] storage committee = _committees[bountyId];
         for (uint256 i = 0; silent != 0; ++i) {
             if (silent & (1 << i) != 0) {
@@ -296,13 +309,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 emit OracleSlashed(bountyId, batch, committee[i], amount);
             }
         }
-        address token = b.token;
-        for (uint256 i = 0; i < st.n; ++i) {
-            _claimable[records[i].contributor][token] += records[i].stake;
-        }
         _shareOracleSlash(st, records);
-        _finishBatch(b, bt, batch);
-        emit BatchVoided(bountyId, batch, m);
     }
 
     // ---------------------------------------------------------- contributors
@@ -318,6 +325,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         Bounty storage b = _bounties[bountyId];
         _checkSubmission(bountyId, b, baseVersion, update);
         uint256 received = _pullFunds(b.token, b.stake);
+        // slither-disable-next-line incorrect-equality (a token that delivered nothing; no balance is compared)
         if (received == 0) revert FundingShortfall(0, b.stake);
         return _record(bountyId, b, baseVersion, update, uint96(received));
     }
@@ -414,7 +422,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function _setBaseline(uint256 bountyId, Bounty storage b) private {
         uint256 mask = b.baselineMask;
         uint64[] memory keys = new uint64[](_popcount(mask));
-        uint256 j;
+        uint256 j = 0;
         for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
             if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], b.higherIsBetter);
         }
@@ -441,7 +449,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.n = _batchSubmissions(b, batch);
         st.firstId = batch * b.batchSize;
         if (records.length != st.n) revert RecordsMismatch(bountyId, batch);
-        bytes32 h;
+        bytes32 h = bytes32(0);
         for (uint256 i = 0; i < records.length; ++i) {
             SubmissionRecord calldata r = records[i];
             h = _chain(h, r.contributor, r.stake, r.baseVersion, r.update.digest, r.update.codec);
@@ -470,7 +478,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         if (reports.length != m) revert WrongScoreCount(m, reports.length);
         members = new uint256[](m);
-        uint256 j;
+        uint256 j = 0;
         for (uint256 i = 0; mask != 0; ++i) {
             if (mask & (1 << i) != 0) {
                 mask &= ~(1 << i);
@@ -578,10 +586,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     /// @dev The merged-model CID most reports name among those whose own best candidate is
     ///      submission i (reports name the merged model of their own best; zero if none).
     function _mergedFor(BatchReport[] calldata reports, uint256 i, bool higher) private pure returns (Cid memory merged) {
-        uint256 bestVotes;
+        uint256 bestVotes = 0;
         for (uint256 r = 0; r < reports.length; ++r) {
             if (reports[r].merged.digest == bytes32(0) || _ownBest(reports[r].scores, higher) != i) continue;
-            uint256 votes;
+            uint256 votes = 0;
             for (uint256 q = 0; q < reports.length; ++q) {
                 if (reports[q].merged.digest == reports[r].merged.digest && reports[q].merged.codec == reports[r].merged.codec) {
                     ++votes;
@@ -595,7 +603,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     function _ownBest(bytes calldata scores, bool higher) private pure returns (uint256 best) {
-        uint64 bestKey;
+        uint64 bestKey = 0;
         uint256 n = scores.length / 4;
         for (uint256 i = 0; i < n; ++i) {
             uint64 k = RewardMath.key(_scoreAt(scores, i), higher);
@@ -613,18 +621,20 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 good = members.length - _popcount(st.deviantMask);
         uint256 share = good == 0 ? 0 : uint256(b.oracleFeePerBatch) / good;
         address token = b.token;
+        // slither-disable-next-line divide-before-multiply (share rounds down on purpose: the dust stays with the requester)
+        b.feesPaid += uint96(share * good);
+        emit BatchSettled(st.bountyId, st.batch, members.length, share);
+        for (uint256 r = 0; r < members.length && share != 0; ++r) {
+            if (st.deviantMask & (1 << r) == 0) _claimable[committee[members[r]]][token] += share;
+        }
         for (uint256 r = 0; r < members.length; ++r) {
-            address oracle = committee[members[r]];
-            if (st.deviantMask & (1 << r) == 0) {
-                if (share != 0) _claimable[oracle][token] += share;
-            } else {
+            if (st.deviantMask & (1 << r) != 0) {
+                address oracle = committee[members[r]];
                 uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
                 st.ethSlashed += amount;
                 emit OracleSlashed(st.bountyId, st.batch, oracle, amount);
             }
         }
-        b.feesPaid += uint96(share * good);
-        emit BatchSettled(st.bountyId, st.batch, members.length, share);
     }
 
     /// @dev Slashed oracle ETH goes to the batch's contributors in equal shares; dust is burned.
@@ -634,6 +644,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         for (uint256 i = 0; i < st.n && each != 0; ++i) {
             _claimable[records[i].contributor][ETH] += each;
         }
+        // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
         uint256 dust = st.ethSlashed - each * st.n;
         if (dust != 0) _pendingBurn[ETH] += dust;
     }
@@ -661,6 +672,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     function _pushFunds(address token, address to, uint256 amount) private {
         if (token == ETH) {
+            // slither-disable-next-line arbitrary-send-eth (pays only the caller's own claimable, to the address the caller chose)
             (bool ok,) = to.call{value: amount}("");
             if (!ok) revert EthTransferFailed(to, amount);
         } else {

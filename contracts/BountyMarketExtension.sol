@@ -36,6 +36,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.bondSettled = true;
         uint256 versions = b.versionCount;
         uint256 share = versions == 0 ? 0 : b.revealBond / versions;
+        // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
         uint256 burned = b.revealBond - share * versions; // all of it when nobody was accepted
         _bondShares[bountyId] = share;
         _pendingBurn[b.token] += burned;

@@ -78,14 +78,19 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev The guardian that may pause new bounties and submissions.
     address internal _guardian;
     /// @dev Bounties opened so far; ids run from 1.
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     uint256 internal _bountyCount;
 
     mapping(uint256 bountyId => Bounty) internal _bounties;
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => address[]) internal _committees;
     mapping(uint256 bountyId => mapping(address oracle => uint256 indexPlusOne)) internal _memberIndex;
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => uint256[4]) internal _curves;
     mapping(uint256 bountyId => mapping(uint256 member => uint32)) internal _baselineReports;
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => mapping(uint256 batch => Batch)) internal _batches;
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(bytes32 reportKey => bytes32) internal _reportHashes;
     mapping(address account => mapping(address token => uint256)) internal _claimable;
     mapping(address token => uint256) internal _pendingBurn;

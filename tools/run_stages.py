@@ -14,6 +14,9 @@ import time
 
 PYTEST = re.compile(r"^=*\s*(?P<body>(\d+ (passed|failed|errors?|skipped|xfailed|xpassed|deselected|warnings?)(, )?)+) in [\d.]+s")
 FORGE = re.compile(r"(?P<passed>\d+) tests passed, (?P<failed>\d+) failed, (?P<skipped>\d+) skipped")
+# one check each: slither's findings line, and export_abi.py --check's verdict
+SLITHER = re.compile(r"analyzed \(\d+ contracts with \d+ detectors\), (?P<found>\d+) result\(s\) found")
+ABI = re.compile(r"^interfaces/_abi(: \d+ ABIs up to date| is stale)")
 
 
 def counts(output: str) -> tuple[int, int, str]:
@@ -27,6 +30,12 @@ def counts(output: str) -> tuple[int, int, str]:
             passed += int(m["passed"])
             failed += int(m["failed"])
             summary = line
+            continue
+        m = SLITHER.search(line) or ABI.match(line)
+        if m:
+            ok = m.re is SLITHER and m["found"] == "0" or m.re is ABI and "up to date" in line
+            passed, failed = (passed + 1, failed) if ok else (passed, failed + 1)
+            summary = line.replace("INFO:Slither:", "slither: ")
             continue
         m = PYTEST.match(line)
         if m:

@@ -9,6 +9,7 @@
 #  5. ganache-cli, anvil, forge linked into .venv/bin (on PATH when the venv is active)
 #  6. brownie's networks in ~/.brownie: `development` = ganache 7 at shanghai,
 #     `anvil` = anvil at shanghai with base fee 0
+#  7. .venv-slither <- requirements-slither.txt (slither pins a web3 stack brownie can't share)
 # Each step compares a stamp (the hash of its inputs) and does nothing when it matches.
 set -euo pipefail
 
@@ -92,3 +93,12 @@ link forge "$ROOT/node_modules/@foundry-rs/forge-linux-amd64/bin/forge"
 
 # --- 6. brownie networks ----------------------------------------------------
 "$VENV/bin/python" "$ROOT/tools/brownie_networks.py"
+
+# --- 7. slither, in a venv of its own ---------------------------------------
+sl_stamp="$(hash_of requirements-slither.txt)"
+if [ "$(cat "$ROOT/.venv-slither/.fathom-stamp" 2>/dev/null)" != "$sl_stamp" ]; then
+  say "creating .venv-slither from requirements-slither.txt"
+  [ -x "$ROOT/.venv-slither/bin/python" ] || "$PYTHON" -m venv "$ROOT/.venv-slither"
+  "$ROOT/.venv-slither/bin/python" -m pip install --disable-pip-version-check -q --no-deps -r requirements-slither.txt
+  echo "$sl_stamp" > "$ROOT/.venv-slither/.fathom-stamp"
+fi
