@@ -745,14 +745,23 @@ def check_author(opened: Opened, submitter: str) -> None:
 
 
 def build_keyring(
-    model_key: bytes, recipients: Mapping[str, bytes], bounty_id: int, author: str, *, max_size: int = DEFAULT_MAX_ENVELOPE_BYTES
+    model_key: bytes,
+    recipients: Mapping[str, bytes],
+    bounty_id: int,
+    author: str,
+    *,
+    note: bytes = b"",
+    max_size: int = DEFAULT_MAX_ENVELOPE_BYTES,
 ) -> bytes:
     """A keyring wrapping the bounty's model key for each recipient (committee, admitted contributors).
 
     The author is the requester; readers should check it (`open_keyring(..., expect_author=)`).
+    `note` is the keyring's (encrypted, authenticated) plaintext: the requester's tools put
+    the bounty brief there (the validation set's CID and the audit public key), which every
+    recipient reads with `open_envelope(keyring, private_key)`.
     """
     model_key = _as_key32(model_key, "model key")
-    return _seal(b"", model_key, _wrap_for(model_key, recipients), bounty_id, "keyring", author, max_size)
+    return _seal(bytes(note), model_key, _wrap_for(model_key, recipients), bounty_id, "keyring", author, max_size)
 
 
 def extend_keyring(
@@ -774,7 +783,7 @@ def extend_keyring(
     fresh = {a: p for a, p in new_recipients.items() if normalize_address(a).lower() not in existing}
     added = {r.address.lower(): r for r in _wrap_for(opened.key, fresh)} if fresh else {}
     merged = {**existing, **added}
-    return _seal(b"", opened.key, [merged[a] for a in sorted(merged)], opened.bounty_id, "keyring", author or opened.author, max_size)
+    return _seal(opened.plaintext, opened.key, [merged[a] for a in sorted(merged)], opened.bounty_id, "keyring", author or opened.author, max_size)
 
 
 def open_keyring(

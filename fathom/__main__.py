@@ -1,0 +1,7 @@
+"""`python -m fathom`: the same as the `fathom` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,203 @@
+"""One bounty's artefacts, as any role sees them: its brief, models, lineage, validation set.
+
+Where things come from:
+- the bounty's parameters: the BountyOpened event (the raw BountyParams);
+- the keyring and initial model: the latest KeyringSet / InitialModelSet event, else the
+  parameters. The keyring's authenticated plaintext is the *brief*, a small JSON
+  document from the requester: `{"validation": CID, "audit_public_key": hex}`;
+- version v's model: the merged model named by VersionAccepted(v) (version 0 is the
+  initial model);
+- the validation set: the brief's CID, opened with the oracle's account key (it is
+  wrapped for the committee only) or, after the reveal, with the revealed key.
+
+A bounty "in the clear" publishes its models as plain containers (no envelope), and its
+keyring carries the brief with no secret (`"clear": true`).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from .artefacts import Model, Update, ValidationSet, unpack_model, unpack_update, unpack_validation
+from .crypto import MAGIC as ENVELOPE_MAGIC
+from .crypto import Opened, open_envelope, read_header
+from .errors import FathomError
+from .market import Event, Market
+from .storage import Store, cid_from_chain
+
+#: The largest artefact any role downloads (checked by the store before reading).
+MAX_ARTEFACT_BYTES = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Version:
+    number: int
+    cid: str
+    parent: int
+    score: int
+    author: str
+    submission_id: int | None
+    reward: int
+
+
+class BountyReader:
+    """Read one bounty's state, history and artefacts (decrypting where the key allows)."""
+
+    def __init__(self, market: Market, store: Store, bounty_id: int, private_key: bytes | None = None,
+                 model_key: bytes | None = None, validation_key: bytes | None = None):
+        self.market = market
+        self.store = store
+        self.bounty_id = bounty_id
+        self.private_key = private_key
+        self._model_key = model_key
+        self._validation_key = validation_key
+        self._events: list[Event] | None = None
+
+    # ------------------------------------------------------------ chain
+
+    def refresh(self, to_block: int | str = "latest") -> list[Event]:
+        self._events = self.market.events(bounty_id=self.bounty_id, to_block=to_block)
+        return self._events
+
+    @property
+    def events(self) -> list[Event]:
+        return self._events if self._events is not None else self.refresh()
+
+    @cached_property
+    def params(self) -> dict[str, Any]:
+        for ev in self.events:
+            if ev.name == "BountyOpened":
+                return ev["params"]
+        raise FathomError(f"bounty {self.bounty_id} was not opened on this chain (no BountyOpened event)")
+
+    @property
+    def requester(self) -> str:
+        return next(ev["requester"] for ev in self.events if ev.name == "BountyOpened")
+
+    def _latest(self, name: str, field: str, default: Any) -> Any:
+        value = default
+        for ev in self.events:
+            if ev.name == name:
+                value = tuple(ev[field])
+        return value
+
+    @property
+    def keyring_cid(self) -> str:
+        digest, codec = self._latest("KeyringSet", "keyring", tuple(self.params["keyring"]))
+        return cid_from_chain(digest, codec)
+
+    @property
+    def initial_cid(self) -> str:
+        digest, codec = self._latest("InitialModelSet", "model", tuple(self.params["initialModel"]))
+        return cid_from_chain(digest, codec)
+
+    def versions(self) -> list[Version]:
+        out = [Version(0, self.initial_cid, 0, self.baseline_score(), self.requester, None, 0)]
+        for ev in self.events:
+            if ev.name == "VersionAccepted":
+                digest, codec = ev["merged"]
+                out.append(Version(int(ev["version"]), cid_from_chain(digest, codec), int(ev["parent"]), int(ev["score"]),
+                                   ev["author"], int(ev["submissionId"]), int(ev["reward"])))
+        return out
+
+    def baseline_score(self) -> int | None:
+        for ev in self.events:
+            if ev.name == "BaselineSet":
+                return int(ev["score"])
+        return None
+
+    # ------------------------------------------------------------ keys and brief
+
+    def fetch(self, cid: str) -> bytes:
+        return self.store.cat(cid, MAX_ARTEFACT_BYTES)
+
+    @cached_property
+    def _keyring(self) -> Opened | None:
+        blob = self.fetch(self.keyring_cid)
+        if not blob.startswith(ENVELOPE_MAGIC):
+            return None  # a bounty in the clear: the keyring is the plain brief
+        if self._model_key is not None:
+            return open_envelope(blob, key=self._model_key, expect_kind="keyring")
+        if self.private_key is None:
+            raise FathomError(f"bounty {self.bounty_id}'s models are encrypted: opening them needs an account key")
+        return open_envelope(blob, private_key=self.private_key, expect_kind="keyring", expect_author=self.requester)
+
+    @property
+    def clear(self) -> bool:
+        return self._keyring is None
+
+    @property
+    def model_key(self) -> bytes | None:
+        ring = self._keyring
+        return None if ring is None else ring.key
+
+    @cached_property
+    def brief(self) -> dict[str, Any]:
+        ring = self._keyring
+        raw = self.fetch(self.keyring_cid) if ring is None else ring.plaintext
+        try:
+            brief = json.loads(raw.decode() or "{}")
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            raise FathomError(f"bounty {self.bounty_id}'s keyring carries no readable brief") from None
+        if not isinstance(brief, dict):
+            raise FathomError(f"bounty {self.bounty_id}'s brief is not a JSON object")
+        return brief
+
+    def recipients(self) -> dict[str, bytes]:
+        """Who an update is sealed for: the committee, the requester, and the audit key."""
+        members, _, _ = self.market.committee(self.bounty_id)
+        out = {m: self.market.public_key(m) for m in members}
+        out[self.requester] = self.market.public_key(self.requester)
+        audit = self.brief.get("audit_public_key")
+        if audit:
+            from .crypto import address_of
+
+            pub = bytes.fromhex(audit.removeprefix("0x"))
+            out[address_of(pub)] = pub
+        return out
+
+    # ------------------------------------------------------------ artefacts
+
+    def open_model(self, cid: str) -> Model:
+        blob = self.fetch(cid)
+        if blob.startswith(ENVELOPE_MAGIC):
+            key = self.model_key
+            if key is None:
+                raise FathomError(f"model {cid} is encrypted but bounty {self.bounty_id} publishes no model key")
+            blob = open_envelope(blob, key=key, expect_bounty_id=self.bounty_id, expect_kind="model").plaintext
+        return unpack_model(blob)
+
+    def model(self, version: int) -> Model:
+        versions = self.versions()
+        if not 0 <= version < len(versions):
+            raise FathomError(f"bounty {self.bounty_id} has no version {version} (head is {len(versions) - 1})")
+        return self.open_model(versions[version].cid)
+
+    def validation(self) -> ValidationSet:
+        cid = self.brief.get("validation")
+        if not cid:
+            raise FathomError(f"bounty {self.bounty_id}'s brief names no validation set")
+        blob = self.fetch(cid)
+        if self._validation_key is not None:
+            opened = open_envelope(blob, key=self._validation_key, expect_kind="validation")
+        else:
+            if self.private_key is None:
+                raise FathomError("the validation set is wrapped for the committee: opening it needs an oracle's key")
+            opened = open_envelope(blob, private_key=self.private_key, expect_kind="validation")
+        return unpack_validation(opened.plaintext)
+
+    def open_update(self, cid: str, contributor: str, private_key: bytes | None = None) -> Update:
+        """An update, decrypted and checked: its authenticated author must be the submitter."""
+        from .crypto import check_author
+
+        blob = self.fetch(cid)
+        opened = open_envelope(blob, private_key=private_key or self.private_key, expect_bounty_id=self.bounty_id,
+                               expect_kind="update")
+        check_author(opened, contributor)
+        return unpack_update(opened.plaintext)
+
+    def update_header_author(self, cid: str) -> str:
+        return read_header(self.fetch(cid)).author

@@ -1,0 +1,249 @@
+"""Talking to the contracts with web3.py: artefacts, local chains, transactions.
+
+The ABIs come from `interfaces/_abi/` (committed, `make abi`), the bytecode from forge's
+build output (`.forge/out`, built on first use). Transactions are sent either from an
+account the node unlocks (local chains) or signed locally with a private key that
+comes from the environment, never from the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+
+from .config import PROJECT_ROOT
+from .errors import FathomError
+
+ABI_DIR = PROJECT_ROOT / "interfaces" / "_abi"
+FORGE_OUT = PROJECT_ROOT / ".forge" / "out"
+ETH = "0x0000000000000000000000000000000000000000"
+
+# The oracle registry's parameters for local deployments (scripts/deploy.py uses the same).
+ORACLE_MIN_STAKE = 10**18  # 1 ETH
+ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
+ORACLE_SLASH_BPS = 1_000  # 10%
+
+
+class ChainError(FathomError):
+    """An RPC call or transaction failed; the message names the contract error if any."""
+
+
+# ---------------------------------------------------------------- artefacts
+
+
+def _forge_artifact(name: str) -> dict[str, Any]:
+    path = FORGE_OUT / f"{name}.sol" / f"{name}.json"
+    if not path.exists():
+        forge = shutil.which("forge") or str(PROJECT_ROOT / ".venv" / "bin" / "forge")
+        try:
+            subprocess.run([forge, "build", "--skip", "tests/forge/**", "--quiet"], cwd=PROJECT_ROOT, check=True)
+        except (OSError, subprocess.CalledProcessError) as exc:
+            raise FathomError(f"cannot build the contracts with forge ({exc}); run `make setup` first") from None
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise FathomError(f"{path} is missing after `forge build`") from None
+
+
+@lru_cache(maxsize=None)
+def abi(name: str) -> list[dict[str, Any]]:
+    """The ABI of a deployed contract (interfaces/_abi), or of a test contract (forge output)."""
+    path = ABI_DIR / f"{name}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    return _forge_artifact(name)["abi"]
+
+
+@lru_cache(maxsize=None)
+def bytecode(name: str) -> str:
+    return _forge_artifact(name)["bytecode"]["object"]
+
+
+@lru_cache(maxsize=None)
+def _error_selectors() -> dict[str, str]:
+    """4-byte selector -> "Name(types)" over every ABI we know, to name reverts."""
+    out: dict[str, str] = {}
+    for path in ABI_DIR.glob("*.json"):
+        for entry in json.loads(path.read_text()):
+            if entry.get("type") == "error":
+                sig = f"{entry['name']}({','.join(_abi_type(i) for i in entry['inputs'])})"
+                out["0x" + keccak(text=sig)[:4].hex()] = sig
+    return out
+
+
+def _abi_type(param: dict[str, Any]) -> str:
+    if param.get("components") is not None:
+        inner = ",".join(_abi_type(c) for c in param["components"])
+        return f"({inner})" + param["type"][len("tuple"):]
+    return param["type"]
+
+
+def describe_revert(data: str | bytes | None) -> str:
+    """A custom error's name from revert data, else the data itself."""
+    if isinstance(data, bytes):
+        data = "0x" + data.hex()
+    if not data:
+        return "reverted without a reason"
+    sig = _error_selectors().get(data[:10])
+    return f"{sig.split('(')[0]}" if sig else f"reverted with data {data[:74]}"
+
+
+# ---------------------------------------------------------------- local chains
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LocalChain:
+    """A throwaway anvil or ganache on a free port, stopped on exit.
+
+    Both run at hardfork shanghai (what the contracts are compiled for); anvil with
+    base fee 0. `accounts` unlocked accounts each hold `balance_eth`."""
+
+    kind: str = "anvil"
+    accounts: int = 20
+    balance_eth: int = 10_000
+    port: int = field(default_factory=free_port)
+    extra_args: list[str] = field(default_factory=list)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        if self.kind == "anvil":
+            return ["anvil", "--port", str(self.port), "--hardfork", "shanghai", "--base-fee", "0", "--gas-price", "0",
+                    "--accounts", str(self.accounts), "--balance", str(self.balance_eth), "--gas-limit", "30000000",
+                    "--silent"]
+        if self.kind == "ganache":
+            return ["ganache-cli", "--server.port", str(self.port), "--chain.hardfork", "shanghai",
+                    "--wallet.totalAccounts", str(self.accounts), "--wallet.defaultBalance", str(self.balance_eth),
+                    "--miner.blockGasLimit", "30000000", "--wallet.mnemonic", "fathom local chain", "--logging.quiet"]
+        raise FathomError(f"unknown local chain {self.kind!r}: use anvil or ganache")
+
+    def __enter__(self) -> "LocalChain":
+        cmd = self.command() + self.extra_args
+        if not shutil.which(cmd[0]):
+            raise FathomError(f"{cmd[0]} is not on PATH: run `make setup` and `source .venv/bin/activate`")
+        self.process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        deadline = time.monotonic() + 60
+        w3 = Web3(Web3.HTTPProvider(self.url, request_kwargs={"timeout": 5}))
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                err = self.process.stderr.read().decode(errors="replace") if self.process.stderr else ""
+                raise FathomError(f"{cmd[0]} exited with {self.process.returncode}: {err.strip()[-500:]}")
+            try:
+                if w3.is_connected():
+                    return self
+            except Exception:  # noqa: BLE001 - not up yet
+                pass
+            time.sleep(0.2)
+        self.__exit__(None, None, None)
+        raise FathomError(f"{cmd[0]} did not answer on {self.url} within 60 s")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+
+
+def connect(url: str, timeout: float = 30.0) -> Web3:
+    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    try:
+        w3.eth.chain_id
+    except Exception as exc:  # noqa: BLE001 - any transport error means the same to the user
+        raise ChainError(f"no Ethereum node answers at {url} ({type(exc).__name__})") from None
+    return w3
+
+
+# ---------------------------------------------------------------- transactions
+
+
+@dataclass
+class Sender:
+    """Who signs: an unlocked node account (local chains), or a private key held here."""
+
+    w3: Web3
+    address: str
+    private_key: bytes | None = None
+
+    @classmethod
+    def unlocked(cls, w3: Web3, index: int = 0) -> "Sender":
+        return cls(w3, to_checksum_address(w3.eth.accounts[index]))
+
+    @classmethod
+    def from_key(cls, w3: Web3, private_key: str | bytes) -> "Sender":
+        acct = Account.from_key(private_key)
+        return cls(w3, acct.address, bytes(acct.key))
+
+    def transact(self, fn: Any, value: int = 0, gas: int | None = None, wait: float = 120.0) -> Any:
+        """Send a contract call; return its receipt. Reverts become ChainError naming the error."""
+        tx: dict[str, Any] = {"from": self.address, "value": value}
+        try:
+            tx["gas"] = gas or int(fn.estimate_gas(tx) * 1.2) + 10_000
+        except ContractCustomError as exc:
+            raise ChainError(f"{fn.fn_name} would revert: {describe_revert(exc.data)}") from None
+        except ContractLogicError as exc:
+            raise ChainError(f"{fn.fn_name} would revert: {exc.message or describe_revert(exc.data)}") from None
+        return self._send(fn.build_transaction(tx) if self.private_key else tx, fn, wait)
+
+    def deploy(self, name: str, *args: Any, value: int = 0) -> Any:
+        contract = self.w3.eth.contract(abi=abi(name), bytecode=bytecode(name))
+        receipt = self.transact(contract.constructor(*args), value=value)
+        return self.w3.eth.contract(address=receipt.contractAddress, abi=abi(name))
+
+    def _send(self, tx: dict[str, Any], fn: Any, wait: float) -> Any:
+        try:
+            if self.private_key:
+                tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
+                signed = Account.sign_transaction(tx, self.private_key)
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            else:
+                tx_hash = fn.transact(tx)
+            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=wait)
+        except TimeExhausted:
+            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} was not mined within {wait:.0f} s") from None
+        except ContractCustomError as exc:
+            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} reverted: {describe_revert(exc.data)}") from None
+        if receipt.status != 1:
+            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} reverted in transaction {tx_hash.hex()}")
+        return receipt
+
+
+def deploy_all(deployer: Sender, guardian: str | None = None) -> dict[str, Any]:
+    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py)."""
+    keys = deployer.deploy("KeyRegistry")
+    registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS)
+    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address)
+    deployer.transact(registry.functions.setMarket(market.address))
+    return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarket": market}
+
+
+def contracts_at(w3: Web3, addresses: dict[str, str]) -> dict[str, Any]:
+    """Contract handles for a deployment record's addresses."""
+    return {name: w3.eth.contract(address=to_checksum_address(addr), abi=abi(name)) for name, addr in addresses.items()}
+
+

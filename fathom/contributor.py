@@ -1,0 +1,117 @@
+"""The contributor client: train on private data, submit an encrypted update, get paid.
+
+`contribute` runs the whole path for one contribution:
+1. fetch and decrypt the head model (the requester must have admitted this account to
+   the bounty's keyring, unless the bounty is in the clear);
+2. train locally (numpy, the learning rate and epochs the contributor chooses);
+3. optionally clip the update and add Gaussian noise, and report (epsilon, delta);
+4. seal the update for the committee, the requester and the bounty's audit key, with
+   this account as its authenticated author; pin it; submit it with the stake.
+
+The raw data never leaves this process; only the (optionally noised) update does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from . import training
+from .artefacts import pack_update
+from .bounty import BountyReader
+from .crypto import account_address, seal_for
+from .errors import FathomError
+from .market import Market
+from .storage import Store, cid_to_chain
+
+
+@dataclass(frozen=True)
+class PrivacySettings:
+    """Differential privacy for one contribution of one data owner (the privacy unit)."""
+
+    clip_norm: float
+    noise_multiplier: float
+    delta: float = 1e-5
+
+
+@dataclass(frozen=True)
+class Contribution:
+    bounty_id: int
+    submission_id: int
+    base_version: int
+    cid: str
+    local_score_before: float | None
+    local_score_after: float | None
+    update_norm: float
+    epsilon: float | None
+    delta: float | None
+
+
+def contribute(
+    market: Market,
+    store: Store,
+    private_key: bytes,
+    bounty_id: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    lr: float = 0.1,
+    epochs: int = 5,
+    batch_size: int = 64,
+    seed: int = 0,
+    dp: PrivacySettings | None = None,
+    scale: float = 1.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Contribution:
+    """Train on (X, y) from the head and submit the update. `scale` multiplies the update
+    (1.0 for honest use; tests and the demo use a large negative scale for a harmful one)."""
+    me = account_address(private_key)
+    reader = BountyReader(market, store, bounty_id, private_key)
+    state = market.state(bounty_id)
+    if state != "Open":
+        raise FathomError(f"bounty {bounty_id} is {state}, not Open: it takes no submissions")
+    view = market.bounty(bounty_id)
+    base = view["versionCount"]
+    head = reader.model(base)
+    trained = training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
+                             progress=progress)
+    delta = training.make_update(head.arrays, trained)
+    epsilon = None
+    if dp is not None:
+        from . import privacy
+
+        delta = training.clip_update(delta, dp.clip_norm)
+        delta = privacy.add_gaussian_noise(delta, dp.clip_norm, dp.noise_multiplier, np.random.default_rng(seed))
+        epsilon = privacy.epsilon_for(dp.noise_multiplier, dp.delta)
+    if scale != 1.0:
+        delta = {k: (v * np.float32(scale)).astype(np.float32) for k, v in delta.items()}
+    norm = float(np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in delta.values())))
+    from . import models
+
+    before = after = None
+    try:
+        before = models.score(head.manifest, head.arrays, X, y)
+        after = models.score(head.manifest, models.apply_update(head.arrays, delta), X, y)
+    except Exception:  # noqa: BLE001 - a local score is informational only
+        pass
+    blob = pack_update(head.manifest, delta)
+    sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me)
+    cid = store.add(sealed)
+    submission = market.submit(bounty_id, base, cid_to_chain(cid))
+    return Contribution(bounty_id, submission, base, cid, before, after, norm, epsilon, dp.delta if dp else None)
+
+
+def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any] | None:
+    """What happened to a submission, from the events (None while undecided)."""
+    for ev in market.events(bounty_id=bounty_id):
+        if ev.args.get("submissionId") != submission_id:
+            continue
+        if ev.name == "VersionAccepted":
+            return {"outcome": "accepted", "version": ev["version"], "score": ev["score"], "reward": ev["reward"]}
+        if ev.name == "SubmissionRejected":
+            return {"outcome": "rejected", "score": ev["score"]}
+        if ev.name == "StakeSlashed":
+            return {"outcome": "slashed", "score": ev["score"], "burned": ev["burned"], "returned": ev["returned"]}
+    return None

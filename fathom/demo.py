@@ -1,0 +1,270 @@
+"""`make demo`: a whole bounty round on a local chain, from a bare machine.
+
+It starts a local ganache, deploys the contracts, and runs every role for real:
+- 3 oracle nodes, each a separate `fathom oracle run` daemon with its own key, data
+  directory and SQLite state;
+- a requester that opens a bounty on scikit-learn's digits (shipped inside the package,
+  nothing downloaded): an encrypted initial model, a validation set wrapped for the
+  committee, a keyring, the commitment, the escrow;
+- 6 contributors whose private shards differ in size and quality; one sends a harmful
+  update. They train locally, encrypt, pin and submit over two rounds.
+Then the requester cancels, closes and reveals; everyone claims; anyone audits.
+
+Artefacts go to the embedded store (shared folder) unless FATHOM_IPFS_API names a node.
+It ends with a table of versions, scores, rewards and slashes, and checks the books.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import models, protocol, training
+from .chain import ETH, LocalChain, Sender, connect, deploy_all
+from .config import Settings
+from .contributor import contribute, outcome
+from .crypto import account_address, generate_private_key, public_key_of
+from .deployments import write_deployment
+from .errors import FathomError
+from .market import WAD, Market
+from .requester import audit, default_terms, lineage, open_bounty, payouts, reveal
+from .storage import EmbeddedStore, IpfsStore, Store
+
+NETWORK = "demo"
+
+
+@dataclass
+class Party:
+    name: str
+    key: bytes
+
+    @property
+    def address(self) -> str:
+        return account_address(self.key)
+
+
+def _digits(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import load_digits
+
+    data = load_digits()
+    X = (data.data / 16.0).astype(np.float32)
+    y = data.target.astype(np.int64)
+    order = np.random.default_rng(seed).permutation(len(y))
+    return X[order], y[order]
+
+
+def _shards(X: np.ndarray, y: np.ndarray, rng: np.random.Generator) -> dict[str, Any]:
+    """The public seed set, the hidden validation set, and six private shards."""
+    out: dict[str, Any] = {"public": (X[:60], y[:60]), "validation": (X[60:460], y[60:460])}
+    rest_X, rest_y = X[460:], y[460:]
+    sizes = [420, 300, 200, 120, 60, 200]  # different amounts of data...
+    noise = [0.0, 0.0, 0.05, 0.1, 0.3, 0.0]  # ...and quality (share of flipped labels)
+    start = 0
+    for i, (n, flip) in enumerate(zip(sizes, noise)):
+        sx, sy = rest_X[start:start + n], rest_y[start:start + n].copy()
+        flips = rng.random(n) < flip
+        sy[flips] = rng.integers(0, 10, flips.sum())
+        out[f"c{i}"] = (sx, sy)
+        start += n
+    return out
+
+
+def _wait(what: str, condition: Any, timeout: float = 300.0, every: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise FathomError(f"demo: timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(every)
+
+
+def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print) -> dict[str, Any]:
+    started = time.monotonic()
+    rng = np.random.default_rng(2026)
+    store: Store = IpfsStore(ipfs_api, timeout=30) if ipfs_api else EmbeddedStore(workdir / "store")
+    with LocalChain(chain_kind, accounts=2) as chain:
+        w3 = connect(chain.url)
+        funder = Sender.unlocked(w3, 0)
+        deployer = Sender.unlocked(w3, 1)
+        contracts = deploy_all(deployer)
+        addresses = {name: c.address for name, c in contracts.items()}
+        deployments = workdir / "deployments"
+        write_deployment(deployments, NETWORK, {"network": NETWORK, "chain_id": w3.eth.chain_id, "block": 0,
+                                                "deployer": deployer.address, "contracts": addresses})
+        log(f"chain {chain_kind} at {chain.url}; contracts deployed: " + ", ".join(f"{k} {v}" for k, v in addresses.items()))
+
+        parties = {"requester": Party("requester", generate_private_key())}
+        for i in range(3):
+            parties[f"oracle{i}"] = Party(f"oracle{i}", generate_private_key())
+        for i in range(6):
+            parties[f"c{i}"] = Party(f"c{i}", generate_private_key())
+        for p in parties.values():
+            w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
+
+        def market_for(p: Party) -> Market:
+            return Market(w3, addresses, Sender.from_key(w3, p.key))
+
+        for p in parties.values():
+            market_for(p).ensure_key_published(public_key_of(p.key))
+
+        # the three oracle daemons
+        env_base = {**os.environ, "FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": NETWORK,
+                    "FATHOM_DEPLOYMENTS": str(deployments), "FATHOM_CONFIRMATIONS": "0"}
+        if ipfs_api:
+            env_base["FATHOM_IPFS_API"] = ipfs_api
+        else:
+            env_base["FATHOM_STORE_DIR"] = str(workdir / "store")
+        daemons: list[subprocess.Popen[bytes]] = []
+        logs = []
+        try:
+            for i in range(3):
+                p = parties[f"oracle{i}"]
+                env = {**env_base, "FATHOM_PRIVATE_KEY": "0x" + p.key.hex(), "FATHOM_DATA_DIR": str(workdir / p.name)}
+                fh = open(workdir / f"{p.name}.log", "wb")
+                logs.append(fh)
+                daemons.append(subprocess.Popen([sys.executable, "-m", "fathom", "oracle", "run", "--stake", "2",
+                                                 "--poll", "0.5"], env=env, stdout=fh, stderr=subprocess.STDOUT))
+            reg = contracts["OracleRegistry"]
+
+            def all_staked() -> bool:
+                for d in daemons:
+                    if d.poll() is not None:
+                        raise FathomError(f"an oracle daemon exited with {d.returncode}: see {workdir}/oracle*.log")
+                return all(reg.functions.isEligible(parties[f"oracle{i}"].address).call() for i in range(3))
+
+            _wait("the oracles to stake", all_staked, 120)
+            log("3 oracle daemons staked 2 ETH each and are following the chain")
+
+            # the requester opens the bounty
+            data = _shards(*_digits(), rng)
+            manifest = models.make_manifest("softmax", 64, 10, metric="accuracy")
+            seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
+                                         epochs=3, batch_size=32, seed=1)
+            requester = market_for(parties["requester"])
+            committee = [parties[f"oracle{i}"].address for i in range(3)]
+            terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=8, target=9_900,
+                                  slashMargin=500, tolerance=2, scoringTimeout=900)
+            vX, vy = data["validation"]
+            secrets = open_bounty(
+                requester, store, parties["requester"].key, workdir / "requester",
+                (manifest, seed_params),
+                ({"task": "classification", "n_classes": 10}, {"X": vX, "y": vy}),
+                terms, admitted=[parties[f"c{i}"].address for i in range(6)],
+            )
+            bid = secrets.bounty_id
+            log(f"bounty {bid} opened: reward 1 ETH, stake 0.01 ETH, batches of 2, committee of 3, target 0.99, "
+                "slash margin 0.05")
+            _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
+            baseline = requester.bounty(bid)["baselineScore"]
+            log(f"baseline of version 0 (median of 3 reports): {baseline / 1e4:.4f}")
+
+            # two rounds of contributions; c5 sends a harmful update (its delta reversed and blown up)
+            plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
+                     "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
+            submissions: list[tuple[str, int]] = []
+            for rnd in range(2):
+                for name, plan in plans.items():
+                    p = parties[name]
+                    c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plan)
+                    submissions.append((name, c.submission_id))
+                    log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
+                        f"(local accuracy {c.local_score_before:.3f} -> {c.local_score_after:.3f})")
+                n = len(submissions)
+                _wait(f"round {rnd + 1} to be scored",
+                      lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
+                head = requester.bounty(bid)
+                log(f"round {rnd + 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
+
+            requester.cancel(bid)
+            _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
+            requester.close(bid)
+            reveal(requester, secrets)
+            log("requester cancelled, closed and revealed (validation set, salt, model key)")
+        finally:
+            for d in daemons:
+                d.terminate()
+            for d in daemons:
+                try:
+                    d.wait(10)
+                except subprocess.TimeoutExpired:
+                    d.kill()
+            for fh in logs:
+                fh.close()
+
+        # claims and the books
+        viewer = Market(w3, addresses)
+        before = w3.eth.get_balance(addresses["BountyMarket"])
+        claimed: dict[str, int] = {}
+        for name, p in parties.items():
+            m = market_for(p)
+            claimed[name] = m.claim(ETH)
+        book = payouts(viewer, bid)
+        versions = lineage(viewer, bid)
+        report = audit(viewer, store, bid)
+        after = w3.eth.get_balance(addresses["BountyMarket"])
+        pending = viewer.market.functions.pendingBurn(ETH).call()
+        result = {
+            "bounty": bid, "baseline": baseline, "versions": versions, "payouts": book, "claimed": claimed,
+            "market_balance_before_claims": before, "market_balance_after_claims": after, "pending_burn": pending,
+            "audit": report, "seconds": round(time.monotonic() - started, 1),
+            "names": {p.address: n for n, p in parties.items()}, "submissions": submissions,
+            "outcomes": {sid: outcome(viewer, bid, sid) for _, sid in submissions},
+        }
+        _print_table(result, log)
+        return result
+
+
+def _print_table(r: dict[str, Any], log: Any) -> None:
+    names = r["names"]
+    log("\nversions")
+    log(f"  {'v':>2}  {'parent':>6}  {'score':>7}  {'author':<10} {'submission':>10}  {'reward (ETH)':>12}")
+    for v in r["versions"]:
+        score = f"{v['score'] / 1e4:.4f}" if v["score"] is not None else "-"
+        log(f"  {v['version']:>2}  {str(v['parent'] if v['parent'] is not None else '-'):>6}  {score:>7}  "
+            f"{names.get(v['author'], 'requester' if v['version'] == 0 else v['author'][:10]):<10} "
+            f"{str(v['submission'] if v['submission'] is not None else '-'):>10}  {v['reward'] / 1e18:>12.6f}")
+    log("\ncontributors")
+    log(f"  {'who':<4} {'sent':>4} {'acc':>4} {'rej':>4} {'slash':>5}  {'reward (ETH)':>12}  {'burned (ETH)':>12}  {'claimed (ETH)':>13}")
+    for addr, row in sorted(r["payouts"].items(), key=lambda kv: names.get(kv[0], kv[0])):
+        n = names.get(addr, addr[:10])
+        log(f"  {n:<4} {row['submitted']:>4} {row['accepted']:>4} {row['rejected']:>4} {row['slashed']:>5}  "
+            f"{row['reward'] / 1e18:>12.6f}  {row['burned'] / 1e18:>12.6f}  {r['claimed'].get(n, 0) / 1e18:>13.6f}")
+    for name in ("oracle0", "oracle1", "oracle2", "requester"):
+        log(f"  {name:<9} claimed {r['claimed'].get(name, 0) / 1e18:.6f} ETH"
+            + (" (oracle fees)" if name.startswith("oracle") else " (refund of what was not earned, and the reveal bond)"))
+    final = r["versions"][-1]["score"]
+    log(f"\nfinal score {final / 1e4:.4f} against the baseline {r['baseline'] / 1e4:.4f}")
+    total_claimed = sum(r["claimed"].values())
+    log(f"books: the market held {r['market_balance_before_claims'] / 1e18:.6f} ETH before claims; "
+        f"{total_claimed / 1e18:.6f} ETH claimed; {r['market_balance_after_claims'] / 1e18:.6f} ETH left = "
+        f"{r['pending_burn'] / 1e18:.6f} ETH slashed stake awaiting burn")
+    a = r["audit"]
+    log(f"audit after the reveal: {len(a['versions'])} versions and {a['reports']} reports re-scored, "
+        f"{len(a['differences'])} differences")
+    log(f"demo took {r['seconds']} s")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fathom demo", description=__doc__.splitlines()[0])
+    parser.add_argument("--workdir", type=Path, help="where to keep the run's files (default: a fresh temp folder)")
+    parser.add_argument("--chain", choices=("ganache", "anvil"), default="ganache")
+    args = parser.parse_args(argv)
+    settings = Settings.from_env()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fathom-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    print(f"demo files in {workdir}")
+    result = run(workdir, settings.ipfs_api, args.chain)
+    ok = result["market_balance_after_claims"] == result["pending_burn"] and not result["audit"]["differences"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

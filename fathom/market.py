@@ -1,0 +1,316 @@
+"""The BountyMarket from Python: views, actions, and the event log decoded.
+
+Everything an off-chain tool knows about a bounty comes from two places: the
+contract's views (its current state) and its events (its history). `Market.events`
+returns the decoded log in chain order; `records_of` and `reports_of` rebuild the
+calldata a batch settlement needs from the events alone, as an indexer would.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from eth_abi import decode as abi_decode
+from eth_utils import keccak, to_checksum_address
+from web3 import Web3
+
+from .chain import ETH, ChainError, Sender, abi, connect, contracts_at
+from .config import Settings
+from .deployments import read_deployment
+from .errors import FathomError
+
+WAD = 10**18
+INVALID = 2**32 - 1
+STATES = ("None", "AwaitingBaseline", "Open", "Settling", "Closed", "Revealed")
+
+PARAM_FIELDS = (
+    "token", "reward", "stake", "oracleFeePerBatch", "maxBatches", "revealBond", "slashBps", "batchSize",
+    "scoringTimeout", "deadline", "revealWindow", "higherIsBetter", "target", "slashMargin", "tolerance",
+    "resolution", "metric", "trustSingleOracle", "committee", "curveX", "curveY", "initialModel", "keyring",
+    "validationCommitment",
+)
+PARAM_TYPE = (
+    "(address,uint256,uint96,uint96,uint32,uint96,uint16,uint16,uint32,uint64,uint32,bool,uint32,uint32,uint32,"
+    "uint64,bytes32,bool,address[],uint64[],uint64[],(bytes32,uint8),(bytes32,uint8),bytes32)"
+)
+
+
+@dataclass(frozen=True)
+class Event:
+    name: str
+    args: dict[str, Any]
+    block: int
+    tx: str
+    index: int
+
+    def __getitem__(self, key: str) -> Any:
+        return self.args[key]
+
+
+def commitment(validation_cid: tuple[bytes, int], validation_key: bytes, salt: bytes) -> bytes:
+    """keccak256(abi.encode(validationCid, validationKey, salt)): what createBounty records."""
+    from eth_abi import encode
+
+    return keccak(encode(["(bytes32,uint8)", "bytes32", "bytes32"], [validation_cid, validation_key, salt]))
+
+
+def encode_scores(scores: Iterable[int]) -> bytes:
+    out = bytearray()
+    for s in scores:
+        if not 0 <= int(s) <= INVALID:
+            raise FathomError(f"score {s} does not fit in uint32")
+        out += int(s).to_bytes(4, "big")
+    return bytes(out)
+
+
+def decode_scores(blob: bytes) -> list[int]:
+    return [int.from_bytes(blob[i:i + 4], "big") for i in range(0, len(blob), 4)]
+
+
+def decode_params(raw: bytes) -> dict[str, Any]:
+    """The BountyParams emitted (ABI-encoded) in BountyOpened."""
+    (values,) = abi_decode([PARAM_TYPE], raw)
+    params = dict(zip(PARAM_FIELDS, values))
+    params["token"] = to_checksum_address(params["token"])
+    params["committee"] = [to_checksum_address(a) for a in params["committee"]]
+    return params
+
+
+class Market:
+    """One deployment of the contracts, seen from one account (or read-only)."""
+
+    def __init__(self, w3: Web3, addresses: dict[str, str], sender: Sender | None = None, start_block: int = 0):
+        self.w3 = w3
+        self.contracts = contracts_at(w3, addresses)
+        self.market = self.contracts["BountyMarket"]
+        self.registry = self.contracts["OracleRegistry"]
+        self.keys = self.contracts["KeyRegistry"]
+        self.sender = sender
+        self.start_block = start_block
+        self._topics: dict[bytes, Any] = {}
+        for entry in abi("BountyMarket"):
+            if entry["type"] == "event":
+                sig = f"{entry['name']}({','.join(_type(i) for i in entry['inputs'])})"
+                self._topics[keccak(text=sig)] = getattr(self.market.events, entry["name"])()
+
+    @classmethod
+    def from_settings(cls, settings: Settings, private_key: str | None = None) -> "Market":
+        record = read_deployment(settings.deployments_dir, settings.network)
+        w3 = connect(settings.rpc_url)
+        if record.get("chain_id") is not None and int(record["chain_id"]) != w3.eth.chain_id:
+            raise FathomError(
+                f"the node at {settings.rpc_url} runs chain {w3.eth.chain_id}, but deployments/{settings.network}.json "
+                f"is for chain {record['chain_id']}: set FATHOM_RPC_URL or FATHOM_NETWORK"
+            )
+        key = private_key or settings.private_key
+        sender = Sender.from_key(w3, key) if key else None
+        return cls(w3, record["contracts"], sender, int(record.get("block") or 0))
+
+    # ------------------------------------------------------------ helpers
+
+    @property
+    def address(self) -> str:
+        return self.market.address
+
+    def _need_sender(self) -> Sender:
+        if self.sender is None:
+            raise FathomError("this needs an account: set FATHOM_PRIVATE_KEY (or pass --key-file)")
+        return self.sender
+
+    def send(self, fn: Any, value: int = 0) -> Any:
+        return self._need_sender().transact(fn, value=value)
+
+    # ------------------------------------------------------------ views
+
+    def bounty(self, bounty_id: int) -> dict[str, Any]:
+        view = self.market.functions.getBounty(bounty_id).call()
+        names = [o["name"] for o in _outputs("getBounty")[0]["components"]]
+        return dict(zip(names, view))
+
+    def state(self, bounty_id: int) -> str:
+        return STATES[self.market.functions.state(bounty_id).call()]
+
+    def committee(self, bounty_id: int) -> tuple[list[str], int, int]:
+        members, opted, baseline = self.market.functions.getCommittee(bounty_id).call()
+        return [to_checksum_address(m) for m in members], opted, baseline
+
+    def batch(self, bounty_id: int, batch: int) -> dict[str, Any]:
+        values = self.market.functions.getBatch(bounty_id, batch).call()
+        return dict(zip(("recordsHash", "filledAt", "reportedMask", "decided", "submissions", "timeoutAt"), values))
+
+    def claimable(self, account: str, token: str = ETH) -> int:
+        return self.market.functions.claimable(account, token).call()
+
+    def bounty_count(self) -> int:
+        return self.market.functions.bountyCount().call()
+
+    def public_key(self, account: str) -> bytes:
+        key = bytes(self.keys.functions.publicKeyOf(account).call())
+        if len(key) != 64:
+            raise FathomError(f"{account} has not published a public key in the KeyRegistry (`fathom keys publish`)")
+        return key
+
+    def now(self) -> int:
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    # ------------------------------------------------------------ events
+
+    def events(self, from_block: int | None = None, to_block: int | str = "latest", bounty_id: int | None = None) -> list[Event]:
+        """The market's decoded log in chain order (optionally for one bounty)."""
+        start = self.start_block if from_block is None else from_block
+        end = self.w3.eth.block_number if to_block == "latest" else int(to_block)
+        out: list[Event] = []
+        step = 5_000
+        for lo in range(start, end + 1, step):
+            hi = min(end, lo + step - 1)
+            query: dict[str, Any] = {"address": self.address, "fromBlock": lo, "toBlock": hi}
+            if bounty_id is not None:
+                query["topics"] = [None, "0x" + bounty_id.to_bytes(32, "big").hex()]
+            for log in self.w3.eth.get_logs(query):
+                ev = self._decode(log)
+                if ev is not None and (bounty_id is None or ev.args.get("bountyId") == bounty_id):
+                    out.append(ev)
+        return out
+
+    def _decode(self, log: Any) -> Event | None:
+        topic0 = bytes(log["topics"][0]) if log["topics"] else b""
+        handler = self._topics.get(topic0)
+        if handler is None:
+            return None
+        decoded = handler.process_log(log)
+        args = {k: _plain(v) for k, v in decoded["args"].items()}
+        if decoded["event"] == "BountyOpened":
+            args["params"] = decode_params(bytes(args["params"]))
+        return Event(decoded["event"], args, int(log["blockNumber"]), log["transactionHash"].hex(), int(log["logIndex"]))
+
+    def opened_params(self, bounty_id: int) -> dict[str, Any]:
+        for ev in self.events(bounty_id=bounty_id):
+            if ev.name == "BountyOpened":
+                return ev["params"]
+        raise FathomError(f"bounty {bounty_id} has no BountyOpened event on this chain")
+
+    @staticmethod
+    def records_of(events: Iterable[Event], bounty_id: int, batch: int) -> list[tuple]:
+        """The batch's SubmissionRecords, in id order, from SubmissionReceived events."""
+        subs = sorted(
+            (e for e in events if e.name == "SubmissionReceived" and e["bountyId"] == bounty_id and e["batch"] == batch),
+            key=lambda e: e["submissionId"],
+        )
+        return [(e["contributor"], e["stake"], e["baseVersion"], tuple(e["update"])) for e in subs]
+
+    @staticmethod
+    def reports_of(events: Iterable[Event], bounty_id: int, batch: int, members: list[str]) -> list[tuple]:
+        """The batch's reports in committee order, from ReportPosted events."""
+        by_oracle = {
+            e["oracle"]: (bytes(e["scores"]), tuple(e["merged"]))
+            for e in events
+            if e.name == "ReportPosted" and e["bountyId"] == bounty_id and e["batch"] == batch
+        }
+        return [by_oracle[m] for m in members if m in by_oracle]
+
+    # ------------------------------------------------------------ actions
+
+    def publish_key(self, public_key: bytes) -> Any:
+        return self.send(self.keys.functions.publishKey(public_key))
+
+    def ensure_key_published(self, public_key: bytes) -> bool:
+        me = self._need_sender().address
+        if bytes(self.keys.functions.publicKeyOf(me).call()) == public_key:
+            return False
+        self.publish_key(public_key)
+        return True
+
+    def stake_oracle(self, amount: int) -> Any:
+        return self.send(self.registry.functions.stake(), value=amount)
+
+    def create_bounty(self, params: dict[str, Any]) -> int:
+        missing = [f for f in PARAM_FIELDS if f not in params]
+        if missing:
+            raise FathomError(f"bounty parameters missing: {', '.join(missing)}")
+        tup = tuple(params[f] for f in PARAM_FIELDS)
+        escrow = params["reward"] + params["oracleFeePerBatch"] * params["maxBatches"] + params["revealBond"]
+        if params["token"] == ETH:
+            receipt = self.send(self.market.functions.createBounty(tup), value=escrow)
+        else:
+            token = self.w3.eth.contract(address=params["token"], abi=abi("MockERC20"))
+            self.send(token.functions.approve(self.address, escrow))
+            receipt = self.send(self.market.functions.createBounty(tup))
+        for log in receipt.logs:
+            ev = self._decode(log) if log["address"] == self.address else None
+            if ev and ev.name == "BountyOpened":
+                return int(ev["bountyId"])
+        raise ChainError("createBounty mined without a BountyOpened event")
+
+    def join(self, bounty_id: int) -> Any:
+        return self.send(self.market.functions.joinCommittee(bounty_id))
+
+    def report_baseline(self, bounty_id: int, score: int) -> Any:
+        return self.send(self.market.functions.reportBaseline(bounty_id, score))
+
+    def submit(self, bounty_id: int, base_version: int, update: tuple[bytes, int]) -> int:
+        b = self.bounty(bounty_id)
+        if b["token"] == ETH:
+            receipt = self.send(self.market.functions.submitUpdate(bounty_id, base_version, update), value=b["stake"])
+        else:
+            token = self.w3.eth.contract(address=b["token"], abi=abi("MockERC20"))
+            self.send(token.functions.approve(self.address, b["stake"]))
+            receipt = self.send(self.market.functions.submitUpdate(bounty_id, base_version, update))
+        for log in receipt.logs:
+            ev = self._decode(log) if log["address"] == self.address else None
+            if ev and ev.name == "SubmissionReceived":
+                return int(ev["submissionId"])
+        raise ChainError("submitUpdate mined without a SubmissionReceived event")
+
+    def report(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int]) -> Any:
+        return self.send(self.market.functions.report(bounty_id, batch, encode_scores(scores), merged))
+
+    def settle(self, bounty_id: int, batch: int, records: list[tuple], reports: list[tuple]) -> Any:
+        return self.send(self.market.functions.settleBatch(bounty_id, batch, records, reports))
+
+    def void(self, bounty_id: int, batch: int, records: list[tuple]) -> Any:
+        return self.send(self.market.functions.voidBatch(bounty_id, batch, records))
+
+    def close(self, bounty_id: int) -> Any:
+        return self.send(self.market.functions.close(bounty_id))
+
+    def cancel(self, bounty_id: int) -> Any:
+        return self.send(self.market.functions.cancel(bounty_id))
+
+    def reveal(self, bounty_id: int, validation_cid: tuple[bytes, int], validation_key: bytes, salt: bytes, model_key: bytes) -> Any:
+        return self.send(self.market.functions.reveal(bounty_id, validation_cid, validation_key, salt, model_key))
+
+    def set_keyring(self, bounty_id: int, keyring: tuple[bytes, int]) -> Any:
+        return self.send(self.market.functions.setKeyring(bounty_id, keyring))
+
+    def claim(self, token: str = ETH) -> int:
+        me = self._need_sender().address
+        amount = self.claimable(me, token)
+        if amount == 0:
+            return 0
+        self.send(self.market.functions.claim(token))
+        return amount
+
+
+def _plain(value: Any) -> Any:
+    """Event values as plain Python: structs (web3's AttributeDicts) become tuples in ABI order."""
+    if isinstance(value, Mapping):
+        return tuple(_plain(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(v) for v in value) if isinstance(value, list) else tuple(_plain(v) for v in value)
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)
+    return value
+
+
+def _type(param: dict[str, Any]) -> str:
+    if param.get("components") is not None:
+        return "(" + ",".join(_type(c) for c in param["components"]) + ")" + param["type"][len("tuple"):]
+    return param["type"]
+
+
+def _outputs(fn_name: str) -> list[dict[str, Any]]:
+    for entry in abi("BountyMarket"):
+        if entry.get("type") == "function" and entry.get("name") == fn_name:
+            return entry["outputs"]
+    raise FathomError(f"BountyMarket has no function {fn_name}")

@@ -1,0 +1,865 @@
+"""Models as data: numpy forward passes, metrics and the oracle's batched scoring.
+
+A model is a manifest (plain JSON) plus an ordered dict of named float32 arrays. Nothing
+here executes code that came with an artefact; the manifest only selects one of three
+fixed architectures.
+
+Manifest
+--------
+Two spellings are accepted and mean the same thing. `make_manifest` writes the first,
+which is the one `fathom.artefacts` serialises::
+
+    {"architecture": "logistic" | "softmax" | "mlp",
+     "dtype": "float32",
+     "metric": "accuracy" | "log_loss" | "mse",
+     "layers": [[d, h], [h, k]],      # one [in, out] pair per dense layer
+     "activation": "relu"}            # hidden layers, mlp only ("relu" | "tanh")
+
+    {"architecture": ..., "metric": ..., "d": d, "k": k, "h": h}   # h: mlp only
+
+- ``logistic``: binary classifier, one layer ``[d, 1]``, sigmoid output; labels 0/1
+  (``k`` is 2).
+- ``softmax``: multi-class classifier, one layer ``[d, k]`` with k >= 2.
+- ``mlp``: dense hidden layers with ReLU (or tanh), then a softmax output (k >= 2
+  outputs), a sigmoid output (1 output, binary labels) or, only with metric ``mse`` and
+  one output, a linear output for regression (float targets). The short spelling gives
+  one hidden layer of width ``h`` and a softmax output.
+
+Parameters are ``W0, b0, W1, b1, ...``: ``W{i}`` has shape ``(in_i, out_i)`` and
+``b{i}`` shape ``(out_i,)``, all float32 (`param_shapes`). An update is an additive
+float32 delta with exactly those names and shapes (`apply_update`).
+
+Metrics (`METRICS`, `higher_is_better`)
+---------------------------------------
+- ``accuracy``: fraction of rows whose predicted class (argmax; for one sigmoid output,
+  class 1 iff the logit is >= 0) equals the label. Higher is better.
+- ``log_loss``: mean negative log-likelihood of the label, computed from the logits
+  (log-sum-exp, or softplus for a sigmoid output), so it is finite for finite logits.
+- ``mse``: for a classifier, the mean over rows and classes of ``(p_c - [y == c])**2``
+  (the Brier score divided by the number of classes; for a binary model ``(p - y)**2``);
+  for a regression mlp, the mean of ``(prediction - y)**2``. Lower is better.
+
+Batched scoring and its determinism contract
+--------------------------------------------
+`score_many` scores many candidate updates, ``head + delta_i``, in one vectorised pass
+over the validation set; `score` is the same code with a batch of one. For every row
+chunk (``chunk_rows`` rows, in row order) and every group of ``group`` candidates, the
+first layer of all candidates of the group is ONE float32 GEMM
+``X_chunk[c, d] @ [W_1 | W_2 | ... | W_G]`` (``d x G*width``); further layers are one
+batched matmul over the group (a GEMM of the same shape per candidate). Logits are then
+reduced per row in float32 with fixed elementwise operations (max, exp, a left-to-right
+sum over the classes, log); the per-row values are converted to float64 and summed over
+the chunk's rows (one ``add.reduce`` over a (rows, slots) array of fixed shape), and the
+chunk sums are accumulated in row-chunk order in float64. Accuracy counts are exact
+integers. The score is that float64 total divided by the number of rows.
+
+- **Same machine, same build: bit-identical.** The computation is a fixed sequence of
+  float32/float64 operations on arrays whose shapes depend only on the manifest,
+  ``len(X)``, ``chunk_rows`` and ``group``. Two oracles scoring the same batch get the
+  same bits, provided their BLAS uses the same number of threads: OpenBLAS blocks a
+  large GEMM differently for 1 and 2 threads, which moves log loss and mse in the ninth
+  significant digit (accuracy did not move in our checks). Pin it
+  (``OPENBLAS_NUM_THREADS``) where exact agreement matters.
+- **Independent of the batch.** Batches are padded to whole groups of ``group`` slots
+  (``group`` depends only on the manifest, `default_group`), so a candidate's GEMMs,
+  reductions and elementwise passes have the same shapes whether it is scored alone,
+  first, or 31st in a batch, and whatever the other candidates are. Scoring one at a
+  time, in any batch, or only the survivors of `screen` gives the same bits, provided
+  the BLAS computes each output element of a GEMM of a fixed shape independently of its
+  column position. The tests check this on this OpenBLAS build; a sweep of shapes found
+  it true everywhere except an odd width (33 output units) on chunks of < 20 rows. The
+  price: a single score costs as much as a full group (~70 ms at 10k x 784, 10 classes).
+  Without the padding, small GEMMs take other OpenBLAS kernels and the last bits move.
+- **Across machines: within a tolerance.** Another CPU or BLAS may round the GEMM and
+  numpy's SIMD ``exp``/``log``/``tanh`` differently in the last float32 bits: logits
+  agree to about 1e-6 relative, so scores agree to about 1e-6 (log loss, mse) and
+  accuracy can differ only by rows whose decision is within rounding of a tie. Scores are
+  quantised on chain, and the committee's oracle tolerance must cover this.
+- ``chunk_rows`` and ``group`` are part of the contract: every oracle of a bounty must
+  use the same values (the defaults). Changing ``chunk_rows`` changes GEMM shapes and
+  float64 summation order, hence the last bits.
+- A candidate whose outputs are not finite on some row scores NaN (an invalid update).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .errors import FathomError
+
+__all__ = [
+    "ARCHITECTURES",
+    "ACTIVATIONS",
+    "METRICS",
+    "DEFAULT_CHUNK_ROWS",
+    "MAX_PARAMETERS",
+    "ModelError",
+    "ModelSpec",
+    "model_spec",
+    "make_manifest",
+    "param_shapes",
+    "init_params",
+    "init_model",
+    "check_params",
+    "check_update",
+    "apply_update",
+    "logits",
+    "forward",
+    "predict",
+    "accuracy",
+    "log_loss",
+    "mse",
+    "metric_value",
+    "higher_is_better",
+    "default_group",
+    "score",
+    "score_many",
+    "screen",
+    "score_screened",
+]
+
+ARCHITECTURES = ("logistic", "softmax", "mlp")
+ACTIVATIONS = ("relu", "tanh")
+METRICS = ("accuracy", "log_loss", "mse")
+
+#: Rows per chunk of the validation set in `score_many`: bounds memory to about
+#: ``chunk_rows * group * width`` floats and is part of the determinism contract.
+DEFAULT_CHUNK_ROWS = 4096
+#: `default_group` aims at this many GEMM columns per group, with at most _MAX_GROUP slots.
+_GROUP_COLUMNS = 512
+_MAX_GROUP = 32
+#: A manifest may not describe more parameters than this (~200 MB of float32).
+MAX_PARAMETERS = 50_000_000
+
+_F32 = np.dtype(np.float32)
+
+
+class ModelError(FathomError, ValueError):
+    """A manifest, parameter set, update or dataset does not fit the model."""
+
+
+# ---------------------------------------------------------------------------------------
+# Manifest
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A validated manifest: everything the numerics need, nothing else."""
+
+    architecture: str
+    layers: tuple[tuple[int, int], ...]
+    metric: str
+    activation: str | None = None
+
+    @property
+    def d(self) -> int:
+        """Input dimension."""
+        return self.layers[0][0]
+
+    @property
+    def outputs(self) -> int:
+        """Units of the output layer (1 for a sigmoid or a regression output)."""
+        return self.layers[-1][1]
+
+    @property
+    def h(self) -> int | None:
+        """Width of the first hidden layer (mlp), else None."""
+        return self.layers[0][1] if len(self.layers) > 1 else None
+
+    @property
+    def regression(self) -> bool:
+        return self.architecture == "mlp" and self.outputs == 1 and self.metric == "mse"
+
+    @property
+    def k(self) -> int | None:
+        """Number of classes (2 for a single sigmoid output); None for regression."""
+        if self.regression:
+            return None
+        return 2 if self.outputs == 1 else self.outputs
+
+    @property
+    def output(self) -> str:
+        """'sigmoid', 'softmax' or 'linear'."""
+        if self.regression:
+            return "linear"
+        return "sigmoid" if self.outputs == 1 else "softmax"
+
+    def manifest(self) -> dict[str, Any]:
+        """The canonical (``layers``) spelling of this spec."""
+        out: dict[str, Any] = {
+            "architecture": self.architecture,
+            "dtype": "float32",
+            "metric": self.metric,
+            "layers": [[a, b] for a, b in self.layers],
+        }
+        if self.activation is not None:
+            out["activation"] = self.activation
+        return out
+
+
+def _count(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
+        raise ModelError(f"manifest {what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def model_spec(manifest: Mapping[str, Any] | ModelSpec) -> ModelSpec:
+    """Validate a manifest (either spelling) and return its `ModelSpec`."""
+    if isinstance(manifest, ModelSpec):
+        return manifest
+    if not isinstance(manifest, Mapping):
+        raise ModelError(f"a manifest is a mapping, got {type(manifest).__name__}")
+    arch = manifest.get("architecture")
+    if arch not in ARCHITECTURES:
+        raise ModelError(f"manifest 'architecture' must be one of {', '.join(ARCHITECTURES)}; got {arch!r}")
+    metric = manifest.get("metric")
+    if metric not in METRICS:
+        raise ModelError(f"manifest 'metric' must be one of {', '.join(METRICS)}; got {metric!r}")
+    dtype = manifest.get("dtype", "float32")
+    if dtype != "float32":
+        raise ModelError(f"manifest 'dtype' must be 'float32', got {dtype!r}")
+    activation = manifest.get("activation")
+
+    if "layers" in manifest:
+        raw = manifest["layers"]
+        if not isinstance(raw, (list, tuple)) or not raw:
+            raise ModelError("manifest 'layers' must be a non-empty list of [in, out] pairs")
+        layers = []
+        for i, layer in enumerate(raw):
+            if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+                raise ModelError(f"manifest layers[{i}] must be [in, out], got {layer!r}")
+            layers.append((_count(layer[0], f"layers[{i}][0]"), _count(layer[1], f"layers[{i}][1]")))
+            if i and layers[i][0] != layers[i - 1][1]:
+                raise ModelError(f"manifest layers[{i}] takes {layers[i][0]} inputs but layers[{i - 1}] outputs {layers[i - 1][1]}")
+        # The short spelling may sit beside the long one, but must agree with it.
+        out = layers[-1][1]
+        classes = None if (arch == "mlp" and out == 1 and metric == "mse") else (2 if out == 1 else out)
+        short = {"d": layers[0][0], "h": layers[0][1] if len(layers) > 1 else None, "k": classes}
+        for key, want in short.items():
+            if key in manifest and manifest[key] != want:
+                raise ModelError(f"manifest '{key}' = {manifest[key]!r} disagrees with its layers {[list(x) for x in layers]}")
+    else:
+        d = _count(manifest.get("d"), "'d'")
+        if arch == "logistic":
+            k = manifest.get("k", 2)
+            if k != 2:
+                raise ModelError(f"a logistic model is binary: 'k' must be 2, got {k!r}")
+            layers = [(d, 1)]
+        else:
+            k = _count(manifest.get("k"), "'k'")
+            if k < 2:
+                raise ModelError(f"a {arch} model needs k >= 2 classes, got {k}")
+            if arch == "softmax":
+                layers = [(d, k)]
+            else:
+                h = _count(manifest.get("h"), "'h' (hidden width)")
+                layers = [(d, h), (h, k)]
+                activation = "relu" if activation is None else activation
+        if arch != "mlp" and manifest.get("h") is not None:
+            raise ModelError(f"a {arch} model has no hidden layer; drop 'h'")
+
+    if arch in ("logistic", "softmax"):
+        if len(layers) != 1:
+            raise ModelError(f"a {arch} model has exactly one layer, got {len(layers)}")
+        if activation is not None:
+            raise ModelError(f"a {arch} model takes no 'activation'")
+        if arch == "logistic" and layers[0][1] != 1:
+            raise ModelError(f"a logistic model has one output, got layers {[list(x) for x in layers]}")
+        if arch == "softmax" and layers[0][1] < 2:
+            raise ModelError(f"a softmax model has at least 2 outputs, got layers {[list(x) for x in layers]}")
+    else:
+        if len(layers) < 2:
+            raise ModelError(f"an mlp has at least two layers, got {len(layers)}")
+        if activation not in ACTIVATIONS:
+            raise ModelError(f"an mlp's 'activation' must be one of {', '.join(ACTIVATIONS)}; got {activation!r}")
+    total = sum(a * b + b for a, b in layers)
+    if total > MAX_PARAMETERS:
+        raise ModelError(f"the manifest describes {total} parameters, more than the limit of {MAX_PARAMETERS}")
+    return ModelSpec(arch, tuple(layers), metric, activation)
+
+
+def make_manifest(arch: str, d: int, k: int, h: int | None = None, metric: str = "accuracy", activation: str = "relu") -> dict[str, Any]:
+    """The canonical manifest of a logistic (k=2), softmax or one-hidden-layer mlp model."""
+    short: dict[str, Any] = {"architecture": arch, "metric": metric, "d": d, "k": k}
+    if h is not None:
+        short["h"] = h
+    if arch == "mlp":
+        short["activation"] = activation
+    return model_spec(short).manifest()
+
+
+def param_shapes(manifest: Mapping[str, Any] | ModelSpec) -> dict[str, tuple[int, ...]]:
+    """Names and shapes of the parameters, in canonical order (W0, b0, W1, b1, ...)."""
+    spec = model_spec(manifest)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for i, (a, b) in enumerate(spec.layers):
+        shapes[f"W{i}"] = (a, b)
+        shapes[f"b{i}"] = (b,)
+    return shapes
+
+
+def init_model(manifest: Mapping[str, Any] | ModelSpec, seed: int = 0) -> dict[str, np.ndarray]:
+    """Initial float32 parameters: He-normal weights before ReLU, Glorot-normal
+    otherwise, small (std 0.01) weights for one-layer models, zero biases."""
+    spec = model_spec(manifest)
+    rng = np.random.default_rng(seed)
+    params: dict[str, np.ndarray] = {}
+    last = len(spec.layers) - 1
+    for i, (a, b) in enumerate(spec.layers):
+        if last == 0:
+            std = 0.01
+        elif i < last and spec.activation == "relu":
+            std = math.sqrt(2.0 / a)
+        else:
+            std = math.sqrt(2.0 / (a + b))
+        params[f"W{i}"] = (rng.standard_normal((a, b)) * std).astype(np.float32)
+        params[f"b{i}"] = np.zeros(b, dtype=np.float32)
+    return params
+
+
+def init_params(arch: str, d: int, k: int, h: int | None = None, seed: int = 0) -> dict[str, np.ndarray]:
+    """Initial parameters of a logistic (k=2), softmax or one-hidden-layer ReLU mlp."""
+    return init_model(model_spec({"architecture": arch, "metric": "accuracy", "d": d, "k": k, "h": h}), seed)
+
+
+# ---------------------------------------------------------------------------------------
+# Parameters and updates
+# ---------------------------------------------------------------------------------------
+
+
+def _check_arrays(shapes: Mapping[str, tuple[int, ...]], arrays: Mapping[str, Any], what: str, finite: bool = True) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, Mapping):
+        raise ModelError(f"{what} must be a mapping of names to arrays, got {type(arrays).__name__}")
+    missing = [name for name in shapes if name not in arrays]
+    extra = sorted(str(name) for name in arrays if name not in shapes)
+    if missing:
+        raise ModelError(f"{what} is missing array {missing[0]!r} (expected float32 of shape {shapes[missing[0]]})")
+    if extra:
+        raise ModelError(f"{what} has unexpected array {extra[0]!r} (expected only {', '.join(shapes)})")
+    out: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        array = arrays[name]
+        if not isinstance(array, np.ndarray):
+            raise ModelError(f"{what} array {name!r} is a {type(array).__name__}, not a numpy array")
+        if array.dtype != _F32:
+            raise ModelError(f"{what} array {name!r} has dtype {array.dtype}, expected float32")
+        if array.shape != tuple(shape):
+            raise ModelError(f"{what} array {name!r} has shape {array.shape}, expected {tuple(shape)}")
+        if finite and not np.isfinite(array).all():
+            raise ModelError(f"{what} array {name!r} has NaN or infinite values")
+        out[name] = array
+    return out
+
+
+def check_params(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Raise ModelError unless ``params`` are exactly the manifest's finite float32 arrays;
+    return them in canonical order (not copied)."""
+    return _check_arrays(param_shapes(manifest), params, "parameters")
+
+
+def check_update(manifest: Mapping[str, Any] | ModelSpec, delta: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Raise ModelError unless ``delta`` is a valid update for the manifest."""
+    return _check_arrays(param_shapes(manifest), delta, "update")
+
+
+def apply_update(params: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """``params + delta`` array by array, in float32 (IEEE addition: deterministic).
+
+    ``delta`` must have exactly the names, shapes and dtype (float32) of ``params`` and
+    finite values; a sum that overflows is refused too. Raises ModelError otherwise.
+    """
+    shapes = {name: np.shape(array) for name, array in params.items()}
+    base = _check_arrays(shapes, params, "parameters")
+    upd = _check_arrays(shapes, delta, "update")
+    merged: dict[str, np.ndarray] = {}
+    for name in shapes:
+        with np.errstate(over="ignore", invalid="ignore"):
+            total = np.add(base[name], upd[name], dtype=np.float32)
+        if not np.isfinite(total).all():
+            raise ModelError(f"applying the update overflows: array {name!r} of the result is not finite")
+        merged[name] = total
+    return merged
+
+
+# ---------------------------------------------------------------------------------------
+# Data
+# ---------------------------------------------------------------------------------------
+
+
+def _features(spec: ModelSpec, X: Any) -> np.ndarray:
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != spec.d:
+        raise ModelError(f"features must have shape (n, {spec.d}), got {X.shape}")
+    if X.dtype.kind not in "fiu":
+        raise ModelError(f"features must be numbers, got dtype {X.dtype}")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):  # NaN propagates
+        raise ModelError("features contain NaN or infinite values (or values beyond float32)")
+    return X
+
+
+def _targets(spec: ModelSpec, y: Any, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.shape != (n,):
+        raise ModelError(f"targets must have shape ({n},) to match the features, got {y.shape}")
+    if spec.regression:
+        if y.dtype.kind not in "fiu":
+            raise ModelError(f"regression targets must be numbers, got dtype {y.dtype}")
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        if not np.isfinite(y).all():
+            raise ModelError("regression targets contain NaN or infinite values")
+        return y
+    if y.dtype.kind not in "iu":
+        raise ModelError(f"class labels must be integers, got dtype {y.dtype}")
+    if n and (y.min() < 0 or y.max() >= spec.k):
+        raise ModelError(f"class labels must lie in [0, {spec.k - 1}], got [{y.min()}, {y.max()}]")
+    return np.ascontiguousarray(y, dtype=np.int64)
+
+
+def _metric(spec: ModelSpec, metric: str | None) -> str:
+    metric = spec.metric if metric is None else metric
+    if metric not in METRICS:
+        raise ModelError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    if spec.regression and metric != "mse":
+        raise ModelError(f"a regression model is scored by mse, not {metric!r}")
+    return metric
+
+
+# ---------------------------------------------------------------------------------------
+# Single-model forward pass
+# ---------------------------------------------------------------------------------------
+
+
+def _activate(spec: ModelSpec, A: np.ndarray) -> np.ndarray:
+    if spec.activation == "tanh":
+        return np.tanh(A, out=A)
+    return np.maximum(A, 0, out=A)
+
+
+def logits(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """Pre-activation outputs of the last layer, float32 of shape (n, outputs)."""
+    spec = model_spec(manifest)
+    p = check_params(spec, params)
+    A = _features(spec, X)
+    last = len(spec.layers) - 1
+    for i in range(last + 1):
+        A = A @ p[f"W{i}"]
+        A += p[f"b{i}"]
+        if i < last:
+            A = _activate(spec, A)
+    return A
+
+
+def forward(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """Class probabilities, float32 (n, k) (a binary model gives [1 - p, p]); for a
+    regression model, the predictions (n,)."""
+    spec = model_spec(manifest)
+    Z = logits(spec, params, X)
+    with np.errstate(over="ignore"):
+        if spec.output == "linear":
+            return Z[:, 0].copy()
+        if spec.output == "sigmoid":
+            p = 1.0 / (1.0 + np.exp(-Z[:, 0]))
+            return np.stack([1.0 - p, p], axis=1).astype(np.float32)
+        Z = Z - Z.max(axis=1, keepdims=True)
+        E = np.exp(Z)
+        return (E / E.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def predict(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """Predicted labels (int64; argmax, or logit >= 0 for a sigmoid output), or
+    regression predictions (float32)."""
+    spec = model_spec(manifest)
+    Z = logits(spec, params, X)
+    if spec.output == "linear":
+        return Z[:, 0].copy()
+    if spec.output == "sigmoid":
+        return (Z[:, 0] >= 0).astype(np.int64)
+    return Z.argmax(axis=1).astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# Metrics (reference versions on predictions; the scorer computes them from logits)
+# ---------------------------------------------------------------------------------------
+
+
+def higher_is_better(metric: str) -> bool:
+    """True for accuracy; False for log_loss and mse (losses)."""
+    if metric not in METRICS:
+        raise ModelError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
+    return metric == "accuracy"
+
+
+def accuracy(y_true: Any, y_pred: Any) -> float:
+    """Fraction of equal labels. ``y_pred`` may be labels (n,) or probabilities (n, k)."""
+    y_true = np.asarray(y_true)
+    y_pred = np.asarray(y_pred)
+    if y_pred.ndim == 2:
+        y_pred = y_pred.argmax(axis=1)
+    if y_true.shape != y_pred.shape or y_true.ndim != 1 or not len(y_true):
+        raise ModelError(f"accuracy needs two non-empty label vectors of one length, got {y_true.shape} and {y_pred.shape}")
+    return float(np.mean(y_true == y_pred))
+
+
+def _proba(y_true: np.ndarray, proba: Any) -> np.ndarray:
+    proba = np.asarray(proba, dtype=np.float64)
+    if proba.ndim == 1:  # P(class 1) of a binary model
+        proba = np.stack([1.0 - proba, proba], axis=1)
+    if proba.ndim != 2 or proba.shape[0] != len(y_true) or not len(y_true):
+        raise ModelError(f"probabilities must have shape ({len(y_true)}, k), got {proba.shape}")
+    if y_true.min() < 0 or y_true.max() >= proba.shape[1]:
+        raise ModelError(f"labels must lie in [0, {proba.shape[1] - 1}]")
+    return proba
+
+
+def log_loss(y_true: Any, proba: Any, eps: float = 1e-15) -> float:
+    """Mean ``-log p[y]`` (probabilities clipped to ``[eps, 1]``), in float64."""
+    y_true = np.asarray(y_true).astype(np.int64)
+    proba = _proba(y_true, proba)
+    picked = np.clip(proba[np.arange(len(y_true)), y_true], eps, 1.0)
+    return float(-np.mean(np.log(picked)))
+
+
+def mse(y_true: Any, pred: Any) -> float:
+    """Regression: mean ``(pred - y)**2``. Classification (``pred`` are probabilities,
+    (n, k) or P(class 1) for a binary model, and ``y_true`` integer labels): mean over
+    rows and classes of ``(p_c - [y == c])**2``."""
+    y_true = np.asarray(y_true)
+    pred = np.asarray(pred, dtype=np.float64)
+    if y_true.dtype.kind == "f":
+        if pred.shape != y_true.shape:
+            raise ModelError(f"predictions have shape {pred.shape}, targets {y_true.shape}")
+        return float(np.mean((pred - y_true) ** 2))
+    y_true = y_true.astype(np.int64)
+    proba = _proba(y_true, pred)
+    onehot = np.zeros_like(proba)
+    onehot[np.arange(len(y_true)), y_true] = 1.0
+    return float(np.mean((proba - onehot) ** 2))
+
+
+def metric_value(metric: str, y_true: Any, predictions: Any) -> float:
+    """Dispatch to `accuracy`, `log_loss` or `mse` by name."""
+    higher_is_better(metric)  # validates the name
+    return {"accuracy": accuracy, "log_loss": log_loss, "mse": mse}[metric](y_true, predictions)
+
+
+# ---------------------------------------------------------------------------------------
+# Batched scoring
+# ---------------------------------------------------------------------------------------
+
+
+def default_group(manifest: Mapping[str, Any] | ModelSpec) -> int:
+    """Candidate slots per GEMM: about 512 first-layer columns, at most 32 slots.
+
+    Depends on the manifest only, so every oracle pads batches the same way."""
+    spec = model_spec(manifest)
+    return max(1, min(_MAX_GROUP, _GROUP_COLUMNS // spec.layers[0][1]))
+
+
+class _Group:
+    """The stacked weights of up to ``size`` candidates (zeros in unused slots).
+
+    One-layer models put output unit j of slot g in GEMM column ``j * size + g``, so the
+    GEMM's result, reshaped to (row, unit, slot), needs no copy; an mlp's first layer is
+    slot-major (``g * width + u``), ready for the per-slot matmuls of the next layers.
+    """
+
+    def __init__(self, spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], size: int):
+        d, w = spec.layers[0]
+        self.size = size
+        self.W0 = np.zeros((d, w * size), dtype=np.float32)
+        self.b0 = np.zeros(w * size, dtype=np.float32)
+        self.rest: list[tuple[np.ndarray, np.ndarray]] = []
+        for a, b in spec.layers[1:]:
+            self.rest.append((np.zeros((size, a, b), dtype=np.float32), np.zeros((size, 1, b), dtype=np.float32)))
+        W0 = self.W0.reshape(d, w, size) if not self.rest else self.W0.reshape(d, size, w).transpose(0, 2, 1)
+        b0 = self.b0.reshape(w, size) if not self.rest else self.b0.reshape(size, w).T
+        for slot, params in enumerate(sets):
+            W0[:, :, slot] = params["W0"]
+            b0[:, slot] = params["b0"]
+            for i, (W, b) in enumerate(self.rest, start=1):
+                W[slot] = params[f"W{i}"]
+                b[slot, 0] = params[f"b{i}"]
+
+    def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> np.ndarray:
+        """Logits of every slot on a row chunk: float32 (row, output unit, slot), C order."""
+        with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs are caught later
+            return self._outputs(spec, Xc)
+
+    def _outputs(self, spec: ModelSpec, Xc: np.ndarray) -> np.ndarray:
+        c = Xc.shape[0]
+        w = spec.layers[0][1]
+        A = Xc @ self.W0  # the one big GEMM: (c, d) @ (d, width * size)
+        A += self.b0
+        if not self.rest:
+            return A.reshape(c, w, self.size)
+        _activate(spec, A)
+        H = np.ascontiguousarray(A.reshape(c, self.size, w).transpose(1, 0, 2))
+        for i, (W, b) in enumerate(self.rest):
+            H = np.matmul(H, W)  # one GEMM per slot, all of the same shape
+            H += b
+            if i < len(self.rest) - 1:
+                _activate(spec, H)
+        return np.ascontiguousarray(H.transpose(1, 2, 0))
+
+
+def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per slot: the float64 sum over the chunk's rows of the per-row metric, and whether
+    every logit was finite. ``Z`` is float32 (row, output unit, slot), C order.
+
+    Every step is elementwise on (row, slot) planes or a left-to-right loop over the
+    output units, so a slot's values never depend on the other slots.
+    """
+    c, m, G = Z.shape
+    rows = np.arange(c)
+    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
+        if m == 1:
+            z = Z[:, 0, :]
+            finite = np.isfinite(z).all(axis=0)
+            if metric == "accuracy":
+                correct = (z >= 0) == (yc == 1)[:, None]
+                return correct.sum(axis=0).astype(np.float64), finite
+            if spec.output == "linear":
+                v = z - yc[:, None]
+                v *= v
+            elif metric == "log_loss":  # softplus(-z) if y == 1 else softplus(z)
+                t = np.where((yc == 1)[:, None], -z, z)
+                v = np.maximum(t, 0)
+                v += np.log1p(np.exp(-np.abs(t)))
+            else:
+                v = 1 / (1 + np.exp(-z))
+                v -= yc.astype(np.float32)[:, None]
+                v *= v
+        else:
+            mx = Z[:, 0, :].copy()
+            mn = mx.copy()
+            arg = np.zeros((c, G), dtype=np.int64) if metric == "accuracy" else None
+            for j in range(1, m):  # the first maximum wins, as in argmax
+                zj = Z[:, j, :]
+                if arg is not None:
+                    np.copyto(arg, j, where=zj > mx)
+                np.maximum(mx, zj, out=mx)  # propagates NaN
+                np.minimum(mn, zj, out=mn)
+            finite = (np.isfinite(mx) & np.isfinite(mn)).all(axis=0)
+            if arg is not None:
+                correct = arg == yc[:, None]
+                return correct.sum(axis=0).astype(np.float64), finite
+            E = Z - mx[:, None, :]
+            np.exp(E, out=E)
+            s = E[:, 0, :].copy()
+            for j in range(1, m):  # left to right over the classes: a fixed order
+                s += E[:, j, :]
+            if metric == "log_loss":
+                v = mx - Z[rows, yc]  # log-sum-exp minus the label's logit
+                v += np.log(s)
+            else:
+                E /= s[:, None, :]
+                E[rows, yc] -= 1
+                E *= E
+                v = E[:, 0, :].copy()
+                for j in range(1, m):
+                    v += E[:, j, :]
+                v /= np.float32(m)
+        return v.astype(np.float64).sum(axis=0), finite
+
+
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Float64 sums of the per-row metric of every parameter set over all rows of X, and
+    which sets gave finite outputs everywhere."""
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise ModelError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
+    size = default_group(spec) if group is None else group
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ModelError(f"group must be a positive integer, got {group!r}")
+    B = len(sets)
+    totals = np.zeros(B, dtype=np.float64)
+    ok = np.ones(B, dtype=bool)
+    groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size)) for start in range(0, B, size)]
+    for r0 in range(0, X.shape[0], chunk_rows):
+        Xc = X[r0 : r0 + chunk_rows]
+        yc = y[r0 : r0 + chunk_rows]
+        for start, stop, grp in groups:
+            sums, finite = _chunk_totals(spec, grp.outputs(spec, Xc), yc, metric)
+            totals[start:stop] += sums[: stop - start]
+            ok[start:stop] &= finite[: stop - start]
+    return totals, ok
+
+
+def _prepare(manifest: Mapping[str, Any] | ModelSpec, X: Any, y: Any, metric: str | None) -> tuple[ModelSpec, np.ndarray, np.ndarray, str]:
+    spec = model_spec(manifest)
+    metric = _metric(spec, metric)
+    X = _features(spec, X)
+    if X.shape[0] == 0:
+        raise ModelError("cannot score on an empty validation set")
+    return spec, X, _targets(spec, y, X.shape[0]), metric
+
+
+def _merge_all(spec: ModelSpec, head: Mapping[str, np.ndarray], deltas: Iterable[Mapping[str, Any]], invalid: str) -> list[dict[str, np.ndarray] | None]:
+    if invalid not in ("raise", "nan"):
+        raise ModelError(f"invalid must be 'raise' or 'nan', got {invalid!r}")
+    head = check_params(spec, head)
+    merged: list[dict[str, np.ndarray] | None] = []
+    for i, delta in enumerate(deltas):
+        try:
+            merged.append(apply_update(head, delta))
+        except ModelError as exc:
+            if invalid == "raise":
+                raise ModelError(f"candidate {i}: {exc}") from None
+            merged.append(None)
+    return merged
+
+
+def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None) -> np.ndarray:
+    out = np.full(len(merged), np.nan, dtype=np.float64)
+    index = [i for i, params in enumerate(merged) if params is not None]
+    if index:
+        totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group)
+        values = totals / X.shape[0]
+        values[~ok] = np.nan
+        out[index] = values
+    return out
+
+
+def score_many(
+    manifest: Mapping[str, Any] | ModelSpec,
+    head_params: Mapping[str, np.ndarray],
+    deltas: Sequence[Mapping[str, Any]],
+    X: Any,
+    y: Any,
+    metric: str | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+    invalid: str = "raise",
+) -> np.ndarray:
+    """Scores (float64, one per delta, in order) of ``head + delta_i`` on ``(X, y)``.
+
+    One vectorised pass: per row chunk, one GEMM per group of candidates (see the module
+    docstring for the determinism contract). ``metric`` defaults to the manifest's.
+    A candidate whose outputs are not finite scores NaN. An update that does not fit
+    (names, shapes, dtype, non-finite values, overflow) raises ModelError naming its
+    index, or scores NaN with ``invalid="nan"``.
+    """
+    spec, X, y, metric = _prepare(manifest, X, y, metric)
+    merged = _merge_all(spec, head_params, deltas, invalid)
+    return _scores(spec, merged, X, y, metric, chunk_rows, group)
+
+
+def score(
+    manifest: Mapping[str, Any] | ModelSpec,
+    params: Mapping[str, np.ndarray],
+    X: Any,
+    y: Any,
+    metric: str | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+) -> float:
+    """The score of one model: `score_many`'s code with a batch of one (same bits)."""
+    spec, X, y, metric = _prepare(manifest, X, y, metric)
+    return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group)[0])
+
+
+def _sample_rows(n: int, sample_rows: int) -> np.ndarray:
+    if isinstance(sample_rows, bool) or not isinstance(sample_rows, (int, np.integer)) or sample_rows < 1:
+        raise ModelError(f"sample_rows must be a positive integer, got {sample_rows!r}")
+    s = min(int(sample_rows), n)
+    return (np.arange(s, dtype=np.int64) * n) // s  # evenly spread: deterministic, class-order proof
+
+
+def screen(
+    manifest: Mapping[str, Any] | ModelSpec,
+    head_params: Mapping[str, np.ndarray],
+    deltas: Sequence[Mapping[str, Any]],
+    X: Any,
+    y: Any,
+    metric: str | None,
+    head_score: float,
+    *,
+    margin: float = 0.0,
+    sample_rows: int = 1024,
+    mode: str = "bound",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+) -> np.ndarray:
+    """Early rejection: which candidates could still beat ``head_score`` (bool per delta).
+
+    Scores every candidate on a deterministic sample of rows (``sample_rows`` rows spread
+    evenly over the set), then:
+
+    - ``mode="bound"`` (sound): the best full score the candidate could still reach is
+      computed assuming every unseen row is perfect (accuracy 1, loss 0). A candidate is
+      rejected only if even that cannot beat ``head_score`` by more than ``-margin``, so
+      no candidate whose full score beats ``head_score - margin`` (higher-is-better; ``+``
+      for losses) is ever rejected. Weak, but it throws out broken or spam updates after
+      a fraction of the work.
+    - ``mode="estimate"`` (statistical): the sample score itself is compared with
+      ``head_score`` give or take ``margin``. Rejects much more, but a candidate can be
+      wrongly rejected when its sample score is off by more than ``margin``; choose the
+      margin from the sample's standard error (for accuracy, ~sqrt(p(1-p)/sample_rows)).
+
+    Candidates that are invalid or not finite on the sample are kept (the full score
+    decides). ``margin`` should cover the score quantisation and the oracle tolerance.
+
+    Not for reports in Fathom's protocol: oracles must publish every submission's score
+    (slashing needs the losers' scores). It serves where only the winners matter, e.g. a
+    contributor's pre-check of many candidate updates or picking the best of a batch.
+    """
+    spec, X, y, metric = _prepare(manifest, X, y, metric)
+    if mode not in ("bound", "estimate"):
+        raise ModelError(f"mode must be 'bound' or 'estimate', got {mode!r}")
+    margin = float(margin)
+    if not math.isfinite(margin) or margin < 0:
+        raise ModelError(f"margin must be a finite number >= 0, got {margin!r}")
+    head_score = float(head_score)
+    merged = _merge_all(spec, head_params, deltas, "nan")
+    rows = _sample_rows(X.shape[0], sample_rows)
+    keep = np.ones(len(merged), dtype=bool)
+    index = [i for i, params in enumerate(merged) if params is not None]
+    if not index:
+        return keep
+    totals, ok = _totals(spec, [merged[i] for i in index], X[rows], y[rows], metric, chunk_rows, group)
+    n, s = X.shape[0], len(rows)
+    higher = higher_is_better(metric)
+    if mode == "estimate":
+        best = totals / s
+    elif higher:  # every unseen row right
+        best = (totals + (n - s)) / n
+    else:  # every unseen row with zero loss
+        best = totals / n
+    could = best > head_score - margin if higher else best < head_score + margin
+    keep[index] = could | ~ok
+    return keep
+
+
+def score_screened(
+    manifest: Mapping[str, Any] | ModelSpec,
+    head_params: Mapping[str, np.ndarray],
+    deltas: Sequence[Mapping[str, Any]],
+    X: Any,
+    y: Any,
+    metric: str | None,
+    head_score: float,
+    *,
+    margin: float = 0.0,
+    sample_rows: int = 1024,
+    mode: str = "bound",
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+    invalid: str = "raise",
+) -> tuple[np.ndarray, np.ndarray]:
+    """`screen`, then full `score_many` of the survivors only.
+
+    Returns ``(scores, kept)``: ``scores[i]`` is NaN where candidate i was rejected, and
+    otherwise exactly (bit for bit) what `score_many` gives it in the whole batch.
+    """
+    spec, X, y, metric = _prepare(manifest, X, y, metric)
+    merged = _merge_all(spec, head_params, deltas, invalid)
+    kept = screen(spec, head_params, deltas, X, y, metric, head_score, margin=margin, sample_rows=sample_rows, mode=mode, chunk_rows=chunk_rows, group=group)
+    survivors = [params if keep else None for params, keep in zip(merged, kept)]
+    return _scores(spec, survivors, X, y, metric, chunk_rows, group), kept

@@ -1,0 +1,342 @@
+"""The oracle node: `fathom oracle run`, a long-running daemon.
+
+Each tick it
+1. follows the market's events from its checkpoint up to `latest - confirmations`
+   (re-org safe: the checkpoint keeps the block hash; a changed hash rewinds it),
+   storing what it needs in SQLite (`<data dir>/oracle-<address>.sqlite`), in the same
+   transaction as the new checkpoint;
+2. for every bounty whose committee names it: opts in, reports the baseline, and for the
+   next batch to decide (batches settle in order): fetches, decrypts and checks every
+   update, scores all candidates in one vectorised pass, pins the merged model of its own
+   best candidate, and posts one report; then settles the batch once every opted-in
+   member reported (or the timeout passed with a quorum), or voids it when the timeout
+   passed without one.
+
+Restarts neither re-report nor skip: the chain's reported mask is the truth for "did I
+report", and a computed report is stored before it is sent, so a crash between the
+two re-sends the same scores. Updates that cannot be fetched, decrypted or parsed, or
+whose author is not the submitter, score INVALID; every skip is logged with its reason.
+RPC and IPFS errors are retried with backoff; `max_failures` in a row stop the node.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from . import models, protocol
+from .artefacts import ArtefactError, apply_update, pack_model
+from .bounty import BountyReader
+from .chain import ChainError
+from .crypto import CryptoError, account_address, seal_with_key
+from .errors import FathomError
+from .market import INVALID, Event, Market
+from .storage import Store, StoreError, cid_from_chain, cid_to_chain
+
+log = logging.getLogger("fathom.oracle")
+ZERO_CID = (b"\0" * 32, 0)
+
+
+class OracleStopped(FathomError):
+    """Too many failures in a row: the node stops loudly instead of limping on."""
+
+
+@dataclass
+class OracleNode:
+    market: Market
+    store: Store
+    private_key: bytes
+    data_dir: Path
+    confirmations: int = 3
+    poll_seconds: float = 2.0
+    max_failures: int = 8
+    stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't)
+    on_event: Callable[[str], None] | None = None
+    address: str = field(init=False)
+    db: sqlite3.Connection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.address = account_address(self.private_key)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.data_dir / f"oracle-{self.address.lower()}.sqlite", isolation_level=None)
+        self.db.executescript(
+            """
+            PRAGMA journal_mode=WAL;
+            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (block INTEGER, idx INTEGER, bounty INTEGER, name TEXT, args TEXT,
+                                               PRIMARY KEY (block, idx));
+            CREATE TABLE IF NOT EXISTS reports (bounty INTEGER, batch INTEGER, scores TEXT, merged TEXT, sent INTEGER,
+                                                PRIMARY KEY (bounty, batch));
+            CREATE TABLE IF NOT EXISTS skips (bounty INTEGER, submission INTEGER, reason TEXT,
+                                              PRIMARY KEY (bounty, submission));
+            """
+        )
+        self._readers: dict[int, BountyReader] = {}
+        self._validation: dict[int, Any] = {}
+
+    # ------------------------------------------------------------ state
+
+    def _meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    @property
+    def checkpoint(self) -> int:
+        return int(self._meta("checkpoint", str(self.market.start_block - 1)))
+
+    def _say(self, message: str) -> None:
+        log.info(message)
+        if self.on_event:
+            self.on_event(message)
+
+    # ------------------------------------------------------------ following the chain
+
+    def sync(self) -> int:
+        """Store confirmed events past the checkpoint; returns the new checkpoint."""
+        w3 = self.market.w3
+        head = w3.eth.block_number
+        safe = head - self.confirmations
+        cp = self.checkpoint
+        cp_hash = self._meta("checkpoint_hash")
+        if cp >= 0 and cp_hash and cp <= head and w3.eth.get_block(cp)["hash"].hex() != cp_hash:
+            rewind = max(self.market.start_block - 1, cp - 2 * max(self.confirmations, 1) - 1)
+            self._say(f"re-org below block {cp}: rewinding to {rewind}")
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
+            self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
+            self.db.execute("COMMIT")
+            cp = rewind
+        if safe <= cp:
+            return cp
+        events = self.market.events(from_block=cp + 1, to_block=safe)
+        self.db.execute("BEGIN")
+        for ev in events:
+            self.db.execute(
+                "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+                (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(_jsonable(ev.args))),
+            )
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (w3.eth.get_block(safe)["hash"].hex(),))
+        self.db.execute("COMMIT")
+        return safe
+
+    def my_bounties(self) -> list[int]:
+        rows = self.db.execute("SELECT bounty, args FROM events WHERE name = 'BountyOpened' ORDER BY block, idx").fetchall()
+        return [b for b, args in rows if self.address in json.loads(args)["params"]["committee"]]
+
+    def _confirmed(self, bounty_id: int) -> list[Event]:
+        rows = self.db.execute(
+            "SELECT block, idx, name, args FROM events WHERE bounty = ? ORDER BY block, idx", (bounty_id,)
+        ).fetchall()
+        return [Event(name, _restore(json.loads(args)), block, "", idx) for block, idx, name, args in rows]
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self, ticks: int | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Tick until `ticks` ran or `stop()` says so; failures back off, then stop the node."""
+        if self.stake_wei:
+            self._ensure_stake()
+        failures = 0
+        n = 0
+        while (ticks is None or n < ticks) and not (stop and stop()):
+            n += 1
+            try:
+                self.tick()
+                failures = 0
+                time.sleep(self.poll_seconds)
+            except Exception as exc:  # noqa: BLE001 - any failure counts; a run of them stops the node
+                failures += 1
+                if not isinstance(exc, (ChainError, StoreError, OSError, ConnectionError, TimeoutError)):
+                    log.exception("unexpected error in a tick")
+                if failures >= self.max_failures:
+                    raise OracleStopped(f"{failures} failures in a row, the last: {exc}") from exc
+                delay = min(60.0, self.poll_seconds * 2 ** failures)
+                self._say(f"retrying in {delay:.0f}s after: {exc}")
+                time.sleep(delay)
+
+    def _ensure_stake(self) -> None:
+        if not self.market.registry.functions.isEligible(self.address).call():
+            self.market.stake_oracle(self.stake_wei)
+            self._say(f"staked {self.stake_wei / 1e18:g} ETH in the oracle registry")
+
+    def tick(self) -> None:
+        self.sync()
+        for bounty_id in self.my_bounties():
+            state = self.market.state(bounty_id)
+            if state in ("Closed", "Revealed"):
+                continue
+            self.serve(bounty_id, state)
+
+    def reader(self, bounty_id: int) -> BountyReader:
+        if bounty_id not in self._readers:
+            self._readers[bounty_id] = BountyReader(self.market, self.store, bounty_id, self.private_key)
+        return self._readers[bounty_id]
+
+    def serve(self, bounty_id: int, state: str) -> None:
+        members, opted, baseline_mask = self.market.committee(bounty_id)
+        me = members.index(self.address)
+        bit = 1 << me
+        if not opted & bit:
+            if state != "AwaitingBaseline" and state != "Open":
+                return
+            self.market.join(bounty_id)
+            self._say(f"bounty {bounty_id}: joined the committee")
+            opted |= bit
+        if state == "AwaitingBaseline":
+            if not baseline_mask & bit:
+                score = self._baseline(bounty_id)
+                self.market.report_baseline(bounty_id, score)
+                self._say(f"bounty {bounty_id}: baseline reported ({score})")
+            return
+        view = self.market.bounty(bounty_id)
+        k = view["nextBatch"]
+        batch = self.market.batch(bounty_id, k)
+        if batch["submissions"] == 0 or batch["decided"]:
+            if state == "Settling" and batch["submissions"] == 0:
+                self._try(lambda: self.market.close(bounty_id), f"bounty {bounty_id}: closed")
+            return
+        reportable = batch["filledAt"] != 0 or state == "Settling"
+        if not reportable:
+            return
+        if not batch["reportedMask"] & bit:
+            events = self._confirmed(bounty_id)
+            records = Market.records_of(events, bounty_id, k)
+            if len(records) < batch["submissions"]:
+                return  # wait for the batch's submissions to be confirmed
+            scores, merged = self._report_for(bounty_id, k, records, view)
+            self.market.report(bounty_id, k, scores, merged)
+            self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
+            self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores)} scores)")
+            batch = self.market.batch(bounty_id, k)
+        self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
+                      view: dict[str, Any]) -> None:
+        reported = batch["reportedMask"]
+        quorum = 1 if view["trustSingleOracle"] else 3
+        count = bin(reported).count("1")
+        timed_out = self.market.now() >= batch["timeoutAt"]
+        events = self.market.events(bounty_id=bounty_id)  # latest: other members' reports may be fresh
+        records = Market.records_of(events, bounty_id, k)
+        if reported == opted or (timed_out and count >= quorum):
+            reporters = [m for i, m in enumerate(members) if reported >> i & 1]
+            reports = Market.reports_of(events, bounty_id, k, reporters)
+            if len(reports) == count:
+                self._try(lambda: self.market.settle(bounty_id, k, records, reports), f"bounty {bounty_id}: batch {k} settled")
+        elif timed_out:
+            self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
+
+    def _try(self, action: Callable[[], Any], done: str) -> None:
+        """Settle/void/close race with the other members: losing the race is fine."""
+        try:
+            action()
+            self._say(done)
+        except ChainError as exc:
+            log.info("skipped (%s): %s", done, exc)
+
+    # ------------------------------------------------------------ scoring
+
+    def _validation_set(self, bounty_id: int) -> Any:
+        if bounty_id not in self._validation:
+            self._validation[bounty_id] = self.reader(bounty_id).validation()
+        return self._validation[bounty_id]
+
+    def _quantised(self, bounty_id: int, values: np.ndarray) -> list[int]:
+        resolution = self.reader(bounty_id).params["resolution"]
+        out = []
+        for v in values:
+            out.append(INVALID if not np.isfinite(v) else protocol.quantise(float(v), resolution))
+        return out
+
+    def _baseline(self, bounty_id: int) -> int:
+        reader = self.reader(bounty_id)
+        head = reader.model(0)
+        val = self._validation_set(bounty_id)
+        with _one_blas_thread():
+            value = models.score(head.manifest, head.arrays, val.X, val.y)
+        return self._quantised(bounty_id, np.array([value]))[0]
+
+    def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any]) -> tuple[list[int], tuple]:
+        row = self.db.execute("SELECT scores, merged FROM reports WHERE bounty = ? AND batch = ?", (bounty_id, k)).fetchone()
+        if row:  # computed before a restart: send the same report
+            merged = json.loads(row[1])
+            return json.loads(row[0]), (bytes.fromhex(merged[0]), merged[1])
+        reader = self.reader(bounty_id)
+        reader.refresh()
+        head_version = view["versionCount"]
+        head = reader.model(head_version)
+        val = self._validation_set(bounty_id)
+        updates: list[Any] = []
+        valid: list[int] = []
+        first_id = k * view["batchSize"]
+        for i, (contributor, _stake, _base, update) in enumerate(records):
+            cid = cid_from_chain(bytes(update[0]), update[1])
+            try:
+                upd = reader.open_update(cid, contributor)
+                models.check_update(head.manifest, upd.arrays)
+                updates.append(upd)
+                valid.append(i)
+            except (StoreError, CryptoError, ArtefactError, models.ModelError, FathomError) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+                self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, first_id + i, reason))
+                self._say(f"bounty {bounty_id}: submission {first_id + i} is invalid ({reason})")
+        scores = [INVALID] * len(records)
+        if updates:
+            with _one_blas_thread():
+                values = models.score_many(head.manifest, head.arrays, [u.arrays for u in updates], val.X, val.y,
+                                           invalid="nan")
+            for i, q in zip(valid, self._quantised(bounty_id, values)):
+                scores[i] = q
+        merged = ZERO_CID
+        higher = view["higherIsBetter"]
+        if any(s != INVALID for s in scores):
+            best = protocol.own_best(scores, higher)
+            upd = updates[valid.index(best)]
+            merged_model = apply_update(head, upd)
+            blob = pack_model(merged_model.manifest, merged_model.arrays)
+            key = reader.model_key
+            if key is not None:
+                # deterministic: every honest oracle seals the same bytes, so pins the same CID
+                blob = seal_with_key(blob, key, bounty_id, "model", records[best][0])
+            merged = cid_to_chain(self.store.add(blob))
+        self.db.execute(
+            "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, 0)",
+            (bounty_id, k, json.dumps(scores), json.dumps([merged[0].hex(), merged[1]])),
+        )
+        return scores, merged
+
+
+def _one_blas_thread() -> Any:
+    """OpenBLAS rounds a large GEMM differently with 1 and 2 threads (in the 9th digit of a
+    log-loss): every oracle scores with one thread, so honest oracles agree bit for bit."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return {"__bytes__": bytes(value).hex()}
+    if isinstance(value, Mapping):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def _restore(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__bytes__"}:
+            return bytes.fromhex(value["__bytes__"])
+        return {k: _restore(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_restore(v) for v in value]
+    return value

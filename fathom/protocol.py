@@ -1,0 +1,722 @@
+"""Reference model of Fathom's on-chain math, in plain integers.
+
+This module mirrors, operation for operation, what the contracts compute:
+
+* `contracts/libraries/RewardMath.sol`: goodness keys, progress, the reward curve
+  (validation, packing, interpolation), the reward owed, the lower median;
+* `BountyMarket.settleBatch` (`_medians`, `_decide`, `_outcome`, `_accept`,
+  `_mergedFor`, `_payOracles`, `_shareOracleSlash`) and `_setBaseline`: how a batch of
+  submissions and the committee's reports become accepted / rejected / slashed
+  submissions, a new model version, a reward, returned and burned stakes, deviant
+  oracles and the oracle fee shares (SPECIFICATION.md rules S2, R5, R6, R7).
+
+Everything is integer arithmetic with the contracts' rounding (every division rounds
+down), so a client can predict a settlement to the wei before sending it, and an
+oracle node can check what its report will do. The one float entry point is
+`quantise`, which turns a metric into the `uint32` score units reported on chain.
+
+The module has no chain dependencies (no brownie, no web3): addresses are plain strings
+and CIDs are `(digest, codec)` tuples, as in the contracts' ABI.
+
+Units (SPECIFICATION.md, "Units"):
+
+* a *score* is a `uint32` in score units (the metric divided by the bounty's
+  resolution); `INVALID = 2**32 - 1` means "invalid artefact";
+* a *key* (goodness) is `score + 1` when higher is better, `2**32 - 1 - score` when
+  lower is better, and `0` for an invalid score: larger is always better;
+* fixed point: `WAD = 10**18` means 1.0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from fractions import Fraction
+from typing import Iterable, Sequence
+
+from .errors import FathomError
+
+__all__ = [
+    "WAD",
+    "BPS",
+    "INVALID",
+    "MAX_SCORE",
+    "MAX_KEY",
+    "MAX_BREAKPOINTS",
+    "MAX_COMMITTEE",
+    "MAX_BATCH_SIZE",
+    "ZERO_CID",
+    "Cid",
+    "ProtocolError",
+    "InvalidCurve",
+    "key",
+    "score_of",
+    "progress",
+    "check_curve",
+    "pack",
+    "point",
+    "curve_at",
+    "reward_for",
+    "lower_median",
+    "is_deviant",
+    "target_reached",
+    "baseline_score",
+    "quantise",
+    "dequantise",
+    "to_wad",
+    "encode_scores",
+    "decode_scores",
+    "oracle_slash_amount",
+    "Curve",
+    "Outcome",
+    "BountyTerms",
+    "Submission",
+    "SubmissionDecision",
+    "BatchDecision",
+    "decide_batch",
+    "own_best",
+    "merged_for",
+]
+
+#: Fixed point one (1.0).
+WAD = 10**18
+#: Basis points in one (slash fractions).
+BPS = 10_000
+#: A reported score of all ones means "invalid artefact" (`type(uint32).max`).
+INVALID = 2**32 - 1
+#: The largest score a valid measurement may have (one below INVALID).
+MAX_SCORE = INVALID - 1
+#: The largest goodness key (that of the best valid score in either direction).
+MAX_KEY = INVALID
+#: A curve has 2 to MAX_BREAKPOINTS breakpoints.
+MAX_BREAKPOINTS = 8
+#: A committee has at most this many members (BountyMarketStorage.MAX_COMMITTEE).
+MAX_COMMITTEE = 16
+#: A batch holds at most this many submissions (BountyMarketStorage.MAX_BATCH_SIZE).
+MAX_BATCH_SIZE = 256
+
+UINT32_MAX = 2**32 - 1
+UINT64_MAX = 2**64 - 1
+UINT256_MAX = 2**256 - 1
+
+#: A CID as the contracts store it: (sha2-256 digest, codec).
+Cid = tuple[bytes, int]
+#: "No CID" (a report that names no merged model).
+ZERO_CID: Cid = (b"\0" * 32, 0)
+
+
+class ProtocolError(FathomError, ValueError):
+    """An input the contracts could not accept (out of its type's range, wrong length...)."""
+
+
+class InvalidCurve(ProtocolError):
+    """A reward curve the market rejects; `index` is the argument of the contract's
+    `InvalidCurve(index)` error (the number of breakpoints when that is wrong)."""
+
+    def __init__(self, index: int, reason: str):
+        self.index = index
+        self.reason = reason
+        super().__init__(f"invalid reward curve at breakpoint {index}: {reason}")
+
+
+def _check_uint(name: str, value: int, bits: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ProtocolError(f"{name} must be an integer, not {type(value).__name__}")
+    if not 0 <= value <= 2**bits - 1:
+        raise ProtocolError(f"{name} must fit in uint{bits} (0..{2**bits - 1}), got {value}")
+    return value
+
+
+# --------------------------------------------------------------------------- RewardMath
+
+
+def key(score: int, higher_is_better: bool) -> int:
+    """Goodness of `score`: larger is better, 0 is invalid (`RewardMath.key`)."""
+    _check_uint("score", score, 32)
+    if score == INVALID:
+        return 0
+    return score + 1 if higher_is_better else INVALID - score
+
+
+def score_of(k: int, higher_is_better: bool) -> int:
+    """The score whose goodness is `k` (`RewardMath.scoreOf`), for 1 <= k <= MAX_KEY.
+
+    The contract never calls it with 0 (an invalid median is reported as INVALID
+    instead); here 0 and keys no score has raise `ProtocolError`."""
+    _check_uint("key", k, 64)
+    if not 1 <= k <= MAX_KEY:
+        raise ProtocolError(f"key must be in 1..{MAX_KEY} (0 means invalid and has no score), got {k}")
+    return k - 1 if higher_is_better else INVALID - k
+
+
+def progress(k: int, baseline_key: int, target_key: int) -> int:
+    """p = (k - baseline) / (target - baseline) in WAD, clipped to [0, WAD], rounded
+    down (`RewardMath.progress`). A target at or below the baseline gives WAD for any k
+    above the baseline."""
+    for name, v in (("key", k), ("baseline key", baseline_key), ("target key", target_key)):
+        _check_uint(name, v, 64)
+    if k <= baseline_key:
+        return 0
+    if k >= target_key:
+        return WAD
+    return (k - baseline_key) * WAD // (target_key - baseline_key)
+
+
+def check_curve(xs: Sequence[int], ys: Sequence[int]) -> None:
+    """Raise `InvalidCurve` with the index the contract reverts with, or return.
+
+    Checked in the contract's order: the number of breakpoints (2..8, as many ys as
+    xs; index = len(xs)), the first point (0, 0) (index 0), the last point (WAD, WAD)
+    (index len - 1), then each breakpoint i >= 1: x strictly increasing and y
+    non-decreasing (index i). Values must be uint64 (`ProtocolError` otherwise: the
+    ABI could not even encode them)."""
+    n = len(xs)
+    for name, vs in (("x", xs), ("y", ys)):
+        for i, v in enumerate(vs):
+            _check_uint(f"curve {name}[{i}]", v, 64)
+    if n < 2 or n > MAX_BREAKPOINTS:
+        raise InvalidCurve(n, f"a curve has 2 to {MAX_BREAKPOINTS} breakpoints, got {n}")
+    if len(ys) != n:
+        raise InvalidCurve(n, f"{n} x values but {len(ys)} y values")
+    if xs[0] != 0 or ys[0] != 0:
+        raise InvalidCurve(0, f"the first breakpoint must be (0, 0), got ({xs[0]}, {ys[0]})")
+    if xs[-1] != WAD or ys[-1] != WAD:
+        raise InvalidCurve(n - 1, f"the last breakpoint must be (WAD, WAD) = ({WAD}, {WAD}), got ({xs[-1]}, {ys[-1]})")
+    for i in range(1, n):
+        if xs[i] <= xs[i - 1]:
+            raise InvalidCurve(i, f"x must increase strictly: x[{i}] = {xs[i]} <= x[{i - 1}] = {xs[i - 1]}")
+        if ys[i] < ys[i - 1]:
+            raise InvalidCurve(i, f"y must not decrease: y[{i}] = {ys[i]} < y[{i - 1}] = {ys[i - 1]}")
+
+
+def pack(xs: Sequence[int], ys: Sequence[int]) -> tuple[tuple[int, int, int, int], int]:
+    """Check a curve and pack it as the market stores it (`RewardMath.pack`): four
+    words, point i = (x, y) as two uint64 in word i // 2 at bit 128 * (i % 2), y above
+    x. Returns (packed, number of breakpoints)."""
+    check_curve(xs, ys)
+    words = [0, 0, 0, 0]
+    for i, (x, y) in enumerate(zip(xs, ys)):
+        words[i // 2] |= (x | (y << 64)) << (128 * (i % 2))
+    return (words[0], words[1], words[2], words[3]), len(xs)
+
+
+def point(packed: Sequence[int], i: int) -> tuple[int, int]:
+    """Breakpoint i of a packed curve (`RewardMath.point`)."""
+    if not 0 <= i < 2 * len(packed):
+        raise ProtocolError(f"breakpoint index must be in 0..{2 * len(packed) - 1}, got {i}")
+    word = packed[i // 2] >> (128 * (i % 2))
+    return word & UINT64_MAX, (word >> 64) & UINT64_MAX
+
+
+def curve_at(packed: Sequence[int], n: int, p: int) -> int:
+    """c(p) in WAD by linear interpolation between breakpoints, rounded down
+    (`RewardMath.curveAt`): y0 + (y1 - y0) * (p - x0) // (x1 - x0) on the first
+    segment with p <= x1; WAD for p >= WAD."""
+    _check_uint("p", p, 256)
+    if p >= WAD:
+        return WAD
+    for i in range(1, n):
+        x1, y1 = point(packed, i)
+        if p <= x1:
+            x0, y0 = point(packed, i - 1)
+            return y0 + (y1 - y0) * (p - x0) // (x1 - x0)
+    return WAD  # unreachable for a packed curve (its last x is WAD)
+
+
+def reward_for(escrow: int, paid_so_far: int, curve_value: int) -> int:
+    """floor(escrow * c / WAD) - paid_so_far, or 0 if that is not positive
+    (`RewardMath.rewardFor`). Never more than `escrow - paid_so_far` for c <= WAD."""
+    _check_uint("escrow", escrow, 256)
+    _check_uint("paid so far", paid_so_far, 256)
+    _check_uint("curve value", curve_value, 256)
+    if escrow * curve_value > UINT256_MAX:
+        raise ProtocolError("escrow * curve value overflows uint256 (the contract would revert)")
+    due = escrow * curve_value // WAD
+    return due - paid_so_far if due > paid_so_far else 0
+
+
+def lower_median(keys: Iterable[int]) -> int:
+    """Element (m - 1) // 2 of the keys sorted ascending (`RewardMath.lowerMedian`).
+
+    Invalid reports (key 0) sort first, so the median is invalid only when at least
+    half of the reports (rounded up: 2 of 3, 2 of 4) say invalid. With an honest
+    majority it lies within the range of the honest values."""
+    ks = sorted(keys)
+    if not ks:
+        raise ProtocolError("the median of no reports is undefined")
+    return ks[(len(ks) - 1) // 2]
+
+
+# ------------------------------------------------------------------ market helpers
+
+
+def is_deviant(k: int, median: int, tolerance: int) -> bool:
+    """Does a report's key `k` deviate from the median (rule R7)? Invalid where the
+    median is valid or the reverse, or further than `tolerance` score units from it."""
+    return (k == 0) != (median == 0) or abs(k - median) > tolerance
+
+
+def target_reached(head_score: int, target: int, higher_is_better: bool) -> bool:
+    """The head reached the target: the bounty ends (`_targetReached`)."""
+    return key(head_score, higher_is_better) >= key(target, higher_is_better)
+
+
+def baseline_score(scores: Sequence[int], higher_is_better: bool) -> int:
+    """The baseline (version 0's score) from the committee's baseline reports (rule S2:
+    the score of the lower median of their keys). Baseline reports cannot be invalid."""
+    if any(s == INVALID for s in scores):
+        raise ProtocolError("a baseline report cannot be INVALID (the market reverts InvalidScore)")
+    return score_of(lower_median(key(s, higher_is_better) for s in scores), higher_is_better)
+
+
+def oracle_slash_amount(stake: int, registry_slash_bps: int) -> int:
+    """What `OracleRegistry.slash` takes from an oracle's stake: stake * bps // 10000."""
+    _check_uint("oracle stake", stake, 128)
+    if not 0 <= registry_slash_bps <= BPS:
+        raise ProtocolError(f"registry slash bps must be in 0..{BPS}, got {registry_slash_bps}")
+    return stake * registry_slash_bps // BPS
+
+
+def to_wad(value: float | int | str | Fraction) -> int:
+    """A real number in WAD fixed point, rounded to the nearest unit (ties up), e.g.
+    for curve breakpoints: `to_wad(0.8) == 8 * 10**17`.
+
+    A float counts as the decimal it prints as (`0.8`, not its binary value
+    0.8000000000000000444...), since that is what a user typed; strings such as
+    `"0.8"` or `"4/5"` are exact."""
+    if isinstance(value, bool):
+        raise ProtocolError("a WAD value must be a number, not a bool")
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ProtocolError(f"cannot express {value} in WAD")
+        value = repr(value)
+    try:
+        exact = Fraction(value)
+    except (ValueError, TypeError, ZeroDivisionError):
+        raise ProtocolError(f"not a number: {value!r}") from None
+    return math.floor(exact * WAD + Fraction(1, 2))
+
+
+def quantise(score: float, resolution_wad: int) -> int:
+    """A metric value in the uint32 score units reported on chain.
+
+    `resolution_wad` is one score unit in metric units, in WAD (`10**14` = 0.0001, so
+    an accuracy of 0.9 is 9000 units). Rules:
+
+    * the exact value of the float is used (no decimal-string detour), divided by the
+      resolution, and rounded to the nearest integer, **ties upward** (toward +inf):
+      `floor(score * WAD / resolution_wad + 1/2)`. So 0.89995 (a float slightly
+      below that decimal) gives 8999 or 9000 as its exact binary value dictates, the
+      same on every machine;
+    * the result saturates to [0, MAX_SCORE]: a negative metric becomes 0, an
+      infinite or too large one MAX_SCORE = 2**32 - 2. INVALID (2**32 - 1) is never
+      returned: a valid score can never be mistaken for an invalid artefact;
+    * NaN raises `ProtocolError`: a metric that is not a number is no score; the
+      oracle reports INVALID (or investigates) instead.
+    """
+    _check_uint("resolution", resolution_wad, 64)
+    if resolution_wad == 0:
+        raise ProtocolError("resolution must be positive")
+    if isinstance(score, bool) or not isinstance(score, numbers.Real):
+        raise ProtocolError(f"score must be a real number, not {type(score).__name__}")
+    if not isinstance(score, (int, Fraction)):
+        score = float(score)  # numpy floats too: the exact binary value is kept
+        if math.isnan(score):
+            raise ProtocolError("score is NaN: report INVALID for an artefact that cannot be scored")
+        if math.isinf(score):
+            return MAX_SCORE if score > 0 else 0
+    units = math.floor(Fraction(score) * WAD / resolution_wad + Fraction(1, 2))
+    return min(max(units, 0), MAX_SCORE)
+
+
+def dequantise(units: int, resolution_wad: int) -> float:
+    """The metric value of a score (for display); INVALID has none."""
+    _check_uint("score", units, 32)
+    if units == INVALID:
+        raise ProtocolError("INVALID is not a measurement")
+    if resolution_wad <= 0:
+        raise ProtocolError("resolution must be positive")
+    return float(Fraction(units * resolution_wad, WAD))
+
+
+def encode_scores(scores: Sequence[int]) -> bytes:
+    """A report's `scores` bytes: one big-endian uint32 per submission (rule R1)."""
+    return b"".join(_check_uint("score", s, 32).to_bytes(4, "big") for s in scores)
+
+
+def decode_scores(data: bytes) -> list[int]:
+    """The inverse of `encode_scores` (`_scoreAt` for every submission)."""
+    if len(data) % 4:
+        raise ProtocolError(f"a report holds 4 bytes per submission, got {len(data)} bytes")
+    return [int.from_bytes(data[i : i + 4], "big") for i in range(0, len(data), 4)]
+
+
+# --------------------------------------------------------------------------- curve
+
+
+@dataclass(frozen=True)
+class Curve:
+    """A validated reward curve c: [0, WAD] -> [0, WAD] (rule B4).
+
+    `Curve(xs, ys)` raises `InvalidCurve` exactly when `createBounty` would revert
+    with `InvalidCurve(index)`."""
+
+    xs: tuple[int, ...]
+    ys: tuple[int, ...]
+    packed: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "xs", tuple(self.xs))
+        object.__setattr__(self, "ys", tuple(self.ys))
+        packed, _ = pack(self.xs, self.ys)
+        object.__setattr__(self, "packed", packed)
+
+    @classmethod
+    def linear(cls) -> "Curve":
+        """c(p) = p: every point of progress pays alike."""
+        return cls((0, WAD), (0, WAD))
+
+    @classmethod
+    def from_points(cls, points: Sequence[tuple[float, float]]) -> "Curve":
+        """From real breakpoints, e.g. `[(0, 0), (0.5, 0.8), (1, 1)]` (concave: pays
+        early gains more), each coordinate rounded to the nearest WAD unit."""
+        return cls(tuple(to_wad(x) for x, _ in points), tuple(to_wad(y) for _, y in points))
+
+    def __len__(self) -> int:
+        return len(self.xs)
+
+    def at(self, p: int) -> int:
+        """c(p) for p in WAD, rounded down like the contract."""
+        return curve_at(self.packed, len(self.xs), p)
+
+
+# ----------------------------------------------------------------- batch decision
+
+
+class Outcome(str, Enum):
+    """What settlement did with a submission (rule R5)."""
+
+    ACCEPTED = "accepted"  # VersionAccepted: stake back plus the reward
+    REJECTED = "rejected"  # SubmissionRejected: stake back
+    SLASHED = "slashed"  # StakeSlashed: slashBps of the stake burned, the rest back
+
+
+@dataclass(frozen=True)
+class BountyTerms:
+    """The parts of a bounty's state that decide a batch (names as in `getBounty`).
+
+    Scores are in score units; amounts in the bounty's token; `reward` is the escrow R
+    (after top-ups), `paid` the rewards paid so far."""
+
+    higher_is_better: bool
+    target: int
+    baseline_score: int
+    head_score: int
+    reward: int
+    paid: int
+    curve: Curve
+    slash_margin: int
+    tolerance: int
+    slash_bps: int
+    oracle_fee_per_batch: int
+    version_count: int = 0
+
+    def __post_init__(self) -> None:
+        for name, bits in (
+            ("target", 32), ("baseline_score", 32), ("head_score", 32), ("reward", 128), ("paid", 128),
+            ("slash_margin", 32), ("tolerance", 32), ("slash_bps", 16), ("oracle_fee_per_batch", 96),
+            ("version_count", 32),
+        ):
+            _check_uint(name, getattr(self, name), bits)
+        for name in ("target", "baseline_score", "head_score"):
+            if getattr(self, name) == INVALID:
+                raise ProtocolError(f"{name} cannot be INVALID ({INVALID})")
+        if self.slash_bps > BPS:
+            raise ProtocolError(f"slash_bps must be at most {BPS}, got {self.slash_bps}")
+        if self.paid > self.reward:
+            raise ProtocolError(f"paid ({self.paid}) cannot exceed the reward escrow ({self.reward})")
+
+    @property
+    def head_key(self) -> int:
+        return key(self.head_score, self.higher_is_better)
+
+    @property
+    def baseline_key(self) -> int:
+        return key(self.baseline_score, self.higher_is_better)
+
+    @property
+    def target_key(self) -> int:
+        return key(self.target, self.higher_is_better)
+
+    @property
+    def target_reached(self) -> bool:
+        """The head reached the target (the bounty has ended)."""
+        return self.head_key >= self.target_key
+
+    def reward_at(self, score: int) -> int:
+        """What accepting a version with `score` would pay now (rule R6)."""
+        k = key(score, self.higher_is_better)
+        return reward_for(self.reward, self.paid, self.curve.at(progress(k, self.baseline_key, self.target_key)))
+
+    def after(self, decision: "BatchDecision") -> "BountyTerms":
+        """The terms the next batch is decided under (new head, paid, version count)."""
+        return replace(
+            self, head_score=decision.head_score_after, paid=decision.paid_after, version_count=decision.version_count_after
+        )
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One submission of the batch, as its `SubmissionRecord` (stake = what arrived)."""
+
+    contributor: str
+    stake: int
+
+
+@dataclass(frozen=True)
+class SubmissionDecision:
+    """The fate of one submission (the event settlement emits for it)."""
+
+    index: int  # position in the batch
+    submission_id: int
+    contributor: str
+    outcome: Outcome
+    median_key: int  # lower median of the reported keys (0: invalid)
+    score: int  # the median as a score (INVALID when invalid): the event's `score`
+    stake: int
+    reward: int  # only for the accepted one
+    burned: int  # only when slashed
+    returned: int  # stake - burned
+
+    @property
+    def payout(self) -> int:
+        """What becomes claimable by the contributor in the bounty's token."""
+        return self.returned + self.reward
+
+
+@dataclass(frozen=True)
+class BatchDecision:
+    """Everything `settleBatch` decides, as the model predicts it.
+
+    Per-report tuples follow the order of the reports given (on chain: committee order
+    of the reporters)."""
+
+    decisions: tuple[SubmissionDecision, ...]
+    medians: tuple[int, ...]  # lower-median key per submission (0: invalid)
+    median_scores: tuple[int, ...]  # as scores (INVALID when invalid)
+    deviant: tuple[bool, ...]  # per report (rule R7)
+    accepted_index: int | None  # position in the batch of the new version, if any
+    new_version: int | None  # its version number
+    reward: int  # paid to the new version's author
+    merged: Cid | None  # merged-model CID named in VersionAccepted (None if not computed)
+    head_score_after: int
+    paid_after: int
+    version_count_after: int
+    target_reached_after: bool
+    burned: int  # total stake burned (pendingBurn of the bounty's token)
+    fee_share: int  # BatchSettled.feeShare: each non-deviant reporter's share
+    oracle_fees: tuple[int, ...]  # per report: fee_share, or 0 for a deviant
+    fees_paid: int  # fee_share * non-deviant reporters (added to feesPaid)
+    fee_unpaid: int  # oracleFeePerBatch - fees_paid (refunded to the requester at close)
+    oracle_slashed: tuple[int, ...] | None  # ETH taken per report (None: stakes not given)
+    slash_share: int | None  # ETH each submission's contributor gets from oracle slashes
+    slash_dust: int | None  # ETH burned: what does not divide evenly
+
+    @property
+    def accepted(self) -> SubmissionDecision | None:
+        return None if self.accepted_index is None else self.decisions[self.accepted_index]
+
+    @property
+    def deviant_indices(self) -> tuple[int, ...]:
+        return tuple(r for r, d in enumerate(self.deviant) if d)
+
+    def contributor_credits(self) -> dict[str, int]:
+        """Claimable in the bounty's token per contributor (stakes back + reward)."""
+        out: dict[str, int] = {}
+        for d in self.decisions:
+            if d.payout:
+                out[d.contributor] = out.get(d.contributor, 0) + d.payout
+        return out
+
+    def slash_credits(self) -> dict[str, int]:
+        """Claimable ETH per contributor from slashed oracle stakes (rule R7)."""
+        if self.slash_share is None:
+            raise ProtocolError("oracle stakes were not given: slashed ETH is unknown")
+        out: dict[str, int] = {}
+        for d in self.decisions:
+            if self.slash_share:
+                out[d.contributor] = out.get(d.contributor, 0) + self.slash_share
+        return out
+
+
+def own_best(scores: Sequence[int], higher_is_better: bool) -> int:
+    """The submission a report ranks best (`_ownBest`): highest key, lowest index on
+    ties; 0 when every score is invalid."""
+    best, best_key = 0, 0
+    for i, s in enumerate(scores):
+        k = key(s, higher_is_better)
+        if k > best_key:
+            best, best_key = i, k
+    return best
+
+
+def merged_for(reports: Sequence[Sequence[int]], merged: Sequence[Cid], index: int, higher_is_better: bool) -> Cid:
+    """The merged-model CID recorded for accepted submission `index` (`_mergedFor`).
+
+    Among reports that name a merged model (non-zero digest) and rank `index` best,
+    the CID named by the most reports *of all reports* wins; ties go to the earliest
+    such report. ZERO_CID if none qualifies."""
+    best_votes, result = 0, ZERO_CID
+    for r, cid in enumerate(merged):
+        if cid[0] == ZERO_CID[0] or own_best(reports[r], higher_is_better) != index:
+            continue
+        votes = sum(1 for q in merged if q[0] == cid[0] and q[1] == cid[1])
+        if votes > best_votes:
+            best_votes, result = votes, cid
+    return result
+
+
+def decide_batch(
+    terms: BountyTerms,
+    submissions: Sequence[Submission],
+    reports: Sequence[Sequence[int]],
+    *,
+    first_id: int = 0,
+    merged: Sequence[Cid] | None = None,
+    oracle_stakes: Sequence[int] | None = None,
+    registry_slash_bps: int | None = None,
+) -> BatchDecision:
+    """Decide a batch exactly as `BountyMarket.settleBatch` does (rules R5-R7).
+
+    `reports[r][i]` is reporter r's score for submission i (INVALID for an invalid
+    artefact); reporters in committee order, as settlement takes them. `first_id` is
+    the id of the batch's first submission. `merged` (one CID per report) predicts the
+    merged-model CID of the new version. `oracle_stakes` (each reporter's stake in the
+    registry before settlement) and `registry_slash_bps` predict the ETH slashed from
+    deviant reporters and its shares.
+
+    The rule: every submission is compared to the head as it stood when the batch
+    opened (`terms.head_score`), using the lower median of the reported keys. The one
+    with the best median that beats the head (ties: the lowest index) becomes the next
+    version and earns `floor(R * c(p)) - paid`. Every other one is rejected (stake
+    back), or slashed when its median is invalid or its key plus `slash_margin` is
+    below the head's key (`slash_bps` of the stake burned, rounded down). A reporter is
+    deviant if, for any submission, its validity differs from the median's or its key
+    lies more than `tolerance` from it; the others share `oracle_fee_per_batch`
+    equally (rounded down)."""
+    n, m = len(submissions), len(reports)
+    if not 1 <= n <= MAX_BATCH_SIZE:
+        raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
+    if not 1 <= m <= MAX_COMMITTEE:
+        raise ProtocolError(f"a batch is settled with 1 to {MAX_COMMITTEE} reports, got {m}")
+    for r, rep in enumerate(reports):
+        if len(rep) != n:
+            raise ProtocolError(f"report {r} has {len(rep)} scores for {n} submissions")
+        for s in rep:
+            _check_uint(f"report {r} score", s, 32)
+    for s in submissions:
+        _check_uint("stake", s.stake, 96)
+    if merged is not None and len(merged) != m:
+        raise ProtocolError(f"{len(merged)} merged CIDs for {m} reports")
+    if (oracle_stakes is None) != (registry_slash_bps is None):
+        raise ProtocolError("give both oracle_stakes and registry_slash_bps, or neither")
+    if oracle_stakes is not None and len(oracle_stakes) != m:
+        raise ProtocolError(f"{len(oracle_stakes)} oracle stakes for {m} reports")
+
+    higher = terms.higher_is_better
+    head_key = terms.head_key
+
+    # _medians: medians, deviants, best candidate
+    medians: list[int] = []
+    deviant = [False] * m
+    best_key, best_index = 0, 0
+    for i in range(n):
+        keys = [key(reports[r][i], higher) for r in range(m)]
+        med = lower_median(keys)
+        medians.append(med)
+        for r, k in enumerate(keys):
+            if is_deviant(k, med, terms.tolerance):
+                deviant[r] = True
+        if med > head_key and med > best_key:
+            best_key, best_index = med, i
+    accepted_index = best_index if best_key != 0 else None
+
+    # _decide / _outcome / _accept
+    decisions: list[SubmissionDecision] = []
+    burned_total = 0
+    reward = 0
+    paid = terms.paid
+    head_score = terms.head_score
+    for i, (sub, med) in enumerate(zip(submissions, medians)):
+        score = INVALID if med == 0 else score_of(med, higher)
+        if i == accepted_index:
+            p = progress(med, terms.head_key, terms.target_key)
+            reward = reward_for(terms.reward, terms.paid, terms.curve.at(p))
+            paid += reward
+            head_score = score
+            outcome, burned = Outcome.ACCEPTED, 0
+        elif med == 0 or med + terms.slash_margin < head_key:
+            outcome, burned = Outcome.SLASHED, sub.stake * terms.slash_bps // BPS
+        else:
+            outcome, burned = Outcome.REJECTED, 0
+        burned_total += burned
+        decisions.append(
+            SubmissionDecision(
+                index=i,
+                submission_id=first_id + i,
+                contributor=sub.contributor,
+                outcome=outcome,
+                median_key=med,
+                score=score,
+                stake=sub.stake,
+                reward=reward if outcome is Outcome.ACCEPTED else 0,
+                burned=burned,
+                returned=sub.stake - burned,
+            )
+        )
+
+    merged_cid: Cid | None = None
+    if accepted_index is not None and merged is not None:
+        merged_cid = merged_for(reports, merged, accepted_index, higher)
+
+    # _payOracles
+    good = m - sum(deviant)
+    share = terms.oracle_fee_per_batch // good if good else 0
+    oracle_fees = tuple(0 if d else share for d in deviant)
+
+    # _shareOracleSlash
+    oracle_slashed: tuple[int, ...] | None = None
+    slash_share = slash_dust = None
+    if oracle_stakes is not None and registry_slash_bps is not None:
+        oracle_slashed = tuple(
+            oracle_slash_amount(stake, registry_slash_bps) if d else 0 for stake, d in zip(oracle_stakes, deviant)
+        )
+        total = sum(oracle_slashed)
+        slash_share = total // n
+        slash_dust = total - slash_share * n
+
+    new_version = terms.version_count + 1 if accepted_index is not None else None
+    return BatchDecision(
+        decisions=tuple(decisions),
+        medians=tuple(medians),
+        median_scores=tuple(d.score for d in decisions),
+        deviant=tuple(deviant),
+        accepted_index=accepted_index,
+        new_version=new_version,
+        reward=reward,
+        merged=merged_cid,
+        head_score_after=head_score,
+        paid_after=paid,
+        version_count_after=new_version if new_version is not None else terms.version_count,
+        target_reached_after=key(head_score, higher) >= terms.target_key,
+        burned=burned_total,
+        fee_share=share,
+        oracle_fees=oracle_fees,
+        fees_paid=share * good,
+        fee_unpaid=terms.oracle_fee_per_batch - share * good,
+        oracle_slashed=oracle_slashed,
+        slash_share=slash_share,
+        slash_dust=slash_dust,
+    )

@@ -1,0 +1,288 @@
+"""The requester's tools: open a bounty, admit contributors, close, reveal, export, audit.
+
+Opening a bounty (`open_bounty`):
+- a fresh model key seals the initial model (deterministically, like every merged model);
+- a fresh validation key seals the validation set, wrapped for the committee only;
+- a fresh *audit key pair*: its private key is derived from the validation key, so the
+  reveal publishes it too. Contributors seal their updates for it as well, which is
+  what lets anyone re-score every report after the reveal (`audit`);
+- the keyring wraps the model key for the committee and the admitted contributors; its
+  authenticated plaintext is the brief `{"validation": CID, "audit_public_key": hex}`;
+- the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
+
+The secrets (model key, validation key, salt) are written to
+`<data dir>/requester/bounty-<id>.json` (mode 0600) and are needed for the reveal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as pysecrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from eth_utils import keccak
+
+from . import models, protocol
+from .artefacts import pack_model, pack_validation, unpack_update
+from .bounty import BountyReader
+from .chain import ETH
+from .crypto import (
+    account_address,
+    build_keyring,
+    extend_keyring,
+    new_key,
+    open_envelope,
+    public_key_of,
+    seal_for,
+    seal_with_key,
+)
+from .errors import FathomError
+from .market import WAD, Market, commitment, decode_scores
+from .storage import Store, cid_from_chain, cid_to_chain
+
+SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def audit_private_key(validation_key: bytes) -> bytes:
+    """The audit key pair's private key: derived from the validation key, revealed with it."""
+    k = int.from_bytes(keccak(b"fathom/v1/audit" + validation_key), "big") % (SECP256K1_N - 1) + 1
+    return k.to_bytes(32, "big")
+
+
+@dataclass
+class BountySecrets:
+    bounty_id: int
+    model_key: bytes | None
+    validation_key: bytes
+    salt: bytes
+    validation_cid: str
+
+    def save(self, data_dir: Path) -> Path:
+        folder = data_dir / "requester"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"bounty-{self.bounty_id}.json"
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump({
+                "bounty_id": self.bounty_id,
+                "model_key": self.model_key.hex() if self.model_key else None,
+                "validation_key": self.validation_key.hex(),
+                "salt": self.salt.hex(),
+                "validation_cid": self.validation_cid,
+            }, fh, indent=2)
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def load(cls, data_dir: Path, bounty_id: int) -> "BountySecrets":
+        path = data_dir / "requester" / f"bounty-{bounty_id}.json"
+        try:
+            raw = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise FathomError(f"no secrets for bounty {bounty_id} at {path}: only the requester's machine has them") from None
+        return cls(bounty_id, bytes.fromhex(raw["model_key"]) if raw["model_key"] else None,
+                   bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"])
+
+
+def default_terms(now: int, committee: list[str], **overrides: Any) -> dict[str, Any]:
+    """Bounty parameters with sensible defaults (ETH, linear curve, accuracy at 1e-4)."""
+    terms = {
+        "token": ETH, "reward": WAD, "stake": 10**16, "oracleFeePerBatch": 10**15, "maxBatches": 20,
+        "revealBond": 10**16, "slashBps": 5_000, "batchSize": 4, "scoringTimeout": 600,
+        "deadline": now + 7 * 86_400, "revealWindow": 86_400, "higherIsBetter": True, "target": 9_800,
+        "slashMargin": 200, "tolerance": 2, "resolution": 10**14, "metric": b"accuracy".ljust(32, b"\0"),
+        "trustSingleOracle": len(committee) == 1, "committee": committee, "curveX": [0, WAD], "curveY": [0, WAD],
+    }
+    terms.update(overrides)
+    return terms
+
+
+def open_bounty(
+    market: Market,
+    store: Store,
+    private_key: bytes,
+    data_dir: Path,
+    initial: tuple[dict[str, Any], dict[str, np.ndarray]],
+    validation: tuple[dict[str, Any], dict[str, np.ndarray]],
+    terms: dict[str, Any],
+    admitted: list[str] = (),  # type: ignore[assignment]
+    clear: bool = False,
+) -> BountySecrets:
+    """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk)."""
+    me = account_address(private_key)
+    committee = list(terms["committee"])
+    predicted = market.bounty_count() + 1
+    committee_keys = {m: market.public_key(m) for m in committee}
+    validation_key, salt = new_key(), pysecrets.token_bytes(32)
+    audit_pub = public_key_of(audit_private_key(validation_key))
+    val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key)
+    val_cid = store.add(val_blob)
+    brief = json.dumps({"validation": val_cid, "audit_public_key": audit_pub.hex()}, sort_keys=True).encode()
+
+    def artefacts(bounty_id: int) -> tuple[str, str, bytes | None]:
+        model_blob = pack_model(*initial)
+        if clear:
+            return store.add(model_blob), store.add(brief), None
+        model_key = new_key()
+        recipients = dict(committee_keys)
+        for a in admitted:
+            recipients[a] = market.public_key(a)
+        sealed = seal_with_key(model_blob, model_key, bounty_id, "model", me)
+        ring = build_keyring(model_key, recipients, bounty_id, me, note=brief)
+        return store.add(sealed), store.add(ring), model_key
+
+    model_cid, ring_cid, model_key = artefacts(predicted)
+    params = dict(terms)
+    params.update({
+        "initialModel": cid_to_chain(model_cid),
+        "keyring": cid_to_chain(ring_cid),
+        "validationCommitment": commitment(cid_to_chain(val_cid), validation_key, salt),
+    })
+    bounty_id = market.create_bounty(params)
+    if bounty_id != predicted and not clear:
+        # another bounty was opened first: re-seal under the real id (the validation set is
+        # bound by the on-chain commitment instead)
+        model_cid, ring_cid, model_key = artefacts(bounty_id)
+        market.send(market.market.functions.setInitialModel(bounty_id, cid_to_chain(model_cid)))
+        market.set_keyring(bounty_id, cid_to_chain(ring_cid))
+    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid)
+    secrets.save(data_dir)
+    return secrets
+
+
+def admit(market: Market, store: Store, private_key: bytes, secrets: BountySecrets, contributors: list[str]) -> str:
+    """Extend the keyring with contributors' keys and publish it; returns its CID."""
+    if secrets.model_key is None:
+        raise FathomError(f"bounty {secrets.bounty_id} is in the clear: anyone may contribute")
+    reader = BountyReader(market, store, secrets.bounty_id, model_key=secrets.model_key)
+    ring = reader.fetch(reader.keyring_cid)
+    new = {a: market.public_key(a) for a in contributors}
+    cid = store.add(extend_keyring(ring, secrets.model_key, new, author=account_address(private_key)))
+    market.set_keyring(secrets.bounty_id, cid_to_chain(cid))
+    return cid
+
+
+def reveal(market: Market, secrets: BountySecrets) -> Any:
+    return market.reveal(secrets.bounty_id, cid_to_chain(secrets.validation_cid), secrets.validation_key, secrets.salt,
+                         secrets.model_key or b"\0" * 32)
+
+
+def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
+    """(validation key, model key) from the ValidationRevealed event, if revealed."""
+    for ev in market.events(bounty_id=bounty_id):
+        if ev.name == "ValidationRevealed":
+            return bytes(ev["validationKey"]), bytes(ev["modelKey"])
+    return None
+
+
+def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
+    """Every version with its parent, score, author, submission and reward (from events)."""
+    events = market.events(bounty_id=bounty_id)
+    out = []
+    baseline = next((int(e["score"]) for e in events if e.name == "BaselineSet"), None)
+    out.append({"version": 0, "parent": None, "score": baseline, "author": None, "submission": None, "reward": 0})
+    for e in events:
+        if e.name == "VersionAccepted":
+            out.append({"version": int(e["version"]), "parent": int(e["parent"]), "score": int(e["score"]),
+                        "author": e["author"], "submission": int(e["submissionId"]), "reward": int(e["reward"]),
+                        "cid": cid_from_chain(bytes(e["merged"][0]), e["merged"][1])})
+    return out
+
+
+def payouts(market: Market, bounty_id: int) -> dict[str, dict[str, int]]:
+    """Per contributor: submissions, accepted/rejected/slashed counts, rewards and burned stake."""
+    per: dict[str, dict[str, int]] = {}
+    for e in market.events(bounty_id=bounty_id):
+        if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed", "SubmissionReceived"):
+            who = e["author"] if e.name == "VersionAccepted" else e["contributor"]
+            row = per.setdefault(who, {"submitted": 0, "accepted": 0, "rejected": 0, "slashed": 0, "reward": 0, "burned": 0})
+            if e.name == "SubmissionReceived":
+                row["submitted"] += 1
+            elif e.name == "VersionAccepted":
+                row["accepted"] += 1
+                row["reward"] += int(e["reward"])
+            elif e.name == "SubmissionRejected":
+                row["rejected"] += 1
+            else:
+                row["slashed"] += 1
+                row["burned"] += int(e["burned"])
+    return per
+
+
+def export_model(market: Market, store: Store, bounty_id: int, out: Path, private_key: bytes | None = None,
+                 model_key: bytes | None = None, version: int | None = None) -> dict[str, Any]:
+    """Fetch, decrypt and write the head (or `version`) as manifest.json plus .npy arrays."""
+    reader = BountyReader(market, store, bounty_id, private_key, model_key=model_key)
+    versions = reader.versions()
+    v = len(versions) - 1 if version is None else version
+    model = reader.model(v)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").write_text(json.dumps(model.manifest, indent=2, sort_keys=True) + "\n")
+    for name, arr in model.arrays.items():
+        np.save(out / f"{name}.npy", arr, allow_pickle=False)
+    return {"version": v, "score": versions[v].score, "files": sorted(p.name for p in out.iterdir())}
+
+
+def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
+    """After the reveal, anyone re-scores every version and every report and lists where
+    the chain's record and the re-scoring differ (beyond the bounty's tolerance)."""
+    keys = revealed_keys(market, bounty_id)
+    if keys is None:
+        raise FathomError(f"bounty {bounty_id} is not revealed yet: the audit needs the revealed keys")
+    validation_key, model_key = keys
+    reader = BountyReader(market, store, bounty_id, model_key=model_key if any(model_key) else None,
+                          validation_key=validation_key)
+    params = reader.params
+    tolerance, resolution = params["tolerance"], params["resolution"]
+    val = reader.validation()
+    differences: list[dict[str, Any]] = []
+    versions = reader.versions()
+    checked_versions = []
+    for v in versions:
+        model = reader.open_model(v.cid)
+        rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
+        checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
+        if v.score is not None and abs(rescored - v.score) > tolerance:
+            differences.append({"what": f"version {v.number}", "chain": v.score, "rescored": rescored})
+    audit_key = audit_private_key(validation_key)
+    events = reader.events
+    subs = {int(e["submissionId"]): e for e in events if e.name == "SubmissionReceived"}
+    batch_size = params["batchSize"]
+    heads_at: dict[int, int] = {}
+    head = 0
+    decided = sorted({int(e["batch"]) for e in events if e.name in ("BatchSettled", "BatchVoided")})
+    accepted_in = {int(e["submissionId"]) // batch_size: int(e["version"]) for e in events if e.name == "VersionAccepted"}
+    for k in decided:
+        heads_at[k] = head
+        head = accepted_in.get(k, head)
+    checked_reports = 0
+    for e in events:
+        if e.name != "ReportPosted":
+            continue
+        k = int(e["batch"])
+        head_model = reader.model(heads_at.get(k, 0))
+        chain_scores = decode_scores(bytes(e["scores"]))
+        rescored_list = []
+        for i, chain_score in enumerate(chain_scores):
+            sub = subs.get(k * batch_size + i)
+            try:
+                cid = cid_from_chain(bytes(sub["update"][0]), sub["update"][1])
+                opened = open_envelope(reader.fetch(cid), private_key=audit_key, expect_bounty_id=bounty_id,
+                                       expect_kind="update", expect_author=sub["contributor"])
+                upd = unpack_update(opened.plaintext)
+                value = models.score_many(head_model.manifest, head_model.arrays, [upd.arrays], val.X, val.y, invalid="nan")[0]
+                q = protocol.quantise(float(value), resolution) if np.isfinite(value) else protocol.INVALID
+            except Exception:  # noqa: BLE001 - anything unreadable is what an honest oracle calls invalid
+                q = protocol.INVALID
+            rescored_list.append(q)
+            invalid_mismatch = (q == protocol.INVALID) != (chain_score == protocol.INVALID)
+            if invalid_mismatch or (q != protocol.INVALID and abs(q - chain_score) > tolerance):
+                differences.append({"what": f"batch {k} submission {k * batch_size + i} by oracle {e['oracle']}",
+                                    "chain": chain_score, "rescored": q})
+        checked_reports += 1
+    return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports, "differences": differences}
