@@ -13,7 +13,8 @@ TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-
 .PHONY: help setup test $(TEST_STAGES) abi demo deploy freeze clean
 
 help:
-	@echo "make demo    set up, then run a bounty round on a local chain"
+	@echo "make demo    set up, then run a whole bounty round on a local chain"
+	@echo "make deploy  deploy the contracts to brownie's development network"
 	@echo "make test    set up, then run every test stage: $(TEST_STAGES)"
 	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
 	@echo "make <stage> one stage alone, e.g. make test-forge"
@@ -56,10 +57,14 @@ test-abi: setup
 abi: setup
 	python tools/export_abi.py
 
+# A whole bounty round on a fresh local ganache: 3 oracle daemons, a requester, 6
+# contributors (one harmful), reveal, claims and audit; ends with the round's table.
 demo: setup
-	brownie run scripts/deploy.py --network development
+	python -m fathom demo
 
-deploy: demo
+# Deploy the contracts to brownie's development network (deployments/development.json).
+deploy: setup
+	brownie run scripts/deploy.py --network development
 
 # Re-pin every transitive Python package after changing requirements.txt.
 freeze:

@@ -169,19 +169,22 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
             # two rounds of contributions; c5 sends a harmful update (its delta reversed and blown up)
             plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
                      "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
+            # each batch (2 submissions) is trained on the head of its time and scored
+            # before the next pair trains, so every update is judged on the model it improved
             submissions: list[tuple[str, int]] = []
+            names = list(plans)
             for rnd in range(2):
-                for name, plan in plans.items():
-                    p = parties[name]
-                    c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plan)
-                    submissions.append((name, c.submission_id))
-                    log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
-                        f"(local accuracy {c.local_score_before:.3f} -> {c.local_score_after:.3f})")
-                n = len(submissions)
-                _wait(f"round {rnd + 1} to be scored",
-                      lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
-                head = requester.bounty(bid)
-                log(f"round {rnd + 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
+                for pair in (names[0:2], names[2:4], names[4:6]):
+                    for name in pair:
+                        p = parties[name]
+                        c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plans[name])
+                        submissions.append((name, c.submission_id))
+                        log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
+                            f"(accuracy on its own data {c.local_score_before:.3f} -> {c.local_score_after:.3f})")
+                    n = len(submissions)
+                    _wait(f"batch {n // 2 - 1} to be scored", lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
+                    head = requester.bounty(bid)
+                    log(f"  batch {n // 2 - 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
 
             requester.cancel(bid)
             _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
