@@ -87,7 +87,7 @@ class _Progress:
         self.label = label
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, done: int, total: int) -> None:
+    def __call__(self, done: int, total: int, *extra: Any) -> None:
         if not self.tty:
             return
         width = 30
@@ -280,7 +280,14 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_outcome(args: argparse.Namespace, settings: Settings) -> int:
     from .contributor import outcome
 
-    result = outcome(_market(args, settings, signer=False), args.bounty, args.submission)
+    import time
+
+    market = _market(args, settings, signer=False)
+    deadline = time.monotonic() + args.wait
+    result = outcome(market, args.bounty, args.submission)
+    while result is None and time.monotonic() < deadline:
+        time.sleep(2)
+        result = outcome(market, args.bounty, args.submission)
     print(json.dumps(result) if result else f"submission {args.submission} is not decided yet")
     return 0
 
@@ -428,6 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("outcome", help="what happened to a submission")
     p.add_argument("bounty", type=int)
     p.add_argument("submission", type=int)
+    p.add_argument("--wait", type=float, default=0.0, help="follow the chain up to this many seconds for the decision")
     p.set_defaults(func=_cmd_outcome)
 
     p = _with_key(sub.add_parser("claim", help="withdraw everything the market owes this account"))

@@ -36,6 +36,43 @@ interface Vm {
     function assertGe(uint256 left, uint256 right, string calldata error) external pure;
     function assertGt(uint256 left, uint256 right, string calldata error) external pure;
     function assertLt(uint256 left, uint256 right, string calldata error) external pure;
+    function assertEq(bool left, bool right, string calldata error) external pure;
+
+    // logs
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
+
+    // time and environment
+    function getBlockTimestamp() external view returns (uint256 timestamp);
+
+    // files (need fs_permissions in foundry.toml) and strings
+    function writeFile(string calldata path, string calldata data) external;
+    function writeLine(string calldata path, string calldata data) external;
+    function readFile(string calldata path) external view returns (string memory data);
+    function exists(string calldata path) external view returns (bool result);
+    function removeFile(string calldata path) external;
+    function toString(uint256 value) external pure returns (string memory stringifiedValue);
+    function toString(address value) external pure returns (string memory stringifiedValue);
+    function parseJsonUint(string calldata json, string calldata key) external pure returns (uint256);
+    function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
+    function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
+}
+
+/// @dev forge prints calls to this address as console logs (`forge test -vv`); forge-std's
+///      console library is not installed, so the one signature used here is declared directly.
+library console {
+    address internal constant CONSOLE = 0x000000000000000000636F6e736F6c652e6c6f67;
+
+    function log(string memory message) internal view {
+        (bool ok,) = CONSOLE.staticcall(abi.encodeWithSignature("log(string)", message));
+        ok; // the console address has no code; forge intercepts the call
+    }
 }
 
 /// @dev Minimal test base: `vm`, the assertions (forge's assert cheatcodes revert
@@ -43,14 +80,34 @@ interface Vm {
 abstract contract Test {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
+    /// @dev forge's invariant selector filter (same layout as forge-std's StdInvariant.FuzzSelector).
+    struct FuzzSelector {
+        address addr;
+        bytes4[] selectors;
+    }
+
     address[] private _targetedContracts;
+    FuzzSelector[] private _targetedSelectors;
 
     function targetContracts() public view returns (address[] memory) {
         return _targetedContracts;
     }
 
+    function targetSelectors() public view returns (FuzzSelector[] memory) {
+        return _targetedSelectors;
+    }
+
     function targetContract(address target) internal {
         _targetedContracts.push(target);
+    }
+
+    function _resetSelectors() internal {
+        delete _targetedSelectors;
+    }
+
+    /// @dev Restrict the invariant fuzzer to these functions of `target`.
+    function targetSelector(FuzzSelector memory selector) internal {
+        _targetedSelectors.push(selector);
     }
 
     function assertTrue(bool condition, string memory err) internal pure {
@@ -83,6 +140,18 @@ abstract contract Test {
 
     function assertGe(uint256 a, uint256 b, string memory err) internal pure {
         vm.assertGe(a, b, err);
+    }
+
+    function assertGt(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertGt(a, b, err);
+    }
+
+    function assertLt(uint256 a, uint256 b, string memory err) internal pure {
+        vm.assertLt(a, b, err);
+    }
+
+    function assertEq(bool a, bool b, string memory err) internal pure {
+        vm.assertEq(a, b, err);
     }
 
     /// @dev Map `x` into [lo, hi] without discarding fuzz runs.
