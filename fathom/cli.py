@@ -53,6 +53,15 @@ def _store(settings: Settings) -> Any:
     return open_store(settings)
 
 
+def _address(text: str) -> str:
+    """A checksummed address, or a plain error naming what was given."""
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(text):
+        raise FathomError(f"{text!r} is not an Ethereum address (0x and 40 hex digits, checksummed if mixed-case)")
+    return to_checksum_address(text)
+
+
 def _eth(wei: int) -> str:
     return f"{wei / 1e18:.6f}"
 
@@ -131,7 +140,7 @@ def _cmd_keys_publish(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_keys_show(args: argparse.Namespace, settings: Settings) -> int:
     market = _market(args, settings, signer=False)
-    print(market.public_key(args.address).hex())
+    print(market.public_key(_address(args.address)).hex())
     return 0
 
 
@@ -253,6 +262,12 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
     except FathomError:
         pass
     market = _market(args, settings, signer=False)
+    if model_key is None:
+        from .requester import revealed_keys
+
+        revealed = revealed_keys(market, args.bounty)  # after the reveal, anyone can export
+        if revealed is not None and any(revealed[1]):
+            model_key = revealed[1]
     info = export_model(market, _store(settings), args.bounty, args.out, key, model_key, args.version)
     print(f"version {info['version']} (score {info['score']}) written to {args.out}: {', '.join(info['files'])}")
     return 0
@@ -316,12 +331,20 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_reputation(args: argparse.Namespace, settings: Settings) -> int:
     from .reputation import reputation
 
-    counts = reputation(_market(args, settings, signer=False), args.address)
+    counts = reputation(_market(args, settings, signer=False), _address(args.address))
     if args.json:
         print(json.dumps(counts, indent=2))
     else:
         for k, v in counts.items():
             print(f"  {k:<22} {v}")
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from .report import report
+
+    png, page = report(_market(args, settings, signer=False), args.bounty, args.out)
+    print(f"wrote {png} and {page}")
     return 0
 
 
@@ -451,6 +474,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("address")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_reputation)
+
+    p = sub.add_parser("report", help="plot a bounty: score over versions, rewards, the curve (PNG + HTML)")
+    p.add_argument("bounty", type=int)
+    p.add_argument("--out", type=Path, default=Path("reports"), help="folder for bounty-<id>.png/.html (default reports/)")
+    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("demo", help="run a whole bounty round on a local chain (what `make demo` runs)")
     p.add_argument("--workdir", type=Path, help="where to keep the run's files (default: a fresh temp folder)")

@@ -86,7 +86,8 @@ def _wait(what: str, condition: Any, timeout: float = 300.0, every: float = 0.5)
         time.sleep(every)
 
 
-def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print) -> dict[str, Any]:
+def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print,
+        report_dir: Path | None = None) -> dict[str, Any]:
     started = time.monotonic()
     rng = np.random.default_rng(2026)
     store: Store = IpfsStore(ipfs_api, timeout=30) if ipfs_api else EmbeddedStore(workdir / "store")
@@ -221,7 +222,12 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
             "names": {p.address: n for n, p in parties.items()}, "submissions": submissions,
             "outcomes": {sid: outcome(viewer, bid, sid) for _, sid in submissions},
         }
+        from .report import report
+
+        png, page = report(viewer, bid, report_dir or workdir, {p.address: n for n, p in parties.items()})
+        result["report"] = [str(png), str(page)]
         _print_table(result, log)
+        log(f"report: {png} and {page}")
         return result
 
 
@@ -259,12 +265,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fathom demo", description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, help="where to keep the run's files (default: a fresh temp folder)")
     parser.add_argument("--chain", choices=("ganache", "anvil"), default="ganache")
+    parser.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the round's report goes (default reports/)")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fathom-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"demo files in {workdir}")
-    result = run(workdir, settings.ipfs_api, args.chain)
+    result = run(workdir, settings.ipfs_api, args.chain, report_dir=args.report_dir)
     ok = result["market_balance_after_claims"] == result["pending_burn"] and not result["audit"]["differences"]
     return 0 if ok else 1
 

@@ -14,8 +14,9 @@ from typing import Any, Iterable, Mapping
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
+from web3.exceptions import ContractCustomError, ContractLogicError
 
-from .chain import ETH, ChainError, Sender, abi, connect, contracts_at
+from .chain import ETH, ChainError, Sender, abi, connect, contracts_at, describe_revert
 from .config import Settings
 from .deployments import read_deployment
 from .errors import FathomError
@@ -123,20 +124,29 @@ class Market:
 
     # ------------------------------------------------------------ views
 
+    def _view(self, fn: Any, what: str) -> Any:
+        """Call a view; a revert (an unknown bounty, say) becomes a plain ChainError."""
+        try:
+            return fn.call()
+        except ContractCustomError as exc:
+            raise ChainError(f"{what}: {describe_revert(exc.data)}") from None
+        except ContractLogicError as exc:
+            raise ChainError(f"{what}: {exc.message or describe_revert(exc.data)}") from None
+
     def bounty(self, bounty_id: int) -> dict[str, Any]:
-        view = self.market.functions.getBounty(bounty_id).call()
+        view = self._view(self.market.functions.getBounty(bounty_id), f"bounty {bounty_id}")
         names = [o["name"] for o in _outputs("getBounty")[0]["components"]]
         return dict(zip(names, view))
 
     def state(self, bounty_id: int) -> str:
-        return STATES[self.market.functions.state(bounty_id).call()]
+        return STATES[self._view(self.market.functions.state(bounty_id), f"bounty {bounty_id}")]
 
     def committee(self, bounty_id: int) -> tuple[list[str], int, int]:
-        members, opted, baseline = self.market.functions.getCommittee(bounty_id).call()
+        members, opted, baseline = self._view(self.market.functions.getCommittee(bounty_id), f"bounty {bounty_id}")
         return [to_checksum_address(m) for m in members], opted, baseline
 
     def batch(self, bounty_id: int, batch: int) -> dict[str, Any]:
-        values = self.market.functions.getBatch(bounty_id, batch).call()
+        values = self._view(self.market.functions.getBatch(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
         return dict(zip(("recordsHash", "filledAt", "reportedMask", "decided", "submissions", "timeoutAt"), values))
 
     def claimable(self, account: str, token: str = ETH) -> int:

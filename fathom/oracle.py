@@ -38,7 +38,7 @@ from .chain import ChainError
 from .crypto import CryptoError, account_address, seal_with_key
 from .errors import FathomError
 from .market import INVALID, Event, Market
-from .storage import Store, StoreError, cid_from_chain, cid_to_chain
+from .storage import Store, StoreError, StoreTimeout, StoreUnavailable, cid_from_chain, cid_to_chain
 
 log = logging.getLogger("fathom.oracle")
 ZERO_CID = (b"\0" * 32, 0)
@@ -74,6 +74,7 @@ class OracleNode:
                                                PRIMARY KEY (block, idx));
             CREATE TABLE IF NOT EXISTS reports (bounty INTEGER, batch INTEGER, scores TEXT, merged TEXT, sent INTEGER,
                                                 PRIMARY KEY (bounty, batch));
+            CREATE TABLE IF NOT EXISTS checkpoints (block INTEGER PRIMARY KEY, hash TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS skips (bounty INTEGER, submission INTEGER, reason TEXT,
                                               PRIMARY KEY (bounty, submission));
             """
@@ -105,15 +106,8 @@ class OracleNode:
         safe = head - self.confirmations
         cp = self.checkpoint
         cp_hash = self._meta("checkpoint_hash")
-        if cp >= 0 and cp_hash and cp <= head and w3.eth.get_block(cp)["hash"].hex() != cp_hash:
-            rewind = max(self.market.start_block - 1, cp - 2 * max(self.confirmations, 1) - 1)
-            self._say(f"re-org below block {cp}: rewinding to {rewind}")
-            self.db.execute("BEGIN")
-            self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
-            self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
-            self.db.execute("COMMIT")
-            cp = rewind
+        if cp >= 0 and cp_hash and (cp > head or w3.eth.get_block(cp)["hash"].hex() != cp_hash):
+            cp = self._rewind(cp, head)
         if safe <= cp:
             return cp
         events = self.market.events(from_block=cp + 1, to_block=safe)
@@ -124,9 +118,35 @@ class OracleNode:
                 (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(_jsonable(ev.args))),
             )
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (w3.eth.get_block(safe)["hash"].hex(),))
+        safe_hash = w3.eth.get_block(safe)["hash"].hex()
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (safe_hash,))
+        self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (safe, safe_hash))
+        self.db.execute("DELETE FROM checkpoints WHERE block < ?", (safe - 10_000,))
         self.db.execute("COMMIT")
         return safe
+
+    def _rewind(self, cp: int, head: int) -> int:
+        """A re-org (or a shorter chain) under the checkpoint: walk back through the stored
+        checkpoint hashes to the newest one the chain still has, and forget what came after."""
+        w3 = self.market.w3
+        rewind = self.market.start_block - 1
+        rows = self.db.execute("SELECT block, hash FROM checkpoints WHERE block < ? ORDER BY block DESC", (cp,)).fetchall()
+        for block, block_hash in rows:
+            if block <= head and w3.eth.get_block(block)["hash"].hex() == block_hash:
+                rewind = block
+                break
+        self._say(f"re-org below block {cp}: rewinding to {rewind}")
+        self.db.execute("BEGIN")
+        self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
+        self.db.execute("DELETE FROM checkpoints WHERE block > ?", (rewind,))
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
+        match = self.db.execute("SELECT hash FROM checkpoints WHERE block = ?", (rewind,)).fetchone()
+        if match:
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (match[0],))
+        else:
+            self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
+        self.db.execute("COMMIT")
+        return rewind
 
     def my_bounties(self) -> list[int]:
         rows = self.db.execute("SELECT bounty, args FROM events WHERE name = 'BountyOpened' ORDER BY block, idx").fetchall()
@@ -158,7 +178,7 @@ class OracleNode:
                     log.exception("unexpected error in a tick")
                 if failures >= self.max_failures:
                     raise OracleStopped(f"{failures} failures in a row, the last: {exc}") from exc
-                delay = min(60.0, self.poll_seconds * 2 ** failures)
+                delay = min(60.0, max(self.poll_seconds, 0.5) * 2 ** failures)
                 self._say(f"retrying in {delay:.0f}s after: {exc}")
                 time.sleep(delay)
 
@@ -284,6 +304,8 @@ class OracleNode:
                 models.check_update(head.manifest, upd.arrays)
                 updates.append(upd)
                 valid.append(i)
+            except (StoreUnavailable, StoreTimeout):
+                raise  # the store is down, not the artefact bad: fail the tick and retry with backoff
             except (StoreError, CryptoError, ArtefactError, models.ModelError, FathomError) as exc:
                 reason = f"{type(exc).__name__}: {exc}"
                 self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, first_id + i, reason))

@@ -1,4 +1,4 @@
-"""Models, updates and validation sets as data (fathom.artefacts)."""
+"""Rule F1: models, updates and validation sets as data (fathom.artefacts)."""
 
 from __future__ import annotations
 

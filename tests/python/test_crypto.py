@@ -1,4 +1,4 @@
-"""Keys, ECIES key wrapping, the envelope and the keyring (fathom.crypto)."""
+"""Rules F2-F3: keys, ECIES key wrapping, the envelope and the keyring (fathom.crypto)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,302 @@
+"""The `fathom` command line against a real chain: help, plain errors, and the role commands.
+
+Settings come from FATHOM_* variables (set with monkeypatch); the deployment record
+points at an anvil started for this module. User mistakes must print exactly one
+`fathom: error: ...` line on stderr and exit 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+import pytest
+from eth_utils import to_checksum_address
+
+from fathom.chain import free_port
+from fathom.cli import build_parser, main
+from fathom.crypto import generate_private_key
+from fathom.deployments import write_deployment
+from fathom.oracle import OracleNode
+from fathom.requester import reveal
+from fathom.reputation import COUNTERS
+from fathom.storage import EmbeddedStore
+
+from roles_helpers import DATA, World, named, open_round, revert, snapshot, start_world, stop_world
+
+NETWORK = "rolestest"
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = start_world()
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(scope="module")
+def done(world: World, tmp_path_factory):
+    """One finished round: two honest updates and a harmful one in one batch, then the
+    requester cancels, the committee settles and closes, the requester reveals."""
+    workdir = tmp_path_factory.mktemp("cli-round")
+    rnd = open_round(world, workdir, ["c0", "c1", "harm", "idle"], batchSize=3)
+    rnd.contribute("c0", 0, lr=0.05, epochs=1)
+    rnd.contribute("c1", 1, lr=0.05, epochs=1)
+    rnd.contribute("harm", 3, scale=-25.0)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    requester = world.market_for(rnd.requester)
+    requester.cancel(rnd.bounty_id)
+    rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Closed")
+    reveal(requester, rnd.secrets)
+    deployments = workdir / "deployments"
+    write_deployment(deployments, NETWORK, {"network": NETWORK, "chain_id": world.w3.eth.chain_id, "block": 0,
+                                            "contracts": world.addresses})
+    rnd.deployments = deployments  # type: ignore[attr-defined]
+    return rnd
+
+
+@pytest.fixture
+def env(monkeypatch, tmp_path):
+    """A clean FATHOM_* environment (no key) on a throwaway data folder."""
+    for name in list(os.environ):
+        if name.startswith("FATHOM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
+    return monkeypatch
+
+
+@pytest.fixture
+def on_chain(env, world: World, done):
+    env.setenv("FATHOM_RPC_URL", world.chain.url)
+    env.setenv("FATHOM_NETWORK", NETWORK)
+    env.setenv("FATHOM_DEPLOYMENTS", str(done.deployments))
+    env.setenv("FATHOM_STORE_DIR", str(done.store.root))
+    return env
+
+
+@pytest.fixture
+def fresh_chain(world: World, done):
+    snap = snapshot(world.w3)
+    yield
+    revert(world.w3, snap)
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code: int, err: str, *needles: str) -> None:
+    assert code == 1, err
+    assert err.startswith("fathom: error: "), err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    for needle in needles:
+        assert needle in err, err
+
+
+# ---------------------------------------------------------------- help
+
+
+def _commands(parser: argparse.ArgumentParser, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    out = [prefix]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                out += _commands(sub, prefix + (name,))
+    return out
+
+
+COMMANDS = _commands(build_parser())
+
+
+def test_the_parser_knows_every_role_command():
+    for cmd in [("contribute",), ("claim",), ("oracle", "run"), ("oracle", "stake"), ("bounty", "open"),
+                ("bounty", "lineage"), ("bounty", "reveal"), ("bounty", "export"), ("audit",), ("reputation",)]:
+        assert cmd in COMMANDS
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "fathom")
+def test_help_of_every_command_exits_0(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("usage: fathom" + "".join(" " + c for c in command)) and err == ""
+
+
+# ---------------------------------------------------------------- plain errors
+
+
+def test_claim_without_a_key_says_which_variable_to_set(env, capsys):
+    code, _, err = run(capsys, "claim")
+    assert_one_line_error(code, err, "FATHOM_PRIVATE_KEY")
+
+
+def test_contribute_with_a_missing_data_folder(env, capsys, tmp_path):
+    env.setenv("FATHOM_PRIVATE_KEY", "0x" + generate_private_key().hex())
+    code, _, err = run(capsys, "contribute", "1", "--data", str(tmp_path / "nowhere"))
+    assert_one_line_error(code, err, "nowhere is not a folder")
+
+
+def test_bounty_show_without_a_deployment_record(env, capsys, tmp_path):
+    env.setenv("FATHOM_DEPLOYMENTS", str(tmp_path))
+    env.setenv("FATHOM_NETWORK", "nowhere")
+    code, _, err = run(capsys, "bounty", "show", "1")
+    assert_one_line_error(code, err, "no deployment for network 'nowhere'")
+
+
+def test_an_rpc_url_where_no_node_answers(on_chain, capsys):
+    on_chain.setenv("FATHOM_RPC_URL", f"http://127.0.0.1:{free_port()}")
+    for argv in (("bounty", "show", "1"), ("reputation", "0x" + "11" * 20), ("bounty", "lineage", "1")):
+        code, _, err = run(capsys, *argv)
+        assert_one_line_error(code, err, "no Ethereum node answers at http://127.0.0.1:")
+
+
+def test_a_bounty_that_does_not_exist_is_a_plain_error(on_chain, capsys):
+    code, _, err = run(capsys, "bounty", "show", "999")
+    assert_one_line_error(code, err, "999")
+
+
+@pytest.mark.parametrize("argv", [("reputation", "0x1234"), ("keys", "show", "not-an-address")], ids=" ".join)
+def test_a_malformed_address_is_a_plain_error(on_chain, capsys, argv):
+    code, _, err = run(capsys, *argv)
+    assert_one_line_error(code, err, argv[-1])
+
+
+def test_a_deployment_of_another_chain_is_refused(on_chain, capsys, tmp_path, done, world):
+    write_deployment(tmp_path, NETWORK, {"network": NETWORK, "chain_id": 1, "block": 0, "contracts": world.addresses})
+    on_chain.setenv("FATHOM_DEPLOYMENTS", str(tmp_path))
+    code, _, err = run(capsys, "bounty", "show", str(done.bounty_id))
+    assert_one_line_error(code, err, "is for chain 1")
+
+
+# ---------------------------------------------------------------- the role commands after a round
+
+
+def hand_count(events, who: str) -> dict[str, int]:
+    """What `fathom reputation` should say, counted here from the raw log."""
+    who = to_checksum_address(who)
+    mine = {e["bountyId"] for e in events if e.name == "BountyOpened" and e["requester"] == who}
+    return {
+        "submissions_accepted": len([e for e in events if e.name == "VersionAccepted" and e["author"] == who]),
+        "submissions_rejected": len([e for e in events if e.name == "SubmissionRejected" and e["contributor"] == who]),
+        "submissions_slashed": len([e for e in events if e.name == "StakeSlashed" and e["contributor"] == who]),
+        "reports_posted": len([e for e in events if e.name == "ReportPosted" and e["oracle"] == who]),
+        "reports_slashed": len([e for e in events if e.name == "OracleSlashed" and e["oracle"] == who]),
+        "bounties_opened": len(mine),
+        "bounties_closed": len([e for e in events if e.name == "BountyClosed" and e["bountyId"] in mine]),
+        "bounties_revealed": len([e for e in events if e.name == "ValidationRevealed" and e["bountyId"] in mine]),
+    }
+
+
+def test_reputation_json_counts_what_each_party_did(on_chain, capsys, done, world):
+    events = done.viewer.events()
+    (accepted,) = named(events, "VersionAccepted")
+    winner = accepted["author"]
+    c0, c1 = done.contributors["c0"].address, done.contributors["c1"].address
+    loser = c1 if winner == c0 else c0
+    zero = dict.fromkeys(COUNTERS, 0)
+    expected = {
+        done.requester.address: {**zero, "bounties_opened": 1, "bounties_closed": 1, "bounties_revealed": 1},
+        winner: {**zero, "submissions_accepted": 1},
+        loser: {**zero, "submissions_rejected": 1},
+        done.contributors["harm"].address: {**zero, "submissions_slashed": 1},
+        done.contributors["idle"].address: zero,
+        **{o.address: {**zero, "reports_posted": 1} for o in done.oracles},
+    }
+    for who, counts in expected.items():
+        assert hand_count(events, who) == counts  # the scenario, as the events tell it
+        for spelling in (who, who.lower()):
+            code, out, err = run(capsys, "reputation", spelling, "--json")
+            assert code == 0, err
+            assert json.loads(out) == counts, who
+    code, out, _ = run(capsys, "reputation", done.oracles[0].address)
+    assert code == 0 and "reports_posted" in out and out.count("\n") == len(COUNTERS)
+
+
+def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, done):
+    bid = done.bounty_id
+    events = done.viewer.events(bounty_id=bid)
+    (accepted,) = named(events, "VersionAccepted")
+    baseline = named(events, "BaselineSet")[0]["score"]
+    code, out, err = run(capsys, "bounty", "lineage", str(bid))
+    assert code == 0, err
+    rows = [line.split() for line in out.splitlines()[1:3]]
+    assert rows[0] == ["0", "-", str(baseline), "-", "0.000000", "-"]
+    assert rows[1] == ["1", "0", str(accepted["score"]), str(accepted["submissionId"]),
+                       f"{accepted['reward'] / 1e18:.6f}", accepted["author"]]
+    assert "payouts per contributor" in out
+    assert f"{done.contributors['harm'].address}: 1 sent, 0 accepted, 0 rejected, 1 slashed" in out
+    code, out, _ = run(capsys, "bounty", "lineage", str(bid), "--json")
+    data = json.loads(out)
+    assert [v["version"] for v in data["versions"]] == [0, 1]
+    assert data["versions"][1]["reward"] == accepted["reward"]
+    code, out, _ = run(capsys, "bounty", "show", str(bid), "--json")
+    assert code == 0 and json.loads(out)["state"] == "Revealed" and json.loads(out)["versionCount"] == 1
+
+
+def test_outcome_audit_and_export_after_the_reveal(on_chain, capsys, done, tmp_path):
+    bid = done.bounty_id
+    code, out, _ = run(capsys, "outcome", str(bid), "2")
+    assert code == 0 and json.loads(out)["outcome"] == "slashed"
+    code, out, err = run(capsys, "audit", str(bid))
+    assert code == 0, err
+    assert "no differences" in out
+    # the requester exports with one command (its key, and its secrets in its data folder)
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + done.requester.key.hex())
+    on_chain.setenv("FATHOM_DATA_DIR", str(done.workdir / "requester"))
+    code, out, err = run(capsys, "bounty", "export", str(bid), str(tmp_path / "model"))
+    assert code == 0, err
+    assert out.startswith("version 1 ")
+    assert np.load(tmp_path / "model" / "W0.npy", allow_pickle=False).shape == (8, 3)
+
+
+def test_claim_pays_once(on_chain, capsys, done, world, fresh_chain):
+    harm = done.contributors["harm"]
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + harm.key.hex())
+    owed = done.viewer.claimable(harm.address)
+    assert owed > 0
+    code, out, err = run(capsys, "claim")
+    assert code == 0, err
+    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH)"
+    assert run(capsys, "claim")[1].strip() == "nothing to claim"
+
+
+def test_contribute_from_the_command_line(on_chain, capsys, world, tmp_path, fresh_chain):
+    """`fathom contribute` trains on a folder of .npy files and submits, for an admitted contributor."""
+    rnd = open_round(world, tmp_path / "open", ["cli"])
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    X, y = DATA["shard4"]
+    np.save(folder / "X.npy", X)
+    np.save(folder / "y.npy", y)
+    me = rnd.contributors["cli"]
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    on_chain.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
+    code, out, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), "--epochs", "2")
+    assert code == 0, err
+    assert out.startswith(f"submitted #0 to bounty {rnd.bounty_id} on version 0: bafk")
+    (sub,) = named(rnd.events(), "SubmissionReceived")
+    assert sub["contributor"] == me.address
+
+
+def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world, fresh_chain, tmp_path):
+    me = world.new_party("cli-oracle")
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    on_chain.setenv("FATHOM_CONFIRMATIONS", "0")
+    on_chain.setenv("FATHOM_DATA_DIR", str(tmp_path / "oracle"))
+    code, out, err = run(capsys, "oracle", "stake", "2")
+    assert code == 0, err
+    assert out.strip() == f"staked 2 ETH for {me.address}"
+    assert world.viewer().registry.functions.isEligible(me.address).call()
+    code, out, err = run(capsys, "oracle", "run", "--ticks", "2", "--poll", "0")
+    assert code == 0, err
+    assert f"oracle {me.address} following {world.addresses['BountyMarket']} from block 0 (0 confirmations)" in out
+    node = OracleNode(world.market_for(me), EmbeddedStore(tmp_path / "s"), me.key, tmp_path / "oracle")
+    assert node.checkpoint == world.w3.eth.block_number  # it followed the chain to the head
+    on_chain.setenv("FATHOM_CONFIRMATIONS", "three")
+    code, _, err = run(capsys, "oracle", "run", "--ticks", "1")
+    assert_one_line_error(code, err, "FATHOM_CONFIRMATIONS")

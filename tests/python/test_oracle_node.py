@@ -1,0 +1,313 @@
+"""Rule F6, the oracle node's promises: restarts, confirmations, re-orgs, retries (DESIGN.md, "Off-chain").
+
+"A restarted oracle neither re-reports nor skips a batch": a node that dies between
+computing a report and sending it re-sends the very same scores once; one that dies
+after sending does not send again; a restarted node resumes from its checkpoint. It
+acts on an event only `confirmations` blocks deep, rewinds when the block at its
+checkpoint changed (a re-org), and retries RPC and store failures with backoff until
+`max_failures` in a row stop it.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+import requests
+from web3 import HTTPProvider, Web3
+
+import fathom.oracle as oracle_module
+from fathom.chain import ChainError, Sender
+from fathom.market import INVALID, Market, decode_scores
+from fathom.oracle import OracleStopped
+from fathom.storage import StoreUnavailable
+
+from roles_helpers import (
+    STAKE,
+    FlakyStore,
+    World,
+    advance_time,
+    fail_first,
+    make_node,
+    mine,
+    named,
+    open_round,
+    oracle_db,
+    revert,
+    skips,
+    snapshot,
+    start_world,
+    stop_world,
+    stored_report,
+)
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = start_world()
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(autouse=True)
+def fresh_chain(world: World):
+    snap = snapshot(world.w3)
+    yield
+    revert(world.w3, snap)
+
+
+@pytest.fixture
+def sleeps(monkeypatch):
+    """The oracle's sleeps, recorded instead of slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(oracle_module, "time", SimpleNamespace(sleep=slept.append))
+    return slept
+
+
+class FlakyRpc(HTTPProvider):
+    """A JSON-RPC endpoint that refuses the first `failures` eth_blockNumber calls."""
+
+    def __init__(self, url: str, failures: int):
+        super().__init__(url)
+        self.left = failures
+
+    def make_request(self, method, params):
+        if method == "eth_blockNumber" and self.left > 0:
+            self.left -= 1
+            raise requests.exceptions.ConnectionError("connection refused (simulated)")
+        return super().make_request(method, params)
+
+
+def reports_by(events, oracle: str, batch: int):
+    return [e for e in events if e.name == "ReportPosted" and e["oracle"] == oracle and e["batch"] == batch]
+
+
+def test_a_restarted_oracle_resends_a_computed_report_once_and_never_reports_twice(world: World, tmp_path, monkeypatch):
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2)
+    bid = rnd.bounty_id
+    n0, n1, n2 = rnd.nodes
+    me = rnd.oracles[0].address
+
+    # batch 0: oracle 0 computes its report, then dies before the transaction leaves
+    rnd.contribute("c0", 0)
+    rnd.contribute("c1", 1)
+
+    def crash(*_args, **_kwargs):
+        raise ChainError("report: connection reset by peer (the process died here)")
+
+    monkeypatch.setattr(n0.market, "report", crash)
+    with pytest.raises(ChainError):
+        n0.tick()
+    scores, merged, sent = stored_report(n0, bid, 0)
+    assert sent == 0 and len(scores) == 2 and INVALID not in scores
+    assert not reports_by(rnd.events(), me, 0)
+    n1.tick()
+    n2.tick()
+    assert rnd.view()["nextBatch"] == 0, "settled without the opted-in member before the timeout"
+
+    # the restart: a fresh process on the same data folder
+    checkpoint_before = n0.checkpoint
+    assert checkpoint_before > world.deploy_block
+    restarted = rnd.node(0)
+    assert restarted.checkpoint == checkpoint_before
+    fetched: list[tuple] = []
+    real_events = restarted.market.events
+
+    def spy(from_block=None, to_block="latest", bounty_id=None):
+        if from_block is not None:
+            fetched.append((from_block, to_block))
+        return real_events(from_block, to_block, bounty_id)
+
+    monkeypatch.setattr(restarted.market, "events", spy)
+    restarted.tick()
+    assert fetched and fetched[0][0] == checkpoint_before + 1, "the restarted node re-read the chain from the start"
+    (posted,) = reports_by(rnd.events(), me, 0)
+    assert decode_scores(posted["scores"]) == scores
+    assert (posted["merged"][0].hex(), posted["merged"][1]) == tuple(merged)
+    assert stored_report(restarted, bid, 0)[2] == 1
+    assert rnd.view()["nextBatch"] == 1, "the restarted node settles the batch once everyone reported"
+    restarted.tick()
+    restarted.tick()
+    assert len(reports_by(rnd.events(), me, 0)) == 1
+
+    # batch 1: the node dies right *after* its report was mined
+    rnd.contribute("c0", 2, seed=1)
+    rnd.contribute("c1", 3, seed=1)
+    real_report = restarted.market.report
+
+    def send_then_crash(*args, **kwargs):
+        real_report(*args, **kwargs)
+        raise ChainError("the process died after sending")
+
+    monkeypatch.setattr(restarted.market, "report", send_then_crash)
+    with pytest.raises(ChainError):
+        restarted.tick()
+    again = rnd.node(0)
+    nodes = [again, n1, n2]
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 2, nodes=nodes)
+    for _ in range(2):  # ticking on never reports twice
+        for node in nodes:
+            node.tick()
+    events = rnd.events()
+    for batch in (0, 1):  # no batch skipped, each reported exactly once by each member
+        assert len(named(events, "BatchSettled", batch=batch)) == 1
+        for o in rnd.oracles:
+            assert len(reports_by(events, o.address, batch)) == 1, (o.name, batch)
+    # the events table holds every market event up to the checkpoint, once
+    cp = again.checkpoint
+    (rows,) = oracle_db(again, "SELECT COUNT(*) FROM events")
+    assert rows[0] == len(rnd.viewer.events(from_block=0, to_block=cp))
+
+
+def test_the_node_waits_for_confirmations_before_acting_on_a_submission(world: World, tmp_path):
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2)
+    bid = rnd.bounty_id
+    me = rnd.oracles[0].address
+    node = rnd.node(0, confirmations=3)
+    rnd.contribute("c0", 0)
+    rnd.contribute("c1", 1)
+    filled = world.w3.eth.block_number  # the batch's last submission is in this block
+    assert rnd.viewer.batch(bid, 0)["filledAt"] != 0
+
+    for extra in (0, 1, 2):
+        node.tick()
+        assert node.checkpoint == filled + extra - 3
+        assert stored_report(node, bid, 0) is None, f"acted with {extra} confirmations"
+        assert not reports_by(rnd.events(), me, 0)
+        mine(world.w3)
+    assert world.w3.eth.block_number == filled + 3
+    node.tick()
+    assert node.checkpoint == filled
+    assert len(reports_by(rnd.events(), me, 0)) == 1
+
+
+def test_a_reorg_at_the_checkpoint_rewinds_and_refetches(world: World, tmp_path):
+    rnd = open_round(world, tmp_path, ["c0"])
+    bid = rnd.bounty_id
+    requester = world.market_for(rnd.requester)
+    said: list[str] = []
+    node = make_node(world, rnd.store, rnd.oracles[0], tmp_path / "watcher", on_event=said.append)
+    base = node.sync()
+    assert base == world.w3.eth.block_number
+    (below,) = oracle_db(node, "SELECT COUNT(*) FROM events")
+
+    def top_up(amount: int) -> None:
+        requester.send(requester.market.functions.topUp(bid, amount), value=amount)
+
+    def funded() -> list[int]:
+        rows = oracle_db(node, "SELECT args FROM events WHERE name = 'BountyFunded' ORDER BY block, idx")
+        return [json.loads(a)["amount"] for (a,) in rows]
+
+    fork = snapshot(world.w3)
+    top_up(1_111)  # block base + 1
+    mine(world.w3)  # base + 2
+    assert node.sync() == base + 2
+    assert funded() == [1_111]
+    orphaned_hash = world.w3.eth.get_block(base + 2)["hash"].hex()
+
+    revert(world.w3, fork)  # the other branch wins: different blocks at the same heights
+    top_up(2_222)  # base + 1
+    mine(world.w3, 2)  # base + 3
+    assert world.w3.eth.get_block(base + 2)["hash"].hex() != orphaned_hash
+    rewind = base  # the newest stored checkpoint the winning branch still has
+    assert node.sync() == base + 3
+    assert f"re-org below block {base + 2}: rewinding to {rewind}" in said
+    assert funded() == [2_222], "an event of the orphaned branch survived the re-org"
+    (after,) = oracle_db(node, "SELECT COUNT(*) FROM events")
+    assert after[0] == below[0] + 1
+    assert node._meta("checkpoint_hash") == world.w3.eth.get_block(base + 3)["hash"].hex()
+    stored = oracle_db(node, "SELECT block, idx, name FROM events ORDER BY block, idx")
+    chain = [(e.block, e.index, e.name) for e in rnd.viewer.events(from_block=0, to_block=base + 3)]
+    assert stored == chain
+
+
+@pytest.mark.parametrize("outage", ["store", "rpc"])
+def test_failures_are_retried_with_backoff_and_the_node_goes_on(world: World, tmp_path, sleeps, outage):
+    rnd = open_round(world, tmp_path, [], baseline=False)
+    bid = rnd.bounty_id
+    me = rnd.oracles[0]
+    said: list[str] = []
+    store, market = rnd.store, None
+    if outage == "store":
+        store = FlakyStore(rnd.store, fail_first(3))
+    else:
+        w3 = Web3(FlakyRpc(world.chain.url, failures=3))
+        market = Market(w3, world.addresses, Sender.from_key(w3, me.key))
+    node = make_node(world, store, me, tmp_path / "flaky", market=market, poll_seconds=0.5, max_failures=4,
+                     on_event=said.append)
+    node.run(ticks=4)
+    assert sleeps == [1.0, 2.0, 4.0, 0.5], "backoff doubles after each failure, then polls again"
+    assert sum(m.startswith("retrying in") for m in said) == 3
+    assert len(named(rnd.events(), "BaselineReported", oracle=me.address)) == 1
+    # the node goes on: the others report and the bounty opens
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Open", nodes=[node, *rnd.nodes[1:]])
+
+
+def test_max_failures_in_a_row_stop_the_node_loudly(world: World, tmp_path, sleeps):
+    rnd = open_round(world, tmp_path, [], baseline=False)
+    store = FlakyStore(rnd.store, lambda _cid: True)
+    node = make_node(world, store, rnd.oracles[0], tmp_path / "down", poll_seconds=0.25, max_failures=4)
+    with pytest.raises(OracleStopped, match="4 failures in a row.*the store is down") as info:
+        node.run()
+    assert isinstance(info.value.__cause__, StoreUnavailable)
+    assert store.failures == 4
+    assert sleeps == [1.0, 2.0, 4.0], "backoff starts at 2 x max(poll, 0.5 s) and doubles"
+    # a failure run that recovers resets the count: 3 failures, 1 success, 3 failures, 1 success
+    pattern = iter([True] * 3 + [False] * 50 + [True] * 3 + [False] * 50)
+    flaky = FlakyStore(rnd.store, lambda _cid: next(pattern))
+    sleeps.clear()
+    node = make_node(world, flaky, rnd.oracles[0], tmp_path / "down", poll_seconds=0.25, max_failures=4)
+    node.run(ticks=4)
+    assert sleeps[:3] == [1.0, 2.0, 4.0] and sleeps[3] == 0.25
+
+
+def test_a_store_outage_while_fetching_an_update_is_retried_not_scored_invalid(world: World, tmp_path, sleeps):
+    """A transient store outage (the IPFS daemon restarting: StoreUnavailable /
+    StoreTimeout) while fetching an update fails the tick and is retried with backoff; it
+    is never scored INVALID (which would slash an honest contributor, or make this oracle
+    deviate from the median). DESIGN: the oracle "survives ... IPFS outages" (rule F6)."""
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2)
+    bid = rnd.bounty_id
+    me = rnd.oracles[0].address
+    c0 = rnd.contribute("c0", 0)
+    rnd.contribute("c1", 1)
+    down = [True]
+
+    def failing(cid: str) -> bool:
+        if cid == c0.cid and down[0]:
+            down[0] = False  # the daemon is back for the next call
+            return True
+        return False
+
+    node = make_node(world, FlakyStore(rnd.store, failing), rnd.oracles[0], tmp_path / "oracle0", max_failures=4)
+    node.run(ticks=3)
+    (posted,) = reports_by(rnd.events(), me, 0)
+    assert 0 not in skips(node, bid), f"an outage was recorded as a bad artefact: {skips(node, bid)}"
+    assert decode_scores(posted["scores"])[0] != INVALID, "an honest update was scored INVALID during a store outage"
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[node, *rnd.nodes[1:]])
+    assert not named(rnd.events(), "StakeSlashed") and not named(rnd.events(), "OracleSlashed")
+
+
+def test_a_silent_member_does_not_block_a_batch_past_the_timeout(world: World, tmp_path):
+    """Two of three members report; past the scoring timeout a quorum (three reports) is
+    still missing, so the live members void the batch: stakes come back in full, and the
+    member that stayed silent loses part of its stake, shared by the batch's contributors."""
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2, scoringTimeout=600)
+    bid = rnd.bounty_id
+    rnd.contribute("c0", 0)
+    rnd.contribute("c1", 1)
+    live = rnd.nodes[1:]
+    for node in live:
+        node.tick()
+    assert rnd.view()["nextBatch"] == 0
+    advance_time(world.w3, 601)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=live)
+    events = rnd.events()
+    assert len(named(events, "BatchVoided", batch=0)) == 1
+    assert rnd.viewer.state(bid) == "Open" and rnd.view()["versionCount"] == 0
+    (slashed,) = named(events, "OracleSlashed", batch=0)
+    assert slashed["oracle"] == rnd.oracles[0].address
+    half = slashed["amount"] // 2
+    for name in ("c0", "c1"):
+        assert rnd.viewer.claimable(rnd.contributors[name].address) == STAKE + half

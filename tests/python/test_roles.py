@@ -1,0 +1,296 @@
+"""Rules F4, F5 and F7, every role in process, on anvil: a whole round, and invalid artefacts settled as invalid.
+
+The requester opens a bounty (fathom.requester), contributors train and submit
+(fathom.contributor), and three `OracleNode`s tick in turn until each batch is decided.
+Every outcome on chain is checked against the rule (`fathom.protocol.decide_batch`,
+the Python model of `settleBatch`), computed from the reports the oracles posted.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from fathom import models, protocol
+from fathom.artefacts import pack_update
+from fathom.bounty import BountyReader
+from fathom.chain import ETH
+from fathom.crypto import seal_for
+from fathom.market import INVALID, WAD, decode_scores
+from fathom.requester import audit, export_model, lineage, payouts, reveal
+from fathom.storage import CODEC_RAW, cid_from_chain, cid_to_chain
+
+from roles_helpers import (
+    DATA,
+    SLASH_BPS,
+    STAKE,
+    World,
+    named,
+    open_round,
+    random_digest,
+    revert,
+    skips,
+    snapshot,
+    start_world,
+    stop_world,
+    terms_of,
+)
+
+CONCAVE = {"curveX": [0, WAD // 2, WAD], "curveY": [0, 8 * WAD // 10, WAD]}
+
+
+@pytest.fixture(scope="module")
+def world():
+    w = start_world()
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(autouse=True)
+def fresh_chain(world: World):
+    snap = snapshot(world.w3)
+    yield
+    revert(world.w3, snap)
+
+
+def gas_of_last_tx(world: World, sender: str) -> int:
+    (tx,) = world.w3.eth.get_block("latest", full_transactions=True)["transactions"]
+    assert tx["from"] == sender
+    receipt = world.w3.eth.get_transaction_receipt(tx["hash"])
+    return receipt["gasUsed"] * receipt["effectiveGasPrice"]
+
+
+def check_batch_follows_the_rule(rnd, batch: int, terms: protocol.BountyTerms) -> protocol.BatchDecision:
+    """The events of a settled batch are exactly what decide_batch predicts from its reports."""
+    events = rnd.events()
+    members, _, _ = rnd.viewer.committee(rnd.bounty_id)
+    subs = sorted(named(events, "SubmissionReceived", batch=batch), key=lambda e: e["submissionId"])
+    posted = {e["oracle"]: e for e in named(events, "ReportPosted", batch=batch)}
+    reporters = [m for m in members if m in posted]
+    decision = protocol.decide_batch(
+        terms,
+        [protocol.Submission(s["contributor"], s["stake"]) for s in subs],
+        [decode_scores(posted[m]["scores"]) for m in reporters],
+        first_id=subs[0]["submissionId"],
+        merged=[tuple(posted[m]["merged"]) for m in reporters],
+    )
+    for d in decision.decisions:
+        sid = d.submission_id
+        if d.outcome is protocol.Outcome.ACCEPTED:
+            (ev,) = named(events, "VersionAccepted", submissionId=sid)
+            assert (ev["version"], ev["author"], ev["score"]) == (decision.new_version, d.contributor, d.score)
+            # DESIGN: floor(R * c(p_new)) - paidSoFar, p measured from the *baseline*
+            assert ev["reward"] == terms.reward_at(d.score) == d.reward
+            assert ev["parent"] == terms.version_count
+            assert tuple(ev["merged"]) == decision.merged
+            assert not named(events, "SubmissionRejected", submissionId=sid) + named(events, "StakeSlashed", submissionId=sid)
+        elif d.outcome is protocol.Outcome.REJECTED:
+            (ev,) = named(events, "SubmissionRejected", submissionId=sid)
+            assert (ev["contributor"], ev["score"]) == (d.contributor, d.score)
+            assert not named(events, "VersionAccepted", submissionId=sid) + named(events, "StakeSlashed", submissionId=sid)
+        else:
+            (ev,) = named(events, "StakeSlashed", submissionId=sid)
+            assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
+                d.contributor, d.score, d.burned, d.returned)
+            assert not named(events, "VersionAccepted", submissionId=sid) + named(events, "SubmissionRejected", submissionId=sid)
+    (settled,) = named(events, "BatchSettled", batch=batch)
+    assert (settled["reports"], settled["feeShare"]) == (len(reporters), decision.fee_share)
+    assert not named(events, "OracleSlashed", batch=batch), "an honest oracle was slashed"
+    return decision
+
+
+def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: World, tmp_path):
+    rnd = open_round(world, tmp_path, ["c0", "c1", "c2", "harm"], **CONCAVE)
+    bid = rnd.bounty_id
+    requester = world.market_for(rnd.requester)
+    params = requester.opened_params(bid)
+    baseline = rnd.view()["baselineScore"]
+    assert len(named(rnd.events(), "BaselineReported")) == 3
+
+    # batch 0: three honest updates and a harmful one (its delta reversed and blown up)
+    terms0 = terms_of(rnd.view(), params)
+    for i, name in enumerate(("c0", "c1", "c2")):  # small steps: room is left for batch 1
+        assert rnd.contribute(name, i, lr=0.05, epochs=1).submission_id == i
+    rnd.contribute("harm", 3, scale=-25.0)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    d0 = check_batch_follows_the_rule(rnd, 0, terms0)
+    outcomes = [d.outcome for d in d0.decisions]
+    # one version per batch: every honest update beat the head, only the best one joined it
+    assert all(d.score > baseline for d in d0.decisions[:3])
+    assert outcomes[:3].count(protocol.Outcome.ACCEPTED) == 1
+    assert outcomes[:3].count(protocol.Outcome.REJECTED) == 2
+    best = max(range(3), key=lambda i: (d0.decisions[i].score, -i))
+    assert d0.accepted_index == best
+    assert outcomes[3] is protocol.Outcome.SLASHED
+    assert d0.decisions[3].burned == STAKE * SLASH_BPS // 10_000
+    assert d0.decisions[3].score + params["slashMargin"] < baseline
+    # every honest oracle computed the same scores and pinned the same merged model
+    reports = named(rnd.events(), "ReportPosted", batch=0)
+    assert len({(r["scores"], tuple(r["merged"])) for r in reports}) == 1
+    assert d0.merged is not None and rnd.store.has(cid_from_chain(*d0.merged))
+
+    # batch 1 (partial): two more updates on version 1, then the requester cancels
+    terms1 = terms_of(rnd.view(), params)
+    assert terms1.version_count == 1 and terms1.head_score == d0.head_score_after
+    c3 = rnd.contribute("c0", 3, seed=1)
+    c4 = rnd.contribute("c1", 4, seed=1)
+    assert (c3.base_version, c4.base_version) == (1, 1)
+    requester.cancel(bid)
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Closed")
+    d1 = check_batch_follows_the_rule(rnd, 1, terms1)
+    assert [d.outcome for d in d1.decisions] == [protocol.Outcome.ACCEPTED, protocol.Outcome.REJECTED]
+    assert d1.new_version == 2
+    reveal(requester, rnd.secrets)
+    assert rnd.viewer.state(bid) == "Revealed"
+
+    # the lineage and the payouts are what the events say
+    events = rnd.events()
+    accepted = named(events, "VersionAccepted")
+    versions = lineage(rnd.viewer, bid)
+    assert versions[0]["version"] == 0 and versions[0]["score"] == baseline
+    assert [(v["version"], v["parent"], v["score"], v["author"], v["submission"], v["reward"]) for v in versions[1:]] == [
+        (e["version"], e["parent"], e["score"], e["author"], e["submissionId"], e["reward"]) for e in accepted]
+    assert [v["parent"] for v in versions[1:]] == [0, 1]
+    assert all(b["score"] > a["score"] for a, b in zip(versions, versions[1:]))
+    decided = list(d0.decisions) + list(d1.decisions)
+    reward_of = {e["submissionId"]: e["reward"] for e in accepted}
+    assert reward_of[d0.accepted.submission_id] == terms0.reward_at(d0.accepted.score) > 0
+    assert reward_of[d1.accepted.submission_id] == terms1.reward_at(d1.accepted.score) > 0
+    book = payouts(rnd.viewer, bid)
+    for who, row in book.items():
+        mine = [d for d in decided if d.contributor == who]
+        assert row == {
+            "submitted": len(mine),
+            "accepted": sum(d.outcome is protocol.Outcome.ACCEPTED for d in mine),
+            "rejected": sum(d.outcome is protocol.Outcome.REJECTED for d in mine),
+            "slashed": sum(d.outcome is protocol.Outcome.SLASHED for d in mine),
+            "reward": sum(reward_of.get(d.submission_id, 0) for d in mine),
+            "burned": sum(d.burned for d in mine),
+        }, who
+    assert sum(r["reward"] for r in book.values()) == rnd.view()["paid"] <= params["reward"]
+
+    # everyone claims: each gets exactly what it is owed, and the market keeps only the burn
+    fees = d0.fee_share + d1.fee_share
+    owed = {p.address: 0 for p in [rnd.requester, *rnd.oracles, *rnd.contributors.values()]}
+    for d in decided:
+        owed[d.contributor] += d.returned + reward_of.get(d.submission_id, 0)
+    for o in rnd.oracles:
+        owed[o.address] += fees
+    closed = named(events, "BountyClosed")[0]
+    owed[rnd.requester.address] += closed["rewardRefund"] + closed["feeRefund"] + params["revealBond"]
+    assert closed["rewardRefund"] == params["reward"] - rnd.view()["paid"]
+    assert closed["feeRefund"] == params["oracleFeePerBatch"] * params["maxBatches"] - 3 * fees
+    market_address = world.addresses["BountyMarket"]
+    for p in [rnd.requester, *rnd.oracles, *rnd.contributors.values()]:
+        before = world.balance(p.address)
+        assert world.market_for(p).claim(ETH) == owed[p.address], p.name
+        assert world.balance(p.address) - before + gas_of_last_tx(world, p.address) == owed[p.address], p.name
+        assert world.market_for(p).claim(ETH) == 0, f"{p.name} could claim twice"
+    pending = rnd.viewer.market.functions.pendingBurn(ETH).call()
+    assert pending == sum(d.burned for d in decided) > 0
+    assert world.balance(market_address) == pending
+
+    # anyone re-scores everything after the reveal and finds the chain right
+    report = audit(rnd.viewer, rnd.store, bid)
+    assert report["differences"] == []
+    assert len(report["versions"]) == len(versions) and report["reports"] == 6
+    # the requester exports the head, and it scores what the chain says
+    info = export_model(rnd.viewer, rnd.store, bid, tmp_path / "final", model_key=rnd.secrets.model_key)
+    assert info["version"] == versions[-1]["version"]
+    manifest = json.loads((tmp_path / "final" / "manifest.json").read_text())
+    arrays = {n: np.load(tmp_path / "final" / f"{n}.npy", allow_pickle=False) for n in ("W0", "b0")}
+    vX, vy = DATA["validation"]
+    assert protocol.quantise(models.score(manifest, arrays, vX, vy), params["resolution"]) == versions[-1]["score"]
+
+
+def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_moves(world: World, tmp_path):
+    names = ["honest", "copier", "missing", "garbage", "shape", "sealed_wrong"]
+    rnd = open_round(world, tmp_path, names, batchSize=len(names))
+    bid = rnd.bounty_id
+    params = rnd.viewer.opened_params(bid)
+    terms = terms_of(rnd.view(), params)
+    committee = [o.address for o in rnd.oracles]
+
+    honest = rnd.contribute("honest", 0)
+    # (a) a copied CID: the author inside the ciphertext is `honest`, not the copier
+    rnd.market_of("copier").submit(bid, 0, cid_to_chain(honest.cid))
+    # (b) a CID nobody stored
+    rnd.market_of("missing").submit(bid, 0, (random_digest(), CODEC_RAW))
+    # (c) garbage bytes, stored and submitted
+    rnd.market_of("garbage").submit(bid, 0, cid_to_chain(rnd.store.add(np.random.default_rng(5).bytes(999))))
+    # (d) a well-sealed update of the wrong shape (d=9 instead of 8)
+    shape = rnd.contributors["shape"]
+    recipients = BountyReader(rnd.market_of("shape"), rnd.store, bid, shape.key).recipients()
+    wrong = models.make_manifest("softmax", 9, 3)
+    blob = pack_update(wrong, {"W0": np.full((9, 3), 0.01, np.float32), "b0": np.zeros(3, np.float32)})
+    cid = rnd.store.add(seal_for(blob, recipients, bid, "update", shape.address))
+    rnd.market_of("shape").submit(bid, 0, cid_to_chain(cid))
+    # (e) a good update sealed for the requester only: the committee cannot open it
+    sw = rnd.contributors["sealed_wrong"]
+    right = models.make_manifest("softmax", 8, 3)
+    blob = pack_update(right, {"W0": np.full((8, 3), 0.01, np.float32), "b0": np.zeros(3, np.float32)})
+    only_requester = {rnd.requester.address: recipients[rnd.requester.address]}
+    cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address))
+    rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
+
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    # every oracle scored every bad artefact INVALID, and the honest one alike
+    reports = named(events, "ReportPosted", batch=0)
+    assert sorted(r["oracle"] for r in reports) == sorted(committee)
+    for r in reports:
+        scores = decode_scores(r["scores"])
+        assert scores[1:] == [INVALID] * 5, r["oracle"]
+        assert scores[0] != INVALID and scores[0] > terms.head_score
+    d = check_batch_follows_the_rule(rnd, 0, terms)
+    assert d.accepted_index == 0
+    (acc,) = named(events, "VersionAccepted")
+    assert acc["author"] == rnd.contributors["honest"].address and acc["submissionId"] == 0
+    burned = STAKE * SLASH_BPS // 10_000
+    for i, name in enumerate(names[1:], start=1):
+        (ev,) = named(events, "StakeSlashed", submissionId=i)
+        assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
+            rnd.contributors[name].address, INVALID, burned, STAKE - burned), name
+    # nothing else moves: the honest author is paid by the rule, every oracle earns its share,
+    # nobody but the bad submitters loses anything, the requester is owed nothing yet
+    viewer = rnd.viewer
+    assert viewer.claimable(rnd.contributors["honest"].address) == STAKE + acc["reward"] == STAKE + d.reward > STAKE
+    for name in names[1:]:
+        assert viewer.claimable(rnd.contributors[name].address) == STAKE - burned, name
+    for o in rnd.oracles:
+        assert viewer.claimable(o.address) == params["oracleFeePerBatch"] // 3
+        assert viewer.registry.functions.oracleInfo(o.address).call()[0] == 2 * WAD
+    assert viewer.claimable(rnd.requester.address) == 0
+    assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
+    assert viewer.market.functions.pendingBurn(ETH).call() == 5 * burned
+    assert rnd.view()["versionCount"] == 1 and rnd.view()["headScore"] == acc["score"]
+
+    # each oracle says why it skipped each artefact
+    expected = {1: "AuthorMismatch", 2: "CidNotFound", 3: "BadMagic", 4: "ModelError", 5: "NotARecipient"}
+    for node in rnd.nodes:
+        reasons = skips(node, bid)
+        assert set(reasons) == set(expected), node.address
+        for sid, kind in expected.items():
+            assert reasons[sid].startswith(kind + ":"), (sid, reasons[sid])
+        assert "shape" in reasons[4]
+
+
+def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_contract():
+    """Regression (fathom/protocol.py, decide_batch): the reward of an accepted update is
+    floor(R * c(p)) - paid with p = (score - baseline) / (target - baseline) (DESIGN.md,
+    `BountyMarket._accept`, `BountyTerms.reward_at`). decide_batch once measured p from the
+    *head*: equal for version 1, but from version 2 on it under-predicted every reward (the
+    full round above saw 0.0595 ETH predicted for 0.3195 ETH paid on chain)."""
+    linear = protocol.Curve.linear()
+    # version 1 took the head from 5000 to 6000 of a 5000 -> 9000 run: a quarter of R was paid
+    terms = protocol.BountyTerms(higher_is_better=True, target=9_000, baseline_score=5_000, head_score=6_000,
+                                 reward=WAD, paid=WAD // 4, curve=linear, slash_margin=0, tolerance=0, slash_bps=0,
+                                 oracle_fee_per_batch=0, version_count=1)
+    d = protocol.decide_batch(terms, [protocol.Submission("0x" + "11" * 20, STAKE)], [[7_000]] * 3)
+    assert d.accepted_index == 0
+    due = WAD * (7_000 - 5_000) // (9_000 - 5_000) - WAD // 4  # half of R is due in all, a quarter is paid
+    assert terms.reward_at(7_000) == due
+    assert d.reward == due, f"decide_batch pays {d.reward}, the contract pays {due}"
+    assert d.paid_after == WAD // 2
