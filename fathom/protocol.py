@@ -652,7 +652,7 @@ def decide_batch(
     for i, (sub, med) in enumerate(zip(submissions, medians)):
         score = INVALID if med == 0 else score_of(med, higher)
         if i == accepted_index:
-            p = progress(med, terms.head_key, terms.target_key)
+            p = progress(med, terms.baseline_key, terms.target_key)
             reward = reward_for(terms.reward, terms.paid, terms.curve.at(p))
             paid += reward
             head_score = score

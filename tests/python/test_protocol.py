@@ -1,0 +1,547 @@
+"""fathom.protocol without a chain: units, curves (B4), medians (S2), quantisation, and
+the batch decision (R5-R7) on hand-built cases whose answers follow from the rules.
+
+tests/unitary/RewardMath/test_reference_model.py checks the same model against the
+contracts on random inputs."""
+
+from __future__ import annotations
+
+import math
+import random
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from fathom import protocol as P
+from fathom.errors import FathomError
+from fathom.protocol import INVALID, MAX_SCORE, WAD, BountyTerms, Curve, Outcome, Submission, decide_batch
+
+A, B, C, D = "0xa", "0xb", "0xc", "0xd"
+
+
+def terms(**overrides) -> BountyTerms:
+    """Higher is better, baseline = head = 5000, target 9000, linear curve, R = 1e18."""
+    t = dict(
+        higher_is_better=True,
+        target=9_000,
+        baseline_score=5_000,
+        head_score=5_000,
+        reward=10**18,
+        paid=0,
+        curve=Curve.linear(),
+        slash_margin=100,
+        tolerance=5,
+        slash_bps=5_000,
+        oracle_fee_per_batch=3 * 10**15,
+    )
+    t.update(overrides)
+    return BountyTerms(**t)
+
+
+def subs(*who: str, stake: int = 10**16) -> list[Submission]:
+    return [Submission(w, stake) for w in who]
+
+
+def same(scores: list[int], oracles: int = 3) -> list[list[int]]:
+    return [list(scores) for _ in range(oracles)]
+
+
+# ------------------------------------------------------------------- units
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_keys_order_scores_in_the_metrics_direction_and_invalid_is_worst(higher):
+    """Units: larger key is better; INVALID has key 0, below every valid score."""
+    worse, better = (10, 11) if higher else (11, 10)
+    assert P.key(better, higher) == P.key(worse, higher) + 1
+    assert P.key(INVALID, higher) == 0
+    assert min(P.key(0, higher), P.key(MAX_SCORE, higher)) == 1
+    assert max(P.key(0, higher), P.key(MAX_SCORE, higher)) == P.MAX_KEY
+    for s in (0, 1, 12_345, MAX_SCORE):
+        assert P.score_of(P.key(s, higher), higher) == s
+
+
+def test_score_of_refuses_keys_that_no_score_has():
+    """Units: key 0 means invalid and has no score; keys above 2^32 - 1 do not occur."""
+    with pytest.raises(P.ProtocolError, match="0 means invalid"):
+        P.score_of(0, True)
+    with pytest.raises(P.ProtocolError, match="1..4294967295"):
+        P.score_of(2**32, False)
+    with pytest.raises(P.ProtocolError, match="uint32"):
+        P.key(2**32, True)
+    with pytest.raises(P.ProtocolError, match="integer"):
+        P.key(1.5, True)
+
+
+def test_progress_clips_to_zero_and_one_and_rounds_down():
+    """R6: p is clipped to [0, WAD] and rounded down."""
+    assert P.progress(5, 10, 20) == 0  # worse than the baseline
+    assert P.progress(10, 10, 20) == 0
+    assert P.progress(25, 10, 20) == WAD  # beyond the target
+    assert P.progress(15, 10, 20) == WAD // 2
+    assert P.progress(11, 10, 13) == WAD // 3  # 333...333, not ...334
+    assert P.progress(12, 10, 13) == 2 * WAD // 3 == 666666666666666666
+    assert P.progress(11, 10, 5) == WAD  # a target at or below the baseline pays in full
+
+
+# ------------------------------------------------------------------- curves
+
+
+@pytest.mark.parametrize(
+    ("xs", "ys", "index", "message"),
+    [
+        ([0], [0], 1, "2 to 8 breakpoints, got 1"),
+        ([], [], 0, "2 to 8 breakpoints, got 0"),
+        (list(range(0, 8 * 10**17 + 1, 10**17)) + [WAD], [0] * 9 + [WAD], 10, "2 to 8 breakpoints, got 10"),
+        ([0, WAD], [0, 5, WAD], 2, "2 x values but 3 y values"),
+        ([1, WAD], [0, WAD], 0, r"first breakpoint must be \(0, 0\), got \(1, 0\)"),
+        ([0, WAD], [7, WAD], 0, r"first breakpoint must be \(0, 0\)"),
+        ([0, WAD - 1], [0, WAD], 1, r"last breakpoint must be \(WAD, WAD\)"),
+        ([0, 5, WAD], [0, 3, WAD - 1], 2, r"last breakpoint must be \(WAD, WAD\)"),
+        ([0, 5, 5, WAD], [0, 1, 2, WAD], 2, r"x must increase strictly: x\[2\] = 5 <= x\[1\] = 5"),
+        ([0, 7, 5, WAD], [0, 1, 2, WAD], 2, r"x must increase strictly"),
+        ([0, 5, 7, WAD], [0, 3, 2, WAD], 2, r"y must not decrease: y\[2\] = 2 < y\[1\] = 3"),
+        ([0, 5, 7, WAD], [0, WAD + 1, WAD + 1, WAD], 3, r"y must not decrease"),
+    ],
+)
+def test_invalid_curves_name_the_breakpoint_and_the_reason(xs, ys, index, message):
+    """B4: InvalidCurve(index) as the contract reverts, with a reason a user can act on."""
+    with pytest.raises(P.InvalidCurve, match=message) as err:
+        Curve(xs, ys)
+    assert err.value.index == index
+    assert f"breakpoint {index}" in str(err.value)
+    assert isinstance(err.value, ValueError) and isinstance(err.value, FathomError)
+
+
+def test_curve_values_must_be_uint64():
+    """B4: the ABI takes uint64 breakpoints; others are refused before any index check."""
+    with pytest.raises(P.ProtocolError, match=r"curve x\[1\] must fit in uint64") as err:
+        P.pack([0, 2**64, WAD], [0, 1, WAD])
+    assert not isinstance(err.value, P.InvalidCurve)
+    with pytest.raises(P.ProtocolError, match=r"curve y\[0\]"):
+        P.pack([0, WAD], [-1, WAD])
+
+
+def test_flat_and_step_segments_are_valid():
+    """B4: y may stay flat; x only needs to increase."""
+    c = Curve([0, 1, WAD], [0, WAD, WAD])  # everything at the first unit of progress
+    assert (c.at(0), c.at(1), c.at(WAD // 2)) == (0, WAD, WAD)
+    flat = Curve([0, WAD // 2, WAD], [0, 0, WAD])
+    assert flat.at(WAD // 2) == 0 and flat.at(3 * WAD // 4) == WAD // 2
+
+
+def test_pack_layout_and_point_round_trip():
+    """B4: two points per word, (x, y) as uint64s, y above x, point i at bit 128 * (i % 2)."""
+    xs, ys = [0, 10, 20, 30, WAD], [0, 11, 21, 31, WAD]
+    packed, n = P.pack(xs, ys)
+    assert n == 5
+    assert packed[0] == (0 | 0 << 64) | (10 | 11 << 64) << 128
+    assert packed[2] == WAD | WAD << 64 and packed[3] == 0
+    assert [P.point(packed, i) for i in range(5)] == list(zip(xs, ys))
+    assert P.point(packed, 7) == (0, 0)
+    with pytest.raises(P.ProtocolError):
+        P.point(packed, 8)
+
+
+def test_curve_at_interpolates_and_rounds_down():
+    """R6: c(p) is linear between breakpoints, rounded down; 1 from p = WAD on."""
+    c = Curve([0, 3, WAD], [0, 1, WAD])
+    assert [c.at(p) for p in (0, 1, 2, 3)] == [0, 0, 0, 1]  # 1/3 and 2/3 round down to 0
+    assert c.at(WAD) == c.at(WAD + 1) == c.at(2**200) == WAD
+    concave = Curve.from_points([(0, 0), (0.5, 0.8), (1, 1)])
+    assert concave.ys == (0, 8 * 10**17, WAD)
+    assert concave.at(WAD // 4) == 4 * 10**17
+    assert concave.at(3 * WAD // 4) == 9 * 10**17
+    assert Curve.linear().at(123_456_789) == 123_456_789
+    assert P.to_wad("1/3") == WAD // 3 and P.to_wad(0.1) == 10**17 and P.to_wad(1) == WAD
+    with pytest.raises(P.ProtocolError, match="not a number"):
+        P.to_wad("a third")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    inner=st.lists(st.tuples(st.integers(1, WAD - 1), st.integers(0, WAD)), max_size=6, unique_by=lambda t: t[0]),
+    ps=st.lists(st.integers(0, WAD), min_size=2, max_size=20),
+    escrow=st.integers(0, 2**128 - 1),
+)
+def test_rewards_along_any_path_never_exceed_the_escrow(inner, ps, escrow):
+    """R6: each accepted version gets floor(R c(p)) - paid; the total never exceeds R,
+    and equals floor(R c(best p)) so far: the curve bounds the payout by construction."""
+    inner.sort()
+    xs = [0] + [x for x, _ in inner] + [WAD]
+    ys = [0] + sorted(y for _, y in inner) + [WAD]
+    c = Curve(xs, ys)
+    paid = 0
+    for i, p in enumerate(ps):
+        r = P.reward_for(escrow, paid, c.at(p))
+        assert r >= 0
+        paid += r
+        assert paid <= escrow
+        assert paid == max(escrow * c.at(q) // WAD for q in ps[: i + 1])
+    assert P.reward_for(escrow, paid, WAD) == escrow - paid
+
+
+def test_reward_for_is_zero_when_already_paid_and_rounds_down():
+    """R6: floor(R * c) - paid, never negative."""
+    assert P.reward_for(10, 0, WAD // 3) == 3  # 3.33 -> 3
+    assert P.reward_for(10, 3, WAD // 3) == 0
+    assert P.reward_for(10, 9, WAD // 2) == 0
+    with pytest.raises(P.ProtocolError, match="overflows"):
+        P.reward_for(2**255, 0, WAD)
+
+
+# ------------------------------------------------------------------- medians
+
+
+@pytest.mark.parametrize(
+    ("keys", "median"),
+    [
+        ([7], 7),
+        ([3, 1, 2], 2),
+        ([4, 1, 3, 2], 2),  # lower of the two middle values
+        ([0, 5, 6], 5),  # one invalid report cannot make the median invalid
+        ([0, 0, 6], 0),  # two of three can
+        ([0, 0, 5, 6], 0),  # and two of four
+        ([0, 5, 6, 7], 5),
+        ([9, 9, 1, 9], 9),
+    ],
+)
+def test_lower_median_with_invalid_reports(keys, median):
+    """S2, R5: element (m - 1) // 2 of the sorted keys; invalid (0) sorts first."""
+    original = list(keys)
+    assert P.lower_median(keys) == median
+    assert keys == original  # the model does not sort the caller's list
+
+
+def test_lower_median_of_nothing_is_an_error():
+    """S2: a median needs reports."""
+    with pytest.raises(P.ProtocolError, match="no reports"):
+        P.lower_median([])
+
+
+def test_baseline_is_the_lower_median_in_goodness():
+    """S2: lower-is-better takes the *upper* median of scores (the lower median of keys)."""
+    assert P.baseline_score([40, 10, 30, 20], higher_is_better=True) == 20
+    assert P.baseline_score([40, 10, 30, 20], higher_is_better=False) == 30
+    assert P.baseline_score([5_000, 5_010, 9_999], True) == 5_010  # an outlier cannot move it
+    with pytest.raises(P.ProtocolError, match="cannot be INVALID"):
+        P.baseline_score([5_000, INVALID, 5_000], True)
+
+
+# ------------------------------------------------------------------- quantise
+
+
+@pytest.mark.parametrize(
+    ("score", "resolution", "units"),
+    [
+        (0.9, 10**14, 9_000),
+        (0.29, 10**16, 29),  # 0.29 * 100 == 28.999999999999996 in floats: nearest, not floor
+        (0.5, WAD, 1),  # ties go up...
+        (2.5, WAD, 3),  # ...always (not to even, as round() would)
+        (1.4999999999999998, WAD, 1),
+        (0.0, 10**14, 0),
+        (1, 10**14, 10_000),
+        (Fraction(1, 3), 10**14, 3_333),
+        (123.456, 10**15, 123_456),
+    ],
+)
+def test_quantise_rounds_to_the_nearest_unit_ties_up(score, resolution, units):
+    """Units: score units = metric / resolution, rounded to nearest, ties toward +inf."""
+    assert P.quantise(score, resolution) == units
+
+
+@pytest.mark.parametrize(
+    ("score", "units"),
+    [(-0.25, 0), (-math.inf, 0), (math.inf, MAX_SCORE), (1e30, MAX_SCORE), ((INVALID - 0.5) * 1e-4, MAX_SCORE), ((MAX_SCORE - 0.6) * 1e-4, MAX_SCORE - 1)],
+)
+def test_quantise_saturates_and_never_produces_invalid(score, units):
+    """Units: a valid measurement is never INVALID (2^32 - 1); it saturates at 2^32 - 2."""
+    assert P.quantise(score, 10**14) == units
+
+
+def test_quantise_refuses_nan_and_bad_resolutions():
+    """Units: NaN is no score (report INVALID instead); the resolution is a positive uint64 WAD."""
+    with pytest.raises(P.ProtocolError, match="NaN"):
+        P.quantise(math.nan, 10**14)
+    with pytest.raises(P.ProtocolError, match="positive"):
+        P.quantise(0.5, 0)
+    with pytest.raises(P.ProtocolError, match="uint64"):
+        P.quantise(0.5, 2**64)
+    with pytest.raises(P.ProtocolError, match="real number"):
+        P.quantise("0.5", 10**14)
+
+
+def test_quantise_takes_numpy_floats_by_their_exact_value():
+    """Units: an oracle's numpy metric quantises like the same value as a Python float."""
+    v = np.float32(0.1)  # 0.100000001490116...
+    assert P.quantise(v, 10**10) == P.quantise(float(v), 10**10) == 10_000_000  # rounds 10000000.149
+    assert P.quantise(np.float64(0.29), 10**16) == 29
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    a=st.floats(allow_nan=False, min_value=-10.0, max_value=1e6),
+    b=st.floats(allow_nan=False, min_value=-10.0, max_value=1e6),
+    resolution=st.sampled_from([1, 10**12, 10**14, 10**16, WAD, 10**19]),
+)
+def test_quantise_is_monotone_and_within_half_a_unit(a, b, resolution):
+    """Units: quantisation keeps the order of metrics and errs by at most half a unit."""
+    qa, qb = P.quantise(a, resolution), P.quantise(b, resolution)
+    assert qa != INVALID and 0 <= qa <= MAX_SCORE
+    if a <= b:
+        assert qa <= qb
+    exact = Fraction(a) * WAD / resolution
+    if 0 <= exact <= MAX_SCORE:
+        assert abs(qa - exact) <= Fraction(1, 2)
+        assert P.dequantise(qa, resolution) == pytest.approx(float(qa * Fraction(resolution, WAD)))
+
+
+def test_dequantise_is_the_metric_value_of_a_score():
+    """Units: score units times the resolution."""
+    assert P.dequantise(9_000, 10**14) == 0.9
+    with pytest.raises(P.ProtocolError, match="not a measurement"):
+        P.dequantise(INVALID, 10**14)
+
+
+def test_scores_encode_as_big_endian_uint32_per_submission():
+    """R1: 4 bytes per submission."""
+    data = P.encode_scores([1, 0x01020304, INVALID])
+    assert data == b"\0\0\0\x01\x01\x02\x03\x04\xff\xff\xff\xff"
+    assert P.decode_scores(data) == [1, 0x01020304, INVALID]
+    with pytest.raises(P.ProtocolError, match="4 bytes per submission"):
+        P.decode_scores(b"\0" * 5)
+    with pytest.raises(P.ProtocolError, match="uint32"):
+        P.encode_scores([2**32])
+
+
+# ------------------------------------------------------------------- batches
+
+
+def test_r5_only_the_best_improvement_is_accepted_and_others_are_judged_against_the_old_head():
+    """R5: one version per batch, the best median; every other submission vs the old head."""
+    d = decide_batch(terms(), subs(A, B, C, D), same([7_000, 7_500, 4_000, INVALID]))
+    assert [x.outcome for x in d.decisions] == [Outcome.REJECTED, Outcome.ACCEPTED, Outcome.SLASHED, Outcome.SLASHED]
+    assert d.accepted_index == 1 and d.accepted.contributor == B and d.new_version == 1
+    assert d.median_scores == (7_000, 7_500, 4_000, INVALID)
+    assert d.decisions[0].returned == 10**16 and d.decisions[0].burned == 0  # improved, but not the best
+    assert d.decisions[3].score == INVALID and d.decisions[3].median_key == 0
+    assert d.head_score_after == 7_500 and d.version_count_after == 1
+
+
+def test_r5_ties_go_to_the_lowest_id():
+    """R5: equal best medians: the first submission wins."""
+    d = decide_batch(terms(), subs(A, B, C), same([6_000, 7_000, 7_000]), first_id=8)
+    assert d.accepted_index == 1 and d.accepted.submission_id == 9
+
+
+@pytest.mark.parametrize("higher", [True, False])
+def test_r5_the_slash_margin_is_exclusive(higher):
+    """R5: slashed only when worse than the head by *more* than slashMargin (either direction)."""
+    head, margin = 5_000, 100
+    sign = 1 if higher else -1
+    t = terms(higher_is_better=higher, target=head + sign * 4_000, slash_margin=margin)
+    at_margin, beyond = head - sign * margin, head - sign * (margin + 1)
+    d = decide_batch(t, subs(A, B, C), same([head, at_margin, beyond]))
+    assert [x.outcome for x in d.decisions] == [Outcome.REJECTED, Outcome.REJECTED, Outcome.SLASHED]
+    assert d.accepted_index is None and d.head_score_after == head and d.reward == 0
+
+
+def test_r5_an_equal_score_does_not_beat_the_head():
+    """R5: accepted only when strictly better than the head."""
+    d = decide_batch(terms(), subs(A), same([5_000]))
+    assert d.accepted_index is None and d.decisions[0].outcome is Outcome.REJECTED
+
+
+def test_r5_a_slash_burns_the_fraction_rounded_down():
+    """R5: slashBps of the stake is burned (rounded down), the rest returned."""
+    d = decide_batch(terms(slash_bps=3_333), subs(A, B, stake=1_000), same([INVALID, 10]))
+    assert [(x.burned, x.returned) for x in d.decisions] == [(333, 667), (333, 667)]
+    assert d.burned == 666
+    none = decide_batch(terms(slash_bps=0), subs(A), same([INVALID]))
+    assert none.decisions[0].outcome is Outcome.SLASHED and none.burned == 0
+
+
+def test_r5_an_invalid_median_needs_half_the_reports():
+    """R5, R7: one invalid report of three is outvoted (and deviant); two make it invalid."""
+    one = decide_batch(terms(), subs(A), [[INVALID], [6_000], [6_000]])
+    assert one.decisions[0].outcome is Outcome.ACCEPTED and one.deviant == (True, False, False)
+    two = decide_batch(terms(), subs(A), [[INVALID], [INVALID], [6_000]])
+    assert two.decisions[0].outcome is Outcome.SLASHED and two.deviant == (False, False, True)
+
+
+def test_r6_reward_follows_the_curve_from_the_baseline_and_subtracts_what_was_paid():
+    """R6: floor(R * c(p)) - paid, p from the baseline (not the head), clipped at the target."""
+    d = decide_batch(terms(), subs(A), same([7_000]))
+    assert d.reward == 10**18 // 2 and d.accepted.payout == 10**16 + 10**18 // 2
+    t2 = terms().after(d)
+    assert (t2.head_score, t2.paid, t2.version_count) == (7_000, 10**18 // 2, 1)
+    assert t2.baseline_score == 5_000
+    d2 = decide_batch(t2, subs(B), same([8_000]))  # p = 3/4 of the way from 5000 to 9000
+    assert d2.reward == 3 * 10**18 // 4 - 10**18 // 2 and d2.new_version == 2
+    beyond = decide_batch(terms().after(d2), subs(C), same([12_000]))
+    assert beyond.reward == 10**18 // 4 and beyond.paid_after == 10**18  # clipped: never more than R
+    assert beyond.target_reached_after and terms().after(beyond).target_reached
+
+
+def test_r6_lower_is_better_progress():
+    """R6: with lower-is-better, the distance is measured in keys (baseline 0.5 -> target 0.1)."""
+    t = terms(higher_is_better=False, baseline_score=5_000, head_score=5_000, target=1_000, reward=1_000)
+    d = decide_batch(t, subs(A, B), same([4_000, 2_000]))
+    assert d.accepted_index == 1 and d.reward == 750  # (5000 - 2000) / (5000 - 1000)
+    assert d.head_score_after == 2_000
+
+
+def test_r6_a_concave_curve_pays_early_gains_more():
+    """R6: c(0.25) on a concave curve exceeds 0.25."""
+    t = terms(curve=Curve.from_points([(0, 0), (0.5, 0.8), (1, 1)]), reward=1_000)
+    assert decide_batch(t, subs(A), same([6_000])).reward == 400
+    assert t.reward_at(6_000) == 400 and t.reward_at(4_000) == 0
+
+
+def test_r7_deviance_is_measured_against_the_median_with_the_tolerance_inclusive():
+    """R7: a reporter more than `tolerance` from the median on any submission is deviant."""
+    reports = [[6_000, 5_000], [6_005, 5_000], [5_995, 4_994], [6_000, 5_000]]
+    d = decide_batch(terms(tolerance=5), subs(A, B), reports)
+    assert d.medians == (P.key(6_000, True), P.key(5_000, True))
+    assert d.deviant == (False, False, True, False) and d.deviant_indices == (2,)
+
+
+def test_r7_the_wrong_validity_is_deviant_even_within_tolerance():
+    """R7: saying invalid where the median is valid (or the reverse) is deviant, even when
+    the keys are closer than the tolerance (tiny scores)."""
+    t = terms(head_score=2, baseline_score=2, tolerance=30)
+    d = decide_batch(t, subs(A, B), [[INVALID, 5], [3, INVALID], [3, INVALID]])
+    assert d.medians == (4, 0)
+    assert d.deviant == (True, False, False)  # 0 vs 4, and 6 vs invalid
+    assert P.is_deviant(0, 4, 30) and P.is_deviant(6, 0, 30) and not P.is_deviant(0, 0, 0)
+
+
+def test_r7_fee_is_shared_by_the_reporters_within_tolerance_dust_stays_unpaid():
+    """R7: non-deviant reporters share oracleFeePerBatch equally, rounded down."""
+    reports = [[6_000], [6_000], [6_000], [9_000]]
+    d = decide_batch(terms(oracle_fee_per_batch=10), subs(A), reports)
+    assert d.fee_share == 3 and d.oracle_fees == (3, 3, 3, 0)
+    assert (d.fees_paid, d.fee_unpaid) == (9, 1)
+
+
+def test_r7_when_every_reporter_deviates_nobody_is_paid():
+    """R7: the median can lie within tolerance of each report on one submission and
+    outside it on another; with no good reporter the whole fee stays unpaid."""
+    reports = [[100, 500], [500, 100], [900, 900]]  # each is off the median (500) somewhere
+    d = decide_batch(terms(oracle_fee_per_batch=10, tolerance=0, head_score=50, baseline_score=50), subs(A, B), reports)
+    assert all(d.deviant) and d.fee_share == 0 and d.oracle_fees == (0, 0, 0) and d.fee_unpaid == 10
+
+
+def test_r7_slashed_oracle_eth_goes_to_the_batchs_contributors_dust_burned():
+    """R7: each deviant loses registry slashBps of its stake; contributors share it per submission."""
+    reports = [[6_000] * 3, [6_000] * 3, [9_000] * 3, [INVALID] * 3]
+    d = decide_batch(terms(), subs(A, B, A), reports, oracle_stakes=[10**18, 10**18, 1_001, 2_000], registry_slash_bps=1_000)
+    assert d.oracle_slashed == (0, 0, 100, 200)
+    assert (d.slash_share, d.slash_dust) == (100, 0)
+    assert d.slash_credits() == {A: 200, B: 100}
+    two = [[6_000] * 2, [6_000] * 2, [9_000] * 2]
+    odd = decide_batch(terms(), subs(A, B), two, oracle_stakes=[1, 1, 1_010], registry_slash_bps=1_000)
+    assert (odd.slash_share, odd.slash_dust) == (50, 1)
+    with pytest.raises(P.ProtocolError, match="oracle stakes were not given"):
+        decide_batch(terms(), subs(A), same([6_000])).slash_credits()
+
+
+def test_contributor_credits_add_up_per_contributor():
+    """R5, R6: stakes back, rewards, minus burns, summed per contributor."""
+    d = decide_batch(terms(reward=1_000), subs(A, B, A, stake=100), same([7_000, 5_000, INVALID]))
+    assert d.contributor_credits() == {A: 100 + 500 + 50, B: 100}
+
+
+def test_merged_cid_is_the_most_named_among_reports_whose_own_best_was_accepted():
+    """R6: the merged-model CID comes from reports whose own best is the accepted submission."""
+    x, y, z = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55), (b"\x03" * 32, 0x70)
+    reports = [[7_000, 6_000], [7_000, 6_000], [7_001, 6_000], [6_000, 7_002]]
+    d = decide_batch(terms(), subs(A, B), reports, merged=[y, x, x, z])
+    assert d.accepted_index == 0 and d.merged == x
+    tie = decide_batch(terms(), subs(A, B), reports, merged=[y, x, P.ZERO_CID, z])
+    assert tie.merged == y  # one vote each: the earliest report wins
+    none = decide_batch(terms(), subs(A, B), reports, merged=[z, z, P.ZERO_CID, P.ZERO_CID])
+    assert none.merged == z  # z's votes count every report naming it
+    outside = decide_batch(terms(), subs(A, B), reports, merged=[x, y, y, x])
+    assert outside.merged == x  # the report ranking B best still adds a vote for x (as _mergedFor counts)
+    assert decide_batch(terms(), subs(A, B), reports, merged=[P.ZERO_CID] * 4).merged == P.ZERO_CID
+    assert decide_batch(terms(), subs(A, B), reports).merged is None  # not asked for
+    assert P.own_best([INVALID, INVALID], True) == 0 and P.own_best([3, 1], False) == 1
+
+
+def test_r6_no_merged_cid_when_no_report_ranks_the_accepted_submission_best():
+    """R6: honest reports within tolerance can each rank another submission best than the
+    median does (here a three-way tie of medians goes to submission 0): no CID is named."""
+    reports = [[103, 104, 101], [102, 103, 103], [103, 102, 104]]
+    x, y = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55)
+    d = decide_batch(terms(head_score=100, baseline_score=100), subs(A, B, C), reports, merged=[x, y, x])
+    assert d.median_scores == (103, 103, 103) and not any(d.deviant)
+    assert d.accepted_index == 0 and [P.own_best(r, True) for r in reports] == [1, 1, 2]
+    assert d.merged == P.ZERO_CID
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(submissions=[], reports=[[]]), "1 to 256 submissions"),
+        (dict(submissions=subs(A), reports=[]), "1 to 16 reports"),
+        (dict(submissions=subs(A), reports=[[1]] * 17), "1 to 16 reports"),
+        (dict(submissions=subs(A, B), reports=[[1, 2], [1]]), "report 1 has 1 scores for 2 submissions"),
+        (dict(submissions=subs(A), reports=[[2**32]]), "uint32"),
+        (dict(submissions=subs(A), reports=[[1]], merged=[]), "0 merged CIDs for 1 reports"),
+        (dict(submissions=subs(A), reports=[[1]], oracle_stakes=[1]), "both oracle_stakes and registry_slash_bps"),
+        (dict(submissions=subs(A), reports=[[1]], oracle_stakes=[1, 2], registry_slash_bps=1), "2 oracle stakes for 1 reports"),
+    ],
+)
+def test_decide_batch_refuses_what_the_market_could_not_settle(kwargs, message):
+    """R1, R4: one score per submission per report, batches and committees within limits."""
+    with pytest.raises(P.ProtocolError, match=message):
+        decide_batch(terms(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (dict(head_score=INVALID), "head_score cannot be INVALID"),
+        (dict(target=INVALID), "target cannot be INVALID"),
+        (dict(slash_bps=10_001), "slash_bps must be at most 10000"),
+        (dict(paid=2, reward=1), "cannot exceed the reward escrow"),
+        (dict(tolerance=-1), "tolerance must fit in uint32"),
+    ],
+)
+def test_bounty_terms_refuse_states_the_market_cannot_be_in(overrides, message):
+    """B4, R6: terms hold what getBounty can return."""
+    with pytest.raises(P.ProtocolError, match=message):
+        terms(**overrides)
+
+
+@settings(max_examples=150, deadline=None)
+@given(seed=st.integers(0, 2**32), higher=st.booleans(), m=st.integers(1, 16), n=st.integers(1, 12))
+def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, n):
+    """R5-R7 invariants: at most one acceptance, the accepted beats the head and has the
+    best median, no slash beyond the stake, a median is one of the reported keys, and
+    the fees paid never exceed the fee."""
+    rng = random.Random(seed)
+    head = rng.randint(100, 10_000)
+    t = terms(higher_is_better=higher, head_score=head, baseline_score=head, target=head + (500 if higher else -50),
+              slash_bps=rng.randint(0, 10_000), tolerance=rng.randint(0, 10), slash_margin=rng.randint(0, 50),
+              oracle_fee_per_batch=rng.randint(0, 10**6), reward=rng.randint(0, 10**20))
+    reports = [[INVALID if rng.random() < 0.1 else max(0, head + rng.randint(-80, 80)) for _ in range(n)] for _ in range(m)]
+    stakes = [rng.randint(1, 10**18) for _ in range(n)]
+    d = decide_batch(t, [Submission(f"0x{i}", s) for i, s in enumerate(stakes)], reports)
+    accepted = [x for x in d.decisions if x.outcome is Outcome.ACCEPTED]
+    assert len(accepted) <= 1
+    for i, x in enumerate(d.decisions):
+        assert x.median_key in [P.key(r[i], higher) for r in reports]
+        assert x.burned + x.returned == x.stake and 0 <= x.burned <= x.stake
+        if x.outcome is not Outcome.ACCEPTED:
+            assert x.reward == 0
+    if accepted:
+        assert accepted[0].median_key > t.head_key and accepted[0].median_key == max(d.medians)
+        assert d.medians.index(max(d.medians)) == accepted[0].index
+        assert d.paid_after <= t.reward
+    else:
+        assert max(d.medians) <= t.head_key and d.head_score_after == head
+    assert d.fees_paid + d.fee_unpaid == t.oracle_fee_per_batch and d.fees_paid <= t.oracle_fee_per_batch
