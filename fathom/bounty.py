@@ -35,12 +35,13 @@ MAX_ARTEFACT_BYTES = 64 * 1024 * 1024
 @dataclass(frozen=True)
 class Version:
     number: int
-    cid: str
+    cid: str | None  # None: no report named this version's merged model (see model())
     parent: int
     score: int
     author: str
     submission_id: int | None
     reward: int
+    update: str | None = None  # the accepted update's CID
 
 
 class BountyReader:
@@ -99,8 +100,9 @@ class BountyReader:
         for ev in self.events:
             if ev.name == "VersionAccepted":
                 digest, codec = ev["merged"]
-                out.append(Version(int(ev["version"]), cid_from_chain(digest, codec), int(ev["parent"]), int(ev["score"]),
-                                   ev["author"], int(ev["submissionId"]), int(ev["reward"])))
+                merged = cid_from_chain(digest, codec) if any(digest) else None
+                out.append(Version(int(ev["version"]), merged, int(ev["parent"]), int(ev["score"]), ev["author"],
+                                   int(ev["submissionId"]), int(ev["reward"]), cid_from_chain(*ev["update"])))
         return out
 
     def baseline_score(self) -> int | None:
@@ -171,10 +173,35 @@ class BountyReader:
         return unpack_model(blob)
 
     def model(self, version: int) -> Model:
+        """Version v's model. When no report named its merged model (the oracles' own best
+        candidates all differed from the median's winner), whoever can open the accepted
+        update rebuilds it as `model(parent) + update` (the merge is deterministic)."""
         versions = self.versions()
         if not 0 <= version < len(versions):
             raise FathomError(f"bounty {self.bounty_id} has no version {version} (head is {len(versions) - 1})")
-        return self.open_model(versions[version].cid)
+        v = versions[version]
+        if v.cid is not None:
+            return self.open_model(v.cid)
+        from .artefacts import apply_update
+
+        from .crypto import NotARecipient
+
+        missing = (f"version {version} of bounty {self.bounty_id} has no published merged model; "
+                   "only the committee and the requester can rebuild it until the reveal")
+        if self.private_key is None and self._audit_key() is None:
+            raise FathomError(missing)
+        try:
+            update = self.open_update(v.update, v.author, self._audit_key() or self.private_key)
+        except NotARecipient:
+            raise FathomError(missing) from None
+        return apply_update(self.model(v.parent), update)
+
+    def _audit_key(self) -> bytes | None:
+        if self._validation_key is None:
+            return None
+        from .requester import audit_private_key
+
+        return audit_private_key(self._validation_key)
 
     def validation(self) -> ValidationSet:
         cid = self.brief.get("validation")

@@ -190,7 +190,7 @@ def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
         if e.name == "VersionAccepted":
             out.append({"version": int(e["version"]), "parent": int(e["parent"]), "score": int(e["score"]),
                         "author": e["author"], "submission": int(e["submissionId"]), "reward": int(e["reward"]),
-                        "cid": cid_from_chain(bytes(e["merged"][0]), e["merged"][1])})
+                        "cid": cid_from_chain(bytes(e["merged"][0]), e["merged"][1]) if any(e["merged"][0]) else None})
     return out
 
 
@@ -244,7 +244,7 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     versions = reader.versions()
     checked_versions = []
     for v in versions:
-        model = reader.open_model(v.cid)
+        model = reader.model(v.number)  # rebuilt from parent + update when no merged CID was named
         rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
         checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
         if v.score is not None and abs(rescored - v.score) > tolerance:

@@ -18,7 +18,8 @@ from fathom.artefacts import pack_update
 from fathom.bounty import BountyReader
 from fathom.chain import ETH
 from fathom.crypto import seal_for
-from fathom.market import INVALID, WAD, decode_scores
+from fathom.errors import FathomError
+from fathom.market import INVALID, WAD, Market, decode_scores
 from fathom.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage import CODEC_RAW, cid_from_chain, cid_to_chain
 
@@ -294,3 +295,53 @@ def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_co
     assert terms.reward_at(7_000) == due
     assert d.reward == due, f"decide_batch pays {d.reward}, the contract pays {due}"
     assert d.paid_after == WAD // 2
+
+
+def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_and_update(world: World, tmp_path):
+    """Rule F5's gap: when every honest oracle's own best differs from the median's winner,
+    no report names the winner's merged model and VersionAccepted carries a zero CID. The
+    committee (and, after the reveal, anyone) rebuilds it as parent + update; a contributor,
+    who cannot open updates, gets a plain error instead of a wrong model."""
+    from fathom.artefacts import apply_update
+    from fathom.bounty import BountyReader
+    from fathom.requester import reveal
+
+    rnd = open_round(world, tmp_path, ["c0", "c1", "c2"], batchSize=3)
+    bid = rnd.bounty_id
+    for i, name in enumerate(["c0", "c1", "c2"]):
+        rnd.contribute(name, i, seed=i)
+    base = rnd.view()["headScore"]
+    # medians are all base+3 (submission 0 wins the tie); each oracle's own best is 1, 1, 2
+    rows = [[base + 3, base + 4, base + 1], [base + 2, base + 3, base + 3], [base + 3, base + 2, base + 4]]
+    records = Market.records_of(rnd.events(), bid, 0)
+    reports = []
+    for oracle, scores in zip(rnd.oracles, rows):
+        merged = (bytes([len(reports) + 1]) * 32, 0x55)  # each names the model of its own best
+        world.market_for(oracle).report(bid, 0, scores, merged)
+        reports.append((b"".join(s.to_bytes(4, "big") for s in scores), merged))
+    world.market_for(rnd.oracles[0]).settle(bid, 0, records, reports)
+    (accepted,) = named(rnd.events(), "VersionAccepted")
+    assert accepted["submissionId"] == 0 and not any(accepted["merged"][0]), "the tie no longer leaves the CID empty"
+
+    oracle = BountyReader(world.viewer(), rnd.store, bid, rnd.oracles[1].key)
+    parent = oracle.model(0)
+    update = oracle.open_update(cid_from_chain(*records[0][3]), records[0][0])
+    expected = apply_update(parent, update)
+    rebuilt = oracle.model(1)
+    for name, arr in expected.arrays.items():
+        assert np.array_equal(rebuilt.arrays[name], arr)
+
+    contributor = BountyReader(world.viewer(), rnd.store, bid, rnd.contributors["c1"].key)
+    with pytest.raises(FathomError, match="no published merged model"):
+        contributor.model(1)
+
+    requester = world.market_for(rnd.requester)
+    requester.cancel(bid)
+    requester.close(bid)
+    reveal(requester, rnd.secrets)
+    from fathom.requester import revealed_keys
+
+    vkey, mkey = revealed_keys(world.viewer(), bid)
+    anyone = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey)
+    for name, arr in expected.arrays.items():
+        assert np.array_equal(anyone.model(1).arrays[name], arr)
