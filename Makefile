@@ -8,9 +8,9 @@ export PATH := $(VENV)/bin:$(PATH)
 export PY_COLORS := 0
 
 BROWNIE_TEST := brownie test -p no:cacheprovider
-TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-abi
+TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-abi test-browser
 
-.PHONY: help setup test $(TEST_STAGES) abi demo deploy freeze clean
+.PHONY: help setup test $(TEST_STAGES) abi demo deploy freeze clean frontend
 
 help:
 	@echo "make demo    set up, then run a whole bounty round on a local chain"
@@ -19,6 +19,7 @@ help:
 	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
 	@echo "make <stage> one stage alone, e.g. make test-forge"
 	@echo "make abi     export the contracts' ABI JSON for frontends to interfaces/_abi/"
+	@echo "make frontend  vendor ethers and the ABIs into frontend/ (serve: python -m http.server -d frontend)"
 
 setup:
 	@bash tools/setup.sh
@@ -57,6 +58,15 @@ test-abi: setup
 abi: setup
 	python tools/export_abi.py
 
+# The dApp page end to end: a demo round on anvil, the page in headless Debian Chromium
+# (tools/chromium.sh installs it when missing). Screenshot: reports/dapp.png.
+test-browser: setup
+	bash tools/chromium.sh
+	node tests/browser/run.mjs
+
+frontend: setup
+	node frontend/build.mjs
+
 # A whole bounty round on a fresh local ganache: 3 oracle daemons, a requester, 6
 # contributors (one harmful), reveal, claims and audit; ends with the round's table.
 demo: setup
@@ -72,4 +82,4 @@ freeze:
 	   $(VENV)/bin/python -m pip freeze --exclude-editable; } > constraints.txt
 
 clean:
-	rm -rf build .forge reports .hypothesis
+	rm -rf build .forge reports .hypothesis frontend/vendor frontend/abi

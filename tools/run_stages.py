@@ -16,6 +16,7 @@ PYTEST = re.compile(r"^=*\s*(?P<body>(\d+ (passed|failed|errors?|skipped|xfailed
 FORGE = re.compile(r"(?P<passed>\d+) tests passed, (?P<failed>\d+) failed, (?P<skipped>\d+) skipped")
 # one check each: slither's findings line, and export_abi.py --check's verdict
 SLITHER = re.compile(r"analyzed \(\d+ contracts with \d+ detectors\), (?P<found>\d+) result\(s\) found")
+BROWSER = re.compile(r"^browser: (?P<passed>\d+) checks passed(?:, (?P<failed>\d+) failed)?$")
 ABI = re.compile(r"^interfaces/_abi(: \d+ ABIs up to date| is stale)")
 
 
@@ -29,6 +30,12 @@ def counts(output: str) -> tuple[int, int, str]:
         if m and line.startswith("Ran "):
             passed += int(m["passed"])
             failed += int(m["failed"])
+            summary = line
+            continue
+        m = BROWSER.match(line)
+        if m:
+            passed += int(m["passed"])
+            failed += int(m["failed"] or 0)
             summary = line
             continue
         m = SLITHER.search(line) or ABI.match(line)

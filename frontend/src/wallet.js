@@ -1,0 +1,73 @@
+// The user's wallet through EIP-1193 (window.ethereum): connect, read what it can claim, claim.
+
+import { ethers } from "../vendor/ethers.min.js";
+import { ZERO_ADDRESS } from "./format.js";
+import { shortError } from "./market.js";
+
+export class Wallet {
+  constructor(ethereum) {
+    this.ethereum = ethereum;
+    this.account = null;
+    this.chainId = null;
+  }
+
+  static detect() {
+    return typeof window !== "undefined" && window.ethereum && typeof window.ethereum.request === "function"
+      ? new Wallet(window.ethereum)
+      : null;
+  }
+
+  /** Asks the wallet for its accounts (eth_requestAccounts) and its chain. */
+  async connect() {
+    const accounts = await this.ethereum.request({ method: "eth_requestAccounts", params: [] });
+    if (!accounts || accounts.length === 0) throw new Error("the wallet gave no account");
+    this.account = ethers.getAddress(accounts[0]);
+    this.chainId = Number(BigInt(await this.ethereum.request({ method: "eth_chainId", params: [] })));
+    return this.account;
+  }
+
+  on(event, handler) {
+    if (typeof this.ethereum.on === "function") this.ethereum.on(event, handler);
+  }
+
+  /**
+   * Sends claim(token) from the connected account through the wallet and waits for it to be
+   * mined. Returns {amount, hash, block}; the amount comes from the Claimed event.
+   */
+  async claim(market, token = ZERO_ADDRESS, onSent = () => {}) {
+    const provider = new ethers.BrowserProvider(this.ethereum, this.chainId);
+    provider.pollingInterval = 500;
+    const signer = await provider.getSigner(this.account);
+    const contract = market.contract.connect(signer);
+    const tx = await contract.claim(token);
+    onSent(tx.hash);
+    const receipt = await tx.wait();
+    if (!receipt || receipt.status !== 1) throw new Error(`the claim transaction ${tx.hash} failed`);
+    let amount = 0n;
+    for (const log of receipt.logs) {
+      try {
+        const ev = market.iface.parseLog(log);
+        if (ev?.name === "Claimed") amount += ev.args.amount;
+      } catch {
+        /* another contract's log */
+      }
+    }
+    return { amount, hash: tx.hash, block: receipt.blockNumber };
+  }
+}
+
+/** A wallet or contract error in plain words (user rejection, the contract's custom error, ...). */
+export function walletError(e, market) {
+  if (e?.code === 4001 || e?.code === "ACTION_REJECTED" || e?.info?.error?.code === 4001) return "You rejected the request in your wallet.";
+  const data = e?.data ?? e?.info?.error?.data ?? e?.error?.data;
+  if (typeof data === "string" && data.length >= 10 && market) {
+    try {
+      const err = market.iface.parseError(data);
+      if (err) return `The market refused: ${err.name}${err.args.length ? "(" + err.args.join(", ") + ")" : ""}.`;
+    } catch {
+      /* unknown error data */
+    }
+  }
+  if (e?.revert?.name) return `The market refused: ${e.revert.name}.`;
+  return shortError(e);
+}
