@@ -1,55 +1,130 @@
 """Deploy Fathom's contracts and record them in deployments/<network>.json.
 
-    brownie run scripts/deploy.py                      # local ganache (development)
+    brownie run scripts/deploy.py                        # local ganache (development)
     brownie run scripts/deploy.py --network anvil
+    brownie run scripts/deploy.py --network sepolia      # or any `brownie networks add` network
 
-On a local chain the first unlocked account deploys. Live networks come with the
-testnet issue (keystore or FATHOM_PRIVATE_KEY, summary and confirmation).
+The deployer:
+- on a local development chain, the first unlocked account;
+- on a live network, `FATHOM_PRIVATE_KEY` (hex) if set, else the brownie keystore
+  account named by `FATHOM_ACCOUNT` (`brownie accounts new NAME` creates one; brownie
+  asks for its password). Keys never come from the repository.
+
+Before a live send it prints a summary (network, chain id, deployer, balance, gas price,
+the owner and guardian) and asks to confirm; `FATHOM_YES=1` skips the question for
+scripts. `FATHOM_GUARDIAN` sets a guardian other than the deployer.
+
+The record holds the addresses, the deploy block, the chain id, and the keccak256 of each
+exported ABI (interfaces/_abi), so a frontend can check it speaks the deployed interface.
+Source verification: the contracts compile with solc 0.8.28, optimizer 200 runs, evm
+shanghai (brownie-config.yaml); `brownie run ... ` with `publish_source=True` needs an
+Etherscan key (ETHERSCAN_TOKEN), or submit the standard-JSON input from build/ by hand.
 """
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
-from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network
+from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network, web3
+from eth_utils import keccak
 
 from fathom.config import Settings
 from fathom.deployments import write_deployment
 
-
 # Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
-# and the share of its stake each offence costs.
+# and the share of its stake each offence costs (the same as fathom/chain.py's).
 ORACLE_MIN_STAKE = 10**18  # 1 ETH
 ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
 ORACLE_SLASH_BPS = 1_000  # 10%
+ABI_DIR = Path(__file__).resolve().parent.parent / "interfaces" / "_abi"
 
 
-def deploy_all(deployer: Any, guardian: Any = None) -> dict[str, Any]:
+class DeployAborted(Exception):
+    pass
+
+
+def deploy_all(deployer: Any, guardian: Any = None, tx: dict | None = None) -> dict[str, Any]:
     """Deploy every contract from `deployer` (owner and, unless given, guardian); return them by name."""
-    key_registry = KeyRegistry.deploy({"from": deployer})
-    oracle_registry = OracleRegistry.deploy(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, {"from": deployer})
-    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, {"from": deployer})
-    oracle_registry.setMarket(market, {"from": deployer})
+    opts = {"from": deployer, **(tx or {})}
+    key_registry = KeyRegistry.deploy(opts)
+    oracle_registry = OracleRegistry.deploy(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, opts)
+    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, opts)
+    oracle_registry.setMarket(market, opts)
     return {"KeyRegistry": key_registry, "OracleRegistry": oracle_registry, "BountyMarket": market}
+
+
+def _deployer() -> Any:
+    if _is_local():
+        return accounts[0]
+    key = os.environ.get("FATHOM_PRIVATE_KEY")
+    if key:
+        return accounts.add(key)
+    name = os.environ.get("FATHOM_ACCOUNT")
+    if name:
+        return accounts.load(name)
+    raise DeployAborted(
+        "no deployer on a live network: set FATHOM_PRIVATE_KEY, or FATHOM_ACCOUNT to a brownie keystore "
+        "account (`brownie accounts new NAME`)"
+    )
+
+
+def _is_local() -> bool:
+    return network.show_active() in ("development", "anvil", "development-fork")
+
+
+def _abi_hashes() -> dict[str, str]:
+    return {p.stem: "0x" + keccak(p.read_bytes()).hex() for p in sorted(ABI_DIR.glob("*.json"))}
+
+
+def _confirm(deployer: Any, guardian: str) -> None:
+    balance = web3.eth.get_balance(deployer.address)
+    gas_price = web3.eth.gas_price
+    print("\nAbout to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarket + extension):")
+    print(f"  network   {network.show_active()} (chain id {chain.id})")
+    print(f"  deployer  {deployer.address}, balance {balance / 1e18:.6f} ETH")
+    print(f"  gas price {gas_price / 1e9:.3f} gwei; about 9.5M gas, so about {9.5e6 * gas_price / 1e18:.4f} ETH")
+    print(f"  owner     {deployer.address}; guardian {guardian}")
+    if os.environ.get("FATHOM_YES") == "1":
+        print("  FATHOM_YES=1: not asking")
+        return
+    if not sys.stdin.isatty():
+        raise DeployAborted("refusing to deploy to a live network without confirmation: run in a terminal or set FATHOM_YES=1")
+    if input("Deploy? [y/N] ").strip().lower() not in ("y", "yes"):
+        raise DeployAborted("deployment cancelled; nothing was sent")
 
 
 def main() -> dict[str, Any]:
     started = time.monotonic()
     net = network.show_active()
-    deployer = accounts[0]
+    try:
+        deployer = _deployer()
+        guardian = os.environ.get("FATHOM_GUARDIAN") or deployer.address
+        if not _is_local():
+            _confirm(deployer, guardian)
+    except DeployAborted as exc:
+        print(f"deploy: {exc}", file=sys.stderr)
+        sys.exit(1)
     start_block = chain.height
-    contracts = deploy_all(deployer)
+    contracts = deploy_all(deployer, guardian)
     record = {
         "network": net,
         "chain_id": chain.id,
         "block": start_block + 1,
         "deployer": deployer.address,
         "contracts": {name: c.address for name, c in contracts.items()},
+        "abi_keccak256": _abi_hashes(),
+        "compiler": {"solc": "0.8.28", "optimizer_runs": 200, "evm_version": "shanghai"},
     }
     path = write_deployment(Settings.from_env().deployments_dir, net, record)
     print(f"\nDeployed to '{net}' (chain id {chain.id}) from {deployer.address} in {time.monotonic() - started:.1f}s:")
     for name, contract in contracts.items():
         print(f"  {name:<16} {contract.address}")
     print(f"Addresses written to {path}")
+    if not _is_local():
+        print("Verify the sources: brownie's build/contracts/*.json hold the standard-JSON input "
+              "(solc 0.8.28, optimizer 200, shanghai); or redeploy with publish_source=True and ETHERSCAN_TOKEN set.")
     return contracts
