@@ -101,10 +101,6 @@ abstract contract Test {
         _targetedContracts.push(target);
     }
 
-    function _resetSelectors() internal {
-        delete _targetedSelectors;
-    }
-
     /// @dev Restrict the invariant fuzzer to these functions of `target`.
     function targetSelector(FuzzSelector memory selector) internal {
         _targetedSelectors.push(selector);

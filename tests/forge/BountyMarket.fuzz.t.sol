@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test, Vm} from "./utils/Test.sol";
+import {MarketModel} from "./utils/MarketModel.sol";
+import {MarketSetup} from "./utils/MarketSetup.sol";
+import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
+import {MockERC20} from "../../contracts/test/MockERC20.sol";
+import {FeeOnTransferToken} from "../../contracts/test/FeeOnTransferToken.sol";
+import {
+    IBountyMarket,
+    IBountyMarketTypes,
+    IBountyMarketErrors,
+    IBountyMarketEvents
+} from "../../interfaces/IBountyMarket.sol";
+
+/// @dev Market rules where fuzzing adds value: what a fee-on-transfer token credits (B2, U2),
+///      settlement of random score matrices against the reference model (R5-R7), rewards along
+///      the curve until the target (R6), voided batches (R10), the baseline after the timeout
+///      (S2) and the split of a forfeited bond (E4).
+contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
+    uint32 internal constant INVALID = type(uint32).max;
+    address internal constant ETH = address(0);
+
+    IBountyMarket internal market;
+    OracleRegistry internal registry;
+    MockERC20 internal token;
+
+    address internal requester = address(0xA11CE);
+    address internal keeper = address(0xC0FFEE);
+    address[] internal oracles;
+    address[] internal contributors;
+
+    function setUp() public {
+        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
+        market = d.market;
+        registry = d.registry;
+        token = new MockERC20("Mock", "MCK", 18);
+        for (uint256 i = 0; i < 5; ++i) {
+            address o = address(uint160(0xD000 + i));
+            oracles.push(o);
+            vm.deal(o, 10 ether);
+            vm.prank(o);
+            registry.stake{value: 10 ether}();
+        }
+        for (uint256 i = 0; i < 4; ++i) {
+            contributors.push(address(uint160(0xB000 + i)));
+        }
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    function _committee(uint256 m) internal view returns (address[] memory c) {
+        c = new address[](m);
+        for (uint256 i = 0; i < m; ++i) {
+            c[i] = oracles[i];
+        }
+    }
+
+    function _open(BountyParams memory p) internal returns (uint256 id) {
+        uint256 total = MarketSetup.escrow(p);
+        if (p.token == ETH) {
+            vm.deal(requester, total);
+            vm.prank(requester);
+            return market.createBounty{value: total}(p);
+        }
+        MockERC20(p.token).mint(requester, total);
+        vm.prank(requester);
+        MockERC20(p.token).approve(address(market), total);
+        vm.prank(requester);
+        return market.createBounty(p);
+    }
+
+    function _openWithBaseline(BountyParams memory p, uint32 baseline) internal returns (uint256 id) {
+        id = _open(p);
+        for (uint256 i = 0; i < p.committee.length; ++i) {
+            vm.prank(p.committee[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < p.committee.length; ++i) {
+            vm.prank(p.committee[i]);
+            market.reportBaseline(id, baseline);
+        }
+        assertEq(uint256(market.state(id)), uint256(BountyState.Open), "baseline not set");
+    }
+
+    function _submit(uint256 id, address who, uint256 n) internal returns (SubmissionRecord memory r) {
+        BountyView memory v = market.getBounty(id);
+        r = SubmissionRecord(who, v.stake, v.versionCount, MarketSetup.cid("update", n));
+        if (v.token == ETH) {
+            vm.deal(who, v.stake);
+            vm.prank(who);
+            market.submitUpdate{value: v.stake}(id, r.baseVersion, r.update);
+        } else {
+            MockERC20(v.token).mint(who, v.stake);
+            vm.prank(who);
+            MockERC20(v.token).approve(address(market), v.stake);
+            vm.prank(who);
+            market.submitUpdate(id, r.baseVersion, r.update);
+        }
+    }
+
+    function _report(uint256 id, uint256 batch, address oracle, uint32[] memory scores)
+        internal
+        returns (BatchReport memory r)
+    {
+        r = BatchReport(MarketModel.encode(scores), MarketSetup.cid("merged", batch));
+        vm.prank(oracle);
+        market.report(id, batch, r.scores, r.merged);
+    }
+
+    function _rand(uint256 seed, uint256 i) internal pure returns (uint256) {
+        return uint256(keccak256(abi.encode(seed, i)));
+    }
+
+    // ------------------------------------------------------- B2 / U2: fee-on-transfer
+
+    function testFuzz_b2_fee_on_transfer_token_credits_what_arrived(
+        uint96 reward,
+        uint96 fee,
+        uint32 maxBatches,
+        uint96 bond,
+        uint96 stake,
+        uint96 topUp
+    ) public {
+        FeeOnTransferToken fot = new FeeOnTransferToken();
+        BountyParams memory p = MarketSetup.params(address(fot), _committee(3));
+        p.reward = bound(reward, 0, 1e24);
+        p.oracleFeePerBatch = uint96(bound(fee, 0, 1e21));
+        p.maxBatches = uint32(bound(maxBatches, 1, 20));
+        p.revealBond = uint96(bound(bond, 0, 1e22));
+        p.stake = uint96(bound(stake, 1, 1e21));
+        uint256 total = MarketSetup.escrow(p);
+        uint256 fixedPart = uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond;
+        uint256 arrived = total - total / 100; // the token burns 1% of every transfer
+        fot.mint(requester, total);
+        vm.prank(requester);
+        fot.approve(address(market), total);
+        vm.prank(requester);
+        if (arrived < fixedPart) {
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.FundingShortfall.selector, arrived, fixedPart));
+            market.createBounty(p);
+            return;
+        }
+        uint256 id = market.createBounty(p);
+        assertEq(market.getBounty(id).reward, arrived - fixedPart, "reward != what arrived minus fees and bond");
+        assertEq(fot.balanceOf(address(market)), arrived, "market balance");
+
+        // top-ups credit what arrived too (B5)
+        uint256 amount = bound(topUp, 0, 1e24);
+        fot.mint(keeper, amount);
+        vm.prank(keeper);
+        fot.approve(address(market), amount);
+        vm.prank(keeper);
+        market.topUp(id, amount);
+        uint256 reward_ = arrived - fixedPart + (amount - amount / 100);
+        assertEq(market.getBounty(id).reward, reward_, "top-up credited more than arrived");
+
+        // ... and so do stakes (U2): the record carries what arrived
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(oracles[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(oracles[i]);
+            market.reportBaseline(id, 5_000);
+        }
+        address c = contributors[0];
+        fot.mint(c, p.stake);
+        vm.prank(c);
+        fot.approve(address(market), p.stake);
+        vm.recordLogs();
+        vm.prank(c);
+        market.submitUpdate(id, 0, MarketSetup.cid("update", 1));
+        uint256 stakeArrived = uint256(p.stake) - p.stake / 100;
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint96 recorded = 0;
+        for (uint256 i = 0; i < logs.length; ++i) {
+            if (logs[i].topics[0] == IBountyMarketEvents.SubmissionReceived.selector) {
+                (,,, recorded) = abi.decode(logs[i].data, (uint256, uint32, Cid, uint96));
+            }
+        }
+        assertEq(recorded, stakeArrived, "stake recorded != what arrived");
+        // conservation: everything the market holds is owed to this bounty
+        assertEq(fot.balanceOf(address(market)), reward_ + fixedPart + stakeArrived, "balance != escrow + stakes");
+    }
+
+    // -------------------------------------------- R5-R7: random score matrices
+
+    struct Round {
+        uint256 id;
+        address tok;
+        uint256 n;
+        uint256 m;
+        SubmissionRecord[] records;
+        BatchReport[] reports;
+        bytes[] scoreBytes;
+        uint64[] xs;
+        uint64[] ys;
+    }
+
+    /// @dev One batch of 1..6 submissions scored by 1 (trusted) or 3..5 oracles whose reports
+    ///      mix honest noise, invalid marks and arbitrary values; every payout, burn, fee, oracle
+    ///      slash, the head and the reward must be those of the reference model.
+    function testFuzz_r5_r7_settlement_matches_the_rules(uint256 seed) public {
+        Round memory r;
+        bool trusted = seed % 7 == 0;
+        r.m = trusted ? 1 : 3 + ((seed >> 8) % 3);
+        r.n = 1 + ((seed >> 16) % 6);
+        r.tok = (seed >> 24) % 2 == 0 ? ETH : address(token);
+        BountyParams memory p = MarketSetup.params(r.tok, _committee(r.m));
+        p.trustSingleOracle = trusted;
+        p.higherIsBetter = (seed >> 32) % 2 == 0;
+        p.target = p.higherIsBetter ? 6_000 : 4_000;
+        p.batchSize = uint16(r.n);
+        p.maxBatches = 2;
+        p.slashMargin = uint32((seed >> 40) % 300);
+        p.tolerance = uint32((seed >> 56) % 40);
+        p.slashBps = uint16((seed >> 72) % 10_001);
+        p.oracleFeePerBatch = uint96((seed >> 88) % 0.01 ether);
+        p.stake = uint96(1e15 + ((seed >> 120) % 1 ether));
+        p.reward = 1 ether + ((seed >> 160) % 10 ether);
+        if ((seed >> 200) % 2 == 0) {
+            // a concave curve: pays the early gains
+            p.curveX = new uint64[](3);
+            p.curveY = new uint64[](3);
+            p.curveX[1] = 0.25e18;
+            p.curveY[1] = 0.6e18;
+            p.curveX[2] = 1e18;
+            p.curveY[2] = 1e18;
+        }
+        r.xs = p.curveX;
+        r.ys = p.curveY;
+        r.id = _openWithBaseline(p, 5_000);
+
+        r.records = new SubmissionRecord[](r.n);
+        for (uint256 i = 0; i < r.n; ++i) {
+            r.records[i] = _submit(r.id, contributors[_rand(seed, 100 + i) % contributors.length], i);
+        }
+        r.reports = new BatchReport[](r.m);
+        r.scoreBytes = new bytes[](r.m);
+        for (uint256 o = 0; o < r.m; ++o) {
+            r.reports[o] = _report(r.id, 0, oracles[o], _scores(seed, o, r.n, p));
+            r.scoreBytes[o] = r.reports[o].scores;
+        }
+        MarketModel.Outcome memory out = _expected(r, p);
+        _settleAndCheck(r, out);
+    }
+
+    /// @dev Oracle o's scores. Per submission a truth: invalid (1/8), on a boundary (3/8, or all
+    ///      of a third of the batches: exactly the head, one unit better, exactly `margin` worse or
+    ///      one unit beyond it; boundary values repeat across submissions, so medians tie), or
+    ///      anywhere near the head. Then each oracle reports it exactly, with noise within the
+    ///      tolerance, a bit off, invalid, or arbitrary.
+    function _scores(uint256 seed, uint256 o, uint256 n, BountyParams memory p)
+        internal
+        pure
+        returns (uint32[] memory s)
+    {
+        s = new uint32[](n);
+        uint256 tolerance = p.tolerance;
+        bool boundaryOnly = (seed >> 210) % 3 == 0; // a batch of boundary values: ties are likely
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 t = _rand(seed, 1_000 + i);
+            uint256 x = _rand(seed, 2_000 + 16 * i + o);
+            bool invalidTruth = t % 8 == 0;
+            int256 delta; // goodness relative to the head (5000)
+            if (t % 8 <= 3 || boundaryOnly) {
+                uint256 k = (t >> 8) % 4;
+                delta = k == 0
+                    ? int256(0)
+                    : k == 1
+                        ? int256(1)
+                        : k == 2 ? -int256(uint256(p.slashMargin)) : -int256(uint256(p.slashMargin)) - 1;
+            } else {
+                delta = int256((t >> 8) % 1_600) - 800;
+            }
+            uint256 truth = uint256(p.higherIsBetter ? 5_000 + delta : 5_000 - delta);
+            uint256 mode = x % 10;
+            if (mode == 0) s[i] = INVALID;
+            else if (mode == 1) s[i] = uint32(x >> 32);
+            else if (invalidTruth) s[i] = INVALID;
+            else if (mode == 2) s[i] = uint32(truth + tolerance + 1 + ((x >> 8) % 50)); // a bit off
+            else if (mode <= 6 || boundaryOnly) s[i] = uint32(truth);
+            else s[i] = uint32(truth + ((x >> 8) % (tolerance / 2 + 1)));
+        }
+    }
+
+    function _expected(Round memory r, BountyParams memory p) internal view returns (MarketModel.Outcome memory) {
+        MarketModel.Params memory mp = MarketModel.Params({
+            higher: p.higherIsBetter,
+            headScore: 5_000,
+            baselineScore: 5_000,
+            target: p.target,
+            slashMargin: p.slashMargin,
+            tolerance: p.tolerance,
+            slashBps: p.slashBps,
+            reward: p.reward,
+            paid: 0,
+            feePerBatch: p.oracleFeePerBatch
+        });
+        uint256[] memory stakes = new uint256[](r.n);
+        for (uint256 i = 0; i < r.n; ++i) {
+            stakes[i] = r.records[i].stake;
+        }
+        return MarketModel.settle(mp, r.xs, r.ys, stakes, r.scoreBytes);
+    }
+
+    struct Expect {
+        uint256[] tok; // expected change of claimable in the bounty's token, per account
+        uint256[] eth; // expected change of claimable ETH from oracle slashes
+        uint256[] before;
+        uint256[] beforeEth;
+        uint256[] stakesBefore;
+        uint256 ethSlashed;
+        uint256 burnTok;
+        uint256 burnEth;
+    }
+
+    function _account(uint256 a) internal view returns (address) {
+        return a < contributors.length ? contributors[a] : oracles[a - contributors.length];
+    }
+
+    function _snapshot(Round memory r, MarketModel.Outcome memory out) internal view returns (Expect memory e) {
+        uint256 accounts = contributors.length + r.m;
+        e.tok = new uint256[](accounts);
+        e.eth = new uint256[](accounts);
+        e.before = new uint256[](accounts);
+        e.beforeEth = new uint256[](accounts);
+        e.stakesBefore = new uint256[](r.m);
+        for (uint256 o = 0; o < r.m; ++o) {
+            (e.stakesBefore[o],,) = registry.oracleInfo(oracles[o]);
+            if (out.deviantMask & (1 << o) != 0) e.ethSlashed += (e.stakesBefore[o] * 1_000) / 10_000;
+            else e.tok[contributors.length + o] += out.feeShare;
+        }
+        for (uint256 i = 0; i < r.n; ++i) {
+            uint256 a = _contributorIndex(r.records[i].contributor);
+            e.tok[a] += out.returned[i] + (out.accepted && i == out.best ? out.reward : 0);
+            e.eth[a] += e.ethSlashed / r.n;
+        }
+        for (uint256 a = 0; a < accounts; ++a) {
+            e.before[a] = market.claimable(_account(a), r.tok);
+            e.beforeEth[a] = market.claimable(_account(a), ETH);
+        }
+        e.burnTok = market.pendingBurn(r.tok);
+        e.burnEth = market.pendingBurn(ETH);
+    }
+
+    function _settleAndCheck(Round memory r, MarketModel.Outcome memory out) internal {
+        Expect memory e = _snapshot(r, out);
+        vm.prank(keeper);
+        market.settleBatch(r.id, 0, r.records, r.reports);
+        for (uint256 a = 0; a < e.tok.length; ++a) {
+            address who = _account(a);
+            if (r.tok == ETH) {
+                assertEq(market.claimable(who, ETH) - e.before[a], e.tok[a] + e.eth[a], "ETH claimable != rules");
+            } else {
+                assertEq(market.claimable(who, r.tok) - e.before[a], e.tok[a], "token claimable != rules");
+                assertEq(market.claimable(who, ETH) - e.beforeEth[a], e.eth[a], "ETH share of oracle slashes != rules");
+            }
+        }
+        uint256 dust = e.ethSlashed - (e.ethSlashed / r.n) * r.n;
+        if (r.tok == ETH) {
+            assertEq(market.pendingBurn(ETH) - e.burnEth, out.totalBurned + dust, "burned != slashed stakes + dust");
+        } else {
+            assertEq(market.pendingBurn(r.tok) - e.burnTok, out.totalBurned, "burned != slashed stakes");
+            assertEq(market.pendingBurn(ETH) - e.burnEth, dust, "ETH dust");
+        }
+        for (uint256 o = 0; o < r.m; ++o) {
+            (uint256 st,,) = registry.oracleInfo(oracles[o]);
+            uint256 lost = out.deviantMask & (1 << o) != 0 ? (e.stakesBefore[o] * 1_000) / 10_000 : 0;
+            assertEq(st, e.stakesBefore[o] - lost, "oracle stake != rules");
+        }
+        _checkBounty(r, out);
+    }
+
+    function _checkBounty(Round memory r, MarketModel.Outcome memory out) internal {
+        BountyView memory v = market.getBounty(r.id);
+        assertEq(v.headScore, out.newHead, "head");
+        assertEq(v.versionCount, out.accepted ? 1 : 0, "at most one version per batch");
+        assertEq(v.paid, out.reward, "reward");
+        assertEq(v.feesPaid, out.feeShare * out.good, "fees paid");
+        assertEq(v.nextBatch, 1, "batch decided");
+        for (uint256 i = 0; i < r.n; ++i) {
+            assertLe(out.burned[i], r.records[i].stake, "slash above stake");
+        }
+        // the same batch cannot be settled twice (R4, R8)
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotReportable.selector, r.id, 0));
+        market.settleBatch(r.id, 0, r.records, r.reports);
+    }
+
+    function _contributorIndex(address who) internal view returns (uint256) {
+        for (uint256 i = 0; i < contributors.length; ++i) {
+            if (contributors[i] == who) return i;
+        }
+        revert("not a contributor");
+    }
+
+    // ------------------------------------------------ R6: rewards along the curve
+
+    /// @dev A batch of one per step, each better than the last: each accepted version earns
+    ///      floor(R * c(p)) - paid; the sum never exceeds R and equals R once the target is met,
+    ///      which ends the bounty; the requester gets exactly R - paid back at close.
+    function testFuzz_r6_rewards_follow_the_curve_to_the_target(uint256 seed, uint96 reward) public {
+        BountyParams memory p = MarketSetup.params(ETH, _committee(3));
+        p.reward = bound(reward, 0, 1_000 ether);
+        p.batchSize = 1;
+        p.maxBatches = 12;
+        p.tolerance = 0;
+        uint256 n = 2 + (seed % 3);
+        p.curveX = new uint64[](n);
+        p.curveY = new uint64[](n);
+        p.curveX[n - 1] = 1e18;
+        p.curveY[n - 1] = 1e18;
+        for (uint256 i = 1; i + 1 < n; ++i) {
+            p.curveX[i] = uint64(p.curveX[i - 1] + 1 + _rand(seed, i) % (1e18 - p.curveX[i - 1] - (n - i)));
+            p.curveY[i] = uint64(p.curveY[i - 1] + _rand(seed, 50 + i) % (1e18 - p.curveY[i - 1] + 1));
+        }
+        uint256 id = _openWithBaseline(p, 5_000); // target 9000: 4000 units of progress
+        uint256 paid = 0;
+        uint32 score = 5_000;
+        for (uint256 b = 0; b < 12 && market.state(id) == BountyState.Open; ++b) {
+            score += uint32(1 + _rand(seed, 100 + b) % 900);
+            if (b == 11) score = 9_500; // reach the target at the latest here
+            SubmissionRecord[] memory records = new SubmissionRecord[](1);
+            records[0] = _submit(id, contributors[b % 4], b);
+            BatchReport[] memory reports = new BatchReport[](3);
+            uint32[] memory s = new uint32[](1);
+            s[0] = score;
+            for (uint256 o = 0; o < 3; ++o) {
+                reports[o] = _report(id, b, oracles[o], s);
+            }
+            market.settleBatch(id, b, records, reports);
+            uint256 pr = MarketModel.progress(MarketModel.key(score, true), 5_001, 9_001);
+            uint256 due = (p.reward * MarketModel.curveAt(p.curveX, p.curveY, pr)) / 1e18;
+            assertEq(market.getBounty(id).paid, due > paid ? due : paid, "paid != floor(R * c(p))");
+            paid = market.getBounty(id).paid;
+            assertLe(paid, p.reward, "paid above the escrow");
+        }
+        assertEq(uint256(market.state(id)), uint256(BountyState.Settling), "the target must end the bounty");
+        assertEq(paid, p.reward, "reaching the target pays the whole escrow");
+        uint256 beforeClose = market.claimable(requester, ETH);
+        market.close(id);
+        assertEq(
+            market.claimable(requester, ETH) - beforeClose,
+            p.reward - paid + uint256(p.oracleFeePerBatch) * p.maxBatches - market.getBounty(id).feesPaid,
+            "refund at close"
+        );
+    }
+
+    // ---------------------------------------------------------- R10: void
+
+    /// @dev Fewer than three reports by the timeout: nobody can settle, anyone voids after the
+    ///      timeout (not before), every stake returns in full, the silent opted-in members lose
+    ///      10% of their registry stake, which the batch's contributors share.
+    function testFuzz_r10_void_returns_stakes_and_slashes_the_silent(uint256 seed) public {
+        uint256 m = 3 + (seed % 3);
+        uint256 n = 1 + ((seed >> 8) % 4);
+        uint256 reporters = (seed >> 16) % 3; // 0..2: below the quorum
+        BountyParams memory p = MarketSetup.params(address(token), _committee(m));
+        p.batchSize = uint16(n);
+        p.stake = uint96(1e15 + (seed >> 32) % 1e18);
+        uint256 id = _openWithBaseline(p, 5_000);
+        SubmissionRecord[] memory records = new SubmissionRecord[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            records[i] = _submit(id, contributors[i % 4], i);
+        }
+        uint32[] memory s = new uint32[](n);
+        for (uint256 o = 0; o < reporters; ++o) {
+            _report(id, 0, oracles[o], s);
+        }
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotVoidable.selector, id, 0));
+        market.voidBatch(id, 0, records);
+        vm.warp(timeoutAt);
+        uint256 slashed = 0;
+        for (uint256 o = reporters; o < m; ++o) {
+            slashed += 1 ether; // 10% of 10 ether
+        }
+        market.voidBatch(id, 0, records);
+        for (uint256 i = 0; i < 4 && i < n; ++i) {
+            uint256 own = (n - i + 3) / 4; // submissions of contributor i
+            assertEq(market.claimable(contributors[i], address(token)), own * p.stake, "stake not returned in full");
+            assertEq(market.claimable(contributors[i], ETH), own * (slashed / n), "share of the silent members' stake");
+        }
+        for (uint256 o = 0; o < m; ++o) {
+            (uint256 st,,) = registry.oracleInfo(oracles[o]);
+            assertEq(st, o < reporters ? 10 ether : 9 ether, "only silent opted-in members are slashed");
+        }
+        assertEq(market.pendingBurn(ETH), slashed - (slashed / n) * n, "dust burned");
+        assertEq(market.pendingBurn(address(token)), 0, "a void burns no stake");
+    }
+
+    // ------------------------------------------------------ S2: late baseline
+
+    /// @dev With k of 5 members' baseline reports: before the timeout nothing settles it; after
+    ///      it, k >= 3 fixes the lower median of the k reports, fewer is refused.
+    function testFuzz_s2_baseline_after_the_timeout_needs_a_quorum(uint256 seed, uint32[5] memory raw) public {
+        uint256 k = seed % 5; // with all five the baseline is set by the last report
+        BountyParams memory p = MarketSetup.params(ETH, _committee(5));
+        p.higherIsBetter = (seed >> 8) % 2 == 0;
+        p.target = p.higherIsBetter ? INVALID - 1 : 0;
+        uint256 id = _open(p);
+        uint64[] memory keys = new uint64[](k);
+        for (uint256 i = 0; i < 5; ++i) {
+            vm.prank(oracles[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < k; ++i) {
+            uint32 score = uint32(bound(raw[i], 1, INVALID - 2));
+            vm.prank(oracles[i]);
+            market.reportBaseline(id, score);
+            keys[i] = MarketModel.key(score, p.higherIsBetter);
+        }
+        vm.warp(block.timestamp + p.scoringTimeout - 1);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BaselineNotReady.selector, id, k, 3));
+        market.settleBaseline(id);
+        vm.warp(block.timestamp + 1);
+        if (k < 3) {
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BaselineNotReady.selector, id, k, 3));
+            market.settleBaseline(id);
+            return;
+        }
+        market.settleBaseline(id);
+        uint32 expected = MarketModel.scoreOf(MarketModel.lowerMedian(keys), p.higherIsBetter);
+        assertEq(market.getBounty(id).baselineScore, expected, "baseline != lower median of the reports");
+        assertEq(uint256(market.state(id)), uint256(BountyState.Open), "not open");
+    }
+
+    // --------------------------------------------------- E4: forfeited bond
+
+    /// @dev v accepted versions, bond B, no reveal: each author may claim floor(B / v) once; the
+    ///      rest (all of B without versions) is burned.
+    function testFuzz_e4_forfeited_bond_is_split_among_accepted_authors(uint256 versions, uint96 bond) public {
+        versions = bound(versions, 0, 5);
+        BountyParams memory p = MarketSetup.params(ETH, _committee(3));
+        p.revealBond = uint96(bound(bond, 0, 100 ether));
+        p.batchSize = 1;
+        uint256 id = _openWithBaseline(p, 5_000);
+        for (uint256 b = 0; b < versions; ++b) {
+            SubmissionRecord[] memory records = new SubmissionRecord[](1);
+            records[0] = _submit(id, contributors[b % 4], b);
+            uint32[] memory s = new uint32[](1);
+            s[0] = uint32(5_100 + 100 * b); // each beats the head, none reaches 9000
+            BatchReport[] memory reports = new BatchReport[](3);
+            for (uint256 o = 0; o < 3; ++o) {
+                reports[o] = _report(id, b, oracles[o], s);
+            }
+            market.settleBatch(id, b, records, reports);
+        }
+        vm.prank(requester);
+        market.cancel(id);
+        market.close(id);
+        uint256 closedAt = block.timestamp;
+        vm.expectRevert(
+            abi.encodeWithSelector(IBountyMarketErrors.RevealWindowOpen.selector, id, closedAt + p.revealWindow)
+        );
+        market.forfeitBond(id);
+        vm.warp(closedAt + p.revealWindow + 1);
+        uint256[4] memory before;
+        for (uint256 i = 0; i < 4; ++i) {
+            before[i] = market.claimable(contributors[i], ETH);
+        }
+        market.forfeitBond(id);
+        uint256 share = versions == 0 ? 0 : p.revealBond / versions;
+        assertEq(market.bondShare(id), share, "share");
+        assertEq(market.pendingBurn(ETH), p.revealBond - share * versions, "burned remainder");
+        for (uint256 ver = 1; ver <= versions; ++ver) {
+            if (share == 0) break;
+            market.claimBondShare(id, ver);
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NoBondShare.selector, id, ver));
+            market.claimBondShare(id, ver);
+        }
+        for (uint256 i = 0; i < 4; ++i) {
+            uint256 own = versions > i ? (versions - i + 3) / 4 : 0; // versions authored by contributor i
+            assertEq(market.claimable(contributors[i], ETH) - before[i], own * share, "bond share");
+        }
+        // the requester cannot take the bond back by revealing late
+        uint256 req = market.claimable(requester, ETH);
+        vm.prank(requester);
+        market.reveal(id, MarketSetup.cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)), bytes32(0));
+        assertEq(market.claimable(requester, ETH), req, "a late reveal returned a forfeited bond");
+    }
+}

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test, console} from "./utils/Test.sol";
+import {MarketSetup} from "./utils/MarketSetup.sol";
+import {MarketHandler} from "./handlers/MarketHandler.sol";
+import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
+import {MockERC20} from "../../contracts/test/MockERC20.sol";
+import {IBountyMarket} from "../../interfaces/IBountyMarket.sol";
+
+/// @dev Deploys the contracts as scripts/deploy.py does, bootstraps an ETH and an ERC-20 round,
+///      and points the invariant fuzzer at the handler's actions only.
+abstract contract MarketInvariantBase is Test {
+    IBountyMarket internal market;
+    OracleRegistry internal registry;
+    MockERC20 internal token;
+    MarketHandler internal handler;
+
+    address internal constant ETH = address(0);
+
+    function setUp() public virtual {
+        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
+        market = d.market;
+        registry = d.registry;
+        token = new MockERC20("Mock", "MCK", 18);
+        handler = new MarketHandler(market, registry, token);
+        handler.bootstrap();
+
+        bytes4[] memory selectors = new bytes4[](31);
+        selectors[0] = MarketHandler.createBounty.selector;
+        selectors[1] = MarketHandler.topUp.selector;
+        selectors[2] = MarketHandler.joinCommittee.selector;
+        selectors[3] = MarketHandler.reportBaseline.selector;
+        selectors[4] = MarketHandler.settleBaseline.selector;
+        selectors[5] = MarketHandler.submitUpdate.selector;
+        selectors[6] = MarketHandler.submitUpdate2.selector;
+        selectors[7] = MarketHandler.submitUpdateFromBalance.selector;
+        selectors[8] = MarketHandler.report.selector;
+        selectors[9] = MarketHandler.report2.selector;
+        selectors[10] = MarketHandler.report3.selector;
+        selectors[11] = MarketHandler.settleBatch.selector;
+        selectors[12] = MarketHandler.settleBatch2.selector;
+        selectors[13] = MarketHandler.voidBatch.selector;
+        selectors[14] = MarketHandler.cancel.selector;
+        selectors[15] = MarketHandler.close.selector;
+        selectors[16] = MarketHandler.reveal.selector;
+        selectors[17] = MarketHandler.forfeitBond.selector;
+        selectors[18] = MarketHandler.claimBondShare.selector;
+        selectors[19] = MarketHandler.claim.selector;
+        selectors[20] = MarketHandler.claim2.selector;
+        selectors[21] = MarketHandler.burn.selector;
+        selectors[22] = MarketHandler.warp.selector;
+        selectors[23] = MarketHandler.leaveCommittee.selector;
+        selectors[24] = MarketHandler.restake.selector;
+        selectors[25] = MarketHandler.unbondOrWithdraw.selector;
+        selectors[26] = MarketHandler.settleTampered.selector;
+        // weights: a round needs several joins, baseline reports, submissions and reports
+        selectors[27] = MarketHandler.joinCommittee2.selector;
+        selectors[28] = MarketHandler.reportBaseline2.selector;
+        selectors[29] = MarketHandler.submitUpdate3.selector;
+        selectors[30] = MarketHandler.reportAll.selector;
+        targetContract(address(handler));
+        targetSelector(FuzzSelector(address(handler), selectors));
+    }
+}
+
+/// @dev The money and safety invariants of DESIGN.md "What the system promises", under random
+///      rounds (runs x depth from foundry.toml: 256 x 64 by default).
+contract BountyMarketInvariantTest is MarketInvariantBase {
+    function _check(string memory failure) internal pure {
+        assertEq(bytes(failure).length, 0, failure);
+    }
+
+    /// @dev Escrow conservation per token (ETH and the ERC-20), three ways: (1) the balance equals
+    ///      what the market's views say it owes (open escrow + unpaid fees until close, unsettled
+    ///      reveal bonds, stakes locked in undecided batches, unclaimed bond shares, claimable,
+    ///      pending burn); (2) it equals everything that arrived minus everything claimed or
+    ///      burned; (3) pending burns equal the model's burns minus what was sent to 0x..dEaD.
+    function invariant_escrowConservation() public view {
+        _check(handler.checkEscrow(ETH));
+        _check(handler.checkEscrow(address(token)));
+    }
+
+    /// @dev Nobody withdraws more than they are owed, nothing is claimable twice: per account and
+    ///      token, claimed + spent from balance <= credited by the model, claimable == credited -
+    ///      claimed - spent, and every second claim (of a balance or a bond share) reverted.
+    function invariant_noOverClaim() public view {
+        _check(handler.checkClaims());
+    }
+
+    /// @dev Rewards of a bounty never exceed its reward escrow (creation + top-ups); paid equals
+    ///      the sum of accepted rewards; fees paid never exceed the fee budget.
+    function invariant_rewardsWithinEscrow() public view {
+        _check(handler.checkRewards());
+    }
+
+    /// @dev A slash never exceeds the stake: every StakeSlashed burned exactly slashBps of the
+    ///      submission's stake (<= the stake) and returned the rest; no oracle slash exceeded the
+    ///      oracle's stake; the registry holds exactly the modelled oracle stakes.
+    function invariant_slashNeverExceedsStake() public view {
+        _check(handler.checkSlashes());
+    }
+
+    /// @dev Every stake comes back or is slashed by a rule; none stays locked forever: past every
+    ///      deadline and timeout, with every pending batch reported and settled (or voided),
+    ///      every bounty closed and revealed or its bond forfeited, no stake is locked, oracles
+    ///      are released, the market holds exactly what is claimable (+ burns + bond shares),
+    ///      and once everybody has claimed and the burns are sent it holds nothing. The drain's
+    ///      state changes are discarded (forge does not commit invariant calls); it runs every
+    ///      16th call of a run, so at depths 16, 32, 48 and 64.
+    function invariant_everyStakeComesBackOrIsSlashed() public {
+        if (handler.steps() % 16 != 0) return;
+        _check(handler.drainAndCheck());
+    }
+
+    /// @dev The market decides exactly as the independent model of R5-R7 (outcomes, medians,
+    ///      rewards, fees, slashes, baselines), refuses forged records, reports and reveals
+    ///      (R8, E3), never reverts a call the rules allow (liveness), and keeps the registry's
+    ///      bonds in step with the committees (C1-C2, O2).
+    function invariant_settlementFollowsTheRules() public view {
+        _check(handler.checkRules());
+    }
+
+    /// @dev Each run must do real work: an invariant that passes because every call reverted
+    ///      would prove nothing (the campaign-wide shares are checked by BountyMarketMedianInvariantTest).
+    function afterInvariant() public view {
+        if (handler.steps() >= 32) {
+            assertGt(handler.marketSuccesses(), 0, "a long run without one successful market action");
+        }
+    }
+}
+
+/// @dev The outlier invariant, in its own contract so that its campaign alone also writes the
+///      handler's per-function summary: across all runs, how many times each action was called
+///      and how many of those calls succeeded, to .forge/invariant-calls.txt (and .json). It
+///      fails if the campaign as a whole never submitted, reported, settled, voided, closed,
+///      revealed, forfeited or claimed, or if under a fifth of all calls succeeded.
+contract BountyMarketMedianInvariantTest is MarketInvariantBase {
+    string internal constant JSON = ".forge/invariant-calls.json";
+    string internal constant TXT = ".forge/invariant-calls.txt";
+
+    function setUp() public override {
+        super.setUp();
+        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0]}"); // a fresh summary for this `forge test`
+        vm.writeFile(TXT, "");
+    }
+
+    /// @dev R5: with honest reports in a range and at most one arbitrary report (an outlier
+    ///      oracle reporting all-invalid, all-zero, all-best or random scores), the median of every
+    ///      submission, and so every accepted version's score, lies in the honest range.
+    function invariant_oneOutlierCannotMoveTheMedian() public view {
+        assertEq(handler.outlierViolations(), 0, "one outlier moved a median outside the honest range");
+    }
+
+    struct Totals {
+        uint256 runs;
+        uint256[] calls;
+        uint256[] ok;
+        uint256[] extra; // outlier batches, median checks, stake slashes, bounties, versions
+    }
+
+    function afterInvariant() public {
+        Totals memory t = _accumulate();
+        vm.writeFile(JSON, _json(t));
+        string memory txt = _table(t);
+        vm.writeFile(TXT, txt);
+        if (t.runs % 64 == 0) console.log(txt);
+        if (t.runs >= 32) {
+            // the campaign as a whole drove every phase (indices: MarketHandler.F_*)
+            uint8[9] memory needed = [5, 7, 8, 9, 11, 12, 13, 15, 21];
+            for (uint256 i = 0; i < needed.length; ++i) {
+                assertGt(t.ok[needed[i]], 0, string.concat("no successful ", handler.functionName(needed[i])));
+            }
+            uint256 calls = 0;
+            uint256 ok = 0;
+            for (uint256 f = 0; f < t.calls.length; ++f) {
+                calls += t.calls[f];
+                ok += t.ok[f];
+            }
+            assertGe(ok * 5, calls, "under a fifth of the handler's calls succeeded");
+            assertGt(t.extra[0], 0, "no settled batch had an outlier report");
+            assertGt(t.extra[2], 0, "no submission was slashed");
+        }
+    }
+
+    /// @dev Adds this run's counters to the totals so far (read back from the JSON file).
+    function _accumulate() internal view returns (Totals memory t) {
+        string memory old = vm.readFile(JSON);
+        t.runs = vm.parseJsonUint(old, ".runs") + 1;
+        uint256[] memory oldCalls = vm.parseJsonUintArray(old, ".c");
+        uint256[] memory oldOk = vm.parseJsonUintArray(old, ".s");
+        t.extra = vm.parseJsonUintArray(old, ".x");
+        uint256 n = handler.functionCount();
+        t.calls = new uint256[](n);
+        t.ok = new uint256[](n);
+        for (uint256 f = 0; f < n; ++f) {
+            t.calls[f] = handler.calls(f) + (f < oldCalls.length ? oldCalls[f] : 0);
+            t.ok[f] = handler.successes(f) + (f < oldOk.length ? oldOk[f] : 0);
+        }
+        t.extra[0] += handler.outlierBatches();
+        t.extra[1] += handler.medianChecks();
+        t.extra[2] += handler.slashEvents();
+        t.extra[3] += handler.bountyCount();
+        t.extra[4] += handler.settledVersions();
+    }
+
+    function _list(uint256[] memory v) internal pure returns (string memory out) {
+        for (uint256 i = 0; i < v.length; ++i) {
+            out = string.concat(out, i == 0 ? "" : ",", vm.toString(v[i]));
+        }
+    }
+
+    function _json(Totals memory t) internal pure returns (string memory) {
+        return string.concat(
+            "{\"runs\":",
+            vm.toString(t.runs),
+            ",\"c\":[",
+            _list(t.calls),
+            "],\"s\":[",
+            _list(t.ok),
+            "],\"x\":[",
+            _list(t.extra),
+            "]}"
+        );
+    }
+
+    function _table(Totals memory t) internal view returns (string memory txt) {
+        txt = string.concat(
+            "# BountyMarket invariant campaign (invariant_oneOutlierCannotMoveTheMedian): handler calls and successful calls, summed over ",
+            vm.toString(t.runs),
+            " runs\n"
+        );
+        uint256 calls = 0;
+        uint256 ok = 0;
+        for (uint256 f = 0; f < t.calls.length; ++f) {
+            txt = string.concat(txt, _row(handler.functionName(f), t.calls[f], t.ok[f]));
+            calls += t.calls[f];
+            ok += t.ok[f];
+        }
+        txt = string.concat(txt, _row("total", calls, ok));
+        txt = string.concat(
+            txt,
+            string.concat(
+                "# bounties opened (2 per run at setUp): ",
+                vm.toString(t.extra[3]),
+                "; versions accepted: ",
+                vm.toString(t.extra[4])
+            ),
+            string.concat("; submissions slashed (StakeSlashed checked): ", vm.toString(t.extra[2])),
+            string.concat("; settled batches with an outlier report: ", vm.toString(t.extra[0])),
+            string.concat("; medians checked against the honest range: ", vm.toString(t.extra[1]), "\n")
+        );
+    }
+
+    function _row(string memory name, uint256 calls, uint256 ok) internal pure returns (string memory) {
+        uint256 pct = calls == 0 ? 0 : (ok * 100) / calls;
+        return
+            string.concat(
+                name, ": ", vm.toString(calls), " calls, ", vm.toString(ok), " ok (", vm.toString(pct), "%)\n"
+            );
+    }
+}

@@ -1,0 +1,81 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {KeyRegistry} from "../../../contracts/KeyRegistry.sol";
+import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
+import {BountyMarket} from "../../../contracts/BountyMarket.sol";
+import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
+
+/// @dev The deployment of scripts/deploy.py, and the parameters of a typical bounty.
+library MarketSetup {
+    uint256 internal constant ORACLE_MIN_STAKE = 1 ether;
+    uint256 internal constant ORACLE_UNBONDING_DELAY = 7 days;
+    uint256 internal constant ORACLE_SLASH_BPS = 1_000;
+    uint256 internal constant WAD = 1e18;
+    uint8 internal constant RAW = 0x55;
+    uint8 internal constant DAG_PB = 0x70;
+
+    struct Deployment {
+        KeyRegistry keyRegistry;
+        OracleRegistry registry;
+        IBountyMarket market;
+    }
+
+    /// @dev The caller deploys (and so may set the registry's market), `owner` owns the market.
+    function deploy(address owner, address guardian) internal returns (Deployment memory d) {
+        d.keyRegistry = new KeyRegistry();
+        d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS);
+        BountyMarket market = new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian);
+        d.registry.setMarket(address(market));
+        d.market = IBountyMarket(address(market));
+    }
+
+    function cid(bytes memory tag, uint256 n) internal pure returns (IBountyMarketTypes.Cid memory) {
+        return IBountyMarketTypes.Cid(keccak256(abi.encode(tag, n)), RAW);
+    }
+
+    function commitment(IBountyMarketTypes.Cid memory validationCid, bytes32 key, bytes32 salt)
+        internal
+        pure
+        returns (bytes32)
+    {
+        return keccak256(abi.encode(validationCid, key, salt));
+    }
+
+    /// @dev tests/market_helpers.py's defaults: linear curve, batches of 4, higher is better.
+    function params(address token, address[] memory committee)
+        internal
+        view
+        returns (IBountyMarketTypes.BountyParams memory p)
+    {
+        p.token = token;
+        p.reward = 1 ether;
+        p.stake = 0.01 ether;
+        p.oracleFeePerBatch = 0.003 ether;
+        p.maxBatches = 10;
+        p.revealBond = 0.01 ether;
+        p.slashBps = 5_000;
+        p.batchSize = 4;
+        p.scoringTimeout = 3600;
+        p.deadline = uint64(block.timestamp + 7 days);
+        p.revealWindow = 1 days;
+        p.higherIsBetter = true;
+        p.target = 9_000;
+        p.slashMargin = 100;
+        p.tolerance = 5;
+        p.resolution = 1e14;
+        p.metric = bytes32("accuracy");
+        p.committee = committee;
+        p.curveX = new uint64[](2);
+        p.curveY = new uint64[](2);
+        p.curveX[1] = uint64(WAD);
+        p.curveY[1] = uint64(WAD);
+        p.initialModel = cid("model", 1);
+        p.keyring = IBountyMarketTypes.Cid(keccak256("keyring"), DAG_PB);
+        p.validationCommitment = commitment(cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)));
+    }
+
+    function escrow(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
+        return p.reward + uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond;
+    }
+}
