@@ -696,7 +696,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
         uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
         uint256 best = 0; // bestKey << 8 | bestIndex
-        assembly ("memory-safe") {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32);
+        // any other committee: insertion sort into scratch memory, element (m - 1) / 2
+        else assembly ("memory-safe") {
             function keyAt(at, x) -> k {
                 k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
             }
@@ -704,66 +707,75 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             function deviant(k, med, tol) -> d {
                 d := or(or(gt(k, add(med, tol)), gt(med, add(k, tol))), xor(iszero(k), iszero(med)))
             }
-            switch mload(lanes)
-            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-            case 3 {
-                // laneBest[r] holds the r-th report's best so far as key << 8 | index
-                for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
-                    let a := and(add(xor(shr(224, calldataload(add(mload(add(lanes, 0x20)), off))), kx), iszero(kx)), 0xffffffff)
-                    let c := and(add(xor(shr(224, calldataload(add(mload(add(lanes, 0x40)), off))), kx), iszero(kx)), 0xffffffff)
-                    let d := and(add(xor(shr(224, calldataload(add(mload(add(lanes, 0x60)), off))), kx), iszero(kx)), 0xffffffff)
-                    // each report's own best: its largest key, the lowest id on ties
-                    if gt(a, shr(8, mload(add(laneBest, 0x20)))) { mstore(add(laneBest, 0x20), or(shl(8, a), shr(2, off))) }
-                    if gt(c, shr(8, mload(add(laneBest, 0x40)))) { mstore(add(laneBest, 0x40), or(shl(8, c), shr(2, off))) }
-                    if gt(d, shr(8, mload(add(laneBest, 0x60)))) { mstore(add(laneBest, 0x60), or(shl(8, d), shr(2, off))) }
-                    // lower median of three: max(min(a, c), min(max(a, c), d))
-                    let med := c
-                    let lo := a
-                    if gt(a, c) {
-                        med := a
-                        lo := c
+            let sorted := mload(0x40)
+            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+                let off := shl(2, i)
+                for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
+                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
+                    let j := r
+                    for {} gt(j, 0) { j := sub(j, 1) } {
+                        let prev := mload(add(sorted, shl(5, sub(j, 1))))
+                        if iszero(gt(prev, k)) { break }
+                        mstore(add(sorted, shl(5, j)), prev)
                     }
-                    if lt(d, med) { med := d }
-                    if lt(med, lo) { med := lo }
-                    mstore(add(medians, add(shl(3, off), 0x20)), med)
-                    // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
-                    lo := and(acc, 0xffffffff)
-                    a := or(or(gt(a, add(med, lo)), gt(med, add(a, lo))), xor(iszero(a), iszero(med)))
-                    c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
-                    d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
-                    acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
-                    if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
+                    mstore(add(sorted, shl(5, j)), k)
                 }
-                for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
-            }
-            default {
-                // any other committee: insertion sort into scratch memory, element (m - 1) / 2
-                let sorted := mload(0x40)
-                for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
-                    let off := shl(2, i)
-                    for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
-                        let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                        let j := r
-                        for {} gt(j, 0) { j := sub(j, 1) } {
-                            let prev := mload(add(sorted, shl(5, sub(j, 1))))
-                            if iszero(gt(prev, k)) { break }
-                            mstore(add(sorted, shl(5, j)), prev)
-                        }
-                        mstore(add(sorted, shl(5, j)), k)
-                    }
-                    let med := mload(add(sorted, shl(5, shr(1, sub(mload(lanes), 1)))))
-                    mstore(add(medians, shl(5, add(i, 1))), med)
-                    for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
-                        let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                        acc := or(acc, shl(add(64, r), deviant(k, med, and(acc, 0xffffffff))))
-                    }
-                    if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
+                let med := mload(add(sorted, shl(5, shr(1, sub(mload(lanes), 1)))))
+                mstore(add(medians, shl(5, add(i, 1))), med)
+                for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
+                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
+                    acc := or(acc, shl(add(64, r), deviant(k, med, and(acc, 0xffffffff))))
                 }
+                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
             }
         }
         st.deviantMask = acc >> 64;
         st.bestKey = best >> 8;
         st.bestIndex = best & 0xff;
+    }
+
+    /// @dev Pass 1 for a committee of three: the closed-form median, each report's own best
+    ///      (in laneBest), the deviant mask (from bit 64 of acc) and the best candidate.
+    ///      `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95).
+    function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256[] memory laneBest, uint256 params)
+        private
+        pure
+        returns (uint256 acc, uint256 best)
+    {
+        assembly ("memory-safe") {
+            let l0 := mload(add(lanes, 0x20))
+            let l1 := mload(add(lanes, 0x40))
+            let l2 := mload(add(lanes, 0x60))
+            acc := shr(32, params) // tolerance | head key << 32; deviant bits from 64
+            params := and(params, 0xffffffff) // kx
+            for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
+                let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
+                let c := and(add(xor(shr(224, calldataload(add(l1, off))), params), iszero(params)), 0xffffffff)
+                let d := and(add(xor(shr(224, calldataload(add(l2, off))), params), iszero(params)), 0xffffffff)
+                // each report's own best: its largest key, the lowest id on ties (key << 8 | index)
+                if gt(a, shr(8, mload(add(laneBest, 0x20)))) { mstore(add(laneBest, 0x20), or(shl(8, a), shr(2, off))) }
+                if gt(c, shr(8, mload(add(laneBest, 0x40)))) { mstore(add(laneBest, 0x40), or(shl(8, c), shr(2, off))) }
+                if gt(d, shr(8, mload(add(laneBest, 0x60)))) { mstore(add(laneBest, 0x60), or(shl(8, d), shr(2, off))) }
+                // lower median of three: max(min(a, c), min(max(a, c), d))
+                let med := c
+                let lo := a
+                if gt(a, c) {
+                    med := a
+                    lo := c
+                }
+                if lt(d, med) { med := d }
+                if lt(med, lo) { med := lo }
+                mstore(add(medians, add(shl(3, off), 0x20)), med)
+                // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
+                lo := and(acc, 0xffffffff)
+                a := or(or(gt(a, add(med, lo)), gt(med, add(a, lo))), xor(iszero(a), iszero(med)))
+                c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
+                d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
+                acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
+                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
+            }
+            for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
+        }
     }
 
     /// @dev The records hash of the given records: h = keccak256(h, contributor, stake,
