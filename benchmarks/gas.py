@@ -9,11 +9,12 @@ The count, as the performance issue defines it (committee C, full batches of B):
   per contribution (one-off)   = mean submit + (reports + settlement) / B + one claim
 
 The last committee member's report settles the batch in the same transaction
-(`reportAndSettle`: it passes the records and the other reports); `settle_mean` is that
-transaction, `report_mean` the plain reports before it, and a batch costs all of them.
-Contributors approve the market for type(uint256).max, as wallets do (OpenZeppelin's
-ERC20 then skips the allowance write). Each batch holds a realistic mix: one accepted (the rule accepts the best candidate
-only), B/8 slashed (invalid or far worse than the head), the rest rejected.
+(`reportAndSettle`: it passes the packed records and the other reports); `settle_mean`
+is that transaction, `report_mean` the plain reports before it, and a batch costs all of
+them. Contributors approve the market for type(uint256).max, as wallets do
+(OpenZeppelin's ERC20 then skips the allowance write). Each batch holds a realistic mix:
+one accepted (the rule accepts the best candidate only), B/8 slashed (invalid or far
+worse than the head), the rest rejected.
 
     python benchmarks/gas.py            # prints the table, writes benchmarks/gas.json
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from eth_abi import encode
+from eth_abi.packed import encode_packed
 from eth_utils import keccak
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,7 +130,9 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
             gas["report"].append(r.gasUsed)
             reports.append((blob, merged))
         # the last member's report settles the batch
-        r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, records, reports))
+        packed = b"".join(encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [a, s, v, u[0], u[1]])
+                          for a, s, v, u in records)
+        r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, packed, reports))
         gas["settle"].append(r.gasUsed)
         head = scores[0]
     for who in contributors:

@@ -272,12 +272,17 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batch,
         bytes calldata scores,
         Cid calldata merged,
-        SubmissionRecord[] calldata records,
+        bytes calldata records,
         BatchReport[] calldata others
     ) external nonReentrant {
         Settlement memory st = _beginFinal(bountyId, batch, scores, merged, others.length);
         _collect(st, others);
-        _settle(st, _bounties[bountyId], records);
+        if (records.length != PACKED * st.n) revert RecordsMismatch(bountyId, batch);
+        uint256 recs;
+        assembly {
+            recs := records.offset
+        }
+        _settle(st, _bounties[bountyId], recs | (PACKED << 128));
     }
 
     /// @dev reportAndSettle's report: checked as `report` checks it, posted, and added to
@@ -311,7 +316,20 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 status = b.status;
         Settlement memory st = _begin(bountyId, b, status, batch, status >> ST_REPORTED & 0xffff, reports.length);
         _collect(st, reports);
-        _settle(st, b, records);
+        _settle(st, b, _cursor(st.bountyId, batch, st.n, records));
+    }
+
+    /// @dev A record cursor: calldata offset (low 128 bits) | stride (PACKED for packed
+    ///      records, 0xa0 for SubmissionRecord[]).
+    function _cursor(uint256 bountyId, uint256 batch, uint256 n, SubmissionRecord[] calldata records)
+        private
+        pure
+        returns (uint256 recs)
+    {
+        if (records.length != n) revert RecordsMismatch(bountyId, batch);
+        assembly {
+            recs := or(records.offset, shl(128, 0xa0))
+        }
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -325,7 +343,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 reported = status >> ST_REPORTED & 0xffff;
         uint256 m = _popcount(reported);
         if (block.timestamp < _timeoutAt(bountyId, b, batch, n) || m >= _quorum(status)) revert BatchNotVoidable(bountyId, batch);
-        _checkRecords(bountyId, b, status, batch, n, records);
+        uint256 recs = _cursor(bountyId, batch, n, records);
+        if (_hashRecords(recs, n) != _expectedHash(bountyId, b, status, batch, n)) revert RecordsMismatch(bountyId, batch);
         b.status = _finishBatch(bountyId, status, batch, n);
         b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
         address token = _tokenOf(b.terms);
@@ -334,20 +353,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         emit BatchVoided(bountyId, batch, m);
         // opted-in members that did not report lose part of their stake
-        _shareOracleSlash(_slashSilent(bountyId, batch, (status >> ST_OPTED_IN & 0xffff) & ~reported), records);
-    }
-
-    function _checkRecords(
-        uint256 bountyId,
-        Bounty storage b,
-        uint256 status,
-        uint256 batch,
-        uint256 n,
-        SubmissionRecord[] calldata records
-    ) private view {
-        if (records.length != n || _hashRecords(records) != _expectedHash(bountyId, b, status, batch, n)) {
-            revert RecordsMismatch(bountyId, batch);
-        }
+        _shareOracleSlash(_slashSilent(bountyId, batch, (status >> ST_OPTED_IN & 0xffff) & ~reported), recs, n);
     }
 
     function _slashSilent(uint256 bountyId, uint256 batch, uint256 silent) private returns (uint256 ethSlashed) {
@@ -661,10 +667,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @dev Decides the batch (rules R5-R7): medians, outcomes, payouts, fees, slashes.
     // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, which calls nothing back; callers hold the lock, and slashed ETH can only be shared after it arrives)
-    function _settle(Settlement memory st, Bounty storage b, SubmissionRecord[] calldata records) private {
-        if (records.length != st.n) revert RecordsMismatch(st.bountyId, st.batch);
+    function _settle(Settlement memory st, Bounty storage b, uint256 recs) private {
         st.scoring = b.scoring;
-        if (_hashRecords(records) != _expectedHash(st.bountyId, b, st.status, st.batch, st.n)) {
+        if (_hashRecords(recs, st.n) != _expectedHash(st.bountyId, b, st.status, st.batch, st.n)) {
             revert RecordsMismatch(st.bountyId, st.batch);
         }
         uint256[] memory medians = _medians(st);
@@ -672,15 +677,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.status = _finishBatch(st.bountyId, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 fees = b.fees;
-        if (st.bestKey != 0) _accept(st, b, records, medians[st.bestIndex], _u(fees, FE_CURVE_LENGTH, 8));
-        _decide(st, records, medians, fees);
+        if (st.bestKey != 0) _accept(st, b, recs, medians[st.bestIndex], _u(fees, FE_CURVE_LENGTH, 8));
+        _decide(st, recs, medians, fees);
         b.status = st.status;
         b.scoring = st.scoring;
 
         // Effects are done; the only external calls left are to the oracle registry (immutable,
         // deployed with this market), and their ETH is shared after them.
         _payOracles(st, b, fees);
-        _shareOracleSlash(st.ethSlashed, records);
+        _shareOracleSlash(st.ethSlashed, recs, st.n);
     }
 
     /// @dev Pass 1: the lower median of the reported keys per submission, the reporters that
@@ -778,81 +783,122 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev The records hash of the given records: h = keccak256(h, contributor, stake,
-    ///      baseVersion, digest, codec), top 224 bits (rule U4). A record with dirty high bits
-    ///      is not the record it hashes to, and makes the result match nothing.
-    function _hashRecords(SubmissionRecord[] calldata records) private pure returns (bytes32 h) {
+    /// @dev The records hash of n records at cursor `recs`: h = keccak256(h, contributor,
+    ///      stake, baseVersion, digest, codec), top 224 bits (rule U4). A packed record is that
+    ///      preimage's tail as it stands; a SubmissionRecord with dirty high bits is not the
+    ///      record it hashes to, and makes the result match nothing.
+    function _hashRecords(uint256 recs, uint256 n) private pure returns (bytes32 h) {
         assembly ("memory-safe") {
             let scratch := mload(0x40) // 101 bytes past the free memory pointer
-            let dirty := 0
-            let end := add(records.offset, mul(records.length, 0xa0))
-            for { let rec := records.offset } lt(rec, end) { rec := add(rec, 0xa0) } {
-                let who := calldataload(rec)
-                let stake := calldataload(add(rec, 0x20))
-                let version := calldataload(add(rec, 0x40))
-                let codec := calldataload(add(rec, 0x80))
-                mstore(scratch, h)
-                mstore(add(scratch, 0x20), or(shl(96, who), stake))
-                mstore(add(scratch, 0x40), shl(224, version))
-                mstore(add(scratch, 0x44), calldataload(add(rec, 0x60)))
-                mstore8(add(scratch, 0x64), codec)
-                h := and(keccak256(scratch, 0x65), not(0xffffffff))
-                dirty := or(dirty, or(or(shr(160, who), shr(96, stake)), or(shr(32, version), shr(8, codec))))
+            let stride := shr(128, recs)
+            let rec := and(recs, 0xffffffffffffffffffffffffffffffff)
+            let end := add(rec, mul(n, stride))
+            switch stride
+            case 69 {
+                for {} lt(rec, end) { rec := add(rec, 69) } {
+                    mstore(scratch, h)
+                    calldatacopy(add(scratch, 0x20), rec, 69)
+                    h := and(keccak256(scratch, 0x65), not(0xffffffff))
+                }
             }
-            if dirty { h := 1 }
+            default {
+                let dirty := 0
+                for {} lt(rec, end) { rec := add(rec, 0xa0) } {
+                    let who := calldataload(rec)
+                    let stake := calldataload(add(rec, 0x20))
+                    let version := calldataload(add(rec, 0x40))
+                    let codec := calldataload(add(rec, 0x80))
+                    mstore(scratch, h)
+                    mstore(add(scratch, 0x20), or(shl(96, who), stake))
+                    mstore(add(scratch, 0x40), shl(224, version))
+                    mstore(add(scratch, 0x44), calldataload(add(rec, 0x60)))
+                    mstore8(add(scratch, 0x64), codec)
+                    h := and(keccak256(scratch, 0x65), not(0xffffffff))
+                    dirty := or(dirty, or(or(shr(160, who), shr(96, stake)), or(shr(32, version), shr(8, codec))))
+                }
+                if dirty { h := 1 }
+            }
+        }
+    }
+
+    /// @dev Record i at cursor `recs`: contributor, stake and update CID.
+    function _recordAt(uint256 recs, uint256 i)
+        private
+        pure
+        returns (address who, uint256 stake, bytes32 digest, uint8 codec)
+    {
+        assembly ("memory-safe") {
+            let stride := shr(128, recs)
+            let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, stride))
+            switch stride
+            case 69 {
+                who := shr(96, calldataload(rec))
+                stake := shr(160, calldataload(add(rec, 20)))
+                digest := calldataload(add(rec, 36))
+                codec := shr(248, calldataload(add(rec, 68)))
+            }
+            default {
+                who := calldataload(rec)
+                stake := calldataload(add(rec, 0x20))
+                digest := calldataload(add(rec, 0x60))
+                codec := calldataload(add(rec, 0x80))
+            }
         }
     }
 
     /// @dev Pass 2, in id order: every submission but the accepted one (credited by _accept)
     ///      is rejected (stake returned) or slashed when invalid or worse than the head by
     ///      more than the margin (slashBps of its stake burned, the rest returned).
-    function _decide(Settlement memory st, SubmissionRecord[] calldata records, uint256[] memory medians, uint256 fees)
-        private
-    {
-        address token = st.token;
-        // score(key) = (key - sy) ^ sx mod 2^32 (the inverse of the key map in _medians)
-        uint256 sx = _higher(st.status) ? 0 : 0xffffffff;
-        // accepted index (bits 0-8, 256 if none) | head key (bits 16-47) | margin (48-79) | slashBps (80-95)
+    function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private {
+        // accepted index (bits 0-8, 256 if none) | head key (16-47) | margin (48-79) | slashBps (80-95)
+        // | first id (96-127) | lower is better (bit 128)
         uint256 params = (st.bestKey != 0 ? st.bestIndex : 256) | (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48)
-            | (_u(fees, FE_SLASH_BPS, 16) << 80);
-        uint256 ids = st.bountyId;
-        uint256 firstId = st.firstId;
+            | (_u(fees, FE_SLASH_BPS, 16) << 80) | (st.firstId << 96) | (_higher(st.status) ? 0 : 1 << 128);
         uint256 burned = 0;
-        bytes32 rejected = SubmissionRejected.selector;
-        bytes32 slashed = StakeSlashed.selector;
+        // event data, then the constants the loop needs, past the free memory pointer
+        uint256 data;
         assembly ("memory-safe") {
-            let data := mload(0x40) // event data, past the free memory pointer
-            let n := mload(medians)
-            for { let i := 0 } lt(i, n) { i := add(i, 1) } {
+            data := mload(0x40)
+        }
+        _stash(data, st.bountyId, st.token);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
                 // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
                 if iszero(eq(i, and(params, 0x1ff))) {
-                    let rec := add(records.offset, mul(i, 0xa0))
+                    let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, shr(128, recs)))
                     let who := calldataload(rec)
                     let payout := calldataload(add(rec, 0x20))
+                    if eq(shr(128, recs), 69) {
+                        who := shr(96, who)
+                        payout := shr(160, calldataload(add(rec, 20)))
+                    }
                     let med := mload(add(medians, shl(5, add(i, 1))))
+                    // score(key) = (key - 1) when higher is better, ~key when lower is; invalid for key 0
                     let score := 0xffffffff
-                    if med { score := and(xor(sub(med, iszero(sx)), sx), 0xffffffff) }
+                    if med {
+                        score := sub(med, 1)
+                        if shr(128, params) { score := xor(med, 0xffffffff) }
+                    }
+                    mstore(data, score)
                     switch or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff)))
                     // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
                     case 0 {
-                        mstore(data, score)
-                        log4(data, 0x20, rejected, ids, add(firstId, i), who)
+                        log4(data, 0x20, mload(add(data, 0x60)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
                     }
                     default {
                         let cut := div(mul(payout, and(shr(80, params), 0xffff)), 10000)
                         burned := add(burned, cut)
                         payout := sub(payout, cut)
-                        mstore(data, score)
                         mstore(add(data, 0x20), cut)
                         mstore(add(data, 0x40), payout)
-                        log4(data, 0x60, slashed, ids, add(firstId, i), who)
+                        log4(data, 0x60, mload(add(data, 0x80)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
                     }
                     if payout {
                         // _claimable[who][token] += payout
                         mstore(0, who)
                         mstore(0x20, _claimable.slot)
                         mstore(0x20, keccak256(0, 0x40))
-                        mstore(0, token)
+                        mstore(0, mload(add(data, 0xc0)))
                         let slot := keccak256(0, 0x40)
                         let sum := add(sload(slot), payout)
                         if lt(sum, payout) { revert(0, 0) }
@@ -861,11 +907,24 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 }
             }
         }
-        if (burned != 0) _pendingBurn[token] += burned;
+        if (burned != 0) _pendingBurn[st.token] += burned;
+    }
+
+    /// @dev Writes _decide's loop constants after its event data at `data` (past the free
+    ///      memory pointer): the event signatures, the bounty id and the token.
+    function _stash(uint256 data, uint256 bountyId, address token) private pure {
+        bytes32 rejected = SubmissionRejected.selector;
+        bytes32 slashed = StakeSlashed.selector;
+        assembly ("memory-safe") {
+            mstore(add(data, 0x60), rejected)
+            mstore(add(data, 0x80), slashed)
+            mstore(add(data, 0xa0), bountyId)
+            mstore(add(data, 0xc0), token)
+        }
     }
 
     /// @dev The best candidate becomes the next version: reward, head, lineage.
-    function _accept(Settlement memory st, Bounty storage b, SubmissionRecord[] calldata records, uint256 med, uint256 curveLength)
+    function _accept(Settlement memory st, Bounty storage b, uint256 recs, uint256 med, uint256 curveLength)
         private
     {
         uint256 status = st.status;
@@ -884,17 +943,22 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         st.status = status;
         st.scoring = scoring;
-        _newVersion(st, records[st.bestIndex], version, score, reward);
+        _newVersion(st, recs, version, score, reward);
     }
 
     /// @dev The version's lineage record and event; its author gets the stake back plus the reward.
-    function _newVersion(Settlement memory st, SubmissionRecord calldata r, uint256 version, uint32 score, uint256 reward)
+    function _newVersion(Settlement memory st, uint256 recs, uint256 version, uint32 score, uint256 reward) private {
+        (address author, uint256 stake, bytes32 digest, uint8 codec) = _recordAt(recs, st.bestIndex);
+        Cid memory update = Cid(digest, codec);
+        _versionAuthors[st.bountyId][version] = author;
+        _claimable[author][st.token] += stake + reward;
+        _emitVersion(st, version, author, score, update, reward);
+    }
+
+    function _emitVersion(Settlement memory st, uint256 version, address author, uint32 score, Cid memory update, uint256 reward)
         private
     {
-        _versionAuthors[st.bountyId][version] = r.contributor;
-        _claimable[r.contributor][st.token] += r.stake + reward;
-        Cid memory merged = _mergedFor(st);
-        emit VersionAccepted(st.bountyId, version, r.contributor, version - 1, st.firstId + st.bestIndex, score, r.update, merged, reward);
+        emit VersionAccepted(st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, update, _mergedFor(st), reward);
     }
 
     /// @dev floor(R * c(p)) - paid for the accepted median (rule R6), added to `paid`.
@@ -972,13 +1036,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @dev Slashed oracle ETH goes to the batch's contributors in equal shares; dust is burned.
-    function _shareOracleSlash(uint256 ethSlashed, SubmissionRecord[] calldata records) private {
+    function _shareOracleSlash(uint256 ethSlashed, uint256 recs, uint256 n) private {
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (ethSlashed == 0) return;
-        uint256 n = records.length;
         uint256 each = ethSlashed / n;
         for (uint256 i = 0; i < n && each != 0; ++i) {
-            _claimable[records[i].contributor][ETH] += each;
+            (address who,,,) = _recordAt(recs, i);
+            _claimable[who][ETH] += each;
         }
         // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
         uint256 dust = ethSlashed - each * n;

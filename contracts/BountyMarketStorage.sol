@@ -41,6 +41,9 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     }
 
     uint256 internal constant BPS = 10_000;
+    /// @dev Bytes per packed submission record: contributor(20) stake(12) baseVersion(4)
+    ///      digest(32) codec(1), the tail of its records-hash link.
+    uint256 internal constant PACKED = 69;
     uint256 internal constant MAX_COMMITTEE = 16;
     uint256 internal constant MAX_BATCH_SIZE = 256;
     uint256 internal constant QUORUM = 3;

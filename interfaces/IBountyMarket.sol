@@ -272,16 +272,19 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice A member reports a batch (as `report`) and settles it in the same transaction
     ///         (as `settleBatch`): the finalising report, sent by the last opted-in member to
     ///         report (or by any member once the timeout passed, if its report completes a
-    ///         quorum). `records` are the batch's records; `others` are the other reporters'
-    ///         reports, in committee order, as their ReportPosted events give them (this
-    ///         member's own report is `scores` and `merged`, and is not stored). Emits
-    ///         ReportPosted, then everything settleBatch emits. Rules R1-R9.
+    ///         quorum). `records` are the batch's records in id order, packed: 69 bytes each,
+    ///         abi.encodePacked(contributor, uint96 stake, uint32 baseVersion, update.digest,
+    ///         uint8 update.codec) from SubmissionReceived (the tail of each records-hash
+    ///         link). `others` are the other reporters' reports, in committee order, as their
+    ///         ReportPosted events give them (this member's own report is `scores` and
+    ///         `merged`, and is not stored). Emits ReportPosted, then everything settleBatch
+    ///         emits. Rules R1-R9.
     function reportAndSettle(
         uint256 bountyId,
         uint256 batch,
         bytes calldata scores,
         Cid calldata merged,
-        SubmissionRecord[] calldata records,
+        bytes calldata records,
         BatchReport[] calldata others
     ) external;
 

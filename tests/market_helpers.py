@@ -78,6 +78,17 @@ def encode_scores(scores: list[int]) -> bytes:
     return b"".join(s.to_bytes(4, "big") for s in scores)
 
 
+def pack_records(records: list[tuple]) -> bytes:
+    """Records as reportAndSettle takes them: 69 bytes each, packed (contributor, uint96 stake,
+    uint32 baseVersion, update digest, uint8 codec)."""
+    from eth_abi.packed import encode_packed
+
+    return b"".join(
+        encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [str(who), stake, base, update[0], update[1]])
+        for who, stake, base, update in records
+    )
+
+
 @dataclass
 class Round:
     market: Any
@@ -132,7 +143,7 @@ class Round:
     def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
         """`oracle` reports and settles the batch in one transaction (reportAndSettle)."""
         tx = self.market.reportAndSettle(
-            self.bounty_id, batch, encode_scores(scores), merged, self.records[batch],
+            self.bounty_id, batch, encode_scores(scores), merged, pack_records(self.records[batch]),
             self.batch_reports(batch, without=oracle), {"from": oracle},
         )
         self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
