@@ -192,6 +192,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 status = b.status;
         if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
         b.status = status | (bit << ST_OPTED_IN);
+        // reserve the member's balance of the bounty's token: fee credits then rewrite it
+        address token = _tokenOf(b.terms);
+        if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
         IOracleRegistry(oracleRegistry).bond(msg.sender);
         emit CommitteeJoined(bountyId, msg.sender);
     }
@@ -401,9 +404,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 terms = b.terms;
         uint256 stake = terms >> 160;
         address token = _tokenOf(terms);
-        uint256 available = _claimable[msg.sender][token];
+        uint256 balance = _claimable[msg.sender][token];
+        uint256 available = balance & ~KEPT;
         if (available < stake) revert InsufficientClaimable(msg.sender, token, available, stake);
-        _claimable[msg.sender][token] = available - stake;
+        _claimable[msg.sender][token] = balance - stake;
         return _record(bountyId, b, status, intake, baseVersion, update, stake);
     }
 
@@ -1095,9 +1099,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     // ----------------------------------------------------------------- money
 
     function _claim(address token, address to) private {
-        uint256 amount = _claimable[msg.sender][token];
+        uint256 balance = _claimable[msg.sender][token];
+        uint256 amount = balance & ~KEPT;
         if (amount == 0) revert NothingToClaim(msg.sender, token);
-        _claimable[msg.sender][token] = 0; // effects before the transfer
+        _claimable[msg.sender][token] = balance & KEPT; // effects before the transfer
         emit Claimed(msg.sender, token, to, amount);
         _pushFunds(token, to, amount);
     }
@@ -1166,7 +1171,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function claimable(address account, address token) external view returns (uint256) {
-        return _claimable[account][token];
+        return _claimable[account][token] & ~KEPT;
     }
 
     /// @inheritdoc IBountyMarketActions

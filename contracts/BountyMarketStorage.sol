@@ -114,7 +114,11 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     ///      is decided. The open (partial) batch's hash lives in the bounty's intake word.
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => mapping(uint256 batch => uint256)) internal _batchHashes;
+    /// @dev What each account may claim of each token (low 255 bits), and KEPT: a flag that
+    ///      opt-in sets on a committee member's balance of the bounty's token and that claims
+    ///      leave behind, so that crediting fees rewrites the slot instead of creating it.
     mapping(address account => mapping(address token => uint256)) internal _claimable;
+    uint256 internal constant KEPT = 1 << 255;
     mapping(address token => uint256) internal _pendingBurn;
     mapping(uint256 bountyId => mapping(uint256 version => address)) internal _versionAuthors;
     mapping(uint256 bountyId => uint256) internal _bondShares;

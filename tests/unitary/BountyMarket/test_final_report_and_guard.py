@@ -192,3 +192,20 @@ def test_a2_pause_is_reported_and_announced(market, deployer, rando):
     assert not market.paused() and tx.events["Unpaused"]["account"] == deployer
     with reverts_with("ExpectedPause"):
         market.unpause({"from": deployer})
+
+
+def test_c1_p1_a_members_fee_balance_stays_reserved_across_claims(market, requester, staked_oracles, contributors):
+    rnd = Round.open(market, requester, staked_oracles[:3])
+    oracle = staked_oracles[0]
+    assert market.claimable(oracle, ETH) == 0  # opt-in reserved the slot; nothing is owed yet
+    with reverts_with("NothingToClaim"):
+        market.claim(ETH, {"from": oracle})
+    for batch in range(2):
+        for i in range(4):
+            rnd.submit(contributors[i % 3], 4 * batch + i)
+        rnd.score_batch(batch, [5_000] * 4)
+        assert market.claimable(oracle, ETH) == 10**15
+        before = oracle.balance()
+        tx = market.claim(ETH, {"from": oracle})
+        assert oracle.balance() - before == 10**15 - tx.gas_used * tx.gas_price
+        assert market.claimable(oracle, ETH) == 0
