@@ -138,6 +138,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
         if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
 
+        b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
+        b.ready = 1;
         b.terms = uint256(uint160(p.token)) | (uint256(p.stake) << 160);
         uint256 status = uint256(p.deadline) | (uint256(p.maxBatches) << ST_MAX_BATCHES)
             | (uint256(p.batchSize) << ST_BATCH_SIZE) | (p.committee.length << ST_COMMITTEE);
@@ -348,7 +350,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (block.timestamp < _timeoutAt(bountyId, b, batch, n) || m >= _quorum(status)) revert BatchNotVoidable(bountyId, batch);
         uint256 recs = _cursor(bountyId, batch, n, records);
         if (_hashRecords(recs, n) != _expectedHash(bountyId, b, status, batch, n)) revert RecordsMismatch(bountyId, batch);
-        b.status = _finishBatch(bountyId, status, batch, n);
+        b.status = _finishBatch(bountyId, b, status, batch, n);
         b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
         address token = _tokenOf(b.terms);
         for (uint256 i = 0; i < n; ++i) {
@@ -542,11 +544,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ) private returns (uint256 submissionId) {
         bytes32 digest = update.digest;
         uint8 codec = update.codec;
-        bytes32 received = SubmissionReceived.selector;
+        uint256 h;
         assembly ("memory-safe") {
             submissionId := and(intake, 0xffffffff)
-            let batchSize := and(shr(ST_BATCH_SIZE, status), 0xffff)
-            let batch := div(submissionId, batchSize)
             // h = keccak256(h, contributor, stake, baseVersion, digest, codec), top 224 bits
             let p := mload(0x40)
             mstore(p, and(intake, not(0xffffffff)))
@@ -554,19 +554,31 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore(add(p, 0x40), shl(224, baseVersion))
             mstore(add(p, 0x44), digest)
             mstore8(add(p, 0x64), codec)
-            let h := and(keccak256(p, 0x65), not(0xffffffff))
-            let count := add(submissionId, 1)
-            if iszero(mod(count, batchSize)) {
-                // _batchHashes[bountyId][batch] = h | filledAt (mod 2^32); the next batch starts from 0
-                mstore(0, bountyId)
-                mstore(0x20, _batchHashes.slot)
-                mstore(0x20, keccak256(0, 0x40))
-                mstore(0, batch)
-                sstore(keccak256(0, 0x40), or(h, and(timestamp(), 0xffffffff)))
-                h := 0
-            }
-            sstore(b.slot, or(h, count)) // intake is the first word of the bounty
-            // SubmissionReceived(bountyId, submissionId, contributor, batch, baseVersion, update, stake)
+            h := and(keccak256(p, 0x65), not(0xffffffff))
+        }
+        uint256 batch = submissionId / uint16(status >> ST_BATCH_SIZE);
+        if ((submissionId + 1) % uint16(status >> ST_BATCH_SIZE) == 0) {
+            _seal(bountyId, b, status, batch, h);
+            h = RECORDS_SEED; // the next batch starts over
+        }
+        b.intake = h | (submissionId + 1);
+        _emitReceived(bountyId, submissionId, batch, baseVersion, digest, codec, stake);
+    }
+
+    /// @dev SubmissionReceived(bountyId, submissionId, sender, batch, baseVersion, update, stake),
+    ///      encoded by hand.
+    function _emitReceived(
+        uint256 bountyId,
+        uint256 submissionId,
+        uint256 batch,
+        uint32 baseVersion,
+        bytes32 digest,
+        uint8 codec,
+        uint256 stake
+    ) private {
+        bytes32 received = SubmissionReceived.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
             mstore(p, batch)
             mstore(add(p, 0x20), baseVersion)
             mstore(add(p, 0x40), digest)
@@ -574,6 +586,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore(add(p, 0x80), stake)
             log4(p, 0xa0, received, bountyId, submissionId, caller())
         }
+    }
+
+    /// @dev A full batch's hash and fill time (mod 2^32) go to the ready word if it is the next
+    ///      to decide, else to its own slot (it filled while an earlier batch was pending).
+    function _seal(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 h) private {
+        uint256 sealed_ = h | uint32(block.timestamp);
+        if (batch == uint32(status >> ST_NEXT_BATCH)) b.ready = sealed_;
+        else _batchHashes[bountyId][batch] = sealed_;
     }
 
     // -------------------------------------------------------------- reports
@@ -678,7 +698,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         uint256[] memory medians = _medians(st);
 
-        st.status = _finishBatch(st.bountyId, st.status, st.batch, st.n);
+        st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 fees = b.fees;
         if (st.bestKey != 0) _accept(st, b, recs, medians[st.bestIndex], _u(fees, FE_CURVE_LENGTH, 8));
@@ -792,6 +812,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ///      preimage's tail as it stands; a SubmissionRecord with dirty high bits is not the
     ///      record it hashes to, and makes the result match nothing.
     function _hashRecords(uint256 recs, uint256 n) private pure returns (bytes32 h) {
+        h = bytes32(RECORDS_SEED);
         assembly ("memory-safe") {
             let scratch := mload(0x40) // 101 bytes past the free memory pointer
             let stride := shr(128, recs)
@@ -1060,17 +1081,24 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         returns (bytes32)
     {
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (n == _u(status, ST_BATCH_SIZE, 16)) return bytes32(_batchHashes[bountyId][batch] & HASH_MASK);
+        if (n == _u(status, ST_BATCH_SIZE, 16)) return bytes32(_fullBatchHash(bountyId, b, status, batch) & HASH_MASK);
         return bytes32(b.intake & HASH_MASK); // the last, partial batch
     }
 
     /// @dev The batch is decided: the next one becomes reportable, its reporter mask starts
-    ///      empty, and a full batch's hash slot is freed (the events keep the record).
+    ///      empty, a spilled batch's own slot is freed (the events keep the record), and
+    ///      F_SPILLED says whether the next batch filled while this one was pending.
     ///      Returns the new status word, for the caller to write.
-    function _finishBatch(uint256 bountyId, uint256 status, uint256 batch, uint256 n) private returns (uint256) {
+    function _finishBatch(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n)
+        private
+        returns (uint256)
+    {
+        uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (n == _u(status, ST_BATCH_SIZE, 16)) delete _batchHashes[bountyId][batch];
-        return _set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0);
+        if (n == batchSize && status & F_SPILLED != 0) delete _batchHashes[bountyId][batch];
+        status = _set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0) & ~F_SPILLED;
+        if ((b.intake & LOW32) >= (batch + 2) * batchSize) status |= F_SPILLED;
+        return status;
     }
 
     function _setBaseline(uint256 bountyId, Bounty storage b) private {

@@ -182,7 +182,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         decided = batch < nextBatch;
         recordsHash = _recordsHash(bountyId, b, batch);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (!decided && submissions == batchSize) filledAt = uint64(_filledAt(_batchHashes[bountyId][batch]));
+        if (!decided && submissions == batchSize) filledAt = uint64(_filledAt(_fullBatchHash(bountyId, b, status, batch)));
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (batch == nextBatch) reportedMask = uint16(_u(status, ST_REPORTED, 16));
         uint256 n = _reportableSubmissions(b, status, batch);

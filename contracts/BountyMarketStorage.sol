@@ -16,7 +16,12 @@ import {RewardMath} from "./libraries/RewardMath.sol";
 ///        terms   read by every submission: token (low 160 bits) and stake (top 96);
 ///        status  read by submissions and reports; written by reports (reporter mask),
 ///                settlement, opt-in, baseline and cancel;
-///        scoring and fees  read and written by settlement.
+///        scoring and fees  read and written by settlement;
+///        ready   the records hash (and fill time) of a batch that filled while it was the
+///                next to decide, the usual case; a batch that fills while an earlier one is
+///                pending (F_SPILLED) keeps its hash in _batchHashes instead.
+///      Words every batch reuses (intake, ready) are made non-zero when the bounty opens, so
+///      no submission or settlement pays for creating them.
 ///      Everything else is cold and uses ordinary typed fields.
 abstract contract BountyMarketStorage is IBountyMarketErrors {
     struct Bounty {
@@ -25,6 +30,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         uint256 status; // see the ST_* constants
         uint256 scoring; // tolerance | baselineScore | target | headScore | endedAt(64) | lastSettledAt(64)
         uint256 fees; // curveLength(8) | slashBps(16) | slashMargin(32) | feesPaid(96) | oracleFeePerBatch(96)
+        uint256 ready; // records hash (224) | filledAt mod 2^32 of the next batch to decide, if it filled as such
         uint128 reward;
         uint128 paid;
         address requester;
@@ -55,6 +61,9 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev Rolling hashes (records and reports) keep their top 224 bits; the low 32 bits of
     ///      the word that stores one hold something else (a count, a time, an index).
     uint256 internal constant HASH_MASK = ~uint256(type(uint32).max);
+    /// @dev Where each batch's rolling records hash starts (rule U4): the smallest non-zero
+    ///      hash word, so that the intake word is never zero.
+    uint256 internal constant RECORDS_SEED = 1 << 32;
     uint256 internal constant LOW32 = type(uint32).max;
 
     // status word: bit offsets
@@ -71,6 +80,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant F_HIGHER = 1 << 218; // higher is better
     uint256 internal constant F_SINGLE = 1 << 219; // trusts a single oracle
     uint256 internal constant F_CANCELLED = 1 << 220;
+    uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
 
     // scoring word: bit offsets
     uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided
@@ -109,9 +119,9 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => uint256[4]) internal _curves;
     mapping(uint256 bountyId => mapping(uint256 member => uint32)) internal _baselineReports;
-    /// @dev A full batch's records hash (top 224 bits) and when it filled (low 32 bits, the
-    ///      timestamp mod 2^32), written by the submission that fills it and freed when it
-    ///      is decided. The open (partial) batch's hash lives in the bounty's intake word.
+    /// @dev The records hash (top 224 bits) and fill time (low 32 bits, the timestamp mod 2^32)
+    ///      of a batch that filled while an earlier batch was still pending; freed when it is
+    ///      decided. Other full batches use the bounty's ready word, the open one its intake.
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => mapping(uint256 batch => uint256)) internal _batchHashes;
     /// @dev What each account may claim of each token (low 255 bits), and KEPT: a flag that
@@ -209,21 +219,28 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     ///      the later of when it filled (or the bounty ended) and when its predecessor was decided.
     function _timeoutAt(uint256 bountyId, Bounty storage b, uint256 batch, uint256 n) internal view returns (uint256) {
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        uint256 since = n == _u(b.status, ST_BATCH_SIZE, 16) ? _filledAt(_batchHashes[bountyId][batch]) : _endTime(b);
+        uint256 since = n == _u(b.status, ST_BATCH_SIZE, 16) ? _filledAt(_fullBatchHash(bountyId, b, b.status, batch)) : _endTime(b);
         uint256 last = _u(b.scoring, SC_LAST_SETTLED, 64);
         if (last > since) since = last;
         return since + b.scoringTimeout;
     }
 
-    /// @dev The records hash a batch's records must match (zero once decided).
+    /// @dev The word holding an undecided full batch's records hash and fill time: the ready
+    ///      word for the next batch to decide unless it spilled, else its own slot.
+    function _fullBatchHash(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch) internal view returns (uint256) {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (batch == _u(status, ST_NEXT_BATCH, 32) && status & F_SPILLED == 0) return b.ready;
+        return _batchHashes[bountyId][batch];
+    }
+
+    /// @dev The records hash a batch's records must match (zero once decided or while empty).
     function _recordsHash(uint256 bountyId, Bounty storage b, uint256 batch) internal view returns (bytes32) {
         uint256 status = b.status;
         if (batch < _u(status, ST_NEXT_BATCH, 32)) return bytes32(0);
         uint256 count = b.intake & LOW32;
         uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
-        if (count >= (batch + 1) * batchSize) return bytes32(_batchHashes[bountyId][batch] & HASH_MASK);
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (batch == count / batchSize) return bytes32(b.intake & HASH_MASK);
+        if (count >= (batch + 1) * batchSize) return bytes32(_fullBatchHash(bountyId, b, status, batch) & HASH_MASK);
+        if (count > batch * batchSize) return bytes32(b.intake & HASH_MASK); // the open batch
         return bytes32(0);
     }
 

@@ -128,6 +128,26 @@ def test_u4_a_full_batch_keeps_its_hash_until_it_is_decided(market, requester, s
     assert market.getBatch(rnd.bounty_id, 0)["decided"]
 
 
+def test_u4_r3_batches_that_fill_while_another_is_pending_settle_in_order(market, requester, staked_oracles, contributors):
+    rnd = Round.open(market, requester, staked_oracles[:3], batchSize=2)
+    for i in range(6):  # three full batches; 1 and 2 fill while 0 is pending
+        rnd.submit(contributors[i % 3], i)
+    hashes = [str(market.getBatch(rnd.bounty_id, k)["recordsHash"]) for k in range(3)]
+    assert len(set(hashes)) == 3 and "0x" + "00" * 32 not in hashes
+    assert all(market.getBatch(rnd.bounty_id, k)["filledAt"] > 0 for k in range(3))
+    for k in range(3):
+        tx = rnd.score_batch(k, [6_000 + 100 * k, 5_000])
+        assert tx.events["VersionAccepted"]["version"] == k + 1
+        assert market.getBatch(rnd.bounty_id, k)["recordsHash"] == "0x" + "00" * 32
+        if k < 2:
+            assert market.getBatch(rnd.bounty_id, k + 1)["recordsHash"] == hashes[k + 1]
+    rnd.submit(contributors[0], 6)
+    rnd.submit(contributors[1], 7)  # fills as the next batch to decide
+    assert market.getBatch(rnd.bounty_id, 3)["filledAt"] > 0
+    rnd.score_batch(3, [6_500, 5_000])
+    assert market.getBounty(rnd.bounty_id)["nextBatch"] == 4
+
+
 def _erc20_bounty(market, requester, staked_oracles, token):
     token.mint(requester, 10**21, {"from": requester})
     return Round.open(market, requester, staked_oracles[:3], token=token)
