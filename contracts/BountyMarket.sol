@@ -4,8 +4,6 @@ pragma solidity ^0.8.24;
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
 
 import {IBountyMarketActions} from "../interfaces/IBountyMarket.sol";
 import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
@@ -19,25 +17,38 @@ import {BountyMarketExtension} from "./BountyMarketExtension.sol";
 /// @dev Storage holds only what settlement needs. Submissions are not stored one by
 ///      one: each batch keeps a rolling hash of its records, and settlement passes the
 ///      records (from SubmissionReceived events) as calldata checked against it. Each
-///      oracle's report is stored as a hash of its scores (from ReportPosted).
-contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step, Pausable, ReentrancyGuard {
+///      oracle's report is stored as a hash of its scores (from ReportPosted), next to its
+///      committee index. The last member to report may settle the batch in its own
+///      transaction (reportAndSettle). Hot words are packed by hand: see BountyMarketStorage.
+contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step {
     using SafeERC20 for IERC20;
 
-    // ---------------------------------------------------------------- storage
-
-    /// @dev Working memory of settleBatch (keeps the stack shallow).
+    /// @dev Working memory of a settlement (keeps the stack shallow).
     struct Settlement {
         uint256 bountyId;
         uint256 batch;
-        uint256 n;
+        uint256 n; // submissions
         uint256 firstId;
-        uint64 headKey;
-        uint64 bestKey;
+        uint256 status; // the status word as stored when settlement began, then as it will be
+        uint256 scoring; // the scoring word as it will be
+        uint256 m; // reports
+        uint256 mask; // reporters (bit i = committee member i)
+        uint256 headKey;
+        uint256 bestKey;
         uint256 bestIndex;
-        uint256 deviantMask;
-        uint256 ethSlashed;
+        uint256 deviantMask; // bit r = the r-th report
         uint256 burned;
-        Cid merged; // of the accepted submission
+        uint256 ethSlashed;
+        address token;
+        uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
+        uint256 ownLane;
+        uint256 ownDigest;
+        uint256 ownCodec;
+        uint256[] lanes; // calldata offset of the r-th report's scores
+        uint256[] mergedDigest; // the r-th report's merged-model CID
+        uint256[] mergedCodec;
+        address[] oracles; // the r-th reporter
+        uint256[] laneBest; // the r-th report's own best submission (committees of 3; else found by _mergedFor)
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -53,14 +64,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
-        _guardian = guardian_;
+        _guard = uint160(guardian_);
         extension = address(new BountyMarketExtension());
         emit GuardianSet(guardian_);
     }
 
     /// @inheritdoc IBountyMarketActions
     function guardian() external view returns (address) {
-        return _guardian;
+        return address(uint160(_guard));
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function paused() external view returns (bool) {
+        return _guard & GUARD_PAUSED != 0;
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -87,12 +103,31 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (msg.sender != oracleRegistry) revert UnexpectedEth(msg.sender);
     }
 
-    // ------------------------------------------------------------- modifiers
+    // -------------------------------------------------------------- the guard
+
+    /// @dev One slot holds the guardian, the pause flag and the reentrancy lock. Every
+    ///      function that measures a token balance (createBounty, topUp, submitUpdate with a
+    ///      token) holds the lock around it, so no transfer can land inside another's
+    ///      balance difference; settlement holds it too. Claims and burns write before they
+    ///      transfer (checks-effects-interactions) and need no lock.
+    modifier nonReentrant() {
+        uint256 g = _lock(false);
+        _;
+        _guard = g;
+    }
+
+    function _lock(bool pausable) private returns (uint256 g) {
+        g = _guard;
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+        if (pausable && g & GUARD_PAUSED != 0) revert EnforcedPause();
+        _guard = g | GUARD_LOCKED;
+    }
 
     // ------------------------------------------------------------ requester
 
     /// @inheritdoc IBountyMarketActions
-    function createBounty(BountyParams calldata p) external payable nonReentrant whenNotPaused returns (uint256 bountyId) {
+    function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
+        uint256 g = _lock(true);
         _validateParams(p);
         bountyId = ++_bountyCount;
         Bounty storage b = _bounties[bountyId];
@@ -101,96 +136,52 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 received = _pullFunds(p.token, p.reward + fixedPart);
         if (received < fixedPart) revert FundingShortfall(received, fixedPart);
         uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
+        if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
 
-        b.token = p.token;
-        b.deadline = p.deadline;
-        b.stake = p.stake;
-        b.batchSize = p.batchSize;
-        b.maxBatches = p.maxBatches;
-        b.target = p.target;
-        b.higherIsBetter = p.higherIsBetter;
-        b.trustSingleOracle = p.trustSingleOracle;
-        b.committeeSize = uint8(p.committee.length);
+        b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
+        b.ready = 1;
+        b.terms = uint256(uint160(p.token)) | (uint256(p.stake) << 160);
+        uint256 status = uint256(p.deadline) | (uint256(p.maxBatches) << ST_MAX_BATCHES)
+            | (uint256(p.batchSize) << ST_BATCH_SIZE) | (p.committee.length << ST_COMMITTEE);
+        if (p.higherIsBetter) status |= F_HIGHER;
+        if (p.trustSingleOracle) status |= F_SINGLE;
+        b.status = status;
+        b.scoring = (uint256(p.target) << SC_TARGET) | (uint256(p.tolerance) << SC_TOLERANCE);
+        (uint256[4] memory packed, uint8 n) = RewardMath.pack(p.curveX, p.curveY);
+        _curves[bountyId] = packed;
+        b.fees = uint256(p.oracleFeePerBatch) | (uint256(p.slashMargin) << FE_SLASH_MARGIN)
+            | (uint256(p.slashBps) << FE_SLASH_BPS) | (uint256(n) << FE_CURVE_LENGTH);
+        b.reward = uint128(reward);
         b.requester = msg.sender;
         b.createdAt = uint64(block.timestamp);
         b.scoringTimeout = p.scoringTimeout;
-        b.reward = uint128(reward);
-        b.oracleFeePerBatch = p.oracleFeePerBatch;
-        b.revealBond = p.revealBond;
-        b.slashBps = p.slashBps;
-        b.slashMargin = p.slashMargin;
-        b.tolerance = p.tolerance;
         b.revealWindow = p.revealWindow;
+        b.revealBond = p.revealBond;
         b.validationCommitment = p.validationCommitment;
-        (uint256[4] memory packed, uint8 n) = RewardMath.pack(p.curveX, p.curveY);
-        _curves[bountyId] = packed;
-        b.curveLength = n;
 
         IOracleRegistry registry = IOracleRegistry(oracleRegistry);
         for (uint256 i = 0; i < p.committee.length; ++i) {
             address member = p.committee[i];
-            if (member == msg.sender || _memberIndex[bountyId][member] != 0 || !registry.isEligible(member)) {
+            if (member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)) {
                 revert CommitteeMemberInvalid(member);
             }
-            _memberIndex[bountyId][member] = i + 1;
+            _members[bountyId][member] = i + 1;
         }
         _committees[bountyId] = p.committee;
 
         emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
+        _guard = g;
     }
 
     /// @inheritdoc IBountyMarketActions
     function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
-        uint256 received = _pullFunds(b.token, amount);
+        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
         uint256 reward = b.reward + received;
+        if (reward > type(uint128).max) revert InvalidParameter("amount");
         b.reward = uint128(reward);
         emit BountyFunded(bountyId, msg.sender, received, reward);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function cancel(uint256 bountyId) external onlyRequester(bountyId) {
-        _requireNotEnded(bountyId);
-        Bounty storage b = _bounties[bountyId];
-        b.cancelled = true;
-        b.endedAt = uint64(block.timestamp);
-        emit BountyCancelled(bountyId);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function close(uint256 bountyId) public {
-        _requireState(bountyId, BountyState.Settling);
-        Bounty storage b = _bounties[bountyId];
-        uint256 batches = _batchCount(b);
-        if (b.nextBatch < batches) revert BatchesPending(bountyId, b.nextBatch, batches);
-        b.closedAt = uint64(block.timestamp);
-        // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended yet", not a balance)
-        if (b.endedAt == 0) b.endedAt = uint64(_endTime(b));
-        uint256 rewardRefund = uint256(b.reward) - b.paid;
-        uint256 feeRefund = uint256(b.oracleFeePerBatch) * b.maxBatches - b.feesPaid;
-        _claimable[b.requester][b.token] += rewardRefund + feeRefund;
-        emit BountyClosed(bountyId, rewardRefund, feeRefund);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function reveal(uint256 bountyId, Cid calldata validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey)
-        external
-        onlyRequester(bountyId)
-    {
-        BountyState s = state(bountyId);
-        if (s == BountyState.Settling) close(bountyId);
-        else if (s != BountyState.Closed) revert BountyNotInState(bountyId, s, BountyState.Closed);
-        Bounty storage b = _bounties[bountyId];
-        if (keccak256(abi.encode(validationCid, validationKey, salt)) != b.validationCommitment) {
-            revert CommitmentMismatch(bountyId);
-        }
-        b.revealed = true;
-        if (!b.bondSettled) {
-            b.bondSettled = true;
-            _claimable[b.requester][b.token] += b.revealBond;
-        }
-        emit ValidationRevealed(bountyId, validationCid, validationKey, salt, modelKey);
     }
 
     // -------------------------------------------------------------- oracles
@@ -200,19 +191,23 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _requireNotEnded(bountyId);
         uint256 bit = _memberBit(bountyId, msg.sender);
         Bounty storage b = _bounties[bountyId];
-        if (b.optedInMask & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
-        b.optedInMask |= uint16(bit);
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
+        b.status = status | (bit << ST_OPTED_IN);
+        // reserve the member's balance of the bounty's token: fee credits then rewrite it
+        address token = _tokenOf(b.terms);
+        if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
         IOracleRegistry(oracleRegistry).bond(msg.sender);
         emit CommitteeJoined(bountyId, msg.sender);
     }
 
     /// @inheritdoc IBountyMarketActions
     function leaveCommittee(uint256 bountyId) external {
-        BountyState s = state(bountyId);
+        BountyState s = _state(bountyId);
         if (s != BountyState.Closed && s != BountyState.Revealed) revert BountyNotInState(bountyId, s, BountyState.Closed);
         uint256 bit = _memberBit(bountyId, msg.sender);
         Bounty storage b = _bounties[bountyId];
-        if (b.optedInMask & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
+        if ((b.status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
         b.releasedMask |= uint16(bit);
         IOracleRegistry(oracleRegistry).release(msg.sender);
         emit CommitteeLeft(bountyId, msg.sender);
@@ -224,12 +219,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (score == RewardMath.INVALID) revert InvalidScore(score);
         Bounty storage b = _bounties[bountyId];
         uint256 bit = _memberBit(bountyId, msg.sender);
-        if (b.optedInMask & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        if (b.baselineMask & bit != 0) revert AlreadyReported(bountyId, type(uint256).max, msg.sender);
-        b.baselineMask |= uint16(bit);
-        _baselineReports[bountyId][_memberIndex[bountyId][msg.sender] - 1] = score;
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        uint256 mask = b.baselineMask;
+        if (mask & bit != 0) revert AlreadyReported(bountyId, type(uint256).max, msg.sender);
+        mask |= bit;
+        b.baselineMask = uint16(mask);
+        _baselineReports[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = score;
         emit BaselineReported(bountyId, msg.sender, score);
-        if (_popcount(b.baselineMask) == b.committeeSize) _setBaseline(bountyId, b);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b);
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -237,7 +236,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _requireState(bountyId, BountyState.AwaitingBaseline);
         Bounty storage b = _bounties[bountyId];
         uint256 reports = _popcount(b.baselineMask);
-        uint256 needed = _quorum(b);
+        uint256 needed = _quorum(b.status);
         if (reports < needed || block.timestamp < uint256(b.createdAt) + b.scoringTimeout) {
             revert BaselineNotReady(bountyId, reports, needed);
         }
@@ -247,69 +246,131 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     /// @inheritdoc IBountyMarketActions
     function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external {
         Bounty storage b = _bounties[bountyId];
-        Batch storage bt = _batches[bountyId][batch];
-        if (!_reportable(b, bt, batch)) revert BatchNotReportable(bountyId, batch);
-        uint256 member = _memberIndex[bountyId][msg.sender];
-        if (member == 0) revert NotCommitteeMember(bountyId, msg.sender);
-        uint256 bit = 1 << (member - 1);
-        if (b.optedInMask & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        if (bt.reportedMask & bit != 0) revert AlreadyReported(bountyId, batch, msg.sender);
-        uint256 n = _batchSubmissions(b, batch);
-        if (scores.length != 4 * n) revert WrongScoreCount(4 * n, scores.length);
-        bt.reportedMask |= uint16(bit);
-        _reportHashes[_reportKey(bountyId, batch, member - 1)] = _hashReport(scores, merged);
-        emit ReportPosted(bountyId, batch, msg.sender, scores, merged);
+        uint256 status = b.status;
+        (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
+        b.status = status | (bit << ST_REPORTED);
+        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & 0xff);
+        _emitReport(bountyId, batch, scores, merged);
+    }
+
+    /// @dev ReportPosted(bountyId, batch, sender, scores, merged), encoded by hand.
+    function _emitReport(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) private {
+        bytes32 digest = merged.digest;
+        uint8 codec = merged.codec;
+        bytes32 posted = ReportPosted.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, 0x60) // offset of scores
+            mstore(add(p, 0x20), digest)
+            mstore(add(p, 0x40), codec)
+            mstore(add(p, 0x60), scores.length)
+            calldatacopy(add(p, 0x80), scores.offset, scores.length)
+            mstore(add(add(p, 0x80), scores.length), 0) // zero the padding
+            log4(p, add(0x80, and(add(scores.length, 0x1f), not(0x1f))), posted, bountyId, batch, caller())
+        }
     }
 
     /// @inheritdoc IBountyMarketActions
-    // slither-disable-next-line reentrancy-no-eth (the only external call is to the immutable oracle registry, which calls nothing back; the function is nonReentrant and its slashed ETH can only be shared after it arrives)
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events (the only external calls are to the immutable oracle registry, which calls nothing back; the function holds the lock and its slashed ETH can only be shared after it arrives)
+    function reportAndSettle(
+        uint256 bountyId,
+        uint256 batch,
+        bytes calldata scores,
+        Cid calldata merged,
+        bytes calldata records,
+        BatchReport[] calldata others
+    ) external nonReentrant {
+        Settlement memory st = _beginFinal(bountyId, batch, scores, merged, others.length);
+        _collect(st, others);
+        if (records.length != PACKED * st.n) revert RecordsMismatch(bountyId, batch);
+        uint256 recs;
+        assembly {
+            recs := records.offset
+        }
+        _settle(st, _bounties[bountyId], recs | (PACKED << 128));
+    }
+
+    /// @dev reportAndSettle's report: checked as `report` checks it, posted, and added to
+    ///      the reporters of the settlement it begins.
+    function _beginFinal(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, uint256 others)
+        private
+        returns (Settlement memory st)
+    {
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
+        _emitReport(bountyId, batch, scores, merged);
+        st = _begin(bountyId, b, status, batch, (status >> ST_REPORTED & 0xffff) | bit, others + 1);
+        st.own = (memberSlot & 0xff) - 1;
+        uint256 lane;
+        assembly {
+            lane := scores.offset
+        }
+        st.ownLane = lane;
+        st.ownDigest = uint256(merged.digest);
+        st.ownCodec = merged.codec;
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events (the only external calls are to the immutable oracle registry, which calls nothing back; the function holds the lock and its slashed ETH can only be shared after it arrives)
     function settleBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records, BatchReport[] calldata reports)
         external
         nonReentrant
     {
-        Settlement memory st = _beginSettlement(bountyId, batch, records);
-        uint256[] memory members = _checkReports(st, reports);
         Bounty storage b = _bounties[bountyId];
-        st.headKey = RewardMath.key(b.headScore, b.higherIsBetter);
-        uint64[] memory medians = _medians(b, st, reports);
-        _decide(b, st, records, medians, reports);
-        _finishBatch(b, _batches[bountyId][batch], batch);
-        // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended yet", not a balance)
-        if (b.endedAt == 0 && _targetReached(b)) b.endedAt = uint64(block.timestamp);
-        // Effects are done; the only external calls left are to the oracle registry (immutable,
-        // deployed with this market), and their ETH is shared after them.
-        _payOracles(b, st, members);
-        _shareOracleSlash(st, records);
+        uint256 status = b.status;
+        Settlement memory st = _begin(bountyId, b, status, batch, status >> ST_REPORTED & 0xffff, reports.length);
+        _collect(st, reports);
+        _settle(st, b, _cursor(st.bountyId, batch, st.n, records));
+    }
+
+    /// @dev A record cursor: calldata offset (low 128 bits) | stride (PACKED for packed
+    ///      records, 0xa0 for SubmissionRecord[]).
+    function _cursor(uint256 bountyId, uint256 batch, uint256 n, SubmissionRecord[] calldata records)
+        private
+        pure
+        returns (uint256 recs)
+    {
+        if (records.length != n) revert RecordsMismatch(bountyId, batch);
+        assembly {
+            recs := or(records.offset, shl(128, 0xa0))
+        }
     }
 
     /// @inheritdoc IBountyMarketActions
-    // slither-disable-next-line reentrancy-no-eth (the only external call is to the immutable oracle registry, which calls nothing back; the function is nonReentrant and its slashed ETH can only be shared after it arrives)
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events (the only external calls are to the immutable oracle registry, which calls nothing back; the function holds the lock and its slashed ETH can only be shared after it arrives)
     function voidBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records) external nonReentrant {
-        Settlement memory st = _beginSettlement(bountyId, batch, records);
         Bounty storage b = _bounties[bountyId];
-        Batch storage bt = _batches[bountyId][batch];
-        uint256 m = _popcount(bt.reportedMask);
-        if (block.timestamp < _timeoutAt(b, bt) || m >= _quorum(b)) revert BatchNotVoidable(bountyId, batch);
-        uint256 reported = bt.reportedMask;
-        _finishBatch(b, bt, batch);
-        address token = b.token;
-        for (uint256 i = 0; i < st.n; ++i) {
+        uint256 status = b.status;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == 0) revert BatchNotReportable(bountyId, batch);
+        uint256 reported = status >> ST_REPORTED & 0xffff;
+        uint256 m = _popcount(reported);
+        if (block.timestamp < _timeoutAt(bountyId, b, batch, n) || m >= _quorum(status)) revert BatchNotVoidable(bountyId, batch);
+        uint256 recs = _cursor(bountyId, batch, n, records);
+        if (_hashRecords(recs, n) != _expectedHash(bountyId, b, status, batch, n)) revert RecordsMismatch(bountyId, batch);
+        b.status = _finishBatch(bountyId, b, status, batch, n);
+        b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
+        address token = _tokenOf(b.terms);
+        for (uint256 i = 0; i < n; ++i) {
             _claimable[records[i].contributor][token] += records[i].stake;
         }
         emit BatchVoided(bountyId, batch, m);
-
         // opted-in members that did not report lose part of their stake
-        uint256 silent = b.optedInMask & ~reported;
-        address[] storage committee = _committees[bountyId];
+        _shareOracleSlash(_slashSilent(bountyId, batch, (status >> ST_OPTED_IN & 0xffff) & ~reported), recs, n);
+    }
+
+    function _slashSilent(uint256 bountyId, uint256 batch, uint256 silent) private returns (uint256 ethSlashed) {
         for (uint256 i = 0; silent != 0; ++i) {
             if (silent & (1 << i) != 0) {
                 silent &= ~(1 << i);
-                uint256 amount = IOracleRegistry(oracleRegistry).slash(committee[i]);
-                st.ethSlashed += amount;
-                emit OracleSlashed(bountyId, batch, committee[i], amount);
+                address oracle = _memberAt(bountyId, i);
+                uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
+                ethSlashed += amount;
+                emit OracleSlashed(bountyId, batch, oracle, amount);
             }
         }
-        _shareOracleSlash(st, records);
     }
 
     // ---------------------------------------------------------- contributors
@@ -318,52 +379,96 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function submitUpdate(uint256 bountyId, uint32 baseVersion, Cid calldata update)
         external
         payable
-        nonReentrant
-        whenNotPaused
         returns (uint256 submissionId)
     {
         Bounty storage b = _bounties[bountyId];
-        _checkSubmission(bountyId, b, baseVersion, update);
-        uint256 received = _pullFunds(b.token, b.stake);
-        // slither-disable-next-line incorrect-equality (a token that delivered nothing; no balance is compared)
-        if (received == 0) revert FundingShortfall(0, b.stake);
-        return _record(bountyId, b, baseVersion, update, uint96(received));
+        (uint256 g, uint256 status, uint256 intake) = _checkSubmission(bountyId, b, baseVersion, update);
+        uint256 terms = b.terms;
+        uint256 stake = terms >> 160;
+        address token = address(uint160(terms));
+        uint256 received = stake;
+        if (token == ETH) {
+            if (msg.value != stake) revert WrongPayment(stake, msg.value);
+        } else {
+            if (msg.value != 0) revert WrongPayment(0, msg.value);
+            received = _pullStake(token, stake, g);
+        }
+        return _record(bountyId, b, status, intake, baseVersion, update, received);
     }
 
     /// @inheritdoc IBountyMarketActions
     function submitUpdateFromBalance(uint256 bountyId, uint32 baseVersion, Cid calldata update)
         external
-        nonReentrant
-        whenNotPaused
         returns (uint256 submissionId)
     {
         Bounty storage b = _bounties[bountyId];
-        _checkSubmission(bountyId, b, baseVersion, update);
-        uint96 stake = b.stake;
-        uint256 available = _claimable[msg.sender][b.token];
-        if (available < stake) revert InsufficientClaimable(msg.sender, b.token, available, stake);
-        _claimable[msg.sender][b.token] = available - stake;
-        return _record(bountyId, b, baseVersion, update, stake);
+        (, uint256 status, uint256 intake) = _checkSubmission(bountyId, b, baseVersion, update);
+        uint256 terms = b.terms;
+        uint256 stake = terms >> 160;
+        address token = _tokenOf(terms);
+        uint256 balance = _claimable[msg.sender][token];
+        uint256 available = balance & ~KEPT;
+        if (available < stake) revert InsufficientClaimable(msg.sender, token, available, stake);
+        _claimable[msg.sender][token] = balance - stake;
+        return _record(bountyId, b, status, intake, baseVersion, update, stake);
+    }
+
+    /// @dev transferFrom(sender, market, stake) with SafeERC20's checks, holding the lock so no
+    ///      other transfer can land inside the balance difference; returns what arrived
+    ///      (never more than the stake).
+    function _pullStake(address token, uint256 stake, uint256 g) private returns (uint256 received) {
+        uint256 failed;
+        assembly ("memory-safe") {
+            sstore(_guard.slot, or(g, GUARD_LOCKED))
+            mstore(0, shl(224, 0x70a08231)) // balanceOf(address)
+            mstore(4, address())
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
+            let before := mload(0)
+            let p := mload(0x40)
+            mstore(p, shl(224, 0x23b872dd)) // transferFrom(address,address,uint256)
+            mstore(add(p, 0x04), caller())
+            mstore(add(p, 0x24), address())
+            mstore(add(p, 0x44), stake)
+            if iszero(call(gas(), token, 0, p, 0x64, 0, 0x20)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            // no return data: the token must be a contract; else it must return true
+            switch returndatasize()
+            case 0 { if iszero(extcodesize(token)) { failed := 1 } }
+            default { if iszero(eq(mload(0), 1)) { failed := 1 } }
+            mstore(0, shl(224, 0x70a08231))
+            mstore(4, address())
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
+            received := sub(mload(0), before)
+            if gt(received, mload(0)) { received := 0 } // the balance fell
+            sstore(_guard.slot, g)
+        }
+        if (failed != 0) revert SafeERC20.SafeERC20FailedOperation(token);
+        // slither-disable-next-line incorrect-equality (a token that delivered nothing; no balance is compared)
+        if (received == 0) revert FundingShortfall(0, stake);
+        if (received > stake) received = stake; // never credit more than the stake
     }
 
     // ---------------------------------------------------------------- claims
 
     /// @inheritdoc IBountyMarketActions
-    function claim(address token) external nonReentrant {
+    function claim(address token) external {
         _claim(token, msg.sender);
     }
 
     /// @inheritdoc IBountyMarketActions
-    function claimTo(address token, address to) external nonReentrant {
+    function claimTo(address token, address to) external {
         if (to == address(0)) revert InvalidParameter("to");
         _claim(token, to);
     }
 
     /// @inheritdoc IBountyMarketActions
-    function burn(address token) external nonReentrant {
+    function burn(address token) external {
         uint256 amount = _pendingBurn[token];
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (amount == 0) revert NothingToClaim(BURN_ADDRESS, token);
-        _pendingBurn[token] = 0;
+        _pendingBurn[token] = 0; // effects before the transfer
         emit Burned(token, amount);
         _pushFunds(token, BURN_ADDRESS, amount);
     }
@@ -372,264 +477,582 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function setGuardian(address guardian_) external onlyOwner {
-        _guardian = guardian_;
+        uint256 g = _guard;
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+        _guard = (g & ~uint256(type(uint160).max)) | uint160(guardian_);
         emit GuardianSet(guardian_);
     }
 
     /// @inheritdoc IBountyMarketActions
     function pause() external {
-        if (msg.sender != _guardian) revert NotGuardian(msg.sender);
-        _pause();
+        uint256 g = _guardianOnly();
+        if (g & GUARD_PAUSED != 0) revert EnforcedPause();
+        _guard = g | GUARD_PAUSED;
+        emit Paused(msg.sender);
     }
 
     /// @inheritdoc IBountyMarketActions
     function unpause() external {
-        if (msg.sender != _guardian) revert NotGuardian(msg.sender);
-        _unpause();
+        uint256 g = _guardianOnly();
+        if (g & GUARD_PAUSED == 0) revert ExpectedPause();
+        _guard = g & ~GUARD_PAUSED;
+        emit Unpaused(msg.sender);
     }
 
-    // -------------------------------------------------------------- internal
+    function _guardianOnly() private view returns (uint256 g) {
+        g = _guard;
+        if (msg.sender != address(uint160(g))) revert NotGuardian(msg.sender);
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+    }
 
-    function _checkSubmission(uint256 bountyId, Bounty storage b, uint32 baseVersion, Cid calldata update) private view {
-        BountyState s = state(bountyId);
-        if (s != BountyState.Open) revert BountyNotInState(bountyId, s, BountyState.Open);
-        if (baseVersion > b.versionCount) revert BaseVersionUnknown(bountyId, baseVersion, b.versionCount);
-        if (b.submissionCount / b.batchSize >= b.maxBatches) revert BatchLimitReached(bountyId, b.maxBatches);
+    // ------------------------------------------------------------ submissions
+
+    /// @dev Not paused nor inside a token transfer; Open; base version known; batch limit not
+    ///      reached; CID well formed. Returns the guard, status and intake words.
+    function _checkSubmission(uint256 bountyId, Bounty storage b, uint32 baseVersion, Cid calldata update)
+        private
+        view
+        returns (uint256 g, uint256 status, uint256 intake)
+    {
+        g = _guard;
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+        if (g & GUARD_PAUSED != 0) revert EnforcedPause();
+        status = b.status;
+        // Open: baseline set, not cancelled nor at the target, before the deadline (a closed
+        // or revealed bounty has ended, so this is exactly state == Open).
+        if (status & (F_BASELINE | F_ENDED) != F_BASELINE || block.timestamp >= uint64(status)) {
+            revert BountyNotInState(bountyId, _state(bountyId), BountyState.Open);
+        }
+        uint256 versions = uint32(status >> ST_VERSIONS);
+        if (baseVersion > versions) revert BaseVersionUnknown(bountyId, baseVersion, versions);
+        intake = b.intake;
+        uint256 maxBatches = uint32(status >> ST_MAX_BATCHES);
+        if (uint32(intake) / uint16(status >> ST_BATCH_SIZE) >= maxBatches) revert BatchLimitReached(bountyId, maxBatches);
         _checkCid(update);
     }
 
-    /// @dev AwaitingBaseline or Open: the bounty has not ended.
-    function _requireNotEnded(uint256 bountyId) private view {
-        BountyState s = state(bountyId);
-        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
-    }
-
-    /// @dev Appends the submission to its batch's rolling hash (checked by _checkSubmission).
-    function _record(uint256 bountyId, Bounty storage b, uint32 baseVersion, Cid calldata update, uint96 stake)
-        private
-        returns (uint256 submissionId)
-    {
-        submissionId = b.submissionCount;
-        uint256 batchSize = b.batchSize;
-        uint256 batch = submissionId / batchSize;
-        b.submissionCount = uint32(submissionId + 1);
-        Batch storage bt = _batches[bountyId][batch];
-        bt.recordsHash = _chain(bt.recordsHash, msg.sender, stake, baseVersion, update.digest, update.codec);
-        if ((submissionId + 1) % batchSize == 0) bt.filledAt = uint64(block.timestamp);
-        emit SubmissionReceived(bountyId, submissionId, msg.sender, batch, baseVersion, update, stake);
-    }
-
-    function _setBaseline(uint256 bountyId, Bounty storage b) private {
-        uint256 mask = b.baselineMask;
-        uint64[] memory keys = new uint64[](_popcount(mask));
-        uint256 j = 0;
-        for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
-            if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], b.higherIsBetter);
+    /// @dev Appends the submission to the open batch's rolling hash (rule U4); the submission
+    ///      that fills a batch moves its hash, and when it filled, to the batch's own slot.
+    function _record(
+        uint256 bountyId,
+        Bounty storage b,
+        uint256 status,
+        uint256 intake,
+        uint32 baseVersion,
+        Cid calldata update,
+        uint256 stake
+    ) private returns (uint256 submissionId) {
+        bytes32 digest = update.digest;
+        uint8 codec = update.codec;
+        uint256 h;
+        assembly ("memory-safe") {
+            submissionId := and(intake, 0xffffffff)
+            // h = keccak256(h, contributor, stake, baseVersion, digest, codec), top 224 bits
+            let p := mload(0x40)
+            mstore(p, and(intake, not(0xffffffff)))
+            mstore(add(p, 0x20), or(shl(96, caller()), stake))
+            mstore(add(p, 0x40), shl(224, baseVersion))
+            mstore(add(p, 0x44), digest)
+            mstore8(add(p, 0x64), codec)
+            h := and(keccak256(p, 0x65), not(0xffffffff))
         }
-        uint32 score = RewardMath.scoreOf(RewardMath.lowerMedian(keys), b.higherIsBetter);
-        b.baselineScore = score;
-        b.headScore = score;
-        b.baselineSet = true;
-        b.lastSettledAt = uint64(block.timestamp);
-        if (_targetReached(b)) b.endedAt = uint64(block.timestamp);
-        emit BaselineSet(bountyId, score, keys.length);
+        uint256 batch = submissionId / uint16(status >> ST_BATCH_SIZE);
+        if ((submissionId + 1) % uint16(status >> ST_BATCH_SIZE) == 0) {
+            _seal(bountyId, b, status, batch, h);
+            h = RECORDS_SEED; // the next batch starts over
+        }
+        b.intake = h | (submissionId + 1);
+        _emitReceived(bountyId, submissionId, batch, baseVersion, digest, codec, stake);
     }
 
-    /// @dev The batch must be the next to decide, and `records` exactly what its hash commits to.
-    function _beginSettlement(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records)
+    /// @dev SubmissionReceived(bountyId, submissionId, sender, batch, baseVersion, update, stake),
+    ///      encoded by hand.
+    function _emitReceived(
+        uint256 bountyId,
+        uint256 submissionId,
+        uint256 batch,
+        uint32 baseVersion,
+        bytes32 digest,
+        uint8 codec,
+        uint256 stake
+    ) private {
+        bytes32 received = SubmissionReceived.selector;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, batch)
+            mstore(add(p, 0x20), baseVersion)
+            mstore(add(p, 0x40), digest)
+            mstore(add(p, 0x60), codec)
+            mstore(add(p, 0x80), stake)
+            log4(p, 0xa0, received, bountyId, submissionId, caller())
+        }
+    }
+
+    /// @dev A full batch's hash and fill time (mod 2^32) go to the ready word if it is the next
+    ///      to decide, else to its own slot (it filled while an earlier batch was pending).
+    function _seal(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 h) private {
+        uint256 sealed_ = h | uint32(block.timestamp);
+        if (batch == uint32(status >> ST_NEXT_BATCH)) b.ready = sealed_;
+        else _batchHashes[bountyId][batch] = sealed_;
+    }
+
+    // -------------------------------------------------------------- reports
+
+    /// @dev The batch is reportable, the sender an opted-in member that has not reported it,
+    ///      and the scores hold 4 bytes per submission. Returns the sender's member slot and bit.
+    function _checkReport(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, bytes calldata scores)
+        private
+        view
+        returns (uint256 memberSlot, uint256 bit)
+    {
+        uint256 n = _reportableSubmissions(b, status, batch);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == 0) revert BatchNotReportable(bountyId, batch);
+        memberSlot = _members[bountyId][msg.sender];
+        uint256 index = memberSlot & 0xff;
+        if (index == 0) revert NotCommitteeMember(bountyId, msg.sender);
+        bit = 1 << (index - 1);
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        if ((status >> ST_REPORTED) & bit != 0) revert AlreadyReported(bountyId, batch, msg.sender);
+        if (scores.length != 4 * n) revert WrongScoreCount(4 * n, scores.length);
+    }
+
+    // ------------------------------------------------------------ settlement
+
+    /// @dev The batch is the next to decide and has every opted-in member's report, or the
+    ///      timeout passed with a quorum; `given` reports (or others) must come with it.
+    function _begin(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 mask, uint256 given)
         private
         view
         returns (Settlement memory st)
     {
-        Bounty storage b = _bounties[bountyId];
-        Batch storage bt = _batches[bountyId][batch];
-        if (!_reportable(b, bt, batch)) revert BatchNotReportable(bountyId, batch);
-        st.bountyId = bountyId;
-        st.batch = batch;
-        st.n = _batchSubmissions(b, batch);
-        st.firstId = batch * b.batchSize;
-        if (records.length != st.n) revert RecordsMismatch(bountyId, batch);
-        bytes32 h = bytes32(0);
-        for (uint256 i = 0; i < records.length; ++i) {
-            SubmissionRecord calldata r = records[i];
-            h = _chain(h, r.contributor, r.stake, r.baseVersion, r.update.digest, r.update.codec);
-        }
-        if (h != bt.recordsHash) revert RecordsMismatch(bountyId, batch);
-    }
-
-    function _finishBatch(Bounty storage b, Batch storage bt, uint256 batch) private {
-        bt.decided = true;
-        bt.recordsHash = bytes32(0); // gas refund; the events keep the record
-        b.nextBatch = uint32(batch + 1);
-        b.lastSettledAt = uint64(block.timestamp);
-    }
-
-    /// @dev Every opted-in member reported, or the timeout passed with a quorum. Reports come
-    ///      in committee order of the reporters, each matching its stored hash, which is then
-    ///      freed (gas refund; the events keep the record). Returns the reporters' member indices.
-    function _checkReports(Settlement memory st, BatchReport[] calldata reports) private returns (uint256[] memory members) {
-        Bounty storage b = _bounties[st.bountyId];
-        Batch storage bt = _batches[st.bountyId][st.batch];
-        uint256 mask = bt.reportedMask;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == 0) revert BatchNotReportable(bountyId, batch);
         uint256 m = _popcount(mask);
-        if (mask != b.optedInMask || m == 0) {
-            uint256 timeoutAt = _timeoutAt(b, bt);
-            if (block.timestamp < timeoutAt || m < _quorum(b)) revert BatchNotReady(st.bountyId, st.batch, m, timeoutAt);
+        if (mask != (status >> ST_OPTED_IN & 0xffff) || m == 0) {
+            uint256 timeoutAt = _timeoutAt(bountyId, b, batch, n);
+            if (block.timestamp < timeoutAt || m < _quorum(status)) revert BatchNotReady(bountyId, batch, m, timeoutAt);
         }
-        if (reports.length != m) revert WrongScoreCount(m, reports.length);
-        members = new uint256[](m);
+        if (given != m) revert WrongScoreCount(m, given);
+        st.bountyId = bountyId;
+        st.own = type(uint256).max;
+        st.batch = batch;
+        st.n = n;
+        st.firstId = batch * _u(status, ST_BATCH_SIZE, 16);
+        st.status = status;
+        st.m = m;
+        st.mask = mask;
+        st.headKey = RewardMath.key(uint32(_u(b.scoring, SC_HEAD, 32)), _higher(status));
+        st.token = _tokenOf(b.terms);
+        st.lanes = new uint256[](m);
+        st.mergedDigest = new uint256[](m);
+        st.mergedCodec = new uint256[](m);
+        st.oracles = new address[](m);
+        st.laneBest = new uint256[](m);
+    }
+
+    /// @dev The reports in committee order of their reporters, each matching the hash its
+    ///      reporter posted; `own` (a member index, or none) is the sender's unstored report.
+    function _collect(Settlement memory st, BatchReport[] calldata reports) private view {
         uint256 j = 0;
+        uint256 mask = st.mask;
+        uint256 r = 0;
         for (uint256 i = 0; mask != 0; ++i) {
-            if (mask & (1 << i) != 0) {
-                mask &= ~(1 << i);
-                bytes32 slotKey = _reportKey(st.bountyId, st.batch, i);
-                if (_reportHashes[slotKey] != _hashReport(reports[j].scores, reports[j].merged)) {
+            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+            if (mask & (1 << i) == 0) continue;
+            mask &= ~(1 << i);
+            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+            if (i == st.own) {
+                st.oracles[r] = msg.sender;
+                st.lanes[r] = st.ownLane;
+                st.mergedDigest[r] = st.ownDigest;
+                st.mergedCodec[r] = st.ownCodec;
+            } else {
+                address oracle = _memberAt(st.bountyId, i);
+                BatchReport calldata rep = reports[j];
+                bytes calldata scores = rep.scores;
+                if (scores.length != 4 * st.n || _reportDigest(st.batch, scores, rep.merged) != _members[st.bountyId][oracle] & HASH_MASK) {
                     revert ReportMismatch(st.bountyId, st.batch, j);
                 }
-                delete _reportHashes[slotKey];
-                members[j++] = i;
-            }
-        }
-    }
-
-    /// @dev Lower median of the reported keys per submission; marks oracles whose report
-    ///      lies further than the tolerance from it, and finds the best candidate.
-    function _medians(Bounty storage b, Settlement memory st, BatchReport[] calldata reports)
-        private
-        view
-        returns (uint64[] memory medians)
-    {
-        uint256 m = reports.length;
-        bool higher = b.higherIsBetter;
-        uint64 tolerance = b.tolerance;
-        medians = new uint64[](st.n);
-        uint64[] memory keys = new uint64[](m);
-        uint64[] memory sorted = new uint64[](m);
-        for (uint256 i = 0; i < st.n; ++i) {
-            for (uint256 r = 0; r < m; ++r) {
-                keys[r] = RewardMath.key(_scoreAt(reports[r].scores, i), higher);
-                sorted[r] = keys[r];
-            }
-            uint64 med = RewardMath.lowerMedian(sorted);
-            medians[i] = med;
-            for (uint256 r = 0; r < m; ++r) {
-                uint64 k = keys[r];
-                bool deviant = (k == 0) != (med == 0) || (k > med ? k - med : med - k) > tolerance;
-                if (deviant) st.deviantMask |= 1 << r;
-            }
-            if (med > st.headKey && med > st.bestKey) {
-                st.bestKey = med;
-                st.bestIndex = i;
-            }
-        }
-    }
-
-    /// @dev At most one version per batch: the best candidate that beats the head as it
-    ///      stood when the batch became reportable. Every other submission is compared to
-    ///      that same head: rejected, or slashed when invalid or worse by more than the margin.
-    function _decide(
-        Bounty storage b,
-        Settlement memory st,
-        SubmissionRecord[] calldata records,
-        uint64[] memory medians,
-        BatchReport[] calldata reports
-    ) private {
-        address token = b.token;
-        if (st.bestKey != 0) st.merged = _mergedFor(reports, st.bestIndex, b.higherIsBetter);
-        for (uint256 i = 0; i < st.n; ++i) {
-            uint256 payout = _outcome(b, st, records[i], medians[i], i);
-            if (payout != 0) _claimable[records[i].contributor][token] += payout;
-        }
-        if (st.burned != 0) _pendingBurn[token] += st.burned;
-    }
-
-    /// @dev Decide submission i of the batch; returns what its contributor gets back.
-    function _outcome(
-        Bounty storage b,
-        Settlement memory st,
-        SubmissionRecord calldata r,
-        uint64 med,
-        uint256 i
-    ) private returns (uint256 payout) {
-        payout = r.stake;
-        if (st.bestKey != 0 && i == st.bestIndex) return payout + _accept(b, st, r, med, i);
-        uint32 score = med == 0 ? RewardMath.INVALID : RewardMath.scoreOf(med, b.higherIsBetter);
-        if (med == 0 || uint256(med) + b.slashMargin < st.headKey) {
-            uint256 slashed = (uint256(r.stake) * b.slashBps) / BPS;
-            st.burned += slashed;
-            payout -= slashed;
-            emit StakeSlashed(st.bountyId, st.firstId + i, r.contributor, score, slashed, payout);
-        } else {
-            emit SubmissionRejected(st.bountyId, st.firstId + i, r.contributor, score);
-        }
-    }
-
-    function _accept(Bounty storage b, Settlement memory st, SubmissionRecord calldata r, uint64 med, uint256 i)
-        private
-        returns (uint256 reward)
-    {
-        uint256 version = uint256(b.versionCount) + 1;
-        {
-            bool higher = b.higherIsBetter;
-            uint256 p = RewardMath.progress(med, RewardMath.key(b.baselineScore, higher), RewardMath.key(b.target, higher));
-            reward = RewardMath.rewardFor(b.reward, b.paid, RewardMath.curveAt(_curves[st.bountyId], b.curveLength, p));
-            b.headScore = RewardMath.scoreOf(med, higher);
-        }
-        b.paid += uint128(reward);
-        b.versionCount = uint32(version);
-        _versionAuthors[st.bountyId][version] = r.contributor;
-        emit VersionAccepted(
-            st.bountyId, version, r.contributor, version - 1, st.firstId + i, b.headScore, r.update, st.merged, reward
-        );
-    }
-
-    /// @dev The merged-model CID most reports name among those whose own best candidate is
-    ///      submission i (reports name the merged model of their own best; zero if none).
-    function _mergedFor(BatchReport[] calldata reports, uint256 i, bool higher) private pure returns (Cid memory merged) {
-        uint256 bestVotes = 0;
-        for (uint256 r = 0; r < reports.length; ++r) {
-            if (reports[r].merged.digest == bytes32(0) || _ownBest(reports[r].scores, higher) != i) continue;
-            uint256 votes = 0;
-            for (uint256 q = 0; q < reports.length; ++q) {
-                if (reports[q].merged.digest == reports[r].merged.digest && reports[q].merged.codec == reports[r].merged.codec) {
-                    ++votes;
+                uint256 lane;
+                assembly {
+                    lane := scores.offset
                 }
+                st.oracles[r] = oracle;
+                st.lanes[r] = lane;
+                st.mergedDigest[r] = uint256(rep.merged.digest);
+                st.mergedCodec[r] = rep.merged.codec;
+                ++j;
+            }
+            ++r;
+        }
+    }
+
+    /// @dev Decides the batch (rules R5-R7): medians, outcomes, payouts, fees, slashes.
+    // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, which calls nothing back; callers hold the lock, and slashed ETH can only be shared after it arrives)
+    function _settle(Settlement memory st, Bounty storage b, uint256 recs) private {
+        st.scoring = b.scoring;
+        if (_hashRecords(recs, st.n) != _expectedHash(st.bountyId, b, st.status, st.batch, st.n)) {
+            revert RecordsMismatch(st.bountyId, st.batch);
+        }
+        uint256[] memory medians = _medians(st);
+
+        st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
+        st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
+        uint256 fees = b.fees;
+        if (st.bestKey != 0) _accept(st, b, recs, medians[st.bestIndex], _u(fees, FE_CURVE_LENGTH, 8));
+        _decide(st, recs, medians, fees);
+        b.status = st.status;
+        b.scoring = st.scoring;
+
+        // Effects are done; the only external calls left are to the oracle registry (immutable,
+        // deployed with this market), and their ETH is shared after them.
+        _payOracles(st, b, fees);
+        _shareOracleSlash(st.ethSlashed, recs, st.n);
+    }
+
+    /// @dev Pass 1: the lower median of the reported keys per submission, the reporters that
+    ///      lie further than the tolerance from it (bit r = the r-th report), and the best
+    ///      median that beats the head (the lowest id on ties).
+    function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
+        medians = new uint256[](st.n);
+        uint256[] memory lanes = st.lanes;
+        uint256[] memory laneBest = st.laneBest;
+        // key(s) = (s ^ kx) + (kx == 0) mod 2^32: s + 1 when higher is better, ~s when lower
+        // is; the invalid score (all ones) maps to 0 either way
+        uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
+        // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
+        uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
+        uint256 best = 0; // bestKey << 8 | bestIndex
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32);
+        // any other committee: insertion sort into scratch memory, element (m - 1) / 2
+        else assembly ("memory-safe") {
+            function keyAt(at, x) -> k {
+                k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
+            }
+            // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
+            function deviant(k, med, tol) -> d {
+                d := or(or(gt(k, add(med, tol)), gt(med, add(k, tol))), xor(iszero(k), iszero(med)))
+            }
+            let sorted := mload(0x40)
+            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+                let off := shl(2, i)
+                for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
+                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
+                    let j := r
+                    for {} gt(j, 0) { j := sub(j, 1) } {
+                        let prev := mload(add(sorted, shl(5, sub(j, 1))))
+                        if iszero(gt(prev, k)) { break }
+                        mstore(add(sorted, shl(5, j)), prev)
+                    }
+                    mstore(add(sorted, shl(5, j)), k)
+                }
+                let med := mload(add(sorted, shl(5, shr(1, sub(mload(lanes), 1)))))
+                mstore(add(medians, shl(5, add(i, 1))), med)
+                for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
+                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
+                    acc := or(acc, shl(add(64, r), deviant(k, med, and(acc, 0xffffffff))))
+                }
+                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
+            }
+        }
+        st.deviantMask = acc >> 64;
+        st.bestKey = best >> 8;
+        st.bestIndex = best & 0xff;
+    }
+
+    /// @dev Pass 1 for a committee of three: the closed-form median, each report's own best
+    ///      (in laneBest), the deviant mask (from bit 64 of acc) and the best candidate.
+    ///      `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95).
+    function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256[] memory laneBest, uint256 params)
+        private
+        pure
+        returns (uint256 acc, uint256 best)
+    {
+        assembly ("memory-safe") {
+            let l0 := mload(add(lanes, 0x20))
+            let l1 := mload(add(lanes, 0x40))
+            let l2 := mload(add(lanes, 0x60))
+            acc := shr(32, params) // tolerance | head key << 32; deviant bits from 64
+            params := and(params, 0xffffffff) // kx
+            for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
+                let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
+                let c := and(add(xor(shr(224, calldataload(add(l1, off))), params), iszero(params)), 0xffffffff)
+                let d := and(add(xor(shr(224, calldataload(add(l2, off))), params), iszero(params)), 0xffffffff)
+                // each report's own best: its largest key, the lowest id on ties (key << 8 | index)
+                if gt(a, shr(8, mload(add(laneBest, 0x20)))) { mstore(add(laneBest, 0x20), or(shl(8, a), shr(2, off))) }
+                if gt(c, shr(8, mload(add(laneBest, 0x40)))) { mstore(add(laneBest, 0x40), or(shl(8, c), shr(2, off))) }
+                if gt(d, shr(8, mload(add(laneBest, 0x60)))) { mstore(add(laneBest, 0x60), or(shl(8, d), shr(2, off))) }
+                // lower median of three: max(min(a, c), min(max(a, c), d))
+                let med := c
+                let lo := a
+                if gt(a, c) {
+                    med := a
+                    lo := c
+                }
+                if lt(d, med) { med := d }
+                if lt(med, lo) { med := lo }
+                mstore(add(medians, add(shl(3, off), 0x20)), med)
+                // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
+                lo := and(acc, 0xffffffff)
+                a := or(or(gt(a, add(med, lo)), gt(med, add(a, lo))), xor(iszero(a), iszero(med)))
+                c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
+                d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
+                acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
+                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
+            }
+            for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
+        }
+    }
+
+    /// @dev The records hash of n records at cursor `recs`: h = keccak256(h, contributor,
+    ///      stake, baseVersion, digest, codec), top 224 bits (rule U4). A packed record is that
+    ///      preimage's tail as it stands; a SubmissionRecord with dirty high bits is not the
+    ///      record it hashes to, and makes the result match nothing.
+    function _hashRecords(uint256 recs, uint256 n) private pure returns (bytes32 h) {
+        h = bytes32(RECORDS_SEED);
+        assembly ("memory-safe") {
+            let scratch := mload(0x40) // 101 bytes past the free memory pointer
+            let stride := shr(128, recs)
+            let rec := and(recs, 0xffffffffffffffffffffffffffffffff)
+            let end := add(rec, mul(n, stride))
+            switch stride
+            case 69 {
+                for {} lt(rec, end) { rec := add(rec, 69) } {
+                    mstore(scratch, h)
+                    calldatacopy(add(scratch, 0x20), rec, 69)
+                    h := and(keccak256(scratch, 0x65), not(0xffffffff))
+                }
+            }
+            default {
+                let dirty := 0
+                for {} lt(rec, end) { rec := add(rec, 0xa0) } {
+                    let who := calldataload(rec)
+                    let stake := calldataload(add(rec, 0x20))
+                    let version := calldataload(add(rec, 0x40))
+                    let codec := calldataload(add(rec, 0x80))
+                    mstore(scratch, h)
+                    mstore(add(scratch, 0x20), or(shl(96, who), stake))
+                    mstore(add(scratch, 0x40), shl(224, version))
+                    mstore(add(scratch, 0x44), calldataload(add(rec, 0x60)))
+                    mstore8(add(scratch, 0x64), codec)
+                    h := and(keccak256(scratch, 0x65), not(0xffffffff))
+                    dirty := or(dirty, or(or(shr(160, who), shr(96, stake)), or(shr(32, version), shr(8, codec))))
+                }
+                if dirty { h := 1 }
+            }
+        }
+    }
+
+    /// @dev Record i at cursor `recs`: contributor, stake and update CID.
+    function _recordAt(uint256 recs, uint256 i)
+        private
+        pure
+        returns (address who, uint256 stake, bytes32 digest, uint8 codec)
+    {
+        assembly ("memory-safe") {
+            let stride := shr(128, recs)
+            let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, stride))
+            switch stride
+            case 69 {
+                who := shr(96, calldataload(rec))
+                stake := shr(160, calldataload(add(rec, 20)))
+                digest := calldataload(add(rec, 36))
+                codec := shr(248, calldataload(add(rec, 68)))
+            }
+            default {
+                who := calldataload(rec)
+                stake := calldataload(add(rec, 0x20))
+                digest := calldataload(add(rec, 0x60))
+                codec := calldataload(add(rec, 0x80))
+            }
+        }
+    }
+
+    /// @dev Pass 2, in id order: every submission but the accepted one (credited by _accept)
+    ///      is rejected (stake returned) or slashed when invalid or worse than the head by
+    ///      more than the margin (slashBps of its stake burned, the rest returned).
+    function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private {
+        // accepted index (bits 0-8, 256 if none) | head key (16-47) | margin (48-79) | slashBps (80-95)
+        // | first id (96-127) | lower is better (bit 128)
+        uint256 params = (st.bestKey != 0 ? st.bestIndex : 256) | (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48)
+            | (_u(fees, FE_SLASH_BPS, 16) << 80) | (st.firstId << 96) | (_higher(st.status) ? 0 : 1 << 128);
+        uint256 burned = 0;
+        // event data, then the constants the loop needs, past the free memory pointer
+        uint256 data;
+        assembly ("memory-safe") {
+            data := mload(0x40)
+        }
+        _stash(data, st.bountyId, st.token);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+                // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+                if iszero(eq(i, and(params, 0x1ff))) {
+                    let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, shr(128, recs)))
+                    let who := calldataload(rec)
+                    let payout := calldataload(add(rec, 0x20))
+                    if eq(shr(128, recs), 69) {
+                        who := shr(96, who)
+                        payout := shr(160, calldataload(add(rec, 20)))
+                    }
+                    let med := mload(add(medians, shl(5, add(i, 1))))
+                    // score(key) = (key - 1) when higher is better, ~key when lower is; invalid for key 0
+                    let score := 0xffffffff
+                    if med {
+                        score := sub(med, 1)
+                        if shr(128, params) { score := xor(med, 0xffffffff) }
+                    }
+                    mstore(data, score)
+                    switch or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff)))
+                    // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+                    case 0 {
+                        log4(data, 0x20, mload(add(data, 0x60)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
+                    }
+                    default {
+                        let cut := div(mul(payout, and(shr(80, params), 0xffff)), 10000)
+                        burned := add(burned, cut)
+                        payout := sub(payout, cut)
+                        mstore(add(data, 0x20), cut)
+                        mstore(add(data, 0x40), payout)
+                        log4(data, 0x60, mload(add(data, 0x80)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
+                    }
+                    if payout {
+                        // _claimable[who][token] += payout
+                        mstore(0, who)
+                        mstore(0x20, _claimable.slot)
+                        mstore(0x20, keccak256(0, 0x40))
+                        mstore(0, mload(add(data, 0xc0)))
+                        let slot := keccak256(0, 0x40)
+                        let sum := add(sload(slot), payout)
+                        if lt(sum, payout) { revert(0, 0) }
+                        sstore(slot, sum)
+                    }
+                }
+            }
+        }
+        if (burned != 0) _pendingBurn[st.token] += burned;
+    }
+
+    /// @dev Writes _decide's loop constants after its event data at `data` (past the free
+    ///      memory pointer): the event signatures, the bounty id and the token.
+    function _stash(uint256 data, uint256 bountyId, address token) private pure {
+        bytes32 rejected = SubmissionRejected.selector;
+        bytes32 slashed = StakeSlashed.selector;
+        assembly ("memory-safe") {
+            mstore(add(data, 0x60), rejected)
+            mstore(add(data, 0x80), slashed)
+            mstore(add(data, 0xa0), bountyId)
+            mstore(add(data, 0xc0), token)
+        }
+    }
+
+    /// @dev The best candidate becomes the next version: reward, head, lineage.
+    function _accept(Settlement memory st, Bounty storage b, uint256 recs, uint256 med, uint256 curveLength)
+        private
+    {
+        uint256 status = st.status;
+        uint256 scoring = st.scoring;
+        bool higher = _higher(status);
+        uint256 version = _u(status, ST_VERSIONS, 32) + 1;
+        uint256 reward = _reward(st, b, med, curveLength);
+        uint32 score = RewardMath.scoreOf(uint64(med), higher);
+        status = _set(status, ST_VERSIONS, 32, version);
+        scoring = _set(scoring, SC_HEAD, 32, score);
+        if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
+            // the target ends the bounty
+            status |= F_ENDED;
+            // slither-disable-next-line incorrect-equality (0 means "not ended by cancel or target", not a moment in time)
+            if (_u(scoring, SC_ENDED_AT, 64) == 0) scoring = _stamp(scoring, SC_ENDED_AT);
+        }
+        st.status = status;
+        st.scoring = scoring;
+        _newVersion(st, recs, version, score, reward);
+    }
+
+    /// @dev The version's lineage record and event; its author gets the stake back plus the reward.
+    function _newVersion(Settlement memory st, uint256 recs, uint256 version, uint32 score, uint256 reward) private {
+        (address author, uint256 stake, bytes32 digest, uint8 codec) = _recordAt(recs, st.bestIndex);
+        Cid memory update = Cid(digest, codec);
+        _versionAuthors[st.bountyId][version] = author;
+        _claimable[author][st.token] += stake + reward;
+        _emitVersion(st, version, author, score, update, reward);
+    }
+
+    function _emitVersion(Settlement memory st, uint256 version, address author, uint32 score, Cid memory update, uint256 reward)
+        private
+    {
+        emit VersionAccepted(st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, update, _mergedFor(st), reward);
+    }
+
+    /// @dev floor(R * c(p)) - paid for the accepted median (rule R6), added to `paid`.
+    function _reward(Settlement memory st, Bounty storage b, uint256 med, uint256 curveLength) private returns (uint256 reward) {
+        bool higher = _higher(st.status);
+        uint256 p = RewardMath.progress(
+            uint64(med),
+            RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher),
+            RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher)
+        );
+        uint256 paid = b.paid;
+        reward = RewardMath.rewardFor(b.reward, paid, RewardMath.curveAtStored(_curves[st.bountyId], curveLength, p));
+        b.paid = uint128(paid + reward);
+    }
+
+    /// @dev The merged-model CID most reports name among those whose own best candidate (their
+    ///      largest key, the lowest id on ties) is the accepted one; zero if none.
+    function _mergedFor(Settlement memory st) private pure returns (Cid memory merged) {
+        uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
+        uint256 bestVotes = 0;
+        for (uint256 r = 0; r < st.m; ++r) {
+            uint256 digest = st.mergedDigest[r];
+            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+            if (digest == 0 || (st.m == 3 ? st.laneBest[r] : _ownBest(st.lanes[r], st.n, kx)) != st.bestIndex) continue;
+            uint256 votes = 0;
+            for (uint256 q = 0; q < st.m; ++q) {
+                // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+                if (st.mergedDigest[q] == digest && st.mergedCodec[q] == st.mergedCodec[r]) ++votes;
             }
             if (votes > bestVotes) {
                 bestVotes = votes;
-                merged = reports[r].merged;
+                merged = Cid(bytes32(digest), uint8(st.mergedCodec[r]));
             }
         }
     }
 
-    function _ownBest(bytes calldata scores, bool higher) private pure returns (uint256 best) {
-        uint64 bestKey = 0;
-        uint256 n = scores.length / 4;
-        for (uint256 i = 0; i < n; ++i) {
-            uint64 k = RewardMath.key(_scoreAt(scores, i), higher);
-            if (k > bestKey) {
-                bestKey = k;
-                best = i;
+    function _ownBest(uint256 lane, uint256 n, uint256 kx) private pure returns (uint256 best) {
+        assembly ("memory-safe") {
+            let bestKey := 0
+            let end := add(lane, shl(2, n))
+            let y := iszero(kx)
+            best := lane
+            for { let at := lane } lt(at, end) { at := add(at, 4) } {
+                let k := and(add(xor(shr(224, calldataload(at)), kx), y), 0xffffffff)
+                if gt(k, bestKey) {
+                    bestKey := k
+                    best := at
+                }
             }
+            best := shr(2, sub(best, lane))
         }
     }
 
     /// @dev Oracles within tolerance share the batch's fee; the others are slashed and their
     ///      ETH is shared by the batch's contributors.
-    function _payOracles(Bounty storage b, Settlement memory st, uint256[] memory members) private {
-        address[] storage committee = _committees[st.bountyId];
-        uint256 good = members.length - _popcount(st.deviantMask);
-        uint256 share = good == 0 ? 0 : uint256(b.oracleFeePerBatch) / good;
-        address token = b.token;
+    function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
+        uint256 good = st.m - _popcount(st.deviantMask);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        uint256 share = good == 0 ? 0 : _u(fees, FE_FEE, 96) / good;
         // slither-disable-next-line divide-before-multiply (share rounds down on purpose: the dust stays with the requester)
-        b.feesPaid += uint96(share * good);
-        emit BatchSettled(st.bountyId, st.batch, members.length, share);
-        for (uint256 r = 0; r < members.length && share != 0; ++r) {
-            if (st.deviantMask & (1 << r) == 0) _claimable[committee[members[r]]][token] += share;
+        if (share != 0) b.fees = _set(fees, FE_PAID, 96, _u(fees, FE_PAID, 96) + share * good);
+        emit BatchSettled(st.bountyId, st.batch, st.m, share);
+        for (uint256 r = 0; r < st.m && share != 0; ++r) {
+            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+            if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
         }
-        for (uint256 r = 0; r < members.length; ++r) {
+        for (uint256 r = 0; r < st.m; ++r) {
             if (st.deviantMask & (1 << r) != 0) {
-                address oracle = committee[members[r]];
+                address oracle = st.oracles[r];
                 uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
                 st.ethSlashed += amount;
                 emit OracleSlashed(st.bountyId, st.batch, oracle, amount);
@@ -638,26 +1061,81 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @dev Slashed oracle ETH goes to the batch's contributors in equal shares; dust is burned.
-    function _shareOracleSlash(Settlement memory st, SubmissionRecord[] calldata records) private {
-        if (st.ethSlashed == 0) return;
-        uint256 each = st.ethSlashed / st.n;
-        for (uint256 i = 0; i < st.n && each != 0; ++i) {
-            _claimable[records[i].contributor][ETH] += each;
+    function _shareOracleSlash(uint256 ethSlashed, uint256 recs, uint256 n) private {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (ethSlashed == 0) return;
+        uint256 each = ethSlashed / n;
+        for (uint256 i = 0; i < n && each != 0; ++i) {
+            (address who,,,) = _recordAt(recs, i);
+            _claimable[who][ETH] += each;
         }
         // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
-        uint256 dust = st.ethSlashed - each * st.n;
+        uint256 dust = ethSlashed - each * n;
         if (dust != 0) _pendingBurn[ETH] += dust;
     }
 
+    /// @dev The records hash the batch's records must match.
+    function _expectedHash(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n)
+        private
+        view
+        returns (bytes32)
+    {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == _u(status, ST_BATCH_SIZE, 16)) return bytes32(_fullBatchHash(bountyId, b, status, batch) & HASH_MASK);
+        return bytes32(b.intake & HASH_MASK); // the last, partial batch
+    }
+
+    /// @dev The batch is decided: the next one becomes reportable, its reporter mask starts
+    ///      empty, a spilled batch's own slot is freed (the events keep the record), and
+    ///      F_SPILLED says whether the next batch filled while this one was pending.
+    ///      Returns the new status word, for the caller to write.
+    function _finishBatch(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n)
+        private
+        returns (uint256)
+    {
+        uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == batchSize && status & F_SPILLED != 0) delete _batchHashes[bountyId][batch];
+        status = _set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0) & ~F_SPILLED;
+        if ((b.intake & LOW32) >= (batch + 2) * batchSize) status |= F_SPILLED;
+        return status;
+    }
+
+    function _setBaseline(uint256 bountyId, Bounty storage b) private {
+        uint256 mask = b.baselineMask;
+        uint256 status = b.status;
+        bool higher = _higher(status);
+        uint64[] memory keys = new uint64[](_popcount(mask));
+        uint256 j = 0;
+        for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
+            if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], higher);
+        }
+        uint64 med = RewardMath.lowerMedian(keys);
+        uint32 score = RewardMath.scoreOf(med, higher);
+        uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
+        scoring = _stamp(scoring, SC_LAST_SETTLED);
+        status |= F_BASELINE;
+        if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
+            status |= F_ENDED;
+            scoring = _stamp(scoring, SC_ENDED_AT);
+        }
+        b.status = status;
+        b.scoring = scoring;
+        emit BaselineSet(bountyId, score, keys.length);
+    }
+
+    // ----------------------------------------------------------------- money
+
     function _claim(address token, address to) private {
-        uint256 amount = _claimable[msg.sender][token];
+        uint256 balance = _claimable[msg.sender][token];
+        uint256 amount = balance & ~KEPT;
         if (amount == 0) revert NothingToClaim(msg.sender, token);
-        _claimable[msg.sender][token] = 0; // effects before the transfer
+        _claimable[msg.sender][token] = balance & KEPT; // effects before the transfer
         emit Claimed(msg.sender, token, to, amount);
         _pushFunds(token, to, amount);
     }
 
-    /// @dev Takes `amount` from the sender and returns what actually arrived.
+    /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
     function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
         if (token == ETH) {
             if (msg.value != amount) revert WrongPayment(amount, msg.value);
@@ -683,7 +1161,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function _validateParams(BountyParams calldata p) private view {
         if (p.stake == 0) revert InvalidParameter("stake");
         if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
-        if (p.maxBatches == 0) revert InvalidParameter("maxBatches");
+        // submission ids are uint32
+        if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
         if (p.slashBps > BPS) revert InvalidParameter("slashBps");
         if (p.scoringTimeout == 0) revert InvalidParameter("scoringTimeout");
         if (p.deadline <= block.timestamp) revert InvalidParameter("deadline");
@@ -696,25 +1175,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     function _memberBit(uint256 bountyId, address account) private view returns (uint256) {
-        uint256 index = _memberIndex[bountyId][account];
+        uint256 index = _members[bountyId][account] & 0xff;
         if (index == 0) revert NotCommitteeMember(bountyId, account);
         return 1 << (index - 1);
     }
 
-    function _chain(bytes32 h, address contributor, uint96 stake, uint32 baseVersion, bytes32 digest, uint8 codec)
-        private
-        pure
-        returns (bytes32)
-    {
-        return keccak256(abi.encodePacked(h, contributor, stake, baseVersion, digest, codec));
-    }
-
-    function _hashReport(bytes calldata scores, Cid calldata merged) private pure returns (bytes32) {
-        return keccak256(abi.encodePacked(scores, merged.digest, merged.codec));
-    }
-
-    function _scoreAt(bytes calldata scores, uint256 i) private pure returns (uint32) {
-        return uint32(bytes4(scores[4 * i:4 * i + 4]));
+    /// @dev Committee member i (i < committee size: no length check needed).
+    function _memberAt(uint256 bountyId, uint256 i) private view returns (address oracle) {
+        assembly {
+            mstore(0, bountyId)
+            mstore(0x20, _committees.slot)
+            mstore(0, keccak256(0, 0x40))
+            oracle := sload(add(keccak256(0, 0x20), i))
+        }
     }
 
     // ------------------------------------------------------------------ views
@@ -726,12 +1199,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function claimable(address account, address token) external view returns (uint256) {
-        return _claimable[account][token];
+        return _claimable[account][token] & ~KEPT;
     }
 
     /// @inheritdoc IBountyMarketActions
     function pendingBurn(address token) external view returns (uint256) {
         return _pendingBurn[token];
     }
-
 }

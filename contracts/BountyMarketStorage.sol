@@ -8,65 +8,48 @@ import {RewardMath} from "./libraries/RewardMath.sol";
 /// @notice The market's state and the read-only helpers that derive from it, shared by
 ///         BountyMarket and BountyMarketExtension. It must stay the first base of both, so
 ///         that its variables take the same slots in each (the extension runs by delegatecall).
+/// @dev Gas layout. The words a submission, a report and a settlement touch are packed
+///      by hand (one SLOAD each, decoded with the helpers below) and grouped by who
+///      touches them:
+///        intake  written by every submission: the open batch's rolling records hash
+///                (its top 224 bits) and the submission count (low 32 bits);
+///        terms   read by every submission: token (low 160 bits) and stake (top 96);
+///        status  read by submissions and reports; written by reports (reporter mask),
+///                settlement, opt-in, baseline and cancel;
+///        scoring and fees  read and written by settlement;
+///        ready   the records hash (and fill time) of a batch that filled while it was the
+///                next to decide, the usual case; a batch that fills while an earlier one is
+///                pending (F_SPILLED) keeps its hash in _batchHashes instead.
+///      Words every batch reuses (intake, ready) are made non-zero when the bounty opens, so
+///      no submission or settlement pays for creating them.
+///      Everything else is cold and uses ordinary typed fields.
 abstract contract BountyMarketStorage is IBountyMarketErrors {
-    /// @dev Packed so that submitUpdate touches two slots of the bounty (hot + limits).
     struct Bounty {
-        // slot 0 (written on every submit)
-        address token;
-        uint64 deadline;
-        uint32 submissionCount;
-        // slot 1 (read on every submit)
-        uint96 stake;
-        uint16 batchSize;
-        uint32 maxBatches;
-        uint32 headScore;
-        uint32 target;
-        bool higherIsBetter;
-        bool cancelled;
-        bool baselineSet;
-        bool trustSingleOracle;
-        uint8 committeeSize;
-        // slot 2
+        uint256 intake; // recordsHash(224) | submissionCount(32)
+        uint256 terms; // stake(96) | token(160)
+        uint256 status; // see the ST_* constants
+        uint256 scoring; // tolerance | baselineScore | target | headScore | endedAt(64) | lastSettledAt(64)
+        uint256 fees; // curveLength(8) | slashBps(16) | slashMargin(32) | feesPaid(96) | oracleFeePerBatch(96)
+        uint256 ready; // records hash (224) | filledAt mod 2^32 of the next batch to decide, if it filled as such
+        uint128 reward;
+        uint128 paid;
         address requester;
         uint64 createdAt;
         uint32 scoringTimeout;
-        // slot 3
-        uint128 reward;
-        uint128 paid;
-        // slot 4
-        uint96 oracleFeePerBatch;
-        uint96 revealBond;
-        uint16 slashBps;
-        uint32 slashMargin;
-        // slot 5 (settlement)
-        uint32 nextBatch;
-        uint32 versionCount;
-        uint32 baselineScore;
-        uint32 tolerance;
-        uint64 lastSettledAt;
-        uint64 endedAt;
-        // slot 6
         uint64 closedAt;
         uint32 revealWindow;
-        uint16 optedInMask;
+        uint96 revealBond;
         uint16 baselineMask;
         uint16 releasedMask;
         bool revealed;
         bool bondSettled;
-        uint8 curveLength;
-        uint96 feesPaid;
-        // slot 7
         bytes32 validationCommitment;
     }
 
-    struct Batch {
-        bytes32 recordsHash;
-        uint64 filledAt; // when the batch filled up (0 for a partial batch)
-        uint16 reportedMask;
-        bool decided; // settled or voided
-    }
-
     uint256 internal constant BPS = 10_000;
+    /// @dev Bytes per packed submission record: contributor(20) stake(12) baseVersion(4)
+    ///      digest(32) codec(1), the tail of its records-hash link.
+    uint256 internal constant PACKED = 69;
     uint256 internal constant MAX_COMMITTEE = 16;
     uint256 internal constant MAX_BATCH_SIZE = 256;
     uint256 internal constant QUORUM = 3;
@@ -75,8 +58,51 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint8 internal constant CODEC_RAW = 0x55;
     uint8 internal constant CODEC_DAG_PB = 0x70;
 
-    /// @dev The guardian that may pause new bounties and submissions.
-    address internal _guardian;
+    /// @dev Rolling hashes (records and reports) keep their top 224 bits; the low 32 bits of
+    ///      the word that stores one hold something else (a count, a time, an index).
+    uint256 internal constant HASH_MASK = ~uint256(type(uint32).max);
+    /// @dev Where each batch's rolling records hash starts (rule U4): the smallest non-zero
+    ///      hash word, so that the intake word is never zero.
+    uint256 internal constant RECORDS_SEED = 1 << 32;
+    uint256 internal constant LOW32 = type(uint32).max;
+
+    // status word: bit offsets
+    uint256 internal constant ST_DEADLINE = 0; // uint64
+    uint256 internal constant ST_NEXT_BATCH = 64; // uint32: the batch to decide next
+    uint256 internal constant ST_VERSIONS = 96; // uint32: versionCount (the head version)
+    uint256 internal constant ST_MAX_BATCHES = 128; // uint32
+    uint256 internal constant ST_BATCH_SIZE = 160; // uint16
+    uint256 internal constant ST_OPTED_IN = 176; // uint16 mask
+    uint256 internal constant ST_REPORTED = 192; // uint16 mask: who reported batch nextBatch
+    uint256 internal constant ST_COMMITTEE = 208; // uint8: committee size
+    uint256 internal constant F_BASELINE = 1 << 216; // baseline set
+    uint256 internal constant F_ENDED = 1 << 217; // cancelled or target reached (the deadline is checked apart)
+    uint256 internal constant F_HIGHER = 1 << 218; // higher is better
+    uint256 internal constant F_SINGLE = 1 << 219; // trusts a single oracle
+    uint256 internal constant F_CANCELLED = 1 << 220;
+    uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
+
+    // scoring word: bit offsets
+    uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided
+    uint256 internal constant SC_ENDED_AT = 64; // uint64: when it ended by cancel or target (0 otherwise)
+    uint256 internal constant SC_HEAD = 128; // uint32 score
+    uint256 internal constant SC_TARGET = 160; // uint32 score
+    uint256 internal constant SC_BASELINE = 192; // uint32 score
+    uint256 internal constant SC_TOLERANCE = 224; // uint32 score units
+
+    // fees word: bit offsets
+    uint256 internal constant FE_FEE = 0; // uint96 oracleFeePerBatch
+    uint256 internal constant FE_PAID = 96; // uint96 feesPaid
+    uint256 internal constant FE_SLASH_MARGIN = 192; // uint32
+    uint256 internal constant FE_SLASH_BPS = 224; // uint16
+    uint256 internal constant FE_CURVE_LENGTH = 240; // uint8
+
+    /// @dev guardian (low 160 bits) | paused (bit 160) | locked (bit 161): one slot, so that a
+    ///      submission checks the pause and takes the reentrancy lock with one cold access.
+    uint256 internal _guard;
+    uint256 internal constant GUARD_PAUSED = 1 << 160;
+    uint256 internal constant GUARD_LOCKED = 1 << 161;
+
     /// @dev Bounties opened so far; ids run from 1.
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     uint256 internal _bountyCount;
@@ -84,19 +110,55 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     mapping(uint256 bountyId => Bounty) internal _bounties;
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => address[]) internal _committees;
-    mapping(uint256 bountyId => mapping(address oracle => uint256 indexPlusOne)) internal _memberIndex;
+    /// @dev Per committee member: its index + 1 (low 8 bits) and the hash of its last batch
+    ///      report (top 224 bits; see _reportDigest), valid while its bit is set in the
+    ///      status word's reporter mask. A report rewrites a slot that opt-in already made
+    ///      non-zero, and settlement reads the hash next to the index it needs anyway.
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
+    mapping(uint256 bountyId => mapping(address oracle => uint256)) internal _members;
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => uint256[4]) internal _curves;
     mapping(uint256 bountyId => mapping(uint256 member => uint32)) internal _baselineReports;
+    /// @dev The records hash (top 224 bits) and fill time (low 32 bits, the timestamp mod 2^32)
+    ///      of a batch that filled while an earlier batch was still pending; freed when it is
+    ///      decided. Other full batches use the bounty's ready word, the open one its intake.
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
-    mapping(uint256 bountyId => mapping(uint256 batch => Batch)) internal _batches;
-    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
-    mapping(bytes32 reportKey => bytes32) internal _reportHashes;
+    mapping(uint256 bountyId => mapping(uint256 batch => uint256)) internal _batchHashes;
+    /// @dev What each account may claim of each token (low 255 bits), and KEPT: a flag that
+    ///      opt-in sets on a committee member's balance of the bounty's token and that claims
+    ///      leave behind, so that crediting fees rewrites the slot instead of creating it.
     mapping(address account => mapping(address token => uint256)) internal _claimable;
+    uint256 internal constant KEPT = 1 << 255;
     mapping(address token => uint256) internal _pendingBurn;
     mapping(uint256 bountyId => mapping(uint256 version => address)) internal _versionAuthors;
     mapping(uint256 bountyId => uint256) internal _bondShares;
 
+    // ------------------------------------------------------------ packed words
+
+    function _u(uint256 word, uint256 offset, uint256 bits) internal pure returns (uint256) {
+        return (word >> offset) & ((1 << bits) - 1);
+    }
+
+    /// @dev `word` with the `bits`-wide field at `offset` replaced by `value` (which must fit).
+    function _set(uint256 word, uint256 offset, uint256 bits, uint256 value) internal pure returns (uint256) {
+        return (word & ~(((1 << bits) - 1) << offset)) | (value << offset);
+    }
+
+    /// @dev `word` with the 64-bit time field at `offset` set to now (timestamps are written
+    ///      only here, so that no other field is mistaken for one).
+    function _stamp(uint256 word, uint256 offset) internal view returns (uint256) {
+        return (word & ~(uint256(type(uint64).max) << offset)) | (block.timestamp << offset);
+    }
+
+    function _tokenOf(uint256 terms) internal pure returns (address) {
+        return address(uint160(terms));
+    }
+
+    function _higher(uint256 status) internal pure returns (bool) {
+        return status & F_HIGHER != 0;
+    }
+
+    // ------------------------------------------------------------------ state
 
     /// @dev The lifecycle, derived (see IBountyMarketTypes.BountyState).
     function _state(uint256 bountyId) internal view returns (BountyState) {
@@ -104,56 +166,88 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         Bounty storage b = _bounties[bountyId];
         if (b.revealed) return BountyState.Revealed;
         if (b.closedAt != 0) return BountyState.Closed;
-        if (_ended(b)) return BountyState.Settling;
-        return b.baselineSet ? BountyState.Open : BountyState.AwaitingBaseline;
+        uint256 status = b.status;
+        if (_ended(status)) return BountyState.Settling;
+        return status & F_BASELINE != 0 ? BountyState.Open : BountyState.AwaitingBaseline;
     }
 
-    function _quorum(Bounty storage b) internal view returns (uint256) {
-        return b.trustSingleOracle ? 1 : QUORUM;
+    function _quorum(uint256 status) internal pure returns (uint256) {
+        return status & F_SINGLE != 0 ? 1 : QUORUM;
     }
 
-    function _targetReached(Bounty storage b) internal view returns (bool) {
-        return b.baselineSet && RewardMath.key(b.headScore, b.higherIsBetter) >= RewardMath.key(b.target, b.higherIsBetter);
-    }
-
-    function _ended(Bounty storage b) internal view returns (bool) {
-        return b.cancelled || block.timestamp >= b.deadline || _targetReached(b);
+    /// @dev Cancelled, target reached (both set F_ENDED), or past the deadline.
+    function _ended(uint256 status) internal view returns (bool) {
+        return status & F_ENDED != 0 || block.timestamp >= _u(status, ST_DEADLINE, 64);
     }
 
     /// @dev When the bounty stopped taking submissions (for the last, partial batch).
     function _endTime(Bounty storage b) internal view returns (uint256) {
-        if (b.endedAt != 0) return b.endedAt;
-        return b.deadline; // ended by its deadline
+        uint256 endedAt = _u(b.scoring, SC_ENDED_AT, 64);
+        if (endedAt != 0) return endedAt;
+        return _u(b.status, ST_DEADLINE, 64); // ended by its deadline
     }
 
     function _batchCount(Bounty storage b) internal view returns (uint256) {
-        return (uint256(b.submissionCount) + b.batchSize - 1) / b.batchSize;
+        uint256 batchSize = _u(b.status, ST_BATCH_SIZE, 16);
+        return ((b.intake & LOW32) + batchSize - 1) / batchSize;
     }
 
-    function _batchSubmissions(Bounty storage b, uint256 batch) internal view returns (uint256) {
-        uint256 first = batch * b.batchSize;
-        uint256 count = b.submissionCount;
+    function _batchSubmissions(uint256 count, uint256 batchSize, uint256 batch) internal pure returns (uint256) {
+        uint256 first = batch * batchSize;
         if (count <= first) return 0;
         uint256 n = count - first;
-        return n > b.batchSize ? b.batchSize : n;
+        return n > batchSize ? batchSize : n;
     }
 
-    /// @dev Batches are scored in order: the next undecided one, once full or once the bounty ended.
-    function _reportable(Bounty storage b, Batch storage bt, uint256 batch) internal view returns (bool) {
-        if (bt.decided || batch != b.nextBatch || _batchSubmissions(b, batch) == 0) return false;
-        return bt.filledAt != 0 || _ended(b);
+    /// @dev Batches are scored in order: the next undecided one, once full or once the bounty
+    ///      ended. Returns its number of submissions, 0 if it is not reportable.
+    function _reportableSubmissions(Bounty storage b, uint256 status, uint256 batch) internal view returns (uint256 n) {
+        if (batch != _u(status, ST_NEXT_BATCH, 32)) return 0;
+        uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
+        n = _batchSubmissions(b.intake & LOW32, batchSize, batch);
+        if (n != batchSize && !_ended(status)) return 0;
     }
 
-    /// @dev A reportable batch may be settled with a partial quorum (or voided) from here.
-    ///      Batches settle in order, so lastSettledAt is when its predecessor was decided.
-    function _timeoutAt(Bounty storage b, Batch storage bt) internal view returns (uint256) {
-        uint256 since = bt.filledAt != 0 ? bt.filledAt : _endTime(b);
-        if (b.lastSettledAt > since) since = b.lastSettledAt;
+    /// @dev A full batch: when it filled (stored mod 2^32; exact for 136 years after it filled).
+    function _filledAt(uint256 batchHash) internal view returns (uint256) {
+        unchecked {
+            return block.timestamp - uint32(uint32(block.timestamp) - uint32(batchHash));
+        }
+    }
+
+    /// @dev The reportable batch may be settled with a partial quorum (or voided) from here:
+    ///      the later of when it filled (or the bounty ended) and when its predecessor was decided.
+    function _timeoutAt(uint256 bountyId, Bounty storage b, uint256 batch, uint256 n) internal view returns (uint256) {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        uint256 since = n == _u(b.status, ST_BATCH_SIZE, 16) ? _filledAt(_fullBatchHash(bountyId, b, b.status, batch)) : _endTime(b);
+        uint256 last = _u(b.scoring, SC_LAST_SETTLED, 64);
+        if (last > since) since = last;
         return since + b.scoringTimeout;
     }
 
-    function _reportKey(uint256 bountyId, uint256 batch, uint256 member) internal pure returns (bytes32) {
-        return keccak256(abi.encode(bountyId, batch, member));
+    /// @dev The word holding an undecided full batch's records hash and fill time: the ready
+    ///      word for the next batch to decide unless it spilled, else its own slot.
+    function _fullBatchHash(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch) internal view returns (uint256) {
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (batch == _u(status, ST_NEXT_BATCH, 32) && status & F_SPILLED == 0) return b.ready;
+        return _batchHashes[bountyId][batch];
+    }
+
+    /// @dev The records hash a batch's records must match (zero once decided or while empty).
+    function _recordsHash(uint256 bountyId, Bounty storage b, uint256 batch) internal view returns (bytes32) {
+        uint256 status = b.status;
+        if (batch < _u(status, ST_NEXT_BATCH, 32)) return bytes32(0);
+        uint256 count = b.intake & LOW32;
+        uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
+        if (count >= (batch + 1) * batchSize) return bytes32(_fullBatchHash(bountyId, b, status, batch) & HASH_MASK);
+        if (count > batch * batchSize) return bytes32(b.intake & HASH_MASK); // the open batch
+        return bytes32(0);
+    }
+
+    /// @dev AwaitingBaseline or Open: the bounty has not ended.
+    function _requireNotEnded(uint256 bountyId) internal view {
+        BountyState s = _state(bountyId);
+        if (s != BountyState.Open && s != BountyState.AwaitingBaseline) revert BountyNotInState(bountyId, s, BountyState.Open);
     }
 
     function _popcount(uint256 x) internal pure returns (uint256 c) {
@@ -162,7 +256,6 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
             ++c;
         }
     }
-
 
     modifier onlyRequester(uint256 bountyId) {
         _requireRequester(bountyId);
@@ -181,5 +274,21 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     function _requireState(uint256 bountyId, BountyState expected) internal view {
         BountyState s = _state(bountyId);
         if (s != expected) revert BountyNotInState(bountyId, s, expected);
+    }
+
+    /// @dev keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) of a batch
+    ///      report, top 224 bits.
+    function _reportDigest(uint256 batch, bytes calldata scores, Cid calldata merged) internal pure returns (uint256 h) {
+        bytes32 digest = merged.digest;
+        uint8 codec = merged.codec;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, batch)
+            calldatacopy(add(p, 0x20), scores.offset, scores.length)
+            let e := add(add(p, 0x20), scores.length)
+            mstore(e, digest)
+            mstore8(add(e, 0x20), codec)
+            h := and(keccak256(p, add(scores.length, 0x41)), not(0xffffffff))
+        }
     }
 }

@@ -137,6 +137,12 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error NotGuardian(address caller);
     error UnexpectedEth(address sender);
     error EthTransferFailed(address to, uint256 amount);
+    /// @notice New bounties and submissions are paused (or `pause` while paused).
+    error EnforcedPause();
+    /// @notice `unpause` while not paused.
+    error ExpectedPause();
+    /// @notice A call into the market while one of its token transfers is under way.
+    error ReentrancyGuardReentrantCall();
 }
 
 /// @title Fathom bounty market: events
@@ -221,6 +227,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event Burned(address indexed token, uint256 amount);
     /// @notice The guardian that may pause new bounties and submissions changed.
     event GuardianSet(address indexed guardian);
+    /// @notice The guardian paused / resumed new bounties and submissions.
+    event Paused(address account);
+    event Unpaused(address account);
 }
 
 /// @title Fathom bounty market: actions and core views (implemented by BountyMarket itself)
@@ -260,8 +269,29 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice A member reports a batch's scores and the merged model it pinned. Rules R1-R3.
     function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external;
 
+    /// @notice A member reports a batch (as `report`) and settles it in the same transaction
+    ///         (as `settleBatch`): the finalising report, sent by the last opted-in member to
+    ///         report (or by any member once the timeout passed, if its report completes a
+    ///         quorum). `records` are the batch's records in id order, packed: 69 bytes each,
+    ///         abi.encodePacked(contributor, uint96 stake, uint32 baseVersion, update.digest,
+    ///         uint8 update.codec) from SubmissionReceived (the tail of each records-hash
+    ///         link). `others` are the other reporters' reports, in committee order, as their
+    ///         ReportPosted events give them (this member's own report is `scores` and
+    ///         `merged`, and is not stored). Emits ReportPosted, then everything settleBatch
+    ///         emits. Rules R1-R9.
+    function reportAndSettle(
+        uint256 bountyId,
+        uint256 batch,
+        bytes calldata scores,
+        Cid calldata merged,
+        bytes calldata records,
+        BatchReport[] calldata others
+    ) external;
+
     /// @notice Anyone settles a batch once every opted-in member reported, or after the
-    ///         timeout with a quorum, passing the records and reports the chain committed to.
+    ///         timeout with a quorum, passing the records (from SubmissionReceived, in id
+    ///         order) and the reports (from ReportPosted, in committee order of the reporters)
+    ///         the chain committed to. Members usually settle with reportAndSettle instead.
     ///         Rules R4-R9.
     function settleBatch(
         uint256 bountyId,
@@ -272,18 +302,6 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Anyone voids a batch that missed its quorum by the timeout. Rule R10.
     function voidBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records) external;
-
-    /// @notice Requester: end the bounty; takes effect once pending batches settle. Rule E1.
-    function cancel(uint256 bountyId) external;
-
-    /// @notice Anyone closes an ended bounty whose batches are all settled, crediting the
-    ///         requester with what was not earned. Rule E2.
-    function close(uint256 bountyId) external;
-
-    /// @notice Requester: reveal the validation set and model key of a closed bounty;
-    ///         returns the reveal bond if not yet forfeited. Rule E3.
-    function reveal(uint256 bountyId, Cid calldata validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey)
-        external;
 
     /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1.
     function claim(address token) external;
@@ -301,6 +319,9 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     function pause() external;
 
     function unpause() external;
+
+    /// @notice Whether new bounties and submissions are paused.
+    function paused() external view returns (bool);
 
     /// @notice The derived lifecycle state; reverts with BountyNotFound for unknown ids.
     function state(uint256 bountyId) external view returns (BountyState);
@@ -335,6 +356,18 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice Requester: replace the initial model before the baseline is set. Rule B6.
     function setInitialModel(uint256 bountyId, Cid calldata model) external;
 
+    /// @notice Requester: end the bounty; takes effect once pending batches settle. Rule E1.
+    function cancel(uint256 bountyId) external;
+
+    /// @notice Anyone closes an ended bounty whose batches are all settled, crediting the
+    ///         requester with what was not earned. Rule E2.
+    function close(uint256 bountyId) external;
+
+    /// @notice Requester: reveal the validation set and model key of a closed bounty;
+    ///         returns the reveal bond if not yet forfeited. Rule E3.
+    function reveal(uint256 bountyId, Cid calldata validationCid, bytes32 validationKey, bytes32 salt, bytes32 modelKey)
+        external;
+
     /// @notice Anyone: after the reveal window, forfeit an unrevealed bond to the authors of
     ///         accepted versions (burned if there are none). Rule E4.
     function forfeitBond(uint256 bountyId) external;
@@ -354,9 +387,10 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice The reward curve's breakpoints.
     function getCurve(uint256 bountyId) external view returns (uint64[] memory xs, uint64[] memory ys);
 
-    /// @notice A batch: its records hash, when it filled (0 if partial), reporters (bit i =
-    ///         member i), whether it is decided, its submission count, and when it may be settled
-    ///         with a partial quorum (0 while not reportable).
+    /// @notice A batch: its records hash (top 224 bits, rule U4; zero once decided), when it
+    ///         filled (0 if partial or decided), reporters (bit i = member i; only for the batch
+    ///         being scored), whether it is decided, its submission count, and when it may be
+    ///         settled with a partial quorum (0 while not reportable).
     function getBatch(uint256 bountyId, uint256 batch)
         external
         view
@@ -369,7 +403,9 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
             uint256 timeoutAt
         );
 
-    /// @notice The hash a report must match at settlement.
+    /// @notice The hash a report of the batch being scored must match at settlement: the top
+    ///         224 bits of keccak256(abi.encodePacked(batch, scores, merged.digest,
+    ///         merged.codec)), low 4 bytes zero; zero for a member that has not reported it.
     function reportHash(uint256 bountyId, uint256 batch, uint256 memberIndex) external view returns (bytes32);
 
     /// @notice The author of an accepted version while its bond share is unclaimed.

@@ -1,7 +1,8 @@
 """Building bounties and driving rounds in the brownie suites.
 
 A `Round` keeps the records and reports the chain commits to (as an indexer would
-from SubmissionReceived and ReportPosted events) so tests can settle batches."""
+from SubmissionReceived and ReportPosted events) so tests can settle batches, either
+with `settleBatch` or, as oracles do, with the last member's `reportAndSettle`."""
 
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ def encode_scores(scores: list[int]) -> bytes:
     return b"".join(s.to_bytes(4, "big") for s in scores)
 
 
+def pack_records(records: list[tuple]) -> bytes:
+    """Records as reportAndSettle takes them: 69 bytes each, packed (contributor, uint96 stake,
+    uint32 baseVersion, update digest, uint8 codec)."""
+    from eth_abi.packed import encode_packed
+
+    return b"".join(
+        encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [str(who), stake, base, update[0], update[1]])
+        for who, stake, base, update in records
+    )
+
+
 @dataclass
 class Round:
     market: Any
@@ -120,13 +132,26 @@ class Round:
         self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
         return tx
 
-    def batch_reports(self, batch: int) -> list[tuple]:
-        return [self.reports[batch][i] for i in sorted(self.reports.get(batch, {}))]
+    def batch_reports(self, batch: int, without: Any = None) -> list[tuple]:
+        """The batch's posted reports in committee order (less `without`'s, if given)."""
+        skip = self.committee.index(without) if without is not None else None
+        return [self.reports[batch][i] for i in sorted(self.reports.get(batch, {})) if i != skip]
 
     def settle(self, batch: int, sender: Any):
         return self.market.settleBatch(self.bounty_id, batch, self.records[batch], self.batch_reports(batch), {"from": sender})
 
-    def score_batch(self, batch: int, scores: list[int], sender: Any, merged: tuple[bytes, int] | None = None):
-        for o in self.committee:
-            self.report(o, batch, scores, merged or (keccak(b"merged-%d" % batch), RAW))
-        return self.settle(batch, sender)
+    def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
+        """`oracle` reports and settles the batch in one transaction (reportAndSettle)."""
+        tx = self.market.reportAndSettle(
+            self.bounty_id, batch, encode_scores(scores), merged, pack_records(self.records[batch]),
+            self.batch_reports(batch, without=oracle), {"from": oracle},
+        )
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        return tx
+
+    def score_batch(self, batch: int, scores: list[int], sender: Any = None, merged: tuple[bytes, int] | None = None):
+        """Every member reports `scores`; the last one's report settles the batch."""
+        merged = merged or (keccak(b"merged-%d" % batch), RAW)
+        for o in self.committee[:-1]:
+            self.report(o, batch, scores, merged)
+        return self.final_report(self.committee[-1], batch, scores, merged)

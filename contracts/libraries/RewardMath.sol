@@ -71,6 +71,23 @@ library RewardMath {
         return WAD; // unreachable for a packed curve (last x == WAD)
     }
 
+    /// @notice As curveAt, reading only the packed words it needs from storage (a linear
+    ///         curve needs one).
+    function curveAtStored(uint256[4] storage packed, uint256 n, uint256 p) internal view returns (uint256) {
+        if (p >= WAD) return WAD;
+        uint256 word = packed[0];
+        uint256 x0 = uint64(word);
+        uint256 y0 = uint64(word >> 64);
+        for (uint256 i = 1; i < n; ++i) {
+            if (i % 2 == 0) word = packed[i / 2];
+            uint256 point_ = word >> (128 * (i % 2));
+            (uint256 x1, uint256 y1) = (uint64(point_), uint64(point_ >> 64));
+            if (p <= x1) return y0 + ((y1 - y0) * (p - x0)) / (x1 - x0);
+            (x0, y0) = (x1, y1);
+        }
+        return WAD; // unreachable for a packed curve (last x == WAD)
+    }
+
     /// @notice The reward owed for reaching progress p: floor(R * c(p)) - paidSoFar,
     ///         or 0 if that is not positive.
     function rewardFor(uint256 escrow, uint256 paidSoFar, uint256 curveValue) internal pure returns (uint256) {

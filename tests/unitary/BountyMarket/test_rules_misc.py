@@ -43,11 +43,17 @@ def test_u4_the_records_hash_commits_to_each_submission(market, requester, stake
     from eth_abi.packed import encode_packed
     from eth_utils import keccak
 
+    def link(h: bytes, n: int) -> bytes:  # one link, keeping the top 224 bits
+        full = keccak(encode_packed(["bytes32", "address", "uint96", "uint32", "bytes32", "uint8"],
+                                    [h, contributor.address, STAKE, 0, cid(n)[0], cid(n)[1]]))
+        return full[:28] + b"\0" * 4
+
     rnd = Round.open(market, requester, staked_oracles[:3])
     rnd.submit(contributor, 5)
-    expected = keccak(encode_packed(["bytes32", "address", "uint96", "uint32", "bytes32", "uint8"],
-                                    [b"\0" * 32, contributor.address, STAKE, 0, cid(5)[0], cid(5)[1]]))
-    assert market.getBatch(rnd.bounty_id, 0)["recordsHash"] == "0x" + expected.hex()
+    h = link((2**32).to_bytes(32, "big"), 5)  # each batch's hash starts at 2^32
+    assert market.getBatch(rnd.bounty_id, 0)["recordsHash"] == "0x" + h.hex()
+    rnd.submit(contributor, 6)
+    assert market.getBatch(rnd.bounty_id, 0)["recordsHash"] == "0x" + link(h, 6).hex()
 
 
 def test_u5_a_stake_can_come_from_the_claimable_balance(market, requester, staked_oracles, contributors, rando):

@@ -1,0 +1,202 @@
+"""Gas per scored contribution, counted from receipts (`gasUsed`) on anvil at shanghai.
+
+The count, as the performance issue defines it (committee C, full batches of B):
+
+  per contribution (returning) = mean submit
+                                + (the batch's C reports + its settlement) / B
+                                + one claim / 4      (4 contributions per claim: one
+                                                      fresh batch, three returning)
+  per contribution (one-off)   = mean submit + (reports + settlement) / B + one claim
+
+The last committee member's report settles the batch in the same transaction
+(`reportAndSettle`: it passes the packed records and the other reports); `settle_mean`
+is that transaction, `report_mean` the plain reports before it, and a batch costs all of
+them. Contributors approve the market for type(uint256).max, as wallets do
+(OpenZeppelin's ERC20 then skips the allowance write). Each batch holds a realistic mix:
+one accepted (the rule accepts the best candidate only), B/8 slashed (invalid or far
+worse than the head), the rest rejected.
+
+    python benchmarks/gas.py            # prints the table, writes benchmarks/gas.json
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_abi import encode
+from eth_abi.packed import encode_packed
+from eth_utils import keccak
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fathom.chain import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
+
+WAD = 10**18
+RAW = 0x55
+INVALID = 2**32 - 1
+BASELINE = 5_000
+
+
+def cid(tag: str) -> tuple[bytes, int]:
+    return (keccak(text=tag), RAW)
+
+
+@dataclass
+class Scenario:
+    token: str = "erc20"  # or "eth"
+    batch: int = 32
+    committee: int = 3
+    batches: int = 4  # the same contributors submit once per batch
+
+
+def _params(token: str, committee: list[str], batch: int, batches: int, now: int) -> tuple:
+    val_cid, val_key, salt = cid("validation"), b"\x11" * 32, b"\x22" * 32
+    commitment = keccak(encode(["(bytes32,uint8)", "bytes32", "bytes32"], [val_cid, val_key, salt]))
+    return (
+        token, 1_000 * WAD, WAD, 3 * 10**15, batches + 2, 10**16, 5_000, batch, 3_600, now + 30 * 86_400, 86_400,
+        True, 9_000, 100, 5, 10**14, b"accuracy".ljust(32, b"\0"), len(committee) == 1, committee,
+        [0, WAD], [0, WAD], cid("initial"), cid("keyring"), commitment,
+    )
+
+
+def _mix(n: int, head: int, k: int) -> list[int]:
+    """Scores for one batch: submission 0 beats the head, n/8 are slashed, the rest rejected."""
+    slashed = n // 8
+    scores = [head - 10] * n
+    scores[0] = head + 100 + k
+    for i in range(1, 1 + slashed):
+        scores[i] = INVALID if i % 2 else head - 500
+    return scores
+
+
+def run(scn: Scenario, url: str) -> dict[str, Any]:
+    w3 = connect(url)
+    accts = w3.eth.accounts
+    deployer = Sender.unlocked(w3, 0)
+    c = deploy_all(deployer)
+    market, registry = c["BountyMarket"], c["OracleRegistry"]
+    requester = Sender.unlocked(w3, 1)
+    oracles = [Sender.unlocked(w3, 2 + i) for i in range(scn.committee)]
+    contributors = [Sender.unlocked(w3, 10 + i) for i in range(scn.batch)]
+    gas: dict[str, list[int]] = {k: [] for k in ("submit", "report", "settle", "claim", "submit_first")}
+
+    token_addr = ETH
+    token = None
+    if scn.token == "erc20":
+        token = deployer.deploy("MockERC20", "Bench", "BNC", 18)
+        token_addr = token.address
+        for who in [requester, *contributors]:
+            deployer.transact(token.functions.mint(who.address, 10**24))
+    for o in oracles:
+        o.transact(registry.functions.stake(), value=2 * WAD)
+
+    params = _params(token_addr, [o.address for o in oracles], scn.batch, scn.batches, w3.eth.get_block("latest").timestamp)
+    escrow = params[1] + params[3] * params[4] + params[5]
+    if token is not None:
+        requester.transact(token.functions.approve(market.address, escrow))
+        receipt = requester.transact(market.functions.createBounty(params))
+        for who in contributors:
+            who.transact(token.functions.approve(market.address, 2**256 - 1))
+    else:
+        receipt = requester.transact(market.functions.createBounty(params), value=escrow)
+    bounty = market.events.BountyOpened().process_receipt(receipt)[0]["args"]["bountyId"]
+    for o in oracles:
+        o.transact(market.functions.joinCommittee(bounty))
+    for o in oracles:
+        o.transact(market.functions.reportBaseline(bounty, BASELINE))
+
+    head = BASELINE
+    stake = params[2]
+    for k in range(scn.batches):
+        records = []
+        for i, who in enumerate(contributors):
+            update = cid(f"update-{k}-{i}")
+            r = who.transact(market.functions.submitUpdate(bounty, 0, update), value=0 if token else stake)
+            (gas["submit_first"] if i == 0 else gas["submit"]).append(r.gasUsed)
+            records.append((who.address, stake, 0, update))
+        scores = _mix(scn.batch, head, k)
+        blob = b"".join(s.to_bytes(4, "big") for s in scores)
+        merged = cid(f"merged-{k}")
+        reports = []
+        for o in oracles[:-1]:
+            r = o.transact(market.functions.report(bounty, k, blob, merged))
+            gas["report"].append(r.gasUsed)
+            reports.append((blob, merged))
+        # the last member's report settles the batch
+        packed = b"".join(encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [a, s, v, u[0], u[1]])
+                          for a, s, v, u in records)
+        r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, packed, reports))
+        gas["settle"].append(r.gasUsed)
+        head = scores[0]
+    for who in contributors:
+        r = who.transact(market.functions.claim(token_addr))
+        gas["claim"].append(r.gasUsed)
+    # the same number of claims from fresh one-batch contributors is measured by a
+    # separate run with batches=1, where every claim follows one contribution
+    n = scn.batch
+    submits = gas["submit"] + gas["submit_first"]
+    mean_submit = statistics.fmean(submits)
+    per_batch = (sum(gas["report"]) + sum(gas["settle"])) / scn.batches
+    mean_claim = statistics.fmean(gas["claim"])
+    return {
+        "submit_mean": round(mean_submit),
+        "submit_first_in_batch": round(statistics.fmean(gas["submit_first"])),
+        "report_mean": round(statistics.fmean(gas["report"])) if gas["report"] else 0,
+        "settle_mean": round(statistics.fmean(gas["settle"])),
+        "claim_mean": round(mean_claim),
+        "scoring_per_contribution": round(per_batch / n),
+        "per_contribution": round(mean_submit + per_batch / n + mean_claim / scn.batches),
+    }
+
+
+def figure(scn: Scenario, url: str) -> dict[str, Any]:
+    returning = run(scn, url)
+    single = run(Scenario(scn.token, scn.batch, scn.committee, batches=1), url)
+    return {"returning": returning, "single": single}
+
+
+def main() -> int:
+    started = time.monotonic()
+    out: dict[str, Any] = {"chain": "anvil (hardfork shanghai, base fee 0)", "mix": "1 accepted, B/8 slashed, rest rejected"}
+    with LocalChain("anvil", accounts=10 + 128) as chain:
+        main_erc20 = figure(Scenario("erc20", 32, 3), chain.url)
+        main_eth = figure(Scenario("eth", 32, 3), chain.url)
+        out["per_contribution_c3_b32"] = main_erc20["returning"]["per_contribution"]
+        out["per_contribution_single_c3_b32"] = main_erc20["single"]["per_contribution"]
+        out["eth"] = {
+            "per_contribution_c3_b32": main_eth["returning"]["per_contribution"],
+            "per_contribution_single_c3_b32": main_eth["single"]["per_contribution"],
+        }
+        out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth}
+        out["by_batch"] = {}
+        for b in (1, 8, 32, 128):
+            f = main_erc20 if b == 32 else figure(Scenario("erc20", b, 3), chain.url)
+            out["by_batch"][str(b)] = {"returning": f["returning"]["per_contribution"], "single": f["single"]["per_contribution"]}
+        out["by_committee"] = {}
+        for cm in (1, 3, 5):
+            f = main_erc20 if cm == 3 else figure(Scenario("erc20", 32, cm), chain.url)
+            out["by_committee"][str(cm)] = {"returning": f["returning"]["per_contribution"], "single": f["single"]["per_contribution"]}
+    out["seconds"] = round(time.monotonic() - started, 1)
+    path = ROOT / "benchmarks" / "gas.json"
+    path.write_text(json.dumps(out, indent=2) + "\n")
+    d = out["detail_c3_b32"]
+    print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20':>10}{'ETH':>10}   target")
+    print(f"{'  returning (claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
+    print(f"{'  one-off (claims once)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    for key in ("submit_mean", "submit_first_in_batch", "report_mean", "settle_mean", "claim_mean", "scoring_per_contribution"):
+        print(f"  {key:<42}{d['erc20']['returning'][key]:>10,}{d['eth']['returning'][key]:>10,}")
+    print("by batch size (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_batch"].items()})
+    print("by committee (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_committee"].items()})
+    print(f"wrote {path.relative_to(ROOT)} in {out['seconds']} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
