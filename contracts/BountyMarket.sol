@@ -1163,6 +1163,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
         // submission ids are uint32
         if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
+        // the fees paid so far are kept in 96 bits: the whole budget must fit
+        if (uint256(p.oracleFeePerBatch) * p.maxBatches > type(uint96).max) revert InvalidParameter("oracleFeePerBatch");
         if (p.slashBps > BPS) revert InvalidParameter("slashBps");
         if (p.scoringTimeout == 0) revert InvalidParameter("scoringTimeout");
         if (p.deadline <= block.timestamp) revert InvalidParameter("deadline");

@@ -69,6 +69,17 @@ def decode_scores(blob: bytes) -> list[int]:
     return [int.from_bytes(blob[i:i + 4], "big") for i in range(0, len(blob), 4)]
 
 
+def pack_records(records: list[tuple]) -> bytes:
+    """Records as reportAndSettle takes them: 69 bytes each, abi.encodePacked(contributor,
+    uint96 stake, uint32 baseVersion, update digest, uint8 codec)."""
+    from eth_abi.packed import encode_packed
+
+    return b"".join(
+        encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [who, stake, base, bytes(update[0]), update[1]])
+        for who, stake, base, update in records
+    )
+
+
 def decode_params(raw: bytes) -> dict[str, Any]:
     """The BountyParams emitted (ABI-encoded) in BountyOpened."""
     (values,) = abi_decode([PARAM_TYPE], raw)
@@ -274,6 +285,12 @@ class Market:
 
     def report(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int]) -> Any:
         return self.send(self.market.functions.report(bounty_id, batch, encode_scores(scores), merged))
+
+    def report_and_settle(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int],
+                          records: list[tuple], others: list[tuple]) -> Any:
+        """The finalising report: report and settle in one transaction (the last member to report)."""
+        return self.send(self.market.functions.reportAndSettle(bounty_id, batch, encode_scores(scores), merged,
+                                                               pack_records(records), others))
 
     def settle(self, bounty_id: int, batch: int, records: list[tuple], reports: list[tuple]) -> Any:
         return self.send(self.market.functions.settleBatch(bounty_id, batch, records, reports))

@@ -232,11 +232,32 @@ class OracleNode:
             if len(records) < batch["submissions"]:
                 return  # wait for the batch's submissions to be confirmed
             scores, merged = self._report_for(bounty_id, k, records, view)
+            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
+                return
             self.market.report(bounty_id, k, scores, merged)
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores)} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: list[int],
+                      merged: tuple) -> bool:
+        """The last member to report settles in the same transaction (reportAndSettle),
+        passing the records and the others' reports from the events. False: report plainly."""
+        events = self.market.events(bounty_id=bounty_id)  # latest: the others' reports may be fresh
+        records = Market.records_of(events, bounty_id, k)
+        reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
+        others = Market.reports_of(events, bounty_id, k, reporters)
+        if len(others) != len(reporters) or len(records) != batch["submissions"]:
+            return False
+        try:
+            self.market.report_and_settle(bounty_id, k, scores, merged, records, others)
+        except ChainError as exc:
+            log.info("bounty %s batch %s: the finalising report fell back to a plain report (%s)", bounty_id, k, exc)
+            return False
+        self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
+        self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores)} scores)")
+        return True
 
     def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
                       view: dict[str, Any]) -> None:
