@@ -10,7 +10,7 @@ export PY_COLORS := 0
 BROWNIE_TEST := brownie test -p no:cacheprovider
 TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-abi test-browser
 
-.PHONY: help setup test $(TEST_STAGES) abi demo deploy freeze clean frontend
+.PHONY: help setup test $(TEST_STAGES) abi bench demo deploy freeze clean frontend
 
 help:
 	@echo "make demo    set up, then run a whole bounty round on a local chain"
@@ -18,6 +18,7 @@ help:
 	@echo "make test    set up, then run every test stage: $(TEST_STAGES)"
 	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
 	@echo "make <stage> one stage alone, e.g. make test-forge"
+	@echo "make bench   gas, scoring, artefact, IPFS and whole-round benchmarks -> benchmarks/results.json"
 	@echo "make abi     export the contracts' ABI JSON for frontends to interfaces/_abi/"
 	@echo "make frontend  vendor ethers and the ABIs into frontend/ (serve: python -m http.server -d frontend)"
 
@@ -66,6 +67,11 @@ test-browser: setup
 
 frontend: setup
 	node frontend/build.mjs
+
+# Benchmarks (never part of make test): medians of repeated runs, a table against the
+# targets, and benchmarks/results.json (gas figures from benchmarks/gas.py under "gas").
+bench: setup
+	python benchmarks/run.py
 
 # A whole bounty round on a fresh local ganache: 3 oracle daemons, a requester, 6
 # contributors (one harmful), reveal, claims and audit; ends with the round's table.

@@ -351,7 +351,8 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from .demo import main as demo_main
 
-    return demo_main((["--workdir", str(args.workdir)] if args.workdir else []) + ["--chain", args.chain])
+    return demo_main((["--workdir", str(args.workdir)] if args.workdir else [])
+                     + ["--chain", args.chain, "--report-dir", str(args.report_dir)])
 
 
 # ---------------------------------------------------------------- parser
@@ -483,6 +484,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="run a whole bounty round on a local chain (what `make demo` runs)")
     p.add_argument("--workdir", type=Path, help="where to keep the run's files (default: a fresh temp folder)")
     p.add_argument("--chain", choices=("ganache", "anvil"), default="ganache", help="local chain (default ganache)")
+    p.add_argument("--report-dir", type=Path, default=Path("reports"), help="where the round's report goes (default reports/)")
     p.set_defaults(func=_cmd_demo)
     return parser
 
