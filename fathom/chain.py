@@ -171,7 +171,11 @@ class LocalChain:
 
 
 def connect(url: str, timeout: float = 30.0) -> Web3:
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+    # web3's validation middleware asks the node for its chain id before and after every
+    # eth_call, eth_estimateGas and eth_sendTransaction: cache that one answer
+    provider = Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, cache_allowed_requests=True,
+                                 cacheable_requests={"eth_chainId"})
+    w3 = Web3(provider)
     try:
         w3.eth.chain_id
     except Exception as exc:  # noqa: BLE001 - any transport error means the same to the user

@@ -48,10 +48,12 @@ model mode and every other kind is always wrapped.
 From the content key K (32 bytes) three independent subkeys are derived with
 HKDF-SHA256 (info ``fathom/v1/envelope-aes``, ``fathom/v1/envelope-nonce``,
 ``fathom/v1/key-commitment``): the AES key, a nonce key, and the *key commitment*
-written in the header. The nonce is ``HMAC-SHA256(nonce_key, len(aad) || aad ||
-plaintext)[:12]``, so the same key, header and plaintext always give the same bytes
-(every honest oracle pins the same merged-model CID) while different content gets a
-different nonce. The key commitment makes the envelope key-committing: GCM alone is
+written in the header. For models and keyrings (under the bounty's long-lived model
+key) the nonce is ``HMAC-SHA256(nonce_key, len(aad) || aad || plaintext)[:12]``, so the
+same key, header and plaintext always give the same bytes (every honest oracle pins the
+same merged-model CID) while different content gets a different nonce. Updates and
+validation sets have a fresh content key each, so their nonce is random (which spares a
+SHA-256 pass over the data). The key commitment makes the envelope key-committing: GCM alone is
 not, and without it an author could craft one ciphertext that decrypts to *different*
 updates for different oracles (wrapping a different key for each), setting honest
 oracles against one another. With it, every recipient that opens an envelope gets the
@@ -75,6 +77,7 @@ import hmac
 import json
 import secrets
 import struct
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -218,6 +221,8 @@ _SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD036414
 _ECIES_INFO = b"fathom/v1/ecies-wrap"
 _INFO_AES = b"fathom/v1/envelope-aes"
 _INFO_NONCE = b"fathom/v1/envelope-nonce"
+#: Kinds sealed under the bounty's model key, whose bytes must be reproducible.
+_DETERMINISTIC_KINDS = frozenset({"model", "keyring"})
 _INFO_COMMIT = b"fathom/v1/key-commitment"
 _HEADER_KEYS = frozenset({"author", "bounty_id", "key_commitment", "key_mode", "kind", "recipients"})
 
@@ -285,7 +290,12 @@ def public_key_of(private_key: str | bytes) -> bytes:
 
 def address_of(public_key: bytes) -> str:
     """The checksummed address of a public key: the last 20 bytes of ``keccak256(x || y)``."""
-    return to_checksum_address(keccak(normalize_public_key(public_key))[12:])
+    return _address_of(normalize_public_key(public_key))
+
+
+@lru_cache(maxsize=4096)
+def _address_of(public64: bytes) -> str:
+    return to_checksum_address(keccak(public64)[12:])
 
 
 def account_address(private_key: str | bytes) -> str:
@@ -295,7 +305,16 @@ def account_address(private_key: str | bytes) -> str:
 
 def normalize_address(address: str) -> str:
     """The checksummed form of an address; mixed case must already be a valid checksum."""
-    if not isinstance(address, str) or not is_hex_address(address):
+    if not isinstance(address, str):
+        raise InvalidKey(f"not an address: {address!r}")
+    return _normalize_address(address)
+
+
+@lru_cache(maxsize=4096)
+def _normalize_address(address: str) -> str:
+    # a pure function of the string (errors are not cached): the committee's and the
+    # requester's addresses recur in every envelope, and each checksum costs a keccak
+    if not is_hex_address(address):
         raise InvalidKey(f"not an address: {address!r}")
     body = address[2:] if address[:2].lower() == "0x" else address
     if body != body.lower() and body != body.upper() and not is_checksum_address(address):
@@ -469,9 +488,14 @@ def _hex_field(value: Any, size: int, what: str) -> bytes:
 
 
 def _checksummed(value: Any, what: str) -> str:
-    if not isinstance(value, str) or not is_hex_address(value) or not is_checksum_address(value):
+    if not isinstance(value, str) or not _is_checksummed(value):
         raise EnvelopeFormatError(f"header {what} must be a checksummed address, got {value!r}")
     return value
+
+
+@lru_cache(maxsize=4096)
+def _is_checksummed(value: str) -> bool:
+    return is_hex_address(value) and is_checksum_address(value)
 
 
 def _decode_header(raw: bytes, version: int) -> EnvelopeHeader:
@@ -581,10 +605,17 @@ def _seal(plaintext: bytes, key: bytes, recipients: list[Recipient], bounty_id: 
         raise EnvelopeTooLarge(f"envelope would be {total} bytes, more than the limit of {max_size}")
     aad = _PREFIX.pack(MAGIC, ENVELOPE_VERSION, 0, len(header), body_len) + header
     aead, nonce_key = _subkeys(key)
-    mac = hmac.new(nonce_key, struct.pack(">Q", len(aad)), hashlib.sha256)
-    mac.update(aad)
-    mac.update(plaintext)
-    nonce = mac.digest()[:_NONCE_BYTES]
+    if kind in _DETERMINISTIC_KINDS:
+        # under the bounty's long-lived model key: a synthetic nonce, so every honest
+        # oracle seals the same bytes (and pins the same CID) and no two contents share one
+        mac = hmac.new(nonce_key, struct.pack(">Q", len(aad)), hashlib.sha256)
+        mac.update(aad)
+        mac.update(plaintext)
+        nonce = mac.digest()[:_NONCE_BYTES]
+    else:
+        # a fresh content key per artefact (updates, validation sets): nothing needs these
+        # bytes to be reproducible, so a random nonce spares a SHA-256 pass over the data
+        nonce = secrets.token_bytes(_NONCE_BYTES)
     return aad + nonce + aead.encrypt(nonce, plaintext, aad)
 
 

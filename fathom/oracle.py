@@ -357,12 +357,18 @@ class OracleNode:
         return scores, merged
 
 
+_BLAS: Any = None
+
+
 def _one_blas_thread() -> Any:
     """OpenBLAS rounds a large GEMM differently with 1 and 2 threads (in the 9th digit of a
     log-loss): every oracle scores with one thread, so honest oracles agree bit for bit."""
-    from threadpoolctl import threadpool_limits
+    global _BLAS
+    from threadpoolctl import ThreadpoolController
 
-    return threadpool_limits(limits=1, user_api="blas")
+    if _BLAS is None:  # finding the libraries walks every loaded .so (~2 ms): do it once
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
 
 
 def _jsonable(value: Any) -> Any:

@@ -283,7 +283,9 @@ class CidBuilder:
                 self._leaf(bytes(self._buf))
                 self._buf.clear()
         while len(view) - pos >= self._chunk:
-            self._leaf(bytes(view[pos : pos + self._chunk]))
+            piece = view[pos : pos + self._chunk]
+            # hashed in place; copied only for a caller that keeps the blocks
+            self._leaf(piece if self._on_block is None else bytes(piece))
             pos += self._chunk
         self._buf += view[pos:]
 
@@ -315,7 +317,7 @@ class CidBuilder:
         if self._on_block is not None:
             self._on_block(_cid_string(cid), block)
 
-    def _leaf(self, chunk: bytes) -> None:
+    def _leaf(self, chunk: bytes | memoryview) -> None:
         cid = _cid_bytes(CODEC_RAW, hashlib.sha256(chunk).digest())
         self._emit(cid, chunk)
         self._leaves += 1
