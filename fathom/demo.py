@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import models, protocol, training
+from . import models, training
 from .chain import ETH, LocalChain, Sender, connect, deploy_all
 from .config import Settings
 from .contributor import contribute, outcome
@@ -86,123 +86,138 @@ def _wait(what: str, condition: Any, timeout: float = 300.0, every: float = 0.5)
         time.sleep(every)
 
 
+def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print, network: str = NETWORK,
+               ipfs_api: str | None = None, curve: tuple[list[int], list[int]] | None = None) -> dict[str, Any]:
+    """The round on `chain` (which the caller owns): deploy, keys, 3 oracle daemons, the bounty,
+    two rounds of contributions, then cancel, close and reveal. The daemons are stopped on
+    return; nobody has claimed yet. Returns what the caller needs to go on."""
+    rng = np.random.default_rng(2026)
+    w3 = connect(chain.url)
+    funder = Sender.unlocked(w3, 0)
+    deployer = Sender.unlocked(w3, 1)
+    contracts = deploy_all(deployer)
+    addresses = {name: c.address for name, c in contracts.items()}
+    deployments = workdir / "deployments"
+    record = {"network": network, "chain_id": w3.eth.chain_id, "block": 0, "deployer": deployer.address,
+              "contracts": addresses}
+    write_deployment(deployments, network, record)
+    log(f"chain {chain.kind} at {chain.url}; contracts deployed: " + ", ".join(f"{k} {v}" for k, v in addresses.items()))
+
+    parties = {"requester": Party("requester", generate_private_key())}
+    for i in range(3):
+        parties[f"oracle{i}"] = Party(f"oracle{i}", generate_private_key())
+    for i in range(6):
+        parties[f"c{i}"] = Party(f"c{i}", generate_private_key())
+    for p in parties.values():
+        w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
+
+    def market_for(p: Party) -> Market:
+        return Market(w3, addresses, Sender.from_key(w3, p.key))
+
+    for p in parties.values():
+        market_for(p).ensure_key_published(public_key_of(p.key))
+
+    # the three oracle daemons
+    env_base = {**os.environ, "FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": network,
+                "FATHOM_DEPLOYMENTS": str(deployments), "FATHOM_CONFIRMATIONS": "0"}
+    if ipfs_api:
+        env_base["FATHOM_IPFS_API"] = ipfs_api
+    else:
+        env_base["FATHOM_STORE_DIR"] = str(workdir / "store")
+    daemons: list[subprocess.Popen[bytes]] = []
+    logs = []
+    try:
+        for i in range(3):
+            p = parties[f"oracle{i}"]
+            env = {**env_base, "FATHOM_PRIVATE_KEY": "0x" + p.key.hex(), "FATHOM_DATA_DIR": str(workdir / p.name)}
+            fh = open(workdir / f"{p.name}.log", "wb")
+            logs.append(fh)
+            daemons.append(subprocess.Popen([sys.executable, "-m", "fathom", "oracle", "run", "--stake", "2",
+                                             "--poll", "0.5"], env=env, stdout=fh, stderr=subprocess.STDOUT))
+        reg = contracts["OracleRegistry"]
+
+        def all_staked() -> bool:
+            for d in daemons:
+                if d.poll() is not None:
+                    raise FathomError(f"an oracle daemon exited with {d.returncode}: see {workdir}/oracle*.log")
+            return all(reg.functions.isEligible(parties[f"oracle{i}"].address).call() for i in range(3))
+
+        _wait("the oracles to stake", all_staked, 120)
+        log("3 oracle daemons staked 2 ETH each and are following the chain")
+
+        # the requester opens the bounty
+        data = _shards(*_digits(), rng)
+        manifest = models.make_manifest("softmax", 64, 10, metric="accuracy")
+        seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
+                                     epochs=3, batch_size=32, seed=1)
+        requester = market_for(parties["requester"])
+        committee = [parties[f"oracle{i}"].address for i in range(3)]
+        terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=8, target=9_900,
+                              slashMargin=500, tolerance=2, scoringTimeout=900)
+        if curve is not None:
+            terms.update(curveX=curve[0], curveY=curve[1])
+        vX, vy = data["validation"]
+        validation = ({"task": "classification", "n_classes": 10}, {"X": vX, "y": vy})
+        secrets = open_bounty(
+            requester, store, parties["requester"].key, workdir / "requester", (manifest, seed_params), validation,
+            terms, admitted=[parties[f"c{i}"].address for i in range(6)],
+        )
+        bid = secrets.bounty_id
+        log(f"bounty {bid} opened: reward 1 ETH, stake 0.01 ETH, batches of 2, committee of 3, target 0.99, "
+            "slash margin 0.05")
+        _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
+        baseline = requester.bounty(bid)["baselineScore"]
+        log(f"baseline of version 0 (median of 3 reports): {baseline / 1e4:.4f}")
+
+        # two rounds of contributions; c5 sends a harmful update (its delta reversed and blown up)
+        plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
+                 "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
+        # each batch (2 submissions) is trained on the head of its time and scored
+        # before the next pair trains, so every update is judged on the model it improved
+        submissions: list[tuple[str, int]] = []
+        names = list(plans)
+        for rnd in range(2):
+            for pair in (names[0:2], names[2:4], names[4:6]):
+                for name in pair:
+                    p = parties[name]
+                    c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plans[name])
+                    submissions.append((name, c.submission_id))
+                    log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
+                        f"(accuracy on its own data {c.local_score_before:.3f} -> {c.local_score_after:.3f})")
+                n = len(submissions)
+                _wait(f"batch {n // 2 - 1} to be scored", lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
+                head = requester.bounty(bid)
+                log(f"  batch {n // 2 - 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
+
+        requester.cancel(bid)
+        _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
+        requester.close(bid)
+        reveal(requester, secrets)
+        log("requester cancelled, closed and revealed (validation set, salt, model key)")
+    finally:
+        for d in daemons:
+            d.terminate()
+        for d in daemons:
+            try:
+                d.wait(10)
+            except subprocess.TimeoutExpired:
+                d.kill()
+        for fh in logs:
+            fh.close()
+    return {"w3": w3, "addresses": addresses, "record": record, "parties": parties, "market_for": market_for,
+            "bounty": bid, "secrets": secrets, "baseline": baseline, "submissions": submissions, "store": store,
+            "committee": committee, "requester": requester, "manifest": manifest, "seed_params": seed_params,
+            "validation": validation}
+
+
 def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print,
         report_dir: Path | None = None) -> dict[str, Any]:
     started = time.monotonic()
-    rng = np.random.default_rng(2026)
     store: Store = IpfsStore(ipfs_api, timeout=30) if ipfs_api else EmbeddedStore(workdir / "store")
     with LocalChain(chain_kind, accounts=2) as chain:
-        w3 = connect(chain.url)
-        funder = Sender.unlocked(w3, 0)
-        deployer = Sender.unlocked(w3, 1)
-        contracts = deploy_all(deployer)
-        addresses = {name: c.address for name, c in contracts.items()}
-        deployments = workdir / "deployments"
-        write_deployment(deployments, NETWORK, {"network": NETWORK, "chain_id": w3.eth.chain_id, "block": 0,
-                                                "deployer": deployer.address, "contracts": addresses})
-        log(f"chain {chain_kind} at {chain.url}; contracts deployed: " + ", ".join(f"{k} {v}" for k, v in addresses.items()))
-
-        parties = {"requester": Party("requester", generate_private_key())}
-        for i in range(3):
-            parties[f"oracle{i}"] = Party(f"oracle{i}", generate_private_key())
-        for i in range(6):
-            parties[f"c{i}"] = Party(f"c{i}", generate_private_key())
-        for p in parties.values():
-            w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
-
-        def market_for(p: Party) -> Market:
-            return Market(w3, addresses, Sender.from_key(w3, p.key))
-
-        for p in parties.values():
-            market_for(p).ensure_key_published(public_key_of(p.key))
-
-        # the three oracle daemons
-        env_base = {**os.environ, "FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": NETWORK,
-                    "FATHOM_DEPLOYMENTS": str(deployments), "FATHOM_CONFIRMATIONS": "0"}
-        if ipfs_api:
-            env_base["FATHOM_IPFS_API"] = ipfs_api
-        else:
-            env_base["FATHOM_STORE_DIR"] = str(workdir / "store")
-        daemons: list[subprocess.Popen[bytes]] = []
-        logs = []
-        try:
-            for i in range(3):
-                p = parties[f"oracle{i}"]
-                env = {**env_base, "FATHOM_PRIVATE_KEY": "0x" + p.key.hex(), "FATHOM_DATA_DIR": str(workdir / p.name)}
-                fh = open(workdir / f"{p.name}.log", "wb")
-                logs.append(fh)
-                daemons.append(subprocess.Popen([sys.executable, "-m", "fathom", "oracle", "run", "--stake", "2",
-                                                 "--poll", "0.5"], env=env, stdout=fh, stderr=subprocess.STDOUT))
-            reg = contracts["OracleRegistry"]
-
-            def all_staked() -> bool:
-                for d in daemons:
-                    if d.poll() is not None:
-                        raise FathomError(f"an oracle daemon exited with {d.returncode}: see {workdir}/oracle*.log")
-                return all(reg.functions.isEligible(parties[f"oracle{i}"].address).call() for i in range(3))
-
-            _wait("the oracles to stake", all_staked, 120)
-            log("3 oracle daemons staked 2 ETH each and are following the chain")
-
-            # the requester opens the bounty
-            data = _shards(*_digits(), rng)
-            manifest = models.make_manifest("softmax", 64, 10, metric="accuracy")
-            seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
-                                         epochs=3, batch_size=32, seed=1)
-            requester = market_for(parties["requester"])
-            committee = [parties[f"oracle{i}"].address for i in range(3)]
-            terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=8, target=9_900,
-                                  slashMargin=500, tolerance=2, scoringTimeout=900)
-            vX, vy = data["validation"]
-            secrets = open_bounty(
-                requester, store, parties["requester"].key, workdir / "requester",
-                (manifest, seed_params),
-                ({"task": "classification", "n_classes": 10}, {"X": vX, "y": vy}),
-                terms, admitted=[parties[f"c{i}"].address for i in range(6)],
-            )
-            bid = secrets.bounty_id
-            log(f"bounty {bid} opened: reward 1 ETH, stake 0.01 ETH, batches of 2, committee of 3, target 0.99, "
-                "slash margin 0.05")
-            _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
-            baseline = requester.bounty(bid)["baselineScore"]
-            log(f"baseline of version 0 (median of 3 reports): {baseline / 1e4:.4f}")
-
-            # two rounds of contributions; c5 sends a harmful update (its delta reversed and blown up)
-            plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
-                     "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
-            # each batch (2 submissions) is trained on the head of its time and scored
-            # before the next pair trains, so every update is judged on the model it improved
-            submissions: list[tuple[str, int]] = []
-            names = list(plans)
-            for rnd in range(2):
-                for pair in (names[0:2], names[2:4], names[4:6]):
-                    for name in pair:
-                        p = parties[name]
-                        c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plans[name])
-                        submissions.append((name, c.submission_id))
-                        log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
-                            f"(accuracy on its own data {c.local_score_before:.3f} -> {c.local_score_after:.3f})")
-                    n = len(submissions)
-                    _wait(f"batch {n // 2 - 1} to be scored", lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
-                    head = requester.bounty(bid)
-                    log(f"  batch {n // 2 - 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
-
-            requester.cancel(bid)
-            _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
-            requester.close(bid)
-            reveal(requester, secrets)
-            log("requester cancelled, closed and revealed (validation set, salt, model key)")
-        finally:
-            for d in daemons:
-                d.terminate()
-            for d in daemons:
-                try:
-                    d.wait(10)
-                except subprocess.TimeoutExpired:
-                    d.kill()
-            for fh in logs:
-                fh.close()
-
+        r = play_round(chain, workdir, store, log, ipfs_api=ipfs_api)
+        w3, addresses, parties, market_for = r["w3"], r["addresses"], r["parties"], r["market_for"]
+        bid, baseline, submissions = r["bounty"], r["baseline"], r["submissions"]
         # claims and the books
         viewer = Market(w3, addresses)
         before = w3.eth.get_balance(addresses["BountyMarket"])

@@ -29,9 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -40,17 +38,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
-from fathom import models, training
-from fathom.chain import ETH, LocalChain, Sender, connect, deploy_all
-from fathom.contributor import contribute
-from fathom.crypto import generate_private_key, public_key_of
-from fathom.demo import Party, _digits, _shards, _wait
-from fathom.deployments import write_deployment
+from fathom.chain import ETH, LocalChain
+from fathom.demo import Party, play_round
 from fathom.errors import FathomError
 from fathom.market import STATES, WAD, Market
-from fathom.requester import default_terms, lineage, open_bounty, payouts, reveal
+from fathom.requester import default_terms, lineage, open_bounty, payouts
+from fathom.storage import EmbeddedStore
 
 NETWORK = "browser"
 CURVE = ([0, 3 * WAD // 10, WAD], [0, 6 * WAD // 10, WAD])
@@ -90,118 +84,19 @@ def score_text(score: int | None, resolution: int) -> str:
 
 
 def run_round(chain: LocalChain, workdir: Path) -> dict[str, Any]:
-    """The demo's round (fathom/demo.py) on `chain`, without the contributors' claims."""
-    from fathom.storage import EmbeddedStore
-
-    rng = np.random.default_rng(2026)
+    """The demo's round (fathom.demo.play_round) on `chain` with a concave curve, then a
+    second bounty nobody scores, and claims by the requester and the oracles only."""
     store = EmbeddedStore(workdir / "store")
-    w3 = connect(chain.url)
-    funder = Sender.unlocked(w3, 0)
-    deployer = Sender.unlocked(w3, 1)
-    contracts = deploy_all(deployer)
-    addresses = {name: c.address for name, c in contracts.items()}
-    deployments = workdir / "deployments"
-    record = {"network": NETWORK, "chain_id": w3.eth.chain_id, "block": 0, "deployer": deployer.address,
-              "contracts": addresses}
-    write_deployment(deployments, NETWORK, record)
-    log(f"{chain.kind} at {chain.url}; market {addresses['BountyMarket']}")
-
-    parties = {"requester": Party("requester", generate_private_key())}
-    for i in range(3):
-        parties[f"oracle{i}"] = Party(f"oracle{i}", generate_private_key())
-    for i in range(6):
-        parties[f"c{i}"] = Party(f"c{i}", generate_private_key())
-    for p in parties.values():
-        w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
-
-    def market_for(p: Party) -> Market:
-        return Market(w3, addresses, Sender.from_key(w3, p.key))
-
-    for p in parties.values():
-        market_for(p).ensure_key_published(public_key_of(p.key))
-
-    env_base = {**os.environ, "FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": NETWORK,
-                "FATHOM_DEPLOYMENTS": str(deployments), "FATHOM_CONFIRMATIONS": "0",
-                "FATHOM_STORE_DIR": str(workdir / "store")}
-    env_base.pop("FATHOM_IPFS_API", None)
-    daemons: list[subprocess.Popen[bytes]] = []
-    logs = []
-    data = _shards(*_digits(), rng)
-    manifest = models.make_manifest("softmax", 64, 10, metric="accuracy")
-    seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
-                                 epochs=3, batch_size=32, seed=1)
-    requester = market_for(parties["requester"])
-    committee = [parties[f"oracle{i}"].address for i in range(3)]
-    vX, vy = data["validation"]
-    validation = ({"task": "classification", "n_classes": 10}, {"X": vX, "y": vy})
-    try:
-        for i in range(3):
-            p = parties[f"oracle{i}"]
-            env = {**env_base, "FATHOM_PRIVATE_KEY": "0x" + p.key.hex(), "FATHOM_DATA_DIR": str(workdir / p.name)}
-            fh = open(workdir / f"{p.name}.log", "wb")
-            logs.append(fh)
-            daemons.append(subprocess.Popen([sys.executable, "-m", "fathom", "oracle", "run", "--stake", "2",
-                                             "--poll", "0.5"], env=env, stdout=fh, stderr=subprocess.STDOUT))
-        reg = contracts["OracleRegistry"]
-
-        def all_staked() -> bool:
-            for d in daemons:
-                if d.poll() is not None:
-                    raise FathomError(f"an oracle daemon exited with {d.returncode}: see {workdir}/oracle*.log")
-            return all(reg.functions.isEligible(a).call() for a in committee)
-
-        _wait("the oracles to stake", all_staked, 120)
-        log("3 oracle daemons staked")
-
-        terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=8, target=9_900,
-                              slashMargin=500, tolerance=2, scoringTimeout=900, curveX=CURVE[0], curveY=CURVE[1])
-        secrets = open_bounty(requester, store, parties["requester"].key, workdir / "requester",
-                              (manifest, seed_params), validation, terms,
-                              admitted=[parties[f"c{i}"].address for i in range(6)])
-        bid = secrets.bounty_id
-        _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
-        log(f"bounty {bid} open, baseline {requester.bounty(bid)['baselineScore']}")
-
-        plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
-                 "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
-        n = 0
-        names = list(plans)
-        for rnd in range(2):
-            for pair in (names[0:2], names[2:4], names[4:6]):
-                for name in pair:
-                    p = parties[name]
-                    contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plans[name])
-                    n += 1
-                _wait(f"batch {n // 2 - 1} to be scored", lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
-                head = requester.bounty(bid)
-                log(f"round {rnd + 1}, batch {n // 2 - 1} settled: head is version {head['versionCount']} "
-                    f"at {head['headScore']}")
-        requester.cancel(bid)
-        _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
-        requester.close(bid)
-        reveal(requester, secrets)
-        log(f"bounty {bid} cancelled, closed and revealed")
-    finally:
-        for d in daemons:
-            d.terminate()
-        for d in daemons:
-            try:
-                d.wait(10)
-            except subprocess.TimeoutExpired:
-                d.kill()
-        for fh in logs:
-            fh.close()
-
+    r = play_round(chain, workdir, store, log, network=NETWORK, curve=CURVE)
+    requester, parties, market_for = r["requester"], r["parties"], r["market_for"]
     # a second bounty nobody scores: the oracles are gone, so it waits for its baseline
     second = open_bounty(requester, store, parties["requester"].key, workdir / "requester2",
-                         (manifest, seed_params), validation,
-                         default_terms(requester.now(), committee, reward=WAD // 2, target=9_500))
+                         (r["manifest"], r["seed_params"]), r["validation"],
+                         default_terms(requester.now(), r["committee"], reward=WAD // 2, target=9_500))
     log(f"bounty {second.bounty_id} opened, awaiting its baseline")
-
     for name in ("requester", "oracle0", "oracle1", "oracle2"):
         market_for(parties[name]).claim(ETH)
-
-    return {"w3": w3, "addresses": addresses, "record": record, "parties": parties, "bounty": bid}
+    return r
 
 
 # ------------------------------------------------------------------ what the page must show
