@@ -158,6 +158,11 @@ class OracleNode:
         ).fetchall()
         return [Event(name, _restore(json.loads(args)), block, "", idx) for block, idx, name, args in rows]
 
+    def _latest(self, bounty_id: int) -> list[Event]:
+        """The bounty's events up to the chain's head: the stored, confirmed ones, and the
+        few past the checkpoint fetched now (other members' reports may be that fresh)."""
+        return self._confirmed(bounty_id) + self.market.events(from_block=self.checkpoint + 1, bounty_id=bounty_id)
+
     # ------------------------------------------------------------ the loop
 
     def run(self, ticks: int | None = None, stop: Callable[[], bool] | None = None) -> None:
@@ -244,7 +249,7 @@ class OracleNode:
                       merged: tuple) -> bool:
         """The last member to report settles in the same transaction (reportAndSettle),
         passing the records and the others' reports from the events. False: report plainly."""
-        events = self.market.events(bounty_id=bounty_id)  # latest: the others' reports may be fresh
+        events = self._latest(bounty_id)
         records = Market.records_of(events, bounty_id, k)
         reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
         others = Market.reports_of(events, bounty_id, k, reporters)
@@ -265,7 +270,7 @@ class OracleNode:
         quorum = 1 if view["trustSingleOracle"] else 3
         count = bin(reported).count("1")
         timed_out = self.market.now() >= batch["timeoutAt"]
-        events = self.market.events(bounty_id=bounty_id)  # latest: other members' reports may be fresh
+        events = self._latest(bounty_id)
         records = Market.records_of(events, bounty_id, k)
         if reported == opted or (timed_out and count >= quorum):
             reporters = [m for i, m in enumerate(members) if reported >> i & 1]
