@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 
 from fathom import models, protocol, training
 from fathom.chain import LocalChain, Sender, connect, deploy_all
@@ -117,6 +118,25 @@ def start_world() -> World:
 
 def stop_world(world: World) -> None:
     world.chain.__exit__(None, None, None)
+
+
+# ---------------------------------------------------------------- fixtures (import them by name)
+
+
+@pytest.fixture(scope="module")
+def world():
+    """One anvil with the contracts deployed, per test module."""
+    w = start_world()
+    yield w
+    stop_world(w)
+
+
+@pytest.fixture(autouse=True)
+def fresh_chain(world: World):
+    """Every test starts from the chain as the module's fixtures left it."""
+    snap = snapshot(world.w3)
+    yield
+    revert(world.w3, snap)
 
 
 # ---------------------------------------------------------------- data

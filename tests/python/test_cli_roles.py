@@ -24,16 +24,10 @@ from fathom.requester import reveal
 from fathom.reputation import COUNTERS
 from fathom.storage import EmbeddedStore
 
-from roles_helpers import DATA, World, named, open_round, revert, snapshot, start_world, stop_world
+from roles_helpers import DATA, World, named, open_round, revert, snapshot
+from roles_helpers import world  # noqa: F401 - the module's chain fixture
 
 NETWORK = "rolestest"
-
-
-@pytest.fixture(scope="module")
-def world():
-    w = start_world()
-    yield w
-    stop_world(w)
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,9 @@ from fathom.market import INVALID, Market, decode_scores
 from fathom.oracle import OracleStopped
 from fathom.storage import StoreUnavailable
 
-from roles_helpers import (
+from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
+    fresh_chain,  # noqa: F401
+    world,  # noqa: F401
     STAKE,
     FlakyStore,
     World,
@@ -37,24 +39,8 @@ from roles_helpers import (
     revert,
     skips,
     snapshot,
-    start_world,
-    stop_world,
     stored_report,
 )
-
-
-@pytest.fixture(scope="module")
-def world():
-    w = start_world()
-    yield w
-    stop_world(w)
-
-
-@pytest.fixture(autouse=True)
-def fresh_chain(world: World):
-    snap = snapshot(world.w3)
-    yield
-    revert(world.w3, snap)
 
 
 @pytest.fixture

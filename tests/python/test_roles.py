@@ -23,7 +23,9 @@ from fathom.market import INVALID, WAD, Market, decode_scores
 from fathom.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage import CODEC_RAW, cid_from_chain, cid_to_chain
 
-from roles_helpers import (
+from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
+    fresh_chain,  # noqa: F401
+    world,  # noqa: F401
     DATA,
     SLASH_BPS,
     STAKE,
@@ -31,29 +33,11 @@ from roles_helpers import (
     named,
     open_round,
     random_digest,
-    revert,
     skips,
-    snapshot,
-    start_world,
-    stop_world,
     terms_of,
 )
 
 CONCAVE = {"curveX": [0, WAD // 2, WAD], "curveY": [0, 8 * WAD // 10, WAD]}
-
-
-@pytest.fixture(scope="module")
-def world():
-    w = start_world()
-    yield w
-    stop_world(w)
-
-
-@pytest.fixture(autouse=True)
-def fresh_chain(world: World):
-    snap = snapshot(world.w3)
-    yield
-    revert(world.w3, snap)
 
 
 def gas_of_last_tx(world: World, sender: str) -> int:
