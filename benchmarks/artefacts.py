@@ -14,10 +14,8 @@ with the parts (the seal alone, the CID alone, AES-GCM alone) that explain the r
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import hmac
-import json
 import os
 import sys
 import time
@@ -32,7 +30,7 @@ import fathom  # noqa: E402
 from fathom.crypto import account_address, generate_private_key, public_key_of, seal_for, seal_with_key  # noqa: E402
 from fathom.storage import compute_cid  # noqa: E402
 
-from common import load, median, say, summary  # noqa: E402
+from common import load, median, say, section_main, summary  # noqa: E402
 
 SIZES_MIB = [1, 16, 64]
 HEADLINE_MIB = 16
@@ -118,14 +116,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    out = run(args.quick)
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-    return 0
+    return section_main(__doc__, run)
 
 
 if __name__ == "__main__":

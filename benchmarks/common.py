@@ -9,6 +9,7 @@ loop, so both sides of a ratio see the same load.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -118,3 +119,15 @@ def write_json(path: Path, data: Any) -> None:
 
 def say(*args: Any) -> None:
     print(*args, flush=True)
+
+
+def section_main(doc: str, run: Callable[[bool], Any]) -> int:
+    """The command line of a section that takes only --quick and --json (artefacts, ipfs)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    out = run(args.quick)
+    if args.json:
+        write_json(args.json, out)
+    return 0

@@ -15,9 +15,7 @@ Fathom's local CID check of what came back. MB = 10**6 bytes. Headline: 16 MiB.
 
 from __future__ import annotations
 
-import argparse
 import importlib.util
-import json
 import os
 import shutil
 import sys
@@ -36,7 +34,7 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 from fathom.storage import IpfsStore, compute_cid  # noqa: E402
 
-from common import load, median, say, summary  # noqa: E402
+from common import load, median, say, section_main, summary  # noqa: E402
 
 SIZES_MIB = [1, 16]
 HEADLINE_MIB = 16
@@ -108,14 +106,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    out = run(args.quick)
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-    return 0
+    return section_main(__doc__, run)
 
 
 if __name__ == "__main__":
