@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,21 @@ def live_chain():
         yield chain
 
 
+def _forget_rehearsal_deployments() -> None:
+    """Brownie keeps what it deployed on a live network (build/deployments/<chain id>) and
+    loads it on the next run; the rehearsal chain is thrown away, so its records must go."""
+    deployments = ROOT / "build" / "deployments"
+    shutil.rmtree(deployments / str(SEPOLIA), ignore_errors=True)
+    index = deployments / "map.json"
+    if index.exists():
+        known = json.loads(index.read_text())
+        if known.pop(str(SEPOLIA), None) is not None:
+            index.write_text(json.dumps(known, indent=2))
+
+
 @pytest.fixture(scope="module")
 def live_network(live_chain, tmp_path_factory):
+    _forget_rehearsal_deployments()
     env = {**os.environ, "PY_COLORS": "0"}
     listed = _brownie("networks", "list", env=env).stdout
     verb = "modify" if NETWORK in listed else "add"
@@ -49,6 +63,7 @@ def live_network(live_chain, tmp_path_factory):
     _brownie(*args, env=env)
     yield NETWORK
     _brownie("networks", "delete", NETWORK, env=env, check=False)
+    _forget_rehearsal_deployments()
 
 
 @pytest.fixture()
