@@ -668,7 +668,7 @@ def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -
         return v.astype(np.float64).sum(axis=0), finite
 
 
-def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None) -> tuple[np.ndarray, np.ndarray]:
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Float64 sums of the per-row metric of every parameter set over all rows of X, and
     which sets gave finite outputs everywhere."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
@@ -676,17 +676,33 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     size = default_group(spec) if group is None else group
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ModelError(f"group must be a positive integer, got {group!r}")
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ModelError(f"workers must be a positive integer, got {workers!r}")
     B = len(sets)
     totals = np.zeros(B, dtype=np.float64)
     ok = np.ones(B, dtype=bool)
     groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size)) for start in range(0, B, size)]
-    for r0 in range(0, X.shape[0], chunk_rows):
-        Xc = X[r0 : r0 + chunk_rows]
-        yc = y[r0 : r0 + chunk_rows]
-        for start, stop, grp in groups:
-            sums, finite = _chunk_totals(spec, grp.outputs(spec, Xc), yc, metric)
-            totals[start:stop] += sums[: stop - start]
-            ok[start:stop] &= finite[: stop - start]
+    # One task per (row chunk, group), in the order the sums are accumulated. A task's
+    # arithmetic does not depend on the thread that runs it (with a single-threaded BLAS),
+    # and the float64 accumulation below keeps row-chunk order: the same bits for any
+    # number of workers.
+    tasks = [(r0, g) for r0 in range(0, X.shape[0], chunk_rows) for g in range(len(groups))]
+
+    def work(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        r0, g = task
+        return _chunk_totals(spec, groups[g][2].outputs(spec, X[r0 : r0 + chunk_rows]), y[r0 : r0 + chunk_rows], metric)
+
+    if workers > 1 and len(tasks) > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(min(int(workers), len(tasks))) as pool:  # numpy and BLAS release the GIL
+            results = list(pool.map(work, tasks))
+    else:
+        results = map(work, tasks)
+    for (_, g), (sums, finite) in zip(tasks, results):
+        start, stop, _grp = groups[g]
+        totals[start:stop] += sums[: stop - start]
+        ok[start:stop] &= finite[: stop - start]
     return totals, ok
 
 
@@ -714,11 +730,11 @@ def _merge_all(spec: ModelSpec, head: Mapping[str, np.ndarray], deltas: Iterable
     return merged
 
 
-def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None) -> np.ndarray:
+def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1) -> np.ndarray:
     out = np.full(len(merged), np.nan, dtype=np.float64)
     index = [i for i, params in enumerate(merged) if params is not None]
     if index:
-        totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group)
+        totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers)
         values = totals / X.shape[0]
         values[~ok] = np.nan
         out[index] = values
@@ -736,6 +752,7 @@ def score_many(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     group: int | None = None,
     invalid: str = "raise",
+    workers: int = 1,
 ) -> np.ndarray:
     """Scores (float64, one per delta, in order) of ``head + delta_i`` on ``(X, y)``.
 
@@ -747,7 +764,7 @@ def score_many(
     """
     spec, X, y, metric = _prepare(manifest, X, y, metric)
     merged = _merge_all(spec, head_params, deltas, invalid)
-    return _scores(spec, merged, X, y, metric, chunk_rows, group)
+    return _scores(spec, merged, X, y, metric, chunk_rows, group, workers)
 
 
 def score(
@@ -759,10 +776,11 @@ def score(
     *,
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     group: int | None = None,
+    workers: int = 1,
 ) -> float:
     """The score of one model: `score_many`'s code with a batch of one (same bits)."""
     spec, X, y, metric = _prepare(manifest, X, y, metric)
-    return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group)[0])
+    return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group, workers)[0])
 
 
 def _sample_rows(n: int, sample_rows: int) -> np.ndarray:
@@ -786,6 +804,7 @@ def screen(
     mode: str = "bound",
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     group: int | None = None,
+    workers: int = 1,
 ) -> np.ndarray:
     """Early rejection: which candidates could still beat ``head_score`` (bool per delta).
 
@@ -823,7 +842,7 @@ def screen(
     index = [i for i, params in enumerate(merged) if params is not None]
     if not index:
         return keep
-    totals, ok = _totals(spec, [merged[i] for i in index], X[rows], y[rows], metric, chunk_rows, group)
+    totals, ok = _totals(spec, [merged[i] for i in index], X[rows], y[rows], metric, chunk_rows, group, workers)
     n, s = X.shape[0], len(rows)
     higher = higher_is_better(metric)
     if mode == "estimate":
@@ -852,6 +871,7 @@ def score_screened(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     group: int | None = None,
     invalid: str = "raise",
+    workers: int = 1,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`screen`, then full `score_many` of the survivors only.
 
@@ -860,6 +880,6 @@ def score_screened(
     """
     spec, X, y, metric = _prepare(manifest, X, y, metric)
     merged = _merge_all(spec, head_params, deltas, invalid)
-    kept = screen(spec, head_params, deltas, X, y, metric, head_score, margin=margin, sample_rows=sample_rows, mode=mode, chunk_rows=chunk_rows, group=group)
+    kept = screen(spec, head_params, deltas, X, y, metric, head_score, margin=margin, sample_rows=sample_rows, mode=mode, chunk_rows=chunk_rows, group=group, workers=workers)
     survivors = [params if keep else None for params, keep in zip(merged, kept)]
-    return _scores(spec, survivors, X, y, metric, chunk_rows, group), kept
+    return _scores(spec, survivors, X, y, metric, chunk_rows, group, workers), kept

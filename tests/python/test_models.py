@@ -245,6 +245,30 @@ def test_repeated_scoring_is_bit_identical_in_the_performance_shape():
     assert np.array_equal(first[[0, 31, 32]], [M.score_many(man, head, [deltas[i]], X, y)[0] for i in (0, 31, 32)])
 
 
+@pytest.mark.parametrize("workers", [2, 3])
+def test_scoring_on_several_threads_gives_the_same_bits_as_one(workers):
+    # Row chunks and groups scored side by side, each GEMM on one BLAS thread (as the
+    # oracle does): the sums are still added in row-chunk order, so the bits agree.
+    from threadpoolctl import threadpool_limits
+
+    rng = np.random.default_rng(5)
+    X = rng.random((2300, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 2300)
+    for metric in ("log_loss", "accuracy"):
+        man = M.make_manifest("softmax", 784, 10, metric=metric)
+        head = M.init_params("softmax", 784, 10, seed=0)
+        deltas = random_deltas(head, 40, 0.02, seed=13)  # two groups of candidates
+        with threadpool_limits(limits=1, user_api="blas"):
+            one = M.score_many(man, head, deltas, X, y, chunk_rows=500)
+            many = M.score_many(man, head, deltas, X, y, chunk_rows=500, workers=workers)
+            single = M.score(man, M.apply_update(head, deltas[3]), X, y, chunk_rows=500, workers=workers)
+            alone = M.score_many(man, head, [deltas[3]], X, y, chunk_rows=500)[0]
+        assert np.array_equal(one, many)
+        assert single == alone == one[3]
+    with pytest.raises(M.ModelError, match="workers"):
+        M.score_many(man, head, deltas, X, y, workers=0)
+
+
 def test_a_candidate_with_non_finite_outputs_scores_nan_and_leaves_the_others_alone(digits):
     X, y = digits
     man = M.make_manifest("softmax", 64, 10, metric="log_loss")
