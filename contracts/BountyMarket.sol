@@ -109,11 +109,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ///      function that measures a token balance (createBounty, topUp, submitUpdate with a
     ///      token) holds the lock around it, so no transfer can land inside another's
     ///      balance difference; settlement holds it too. Claims and burns write before they
-    ///      transfer (checks-effects-interactions) and need no lock.
+    ///      transfer (checks-effects-interactions) and take no lock, but refuse to run while it
+    ///      is held: a transfer out inside a balance difference would be taken off what arrived.
     modifier nonReentrant() {
         uint256 g = _lock(false);
         _;
         _guard = g;
+    }
+
+    function _requireUnlocked() private view {
+        if (_guard & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
     }
 
     function _lock(bool pausable) private returns (uint256 g) {
@@ -129,11 +134,12 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
         uint256 g = _lock(true);
         _validateParams(p);
-        bountyId = ++_bountyCount;
+        bountyId = _bountyCount + 1;
         Bounty storage b = _bounties[bountyId];
         uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
         uint256 fixedPart = fees + p.revealBond;
         uint256 received = _pullFunds(p.token, p.reward + fixedPart);
+        _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
         if (received < fixedPart) revert FundingShortfall(received, fixedPart);
         uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
         if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
@@ -465,6 +471,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function burn(address token) external {
+        _requireUnlocked();
         uint256 amount = _pendingBurn[token];
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (amount == 0) revert NothingToClaim(BURN_ADDRESS, token);
@@ -1127,6 +1134,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     // ----------------------------------------------------------------- money
 
     function _claim(address token, address to) private {
+        _requireUnlocked(); // not from a token hook while the market measures a transfer in
         uint256 balance = _claimable[msg.sender][token];
         uint256 amount = balance & ~KEPT;
         if (amount == 0) revert NothingToClaim(msg.sender, token);

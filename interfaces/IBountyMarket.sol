@@ -303,7 +303,9 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice Anyone voids a batch that missed its quorum by the timeout. Rule R10.
     function voidBatch(uint256 bountyId, uint256 batch, SubmissionRecord[] calldata records) external;
 
-    /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1.
+    /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1. Reverts
+    ///         ReentrancyGuardReentrantCall from a token hook while the market measures a
+    ///         transfer in (createBounty, topUp, submitUpdate), as claimTo and burn do.
     function claim(address token) external;
 
     /// @notice Withdraw the sender's claimable balance of `token` to `to`. Rule P1.

@@ -127,6 +127,13 @@ class Round:
         self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
         return tx
 
+    def submit_from_balance(self, contributor: Any, n: int, base: int = 0):
+        """`contributor` stakes from its claimable balance (submitUpdateFromBalance)."""
+        tx = self.market.submitUpdateFromBalance(self.bounty_id, base, cid(n), {"from": contributor})
+        ev = tx.events["SubmissionReceived"]
+        self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
+        return tx
+
     def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
         tx = self.market.report(self.bounty_id, batch, encode_scores(scores), merged, {"from": oracle})
         self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
@@ -155,3 +162,112 @@ class Round:
         for o in self.committee[:-1]:
             self.report(o, batch, scores, merged)
         return self.final_report(self.committee[-1], batch, scores, merged)
+
+
+# --- attacker contracts and conservation (tests/unitary/*/test_attackers.py) ---
+
+
+def send(fn: Any, who: Any, *args: Any, value: int = 0):
+    """`who` calls `fn(*args)` with `value` wei: an account directly, an AttackerActor
+    (contracts/test/AttackerActor.sol) through its owner's `exec`."""
+    if hasattr(who, "exec"):
+        from brownie import accounts
+
+        return who.exec(fn._address, fn.encode_input(*args), {"from": accounts.at(who.owner()), "value": value})
+    return fn(*args, {"from": who, "value": value})
+
+
+def eth_owed(market: Any, holders: list[Any], forfeited: tuple[int, ...] = ()) -> int:
+    """What the market owes in ETH, from its views: the holders' claimable balances, pending
+    burns, and per ETH bounty the unspent reward and fee escrow (until closed), the stakes of
+    undecided batches and the reveal bond (once `forfeited`, the unclaimed shares of it)."""
+    total = sum(market.claimable(h, ETH) for h in holders) + market.pendingBurn(ETH)
+    for i in range(1, market.bountyCount() + 1):
+        b = market.getBounty(i)
+        if b["token"] != ETH:
+            continue
+        if b["closedAt"] == 0:
+            total += b["reward"] - b["paid"] + b["oracleFeePerBatch"] * b["maxBatches"] - b["feesPaid"]
+        total += max(0, b["submissionCount"] - b["nextBatch"] * b["batchSize"]) * b["stake"]
+        if i in forfeited:  # shares not yet claimed, even after a late reveal
+            authors = sum(market.versionAuthor(i, v) != ETH for v in range(1, b["versionCount"] + 1))
+            total += market.bondShare(i) * authors
+        elif not b["revealed"]:
+            total += b["revealBond"]
+    return total
+
+
+def owed_in_token(market: Any, token: Any, rounds: list["Round"], accounts: list[Any]) -> int:
+    """What the market owes in the ERC-20 `token`, from its views and the rounds' records:
+    pending burns, the claimable balances of `accounts`, and for each round's bounty its
+    open escrow and unpaid fees until close, its reveal bond until the reveal, and the
+    stakes of batches not yet decided. The market has no per-token total; `rounds` and
+    `accounts` must cover every bounty and holder in `token`, and no bond may have been
+    forfeited (bondSettled is not readable)."""
+    addr = token.address
+    total = market.pendingBurn(addr) + sum(market.claimable(a, addr) for a in {str(a) for a in accounts})
+    for rnd in rounds:
+        v = market.getBounty(rnd.bounty_id)
+        if v["token"] != addr:
+            continue
+        if v["closedAt"] == 0:
+            total += v["reward"] - v["paid"] + v["oracleFeePerBatch"] * v["maxBatches"] - v["feesPaid"]
+        if not v["revealed"]:
+            total += v["revealBond"]
+        total += sum(rec[1] for batch, recs in rnd.records.items() if batch >= v["nextBatch"] for rec in recs)
+    return total
+
+
+ZERO_CID = (b"\0" * 32, 0)
+
+
+def arm(actor: Any, fn: Any, *args: Any, value: int = 0) -> None:
+    """Arm an AttackerActor to call `fn(*args)` (with `value` of its own wei) when ETH next arrives."""
+    actor.arm(fn._address, value, fn.encode_input(*args), {"from": actor.owner()})
+
+
+def attempts(actor: Any) -> list[tuple[bool, bytes]]:
+    """What each armed call of an AttackerActor returned so far: (success, return or revert data)."""
+    return [(ok, bytes(ret)) for ok, ret in (actor.attempt(i) for i in range(actor.attempts()))]
+
+
+def err(signature: str, *args: Any) -> bytes:
+    """The revert data of a custom error, e.g. err("NothingToClaim(address,address)", who, ETH)."""
+    types = [t for t in signature[signature.index("(") + 1:-1].split(",") if t]
+    return keccak(text=signature)[:4] + encode(types, list(args))
+
+
+class ActorRound(Round):
+    """A Round (ETH bounties) whose requester, contributors and members may be AttackerActors:
+    every call goes through `send`."""
+
+    @classmethod
+    def open(cls, market: Any, requester: Any, committee: list[Any], token: Any = None, baseline: int = 5_000,
+             **overrides: Any) -> "ActorRound":
+        tup, p = params([m.address for m in committee], **overrides)
+        tx = send(market.createBounty, requester, tup, value=escrow_total(p))
+        rnd = cls(market, tx.events["BountyOpened"]["bountyId"], list(committee))
+        if baseline is not None:
+            for o in committee:
+                send(market.joinCommittee, o, rnd.bounty_id)
+            for o in committee:
+                send(market.reportBaseline, o, rnd.bounty_id, baseline)
+        return rnd
+
+    def submit(self, contributor: Any, n: int, base: int = 0, token: Any = None, value: int | None = None):
+        stake = self.market.getBounty(self.bounty_id)["stake"]
+        tx = send(self.market.submitUpdate, contributor, self.bounty_id, base, cid(n), value=stake if value is None else value)
+        ev = tx.events["SubmissionReceived"]
+        self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
+        return tx
+
+    def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
+        tx = send(self.market.report, oracle, self.bounty_id, batch, encode_scores(scores), merged)
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        return tx
+
+    def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
+        tx = send(self.market.reportAndSettle, oracle, self.bounty_id, batch, encode_scores(scores), merged,
+                  pack_records(self.records[batch]), self.batch_reports(batch, without=oracle))
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        return tx
