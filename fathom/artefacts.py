@@ -87,6 +87,7 @@ __all__ = [
     "MAGIC",
     "METRICS",
     "Model",
+    "REASONS",
     "Update",
     "ValidationSet",
     "apply_update",
@@ -105,8 +106,28 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 
+#: Why an artefact was refused, as `ArtefactError.reason` (a stable code; the message has the detail):
+#: format (framing, magic, npy header, canonical form), truncated, kind (a container of
+#: another kind), manifest (JSON or schema of the manifest), shape (array names, shapes),
+#: dtype, non_finite (NaN/inf, or a merge that overflows), labels (out of range),
+#: too_large (a `Limits` bound), pickle (pickled objects), mismatch (does not fit the model).
+REASONS = ("format", "truncated", "kind", "manifest", "shape", "dtype", "non_finite", "labels", "too_large", "pickle", "mismatch")
+
+
 class ArtefactError(FathomError, ValueError):
-    """Base of every reason an artefact is refused. The oracle settles these as *invalid*."""
+    """Base of every reason an artefact is refused. The oracle settles these as *invalid*.
+
+    `reason` is one of `REASONS`: the class's default unless the raise names a finer one.
+    """
+
+    reason = "format"
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        if reason is not None:
+            if reason not in REASONS:
+                raise ValueError(f"unknown artefact rejection reason {reason!r}")
+            self.reason = reason  # an instance attribute: kept when the error is pickled
 
 
 class ArtefactFormatError(ArtefactError):
@@ -114,15 +135,21 @@ class ArtefactFormatError(ArtefactError):
 
 
 class ArtefactUnsafe(ArtefactFormatError):
-    """The artefact holds pickled Python objects (an object dtype). Never loaded."""
+    """The artefact holds pickled Python objects (an object dtype, or is a pickle). Never loaded."""
+
+    reason = "pickle"
 
 
 class ArtefactTooLarge(ArtefactError):
     """The artefact or one of its parts exceeds a `Limits` bound (checked before reading it)."""
 
+    reason = "too_large"
+
 
 class ArtefactSchemaError(ArtefactError):
     """The manifest or the arrays do not match the schema (keys, values, shapes, dtypes, NaN)."""
+
+    reason = "manifest"
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,9 +325,10 @@ def check_update_fits(model: Model, update: Update) -> None:
     """Raise ArtefactSchemaError unless the update has the model's architecture and shapes."""
     for key in ("architecture", "dtype", "metric", "activation"):
         if model.manifest.get(key) != update.manifest.get(key):
-            raise ArtefactSchemaError(f"update {key} is {update.manifest.get(key)!r} but the model's is {model.manifest.get(key)!r}")
+            raise ArtefactSchemaError(f"update {key} is {update.manifest.get(key)!r} but the model's is {model.manifest.get(key)!r}", reason="mismatch")
     if model.layers != update.layers:
-        raise ArtefactSchemaError(f"update layers are {list(map(list, update.layers))} but the model's are {list(map(list, model.layers))}")
+        raise ArtefactSchemaError(f"update layers are {list(map(list, update.layers))} but the model's are {list(map(list, model.layers))}",
+                                  reason="mismatch")
 
 
 def apply_update(model: Model, update: Update) -> Model:
@@ -314,7 +342,7 @@ def apply_update(model: Model, update: Update) -> Model:
         with np.errstate(over="ignore", invalid="ignore"):
             total = np.add(model.arrays[name], update.arrays[name], dtype=np.float32)
         if not np.isfinite(total).all():
-            raise ArtefactSchemaError(f"merging overflows: array {name!r} of the merged model is not finite")
+            raise ArtefactSchemaError(f"merging overflows: array {name!r} of the merged model is not finite", reason="non_finite")
         merged[name] = total
     return Model(json.loads(_canonical_json(model.manifest, "manifest")), merged)
 
@@ -323,16 +351,16 @@ def check_validation_fits(model: Model | Update, validation: ValidationSet) -> N
     """Raise ArtefactSchemaError unless the validation set can score this model."""
     d_in, d_out = model.input_dim, model.output_dim
     if validation.X.shape[1] != d_in:
-        raise ArtefactSchemaError(f"validation X has {validation.X.shape[1]} features but the model takes {d_in}")
+        raise ArtefactSchemaError(f"validation X has {validation.X.shape[1]} features but the model takes {d_in}", reason="mismatch")
     if model.metric == "mse":
         if validation.task != "regression":
-            raise ArtefactSchemaError(f"metric 'mse' needs a regression validation set, got {validation.task!r}")
+            raise ArtefactSchemaError(f"metric 'mse' needs a regression validation set, got {validation.task!r}", reason="mismatch")
         return
     if validation.task != "classification":
-        raise ArtefactSchemaError(f"metric {model.metric!r} needs a classification validation set, got {validation.task!r}")
+        raise ArtefactSchemaError(f"metric {model.metric!r} needs a classification validation set, got {validation.task!r}", reason="mismatch")
     classes = 2 if d_out == 1 else d_out
     if validation.n_classes != classes:
-        raise ArtefactSchemaError(f"validation set has {validation.n_classes} classes but the model outputs {classes}")
+        raise ArtefactSchemaError(f"validation set has {validation.n_classes} classes but the model outputs {classes}", reason="mismatch")
 
 
 # ---------------------------------------------------------------------------------------
@@ -358,7 +386,7 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
     if not isinstance(manifest, Mapping):
         raise ArtefactSchemaError(f"manifest must be a JSON object, got {type(manifest).__name__}")
     if not isinstance(arrays, Mapping):
-        raise ArtefactSchemaError(f"arrays must be a mapping of name to numpy array, got {type(arrays).__name__}")
+        raise ArtefactSchemaError(f"arrays must be a mapping of name to numpy array, got {type(arrays).__name__}", reason="shape")
     manifest_bytes = _canonical_json(dict(manifest), "manifest")
     if len(manifest_bytes) > limits.max_manifest_bytes:
         raise ArtefactTooLarge(f"manifest is {len(manifest_bytes)} bytes, more than the limit of {limits.max_manifest_bytes}")
@@ -368,9 +396,9 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
     prepared: dict[str, np.ndarray] = {}
     for name, array in arrays.items():
         if not isinstance(name, str) or not _NAME_RE.fullmatch(name):
-            raise ArtefactSchemaError(f"array name {name!r} must match [A-Za-z][A-Za-z0-9_]* (at most 64 characters)")
+            raise ArtefactSchemaError(f"array name {name!r} must match [A-Za-z][A-Za-z0-9_]* (at most 64 characters)", reason="shape")
         if not isinstance(array, np.ndarray):
-            raise ArtefactSchemaError(f"array {name!r} must be a numpy array, got {type(array).__name__}")
+            raise ArtefactSchemaError(f"array {name!r} must be a numpy array, got {type(array).__name__}", reason="dtype")
         if array.dtype.hasobject:
             raise ArtefactUnsafe(f"array {name!r} has an object dtype; artefacts hold numbers only, never pickled objects")
         _check_array_geometry(name, array.dtype, array.shape, limits)
@@ -401,7 +429,8 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
 def _check_array_geometry(name: str, dtype: np.dtype, shape: tuple[int, ...], limits: Limits) -> int:
     """Dtype allowed, dimensions within limits; returns the data size in bytes."""
     if dtype not in _DTYPE_NAMES:
-        raise ArtefactSchemaError(f"array {name!r} has dtype {dtype.str!r} ({dtype}); artefacts hold only '<f4' (float32) and '<i8' (int64) arrays")
+        raise ArtefactSchemaError(f"array {name!r} has dtype {dtype.str!r} ({dtype}); artefacts hold only '<f4' (float32) and '<i8' (int64) arrays",
+                                  reason="dtype")
     if len(shape) > limits.max_ndim:
         raise ArtefactTooLarge(f"array {name!r} has {len(shape)} dimensions, more than the limit of {limits.max_ndim}")
     for axis, size in enumerate(shape):
@@ -418,13 +447,13 @@ def _read_npy_header(name: str, blob: memoryview, limits: Limits) -> tuple[np.dt
     if bytes(blob[: len(_NPY_MAGIC)]) != _NPY_MAGIC:
         raise ArtefactFormatError(f"array {name!r} is not a version 1.0 .npy blob")
     if len(blob) < len(_NPY_MAGIC) + 2:
-        raise ArtefactFormatError(f"array {name!r}: .npy blob ends inside its header")
+        raise ArtefactFormatError(f"array {name!r}: .npy blob ends inside its header", reason="truncated")
     (header_len,) = struct.unpack_from("<H", blob, len(_NPY_MAGIC))
     if header_len > limits.max_npy_header_bytes:
         raise ArtefactTooLarge(f"array {name!r}: .npy header is {header_len} bytes, more than the limit of {limits.max_npy_header_bytes}")
     start = len(_NPY_MAGIC) + 2
     if len(blob) < start + header_len:
-        raise ArtefactFormatError(f"array {name!r}: .npy blob ends inside its header")
+        raise ArtefactFormatError(f"array {name!r}: .npy blob ends inside its header", reason="truncated")
     try:
         # numpy's parser uses ast.literal_eval (data only) and checks the keys.
         stream = io.BytesIO(bytes(blob[: start + header_len]))
@@ -451,15 +480,17 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     if size > limits.max_total_bytes:
         raise ArtefactTooLarge(f"{what} is {size} bytes, more than the limit of {limits.max_total_bytes}")
     if bytes(view[:4]) != MAGIC[: min(size, 4)]:
+        if size >= 2 and view[0] == 0x80 and 2 <= view[1] <= 5:  # pickle protocol 2-5 opcode
+            raise ArtefactUnsafe(f"not a Fathom artefact: starts with {bytes(view[:4])!r}, a Python pickle (never loaded)")
         raise ArtefactFormatError(f"not a Fathom artefact: starts with {bytes(view[:4])!r}, expected {MAGIC!r} (pickles and other formats are refused)")
     if size < _HEAD.size:
-        raise ArtefactFormatError(f"{what} is truncated: {size} bytes, shorter than its {_HEAD.size}-byte prefix")
+        raise ArtefactFormatError(f"{what} is truncated: {size} bytes, shorter than its {_HEAD.size}-byte prefix", reason="truncated")
     _, version, found_kind, reserved, manifest_len, count = _HEAD.unpack_from(view, 0)
     if version != CONTAINER_VERSION:
         raise ArtefactFormatError(f"container version {version} is not supported (this code reads version {CONTAINER_VERSION})")
     if found_kind != kind:
         found = _KIND_NAMES.get(found_kind, f"container of unknown kind {found_kind}")
-        raise ArtefactFormatError(f"expected {_article(what)}, got {_article(found)}")
+        raise ArtefactFormatError(f"expected {_article(what)}, got {_article(found)}", reason="kind")
     if reserved != 0:
         raise ArtefactFormatError(f"reserved container field must be 0, got {reserved}")
     if manifest_len > limits.max_manifest_bytes:
@@ -473,13 +504,13 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     expected_offset = 0
     for index in range(count):
         if size < position + _ENTRY_NAME_LEN.size:
-            raise ArtefactFormatError(f"{what} is truncated inside its array table (entry {index})")
+            raise ArtefactFormatError(f"{what} is truncated inside its array table (entry {index})", reason="truncated")
         (name_len,) = _ENTRY_NAME_LEN.unpack_from(view, position)
         position += _ENTRY_NAME_LEN.size
         if not 1 <= name_len <= 64:
             raise ArtefactFormatError(f"array table entry {index}: name length {name_len} is not in 1..64")
         if size < position + name_len + _ENTRY_SPAN.size:
-            raise ArtefactFormatError(f"{what} is truncated inside its array table (entry {index})")
+            raise ArtefactFormatError(f"{what} is truncated inside its array table (entry {index})", reason="truncated")
         raw_name = bytes(view[position : position + name_len])
         position += name_len
         name = raw_name.decode("ascii", errors="replace")
@@ -502,7 +533,7 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     if end > limits.max_total_bytes:
         raise ArtefactTooLarge(f"{what} claims {end} bytes, more than the limit of {limits.max_total_bytes}")
     if size < end:
-        raise ArtefactFormatError(f"{what} is truncated: {size} bytes, its table says {end}")
+        raise ArtefactFormatError(f"{what} is truncated: {size} bytes, its table says {end}", reason="truncated")
     if size > end:
         raise ArtefactFormatError(f"{what} has {size - end} unexpected bytes after its last array")
 
@@ -553,11 +584,11 @@ def _parse_manifest(raw: bytes) -> dict[str, Any]:
     try:
         manifest = json.loads(raw.decode("ascii"), object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ArtefactFormatError(f"manifest is not valid JSON: {exc}") from None
+        raise ArtefactFormatError(f"manifest is not valid JSON: {exc}", reason="manifest") from None
     if not isinstance(manifest, dict):
-        raise ArtefactSchemaError(f"manifest must be a JSON object, got {type(manifest).__name__}")
+        raise ArtefactSchemaError(f"manifest must be a JSON object, got {type(manifest).__name__}", reason="manifest")
     if _canonical_json(manifest, "manifest") != raw:
-        raise ArtefactFormatError("manifest is not in canonical JSON form (sorted keys, no spaces, ASCII)")
+        raise ArtefactFormatError("manifest is not in canonical JSON form (sorted keys, no spaces, ASCII)", reason="manifest")
     return manifest
 
 
@@ -640,15 +671,15 @@ def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str,
         expected[f"b{index}"] = (d_out,)
     for name in sorted(expected):
         if name not in geometry:
-            raise ArtefactSchemaError(f"{what} is missing array {name!r} (expected float32 of shape {expected[name]})")
+            raise ArtefactSchemaError(f"{what} is missing array {name!r} (expected float32 of shape {expected[name]})", reason="shape")
     for name in sorted(geometry):
         if name not in expected:
-            raise ArtefactSchemaError(f"{what} has unexpected array {name!r} (expected only {', '.join(sorted(expected))})")
+            raise ArtefactSchemaError(f"{what} has unexpected array {name!r} (expected only {', '.join(sorted(expected))})", reason="shape")
         dtype, shape = geometry[name]
         if dtype != _FLOAT32:
-            raise ArtefactSchemaError(f"{what} array {name!r} has dtype {_DTYPE_NAMES.get(dtype, dtype)}, expected float32")
+            raise ArtefactSchemaError(f"{what} array {name!r} has dtype {_DTYPE_NAMES.get(dtype, dtype)}, expected float32", reason="dtype")
         if tuple(shape) != expected[name]:
-            raise ArtefactSchemaError(f"{what} array {name!r} has shape {tuple(shape)}, expected {expected[name]} from the manifest's layers")
+            raise ArtefactSchemaError(f"{what} array {name!r} has shape {tuple(shape)}, expected {expected[name]} from the manifest's layers", reason="shape")
 
 
 def _check_validation_schema(manifest: dict[str, Any], geometry: dict[str, tuple[np.dtype, tuple[int, ...]]], limits: Limits) -> None:
@@ -665,31 +696,33 @@ def _check_validation_schema(manifest: dict[str, Any], geometry: dict[str, tuple
         raise ArtefactSchemaError("a regression validation set takes no 'n_classes'")
     for name in ("X", "y"):
         if name not in geometry:
-            raise ArtefactSchemaError(f"validation set is missing array {name!r}")
+            raise ArtefactSchemaError(f"validation set is missing array {name!r}", reason="shape")
     extra = sorted(set(geometry) - {"X", "y"})
     if extra:
-        raise ArtefactSchemaError(f"validation set has unexpected array {extra[0]!r} (expected only 'X' and 'y')")
+        raise ArtefactSchemaError(f"validation set has unexpected array {extra[0]!r} (expected only 'X' and 'y')", reason="shape")
     x_dtype, x_shape = geometry["X"]
     y_dtype, y_shape = geometry["y"]
     if x_dtype != _FLOAT32:
-        raise ArtefactSchemaError(f"validation set array 'X' has dtype {_DTYPE_NAMES.get(x_dtype, x_dtype)}, expected float32")
+        raise ArtefactSchemaError(f"validation set array 'X' has dtype {_DTYPE_NAMES.get(x_dtype, x_dtype)}, expected float32", reason="dtype")
     if len(x_shape) != 2 or min(x_shape) < 1:
-        raise ArtefactSchemaError(f"validation set array 'X' has shape {tuple(x_shape)}, expected (n, d) with n, d >= 1")
+        raise ArtefactSchemaError(f"validation set array 'X' has shape {tuple(x_shape)}, expected (n, d) with n, d >= 1", reason="shape")
     if x_shape[0] > limits.max_rows:
         raise ArtefactTooLarge(f"validation set has {x_shape[0]} rows, more than the limit of {limits.max_rows}")
     want_y = _INT64 if task == "classification" else _FLOAT32
     if y_dtype != want_y:
-        raise ArtefactSchemaError(f"validation set array 'y' has dtype {_DTYPE_NAMES.get(y_dtype, y_dtype)}, expected {_DTYPE_NAMES[want_y]} for {task}")
+        raise ArtefactSchemaError(f"validation set array 'y' has dtype {_DTYPE_NAMES.get(y_dtype, y_dtype)}, expected {_DTYPE_NAMES[want_y]} for {task}",
+                                  reason="dtype")
     if tuple(y_shape) != (x_shape[0],):
-        raise ArtefactSchemaError(f"validation set array 'y' has shape {tuple(y_shape)}, expected ({x_shape[0]},) to match X")
+        raise ArtefactSchemaError(f"validation set array 'y' has shape {tuple(y_shape)}, expected ({x_shape[0]},) to match X", reason="shape")
 
 
 def _check_values(kind: int, manifest: dict[str, Any], name: str, array: np.ndarray) -> None:
     what = _KIND_NAMES[kind]
     if array.dtype == _FLOAT32 and not np.isfinite(array).all():
         bad = int(np.size(array) - np.count_nonzero(np.isfinite(array)))
-        raise ArtefactSchemaError(f"{what} array {name!r} has {bad} NaN or infinite value(s)")
+        raise ArtefactSchemaError(f"{what} array {name!r} has {bad} NaN or infinite value(s)", reason="non_finite")
     if kind == _KIND_VALIDATION and name == "y" and manifest.get("task") == "classification":
         n_classes = manifest["n_classes"]
         if array.size and (array.min() < 0 or array.max() >= n_classes):
-            raise ArtefactSchemaError(f"validation set array 'y' has labels in [{array.min()}, {array.max()}], expected [0, {n_classes - 1}]")
+            raise ArtefactSchemaError(f"validation set array 'y' has labels in [{array.min()}, {array.max()}], expected [0, {n_classes - 1}]",
+                                      reason="labels")

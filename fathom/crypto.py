@@ -110,6 +110,7 @@ __all__ = [
     "MAX_RECIPIENTS",
     "NotARecipient",
     "Opened",
+    "REASONS",
     "Recipient",
     "UnsupportedVersion",
     "WRAPPED_KEY_BYTES",
@@ -142,8 +143,29 @@ __all__ = [
 # ---------------------------------------------------------------------------------------
 
 
+#: Why an envelope (or a key) was refused, as `CryptoError.reason` (a stable code; the
+#: message has the detail): format (framing: magic, version, flags, lengths, trailing
+#: bytes), header (its JSON or fields), truncated, too_large, not_recipient, wrong_key (a
+#: key that does not match the commitment), auth (GCM or the wrapped key fails: altered
+#: bytes), wrong_bounty, wrong_kind, wrong_author, key (a malformed key or address).
+REASONS = ("format", "header", "truncated", "too_large", "not_recipient", "wrong_key", "auth", "wrong_bounty", "wrong_kind",
+           "wrong_author", "key")
+
+
 class CryptoError(FathomError, ValueError):
-    """Base of every error of this module."""
+    """Base of every error of this module.
+
+    `reason` is one of `REASONS`: the class's default unless the raise names a finer one.
+    """
+
+    reason = "key"
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        if reason is not None:
+            if reason not in REASONS:
+                raise ValueError(f"unknown crypto rejection reason {reason!r}")
+            self.reason = reason  # an instance attribute: kept when the error is pickled
 
 
 class InvalidKey(CryptoError):
@@ -152,6 +174,8 @@ class InvalidKey(CryptoError):
 
 class EnvelopeError(CryptoError):
     """An envelope cannot be read or opened. The oracle settles these as *invalid*."""
+
+    reason = "format"
 
 
 class EnvelopeFormatError(EnvelopeError):
@@ -169,29 +193,43 @@ class UnsupportedVersion(EnvelopeFormatError):
 class EnvelopeTruncated(EnvelopeError):
     """The envelope ends before the lengths in its prefix say it should."""
 
+    reason = "truncated"
+
 
 class EnvelopeTooLarge(EnvelopeError):
     """The envelope, its header or its recipient list exceeds a size limit."""
+
+    reason = "too_large"
 
 
 class NotARecipient(EnvelopeError):
     """The private key's address has no wrapped key in the envelope."""
 
+    reason = "not_recipient"
+
 
 class WrongKey(EnvelopeError):
     """The key does not match the envelope's key commitment (or the commitment was altered)."""
+
+    reason = "wrong_key"
 
 
 class EnvelopeTampered(EnvelopeError):
     """Authentication failed: some byte of the header, a wrapped key, nonce, ciphertext or tag changed."""
 
+    reason = "auth"
+
 
 class EnvelopeMismatch(EnvelopeError):
     """The envelope is authentic but is not what was expected (bounty, kind or author)."""
 
+    reason = "wrong_kind"
+
 
 class AuthorMismatch(EnvelopeMismatch):
     """The authenticated author is not the address that submitted the artefact on chain."""
+
+    reason = "wrong_author"
 
 
 # ---------------------------------------------------------------------------------------
@@ -444,13 +482,13 @@ class _Parsed:
 
 def _check_bounty_id(bounty_id: Any) -> int:
     if isinstance(bounty_id, bool) or not isinstance(bounty_id, int) or not 0 <= bounty_id <= _MAX_UINT256:
-        raise EnvelopeFormatError(f"bounty id must be an integer in [0, 2**256), got {bounty_id!r}")
+        raise EnvelopeFormatError(f"bounty id must be an integer in [0, 2**256), got {bounty_id!r}", reason="header")
     return bounty_id
 
 
 def _check_kind(kind: Any) -> str:
     if kind not in KINDS:
-        raise EnvelopeFormatError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}")
+        raise EnvelopeFormatError(f"kind must be one of {', '.join(KINDS)}; got {kind!r}", reason="header")
     return kind
 
 
@@ -480,16 +518,16 @@ def _reject_constant(name: str) -> Any:
 
 def _hex_field(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size or value != value.lower():
-        raise EnvelopeFormatError(f"header {what} must be {2 * size} lowercase hex digits")
+        raise EnvelopeFormatError(f"header {what} must be {2 * size} lowercase hex digits", reason="header")
     try:
         return bytes.fromhex(value)
     except ValueError:
-        raise EnvelopeFormatError(f"header {what} must be {2 * size} lowercase hex digits") from None
+        raise EnvelopeFormatError(f"header {what} must be {2 * size} lowercase hex digits", reason="header") from None
 
 
 def _checksummed(value: Any, what: str) -> str:
     if not isinstance(value, str) or not _is_checksummed(value):
-        raise EnvelopeFormatError(f"header {what} must be a checksummed address, got {value!r}")
+        raise EnvelopeFormatError(f"header {what} must be a checksummed address, got {value!r}", reason="header")
     return value
 
 
@@ -502,42 +540,42 @@ def _decode_header(raw: bytes, version: int) -> EnvelopeHeader:
     try:
         document = json.loads(raw.decode("ascii"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise EnvelopeFormatError(f"header is not JSON: {exc}") from None
+        raise EnvelopeFormatError(f"header is not JSON: {exc}", reason="header") from None
     if not isinstance(document, dict):
-        raise EnvelopeFormatError("header must be a JSON object")
+        raise EnvelopeFormatError("header must be a JSON object", reason="header")
     if set(document) != _HEADER_KEYS:
         missing = sorted(_HEADER_KEYS - set(document))
         extra = sorted(set(document) - _HEADER_KEYS)
-        raise EnvelopeFormatError(f"header keys wrong: missing {missing}, unexpected {extra}")
+        raise EnvelopeFormatError(f"header keys wrong: missing {missing}, unexpected {extra}", reason="header")
     bounty_id = _check_bounty_id(document["bounty_id"])
     kind = _check_kind(document["kind"])
     author = _checksummed(document["author"], "author")
     mode = document["key_mode"]
     if mode != _mode_for(kind):
-        raise EnvelopeFormatError(f"a {kind!r} envelope must use key mode {_mode_for(kind)!r}, got {mode!r}")
+        raise EnvelopeFormatError(f"a {kind!r} envelope must use key mode {_mode_for(kind)!r}, got {mode!r}", reason="header")
     commitment = _hex_field(document["key_commitment"], 32, "key_commitment")
     entries = document["recipients"]
     if not isinstance(entries, list):
-        raise EnvelopeFormatError("header recipients must be a list")
+        raise EnvelopeFormatError("header recipients must be a list", reason="header")
     if len(entries) > MAX_RECIPIENTS:
         raise EnvelopeTooLarge(f"{len(entries)} recipients, more than the limit of {MAX_RECIPIENTS}")
     if mode == _MODE_MODEL and entries:
-        raise EnvelopeFormatError("an envelope under the model key must not list recipients")
+        raise EnvelopeFormatError("an envelope under the model key must not list recipients", reason="header")
     if mode == _MODE_WRAPPED and not entries:
-        raise EnvelopeFormatError(f"a {kind!r} envelope must list at least one recipient")
+        raise EnvelopeFormatError(f"a {kind!r} envelope must list at least one recipient", reason="header")
     recipients = []
     for index, entry in enumerate(entries):
         if not isinstance(entry, dict) or set(entry) != {"address", "wrapped_key"}:
-            raise EnvelopeFormatError(f"recipient {index} must have exactly 'address' and 'wrapped_key'")
+            raise EnvelopeFormatError(f"recipient {index} must have exactly 'address' and 'wrapped_key'", reason="header")
         address = _checksummed(entry["address"], f"recipient {index} address")
         recipients.append(Recipient(address, _hex_field(entry["wrapped_key"], WRAPPED_KEY_BYTES, f"recipient {index} wrapped_key")))
     lowered = [r.address.lower() for r in recipients]
     if lowered != sorted(set(lowered)):
-        raise EnvelopeFormatError("header recipients must be sorted by address without duplicates")
+        raise EnvelopeFormatError("header recipients must be sorted by address without duplicates", reason="header")
     if _canonical_json(document) != raw:
         # Same content, other spelling (spaces, key order, escapes, duplicate keys): the
         # header must have exactly one encoding, so that read_header sees what GCM binds.
-        raise EnvelopeFormatError("header is not in canonical JSON form")
+        raise EnvelopeFormatError("header is not in canonical JSON form", reason="header")
     return EnvelopeHeader(version, bounty_id, kind, author, mode, commitment, tuple(recipients))
 
 
@@ -746,9 +784,9 @@ def check_context(opened: Opened, *, bounty_id: int | None = None, kind: str | N
     if not isinstance(opened, Opened):
         raise TypeError("check an Opened envelope (authenticated), never an EnvelopeHeader from read_header")
     if bounty_id is not None and opened.bounty_id != bounty_id:
-        raise EnvelopeMismatch(f"{opened.kind} belongs to bounty {opened.bounty_id}, expected bounty {bounty_id}")
+        raise EnvelopeMismatch(f"{opened.kind} belongs to bounty {opened.bounty_id}, expected bounty {bounty_id}", reason="wrong_bounty")
     if kind is not None and opened.kind != kind:
-        raise EnvelopeMismatch(f"envelope holds a {opened.kind!r}, expected a {kind!r}")
+        raise EnvelopeMismatch(f"envelope holds a {opened.kind!r}, expected a {kind!r}", reason="wrong_kind")
     if author is not None:
         check_author(opened, author)
 
@@ -840,6 +878,6 @@ def keyring_recipients(keyring: bytes, *, max_size: int = DEFAULT_MAX_ENVELOPE_B
     """The addresses a keyring lists (unauthenticated, from the header)."""
     header = read_header(keyring, max_size=max_size)
     if header.kind != "keyring":
-        raise EnvelopeMismatch(f"envelope holds a {header.kind!r}, expected a 'keyring'")
+        raise EnvelopeMismatch(f"envelope holds a {header.kind!r}, expected a 'keyring'", reason="wrong_kind")
     return header.recipient_addresses
 
