@@ -415,7 +415,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 balance = _claimable[msg.sender][token];
         uint256 available = balance & ~KEPT;
         if (available < stake) revert InsufficientClaimable(msg.sender, token, available, stake);
-        _claimable[msg.sender][token] = balance - stake;
+        // leave KEPT behind, as claims do: the stake's return at settlement then rewrites the slot
+        _claimable[msg.sender][token] = (balance - stake) | KEPT;
         return _record(bountyId, b, status, intake, baseVersion, update, stake);
     }
 

@@ -126,7 +126,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     mapping(uint256 bountyId => mapping(uint256 batch => uint256)) internal _batchHashes;
     /// @dev What each account may claim of each token (low 255 bits), and KEPT: a flag that
     ///      opt-in sets on a committee member's balance of the bounty's token and that claims
-    ///      leave behind, so that crediting fees rewrites the slot instead of creating it.
+    ///      and stakes from the balance leave behind, so that crediting fees, returned stakes
+    ///      and rewards rewrites the slot instead of creating it.
     mapping(address account => mapping(address token => uint256)) internal _claimable;
     uint256 internal constant KEPT = 1 << 255;
     mapping(address token => uint256) internal _pendingBurn;
