@@ -18,12 +18,12 @@ import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TimeExhausted
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
 from .config import PROJECT_ROOT
 from .errors import FathomError
@@ -42,12 +42,29 @@ class ChainError(FathomError):
     """An RPC call or transaction failed; the message names the contract error if any."""
 
 
+class TransactionDropped(ChainError):
+    """The node no longer knows a transaction it accepted, and it was not mined (dropped
+    from its mempool, or its block was re-orged out): nothing happened, send it again."""
+
+
 # ---------------------------------------------------------------- artefacts
 
 
+def _sources_changed() -> bool:
+    """Whether a contract or interface source is newer than forge's last build (a checkout
+    with edited contracts must not deploy stale bytecode)."""
+    stamp = PROJECT_ROOT / ".forge" / "cache" / "solidity-files-cache.json"
+    if not stamp.exists():
+        return True
+    built = stamp.stat().st_mtime
+    return any(src.stat().st_mtime > built for folder in ("contracts", "interfaces")
+               for src in (PROJECT_ROOT / folder).rglob("*.sol"))
+
+
+@lru_cache(maxsize=None)
 def _forge_artifact(name: str) -> dict[str, Any]:
     path = FORGE_OUT / f"{name}.sol" / f"{name}.json"
-    if not path.exists():
+    if not path.exists() or _sources_changed():
         forge = shutil.which("forge") or str(PROJECT_ROOT / ".venv" / "bin" / "forge")
         try:
             subprocess.run([forge, "build", "--skip", "tests/forge/**", "--quiet"], cwd=PROJECT_ROOT, check=True)
@@ -188,11 +205,15 @@ def connect(url: str, timeout: float = 30.0) -> Web3:
 
 @dataclass
 class Sender:
-    """Who signs: an unlocked node account (local chains), or a private key held here."""
+    """Who signs: an unlocked node account (local chains), or a private key held here.
+
+    `drop_grace`: seconds a sent transaction may be unknown to the node (neither mined
+    nor pending) before waiting for it gives up with TransactionDropped."""
 
     w3: Web3
     address: str
     private_key: bytes | None = None
+    drop_grace: float = 5.0
 
     @classmethod
     def unlocked(cls, w3: Web3, index: int = 0) -> "Sender":
@@ -203,8 +224,10 @@ class Sender:
         acct = Account.from_key(private_key)
         return cls(w3, acct.address, bytes(acct.key))
 
-    def transact(self, fn: Any, value: int = 0, gas: int | None = None, wait: float = 120.0) -> Any:
-        """Send a contract call; return its receipt. Reverts become ChainError naming the error."""
+    def transact(self, fn: Any, value: int = 0, gas: int | None = None, wait: float = 120.0,
+                 on_sent: Callable[[bytes], None] | None = None) -> Any:
+        """Send a contract call; return its receipt. Reverts become ChainError naming the error.
+        `on_sent(tx_hash)` runs once the node accepted the transaction, before its receipt."""
         tx: dict[str, Any] = {"from": self.address, "value": value}
         try:
             tx["gas"] = gas or int(fn.estimate_gas(tx) * 1.2) + 10_000
@@ -212,14 +235,15 @@ class Sender:
             raise ChainError(f"{fn.fn_name} would revert: {describe_revert(exc.data)}") from None
         except ContractLogicError as exc:
             raise ChainError(f"{fn.fn_name} would revert: {exc.message or describe_revert(exc.data)}") from None
-        return self._send(fn.build_transaction(tx) if self.private_key else tx, fn, wait)
+        return self._send(fn.build_transaction(tx) if self.private_key else tx, fn, wait, on_sent)
 
     def deploy(self, name: str, *args: Any, value: int = 0) -> Any:
         contract = self.w3.eth.contract(abi=abi(name), bytecode=bytecode(name))
         receipt = self.transact(contract.constructor(*args), value=value)
         return self.w3.eth.contract(address=receipt.contractAddress, abi=abi(name))
 
-    def _send(self, tx: dict[str, Any], fn: Any, wait: float) -> Any:
+    def _send(self, tx: dict[str, Any], fn: Any, wait: float, on_sent: Callable[[bytes], None] | None = None) -> Any:
+        what = getattr(fn, "fn_name", "deploy")
         try:
             if self.private_key:
                 tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
@@ -227,14 +251,42 @@ class Sender:
                 tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
             else:
                 tx_hash = fn.transact(tx)
-            receipt = self.w3.eth.wait_for_transaction_receipt(tx_hash, timeout=wait)
-        except TimeExhausted:
-            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} was not mined within {wait:.0f} s") from None
         except ContractCustomError as exc:
-            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} reverted: {describe_revert(exc.data)}") from None
+            raise ChainError(f"{what} reverted: {describe_revert(exc.data)}") from None
+        if on_sent is not None:
+            on_sent(bytes(tx_hash))
+        receipt = self.wait_for_receipt(tx_hash, wait, what)
         if receipt.status != 1:
-            raise ChainError(f"{getattr(fn, 'fn_name', 'deploy')} reverted in transaction {tx_hash.hex()}")
+            raise ChainError(f"{what} reverted in transaction {Web3.to_hex(tx_hash)}")
         return receipt
+
+    def wait_for_receipt(self, tx_hash: bytes | str, wait: float = 120.0, what: str = "the transaction") -> Any:
+        """The transaction's receipt once mined. ChainError if it is not mined within `wait`
+        seconds; TransactionDropped as soon as the node has not known it for `drop_grace`
+        seconds (a dropped transaction is never mined: waiting on would only waste time)."""
+        deadline = time.monotonic() + wait
+        missing_since: float | None = None
+        next_check = 0.0
+        while True:
+            try:
+                return self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                pass
+            now = time.monotonic()
+            if now >= next_check:  # still pending, or gone? (about once a second)
+                next_check = now + 1.0
+                try:
+                    self.w3.eth.get_transaction(tx_hash)
+                    missing_since = None
+                except TransactionNotFound:
+                    missing_since = now if missing_since is None else missing_since
+                    if now - missing_since >= self.drop_grace:
+                        raise TransactionDropped(
+                            f"{what}: transaction {Web3.to_hex(tx_hash)} was dropped (the node no longer knows it)"
+                        ) from None
+            if now >= deadline:
+                raise ChainError(f"{what} was not mined within {wait:.0f} s")
+            time.sleep(0.1)
 
 
 def deploy_all(deployer: Sender, guardian: str | None = None) -> dict[str, Any]:

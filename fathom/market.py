@@ -9,7 +9,7 @@ calldata a batch settlement needs from the events alone, as an indexer would.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
@@ -89,6 +89,10 @@ def decode_params(raw: bytes) -> dict[str, Any]:
     return params
 
 
+#: Where a submission's stake may come from (`Market.stake_source`).
+STAKE_SOURCES = ("wallet", "balance", "auto")
+
+
 class Market:
     """One deployment of the contracts, seen from one account (or read-only)."""
 
@@ -130,8 +134,13 @@ class Market:
             raise FathomError("this needs an account: set FATHOM_PRIVATE_KEY (or pass --key-file)")
         return self.sender
 
-    def send(self, fn: Any, value: int = 0) -> Any:
-        return self._need_sender().transact(fn, value=value)
+    def send(self, fn: Any, value: int = 0, on_sent: Callable[[bytes], None] | None = None) -> Any:
+        """Send a transaction and return its receipt; `on_sent(tx_hash)` runs between the two."""
+        return self._need_sender().transact(fn, value=value, on_sent=on_sent)
+
+    def wait_for_receipt(self, tx_hash: bytes | str) -> Any:
+        """The receipt of a transaction sent before (TransactionDropped if the node lost it)."""
+        return self._need_sender().wait_for_receipt(tx_hash)
 
     # ------------------------------------------------------------ views
 
@@ -269,9 +278,30 @@ class Market:
     def report_baseline(self, bounty_id: int, score: int) -> Any:
         return self.send(self.market.functions.reportBaseline(bounty_id, score))
 
-    def submit(self, bounty_id: int, base_version: int, update: tuple[bytes, int]) -> int:
+    def stake_source(self, bounty_id: int, stake_from: str = "wallet") -> str:
+        """Where a submission's stake will come from: "wallet" (a transfer) or "balance"
+        (the sender's claimable balance, U5). `stake_from` is "wallet", "balance", or
+        "auto" (the balance when it covers the stake: no transfer, and its slot is warm)."""
+        if stake_from not in STAKE_SOURCES:
+            raise FathomError(f"stake_from must be one of {', '.join(STAKE_SOURCES)}, got {stake_from!r}")
+        if stake_from == "wallet":
+            return "wallet"
         b = self.bounty(bounty_id)
-        if b["token"] == ETH:
+        have = self.claimable(self._need_sender().address, b["token"])
+        if have >= b["stake"]:
+            return "balance"
+        if stake_from == "balance":
+            raise FathomError(f"your claimable balance ({have} wei of the bounty's token) is below the stake "
+                              f"({b['stake']}); stake from your wallet instead")
+        return "wallet"
+
+    def submit(self, bounty_id: int, base_version: int, update: tuple[bytes, int], stake_from: str = "wallet") -> int:
+        """Submit an update; returns its submission id. `stake_from`: see `stake_source`."""
+        source = self.stake_source(bounty_id, stake_from)
+        b = self.bounty(bounty_id)
+        if source == "balance":
+            receipt = self.send(self.market.functions.submitUpdateFromBalance(bounty_id, base_version, update))
+        elif b["token"] == ETH:
             receipt = self.send(self.market.functions.submitUpdate(bounty_id, base_version, update), value=b["stake"])
         else:
             token = self.w3.eth.contract(address=b["token"], abi=abi("MockERC20"))
@@ -283,14 +313,15 @@ class Market:
                 return int(ev["submissionId"])
         raise ChainError("submitUpdate mined without a SubmissionReceived event")
 
-    def report(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int]) -> Any:
-        return self.send(self.market.functions.report(bounty_id, batch, encode_scores(scores), merged))
+    def report(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int],
+               on_sent: Callable[[bytes], None] | None = None) -> Any:
+        return self.send(self.market.functions.report(bounty_id, batch, encode_scores(scores), merged), on_sent=on_sent)
 
     def report_and_settle(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int],
-                          records: list[tuple], others: list[tuple]) -> Any:
+                          records: list[tuple], others: list[tuple], on_sent: Callable[[bytes], None] | None = None) -> Any:
         """The finalising report: report and settle in one transaction (the last member to report)."""
         return self.send(self.market.functions.reportAndSettle(bounty_id, batch, encode_scores(scores), merged,
-                                                               pack_records(records), others))
+                                                               pack_records(records), others), on_sent=on_sent)
 
     def settle(self, bounty_id: int, batch: int, records: list[tuple], reports: list[tuple]) -> Any:
         return self.send(self.market.functions.settleBatch(bounty_id, batch, records, reports))

@@ -17,12 +17,26 @@ report", and a computed report is stored before it is sent, so a crash between t
 two re-sends the same scores. Updates that cannot be fetched, decrypted or parsed, or
 whose author is not the submitter, score INVALID; every skip is logged with its reason.
 RPC and IPFS errors are retried with backoff; `max_failures` in a row stop the node.
+A stored report remembers the records it scored (a re-org that reorders a batch makes
+it stale) and the hash of the transaction that last sent it: while that transaction is
+pending the node waits for it instead of sending a second one, and once the node has
+lost it (dropped from the mempool, or re-orged out) the report is sent again.
+
+Fault injection, for the fault suite (tests/python/test_oracle_faults.py) only:
+FATHOM_FAULT_PAUSE=<point> makes the node, the first time it reaches <point>, create
+the file named by FATHOM_FAULT_MARKER and sleep until it is killed. The points:
+`fetched` (a batch's artefacts fetched, not yet scored), `scored` (the report computed
+and stored, not sent), `sent` (the report transaction accepted by the node, its receipt
+not yet read), `mined` (the receipt read, the node's record of it not yet saved).
+Unset, it costs one string comparison per point.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from dataclasses import dataclass, field
@@ -30,18 +44,40 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 import numpy as np
+from web3 import Web3
+from web3.exceptions import TransactionNotFound
 
 from . import models, protocol
-from .artefacts import ArtefactError, apply_update, pack_model
+from .artefacts import ArtefactError, apply_update, check_update_fits, pack_model
 from .bounty import BountyReader
 from .chain import ChainError
 from .crypto import CryptoError, account_address, seal_with_key
 from .errors import FathomError
-from .market import INVALID, Event, Market
+from .market import INVALID, Event, Market, pack_records
 from .storage import Store, StoreError, StoreTimeout, StoreUnavailable, cid_from_chain, cid_to_chain
 
 log = logging.getLogger("fathom.oracle")
 ZERO_CID = (b"\0" * 32, 0)
+
+#: Where FATHOM_FAULT_PAUSE can pause the node (see the module's docstring).
+FAULT_POINTS = ("fetched", "scored", "sent", "mined")
+_fault_pause: str | None = os.environ.get("FATHOM_FAULT_PAUSE") or None
+
+
+def _fault_point(point: str) -> None:
+    """The test hook: pause here for good (the first time only) if FATHOM_FAULT_PAUSE names this point."""
+    global _fault_pause
+    if _fault_pause != point:
+        return
+    _fault_pause = None
+    marker = os.environ.get("FATHOM_FAULT_MARKER")
+    if marker:
+        tmp = Path(marker + ".tmp")
+        tmp.write_text(f"{os.getpid()} {point}\n")
+        tmp.replace(marker)
+    log.warning("fault injection: paused at %r until killed", point)
+    while True:
+        time.sleep(3600)
 
 
 class OracleStopped(FathomError):
@@ -79,6 +115,12 @@ class OracleNode:
                                               PRIMARY KEY (bounty, submission));
             """
         )
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(reports)")}
+        for column in ("records", "tx"):  # added after the first release: older state files lack them
+            if column not in columns:
+                self.db.execute(f"ALTER TABLE reports ADD COLUMN {column} TEXT")
+        if _fault_pause is not None and _fault_pause not in FAULT_POINTS:
+            raise FathomError(f"FATHOM_FAULT_PAUSE={_fault_pause!r} is not one of {', '.join(FAULT_POINTS)}")
         self._readers: dict[int, BountyReader] = {}
         self._validation: dict[int, Any] = {}
 
@@ -236,14 +278,40 @@ class OracleNode:
             records = Market.records_of(events, bounty_id, k)
             if len(records) < batch["submissions"]:
                 return  # wait for the batch's submissions to be confirmed
-            scores, merged = self._report_for(bounty_id, k, records, view)
+            scores, merged, tx = self._report_for(bounty_id, k, records, view)
+            if tx is not None and self._awaited(bounty_id, k, tx):
+                batch = self.market.batch(bounty_id, k)
+        if not batch["reportedMask"] & bit:
             if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
                 return
-            self.market.report(bounty_id, k, scores, merged)
+            self.market.report(bounty_id, k, scores, merged, on_sent=self._on_sent(bounty_id, k))
+            _fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores)} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
+        def sent(tx_hash: bytes) -> None:
+            self.db.execute("UPDATE reports SET tx = ? WHERE bounty = ? AND batch = ?",
+                            (Web3.to_hex(tx_hash), bounty_id, k))
+            _fault_point("sent")
+
+        return sent
+
+    def _awaited(self, bounty_id: int, k: int, tx: str) -> bool:
+        """A report transaction sent before (then a restart, or a failed tick): wait for it if
+        the node still has it pending (a second one would only revert and cost gas). False
+        when the node no longer knows it: dropped, or re-orged out; the report is sent again."""
+        try:
+            pending = self.market.w3.eth.get_transaction(tx)["blockNumber"] is None
+        except TransactionNotFound:
+            self._say(f"bounty {bounty_id}: batch {k}: the report transaction {tx} is gone; sending the report again")
+            return False
+        if pending:
+            self._say(f"bounty {bounty_id}: batch {k}: waiting for the report transaction {tx} sent before")
+            self.market.wait_for_receipt(tx)
+        return True
 
     def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: list[int],
                       merged: tuple) -> bool:
@@ -255,11 +323,17 @@ class OracleNode:
         others = Market.reports_of(events, bounty_id, k, reporters)
         if len(others) != len(reporters) or len(records) != batch["submissions"]:
             return False
+        sent: list[bytes] = []
+        on_sent = self._on_sent(bounty_id, k)
         try:
-            self.market.report_and_settle(bounty_id, k, scores, merged, records, others)
+            self.market.report_and_settle(bounty_id, k, scores, merged, records, others,
+                                          on_sent=lambda tx: (sent.append(tx), on_sent(tx)))
         except ChainError as exc:
+            if sent:  # it left (then was dropped, or reverted): the next tick looks the transaction up
+                raise
             log.info("bounty %s batch %s: the finalising report fell back to a plain report (%s)", bounty_id, k, exc)
             return False
+        _fault_point("mined")
         self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
         self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores)} scores)")
         return True
@@ -307,14 +381,21 @@ class OracleNode:
         head = reader.model(0)
         val = self._validation_set(bounty_id)
         with _one_blas_thread():
-            value = models.score(head.manifest, head.arrays, val.X, val.y)
+            value = models.score(head.manifest, head.arrays, val.X, val.y, workers=_WORKERS)
         return self._quantised(bounty_id, np.array([value]))[0]
 
-    def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any]) -> tuple[list[int], tuple]:
-        row = self.db.execute("SELECT scores, merged FROM reports WHERE bounty = ? AND batch = ?", (bounty_id, k)).fetchone()
-        if row:  # computed before a restart: send the same report
+    def _report_for(self, bounty_id: int, k: int, records: list[tuple],
+                    view: dict[str, Any]) -> tuple[list[int], tuple, str | None]:
+        """The report on batch k: stored (scores, merged CID, hash of the transaction that
+        last sent it), or computed now, stored, and not sent yet (no hash)."""
+        digest = hashlib.sha256(pack_records(records)).hexdigest()
+        row = self.db.execute("SELECT scores, merged, records, tx FROM reports WHERE bounty = ? AND batch = ?",
+                              (bounty_id, k)).fetchone()
+        if row and row[2] in (digest, None):  # computed before (a restart): send the same report
             merged = json.loads(row[1])
-            return json.loads(row[0]), (bytes.fromhex(merged[0]), merged[1])
+            return json.loads(row[0]), (bytes.fromhex(merged[0]), merged[1]), row[3]
+        if row:
+            self._say(f"bounty {bounty_id}: batch {k} holds other submissions since a re-org: scoring it again")
         reader = self.reader(bounty_id)
         reader.refresh()
         head_version = view["versionCount"]
@@ -328,19 +409,21 @@ class OracleNode:
             try:
                 upd = reader.open_update(cid, contributor)
                 models.check_update(head.manifest, upd.arrays)
+                check_update_fits(head, upd)  # the whole manifest (metric, activation), not only the shapes
                 updates.append(upd)
                 valid.append(i)
-            except (StoreUnavailable, StoreTimeout):
-                raise  # the store is down, not the artefact bad: fail the tick and retry with backoff
-            except (StoreError, CryptoError, ArtefactError, models.ModelError, FathomError) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-                self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, first_id + i, reason))
-                self._say(f"bounty {bounty_id}: submission {first_id + i} is invalid ({reason})")
+            except StoreError as exc:
+                if _store_down(exc):
+                    raise  # the store is down, not the artefact bad: fail the tick and retry with backoff
+                self._skip(bounty_id, first_id + i, exc)
+            except (CryptoError, ArtefactError, models.ModelError, FathomError) as exc:
+                self._skip(bounty_id, first_id + i, exc)
+        _fault_point("fetched")
         scores = [INVALID] * len(records)
         if updates:
             with _one_blas_thread():
                 values = models.score_many(head.manifest, head.arrays, [u.arrays for u in updates], val.X, val.y,
-                                           invalid="nan")
+                                           invalid="nan", workers=_WORKERS)
             for i, q in zip(valid, self._quantised(bounty_id, values)):
                 scores[i] = q
         merged = ZERO_CID
@@ -356,12 +439,40 @@ class OracleNode:
                 blob = seal_with_key(blob, key, bounty_id, "model", records[best][0])
             merged = cid_to_chain(self.store.add(blob))
         self.db.execute(
-            "INSERT OR REPLACE INTO reports VALUES (?, ?, ?, ?, 0)",
-            (bounty_id, k, json.dumps(scores), json.dumps([merged[0].hex(), merged[1]])),
+            "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx)"
+            " VALUES (?, ?, ?, ?, 0, ?, NULL)",
+            (bounty_id, k, json.dumps(scores), json.dumps([merged[0].hex(), merged[1]]), digest),
         )
-        return scores, merged
+        _fault_point("scored")
+        return scores, merged, None
+
+    def _skip(self, bounty_id: int, submission: int, exc: Exception) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, submission, reason))
+        self._say(f"bounty {bounty_id}: submission {submission} is invalid ({reason})")
 
 
+def _store_down(exc: StoreError) -> bool:
+    """The store failed, not the artefact: it was unreachable or too slow, or the connection
+    broke mid-call (the IPFS client reports a daemon dying with the request unanswered,
+    "Connection aborted", as a protocol error, which reaches us as a plain StoreError)."""
+    if isinstance(exc, (StoreUnavailable, StoreTimeout)):
+        return True
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc.__cause__, exc.__context__]
+    while todo:
+        err = todo.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        if isinstance(err, (ConnectionError, TimeoutError)):  # builtins: reset, refused, aborted, timed out
+            return True
+        todo += [err.__cause__, err.__context__, *(a for a in err.args if isinstance(a, BaseException))]
+    return False
+
+
+#: Threads that score row chunks side by side, each GEMM on one BLAS thread (same bits).
+_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 _BLAS: Any = None
 
 

@@ -215,3 +215,34 @@ def ipfs_daemon_factory(tmp_path):
     yield make
     for daemon in made:
         daemon.stop()
+
+
+# ---------------------------------------------------------------- the fault suite's tally
+
+#: The module whose every test is one fault scenario of the oracle daemon.
+FAULT_MODULE = "test_oracle_faults.py"
+
+
+def fault_tally(stats: dict) -> tuple[int, int]:
+    """(survived, run) over the fault scenarios in a session's terminal stats: a scenario
+    survived if its call passed and no phase of it failed, errored or was skipped."""
+    run: set[str] = set()
+    passed: set[str] = set()
+    bad: set[str] = set()
+    for key in ("passed", "failed", "error", "skipped", "xfailed", "xpassed"):
+        for report in stats.get(key, []):
+            nodeid = getattr(report, "nodeid", "")
+            if not nodeid.split("::")[0].endswith(FAULT_MODULE):
+                continue
+            run.add(nodeid)
+            if key == "passed" and report.when == "call":
+                passed.add(nodeid)
+            elif key != "passed":
+                bad.add(nodeid)
+    return len(passed - bad), len(run)
+
+
+def pytest_terminal_summary(terminalreporter):
+    survived, run = fault_tally(terminalreporter.stats)
+    if run:
+        terminalreporter.write_line(f"{survived} of {run} fault scenarios survived")

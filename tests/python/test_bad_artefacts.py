@@ -1219,7 +1219,8 @@ def test_F4_an_update_that_parses_is_checked_against_the_bounty_model_with_a_rea
     "mismatch") or whose merge overflows ("non_finite"); one that fits merges to exactly
     head + delta in float32. The oracle checks updates with `models.check_update`, which
     compares array names and shapes only: the report counts the updates it lets through
-    that `check_update_fits` refuses (another metric or activation; see the xfail below)."""
+    that `check_update_fits` refuses (another metric or activation), which the oracle now
+    also applies (see the test below)."""
 
     n = budget(FIT_FAMILIES)
 
@@ -1534,11 +1535,6 @@ def test_F4_one_bad_artefact_per_family_is_settled_invalid_and_slashed_and_the_o
     assert all(set(skips(node, bid)) == set(range(1, 1 + len(bad))) for node in rnd.nodes)
 
 
-@pytest.mark.xfail(strict=True, raises=ArtefactError, reason=(
-    "fathom/oracle.py checks an update with models.check_update (array names and shapes) only; "
-    "artefacts.apply_update then refuses the best candidate's other metric outside the try, so every "
-    "tick fails and the node stops. Fix: call artefacts.check_update_fits(head, upd) in the try, after "
-    "models.check_update; then remove this marker."))
 def test_F4_an_update_declaring_another_metric_is_settled_invalid_instead_of_stopping_the_oracles(chain, tmp_path):
     """An update must have the model's manifest schema (artefacts docstring): the same
     arrays under another metric (or activation) is invalid, like any other bad artefact."""
