@@ -284,8 +284,10 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
     if args.noise and not args.clip:
         raise FathomError("--noise needs --clip: the noise is scaled to the clipping norm")
     c = contribute(_market(args, settings), _store(settings), key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
-                   epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=_Progress("training"))
+                   epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=_Progress("training"),
+                   stake_from=args.stake_from)
     print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
+    print("stake taken from your claimable balance" if c.staked_from == "balance" else "stake paid from your wallet")
     if c.epsilon is not None:
         print(f"privacy: one contribution of one data owner is ({c.epsilon:.3f}, {c.delta:g})-differentially private "
               "(Gaussian mechanism, RDP accountant)")
@@ -454,6 +456,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=float, help="clip the update to this L2 norm")
     p.add_argument("--noise", type=float, help="Gaussian noise multiplier (differential privacy)")
     p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee")
+    p.add_argument("--stake-from", choices=("auto", "wallet", "balance"), default="auto",
+                   help="pay the stake from your wallet, or from your claimable balance in the market "
+                        "(stakes returned, rewards); auto (default): the balance when it covers the stake, "
+                        "which saves the token transfer's gas")
     p.set_defaults(func=_cmd_contribute)
 
     p = sub.add_parser("outcome", help="what happened to a submission")

@@ -47,6 +47,7 @@ class Contribution:
     update_norm: float
     epsilon: float | None
     delta: float | None
+    staked_from: str = "wallet"  # or "balance": the claimable balance (submitUpdateFromBalance)
 
 
 def contribute(
@@ -64,14 +65,17 @@ def contribute(
     dp: PrivacySettings | None = None,
     scale: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
+    stake_from: str = "wallet",
 ) -> Contribution:
     """Train on (X, y) from the head and submit the update. `scale` multiplies the update
-    (1.0 for honest use; tests and the demo use a large negative scale for a harmful one)."""
+    (1.0 for honest use; tests and the demo use a large negative scale for a harmful one).
+    `stake_from`: "wallet", "balance" or "auto" (`Market.stake_source`), checked before training."""
     me = account_address(private_key)
     reader = BountyReader(market, store, bounty_id, private_key)
     state = market.state(bounty_id)
     if state != "Open":
         raise FathomError(f"bounty {bounty_id} is {state}, not Open: it takes no submissions")
+    market.stake_source(bounty_id, stake_from)  # a bad choice fails before the training
     view = market.bounty(bounty_id)
     base = view["versionCount"]
     head = reader.model(base)
@@ -99,8 +103,9 @@ def contribute(
     blob = pack_update(head.manifest, delta)
     sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me)
     cid = store.add(sealed)
-    submission = market.submit(bounty_id, base, cid_to_chain(cid))
-    return Contribution(bounty_id, submission, base, cid, before, after, norm, epsilon, dp.delta if dp else None)
+    source = market.stake_source(bounty_id, stake_from)
+    submission = market.submit(bounty_id, base, cid_to_chain(cid), stake_from=source)
+    return Contribution(bounty_id, submission, base, cid, before, after, norm, epsilon, dp.delta if dp else None, source)
 
 
 def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any] | None:

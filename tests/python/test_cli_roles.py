@@ -24,7 +24,7 @@ from fathom.requester import reveal
 from fathom.reputation import COUNTERS
 from fathom.storage import EmbeddedStore
 
-from roles_helpers import DATA, World, named, open_round, revert, snapshot
+from roles_helpers import DATA, STAKE, World, named, open_round, revert, snapshot
 from roles_helpers import world  # noqa: F401 - the module's chain fixture
 
 NETWORK = "rolestest"
@@ -275,6 +275,40 @@ def test_contribute_from_the_command_line(on_chain, capsys, world, tmp_path, fre
     assert out.startswith(f"submitted #0 to bounty {rnd.bounty_id} on version 0: bafk")
     (sub,) = named(rnd.events(), "SubmissionReceived")
     assert sub["contributor"] == me.address
+
+
+def test_contribute_restakes_from_the_claimable_balance_when_it_covers_the_stake(on_chain, capsys, world, tmp_path,
+                                                                                fresh_chain):
+    """U5 from the command line: once a stake has come back, `fathom contribute` (auto)
+    stakes from the claimable balance instead of the wallet; `--stake-from balance`
+    without enough balance fails before anything is sent."""
+    rnd = open_round(world, tmp_path / "open", ["cli", "empty"], batchSize=1)
+    me = rnd.contributors["cli"]
+    first = rnd.contribute("cli", 4, epochs=1)
+    assert first.staked_from == "wallet"
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    market = rnd.viewer
+    before = market.claimable(me.address)
+    assert before >= STAKE  # the stake came back (with a reward if accepted)
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    np.save(folder / "X.npy", DATA["shard5"][0])
+    np.save(folder / "y.npy", DATA["shard5"][1])
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    on_chain.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
+    wallet = world.w3.eth.get_balance(me.address)
+    code, out, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), "--epochs", "1")
+    assert code == 0, err
+    assert "stake taken from your claimable balance" in out
+    assert market.claimable(me.address) == before - STAKE
+    assert wallet - world.w3.eth.get_balance(me.address) < STAKE  # only gas left the wallet
+    subs = named(rnd.events(), "SubmissionReceived")
+    assert [s["contributor"] for s in subs] == [me.address, me.address]
+    # an admitted contributor with nothing claimable asks for the balance: refused, nothing sent
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + rnd.contributors["empty"].key.hex())
+    code, _, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), "--stake-from", "balance")
+    assert_one_line_error(code, err, "claimable balance (0 wei", "below the stake")
+    assert len(named(rnd.events(), "SubmissionReceived")) == 2
 
 
 def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world, fresh_chain, tmp_path):
