@@ -41,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 from fathom.chain import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
 
+import gas_functions  # noqa: E402  (benchmarks/gas_functions.py, next to this script)
+
 WAD = 10**18
 RAW = 0x55
 INVALID = 2**32 - 1
@@ -195,6 +197,11 @@ def main() -> int:
         for cm in (1, 3, 5):
             f = main_erc20 if cm == 3 else figure(Scenario("erc20", 32, cm), chain.url)
             out["by_committee"][str(cm)] = {"returning": f["returning"]["per_contribution"], "single": f["single"]["per_contribution"]}
+        # every function, each at its bounds, and the check that none grows with the users
+        per_function = gas_functions.measure(chain.url)
+        out["functions"] = per_function["functions"]
+        out["worst_case"] = per_function["worst_case"]
+        out["growth"] = per_function["growth"]
     out["seconds"] = round(time.monotonic() - started, 1)
     path = ROOT / "benchmarks" / "gas.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
@@ -207,6 +214,7 @@ def main() -> int:
         print(f"  {key:<42}{d['erc20']['returning'][key]:>10,}{d['eth']['returning'][key]:>10,}")
     print("by batch size (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_batch"].items()})
     print("by committee (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_committee"].items()})
+    print(gas_functions.short_table(out))
     print(f"wrote {path.relative_to(ROOT)} in {out['seconds']} s")
     return 0
 
