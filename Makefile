@@ -10,7 +10,7 @@ export PY_COLORS := 0
 BROWNIE_TEST := brownie test -p no:cacheprovider
 TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-abi test-browser
 
-.PHONY: help setup test $(TEST_STAGES) abi bench demo deploy freeze clean frontend
+.PHONY: help setup test $(TEST_STAGES) abi bench demo deploy freeze clean frontend fuzz-deep
 
 help:
 	@echo "make demo    set up, then run a whole bounty round on a local chain"
@@ -19,6 +19,7 @@ help:
 	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
 	@echo "make <stage> one stage alone, e.g. make test-forge"
 	@echo "make bench   gas, scoring, artefact, IPFS and whole-round benchmarks -> benchmarks/results.json"
+	@echo "make fuzz-deep  forge fuzz and invariant tests at 10,000 runs with a fresh seed (SEED=0x.. replays one; not in make test)"
 	@echo "make abi     export the contracts' ABI JSON for frontends to interfaces/_abi/"
 	@echo "make frontend  vendor ethers and the ABIs into frontend/ (serve: python -m http.server -d frontend)"
 
@@ -39,6 +40,14 @@ test-anvil: setup
 # Solidity fuzz and invariant tests (tests/forge, outside contracts/ so brownie skips them).
 test-forge: setup
 	forge test
+
+# The forge suite at foundry.toml's deep profile (10,000 fuzz and invariant runs; never part
+# of make test) with a fresh seed, printed first: `make fuzz-deep SEED=0x...` replays a run.
+# Hours on two cores; FOUNDRY_INVARIANT_RUNS=1000 make fuzz-deep is a shorter campaign.
+fuzz-deep: setup
+	@seed="$${SEED:-0x$$(od -An -N8 -tx8 /dev/urandom | tr -d ' \n')}"; \
+	  echo "fuzz-deep: seed $$seed (FOUNDRY_PROFILE=deep)"; \
+	  FOUNDRY_PROFILE=deep forge test --fuzz-seed "$$seed"
 
 # Unit tests of the fathom package (no chain).
 test-python: setup

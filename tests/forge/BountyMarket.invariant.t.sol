@@ -26,7 +26,7 @@ abstract contract MarketInvariantBase is Test {
         handler = new MarketHandler(market, registry, token);
         handler.bootstrap();
 
-        bytes4[] memory selectors = new bytes4[](31);
+        bytes4[] memory selectors = new bytes4[](29);
         selectors[0] = MarketHandler.createBounty.selector;
         selectors[1] = MarketHandler.topUp.selector;
         selectors[2] = MarketHandler.joinCommittee.selector;
@@ -54,11 +54,10 @@ abstract contract MarketInvariantBase is Test {
         selectors[24] = MarketHandler.restake.selector;
         selectors[25] = MarketHandler.unbondOrWithdraw.selector;
         selectors[26] = MarketHandler.settleTampered.selector;
-        // weights: a round needs several joins, baseline reports, submissions and reports
-        selectors[27] = MarketHandler.joinCommittee2.selector;
-        selectors[28] = MarketHandler.reportBaseline2.selector;
-        selectors[29] = MarketHandler.submitUpdate3.selector;
-        selectors[30] = MarketHandler.reportAll.selector;
+        // weights: a round needs several submissions and reports (the handler joins members
+        // and reports baselines itself where an action needs them)
+        selectors[27] = MarketHandler.submitUpdate3.selector;
+        selectors[28] = MarketHandler.reportAll.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector(address(handler), selectors));
     }
@@ -121,27 +120,42 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
         _check(handler.checkRules());
     }
 
+    /// @dev No getter reverts for what exists: every external view of BountyMarket (its
+    ///      extension's through the fallback), OracleRegistry and KeyRegistry succeeds, by
+    ///      low-level staticcall, and returns what its ABI says, for every bounty id created,
+    ///      every batch holding a submission (and the next), every member and version index,
+    ///      every actor (claimable), oracle and key holder, and both tokens; the getters
+    ///      covered are listed at MarketHandler.checkGetters. The id after the last must revert.
+    function invariant_noGetterRevertsForWhatExists() public view {
+        _check(handler.checkGetters());
+    }
+
     /// @dev Each run must do real work: an invariant that passes because every call reverted
-    ///      would prove nothing (the campaign-wide shares are checked by BountyMarketMedianInvariantTest).
+    ///      would prove nothing. Per run, at least a quarter of the fuzzer's calls made a
+    ///      successful call to the market or a registry (the least share in a run is about 60%;
+    ///      the campaign-wide shares are checked by BountyMarketMedianInvariantTest).
     function afterInvariant() public view {
         if (handler.steps() >= 32) {
             assertGt(handler.marketSuccesses(), 0, "a long run without one successful market action");
+            assertGe(handler.okSteps() * 4, handler.steps(), "under a quarter of a run's calls succeeded");
         }
     }
 }
 
 /// @dev The outlier invariant, in its own contract so that its campaign alone also writes the
 ///      handler's per-function summary: across all runs, how many times each action was called
-///      and how many of those calls succeeded, to .forge/invariant-calls.txt (and .json). It
-///      fails if the campaign as a whole never submitted, reported, settled, voided, closed,
-///      revealed, forfeited or claimed, or if under a fifth of all calls succeeded.
+///      and how many of those calls succeeded, to .forge/invariant-calls.txt (and .json). From
+///      run 32 on it fails if one of the handler's actions (MarketHandler.F_*: every
+///      money-moving call among them) never succeeded in the campaign, if under 70% of all
+///      action calls succeeded, or if under 70% of the fuzzer's calls made at least one
+///      successful call (measured: about 96% and 90%).
 contract BountyMarketMedianInvariantTest is MarketInvariantBase {
     string internal constant JSON = ".forge/invariant-calls.json";
     string internal constant TXT = ".forge/invariant-calls.txt";
 
     function setUp() public override {
         super.setUp();
-        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0]}"); // a fresh summary for this `forge test`
+        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0,0,0,100]}"); // a fresh summary for this `forge test`
         vm.writeFile(TXT, "");
     }
 
@@ -156,7 +170,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         uint256 runs;
         uint256[] calls;
         uint256[] ok;
-        uint256[] extra; // outlier batches, median checks, stake slashes, bounties, versions
+        uint256[] extra; // outlier batches, median checks, stake slashes, bounties, versions,
+        // fuzzer calls, fuzzer calls with a success, the least share of those in a run (%)
     }
 
     function afterInvariant() public {
@@ -166,18 +181,16 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         vm.writeFile(TXT, txt);
         if (t.runs % 64 == 0) console.log(txt);
         if (t.runs >= 32) {
-            // the campaign as a whole drove every phase (indices: MarketHandler.F_*)
-            uint8[9] memory needed = [5, 7, 8, 9, 11, 12, 13, 15, 21];
-            for (uint256 i = 0; i < needed.length; ++i) {
-                assertGt(t.ok[needed[i]], 0, string.concat("no successful ", handler.functionName(needed[i])));
-            }
+            // the campaign as a whole drove every action (indices: MarketHandler.F_*)
             uint256 calls = 0;
             uint256 ok = 0;
             for (uint256 f = 0; f < t.calls.length; ++f) {
+                assertGt(t.ok[f], 0, string.concat("no successful ", handler.functionName(f)));
                 calls += t.calls[f];
                 ok += t.ok[f];
             }
-            assertGe(ok * 5, calls, "under a fifth of the handler's calls succeeded");
+            assertGe(ok * 100, calls * 70, "under 70% of the handler's action calls succeeded");
+            assertGe(t.extra[6] * 100, t.extra[5] * 70, "under 70% of the fuzzer's calls succeeded");
             assertGt(t.extra[0], 0, "no settled batch had an outlier report");
             assertGt(t.extra[2], 0, "no submission was slashed");
         }
@@ -202,6 +215,11 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         t.extra[2] += handler.slashEvents();
         t.extra[3] += handler.bountyCount();
         t.extra[4] += handler.settledVersions();
+        t.extra[5] += handler.steps();
+        t.extra[6] += handler.okSteps();
+        if (handler.steps() != 0 && (handler.okSteps() * 100) / handler.steps() < t.extra[7]) {
+            t.extra[7] = (handler.okSteps() * 100) / handler.steps();
+        }
     }
 
     function _list(uint256[] memory v) internal pure returns (string memory out) {
@@ -237,7 +255,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             calls += t.calls[f];
             ok += t.ok[f];
         }
-        txt = string.concat(txt, _row("total", calls, ok));
+        txt = string.concat(txt, _row("total (action calls)", calls, ok));
+        txt = string.concat(txt, _row("fuzzer calls (ok: >= 1 successful call)", t.extra[5], t.extra[6]));
         txt = string.concat(
             txt,
             string.concat(
@@ -248,7 +267,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             ),
             string.concat("; submissions slashed (StakeSlashed checked): ", vm.toString(t.extra[2])),
             string.concat("; settled batches with an outlier report: ", vm.toString(t.extra[0])),
-            string.concat("; medians checked against the honest range: ", vm.toString(t.extra[1]), "\n")
+            string.concat("; medians checked against the honest range: ", vm.toString(t.extra[1])),
+            string.concat("; least share of successful fuzzer calls in a run: ", vm.toString(t.extra[7]), "%\n")
         );
     }
 

@@ -6,14 +6,24 @@ import {MarketModel} from "../utils/MarketModel.sol";
 import {MarketSetup} from "../utils/MarketSetup.sol";
 import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
-import {IBountyMarket, IBountyMarketTypes, IBountyMarketEvents} from "../../../interfaces/IBountyMarket.sol";
+import {
+    IBountyMarket,
+    IBountyMarketActions,
+    IBountyMarketExtension,
+    IBountyMarketTypes,
+    IBountyMarketEvents
+} from "../../../interfaces/IBountyMarket.sol";
+import {IKeyRegistry} from "../../../interfaces/IKeyRegistry.sol";
 
 /// @dev Drives random but realistic rounds of the market on an ETH and an ERC-20 token, with
-///      a fixed cast (2 requesters, 4 contributors, 6 staked oracles, a keeper). Every entry
-///      point picks an action that can succeed from the current state (bounded inputs), calls
-///      the market with try/catch, and keeps ghost books from an independent model of the rules
-///      (utils/MarketModel.sol). A divergence is recorded, never reverted (the invariant runner
-///      does not fail on handler reverts), and the invariants assert the records.
+///      a fixed cast (2 requesters, 4 contributors, 6 staked oracles, a keeper). Each entry
+///      point performs its action where the state allows it (bounded inputs, existing ids and
+///      actors); where no bounty is in a state that allows it, it first takes the steps that
+///      lead there (open a bounty, join, report, fill a batch, end and close a bounty, warp to
+///      a timeout), each counted as the action it is. It calls the market with try/catch and
+///      keeps ghost books from an independent model of the rules (utils/MarketModel.sol). A
+///      divergence is recorded, never reverted, and the invariants assert the records; the
+///      handler itself never reverts (foundry.toml: fail_on_revert = true).
 contract MarketHandler is IBountyMarketTypes {
     Vm internal constant vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
 
@@ -22,10 +32,12 @@ contract MarketHandler is IBountyMarketTypes {
     uint32 internal constant INVALID = type(uint32).max;
     address internal constant ETH = address(0);
     address internal constant DEAD = 0x000000000000000000000000000000000000dEaD;
-    uint256 internal constant MAX_BOUNTIES = 5;
+    uint256 internal constant MAX_BOUNTIES = 16;
+    uint256 internal constant KEY_HOLDERS = 2;
 
     IBountyMarket public immutable market;
     OracleRegistry public immutable registry;
+    IKeyRegistry public immutable keyRegistry;
     MockERC20 public immutable token;
 
     address[] public requesters;
@@ -34,6 +46,8 @@ contract MarketHandler is IBountyMarketTypes {
     address[] public actors; // everyone who can be credited
     address public immutable keeper;
     address public immutable sink; // a plain receiver for claimTo
+    address[] public keyHolders; // published their public key at bootstrap
+    mapping(address => bytes) internal _publishedKey;
 
     // ------------------------------------------------------------ model state
 
@@ -96,7 +110,9 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 public rulesBroken; // e.g. an oracle unbonding while it serves a bounty
     string public lastViolation;
 
-    // per-function counters
+    // Per-action counters: every attempt of an action counts as a call of that action (the
+    // action the fuzzer picked, and the steps taken to make it possible), and a fuzzer call
+    // that attempted nothing counts as one failed call of the action it picked.
     string[] internal _names;
     mapping(uint256 fn => uint256) public calls;
     mapping(uint256 fn => uint256) public successes;
@@ -123,11 +139,13 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 internal constant F_RESTAKE = 19;
     uint256 internal constant F_UNBOND = 20;
     uint256 internal constant F_TAMPER = 21;
-    uint256 internal constant N_FUNCTIONS = 22;
+    uint256 internal constant F_REPORT_SETTLE = 22;
+    uint256 internal constant N_FUNCTIONS = 23;
 
     constructor(IBountyMarket market_, OracleRegistry registry_, MockERC20 token_) {
         market = market_;
         registry = registry_;
+        keyRegistry = IKeyRegistry(market_.keyRegistry());
         token = token_;
         keeper = address(0xC0FFEE);
         sink = address(0x5111C);
@@ -172,15 +190,25 @@ contract MarketHandler is IBountyMarketTypes {
             "leaveCommittee",
             "restake",
             "unbondOrWithdraw",
-            "settleTampered"
+            "settleTampered",
+            "reportAndSettle"
         ];
     }
 
-    /// @dev Stakes the oracles and opens one ETH and one ERC-20 bounty with their baselines set,
-    ///      so that every run starts with rounds under way. Called once from setUp.
+    /// @dev Stakes the oracles, publishes two public keys, and opens one ETH and one ERC-20
+    ///      bounty with their baselines set, so that every run starts with rounds under way.
+    ///      Called once from setUp.
     function bootstrap() external {
         for (uint256 i = 0; i < oracles.length; ++i) {
             _stakeOracle(oracles[i], 10 ether);
+        }
+        for (uint256 k = 1; k <= KEY_HOLDERS; ++k) {
+            Vm.Wallet memory w = vm.createWallet(uint256(keccak256(abi.encode("key holder", k))));
+            bytes memory key = abi.encodePacked(w.publicKeyX, w.publicKeyY);
+            vm.prank(w.addr);
+            keyRegistry.publishKey(key);
+            keyHolders.push(w.addr);
+            _publishedKey[w.addr] = key;
         }
         for (uint256 t = 0; t < 2; ++t) {
             uint256 seed = uint256(keccak256(abi.encode("bootstrap", t)));
@@ -197,91 +225,60 @@ contract MarketHandler is IBountyMarketTypes {
             p.maxBatches = 6;
             p.deadline = uint64(block.timestamp + 3 days);
             p.scoringTimeout = 6 hours;
-            _createBounty(seed, p);
-            uint256 id = _infos.length;
-            for (uint256 k = 0; k < _committee[id].length; ++k) {
-                joinCommittee(id - 1 + (k << 8), 0);
-            }
-            for (uint256 k = 0; k < _committee[id].length; ++k) {
-                reportBaseline(id - 1, k);
-            }
+            uint256 id = _createBounty(seed, p);
+            _completeBaseline(id, seed);
         }
         for (uint256 f = 0; f < N_FUNCTIONS; ++f) {
             calls[f] = 0;
             successes[f] = 0;
         }
         steps = 0;
+        okSteps = 0;
     }
 
-    /// @dev Fuzzer calls into the handler (nested entry points count once).
+    /// @dev Fuzzer calls into the handler (nested entry points count once), and how many of
+    ///      them made at least one successful call to the market or a registry.
     uint256 public steps;
+    uint256 public okSteps;
     bool private _inStep;
+    uint256 private _stepCalls;
+    uint256 private _stepOk;
+    uint256 internal _dirty; // bit id: a market call of this step named bounty id
+    uint256 internal _stepTime; // block.timestamp when this step began
 
-    modifier step() {
+    modifier step(uint256 fn) {
         if (_inStep) {
             _;
         } else {
             _inStep = true;
             ++steps;
+            _stepCalls = 0;
+            _stepOk = 0;
+            _dirty = 0;
+            _stepTime = block.timestamp;
             _;
+            if (_stepCalls == 0) ++calls[fn]; // found nothing to do
+            if (_stepOk != 0) ++okSteps;
             _inStep = false;
         }
     }
 
     // ========================================================== handler actions
 
-    function createBounty(uint256 seed, uint256 rewardSeed, uint256 amountSeed) public step {
-        _call(F_CREATE);
-        if (_infos.length >= MAX_BOUNTIES) return;
-        bool trusted = seed % 10 == 0;
-        // committees of 3 (most), 4 or 5; 1 in 10 bounties trusts a single oracle
-        address[] memory committee = _pickCommittee(seed, trusted ? 1 : 3 + ((seed >> 8) % 5) / 3);
-        if (committee.length == 0) return;
-        address tok = (seed >> 24) % 2 == 0 ? ETH : address(token);
-        BountyParams memory p = _params(seed, rewardSeed, amountSeed, committee, tok);
-        p.trustSingleOracle = trusted;
-        _createBounty(seed, p);
+    function createBounty(uint256 seed, uint256 rewardSeed, uint256 amountSeed) external step(F_CREATE) {
+        _newBounty(seed, rewardSeed, amountSeed, 0);
     }
 
-    function _createBounty(uint256 seed, BountyParams memory p) internal {
-        address requester = requesters[(seed >> 16) % requesters.length];
-        address tok = p.token;
-        bool trusted = p.trustSingleOracle;
-        address[] memory committee = p.committee;
-        uint256 total = MarketSetup.escrow(p);
-        _fund(requester, tok, total);
-        vm.prank(requester);
-        try market.createBounty{value: tok == ETH ? total : 0}(p) returns (uint256 id) {
-            _ok(F_CREATE);
-            if (id != _infos.length + 1) _mismatch("createBounty: id");
-            _infos.push();
-            Info storage info = _infos[id - 1];
-            info.token = tok;
-            info.requester = requester;
-            info.trusted = trusted;
-            info.higher = p.higherIsBetter;
-            info.baselineTruth = uint32(4_000 + ((seed >> 112) % 2_000));
-            info.createdAt = uint64(block.timestamp);
-            info.salt = keccak256(abi.encode("salt", id));
-            info.rewardFunded = p.reward;
-            _committee[id] = committee;
-            _xs[id] = p.curveX;
-            _ys[id] = p.curveY;
-            ghostIn[tok] += total;
-        } catch {
-            _unexpected("createBounty");
-        }
-    }
-
-    function topUp(uint256 seed, uint256 amount) external step {
-        _call(F_TOPUP);
+    function topUp(uint256 seed, uint256 amount) external step(F_TOPUP) {
         uint256 id = _findNotEnded(seed);
+        if (id == 0) id = _newBountyFrom(seed, 0);
         if (id == 0) return;
         Info storage info = _infos[id - 1];
         amount = amount % 5 ether;
         address funder = contributors[(seed >> 8) % contributors.length];
         _fund(funder, info.token, amount);
-        vm.prank(funder);
+        _call(F_TOPUP);
+        _prankFor(id, funder);
         try market.topUp{value: info.token == ETH ? amount : 0}(id, amount) {
             _ok(F_TOPUP);
             info.rewardFunded += amount;
@@ -291,236 +288,204 @@ contract MarketHandler is IBountyMarketTypes {
         }
     }
 
-    function joinCommittee(uint256 seed, uint256 extraStake) public step {
-        _call(F_JOIN);
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            if (!_notEnded(id)) continue;
-            (, uint256 opted,) = market.getCommittee(id);
-            address[] storage committee = _committee[id];
-            for (uint256 j = 0; j < committee.length; ++j) {
-                uint256 member = ((seed >> 8) + j) % committee.length;
-                if (opted & (1 << member) != 0) continue;
-                address o = committee[member];
-                if (!registry.isEligible(o)) _stakeOracle(o, 1 ether + (extraStake % 4 ether));
-                vm.prank(o);
-                try market.joinCommittee(id) {
-                    _ok(F_JOIN);
-                    ++oracleServing[o];
-                } catch {
-                    _unexpected("joinCommittee");
-                }
-                return;
-            }
+    function joinCommittee(uint256 seed, uint256 extraStake) external step(F_JOIN) {
+        (uint256 id, uint256 member) = _findJoin(seed, false);
+        if (id == 0) {
+            id = _newBountyFrom(seed, 0);
+            member = id == 0 ? 0 : (seed >> 8) % _committee[id].length;
         }
+        if (id != 0) _join(id, member, extraStake);
     }
 
-    function joinCommittee2(uint256 seed, uint256 extraStake) external step {
-        joinCommittee(seed, extraStake);
-    }
-
-    function reportBaseline2(uint256 seed, uint256 noiseSeed) external step {
-        reportBaseline(seed, noiseSeed);
-    }
-
-    function reportBaseline(uint256 seed, uint256 noiseSeed) public step {
-        _call(F_BASELINE);
+    function reportBaseline(uint256 seed, uint256 noiseSeed) external step(F_BASELINE) {
         uint256 n = _infos.length;
         for (uint256 k = 0; k < n; ++k) {
             uint256 id = 1 + ((seed % n + k) % n);
-            if (market.state(id) != BountyState.AwaitingBaseline) continue;
+            if (_infos[id - 1].closed || market.state(id) != BountyState.AwaitingBaseline) continue;
             (, uint256 opted, uint256 reported) = market.getCommittee(id);
-            address[] storage committee = _committee[id];
-            for (uint256 j = 0; j < committee.length; ++j) {
-                uint256 member = ((seed >> 8) + j) % committee.length;
+            uint256 size = _committee[id].length;
+            for (uint256 j = 0; j < size; ++j) {
+                uint256 member = ((seed >> 8) + j) % size;
                 if (opted & (1 << member) == 0 || reported & (1 << member) != 0) continue;
-                Info storage info = _infos[id - 1];
-                uint32 score = _noisy(info.baselineTruth, noiseSeed, member, _tolerance(id));
-                vm.prank(committee[member]);
-                try market.reportBaseline(id, score) {
-                    _ok(F_BASELINE);
-                    _baselineReports[id][member] = score;
-                    reported |= 1 << member;
-                    if (_popcount(reported) == committee.length) _modelBaseline(id, reported);
+                _reportBaselineAs(id, member, noiseSeed);
+                return;
+            }
+        }
+        // nobody has anything to report: a member joins first (of a new bounty if need be)
+        (uint256 jid, uint256 jm) = _findJoin(seed, true);
+        if (jid == 0) {
+            jid = _newBountyFrom(seed, 0);
+            jm = jid == 0 ? 0 : (seed >> 8) % _committee[jid].length;
+        }
+        if (jid != 0 && _join(jid, jm, 0)) _reportBaselineAs(jid, jm, noiseSeed);
+    }
+
+    /// @dev B3: a quorum (not all) of a committee of 4-5 reported, and the scoring timeout
+    ///      passed since creation. Joins and reports up to the quorum first where needed.
+    function settleBaseline(uint256 seed) external step(F_SETTLE_BASELINE) {
+        uint256 n = _infos.length;
+        uint256 id = 0;
+        for (uint256 k = 0; k < n && id == 0; ++k) {
+            uint256 c = 1 + ((seed % n + k) % n);
+            if (
+                _infos[c - 1].closed || market.state(c) != BountyState.AwaitingBaseline
+                    || _committee[c].length <= _quorum(c)
+            ) continue;
+            if (_baselineReadyAt(c) < market.getBounty(c).deadline) id = c;
+        }
+        if (id == 0) id = _newBountyFrom(seed, 4);
+        if (id == 0 || market.state(id) != BountyState.AwaitingBaseline) return;
+        uint256 size = _committee[id].length;
+        for (uint256 j = 0; j < size; ++j) {
+            (, uint256 opted, uint256 reported) = market.getCommittee(id);
+            if (_popcount(reported) >= _quorum(id)) break;
+            uint256 member = ((seed >> 8) + j) % size;
+            if (reported & (1 << member) != 0) continue;
+            if (opted & (1 << member) == 0 && !_join(id, member, 0)) continue;
+            _reportBaselineAs(id, member, seed);
+        }
+        if (market.state(id) != BountyState.AwaitingBaseline) return;
+        (,, uint256 mask) = market.getCommittee(id);
+        uint256 readyAt = _baselineReadyAt(id);
+        if (block.timestamp < readyAt) vm.warp(readyAt);
+        _call(F_SETTLE_BASELINE);
+        _prankFor(id, keeper);
+        try market.settleBaseline(id) {
+            _ok(F_SETTLE_BASELINE);
+            _modelBaseline(id, mask);
+        } catch {
+            _unexpected("settleBaseline");
+        }
+    }
+
+    function submitUpdate(uint256 seed, uint256 baseSeed) public step(F_SUBMIT) {
+        uint256 id = _ensureOpen(seed);
+        if (id != 0) _submit(id, seed, baseSeed);
+    }
+
+    function submitUpdate2(uint256 seed, uint256 baseSeed) external step(F_SUBMIT) {
+        submitUpdate(seed, baseSeed);
+    }
+
+    function submitUpdate3(uint256 seed, uint256 baseSeed) external step(F_SUBMIT) {
+        submitUpdate(seed, baseSeed);
+    }
+
+    /// @dev A contributor stakes from its claimable balance; when nobody holds enough for an
+    ///      open bounty, a plain submission instead (whose stake comes back as such a balance).
+    function submitUpdateFromBalance(uint256 seed) external step(F_SUBMIT_BALANCE) {
+        uint256 n = _infos.length;
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 id = 1 + ((seed % n + k) % n);
+            if (!_canSubmit(id)) continue;
+            BountyView memory v = market.getBounty(id);
+            for (uint256 j = 0; j < contributors.length; ++j) {
+                address c = contributors[((seed >> 8) + j) % contributors.length];
+                if (market.claimable(c, v.token) < v.stake) continue;
+                Cid memory update = Cid(keccak256(abi.encode("from-balance", id, v.submissionCount, seed)), 0x55);
+                _call(F_SUBMIT_BALANCE);
+                _prankFor(id, c);
+                try market.submitUpdateFromBalance(id, v.versionCount, update) returns (uint256 sid) {
+                    _ok(F_SUBMIT_BALANCE);
+                    _recordSubmission(id, sid, v, SubmissionRecord(c, v.stake, v.versionCount, update), seed);
+                    debited[c][v.token] += v.stake;
                 } catch {
-                    _unexpected("reportBaseline");
+                    _unexpected("submitUpdateFromBalance");
                 }
                 return;
             }
         }
+        uint256 open = _ensureOpen(seed);
+        if (open != 0) _submit(open, seed, 0);
     }
 
-    function settleBaseline(uint256 seed) external step {
-        _call(F_SETTLE_BASELINE);
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            if (market.state(id) != BountyState.AwaitingBaseline) continue;
-            (,, uint256 reported) = market.getCommittee(id);
-            if (_popcount(reported) < _quorum(id)) continue;
-            uint256 readyAt = uint256(_infos[id - 1].createdAt) + market.getBounty(id).scoringTimeout;
-            if (block.timestamp < readyAt) {
-                if (readyAt >= market.getBounty(id).deadline) continue; // would end the bounty instead
-                vm.warp(readyAt);
-            }
-            vm.prank(keeper);
-            try market.settleBaseline(id) {
-                _ok(F_SETTLE_BASELINE);
-                _modelBaseline(id, reported);
-            } catch {
-                _unexpected("settleBaseline");
-            }
-            return;
-        }
+    function report(uint256 seed, uint256 noiseSeed) public step(F_REPORT) {
+        uint256 id = _prepareReport(seed);
+        if (id != 0) _tryReport(id, seed >> 8, noiseSeed, true);
     }
 
-    function submitUpdate(uint256 seed, uint256 baseSeed) public step {
-        _call(F_SUBMIT);
-        uint256 id = _findOpen(seed);
-        if (id == 0) return;
-        BountyView memory v = market.getBounty(id);
-        address c = contributors[(seed >> 8) % contributors.length];
-        _fund(c, v.token, v.stake);
-        uint32 base = uint32(baseSeed % (uint256(v.versionCount) + 1));
-        Cid memory update =
-            Cid(keccak256(abi.encode("update", id, v.submissionCount, seed)), seed % 2 == 0 ? 0x55 : 0x70);
-        vm.prank(c);
-        try market.submitUpdate{value: v.token == ETH ? v.stake : 0}(id, base, update) returns (uint256 sid) {
-            _ok(F_SUBMIT);
-            _recordSubmission(id, sid, v, SubmissionRecord(c, v.stake, base, update), seed);
-            ghostIn[v.token] += v.stake;
-        } catch {
-            _unexpected("submitUpdate");
-        }
+    function report2(uint256 seed, uint256 noiseSeed) external step(F_REPORT) {
+        report(seed, noiseSeed);
     }
 
-    function submitUpdate2(uint256 seed, uint256 baseSeed) external step {
-        submitUpdate(seed, baseSeed);
-    }
-
-    function submitUpdate3(uint256 seed, uint256 baseSeed) external step {
-        submitUpdate(seed, baseSeed);
-    }
-
-    function submitUpdateFromBalance(uint256 seed) external step {
-        _call(F_SUBMIT_BALANCE);
-        uint256 id = _findOpen(seed);
-        if (id == 0) return;
-        BountyView memory v = market.getBounty(id);
-        for (uint256 j = 0; j < contributors.length; ++j) {
-            address c = contributors[((seed >> 8) + j) % contributors.length];
-            if (market.claimable(c, v.token) < v.stake) continue;
-            Cid memory update = Cid(keccak256(abi.encode("from-balance", id, v.submissionCount, seed)), 0x55);
-            vm.prank(c);
-            try market.submitUpdateFromBalance(id, v.versionCount, update) returns (uint256 sid) {
-                _ok(F_SUBMIT_BALANCE);
-                _recordSubmission(id, sid, v, SubmissionRecord(c, v.stake, v.versionCount, update), seed);
-                debited[c][v.token] += v.stake;
-            } catch {
-                _unexpected("submitUpdateFromBalance");
-            }
-            return;
-        }
-    }
-
-    function report(uint256 seed, uint256 noiseSeed) public step {
-        _call(F_REPORT);
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            if (_tryReport(id, seed >> 8, noiseSeed, true)) return;
-        }
+    function report3(uint256 seed, uint256 noiseSeed) external step(F_REPORT) {
+        report(seed, noiseSeed);
     }
 
     /// @dev The oracle daemons of one bounty all report its next batch (now and then one of them
     ///      stays silent, and one may be the outlier).
-    function reportAll(uint256 seed, uint256 noiseSeed) external step {
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            uint256 batch = market.getBounty(id).nextBatch;
-            (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
-            (, uint256 opted,) = market.getCommittee(id);
-            if (timeoutAt == 0 || reportedMask == opted) continue;
-            uint256 silent = (seed >> 8) % 3 == 0 ? (seed >> 16) % _committee[id].length : type(uint256).max;
-            for (uint256 j = 0; j < _committee[id].length; ++j) {
-                if (opted & (1 << j) == 0 || reportedMask & (1 << j) != 0 || j == silent) continue;
-                _call(F_REPORT);
-                _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(noiseSeed, j))), true);
-            }
-            return;
-        }
-        _call(F_REPORT);
-    }
-
-    function report2(uint256 seed, uint256 noiseSeed) external step {
-        report(seed, noiseSeed);
-    }
-
-    function report3(uint256 seed, uint256 noiseSeed) external step {
-        report(seed, noiseSeed);
-    }
-
-    function settleBatch(uint256 seed, uint256 waitSeed) public step {
-        _call(F_SETTLE);
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            (bool ready, uint256 batch) = _settleReady(id, waitSeed % 2 == 0);
-            if (!ready) continue;
-            _settle(id, batch);
-            return;
-        }
-    }
-
-    function settleBatch2(uint256 seed, uint256 waitSeed) external step {
-        settleBatch(seed, waitSeed);
-    }
-
-    function voidBatch(uint256 seed, uint256 waitSeed) external step {
-        _call(F_VOID);
-        uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            uint256 batch = market.getBounty(id).nextBatch;
-            (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
-            if (timeoutAt == 0 || _popcount(reportedMask) >= _quorum(id)) continue;
-            if (block.timestamp < timeoutAt) {
-                if (waitSeed % 2 != 0) continue;
-                vm.warp(timeoutAt);
-            }
-            _void(id, batch, reportedMask);
-            return;
-        }
-    }
-
-    function cancel(uint256 seed) external step {
-        _call(F_CANCEL);
-        if (seed % 3 != 0) return; // requesters rarely walk away
-        uint256 id = _findNotEnded(seed >> 2);
+    function reportAll(uint256 seed, uint256 noiseSeed) external step(F_REPORT) {
+        uint256 id = _prepareReport(seed);
         if (id == 0) return;
-        vm.prank(_infos[id - 1].requester);
-        try market.cancel(id) {
-            _ok(F_CANCEL);
-        } catch {
-            _unexpected("cancel");
+        uint256 batch = market.getBounty(id).nextBatch;
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        uint256 silent = (seed >> 8) % 3 == 0 ? (seed >> 16) % _committee[id].length : type(uint256).max;
+        for (uint256 j = 0; j < _committee[id].length; ++j) {
+            if (opted & (1 << j) == 0 || reportedMask & (1 << j) != 0 || j == silent) continue;
+            _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(noiseSeed, j))), true);
         }
     }
 
-    function close(uint256 seed) external step {
-        _call(F_CLOSE);
+    /// @dev R4-R9: the members that have not reported do (now and then one stays silent and the
+    ///      batch settles with a quorum after the timeout), then the keeper settles, or the last
+    ///      reporter reports and settles in one transaction (reportAndSettle).
+    function settleBatch(uint256 seed, uint256 mode) public step(F_SETTLE) {
+        uint256 id = _findReportable(seed, false);
+        if (id == 0) id = _prepareReport(seed);
+        if (id != 0) _finishBatch(id, seed, mode);
+    }
+
+    function settleBatch2(uint256 seed, uint256 mode) external step(F_SETTLE) {
+        settleBatch(seed, mode);
+    }
+
+    /// @dev R10: a batch without a quorum by its timeout is voided; one member may report first.
+    function voidBatch(uint256 seed, uint256 waitSeed) external step(F_VOID) {
         uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            if (market.state(id) != BountyState.Settling || !_allDecided(id)) continue;
-            _close(id);
-            return;
+        uint256 id = 0;
+        for (uint256 k = 0; k < n && id == 0; ++k) {
+            uint256 c = 1 + ((seed % n + k) % n);
+            if (_voidable(c)) id = c;
         }
+        if (id == 0) {
+            id = _ensureOpen(seed);
+            if (id == 0) return;
+            _fillNext(id, seed);
+            if (!_voidable(id)) return;
+        }
+        uint256 batch = market.getBounty(id).nextBatch;
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        if (waitSeed % 2 == 0 && _popcount(reportedMask) + 1 < _quorum(id)) {
+            for (uint256 j = 0; j < _committee[id].length; ++j) {
+                uint256 member = ((seed >> 8) + j) % _committee[id].length;
+                if (opted & (1 << member) == 0 || reportedMask & (1 << member) != 0) continue;
+                _tryReportAs(id, batch, member, waitSeed, true);
+                break;
+            }
+        }
+        uint256 timeoutAt;
+        (,, reportedMask,,, timeoutAt) = market.getBatch(id, batch);
+        if (block.timestamp < timeoutAt) vm.warp(timeoutAt);
+        _void(id, batch, reportedMask);
     }
 
-    function reveal(uint256 seed, uint256 badSeed) external step {
-        _call(F_REVEAL);
+    /// @dev E1: the requester ends a bounty that has not ended (a new one if none is running).
+    function cancel(uint256 seed) external step(F_CANCEL) {
+        uint256 id = _findNotEnded(seed);
+        if (id == 0) id = _newBountyFrom(seed, 0);
+        if (id != 0) _cancel(id);
+    }
+
+    /// @dev E2: an ended bounty whose batches are all decided is closed (its pending batches
+    ///      are reported and settled first; if none has ended, one is ended by its deadline or
+    ///      by its requester).
+    function close(uint256 seed) external step(F_CLOSE) {
+        _closeOne(seed);
+    }
+
+    function reveal(uint256 seed, uint256 badSeed) external step(F_REVEAL) {
         uint256 n = _infos.length;
         for (uint256 k = 0; k < n; ++k) {
             uint256 id = 1 + ((seed % n + k) % n);
@@ -531,10 +496,11 @@ contract MarketHandler is IBountyMarketTypes {
             _reveal(id, badSeed % 4 == 0);
             return;
         }
+        uint256 closed = _closeOne(seed);
+        if (closed != 0) _reveal(closed, badSeed % 4 == 0);
     }
 
-    function forfeitBond(uint256 seed) external step {
-        _call(F_FORFEIT);
+    function forfeitBond(uint256 seed) external step(F_FORFEIT) {
         uint256 n = _infos.length;
         // first a bounty with accepted versions (their authors share the bond), then any
         for (uint256 pass = 0; pass < 2; ++pass) {
@@ -548,50 +514,68 @@ contract MarketHandler is IBountyMarketTypes {
                 return;
             }
         }
+        uint256 closed = _closeOne(seed);
+        if (closed != 0) _forfeit(closed);
     }
 
-    function claimBondShare(uint256 seed) external step {
-        _call(F_BOND_SHARE);
+    /// @dev E4: an author claims its share of a forfeited bond; if no share is owed, a bounty
+    ///      with accepted versions is closed and its bond forfeited first.
+    function claimBondShare(uint256 seed) external step(F_BOND_SHARE) {
         uint256 n = _infos.length;
-        for (uint256 k = 0; k < n; ++k) {
-            uint256 id = 1 + ((seed % n + k) % n);
-            Info storage info = _infos[id - 1];
-            if (!info.forfeited || info.bondShare == 0) continue;
-            for (uint256 j = 0; j < info.versions; ++j) {
-                uint256 version = 1 + (((seed >> 8) + j) % info.versions);
-                address author = _authors[id][version];
-                if (author == address(0)) continue;
-                _claimBondShare(id, version, author);
-                return;
+        for (uint256 pass = 0; pass < 2; ++pass) {
+            for (uint256 k = 0; k < n; ++k) {
+                uint256 id = 1 + ((seed % n + k) % n);
+                Info storage info = _infos[id - 1];
+                if (pass == 1 && !info.forfeited && !info.revealed && info.versions != 0) {
+                    // a share needs a bond of at least one wei per version
+                    if (market.getBounty(id).revealBond < info.versions || !_closeBounty(id, seed)) continue;
+                    _forfeit(id);
+                }
+                if (!info.forfeited || info.bondShare == 0) continue;
+                for (uint256 j = 0; j < info.versions; ++j) {
+                    uint256 version = 1 + (((seed >> 8) + j) % info.versions);
+                    address author = _authors[id][version];
+                    if (author == address(0)) continue;
+                    _claimBondShare(id, version, author);
+                    return;
+                }
             }
         }
     }
 
-    function claim(uint256 seed) public step {
-        _call(F_CLAIM);
-        address tok = (seed >> 8) % 2 == 0 ? ETH : address(token);
-        // mostly someone with a balance; now and then anyone (then the claim must revert)
-        address account = actors[seed % actors.length];
-        for (uint256 j = 0; j < actors.length && (seed >> 24) % 8 != 0; ++j) {
-            address a = actors[(seed % actors.length + j) % actors.length];
-            if (market.claimable(a, tok) != 0) {
-                account = a;
-                break;
-            }
-        }
+    /// @dev P1: mostly someone with a balance; now and then anyone (then the claim must revert
+    ///      if it has nothing, and counts as a failed call).
+    function claim(uint256 seed) public step(F_CLAIM) {
         bool toSink = (seed >> 16) % 4 == 0;
-        _claim(account, tok, toSink);
+        uint256 first = (seed >> 8) % 2;
+        if ((seed >> 24) % 16 != 0) {
+            for (uint256 t = 0; t < 2; ++t) {
+                address tok = (first + t) % 2 == 0 ? ETH : address(token);
+                for (uint256 j = 0; j < actors.length; ++j) {
+                    address a = actors[(seed % actors.length + j) % actors.length];
+                    if (market.claimable(a, tok) == 0) continue;
+                    _claim(a, tok, toSink);
+                    return;
+                }
+            }
+        }
+        _claim(actors[seed % actors.length], first == 0 ? ETH : address(token), toSink);
     }
 
-    function claim2(uint256 seed) external step {
+    function claim2(uint256 seed) external step(F_CLAIM) {
         claim(seed);
     }
 
-    function burn(uint256 seed) external step {
-        _call(F_BURN);
+    /// @dev P2: a token with burns pending; with none pending, burn must revert.
+    function burn(uint256 seed) external step(F_BURN) {
         address tok = seed % 2 == 0 ? ETH : address(token);
+        if (market.pendingBurn(tok) == 0) {
+            address other = tok == ETH ? address(token) : ETH;
+            if (market.pendingBurn(other) != 0) tok = other;
+        }
         uint256 amount = market.pendingBurn(tok);
         uint256 deadBefore = _balance(tok, DEAD);
+        _call(F_BURN);
         vm.prank(keeper);
         try market.burn(tok) {
             _ok(F_BURN);
@@ -604,15 +588,15 @@ contract MarketHandler is IBountyMarketTypes {
         }
     }
 
-    function warp(uint256 secs) external step {
+    function warp(uint256 secs) external step(F_WARP) {
         _call(F_WARP);
         secs = 1 minutes + (secs % 2 days);
         vm.warp(block.timestamp + secs);
         _ok(F_WARP);
     }
 
-    function leaveCommittee(uint256 seed) external step {
-        _call(F_LEAVE);
+    /// @dev C2: a member leaves a closed bounty (one is closed first if none is).
+    function leaveCommittee(uint256 seed) external step(F_LEAVE) {
         uint256 n = _infos.length;
         for (uint256 k = 0; k < n; ++k) {
             uint256 id = 1 + ((seed % n + k) % n);
@@ -620,72 +604,446 @@ contract MarketHandler is IBountyMarketTypes {
             if (s != BountyState.Closed && s != BountyState.Revealed) continue;
             if (_leaveOne(id, seed >> 8)) return;
         }
+        uint256 closed = _closeOne(seed);
+        if (closed != 0) _leaveOne(closed, seed >> 8);
     }
 
-    function restake(uint256 seed, uint256 amount) external step {
-        _call(F_RESTAKE);
-        address o = oracles[seed % oracles.length];
-        _stakeOracle(o, 1 ether + (amount % 4 ether));
-        _ok(F_RESTAKE);
+    function restake(uint256 seed, uint256 amount) external step(F_RESTAKE) {
+        _restake(oracles[seed % oracles.length], 1 ether + (amount % 4 ether));
     }
 
-    /// @dev O2-O3: an oracle unbonds only while it serves no bounty, and withdraws after the delay.
-    function unbondOrWithdraw(uint256 seed) external step {
-        _call(F_UNBOND);
-        address o = oracles[seed % oracles.length];
-        (uint256 st, uint256 unbondingAt,) = registry.oracleInfo(o);
-        if (st == 0) return;
-        if (unbondingAt == 0) {
-            vm.prank(o);
-            try registry.requestUnbond() {
-                _ok(F_UNBOND);
-                if (oracleServing[o] != 0) _broken("an oracle serving a bounty started unbonding");
-            } catch {
-                if (oracleServing[o] == 0) _unexpected("requestUnbond");
+    /// @dev O2-O3: an unbonding oracle withdraws after the delay (now and then the fuzzer waits
+    ///      for it); else an idle oracle starts unbonding (at least four stay eligible); else a
+    ///      serving oracle's request, which must revert (a failed call).
+    function unbondOrWithdraw(uint256 seed) external step(F_UNBOND) {
+        uint256 eligible = 0;
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            if (registry.isEligible(oracles[i])) ++eligible;
+        }
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            address o = oracles[(seed % oracles.length + i) % oracles.length];
+            (uint256 st, uint256 unbondingAt,) = registry.oracleInfo(o);
+            if (st == 0 || unbondingAt == 0) continue;
+            if (block.timestamp < unbondingAt) {
+                if ((seed >> 8) % 4 != 0) continue;
+                vm.warp(unbondingAt);
             }
-        } else if (block.timestamp >= unbondingAt) {
-            uint256 before = o.balance;
-            vm.prank(o);
-            try registry.withdraw() {
-                _ok(F_UNBOND);
-                if (o.balance != before + oracleStake[o]) _mismatch("withdraw: amount");
-                oracleStake[o] = 0;
-            } catch {
-                _unexpected("withdraw");
-            }
+            _withdraw(o);
+            return;
+        }
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            address o = oracles[(seed % oracles.length + i) % oracles.length];
+            (uint256 st, uint256 unbondingAt,) = registry.oracleInfo(o);
+            if (st == 0 || unbondingAt != 0 || oracleServing[o] != 0 || eligible <= 4) continue;
+            _requestUnbond(o);
+            return;
+        }
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            address o = oracles[(seed % oracles.length + i) % oracles.length];
+            (, uint256 unbondingAt,) = registry.oracleInfo(o);
+            if (oracleServing[o] == 0 || unbondingAt != 0) continue;
+            _requestUnbond(o);
+            return;
         }
     }
 
     /// @dev R4/R8: records or reports that differ from what the chain committed to are refused.
-    function settleTampered(uint256 seed, uint256 mode) external step {
+    function settleTampered(uint256 seed, uint256 mode) external step(F_TAMPER) {
+        uint256 n = _infos.length;
+        uint256 id = 0;
+        uint256 batch;
+        for (uint256 k = 0; k < n && id == 0; ++k) {
+            uint256 c = 1 + ((seed % n + k) % n);
+            bool ready;
+            (ready, batch) = _settleReady(c, false);
+            if (ready) id = c;
+        }
+        if (id == 0) {
+            // the committee of some batch reports it in full first
+            id = _findReportable(seed, false);
+            if (id == 0) id = _prepareReport(seed);
+            if (id == 0) return;
+            batch = market.getBounty(id).nextBatch;
+            (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+            (, uint256 opted,) = market.getCommittee(id);
+            for (uint256 j = 0; j < _committee[id].length; ++j) {
+                if (opted & (1 << j) != 0 && reportedMask & (1 << j) == 0) _tryReportAs(id, batch, j, seed, true);
+            }
+            bool ready;
+            (ready,) = _settleReady(id, false);
+            if (!ready) return;
+        }
+        (,, uint16 mask,,,) = market.getBatch(id, batch);
+        (SubmissionRecord[] memory records, BatchReport[] memory reports,) = _settlementInputs(id, batch, mask);
+        mode = mode % 5;
+        uint256 at = (seed >> 8) % records.length;
+        if (mode == 0) {
+            records[at].stake += 1;
+        } else if (mode == 1) {
+            records[at].contributor = address(uint160(records[at].contributor) ^ 1);
+        } else if (mode == 2) {
+            records[at].update.digest = bytes32(uint256(records[at].update.digest) ^ 1);
+        } else if (mode == 3) {
+            reports[(seed >> 8) % reports.length].scores[0] =
+                reports[(seed >> 8) % reports.length].scores[0] ^ bytes1(0x01);
+        } else {
+            reports[(seed >> 8) % reports.length].merged.codec ^= 0x01;
+        }
         _call(F_TAMPER);
+        _prankFor(id, keeper);
+        try market.settleBatch(id, batch, records, reports) {
+            _tamper("settleBatch accepted forged records or reports");
+        } catch {
+            _ok(F_TAMPER);
+        }
+    }
+
+    // ============================================== actions and the steps leading to them
+
+    function _newBountyFrom(uint256 seed, uint256 minSize) internal returns (uint256) {
+        return _newBounty(
+            seed,
+            uint256(keccak256(abi.encode(seed, "reward"))),
+            uint256(keccak256(abi.encode(seed, "amounts"))),
+            minSize
+        );
+    }
+
+    /// @dev Opens a bounty from the seeds (1 in 10 trusts a single oracle unless `minSize` > 1;
+    ///      committees of 3, 4 or 5), restaking oracles first when too few are eligible.
+    ///      Returns its id, or 0 once MAX_BOUNTIES are open.
+    function _newBounty(uint256 seed, uint256 rewardSeed, uint256 amountSeed, uint256 minSize)
+        internal
+        returns (uint256)
+    {
+        if (_infos.length >= MAX_BOUNTIES) return 0;
+        bool trusted = minSize <= 1 && seed % 10 == 0;
+        uint256 r = (seed >> 8) % 6;
+        uint256 size = trusted ? 1 : (r < 3 ? 3 : (r < 5 ? 4 : 5));
+        if (size < minSize) size = minSize;
+        uint256 eligible = 0;
+        for (uint256 i = 0; i < oracles.length; ++i) {
+            if (registry.isEligible(oracles[i])) ++eligible;
+        }
+        for (uint256 i = 0; i < oracles.length && eligible < size; ++i) {
+            address o = oracles[(seed % oracles.length + i) % oracles.length];
+            if (registry.isEligible(o)) continue;
+            _restake(o, 1 ether + (amountSeed >> 200) % 4 ether);
+            ++eligible;
+        }
+        address tok = (seed >> 24) % 2 == 0 ? ETH : address(token);
+        BountyParams memory p = _params(seed, rewardSeed, amountSeed, _pickCommittee(seed, size), tok);
+        p.trustSingleOracle = trusted;
+        return _createBounty(seed, p);
+    }
+
+    function _createBounty(uint256 seed, BountyParams memory p) internal returns (uint256) {
+        address requester = requesters[(seed >> 16) % requesters.length];
+        address tok = p.token;
+        uint256 total = MarketSetup.escrow(p);
+        _fund(requester, tok, total);
+        _call(F_CREATE);
+        vm.prank(requester);
+        try market.createBounty{value: tok == ETH ? total : 0}(p) returns (uint256 id) {
+            _ok(F_CREATE);
+            _dirty |= 1 << id;
+            if (id != _infos.length + 1) _mismatch("createBounty: id");
+            _infos.push();
+            Info storage info = _infos[id - 1];
+            info.token = tok;
+            info.requester = requester;
+            info.trusted = p.trustSingleOracle;
+            info.higher = p.higherIsBetter;
+            info.baselineTruth = uint32(4_000 + ((seed >> 112) % 2_000));
+            info.createdAt = uint64(block.timestamp);
+            info.salt = keccak256(abi.encode("salt", id));
+            info.rewardFunded = p.reward;
+            _committee[id] = p.committee;
+            _xs[id] = p.curveX;
+            _ys[id] = p.curveY;
+            ghostIn[tok] += total;
+            return id;
+        } catch {
+            _unexpected("createBounty");
+            return 0;
+        }
+    }
+
+    /// @dev A not-ended bounty with a member that has not joined (`awaiting`: in AwaitingBaseline).
+    function _findJoin(uint256 seed, bool awaiting) internal view returns (uint256, uint256) {
         uint256 n = _infos.length;
         for (uint256 k = 0; k < n; ++k) {
             uint256 id = 1 + ((seed % n + k) % n);
-            (bool ready, uint256 batch) = _settleReady(id, false);
-            if (!ready) continue;
-            (SubmissionRecord[] memory records, BatchReport[] memory reports,) = _settlementInputs(id, batch);
-            mode = mode % 5;
-            uint256 at = (seed >> 8) % records.length;
-            if (mode == 0) {
-                records[at].stake += 1;
-            } else if (mode == 1) {
-                records[at].contributor = address(uint160(records[at].contributor) ^ 1);
-            } else if (mode == 2) {
-                records[at].update.digest = bytes32(uint256(records[at].update.digest) ^ 1);
-            } else if (mode == 3) {
-                reports[(seed >> 8) % reports.length].scores[0] =
-                    reports[(seed >> 8) % reports.length].scores[0] ^ bytes1(0x01);
-            } else {
-                reports[(seed >> 8) % reports.length].merged.codec ^= 0x01;
+            bool skip =
+                awaiting ? (_infos[id - 1].closed || market.state(id) != BountyState.AwaitingBaseline) : !_notEnded(id);
+            if (skip) continue;
+            (, uint256 opted,) = market.getCommittee(id);
+            uint256 size = _committee[id].length;
+            for (uint256 j = 0; j < size; ++j) {
+                uint256 member = ((seed >> 8) + j) % size;
+                if (opted & (1 << member) == 0) return (id, member);
             }
-            vm.prank(keeper);
-            try market.settleBatch(id, batch, records, reports) {
-                _tamper("settleBatch accepted forged records or reports");
-            } catch {
-                _ok(F_TAMPER);
+        }
+        return (0, 0);
+    }
+
+    function _join(uint256 id, uint256 member, uint256 extraStake) internal returns (bool) {
+        address o = _committee[id][member];
+        if (!registry.isEligible(o)) _restake(o, 1 ether + (extraStake % 4 ether));
+        _call(F_JOIN);
+        _prankFor(id, o);
+        try market.joinCommittee(id) {
+            _ok(F_JOIN);
+            ++oracleServing[o];
+            return true;
+        } catch {
+            _unexpected("joinCommittee");
+            return false;
+        }
+    }
+
+    function _reportBaselineAs(uint256 id, uint256 member, uint256 noiseSeed) internal {
+        Info storage info = _infos[id - 1];
+        uint32 score = _noisy(info.baselineTruth, noiseSeed, member, _tolerance(id));
+        _call(F_BASELINE);
+        _prankFor(id, _committee[id][member]);
+        try market.reportBaseline(id, score) {
+            _ok(F_BASELINE);
+            _baselineReports[id][member] = score;
+            (,, uint256 reported) = market.getCommittee(id);
+            if (_popcount(reported) == _committee[id].length) _modelBaseline(id, reported);
+        } catch {
+            _unexpected("reportBaseline");
+        }
+    }
+
+    function _baselineReadyAt(uint256 id) internal view returns (uint256) {
+        return uint256(_infos[id - 1].createdAt) + market.getBounty(id).scoringTimeout;
+    }
+
+    /// @dev Every member joins and reports the baseline (B3: the last report sets it).
+    function _completeBaseline(uint256 id, uint256 seed) internal {
+        uint256 size = _committee[id].length;
+        for (uint256 j = 0; j < size; ++j) {
+            (, uint256 opted,) = market.getCommittee(id);
+            if (opted & (1 << j) == 0) _join(id, j, seed >> (8 * j));
+        }
+        for (uint256 j = 0; j < size && market.state(id) == BountyState.AwaitingBaseline; ++j) {
+            (,, uint256 reported) = market.getCommittee(id);
+            if (reported & (1 << j) == 0) _reportBaselineAs(id, j, seed);
+        }
+    }
+
+    function _canSubmit(uint256 id) internal view returns (bool) {
+        if (_infos[id - 1].closed || market.state(id) != BountyState.Open) return false;
+        BountyView memory v = market.getBounty(id);
+        return v.submissionCount / v.batchSize < v.maxBatches;
+    }
+
+    /// @dev An Open bounty that takes submissions: an existing one, else one awaiting its
+    ///      baseline gets it, else a new one is opened and gets it. 0 if none can be had.
+    function _ensureOpen(uint256 seed) internal returns (uint256 id) {
+        id = _findOpen(seed);
+        if (id != 0) return id;
+        uint256 n = _infos.length;
+        for (uint256 k = 0; k < n && id == 0; ++k) {
+            uint256 c = 1 + ((seed % n + k) % n);
+            if (!_infos[c - 1].closed && market.state(c) == BountyState.AwaitingBaseline) id = c;
+        }
+        if (id == 0) id = _newBountyFrom(seed, 0);
+        if (id == 0) return 0;
+        _completeBaseline(id, seed);
+        return _canSubmit(id) ? id : 0;
+    }
+
+    function _submit(uint256 id, uint256 seed, uint256 baseSeed) internal {
+        BountyView memory v = market.getBounty(id);
+        address c = contributors[(seed >> 8) % contributors.length];
+        _fund(c, v.token, v.stake);
+        uint32 base = uint32(baseSeed % (uint256(v.versionCount) + 1));
+        Cid memory update =
+            Cid(keccak256(abi.encode("update", id, v.submissionCount, seed)), seed % 2 == 0 ? 0x55 : 0x70);
+        _call(F_SUBMIT);
+        _prankFor(id, c);
+        try market.submitUpdate{value: v.token == ETH ? v.stake : 0}(id, base, update) returns (uint256 sid) {
+            _ok(F_SUBMIT);
+            _recordSubmission(id, sid, v, SubmissionRecord(c, v.stake, base, update), seed);
+            ghostIn[v.token] += v.stake;
+        } catch {
+            _unexpected("submitUpdate");
+        }
+    }
+
+    /// @dev The next batch of `id` is reportable (U3: full, or the bounty ended), and with
+    ///      `unreported`, some opted-in member has not reported it yet.
+    function _hasReportable(uint256 id, bool unreported) internal view returns (bool) {
+        if (_infos[id - 1].closed) return false;
+        uint256 batch = market.getBounty(id).nextBatch;
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
+        if (timeoutAt == 0) return false;
+        if (!unreported) return true;
+        (, uint256 opted,) = market.getCommittee(id);
+        return opted & ~uint256(reportedMask) != 0;
+    }
+
+    function _findReportable(uint256 seed, bool unreported) internal view returns (uint256) {
+        uint256 n = _infos.length;
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 id = 1 + ((seed % n + k) % n);
+            if (_hasReportable(id, unreported)) return id;
+        }
+        return 0;
+    }
+
+    function _voidable(uint256 id) internal view returns (bool) {
+        if (_infos[id - 1].closed) return false;
+        uint256 batch = market.getBounty(id).nextBatch;
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
+        return timeoutAt != 0 && _popcount(reportedMask) < _quorum(id);
+    }
+
+    /// @dev Submits to the open batch of `id` until its next batch is reportable.
+    function _fillNext(uint256 id, uint256 seed) internal {
+        for (uint256 i = 0; i < 4 && !_hasReportable(id, false) && _canSubmit(id); ++i) {
+            _submit(id, uint256(keccak256(abi.encode(seed, i))), seed >> 32);
+        }
+    }
+
+    /// @dev A bounty whose next batch some opted-in member can report: an existing one; else a
+    ///      fully reported batch is settled and its successor used; else a batch is filled.
+    function _prepareReport(uint256 seed) internal returns (uint256 id) {
+        id = _findReportable(seed, true);
+        if (id != 0) return id;
+        id = _findReportable(seed, false);
+        if (id != 0) {
+            _settle(id, market.getBounty(id).nextBatch);
+            if (_hasReportable(id, true)) return id;
+        }
+        id = _ensureOpen(seed);
+        if (id == 0) return 0;
+        _fillNext(id, seed);
+        return _hasReportable(id, true) ? id : 0;
+    }
+
+    /// @dev Settles the next batch of `id`: the missing members report (with `mode % 3 == 0` one
+    ///      of them stays silent if a quorum remains, and the batch waits for its timeout), then
+    ///      the keeper settles, or (`mode >> 2` even) the last reporter uses reportAndSettle.
+    function _finishBatch(uint256 id, uint256 seed, uint256 mode) internal {
+        uint256 batch = market.getBounty(id).nextBatch;
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        uint256 missing = opted & ~uint256(reportedMask);
+        uint256 size = _committee[id].length;
+        if (mode % 3 == 0 && _popcount(opted) > _quorum(id) && missing != 0) {
+            for (uint256 j = 0; j < size; ++j) {
+                uint256 member = ((seed >> 8) + j) % size;
+                if (missing & (1 << member) == 0) continue;
+                missing &= ~(uint256(1) << member); // stays silent
+                break;
             }
-            return;
+        }
+        uint256 finaliser = type(uint256).max;
+        if ((mode >> 2) % 2 == 0 && missing != 0) {
+            for (uint256 j = 0; j < size; ++j) {
+                uint256 member = ((seed >> 16) + j) % size;
+                if (missing & (1 << member) == 0) continue;
+                finaliser = member;
+                missing &= ~(uint256(1) << member);
+                break;
+            }
+        }
+        for (uint256 j = 0; j < size; ++j) {
+            if (missing & (1 << j) != 0) _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(seed, j))), true);
+        }
+        (,, reportedMask,,,) = market.getBatch(id, batch);
+        uint256 reported = reportedMask | (finaliser == type(uint256).max ? 0 : uint256(1) << finaliser);
+        if (reported != opted && block.timestamp < timeoutAt) vm.warp(timeoutAt); // a member is silent
+        if (finaliser != type(uint256).max) {
+            _reportAndSettle(id, batch, finaliser, uint256(keccak256(abi.encode(seed, "final"))));
+        } else {
+            _settle(id, batch);
+        }
+    }
+
+    function _cancel(uint256 id) internal {
+        _call(F_CANCEL);
+        _prankFor(id, _infos[id - 1].requester);
+        try market.cancel(id) {
+            _ok(F_CANCEL);
+        } catch {
+            _unexpected("cancel");
+        }
+    }
+
+    /// @dev Closes some bounty: one that has ended, else one that is running, which ends by its
+    ///      deadline if that is within two days (a warp) or else by its requester. Its pending
+    ///      batches are reported and settled first. Returns its id, 0 if none could be closed.
+    function _closeOne(uint256 seed) internal returns (uint256) {
+        uint256 n = _infos.length;
+        uint256 running = 0;
+        for (uint256 k = 0; k < n; ++k) {
+            uint256 id = 1 + ((seed % n + k) % n);
+            if (_infos[id - 1].closed) continue;
+            BountyState s = market.state(id);
+            if (s == BountyState.Settling) return _closeBounty(id, seed) ? id : 0;
+            if (running == 0 && (s == BountyState.Open || s == BountyState.AwaitingBaseline)) running = id;
+        }
+        if (running == 0) return 0;
+        return _closeBounty(running, seed) ? running : 0;
+    }
+
+    function _closeBounty(uint256 id, uint256 seed) internal returns (bool) {
+        BountyState s = market.state(id);
+        if (s == BountyState.Closed) return true;
+        if (s == BountyState.Revealed) return false;
+        if (s == BountyState.Open || s == BountyState.AwaitingBaseline) {
+            uint256 deadline = market.getBounty(id).deadline;
+            if (deadline <= block.timestamp + 2 days) vm.warp(deadline);
+            else _cancel(id);
+        }
+        for (uint256 guard = 0; guard < 16 && !_allDecided(id); ++guard) {
+            uint256 batch = market.getBounty(id).nextBatch;
+            (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+            (, uint256 opted,) = market.getCommittee(id);
+            for (uint256 j = 0; j < _committee[id].length; ++j) {
+                if (opted & (1 << j) != 0 && reportedMask & (1 << j) == 0) {
+                    _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(seed, batch, j))), true);
+                }
+            }
+            _settle(id, batch);
+            if (market.getBounty(id).nextBatch == batch) return false;
+        }
+        if (market.state(id) == BountyState.Settling) _close(id);
+        return market.state(id) == BountyState.Closed;
+    }
+
+    function _restake(address o, uint256 amount) internal {
+        _call(F_RESTAKE);
+        _stakeOracle(o, amount);
+        _ok(F_RESTAKE);
+    }
+
+    function _requestUnbond(address o) internal {
+        _call(F_UNBOND);
+        vm.prank(o);
+        try registry.requestUnbond() {
+            _ok(F_UNBOND);
+            if (oracleServing[o] != 0) _broken("an oracle serving a bounty started unbonding");
+        } catch {
+            if (oracleServing[o] == 0) _unexpected("requestUnbond");
+        }
+    }
+
+    function _withdraw(address o) internal {
+        uint256 before = o.balance;
+        _call(F_UNBOND);
+        vm.prank(o);
+        try registry.withdraw() {
+            _ok(F_UNBOND);
+            if (o.balance != before + oracleStake[o]) _mismatch("withdraw: amount");
+            oracleStake[o] = 0;
+        } catch {
+            _unexpected("withdraw");
         }
     }
 
@@ -953,14 +1311,183 @@ contract MarketHandler is IBountyMarketTypes {
         return "";
     }
 
+    /// @dev No getter reverts for what exists. Each view is called with a low-level staticcall
+    ///      (a revert is reported, never skipped) and its return data decoded as the ABI says:
+    ///      BountyMarket: bountyCount, paused, guardian, owner, pendingOwner, keyRegistry,
+    ///        oracleRegistry, extension; state(id) for every bounty id created; claimable(a, t)
+    ///        for every actor, the claimTo sink and the market, for ETH and the ERC-20;
+    ///        pendingBurn(t) for both tokens.
+    ///      BountyMarketExtension, through the market's fallback: getBounty(id), getCommittee(id),
+    ///        getCurve(id), bondShare(id) for every id; getBatch(id, b) for every batch that
+    ///        holds a submission (so every submission id) and the one after the last;
+    ///        reportHash(id, b, m) for every member index m of the batch being scored and for
+    ///        member 0 of the other batches; versionAuthor(id, v) for every version
+    ///        v <= versionCount (0 = the initial model).
+    ///      OracleRegistry: minStake, unbondingDelay, slashBps, market; isEligible(o) and
+    ///        oracleInfo(o) for every oracle (and an account that never staked).
+    ///      KeyRegistry: hasKey(a) and publicKeyOf(a) for every key holder (and an account
+    ///        without a key).
+    ///      Besides, the values agree with the model where it knows them (count, requester,
+    ///      token, committee, curve, published keys), and state and getBounty of the id after
+    ///      the last must revert (BountyNotFound), so the check does see reverts. A bounty's
+    ///      getters are re-read after every step that named it or moved time, and every 16th.
+    function checkGetters() external view returns (string memory) {
+        address m = address(market);
+        string[8] memory globals = [
+            "bountyCount()",
+            "paused()",
+            "guardian()",
+            "owner()",
+            "pendingOwner()",
+            "keyRegistry()",
+            "oracleRegistry()",
+            "extension()"
+        ];
+        for (uint256 i = 0; i < globals.length; ++i) {
+            if (!_viewOk(m, abi.encodeWithSignature(globals[i]), 32)) {
+                return string.concat("getter reverted: ", globals[i]);
+            }
+        }
+        if (_word(m, abi.encodeCall(IBountyMarketActions.bountyCount, ())) != _infos.length) {
+            return "getter: bountyCount() != bounties created";
+        }
+        // A bounty's getters read its storage and the time: those of a bounty that no call of
+        // the last step named return what they returned before, unless time moved. Every 16th
+        // step re-reads all of them anyway.
+        bool all = steps == 0 || steps % 16 == 0 || block.timestamp != _stepTime;
+        for (uint256 id = 1; id <= _infos.length; ++id) {
+            if (!all && _dirty & (1 << id) == 0) continue;
+            string memory e = _checkBountyGetters(m, id);
+            if (bytes(e).length != 0) return e;
+        }
+        uint256 next = _infos.length + 1;
+        (bool ok,) = m.staticcall(abi.encodeCall(IBountyMarketActions.state, (next)));
+        if (ok) return "getter: state() of an unknown id did not revert";
+        (ok,) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getBounty, (next)));
+        if (ok) return "getter: getBounty() of an unknown id did not revert";
+        for (uint256 t = 0; t < 2; ++t) {
+            address tok = t == 0 ? ETH : address(token);
+            if (!_viewOk(m, abi.encodeCall(IBountyMarketActions.pendingBurn, (tok)), 32)) {
+                return "getter reverted: pendingBurn";
+            }
+            for (uint256 i = 0; i <= actors.length + 1; ++i) {
+                address a = i < actors.length ? actors[i] : (i == actors.length ? sink : m);
+                if (!_viewOk(m, abi.encodeCall(IBountyMarketActions.claimable, (a, tok)), 32)) {
+                    return "getter reverted: claimable";
+                }
+            }
+        }
+        return _checkRegistryGetters();
+    }
+
+    function _checkBountyGetters(address m, uint256 id) internal view returns (string memory) {
+        (bool ok, bytes memory ret) = m.staticcall(abi.encodeCall(IBountyMarketActions.state, (id)));
+        if (!ok || ret.length != 32 || uint256(bytes32(ret)) == 0 || uint256(bytes32(ret)) > 5) {
+            return string.concat("getter reverted: state(", vm.toString(id), ")");
+        }
+        (ok, ret) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getBounty, (id)));
+        if (!ok) return string.concat("getter reverted: getBounty(", vm.toString(id), ")");
+        BountyView memory v = abi.decode(ret, (BountyView));
+        if (v.requester != _infos[id - 1].requester || v.token != _infos[id - 1].token) {
+            return "getter: getBounty() requester or token differ";
+        }
+        (ok, ret) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getCommittee, (id)));
+        if (!ok) return string.concat("getter reverted: getCommittee(", vm.toString(id), ")");
+        (address[] memory members,,) = abi.decode(ret, (address[], uint256, uint256));
+        if (keccak256(abi.encode(members)) != keccak256(abi.encode(_committee[id]))) {
+            return "getter: getCommittee() members differ";
+        }
+        (ok, ret) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getCurve, (id)));
+        if (!ok) return string.concat("getter reverted: getCurve(", vm.toString(id), ")");
+        (uint64[] memory xs, uint64[] memory ys) = abi.decode(ret, (uint64[], uint64[]));
+        if (keccak256(abi.encode(xs, ys)) != keccak256(abi.encode(_xs[id], _ys[id]))) {
+            return "getter: getCurve() differs from the curve created";
+        }
+        if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.bondShare, (id)), 32)) {
+            return string.concat("getter reverted: bondShare(", vm.toString(id), ")");
+        }
+        uint256 lastBatch = (uint256(v.submissionCount) + v.batchSize - 1) / v.batchSize; // one past the last
+        if (v.nextBatch > lastBatch) lastBatch = v.nextBatch;
+        for (uint256 b = 0; b <= lastBatch; ++b) {
+            (ok, ret) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getBatch, (id, b)));
+            if (!ok || ret.length != 192) {
+                return string.concat("getter reverted: getBatch(", vm.toString(id), ", ", vm.toString(b), ")");
+            }
+            abi.decode(ret, (bytes32, uint64, uint16, bool, uint256, uint256));
+        }
+        // reportHash: every member of the batch being scored (reported or not); member 0 of
+        // every other batch (the hash is zero there)
+        for (uint256 b = 0; b <= lastBatch; ++b) {
+            for (uint256 j = 0; j < (b == v.nextBatch ? members.length : 1); ++j) {
+                if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.reportHash, (id, b, j)), 32)) {
+                    return string.concat("getter reverted: reportHash(", vm.toString(id), ", ", vm.toString(b), ")");
+                }
+            }
+        }
+        for (uint256 ver = 0; ver <= v.versionCount; ++ver) {
+            if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.versionAuthor, (id, ver)), 32)) {
+                return string.concat("getter reverted: versionAuthor(", vm.toString(id), ")");
+            }
+        }
+        return "";
+    }
+
+    function _checkRegistryGetters() internal view returns (string memory) {
+        address r = address(registry);
+        string[4] memory globals = ["minStake()", "unbondingDelay()", "slashBps()", "market()"];
+        for (uint256 i = 0; i < globals.length; ++i) {
+            if (!_viewOk(r, abi.encodeWithSignature(globals[i]), 32)) {
+                return string.concat("getter reverted: ", globals[i]);
+            }
+        }
+        // every oracle, and one account that never staked
+        for (uint256 i = 0; i <= oracles.length; ++i) {
+            address a = i < oracles.length ? oracles[i] : keeper;
+            if (!_viewOk(r, abi.encodeCall(OracleRegistry.isEligible, (a)), 32)) return "getter reverted: isEligible";
+            if (!_viewOk(r, abi.encodeCall(OracleRegistry.oracleInfo, (a)), 96)) return "getter reverted: oracleInfo";
+        }
+        // every key holder, and one account without a key
+        for (uint256 i = 0; i <= keyHolders.length; ++i) {
+            address a = i < keyHolders.length ? keyHolders[i] : keeper;
+            if (!_viewOk(address(keyRegistry), abi.encodeCall(IKeyRegistry.hasKey, (a)), 32)) {
+                return "getter reverted: hasKey";
+            }
+            (bool ok, bytes memory ret) = address(keyRegistry).staticcall(abi.encodeCall(IKeyRegistry.publicKeyOf, (a)));
+            if (!ok) return "getter reverted: publicKeyOf";
+            if (keccak256(abi.decode(ret, (bytes))) != keccak256(_publishedKey[a])) {
+                return "getter: publicKeyOf() differs from the key published";
+            }
+        }
+        return "";
+    }
+
+    /// @dev The view succeeded and returned exactly `size` bytes (static return types).
+    function _viewOk(address target, bytes memory data, uint256 size) internal view returns (bool) {
+        (bool ok, bytes memory ret) = target.staticcall(data);
+        return ok && ret.length == size;
+    }
+
+    function _word(address target, bytes memory data) internal view returns (uint256) {
+        (bool ok, bytes memory ret) = target.staticcall(data);
+        return ok && ret.length == 32 ? uint256(bytes32(ret)) : 0;
+    }
+
     // ================================================================ internals
+
+    /// @dev The next call is `who`'s and concerns bounty `id` (checkGetters re-reads it).
+    function _prankFor(uint256 id, address who) internal {
+        _dirty |= 1 << id;
+        vm.prank(who);
+    }
 
     function _call(uint256 fn) internal {
         ++calls[fn];
+        ++_stepCalls;
     }
 
     function _ok(uint256 fn) internal {
         ++successes[fn];
+        ++_stepOk;
     }
 
     function _mismatch(string memory what) internal {
@@ -1020,6 +1547,7 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     function _notEnded(uint256 id) internal view returns (bool) {
+        if (_infos[id - 1].closed) return false;
         BountyState s = market.state(id);
         return s == BountyState.AwaitingBaseline || s == BountyState.Open;
     }
@@ -1038,9 +1566,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 n = _infos.length;
         for (uint256 k = 0; k < n; ++k) {
             uint256 id = 1 + ((seed % n + k) % n);
-            if (market.state(id) != BountyState.Open) continue;
-            BountyView memory v = market.getBounty(id);
-            if (v.submissionCount / v.batchSize < v.maxBatches) return id;
+            if (_canSubmit(id)) return id;
         }
         return 0;
     }
@@ -1073,7 +1599,7 @@ contract MarketHandler is IBountyMarketTypes {
         p.reward = rewardSeed % 20 ether;
         p.stake = uint96(1e15 + (amountSeed % 1 ether));
         p.oracleFeePerBatch = uint96((amountSeed >> 64) % 0.1 ether);
-        p.maxBatches = uint32(1 + ((seed >> 32) % 4));
+        p.maxBatches = uint32(1 + ((seed >> 32) % 8));
         p.revealBond = uint96((amountSeed >> 128) % 1 ether);
         p.slashBps = uint16((seed >> 40) % 10_001);
         p.batchSize = uint16(1 + ((seed >> 56) % 3));
@@ -1183,7 +1709,8 @@ contract MarketHandler is IBountyMarketTypes {
         if (timeoutAt == 0 || reportedMask & (1 << member) != 0) return;
         bool outlier = allowOutlier && !_infos[id - 1].trusted && _outlierPlusOne[id][batch] == 0 && noiseSeed % 4 == 0;
         BatchReport memory r = _buildReport(id, batch, member, subs, noiseSeed, outlier);
-        vm.prank(_committee[id][member]);
+        _call(F_REPORT);
+        _prankFor(id, _committee[id][member]);
         try market.report(id, batch, r.scores, r.merged) {
             _ok(F_REPORT);
             _reports[id][batch][member] = r;
@@ -1239,6 +1766,7 @@ contract MarketHandler is IBountyMarketTypes {
     /// @dev The next batch of `id` may be settled now (every opted-in member reported, or a
     ///      quorum and the timeout passed); with `wait`, warps to the timeout when needed.
     function _settleReady(uint256 id, bool wait) internal returns (bool, uint256) {
+        if (_infos[id - 1].closed) return (false, 0);
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
         if (timeoutAt == 0 || reportedMask == 0) return (false, batch);
@@ -1251,13 +1779,13 @@ contract MarketHandler is IBountyMarketTypes {
         return (true, batch);
     }
 
-    function _settlementInputs(uint256 id, uint256 batch)
+    /// @dev The batch's records, and the reports of the members in `reportedMask` in committee order.
+    function _settlementInputs(uint256 id, uint256 batch, uint256 reportedMask)
         internal
         view
         returns (SubmissionRecord[] memory records, BatchReport[] memory reports, address[] memory reporters)
     {
         records = _records[id][batch];
-        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
         uint256 m = _popcount(reportedMask);
         reports = new BatchReport[](m);
         reporters = new address[](m);
@@ -1282,12 +1810,13 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 firstId;
     }
 
-    function _settle(uint256 id, uint256 batch) internal {
-        SettleCtx memory c;
+    /// @dev The settlement of `batch` with the reports of the members in `reportedMask`, as the
+    ///      model decides it.
+    function _settleCtx(uint256 id, uint256 batch, uint256 reportedMask) internal view returns (SettleCtx memory c) {
         c.id = id;
         c.batch = batch;
         c.tok = _infos[id - 1].token;
-        (c.records, c.reports, c.reporters) = _settlementInputs(id, batch);
+        (c.records, c.reports, c.reporters) = _settlementInputs(id, batch, reportedMask);
         c.o = _model(id, c.records, c.reports);
         c.slashAmounts = new uint256[](c.reports.length);
         for (uint256 r = 0; r < c.reports.length; ++r) {
@@ -1297,13 +1826,56 @@ contract MarketHandler is IBountyMarketTypes {
             }
         }
         c.firstId = batch * market.getBounty(id).batchSize;
+    }
+
+    function _settle(uint256 id, uint256 batch) internal {
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        SettleCtx memory c = _settleCtx(id, batch, reportedMask);
+        _call(F_SETTLE);
         vm.recordLogs(); // starts a fresh log buffer
-        vm.prank(keeper);
+        _prankFor(id, keeper);
         try market.settleBatch(id, batch, c.records, c.reports) {
             _ok(F_SETTLE);
         } catch {
             vm.getRecordedLogs();
             _unexpected("settleBatch");
+            return;
+        }
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        _applySettlement(c);
+        _checkSettlementLogs(c, logs);
+    }
+
+    /// @dev Member `member` posts its report and settles the batch in one call: the records
+    ///      packed as SubmissionReceived gives them, the other reports in committee order.
+    function _reportAndSettle(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed) internal {
+        (,, uint16 reportedMask,, uint256 subs,) = market.getBatch(id, batch);
+        bool outlier = !_infos[id - 1].trusted && _outlierPlusOne[id][batch] == 0 && noiseSeed % 4 == 0;
+        BatchReport memory own = _buildReport(id, batch, member, subs, noiseSeed, outlier);
+        _reports[id][batch][member] = own;
+        if (outlier) _outlierPlusOne[id][batch] = member + 1;
+        SettleCtx memory c = _settleCtx(id, batch, reportedMask | (uint256(1) << member));
+        address finaliser = _committee[id][member];
+        BatchReport[] memory others = new BatchReport[](c.reports.length - 1);
+        uint256 k = 0;
+        for (uint256 r = 0; r < c.reports.length; ++r) {
+            if (c.reporters[r] != finaliser) others[k++] = c.reports[r];
+        }
+        bytes memory packed;
+        for (uint256 i = 0; i < c.records.length; ++i) {
+            SubmissionRecord memory s = c.records[i];
+            packed = bytes.concat(
+                packed, abi.encodePacked(s.contributor, s.stake, s.baseVersion, s.update.digest, s.update.codec)
+            );
+        }
+        _call(F_REPORT_SETTLE);
+        vm.recordLogs();
+        _prankFor(id, finaliser);
+        try market.reportAndSettle(id, batch, own.scores, own.merged, packed, others) {
+            _ok(F_REPORT_SETTLE);
+        } catch {
+            vm.getRecordedLogs();
+            _unexpected("reportAndSettle");
             return;
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
@@ -1505,7 +2077,8 @@ contract MarketHandler is IBountyMarketTypes {
             amounts[j] = (oracleStake[_committee[id][j]] * MarketSetup.ORACLE_SLASH_BPS) / BPS;
             ethSlashed += amounts[j];
         }
-        vm.prank(keeper);
+        _call(F_VOID);
+        _prankFor(id, keeper);
         try market.voidBatch(id, batch, records) {
             _ok(F_VOID);
         } catch {
@@ -1523,7 +2096,8 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     function _close(uint256 id) internal {
-        vm.prank(keeper);
+        _call(F_CLOSE);
+        _prankFor(id, keeper);
         try market.close(id) {
             _ok(F_CLOSE);
             _modelClose(id);
@@ -1539,7 +2113,8 @@ contract MarketHandler is IBountyMarketTypes {
         BountyView memory v = market.getBounty(id);
         uint256 closesAt = uint256(v.closedAt) + v.revealWindow;
         if (block.timestamp <= closesAt) vm.warp(closesAt + 1);
-        vm.prank(keeper);
+        _call(F_FORFEIT);
+        _prankFor(id, keeper);
         try market.forfeitBond(id) {
             _ok(F_FORFEIT);
             info.forfeited = true;
@@ -1566,12 +2141,13 @@ contract MarketHandler is IBountyMarketTypes {
         Cid memory vcid = MarketSetup.cid("validation", id);
         bytes32 vkey = keccak256(abi.encode("vkey", id));
         if (tryForgery) {
-            vm.prank(info.requester);
+            _prankFor(id, info.requester);
             try market.reveal(id, vcid, vkey, bytes32(uint256(info.salt) ^ 1), bytes32("model")) {
                 _tamper("reveal accepted a wrong salt");
             } catch {}
         }
-        vm.prank(info.requester);
+        _call(F_REVEAL);
+        _prankFor(id, info.requester);
         try market.reveal(id, vcid, vkey, info.salt, bytes32("model")) {
             _ok(F_REVEAL);
             if (wasSettling) _modelClose(id);
@@ -1589,7 +2165,8 @@ contract MarketHandler is IBountyMarketTypes {
             uint256 member = (seed % size + j) % size;
             if (opted & (1 << member) == 0 || _releasedMask[id] & (1 << member) != 0) continue;
             address o = _committee[id][member];
-            vm.prank(o);
+            _call(F_LEAVE);
+            _prankFor(id, o);
             try market.leaveCommittee(id) {
                 _ok(F_LEAVE);
                 _releasedMask[id] |= 1 << member;
@@ -1598,7 +2175,7 @@ contract MarketHandler is IBountyMarketTypes {
                 _unexpected("leaveCommittee");
             }
             // leaving twice is refused
-            vm.prank(o);
+            _prankFor(id, o);
             try market.leaveCommittee(id) {
                 _tamper("leaveCommittee released the same bond twice");
             } catch {}
@@ -1609,7 +2186,8 @@ contract MarketHandler is IBountyMarketTypes {
 
     function _claimBondShare(uint256 id, uint256 version, address author) internal {
         Info storage info = _infos[id - 1];
-        vm.prank(keeper);
+        _call(F_BOND_SHARE);
+        _prankFor(id, keeper);
         try market.claimBondShare(id, version) {
             _ok(F_BOND_SHARE);
             credited[author][info.token] += info.bondShare;
@@ -1618,7 +2196,7 @@ contract MarketHandler is IBountyMarketTypes {
             _unexpected("claimBondShare");
             return;
         }
-        vm.prank(keeper);
+        _prankFor(id, keeper);
         try market.claimBondShare(id, version) {
             ++doubleClaims;
             lastViolation = "a bond share was claimed twice";
@@ -1629,6 +2207,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 amount = market.claimable(account, tok);
         address to = toSink ? sink : account;
         uint256 before = _balance(tok, to);
+        _call(F_CLAIM);
         vm.prank(account);
         bool ok;
         if (toSink) {
