@@ -18,14 +18,19 @@ FORGE = re.compile(r"(?P<passed>\d+) tests passed, (?P<failed>\d+) failed, (?P<s
 SLITHER = re.compile(r"analyzed \(\d+ contracts with \d+ detectors\), (?P<found>\d+) result\(s\) found")
 BROWSER = re.compile(r"^browser: (?P<passed>\d+) checks passed(?:, (?P<failed>\d+) failed)?$")
 ABI = re.compile(r"^interfaces/_abi(: \d+ ABIs up to date| is stale)")
+FAULTS = re.compile(r"^\d+ of \d+ fault scenarios survived$")  # tests/python/conftest.py
 
 
 def counts(output: str) -> tuple[int, int, str]:
     """(passed, failed, summary line) from a stage's output; failed includes errors."""
     passed = failed = 0
     summary = ""
+    extra = ""
     for line in output.splitlines():
         line = line.strip()
+        if FAULTS.match(line):
+            extra = line
+            continue
         m = FORGE.search(line)
         if m and line.startswith("Ran "):
             passed += int(m["passed"])
@@ -53,7 +58,7 @@ def counts(output: str) -> tuple[int, int, str]:
                 else:
                     failed += int(n)
             summary = line.strip("= ")
-    return passed, failed, summary
+    return passed, failed, f"{summary}; {extra}" if summary and extra else summary
 
 
 def main(stages: list[str]) -> int:
