@@ -170,7 +170,7 @@ class OracleHarness:
     def report(self, records: list[tuple]) -> list[int]:
         """One `_report_for` call: the oracle's whole path for these submissions."""
         self._batch += 1  # a fresh batch number: a stored report would be re-sent, not recomputed
-        scores, _merged = self.node._report_for(BOUNTY, self._batch, records, self.view)
+        scores, _merged, _sent = self.node._report_for(BOUNTY, self._batch, records, self.view)
         return scores
 
     def close(self) -> None:
