@@ -1,6 +1,6 @@
 """`make bench`: every benchmark, one results file, one table against the targets.
 
-    python benchmarks/run.py                  # everything (gas.py too), ~6 minutes on 2 cores
+    python benchmarks/run.py                  # everything (gas.py too), ~13 minutes on 2 cores
     python benchmarks/run.py --quick          # smaller: no 100k-row cases, fewer trials
     python benchmarks/run.py --only scoring   # one or more sections; the others are kept
                                               # from the existing results.json

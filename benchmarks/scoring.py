@@ -326,7 +326,8 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
         "batched_speedup_b32": round(speedup, 2),
         "gemm_fraction": round(gflops / peak, 3),
         "scoring_step": {
-            "model": "softmax, d=784, k=10, accuracy, 10,000 rows, chunk_rows=4096, group=32, 1 BLAS thread",
+            "model": f"softmax, d=784, k=10, accuracy, 10,000 rows, chunk_rows={models.DEFAULT_CHUNK_ROWS}, group=32, "
+                     "1 BLAS thread per GEMM",
             "score_many_kwargs": kw,
             "batch_of_32_s": summary(batch_t),
             "batch_of_1_s": summary(single_t),

@@ -127,8 +127,10 @@ ACTIVATIONS = ("relu", "tanh")
 METRICS = ("accuracy", "log_loss", "mse")
 
 #: Rows per chunk of the validation set in `score_many`: bounds memory to about
-#: ``chunk_rows * group * width`` floats and is part of the determinism contract.
-DEFAULT_CHUNK_ROWS = 4096
+#: ``chunk_rows * group * width`` floats and is part of the determinism contract. 1,024
+#: rows give the thread pool enough evenly sized tasks (10k rows: 10, not 3) at no loss of
+#: GEMM efficiency (softmax d=784, 32 candidates: 108 -> 126 GFLOP/s on 2 cores).
+DEFAULT_CHUNK_ROWS = 1024
 #: `default_group` aims at this many GEMM columns per group, with at most _MAX_GROUP slots.
 _GROUP_COLUMNS = 512
 _MAX_GROUP = 32
