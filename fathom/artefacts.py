@@ -72,7 +72,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import FathomError
+from .errors import FathomError, RejectionError
 
 __all__ = [
     "ACTIVATIONS",
@@ -114,20 +114,14 @@ __all__ = [
 REASONS = ("format", "truncated", "kind", "manifest", "shape", "dtype", "non_finite", "labels", "too_large", "pickle", "mismatch")
 
 
-class ArtefactError(FathomError, ValueError):
+class ArtefactError(RejectionError):
     """Base of every reason an artefact is refused. The oracle settles these as *invalid*.
 
     `reason` is one of `REASONS`: the class's default unless the raise names a finer one.
     """
 
+    REASONS = REASONS
     reason = "format"
-
-    def __init__(self, *args: object, reason: str | None = None) -> None:
-        super().__init__(*args)
-        if reason is not None:
-            if reason not in REASONS:
-                raise ValueError(f"unknown artefact rejection reason {reason!r}")
-            self.reason = reason  # an instance attribute: kept when the error is pickled
 
 
 class ArtefactFormatError(ArtefactError):

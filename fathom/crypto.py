@@ -88,7 +88,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_utils import is_checksum_address, is_hex_address, keccak, to_checksum_address
 
-from .errors import FathomError
+from .errors import FathomError, RejectionError
 
 __all__ = [
     "AuthorMismatch",
@@ -152,20 +152,14 @@ REASONS = ("format", "header", "truncated", "too_large", "not_recipient", "wrong
            "wrong_author", "key")
 
 
-class CryptoError(FathomError, ValueError):
+class CryptoError(RejectionError):
     """Base of every error of this module.
 
     `reason` is one of `REASONS`: the class's default unless the raise names a finer one.
     """
 
+    REASONS = REASONS
     reason = "key"
-
-    def __init__(self, *args: object, reason: str | None = None) -> None:
-        super().__init__(*args)
-        if reason is not None:
-            if reason not in REASONS:
-                raise ValueError(f"unknown crypto rejection reason {reason!r}")
-            self.reason = reason  # an instance attribute: kept when the error is pickled
 
 
 class InvalidKey(CryptoError):

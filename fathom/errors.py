@@ -12,6 +12,21 @@ class FathomError(Exception):
     """Base of every error Fathom raises on purpose."""
 
 
+class RejectionError(FathomError, ValueError):
+    """Why untrusted input was refused, as a stable code: `reason` is one of the class's
+    `REASONS` (its default unless the raise names a finer one, `raise X(msg, reason=...)`)."""
+
+    REASONS: tuple[str, ...] = ()
+    reason = ""
+
+    def __init__(self, *args: object, reason: str | None = None) -> None:
+        super().__init__(*args)
+        if reason is not None:
+            if reason not in self.REASONS:
+                raise ValueError(f"unknown {type(self).__name__} rejection reason {reason!r}")
+            self.reason = reason  # an instance attribute: kept when the error is pickled
+
+
 class ConfigError(FathomError, ValueError):
     """A setting (flag or FATHOM_* variable) is missing or malformed."""
 

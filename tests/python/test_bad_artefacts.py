@@ -780,9 +780,9 @@ def test_F1_the_container_parser_refuses_mutated_artefacts_with_a_reason(family)
 
 
 def test_the_reason_codes_are_a_fixed_vocabulary():
-    with pytest.raises(ValueError, match="unknown artefact rejection reason"):
+    with pytest.raises(ValueError, match="unknown ArtefactSchemaError rejection reason"):
         artefacts.ArtefactSchemaError("x", reason="spelling")
-    with pytest.raises(ValueError, match="unknown crypto rejection reason"):
+    with pytest.raises(ValueError, match="unknown EnvelopeFormatError rejection reason"):
         crypto.EnvelopeFormatError("x", reason="spelling")
     error = artefacts.ArtefactSchemaError("array 'W0' has 1 NaN", reason="non_finite")
     assert pickle.loads(pickle.dumps(error)).reason == "non_finite"  # survives a process boundary
