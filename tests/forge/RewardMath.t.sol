@@ -3,45 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Test} from "./utils/Test.sol";
 import {RewardMath} from "../../contracts/libraries/RewardMath.sol";
-
-/// @dev Exposes the library's internal functions (calldata curves for `pack`).
-contract RewardMathExposed {
-    function pack(uint64[] calldata xs, uint64[] calldata ys)
-        external
-        pure
-        returns (uint256[4] memory packed, uint8 n)
-    {
-        return RewardMath.pack(xs, ys);
-    }
-
-    function point(uint256[4] memory packed, uint256 i) external pure returns (uint256 x, uint256 y) {
-        return RewardMath.point(packed, i);
-    }
-
-    function curveAt(uint256[4] memory packed, uint256 n, uint256 p) external pure returns (uint256) {
-        return RewardMath.curveAt(packed, n, p);
-    }
-
-    function rewardFor(uint256 escrow, uint256 paid, uint256 c) external pure returns (uint256) {
-        return RewardMath.rewardFor(escrow, paid, c);
-    }
-
-    function lowerMedian(uint64[] memory keys) external pure returns (uint64) {
-        return RewardMath.lowerMedian(keys);
-    }
-
-    function key(uint32 score, bool higherIsBetter) external pure returns (uint64) {
-        return RewardMath.key(score, higherIsBetter);
-    }
-
-    function scoreOf(uint64 k, bool higherIsBetter) external pure returns (uint32) {
-        return RewardMath.scoreOf(k, higherIsBetter);
-    }
-
-    function progress(uint64 k, uint64 baselineKey, uint64 targetKey) external pure returns (uint256) {
-        return RewardMath.progress(k, baselineKey, targetKey);
-    }
-}
+import {RewardMathHarness} from "../../contracts/test/RewardMathHarness.sol";
 
 /// @dev RewardMath under fuzzing (DESIGN "The reward curve", SPECIFICATION B4, R5-R6): the
 ///      curve is monotone in [0, WAD] with c(0)=0 and c(1)=1, `pack` refuses every malformed
@@ -51,10 +13,10 @@ contract RewardMathTest is Test {
     uint256 internal constant WAD = 1e18;
     uint32 internal constant INVALID = type(uint32).max;
 
-    RewardMathExposed internal h;
+    RewardMathHarness internal h; // the library's functions, external (as the brownie tests use them)
 
     function setUp() public {
-        h = new RewardMathExposed();
+        h = new RewardMathHarness();
     }
 
     // ------------------------------------------------------------------ helpers
