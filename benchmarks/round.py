@@ -45,7 +45,8 @@ import numpy as np  # noqa: E402
 from fathom import models, training  # noqa: E402
 from fathom.chain import ETH, LocalChain, Sender, abi, connect, deploy_all  # noqa: E402
 from fathom.contributor import contribute  # noqa: E402
-from fathom.crypto import account_address, generate_private_key, public_key_of  # noqa: E402
+from fathom.crypto import generate_private_key, public_key_of  # noqa: E402
+from fathom.demo import Party, shuffled_digits  # noqa: E402
 from fathom.market import WAD, Market  # noqa: E402
 from fathom.oracle import OracleNode  # noqa: E402
 from fathom.requester import default_terms, open_bounty, reveal  # noqa: E402
@@ -55,23 +56,6 @@ from common import load, say  # noqa: E402
 
 BATCH = 32
 SHARD_ROWS = 60
-
-
-def _digits(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    X = (data.data / 16.0).astype(np.float32)
-    y = data.target.astype(np.int64)
-    order = np.random.default_rng(seed).permutation(len(y))
-    return X[order], y[order]
-
-
-class _Party:
-    def __init__(self, name: str):
-        self.name = name
-        self.key = generate_private_key()
-        self.address = account_address(self.key)
 
 
 def _drive(nodes: list[OracleNode], done: Any, what: str, limit: float = 600.0) -> int:
@@ -139,16 +123,16 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
             contracts = deploy_all(deployer)
             addresses = {name: c.address for name, c in contracts.items()}
             setup_first = w3.eth.block_number + 1
-            requester = _Party("requester")
-            oracles = [_Party(f"oracle{i}") for i in range(3)]
-            people = [_Party(f"c{i}") for i in range(contributors)]
+            requester = Party("requester", generate_private_key())
+            oracles = [Party(f"oracle{i}", generate_private_key()) for i in range(3)]
+            people = [Party(f"c{i}", generate_private_key()) for i in range(contributors)]
             everyone = [requester, *oracles, *people]
             last_tx = None
             for p in everyone:
                 last_tx = w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 20 * WAD})
             w3.eth.wait_for_transaction_receipt(last_tx, timeout=120)
 
-            def market_for(p: _Party) -> Market:
+            def market_for(p: Party) -> Market:
                 return Market(w3, addresses, Sender.from_key(w3, p.key))
 
             markets = {p.name: market_for(p) for p in everyone}
@@ -162,7 +146,7 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
             store = EmbeddedStore(workdir / "store")
             nodes = [OracleNode(markets[o.name], store, o.key, workdir / o.name, confirmations=0, poll_seconds=0.0)
                      for o in oracles]
-            X, y = _digits()
+            X, y = shuffled_digits()
             vX, vy = X[60:460], y[60:460]
             pool_X, pool_y = X[460:], y[460:]
             rng = np.random.default_rng(2026)

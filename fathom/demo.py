@@ -52,7 +52,8 @@ class Party:
         return account_address(self.key)
 
 
-def _digits(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+def shuffled_digits(seed: int = 7) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's 8x8 digits scaled to [0, 1] (float32), rows shuffled by `seed`."""
     from sklearn.datasets import load_digits
 
     data = load_digits()
@@ -146,7 +147,7 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
         log("3 oracle daemons staked 2 ETH each and are following the chain")
 
         # the requester opens the bounty
-        data = _shards(*_digits(), rng)
+        data = _shards(*shuffled_digits(), rng)
         manifest = models.make_manifest("softmax", 64, 10, metric="accuracy")
         seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
                                      epochs=3, batch_size=32, seed=1)

@@ -24,7 +24,8 @@ import pytest
 from fathom import models, protocol, training
 from fathom.chain import LocalChain, Sender, connect, deploy_all
 from fathom.contributor import Contribution, contribute
-from fathom.crypto import account_address, generate_private_key, public_key_of
+from fathom.crypto import generate_private_key, public_key_of
+from fathom.demo import Party  # the same named key holder as the demo's
 from fathom.market import WAD, Event, Market
 from fathom.oracle import OracleNode
 from fathom.requester import BountySecrets, default_terms, open_bounty
@@ -64,16 +65,6 @@ def mine(w3: Any, blocks: int = 1) -> None:
 def advance_time(w3: Any, seconds: int) -> None:
     rpc(w3, "evm_increaseTime", seconds)
     mine(w3)
-
-
-@dataclass
-class Party:
-    name: str
-    key: bytes
-
-    @property
-    def address(self) -> str:
-        return account_address(self.key)
 
 
 @dataclass
