@@ -205,7 +205,7 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
 
             # ------------------------------------------------------------ accounting (not timed)
             view = rq.bounty(bid)
-            events = rq.events(bounty_id=bid)
+            events = rq.events(bounty_id=bid, outcomes=True)
             outcomes = collections.Counter(ev.name for ev in events
                                            if ev.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed"))
             scored = sum(outcomes.values())

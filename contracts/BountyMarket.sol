@@ -49,6 +49,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256[] mergedCodec;
         address[] oracles; // the r-th reporter
         uint256[] laneBest; // the r-th report's own best submission (committees of 3; else found by _mergedFor)
+        uint256 rejected; // bit i = submission firstId + i was rejected (stake back in full)
+        bytes scores; // the median score of each submission, 4 bytes each, in id order
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -879,23 +881,37 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Pass 2, in id order: every submission but the accepted one (credited by _accept)
-    ///      is rejected (stake returned) or slashed when invalid or worse than the head by
-    ///      more than the margin (slashBps of its stake burned, the rest returned).
+    /// @dev Pass 2, in id order: every submission's median score goes to `st.scores`; every
+    ///      submission but the accepted one (credited by _accept) is rejected (stake returned,
+    ///      its bit set in `st.rejected`) or slashed when invalid or worse than the head by more
+    ///      than the margin (slashBps of its stake burned, the rest returned). Rejections are
+    ///      reported once for the batch, in BatchSettled; each slash has its own event.
     function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private {
         // accepted index (bits 0-8, 256 if none) | head key (16-47) | margin (48-79) | slashBps (80-95)
         // | first id (96-127) | lower is better (bit 128)
         uint256 params = (st.bestKey != 0 ? st.bestIndex : 256) | (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48)
             | (_u(fees, FE_SLASH_BPS, 16) << 80) | (st.firstId << 96) | (_higher(st.status) ? 0 : 1 << 128);
         uint256 burned = 0;
+        uint256 rejected = 0;
+        // 4 bytes per score, written 32 at a time in id order: one spare word for the last
+        bytes memory scores = new bytes(4 * st.n + 32);
         // event data, then the constants the loop needs, past the free memory pointer
         uint256 data;
         assembly ("memory-safe") {
+            mstore(scores, shl(2, mload(medians)))
             data := mload(0x40)
         }
         _stash(data, st.bountyId, st.token);
         assembly ("memory-safe") {
             for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+                let med := mload(add(medians, shl(5, add(i, 1))))
+                // score(key) = (key - 1) when higher is better, ~key when lower is; invalid for key 0
+                let score := 0xffffffff
+                if med {
+                    score := sub(med, 1)
+                    if shr(128, params) { score := xor(med, 0xffffffff) }
+                }
+                mstore(add(add(scores, 0x20), shl(2, i)), shl(224, score))
                 // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
                 if iszero(eq(i, and(params, 0x1ff))) {
                     let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, shr(128, recs)))
@@ -905,33 +921,24 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                         who := shr(96, who)
                         payout := shr(160, calldataload(add(rec, 20)))
                     }
-                    let med := mload(add(medians, shl(5, add(i, 1))))
-                    // score(key) = (key - 1) when higher is better, ~key when lower is; invalid for key 0
-                    let score := 0xffffffff
-                    if med {
-                        score := sub(med, 1)
-                        if shr(128, params) { score := xor(med, 0xffffffff) }
-                    }
-                    mstore(data, score)
                     switch or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff)))
-                    // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-                    case 0 {
-                        log4(data, 0x20, mload(add(data, 0x60)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
-                    }
+                    // slither-disable-next-line incorrect-equality,incorrect-shift (a flag from a packed word, not a time or a balance; shl(i, 1) is 1 shifted by i: bit i of the mask)
+                    case 0 { rejected := or(rejected, shl(i, 1)) }
                     default {
                         let cut := div(mul(payout, and(shr(80, params), 0xffff)), 10000)
                         burned := add(burned, cut)
                         payout := sub(payout, cut)
+                        mstore(data, score)
                         mstore(add(data, 0x20), cut)
                         mstore(add(data, 0x40), payout)
-                        log4(data, 0x60, mload(add(data, 0x80)), mload(add(data, 0xa0)), add(and(shr(96, params), 0xffffffff), i), who)
+                        log4(data, 0x60, mload(add(data, 0x60)), mload(add(data, 0x80)), add(and(shr(96, params), 0xffffffff), i), who)
                     }
                     if payout {
                         // _claimable[who][token] += payout
                         mstore(0, who)
                         mstore(0x20, _claimable.slot)
                         mstore(0x20, keccak256(0, 0x40))
-                        mstore(0, mload(add(data, 0xc0)))
+                        mstore(0, mload(add(data, 0xa0)))
                         let slot := keccak256(0, 0x40)
                         let sum := add(sload(slot), payout)
                         if lt(sum, payout) { revert(0, 0) }
@@ -940,19 +947,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 }
             }
         }
+        st.rejected = rejected;
+        st.scores = scores;
         if (burned != 0) _pendingBurn[st.token] += burned;
     }
 
     /// @dev Writes _decide's loop constants after its event data at `data` (past the free
-    ///      memory pointer): the event signatures, the bounty id and the token.
+    ///      memory pointer): the slash event's signature, the bounty id and the token.
     function _stash(uint256 data, uint256 bountyId, address token) private pure {
-        bytes32 rejected = SubmissionRejected.selector;
         bytes32 slashed = StakeSlashed.selector;
         assembly ("memory-safe") {
-            mstore(add(data, 0x60), rejected)
-            mstore(add(data, 0x80), slashed)
-            mstore(add(data, 0xa0), bountyId)
-            mstore(add(data, 0xc0), token)
+            mstore(add(data, 0x60), slashed)
+            mstore(add(data, 0x80), bountyId)
+            mstore(add(data, 0xa0), token)
         }
     }
 
@@ -1053,7 +1060,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 share = good == 0 ? 0 : _u(fees, FE_FEE, 96) / good;
         // slither-disable-next-line divide-before-multiply (share rounds down on purpose: the dust stays with the requester)
         if (share != 0) b.fees = _set(fees, FE_PAID, 96, _u(fees, FE_PAID, 96) + share * good);
-        emit BatchSettled(st.bountyId, st.batch, st.m, share);
+        emit BatchSettled(st.bountyId, st.batch, st.m, share, st.rejected, st.scores);
         for (uint256 r = 0; r < st.m && share != 0; ++r) {
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
             if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
@@ -1139,7 +1146,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 balance = _claimable[msg.sender][token];
         uint256 amount = balance & ~KEPT;
         if (amount == 0) revert NothingToClaim(msg.sender, token);
-        _claimable[msg.sender][token] = balance & KEPT; // effects before the transfer
+        // effects before the transfer; the slot is cleared (its refund goes to the claimer), so
+        // the next credit creates it again unless a stake from the balance keeps it first
+        _claimable[msg.sender][token] = 0;
         emit Claimed(msg.sender, token, to, amount);
         _pushFunds(token, to, amount);
     }

@@ -125,9 +125,10 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => mapping(uint256 batch => uint256)) internal _batchHashes;
     /// @dev What each account may claim of each token (low 255 bits), and KEPT: a flag that
-    ///      opt-in sets on a committee member's balance of the bounty's token and that claims
-    ///      and stakes from the balance leave behind, so that crediting fees, returned stakes
-    ///      and rewards rewrites the slot instead of creating it.
+    ///      opt-in sets on a committee member's balance of the bounty's token and that stakes
+    ///      from the balance leave behind, so that crediting fees, returned stakes and rewards
+    ///      rewrites the slot instead of creating it. A claim clears the slot: the refund for
+    ///      it goes to the claimer, and the next credit creates it again.
     mapping(address account => mapping(address token => uint256)) internal _claimable;
     uint256 internal constant KEPT = 1 << 255;
     mapping(address token => uint256) internal _pendingBurn;

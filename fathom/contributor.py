@@ -110,7 +110,7 @@ def contribute(
 
 def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any] | None:
     """What happened to a submission, from the events (None while undecided)."""
-    events = market.events(bounty_id=bounty_id)
+    events = market.events(bounty_id=bounty_id, outcomes=True)
     batch = next((ev["batch"] for ev in events if ev.name == "SubmissionReceived" and ev["submissionId"] == submission_id), None)
     for ev in events:
         if ev.name == "BatchVoided" and batch is not None and ev["batch"] == batch:

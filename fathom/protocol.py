@@ -399,7 +399,7 @@ class Outcome(str, Enum):
     """What settlement did with a submission (rule R5)."""
 
     ACCEPTED = "accepted"  # VersionAccepted: stake back plus the reward
-    REJECTED = "rejected"  # SubmissionRejected: stake back
+    REJECTED = "rejected"  # a bit of BatchSettled.rejected: stake back
     SLASHED = "slashed"  # StakeSlashed: slashBps of the stake burned, the rest back
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from .market import Market
+from .market import Market, with_rejections
 
 COUNTERS = (
     "submissions_accepted", "submissions_rejected", "submissions_slashed",
@@ -23,7 +23,7 @@ def reputation(market: Market, address: str, events: list[Any] | None = None) ->
     who = to_checksum_address(address)
     counts = dict.fromkeys(COUNTERS, 0)
     mine: set[int] = set()
-    evs = market.events() if events is None else events
+    evs = market.events(outcomes=True) if events is None else with_rejections(events)
     for ev in evs:
         a = ev.args
         if ev.name == "BountyOpened" and a["requester"] == who:

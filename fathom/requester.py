@@ -197,7 +197,7 @@ def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
 def payouts(market: Market, bounty_id: int) -> dict[str, dict[str, int]]:
     """Per contributor: submissions, accepted/rejected/slashed counts, rewards and burned stake."""
     per: dict[str, dict[str, int]] = {}
-    for e in market.events(bounty_id=bounty_id):
+    for e in market.events(bounty_id=bounty_id, outcomes=True):
         if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed", "SubmissionReceived"):
             who = e["author"] if e.name == "VersionAccepted" else e["contributor"]
             row = per.setdefault(who, {"submitted": 0, "accepted": 0, "rejected": 0, "slashed": 0, "reward": 0, "burned": 0})

@@ -193,8 +193,6 @@ interface IBountyMarketEvents is IBountyMarketTypes {
         Cid merged,
         uint256 reward
     );
-    /// @notice A submission did not beat the head (or another beat it more); stake returned.
-    event SubmissionRejected(uint256 indexed bountyId, uint256 indexed submissionId, address indexed contributor, uint32 score);
     /// @notice A submission was invalid or worse than the head by more than the slash
     ///         margin: `burned` of its stake is burned, `returned` comes back.
     event StakeSlashed(
@@ -209,8 +207,14 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     ///         the ETH is shared by the batch's contributors.
     event OracleSlashed(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, uint256 amount);
     /// @notice A batch was decided by the median of `reports` reports; each oracle within
-    ///         tolerance earned `feeShare`.
-    event BatchSettled(uint256 indexed bountyId, uint256 indexed batch, uint256 reports, uint256 feeShare);
+    ///         tolerance earned `feeShare`. `scores` holds the median score of each of the
+    ///         batch's submissions in id order, 4 bytes each (0xffffffff: invalid); bit i of
+    ///         `rejected` says that submission `batch * batchSize + i` did not beat the head
+    ///         (or another beat it more) and its stake came back in full. The accepted
+    ///         submission has its VersionAccepted event and each slashed one its StakeSlashed.
+    event BatchSettled(
+        uint256 indexed bountyId, uint256 indexed batch, uint256 reports, uint256 feeShare, uint256 rejected, bytes scores
+    );
     /// @notice A batch missed its quorum by the timeout: stakes returned in full.
     event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
     /// @notice The requester cancelled; it takes effect once pending batches settle.

@@ -13,6 +13,8 @@ from brownie import chain
 from eth_abi import encode
 from eth_utils import keccak
 
+from fathom.market import decode_scores
+
 WAD = 10**18
 RAW = 0x55
 INVALID = 2**32 - 1
@@ -162,6 +164,26 @@ class Round:
         for o in self.committee[:-1]:
             self.report(o, batch, scores, merged)
         return self.final_report(self.committee[-1], batch, scores, merged)
+
+
+def settled_scores(tx: Any) -> list[int]:
+    """The median score of each of the settled batch's submissions (BatchSettled.scores)."""
+    raw = tx.events["BatchSettled"]["scores"]
+    return decode_scores(bytes.fromhex(raw[2:]) if isinstance(raw, str) else bytes(raw))
+
+
+def rejected(tx: Any, rnd: "Round") -> list[dict[str, Any]]:
+    """The submissions `tx`'s settlement rejected (stake back in full), in id order, from
+    its BatchSettled event: bit i of `rejected` is the batch's i-th submission, whose
+    median is the i-th 4 bytes of `scores`."""
+    if "BatchSettled" not in tx.events:
+        return []
+    ev = tx.events["BatchSettled"]
+    scores = settled_scores(tx)
+    batch = ev["batch"]
+    first = batch * rnd.market.getBounty(rnd.bounty_id)["batchSize"]
+    return [{"submissionId": first + i, "contributor": rnd.records[batch][i][0], "score": scores[i]}
+            for i in range(len(scores)) if ev["rejected"] >> i & 1]
 
 
 # --- attacker contracts and conservation (tests/unitary/*/test_attackers.py) ---

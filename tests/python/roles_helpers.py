@@ -194,7 +194,7 @@ class Round:
                           **kwargs)
 
     def events(self) -> list[Event]:
-        return self.viewer.events(bounty_id=self.bounty_id)
+        return self.viewer.events(bounty_id=self.bounty_id, outcomes=True)
 
     def view(self) -> dict[str, Any]:
         return self.viewer.bounty(self.bounty_id)

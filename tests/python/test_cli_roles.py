@@ -187,7 +187,7 @@ def hand_count(events, who: str) -> dict[str, int]:
 
 
 def test_reputation_json_counts_what_each_party_did(on_chain, capsys, done, world):
-    events = done.viewer.events()
+    events = done.viewer.events(outcomes=True)
     (accepted,) = named(events, "VersionAccepted")
     winner = accepted["author"]
     c0, c1 = done.contributors["c0"].address, done.contributors["c1"].address

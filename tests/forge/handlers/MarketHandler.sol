@@ -1973,6 +1973,10 @@ contract MarketHandler is IBountyMarketTypes {
                 _checkOracleSlash(c, lg);
                 continue;
             }
+            if (sig == IBountyMarketEvents.BatchSettled.selector) {
+                if (uint256(lg.topics[2]) == c.batch) _checkRejections(c, lg, seen);
+                continue;
+            }
             uint256 i;
             uint32 score;
             if (sig == IBountyMarketEvents.StakeSlashed.selector) {
@@ -1989,14 +1993,6 @@ contract MarketHandler is IBountyMarketTypes {
                     lastViolation = "StakeSlashed: burned more than slashBps of the stake";
                 }
                 if (c.o.kind[i] != MarketModel.SLASHED) _mismatch("settleBatch: slashed a submission the rules keep");
-            } else if (sig == IBountyMarketEvents.SubmissionRejected.selector) {
-                i = uint256(lg.topics[2]);
-                if (!_inBatch(c, i)) continue;
-                i -= c.firstId;
-                score = abi.decode(lg.data, (uint32));
-                if (c.o.kind[i] != MarketModel.REJECTED) {
-                    _mismatch("settleBatch: rejected a submission the rules decide otherwise");
-                }
             } else if (sig == IBountyMarketEvents.VersionAccepted.selector) {
                 uint256 sid;
                 uint256 reward;
@@ -2018,6 +2014,25 @@ contract MarketHandler is IBountyMarketTypes {
         }
         if (oracleSlashes != _popcount(c.o.deviantMask)) _mismatch("settleBatch: deviant oracles");
         if (_outlierPlusOne[c.id][c.batch] != 0) ++outlierBatches;
+    }
+
+    /// @dev BatchSettled: every submission's median in `scores`, and the rejected ones (stake
+    ///      back in full) as bits of `rejected`, each one the rules reject.
+    function _checkRejections(SettleCtx memory c, Vm.Log memory lg, uint256[] memory seen) internal {
+        uint256 n = c.records.length;
+        (,, uint256 rejected, bytes memory scores) = abi.decode(lg.data, (uint256, uint256, uint256, bytes));
+        if (scores.length != 4 * n || (n < 256 && rejected >> n != 0)) {
+            _mismatch("settleBatch: BatchSettled scores or rejections outside the batch");
+            return;
+        }
+        for (uint256 i = 0; i < n; ++i) {
+            uint32 score = uint32(bytes4(bytes.concat(scores[4 * i], scores[4 * i + 1], scores[4 * i + 2], scores[4 * i + 3])));
+            if (MarketModel.key(score, _infos[c.id - 1].higher) != c.o.medians[i]) _mismatch("settleBatch: median");
+            if (rejected & (1 << i) == 0) continue;
+            if (c.o.kind[i] != MarketModel.REJECTED) _mismatch("settleBatch: rejected a submission the rules decide otherwise");
+            ++seen[i];
+            _checkHonestRange(c, i, score);
+        }
     }
 
     function _inBatch(SettleCtx memory c, uint256 sid) internal returns (bool) {

@@ -5,7 +5,7 @@ from brownie import chain
 from eth_utils import keccak
 
 from tests.helpers import reverts_with
-from tests.market_helpers import ETH, INVALID, RAW, Round, cid, encode_scores, pack_records
+from tests.market_helpers import ETH, INVALID, RAW, Round, cid, encode_scores, pack_records, rejected
 
 STAKE = 10**16
 
@@ -27,7 +27,8 @@ def test_r4_the_last_members_report_settles_the_batch(market, requester, staked_
     assert tx.events["ReportPosted"]["oracle"] == staked_oracles[2]
     ev = tx.events["VersionAccepted"]
     assert ev["author"] == a and ev["score"] == 7_000 and ev["merged"][0] == "0x" + merged[0].hex()
-    assert tx.events["SubmissionRejected"]["contributor"] == b
+    (rej,) = rejected(tx, rnd)
+    assert rej["contributor"] == b and rej["score"] == 6_000
     assert [e["contributor"] for e in tx.events["StakeSlashed"]] == [c, a]
     assert tx.events["BatchSettled"]["reports"] == 3
     assert market.claimable(a, ETH) == STAKE + 10**18 // 2 + STAKE // 2
@@ -107,7 +108,7 @@ def test_r4_settle_batch_and_the_final_report_decide_alike(market, requester, st
             rnd.report(staked_oracles[2], 0, scores[2])
             tx = rnd.settle(0, rando)
         outcomes.append((
-            [(e["submissionId"] % 4, e["score"]) for e in tx.events["SubmissionRejected"]],
+            [(e["submissionId"] % 4, e["score"]) for e in rejected(tx, rnd)],
             [(e["submissionId"] % 4, e["score"], e["burned"]) for e in tx.events["StakeSlashed"]],
             [(e["submissionId"] % 4, e["score"], e["reward"]) for e in tx.events["VersionAccepted"]],
             [e["oracle"] for e in tx.events["OracleSlashed"]] if "OracleSlashed" in tx.events else [],

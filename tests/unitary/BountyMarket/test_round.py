@@ -3,7 +3,7 @@
 from brownie import chain
 
 from tests.helpers import reverts_with
-from tests.market_helpers import INVALID, Round, escrow_total, params
+from tests.market_helpers import INVALID, Round, escrow_total, params, rejected
 
 STAKE = 10**16
 
@@ -46,7 +46,7 @@ def test_r5_best_improvement_is_accepted_rejected_returned_worse_slashed(market,
     assert ev["version"] == 1 and ev["author"] == a and ev["score"] == 7_000 and ev["parent"] == 0
     # linear curve: p = (7000 - 5000) / (9000 - 5000) = 0.5 of the 1 ETH reward
     assert ev["reward"] == 10**18 // 2
-    assert tx.events["SubmissionRejected"]["contributor"] == b
+    assert [(e["contributor"], e["score"]) for e in rejected(tx, rnd)] == [(b, 6_000)]
     slashed = tx.events["StakeSlashed"]
     assert [e["contributor"] for e in slashed] == [c, a]
     assert all(e["burned"] == STAKE // 2 and e["returned"] == STAKE // 2 for e in slashed)

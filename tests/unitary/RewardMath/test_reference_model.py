@@ -20,7 +20,7 @@ from hypothesis.core import given
 
 from fathom import protocol as P
 from tests.helpers import reverts_with
-from tests.market_helpers import ETH, Round, cid
+from tests.market_helpers import ETH, Round, cid, rejected, settled_scores
 
 WAD = P.WAD
 UINT64 = 2**64 - 1
@@ -409,7 +409,8 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         event("outcomes: " + "".join(sorted(d.outcome.value[0] for d in model.decisions)))
         event(f"deviant reporters: {sum(model.deviant)}")
 
-        # events: one per submission, in id order, with the model's numbers
+        # events: the accepted and each slashed submission its own, the rejected ones as bits of
+        # BatchSettled, with every median; all as the model decides
         accepted = [d for d in model.decisions if d.outcome is P.Outcome.ACCEPTED]
         if accepted:
             ev = tx.events["VersionAccepted"]
@@ -422,8 +423,8 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
             assert (bytes(ev["merged"][0]), ev["merged"][1]) == model.merged
         else:
             assert "VersionAccepted" not in tx.events
-        rejected = [(e["submissionId"], e["contributor"], e["score"]) for e in events(tx, "SubmissionRejected")]
-        assert rejected == [(d.submission_id, d.contributor, d.score) for d in model.decisions if d.outcome is P.Outcome.REJECTED]
+        rejections = [(e["submissionId"], e["contributor"], e["score"]) for e in rejected(tx, rnd)]
+        assert rejections == [(d.submission_id, d.contributor, d.score) for d in model.decisions if d.outcome is P.Outcome.REJECTED]
         slashed = [(e["submissionId"], e["contributor"], e["score"], e["burned"], e["returned"]) for e in events(tx, "StakeSlashed")]
         assert slashed == [
             (d.submission_id, d.contributor, d.score, d.burned, d.returned) for d in model.decisions if d.outcome is P.Outcome.SLASHED
@@ -431,6 +432,7 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         oracle_slashes = [(e["oracle"], e["amount"]) for e in events(tx, "OracleSlashed")]
         assert oracle_slashes == [(committee[r].address, model.oracle_slashed[r]) for r in model.deviant_indices]
         assert (tx.events["BatchSettled"]["reports"], tx.events["BatchSettled"]["feeShare"]) == (size, model.fee_share)
+        assert settled_scores(tx) == list(model.median_scores)
 
         # balances: contributors get stakes, rewards and slashed oracle ETH; oracles the fee
         after = _claimables(market, people)

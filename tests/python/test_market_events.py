@@ -1,0 +1,43 @@
+"""fathom.market.with_rejections: the per-submission rejections that BatchSettled reports as bits."""
+
+from __future__ import annotations
+
+import pytest
+
+from fathom.errors import FathomError
+from fathom.market import INVALID, Event, encode_scores, with_rejections
+
+
+def received(sid: int, batch: int, who: str, block: int) -> Event:
+    return Event("SubmissionReceived", {"bountyId": 7, "submissionId": sid, "contributor": who, "batch": batch}, block, "0x01", 0)
+
+
+def settled(batch: int, rejected: int, scores: list[int], block: int) -> Event:
+    args = {"bountyId": 7, "batch": batch, "reports": 3, "feeShare": 0, "rejected": rejected, "scores": encode_scores(scores)}
+    return Event("BatchSettled", args, block, "0x%02x" % block, 5)
+
+
+def test_each_rejected_bit_becomes_a_record_with_its_contributor_and_median_before_its_batch_settled():
+    # batch 1 of size 3 (ids 3-5) arrives in an order other than id order
+    events = [received(4, 1, "0xB", 10), received(3, 1, "0xA", 10), received(5, 1, "0xC", 11),
+              settled(1, 0b101, [6_000, 7_000, INVALID], 12)]
+    out = with_rejections(events)
+    rej = [e for e in out if e.name == "SubmissionRejected"]
+    assert [(e["submissionId"], e["contributor"], e["score"], e["batch"]) for e in rej] == [(3, "0xA", 6_000, 1), (5, "0xC", INVALID, 1)]
+    assert [e.name for e in out[-3:]] == ["SubmissionRejected", "SubmissionRejected", "BatchSettled"]
+    assert all((e.block, e.tx) == (12, "0x0c") for e in rej)  # the settlement's block and transaction
+    assert with_rejections(out) == out  # applying it twice adds nothing
+
+
+def test_a_batch_without_rejections_adds_nothing():
+    events = [received(0, 0, "0xA", 1), settled(0, 0, [7_000], 2)]
+    assert with_rejections(events) == events
+
+
+def test_rejections_of_a_batch_whose_submissions_are_not_in_view_use_the_batch_size_or_say_so():
+    events = [settled(2, 0b10, [7_000, 5_000], 30)]  # the submissions are before from_block
+    out = with_rejections(events, lambda bounty: 4)
+    (rej,) = [e for e in out if e.name == "SubmissionRejected"]
+    assert (rej["submissionId"], rej["contributor"], rej["score"]) == (2 * 4 + 1, None, 5_000)
+    with pytest.raises(FathomError, match="batch 2: submission 1 of the batch is not among the events"):
+        with_rejections(events)
