@@ -84,8 +84,11 @@ integers. The score is that float64 total divided by the number of rows.
 from __future__ import annotations
 
 import math
+import os
+import threading
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -352,7 +355,7 @@ def _check_arrays(shapes: Mapping[str, tuple[int, ...]], arrays: Mapping[str, An
             raise ModelError(f"{what} array {name!r} has dtype {array.dtype}, expected float32")
         if array.shape != tuple(shape):
             raise ModelError(f"{what} array {name!r} has shape {array.shape}, expected {tuple(shape)}")
-        if finite and not np.isfinite(array).all():
+        if finite and not _finite_array(array):
             raise ModelError(f"{what} array {name!r} has NaN or infinite values")
         out[name] = array
     return out
@@ -376,15 +379,20 @@ def apply_update(params: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> 
     finite values; a sum that overflows is refused too. Raises ModelError otherwise.
     """
     shapes = {name: np.shape(array) for name, array in params.items()}
-    base = _check_arrays(shapes, params, "parameters")
+    return _add_update(_check_arrays(shapes, params, "parameters"), delta)
+
+
+def _add_update(base: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """`apply_update` on parameters already checked (`_check_arrays`)."""
+    shapes = {name: array.shape for name, array in base.items()}
     upd = _check_arrays(shapes, delta, "update")
     merged: dict[str, np.ndarray] = {}
-    for name in shapes:
-        with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore"):
+        for name in shapes:
             total = np.add(base[name], upd[name], dtype=np.float32)
-        if not np.isfinite(total).all():
-            raise ModelError(f"applying the update overflows: array {name!r} of the result is not finite")
-        merged[name] = total
+            if not _finite_array(total):
+                raise ModelError(f"applying the update overflows: array {name!r} of the result is not finite")
+            merged[name] = total
     return merged
 
 
@@ -393,16 +401,45 @@ def apply_update(params: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> 
 # ---------------------------------------------------------------------------------------
 
 
-def _features(spec: ModelSpec, X: Any) -> np.ndarray:
+_NOT_FINITE_FEATURES = "features contain NaN or infinite values (or values beyond float32)"
+
+
+def _features(spec: ModelSpec, X: Any, check_finite: bool = True) -> np.ndarray:
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != spec.d:
         raise ModelError(f"features must have shape (n, {spec.d}), got {X.shape}")
     if X.dtype.kind not in "fiu":
         raise ModelError(f"features must be numbers, got dtype {X.dtype}")
     X = np.ascontiguousarray(X, dtype=np.float32)
-    if X.size and not (np.isfinite(X.min()) and np.isfinite(X.max())):  # NaN propagates
-        raise ModelError("features contain NaN or infinite values (or values beyond float32)")
+    if check_finite and not _finite_array(X):
+        raise ModelError(_NOT_FINITE_FEATURES)
     return X
+
+
+@contextmanager
+def _features_first(X: np.ndarray) -> Iterator[None]:
+    """For features whose finiteness `_prepare(defer=True)` left to the row chunks: an
+    error raised in the block yields to the features' own, as if they had been checked
+    first."""
+    try:
+        yield
+    except Exception:
+        if not _finite_array(X):
+            raise ModelError(_NOT_FINITE_FEATURES) from None
+        raise
+
+
+def _finite_array(A: np.ndarray) -> bool:
+    """Whether every value of a float32 array is finite, in one pass: the sum of squares
+    is NaN or inf if any value is, so a finite sum proves them all finite; only when it is
+    not (or large finite values overflow it) the exact test runs (max and min propagate NaN)."""
+    if not A.size:
+        return True
+    flat = A.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        if np.isfinite(np.dot(flat, flat)):
+            return True
+    return bool(np.isfinite(A.max()) and np.isfinite(A.min()))
 
 
 def _targets(spec: ModelSpec, y: Any, n: int) -> np.ndarray:
@@ -610,12 +647,42 @@ class _Group:
         return np.ascontiguousarray(H.transpose(1, 2, 0))
 
 
+def _finite_slots(Z: np.ndarray) -> np.ndarray:
+    """Per slot (last axis of a (row, unit, slot) array): whether all its values are finite."""
+    return np.isfinite(Z).all(axis=(0, 1))
+
+
+def _first_argmax(Z: np.ndarray) -> np.ndarray:
+    """Per (row, slot) of a (row, unit, slot) array: the unit of the maximum, the first
+    one on ties (a unit wins only if strictly greater than all before it), as ints.
+
+    The units are first copied to contiguous (row, slot) planes: numpy is several times
+    faster on one long contiguous plane than on 32-wide strided rows.
+    """
+    c, m, G = Z.shape
+    planes = np.ascontiguousarray(Z.transpose(1, 0, 2)).reshape(m, c * G)
+    kind = np.min_scalar_type(m - 1)
+    mx = planes[0].copy()
+    arg = np.zeros(c * G, dtype=kind)
+    gt = np.empty(c * G, dtype=bool)
+    step = np.empty(c * G, dtype=kind)
+    for j in range(1, m):
+        np.greater(planes[j], mx, out=gt)
+        # arg < j before this step, so max(arg, j * gt) sets exactly the entries where gt
+        np.multiply(gt, j, out=step, dtype=kind)
+        np.maximum(arg, step, out=arg)
+        np.maximum(mx, planes[j], out=mx)  # propagates NaN
+    return arg.reshape(c, G)
+
+
 def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
     """Per slot: the float64 sum over the chunk's rows of the per-row metric, and whether
     every logit was finite. ``Z`` is float32 (row, output unit, slot), C order.
 
     Every step is elementwise on (row, slot) planes or a left-to-right loop over the
-    output units, so a slot's values never depend on the other slots.
+    output units, so a slot's values never depend on the other slots. (One finiteness
+    test over the whole chunk only picks the fast path: if it fails, each slot is tested
+    on its own.)
     """
     c, m, G = Z.shape
     rows = np.arange(c)
@@ -638,19 +705,14 @@ def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -
                 v -= yc.astype(np.float32)[:, None]
                 v *= v
         else:
+            finite = np.ones(G, dtype=bool) if _finite_array(Z) else _finite_slots(Z)
+            if metric == "accuracy":
+                arg = _first_argmax(Z)
+                correct = arg == yc.astype(arg.dtype)[:, None]  # labels lie in [0, m)
+                return np.count_nonzero(correct, axis=0).astype(np.float64), finite
             mx = Z[:, 0, :].copy()
-            mn = mx.copy()
-            arg = np.zeros((c, G), dtype=np.int64) if metric == "accuracy" else None
-            for j in range(1, m):  # the first maximum wins, as in argmax
-                zj = Z[:, j, :]
-                if arg is not None:
-                    np.copyto(arg, j, where=zj > mx)
-                np.maximum(mx, zj, out=mx)  # propagates NaN
-                np.minimum(mn, zj, out=mn)
-            finite = (np.isfinite(mx) & np.isfinite(mn)).all(axis=0)
-            if arg is not None:
-                correct = arg == yc[:, None]
-                return correct.sum(axis=0).astype(np.float64), finite
+            for j in range(1, m):
+                np.maximum(mx, Z[:, j, :], out=mx)
             E = Z - mx[:, None, :]
             np.exp(E, out=E)
             s = E[:, 0, :].copy()
@@ -670,9 +732,29 @@ def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -
         return v.astype(np.float64).sum(axis=0), finite
 
 
-def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1) -> tuple[np.ndarray, np.ndarray]:
+_POOLS: dict[tuple[int, int], Any] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(workers: int) -> Any:
+    """The process's thread pool of ``workers`` threads, made once: fresh threads on every
+    call cost several ms (thread start, OpenBLAS's per-thread buffers). Keyed by pid too,
+    so a forked child never waits on its parent's threads."""
+    key = (os.getpid(), workers)
+    with _POOLS_LOCK:
+        pool = _POOLS.get(key)
+        if pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            pool = _POOLS[key] = ThreadPoolExecutor(workers, thread_name_prefix="fathom-score")
+        return pool
+
+
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Float64 sums of the per-row metric of every parameter set over all rows of X, and
-    which sets gave finite outputs everywhere."""
+    which sets gave finite outputs everywhere. With ``check_rows``, each row chunk's
+    features are checked for NaN or infinite values just before its first GEMM, which
+    then reads them from cache."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ModelError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     size = default_group(spec) if group is None else group
@@ -690,31 +772,39 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     # number of workers.
     tasks = [(r0, g) for r0 in range(0, X.shape[0], chunk_rows) for g in range(len(groups))]
 
-    def work(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    def work(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
         r0, g = task
-        return _chunk_totals(spec, groups[g][2].outputs(spec, X[r0 : r0 + chunk_rows]), y[r0 : r0 + chunk_rows], metric)
+        Xc = X[r0 : r0 + chunk_rows]
+        if check_rows and g == 0 and not _finite_array(Xc):
+            return None
+        return _chunk_totals(spec, groups[g][2].outputs(spec, Xc), y[r0 : r0 + chunk_rows], metric)
 
     if workers > 1 and len(tasks) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(min(int(workers), len(tasks))) as pool:  # numpy and BLAS release the GIL
-            results = list(pool.map(work, tasks))
+        results = list(_pool(int(workers)).map(work, tasks))  # numpy and BLAS release the GIL
     else:
         results = map(work, tasks)
-    for (_, g), (sums, finite) in zip(tasks, results):
+    for (_, g), result in zip(tasks, results):
+        if result is None:
+            raise ModelError(_NOT_FINITE_FEATURES)
+        sums, finite = result
         start, stop, _grp = groups[g]
         totals[start:stop] += sums[: stop - start]
         ok[start:stop] &= finite[: stop - start]
     return totals, ok
 
 
-def _prepare(manifest: Mapping[str, Any] | ModelSpec, X: Any, y: Any, metric: str | None) -> tuple[ModelSpec, np.ndarray, np.ndarray, str]:
+def _prepare(manifest: Mapping[str, Any] | ModelSpec, X: Any, y: Any, metric: str | None, defer: bool = False) -> tuple[ModelSpec, np.ndarray, np.ndarray, str]:
+    """Checked model, features, targets and metric. With ``defer``, the features' values
+    are not read here (one pass less over X): the caller runs its work inside
+    `_features_first` and has `_scores` check each row chunk."""
     spec = model_spec(manifest)
     metric = _metric(spec, metric)
-    X = _features(spec, X)
-    if X.shape[0] == 0:
-        raise ModelError("cannot score on an empty validation set")
-    return spec, X, _targets(spec, y, X.shape[0]), metric
+    X = _features(spec, X, check_finite=not defer)
+    with _features_first(X) if defer else nullcontext():
+        if X.shape[0] == 0:
+            raise ModelError("cannot score on an empty validation set")
+        y = _targets(spec, y, X.shape[0])
+    return spec, X, y, metric
 
 
 def _merge_all(spec: ModelSpec, head: Mapping[str, np.ndarray], deltas: Iterable[Mapping[str, Any]], invalid: str) -> list[dict[str, np.ndarray] | None]:
@@ -724,7 +814,7 @@ def _merge_all(spec: ModelSpec, head: Mapping[str, np.ndarray], deltas: Iterable
     merged: list[dict[str, np.ndarray] | None] = []
     for i, delta in enumerate(deltas):
         try:
-            merged.append(apply_update(head, delta))
+            merged.append(_add_update(head, delta))
         except ModelError as exc:
             if invalid == "raise":
                 raise ModelError(f"candidate {i}: {exc}") from None
@@ -732,14 +822,16 @@ def _merge_all(spec: ModelSpec, head: Mapping[str, np.ndarray], deltas: Iterable
     return merged
 
 
-def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1) -> np.ndarray:
+def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False) -> np.ndarray:
     out = np.full(len(merged), np.nan, dtype=np.float64)
     index = [i for i, params in enumerate(merged) if params is not None]
     if index:
-        totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers)
+        totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, check_rows)
         values = totals / X.shape[0]
         values[~ok] = np.nan
         out[index] = values
+    elif check_rows and not _finite_array(X):
+        raise ModelError(_NOT_FINITE_FEATURES)
     return out
 
 
@@ -764,9 +856,10 @@ def score_many(
     (names, shapes, dtype, non-finite values, overflow) raises ModelError naming its
     index, or scores NaN with ``invalid="nan"``.
     """
-    spec, X, y, metric = _prepare(manifest, X, y, metric)
-    merged = _merge_all(spec, head_params, deltas, invalid)
-    return _scores(spec, merged, X, y, metric, chunk_rows, group, workers)
+    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    with _features_first(X):
+        merged = _merge_all(spec, head_params, deltas, invalid)
+        return _scores(spec, merged, X, y, metric, chunk_rows, group, workers, check_rows=True)
 
 
 def score(
@@ -781,8 +874,9 @@ def score(
     workers: int = 1,
 ) -> float:
     """The score of one model: `score_many`'s code with a batch of one (same bits)."""
-    spec, X, y, metric = _prepare(manifest, X, y, metric)
-    return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group, workers)[0])
+    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    with _features_first(X):
+        return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group, workers, check_rows=True)[0])
 
 
 def _sample_rows(n: int, sample_rows: int) -> np.ndarray:

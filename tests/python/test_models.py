@@ -281,6 +281,51 @@ def test_a_candidate_with_non_finite_outputs_scores_nan_and_leaves_the_others_al
         assert np.array_equal(got[[0, 2]], M.score_many(man, head, [deltas[0], deltas[1]], X, y, metric))
 
 
+def test_accuracy_gives_an_exact_tie_to_the_first_class_alone_or_in_a_batch(digits):
+    X, y = digits
+    man = M.make_manifest("softmax", 64, 10, metric="accuracy")
+    zero = {"W0": np.zeros((64, 10), np.float32), "b0": np.zeros(10, np.float32)}
+    tie = {"W0": np.zeros((64, 10), np.float32), "b0": np.array([0, 3, 1, 3, 2, 3, 0, 0, 0, 0], np.float32)}
+    tie["W0"][:, 4] = 0.0625  # unit 4 = ink / 16 + 2, exact in float32: beats, ties or loses to 3
+    logits = X.astype(np.float64) @ tie["W0"] + tie["b0"]  # exact too
+    first = logits.argmax(axis=1)
+    last = 9 - logits[:, ::-1].argmax(axis=1)
+    assert (first == 4).any() and (first == 1).any() and (first != last).any()
+    want = float(np.mean(first == y))
+    assert want != float(np.mean(last == y))
+    others = random_deltas(zero, 3, 0.1, seed=3)
+    got = M.score_many(man, zero, [others[0], tie, others[1], others[2]], X, y)
+    assert got[1] == want
+    assert np.array_equal(got, [M.score_many(man, zero, [d], X, y)[0] for d in [others[0], tie, others[1], others[2]]])
+
+
+@pytest.mark.parametrize("metric", M.METRICS)
+def test_a_nan_or_minus_inf_logit_makes_the_candidate_score_nan_alone_or_in_a_batch(digits, metric):
+    X, y = digits
+    # softmax: unit 2 at -inf on every row (the row maximum stays finite, and so would log loss)
+    man = M.make_manifest("softmax", 64, 10, metric=metric)
+    zero = {"W0": np.zeros((64, 10), np.float32), "b0": np.zeros(10, np.float32)}
+    minus_inf = {"W0": np.zeros((64, 10), np.float32), "b0": np.zeros(10, np.float32)}
+    minus_inf["W0"][:, 2] = -3e38
+    # mlp: hidden unit 0 overflows to +inf, and inf * 0 gives NaN logits
+    mlp = M.make_manifest("mlp", 64, 10, 16, metric=metric)
+    mzero = {k: np.zeros_like(v) for k, v in M.init_params("mlp", 64, 10, 16).items()}
+    nan = {k: v.copy() for k, v in mzero.items()}
+    nan["W0"][:, 0] = 3e38
+    nan["W1"][0, 1:] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        L, H = M.logits(man, minus_inf, X), M.logits(mlp, nan, X)
+    assert np.isneginf(L[:, 2]).all() and np.isfinite(L.max(axis=1)).all() and np.isnan(H).any()
+    for man_, base, bad in ((man, zero, minus_inf), (mlp, mzero, nan)):
+        good = random_deltas(base, 3, 0.1, seed=4)
+        batch = [good[0], bad, good[1], good[2]]
+        got = M.score_many(man_, base, batch, X, y)
+        assert np.isnan(got[1]) and not np.isnan(got[[0, 2, 3]]).any()
+        alone = [M.score_many(man_, base, [d], X, y)[0] for d in batch]
+        assert np.array_equal(got, alone, equal_nan=True)
+        assert np.array_equal(got[[0, 2, 3]], M.score_many(man_, base, [good[0], good[1], good[2]], X, y))
+
+
 def test_an_update_that_does_not_fit_raises_with_its_index_or_scores_nan(digits):
     X, y = digits
     man = M.make_manifest("softmax", 64, 10)
