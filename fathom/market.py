@@ -73,15 +73,19 @@ def with_rejections(events: list[Event], batch_size: Callable[[int], int] | None
             subs = sorted(received.get((bounty, batch), []), key=lambda e: int(e["submissionId"]))
             scores = decode_scores(bytes(ev["scores"]))
             mask = int(ev["rejected"])
-            for i in range(len(scores)):
+            if len(subs) == len(scores):  # the whole batch is in view: its i-th submission
+                ids = [int(e["submissionId"]) for e in subs]
+            elif batch_size is not None:
+                first = batch * batch_size(bounty)
+                ids = list(range(first, first + len(scores)))
+            else:
+                raise FathomError(f"bounty {bounty} batch {batch}: {len(scores) - len(subs)} of its "
+                                  f"{len(scores)} submissions are not among the events")
+            who_of = {int(e["submissionId"]): e["contributor"] for e in subs}
+            for i, sid in enumerate(ids):
                 if not mask >> i & 1:
                     continue
-                if i < len(subs):
-                    sid, who = int(subs[i]["submissionId"]), subs[i]["contributor"]
-                elif batch_size is not None:
-                    sid, who = batch * batch_size(bounty) + i, None
-                else:
-                    raise FathomError(f"bounty {bounty} batch {batch}: submission {i} of the batch is not among the events")
+                who = who_of.get(sid)
                 out.append(Event("SubmissionRejected", {"bountyId": bounty, "submissionId": sid, "contributor": who,
                                                         "score": scores[i], "batch": batch}, ev.block, ev.tx, ev.index))
         out.append(ev)

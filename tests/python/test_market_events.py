@@ -34,10 +34,11 @@ def test_a_batch_without_rejections_adds_nothing():
     assert with_rejections(events) == events
 
 
-def test_rejections_of_a_batch_whose_submissions_are_not_in_view_use_the_batch_size_or_say_so():
-    events = [settled(2, 0b10, [7_000, 5_000], 30)]  # the submissions are before from_block
+def test_rejections_of_a_batch_whose_submissions_are_not_all_in_view_use_the_batch_size_or_say_so():
+    # the last, partial batch 2 of a bounty with batches of 4: ids 8-10; the view starts after 8
+    events = [received(9, 2, "0xB", 29), received(10, 2, "0xC", 29), settled(2, 0b011, [7_000, 5_000, 6_000], 30)]
     out = with_rejections(events, lambda bounty: 4)
-    (rej,) = [e for e in out if e.name == "SubmissionRejected"]
-    assert (rej["submissionId"], rej["contributor"], rej["score"]) == (2 * 4 + 1, None, 5_000)
-    with pytest.raises(FathomError, match="batch 2: submission 1 of the batch is not among the events"):
+    rej = [(e["submissionId"], e["contributor"], e["score"]) for e in out if e.name == "SubmissionRejected"]
+    assert rej == [(8, None, 7_000), (9, "0xB", 5_000)]
+    with pytest.raises(FathomError, match="batch 2: 1 of its 3 submissions are not among the events"):
         with_rejections(events)
