@@ -205,16 +205,17 @@ export class Market {
         const s = submissions.get(a.submissionId);
         if (s) Object.assign(s, { outcome: `accepted as v${a.version}`, score: a.score, reward: a.reward });
       } else if (e.name === "BatchSettled") {
-        // one event per batch: bit i of `rejected` is the batch's i-th submission (stake back
-        // in full), its median the i-th 4 bytes of `scores`
+        // one event per batch: bit i of `rejected` is submission batch * batchSize + i (stake
+        // back in full), its median the i-th 4 bytes of `scores`
         const scores = ethers.getBytes(a.scores);
-        const batch = [...submissions.values()].filter((s) => s.batch === a.batch).sort((x, y) => (x.id < y.id ? -1 : 1));
-        batch.forEach((s, i) => {
-          if (((a.rejected >> BigInt(i)) & 1n) === 0n) return;
+        const first = a.batch * BigInt(summary.view.batchSize);
+        for (let i = 0; i < scores.length / 4; i++) {
+          if (((a.rejected >> BigInt(i)) & 1n) === 0n) continue;
+          const s = submissions.get(first + BigInt(i));
+          if (!s) continue;
           person(s.contributor).rejected += 1;
-          const score = BigInt(new DataView(scores.buffer, scores.byteOffset + 4 * i, 4).getUint32(0));
-          Object.assign(s, { outcome: "rejected", score });
-        });
+          Object.assign(s, { outcome: "rejected", score: BigInt(new DataView(scores.buffer, scores.byteOffset + 4 * i, 4).getUint32(0)) });
+        }
       } else if (e.name === "StakeSlashed") {
         const p = person(a.contributor);
         p.slashed += 1;
