@@ -150,7 +150,9 @@ class LocalChain:
         if self.kind == "anvil":
             return ["anvil", "--port", str(self.port), "--hardfork", "shanghai", "--base-fee", "0", "--gas-price", "0",
                     "--accounts", str(self.accounts), "--balance", str(self.balance_eth), "--gas-limit", "30000000",
-                    "--silent"]
+                    # no block states written to ~/.foundry/anvil/tmp: a long benchmark wrote gigabytes
+                    # there, left behind when the chain is stopped
+                    "--max-persisted-states", "0", "--silent"]
         if self.kind == "ganache":
             return ["ganache-cli", "--server.port", str(self.port), "--chain.hardfork", "shanghai",
                     "--wallet.totalAccounts", str(self.accounts), "--wallet.defaultBalance", str(self.balance_eth),
