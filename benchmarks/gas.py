@@ -10,6 +10,13 @@ The count, as the performance issue defines it (committee C, full batches of B):
   (submitUpdateFromBalance), as `fathom contribute` does; the same contributor staking by
   transfer every time is reported too (`per_contribution_by_transfer_c3_b32`).
   per contribution (one-off)   = mean submit + (reports + settlement) / B + one claim
+  A one-off contributor submits once with submitUpdateOnce and claims once with claimPayout
+  (rules U6, P3: its payout is a leaf of its group's Merkle root, so settlement writes one
+  word per 32 submissions instead of a claimable slot per contributor). It is measured on
+  a bounty's second batch, every batch from fresh contributors: the first batch of a bounty
+  also pays once-per-bounty costs (such as the token's first pending burn). The same
+  contributor through submitUpdate and claim (a fresh claimable slot) is reported too
+  (`per_contribution_single_by_balance_c3_b32`).
 
 The last committee member's report settles the batch in the same transaction
 (`reportAndSettle`: it passes the packed records and the other reports); `settle_mean`
@@ -39,7 +46,9 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fathom import payouts  # noqa: E402
 from fathom.chain import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
+from fathom.payouts import ONE_OFF  # noqa: E402
 
 import gas_functions  # noqa: E402  (benchmarks/gas_functions.py, next to this script)
 
@@ -62,6 +71,9 @@ class Scenario:
     # A returning contributor whose stake came back restakes it from its claimable
     # balance (submitUpdateFromBalance, U5), as `fathom contribute` does by default.
     restake: bool = False
+    # One-off contributors: fresh ones for every batch, submitUpdateOnce and claimPayout
+    # right after their batch settles; the figures are the last batch's.
+    once: bool = False
 
 
 def _params(token: str, committee: list[str], batch: int, batches: int, now: int) -> tuple:
@@ -92,7 +104,9 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     market, registry = c["BountyMarket"], c["OracleRegistry"]
     requester = Sender.unlocked(w3, 1)
     oracles = [Sender.unlocked(w3, 2 + i) for i in range(scn.committee)]
-    contributors = [Sender.unlocked(w3, 10 + i) for i in range(scn.batch)]
+    pools = [[Sender.unlocked(w3, 10 + (k if scn.once else 0) * scn.batch + i) for i in range(scn.batch)]
+             for k in range(scn.batches if scn.once else 1)]
+    contributors = pools[0]
     gas: dict[str, list[int]] = {k: [] for k in ("submit", "report", "settle", "claim", "submit_first")}
 
     token_addr = ETH
@@ -100,7 +114,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     if scn.token == "erc20":
         token = deployer.deploy("MockERC20", "Bench", "BNC", 18)
         token_addr = token.address
-        for who in [requester, *contributors]:
+        for who in [requester, *(c for pool in pools for c in pool)]:
             deployer.transact(token.functions.mint(who.address, 10**24))
     for o in oracles:
         o.transact(registry.functions.stake(), value=2 * WAD)
@@ -110,7 +124,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     if token is not None:
         requester.transact(token.functions.approve(market.address, escrow))
         receipt = requester.transact(market.functions.createBounty(params))
-        for who in contributors:
+        for who in (c for pool in pools for c in pool):
             who.transact(token.functions.approve(market.address, 2**256 - 1))
     else:
         receipt = requester.transact(market.functions.createBounty(params), value=escrow)
@@ -123,15 +137,20 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     head = BASELINE
     stake = params[2]
     for k in range(scn.batches):
+        if scn.once:
+            contributors = pools[k]
+            gas = {key: [] for key in gas}  # the last batch's figures
         records = []
         for i, who in enumerate(contributors):
             update = cid(f"update-{k}-{i}")
-            if scn.restake and market.functions.claimable(who.address, token_addr).call() >= stake:
+            if scn.once:
+                r = who.transact(market.functions.submitUpdateOnce(bounty, 0, update), value=0 if token else stake)
+            elif scn.restake and market.functions.claimable(who.address, token_addr).call() >= stake:
                 r = who.transact(market.functions.submitUpdateFromBalance(bounty, 0, update))
             else:
                 r = who.transact(market.functions.submitUpdate(bounty, 0, update), value=0 if token else stake)
             (gas["submit_first"] if i == 0 else gas["submit"]).append(r.gasUsed)
-            records.append((who.address, stake, 0, update))
+            records.append((who.address, stake | (ONE_OFF if scn.once else 0), 0, update))
         scores = _mix(scn.batch, head, k)
         blob = b"".join(s.to_bytes(4, "big") for s in scores)
         merged = cid(f"merged-{k}")
@@ -146,15 +165,19 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
         r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, packed, reports))
         gas["settle"].append(r.gasUsed)
         head = scores[0]
-    for who in contributors:
-        r = who.transact(market.functions.claim(token_addr))
-        gas["claim"].append(r.gasUsed)
+        if scn.once:
+            _claim_payouts(market, r, bounty, k, records, token_addr, contributors, gas["claim"])
+    if not scn.once:
+        for who in contributors:
+            r = who.transact(market.functions.claim(token_addr))
+            gas["claim"].append(r.gasUsed)
     # the same number of claims from fresh one-batch contributors is measured by a
     # separate run with batches=1, where every claim follows one contribution
     n = scn.batch
     submits = gas["submit"] + gas["submit_first"]
     mean_submit = statistics.fmean(submits)
-    per_batch = (sum(gas["report"]) + sum(gas["settle"])) / scn.batches
+    batches = 1 if scn.once else scn.batches
+    per_batch = (sum(gas["report"]) + sum(gas["settle"])) / batches
     mean_claim = statistics.fmean(gas["claim"])
     return {
         "submit_mean": round(mean_submit),
@@ -163,30 +186,53 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
         "settle_mean": round(statistics.fmean(gas["settle"])),
         "claim_mean": round(mean_claim),
         "scoring_per_contribution": round(per_batch / n),
-        "per_contribution": round(mean_submit + per_batch / n + mean_claim / scn.batches),
+        "per_contribution": round(mean_submit + per_batch / n + mean_claim / batches),
     }
+
+
+def _claim_payouts(market: Any, settled: Any, bounty: int, batch: int, records: list[tuple], token: str,
+                   senders: list[Sender], out: list[int]) -> None:
+    """Every one-off contributor of the batch claims its payout with its Merkle proof,
+    rebuilt from the records and the settlement's events (fathom.payouts)."""
+    accepted = [e["args"] for e in market.events.VersionAccepted().process_receipt(settled)]
+    slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled)]
+    amounts = payouts.owed(records, batch * len(records), accepted, slashed)
+    groups = payouts.trees(records, amounts, token)
+    by_address = {}
+    for i, amount in amounts.items():
+        proof = groups[i // payouts.GROUP].proof(i % payouts.GROUP)
+        by_address.setdefault(records[i][0], []).append((i, amount, proof))
+    sender = {s.address: s for s in senders}
+    for who, claims in by_address.items():
+        for i, amount, proof in claims:
+            r = sender[who].transact(
+                market.functions.claimPayout(token, bounty, payouts.position(batch, i), amount, proof))
+            out.append(r.gasUsed)
 
 
 def figure(scn: Scenario, url: str) -> dict[str, Any]:
     returning = run(Scenario(scn.token, scn.batch, scn.committee, restake=True), url)
     by_transfer = run(Scenario(scn.token, scn.batch, scn.committee), url)
-    single = run(Scenario(scn.token, scn.batch, scn.committee, batches=1), url)
-    return {"returning": returning, "returning_by_transfer": by_transfer, "single": single}
+    single = run(Scenario(scn.token, scn.batch, scn.committee, batches=2, once=True), url)
+    by_balance = run(Scenario(scn.token, scn.batch, scn.committee, batches=1), url)
+    return {"returning": returning, "returning_by_transfer": by_transfer, "single": single, "single_by_balance": by_balance}
 
 
 def main() -> int:
     started = time.monotonic()
     out: dict[str, Any] = {"chain": "anvil (hardfork shanghai, base fee 0)", "mix": "1 accepted, B/8 slashed, rest rejected"}
-    with LocalChain("anvil", accounts=10 + 128) as chain:
+    with LocalChain("anvil", accounts=10 + 2 * 128) as chain:
         main_erc20 = figure(Scenario("erc20", 32, 3), chain.url)
         main_eth = figure(Scenario("eth", 32, 3), chain.url)
         out["per_contribution_c3_b32"] = main_erc20["returning"]["per_contribution"]
         out["per_contribution_single_c3_b32"] = main_erc20["single"]["per_contribution"]
         out["per_contribution_by_transfer_c3_b32"] = main_erc20["returning_by_transfer"]["per_contribution"]
+        out["per_contribution_single_by_balance_c3_b32"] = main_erc20["single_by_balance"]["per_contribution"]
         out["eth"] = {
             "per_contribution_c3_b32": main_eth["returning"]["per_contribution"],
             "per_contribution_by_transfer_c3_b32": main_eth["returning_by_transfer"]["per_contribution"],
             "per_contribution_single_c3_b32": main_eth["single"]["per_contribution"],
+            "per_contribution_single_by_balance_c3_b32": main_eth["single_by_balance"]["per_contribution"],
         }
         out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth}
         out["by_batch"] = {}
@@ -209,7 +255,9 @@ def main() -> int:
     print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20':>10}{'ETH':>10}   target")
     print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
     print(f"{'  returning, staking by transfer every time':<44}{out['per_contribution_by_transfer_c3_b32']:>10,}{out['eth']['per_contribution_by_transfer_c3_b32']:>10,}")
-    print(f"{'  one-off (claims once)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    print(f"{'  one-off through submitUpdate and claim':<44}{out['per_contribution_single_by_balance_c3_b32']:>10,}"
+          f"{out['eth']['per_contribution_single_by_balance_c3_b32']:>10,}")
     for key in ("submit_mean", "submit_first_in_batch", "report_mean", "settle_mean", "claim_mean", "scoring_per_contribution"):
         print(f"  {key:<42}{d['erc20']['returning'][key]:>10,}{d['eth']['returning'][key]:>10,}")
     print("by batch size (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_batch"].items()})

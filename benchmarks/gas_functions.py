@@ -51,6 +51,7 @@ from web3.logs import DISCARD
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from fathom import payouts  # noqa: E402
 from fathom.chain import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
@@ -303,16 +304,28 @@ class Bounty:
         self.refresh()
         return out
 
-    def _submission(self, who: Acct, from_balance: bool) -> tuple[Any, int]:
+    def _submission(self, who: Acct, from_balance: bool, once: bool = False) -> tuple[Any, int]:
         update = cid(f"update/{self.d.market.address}/{self.id}/{len(self.records)}")
-        self.records.append((who.address, self.stake, self.versions, update))
+        self.records.append((who.address, self.stake | (payouts.ONE_OFF if once else 0), self.versions, update))
         if from_balance:
             return self.m.submitUpdateFromBalance(self.id, self.versions, update), 0
-        return self.m.submitUpdate(self.id, self.versions, update), (self.stake if self.token == ETH else 0)
+        fn = self.m.submitUpdateOnce if once else self.m.submitUpdate
+        return fn(self.id, self.versions, update), (self.stake if self.token == ETH else 0)
 
-    def submit(self, who: Acct, from_balance: bool = False) -> Any:
-        fn, value = self._submission(who, from_balance)
+    def submit(self, who: Acct, from_balance: bool = False, once: bool = False) -> Any:
+        fn, value = self._submission(who, from_balance, once)
         return self.d.env.send(who, fn, value)
+
+    def payout_claims(self, k: int, settled: Any) -> dict[str, tuple]:
+        """{contributor: claimPayout's arguments} for batch k's one-off submissions (U6, P3)."""
+        ev = self.d.market.events
+        accepted = [e["args"] for e in ev.VersionAccepted().process_receipt(settled, errors=DISCARD)]
+        slashed = [e["args"] for e in ev.StakeSlashed().process_receipt(settled, errors=DISCARD)]
+        recs = self.batch(k)
+        amounts = payouts.owed(recs, k * self.batch_size, accepted, slashed)
+        groups = payouts.trees(recs, amounts, self.token)
+        return {recs[i][0]: (self.token, self.id, payouts.position(k, i), amount,
+                             groups[i // payouts.GROUP].proof(i % payouts.GROUP)) for i, amount in amounts.items()}
 
     def submit_all(self, people: list[Acct], from_balance: Callable[[Acct], bool] = lambda a: False) -> list[Any]:
         calls = []
@@ -463,6 +476,20 @@ def _functions(env: Env) -> dict[str, Any]:
                                      "ERC-20, a contributor to another address that holds none of the token")
     f["BountyMarket.burn"] = _rec(env.send(anyone, market.burn(d.token.address)), "ERC-20, the token's first burn")
 
+    # ---- one-off contributors (U6, P3): submitUpdateOnce, then claimPayout with a proof
+    o, _ = Bounty.open(d, requester, committee, batch=4, max_batches=4)
+    o.join()
+    o.baseline([BASELINE] * 3)
+    once = d.contributors(4, tokens=100 * o.stake)
+    subs = [o.submit(p, once=True) for p in once]
+    f["BountyMarket.submitUpdateOnce"] = _rec(subs[1], "ERC-20, a one-off contributor, mid-batch (U6)")
+    o.report(0, 0, mix(4, o.head, 100))
+    o.report(1, 0, mix(4, o.head, 100))
+    settled = expect(d.market, o.report_and_settle(2, 0, mix(4, o.head, 100)), VersionAccepted=1, rejected=3)
+    claims = o.payout_claims(0, settled)
+    f["BountyMarket.claimPayout"] = _rec(env.send(once[2], market.claimPayout(*claims[once[2].address])),
+                                         "ERC-20, a one-off contributor's returned stake, 5-hash proof (P3)")
+
     # ---- an ETH bounty, committee of 4: settleBaseline, bond forfeiture, ETH variants
     e_committee = oracles[3:7]
     e, r = Bounty.open(d, requester, e_committee, eth=True, batch=4, max_batches=4)
@@ -518,6 +545,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "BountyMarket.getCurve": m.getCurve(a.id), "BountyMarket.getBatch": m.getBatch(a.id, 0),
         "BountyMarket.reportHash": m.reportHash(a.id, 0, 0), "BountyMarket.versionAuthor": m.versionAuthor(e.id, 1),
         "BountyMarket.bondShare": m.bondShare(e.id), "BountyMarket.state": m.state(a.id),
+        "BountyMarket.payoutRoot": m.payoutRoot(a.id, 0, 0),
         "BountyMarket.claimable": m.claimable(oracle, d.token.address), "BountyMarket.pendingBurn": m.pendingBurn(ETH),
         "BountyMarket.bountyCount": m.bountyCount(), "BountyMarket.guardian": m.guardian(), "BountyMarket.paused": m.paused(),
         "BountyMarket.keyRegistry": m.keyRegistry(), "BountyMarket.oracleRegistry": m.oracleRegistry(),
@@ -610,6 +638,8 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     returning = next(p for p in people1 if s.claimable(p.address) >= s.stake)
     w["BountyMarket.submitUpdateFromBalance"] = _rec(s.submit(returning, from_balance=True),
                                                      "O(1); worst state as submitUpdate (U5)", "bound")
+    w["BountyMarket.submitUpdateOnce"] = _rec(s.submit(d.contributors(1, tokens=10 * s.stake)[0], once=True),
+                                              "O(1); worst state as submitUpdate (U6)", "bound")
 
     # W2: settleBaseline and settleBatch at the bounds
     w2, _ = Bounty.open(d, requester, oracles, **big)
@@ -652,6 +682,20 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
                                      "O(1); worst state: ETH to an address that does not exist yet (+25,000)", "bound")
     w["BountyMarket.claimTo [ERC-20]"] = _rec(env.send(people[7], market.claimTo(d.token.address, fresh_to[1].address)),
                                               "O(1): ERC-20 to an address holding none of it", "bound")
+    # one-off payouts: a fixed 5-hash proof; the worst recipient holds none of the token
+    wo, _ = Bounty.open(d, requester, oracles[:3], batch=4, max_batches=4)
+    wo.join()
+    wo.baseline([BASELINE] * 3)
+    broke = d.contributors(4, tokens=wo.stake)  # each stakes all it has
+    for p in broke:
+        wo.submit(p, once=True)
+    for i in range(2):
+        wo.report(i, 0, mix(4, wo.head, 100))
+    settled = wo.report_and_settle(2, 0, mix(4, wo.head, 100))
+    claims = wo.payout_claims(0, settled)
+    w["BountyMarket.claimPayout"] = _rec(env.send(broke[3], market.claimPayout(*claims[broke[3].address])),
+                                         "O(1): a 5-hash proof; worst state: ERC-20 to a contributor holding none "
+                                         "of the token", "bound")
     w["BountyMarket.burn"] = _rec(env.send(anyone, market.burn(d.token.address)),
                                   "O(1); worst state: ERC-20, the token's first burn", "bound")
     assert d.market.functions.pendingBurn(ETH).call() > 0

@@ -50,6 +50,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         address[] oracles; // the r-th reporter
         uint256[] laneBest; // the r-th report's own best submission (committees of 3; else found by _mergedFor)
         uint256 rejected; // bit i = submission firstId + i was rejected (stake back in full)
+        uint256 acceptedPayout; // stake + reward owed to a one-off accepted author (0 otherwise)
         bytes scores; // the median score of each submission, 4 bytes each, in id order
     }
 
@@ -69,21 +70,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _guard = uint160(guardian_);
         extension = address(new BountyMarketExtension());
         emit GuardianSet(guardian_);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function guardian() external view returns (address) {
-        return address(uint160(_guard));
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function paused() external view returns (bool) {
-        return _guard & GUARD_PAUSED != 0;
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function bountyCount() external view returns (uint256) {
-        return _bountyCount;
     }
 
     /// @dev IBountyMarketExtension lives in BountyMarketExtension (same storage layout, via
@@ -362,7 +348,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
         address token = _tokenOf(b.terms);
         for (uint256 i = 0; i < n; ++i) {
-            _claimable[records[i].contributor][token] += records[i].stake;
+            _claimable[records[i].contributor][token] += records[i].stake & STAKE_MASK;
         }
         emit BatchVoided(bountyId, batch, m);
         // opted-in members that did not report lose part of their stake
@@ -389,19 +375,39 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         payable
         returns (uint256 submissionId)
     {
+        return _submitByTransfer(bountyId, baseVersion, update, 0);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function submitUpdateOnce(uint256 bountyId, uint32 baseVersion, Cid calldata update)
+        external
+        payable
+        returns (uint256 submissionId)
+    {
+        return _submitByTransfer(bountyId, baseVersion, update, ONE_OFF);
+    }
+
+    /// @dev submitUpdate and submitUpdateOnce: the stake by transfer; `oneOff` (0 or ONE_OFF)
+    ///      goes into the record's stake field.
+    function _submitByTransfer(uint256 bountyId, uint32 baseVersion, Cid calldata update, uint256 oneOff)
+        private
+        returns (uint256 submissionId)
+    {
         Bounty storage b = _bounties[bountyId];
         (uint256 g, uint256 status, uint256 intake) = _checkSubmission(bountyId, b, baseVersion, update);
-        uint256 terms = b.terms;
+        return _record(bountyId, b, status, intake, baseVersion, update, _takeStake(b.terms, g) | oneOff);
+    }
+
+    /// @dev The stake in ETH (exactly) or by transferFrom (what arrived); returns what arrived.
+    function _takeStake(uint256 terms, uint256 g) private returns (uint256 received) {
         uint256 stake = terms >> 160;
         address token = address(uint160(terms));
-        uint256 received = stake;
         if (token == ETH) {
             if (msg.value != stake) revert WrongPayment(stake, msg.value);
-        } else {
-            if (msg.value != 0) revert WrongPayment(0, msg.value);
-            received = _pullStake(token, stake, g);
+            return stake;
         }
-        return _record(bountyId, b, status, intake, baseVersion, update, received);
+        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        return _pullStake(token, stake, g);
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -473,6 +479,38 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @inheritdoc IBountyMarketActions
+    function claimPayout(address token, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
+        external
+    {
+        // No lock check, unlike claim: the payout is fixed by the root, and a transfer out inside
+        // a balance measurement could only make the measured amount smaller, to the cost of the
+        // caller that re-entered (U2's measurements credit what arrived, never more).
+        uint256 index = position & 0xff;
+        uint256 group = ((position >> 8) << 3) | (index >> 5);
+        uint256 word = _payouts[bountyId][group];
+        uint256 bit = 1 << (index & 31);
+        if (word & bit != 0) revert PayoutAlreadyClaimed(bountyId, position);
+        uint256 node = _leaf(msg.sender, amount, token);
+        assembly ("memory-safe") {
+            for { let i := 0 } lt(i, 5) { i := add(i, 1) } {
+                let sibling := calldataload(add(proof, shl(5, i)))
+                switch and(shr(i, index), 1)
+                case 0 { mstore(0, node) mstore(0x20, sibling) }
+                default { mstore(0, sibling) mstore(0x20, node) }
+                node := keccak256(0, 0x40)
+            }
+        }
+        // a position past any batch finds no root; the amount must be the leaf's 95 bits
+        // slither-disable-next-line incorrect-equality (a Merkle root, not a time or a balance)
+        if (word == 0 || amount >= ONE_OFF || (node ^ word) & HASH_MASK != 0) {
+            revert InvalidPayoutProof(bountyId, position);
+        }
+        _payouts[bountyId][group] = word | bit; // effects before the transfer
+        emit PayoutClaimed(msg.sender, bountyId, position, amount);
+        _pushFunds(token, msg.sender, amount);
+    }
+
+    /// @inheritdoc IBountyMarketActions
     function burn(address token) external {
         _requireUnlocked();
         uint256 amount = _pendingBurn[token];
@@ -491,28 +529,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
         _guard = (g & ~uint256(type(uint160).max)) | uint160(guardian_);
         emit GuardianSet(guardian_);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function pause() external {
-        uint256 g = _guardianOnly();
-        if (g & GUARD_PAUSED != 0) revert EnforcedPause();
-        _guard = g | GUARD_PAUSED;
-        emit Paused(msg.sender);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function unpause() external {
-        uint256 g = _guardianOnly();
-        if (g & GUARD_PAUSED == 0) revert ExpectedPause();
-        _guard = g & ~GUARD_PAUSED;
-        emit Unpaused(msg.sender);
-    }
-
-    function _guardianOnly() private view returns (uint256 g) {
-        g = _guard;
-        if (msg.sender != address(uint160(g))) revert NotGuardian(msg.sender);
-        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
     }
 
     // ------------------------------------------------------------ submissions
@@ -856,7 +872,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Record i at cursor `recs`: contributor, stake and update CID.
+    /// @dev Record i at cursor `recs`: contributor, stake field (the ONE_OFF bit | what
+    ///      arrived) and update CID.
     function _recordAt(uint256 recs, uint256 i)
         private
         pure
@@ -901,7 +918,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore(scores, shl(2, mload(medians)))
             data := mload(0x40)
         }
-        _stash(data, st.bountyId, st.token);
+        _stash(data, st.bountyId, st.token, st.n);
         assembly ("memory-safe") {
             for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
                 let med := mload(add(medians, shl(5, add(i, 1))))
@@ -921,6 +938,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                         who := shr(96, who)
                         payout := shr(160, calldataload(add(rec, 20)))
                     }
+                    // a one-off submission's payout goes to its group's root (see _stash)
+                    mstore(add(data, 0xe0), and(payout, ONE_OFF))
+                    payout := and(payout, sub(ONE_OFF, 1))
                     switch or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff)))
                     // slither-disable-next-line incorrect-equality,incorrect-shift (a flag from a packed word, not a time or a balance; shl(i, 1) is 1 shifted by i: bit i of the mask)
                     case 0 { rejected := or(rejected, shl(i, 1)) }
@@ -932,6 +952,20 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                         mstore(add(data, 0x20), cut)
                         mstore(add(data, 0x40), payout)
                         log4(data, 0x60, mload(add(data, 0x60)), mload(add(data, 0x80)), add(and(shr(96, params), 0xffffffff), i), who)
+                    }
+                    if mul(payout, mload(add(data, 0xe0))) {
+                        // leaf = keccak256(abi.encodePacked(who, uint96 payout, token))
+                        // the first one allocates the leaves: n rounded up to groups of 32, zeroed
+                        if iszero(mload(add(data, 0xc0))) {
+                            mstore(add(data, 0xc0), add(data, 0x120))
+                            mstore(add(data, 0x120), and(add(mload(add(data, 0x100)), 31), not(31)))
+                            calldatacopy(add(data, 0x140), calldatasize(), shl(5, mload(add(data, 0x120))))
+                            mstore(0x40, add(add(data, 0x140), shl(5, mload(add(data, 0x120)))))
+                        }
+                        mstore(0, or(shl(96, who), payout))
+                        mstore(0x20, shl(96, mload(add(data, 0xa0))))
+                        mstore(add(mload(add(data, 0xc0)), shl(5, add(i, 1))), keccak256(0, 0x34))
+                        payout := 0
                     }
                     if payout {
                         // _claimable[who][token] += payout
@@ -950,16 +984,64 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.rejected = rejected;
         st.scores = scores;
         if (burned != 0) _pendingBurn[st.token] += burned;
+        uint256[] memory leaves;
+        assembly ("memory-safe") {
+            let allocated := mload(add(data, 0xc0))
+            if allocated { leaves := allocated }
+        }
+        if (st.acceptedPayout != 0) {
+            if (leaves.length == 0) leaves = new uint256[]((st.n + 31) & ~uint256(31));
+            (address author,,,) = _recordAt(recs, st.bestIndex);
+            leaves[st.bestIndex] = _leaf(author, st.acceptedPayout, st.token);
+        }
+        if (leaves.length != 0) _commitPayouts(st.bountyId, st.batch, leaves);
+    }
+
+    /// @dev keccak256(abi.encodePacked(who, uint96 amount, token)): a one-off payout's leaf.
+    function _leaf(address who, uint256 amount, address token) private pure returns (uint256 leaf) {
+        assembly ("memory-safe") {
+            mstore(0, or(shl(96, who), and(amount, 0xffffffffffffffffffffffff)))
+            mstore(0x20, shl(96, token))
+            leaf := keccak256(0, 0x34)
+        }
+    }
+
+    /// @dev Stores the Merkle root (top 224 bits) of each group of 32 leaves that holds one:
+    ///      a complete binary tree of depth 5 over the group's positions, each node
+    ///      keccak256(left, right); claimPayout walks it back up.
+    function _commitPayouts(uint256 bountyId, uint256 batch, uint256[] memory leaves) private {
+        for (uint256 g = 0; g < leaves.length >> 5; ++g) {
+            uint256 root;
+            assembly ("memory-safe") {
+                let base := add(add(leaves, 0x20), shl(10, g))
+                let any := 0
+                for { let j := 0 } lt(j, 32) { j := add(j, 1) } { any := or(any, mload(add(base, shl(5, j)))) }
+                if any {
+                    for { let w := 16 } w { w := shr(1, w) } {
+                        for { let j := 0 } lt(j, w) { j := add(j, 1) } {
+                            mstore(add(base, shl(5, j)), keccak256(add(base, shl(6, j)), 0x40))
+                        }
+                    }
+                    root := and(mload(base), not(0xffffffff))
+                }
+            }
+            if (root != 0) _payouts[bountyId][(batch << 3) | g] = root;
+        }
     }
 
     /// @dev Writes _decide's loop constants after its event data at `data` (past the free
-    ///      memory pointer): the slash event's signature, the bounty id and the token.
-    function _stash(uint256 data, uint256 bountyId, address token) private pure {
+    ///      memory pointer): the slash event's signature, the bounty id, the token and the
+    ///      batch's size (for the one-off leaves).
+    function _stash(uint256 data, uint256 bountyId, address token, uint256 n) private pure {
         bytes32 slashed = StakeSlashed.selector;
         assembly ("memory-safe") {
             mstore(add(data, 0x60), slashed)
             mstore(add(data, 0x80), bountyId)
             mstore(add(data, 0xa0), token)
+            // the one-off leaves (uint256[]), allocated at data + 0x120 by the first one-off
+            // payout, or 0; data + 0xe0: the current record's ONE_OFF bit
+            mstore(add(data, 0xc0), 0)
+            mstore(add(data, 0x100), n)
         }
     }
 
@@ -991,7 +1073,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         (address author, uint256 stake, bytes32 digest, uint8 codec) = _recordAt(recs, st.bestIndex);
         Cid memory update = Cid(digest, codec);
         _versionAuthors[st.bountyId][version] = author;
-        _claimable[author][st.token] += stake + reward;
+        uint256 payout = (stake & STAKE_MASK) + reward;
+        // a one-off author is paid through the group's root (_decide), if the sum fits a leaf
+        if (stake & ONE_OFF != 0 && payout < ONE_OFF) st.acceptedPayout = payout;
+        else _claimable[author][st.token] += payout;
         _emitVersion(st, version, author, score, update, reward);
     }
 
@@ -1177,7 +1262,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     function _validateParams(BountyParams calldata p) private view {
-        if (p.stake == 0) revert InvalidParameter("stake");
+        // bit 95 of a record's stake field marks a one-off submission (ONE_OFF)
+        if (p.stake == 0 || p.stake >= ONE_OFF) revert InvalidParameter("stake");
         if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
         // submission ids are uint32
         if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
@@ -1208,22 +1294,5 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore(0, keccak256(0, 0x40))
             oracle := sload(add(keccak256(0, 0x20), i))
         }
-    }
-
-    // ------------------------------------------------------------------ views
-
-    /// @inheritdoc IBountyMarketActions
-    function state(uint256 bountyId) public view returns (BountyState) {
-        return _state(bountyId);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function claimable(address account, address token) external view returns (uint256) {
-        return _claimable[account][token] & ~KEPT;
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function pendingBurn(address token) external view returns (uint256) {
-        return _pendingBurn[token];
     }
 }

@@ -6,8 +6,8 @@ import {RewardMath} from "./libraries/RewardMath.sol";
 import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 
 /// @title BountyMarketExtension
-/// @notice The market's larger getters and its rarely used requester/claim actions
-///         (keyring, initial model, bond forfeiture). BountyMarket's fallback
+/// @notice The market's getters and its rarely used actions (keyring, initial model, cancel,
+///         close, reveal, bond forfeiture, the guardian's pause). BountyMarket's fallback
 ///         delegatecalls this contract, so it reads and writes the market's storage and
 ///         emits from the market's address; this keeps BountyMarket under the EIP-170
 ///         size limit. Called directly, it sees an empty market of its own.
@@ -204,7 +204,68 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @inheritdoc IBountyMarketExtension
+    function payoutRoot(uint256 bountyId, uint256 batch, uint256 group) external view returns (bytes32 root, uint32 claimed) {
+        if (group > 7) revert InvalidParameter("group"); // a batch holds at most 256 submissions
+        uint256 word = _payouts[bountyId][(batch << 3) | group];
+        return (bytes32(word & HASH_MASK), uint32(word));
+    }
+
+    /// @inheritdoc IBountyMarketExtension
     function bondShare(uint256 bountyId) external view returns (uint256) {
         return _bondShares[bountyId];
+    }
+
+    // -------------------------------------------- the guardian (rule A2) and small getters
+
+    /// @inheritdoc IBountyMarketExtension
+    function pause() external {
+        uint256 g = _guardianOnly();
+        if (g & GUARD_PAUSED != 0) revert EnforcedPause();
+        _guard = g | GUARD_PAUSED;
+        emit Paused(msg.sender);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function unpause() external {
+        uint256 g = _guardianOnly();
+        if (g & GUARD_PAUSED == 0) revert ExpectedPause();
+        _guard = g & ~GUARD_PAUSED;
+        emit Unpaused(msg.sender);
+    }
+
+    function _guardianOnly() private view returns (uint256 g) {
+        g = _guard;
+        if (msg.sender != address(uint160(g))) revert NotGuardian(msg.sender);
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function paused() external view returns (bool) {
+        return _guard & GUARD_PAUSED != 0;
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function guardian() external view returns (address) {
+        return address(uint160(_guard));
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function bountyCount() external view returns (uint256) {
+        return _bountyCount;
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function state(uint256 bountyId) external view returns (BountyState) {
+        return _state(bountyId);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function claimable(address account, address token) external view returns (uint256) {
+        return _claimable[account][token] & ~KEPT;
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function pendingBurn(address token) external view returns (uint256) {
+        return _pendingBurn[token];
     }
 }

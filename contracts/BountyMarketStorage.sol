@@ -134,6 +134,17 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     mapping(address token => uint256) internal _pendingBurn;
     mapping(uint256 bountyId => mapping(uint256 version => address)) internal _versionAuthors;
     mapping(uint256 bountyId => uint256) internal _bondShares;
+    /// @dev One-off payouts (rule P3): per batch and group of 32 submissions (key
+    ///      batch * 8 + index / 32), the top 224 bits of the Merkle root of what settlement owes
+    ///      the group's one-off submissions, and which of them were claimed (bit index % 32).
+    ///      Settlement writes one word per group instead of a claimable slot per contributor.
+    // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
+    mapping(uint256 bountyId => mapping(uint256 group => uint256)) internal _payouts;
+    /// @dev Bit 95 of a record's 96-bit stake field: the submission came through
+    ///      submitUpdateOnce, so settlement owes its payout to the group's root, not to the
+    ///      contributor's claimable balance. A stake is below 2^95 (createBounty checks it).
+    uint256 internal constant ONE_OFF = 1 << 95;
+    uint256 internal constant STAKE_MASK = ONE_OFF - 1;
 
     // ------------------------------------------------------------ packed words
 

@@ -287,7 +287,9 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
                    epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=_Progress("training"),
                    stake_from=args.stake_from)
     print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
-    print("stake taken from your claimable balance" if c.staked_from == "balance" else "stake paid from your wallet")
+    print({"balance": "stake taken from your claimable balance",
+           "once": "stake paid from your wallet; its payout is claimed once with a proof (`fathom claim`)"}.get(
+        c.staked_from, "stake paid from your wallet"))
     if c.epsilon is not None:
         print(f"privacy: one contribution of one data owner is ({c.epsilon:.3f}, {c.delta:g})-differentially private "
               "(Gaussian mechanism, RDP accountant)")
@@ -312,7 +314,14 @@ def _cmd_outcome(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     market = _market(args, settings)
     amount = market.claim(args.token)
-    print(f"claimed {_eth(amount)} ({'ETH' if args.token == ETH_ADDRESS else args.token})" if amount else "nothing to claim")
+    name = "ETH" if args.token == ETH_ADDRESS else args.token
+    if amount:
+        print(f"claimed {_eth(amount)} ({name}) from your balance")
+    paid = market.claim_payouts(args.token)
+    for p in paid:
+        print(f"claimed {_eth(p['amount'])} ({name}): one-off payout of bounty {p['bountyId']} submission {p['submissionId']}")
+    if not amount and not paid:
+        print("nothing to claim")
     return 0
 
 
@@ -456,10 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", type=float, help="clip the update to this L2 norm")
     p.add_argument("--noise", type=float, help="Gaussian noise multiplier (differential privacy)")
     p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee")
-    p.add_argument("--stake-from", choices=("auto", "wallet", "balance"), default="auto",
+    p.add_argument("--stake-from", choices=("auto", "wallet", "balance", "once"), default="auto",
                    help="pay the stake from your wallet, or from your claimable balance in the market "
                         "(stakes returned, rewards); auto (default): the balance when it covers the stake, "
-                        "which saves the token transfer's gas")
+                        "which saves the token transfer's gas; once: from your wallet, for a one-off "
+                        "contributor: the payout is not credited to a balance but claimed once with a "
+                        "proof (`fathom claim`), the cheapest way for someone who will not come back")
     p.set_defaults(func=_cmd_contribute)
 
     p = sub.add_parser("outcome", help="what happened to a submission")
@@ -468,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", type=float, default=0.0, help="follow the chain up to this many seconds for the decision")
     p.set_defaults(func=_cmd_outcome)
 
-    p = _with_key(sub.add_parser("claim", help="withdraw everything the market owes this account"))
+    p = _with_key(sub.add_parser("claim", help="withdraw everything the market owes this account: its "
+                                               "claimable balance and its one-off payouts, in the token"))
     p.add_argument("--token", default=ETH_ADDRESS, help="ERC-20 address (default: ETH)")
     p.set_defaults(func=_cmd_claim)
 

@@ -47,7 +47,7 @@ class Contribution:
     update_norm: float
     epsilon: float | None
     delta: float | None
-    staked_from: str = "wallet"  # or "balance": the claimable balance (submitUpdateFromBalance)
+    staked_from: str = "wallet"  # or "balance": the claimable balance (submitUpdateFromBalance); "once": submitUpdateOnce
 
 
 def contribute(
@@ -69,7 +69,7 @@ def contribute(
 ) -> Contribution:
     """Train on (X, y) from the head and submit the update. `scale` multiplies the update
     (1.0 for honest use; tests and the demo use a large negative scale for a harmful one).
-    `stake_from`: "wallet", "balance" or "auto" (`Market.stake_source`), checked before training."""
+    `stake_from`: "wallet", "balance", "auto" or "once" (`Market.stake_source`), checked before training."""
     me = account_address(private_key)
     reader = BountyReader(market, store, bounty_id, private_key)
     state = market.state(bounty_id)

@@ -20,6 +20,7 @@ from .chain import ETH, ChainError, Sender, abi, connect, contracts_at, describe
 from .config import Settings
 from .deployments import read_deployment
 from .errors import FathomError
+from . import payouts
 
 WAD = 10**18
 INVALID = 2**32 - 1
@@ -133,7 +134,7 @@ def decode_params(raw: bytes) -> dict[str, Any]:
 
 
 #: Where a submission's stake may come from (`Market.stake_source`).
-STAKE_SOURCES = ("wallet", "balance", "auto")
+STAKE_SOURCES = ("wallet", "balance", "auto", "once")
 
 
 class Market:
@@ -330,12 +331,14 @@ class Market:
 
     def stake_source(self, bounty_id: int, stake_from: str = "wallet") -> str:
         """Where a submission's stake will come from: "wallet" (a transfer) or "balance"
-        (the sender's claimable balance, U5). `stake_from` is "wallet", "balance", or
-        "auto" (the balance when it covers the stake: no transfer, and its slot is warm)."""
+        (the sender's claimable balance, U5). `stake_from` is "wallet", "balance", "auto"
+        (the balance when it covers the stake: no transfer, and its slot is warm), or
+        "once" (a transfer, for a contributor who will not come back: submitUpdateOnce, U6,
+        whose payout is claimed with a proof, `claim_payouts`)."""
         if stake_from not in STAKE_SOURCES:
             raise FathomError(f"stake_from must be one of {', '.join(STAKE_SOURCES)}, got {stake_from!r}")
-        if stake_from == "wallet":
-            return "wallet"
+        if stake_from in ("wallet", "once"):
+            return stake_from
         b = self.bounty(bounty_id)
         have = self.claimable(self._need_sender().address, b["token"])
         if have >= b["stake"]:
@@ -349,14 +352,15 @@ class Market:
         """Submit an update; returns its submission id. `stake_from`: see `stake_source`."""
         source = self.stake_source(bounty_id, stake_from)
         b = self.bounty(bounty_id)
+        by_transfer = self.market.functions.submitUpdateOnce if source == "once" else self.market.functions.submitUpdate
         if source == "balance":
             receipt = self.send(self.market.functions.submitUpdateFromBalance(bounty_id, base_version, update))
         elif b["token"] == ETH:
-            receipt = self.send(self.market.functions.submitUpdate(bounty_id, base_version, update), value=b["stake"])
+            receipt = self.send(by_transfer(bounty_id, base_version, update), value=b["stake"])
         else:
             token = self.w3.eth.contract(address=b["token"], abi=abi("MockERC20"))
             self.send(token.functions.approve(self.address, b["stake"]))
-            receipt = self.send(self.market.functions.submitUpdate(bounty_id, base_version, update))
+            receipt = self.send(by_transfer(bounty_id, base_version, update))
         for log in receipt.logs:
             ev = self._decode(log) if log["address"] == self.address else None
             if ev and ev.name == "SubmissionReceived":
@@ -398,6 +402,48 @@ class Market:
             return 0
         self.send(self.market.functions.claim(token))
         return amount
+
+    def payouts_owed(self, account: str, events: list[Event] | None = None) -> list[dict[str, Any]]:
+        """The one-off payouts (U6, P3) settled for `account`'s submitUpdateOnce submissions
+        and not yet claimed, each with claimPayout's arguments, rebuilt from the events."""
+        events = self.events() if events is None else events
+        account = to_checksum_address(account)
+        mine = [e for e in events if e.name == "SubmissionReceived" and int(e["stake"]) & payouts.ONE_OFF
+                and to_checksum_address(e["contributor"]) == account]
+        settled = {(int(e["bountyId"]), int(e["batch"])) for e in events if e.name == "BatchSettled"}
+        out: list[dict[str, Any]] = []
+        for bounty_id, batch in sorted({(int(e["bountyId"]), int(e["batch"])) for e in mine} & settled):
+            b = self.bounty(bounty_id)
+            records = self.records_of(events, bounty_id, batch)
+            first = batch * int(b["batchSize"])
+            ids = range(first, first + len(records))
+            decided = [e for e in events if e.args.get("bountyId") == bounty_id and e.args.get("submissionId") in ids]
+            amounts = payouts.owed(records, first, [e.args for e in decided if e.name == "VersionAccepted"],
+                                   [e.args for e in decided if e.name == "StakeSlashed"])
+            groups = payouts.trees(records, amounts, b["token"])
+            for i, amount in sorted(amounts.items()):
+                if to_checksum_address(records[i][0]) != account:
+                    continue
+                g = i // payouts.GROUP
+                root, claimed = self.market.functions.payoutRoot(bounty_id, batch, g).call()
+                if groups[g].root != bytes(root):
+                    raise ChainError(f"bounty {bounty_id} batch {batch}: the events do not rebuild the stored payout root")
+                if claimed >> (i % payouts.GROUP) & 1:
+                    continue
+                out.append({"bountyId": bounty_id, "batch": batch, "index": i, "submissionId": first + i,
+                            "token": b["token"], "amount": amount, "position": payouts.position(batch, i),
+                            "proof": groups[g].proof(i % payouts.GROUP)})
+        return out
+
+    def claim_payouts(self, token: str | None = None) -> list[dict[str, Any]]:
+        """Claim every unclaimed one-off payout of the sender (of `token` only, if given)."""
+        done = []
+        for p in self.payouts_owed(self._need_sender().address):
+            if token is not None and to_checksum_address(p["token"]) != to_checksum_address(token):
+                continue
+            self.send(self.market.functions.claimPayout(p["token"], p["bountyId"], p["position"], p["amount"], p["proof"]))
+            done.append(p)
+        return done
 
 
 def _plain(value: Any) -> Any:

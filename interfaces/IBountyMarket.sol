@@ -58,7 +58,7 @@ interface IBountyMarketTypes {
     /// @notice One submission as the records hash commits to it (from SubmissionReceived).
     struct SubmissionRecord {
         address contributor;
-        uint96 stake; // what actually arrived
+        uint96 stake; // what actually arrived, plus 2^95 for a one-off submission (submitUpdateOnce)
         uint32 baseVersion;
         Cid update;
     }
@@ -134,6 +134,10 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error BondAlreadySettled(uint256 bountyId);
     error NoBondShare(uint256 bountyId, uint256 version);
     error NothingToClaim(address account, address token);
+    /// @notice claimPayout: this payout was claimed already.
+    error PayoutAlreadyClaimed(uint256 bountyId, uint256 position);
+    /// @notice claimPayout: the sender, amount, token and proof do not lead to the stored root.
+    error InvalidPayoutProof(uint256 bountyId, uint256 position);
     error NotGuardian(address caller);
     error UnexpectedEth(address sender);
     error EthTransferFailed(address to, uint256 amount);
@@ -169,7 +173,8 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event BaselineReported(uint256 indexed bountyId, address indexed oracle, uint32 score);
     /// @notice The median baseline fixed version 0's score; submissions open.
     event BaselineSet(uint256 indexed bountyId, uint32 score, uint256 reports);
-    /// @notice A contributor submitted an update with `stake` (what arrived).
+    /// @notice A contributor submitted an update with `stake` (what arrived; plus 2^95, the
+    ///         ONE_OFF bit, for submitUpdateOnce: the record's stake field as it is hashed).
     event SubmissionReceived(
         uint256 indexed bountyId,
         uint256 indexed submissionId,
@@ -227,6 +232,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event BondForfeited(uint256 indexed bountyId, uint256 share, uint256 burned);
     /// @notice `account` moved `amount` of `token` (address(0) = ETH) to `to`.
     event Claimed(address indexed account, address indexed token, address indexed to, uint256 amount);
+    /// @notice `account` claimed the one-off payout of submission `batch * batchSize + index`
+    ///         of the bounty (`position` = batch << 8 | index), in the bounty's token.
+    event PayoutClaimed(address indexed account, uint256 indexed bountyId, uint256 position, uint256 amount);
     /// @notice Burned amounts left the contract for the burn address.
     event Burned(address indexed token, uint256 amount);
     /// @notice The guardian that may pause new bounties and submissions changed.
@@ -261,6 +269,15 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Submit an update trained from `baseVersion`, paying the stake. Rules U1-U4.
     function submitUpdate(uint256 bountyId, uint32 baseVersion, Cid calldata update)
+        external
+        payable
+        returns (uint256 submissionId);
+
+    /// @notice As submitUpdate, for a contributor who will not come back: settlement does not
+    ///         credit its payout (stake back, less any slash, plus any reward) to a claimable
+    ///         balance but to the Merkle root of its group of 32 submissions, and the
+    ///         contributor claims it once with claimPayout. Rule U6.
+    function submitUpdateOnce(uint256 bountyId, uint32 baseVersion, Cid calldata update)
         external
         payable
         returns (uint256 submissionId);
@@ -315,32 +332,19 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice Withdraw the sender's claimable balance of `token` to `to`. Rule P1.
     function claimTo(address token, address to) external;
 
+    /// @notice Claim the payout settlement owes a one-off submission (submitUpdateOnce) of the
+    ///         sender: `position` = batch << 8 | index in the batch, `amount` the payout, `token`
+    ///         the bounty's, `proof` the 5 sibling hashes from the leaf
+    ///         keccak256(abi.encodePacked(sender, uint96 amount, token)) up to the root of the
+    ///         submission's group (index / 32); see payoutRoot. Once per submission. Rule P3.
+    function claimPayout(address token, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
+        external;
+
     /// @notice Anyone sends burned amounts of `token` to the burn address. Rule P2.
     function burn(address token) external;
 
     /// @notice Owner: set the guardian. Rule A1.
     function setGuardian(address guardian) external;
-
-    /// @notice Guardian: stop / resume new bounties and submissions. Rule A2.
-    function pause() external;
-
-    function unpause() external;
-
-    /// @notice Whether new bounties and submissions are paused.
-    function paused() external view returns (bool);
-
-    /// @notice The derived lifecycle state; reverts with BountyNotFound for unknown ids.
-    function state(uint256 bountyId) external view returns (BountyState);
-
-    /// @notice What `account` may claim of `token`.
-    function claimable(address account, address token) external view returns (uint256);
-
-    /// @notice Burned amounts of `token` not yet sent to the burn address.
-    function pendingBurn(address token) external view returns (uint256);
-
-    function bountyCount() external view returns (uint256);
-
-    function guardian() external view returns (address);
 
     function keyRegistry() external view returns (address);
 
@@ -380,6 +384,32 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice The author of accepted `version` claims its share of a forfeited bond. Rule E4.
     function claimBondShare(uint256 bountyId, uint256 version) external;
+
+    /// @notice The one-off payouts of group `group` (submissions 32 * group .. 32 * group + 31)
+    ///         of a decided batch: the top 224 bits of their Merkle root (zero if the group owes
+    ///         none) and which were claimed (bit i = index 32 * group + i). Rule P3.
+    function payoutRoot(uint256 bountyId, uint256 batch, uint256 group) external view returns (bytes32 root, uint32 claimed);
+
+    /// @notice Guardian: stop / resume new bounties and submissions. Rule A2.
+    function pause() external;
+
+    function unpause() external;
+
+    /// @notice Whether new bounties and submissions are paused.
+    function paused() external view returns (bool);
+
+    /// @notice The derived lifecycle state; reverts with BountyNotFound for unknown ids.
+    function state(uint256 bountyId) external view returns (BountyState);
+
+    /// @notice What `account` may claim of `token`.
+    function claimable(address account, address token) external view returns (uint256);
+
+    /// @notice Burned amounts of `token` not yet sent to the burn address.
+    function pendingBurn(address token) external view returns (uint256);
+
+    function bountyCount() external view returns (uint256);
+
+    function guardian() external view returns (address);
 
     /// @notice A bounty's stored state.
     function getBounty(uint256 bountyId) external view returns (BountyView memory);

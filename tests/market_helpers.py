@@ -117,14 +117,16 @@ class Round:
                 market.reportBaseline(rnd.bounty_id, baseline, {"from": o})
         return rnd
 
-    def submit(self, contributor: Any, n: int, base: int = 0, token: Any = None, value: int | None = None):
+    def submit(self, contributor: Any, n: int, base: int = 0, token: Any = None, value: int | None = None, once: bool = False):
+        """`contributor` stakes by transfer: submitUpdate, or submitUpdateOnce if `once`."""
         b = self.market.getBounty(self.bounty_id)
         stake = b["stake"]
+        fn = self.market.submitUpdateOnce if once else self.market.submitUpdate
         if token is not None:
             token.approve(self.market, stake, {"from": contributor})
-            tx = self.market.submitUpdate(self.bounty_id, base, cid(n), {"from": contributor})
+            tx = fn(self.bounty_id, base, cid(n), {"from": contributor})
         else:
-            tx = self.market.submitUpdate(self.bounty_id, base, cid(n), {"from": contributor, "value": stake if value is None else value})
+            tx = fn(self.bounty_id, base, cid(n), {"from": contributor, "value": stake if value is None else value})
         ev = tx.events["SubmissionReceived"]
         self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
         return tx

@@ -4,6 +4,9 @@
 import { ethers } from "../vendor/ethers.min.js";
 import { ZERO_ADDRESS } from "./format.js";
 
+/** Bit 95 of a SubmissionRecord's stake field: submitUpdateOnce (SPECIFICATION.md U6). */
+export const ONE_OFF = 1n << 95n;
+
 export const STATES = ["None", "AwaitingBaseline", "Open", "Settling", "Closed", "Revealed"];
 const LOG_STEP = 10_000; // blocks per eth_getLogs call
 const ERC20 = ["function symbol() view returns (string)", "function decimals() view returns (uint8)"];
@@ -193,8 +196,9 @@ export class Market {
     for (const e of events) {
       const a = e.args;
       if (e.name === "SubmissionReceived") {
+        // bit 95 of the record's stake field marks a one-off submission (submitUpdateOnce, rule U6)
         submissions.set(a.submissionId, { id: a.submissionId, contributor: a.contributor, batch: a.batch, baseVersion: a.baseVersion,
-          stake: a.stake, outcome: "pending", score: null, block: e.block });
+          stake: a.stake & (ONE_OFF - 1n), oneOff: (a.stake & ONE_OFF) !== 0n, outcome: "pending", score: null, block: e.block });
         person(a.contributor).submitted += 1;
       } else if (e.name === "VersionAccepted") {
         versions.push({ version: Number(a.version), parent: Number(a.parent), score: a.score, author: a.author,

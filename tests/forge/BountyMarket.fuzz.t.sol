@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Test, Vm} from "./utils/Test.sol";
 import {MarketModel} from "./utils/MarketModel.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
+import {PayoutTree} from "./utils/PayoutTree.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
 import {MockERC20} from "../../contracts/test/MockERC20.sol";
 import {FeeOnTransferToken} from "../../contracts/test/FeeOnTransferToken.sol";
@@ -17,7 +18,7 @@ import {
 /// @dev Market rules where fuzzing adds value: what a fee-on-transfer token credits (B2, U2),
 ///      settlement of random score matrices against the reference model (R5-R7), rewards along
 ///      the curve until the target (R6), voided batches (R10), the baseline after the timeout
-///      (S2) and the split of a forfeited bond (E4).
+///      (S2), the split of a forfeited bond (E4) and one-off payouts (U6, P3).
 contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
     uint32 internal constant INVALID = type(uint32).max;
     address internal constant ETH = address(0);
@@ -581,5 +582,162 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         vm.prank(requester);
         market.reveal(id, MarketSetup.cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)), bytes32(0));
         assertEq(market.claimable(requester, ETH), req, "a late reveal returned a forfeited bond");
+    }
+
+    // ------------------------------------------------------ U6 / P3: one-off payouts
+
+    uint256 internal constant ONE_OFF = 1 << 95;
+
+    struct OneOffCase {
+        uint256 id;
+        uint256 n;
+        address tok;
+        uint256 stake;
+        address[] who;
+        bool[] once;
+        uint32[] scores;
+        uint256[] owed; // what each one-off submission is owed through the roots (0 for the others)
+    }
+
+    /// @dev Random batches (1 to 48 submissions: one or two groups of 32) mixing one-off and
+    ///      ordinary submissions and every outcome, on either token. The payouts the rules owe
+    ///      the one-off submissions are rebuilt here into their trees: the stored roots must
+    ///      match, every payout is claimable exactly once and only by its contributor, and once
+    ///      everyone has claimed, the contributors hold their stakes less the burns plus the
+    ///      reward: nothing paid twice, nothing left behind.
+    function testFuzz_u6_p3_one_off_payouts_are_claimed_once_and_balance_the_books(uint256 seed) public {
+        OneOffCase memory c;
+        c.n = 1 + seed % 48;
+        c.tok = (seed >> 8) % 2 == 0 ? ETH : address(token);
+        BountyParams memory p = MarketSetup.params(c.tok, _committee(3));
+        p.batchSize = uint16(c.n);
+        p.maxBatches = 1;
+        p.slashBps = uint16((seed >> 16) % 10_001);
+        p.stake = uint96(1e12 + (seed >> 32) % 1 ether);
+        c.stake = p.stake;
+        c.id = _openWithBaseline(p, 5_000);
+        c.who = new address[](c.n);
+        c.once = new bool[](c.n);
+        c.scores = new uint32[](c.n);
+        uint256 start = _contributorsHold(c.tok);
+        for (uint256 i = 0; i < c.n; ++i) {
+            uint256 r = _rand(seed, 1000 + i);
+            c.who[i] = contributors[r % contributors.length];
+            c.once[i] = (r >> 8) % 3 != 0;
+            // invalid, far worse (slashed), a little worse (rejected) or better (may be accepted)
+            uint256 kind = (r >> 16) % 8;
+            c.scores[i] = kind == 0 ? INVALID : kind == 1 ? 4_000 : kind < 5 ? uint32(4_950 + (r >> 24) % 50)
+                : uint32(5_001 + (r >> 24) % 500);
+            _submitOneOff(c, i);
+        }
+        BatchReport[] memory reports = new BatchReport[](3);
+        for (uint256 o = 0; o < 3; ++o) {
+            reports[o] = _report(c.id, 0, oracles[o], c.scores);
+        }
+        uint256 burnedBefore = market.pendingBurn(c.tok);
+        market.settleBatch(c.id, 0, _oneOffRecords(c), reports);
+        uint256 burned = market.pendingBurn(c.tok) - burnedBefore;
+        uint256 reward = market.getBounty(c.id).paid;
+        _expectOwed(c, p, reward);
+        for (uint256 g = 0; g * 32 < c.n; ++g) {
+            (bytes32 root, uint32 claimed) = market.payoutRoot(c.id, 0, g);
+            assertEq(root, PayoutTree.root(_oneOffLeaves(c, g)), "stored root");
+            assertEq(uint256(claimed), 0, "nothing claimed yet");
+        }
+        for (uint256 i = 0; i < c.n; ++i) {
+            if (c.owed[i] != 0) _claimOnce(c, i);
+        }
+        // the ordinary submissions' payouts are claimable balances
+        for (uint256 k = 0; k < contributors.length; ++k) {
+            if (market.claimable(contributors[k], c.tok) != 0) {
+                vm.prank(contributors[k]);
+                market.claim(c.tok);
+            }
+        }
+        assertEq(_contributorsHold(c.tok) - start, c.n * c.stake - burned + reward, "stakes - burns + reward, once");
+    }
+
+    /// @dev R5 with three equal reports: the best valid score above the head (5,000; ties: the
+    ///      lowest index) is accepted; invalid or more than the margin below the head, slashed.
+    function _expectOwed(OneOffCase memory c, BountyParams memory p, uint256 reward) internal pure {
+        c.owed = new uint256[](c.n);
+        uint256 best = type(uint256).max;
+        for (uint256 i = 0; i < c.n; ++i) {
+            if (c.scores[i] != INVALID && c.scores[i] > 5_000 && (best == type(uint256).max || c.scores[i] > c.scores[best])) {
+                best = i;
+            }
+        }
+        for (uint256 i = 0; i < c.n; ++i) {
+            if (!c.once[i]) continue;
+            if (i == best) c.owed[i] = c.stake + reward;
+            else if (c.scores[i] == INVALID || uint256(c.scores[i]) + p.slashMargin < 5_000) {
+                c.owed[i] = c.stake - c.stake * p.slashBps / 10_000;
+            } else {
+                c.owed[i] = c.stake;
+            }
+        }
+    }
+
+    function _oneOffLeaves(OneOffCase memory c, uint256 g) internal pure returns (bytes32[32] memory leaves) {
+        for (uint256 j = 0; j < 32 && g * 32 + j < c.n; ++j) {
+            uint256 i = g * 32 + j;
+            if (c.owed[i] != 0) leaves[j] = PayoutTree.leaf(c.who[i], c.owed[i], c.tok);
+        }
+    }
+
+    /// @dev Only i's contributor, with i's amount, claims i's payout, and only once.
+    function _claimOnce(OneOffCase memory c, uint256 i) internal {
+        bytes32[5] memory proof = PayoutTree.proof(_oneOffLeaves(c, i / 32), i % 32);
+        address other = c.who[(i + 1) % c.n] == c.who[i] ? address(0xBAD) : c.who[(i + 1) % c.n];
+        bytes memory invalid = abi.encodeWithSelector(IBountyMarketErrors.InvalidPayoutProof.selector, c.id, i);
+        vm.expectRevert(invalid);
+        vm.prank(other);
+        market.claimPayout(c.tok, c.id, i, c.owed[i], proof);
+        vm.expectRevert(invalid);
+        vm.prank(c.who[i]);
+        market.claimPayout(c.tok, c.id, i, c.owed[i] + 1, proof);
+        uint256 before = _holds(c.tok, c.who[i]);
+        vm.prank(c.who[i]);
+        market.claimPayout(c.tok, c.id, i, c.owed[i], proof);
+        assertEq(_holds(c.tok, c.who[i]), before + c.owed[i], "paid the leaf's amount");
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.PayoutAlreadyClaimed.selector, c.id, i));
+        vm.prank(c.who[i]);
+        market.claimPayout(c.tok, c.id, i, c.owed[i], proof);
+    }
+
+    /// @dev submitUpdate or submitUpdateOnce, the stake given to the contributor just before.
+    function _submitOneOff(OneOffCase memory c, uint256 i) internal {
+        Cid memory update = MarketSetup.cid("update", i);
+        address who = c.who[i];
+        if (c.tok == ETH) {
+            vm.deal(who, who.balance + c.stake);
+            vm.prank(who);
+            if (c.once[i]) market.submitUpdateOnce{value: c.stake}(c.id, 0, update);
+            else market.submitUpdate{value: c.stake}(c.id, 0, update);
+        } else {
+            token.mint(who, c.stake);
+            vm.prank(who);
+            token.approve(address(market), c.stake);
+            vm.prank(who);
+            if (c.once[i]) market.submitUpdateOnce(c.id, 0, update);
+            else market.submitUpdate(c.id, 0, update);
+        }
+    }
+
+    function _oneOffRecords(OneOffCase memory c) internal pure returns (SubmissionRecord[] memory r) {
+        r = new SubmissionRecord[](c.n);
+        for (uint256 i = 0; i < c.n; ++i) {
+            r[i] = SubmissionRecord(c.who[i], uint96(c.stake | (c.once[i] ? ONE_OFF : 0)), 0, MarketSetup.cid("update", i));
+        }
+    }
+
+    function _contributorsHold(address tok) internal view returns (uint256 sum) {
+        for (uint256 k = 0; k < contributors.length; ++k) {
+            sum += _holds(tok, contributors[k]);
+        }
+    }
+
+    function _holds(address tok, address who) internal view returns (uint256) {
+        return tok == ETH ? who.balance : token.balanceOf(who);
     }
 }

@@ -26,7 +26,7 @@ abstract contract MarketInvariantBase is Test {
         handler = new MarketHandler(market, registry, token);
         handler.bootstrap();
 
-        bytes4[] memory selectors = new bytes4[](29);
+        bytes4[] memory selectors = new bytes4[](31);
         selectors[0] = MarketHandler.createBounty.selector;
         selectors[1] = MarketHandler.topUp.selector;
         selectors[2] = MarketHandler.joinCommittee.selector;
@@ -58,6 +58,9 @@ abstract contract MarketInvariantBase is Test {
         // and reports baselines itself where an action needs them)
         selectors[27] = MarketHandler.submitUpdate3.selector;
         selectors[28] = MarketHandler.reportAll.selector;
+        // one-off submissions and their payout claims (U6, P3)
+        selectors[29] = MarketHandler.submitUpdateOnce.selector;
+        selectors[30] = MarketHandler.claimPayout.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector(address(handler), selectors));
     }

@@ -11,13 +11,15 @@ import {IBountyMarketTypes} from "../../interfaces/IBountyMarket.sol";
 contract InvariantChecksTest is MarketInvariantBase {
     address internal constant NOBODY = address(0xBEEF);
 
-    /// @dev Rounds on both tokens: submissions, reports, settlements (some by reportAndSettle),
-    ///      voids, closes, reveals, forfeits, bond shares, claims and burns.
+    /// @dev Rounds on both tokens: submissions (ordinary and one-off), reports, settlements (some
+    ///      by reportAndSettle), voids, closes, reveals, forfeits, bond shares, claims (of
+    ///      balances and one-off payouts) and burns.
     function _play() internal {
         for (uint256 i = 0; i < 96; ++i) {
             uint256 s = uint256(keccak256(abi.encode("play", i)));
             uint256 a = i % 12;
-            if (a == 0) handler.submitUpdate(s, s >> 8);
+            if (a == 0 && i % 24 == 0) handler.submitUpdate(s, s >> 8);
+            else if (a == 0) handler.submitUpdateOnce(s, s >> 8);
             else if (a == 1) handler.settleBatch(s, s >> 16);
             else if (a == 2) handler.reportAll(s, s >> 8);
             else if (a == 3) handler.settleBatch2(s, s >> 24);
@@ -26,13 +28,15 @@ contract InvariantChecksTest is MarketInvariantBase {
             else if (a == 6) handler.close(s);
             else if (a == 7) handler.forfeitBond(s);
             else if (a == 8) handler.claimBondShare(s);
-            else if (a == 9) handler.claim(s);
+            else if (a == 9 && i % 24 == 9) handler.claim(s);
+            else if (a == 9) handler.claimPayout(s);
             else if (a == 10) handler.reveal(s, s >> 8);
             else handler.burn(s);
         }
         _assertAllPass();
         assertGt(handler.settledVersions(), 0, "the sequence accepted no version");
-        assertGt(handler.successes(handler.functionCount() - 1), 0, "the sequence never used reportAndSettle");
+        assertGt(handler.reportAndSettleSuccesses(), 0, "the sequence never used reportAndSettle");
+        assertGt(handler.payoutClaims(), 0, "the sequence claimed no one-off payout");
     }
 
     function _assertAllPass() internal view {
@@ -159,7 +163,7 @@ contract InvariantChecksTest is MarketInvariantBase {
         _play();
         assertEq(handler.drainAndCheck(), "", "drain before the fault");
         vm.deal(address(market), address(market).balance + 1);
-        _fails(handler.drainAndCheck(), "drain: holdings != claimable + pending burn + bond shares");
+        _fails(handler.drainAndCheck(), "drain: holdings != claimable + pending burn + bond shares + one-off payouts");
     }
 
     function test_noGetterReverts_fails_on_a_reverting_getter() public {

@@ -24,7 +24,7 @@ from fathom.requester import reveal
 from fathom.reputation import COUNTERS
 from fathom.storage import EmbeddedStore
 
-from roles_helpers import DATA, STAKE, World, named, open_round, revert, snapshot
+from roles_helpers import DATA, SLASH_BPS, STAKE, World, named, open_round, revert, snapshot
 from roles_helpers import world  # noqa: F401 - the module's chain fixture
 
 NETWORK = "rolestest"
@@ -255,18 +255,23 @@ def test_claim_pays_once(on_chain, capsys, done, world, fresh_chain):
     assert owed > 0
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH)"
+    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH) from your balance"
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
+
+
+def data_folder(tmp_path, shard: str):
+    """A contributor's data as `fathom contribute --data` reads it: X.npy and y.npy."""
+    folder = tmp_path / "mydata"
+    folder.mkdir()
+    np.save(folder / "X.npy", DATA[shard][0])
+    np.save(folder / "y.npy", DATA[shard][1])
+    return folder
 
 
 def test_contribute_from_the_command_line(on_chain, capsys, world, tmp_path, fresh_chain):
     """`fathom contribute` trains on a folder of .npy files and submits, for an admitted contributor."""
     rnd = open_round(world, tmp_path / "open", ["cli"])
-    folder = tmp_path / "mydata"
-    folder.mkdir()
-    X, y = DATA["shard4"]
-    np.save(folder / "X.npy", X)
-    np.save(folder / "y.npy", y)
+    folder = data_folder(tmp_path, "shard4")
     me = rnd.contributors["cli"]
     on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
     on_chain.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
@@ -290,10 +295,7 @@ def test_contribute_restakes_from_the_claimable_balance_when_it_covers_the_stake
     market = rnd.viewer
     before = market.claimable(me.address)
     assert before >= STAKE  # the stake came back (with a reward if accepted)
-    folder = tmp_path / "mydata"
-    folder.mkdir()
-    np.save(folder / "X.npy", DATA["shard5"][0])
-    np.save(folder / "y.npy", DATA["shard5"][1])
+    folder = data_folder(tmp_path, "shard5")
     on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
     on_chain.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
     wallet = world.w3.eth.get_balance(me.address)
@@ -309,6 +311,32 @@ def test_contribute_restakes_from_the_claimable_balance_when_it_covers_the_stake
     code, _, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), "--stake-from", "balance")
     assert_one_line_error(code, err, "claimable balance (0 wei", "below the stake")
     assert len(named(rnd.events(), "SubmissionReceived")) == 2
+
+
+def test_a_one_off_contributor_submits_once_and_claims_its_payout_from_the_command_line(on_chain, capsys, world,
+                                                                                       tmp_path, fresh_chain):
+    """U6 and P3 from the command line: `fathom contribute --stake-from once`, then
+    `fathom claim` finds the payout in the events, builds its proof and claims it, once."""
+    rnd = open_round(world, tmp_path / "open", ["once"], batchSize=1)
+    me = rnd.contributors["once"]
+    folder = data_folder(tmp_path, "shard4")
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    on_chain.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
+    code, out, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), "--epochs", "1",
+                         "--stake-from", "once")
+    assert code == 0, err
+    assert "claimed once with a proof" in out
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    market = rnd.viewer
+    assert market.claimable(me.address) == 0  # nothing was credited to a balance
+    (owed,) = market.payouts_owed(me.address)
+    assert owed["amount"] >= STAKE - STAKE * SLASH_BPS // 10_000
+    code, out, err = run(capsys, "claim")
+    assert code == 0, err
+    assert out.strip() == (f"claimed {owed['amount'] / 1e18:.6f} (ETH): one-off payout of bounty {rnd.bounty_id} "
+                           f"submission 0")
+    assert run(capsys, "claim")[1].strip() == "nothing to claim"
+    assert market.payouts_owed(me.address) == []
 
 
 def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world, fresh_chain, tmp_path):

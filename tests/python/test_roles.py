@@ -20,6 +20,7 @@ from fathom.chain import ETH
 from fathom.crypto import seal_for
 from fathom.errors import FathomError
 from fathom.market import INVALID, WAD, Market, decode_scores
+from fathom import payouts as payouts_mod
 from fathom.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage import CODEC_RAW, cid_from_chain, cid_to_chain
 
@@ -329,3 +330,30 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     anyone = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey)
     for name, arr in expected.arrays.items():
         assert np.array_equal(anyone.model(1).arrays[name], arr)
+
+
+def test_u6_p3_a_one_off_contributor_submits_once_and_claims_its_payout_with_a_proof(world: World, tmp_path):
+    rnd = open_round(world, tmp_path, ["once", "c1", "c2", "c3"])
+    bid = rnd.bounty_id
+    c = rnd.contribute("once", 0, stake_from="once")
+    assert c.staked_from == "once"
+    for i, name in enumerate(("c1", "c2", "c3"), start=1):
+        rnd.contribute(name, i, lr=0.05, epochs=1)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    (received,) = named(events, "SubmissionReceived", submissionId=c.submission_id)
+    assert received["stake"] == STAKE | payouts_mod.ONE_OFF
+    # what the batch owes it, from the outcome events alone
+    accepted = named(events, "VersionAccepted", submissionId=c.submission_id)
+    slashed = named(events, "StakeSlashed", submissionId=c.submission_id)
+    expected = (STAKE + accepted[0]["reward"] if accepted else slashed[0]["returned"] if slashed else STAKE)
+    me = rnd.market_of("once")
+    once = rnd.contributors["once"]
+    assert me.claimable(once.address, ETH) == 0  # not credited to a balance (U6)
+    owed = me.payouts_owed(once.address)
+    assert [(p["bountyId"], p["submissionId"], p["amount"]) for p in owed] == [(bid, c.submission_id, expected)]
+    assert rnd.viewer.payouts_owed(rnd.contributors["c1"].address) == []  # c1 staked by transfer: a balance
+    before = world.balance(once.address)
+    assert [p["amount"] for p in me.claim_payouts(ETH)] == [expected]
+    assert world.balance(once.address) - before + gas_of_last_tx(world, once.address) == expected
+    assert me.payouts_owed(once.address) == [] and me.claim_payouts(ETH) == []  # once only

@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {Vm} from "../utils/Test.sol";
 import {MarketModel} from "../utils/MarketModel.sol";
 import {MarketSetup} from "../utils/MarketSetup.sol";
+import {PayoutTree} from "../utils/PayoutTree.sol";
 import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
 import {MockERC20} from "../../../contracts/test/MockERC20.sol";
 import {
@@ -140,7 +141,37 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 internal constant F_UNBOND = 20;
     uint256 internal constant F_TAMPER = 21;
     uint256 internal constant F_REPORT_SETTLE = 22;
-    uint256 internal constant N_FUNCTIONS = 23;
+    uint256 internal constant F_SUBMIT_ONCE = 23;
+    uint256 internal constant F_CLAIM_PAYOUT = 24;
+    uint256 internal constant N_FUNCTIONS = 25;
+
+    /// @dev Bit 95 of a record's stake field: a one-off submission (U6).
+    uint256 internal constant ONE_OFF = 1 << 95;
+
+    /// @dev One-off payouts (P3) the model says settlement owes, claimed or not.
+    struct Payout {
+        uint256 id;
+        uint256 batch;
+        uint256 index;
+        address who;
+        address tok;
+        uint256 amount;
+        bool claimed;
+    }
+
+    Payout[] internal _payoutList;
+    /// @dev Per bounty and batch: what each submission is owed through the payout roots (0: nothing).
+    mapping(uint256 id => mapping(uint256 batch => uint256[])) internal _payoutOwed;
+    /// @dev Unclaimed one-off payouts per token (a liability of the market).
+    mapping(address tok => uint256) public payoutsOwed;
+
+    function reportAndSettleSuccesses() external view returns (uint256) {
+        return successes[F_REPORT_SETTLE];
+    }
+
+    function payoutClaims() external view returns (uint256) {
+        return successes[F_CLAIM_PAYOUT];
+    }
 
     constructor(IBountyMarket market_, OracleRegistry registry_, MockERC20 token_) {
         market = market_;
@@ -191,7 +222,9 @@ contract MarketHandler is IBountyMarketTypes {
             "restake",
             "unbondOrWithdraw",
             "settleTampered",
-            "reportAndSettle"
+            "reportAndSettle",
+            "submitUpdateOnce",
+            "claimPayout"
         ];
     }
 
@@ -369,6 +402,33 @@ contract MarketHandler is IBountyMarketTypes {
 
     function submitUpdate3(uint256 seed, uint256 baseSeed) external step(F_SUBMIT) {
         submitUpdate(seed, baseSeed);
+    }
+
+    /// @dev U6: a one-off contributor stakes by transfer; its payout is owed through the roots.
+    function submitUpdateOnce(uint256 seed, uint256 baseSeed) external step(F_SUBMIT_ONCE) {
+        uint256 id = _ensureOpen(seed);
+        if (id != 0) _submitAs(id, seed, baseSeed, true);
+    }
+
+    /// @dev P3: a one-off payout not yet claimed, by its contributor (after a wrong claim by
+    ///      someone else, which must revert); with none owed, a claim that must revert.
+    function claimPayout(uint256 seed) external step(F_CLAIM_PAYOUT) {
+        uint256 n = _payoutList.length;
+        for (uint256 k = 0; k < n; ++k) {
+            Payout storage p = _payoutList[(seed + k) % n];
+            if (!p.claimed) {
+                _claimPayout(p, seed);
+                return;
+            }
+        }
+        // nothing owed: a made-up payout must be refused
+        _call(F_CLAIM_PAYOUT);
+        bytes32[5] memory proof;
+        vm.prank(contributors[seed % contributors.length]);
+        try market.claimPayout(address(token), 1, seed % 256, 1 + seed % 1e18, proof) {
+            ++doubleClaims;
+            lastViolation = "claimPayout paid a payout nobody was owed";
+        } catch {}
     }
 
     /// @dev A contributor stakes from its claimable balance; when nobody holds enough for an
@@ -857,20 +917,27 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     function _submit(uint256 id, uint256 seed, uint256 baseSeed) internal {
+        _submitAs(id, seed, baseSeed, false);
+    }
+
+    /// @dev submitUpdate, or submitUpdateOnce (`once`: the record's stake field carries ONE_OFF).
+    function _submitAs(uint256 id, uint256 seed, uint256 baseSeed, bool once) internal {
         BountyView memory v = market.getBounty(id);
         address c = contributors[(seed >> 8) % contributors.length];
         _fund(c, v.token, v.stake);
         uint32 base = uint32(baseSeed % (uint256(v.versionCount) + 1));
         Cid memory update =
             Cid(keccak256(abi.encode("update", id, v.submissionCount, seed)), seed % 2 == 0 ? 0x55 : 0x70);
-        _call(F_SUBMIT);
+        uint256 fn = once ? F_SUBMIT_ONCE : F_SUBMIT;
+        _call(fn);
         _prankFor(id, c);
-        try market.submitUpdate{value: v.token == ETH ? v.stake : 0}(id, base, update) returns (uint256 sid) {
-            _ok(F_SUBMIT);
-            _recordSubmission(id, sid, v, SubmissionRecord(c, v.stake, base, update), seed);
+        uint256 value = v.token == ETH ? v.stake : 0;
+        try (once ? market.submitUpdateOnce : market.submitUpdate){value: value}(id, base, update) returns (uint256 sid) {
+            _ok(fn);
+            _recordSubmission(id, sid, v, SubmissionRecord(c, uint96(v.stake | (once ? ONE_OFF : 0)), base, update), seed);
             ghostIn[v.token] += v.stake;
         } catch {
-            _unexpected("submitUpdate");
+            _unexpected(once ? "submitUpdateOnce" : "submitUpdate");
         }
     }
 
@@ -1108,12 +1175,13 @@ contract MarketHandler is IBountyMarketTypes {
             address tok = t == 0 ? ETH : address(token);
             if (
                 _balance(tok, address(market))
-                    != totalClaimable(tok) + market.pendingBurn(tok) + unclaimedBondShares(tok)
+                    != totalClaimable(tok) + market.pendingBurn(tok) + unclaimedBondShares(tok) + payoutsOwed[tok]
             ) {
-                return "drain: holdings != claimable + pending burn + bond shares";
+                return "drain: holdings != claimable + pending burn + bond shares + one-off payouts";
             }
         }
         // everyone takes what they are owed: nothing may remain
+        _claimAllPayouts();
         for (uint256 id = 1; id <= n; ++id) {
             Info storage info = _infos[id - 1];
             for (uint256 ver = 1; ver <= info.versions && info.bondShare != 0; ++ver) {
@@ -1187,7 +1255,7 @@ contract MarketHandler is IBountyMarketTypes {
             for (uint256 b = v.nextBatch; b < batches; ++b) {
                 SubmissionRecord[] storage recs = _records[id][b];
                 for (uint256 i = 0; i < recs.length; ++i) {
-                    locked += recs[i].stake;
+                    locked += recs[i].stake & (ONE_OFF - 1);
                 }
             }
         }
@@ -1220,7 +1288,7 @@ contract MarketHandler is IBountyMarketTypes {
     ///      equal the modelled burns minus what was sent.
     function checkEscrow(address tok) external view returns (string memory) {
         uint256 held = _balance(tok, address(market));
-        uint256 owed = market.pendingBurn(tok) + totalClaimable(tok);
+        uint256 owed = market.pendingBurn(tok) + totalClaimable(tok) + payoutsOwed[tok];
         for (uint256 id = 1; id <= _infos.length; ++id) {
             Info storage info = _infos[id - 1];
             if (info.token != tok) continue;
@@ -1233,7 +1301,7 @@ contract MarketHandler is IBountyMarketTypes {
             for (uint256 b = v.nextBatch; b < batches; ++b) {
                 SubmissionRecord[] storage recs = _records[id][b];
                 for (uint256 i = 0; i < recs.length; ++i) {
-                    owed += recs[i].stake;
+                    owed += recs[i].stake & (ONE_OFF - 1);
                 }
             }
             if (info.forfeited && info.bondShare != 0) {
@@ -1348,7 +1416,7 @@ contract MarketHandler is IBountyMarketTypes {
                 return string.concat("getter reverted: ", globals[i]);
             }
         }
-        if (_word(m, abi.encodeCall(IBountyMarketActions.bountyCount, ())) != _infos.length) {
+        if (_word(m, abi.encodeCall(IBountyMarketExtension.bountyCount, ())) != _infos.length) {
             return "getter: bountyCount() != bounties created";
         }
         // A bounty's getters read its storage and the time: those of a bounty that no call of
@@ -1361,18 +1429,18 @@ contract MarketHandler is IBountyMarketTypes {
             if (bytes(e).length != 0) return e;
         }
         uint256 next = _infos.length + 1;
-        (bool ok,) = m.staticcall(abi.encodeCall(IBountyMarketActions.state, (next)));
+        (bool ok,) = m.staticcall(abi.encodeCall(IBountyMarketExtension.state, (next)));
         if (ok) return "getter: state() of an unknown id did not revert";
         (ok,) = m.staticcall(abi.encodeCall(IBountyMarketExtension.getBounty, (next)));
         if (ok) return "getter: getBounty() of an unknown id did not revert";
         for (uint256 t = 0; t < 2; ++t) {
             address tok = t == 0 ? ETH : address(token);
-            if (!_viewOk(m, abi.encodeCall(IBountyMarketActions.pendingBurn, (tok)), 32)) {
+            if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.pendingBurn, (tok)), 32)) {
                 return "getter reverted: pendingBurn";
             }
             for (uint256 i = 0; i <= actors.length + 1; ++i) {
                 address a = i < actors.length ? actors[i] : (i == actors.length ? sink : m);
-                if (!_viewOk(m, abi.encodeCall(IBountyMarketActions.claimable, (a, tok)), 32)) {
+                if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.claimable, (a, tok)), 32)) {
                     return "getter reverted: claimable";
                 }
             }
@@ -1381,7 +1449,7 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     function _checkBountyGetters(address m, uint256 id) internal view returns (string memory) {
-        (bool ok, bytes memory ret) = m.staticcall(abi.encodeCall(IBountyMarketActions.state, (id)));
+        (bool ok, bytes memory ret) = m.staticcall(abi.encodeCall(IBountyMarketExtension.state, (id)));
         if (!ok || ret.length != 32 || uint256(bytes32(ret)) == 0 || uint256(bytes32(ret)) > 5) {
             return string.concat("getter reverted: state(", vm.toString(id), ")");
         }
@@ -1904,7 +1972,7 @@ contract MarketHandler is IBountyMarketTypes {
         });
         uint256[] memory stakes = new uint256[](records.length);
         for (uint256 i = 0; i < records.length; ++i) {
-            stakes[i] = records[i].stake;
+            stakes[i] = records[i].stake & (ONE_OFF - 1);
         }
         bytes[] memory scores = new bytes[](reports.length);
         for (uint256 r = 0; r < reports.length; ++r) {
@@ -1917,11 +1985,21 @@ contract MarketHandler is IBountyMarketTypes {
         Info storage info = _infos[c.id - 1];
         MarketModel.Outcome memory o = c.o;
         uint256 n = c.records.length;
+        uint256[] storage owed = _payoutOwed[c.id][c.batch];
         for (uint256 i = 0; i < n; ++i) {
             uint256 payout = o.returned[i];
             if (o.accepted && i == o.best) payout += o.reward;
-            credited[c.records[i].contributor][c.tok] += payout;
+            owed.push(0);
+            if (c.records[i].stake & ONE_OFF != 0 && payout != 0 && payout < ONE_OFF) {
+                // U6: through the group's root, claimed with claimPayout
+                owed[i] = payout;
+                payoutsOwed[c.tok] += payout;
+                _payoutList.push(Payout(c.id, c.batch, i, c.records[i].contributor, c.tok, payout, false));
+            } else {
+                credited[c.records[i].contributor][c.tok] += payout;
+            }
         }
+        _checkPayoutRoots(c.id, c.batch, c.records, c.tok);
         ghostBurned[c.tok] += o.totalBurned;
         for (uint256 r = 0; r < c.reports.length; ++r) {
             if (o.deviantMask & (1 << r) == 0) {
@@ -1987,7 +2065,7 @@ contract MarketHandler is IBountyMarketTypes {
                 if (!_inBatch(c, i)) continue;
                 i -= c.firstId;
                 ++slashEvents;
-                uint256 stake = c.records[i].stake;
+                uint256 stake = c.records[i].stake & (ONE_OFF - 1);
                 if (burned > stake || burned != (stake * v.slashBps) / BPS || burned + returned != stake) {
                     ++slashViolations;
                     lastViolation = "StakeSlashed: burned more than slashBps of the stake";
@@ -2101,7 +2179,7 @@ contract MarketHandler is IBountyMarketTypes {
             return;
         }
         for (uint256 i = 0; i < records.length; ++i) {
-            credited[records[i].contributor][info.token] += records[i].stake; // in full
+            credited[records[i].contributor][info.token] += records[i].stake & (ONE_OFF - 1); // in full
         }
         for (uint256 j = 0; j < _committee[id].length; ++j) {
             oracleStake[_committee[id][j]] -= amounts[j];
@@ -2252,5 +2330,68 @@ contract MarketHandler is IBountyMarketTypes {
             ++doubleClaims;
             lastViolation = "a balance was claimed twice";
         } catch {}
+    }
+
+    // ------------------------------------------------------ one-off payouts (U6, P3)
+
+    function _payoutLeaves(uint256 id, uint256 batch, uint256 group, SubmissionRecord[] storage recs, address tok)
+        internal
+        view
+        returns (bytes32[32] memory leaves)
+    {
+        uint256[] storage owed = _payoutOwed[id][batch];
+        for (uint256 j = 0; j < 32 && group * 32 + j < owed.length; ++j) {
+            uint256 amount = owed[group * 32 + j];
+            if (amount != 0) leaves[j] = PayoutTree.leaf(recs[group * 32 + j].contributor, amount, tok);
+        }
+    }
+
+    /// @dev The model's tree of each group must be the stored root (zero where nothing is owed).
+    function _checkPayoutRoots(uint256 id, uint256 batch, SubmissionRecord[] memory, address tok) internal {
+        SubmissionRecord[] storage recs = _records[id][batch];
+        for (uint256 g = 0; g * 32 < _payoutOwed[id][batch].length; ++g) {
+            (bytes32 root,) = market.payoutRoot(id, batch, g);
+            if (root != PayoutTree.root(_payoutLeaves(id, batch, g, recs, tok))) _mismatch("settleBatch: payout root");
+        }
+    }
+
+    /// @dev Someone else's claim of `p` reverts; its owner's pays exactly the amount, once.
+    function _claimPayout(Payout storage p, uint256 seed) internal {
+        bytes32[5] memory proof =
+            PayoutTree.proof(_payoutLeaves(p.id, p.batch, p.index / 32, _records[p.id][p.batch], p.tok), p.index % 32);
+        uint256 position = p.batch << 8 | p.index;
+        address other = actors[seed % actors.length];
+        _call(F_CLAIM_PAYOUT);
+        if (other != p.who) {
+            vm.prank(other);
+            try market.claimPayout(p.tok, p.id, position, p.amount, proof) {
+                ++doubleClaims;
+                lastViolation = "claimPayout paid someone else's payout";
+            } catch {}
+        }
+        uint256 before = _balance(p.tok, p.who);
+        vm.prank(p.who);
+        try market.claimPayout(p.tok, p.id, position, p.amount, proof) {
+            _ok(F_CLAIM_PAYOUT);
+        } catch {
+            _unexpected("claimPayout");
+            return;
+        }
+        p.claimed = true;
+        payoutsOwed[p.tok] -= p.amount;
+        ghostOut[p.tok] += p.amount;
+        if (_balance(p.tok, p.who) != before + p.amount) _mismatch("claimPayout: amount received");
+        vm.prank(p.who);
+        try market.claimPayout(p.tok, p.id, position, p.amount, proof) {
+            ++doubleClaims;
+            lastViolation = "a payout was claimed twice";
+        } catch {}
+    }
+
+    /// @dev Every one-off payout still owed, claimed by its owner (the drain).
+    function _claimAllPayouts() internal {
+        for (uint256 k = 0; k < _payoutList.length; ++k) {
+            if (!_payoutList[k].claimed) _claimPayout(_payoutList[k], k);
+        }
     }
 }
