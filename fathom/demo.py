@@ -88,10 +88,13 @@ def _wait(what: str, condition: Any, timeout: float = 300.0, every: float = 0.5)
 
 
 def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print, network: str = NETWORK,
-               ipfs_api: str | None = None, curve: tuple[list[int], list[int]] | None = None) -> dict[str, Any]:
+               ipfs_api: str | None = None, curve: tuple[list[int], list[int]] | None = None,
+               one_off: tuple[tuple[str, int], ...] = ()) -> dict[str, Any]:
     """The round on `chain` (which the caller owns): deploy, keys, 3 oracle daemons, the bounty,
     two rounds of contributions, then cancel, close and reveal. The daemons are stopped on
-    return; nobody has claimed yet. Returns what the caller needs to go on."""
+    return; nobody has claimed yet. Returns what the caller needs to go on. `one_off` names
+    (contributor, round) pairs that submit with submitUpdateOnce (rule U6): their payouts are
+    claimed with a proof instead of credited to a balance."""
     rng = np.random.default_rng(2026)
     w3 = connect(chain.url)
     funder = Sender.unlocked(w3, 0)
@@ -181,7 +184,8 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
             for pair in (names[0:2], names[2:4], names[4:6]):
                 for name in pair:
                     p = parties[name]
-                    c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd, **plans[name])
+                    c = contribute(market_for(p), store, p.key, bid, *data[name], batch_size=32, seed=rnd,
+                                   stake_from="once" if (name, rnd) in one_off else "wallet", **plans[name])
                     submissions.append((name, c.submission_id))
                     log(f"round {rnd + 1}: {name} submitted #{c.submission_id} on version {c.base_version} "
                         f"(accuracy on its own data {c.local_score_before:.3f} -> {c.local_score_after:.3f})")

@@ -221,11 +221,50 @@ async function renderBounty(id) {
       h("table", { class: "contributors" },
         headRow(["contributor", "#submitted", "#accepted", "#rejected", "#slashed", "#rewards", "#stake burned", "#claimable now"]),
         h("tbody", {}, contributorRows)),
+    ...payoutSection(b, you, token),
     h("h3", {}, `Submissions (${b.submissions.length})`),
     h("table", { class: "submissions" },
       headRow(["submission", "contributor", "#batch", "trained on", "#score", "outcome"]),
       h("tbody", {}, submissionRows)),
   ];
+}
+
+/** The connected account's one-off payouts in this bounty (rule P3), each with its Claim button. */
+function payoutSection(b, you, token) {
+  const mine = you ? b.payouts.filter((p) => p.contributor === you) : [];
+  if (mine.length === 0) return [];
+  const rows = mine.map((p) => h("tr", { class: `payout${p.claimed ? " claimed" : ""}`, dataset: { submission: String(p.submission) } },
+    h("td", {}, `#${p.submission}`),
+    h("td", { class: "num" }, String(p.batch)),
+    amountCell(p.amount, token, "amount"),
+    h("td", {}, p.claimed ? "claimed" : h("button", { type: "button", class: "claim-payout", dataset: { submission: String(p.submission) },
+      onclick: () => claimPayout(p, token) }, "Claim")),
+  ));
+  return [
+    h("h3", {}, `Your one-off payouts (${mine.length})`),
+    h("p", { class: "note" }, "Submissions made with submitUpdateOnce are paid through a Merkle root per group of 32, not a claimable balance: each is claimed once, with the proof this page rebuilds from the events."),
+    h("table", { class: "payouts" }, headRow(["submission", "#batch", "#amount", ""]), h("tbody", {}, rows)),
+  ];
+}
+
+async function claimPayout(p, token) {
+  const w = app.wallet;
+  if (!w?.account || app.busy) return;
+  app.busy = true;
+  document.querySelectorAll("button.claim-payout").forEach((b) => (b.disabled = true));
+  walletStatus(`Confirm the claim of submission #${p.submission}'s payout in your wallet…`);
+  try {
+    const r = await w.claimPayout(app.market, p, (hash) => walletStatus(`Payout claim sent (${shortAddress(hash)}); waiting for it to be mined…`));
+    app.busy = false;
+    walletStatus(`Claimed ${amountText(r.amount, token)} for submission #${p.submission} in block ${r.block} (tx ${shortAddress(r.hash)}).`, "ok");
+    $("#wallet-status").dataset.amount = String(r.amount);
+    $("#wallet").dataset.state = "payout-claimed";
+    await route();
+  } catch (e) {
+    app.busy = false;
+    walletStatus(`Payout claim failed: ${walletError(e, app.market)}`, "error");
+    await route().catch(() => {});
+  }
 }
 
 async function route() {

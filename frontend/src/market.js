@@ -7,6 +7,21 @@ import { ZERO_ADDRESS } from "./format.js";
 /** Bit 95 of a SubmissionRecord's stake field: submitUpdateOnce (SPECIFICATION.md U6). */
 export const ONE_OFF = 1n << 95n;
 
+/** The 5 siblings from position `pos` of a group's 32 leaves up to the root, and the root's top 224 bits. */
+export function payoutProof(leaves, pos) {
+  let level = [...leaves];
+  const proof = [];
+  while (level.length > 1) {
+    proof.push(level[pos ^ 1]);
+    const next = [];
+    for (let j = 0; j < level.length; j += 2) next.push(ethers.keccak256(ethers.concat([level[j], level[j + 1]])));
+    level = next;
+    pos >>= 1;
+  }
+  const top = ethers.toBeHex(BigInt(level[0]) & ~0xffffffffn, 32);
+  return { proof, top };
+}
+
 export const STATES = ["None", "AwaitingBaseline", "Open", "Settling", "Closed", "Revealed"];
 const LOG_STEP = 10_000; // blocks per eth_getLogs call
 const ERC20 = ["function symbol() view returns (string)", "function decimals() view returns (uint8)"];
@@ -226,7 +241,7 @@ export class Market {
         p.burned += a.burned;
         p.returned += a.returned;
         const s = submissions.get(a.submissionId);
-        if (s) Object.assign(s, { outcome: "slashed", score: a.score, burned: a.burned });
+        if (s) Object.assign(s, { outcome: "slashed", score: a.score, burned: a.burned, returned: a.returned });
       } else if (e.name === "BatchVoided") {
         for (const s of submissions.values()) if (s.batch === a.batch && s.outcome === "pending") s.outcome = "voided (stake returned)";
       }
@@ -236,8 +251,46 @@ export class Market {
     contributors.forEach((p, i) => (p.claimable = claimables[i]));
     contributors.sort((x, y) => (y.reward > x.reward ? 1 : y.reward < x.reward ? -1 : y.accepted - x.accepted));
     const [committee] = await this.contract.getCommittee(id);
+    const payouts = await this.payouts(id, summary, [...submissions.values()]);
     return { ...summary, versions, submissions: [...submissions.values()], contributors, committee: [...committee],
-      revealed: events.some((e) => e.name === "ValidationRevealed") };
+      payouts, revealed: events.some((e) => e.name === "ValidationRevealed") };
+  }
+
+  /**
+   * The one-off payouts (rule P3) the bounty's decided batches owe, each with its claimPayout
+   * arguments: the amount (stake back, less any slash, plus the reward when accepted), the
+   * position (batch << 8 | index) and the 5-hash proof of its group's tree, rebuilt from the
+   * events and checked against payoutRoot, which also says whether it was claimed.
+   */
+  async payouts(id, summary, submissions) {
+    const size = BigInt(summary.view.batchSize);
+    const token = summary.view.token;
+    const owed = [];
+    for (const s of submissions) {
+      if (!s.oneOff) continue;
+      let amount = null;
+      if (s.outcome === "rejected") amount = s.stake;
+      else if (s.outcome === "slashed") amount = s.returned;
+      else if (s.outcome.startsWith("accepted")) amount = s.stake + s.reward;
+      if (amount === null || amount === 0n || amount >= ONE_OFF) continue; // undecided, voided, or paid to a balance
+      const index = s.id - s.batch * size;
+      owed.push({ submission: s.id, contributor: s.contributor, batch: s.batch, index, group: index / 32n, amount,
+        position: (s.batch << 8n) | index, leaf: ethers.solidityPackedKeccak256(["address", "uint96", "address"], [s.contributor, amount, token]) });
+    }
+    const groups = new Map();
+    for (const p of owed) {
+      const key = `${p.batch}/${p.group}`;
+      if (!groups.has(key)) groups.set(key, Array(32).fill(ethers.ZeroHash));
+      groups.get(key)[Number(p.index % 32n)] = p.leaf;
+    }
+    const out = [];
+    for (const p of owed) {
+      const [root, claimed] = await this.contract.payoutRoot(id, p.batch, p.group);
+      const { proof, top } = payoutProof(groups.get(`${p.batch}/${p.group}`), Number(p.index % 32n));
+      if (top !== root) throw new SetupError(`Bounty ${id}, batch ${p.batch}: the events do not rebuild the stored payout root.`);
+      out.push({ ...p, bountyId: BigInt(id), token, proof, claimed: ((BigInt(claimed) >> (p.index % 32n)) & 1n) === 1n });
+    }
+    return out;
   }
 
   async claimable(account, token = ZERO_ADDRESS) {

@@ -54,6 +54,31 @@ export class Wallet {
     }
     return { amount, hash: tx.hash, block: receipt.blockNumber };
   }
+
+  /**
+   * Sends claimPayout for one-off payout `p` (rule P3: its token, bounty, position, amount and
+   * proof, as Market.payouts builds them) and waits for it to be mined. Returns {amount, hash,
+   * block}; the amount comes from the PayoutClaimed event.
+   */
+  async claimPayout(market, p, onSent = () => {}) {
+    const provider = new ethers.BrowserProvider(this.ethereum, this.chainId);
+    provider.pollingInterval = 500;
+    const signer = await provider.getSigner(this.account);
+    const tx = await market.contract.connect(signer).claimPayout(p.token, p.bountyId, p.position, p.amount, p.proof);
+    onSent(tx.hash);
+    const receipt = await tx.wait();
+    if (!receipt || receipt.status !== 1) throw new Error(`the payout claim ${tx.hash} failed`);
+    let amount = 0n;
+    for (const log of receipt.logs) {
+      try {
+        const ev = market.iface.parseLog(log);
+        if (ev?.name === "PayoutClaimed") amount += ev.args.amount;
+      } catch {
+        /* another contract's log */
+      }
+    }
+    return { amount, hash: tx.hash, block: receipt.blockNumber };
+  }
 }
 
 /** A wallet or contract error in plain words (user rejection, the contract's custom error, ...). */

@@ -9,7 +9,9 @@ running, with two differences that give the page more to show:
   the linear default, and nobody claims after the reveal except the requester and the
   oracles, so the contributors' rewards and returned stakes are still claimable;
 - a second bounty (0.5 ETH, linear curve) is opened after the oracles stop, so it stays
-  AwaitingBaseline.
+  AwaitingBaseline;
+- c0's second contribution is one-off (submitUpdateOnce, rule U6), so the page has a payout
+  to claim with a proof (rule P3) besides c0's claimable balance.
 
 It then writes `<workdir>/round.json`: the node's URL, the deployment, the wallet the test
 uses (contributor c0: a throwaway key made for this throwaway chain) and what the page
@@ -87,7 +89,7 @@ def run_round(chain: LocalChain, workdir: Path) -> dict[str, Any]:
     """The demo's round (fathom.demo.play_round) on `chain` with a concave curve, then a
     second bounty nobody scores, and claims by the requester and the oracles only."""
     store = EmbeddedStore(workdir / "store")
-    r = play_round(chain, workdir, store, log, network=NETWORK, curve=CURVE)
+    r = play_round(chain, workdir, store, log, network=NETWORK, curve=CURVE, one_off=(("c0", 1),))
     requester, parties, market_for = r["requester"], r["parties"], r["market_for"]
     # a second bounty nobody scores: the oracles are gone, so it waits for its baseline
     second = open_bounty(requester, store, parties["requester"].key, workdir / "requester2",
@@ -171,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
             "rpc": chain.url, "chain": args.chain, "chain_id": w3.eth.chain_id, "market": r["addresses"]["BountyMarket"],
             "deployment": r["record"], "not_market": r["addresses"]["KeyRegistry"],
             "wallet": {"name": "c0", "address": wallet.address, "private_key": "0x" + wallet.key.hex(),
-                       "claimable": str(Market(w3, r["addresses"]).claimable(wallet.address, ETH))},
+                       "claimable": str(Market(w3, r["addresses"]).claimable(wallet.address, ETH)),
+                       "payouts": [{"submission": p["submissionId"], "amount": str(p["amount"]), "position": p["position"]}
+                                   for p in Market(w3, r["addresses"]).payouts_owed(wallet.address)]},
             **expectations(w3, r["addresses"], parties, r["bounty"]),
             "seconds": round(time.monotonic() - started, 1),
         }

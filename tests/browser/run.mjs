@@ -389,6 +389,30 @@ async function main() {
     checkEq("chain: the account's balance grew by the claim less gas", String((await provider.getBalance(w.address)) - balanceBefore),
       String(BigInt(w.claimable) - fee));
   }
+
+  // --- the wallet claims its one-off payout (rule P3): c0's second contribution was one-off
+  checkEq("payouts: the round left c0 one one-off payout", w.payouts.length, 1);
+  const payout = w.payouts[0];
+  await wp.waitForSelector(`tr.payout[data-submission="${payout.submission}"]`, { timeout: 15_000 }).catch(() => {});
+  checkEq("payouts: the page lists it with its amount (wei)",
+    await wp.getAttribute(`tr.payout[data-submission="${payout.submission}"] td.amount`, "data-wei"), payout.amount);
+  const sentBefore = sent.length;
+  const payoutBlock = await provider.getBlockNumber();
+  await wp.click(`button.claim-payout[data-submission="${payout.submission}"]`);
+  await wp.waitForSelector("#wallet[data-state=payout-claimed]", { timeout: 60_000 }).catch(() => {});
+  checkEq("payouts: the wallet reports the claim", await wp.getAttribute("#wallet", "data-state"), "payout-claimed");
+  checkEq("payouts: the amount claimed (PayoutClaimed event) is the payout", await wp.getAttribute("#wallet-status", "data-amount"), payout.amount);
+  const iface = new ethers.Interface(["function claimPayout(address,uint256,uint256,uint256,bytes32[5])"]);
+  const call = sent.slice(sentBefore).map((t) => iface.decodeFunctionData("claimPayout", t.data));
+  checkEq("payouts: one claimPayout to the market, at the payout's position",
+    call.map((a) => [String(a[1]), String(a[2]), String(a[3])]), [[String(bid), String(payout.position), payout.amount]]);
+  const paid = await market_.queryFilter(market_.filters.PayoutClaimed(w.address), payoutBlock + 1, "latest");
+  checkEq("chain: one PayoutClaimed event for the payout", paid.map((e) => [String(e.args.position), String(e.args.amount)]),
+    [[String(payout.position), payout.amount]]);
+  await wp.waitForSelector("body[data-status=ready]", { timeout: 30_000 });
+  check("payouts: the page shows it claimed, without a Claim button",
+    (await wp.getAttribute(`tr.payout[data-submission="${payout.submission}"]`, "class"))?.includes("claimed")
+      && (await wp.$(`button.claim-payout[data-submission="${payout.submission}"]`)) === null);
   checkEq("wallet page: no uncaught errors", wp.errors, []);
 
   // --- a wallet on another chain: the page says so and does not offer the claim
