@@ -39,9 +39,10 @@ import logging
 import os
 import sqlite3
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 from web3 import Web3
@@ -153,19 +154,32 @@ class OracleNode:
         if safe <= cp:
             return cp
         events = self.market.events(from_block=cp + 1, to_block=safe)
-        self.db.execute("BEGIN")
-        for ev in events:
-            self.db.execute(
-                "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
-                (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(_jsonable(ev.args))),
-            )
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
+        # every call to the node comes before the transaction: one that fails mid-way (an RPC
+        # outage) must not leave it open, or the next tick's BEGIN fails for good
         safe_hash = w3.eth.get_block(safe)["hash"].hex()
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (safe_hash,))
-        self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (safe, safe_hash))
-        self.db.execute("DELETE FROM checkpoints WHERE block < ?", (safe - 10_000,))
-        self.db.execute("COMMIT")
+        with self._transaction():
+            for ev in events:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+                    (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(_jsonable(ev.args))),
+                )
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (safe_hash,))
+            self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (safe, safe_hash))
+            self.db.execute("DELETE FROM checkpoints WHERE block < ?", (safe - 10_000,))
         return safe
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """BEGIN ... COMMIT, rolled back if anything inside raises (the database is left as it
+        was, and the next transaction can begin)."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
 
     def _rewind(self, cp: int, head: int) -> int:
         """A re-org (or a shorter chain) under the checkpoint: walk back through the stored
@@ -178,16 +192,15 @@ class OracleNode:
                 rewind = block
                 break
         self._say(f"re-org below block {cp}: rewinding to {rewind}")
-        self.db.execute("BEGIN")
-        self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
-        self.db.execute("DELETE FROM checkpoints WHERE block > ?", (rewind,))
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
-        match = self.db.execute("SELECT hash FROM checkpoints WHERE block = ?", (rewind,)).fetchone()
-        if match:
-            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (match[0],))
-        else:
-            self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
-        self.db.execute("COMMIT")
+        with self._transaction():
+            self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
+            self.db.execute("DELETE FROM checkpoints WHERE block > ?", (rewind,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
+            match = self.db.execute("SELECT hash FROM checkpoints WHERE block = ?", (rewind,)).fetchone()
+            if match:
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (match[0],))
+            else:
+                self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
         return rewind
 
     def my_bounties(self) -> list[int]:

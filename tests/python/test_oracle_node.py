@@ -208,6 +208,31 @@ def test_a_reorg_at_the_checkpoint_rewinds_and_refetches(world: World, tmp_path)
     assert stored == chain
 
 
+def test_a_failure_inside_the_event_transaction_rolls_it_back_and_the_next_sync_stores_everything(
+        world: World, tmp_path, monkeypatch):
+    """An error while the events are being written (here: encoding one of them) must not leave
+    the SQLite transaction open: the next sync would fail with "cannot start a transaction
+    within a transaction" on every tick (seen once under an RPC outage, F6)."""
+    rnd = open_round(world, tmp_path, ["c0"])
+    node = make_node(world, rnd.store, rnd.oracles[0], tmp_path / "watcher")
+    real = oracle_module._jsonable
+    calls = {"n": 0}
+
+    def fails_once(value):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("failed while writing the events (simulated)")
+        return real(value)
+
+    monkeypatch.setattr(oracle_module, "_jsonable", fails_once)
+    with pytest.raises(RuntimeError, match="simulated"):
+        node.sync()
+    assert oracle_db(node, "SELECT COUNT(*) FROM events") == [(0,)], "a half-written sync was kept"
+    assert node.sync() == world.w3.eth.block_number
+    stored = oracle_db(node, "SELECT block, idx, name FROM events ORDER BY block, idx")
+    assert stored == [(e.block, e.index, e.name) for e in rnd.viewer.events(from_block=0)]
+
+
 @pytest.mark.parametrize("outage", ["store", "rpc"])
 def test_failures_are_retried_with_backoff_and_the_node_goes_on(world: World, tmp_path, sleeps, outage):
     rnd = open_round(world, tmp_path, [], baseline=False)
