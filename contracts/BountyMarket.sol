@@ -582,21 +582,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore8(add(p, 0x64), codec)
             h := and(keccak256(p, 0x65), not(0xffffffff))
         }
-        uint256 batch = submissionId / uint16(status >> ST_BATCH_SIZE);
         if ((submissionId + 1) % uint16(status >> ST_BATCH_SIZE) == 0) {
-            _seal(bountyId, b, status, batch, h);
+            _seal(bountyId, b, status, submissionId / uint16(status >> ST_BATCH_SIZE), h);
             h = RECORDS_SEED; // the next batch starts over
         }
         b.intake = h | (submissionId + 1);
-        _emitReceived(bountyId, submissionId, batch, baseVersion, digest, codec, stake);
+        _emitReceived(bountyId, submissionId, baseVersion, digest, codec, stake);
     }
 
-    /// @dev SubmissionReceived(bountyId, submissionId, sender, batch, baseVersion, update, stake),
+    /// @dev SubmissionReceived(bountyId, submissionId, sender, baseVersion, update, stake),
     ///      encoded by hand.
     function _emitReceived(
         uint256 bountyId,
         uint256 submissionId,
-        uint256 batch,
         uint32 baseVersion,
         bytes32 digest,
         uint8 codec,
@@ -605,12 +603,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         bytes32 received = SubmissionReceived.selector;
         assembly ("memory-safe") {
             let p := mload(0x40)
-            mstore(p, batch)
-            mstore(add(p, 0x20), baseVersion)
-            mstore(add(p, 0x40), digest)
-            mstore(add(p, 0x60), codec)
-            mstore(add(p, 0x80), stake)
-            log4(p, 0xa0, received, bountyId, submissionId, caller())
+            mstore(p, baseVersion)
+            mstore(add(p, 0x20), digest)
+            mstore(add(p, 0x40), codec)
+            mstore(add(p, 0x60), stake)
+            log4(p, 0x80, received, bountyId, submissionId, caller())
         }
     }
 

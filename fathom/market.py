@@ -148,6 +148,7 @@ class Market:
         self.keys = self.contracts["KeyRegistry"]
         self.sender = sender
         self.start_block = start_block
+        self._batch_sizes: dict[int, int] = {}
         self._topics: dict[bytes, Any] = {}
         for entry in abi("BountyMarket"):
             if entry["type"] == "event":
@@ -252,7 +253,10 @@ class Market:
         return with_rejections(out, self._batch_size) if outcomes else out
 
     def _batch_size(self, bounty_id: int) -> int:
-        return int(self.bounty(bounty_id)["batchSize"])
+        """A bounty's batch size (fixed when it opens), asked of the chain once."""
+        if bounty_id not in self._batch_sizes:
+            self._batch_sizes[bounty_id] = int(self.bounty(bounty_id)["batchSize"])
+        return self._batch_sizes[bounty_id]
 
     def _decode(self, log: Any) -> Event | None:
         topic0 = bytes(log["topics"][0]) if log["topics"] else b""
@@ -263,6 +267,9 @@ class Market:
         args = {k: _plain(v) for k, v in decoded["args"].items()}
         if decoded["event"] == "BountyOpened":
             args["params"] = decode_params(bytes(args["params"]))
+        elif decoded["event"] == "SubmissionReceived":
+            # the event leaves the batch out (it is submissionId / batchSize, rule U3)
+            args["batch"] = int(args["submissionId"]) // self._batch_size(int(args["bountyId"]))
         return Event(decoded["event"], args, int(log["blockNumber"]), log["transactionHash"].hex(), int(log["logIndex"]))
 
     def opened_params(self, bounty_id: int) -> dict[str, Any]:

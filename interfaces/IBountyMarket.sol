@@ -175,11 +175,11 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event BaselineSet(uint256 indexed bountyId, uint32 score, uint256 reports);
     /// @notice A contributor submitted an update with `stake` (what arrived; plus 2^95, the
     ///         ONE_OFF bit, for submitUpdateOnce: the record's stake field as it is hashed).
+    ///         The submission is in batch submissionId / batchSize (rule U3).
     event SubmissionReceived(
         uint256 indexed bountyId,
         uint256 indexed submissionId,
         address indexed contributor,
-        uint256 batch,
         uint32 baseVersion,
         Cid update,
         uint96 stake

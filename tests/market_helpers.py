@@ -117,6 +117,13 @@ class Round:
                 market.reportBaseline(rnd.bounty_id, baseline, {"from": o})
         return rnd
 
+    def record(self, ev: Any, contributor: str, base: int, update: tuple[bytes, int], stake: int | None = None) -> None:
+        """Keeps the record of the submission that SubmissionReceived `ev` reports, under its
+        batch (submissionId / batchSize: the event leaves it out), for settling the batch."""
+        size = self.market.getBounty(self.bounty_id)["batchSize"]
+        self.records.setdefault(ev["submissionId"] // size, []).append(
+            (contributor, ev["stake"] if stake is None else stake, base, update))
+
     def submit(self, contributor: Any, n: int, base: int = 0, token: Any = None, value: int | None = None, once: bool = False):
         """`contributor` stakes by transfer: submitUpdate, or submitUpdateOnce if `once`."""
         b = self.market.getBounty(self.bounty_id)
@@ -128,14 +135,14 @@ class Round:
         else:
             tx = fn(self.bounty_id, base, cid(n), {"from": contributor, "value": stake if value is None else value})
         ev = tx.events["SubmissionReceived"]
-        self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
+        self.record(ev, contributor.address, base, cid(n))
         return tx
 
     def submit_from_balance(self, contributor: Any, n: int, base: int = 0):
         """`contributor` stakes from its claimable balance (submitUpdateFromBalance)."""
         tx = self.market.submitUpdateFromBalance(self.bounty_id, base, cid(n), {"from": contributor})
         ev = tx.events["SubmissionReceived"]
-        self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
+        self.record(ev, contributor.address, base, cid(n))
         return tx
 
     def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
@@ -282,7 +289,7 @@ class ActorRound(Round):
         stake = self.market.getBounty(self.bounty_id)["stake"]
         tx = send(self.market.submitUpdate, contributor, self.bounty_id, base, cid(n), value=stake if value is None else value)
         ev = tx.events["SubmissionReceived"]
-        self.records.setdefault(ev["batch"], []).append((contributor.address, ev["stake"], base, cid(n)))
+        self.record(ev, contributor.address, base, cid(n))
         return tx
 
     def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):

@@ -212,7 +212,8 @@ export class Market {
       const a = e.args;
       if (e.name === "SubmissionReceived") {
         // bit 95 of the record's stake field marks a one-off submission (submitUpdateOnce, rule U6)
-        submissions.set(a.submissionId, { id: a.submissionId, contributor: a.contributor, batch: a.batch, baseVersion: a.baseVersion,
+        // the event leaves the batch out: it is submissionId / batchSize (rule U3)
+        submissions.set(a.submissionId, { id: a.submissionId, contributor: a.contributor, batch: a.submissionId / BigInt(summary.view.batchSize), baseVersion: a.baseVersion,
           stake: a.stake & (ONE_OFF - 1n), oneOff: (a.stake & ONE_OFF) !== 0n, outcome: "pending", score: null, block: e.block });
         person(a.contributor).submitted += 1;
       } else if (e.name === "VersionAccepted") {

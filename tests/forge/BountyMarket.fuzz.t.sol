@@ -178,7 +178,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         uint96 recorded = 0;
         for (uint256 i = 0; i < logs.length; ++i) {
             if (logs[i].topics[0] == IBountyMarketEvents.SubmissionReceived.selector) {
-                (,,, recorded) = abi.decode(logs[i].data, (uint256, uint32, Cid, uint96));
+                (,, recorded) = abi.decode(logs[i].data, (uint32, Cid, uint96));
             }
         }
         assertEq(recorded, stakeArrived, "stake recorded != what arrived");

@@ -485,7 +485,7 @@ def test_u2_b5_p1_p2_a_hook_cannot_reenter_while_the_market_measures_a_transfer(
             tx = h.exec(market, market.submitUpdate.encode_input(rnd.bounty_id, 0, cid(100 + n)), {"from": deployer})
             ev = tx.events["SubmissionReceived"]
             assert ev["stake"] == sent
-            rnd.records.setdefault(ev["batch"], []).append((h.address, sent, 0, cid(100 + n)))
+            rnd.record(ev, h.address, 0, cid(100 + n), stake=sent)
         assert h.fired() == n + 1 and not h.lastOk(), inner
         assert bytes(h.lastReturn()) == _selector("ReentrancyGuardReentrantCall()"), inner
         assert token.balanceOf(market) - held == sent
@@ -558,8 +558,9 @@ def test_p1_u2_e2_a_hook_reentering_a_claim_finds_the_balance_spent(
         # give H something to claim: top it up with a returned stake of its own
         if market.claimable(h, token) == 0:
             tx = h.exec(market, market.submitUpdate.encode_input(rnd.bounty_id, 0, cid(200 + n)), {"from": deployer})
-            batch = tx.events["SubmissionReceived"]["batch"]
-            rnd.records.setdefault(batch, []).append((h.address, a["stake"], 0, cid(200 + n)))
+            received = tx.events["SubmissionReceived"]
+            batch = received["submissionId"] // market.getBounty(rnd.bounty_id)["batchSize"]
+            rnd.record(received, h.address, 0, cid(200 + n), stake=a["stake"])
             rnd.submit(contributors[1], 300 + n, token=token)
             books.moved(2 * a["stake"])
             rnd.score_batch(batch, [BASELINE, INVALID if inner == "burn" else BASELINE])
@@ -582,7 +583,7 @@ def test_p1_u2_e2_a_hook_reentering_a_claim_finds_the_balance_spent(
         books.moved(-amount)
         if inner == "submitUpdate":
             ev = tx.events["SubmissionReceived"]
-            rnd.records.setdefault(ev["batch"], []).append((h.address, ev["stake"], 0, cid(50)))
+            rnd.record(ev, h.address, 0, cid(50))
             books.moved(ev["stake"])
         elif inner == "topUp":
             books.moved(tx.events["BountyFunded"]["amount"])
