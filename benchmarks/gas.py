@@ -197,17 +197,11 @@ def _claim_payouts(market: Any, settled: Any, bounty: int, batch: int, records: 
     accepted = [e["args"] for e in market.events.VersionAccepted().process_receipt(settled)]
     slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled)]
     amounts = payouts.owed(records, batch * len(records), accepted, slashed)
-    groups = payouts.trees(records, amounts, token)
-    by_address = {}
-    for i, amount in amounts.items():
-        proof = groups[i // payouts.GROUP].proof(i % payouts.GROUP)
-        by_address.setdefault(records[i][0], []).append((i, amount, proof))
     sender = {s.address: s for s in senders}
-    for who, claims in by_address.items():
-        for i, amount, proof in claims:
-            r = sender[who].transact(
-                market.functions.claimPayout(token, bounty, payouts.position(batch, i), amount, proof))
-            out.append(r.gasUsed)
+    for i, (amount, proof) in payouts.claims(records, amounts, token).items():
+        r = sender[records[i][0]].transact(
+            market.functions.claimPayout(token, bounty, payouts.position(batch, i), amount, proof))
+        out.append(r.gasUsed)
 
 
 def figure(scn: Scenario, url: str) -> dict[str, Any]:

@@ -323,9 +323,8 @@ class Bounty:
         slashed = [e["args"] for e in ev.StakeSlashed().process_receipt(settled, errors=DISCARD)]
         recs = self.batch(k)
         amounts = payouts.owed(recs, k * self.batch_size, accepted, slashed)
-        groups = payouts.trees(recs, amounts, self.token)
-        return {recs[i][0]: (self.token, self.id, payouts.position(k, i), amount,
-                             groups[i // payouts.GROUP].proof(i % payouts.GROUP)) for i, amount in amounts.items()}
+        return {recs[i][0]: (self.token, self.id, payouts.position(k, i), amount, proof)
+                for i, (amount, proof) in payouts.claims(recs, amounts, self.token).items()}
 
     def submit_all(self, people: list[Acct], from_balance: Callable[[Acct], bool] = lambda a: False) -> list[Any]:
         calls = []

@@ -118,3 +118,10 @@ def trees(records: list[tuple], amounts: Mapping[int, int], token: str) -> dict[
     for i, amount in amounts.items():
         groups.setdefault(i // GROUP, {})[i % GROUP] = leaf(str(records[i][0]), amount, token)
     return {g: GroupTree.of(members) for g, members in groups.items()}
+
+
+def claims(records: list[tuple], amounts: Mapping[int, int], token: str) -> dict[int, tuple[int, list[bytes]]]:
+    """{index in the batch: (amount, proof)}: claimPayout's amount and proof for each of the
+    amounts `owed` returns."""
+    groups = trees(records, amounts, token)
+    return {i: (amount, groups[i // GROUP].proof(i % GROUP)) for i, amount in amounts.items()}

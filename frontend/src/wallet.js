@@ -35,24 +35,7 @@ export class Wallet {
    * mined. Returns {amount, hash, block}; the amount comes from the Claimed event.
    */
   async claim(market, token = ZERO_ADDRESS, onSent = () => {}) {
-    const provider = new ethers.BrowserProvider(this.ethereum, this.chainId);
-    provider.pollingInterval = 500;
-    const signer = await provider.getSigner(this.account);
-    const contract = market.contract.connect(signer);
-    const tx = await contract.claim(token);
-    onSent(tx.hash);
-    const receipt = await tx.wait();
-    if (!receipt || receipt.status !== 1) throw new Error(`the claim transaction ${tx.hash} failed`);
-    let amount = 0n;
-    for (const log of receipt.logs) {
-      try {
-        const ev = market.iface.parseLog(log);
-        if (ev?.name === "Claimed") amount += ev.args.amount;
-      } catch {
-        /* another contract's log */
-      }
-    }
-    return { amount, hash: tx.hash, block: receipt.blockNumber };
+    return this.#send(market, (c) => c.claim(token), "Claimed", "the claim transaction", onSent);
   }
 
   /**
@@ -61,18 +44,24 @@ export class Wallet {
    * block}; the amount comes from the PayoutClaimed event.
    */
   async claimPayout(market, p, onSent = () => {}) {
+    return this.#send(market, (c) => c.claimPayout(p.token, p.bountyId, p.position, p.amount, p.proof), "PayoutClaimed",
+      "the payout claim", onSent);
+  }
+
+  /** Sends `call(market contract signed by the account)`, waits for it, and sums `event`'s amounts. */
+  async #send(market, call, event, what, onSent) {
     const provider = new ethers.BrowserProvider(this.ethereum, this.chainId);
     provider.pollingInterval = 500;
     const signer = await provider.getSigner(this.account);
-    const tx = await market.contract.connect(signer).claimPayout(p.token, p.bountyId, p.position, p.amount, p.proof);
+    const tx = await call(market.contract.connect(signer));
     onSent(tx.hash);
     const receipt = await tx.wait();
-    if (!receipt || receipt.status !== 1) throw new Error(`the payout claim ${tx.hash} failed`);
+    if (!receipt || receipt.status !== 1) throw new Error(`${what} ${tx.hash} failed`);
     let amount = 0n;
     for (const log of receipt.logs) {
       try {
         const ev = market.iface.parseLog(log);
-        if (ev?.name === "PayoutClaimed") amount += ev.args.amount;
+        if (ev?.name === event) amount += ev.args.amount;
       } catch {
         /* another contract's log */
       }

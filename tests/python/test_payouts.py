@@ -3,7 +3,7 @@ brownie tests check the same trees against the contract's stored roots)."""
 
 import pytest
 
-from fathom.payouts import EMPTY, GROUP, ONE_OFF, GroupTree, leaf, owed, position, trees, verify
+from fathom.payouts import EMPTY, GROUP, ONE_OFF, GroupTree, claims, leaf, owed, position, trees, verify
 
 A = "0x" + "aa" * 20
 B = "0x" + "bb" * 20
@@ -63,3 +63,7 @@ def test_trees_put_each_submission_in_its_group_of_32():
     assert groups[1].leaves[3] == leaf(recs[35][0], STAKE, TOKEN)
     assert groups[1].leaves[8:] == (EMPTY,) * 24  # past the batch's 40 submissions
     assert verify(groups[1].root, leaf(recs[35][0], STAKE, TOKEN), 3, groups[1].proof(3))
+    # claimPayout's arguments for every payout: each proof leads to its group's root
+    for i, (amount, proof) in claims(recs, amounts, TOKEN).items():
+        assert amount == amounts[i]
+        assert verify(groups[i // GROUP].root, leaf(recs[i][0], amount, TOKEN), i % GROUP, proof)

@@ -1999,7 +1999,7 @@ contract MarketHandler is IBountyMarketTypes {
                 credited[c.records[i].contributor][c.tok] += payout;
             }
         }
-        _checkPayoutRoots(c.id, c.batch, c.records, c.tok);
+        _checkPayoutRoots(c.id, c.batch, c.tok);
         ghostBurned[c.tok] += o.totalBurned;
         for (uint256 r = 0; r < c.reports.length; ++r) {
             if (o.deviantMask & (1 << r) == 0) {
@@ -2347,7 +2347,7 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     /// @dev The model's tree of each group must be the stored root (zero where nothing is owed).
-    function _checkPayoutRoots(uint256 id, uint256 batch, SubmissionRecord[] memory, address tok) internal {
+    function _checkPayoutRoots(uint256 id, uint256 batch, address tok) internal {
         SubmissionRecord[] storage recs = _records[id][batch];
         for (uint256 g = 0; g * 32 < _payoutOwed[id][batch].length; ++g) {
             (bytes32 root,) = market.payoutRoot(id, batch, g);
