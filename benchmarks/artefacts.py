@@ -27,8 +27,8 @@ sys.path.insert(0, _SRC or str(Path(__file__).resolve().parent.parent))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import fathom  # noqa: E402
-from fathom.crypto import account_address, generate_private_key, public_key_of, seal_for, seal_with_key  # noqa: E402
-from fathom.storage import compute_cid  # noqa: E402
+from fathom.crypto.envelope import account_address, generate_private_key, public_key_of, seal_for, seal_with_key  # noqa: E402
+from fathom.storage.store import compute_cid  # noqa: E402
 
 from common import load, median, say, section_main, summary  # noqa: E402
 

@@ -46,9 +46,9 @@ from eth_utils import keccak
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fathom import payouts  # noqa: E402
-from fathom.chain import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
-from fathom.payouts import ONE_OFF  # noqa: E402
+from fathom.protocol import payouts  # noqa: E402
+from fathom.chain.client import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
+from fathom.protocol.payouts import ONE_OFF  # noqa: E402
 
 import gas_functions  # noqa: E402  (benchmarks/gas_functions.py, next to this script)
 
@@ -193,7 +193,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
 def _claim_payouts(market: Any, settled: Any, bounty: int, batch: int, records: list[tuple], token: str,
                    senders: list[Sender], out: list[int]) -> None:
     """Every one-off contributor of the batch claims its payout with its Merkle proof,
-    rebuilt from the records and the settlement's events (fathom.payouts)."""
+    rebuilt from the records and the settlement's events (fathom.protocol.payouts)."""
     accepted = [e["args"] for e in market.events.VersionAccepted().process_receipt(settled)]
     slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled)]
     amounts = payouts.owed(records, batch * len(records), accepted, slashed)

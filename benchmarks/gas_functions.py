@@ -51,8 +51,8 @@ from web3.logs import DISCARD
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fathom import payouts  # noqa: E402
-from fathom.chain import (  # noqa: E402
+from fathom.protocol import payouts  # noqa: E402
+from fathom.chain.client import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
     ORACLE_SLASH_BPS,

@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, _SRC or str(ROOT))
 sys.path.insert(1, str(Path(__file__).resolve().parent))
 
-from fathom.storage import IpfsStore, compute_cid  # noqa: E402
+from fathom.storage.store import IpfsStore, compute_cid  # noqa: E402
 
 from common import load, median, say, section_main, summary  # noqa: E402
 

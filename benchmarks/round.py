@@ -6,7 +6,7 @@ What runs (everything for real except that the 3 oracles are in-process `OracleN
 ticked in turn instead of 3 daemons; they do their whole job: follow the events, fetch,
 decrypt and score every submission, seal and pin merged models, report, settle, close):
 
-1. setup (timed apart): a fresh chain (`fathom.chain.LocalChain`), the contracts
+1. setup (timed apart): a fresh chain (`fathom.chain.client.LocalChain`), the contracts
    deployed, 104 accounts funded with 20 ETH each (plain ETH transfers from an unlocked account: harness,
    not Fathom), each publishes its public key, the 3 oracles stake 2 ETH;
 2. the round: the requester opens an ETH bounty on scikit-learn's digits (softmax,
@@ -42,15 +42,16 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from fathom import models, training  # noqa: E402
-from fathom.chain import ETH, LocalChain, Sender, abi, connect, deploy_all  # noqa: E402
-from fathom.contributor import contribute  # noqa: E402
-from fathom.crypto import generate_private_key, public_key_of  # noqa: E402
-from fathom.demo import Party, shuffled_digits  # noqa: E402
-from fathom.market import WAD, Market  # noqa: E402
-from fathom.oracle import OracleNode  # noqa: E402
-from fathom.requester import default_terms, open_bounty, reveal  # noqa: E402
-from fathom.storage import EmbeddedStore  # noqa: E402
+from fathom.ml import models
+from fathom.ml import training  # noqa: E402
+from fathom.chain.client import ETH, LocalChain, Sender, abi, connect, deploy_all  # noqa: E402
+from fathom.roles.contributor import contribute  # noqa: E402
+from fathom.crypto.envelope import generate_private_key, public_key_of  # noqa: E402
+from fathom.cli.demo import Party, shuffled_digits  # noqa: E402
+from fathom.chain.market import WAD, Market  # noqa: E402
+from fathom.roles.oracle import OracleNode  # noqa: E402
+from fathom.roles.requester import default_terms, open_bounty, reveal  # noqa: E402
+from fathom.storage.store import EmbeddedStore  # noqa: E402
 
 from common import load, say  # noqa: E402
 

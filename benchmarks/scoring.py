@@ -54,10 +54,11 @@ sys.path.insert(1, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 
 import fathom  # noqa: E402
-from fathom import models, training  # noqa: E402
-from fathom.artefacts import ValidationSet, pack_model, pack_update  # noqa: E402
-from fathom.bounty import BountyReader, Version  # noqa: E402
-from fathom.crypto import (  # noqa: E402
+from fathom.ml import models
+from fathom.ml import training  # noqa: E402
+from fathom.ml.artefacts import ValidationSet, pack_model, pack_update  # noqa: E402
+from fathom.roles.reader import BountyReader, Version  # noqa: E402
+from fathom.crypto.envelope import (  # noqa: E402
     account_address,
     build_keyring,
     generate_private_key,
@@ -66,8 +67,8 @@ from fathom.crypto import (  # noqa: E402
     seal_for,
     seal_with_key,
 )
-from fathom.oracle import OracleNode, _one_blas_thread  # noqa: E402
-from fathom.storage import EmbeddedStore, cid_to_chain  # noqa: E402
+from fathom.roles.oracle import OracleNode, _one_blas_thread  # noqa: E402
+from fathom.storage.store import EmbeddedStore, cid_to_chain  # noqa: E402
 
 from common import load, median, say, summary  # noqa: E402
 
@@ -235,7 +236,7 @@ def node_kwargs() -> dict[str, Any]:
     scores row chunks on several threads (each on one BLAS thread), else nothing."""
     import inspect
 
-    import fathom.oracle as oracle_module
+    import fathom.roles.oracle as oracle_module
 
     if "workers" in inspect.signature(models.score_many).parameters and hasattr(oracle_module, "_WORKERS"):
         return {"workers": oracle_module._WORKERS}

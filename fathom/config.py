@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
+from fathom.errors import ConfigError
 
 #: The repository root (where brownie-config.yaml and deployments/ live).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -33,7 +33,7 @@ from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, 
 from eth_utils import keccak
 
 from fathom.config import Settings
-from fathom.deployments import write_deployment
+from fathom.chain.deployments import write_deployment
 
 # Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
 # and the share of its stake each offence costs (the same as fathom/chain.py's).

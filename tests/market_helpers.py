@@ -13,7 +13,7 @@ from brownie import chain
 from eth_abi import encode
 from eth_utils import keccak
 
-from fathom.market import decode_scores
+from fathom.chain.market import decode_scores
 
 WAD = 10**18
 RAW = 0x55

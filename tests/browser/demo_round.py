@@ -1,6 +1,6 @@
 """A demo round on a local chain that stays up, for the dApp page and its browser test.
 
-`fathom.demo.run` starts its own chain and stops it at the end, and has everyone claim.
+`fathom.cli.demo.run` starts its own chain and stops it at the end, and has everyone claim.
 This driver runs the same round (the same 3 oracle daemons, requester and 6 contributors
 with the same shards and training plans; c5 sends a harmful update) on a chain it keeps
 running, with two differences that give the page more to show:
@@ -41,12 +41,13 @@ from pathlib import Path
 from typing import Any
 
 
-from fathom.chain import ETH, LocalChain
-from fathom.demo import Party, play_round
+from fathom.roles.contributor import payouts_owed
+from fathom.chain.client import ETH, LocalChain
+from fathom.cli.demo import Party, play_round
 from fathom.errors import FathomError
-from fathom.market import STATES, WAD, Market
-from fathom.requester import default_terms, lineage, open_bounty, payouts
-from fathom.storage import EmbeddedStore
+from fathom.chain.market import STATES, WAD, Market
+from fathom.roles.requester import default_terms, lineage, open_bounty, payouts
+from fathom.storage.store import EmbeddedStore
 
 NETWORK = "browser"
 CURVE = ([0, 3 * WAD // 10, WAD], [0, 6 * WAD // 10, WAD])
@@ -86,7 +87,7 @@ def score_text(score: int | None, resolution: int) -> str:
 
 
 def run_round(chain: LocalChain, workdir: Path) -> dict[str, Any]:
-    """The demo's round (fathom.demo.play_round) on `chain` with a concave curve, then a
+    """The demo's round (fathom.cli.demo.play_round) on `chain` with a concave curve, then a
     second bounty nobody scores, and claims by the requester and the oracles only."""
     store = EmbeddedStore(workdir / "store")
     r = play_round(chain, workdir, store, log, network=NETWORK, curve=CURVE, one_off=(("c0", 1),))
@@ -175,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
             "wallet": {"name": "c0", "address": wallet.address, "private_key": "0x" + wallet.key.hex(),
                        "claimable": str(Market(w3, r["addresses"]).claimable(wallet.address, ETH)),
                        "payouts": [{"submission": p["submissionId"], "amount": str(p["amount"]), "position": p["position"]}
-                                   for p in Market(w3, r["addresses"]).payouts_owed(wallet.address)]},
+                                   for p in payouts_owed(Market(w3, r["addresses"]), wallet.address)]},
             **expectations(w3, r["addresses"], parties, r["bounty"]),
             "seconds": round(time.monotonic() - started, 1),
         }

@@ -1,6 +1,6 @@
 """Shared set-up for the tests of Fathom's off-chain roles (requester, contributor, oracle, CLI).
 
-A `World` is one anvil chain (started by `fathom.chain.LocalChain` on a free port) with
+A `World` is one anvil chain (started by `fathom.chain.client.LocalChain` on a free port) with
 the contracts deployed; each test takes an `evm_snapshot` first and reverts to it
 afterwards, so tests share the chain without seeing each other's bounties. Parties get
 fresh keys funded from an unlocked anvil account and publish their public keys.
@@ -21,15 +21,17 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
-from fathom import models, protocol, training
-from fathom.chain import LocalChain, Sender, connect, deploy_all
-from fathom.contributor import Contribution, contribute
-from fathom.crypto import generate_private_key, public_key_of
-from fathom.demo import Party  # the same named key holder as the demo's
-from fathom.market import WAD, Event, Market
-from fathom.oracle import OracleNode
-from fathom.requester import BountySecrets, default_terms, open_bounty
-from fathom.storage import EmbeddedStore, Store
+from fathom.ml import models
+from fathom.protocol import settlement as protocol
+from fathom.ml import training
+from fathom.chain.client import LocalChain, Sender, connect, deploy_all
+from fathom.roles.contributor import Contribution, contribute
+from fathom.crypto.envelope import generate_private_key, public_key_of
+from fathom.cli.demo import Party  # the same named key holder as the demo's
+from fathom.chain.market import WAD, Event, Market
+from fathom.roles.oracle import OracleNode
+from fathom.roles.requester import BountySecrets, default_terms, open_bounty
+from fathom.storage.store import EmbeddedStore, Store
 
 D, K = 8, 3
 MANIFEST = models.make_manifest("softmax", D, K, metric="accuracy")
@@ -284,7 +286,7 @@ class FlakyStore(Store):
     """A store whose `cat` fails with `error` while `failing(cid)` says so (counting calls)."""
 
     def __init__(self, inner: Store, failing: Callable[[str], bool], error: type[Exception] | None = None):
-        from fathom.storage import StoreUnavailable
+        from fathom.storage.store import StoreUnavailable
 
         self.inner = inner
         self.failing = failing

@@ -1,4 +1,4 @@
-"""Rule F1: models, updates and validation sets as data (fathom.artefacts)."""
+"""Rule F1: models, updates and validation sets as data (fathom.ml.artefacts)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from fathom import artefacts, crypto
-from fathom.artefacts import (
+from fathom.ml import artefacts
+from fathom.crypto import envelope as crypto
+from fathom.ml.artefacts import (
     ArtefactError,
     ArtefactFormatError,
     ArtefactSchemaError,

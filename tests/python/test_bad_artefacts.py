@@ -55,14 +55,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import roles_helpers
-from fathom import artefacts, crypto, models
-from fathom import bounty as bounty_module
-from fathom.artefacts import ArtefactError, Limits
-from fathom.bounty import BountyReader
-from fathom.chain import ETH
-from fathom.crypto import CryptoError
-from fathom.market import INVALID, WAD, decode_scores
-from fathom.storage import (
+from fathom.ml import artefacts
+from fathom.crypto import envelope as crypto
+from fathom.ml import models
+from fathom.roles import reader as bounty_module
+from fathom.ml.artefacts import ArtefactError, Limits
+from fathom.roles.reader import BountyReader
+from fathom.chain.client import ETH
+from fathom.crypto.envelope import CryptoError
+from fathom.chain.market import INVALID, WAD, decode_scores
+from fathom.storage.store import (
     CidNotFound,
     ContentTooLarge,
     EmbeddedStore,

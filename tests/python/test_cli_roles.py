@@ -15,14 +15,15 @@ import numpy as np
 import pytest
 from eth_utils import to_checksum_address
 
-from fathom.chain import free_port
+from fathom.roles.contributor import payouts_owed
+from fathom.chain.client import free_port
 from fathom.cli import build_parser, main
-from fathom.crypto import generate_private_key
-from fathom.deployments import write_deployment
-from fathom.oracle import OracleNode
-from fathom.requester import reveal
-from fathom.reputation import COUNTERS
-from fathom.storage import EmbeddedStore
+from fathom.crypto.envelope import generate_private_key
+from fathom.chain.deployments import write_deployment
+from fathom.roles.oracle import OracleNode
+from fathom.roles.requester import reveal
+from fathom.cli.reputation import COUNTERS
+from fathom.storage.store import EmbeddedStore
 
 from roles_helpers import DATA, SLASH_BPS, STAKE, World, named, open_round, revert, snapshot
 from roles_helpers import world  # noqa: F401 - the module's chain fixture
@@ -329,14 +330,14 @@ def test_a_one_off_contributor_submits_once_and_claims_its_payout_from_the_comma
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     market = rnd.viewer
     assert market.claimable(me.address) == 0  # nothing was credited to a balance
-    (owed,) = market.payouts_owed(me.address)
+    (owed,) = payouts_owed(market, me.address)
     assert owed["amount"] >= STAKE - STAKE * SLASH_BPS // 10_000
     code, out, err = run(capsys, "claim")
     assert code == 0, err
     assert out.strip() == (f"claimed {owed['amount'] / 1e18:.6f} (ETH): one-off payout of bounty {rnd.bounty_id} "
                            f"submission 0")
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
-    assert market.payouts_owed(me.address) == []
+    assert payouts_owed(market, me.address) == []
 
 
 def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world, fresh_chain, tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from fathom.cli import main
 from fathom.config import Settings
-from fathom.deployments import read_deployment, write_deployment
+from fathom.chain.deployments import read_deployment, write_deployment
 from fathom.errors import ConfigError, DeploymentNotFound, FathomError
 
 

@@ -1,4 +1,4 @@
-"""Rules F2-F3: keys, ECIES key wrapping, the envelope and the keyring (fathom.crypto)."""
+"""Rules F2-F3: keys, ECIES key wrapping, the envelope and the keyring (fathom.crypto.envelope)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from eth_keys import keys
 from eth_utils import keccak, to_checksum_address
 
-from fathom import crypto
-from fathom.crypto import (
+from fathom.crypto import envelope as crypto
+from fathom.crypto.envelope import (
     AuthorMismatch,
     BadMagic,
     EnvelopeError,

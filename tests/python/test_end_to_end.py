@@ -1,6 +1,6 @@
 """A whole round end to end (rules F2-F7): ganache, the real js-ipfs daemon, 3 oracle daemons.
 
-This is `make demo` (fathom.demo.run) with artefacts on a real IPFS node. It checks
+This is `make demo` (fathom.cli.demo.run) with artefacts on a real IPFS node. It checks
 what the demo's table claims: the lineage, who was paid and slashed, that rewards follow
 the reward curve, and that the books balance to the wei.
 """
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from fathom import demo
-from fathom.market import WAD
+from fathom.cli import demo
+from fathom.chain.market import WAD
 
 STAKE = 10**16
 SLASH_BPS = 5_000

@@ -1,11 +1,11 @@
-"""fathom.market.with_rejections: the per-submission rejections that BatchSettled reports as bits."""
+"""fathom.chain.market.with_rejections: the per-submission rejections that BatchSettled reports as bits."""
 
 from __future__ import annotations
 
 import pytest
 
 from fathom.errors import FathomError
-from fathom.market import INVALID, Event, encode_scores, with_rejections
+from fathom.chain.market import INVALID, Event, encode_scores, with_rejections
 
 
 def received(sid: int, batch: int, who: str, block: int) -> Event:

@@ -1,4 +1,4 @@
-"""fathom.models: manifests, updates, forward passes, metrics and the batched scorer."""
+"""fathom.ml.models: manifests, updates, forward passes, metrics and the batched scorer."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from fathom import models as M
+from fathom.ml import models as M
 from fathom.errors import FathomError
-from fathom.training import train
+from fathom.ml.training import train
 
 ARCHS = [("logistic", 2, None), ("softmax", 10, None), ("mlp", 10, 16)]
 

@@ -43,14 +43,14 @@ import pytest
 from eth_utils import function_abi_to_4byte_selector
 from web3 import Web3
 
-from fathom import protocol
-from fathom.chain import ETH, ChainError, Sender, abi
+from fathom.protocol import settlement as protocol
+from fathom.chain.client import ETH, ChainError, Sender, abi
 from fathom.config import PROJECT_ROOT, Settings
-from fathom.deployments import write_deployment
-from fathom.market import INVALID, decode_scores
-from fathom.oracle import OracleNode
-from fathom.requester import reveal
-from fathom.storage import IpfsStore
+from fathom.chain.deployments import write_deployment
+from fathom.chain.market import INVALID, decode_scores
+from fathom.roles.oracle import OracleNode
+from fathom.roles.requester import reveal
+from fathom.storage.store import IpfsStore
 
 from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401

@@ -17,11 +17,11 @@ import pytest
 import requests
 from web3 import HTTPProvider, Web3
 
-import fathom.oracle as oracle_module
-from fathom.chain import ChainError, Sender
-from fathom.market import INVALID, Market, decode_scores
-from fathom.oracle import OracleStopped
-from fathom.storage import StoreUnavailable
+import fathom.roles.oracle as oracle_module
+from fathom.chain.client import ChainError, Sender
+from fathom.chain.market import INVALID, Market, decode_scores
+from fathom.roles.oracle import OracleStopped
+from fathom.storage.store import StoreUnavailable
 
 from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401

@@ -1,9 +1,9 @@
-"""fathom.payouts: the one-off payout trees (rules U6, P3), checked without a chain (the
+"""fathom.protocol.payouts: the one-off payout trees (rules U6, P3), checked without a chain (the
 brownie tests check the same trees against the contract's stored roots)."""
 
 import pytest
 
-from fathom.payouts import EMPTY, GROUP, ONE_OFF, GroupTree, claims, leaf, owed, position, trees, verify
+from fathom.protocol.payouts import EMPTY, GROUP, ONE_OFF, GroupTree, claims, leaf, owed, position, trees, verify
 
 A = "0x" + "aa" * 20
 B = "0x" + "bb" * 20

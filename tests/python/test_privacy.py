@@ -1,4 +1,4 @@
-"""fathom.privacy: the Gaussian mechanism on clipped updates and its accountant."""
+"""fathom.ml.privacy: the Gaussian mechanism on clipped updates and its accountant."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from fathom import privacy as P
-from fathom.training import clip_update, update_norm
+from fathom.ml import privacy as P
+from fathom.ml.training import clip_update, update_norm
 
 
 def Phi(x):

@@ -1,4 +1,4 @@
-"""fathom.protocol without a chain: units, curves (B4), medians (S2), quantisation, and
+"""fathom.protocol.settlement without a chain: units, curves (B4), medians (S2), quantisation, and
 the batch decision (R5-R7) on hand-built cases whose answers follow from the rules.
 
 tests/unitary/RewardMath/test_reference_model.py checks the same model against the
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from fathom import protocol as P
+from fathom.protocol import settlement as P
 from fathom.errors import FathomError
-from fathom.protocol import INVALID, MAX_SCORE, WAD, BountyTerms, Curve, Outcome, Submission, decide_batch
+from fathom.protocol.settlement import INVALID, MAX_SCORE, WAD, BountyTerms, Curve, Outcome, Submission, decide_batch
 
 A, B, C, D = "0xa", "0xb", "0xc", "0xd"
 

@@ -1,8 +1,8 @@
 """Rules F4, F5 and F7, every role in process, on anvil: a whole round, and invalid artefacts settled as invalid.
 
-The requester opens a bounty (fathom.requester), contributors train and submit
-(fathom.contributor), and three `OracleNode`s tick in turn until each batch is decided.
-Every outcome on chain is checked against the rule (`fathom.protocol.decide_batch`,
+The requester opens a bounty (fathom.roles.requester), contributors train and submit
+(fathom.roles.contributor), and three `OracleNode`s tick in turn until each batch is decided.
+Every outcome on chain is checked against the rule (`fathom.protocol.settlement.decide_batch`,
 the Python model of `settleBatch`), computed from the reports the oracles posted.
 """
 
@@ -13,16 +13,18 @@ import json
 import numpy as np
 import pytest
 
-from fathom import models, protocol
-from fathom.artefacts import pack_update
-from fathom.bounty import BountyReader
-from fathom.chain import ETH
-from fathom.crypto import seal_for
+from fathom.roles.contributor import claim_payouts, payouts_owed
+from fathom.ml import models
+from fathom.protocol import settlement as protocol
+from fathom.ml.artefacts import pack_update
+from fathom.roles.reader import BountyReader
+from fathom.chain.client import ETH
+from fathom.crypto.envelope import seal_for
 from fathom.errors import FathomError
-from fathom.market import INVALID, WAD, Market, decode_scores
-from fathom import payouts as payouts_mod
-from fathom.requester import audit, export_model, lineage, payouts, reveal
-from fathom.storage import CODEC_RAW, cid_from_chain, cid_to_chain
+from fathom.chain.market import INVALID, WAD, Market, decode_scores
+from fathom.protocol import payouts as payouts_mod
+from fathom.roles.requester import audit, export_model, lineage, payouts, reveal
+from fathom.storage.store import CODEC_RAW, cid_from_chain, cid_to_chain
 
 from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401
@@ -287,9 +289,9 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     no report names the winner's merged model and VersionAccepted carries a zero CID. The
     committee (and, after the reveal, anyone) rebuilds it as parent + update; a contributor,
     who cannot open updates, gets a plain error instead of a wrong model."""
-    from fathom.artefacts import apply_update
-    from fathom.bounty import BountyReader
-    from fathom.requester import reveal
+    from fathom.ml.artefacts import apply_update
+    from fathom.roles.reader import BountyReader
+    from fathom.roles.requester import reveal
 
     rnd = open_round(world, tmp_path, ["c0", "c1", "c2"], batchSize=3)
     bid = rnd.bounty_id
@@ -324,7 +326,7 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     requester.cancel(bid)
     requester.close(bid)
     reveal(requester, rnd.secrets)
-    from fathom.requester import revealed_keys
+    from fathom.roles.requester import revealed_keys
 
     vkey, mkey = revealed_keys(world.viewer(), bid)
     anyone = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey)
@@ -350,10 +352,10 @@ def test_u6_p3_a_one_off_contributor_submits_once_and_claims_its_payout_with_a_p
     me = rnd.market_of("once")
     once = rnd.contributors["once"]
     assert me.claimable(once.address, ETH) == 0  # not credited to a balance (U6)
-    owed = me.payouts_owed(once.address)
+    owed = payouts_owed(me, once.address)
     assert [(p["bountyId"], p["submissionId"], p["amount"]) for p in owed] == [(bid, c.submission_id, expected)]
-    assert rnd.viewer.payouts_owed(rnd.contributors["c1"].address) == []  # c1 staked by transfer: a balance
+    assert payouts_owed(rnd.viewer, rnd.contributors["c1"].address) == []  # c1 staked by transfer: a balance
     before = world.balance(once.address)
-    assert [p["amount"] for p in me.claim_payouts(ETH)] == [expected]
+    assert [p["amount"] for p in claim_payouts(me, ETH)] == [expected]
     assert world.balance(once.address) - before + gas_of_last_tx(world, once.address) == expected
-    assert me.payouts_owed(once.address) == [] and me.claim_payouts(ETH) == []  # once only
+    assert payouts_owed(me, once.address) == [] and claim_payouts(me, ETH) == []  # once only

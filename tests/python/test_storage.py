@@ -1,4 +1,4 @@
-"""fathom.storage: CIDs, the embedded store, and a real IPFS node (js-ipfs, the
+"""fathom.storage.store: CIDs, the embedded store, and a real IPFS node (js-ipfs, the
 `ipfs_api` fixture) giving the same CIDs."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import time
 import ipfshttpclient
 import pytest
 
-from fathom import storage
+from fathom.storage import store as storage
 from fathom.cli import main
 from fathom.config import Settings
 from fathom.errors import ConfigError, FathomError
-from fathom.storage import (
+from fathom.storage.store import (
     CHUNK_SIZE,
     CODEC_DAG_PB,
     CODEC_RAW,

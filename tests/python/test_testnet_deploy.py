@@ -16,7 +16,7 @@ import pytest
 from eth_account import Account
 from eth_utils import keccak
 
-from fathom.chain import LocalChain, connect
+from fathom.chain.client import LocalChain, connect
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 NETWORK = "fathom-sepolia-rehearsal"

@@ -1,4 +1,4 @@
-"""fathom.training: gradients, SGD on the digits, updates and clipping."""
+"""fathom.ml.training: gradients, SGD on the digits, updates and clipping."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from fathom import models as M
-from fathom.training import TrainingError, clip_update, loss_and_grads, make_update, train, update_norm
+from fathom.ml import models as M
+from fathom.ml.training import TrainingError, clip_update, loss_and_grads, make_update, train, update_norm
 
 MANIFESTS = {
     "logistic": {"architecture": "logistic", "metric": "log_loss", "d": 5},

@@ -27,7 +27,7 @@ import pytest
 from eth_abi import encode
 from eth_utils import keccak
 
-from fathom import protocol
+from fathom.protocol import settlement as protocol
 from tests.helpers import reverts_with
 from tests.market_helpers import (
     INVALID,

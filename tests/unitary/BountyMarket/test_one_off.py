@@ -3,7 +3,7 @@
 import brownie
 from brownie import chain
 
-from fathom.payouts import ONE_OFF, GroupTree, leaf, position
+from fathom.protocol.payouts import ONE_OFF, GroupTree, leaf, position
 from tests.helpers import reverts_with
 from tests.market_helpers import ETH, Round, cid, params
 

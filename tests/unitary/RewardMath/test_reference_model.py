@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, event, example, settings, strategies as st
 # the chain itself around each example.
 from hypothesis.core import given
 
-from fathom import protocol as P
+from fathom.protocol import settlement as P
 from tests.helpers import reverts_with
 from tests.market_helpers import ETH, Round, cid, rejected, settled_scores
 

@@ -7,7 +7,7 @@ fixed architectures.
 Manifest
 --------
 Two spellings are accepted and mean the same thing. `make_manifest` writes the first,
-which is the one `fathom.artefacts` serialises::
+which is the one `fathom.ml.artefacts` serialises::
 
     {"architecture": "logistic" | "softmax" | "mlp",
      "dtype": "float32",
@@ -92,7 +92,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FathomError
+from fathom.errors import FathomError
 
 __all__ = [
     "ARCHITECTURES",

@@ -28,16 +28,17 @@ from typing import Any
 
 import numpy as np
 
-from . import models, training
-from .chain import ETH, LocalChain, Sender, connect, deploy_all
-from .config import Settings
-from .contributor import contribute, outcome
-from .crypto import account_address, generate_private_key, public_key_of
-from .deployments import write_deployment
-from .errors import FathomError
-from .market import WAD, Market
-from .requester import audit, default_terms, lineage, open_bounty, payouts, reveal
-from .storage import EmbeddedStore, IpfsStore, Store
+from fathom.ml import models
+from fathom.ml import training
+from fathom.chain.client import ETH, LocalChain, Sender, connect, deploy_all
+from fathom.config import Settings
+from fathom.roles.contributor import contribute, outcome
+from fathom.crypto.envelope import account_address, generate_private_key, public_key_of
+from fathom.chain.deployments import write_deployment
+from fathom.errors import FathomError
+from fathom.chain.market import WAD, Market
+from fathom.roles.requester import audit, default_terms, lineage, open_bounty, payouts, reveal
+from fathom.storage.store import EmbeddedStore, IpfsStore, Store
 
 NETWORK = "demo"
 
@@ -242,7 +243,7 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
             "names": {p.address: n for n, p in parties.items()}, "submissions": submissions,
             "outcomes": {sid: outcome(viewer, bid, sid) for _, sid in submissions},
         }
-        from .report import report
+        from fathom.cli.report import report
 
         png, page = report(viewer, bid, report_dir or workdir, {p.address: n for n, p in parties.items()})
         result["report"] = [str(png), str(page)]

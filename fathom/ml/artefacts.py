@@ -4,7 +4,7 @@ Every artefact is a JSON manifest plus named arrays, each array a ``.npy`` blob 
 with ``np.load(..., allow_pickle=False)`` after its header has been checked. Nothing
 is unpickled, imported or executed, and every size is checked before anything is
 allocated. The same content always packs to the same bytes, so the same model always
-gets the same ciphertext (see `fathom.crypto.seal_with_key`) and the same CID.
+gets the same ciphertext (see `fathom.crypto.envelope.seal_with_key`) and the same CID.
 
 Container (version 1), integers big-endian::
 
@@ -72,7 +72,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from .errors import FathomError, RejectionError
+from fathom.errors import FathomError, RejectionError
 
 __all__ = [
     "ACTIVATIONS",

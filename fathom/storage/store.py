@@ -34,10 +34,10 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from .errors import ConfigError, FathomError
+from fathom.errors import ConfigError, FathomError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import Settings
+    from fathom.config import Settings
 
 __all__ = [
     "CHUNK_SIZE",

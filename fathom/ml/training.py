@@ -5,7 +5,7 @@ difference as an additive float32 update::
 
     trained = train(manifest, head, X, y, lr=0.1, epochs=10, batch_size=64, seed=1)
     delta = make_update(head, trained)
-    delta = clip_update(delta, max_norm)   # optional; needed for fathom.privacy
+    delta = clip_update(delta, max_norm)   # optional; needed for fathom.ml.privacy
 
 The training objective is the output layer's natural loss, whatever the bounty's metric:
 cross-entropy for a softmax output, binary cross-entropy for a sigmoid output, squared
@@ -22,8 +22,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
-from .errors import FathomError
-from .models import ModelError, ModelSpec, _features, _targets, check_params, model_spec, param_shapes
+from fathom.errors import FathomError
+from fathom.ml.models import ModelError, ModelSpec, _features, _targets, check_params, model_spec, param_shapes
 
 __all__ = ["TrainingError", "loss_and_grads", "train", "make_update", "update_norm", "clip_update"]
 
@@ -195,7 +195,7 @@ def train(
 
 def make_update(head: Mapping[str, np.ndarray], trained: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The additive float32 update ``trained - head``, array by array (same names and
-    shapes required). Applying it (`fathom.models.apply_update`) gives back ``trained``
+    shapes required). Applying it (`fathom.ml.models.apply_update`) gives back ``trained``
     up to float32 rounding."""
     if set(head) != set(trained):
         raise ModelError(f"head and trained parameters differ in names: {sorted(set(head) ^ set(trained))}")
@@ -225,7 +225,7 @@ def clip_update(delta: Mapping[str, np.ndarray], max_norm: float) -> dict[str, n
     An update already within the bound is returned unchanged (the same values, as new
     float32 arrays). Otherwise every array is multiplied by the same factor, nudged down
     if float32 rounding would leave the norm a hair above ``max_norm``: the bound holds
-    exactly, which the privacy guarantee of `fathom.privacy` relies on.
+    exactly, which the privacy guarantee of `fathom.ml.privacy` relies on.
     """
     max_norm = float(max_norm)
     if not math.isfinite(max_norm) or max_norm <= 0:

@@ -25,8 +25,8 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
-from .config import PROJECT_ROOT
-from .errors import FathomError
+from fathom.config import PROJECT_ROOT
+from fathom.errors import FathomError
 
 ABI_DIR = PROJECT_ROOT / "interfaces" / "_abi"
 FORGE_OUT = PROJECT_ROOT / ".forge" / "out"

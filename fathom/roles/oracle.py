@@ -45,19 +45,18 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
-from web3 import Web3
-from web3.exceptions import TransactionNotFound
 
-from . import models, protocol
-from .artefacts import ArtefactError, apply_update, check_update_fits, pack_model
-from .bounty import BountyReader
-from .chain import ChainError
-from .crypto import CryptoError, account_address, seal_with_key
-from .errors import FathomError
-from .market import INVALID, Event, Market, pack_records
-from .storage import Store, StoreError, StoreTimeout, StoreUnavailable, cid_from_chain, cid_to_chain
+from fathom.ml import models
+from fathom.protocol import settlement as protocol
+from fathom.ml.artefacts import ArtefactError, apply_update, check_update_fits, pack_model
+from fathom.roles.reader import BountyReader
+from fathom.chain.client import ChainError
+from fathom.crypto.envelope import CryptoError, account_address, seal_with_key
+from fathom.errors import FathomError
+from fathom.chain.market import INVALID, Event, Market, pack_records
+from fathom.storage.store import Store, StoreError, StoreTimeout, StoreUnavailable, cid_from_chain, cid_to_chain
 
-log = logging.getLogger("fathom.oracle")
+log = logging.getLogger("fathom.roles.oracle")
 ZERO_CID = (b"\0" * 32, 0)
 
 #: Where FATHOM_FAULT_PAUSE can pause the node (see the module's docstring).
@@ -307,7 +306,7 @@ class OracleNode:
     def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
         def sent(tx_hash: bytes) -> None:
             self.db.execute("UPDATE reports SET tx = ? WHERE bounty = ? AND batch = ?",
-                            (Web3.to_hex(tx_hash), bounty_id, k))
+                            ("0x" + bytes(tx_hash).hex(), bounty_id, k))
             _fault_point("sent")
 
         return sent
@@ -316,12 +315,11 @@ class OracleNode:
         """A report transaction sent before (then a restart, or a failed tick): wait for it if
         the node still has it pending (a second one would only revert and cost gas). False
         when the node no longer knows it: dropped, or re-orged out; the report is sent again."""
-        try:
-            pending = self.market.w3.eth.get_transaction(tx)["blockNumber"] is None
-        except TransactionNotFound:
+        status = self.market.tx_status(tx)
+        if status == "unknown":
             self._say(f"bounty {bounty_id}: batch {k}: the report transaction {tx} is gone; sending the report again")
             return False
-        if pending:
+        if status == "pending":
             self._say(f"bounty {bounty_id}: batch {k}: waiting for the report transaction {tx} sent before")
             self.market.wait_for_receipt(tx)
         return True

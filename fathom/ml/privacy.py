@@ -79,8 +79,8 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 
-from .errors import FathomError
-from .training import clip_update, update_norm
+from fathom.errors import FathomError
+from fathom.ml.training import clip_update, update_norm
 
 __all__ = [
     "PrivacyError",
@@ -122,7 +122,7 @@ def add_gaussian_noise(delta: Mapping[str, np.ndarray], clip_norm: float, noise_
     """The Gaussian mechanism on a clipped update: every coordinate gets independent
     N(0, (noise_multiplier * clip_norm)**2) noise; returns new float32 arrays.
 
-    ``delta`` must already be clipped to ``clip_norm`` (`fathom.training.clip_update`);
+    ``delta`` must already be clipped to ``clip_norm`` (`fathom.ml.training.clip_update`);
     an update with a larger global L2 norm is refused, since the stated privacy would not
     hold. ``rng``: a numpy Generator, a seed, or None for fresh OS entropy (use None for
     real releases: a known seed means no privacy).

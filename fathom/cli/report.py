@@ -12,8 +12,8 @@ import html
 from pathlib import Path
 from typing import Any
 
-from .market import WAD, Market
-from .requester import lineage, payouts
+from fathom.chain.market import WAD, Market
+from fathom.roles.requester import lineage, payouts
 
 
 def collect(market: Market, bounty_id: int) -> dict[str, Any]:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from .artefacts import Model, Update, ValidationSet, unpack_model, unpack_update, unpack_validation
-from .crypto import MAGIC as ENVELOPE_MAGIC
-from .crypto import Opened, open_envelope, read_header
-from .errors import FathomError
-from .market import Event, Market
-from .storage import Store, cid_from_chain
+from fathom.ml.artefacts import Model, Update, ValidationSet, unpack_model, unpack_update, unpack_validation
+from fathom.crypto.envelope import MAGIC as ENVELOPE_MAGIC
+from fathom.crypto.envelope import Opened, audit_private_key, open_envelope, read_header
+from fathom.errors import FathomError
+from fathom.chain.market import Event, Market
+from fathom.storage.store import Store, cid_from_chain
 
 #: The largest artefact any role downloads (checked by the store before reading).
 MAX_ARTEFACT_BYTES = 64 * 1024 * 1024
@@ -155,7 +155,7 @@ class BountyReader:
         out[self.requester] = self.market.public_key(self.requester)
         audit = self.brief.get("audit_public_key")
         if audit:
-            from .crypto import address_of
+            from fathom.crypto.envelope import address_of
 
             pub = bytes.fromhex(audit.removeprefix("0x"))
             out[address_of(pub)] = pub
@@ -182,9 +182,9 @@ class BountyReader:
         v = versions[version]
         if v.cid is not None:
             return self.open_model(v.cid)
-        from .artefacts import apply_update
+        from fathom.ml.artefacts import apply_update
 
-        from .crypto import NotARecipient
+        from fathom.crypto.envelope import NotARecipient
 
         missing = (f"version {version} of bounty {self.bounty_id} has no published merged model; "
                    "only the committee and the requester can rebuild it until the reveal")
@@ -199,8 +199,6 @@ class BountyReader:
     def _audit_key(self) -> bytes | None:
         if self._validation_key is None:
             return None
-        from .requester import audit_private_key
-
         return audit_private_key(self._validation_key)
 
     def validation(self) -> ValidationSet:
@@ -218,7 +216,7 @@ class BountyReader:
 
     def open_update(self, cid: str, contributor: str, private_key: bytes | None = None) -> Update:
         """An update, decrypted and checked: its authenticated author must be the submitter."""
-        from .crypto import check_author
+        from fathom.crypto.envelope import check_author
 
         blob = self.fetch(cid)
         opened = open_envelope(blob, private_key=private_key or self.private_key, expect_bounty_id=self.bounty_id,

@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from eth_utils import keccak
 
-from . import models, protocol
-from .artefacts import pack_model, pack_validation, unpack_update
-from .bounty import BountyReader
-from .chain import ETH
-from .crypto import (
+from fathom.ml import models
+from fathom.protocol import settlement as protocol
+from fathom.ml.artefacts import pack_model, pack_validation, unpack_update
+from fathom.roles.reader import BountyReader
+from fathom.chain.client import ETH
+from fathom.crypto.envelope import (
+    audit_private_key,
     account_address,
     build_keyring,
     extend_keyring,
@@ -40,18 +41,9 @@ from .crypto import (
     seal_for,
     seal_with_key,
 )
-from .errors import FathomError
-from .market import WAD, Market, commitment, decode_scores
-from .storage import Store, cid_from_chain, cid_to_chain
-
-SECP256K1_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def audit_private_key(validation_key: bytes) -> bytes:
-    """The audit key pair's private key: derived from the validation key, revealed with it."""
-    k = int.from_bytes(keccak(b"fathom/v1/audit" + validation_key), "big") % (SECP256K1_N - 1) + 1
-    return k.to_bytes(32, "big")
-
+from fathom.errors import FathomError
+from fathom.chain.market import WAD, Market, commitment, decode_scores
+from fathom.storage.store import Store, cid_from_chain, cid_to_chain
 
 @dataclass
 class BountySecrets:

@@ -14,13 +14,12 @@ from typing import Any, Callable, Iterable, Mapping
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
-from .chain import ETH, ChainError, Sender, abi, connect, contracts_at, describe_revert
-from .config import Settings
-from .deployments import read_deployment
-from .errors import FathomError
-from . import payouts
+from fathom.chain.client import ETH, ChainError, Sender, abi, connect, contracts_at, describe_revert
+from fathom.config import Settings
+from fathom.chain.deployments import read_deployment
+from fathom.errors import FathomError
 
 WAD = 10**18
 INVALID = 2**32 - 1
@@ -174,10 +173,22 @@ class Market:
     def address(self) -> str:
         return self.market.address
 
+    @property
+    def account(self) -> str:
+        """The sender's address (the account this Market signs for)."""
+        return self._need_sender().address
+
     def _need_sender(self) -> Sender:
         if self.sender is None:
             raise FathomError("this needs an account: set FATHOM_PRIVATE_KEY (or pass --key-file)")
         return self.sender
+
+    def tx_status(self, tx_hash: str) -> str:
+        """"pending", "mined", or "unknown" (dropped, re-orged out, or never seen) for the node."""
+        try:
+            return "pending" if self.w3.eth.get_transaction(tx_hash)["blockNumber"] is None else "mined"
+        except TransactionNotFound:
+            return "unknown"
 
     def send(self, fn: Any, value: int = 0, on_sent: Callable[[bytes], None] | None = None) -> Any:
         """Send a transaction and return its receipt; `on_sent(tx_hash)` runs between the two."""
@@ -341,7 +352,7 @@ class Market:
         (the sender's claimable balance, U5). `stake_from` is "wallet", "balance", "auto"
         (the balance when it covers the stake: no transfer, and its slot is warm), or
         "once" (a transfer, for a contributor who will not come back: submitUpdateOnce, U6,
-        whose payout is claimed with a proof, `claim_payouts`)."""
+        whose payout is claimed with a proof, `fathom.roles.contributor.claim_payouts`)."""
         if stake_from not in STAKE_SOURCES:
             raise FathomError(f"stake_from must be one of {', '.join(STAKE_SOURCES)}, got {stake_from!r}")
         if stake_from in ("wallet", "once"):
@@ -410,47 +421,13 @@ class Market:
         self.send(self.market.functions.claim(token))
         return amount
 
-    def payouts_owed(self, account: str, events: list[Event] | None = None) -> list[dict[str, Any]]:
-        """The one-off payouts (U6, P3) settled for `account`'s submitUpdateOnce submissions
-        and not yet claimed, each with claimPayout's arguments, rebuilt from the events."""
-        events = self.events() if events is None else events
-        account = to_checksum_address(account)
-        mine = [e for e in events if e.name == "SubmissionReceived" and int(e["stake"]) & payouts.ONE_OFF
-                and to_checksum_address(e["contributor"]) == account]
-        settled = {(int(e["bountyId"]), int(e["batch"])) for e in events if e.name == "BatchSettled"}
-        out: list[dict[str, Any]] = []
-        for bounty_id, batch in sorted({(int(e["bountyId"]), int(e["batch"])) for e in mine} & settled):
-            b = self.bounty(bounty_id)
-            records = self.records_of(events, bounty_id, batch)
-            first = batch * int(b["batchSize"])
-            ids = range(first, first + len(records))
-            decided = [e for e in events if e.args.get("bountyId") == bounty_id and e.args.get("submissionId") in ids]
-            amounts = payouts.owed(records, first, [e.args for e in decided if e.name == "VersionAccepted"],
-                                   [e.args for e in decided if e.name == "StakeSlashed"])
-            groups = payouts.trees(records, amounts, b["token"])
-            for i, amount in sorted(amounts.items()):
-                if to_checksum_address(records[i][0]) != account:
-                    continue
-                g = i // payouts.GROUP
-                root, claimed = self.market.functions.payoutRoot(bounty_id, batch, g).call()
-                if groups[g].root != bytes(root):
-                    raise ChainError(f"bounty {bounty_id} batch {batch}: the events do not rebuild the stored payout root")
-                if claimed >> (i % payouts.GROUP) & 1:
-                    continue
-                out.append({"bountyId": bounty_id, "batch": batch, "index": i, "submissionId": first + i,
-                            "token": b["token"], "amount": amount, "position": payouts.position(batch, i),
-                            "proof": groups[g].proof(i % payouts.GROUP)})
-        return out
+    def payout_root(self, bounty_id: int, batch: int, group: int) -> tuple[bytes, int]:
+        """A one-off payout group's stored root and claimed bits (P3)."""
+        root, claimed = self.market.functions.payoutRoot(bounty_id, batch, group).call()
+        return bytes(root), int(claimed)
 
-    def claim_payouts(self, token: str | None = None) -> list[dict[str, Any]]:
-        """Claim every unclaimed one-off payout of the sender (of `token` only, if given)."""
-        done = []
-        for p in self.payouts_owed(self._need_sender().address):
-            if token is not None and to_checksum_address(p["token"]) != to_checksum_address(token):
-                continue
-            self.send(self.market.functions.claimPayout(p["token"], p["bountyId"], p["position"], p["amount"], p["proof"]))
-            done.append(p)
-        return done
+    def claim_payout(self, token: str, bounty_id: int, position: int, amount: int, proof: list[bytes]) -> Any:
+        return self.send(self.market.functions.claimPayout(token, bounty_id, position, amount, proof))
 
 
 def _plain(value: Any) -> Any:

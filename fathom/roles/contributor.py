@@ -16,15 +16,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from eth_utils import to_checksum_address
+
 import numpy as np
 
-from . import training
-from .artefacts import pack_update
-from .bounty import BountyReader
-from .crypto import account_address, seal_for
-from .errors import FathomError
-from .market import Market
-from .storage import Store, cid_to_chain
+from fathom.ml import training
+from fathom.ml.artefacts import pack_update
+from fathom.roles.reader import BountyReader
+from fathom.crypto.envelope import account_address, seal_for
+from fathom.errors import FathomError
+from fathom.chain.client import ChainError
+from fathom.chain.market import Event, Market
+from fathom.protocol import payouts
+from fathom.storage.store import Store, cid_to_chain
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,7 @@ def contribute(
     delta = training.make_update(head.arrays, trained)
     epsilon = None
     if dp is not None:
-        from . import privacy
+        from fathom.ml import privacy
 
         delta = training.clip_update(delta, dp.clip_norm)
         delta = privacy.add_gaussian_noise(delta, dp.clip_norm, dp.noise_multiplier, np.random.default_rng(seed))
@@ -92,7 +96,7 @@ def contribute(
     if scale != 1.0:
         delta = {k: (v * np.float32(scale)).astype(np.float32) for k, v in delta.items()}
     norm = float(np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in delta.values())))
-    from . import models
+    from fathom.ml import models
 
     before = after = None
     try:
@@ -124,3 +128,47 @@ def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any
         if ev.name == "StakeSlashed":
             return {"outcome": "slashed", "score": ev["score"], "burned": ev["burned"], "returned": ev["returned"]}
     return None
+
+
+def payouts_owed(market: Market, account: str, events: list[Event] | None = None) -> list[dict[str, Any]]:
+    """The one-off payouts (U6, P3) settled for `account`'s submitUpdateOnce submissions
+    and not yet claimed, each with claimPayout's arguments, rebuilt from the events."""
+    events = market.events() if events is None else events
+    account = to_checksum_address(account)
+    mine = [e for e in events if e.name == "SubmissionReceived" and int(e["stake"]) & payouts.ONE_OFF
+            and to_checksum_address(e["contributor"]) == account]
+    settled = {(int(e["bountyId"]), int(e["batch"])) for e in events if e.name == "BatchSettled"}
+    out: list[dict[str, Any]] = []
+    for bounty_id, batch in sorted({(int(e["bountyId"]), int(e["batch"])) for e in mine} & settled):
+        b = market.bounty(bounty_id)
+        records = market.records_of(events, bounty_id, batch)
+        first = batch * int(b["batchSize"])
+        ids = range(first, first + len(records))
+        decided = [e for e in events if e.args.get("bountyId") == bounty_id and e.args.get("submissionId") in ids]
+        amounts = payouts.owed(records, first, [e.args for e in decided if e.name == "VersionAccepted"],
+                               [e.args for e in decided if e.name == "StakeSlashed"])
+        groups = payouts.trees(records, amounts, b["token"])
+        for i, amount in sorted(amounts.items()):
+            if to_checksum_address(records[i][0]) != account:
+                continue
+            g = i // payouts.GROUP
+            root, claimed = market.payout_root(bounty_id, batch, g)
+            if groups[g].root != root:
+                raise ChainError(f"bounty {bounty_id} batch {batch}: the events do not rebuild the stored payout root")
+            if claimed >> (i % payouts.GROUP) & 1:
+                continue
+            out.append({"bountyId": bounty_id, "batch": batch, "index": i, "submissionId": first + i,
+                        "token": b["token"], "amount": amount, "position": payouts.position(batch, i),
+                        "proof": groups[g].proof(i % payouts.GROUP)})
+    return out
+
+
+def claim_payouts(market: Market, token: str | None = None) -> list[dict[str, Any]]:
+    """Claim every unclaimed one-off payout of the sender (of `token` only, if given)."""
+    done = []
+    for p in payouts_owed(market, market.account):
+        if token is not None and to_checksum_address(p["token"]) != to_checksum_address(token):
+            continue
+        market.claim_payout(p["token"], p["bountyId"], p["position"], p["amount"], p["proof"])
+        done.append(p)
+    return done

@@ -88,7 +88,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from eth_utils import is_checksum_address, is_hex_address, keccak, to_checksum_address
 
-from .errors import FathomError, RejectionError
+from fathom.errors import FathomError, RejectionError
 
 __all__ = [
     "AuthorMismatch",
@@ -261,6 +261,12 @@ _HEADER_KEYS = frozenset({"author", "bounty_id", "key_commitment", "key_mode", "
 # ---------------------------------------------------------------------------------------
 # Keys and addresses
 # ---------------------------------------------------------------------------------------
+
+
+def audit_private_key(validation_key: bytes) -> bytes:
+    """The audit key pair's private key: derived from the validation key, revealed with it."""
+    k = int.from_bytes(keccak(b"fathom/v1/audit" + validation_key), "big") % (_SECP256K1_N - 1) + 1
+    return k.to_bytes(32, "big")
 
 
 def generate_private_key() -> bytes:

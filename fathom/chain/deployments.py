@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from .errors import DeploymentNotFound, FathomError
+from fathom.errors import DeploymentNotFound, FathomError
 
 
 def deployment_path(directory: Path, network: str) -> Path:

@@ -10,7 +10,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
-from .market import Market, with_rejections
+from fathom.chain.market import Market, with_rejections
 
 COUNTERS = (
     "submissions_accepted", "submissions_rejected", "submissions_slashed",

@@ -36,7 +36,7 @@ from enum import Enum
 from fractions import Fraction
 from typing import Iterable, Sequence
 
-from .errors import FathomError
+from fathom.errors import FathomError
 
 __all__ = [
     "WAD",

@@ -1,0 +1,116 @@
+"""The contributor's commands: contribute, outcome, claim; and audit, which anyone runs after the reveal."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from fathom.config import Settings
+from fathom.errors import FathomError
+from fathom.cli._common import ETH_ADDRESS, Progress, account_key, eth, load_arrays, market_for, store_for, with_key
+
+
+def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.contributor import PrivacySettings, contribute
+
+    key = account_key(args, settings)
+    _, arrays = load_arrays(args.data)
+    if "X" not in arrays or "y" not in arrays:
+        raise FathomError(f"{args.data} must hold X.npy (features) and y.npy (labels)")
+    dp = PrivacySettings(args.clip, args.noise, args.dp_delta) if args.noise else None
+    if args.noise and not args.clip:
+        raise FathomError("--noise needs --clip: the noise is scaled to the clipping norm")
+    c = contribute(market_for(args, settings), store_for(settings), key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
+                   epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=Progress("training"),
+                   stake_from=args.stake_from)
+    print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
+    print({"balance": "stake taken from your claimable balance",
+           "once": "stake paid from your wallet; its payout is claimed once with a proof (`fathom claim`)"}.get(
+        c.staked_from, "stake paid from your wallet"))
+    if c.epsilon is not None:
+        print(f"privacy: one contribution of one data owner is ({c.epsilon:.3f}, {c.delta:g})-differentially private "
+              "(Gaussian mechanism, RDP accountant)")
+    return 0
+
+
+def _cmd_outcome(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.contributor import outcome
+
+    import time
+
+    market = market_for(args, settings, signer=False)
+    deadline = time.monotonic() + args.wait
+    result = outcome(market, args.bounty, args.submission)
+    while result is None and time.monotonic() < deadline:
+        time.sleep(2)
+        result = outcome(market, args.bounty, args.submission)
+    print(json.dumps(result) if result else f"submission {args.submission} is not decided yet")
+    return 0
+
+
+def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.contributor import claim_payouts
+
+    market = market_for(args, settings)
+    amount = market.claim(args.token)
+    name = "ETH" if args.token == ETH_ADDRESS else args.token
+    if amount:
+        print(f"claimed {eth(amount)} ({name}) from your balance")
+    paid = claim_payouts(market, args.token)
+    for p in paid:
+        print(f"claimed {eth(p['amount'])} ({name}): one-off payout of bounty {p['bountyId']} submission {p['submissionId']}")
+    if not amount and not paid:
+        print("nothing to claim")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.requester import audit
+
+    report = audit(market_for(args, settings, signer=False), store_for(settings), args.bounty)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        print(f"bounty {args.bounty}: {len(report['versions'])} versions and {report['reports']} reports re-scored")
+        for d in report["differences"]:
+            print(f"  differs: {d['what']}: chain {d['chain']}, re-scored {d['rescored']}")
+        print("no differences" if not report["differences"] else f"{len(report['differences'])} differences")
+    return 1 if report["differences"] else 0
+
+
+def register(sub: Any) -> None:
+    p = with_key(sub.add_parser("contribute", help="train on local data and submit an encrypted update"))
+    p.add_argument("bounty", type=int)
+    p.add_argument("--data", type=Path, required=True, help="folder with X.npy and y.npy (never leaves this machine)")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--clip", type=float, help="clip the update to this L2 norm")
+    p.add_argument("--noise", type=float, help="Gaussian noise multiplier (differential privacy)")
+    p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee")
+    p.add_argument("--stake-from", choices=("auto", "wallet", "balance", "once"), default="auto",
+                   help="pay the stake from your wallet, or from your claimable balance in the market "
+                        "(stakes returned, rewards); auto (default): the balance when it covers the stake, "
+                        "which saves the token transfer's gas; once: from your wallet, for a one-off "
+                        "contributor: the payout is not credited to a balance but claimed once with a "
+                        "proof (`fathom claim`), the cheapest way for someone who will not come back")
+    p.set_defaults(func=_cmd_contribute)
+
+    p = sub.add_parser("outcome", help="what happened to a submission")
+    p.add_argument("bounty", type=int)
+    p.add_argument("submission", type=int)
+    p.add_argument("--wait", type=float, default=0.0, help="follow the chain up to this many seconds for the decision")
+    p.set_defaults(func=_cmd_outcome)
+
+    p = with_key(sub.add_parser("claim", help="withdraw everything the market owes this account: its "
+                                               "claimable balance and its one-off payouts, in the token"))
+    p.add_argument("--token", default=ETH_ADDRESS, help="ERC-20 address (default: ETH)")
+    p.set_defaults(func=_cmd_claim)
+
+    p = sub.add_parser("audit", help="after the reveal: re-score every version and report")
+    p.add_argument("bounty", type=int)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_audit)

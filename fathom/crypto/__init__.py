@@ -1,0 +1,4 @@
+"""The crypto edge: keys, addresses and the sealed envelope.
+
+The only part of fathom that imports coincurve and cryptography.
+"""
