@@ -1,0 +1,165 @@
+"""Pay only for improvement larger than the measurement's noise (issue: "noise is paid").
+
+A score on a finite validation set is a measurement with an error. Every oracle compares
+a candidate with the head on the *same* rows, so the comparison is paired: per row,
+
+    d_i = g_candidate(i) - g_head(i)
+
+where `g` is the row's *goodness* (1 or 0 for a correct or wrong prediction under
+accuracy, minus the row's log loss, minus its squared error). For these metrics the
+metric is the mean of `g`, so `mean(d)` is exactly the candidate's improvement over the
+head and its standard error is `sd(d) / sqrt(n)` (sd with n - 1). With `z` the one-sided
+normal quantile of the bounty's confidence (`Z_FOR`):
+
+    lcb = mean(d) - z * se        ucb = mean(d) + z * se
+
+The oracle then reports not the candidate's raw score but the head's score moved by the
+part of the difference that lies beyond the noise (a soft threshold):
+
+    lcb       when lcb > 0   significantly better: only what is certain counts
+    ucb       when ucb < 0   significantly worse: only what is certain counts
+    0         otherwise      indistinguishable from the head: the head's own score
+
+quantised towards the head (`report_units`). The contracts need no new rule: a
+submission is accepted when its median report beats the head (so when the median lower
+bound is above zero) and slashed when it lies below the head by more than the slash
+margin (so only when even its upper bound is that much worse). A version's recorded
+score is the conservative `head + lcb`, so the reward, which follows the recorded
+progress, pays only for demonstrated improvement.
+
+What this publishes. A candidate that is not significantly different from the head is
+published as exactly the head's score: a prober learns one bit ("not significant"), not
+a score to climb on. That is the Ladder mechanism's rule (Blum and Hardt, 2015: report a
+new score only when it beats the best so far by a margin tied to the noise) with the
+margin chosen per comparison from the paired standard error; Thresholdout answers from a
+training set while the holdout and it agree, which does not apply to a committee that
+sees only the holdout. Published values are further rounded to the bounty's resolution.
+
+Determinism. Every honest oracle must report the same integer: the per-row values are
+float64 (exact for accuracy), every sum is `math.fsum` (exactly rounded, so independent of
+order and of the BLAS kernel that produced nothing here), `math.sqrt` is correctly rounded
+by IEEE 754, and `z` comes from a fixed table rather than a library's inverse CDF (whose
+last bits could depend on the platform's libm).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import numpy as np
+
+from fathom.errors import FathomError
+
+#: one-sided standard normal quantiles for the confidences a bounty may choose, in basis
+#: points. The range is capped: below 90% noise is paid too often, above 99.9% a requester
+#: could set a bar that honest progress on a small validation set cannot pass.
+Z_FOR: dict[int, float] = {
+    9_000: 1.2815515655446004,
+    9_500: 1.6448536269514722,
+    9_750: 1.959963984540054,
+    9_900: 2.3263478740408408,
+    9_950: 2.5758293035489004,
+    9_990: 3.090232306167813,
+}
+DEFAULT_CONFIDENCE_BPS = 9_900
+
+
+class SignificanceError(FathomError, ValueError):
+    """A confidence outside the allowed table, or rows that do not pair up."""
+
+
+def z_for(confidence_bps: int) -> float:
+    try:
+        return Z_FOR[int(confidence_bps)]
+    except (KeyError, TypeError, ValueError):
+        allowed = ", ".join(f"{c / 100:g}%" for c in sorted(Z_FOR))
+        raise SignificanceError(f"confidence {confidence_bps} bps is not one of {allowed}") from None
+
+
+@dataclass(frozen=True)
+class PairedDifference:
+    """The paired comparison of one candidate with the head, in the metric's goodness."""
+
+    n: int
+    mean: float  # mean(d): the candidate's improvement of the metric (goodness)
+    se: float  # standard error of the mean
+    lcb: float
+    ucb: float
+
+    @property
+    def shrunk(self) -> float:
+        """The part of the difference beyond the noise (0 when not significant)."""
+        if self.lcb > 0:
+            return self.lcb
+        if self.ucb < 0:
+            return self.ucb
+        return 0.0
+
+    @property
+    def verdict(self) -> str:
+        return "better" if self.lcb > 0 else "worse" if self.ucb < 0 else "not significant"
+
+
+def paired(head_goodness: Any, candidate_goodness: Any, confidence_bps: int = DEFAULT_CONFIDENCE_BPS) -> PairedDifference:
+    """Mean, standard error and the one-sided bounds of candidate - head, row by row."""
+    z = z_for(confidence_bps)
+    h = np.asarray(head_goodness, dtype=np.float64).ravel()
+    c = np.asarray(candidate_goodness, dtype=np.float64).ravel()
+    if h.shape != c.shape:
+        raise SignificanceError(f"the head has {h.size} rows and the candidate {c.size}: they must pair up")
+    n = int(h.size)
+    if n < 2:
+        raise SignificanceError("a paired test needs at least 2 validation rows")
+    d = c - h
+    if not np.isfinite(d).all():
+        raise SignificanceError("a per-row goodness is not finite")
+    mean = math.fsum(d.tolist()) / n
+    var = math.fsum(((d - mean) ** 2).tolist()) / (n - 1)
+    se = math.sqrt(var / n)
+    return PairedDifference(n=n, mean=mean, se=se, lcb=mean - z * se, ucb=mean + z * se)
+
+
+def report_units(head_units: int, diff: PairedDifference, resolution: float, higher_is_better: bool,
+                 max_units: int = 2**32 - 2) -> int:
+    """The score (in the bounty's units) an oracle reports for the candidate: the head's
+    recorded score moved by `diff.shrunk`, rounded towards the head, clipped to [0, max]."""
+    if resolution <= 0:
+        raise SignificanceError("the resolution must be positive")
+    steps = diff.shrunk / resolution
+    steps_int = math.floor(steps) if steps >= 0 else math.ceil(steps)  # towards the head
+    # goodness up means the score up for higher-is-better metrics, down for losses
+    units = head_units + steps_int if higher_is_better else head_units - steps_int
+    return min(max(units, 0), max_units)
+
+
+def smallest_detectable(n: int, discordant_sd: float, confidence_bps: int = DEFAULT_CONFIDENCE_BPS) -> float:
+    """The power statement: the smallest true improvement whose expected lower bound is
+    above zero, for `n` rows and a per-row difference with standard deviation
+    `discordant_sd` (for accuracy, sqrt(q) when a fraction q of the rows change)."""
+    return z_for(confidence_bps) * discordant_sd / math.sqrt(n)
+
+
+def row_goodness(manifest: Mapping[str, Any], params: Mapping[str, np.ndarray], X: Any, y: Any,
+                 metric: str | None = None) -> np.ndarray:
+    """Per-row goodness of a model on (X, y), float64: the rows' mean is the metric
+    (accuracy) or minus the metric (log_loss, mse), as `models.metric_value` computes it."""
+    from fathom.ml import models
+
+    spec = models.model_spec(manifest)
+    metric = metric or spec.metric
+    yv = np.asarray(y)
+    if metric == "accuracy":
+        return (models.predict(spec, params, X) == yv).astype(np.float64)
+    out = np.asarray(models.forward(spec, params, X), dtype=np.float64)
+    if metric == "mse" and spec.regression:
+        return -((out - yv.astype(np.float64)) ** 2)
+    labels = yv.astype(np.int64)
+    if metric == "log_loss":
+        return np.log(np.clip(out[np.arange(labels.size), labels], 1e-15, 1.0))
+    if metric == "mse":
+        onehot = np.zeros_like(out)
+        onehot[np.arange(labels.size), labels] = 1.0
+        return -((out - onehot) ** 2).mean(axis=1)
+    raise SignificanceError(f"metric {metric!r} is not a mean of per-row values: it has no paired test")
