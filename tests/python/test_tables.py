@@ -196,3 +196,12 @@ def test_unreadable_tables_and_dictionaries_are_plain_errors(tmp_path):
     with pytest.raises(TableError, match="entry 'a'"):
         read_dictionary({"a": {"colour": "red"}})
     assert read_dictionary({"a": "words"}) == {"a": ColumnInfo("words")}
+
+
+def test_cryptic_abbreviations_are_refused_rather_than_guessed(cancer):
+    """Names like r_avg or cncv_pts_se, without a dictionary, carry too little meaning:
+    every column is doubtful (none is silently taken), and the contributor must --map."""
+    names, X, y, schema = cancer
+    spec = PARAPHRASES["fixtures"]["breast_cancer_abbreviations"]["columns"]
+    mapping = map_columns(schema, [spec[n]["column"] for n in names])
+    assert not mapping.ok and set(mapping.doubtful) == {spec[n]["column"] for n in names}
