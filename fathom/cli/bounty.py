@@ -10,7 +10,7 @@ from typing import Any
 from fathom.config import Settings
 from fathom.errors import FathomError
 from fathom.cli._common import account_key, eth, load_arrays, market_for, store_for, with_key
-from fathom.cli.export import FORMATS, export_as
+from fathom.cli.export import FORMATS, export_as, load_model
 from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
 
@@ -54,7 +54,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
 
     key = account_key(args, settings)
     market = market_for(args, settings)
-    model_manifest, model_arrays = load_arrays(args.model)
+    model_manifest, model_arrays = load_arrays(args.model) if args.model.is_dir() else load_model(args.model)[:2]
     if args.schema is not None or args.validation.is_file():
         model_manifest, (val_manifest, val_arrays) = validation_table(args, model_manifest)
     else:
@@ -130,7 +130,8 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Any) -> None:
     bounty = sub.add_parser("bounty", help="open, inspect, close and reveal bounties").add_subparsers(dest="sub", metavar="ACTION", required=True)
     p = with_key(bounty.add_parser("open", help="encrypt, pin, commit and fund a new bounty"))
-    p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...")
+    p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...; or a .onnx / "
+                   ".safetensors file written by `fathom bounty export` (e.g. of a scikit-learn model: fathom.ml.interop)")
     p.add_argument("--validation", type=Path, required=True, help="folder: X.npy, y.npy (+ optional manifest.json); "
                    "or a .csv/.parquet table with --schema and --label")
     p.add_argument("--schema", type=Path, help="feature schema (fathom table schema): put in the model's manifest, "

@@ -11,7 +11,6 @@ table's columns onto the model's schema as `fathom contribute` does.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,8 @@ def export_as(args: argparse.Namespace, settings: Settings, key: bytes | None, m
     return 0
 
 
-def _load_model(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:
-    """(manifest, params or None, ONNX bytes or None) of an exported model."""
+def load_model(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None, bytes | None]:
+    """(manifest, params, ONNX bytes or None) of a model folder, .onnx or .safetensors file."""
     if path.is_dir():
         manifest, arrays = load_arrays(path)
         return manifest, arrays, None
@@ -56,13 +55,10 @@ def _load_model(path: Path) -> tuple[dict[str, Any], dict[str, Any] | None, byte
         manifest, params = from_safetensors(data)
         return manifest, params, None
     if path.suffix == ".onnx":
-        import onnx
+        from fathom.ml.onnx import from_onnx
 
-        try:
-            props = {p.key: p.value for p in onnx.load_model_from_string(data).metadata_props}
-            return json.loads(props["fathom_manifest"]), None, data
-        except Exception:  # a malformed file: onnx raises DecodeError and friends
-            raise FathomError(f"{path} is not an ONNX model exported by Fathom (no fathom_manifest)") from None
+        manifest, params = from_onnx(data)
+        return manifest, params, data
     raise FathomError(f"{path}: unknown model format (a folder, .onnx or .safetensors)")
 
 
@@ -70,7 +66,7 @@ def _cmd_predict(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.ml import models
     from fathom.ml.schema import schema_of
 
-    manifest, params, graph = _load_model(args.model)
+    manifest, params, graph = load_model(args.model)
     schema = schema_of(manifest)
     X, _ = table_xy(args, schema, None, out=sys.stderr)
     if graph is not None:  # run the exported graph itself, as any ONNX runtime would

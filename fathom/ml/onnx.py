@@ -38,7 +38,7 @@ from fathom.errors import FathomError
 from fathom.ml.models import ModelSpec, check_params, model_spec
 from fathom.ml.schema import schema_of
 
-__all__ = ["OPSET", "ExportError", "to_onnx", "to_safetensors", "from_safetensors"]
+__all__ = ["OPSET", "ExportError", "to_onnx", "from_onnx", "to_safetensors", "from_safetensors"]
 
 OPSET = 17
 _IR_VERSION = 8  # the IR of opset 17: runtimes from onnxruntime 1.11 on load it
@@ -152,4 +152,22 @@ def from_safetensors(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]
     except Exception as exc:  # malformed file: safetensors raises its own errors
         raise ExportError(f"not a Fathom safetensors file: {exc}") from None
     check_params(model_spec(manifest), params)
+    return manifest, params
+
+
+def from_onnx(data: bytes) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The manifest and parameters of a graph `to_onnx` wrote: the manifest from its
+    metadata, ``W{i}``/``b{i}`` from its initializers (nothing in the graph runs)."""
+    onnx = _onnx()
+    from onnx import numpy_helper
+
+    try:
+        model = onnx.load_model_from_string(data)
+        manifest = json.loads({p.key: p.value for p in model.metadata_props}["fathom_manifest"])
+        spec = model_spec(manifest)
+        wanted = {f"{w}{i}" for i in range(len(spec.layers)) for w in ("W", "b")}
+        params = {t.name: numpy_helper.to_array(t).astype(np.float32) for t in model.graph.initializer if t.name in wanted}
+    except Exception as exc:  # protobuf DecodeError, KeyError, JSON errors: not one of ours
+        raise ExportError(f"not an ONNX model exported by Fathom (no fathom_manifest, or unreadable): {exc}") from None
+    check_params(spec, params)
     return manifest, params

@@ -97,3 +97,28 @@ def test_a_file_that_is_not_a_fathom_safetensors_is_refused():
         from_safetensors(save({"W0": np.zeros((2, 2), dtype=np.float32)}))
     with pytest.raises(ExportError, match="not a Fathom safetensors file"):
         from_safetensors(b"\xff" * 16)
+
+
+def test_a_model_comes_back_in_from_its_onnx_or_safetensors_file(cancer_model, tmp_path):
+    """`fathom bounty open --model model.onnx|model.safetensors` reads the same manifest and
+    weights back (e.g. an initial model fitted in scikit-learn and exported)."""
+    from fathom.cli.export import load_model
+    from fathom.ml.onnx import from_onnx
+
+    *_, manifest, params = cancer_model
+    (tmp_path / "m.onnx").write_bytes(to_onnx(manifest, params))
+    (tmp_path / "m.safetensors").write_bytes(to_safetensors(manifest, params))
+    for name in ("m.onnx", "m.safetensors"):
+        back_manifest, back, _ = load_model(tmp_path / name)
+        assert back_manifest == manifest
+        for k in params:
+            np.testing.assert_array_equal(back[k], params[k])
+    import onnx
+    from onnx import TensorProto, helper
+
+    foreign = helper.make_model(helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "g",
+                                                  [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])]))
+    with pytest.raises(ExportError, match="not an ONNX model exported by Fathom"):
+        from_onnx(foreign.SerializeToString())
+    assert onnx.checker.check_model(foreign) is None
