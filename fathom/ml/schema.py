@@ -305,7 +305,8 @@ class FeatureSchema:
         for f in self.features:
             values = columns[f.name]
             if f.type == "numeric":
-                x = numbers(f.name, values).astype(np.float32)
+                with np.errstate(over="ignore"):  # beyond float32 becomes inf, refused below
+                    x = numbers(f.name, values).astype(np.float32)
                 gaps = np.isnan(x)
                 if gaps.any():
                     if f.missing == "refuse":
