@@ -90,6 +90,11 @@ def test_a_contributor_with_a_renamed_table_is_paid_through_the_command_line(wor
     next(iter(columns.values()))[3] = None  # one gap
     pcsv.write_csv(pa.table(columns), tmp_path / "mine.csv")
     (tmp_path / "mine.json").write_text(json.dumps(dictionary))
+    code, out, err = run(capsys, "table", "map", "--bounty", bounty_id, "--data", tmp_path / "mine.csv", "--label", "outcome",
+                         "--dictionary", tmp_path / "mine.json")  # the dry run: nothing sent
+    assert code == 0, err
+    assert f"mapping accepted: {len(X) - 350} rows -> model inputs of shape ({len(X) - 350}, 30)" in out
+    assert named(viewer.events(bounty_id=bounty_id), "SubmissionReceived") == []
     code, out, err = run(capsys, "contribute", bounty_id, "--data", tmp_path / "mine.csv", "--label", "outcome",
                          "--dictionary", tmp_path / "mine.json", "--epochs", 5, "--lr", 0.1, "--batch-size", 16)
     assert code == 0, err
@@ -117,3 +122,9 @@ def test_a_contributor_with_a_renamed_table_is_paid_through_the_command_line(wor
     want = models.forward(head.manifest, head.arrays, schema.transform(raw))
     np.testing.assert_allclose(proba, want, rtol=1e-5, atol=1e-6)
     assert models.accuracy(y[200:350], label) * 10_000 == pytest.approx(accepted["score"], abs=1)
+    code, out, err = run(capsys, "bounty", "export", bounty_id, tmp_path / "head.safetensors", "--format", "safetensors")
+    assert code == 0, err
+    code, out, err = run(capsys, "predict", tmp_path / "head.onnx", "--data", tmp_path / "mine.csv", "--dictionary", tmp_path / "mine.json")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "row,prediction,p_malignant,p_benign" and len(lines) == len(X) - 350 + 1
