@@ -34,9 +34,12 @@ r2                 regression      higher    1e-4        [0, 1] (< 0 -> 0)    bo
   seed that is ``sha256("fathom/bootstrap/v1" ‖ bounty id ‖ batch)``, so every oracle
   draws the same rows; the p-value that the candidate is no better than the head is
   ``(1 + #{resamples where it is not better}) / (1 + rounds)``. Given the same model
-  outputs it is bit-identical on every machine; outputs that differ in the last float32
-  bits (another BLAS) can move it only through exact ties. None of the five is
-  display-only.
+  outputs it is bit-identical on every machine: the resamples come from PCG64 (the same
+  stream everywhere), the classification metrics are ratios of integer counts or of
+  rank sums (half-integers, exact in float64), and the regression sums are `math.fsum`
+  (exactly rounded, whatever the order), as the paired per-row test does. Outputs that
+  differ in the last float32 bits (another BLAS) can move it only through near-ties.
+  None of the five is display-only.
 """
 
 from __future__ import annotations
@@ -127,12 +130,13 @@ def value(metric: str, y: Any, outputs: Any, labels: Any = None) -> float:
     if m.task == "regression" or (m.task == "both" and out.ndim == 1):
         pred = out.astype(np.float64).reshape(-1)
         t = y.astype(np.float64)
+        n = len(t)
         if metric == "mae":
-            return float(np.mean(np.abs(pred - t)))
+            return math.fsum(np.abs(pred - t).tolist()) / n
         if metric == "mse":
-            return float(np.mean((pred - t) ** 2))
-        ss_res = float(np.sum((t - pred) ** 2))
-        ss_tot = float(np.sum((t - t.mean()) ** 2))
+            return math.fsum(((pred - t) ** 2).tolist()) / n
+        ss_res = math.fsum(((t - pred) ** 2).tolist())
+        ss_tot = math.fsum(((t - math.fsum(t.tolist()) / n) ** 2).tolist())
         if ss_tot == 0:
             return 1.0 if ss_res == 0 else 0.0
         return 1.0 - ss_res / ss_tot
