@@ -7,7 +7,7 @@
     python benchmarks/run.py --gas merge      # take benchmarks/gas.json as it is
 
 Sections: gas (benchmarks/gas.py, run as a subprocess; it writes benchmarks/gas.json,
-whose keys land under "gas"), artefacts, ipfs, scoring, round. Each section's figures
+whose keys land under "gas"), artefacts, ipfs, scoring, round, schema. Each section's figures
 are medians of repeated runs (see each module's docstring for its method); the machine,
 the load averages and the time of each section are recorded beside them. A section that
 fails is recorded under "errors" and the run exits 1 after writing everything else.
@@ -33,7 +33,7 @@ from common import BENCH, ROOT, load, machine, say, write_json  # noqa: E402
 warnings.filterwarnings("ignore", category=FutureWarning)  # ipfshttpclient on urllib3 2
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-SECTIONS = ("gas", "artefacts", "ipfs", "scoring", "round")
+SECTIONS = ("gas", "artefacts", "ipfs", "scoring", "round", "schema")
 RESULTS = BENCH / "results.json"
 GAS_JSON = BENCH / "gas.json"
 
@@ -53,6 +53,9 @@ METHOD = {
                  "16 MiB, interleaved; 1 and 64 MiB recorded too.",
     "ipfs": "benchmarks/ipfs.py: IpfsStore.add / IpfsStore.cat of fresh random 16 MiB against js-ipfs "
             "(jsipfs daemon --offline on a free port, the unit tests' helper); 1 MiB recorded too.",
+    "schema": "benchmarks/schema.py: fathom.ml.tables.map_columns on the 30-column paraphrase fixtures "
+              "(all-MiniLM-L6-v2 int8 on onnxruntime, one thread): median of 7 runs after a warm-up; accuracy = share "
+              "of features mapped to the right column, per fixture.",
     "round": "benchmarks/round.py: 100 contributors (softmax on digits, d=64), batches of 32, committee of 3 "
              "in-process OracleNodes doing their whole job, on a fresh anvil and a fresh ganache; wall time of the "
              "round from createBounty to the last claim, gas = sum of gasUsed of its transactions.",
@@ -104,6 +107,11 @@ def _section(name: str, quick: bool, gas_mode: str) -> Any:
 
         say("round: 100 contributors on anvil, then on ganache")
         return round_bench.run(quick)
+    if name == "schema":
+        import schema
+
+        say("schema: embed and map a 30-column table onto a bounty's features")
+        return schema.run(quick)
     raise ValueError(name)
 
 
@@ -156,6 +164,9 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             row(f"round.contributors_100.{chain}.wall_s", wall, None, None, "s")
         row(f"round.contributors_100.{chain}.gas_total", gas, None, None, "gas")
+    row("schema.map_ms (30 columns)", _get(results, "schema.map_ms"), None, None, "ms")
+    for fixture, share in (_get(results, "schema.mapping_accuracy") or {}).items():
+        row(f"schema.mapping_accuracy.{fixture}", share, None, None)
     return rows
 
 

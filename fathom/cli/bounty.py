@@ -10,12 +10,15 @@ from typing import Any
 from fathom.config import Settings
 from fathom.errors import FathomError
 from fathom.cli._common import account_key, eth, load_arrays, market_for, store_for, with_key
+from fathom.cli.export import FORMATS, export_as, load_model
+from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
 
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     market = market_for(args, settings, signer=False)
     view = market.bounty(args.bounty)
     view["state"] = market.state(args.bounty)
+    view["schema"], schema_text = schema_summary(args, settings)
     if args.json:
         print(json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}, indent=2))
         return 0
@@ -23,6 +26,7 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  reward {eth(view['reward'])} (paid {eth(view['paid'])}), stake {eth(view['stake'])}, batch size {view['batchSize']}")
     print(f"  baseline {view['baselineScore']}, head version {view['versionCount']} at {view['headScore']}, target {view['target']}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
+    print(schema_text)
     return 0
 
 
@@ -50,8 +54,11 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
 
     key = account_key(args, settings)
     market = market_for(args, settings)
-    model_manifest, model_arrays = load_arrays(args.model)
-    val_manifest, val_arrays = load_arrays(args.validation)
+    model_manifest, model_arrays = load_arrays(args.model) if args.model.is_dir() else load_model(args.model)[:2]
+    if args.schema is not None or args.validation.is_file():
+        model_manifest, (val_manifest, val_arrays) = validation_table(args, model_manifest)
+    else:
+        val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}
     committee = [c.strip() for c in args.committee.split(",") if c.strip()]
@@ -113,6 +120,8 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
         revealed = revealed_keys(market, args.bounty)  # after the reveal, anyone can export
         if revealed is not None and any(revealed[1]):
             model_key = revealed[1]
+    if args.format != "npy":
+        return export_as(args, settings, key, model_key)
     info = export_model(market, store_for(settings), args.bounty, args.out, key, model_key, args.version)
     print(f"version {info['version']} (score {info['score']}) written to {args.out}: {', '.join(info['files'])}")
     return 0
@@ -121,8 +130,13 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Any) -> None:
     bounty = sub.add_parser("bounty", help="open, inspect, close and reveal bounties").add_subparsers(dest="sub", metavar="ACTION", required=True)
     p = with_key(bounty.add_parser("open", help="encrypt, pin, commit and fund a new bounty"))
-    p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...")
-    p.add_argument("--validation", type=Path, required=True, help="folder: X.npy, y.npy (+ optional manifest.json)")
+    p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...; or a .onnx / "
+                   ".safetensors file written by `fathom bounty export` (e.g. of a scikit-learn model: fathom.ml.interop)")
+    p.add_argument("--validation", type=Path, required=True, help="folder: X.npy, y.npy (+ optional manifest.json); "
+                   "or a .csv/.parquet table with --schema and --label")
+    p.add_argument("--schema", type=Path, help="feature schema (fathom table schema): put in the model's manifest, "
+                   "and the validation table is transformed by it")
+    add_table_arguments(p)
     p.add_argument("--committee", required=True, help="comma-separated oracle addresses (3 or more)")
     p.add_argument("--reward", type=float, default=1.0, help="reward escrow, in ETH (or token units)")
     p.add_argument("--stake", type=float, default=0.01, help="stake per submission")
@@ -133,7 +147,7 @@ def register(sub: Any) -> None:
     p.add_argument("--admit", nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")
     p.set_defaults(func=_cmd_bounty_open)
-    p = bounty.add_parser("show", help="a bounty's state")
+    p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_bounty_show)
@@ -153,6 +167,8 @@ def register(sub: Any) -> None:
         p.set_defaults(func=_cmd_bounty_simple(action))
     p = with_key(bounty.add_parser("export", help="fetch, decrypt and write the final model"))
     p.add_argument("bounty", type=int)
-    p.add_argument("out", type=Path, help="folder to write manifest.json and .npy arrays to")
+    p.add_argument("out", type=Path, help="folder to write manifest.json and .npy arrays to (a file with --format onnx|safetensors)")
+    p.add_argument("--format", choices=FORMATS, default="npy", help="npy (default); onnx: one graph of the schema's "
+                   "preprocessing and the model; safetensors: the weights, the manifest as metadata")
     p.add_argument("--version", type=int, help="a version other than the head")
     p.set_defaults(func=_cmd_bounty_export)

@@ -10,13 +10,17 @@ from typing import Any
 from fathom.config import Settings
 from fathom.errors import FathomError
 from fathom.cli._common import ETH_ADDRESS, Progress, account_key, eth, load_arrays, market_for, store_for, with_key
+from fathom.cli.tables import add_table_arguments, contributor_arrays, is_table
 
 
 def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.contributor import PrivacySettings, contribute
 
     key = account_key(args, settings)
-    _, arrays = load_arrays(args.data)
+    if is_table(args.data):
+        arrays = contributor_arrays(args, settings, key)
+    else:
+        _, arrays = load_arrays(args.data)
     if "X" not in arrays or "y" not in arrays:
         raise FathomError(f"{args.data} must hold X.npy (features) and y.npy (labels)")
     dp = PrivacySettings(args.clip, args.noise, args.dp_delta) if args.noise else None
@@ -83,7 +87,9 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 def register(sub: Any) -> None:
     p = with_key(sub.add_parser("contribute", help="train on local data and submit an encrypted update"))
     p.add_argument("bounty", type=int)
-    p.add_argument("--data", type=Path, required=True, help="folder with X.npy and y.npy (never leaves this machine)")
+    p.add_argument("--data", type=Path, required=True, help="folder with X.npy and y.npy, or a .csv/.parquet table with "
+                   "--label, its columns mapped onto the bounty's features (never leaves this machine)")
+    add_table_arguments(p)
     p.add_argument("--lr", type=float, default=0.1, help="learning rate")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--batch-size", type=int, default=64)

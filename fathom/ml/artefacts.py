@@ -6,11 +6,12 @@ is unpickled, imported or executed, and every size is checked before anything is
 allocated. The same content always packs to the same bytes, so the same model always
 gets the same ciphertext (see `fathom.crypto.envelope.seal_with_key`) and the same CID.
 
-Container (version 1), integers big-endian::
+Container (version 2; version 1 when the manifest carries no feature schema), integers
+big-endian::
 
     offset  size  field
     0       4     magic b"FTHA"
-    4       1     version = 1
+    4       1     version = 2 if the manifest has "features", else 1
     5       1     kind: 1 model, 2 update, 3 validation set
     6       2     reserved = 0
     8       4     M = manifest length (uint32)
@@ -37,10 +38,12 @@ Model and update manifest::
      "metric": "accuracy" | "log_loss" | "mse",
      "layers": [[d_in, d_out], ...],          # one [in, out] pair per dense layer
      "activation": "relu" | "tanh",           # hidden layers; mlp only, required there
+     "features": {...},                        # optional: the feature schema (version 2)
      "metadata": {...}}                        # optional, free JSON
 
 with arrays ``W{i}`` float32 of shape ``(in_i, out_i)`` and ``b{i}`` float32 of shape
-``(out_i,)`` for every layer i, and no others; every value finite.
+``(out_i,)`` for every layer i, and no others; every value finite. ``features``, when
+present, is a `fathom.ml.schema.FeatureSchema` document whose width is ``layers[0][0]``.
 
 - logistic: one layer ``[d, 1]`` (sigmoid), metric accuracy or log_loss.
 - softmax: one layer ``[d, k]`` with k >= 2, metric accuracy or log_loss.
@@ -151,7 +154,9 @@ class ArtefactSchemaError(ArtefactError):
 # ---------------------------------------------------------------------------------------
 
 MAGIC = b"FTHA"
-CONTAINER_VERSION = 1
+#: 2 adds the optional feature schema ("features", `fathom.ml.schema`) to model and update
+#: manifests; a container without one is still written, and read, as version 1.
+CONTAINER_VERSION = 2
 _KIND_MODEL, _KIND_UPDATE, _KIND_VALIDATION = 1, 2, 3
 _KIND_NAMES = {_KIND_MODEL: "model", _KIND_UPDATE: "update", _KIND_VALIDATION: "validation set"}
 _HEAD = struct.Struct(">4sBBHII")
@@ -171,7 +176,7 @@ _INT64 = np.dtype("<i8")
 _DTYPE_NAMES = {_FLOAT32: "float32", _INT64: "int64"}
 
 _PARAM_KEYS_REQUIRED = frozenset({"architecture", "dtype", "metric", "layers"})
-_PARAM_KEYS_OPTIONAL = frozenset({"activation", "metadata"})
+_PARAM_KEYS_OPTIONAL = frozenset({"activation", "metadata", "features"})
 _VALIDATION_KEYS_REQUIRED = frozenset({"task"})
 _VALIDATION_KEYS_OPTIONAL = frozenset({"n_classes", "metadata"})
 
@@ -402,7 +407,8 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
         _check_values(kind, normalised, name, array)
 
     blobs = [(name.encode("ascii"), _npy_header(prepared[name].dtype, prepared[name].shape) + prepared[name].tobytes(order="C")) for name in sorted(prepared)]
-    parts = [_HEAD.pack(MAGIC, CONTAINER_VERSION, kind, 0, len(manifest_bytes), len(blobs))]
+    version = CONTAINER_VERSION if "features" in normalised else 1
+    parts = [_HEAD.pack(MAGIC, version, kind, 0, len(manifest_bytes), len(blobs))]
     offset = 0
     for name, blob in blobs:
         parts.append(_ENTRY_NAME_LEN.pack(len(name)) + name + _ENTRY_SPAN.pack(offset, len(blob)))
@@ -480,7 +486,7 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     if size < _HEAD.size:
         raise ArtefactFormatError(f"{what} is truncated: {size} bytes, shorter than its {_HEAD.size}-byte prefix", reason="truncated")
     _, version, found_kind, reserved, manifest_len, count = _HEAD.unpack_from(view, 0)
-    if version != CONTAINER_VERSION:
+    if version not in (1, CONTAINER_VERSION):
         raise ArtefactFormatError(f"container version {version} is not supported (this code reads version {CONTAINER_VERSION})")
     if found_kind != kind:
         found = _KIND_NAMES.get(found_kind, f"container of unknown kind {found_kind}")
@@ -532,6 +538,8 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
         raise ArtefactFormatError(f"{what} has {size - end} unexpected bytes after its last array")
 
     manifest = _parse_manifest(bytes(view[manifest_start:data_start]))
+    if ("features" in manifest) != (version == CONTAINER_VERSION):
+        raise ArtefactFormatError(f"a version {version} container {'may not carry' if version == 1 else 'must carry'} a feature schema")
     headers: dict[str, tuple[np.dtype, tuple[int, ...], int]] = {}
     for name, offset, length in entries:
         blob = view[data_start + offset : data_start + offset + length]
@@ -638,6 +646,8 @@ def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str,
         if index and layer[0] != layers[index - 1][1]:
             raise ArtefactSchemaError(f"{what} manifest layers[{index}] takes {layer[0]} inputs but layers[{index - 1}] outputs {layers[index - 1][1]}")
 
+    if "features" in manifest:
+        _check_features(manifest["features"], layers[0][0], what)
     activation = manifest.get("activation")
     out = layers[-1][1]
     if architecture in ("logistic", "softmax"):
@@ -674,6 +684,17 @@ def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str,
             raise ArtefactSchemaError(f"{what} array {name!r} has dtype {_DTYPE_NAMES.get(dtype, dtype)}, expected float32", reason="dtype")
         if tuple(shape) != expected[name]:
             raise ArtefactSchemaError(f"{what} array {name!r} has shape {tuple(shape)}, expected {expected[name]} from the manifest's layers", reason="shape")
+
+
+def _check_features(document: Any, inputs: int, what: str) -> None:
+    from fathom.ml.schema import FeatureSchema, SchemaError
+
+    try:
+        width = FeatureSchema.from_json(document).width
+    except SchemaError as exc:
+        raise ArtefactSchemaError(f"{what} manifest 'features': {exc}") from None
+    if width != inputs:
+        raise ArtefactSchemaError(f"{what} manifest 'features' describe {width} model inputs but layers[0] takes {inputs}")
 
 
 def _check_validation_schema(manifest: dict[str, Any], geometry: dict[str, tuple[np.dtype, tuple[int, ...]]], limits: Limits) -> None:

@@ -38,6 +38,9 @@ Metrics (`METRICS`, `higher_is_better`)
 - ``mse``: for a classifier, the mean over rows and classes of ``(p_c - [y == c])**2``
   (the Brier score divided by the number of classes; for a binary model ``(p - y)**2``);
   for a regression mlp, the mean of ``(prediction - y)**2``. Lower is better.
+- ``mae``, ``auc``, ``f1``, ``balanced_accuracy``, ``r2`` (as ``metric=`` arguments):
+  `fathom.ml.metrics`, with their direction, resolution, quantisation and significance
+  test; scored from each candidate's whole outputs, not by the batched pass below.
 
 Batched scoring and its determinism contract
 --------------------------------------------
@@ -93,6 +96,7 @@ from typing import Any, Iterable, Iterator, Mapping, Sequence
 import numpy as np
 
 from fathom.errors import FathomError
+from fathom.ml import metrics as _metrics
 
 __all__ = [
     "ARCHITECTURES",
@@ -462,6 +466,8 @@ def _targets(spec: ModelSpec, y: Any, n: int) -> np.ndarray:
 
 def _metric(spec: ModelSpec, metric: str | None) -> str:
     metric = spec.metric if metric is None else metric
+    if metric in _metrics.EXTRA_METRICS:
+        return _extra_metric(spec, metric)
     if metric not in METRICS:
         raise ModelError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     if spec.regression and metric != "mse":
@@ -528,7 +534,10 @@ def predict(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.nda
 
 
 def higher_is_better(metric: str) -> bool:
-    """True for accuracy; False for log_loss and mse (losses)."""
+    """True for accuracy; False for log_loss and mse (losses). (The extra metrics:
+    `fathom.ml.metrics.METRIC_TABLE`.)"""
+    if metric in _metrics.EXTRA_METRICS:
+        return _metrics.METRIC_TABLE[metric].higher_is_better
     if metric not in METRICS:
         raise ModelError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
     return metric == "accuracy"
@@ -582,7 +591,9 @@ def mse(y_true: Any, pred: Any) -> float:
 
 
 def metric_value(metric: str, y_true: Any, predictions: Any) -> float:
-    """Dispatch to `accuracy`, `log_loss` or `mse` by name."""
+    """Dispatch to `accuracy`, `log_loss` or `mse` by name (or `fathom.ml.metrics.value`)."""
+    if metric in _metrics.EXTRA_METRICS:
+        return _metrics.value(metric, y_true, predictions)
     higher_is_better(metric)  # validates the name
     return {"accuracy": accuracy, "log_loss": log_loss, "mse": mse}[metric](y_true, predictions)
 
@@ -857,6 +868,8 @@ def score_many(
     index, or scores NaN with ``invalid="nan"``.
     """
     spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    if metric in _metrics.EXTRA_METRICS:
+        return _scores_from_outputs(spec, _merge_all(spec, head_params, deltas, invalid), X, y, metric)
     with _features_first(X):
         merged = _merge_all(spec, head_params, deltas, invalid)
         return _scores(spec, merged, X, y, metric, chunk_rows, group, workers, check_rows=True)
@@ -875,6 +888,8 @@ def score(
 ) -> float:
     """The score of one model: `score_many`'s code with a batch of one (same bits)."""
     spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    if metric in _metrics.EXTRA_METRICS:
+        return float(_scores_from_outputs(spec, [check_params(spec, params)], X, y, metric)[0])
     with _features_first(X):
         return float(_scores(spec, [check_params(spec, params)], X, y, metric, chunk_rows, group, workers, check_rows=True)[0])
 
@@ -979,3 +994,36 @@ def score_screened(
     kept = screen(spec, head_params, deltas, X, y, metric, head_score, margin=margin, sample_rows=sample_rows, mode=mode, chunk_rows=chunk_rows, group=group, workers=workers)
     survivors = [params if keep else None for params, keep in zip(merged, kept)]
     return _scores(spec, survivors, X, y, metric, chunk_rows, group, workers), kept
+
+
+# ---------------------------------------------------------------------------------------
+# The extra metrics (fathom.ml.metrics): AUC, F1, balanced accuracy, MAE, R²
+# ---------------------------------------------------------------------------------------
+
+
+def _extra_metric(spec: ModelSpec, metric: str) -> str:
+    task = _metrics.METRIC_TABLE[metric].task
+    if task == "regression" and not spec.regression:
+        raise ModelError(f"{metric} scores a regression model (an mlp with one linear output and metric mse), not a {spec.output} classifier")
+    if task == "classification" and spec.regression:
+        raise ModelError(f"a regression model is not scored by {metric!r}")
+    return metric
+
+
+def _scores_from_outputs(spec: ModelSpec, sets: list[dict[str, np.ndarray] | None], X: np.ndarray, y: np.ndarray, metric: str) -> np.ndarray:
+    """The extra metrics are not sums over rows: each candidate's whole outputs are computed
+    (`logits`, `forward`, `predict`: fixed float32 operations), then `fathom.ml.metrics.value`
+    in float64. NaN for an invalid candidate or non-finite outputs."""
+    out = np.full(len(sets), np.nan, dtype=np.float64)
+    for i, params in enumerate(sets):
+        if params is None:
+            continue
+        with np.errstate(over="ignore", invalid="ignore"):
+            Z = logits(spec, params, X)
+        if not np.isfinite(Z).all():
+            continue
+        if spec.output == "linear":
+            out[i] = _metrics.value(metric, y, Z[:, 0])
+        else:
+            out[i] = _metrics.value(metric, y, forward(spec, params, X), predict(spec, params, X))
+    return out

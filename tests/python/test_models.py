@@ -169,7 +169,7 @@ def test_metric_helpers_on_known_values():
     assert M.mse(np.array([1.0, 2.0]), np.array([1.5, 2.0])) == pytest.approx(0.125)
     assert M.higher_is_better("accuracy") and not M.higher_is_better("log_loss") and not M.higher_is_better("mse")
     with pytest.raises(M.ModelError):
-        M.higher_is_better("auc")
+        M.higher_is_better("precision")  # (auc is a metric now: fathom/ml/metrics.py)
 
 
 # ---------------------------------------------------------------------------------------
