@@ -1,4 +1,4 @@
-"""Differential privacy for one contribution of one data owner.
+"""The accountant: the (epsilon, delta) of Gaussian releases of one data owner's data.
 
 The contributor may release its update through the Gaussian mechanism::
 
@@ -74,24 +74,19 @@ offered because it is the usual currency of other accountants.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from fathom.errors import FathomError
-from fathom.ml.training import clip_update, update_norm
 
 __all__ = [
     "PrivacyError",
-    "PrivacyReport",
     "ADJACENCIES",
-    "add_gaussian_noise",
     "gaussian_rdp",
     "delta_for",
     "epsilon_for",
     "noise_multiplier_for",
-    "privatize",
 ]
 
 ADJACENCIES = {"add_remove": 1.0, "replace": 2.0}
@@ -103,12 +98,7 @@ class PrivacyError(FathomError, ValueError):
     """A privacy parameter is out of range, or an update is not clipped to the stated norm."""
 
 
-# ---------------------------------------------------------------------------------------
-# The mechanism
-# ---------------------------------------------------------------------------------------
-
-
-def _positive(value: Any, name: str) -> float:
+def positive(value: Any, name: str) -> float:
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -116,29 +106,6 @@ def _positive(value: Any, name: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise PrivacyError(f"{name} must be a finite number > 0, got {value!r}")
     return value
-
-
-def add_gaussian_noise(delta: Mapping[str, np.ndarray], clip_norm: float, noise_multiplier: float, rng: np.random.Generator | int | None = None) -> dict[str, np.ndarray]:
-    """The Gaussian mechanism on a clipped update: every coordinate gets independent
-    N(0, (noise_multiplier * clip_norm)**2) noise; returns new float32 arrays.
-
-    ``delta`` must already be clipped to ``clip_norm`` (`fathom.ml.training.clip_update`);
-    an update with a larger global L2 norm is refused, since the stated privacy would not
-    hold. ``rng``: a numpy Generator, a seed, or None for fresh OS entropy (use None for
-    real releases: a known seed means no privacy).
-    """
-    clip_norm = _positive(clip_norm, "clip_norm")
-    noise_multiplier = _positive(noise_multiplier, "noise_multiplier")
-    norm = update_norm(delta)
-    if not norm <= clip_norm:
-        raise PrivacyError(f"the update's L2 norm {norm:.6g} exceeds clip_norm {clip_norm:.6g}: clip it first (clip_update)")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    std = noise_multiplier * clip_norm
-    noisy = {}
-    for name, array in delta.items():
-        array = np.asarray(array)
-        noisy[name] = (array.astype(np.float64) + rng.normal(0.0, std, size=array.shape)).astype(np.float32)
-    return noisy
 
 
 # ---------------------------------------------------------------------------------------
@@ -155,11 +122,11 @@ def _mu(noise_multiplier: float | Sequence[float], releases: int, adjacency: str
     if isinstance(noise_multiplier, (Sequence, np.ndarray)):
         if releases != 1:
             raise PrivacyError("give either one noise multiplier and a number of releases, or one multiplier per release")
-        zs = [_positive(z, "noise_multiplier") for z in noise_multiplier]
+        zs = [positive(z, "noise_multiplier") for z in noise_multiplier]
         if not zs:
             raise PrivacyError("no releases given")
     else:
-        zs = [_positive(noise_multiplier, "noise_multiplier")] * int(releases)
+        zs = [positive(noise_multiplier, "noise_multiplier")] * int(releases)
     return ADJACENCIES[adjacency] * math.sqrt(math.fsum(1.0 / (z * z) for z in zs))
 
 
@@ -195,7 +162,7 @@ def _log_delta(mu: float, epsilon: float) -> float:
 
 
 def _check_delta(delta: Any) -> float:
-    delta = _positive(delta, "delta")
+    delta = positive(delta, "delta")
     if delta >= 1:
         raise PrivacyError(f"delta must be < 1, got {delta!r}")
     return delta
@@ -279,7 +246,7 @@ def epsilon_for(
 def noise_multiplier_for(epsilon: float, delta: float, releases: int = 1, *, method: str = "analytic", adjacency: str = "add_remove") -> float:
     """The smallest noise multiplier (to ~1e-9 relative) whose ``releases`` releases are
     (epsilon, delta)-DP."""
-    epsilon = _positive(epsilon, "epsilon")
+    epsilon = positive(epsilon, "epsilon")
     delta = _check_delta(delta)
     lo, hi = 1e-3, 1e6
     if epsilon_for(hi, delta, releases, method=method, adjacency=adjacency) > epsilon:
@@ -295,60 +262,3 @@ def noise_multiplier_for(epsilon: float, delta: float, releases: int = 1, *, met
         if hi / lo < 1 + 1e-9:
             break
     return hi
-
-
-@dataclass(frozen=True)
-class PrivacyReport:
-    """What a contributor states about a noisy update."""
-
-    epsilon: float
-    delta: float
-    clip_norm: float
-    noise_multiplier: float
-    noise_std: float
-    releases: int
-    method: str
-    adjacency: str
-    unit: str = "one contribution (the whole training set) of one data owner"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return (
-            f"(epsilon={self.epsilon:.4g}, delta={self.delta:.3g})-DP per {self.unit}, "
-            f"{self.adjacency} adjacency, {self.releases} release(s), clip norm {self.clip_norm:g}, "
-            f"noise std {self.noise_std:g} ({self.method} accountant)"
-        )
-
-
-def privatize(
-    update: Mapping[str, np.ndarray],
-    clip_norm: float,
-    noise_multiplier: float,
-    delta: float,
-    rng: np.random.Generator | int | None = None,
-    *,
-    releases: int = 1,
-    method: str = "analytic",
-    adjacency: str = "add_remove",
-) -> tuple[dict[str, np.ndarray], PrivacyReport]:
-    """Clip the update to ``clip_norm``, add Gaussian noise, and account for it.
-
-    ``releases`` counts every release made from this owner's data so far, this one
-    included; the report's epsilon covers all of them together.
-    """
-    clipped = clip_update(update, clip_norm)
-    noisy = add_gaussian_noise(clipped, clip_norm, noise_multiplier, rng)
-    epsilon = epsilon_for(noise_multiplier, delta, releases, method=method, adjacency=adjacency)
-    report = PrivacyReport(
-        epsilon=epsilon,
-        delta=float(delta),
-        clip_norm=float(clip_norm),
-        noise_multiplier=float(noise_multiplier),
-        noise_std=float(noise_multiplier) * float(clip_norm),
-        releases=int(releases),
-        method=method,
-        adjacency=adjacency,
-    )
-    return noisy, report
