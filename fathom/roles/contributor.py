@@ -91,7 +91,7 @@ def contribute(
         from fathom.ml import privacy
 
         delta = training.clip_update(delta, dp.clip_norm)
-        delta = privacy.add_gaussian_noise(delta, dp.clip_norm, dp.noise_multiplier, np.random.default_rng(seed))
+        delta = privacy.add_gaussian_noise(delta, dp.clip_norm, dp.noise_multiplier)  # OS randomness, never the seed
         epsilon = privacy.epsilon_for(dp.noise_multiplier, dp.delta)
     if scale != 1.0:
         delta = {k: (v * np.float32(scale)).astype(np.float32) for k, v in delta.items()}

@@ -8,13 +8,14 @@ from fathom.ml.privacy.accountant import (
     gaussian_rdp,
     noise_multiplier_for,
 )
-from fathom.ml.privacy.mechanisms import PrivacyReport, add_gaussian_noise, privatize
+from fathom.ml.privacy.mechanisms import PrivacyReport, add_gaussian_noise, os_generator, privatize
 
 __all__ = [
     "PrivacyError",
     "PrivacyReport",
     "ADJACENCIES",
     "add_gaussian_noise",
+    "os_generator",
     "gaussian_rdp",
     "delta_for",
     "epsilon_for",

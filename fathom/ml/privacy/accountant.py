@@ -37,9 +37,10 @@ What it does NOT protect
   as ``releases`` (they compose, see below); the contributor must keep that count.
 - Population-level inferences: what the model learns about the distribution is the
   point of training and is not hidden.
-- The implementation gap: noise is drawn in float64 from numpy's PCG64 (seeded from OS
-  entropy by default; a seeded generator, as in tests, gives no privacy to anyone who
-  knows the seed) and the sum is rounded to float32. Floating-point sampling does not
+- The implementation gap: noise is drawn in float64 from numpy's PCG64, seeded for every
+  release with 256 fresh bits of the operating system's randomness (`secrets`; no
+  argument sets it, so no value in the artefact or on the command line regenerates
+  it), and the sum is rounded to float32. Floating-point sampling does not
   realise the ideal real-valued mechanism exactly, and attacks on such gaps exist
   (Mironov 2012; Jin et al. 2022). The stated epsilon is that of the ideal mechanism.
 - The data owner's own machine and the training code it runs.

@@ -6,6 +6,7 @@ and how (epsilon, delta) is computed.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
@@ -14,24 +15,34 @@ import numpy as np
 from fathom.ml.privacy.accountant import PrivacyError, positive, epsilon_for
 from fathom.ml.training import clip_update, update_norm
 
-__all__ = ["PrivacyReport", "add_gaussian_noise", "privatize"]
+__all__ = ["PrivacyReport", "add_gaussian_noise", "os_generator", "privatize"]
 
 
-def add_gaussian_noise(delta: Mapping[str, np.ndarray], clip_norm: float, noise_multiplier: float, rng: np.random.Generator | int | None = None) -> dict[str, np.ndarray]:
+def os_generator() -> np.random.Generator:
+    """A numpy Generator seeded with 256 fresh bits from the operating system (`secrets`).
+
+    The noise of a release must never be reproducible: a seed that anyone could guess
+    (the training seed, a bounty id, a small integer) lets whoever opens the update
+    regenerate the noise and subtract it. So no argument of this module sets it.
+    """
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(secrets.randbits(256))))
+
+
+def add_gaussian_noise(delta: Mapping[str, np.ndarray], clip_norm: float, noise_multiplier: float) -> dict[str, np.ndarray]:
     """The Gaussian mechanism on a clipped update: every coordinate gets independent
     N(0, (noise_multiplier * clip_norm)**2) noise; returns new float32 arrays.
 
     ``delta`` must already be clipped to ``clip_norm`` (`fathom.ml.training.clip_update`);
     an update with a larger global L2 norm is refused, since the stated privacy would not
-    hold. ``rng``: a numpy Generator, a seed, or None for fresh OS entropy (use None for
-    real releases: a known seed means no privacy).
+    hold. The noise comes from the operating system's randomness (`os_generator`), fresh
+    for every call; nothing the caller passes can make it reproducible.
     """
     clip_norm = positive(clip_norm, "clip_norm")
     noise_multiplier = positive(noise_multiplier, "noise_multiplier")
     norm = update_norm(delta)
     if not norm <= clip_norm:
         raise PrivacyError(f"the update's L2 norm {norm:.6g} exceeds clip_norm {clip_norm:.6g}: clip it first (clip_update)")
-    rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+    rng = os_generator()
     std = noise_multiplier * clip_norm
     noisy = {}
     for name, array in delta.items():
@@ -70,7 +81,6 @@ def privatize(
     clip_norm: float,
     noise_multiplier: float,
     delta: float,
-    rng: np.random.Generator | int | None = None,
     *,
     releases: int = 1,
     method: str = "analytic",
@@ -82,7 +92,7 @@ def privatize(
     included; the report's epsilon covers all of them together.
     """
     clipped = clip_update(update, clip_norm)
-    noisy = add_gaussian_noise(clipped, clip_norm, noise_multiplier, rng)
+    noisy = add_gaussian_noise(clipped, clip_norm, noise_multiplier)
     epsilon = epsilon_for(noise_multiplier, delta, releases, method=method, adjacency=adjacency)
     report = PrivacyReport(
         epsilon=epsilon,
