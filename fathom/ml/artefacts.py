@@ -6,11 +6,11 @@ is unpickled, imported or executed, and every size is checked before anything is
 allocated. The same content always packs to the same bytes, so the same model always
 gets the same ciphertext (see `fathom.crypto.envelope.seal_with_key`) and the same CID.
 
-Container (version 1), integers big-endian::
+Container (version 2), integers big-endian::
 
     offset  size  field
     0       4     magic b"FTHA"
-    4       1     version = 1
+    4       1     version = 2 (1 had no "privacy" statement in an update's manifest)
     5       1     kind: 1 model, 2 update, 3 validation set
     6       2     reserved = 0
     8       4     M = manifest length (uint32)
@@ -37,7 +37,8 @@ Model and update manifest::
      "metric": "accuracy" | "log_loss" | "mse",
      "layers": [[d_in, d_out], ...],          # one [in, out] pair per dense layer
      "activation": "relu" | "tanh",           # hidden layers; mlp only, required there
-     "metadata": {...}}                        # optional, free JSON
+     "metadata": {...},                        # optional, free JSON
+     "privacy": {...}}                         # updates only, optional: the DP statement
 
 with arrays ``W{i}`` float32 of shape ``(in_i, out_i)`` and ``b{i}`` float32 of shape
 ``(out_i,)`` for every layer i, and no others; every value finite.
@@ -48,7 +49,10 @@ with arrays ``W{i}`` float32 of shape ``(in_i, out_i)`` and ``b{i}`` float32 of 
   the output is one linear unit, otherwise 1 unit (sigmoid, binary) or k >= 2 (softmax).
 
 An update is an additive float32 delta with exactly the model's manifest schema and
-array shapes (its metadata may differ): ``merged = model + update`` array by array.
+array shapes (its metadata may differ): ``merged = model + update`` array by array. An
+update that was noised for differential privacy states it under ``"privacy"``, a JSON
+object whose fields `fathom.ml.privacy.statement` defines and checks (the oracle refuses
+a malformed or contradicted statement); the container only requires an object there.
 
 Validation set manifest::
 
@@ -151,7 +155,7 @@ class ArtefactSchemaError(ArtefactError):
 # ---------------------------------------------------------------------------------------
 
 MAGIC = b"FTHA"
-CONTAINER_VERSION = 1
+CONTAINER_VERSION = 2  # 2: an update's manifest may carry its privacy statement
 _KIND_MODEL, _KIND_UPDATE, _KIND_VALIDATION = 1, 2, 3
 _KIND_NAMES = {_KIND_MODEL: "model", _KIND_UPDATE: "update", _KIND_VALIDATION: "validation set"}
 _HEAD = struct.Struct(">4sBBHII")
@@ -621,7 +625,9 @@ def _check_schema(kind: int, manifest: dict[str, Any], geometry: dict[str, tuple
 
 
 def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str, tuple[np.dtype, tuple[int, ...]]], limits: Limits) -> None:
-    _check_keys(manifest, _PARAM_KEYS_REQUIRED, _PARAM_KEYS_OPTIONAL, what)
+    _check_keys(manifest, _PARAM_KEYS_REQUIRED, _PARAM_KEYS_OPTIONAL | ({"privacy"} if what == "update" else set()), what)
+    if "privacy" in manifest and not isinstance(manifest["privacy"], dict):
+        raise ArtefactSchemaError(f"update manifest 'privacy' must be a JSON object, got {type(manifest['privacy']).__name__}")
     architecture = _choice(manifest, "architecture", ARCHITECTURES, what)
     _choice(manifest, "dtype", ("float32",), what)
     metric = _choice(manifest, "metric", METRICS, what)

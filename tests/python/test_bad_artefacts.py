@@ -202,7 +202,7 @@ def npy_header(text: str) -> bytes:
     return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
 
 
-def build(code: int, manifest: bytes, entries: list[tuple[bytes, bytes]], *, magic: bytes = b"FTHA", version: int = 1,
+def build(code: int, manifest: bytes, entries: list[tuple[bytes, bytes]], *, magic: bytes = b"FTHA", version: int = artefacts.CONTAINER_VERSION,
           reserved: int = 0, manifest_len: int | None = None, count: int | None = None,
           spans: dict[int, tuple[int, int]] | None = None, name_lens: dict[int, int] | None = None) -> bytes:
     """A container laid out as documented, every field overridable, nothing validated."""

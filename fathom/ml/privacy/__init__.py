@@ -1,24 +1,32 @@
-"""Differential privacy for a contributor's update: the mechanisms and the accountant."""
+"""Differential privacy for a contributor's update: the mechanisms, the accountant, the
+statement an update carries, and the data owner's ledger."""
 
 from fathom.ml.privacy.accountant import (
+    ACCOUNTANT,
+    ACCOUNTANT_NAME,
     ADJACENCIES,
+    EPS_ERROR,
     PrivacyError,
-    delta_for,
+    Release,
+    compose,
     epsilon_for,
-    gaussian_rdp,
-    noise_multiplier_for,
 )
-from fathom.ml.privacy.mechanisms import PrivacyReport, add_gaussian_noise, os_generator, privatize
+from fathom.ml.privacy.mechanisms import add_gaussian_noise, os_generator, privatize
+from fathom.ml.privacy.statement import PrivacyStatement, StatementError, check_statement
 
 __all__ = [
-    "PrivacyError",
-    "PrivacyReport",
+    "ACCOUNTANT",
+    "ACCOUNTANT_NAME",
     "ADJACENCIES",
+    "EPS_ERROR",
+    "PrivacyError",
+    "PrivacyStatement",
+    "Release",
+    "StatementError",
     "add_gaussian_noise",
-    "os_generator",
-    "gaussian_rdp",
-    "delta_for",
+    "check_statement",
+    "compose",
     "epsilon_for",
-    "noise_multiplier_for",
+    "os_generator",
     "privatize",
 ]

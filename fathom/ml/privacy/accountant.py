@@ -6,7 +6,8 @@ The contributor may release its update through the Gaussian mechanism::
     noisy   = clipped + N(0, (z * C)**2 I)             # z: the noise multiplier
 
 and report the resulting (epsilon, delta) with `epsilon_for` (or do all three with
-`privatize`).
+`fathom.ml.privacy.privatize`). Every release of an owner's data set is written to its
+privacy ledger (`fathom.ml.privacy.ledger`), which composes them all with `compose`.
 
 The privacy unit
 ----------------
@@ -33,8 +34,9 @@ What it does NOT protect
   hyper-parameters or a choice of them made by looking at the data, the number of
   training rows if the owner publishes it, an earlier noise-free submission.
 - Repeated releases beyond those counted: every update computed from (overlapping) data
-  of the same owner, in this bounty or another, is one more release. Pass their number
-  as ``releases`` (they compose, see below); the contributor must keep that count.
+  of the same owner, in this bounty or another, is one more release. The contributor's
+  ledger counts the releases of one data set by its fingerprint; a data set edited by
+  one row has another fingerprint, and its releases are the owner's to count.
 - Population-level inferences: what the model learns about the distribution is the
   point of training and is not hidden.
 - The implementation gap: noise is drawn in float64 from numpy's PCG64, seeded for every
@@ -47,52 +49,59 @@ What it does NOT protect
 
 The accountant
 --------------
-One release of the Gaussian mechanism with L2 sensitivity ``s`` and noise standard
-deviation ``sigma`` is exactly mu-Gaussian-DP with ``mu = s / sigma`` (Dong, Roth & Su
-2019), i.e. (epsilon, delta)-DP for every epsilon >= 0 with, by the **analytic Gaussian
-mechanism** of Balle & Wang (2018, Theorem 8)::
+Composition is not written here: it is the PRV accountant of Gopi, Lee & Wutschitz
+(2021, "Numerical composition of differential privacy"), `prv_accountant.PRVAccountant`
+(Microsoft, pinned in requirements.txt). It composes the privacy loss random variables of
+every release numerically, heterogeneous releases included, to a stated accuracy, and
+returns bounds on epsilon; Fathom always quotes the **upper** bound (``EPS_ERROR`` above
+the estimate at most), so the stated epsilon is never below the true one.
 
-    delta(epsilon) = Phi(mu/2 - epsilon/mu) - exp(epsilon) * Phi(-mu/2 - epsilon/mu)
+- A "gaussian" release (one noisy update, the unit above) is
+  `prv_accountant.GaussianMechanism(noise_multiplier=z, l2_sensitivity=s)`, with s = 1
+  (add_remove) or 2 (replace).
+- A "dp-sgd" release (record-level, `fathom.ml.training` with DP-SGD) is ``steps``
+  compositions of `PoissonSubsampledGaussianMechanism(sampling_rate, z)`: each record
+  is in a step's batch with probability ``sampling_rate``, each per-example gradient is
+  clipped to C and the sum gets N(0, (z C)^2) noise. Its unit is one record.
+- A "none" release (an update sent without noise) has epsilon = infinity.
 
-``method="analytic"`` (default) inverts this numerically (bisection in log space). It is
-tight: no smaller epsilon holds for that delta. ``r`` releases of the same owner with
-noise multipliers ``z_i`` compose (adaptively) to ``mu = s' * sqrt(sum_i 1/z_i**2)``
-with ``s' = 1`` (add_remove) or 2 (replace) (Dong, Roth & Su, Corollary 3.3) — again
-exact, so ``releases`` copies of ``z`` are one release of ``z / sqrt(releases)``.
-
-``method="rdp"`` uses Renyi DP instead (Mironov 2017): the Gaussian mechanism has RDP
-``eps_RDP(alpha) = alpha * mu**2 / 2`` at every order alpha > 1 (``gaussian_rdp``),
-RDP composes by addition over releases, and it converts to (epsilon, delta) with
-(Balle et al. 2020, Thm. 21; Canonne, Kamath & Steinke 2020, Prop. 12)::
-
-    epsilon = min over alpha > 1 of
-              eps_RDP(alpha) + log(1 - 1/alpha) - (log(delta) + log(alpha)) / (alpha - 1)
-
-minimised over real alpha. It is an upper bound, never below the analytic value, and is
-offered because it is the usual currency of other accountants.
+When a ledger mixes the two units, the total is stated for one record (a whole-data-set
+release is counted with the record-level sensitivity 2C, as `replace`).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence
-
-import numpy as np
+import warnings
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any, Mapping, Sequence
 
 from fathom.errors import FathomError
 
 __all__ = [
-    "PrivacyError",
+    "ACCOUNTANT",
     "ADJACENCIES",
-    "gaussian_rdp",
-    "delta_for",
+    "EPS_ERROR",
+    "MECHANISMS",
+    "PrivacyError",
+    "Release",
+    "compose",
     "epsilon_for",
-    "noise_multiplier_for",
+    "positive",
+    "unit_of",
 ]
 
 ADJACENCIES = {"add_remove": 1.0, "replace": 2.0}
-_METHODS = ("analytic", "rdp")
-_SQRT2 = math.sqrt(2.0)
+MECHANISMS = ("gaussian", "dp-sgd", "none")
+UNITS = {"gaussian": "contribution", "dp-sgd": "record", "none": "contribution"}
+#: The accountant's name as the statement and the CLI give it.
+ACCOUNTANT = "prv"
+ACCOUNTANT_NAME = "PRV accountant (Gopi, Lee & Wutschitz 2021; prv-accountant), upper bound"
+#: The accuracy asked of the accountant: the quoted epsilon is at most this much above the truth.
+EPS_ERROR = 0.01
+#: Below this noise multiplier one release already costs epsilon > 40: refused, not accounted.
+MIN_NOISE_MULTIPLIER = 0.1
 
 
 class PrivacyError(FathomError, ValueError):
@@ -100,6 +109,7 @@ class PrivacyError(FathomError, ValueError):
 
 
 def positive(value: Any, name: str) -> float:
+    """``value`` as a finite float > 0, else PrivacyError."""
     try:
         value = float(value)
     except (TypeError, ValueError):
@@ -109,157 +119,101 @@ def positive(value: Any, name: str) -> float:
     return value
 
 
-# ---------------------------------------------------------------------------------------
-# Accounting
-# ---------------------------------------------------------------------------------------
-
-
-def _mu(noise_multiplier: float | Sequence[float], releases: int, adjacency: str) -> float:
-    """The GDP parameter of all releases together."""
-    if adjacency not in ADJACENCIES:
-        raise PrivacyError(f"adjacency must be one of {', '.join(ADJACENCIES)}; got {adjacency!r}")
-    if isinstance(releases, bool) or not isinstance(releases, (int, np.integer)) or releases < 1:
-        raise PrivacyError(f"releases must be an integer >= 1, got {releases!r}")
-    if isinstance(noise_multiplier, (Sequence, np.ndarray)):
-        if releases != 1:
-            raise PrivacyError("give either one noise multiplier and a number of releases, or one multiplier per release")
-        zs = [positive(z, "noise_multiplier") for z in noise_multiplier]
-        if not zs:
-            raise PrivacyError("no releases given")
-    else:
-        zs = [positive(noise_multiplier, "noise_multiplier")] * int(releases)
-    return ADJACENCIES[adjacency] * math.sqrt(math.fsum(1.0 / (z * z) for z in zs))
-
-
-def gaussian_rdp(alpha: float, noise_multiplier: float, releases: int = 1, adjacency: str = "add_remove") -> float:
-    """Renyi DP of order ``alpha`` of ``releases`` Gaussian releases:
-    ``releases * alpha * s**2 / (2 * noise_multiplier**2)`` (s = 1, or 2 for replace)."""
-    alpha = float(alpha)
-    if not alpha > 1:
-        raise PrivacyError(f"the Renyi order alpha must be > 1, got {alpha!r}")
-    mu = _mu(noise_multiplier, releases, adjacency)
-    return alpha * mu * mu / 2.0
-
-
-def _log_ndtr(x: float) -> float:
-    """log Phi(x), accurate in both tails."""
-    if x > -30.0:
-        return math.log(0.5 * math.erfc(-x / _SQRT2))
-    # Asymptotic expansion of the lower tail: Phi(x) ~ phi(x)/|x| * (1 - 1/x^2 + 3/x^4 - ...)
-    x2 = x * x
-    series = 1.0 - 1.0 / x2 + 3.0 / x2**2 - 15.0 / x2**3 + 105.0 / x2**4
-    return -x2 / 2.0 - math.log(-x) - 0.5 * math.log(2.0 * math.pi) + math.log(series)
-
-
-def _log_delta(mu: float, epsilon: float) -> float:
-    """log of the analytic Gaussian delta(epsilon) for mu-GDP (-inf when it is 0)."""
-    a = mu / 2.0 - epsilon / mu
-    b = -mu / 2.0 - epsilon / mu
-    la, lb = _log_ndtr(a), _log_ndtr(b)
-    ratio = epsilon + lb - la  # log(exp(eps) Phi(b) / Phi(a)), < 0 in exact arithmetic
-    if ratio >= 0.0:
-        return -math.inf
-    return la + math.log(-math.expm1(ratio))
-
-
-def _check_delta(delta: Any) -> float:
+def check_delta(delta: Any) -> float:
     delta = positive(delta, "delta")
     if delta >= 1:
         raise PrivacyError(f"delta must be < 1, got {delta!r}")
     return delta
 
 
-def delta_for(noise_multiplier: float | Sequence[float], epsilon: float, releases: int = 1, *, adjacency: str = "add_remove") -> float:
-    """The smallest delta for which the releases are (epsilon, delta)-DP (analytic, exact)."""
-    epsilon = float(epsilon)
-    if not math.isfinite(epsilon) or epsilon < 0:
-        raise PrivacyError(f"epsilon must be a finite number >= 0, got {epsilon!r}")
-    return math.exp(_log_delta(_mu(noise_multiplier, releases, adjacency), epsilon))
+@dataclass(frozen=True)
+class Release:
+    """One release of a data set: what the accountant needs, nothing about the data."""
+
+    mechanism: str = "gaussian"
+    noise_multiplier: float = 0.0
+    adjacency: str = "add_remove"
+    sampling_rate: float = 1.0
+    steps: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mechanism not in MECHANISMS:
+            raise PrivacyError(f"mechanism must be one of {', '.join(MECHANISMS)}; got {self.mechanism!r}")
+        if self.adjacency not in ADJACENCIES:
+            raise PrivacyError(f"adjacency must be one of {', '.join(ADJACENCIES)}; got {self.adjacency!r}")
+        if self.mechanism == "none":
+            return
+        z = positive(self.noise_multiplier, "noise_multiplier")
+        if z < MIN_NOISE_MULTIPLIER:
+            raise PrivacyError(f"noise_multiplier {z:g} is below {MIN_NOISE_MULTIPLIER}: one release would cost epsilon > 40, "
+                               "which protects nothing; add more noise or release without the DP claim")
+        rate = positive(self.sampling_rate, "sampling_rate")
+        if rate > 1:
+            raise PrivacyError(f"sampling_rate must be in (0, 1], got {rate!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise PrivacyError(f"steps must be an integer >= 1, got {self.steps!r}")
+        if self.mechanism == "gaussian" and (rate != 1 or self.steps != 1):
+            raise PrivacyError("a gaussian release is one step on the whole data set (sampling_rate 1, steps 1)")
+
+    @property
+    def unit(self) -> str:
+        return UNITS[self.mechanism]
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Release":
+        known = {k: d[k] for k in ("mechanism", "noise_multiplier", "adjacency", "sampling_rate", "steps") if k in d}
+        return cls(**known)
 
 
-def _epsilon_analytic(mu: float, delta: float) -> float:
-    target = math.log(delta)
-    if _log_delta(mu, 0.0) <= target:
+def unit_of(releases: Sequence[Release]) -> str:
+    """The privacy unit of the composition: "record" as soon as one release is record-level."""
+    return "record" if any(r.unit == "record" for r in releases) else "contribution"
+
+
+def _prv(release: Release, unit: str) -> Any:
+    from prv_accountant import GaussianMechanism, PoissonSubsampledGaussianMechanism
+
+    if release.mechanism == "dp-sgd":
+        return PoissonSubsampledGaussianMechanism(sampling_probability=release.sampling_rate,
+                                                  noise_multiplier=release.noise_multiplier)
+    sensitivity = 2.0 if unit == "record" else ADJACENCIES[release.adjacency]
+    return GaussianMechanism(noise_multiplier=release.noise_multiplier, l2_sensitivity=sensitivity)
+
+
+def compose(releases: Sequence[Release], delta: float) -> float:
+    """The epsilon at ``delta`` of all ``releases`` together (adaptive composition), by the
+    PRV accountant; the upper bound of its answer. 0 for no release; inf if one of them
+    carried no noise."""
+    delta = check_delta(delta)
+    releases = list(releases)
+    if not releases:
         return 0.0
-    lo, hi = 0.0, 1.0
-    while _log_delta(mu, hi) > target:
-        lo, hi = hi, hi * 2.0
-        if hi > 1e12:
-            raise PrivacyError("epsilon is astronomically large: the noise multiplier is far too small")
-    for _ in range(200):  # bisection to float64 resolution
-        mid = (lo + hi) / 2.0
-        if mid in (lo, hi):
-            break
-        if _log_delta(mu, mid) > target:
-            lo = mid
-        else:
-            hi = mid
-    return hi  # the side that satisfies delta(epsilon) <= delta
+    if any(r.mechanism == "none" for r in releases):
+        return math.inf
+    unit = unit_of(releases)
+    groups = Counter((r.mechanism, float(r.noise_multiplier), r.adjacency if unit == "contribution" else "-",
+                      float(r.sampling_rate)) for r in releases for _ in range(r.steps))
+    keys = sorted(groups)
+    prvs, counts = [], []
+    for mechanism, z, adjacency, rate in keys:
+        adjacency = adjacency if adjacency != "-" else "replace"
+        prvs.append(_prv(Release(mechanism, z, adjacency, rate, 1), unit))
+        counts.append(groups[(mechanism, z, adjacency if unit == "contribution" else "-", rate)])
+    from prv_accountant import PRVAccountant
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # its deprecation chatter is not the user's business
+        accountant = PRVAccountant(prvs=prvs, max_self_compositions=counts, eps_error=EPS_ERROR, delta_error=delta / 1000)
+        _, _, upper = accountant.compute_epsilon(delta=delta, num_self_compositions=counts)
+    return max(float(upper), 0.0)
 
 
-def _rdp_epsilon_at(log_alpha_minus_1: np.ndarray, mu: float, log_delta: float) -> np.ndarray:
-    am1 = np.exp(log_alpha_minus_1)
-    alpha = 1.0 + am1
-    return alpha * mu * mu / 2.0 + np.log1p(-1.0 / alpha) - (log_delta + np.log(alpha)) / am1
-
-
-def _epsilon_rdp(mu: float, delta: float) -> float:
-    log_delta = math.log(delta)
-    grid = np.linspace(math.log(1e-6), math.log(1e8), 4001)  # log(alpha - 1)
-    values = _rdp_epsilon_at(grid, mu, log_delta)
-    i = int(np.argmin(values))
-    lo, hi = grid[max(i - 1, 0)], grid[min(i + 1, len(grid) - 1)]
-    inv_phi = (math.sqrt(5.0) - 1.0) / 2.0
-    for _ in range(100):  # golden-section search between the grid neighbours
-        x1 = hi - inv_phi * (hi - lo)
-        x2 = lo + inv_phi * (hi - lo)
-        f1, f2 = _rdp_epsilon_at(np.array([x1, x2]), mu, log_delta)
-        if f1 <= f2:
-            hi = x2
-        else:
-            lo = x1
-    best = min(float(values[i]), float(_rdp_epsilon_at(np.array([(lo + hi) / 2.0]), mu, log_delta)[0]))
-    return max(best, 0.0)
-
-
-def epsilon_for(
-    noise_multiplier: float | Sequence[float],
-    delta: float,
-    releases: int = 1,
-    *,
-    method: str = "analytic",
-    adjacency: str = "add_remove",
-) -> float:
-    """The epsilon of ``releases`` Gaussian releases of one data owner's contribution, at
-    the given ``delta``.
-
-    ``noise_multiplier`` is noise std / clip norm (or one per release, with releases=1).
-    ``method``: "analytic" (exact; Balle & Wang 2018 with exact GDP composition) or "rdp"
-    (Renyi DP composition and conversion; an upper bound). See the module docstring.
-    """
-    if method not in _METHODS:
-        raise PrivacyError(f"method must be one of {', '.join(_METHODS)}; got {method!r}")
-    delta = _check_delta(delta)
-    mu = _mu(noise_multiplier, releases, adjacency)
-    return _epsilon_analytic(mu, delta) if method == "analytic" else _epsilon_rdp(mu, delta)
-
-
-def noise_multiplier_for(epsilon: float, delta: float, releases: int = 1, *, method: str = "analytic", adjacency: str = "add_remove") -> float:
-    """The smallest noise multiplier (to ~1e-9 relative) whose ``releases`` releases are
-    (epsilon, delta)-DP."""
-    epsilon = positive(epsilon, "epsilon")
-    delta = _check_delta(delta)
-    lo, hi = 1e-3, 1e6
-    if epsilon_for(hi, delta, releases, method=method, adjacency=adjacency) > epsilon:
-        raise PrivacyError(f"epsilon {epsilon} is out of reach at delta {delta}")
-    if epsilon_for(lo, delta, releases, method=method, adjacency=adjacency) <= epsilon:
-        return lo
-    for _ in range(100):
-        mid = math.sqrt(lo * hi)
-        if epsilon_for(mid, delta, releases, method=method, adjacency=adjacency) <= epsilon:
-            hi = mid
-        else:
-            lo = mid
-        if hi / lo < 1 + 1e-9:
-            break
-    return hi
+def epsilon_for(noise_multiplier: float, delta: float, releases: int = 1, *, adjacency: str = "add_remove") -> float:
+    """The epsilon at ``delta`` of ``releases`` Gaussian releases of one data owner's
+    contribution with noise multiplier ``noise_multiplier`` (noise std / clip norm)."""
+    if isinstance(releases, bool) or not isinstance(releases, int) or releases < 1:
+        raise PrivacyError(f"releases must be an integer >= 1, got {releases!r}")
+    return compose([Release("gaussian", noise_multiplier, adjacency)] * releases, delta)

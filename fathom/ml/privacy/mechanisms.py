@@ -7,15 +7,15 @@ and how (epsilon, delta) is computed.
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
-from fathom.ml.privacy.accountant import PrivacyError, positive, epsilon_for
+from fathom.ml.privacy.accountant import PrivacyError, Release, positive
+from fathom.ml.privacy.statement import PrivacyStatement
 from fathom.ml.training import clip_update, update_norm
 
-__all__ = ["PrivacyReport", "add_gaussian_noise", "os_generator", "privatize"]
+__all__ = ["add_gaussian_noise", "os_generator", "privatize"]
 
 
 def os_generator() -> np.random.Generator:
@@ -51,57 +51,17 @@ def add_gaussian_noise(delta: Mapping[str, np.ndarray], clip_norm: float, noise_
     return noisy
 
 
-@dataclass(frozen=True)
-class PrivacyReport:
-    """What a contributor states about a noisy update."""
-
-    epsilon: float
-    delta: float
-    clip_norm: float
-    noise_multiplier: float
-    noise_std: float
-    releases: int
-    method: str
-    adjacency: str
-    unit: str = "one contribution (the whole training set) of one data owner"
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def __str__(self) -> str:
-        return (
-            f"(epsilon={self.epsilon:.4g}, delta={self.delta:.3g})-DP per {self.unit}, "
-            f"{self.adjacency} adjacency, {self.releases} release(s), clip norm {self.clip_norm:g}, "
-            f"noise std {self.noise_std:g} ({self.method} accountant)"
-        )
-
-
 def privatize(
     update: Mapping[str, np.ndarray],
     clip_norm: float,
     noise_multiplier: float,
     delta: float,
     *,
-    releases: int = 1,
-    method: str = "analytic",
     adjacency: str = "add_remove",
-) -> tuple[dict[str, np.ndarray], PrivacyReport]:
-    """Clip the update to ``clip_norm``, add Gaussian noise, and account for it.
-
-    ``releases`` counts every release made from this owner's data so far, this one
-    included; the report's epsilon covers all of them together.
-    """
+) -> tuple[dict[str, np.ndarray], PrivacyStatement]:
+    """Clip the update to ``clip_norm``, add Gaussian noise, and state the (epsilon, delta)
+    of this one release (the ledger composes it with the data set's earlier ones)."""
+    release = Release("gaussian", positive(noise_multiplier, "noise_multiplier"), adjacency)
     clipped = clip_update(update, clip_norm)
     noisy = add_gaussian_noise(clipped, clip_norm, noise_multiplier)
-    epsilon = epsilon_for(noise_multiplier, delta, releases, method=method, adjacency=adjacency)
-    report = PrivacyReport(
-        epsilon=epsilon,
-        delta=float(delta),
-        clip_norm=float(clip_norm),
-        noise_multiplier=float(noise_multiplier),
-        noise_std=float(noise_multiplier) * float(clip_norm),
-        releases=int(releases),
-        method=method,
-        adjacency=adjacency,
-    )
-    return noisy, report
+    return noisy, PrivacyStatement.of(release, clip_norm, delta)
