@@ -228,6 +228,13 @@ class Market:
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()
 
+    def wallet_balance(self, account: str | None = None) -> int:
+        """The ETH (wei) an account holds, the sender's by default."""
+        return int(self.w3.eth.get_balance(account or self._need_sender().address))
+
+    def gas_price(self) -> int:
+        return int(self.w3.eth.gas_price)
+
     def bounty_count(self) -> int:
         return self.market.functions.bountyCount().call()
 

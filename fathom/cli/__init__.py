@@ -16,7 +16,7 @@ from fathom import __version__
 from fathom.config import Settings
 from fathom.errors import FathomError
 
-from fathom.cli import bounty, contribute, misc, oracle
+from fathom.cli import bounty, contribute, misc, oracle, privacy
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fathom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (misc, oracle, bounty, contribute):
+    for group in (misc, oracle, bounty, contribute, privacy):
         group.register(sub)
     return parser
 

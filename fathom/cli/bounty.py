@@ -63,7 +63,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         overrides["token"] = args.token
     terms = default_terms(market.now(), committee, **overrides)
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
-                          (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear)
+                          (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
+                          max_epsilon=args.max_epsilon)
     print(f"bounty {secrets.bounty_id} opened; its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
 
@@ -132,6 +133,8 @@ def register(sub: Any) -> None:
     p.add_argument("--token", help="ERC-20 address (default: ETH)")
     p.add_argument("--admit", nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")
+    p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
+                                                     "states a larger epsilon, or none, as invalid (its stake is slashed)")
     p.set_defaults(func=_cmd_bounty_open)
     p = bounty.add_parser("show", help="a bounty's state")
     p.add_argument("bounty", type=int)

@@ -176,7 +176,7 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
 
         # two rounds of contributions; c5 sends a harmful update (its delta reversed and blown up)
         plans = {"c0": dict(lr=0.5, epochs=8), "c1": dict(lr=0.5, epochs=8), "c2": dict(lr=0.5, epochs=6),
-                 "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0)}
+                 "c3": dict(lr=0.3, epochs=6), "c4": dict(lr=0.3, epochs=4), "c5": dict(lr=0.5, epochs=5, scale=-25.0, force=True)}
         # each batch (2 submissions) is trained on the head of its time and scored
         # before the next pair trains, so every update is judged on the model it improved
         submissions: list[tuple[str, int]] = []

@@ -25,7 +25,7 @@ import numpy as np
 from fathom.errors import FathomError
 from fathom.ml.models import ModelError, ModelSpec, _features, _targets, check_params, model_spec, param_shapes
 
-__all__ = ["TrainingError", "loss_and_grads", "train", "make_update", "update_norm", "clip_update"]
+__all__ = ["MAX_LR", "TrainingError", "check_hyperparameters", "loss_and_grads", "train", "make_update", "update_norm", "clip_update"]
 
 Progress = Callable[[int, int, float], Any]
 
@@ -134,6 +134,24 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise TrainingError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+#: The largest learning rate a contribution takes: these models train with 0.01 to 1, and
+#: far above that SGD only diverges or sends an update of noise (issue 18: --lr 1e30 was accepted).
+MAX_LR = 10.0
+
+
+def check_hyperparameters(lr: Any, epochs: Any, batch_size: Any) -> tuple[float, int, int]:
+    """A contribution's hyper-parameters, checked before anything is trained or sent:
+    0 < lr <= MAX_LR (finite), epochs >= 1 (0 would submit a zero update and pay the
+    stake for it), batch_size >= 1. TrainingError otherwise."""
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise TrainingError(f"the learning rate must be a number, got {lr!r}") from None
+    if not math.isfinite(lr) or not 0 < lr <= MAX_LR:
+        raise TrainingError(f"the learning rate must be a finite number in (0, {MAX_LR:g}], got {lr!r}")
+    return lr, _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
 
 
 def train(
