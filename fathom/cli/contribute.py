@@ -35,11 +35,14 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
     _, arrays = load_arrays(args.data)
     if "X" not in arrays or "y" not in arrays:
         raise FathomError(f"{args.data} must hold X.npy (features) and y.npy (labels)")
+    if args.dp_sgd and args.noise is None:
+        raise FathomError("--dp-sgd needs --clip (each example's gradient norm) and --noise")
     if args.noise is not None and not args.clip:
         raise FathomError("--noise needs --clip: the noise is scaled to the clipping norm")
     if args.clip is not None and args.noise is None:
         raise FathomError("--clip needs --noise: clipping alone gives no privacy guarantee")
-    dp = PrivacySettings(args.clip, args.noise, args.dp_delta, args.budget_epsilon) if args.noise is not None else None
+    dp = (PrivacySettings(args.clip, args.noise, args.dp_delta, args.budget_epsilon, mechanism="dp-sgd" if args.dp_sgd else "gaussian")
+          if args.noise is not None else None)
     c = contribute(market_for(args, settings), store_for(settings), key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
                    epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=Progress("training"),
                    stake_from=args.stake_from, ledger=ledger_for(settings), dry_run=args.dry_run, force=args.force)
@@ -120,6 +123,10 @@ def register(sub: Any) -> None:
     p.add_argument("--clip", type=float, help="differential privacy: clip the update to this L2 norm (with --noise)")
     p.add_argument("--noise", type=float, help="differential privacy: Gaussian noise multiplier z; the noise's std "
                                                "is z * clip (with --clip)")
+    p.add_argument("--dp-sgd", action="store_true",
+                   help="record-level differential privacy (DP-SGD): clip each example's gradient to --clip and add "
+                        "noise at every step, with Poisson-sampled batches; the privacy unit becomes one record of "
+                        "your data instead of your whole data set")
     p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee (default: %(default)s)")
     p.add_argument("--budget-epsilon", type=float, default=10.0,
                    help="your privacy budget for this data set: a DP release that would take its epsilon, composed "

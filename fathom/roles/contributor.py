@@ -31,7 +31,7 @@ import numpy as np
 
 from fathom.ml import models, training
 from fathom.ml.artefacts import pack_update
-from fathom.ml.privacy import PrivacyStatement, Release, add_gaussian_noise, check_statement
+from fathom.ml.privacy import PrivacyStatement, Release, add_gaussian_noise, check_statement, dpsgd
 from fathom.ml.privacy.ledger import DEFAULT_BUDGET_EPSILON, Ledger, Spending, fingerprint
 from fathom.ml.privacy.statement import max_epsilon_of
 from fathom.roles.reader import BountyReader
@@ -52,13 +52,16 @@ class PrivacySettings:
     """Differential privacy for one contribution of one data owner (the privacy unit):
     clip the update to ``clip_norm``, add N(0, (noise_multiplier * clip_norm)^2) noise,
     and keep the data set's epsilon (composed over all its releases, at ``delta``)
-    within ``budget_epsilon``."""
+    within ``budget_epsilon``. With ``mechanism="dp-sgd"`` the unit is one record instead
+    (`fathom.ml.privacy.dpsgd`): ``clip_norm`` bounds each example's gradient, and the
+    noise is added at every step of training."""
 
     clip_norm: float
     noise_multiplier: float
     delta: float = 1e-5
     budget_epsilon: float = DEFAULT_BUDGET_EPSILON
     adjacency: str = "add_remove"
+    mechanism: str = "gaussian"  # or "dp-sgd": record-level, each example's gradient clipped to clip_norm and noised at each step
 
 
 @dataclass(frozen=True)
@@ -138,7 +141,13 @@ def contribute(
     train and score locally, send nothing. `force`: submit even if the local score got
     worse, or without noise a data set that has DP releases in its ledger."""
     lr, epochs, batch_size = training.check_hyperparameters(lr, epochs, batch_size)
-    release = Release("gaussian", dp.noise_multiplier, dp.adjacency) if dp is not None else Release("none")
+    if dp is None:
+        release = Release("none")
+    elif dp.mechanism == "dp-sgd":
+        q, steps = dpsgd.schedule(len(X), batch_size, epochs)
+        release = Release("dp-sgd", dp.noise_multiplier, "add_remove", q, steps)
+    else:
+        release = Release("gaussian", dp.noise_multiplier, dp.adjacency)
     if dp is not None and ledger is None:
         raise FathomError("a release with differential privacy needs the data owner's privacy ledger")
     me = account_address(private_key)
@@ -164,15 +173,26 @@ def contribute(
     view = market.bounty(bounty_id)
     base = view["versionCount"]
     head = reader.model(base)
-    trained = training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
-                             progress=progress)
+    record_level = dp is not None and dp.mechanism == "dp-sgd"
+    if record_level:  # the noise is in the training itself
+        trained, _ = dpsgd.train_dp_sgd(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size,
+                                        clip_norm=dp.clip_norm, noise_multiplier=dp.noise_multiplier, delta=dp.delta,
+                                        progress=progress)
+    else:
+        trained = training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
+                                 progress=progress)
     delta = training.make_update(head.arrays, trained)
     if not any(np.any(v) for v in delta.values()):
         raise FathomError("training left the model unchanged (a zero update): nothing was sent; raise --lr or --epochs")
     trained_norm = training.update_norm(delta)
     clean = delta
     statement = None
-    if dp is not None:
+    if record_level:
+        statement = planned
+        if dry_run:  # what the same training does without DP, for comparison
+            clean = training.make_update(head.arrays, training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs,
+                                                                     batch_size=batch_size, seed=seed))
+    elif dp is not None:
         clean = training.clip_update(delta, dp.clip_norm)
         delta = add_gaussian_noise(clean, dp.clip_norm, dp.noise_multiplier)  # the OS's randomness, never the seed
         statement = planned
@@ -182,7 +202,8 @@ def contribute(
     metric = head.manifest["metric"]
     before = _local_score(head.manifest, head.arrays, X, y)
     after = _local_score(head.manifest, models.apply_update(head.arrays, delta), X, y)
-    without_noise = _local_score(head.manifest, models.apply_update(head.arrays, clean), X, y) if dp is not None else None
+    without_noise = (_local_score(head.manifest, models.apply_update(head.arrays, clean), X, y)
+                     if dp is not None and clean is not delta else None)
     result = Contribution(bounty_id, None, base, None, before, after, norm, statement.epsilon if statement else None,
                           dp.delta if dp else None, source, without_noise, metric, statement,
                           ledger.spending(fp, dp.budget_epsilon, dp.delta, adding=release) if ledger is not None and dp else None,

@@ -85,7 +85,7 @@ def test_the_ledger_refuses_a_release_over_budget_before_training(world: World, 
     dp = PrivacySettings(clip_norm=1.0, noise_multiplier=1.0, budget_epsilon=5.0)  # one release: 4.38, two: 6.5
     rnd.contribute("owner", 1, dp=dp, ledger=ledger, force=True)
     trained = []
-    with pytest.raises(BudgetExceeded, match="from 4.3.* to 6.*over your budget of 5"):
+    with pytest.raises(BudgetExceeded, match=r"from 4\.4.* to 6\..*over your budget of 5"):
         rnd.contribute("owner", 1, dp=dp, ledger=ledger, force=True, progress=lambda *a: trained.append(a))
     assert trained == [] and submissions(rnd) == 1
     # the same data set under another account and another bounty is still the same data set
@@ -148,13 +148,13 @@ def test_a_dry_run_trains_scores_with_and_without_the_noise_and_sends_nothing(wo
 
 def test_attack_submit_above_the_bountys_largest_epsilon(world: World, tmp_path):
     """A requester requires (5, 1e-5)-DP. The client refuses to send anything above it;
-    a contributor that bypasses its client and states epsilon 10.0 is scored INVALID by
+    a contributor that bypasses its client and states epsilon 10.1 is scored INVALID by
     every oracle and slashed, while an honest DP update in the same batch is scored."""
     rnd = open_round(world, tmp_path, ["honest", "greedy"], batchSize=2, max_epsilon=5.0)
     ledger = Ledger(tmp_path / "ledger.json")
     with pytest.raises(FathomError, match="at most 5-DP.*no differential privacy"):
         rnd.contribute("greedy", 1)
-    with pytest.raises(FathomError, match=r"at most 5-DP.*epsilon 10\.0"):
+    with pytest.raises(FathomError, match=r"at most 5-DP.*epsilon 10\.[01]"):
         rnd.contribute("greedy", 1, dp=PrivacySettings(1.0, 0.5, budget_epsilon=20.0), ledger=ledger, force=True)
     assert submissions(rnd) == 0
     honest = rnd.contribute("honest", 0, dp=PrivacySettings(1.0, 1.0), ledger=ledger, force=True)
@@ -175,6 +175,25 @@ def test_attack_submit_above_the_bountys_largest_epsilon(world: World, tmp_path)
     assert outcome(rnd.viewer, rnd.bounty_id, honest.submission_id)["score"] != INVALID
     for node in rnd.nodes:
         assert "above the bounty's largest epsilon" in skips(node, rnd.bounty_id)[greedy]
+
+
+def test_record_level_dp_sgd_is_stated_accounted_and_scored(world: World, tmp_path):
+    """Issue 16.3: one flag chooses DP-SGD; the unit becomes a record, the statement says
+    so, the ledger composes it per record, and the oracles accept the statement."""
+    rnd = open_round(world, tmp_path, ["owner"], batchSize=1)
+    ledger = Ledger(tmp_path / "ledger.json")
+    X, y = DATA["shard0"]  # 240 rows: batches of 32 -> q = 32/240, 8 steps per epoch
+    dp = PrivacySettings(clip_norm=1.0, noise_multiplier=1.0, mechanism="dp-sgd")
+    c = rnd.contribute("owner", 0, dp=dp, ledger=ledger, force=True, epochs=3)
+    s = c.statement
+    assert (s.mechanism, s.unit, s.sampling_rate, s.steps) == ("dp-sgd", "record", 32 / 240, 24)
+    assert s.epsilon == pytest.approx(P.compose([P.Release("dp-sgd", 1.0, "add_remove", 32 / 240, 24)], 1e-5), abs=1e-9)
+    assert P.PrivacyStatement.from_dict(opened(rnd, c).manifest["privacy"]) == s
+    spent = ledger.spending(fingerprint(X, y))
+    assert spent.unit == "record" and spent.spent == pytest.approx(s.epsilon, abs=1e-9)
+    rnd.drive(lambda: outcome(rnd.viewer, rnd.bounty_id, c.submission_id) is not None)
+    assert outcome(rnd.viewer, rnd.bounty_id, c.submission_id)["score"] != INVALID
+    assert skips(rnd.nodes[0], rnd.bounty_id) == {}
 
 
 # ---------------------------------------------------------------- the command line
@@ -230,10 +249,10 @@ def test_contribute_dry_run_then_dp_release_then_the_ledger_from_the_command_lin
     assert code == 0 and "no releases recorded" in out
     code, out, err = run(capsys, "contribute", bid, "--data", str(folder), "--clip", "1", "--noise", "1.0", "--force")
     assert code == 0, err
-    assert out.startswith("submitted #0") and "(4.3" in out and "PRV accountant" in out
+    assert out.startswith("submitted #0") and "(4.4" in out and "PRV accountant" in out
     code, out, err = run(capsys, "privacy")
     assert code == 0, err
-    assert "1 release(s), epsilon spent 4.3" in out and f"bounty {rnd.bounty_id} (version 0)" in out
+    assert "1 release(s), epsilon spent 4.4" in out and f"bounty {rnd.bounty_id} (version 0)" in out
     assert "of 10 at delta 1e-05" in out
     # a second release over a small budget: refused before anything is sent, one line
     code, out, err = run(capsys, "contribute", bid, "--data", str(folder), "--clip", "1", "--noise", "1.0", "--force",
@@ -245,7 +264,8 @@ def test_contribute_dry_run_then_dp_release_then_the_ledger_from_the_command_lin
 @pytest.mark.parametrize("argv, needles", [(["--epochs", "0"], ["epochs must be an integer >= 1"]),
                                            (["--lr", "1e30"], ["learning rate must be a finite number in (0, 10]"]),
                                            (["--noise", "1"], ["--noise needs --clip"]),
-                                           (["--clip", "1"], ["--clip needs --noise"])])
+                                           (["--clip", "1"], ["--clip needs --noise"]),
+                                           (["--dp-sgd", "--clip", "1"], ["--dp-sgd needs --clip"])])
 def test_contribute_mistakes_are_one_line_and_send_nothing(cli, capsys, argv, needles):
     rnd, folder = cli
     code, _, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), *argv)

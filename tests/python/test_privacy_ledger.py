@@ -138,3 +138,15 @@ def test_the_statement_travels_in_an_update_container_and_nowhere_else():
         artefacts.pack_model(manifest | {"privacy": s.as_dict()}, noisy)
     with pytest.raises(artefacts.ArtefactSchemaError, match="'privacy' must be a JSON object"):
         artefacts.pack_update(manifest | {"privacy": 4.0}, noisy)
+
+
+def test_attack_a_statement_that_would_make_the_oracle_account_forever():
+    """A statement with a billion DP-SGD steps, or one whose epsilon is astronomically
+    large, must not make every oracle build a PRV grid of terabytes: the steps are bounded
+    (refused as malformed) and a hopeless composition is quoted at its quick RDP bound."""
+    _, s = P.privatize(_update(), 1.0, 1.0, 1e-5)
+    record = s.as_dict() | {"mechanism": "dp-sgd", "unit": "record", "sampling_rate": 0.5}
+    with pytest.raises(P.StatementError, match="steps must be"):
+        P.check_statement(record | {"steps": 10**9}, None)
+    hopeless = P.compose([P.Release("dp-sgd", 0.1, "add_remove", 0.5, 20_000)], 1e-5)  # the grid would need ~1 TB
+    assert hopeless > 1e5

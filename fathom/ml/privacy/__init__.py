@@ -9,6 +9,7 @@ from fathom.ml.privacy.accountant import (
     PrivacyError,
     Release,
     compose,
+    eps_error,
     epsilon_for,
 )
 from fathom.ml.privacy.mechanisms import add_gaussian_noise, os_generator, privatize
@@ -26,6 +27,7 @@ __all__ = [
     "add_gaussian_noise",
     "check_statement",
     "compose",
+    "eps_error",
     "epsilon_for",
     "os_generator",
     "privatize",

@@ -53,13 +53,17 @@ Composition is not written here: it is the PRV accountant of Gopi, Lee & Wutschi
 (2021, "Numerical composition of differential privacy"), `prv_accountant.PRVAccountant`
 (Microsoft, pinned in requirements.txt). It composes the privacy loss random variables of
 every release numerically, heterogeneous releases included, to a stated accuracy, and
-returns bounds on epsilon; Fathom always quotes the **upper** bound (``EPS_ERROR`` above
-the estimate at most), so the stated epsilon is never below the true one.
+returns bounds on epsilon; Fathom always quotes the **upper** bound (at most
+``eps_error``, the larger of 0.01 and 1% of a quick RDP bound, above the truth), so the
+stated epsilon is never below the true one. A composition whose RDP bound is above
+``EPS_CAP`` (50) is quoted at that bound: it protects nothing, and the PRV grid would grow
+without limit. A DP-SGD release has at most ``MAX_STEPS`` steps, which bounds the work
+(an oracle recomputes it: about 2 s at worst on this machine).
 
 - A "gaussian" release (one noisy update, the unit above) is
   `prv_accountant.GaussianMechanism(noise_multiplier=z, l2_sensitivity=s)`, with s = 1
   (add_remove) or 2 (replace).
-- A "dp-sgd" release (record-level, `fathom.ml.training` with DP-SGD) is ``steps``
+- A "dp-sgd" release (record-level, `fathom.ml.privacy.dpsgd`) is ``steps``
   compositions of `PoissonSubsampledGaussianMechanism(sampling_rate, z)`: each record
   is in a step's batch with probability ``sampling_rate``, each per-example gradient is
   clipped to C and the sum gets N(0, (z C)^2) noise. Its unit is one record.
@@ -87,6 +91,7 @@ __all__ = [
     "PrivacyError",
     "Release",
     "compose",
+    "eps_error",
     "epsilon_for",
     "positive",
     "unit_of",
@@ -98,10 +103,17 @@ UNITS = {"gaussian": "contribution", "dp-sgd": "record", "none": "contribution"}
 #: The accountant's name as the statement and the CLI give it.
 ACCOUNTANT = "prv"
 ACCOUNTANT_NAME = "PRV accountant (Gopi, Lee & Wutschitz 2021; prv-accountant), upper bound"
-#: The accuracy asked of the accountant: the quoted epsilon is at most this much above the truth.
+#: The accuracy asked of the accountant: the quoted epsilon is at most this much (or 1% of
+#: the quick RDP bound, if larger) above the truth. The work grows as its inverse.
 EPS_ERROR = 0.01
 #: Below this noise multiplier one release already costs epsilon > 40: refused, not accounted.
 MIN_NOISE_MULTIPLIER = 0.1
+#: The most DP-SGD steps one release may have (60 epochs of batches of 256 over 60,000 rows
+#: is 14,063): the accountant's work grows with the steps, and an oracle computes it too.
+MAX_STEPS = 20_000
+#: Above this epsilon (by the quick RDP bound) a composition protects nothing: the RDP bound
+#: is quoted as it is, since the PRV accountant's grid would grow without limit.
+EPS_CAP = 50.0
 
 
 class PrivacyError(FathomError, ValueError):
@@ -150,8 +162,8 @@ class Release:
         rate = positive(self.sampling_rate, "sampling_rate")
         if rate > 1:
             raise PrivacyError(f"sampling_rate must be in (0, 1], got {rate!r}")
-        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
-            raise PrivacyError(f"steps must be an integer >= 1, got {self.steps!r}")
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or not 1 <= self.steps <= MAX_STEPS:
+            raise PrivacyError(f"steps must be an integer in [1, {MAX_STEPS}], got {self.steps!r}")
         if self.mechanism == "gaussian" and (rate != 1 or self.steps != 1):
             raise PrivacyError("a gaussian release is one step on the whole data set (sampling_rate 1, steps 1)")
 
@@ -203,12 +215,22 @@ def compose(releases: Sequence[Release], delta: float) -> float:
         prvs.append(_prv(Release(mechanism, z, adjacency, rate, 1), unit))
         counts.append(groups[(mechanism, z, adjacency if unit == "contribution" else "-", rate)])
     from prv_accountant import PRVAccountant
+    from prv_accountant.other_accountants import RDP
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its deprecation chatter is not the user's business
-        accountant = PRVAccountant(prvs=prvs, max_self_compositions=counts, eps_error=EPS_ERROR, delta_error=delta / 1000)
+        _, _, rdp_bound = RDP(prvs=prvs).compute_epsilon(delta=delta, num_self_compositions=counts)
+        if rdp_bound > EPS_CAP:
+            return float(rdp_bound)  # an upper bound too, and far beyond any budget
+        accountant = PRVAccountant(prvs=prvs, max_self_compositions=counts, eps_error=eps_error(rdp_bound),
+                                   delta_error=delta / 1000)
         _, _, upper = accountant.compute_epsilon(delta=delta, num_self_compositions=counts)
     return max(float(upper), 0.0)
+
+
+def eps_error(rdp_bound: float) -> float:
+    """The accountant's accuracy for a composition whose quick RDP bound is ``rdp_bound``."""
+    return max(EPS_ERROR, 0.01 * rdp_bound)
 
 
 def epsilon_for(noise_multiplier: float, delta: float, releases: int = 1, *, adjacency: str = "add_remove") -> float:

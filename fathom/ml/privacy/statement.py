@@ -16,8 +16,9 @@ What an oracle checks (`check_statement`), each failure a `StatementError` (the 
 scores INVALID and its stake is slashed, like any malformed artefact):
 
 - the statement is well formed, and its unit and accountant are the ones its mechanism has;
-- its epsilon is not below what the accountant computes for its mechanism, noise and
-  delta (an update may understate its privacy, never overstate it);
+- its epsilon is not below what the accountant computes for its mechanism, noise,
+  sampling and steps, and delta, less the accountant's accuracy (an update may
+  overstate its epsilon, never understate it);
 - the bounty's largest epsilon, if its brief sets one (``max_epsilon``): an update above
   it, or one with no statement at all, is invalid;
 - for "gaussian", that the stated noise is there: the update's L2 norm must lie in
@@ -41,7 +42,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from fathom.errors import RejectionError
-from fathom.ml.privacy.accountant import ACCOUNTANT, ADJACENCIES, EPS_ERROR, PrivacyError, Release, check_delta, compose, positive
+from fathom.ml.privacy.accountant import ACCOUNTANT, PrivacyError, Release, check_delta, compose, eps_error, positive
 
 __all__ = ["PrivacyStatement", "StatementError", "check_statement", "max_epsilon_of"]
 
@@ -143,7 +144,7 @@ def check_statement(statement: Any, arrays: Mapping[str, np.ndarray] | None = No
         return None
     s = PrivacyStatement.from_dict(statement)
     computed = _epsilon(s.release, s.delta)
-    if s.epsilon < computed - EPS_ERROR:
+    if s.epsilon < computed - eps_error(computed):  # the accountant's own accuracy: room for another version of it
         raise StatementError(f"the update states epsilon {s.epsilon:.4g}, but its mechanism gives {computed:.4g} at delta {s.delta:g}")
     if max_epsilon is not None and s.epsilon > max_epsilon:
         raise StatementError(f"the update states epsilon {s.epsilon:.4g}, above the bounty's largest epsilon {max_epsilon:g}",
