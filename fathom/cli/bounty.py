@@ -23,6 +23,10 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  reward {eth(view['reward'])} (paid {eth(view['paid'])}), stake {eth(view['stake'])}, batch size {view['batchSize']}")
     print(f"  baseline {view['baselineScore']}, head version {view['versionCount']} at {view['headScore']}, target {view['target']}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
+    if args.privacy:
+        from fathom.cli.privacy import print_version_statements
+
+        print_version_statements(args, settings, market)
     return 0
 
 
@@ -136,9 +140,11 @@ def register(sub: Any) -> None:
     p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
                                                      "states a larger epsilon, or none, as invalid (its stake is slashed)")
     p.set_defaults(func=_cmd_bounty_open)
-    p = bounty.add_parser("show", help="a bounty's state")
+    p = with_key(bounty.add_parser("show", help="a bounty's state"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a recipient's "
+                                                          "key, or the reveal)")
     p.set_defaults(func=_cmd_bounty_show)
     p = bounty.add_parser("lineage", help="versions and payouts, from events")
     p.add_argument("bounty", type=int)

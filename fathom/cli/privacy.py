@@ -44,6 +44,25 @@ def _cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def print_version_statements(args: argparse.Namespace, settings: Settings, market: Any) -> None:
+    """`fathom bounty show ID --privacy`: each accepted version's privacy statement (F8)."""
+    from fathom.cli._common import account_key, store_for
+    from fathom.ml.privacy import PrivacyStatement
+    from fathom.roles.requester import version_statements
+
+    try:
+        key = account_key(args, settings)
+    except FathomError:
+        key = None  # after the reveal the audit key opens every update
+    statements = version_statements(market, store_for(settings), args.bounty, key)
+    if not statements:
+        print("  privacy: no accepted version yet")
+    for version, s in statements.items():
+        text = ("sealed (open it with a recipient's key, or after the reveal)" if s == "sealed"
+                else "no differential privacy stated" if s is None else str(PrivacyStatement.from_dict(s)))
+        print(f"  version {version} privacy: {text}")
+
+
 def register(sub: Any) -> None:
     p = sub.add_parser("privacy", help="show your privacy ledger: each local data set's releases and the epsilon "
                                        "they spent (composed by the PRV accountant) against your budget")

@@ -179,6 +179,26 @@ def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
     return None
 
 
+def version_statements(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[int, Any]:
+    """Each accepted version's privacy statement (F8): the ``"privacy"`` object of its
+    update's manifest, None if it states none, or "sealed" if this caller cannot open it.
+    An update opens with the key of a recipient (the requester, a committee member) and,
+    after the reveal, for anyone with the audit key."""
+    keys = revealed_keys(market, bounty_id)
+    candidates = [k for k in (audit_private_key(keys[0]) if keys else None, private_key) if k is not None]
+    reader = BountyReader(market, store, bounty_id, private_key)
+    out: dict[int, Any] = {}
+    for v in reader.versions()[1:]:
+        out[v.number] = "sealed"
+        for key in candidates:
+            try:
+                out[v.number] = reader.open_update(v.update, v.author, private_key=key).manifest.get("privacy")
+                break
+            except FathomError:  # not a recipient, or the update cannot be read: try the next key
+                continue
+    return out
+
+
 def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
     """Every version with its parent, score, author, submission and reward (from events)."""
     events = market.events(bounty_id=bounty_id)

@@ -17,6 +17,7 @@ from fathom.ml.artefacts import pack_update
 from fathom.ml.privacy.ledger import BudgetExceeded, Ledger, fingerprint
 from fathom.ml.training import TrainingError
 from fathom.roles.contributor import PrivacySettings, outcome
+from fathom.roles.requester import version_statements
 from fathom.roles.reader import BountyReader
 from fathom.storage.store import cid_to_chain
 from fathom.chain.market import INVALID
@@ -192,8 +193,11 @@ def test_record_level_dp_sgd_is_stated_accounted_and_scored(world: World, tmp_pa
     spent = ledger.spending(fingerprint(X, y))
     assert spent.unit == "record" and spent.spent == pytest.approx(s.epsilon, abs=1e-9)
     rnd.drive(lambda: outcome(rnd.viewer, rnd.bounty_id, c.submission_id) is not None)
-    assert outcome(rnd.viewer, rnd.bounty_id, c.submission_id)["score"] != INVALID
+    assert outcome(rnd.viewer, rnd.bounty_id, c.submission_id)["outcome"] == "accepted"
     assert skips(rnd.nodes[0], rnd.bounty_id) == {}
+    # `bounty show --privacy`: the statement per version, for a recipient; sealed for anyone else until the reveal
+    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.requester.key) == {1: s.as_dict()}
+    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.contributors["owner"].key) == {1: "sealed"}
 
 
 # ---------------------------------------------------------------- the command line
