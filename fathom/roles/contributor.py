@@ -220,7 +220,7 @@ def contribute(
     blob = pack_update(manifest, delta)
     spending = None
     if ledger is not None:  # recorded before the update leaves this machine: over-count, never under-count
-        spending = ledger.record(fp, release, dp.budget_epsilon if dp else DEFAULT_BUDGET_EPSILON, dp.delta if dp else 1e-5,
+        spending = ledger.record(fp, release, dp.budget_epsilon if dp else None, dp.delta if dp else None,
                                  enforce=dp is not None, bounty=bounty_id, base_version=int(base), account=me)
     sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me)
     cid = store.add(sealed)

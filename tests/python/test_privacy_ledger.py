@@ -106,7 +106,7 @@ def test_attack_understate_epsilon():
         P.check_statement(s.as_dict() | {"epsilon": s.epsilon / 2}, noisy)
 
 
-def test_attack_submit_above_the_bountys_largest_epsilon():
+def test_attack_state_an_epsilon_above_the_bountys_largest():
     noisy, s = P.privatize(_update(), 1.0, 1.0, 1e-5)
     with pytest.raises(P.StatementError, match="above the bounty's largest epsilon") as err:
         P.check_statement(s.as_dict(), noisy, max_epsilon=1.0)
@@ -150,3 +150,12 @@ def test_attack_a_statement_that_would_make_the_oracle_account_forever():
         P.check_statement(record | {"steps": 10**9}, None)
     hopeless = P.compose([P.Release("dp-sgd", 0.1, "add_remove", 0.5, 20_000)], 1e-5)  # the grid would need ~1 TB
     assert hopeless > 1e5
+
+
+def test_a_release_without_noise_keeps_the_owners_budget(tmp_path):
+    ledger = Ledger(tmp_path / "ledger.json")
+    fp = fingerprint(X, Y)
+    ledger.record(fp, P.Release("gaussian", 2.0), budget=3.0, delta=1e-6)
+    ledger.record(fp, P.Release("none"), None, None, enforce=False)
+    s = ledger.spending(fp)
+    assert (s.budget, s.delta, s.releases) == (3.0, 1e-6, 2) and math.isinf(s.spent)

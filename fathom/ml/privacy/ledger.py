@@ -119,9 +119,10 @@ class Ledger:
         releases = [Release.from_dict(r) for r in entry.get("releases", [])] + ([adding] if adding is not None else [])
         return Spending(fp, len(releases), compose(releases, delta), budget, delta, unit_of(releases))
 
-    def check(self, fp: str, release: Release, budget: float, delta: float) -> Spending:
+    def check(self, fp: str, release: Release, budget: float | None, delta: float | None) -> Spending:
         """The spending with ``release`` added; BudgetExceeded if it goes over ``budget``."""
         after = self.spending(fp, budget, delta, adding=release)
+        budget, delta = after.budget, after.delta
         if after.spent > after.budget:
             before = self.spending(fp, budget, delta)
             why = ("this data set was already released without noise: no (epsilon, delta) guarantee can hold for it any more"
@@ -144,15 +145,18 @@ class Ledger:
             finally:
                 fcntl.flock(lock, fcntl.LOCK_UN)
 
-    def record(self, fp: str, release: Release, budget: float, delta: float, *, enforce: bool = True,
+    def record(self, fp: str, release: Release, budget: float | None, delta: float | None, *, enforce: bool = True,
                **context: Any) -> Spending:
         """Add a release (after checking the budget again, under the lock, if ``enforce``);
-        ``context`` (bounty id, CID, ...) is stored with it. Returns the new spending."""
+        ``context`` (bounty id, ...) is stored with it. ``budget`` and ``delta`` become the
+        data set's recorded budget; None keeps the recorded one (a release without noise
+        sets no budget). Returns the new spending."""
         with self._locked():
             after = self.check(fp, release, budget, delta) if enforce else self.spending(fp, budget, delta, adding=release)
             data = self._read()
             entry = data["datasets"].setdefault(fp, {"budget": {}, "releases": []})
-            entry["budget"] = {"epsilon": float(budget), "delta": float(delta)}
+            if budget is not None and delta is not None:
+                entry["budget"] = {"epsilon": float(budget), "delta": float(delta)}
             entry["releases"].append(release.as_dict() | {k: v for k, v in context.items() if v is not None} | {"at": int(time.time())})
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps(data, indent=1, sort_keys=True))
