@@ -21,7 +21,6 @@ The raw data never leaves this process; only the (optionally noised) update does
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any, Callable
 

@@ -4,7 +4,7 @@ largest epsilon; issue 18: what is refused before anything is trained or sent)."
 
 from __future__ import annotations
 
-import math
+import json
 
 import numpy as np
 import pytest
@@ -258,6 +258,10 @@ def test_contribute_dry_run_then_dp_release_then_the_ledger_from_the_command_lin
     assert code == 0, err
     assert "1 release(s), epsilon spent 4.4" in out and f"bounty {rnd.bounty_id} (version 0)" in out
     assert "of 10 at delta 1e-05" in out
+    code, out, err = run(capsys, "privacy", "--json")
+    (entry,) = json.loads(out)
+    assert entry["releases"] == 1 and entry["unit"] == "contribution" and entry["budget"] == 10.0
+    assert entry["history"][0]["mechanism"] == "gaussian" and entry["history"][0]["bounty"] == rnd.bounty_id
     # a second release over a small budget: refused before anything is sent, one line
     code, out, err = run(capsys, "contribute", bid, "--data", str(folder), "--clip", "1", "--noise", "1.0", "--force",
                          "--budget-epsilon", "5")

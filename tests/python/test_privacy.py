@@ -170,3 +170,13 @@ def test_bad_accountant_arguments_are_refused(kwargs, match):
     args = {"noise_multiplier": 1.0, "delta": 1e-5} | kwargs
     with pytest.raises(P.PrivacyError, match=match):
         P.epsilon_for(**args)
+
+
+def test_a_mixed_composition_is_stated_per_record_with_whole_data_set_releases_at_sensitivity_2c():
+    mixed = [P.Release("gaussian", 2.0), P.Release("dp-sgd", 1.0, "add_remove", 0.1, 50)]
+    from fathom.ml.privacy.accountant import unit_of
+
+    assert unit_of(mixed) == "record" and unit_of(mixed[:1]) == "contribution"
+    # the whole-data-set release counts with sensitivity 2C at record level: at least replace's epsilon
+    assert P.compose(mixed, 1e-5) >= P.compose([P.Release("gaussian", 2.0, "replace")], 1e-5)
+    assert P.compose(mixed, 1e-5) > P.compose(mixed[1:], 1e-5)

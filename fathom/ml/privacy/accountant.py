@@ -208,14 +208,13 @@ def compose(releases: Sequence[Release], delta: float) -> float:
     if any(r.mechanism == "none" for r in releases):
         return math.inf
     unit = unit_of(releases)
-    groups = Counter((r.mechanism, float(r.noise_multiplier), r.adjacency if unit == "contribution" else "-",
-                      float(r.sampling_rate)) for r in releases for _ in range(r.steps))
+    groups: Counter[tuple[str, float, str, float]] = Counter()
+    for r in releases:  # identical releases are one PRV composed with itself; a DP-SGD run is `steps` of them
+        adjacency = r.adjacency if unit == "contribution" else "replace"  # record level: sensitivity 2C
+        groups[(r.mechanism, float(r.noise_multiplier), adjacency, float(r.sampling_rate))] += r.steps
     keys = sorted(groups)
-    prvs, counts = [], []
-    for mechanism, z, adjacency, rate in keys:
-        adjacency = adjacency if adjacency != "-" else "replace"
-        prvs.append(_prv(Release(mechanism, z, adjacency, rate, 1), unit))
-        counts.append(groups[(mechanism, z, adjacency if unit == "contribution" else "-", rate)])
+    prvs = [_prv(Release(mechanism, z, adjacency, rate, 1), unit) for mechanism, z, adjacency, rate in keys]
+    counts = [groups[k] for k in keys]
     from prv_accountant import PRVAccountant
     from prv_accountant.other_accountants import RDP
 
