@@ -93,14 +93,21 @@ class Contribution:
 
 
 def _check_funds(market: Market, bounty_id: int, source: str) -> None:
-    """The wallet must hold the gas, and the stake when it is paid in ETH from the wallet."""
+    """The wallet must hold the gas, and the stake when it is paid from the wallet (in ETH,
+    or in the bounty's ERC-20 token)."""
     b = market.bounty(bounty_id)
     gas = SUBMIT_GAS * market.gas_price()
-    stake = int(b["stake"]) if source in ("wallet", "once") and b["token"] == ETH else 0
+    from_wallet = source in ("wallet", "once")
+    stake = int(b["stake"]) if from_wallet and b["token"] == ETH else 0
     have = market.wallet_balance()
     if have < stake + gas:
         what = f"the stake ({stake / 1e18:.6f} ETH) and gas (up to {gas / 1e18:.6f} ETH)" if stake else f"the gas (up to {gas / 1e18:.6f} ETH)"
         raise FathomError(f"not enough ETH to submit: {what}, but your wallet holds {have / 1e18:.6f} ETH; nothing was trained or sent")
+    if from_wallet and b["token"] != ETH:
+        tokens = market.token_balance(b["token"])
+        if tokens < int(b["stake"]):
+            raise FathomError(f"not enough of the bounty's token {b['token']} to stake: the stake is {int(b['stake'])} units, "
+                              f"your wallet holds {tokens}; nothing was trained or sent")
 
 
 def _local_score(manifest: dict[str, Any], params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float | None:

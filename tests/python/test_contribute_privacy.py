@@ -279,3 +279,24 @@ def test_contribute_mistakes_are_one_line_and_send_nothing(cli, capsys, argv, ne
     code, _, err = run(capsys, "contribute", str(rnd.bounty_id), "--data", str(folder), *argv)
     one_line_error(code, err, *needles)
     assert submissions(rnd) == 0
+
+
+def test_a_contributor_without_the_tokens_of_an_erc20_bounty_is_refused_before_training(world: World, tmp_path, monkeypatch):
+    token = world.funder.deploy("MockERC20", "Test", "TST", 18)
+    new_party = world.new_party
+
+    def funded(name, eth=100):  # the requester needs tokens for the escrow; contributors start with none
+        party = new_party(name, eth)
+        if name == "requester":
+            world.funder.transact(token.functions.mint(party.address, 10**30))
+        return party
+
+    monkeypatch.setattr(world, "new_party", funded)
+    rnd = open_round(world, tmp_path, ["tokenless"], token=token.address)
+    me = rnd.contributors["tokenless"]
+    trained = []
+    with pytest.raises(FathomError, match="not enough of the bounty's token .* your wallet holds 0; nothing was trained or sent"):
+        rnd.contribute("tokenless", 0, progress=lambda *a: trained.append(a))
+    assert trained == [] and submissions(rnd) == 0
+    world.funder.transact(token.functions.mint(me.address, 10**16))  # the stake
+    assert rnd.contribute("tokenless", 0).submission_id == 0
