@@ -180,3 +180,16 @@ def test_a_mixed_composition_is_stated_per_record_with_whole_data_set_releases_a
     # the whole-data-set release counts with sensitivity 2C at record level: at least replace's epsilon
     assert P.compose(mixed, 1e-5) >= P.compose([P.Release("gaussian", 2.0, "replace")], 1e-5)
     assert P.compose(mixed, 1e-5) > P.compose(mixed[1:], 1e-5)
+
+
+def test_the_accountant_is_pinned_where_a_fresh_setup_installs_it():
+    """tools/setup.sh installs requirements.txt under constraints.txt: the accountant must be
+    pinned in both, at the version this environment runs."""
+    from importlib.metadata import version
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pin = f"prv-accountant=={version('prv-accountant')}"
+    assert pin in (root / "requirements.txt").read_text().splitlines()
+    assert pin in (root / "constraints.txt").read_text().splitlines()
+    assert "requirements.txt -c constraints.txt" in (root / "tools" / "setup.sh").read_text()
