@@ -228,6 +228,18 @@ class Market:
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()
 
+    def wallet_balance(self, account: str | None = None) -> int:
+        """The ETH (wei) an account holds, the sender's by default."""
+        return int(self.w3.eth.get_balance(account or self._need_sender().address))
+
+    def gas_price(self) -> int:
+        return int(self.w3.eth.gas_price)
+
+    def token_balance(self, token: str, account: str | None = None) -> int:
+        """An account's balance of an ERC-20 token (the sender's by default)."""
+        contract = self.w3.eth.contract(address=to_checksum_address(token), abi=abi("MockERC20"))
+        return int(self._view(contract.functions.balanceOf(account or self._need_sender().address), f"token {token}"))
+
     def bounty_count(self) -> int:
         return self.market.functions.bountyCount().call()
 

@@ -16,7 +16,7 @@ from fathom import __version__
 from fathom.config import Settings
 from fathom.errors import FathomError
 
-from fathom.cli import bounty, contribute, export, misc, oracle, tables
+from fathom.cli import bounty, contribute, export, misc, oracle, privacy, tables
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fathom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (misc, oracle, bounty, contribute, tables, export):
+    for group in (misc, oracle, bounty, contribute, privacy, tables, export):
         group.register(sub)
     return parser
 

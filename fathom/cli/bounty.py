@@ -27,6 +27,10 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  baseline {view['baselineScore']}, head version {view['versionCount']} at {view['headScore']}, target {view['target']}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
     print(schema_text)
+    if args.privacy:
+        from fathom.cli.privacy import print_version_statements
+
+        print_version_statements(args, settings, market)
     return 0
 
 
@@ -70,7 +74,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         overrides["token"] = args.token
     terms = default_terms(market.now(), committee, **overrides)
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
-                          (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear)
+                          (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
+                          max_epsilon=args.max_epsilon)
     print(f"bounty {secrets.bounty_id} opened; its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
 
@@ -146,10 +151,14 @@ def register(sub: Any) -> None:
     p.add_argument("--token", help="ERC-20 address (default: ETH)")
     p.add_argument("--admit", nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")
+    p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
+                                                     "states a larger epsilon, or none, as invalid (its stake is slashed)")
     p.set_defaults(func=_cmd_bounty_open)
     p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a recipient's "
+                                                          "key, or the reveal)")
     p.set_defaults(func=_cmd_bounty_show)
     p = bounty.add_parser("lineage", help="versions and payouts, from events")
     p.add_argument("bounty", type=int)

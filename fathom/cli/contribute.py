@@ -13,6 +13,22 @@ from fathom.cli._common import ETH_ADDRESS, Progress, account_key, eth, load_arr
 from fathom.cli.tables import add_table_arguments, contributor_arrays, is_table
 
 
+def ledger_for(settings: Settings) -> Any:
+    """The data owner's privacy ledger: <FATHOM_DATA_DIR>/privacy-ledger.json."""
+    from fathom.ml.privacy.ledger import Ledger
+
+    return Ledger(settings.data_dir / "privacy-ledger.json")
+
+
+def _score_line(c: Any) -> str:
+    if c.local_score_before is None or c.local_score_after is None:
+        return "local score: not available on this data"
+    line = f"local {c.metric} on your data: {c.local_score_before:.4f} (head) -> {c.local_score_after:.4f} (this update)"
+    if c.local_score_without_noise is not None:
+        line += f"; {c.local_score_without_noise:.4f} without the noise"
+    return line
+
+
 def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.contributor import PrivacySettings, contribute
 
@@ -23,19 +39,34 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
         _, arrays = load_arrays(args.data)
     if "X" not in arrays or "y" not in arrays:
         raise FathomError(f"{args.data} must hold X.npy (features) and y.npy (labels)")
-    dp = PrivacySettings(args.clip, args.noise, args.dp_delta) if args.noise else None
-    if args.noise and not args.clip:
+    if args.dp_sgd and args.noise is None:
+        raise FathomError("--dp-sgd needs --clip (each example's gradient norm) and --noise")
+    if args.noise is not None and not args.clip:
         raise FathomError("--noise needs --clip: the noise is scaled to the clipping norm")
+    if args.clip is not None and args.noise is None:
+        raise FathomError("--clip needs --noise: clipping alone gives no privacy guarantee")
+    dp = (PrivacySettings(args.clip, args.noise, args.dp_delta, args.budget_epsilon, mechanism="dp-sgd" if args.dp_sgd else "gaussian")
+          if args.noise is not None else None)
     c = contribute(market_for(args, settings), store_for(settings), key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
                    epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=Progress("training"),
-                   stake_from=args.stake_from)
-    print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
-    print({"balance": "stake taken from your claimable balance",
-           "once": "stake paid from your wallet; its payout is claimed once with a proof (`fathom claim`)"}.get(
-        c.staked_from, "stake paid from your wallet"))
-    if c.epsilon is not None:
-        print(f"privacy: one contribution of one data owner is ({c.epsilon:.3f}, {c.delta:g})-differentially private "
-              "(Gaussian mechanism, RDP accountant)")
+                   stake_from=args.stake_from, ledger=ledger_for(settings), dry_run=args.dry_run, force=args.force)
+    if c.dry_run:
+        print(f"dry run: trained on version {c.base_version} of bounty {c.bounty_id}; nothing was sent, no stake was paid")
+    else:
+        print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
+        print({"balance": "stake taken from your claimable balance",
+               "once": "stake paid from your wallet; its payout is claimed once with a proof (`fathom claim`)"}.get(
+            c.staked_from, "stake paid from your wallet"))
+    print(_score_line(c))
+    if c.trained_norm is not None:
+        print(f"update norm: {c.trained_norm:.4g} as trained" + (f", {c.update_norm:.4g} as sent" if c.statement else ""))
+    if c.worse:
+        print("warning: this update makes your own local score worse; the oracles will likely reject or slash it"
+              + (" (sent because of --force)" if not c.dry_run else ""))
+    if c.statement is not None:
+        print(f"privacy: this release is {c.statement}")
+    if c.spending is not None:
+        print(f"privacy ledger: {c.spending}" + (" (after this release)" if c.dry_run else ""))
     return 0
 
 
@@ -90,13 +121,28 @@ def register(sub: Any) -> None:
     p.add_argument("--data", type=Path, required=True, help="folder with X.npy and y.npy, or a .csv/.parquet table with "
                    "--label, its columns mapped onto the bounty's features (never leaves this machine)")
     add_table_arguments(p)
-    p.add_argument("--lr", type=float, default=0.1, help="learning rate")
-    p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--clip", type=float, help="clip the update to this L2 norm")
-    p.add_argument("--noise", type=float, help="Gaussian noise multiplier (differential privacy)")
-    p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee")
+    p.add_argument("--lr", type=float, default=0.1, help="learning rate, in (0, 10] (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=5, help="passes over your data, >= 1 (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=64, help="rows per SGD step (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="orders the training rows (never the DP noise, which comes "
+                                                       "from the OS's randomness) (default: %(default)s)")
+    p.add_argument("--clip", type=float, help="differential privacy: clip the update to this L2 norm (with --noise)")
+    p.add_argument("--noise", type=float, help="differential privacy: Gaussian noise multiplier z; the noise's std "
+                                               "is z * clip (with --clip)")
+    p.add_argument("--dp-sgd", action="store_true",
+                   help="record-level differential privacy (DP-SGD): clip each example's gradient to --clip and add "
+                        "noise at every step, with Poisson-sampled batches; the privacy unit becomes one record of "
+                        "your data instead of your whole data set")
+    p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee (default: %(default)s)")
+    p.add_argument("--budget-epsilon", type=float, default=10.0,
+                   help="your privacy budget for this data set: a DP release that would take its epsilon, composed "
+                        "over all its releases in your ledger (`fathom privacy`), above this is refused (default: %(default)s)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="train and score on your data (with and without the DP noise), show the privacy it would "
+                        "spend, and stop: nothing is sent, no stake is paid")
+    p.add_argument("--force", action="store_true",
+                   help="submit even if the update makes your own local score worse, or sends a data set with DP "
+                        "releases in its ledger without noise")
     p.add_argument("--stake-from", choices=("auto", "wallet", "balance", "once"), default="auto",
                    help="pay the stake from your wallet, or from your claimable balance in the market "
                         "(stakes returned, rewards); auto (default): the balance when it covers the stake, "

@@ -6,12 +6,13 @@ is unpickled, imported or executed, and every size is checked before anything is
 allocated. The same content always packs to the same bytes, so the same model always
 gets the same ciphertext (see `fathom.crypto.envelope.seal_with_key`) and the same CID.
 
-Container (version 2; version 1 when the manifest carries no feature schema), integers
+Container (version 1, 2 or 3: the version names the manifest's optional parts), integers
 big-endian::
 
     offset  size  field
     0       4     magic b"FTHA"
-    4       1     version = 2 if the manifest has "features", else 1
+    4       1     version = 3 if an update's manifest has "privacy", else 2 if the
+                  manifest has "features", else 1 (`container_version`)
     5       1     kind: 1 model, 2 update, 3 validation set
     6       2     reserved = 0
     8       4     M = manifest length (uint32)
@@ -38,8 +39,9 @@ Model and update manifest::
      "metric": "accuracy" | "log_loss" | "mse",
      "layers": [[d_in, d_out], ...],          # one [in, out] pair per dense layer
      "activation": "relu" | "tanh",           # hidden layers; mlp only, required there
-     "features": {...},                        # optional: the feature schema (version 2)
-     "metadata": {...}}                        # optional, free JSON
+     "features": {...},                        # optional: the feature schema (version >= 2)
+     "metadata": {...},                        # optional, free JSON
+     "privacy": {...}}                         # updates only, optional: the DP statement (version 3)
 
 with arrays ``W{i}`` float32 of shape ``(in_i, out_i)`` and ``b{i}`` float32 of shape
 ``(out_i,)`` for every layer i, and no others; every value finite. ``features``, when
@@ -51,7 +53,10 @@ present, is a `fathom.ml.schema.FeatureSchema` document whose width is ``layers[
   the output is one linear unit, otherwise 1 unit (sigmoid, binary) or k >= 2 (softmax).
 
 An update is an additive float32 delta with exactly the model's manifest schema and
-array shapes (its metadata may differ): ``merged = model + update`` array by array.
+array shapes (its metadata may differ): ``merged = model + update`` array by array. An
+update that was noised for differential privacy states it under ``"privacy"``, a JSON
+object whose fields `fathom.ml.privacy.statement` defines and checks (the oracle refuses
+a malformed or contradicted statement); the container only requires an object there.
 
 Validation set manifest::
 
@@ -154,10 +159,19 @@ class ArtefactSchemaError(ArtefactError):
 # ---------------------------------------------------------------------------------------
 
 MAGIC = b"FTHA"
-#: 2 adds the optional feature schema ("features", `fathom.ml.schema`) to model and update
-#: manifests; a container without one is still written, and read, as version 1.
-CONTAINER_VERSION = 2
+#: The newest container version. 1: the manifest has neither optional part; 2 adds the
+#: feature schema ("features", `fathom.ml.schema`) to model and update manifests; 3 adds
+#: an update's differential-privacy statement ("privacy", `fathom.ml.privacy.statement`).
+#: A container's version is a function of its manifest (`container_version`): the same
+#: content always packs to the same bytes, and a version 1 artefact keeps its old CID.
+CONTAINER_VERSION = 3
 _KIND_MODEL, _KIND_UPDATE, _KIND_VALIDATION = 1, 2, 3
+
+
+def container_version(manifest: Mapping[str, Any]) -> int:
+    """The version a manifest's container carries: 3 with a privacy statement, 2 with a
+    feature schema, 1 with neither."""
+    return 3 if "privacy" in manifest else 2 if "features" in manifest else 1
 _KIND_NAMES = {_KIND_MODEL: "model", _KIND_UPDATE: "update", _KIND_VALIDATION: "validation set"}
 _HEAD = struct.Struct(">4sBBHII")
 _ENTRY_NAME_LEN = struct.Struct(">H")
@@ -407,7 +421,7 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
         _check_values(kind, normalised, name, array)
 
     blobs = [(name.encode("ascii"), _npy_header(prepared[name].dtype, prepared[name].shape) + prepared[name].tobytes(order="C")) for name in sorted(prepared)]
-    version = CONTAINER_VERSION if "features" in normalised else 1
+    version = container_version(normalised)
     parts = [_HEAD.pack(MAGIC, version, kind, 0, len(manifest_bytes), len(blobs))]
     offset = 0
     for name, blob in blobs:
@@ -486,8 +500,8 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     if size < _HEAD.size:
         raise ArtefactFormatError(f"{what} is truncated: {size} bytes, shorter than its {_HEAD.size}-byte prefix", reason="truncated")
     _, version, found_kind, reserved, manifest_len, count = _HEAD.unpack_from(view, 0)
-    if version not in (1, CONTAINER_VERSION):
-        raise ArtefactFormatError(f"container version {version} is not supported (this code reads version {CONTAINER_VERSION})")
+    if not 1 <= version <= CONTAINER_VERSION:
+        raise ArtefactFormatError(f"container version {version} is not supported (this code reads versions 1 to {CONTAINER_VERSION})")
     if found_kind != kind:
         found = _KIND_NAMES.get(found_kind, f"container of unknown kind {found_kind}")
         raise ArtefactFormatError(f"expected {_article(what)}, got {_article(found)}", reason="kind")
@@ -538,8 +552,9 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
         raise ArtefactFormatError(f"{what} has {size - end} unexpected bytes after its last array")
 
     manifest = _parse_manifest(bytes(view[manifest_start:data_start]))
-    if ("features" in manifest) != (version == CONTAINER_VERSION):
-        raise ArtefactFormatError(f"a version {version} container {'may not carry' if version == 1 else 'must carry'} a feature schema")
+    if isinstance(manifest, dict) and container_version(manifest) != version:
+        raise ArtefactFormatError(f"a version {version} container does not match its manifest, which makes it version "
+                                  f"{container_version(manifest)} (1: no optional part; 2: a feature schema; 3: a privacy statement)")
     headers: dict[str, tuple[np.dtype, tuple[int, ...], int]] = {}
     for name, offset, length in entries:
         blob = view[data_start + offset : data_start + offset + length]
@@ -629,7 +644,9 @@ def _check_schema(kind: int, manifest: dict[str, Any], geometry: dict[str, tuple
 
 
 def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str, tuple[np.dtype, tuple[int, ...]]], limits: Limits) -> None:
-    _check_keys(manifest, _PARAM_KEYS_REQUIRED, _PARAM_KEYS_OPTIONAL, what)
+    _check_keys(manifest, _PARAM_KEYS_REQUIRED, _PARAM_KEYS_OPTIONAL | ({"privacy"} if what == "update" else set()), what)
+    if "privacy" in manifest and not isinstance(manifest["privacy"], dict):
+        raise ArtefactSchemaError(f"update manifest 'privacy' must be a JSON object, got {type(manifest['privacy']).__name__}")
     architecture = _choice(manifest, "architecture", ARCHITECTURES, what)
     _choice(manifest, "dtype", ("float32",), what)
     metric = _choice(manifest, "metric", METRICS, what)

@@ -1,6 +1,6 @@
 """The feature schema: what each input of a model means, in words and in numbers.
 
-A bounty's model manifest carries its schema under ``"features"`` (container version 2,
+A bounty's model manifest carries its schema under ``"features"`` (container version 2 and up,
 `fathom.ml.artefacts`). For every input feature it says its name, a natural-language
 description, its type and unit, and the preprocessing constants, so that the requester,
 every contributor, every oracle and every exported graph (`fathom.ml.onnx`) turn a raw

@@ -25,7 +25,7 @@ import numpy as np
 from fathom.errors import FathomError
 from fathom.ml.models import ModelError, ModelSpec, _features, _targets, check_params, model_spec, param_shapes
 
-__all__ = ["TrainingError", "loss_and_grads", "train", "make_update", "update_norm", "clip_update"]
+__all__ = ["MAX_LR", "TrainingError", "check_hyperparameters", "loss_and_grads", "per_example_grads", "train", "make_update", "update_norm", "clip_update"]
 
 Progress = Callable[[int, int, float], Any]
 
@@ -111,6 +111,31 @@ def _loss_and_grads(spec: ModelSpec, p: Mapping[str, np.ndarray], X: np.ndarray,
     return loss, {name: grads[name] for name in param_shapes(spec)}
 
 
+def per_example_grads(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any, y: Any) -> dict[str, np.ndarray]:
+    """The gradient of each row's own loss (no L2 term), for every parameter: arrays of
+    shape ``(n, *param.shape)`` in the parameters' dtype. Their mean over the rows is
+    `loss_and_grads`'s gradient (with l2 = 0). DP-SGD clips each of them
+    (`fathom.ml.privacy.dpsgd`)."""
+    spec = model_spec(manifest)
+    p, dtype = _params_in(spec, params)
+    X = _features(spec, X).astype(dtype, copy=False)
+    y = _targets(spec, y, X.shape[0])
+    n = X.shape[0]
+    if not n:
+        raise TrainingError("cannot compute gradients on zero rows")
+    inputs, pre = _forward(spec, p, X)
+    _, dZ = _output_loss(spec, inputs[-1], y)
+    dZ = dZ * dtype.type(n)  # each row's own loss, not its share of the mean
+    grads: dict[str, np.ndarray] = {}
+    for i in range(len(spec.layers) - 1, -1, -1):
+        grads[f"W{i}"] = np.einsum("ni,nj->nij", inputs[i], dZ)
+        grads[f"b{i}"] = dZ.copy()
+        if i:
+            dA = dZ @ p[f"W{i}"].T
+            dZ = dA * (1 - inputs[i] ** 2) if spec.activation == "tanh" else dA * (pre[i - 1] > 0)
+    return {name: grads[name] for name in param_shapes(spec)}
+
+
 def loss_and_grads(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any, y: Any, l2: float = 0.0) -> tuple[float, dict[str, np.ndarray]]:
     """The training loss (mean over rows, plus the L2 term) and its gradient for every
     parameter, computed in the parameters' dtype (float32, or float64 for checks)."""
@@ -134,6 +159,24 @@ def _positive_int(value: Any, name: str, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise TrainingError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
+
+
+#: The largest learning rate a contribution takes: these models train with 0.01 to 1, and
+#: far above that SGD only diverges or sends an update of noise (issue 18: --lr 1e30 was accepted).
+MAX_LR = 10.0
+
+
+def check_hyperparameters(lr: Any, epochs: Any, batch_size: Any) -> tuple[float, int, int]:
+    """A contribution's hyper-parameters, checked before anything is trained or sent:
+    0 < lr <= MAX_LR (finite), epochs >= 1 (0 would submit a zero update and pay the
+    stake for it), batch_size >= 1. TrainingError otherwise."""
+    try:
+        lr = float(lr)
+    except (TypeError, ValueError):
+        raise TrainingError(f"the learning rate must be a number, got {lr!r}") from None
+    if not math.isfinite(lr) or not 0 < lr <= MAX_LR:
+        raise TrainingError(f"the learning rate must be a finite number in (0, {MAX_LR:g}], got {lr!r}")
+    return lr, _positive_int(epochs, "epochs"), _positive_int(batch_size, "batch_size")
 
 
 def train(

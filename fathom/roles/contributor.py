@@ -1,12 +1,20 @@
 """The contributor client: train on private data, submit an encrypted update, get paid.
 
-`contribute` runs the whole path for one contribution:
-1. fetch and decrypt the head model (the requester must have admitted this account to
-   the bounty's keyring, unless the bounty is in the clear);
-2. train locally (numpy, the learning rate and epochs the contributor chooses);
-3. optionally clip the update and add Gaussian noise, and report (epsilon, delta);
-4. seal the update for the committee, the requester and the bounty's audit key, with
-   this account as its authenticated author; pin it; submit it with the stake.
+`contribute` runs the whole path for one contribution, and checks everything it can
+before anything is trained or sent:
+1. the hyper-parameters (`fathom.ml.training.check_hyperparameters`), the bounty's state,
+   where the stake comes from, and that the wallet holds the stake and the gas;
+2. with differential privacy, the data set's privacy ledger: a release that would take
+   the data set over the owner's budget is refused (`fathom.ml.privacy.ledger`), and so is
+   one above the bounty's largest epsilon (the brief's ``max_epsilon``);
+3. fetch and decrypt the head model and train locally;
+4. optionally clip the update and add Gaussian noise from the OS's randomness, stating
+   (mechanism, unit, epsilon, delta, accountant) in the update's manifest;
+5. score the head and the new model on the contributor's own data: if the update makes
+   it worse, refuse (unless ``force``); a ``dry_run`` stops here and sends nothing;
+6. record the release in the ledger, seal the update for the committee, the requester
+   and the bounty's audit key, with this account as its authenticated author; pin it;
+   submit it with the stake.
 
 The raw data never leaves this process; only the (optionally noised) update does.
 """
@@ -20,38 +28,93 @@ from eth_utils import to_checksum_address
 
 import numpy as np
 
-from fathom.ml import training
+from fathom.ml import models, training
 from fathom.ml.artefacts import pack_update
+from fathom.ml.privacy import PrivacyStatement, Release, add_gaussian_noise, check_statement, dpsgd
+from fathom.ml.privacy.ledger import DEFAULT_BUDGET_EPSILON, Ledger, Spending, fingerprint
+from fathom.ml.privacy.statement import max_epsilon_of
 from fathom.roles.reader import BountyReader
 from fathom.crypto.envelope import account_address, seal_for
 from fathom.errors import FathomError
-from fathom.chain.client import ChainError
+from fathom.chain.client import ETH, ChainError
 from fathom.chain.market import Event, Market
 from fathom.protocol import payouts
 from fathom.storage.store import Store, cid_to_chain
 
+#: Gas a submission may need, checked against the wallet before training: a stake by
+#: transfer takes ~120k gas (SPECIFICATION, U2), an ERC-20 approve ~50k more; with margin.
+SUBMIT_GAS = 300_000
+
 
 @dataclass(frozen=True)
 class PrivacySettings:
-    """Differential privacy for one contribution of one data owner (the privacy unit)."""
+    """Differential privacy for one contribution of one data owner (the privacy unit):
+    clip the update to ``clip_norm``, add N(0, (noise_multiplier * clip_norm)^2) noise,
+    and keep the data set's epsilon (composed over all its releases, at ``delta``)
+    within ``budget_epsilon``. With ``mechanism="dp-sgd"`` the unit is one record instead
+    (`fathom.ml.privacy.dpsgd`): ``clip_norm`` bounds each example's gradient, and the
+    noise is added at every step of training."""
 
     clip_norm: float
     noise_multiplier: float
     delta: float = 1e-5
+    budget_epsilon: float = DEFAULT_BUDGET_EPSILON
+    adjacency: str = "add_remove"
+    mechanism: str = "gaussian"  # or "dp-sgd": record-level, each example's gradient clipped to clip_norm and noised at each step
 
 
 @dataclass(frozen=True)
 class Contribution:
     bounty_id: int
-    submission_id: int
+    submission_id: int | None  # None for a dry run
     base_version: int
-    cid: str
+    cid: str | None
     local_score_before: float | None
     local_score_after: float | None
     update_norm: float
     epsilon: float | None
     delta: float | None
     staked_from: str = "wallet"  # or "balance": the claimable balance (submitUpdateFromBalance); "once": submitUpdateOnce
+    local_score_without_noise: float | None = None  # the clipped update before its noise (DP only)
+    metric: str = ""
+    statement: PrivacyStatement | None = None
+    spending: Spending | None = None  # the data set's ledger after this release
+    dry_run: bool = False
+    trained_norm: float | None = None  # the L2 norm of the update as trained, before clipping, noise or scale
+
+    @property
+    def worse(self) -> bool:
+        """Whether the update made the contributor's own local score worse."""
+        if self.local_score_before is None or self.local_score_after is None:
+            return False
+        if models.higher_is_better(self.metric):
+            return self.local_score_after < self.local_score_before
+        return self.local_score_after > self.local_score_before
+
+
+def _check_funds(market: Market, bounty_id: int, source: str) -> None:
+    """The wallet must hold the gas, and the stake when it is paid from the wallet (in ETH,
+    or in the bounty's ERC-20 token)."""
+    b = market.bounty(bounty_id)
+    gas = SUBMIT_GAS * market.gas_price()
+    from_wallet = source in ("wallet", "once")
+    stake = int(b["stake"]) if from_wallet and b["token"] == ETH else 0
+    have = market.wallet_balance()
+    if have < stake + gas:
+        what = f"the stake ({stake / 1e18:.6f} ETH) and gas (up to {gas / 1e18:.6f} ETH)" if stake else f"the gas (up to {gas / 1e18:.6f} ETH)"
+        raise FathomError(f"not enough ETH to submit: {what}, but your wallet holds {have / 1e18:.6f} ETH; nothing was trained or sent")
+    if from_wallet and b["token"] != ETH:
+        tokens = market.token_balance(b["token"])
+        if tokens < int(b["stake"]):
+            raise FathomError(f"not enough of the bounty's token {b['token']} to stake: the stake is {int(b['stake'])} units, "
+                              f"your wallet holds {tokens}; nothing was trained or sent")
+
+
+def _local_score(manifest: dict[str, Any], params: dict[str, np.ndarray], X: np.ndarray, y: np.ndarray) -> float | None:
+    try:
+        return models.score(manifest, params, X, y)
+    except FathomError:  # data the metric cannot score (labels out of range, say): informational only
+        return None
 
 
 def contribute(
@@ -70,46 +133,106 @@ def contribute(
     scale: float = 1.0,
     progress: Callable[[int, int], None] | None = None,
     stake_from: str = "wallet",
+    ledger: Ledger | None = None,
+    dry_run: bool = False,
+    force: bool = False,
 ) -> Contribution:
-    """Train on (X, y) from the head and submit the update. `scale` multiplies the update
-    (1.0 for honest use; tests and the demo use a large negative scale for a harmful one).
-    `stake_from`: "wallet", "balance", "auto" or "once" (`Market.stake_source`), checked before training."""
+    """Train on (X, y) from the head and submit the update (see the module docstring).
+
+    `seed` orders the training rows only; the DP noise never depends on it. `scale`
+    multiplies the update (1.0 for honest use; tests and the demo use a large negative
+    scale, with ``force``, for a harmful one). `stake_from`: "wallet", "balance", "auto" or
+    "once" (`Market.stake_source`). `ledger`: the owner's privacy ledger, which every
+    release (with noise or without) is recorded in; required with `dp`. `dry_run`:
+    train and score locally, send nothing. `force`: submit even if the local score got
+    worse, or without noise a data set that has DP releases in its ledger."""
+    lr, epochs, batch_size = training.check_hyperparameters(lr, epochs, batch_size)
+    if dp is None:
+        release = Release("none")
+    elif dp.mechanism == "dp-sgd":
+        q, steps = dpsgd.schedule(len(X), batch_size, epochs)
+        release = Release("dp-sgd", dp.noise_multiplier, "add_remove", q, steps)
+    else:
+        release = Release("gaussian", dp.noise_multiplier, dp.adjacency)
+    if dp is not None and ledger is None:
+        raise FathomError("a release with differential privacy needs the data owner's privacy ledger")
     me = account_address(private_key)
     reader = BountyReader(market, store, bounty_id, private_key)
     state = market.state(bounty_id)
     if state != "Open":
         raise FathomError(f"bounty {bounty_id} is {state}, not Open: it takes no submissions")
-    market.stake_source(bounty_id, stake_from)  # a bad choice fails before the training
+    source = market.stake_source(bounty_id, stake_from)  # a bad choice fails before the training
+    if not dry_run:
+        _check_funds(market, bounty_id, source)
+    fp = fingerprint(X, y)
+    if ledger is not None and dp is not None:
+        planned = PrivacyStatement.of(release, dp.clip_norm, dp.delta)
+        ledger.check(fp, release, dp.budget_epsilon, dp.delta)
+    elif ledger is not None and not force and any(r.mechanism != "none" for r in ledger.releases(fp)):
+        raise FathomError("this data set has releases with differential privacy in your ledger; sending it without noise "
+                          "ends every guarantee: add --clip and --noise, or pass --force")
+    max_epsilon = max_epsilon_of(reader.brief)
+    if max_epsilon is not None and (dp is None or planned.epsilon > max_epsilon):
+        got = "no differential privacy" if dp is None else f"epsilon {planned.epsilon:.3f}"
+        raise FathomError(f"bounty {bounty_id} takes only updates that are at most {max_epsilon:g}-DP, and this one would have "
+                          f"{got}: add noise (--noise); nothing was trained or sent")
     view = market.bounty(bounty_id)
     base = view["versionCount"]
     head = reader.model(base)
-    trained = training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
-                             progress=progress)
+    record_level = dp is not None and dp.mechanism == "dp-sgd"
+    if record_level:  # the noise is in the training itself
+        trained, _ = dpsgd.train_dp_sgd(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size,
+                                        clip_norm=dp.clip_norm, noise_multiplier=dp.noise_multiplier, delta=dp.delta,
+                                        progress=progress)
+    else:
+        trained = training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs, batch_size=batch_size, seed=seed,
+                                 progress=progress)
     delta = training.make_update(head.arrays, trained)
-    epsilon = None
-    if dp is not None:
-        from fathom.ml import privacy
-
-        delta = training.clip_update(delta, dp.clip_norm)
-        delta = privacy.add_gaussian_noise(delta, dp.clip_norm, dp.noise_multiplier, np.random.default_rng(seed))
-        epsilon = privacy.epsilon_for(dp.noise_multiplier, dp.delta)
+    if not any(np.any(v) for v in delta.values()):
+        raise FathomError("training left the model unchanged (a zero update): nothing was sent; raise --lr or --epochs")
+    trained_norm = training.update_norm(delta)
+    clean = delta
+    statement = None
+    if record_level:
+        statement = planned
+        if dry_run:  # what the same training does without DP, for comparison
+            clean = training.make_update(head.arrays, training.train(head.manifest, head.arrays, X, y, lr=lr, epochs=epochs,
+                                                                     batch_size=batch_size, seed=seed))
+    elif dp is not None:
+        clean = training.clip_update(delta, dp.clip_norm)
+        delta = add_gaussian_noise(clean, dp.clip_norm, dp.noise_multiplier)  # the OS's randomness, never the seed
+        statement = planned
     if scale != 1.0:
         delta = {k: (v * np.float32(scale)).astype(np.float32) for k, v in delta.items()}
-    norm = float(np.sqrt(sum(float(np.sum(v.astype(np.float64) ** 2)) for v in delta.values())))
-    from fathom.ml import models
-
-    before = after = None
-    try:
-        before = models.score(head.manifest, head.arrays, X, y)
-        after = models.score(head.manifest, models.apply_update(head.arrays, delta), X, y)
-    except Exception:  # noqa: BLE001 - a local score is informational only
-        pass
-    blob = pack_update(head.manifest, delta)
+    norm = training.update_norm(delta)
+    metric = head.manifest["metric"]
+    before = _local_score(head.manifest, head.arrays, X, y)
+    after = _local_score(head.manifest, models.apply_update(head.arrays, delta), X, y)
+    without_noise = (_local_score(head.manifest, models.apply_update(head.arrays, clean), X, y)
+                     if dp is not None and clean is not delta else None)
+    result = Contribution(bounty_id, None, base, None, before, after, norm, statement.epsilon if statement else None,
+                          dp.delta if dp else None, source, without_noise, metric, statement,
+                          ledger.spending(fp, dp.budget_epsilon, dp.delta, adding=release) if ledger is not None and dp else None,
+                          dry_run=True, trained_norm=trained_norm)
+    if dry_run:
+        return result
+    if result.worse and not force:
+        raise FathomError(f"the update makes your own local {metric} worse ({before:.4f} -> {after:.4f}): nothing was sent "
+                          "(less noise, another --lr or --epochs; or --force to submit anyway)")
+    manifest = dict(head.manifest)
+    if statement is not None:
+        manifest["privacy"] = statement.as_dict()
+        check_statement(manifest["privacy"], delta, max_epsilon)  # what the oracles will check
+    blob = pack_update(manifest, delta)
+    spending = None
+    if ledger is not None:  # recorded before the update leaves this machine: over-count, never under-count
+        spending = ledger.record(fp, release, dp.budget_epsilon if dp else None, dp.delta if dp else None,
+                                 enforce=dp is not None, bounty=bounty_id, base_version=int(base), account=me)
     sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me)
     cid = store.add(sealed)
-    source = market.stake_source(bounty_id, stake_from)
     submission = market.submit(bounty_id, base, cid_to_chain(cid), stake_from=source)
-    return Contribution(bounty_id, submission, base, cid, before, after, norm, epsilon, dp.delta if dp else None, source)
+    return Contribution(bounty_id, submission, base, cid, before, after, norm, result.epsilon, result.delta, source,
+                        without_noise, metric, statement, spending if dp is not None else None, trained_norm=trained_norm)
 
 
 def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any] | None:

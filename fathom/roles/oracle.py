@@ -49,6 +49,7 @@ import numpy as np
 from fathom.ml import models
 from fathom.protocol import settlement as protocol
 from fathom.ml.artefacts import ArtefactError, apply_update, check_update_fits, pack_model
+from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.roles.reader import BountyReader
 from fathom.chain.client import ChainError
 from fathom.crypto.envelope import CryptoError, account_address, seal_with_key
@@ -421,6 +422,7 @@ class OracleNode:
                 upd = reader.open_update(cid, contributor)
                 models.check_update(head.manifest, upd.arrays)
                 check_update_fits(head, upd)  # the whole manifest (metric, activation), not only the shapes
+                check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon_of(reader.brief))  # the DP claim
                 updates.append(upd)
                 valid.append(i)
             except StoreError as exc:

@@ -7,7 +7,8 @@ Opening a bounty (`open_bounty`):
   reveal publishes it too. Contributors seal their updates for it as well, which is
   what lets anyone re-score every report after the reveal (`audit`);
 - the keyring wraps the model key for the committee and the admitted contributors; its
-  authenticated plaintext is the brief `{"validation": CID, "audit_public_key": hex}`;
+  authenticated plaintext is the brief `{"validation": CID, "audit_public_key": hex}`
+  (plus `"max_epsilon"` when the requester requires differential privacy);
 - the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
 
 The secrets (model key, validation key, salt) are written to
@@ -28,6 +29,7 @@ import numpy as np
 from fathom.ml import models
 from fathom.protocol import settlement as protocol
 from fathom.ml.artefacts import pack_model, pack_validation, unpack_update
+from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.roles.reader import BountyReader
 from fathom.chain.client import ETH
 from fathom.crypto.envelope import (
@@ -104,8 +106,13 @@ def open_bounty(
     terms: dict[str, Any],
     admitted: list[str] = (),  # type: ignore[assignment]
     clear: bool = False,
+    max_epsilon: float | None = None,
 ) -> BountySecrets:
-    """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk)."""
+    """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk).
+    `max_epsilon`: the largest epsilon an update may state (an off-chain term sealed in the
+    brief; the oracles score an update above it, or without a privacy statement, INVALID)."""
+    extra_terms = {"max_epsilon": max_epsilon} if max_epsilon is not None else {}
+    max_epsilon_of(extra_terms)  # a bad value fails before anything is sent
     me = account_address(private_key)
     committee = list(terms["committee"])
     predicted = market.bounty_count() + 1
@@ -114,7 +121,7 @@ def open_bounty(
     audit_pub = public_key_of(audit_private_key(validation_key))
     val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key)
     val_cid = store.add(val_blob)
-    brief = json.dumps({"validation": val_cid, "audit_public_key": audit_pub.hex()}, sort_keys=True).encode()
+    brief = json.dumps({"validation": val_cid, "audit_public_key": audit_pub.hex()} | extra_terms, sort_keys=True).encode()
 
     def artefacts(bounty_id: int) -> tuple[str, str, bytes | None]:
         model_blob = pack_model(*initial)
@@ -170,6 +177,26 @@ def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
         if ev.name == "ValidationRevealed":
             return bytes(ev["validationKey"]), bytes(ev["modelKey"])
     return None
+
+
+def version_statements(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[int, Any]:
+    """Each accepted version's privacy statement (F8): the ``"privacy"`` object of its
+    update's manifest, None if it states none, or "sealed" if this caller cannot open it.
+    An update opens with the key of a recipient (the requester, a committee member) and,
+    after the reveal, for anyone with the audit key."""
+    keys = revealed_keys(market, bounty_id)
+    candidates = [k for k in (audit_private_key(keys[0]) if keys else None, private_key) if k is not None]
+    reader = BountyReader(market, store, bounty_id, private_key)
+    out: dict[int, Any] = {}
+    for v in reader.versions()[1:]:
+        out[v.number] = "sealed"
+        for key in candidates:
+            try:
+                out[v.number] = reader.open_update(v.update, v.author, private_key=key).manifest.get("privacy")
+                break
+            except FathomError:  # not a recipient, or the update cannot be read: try the next key
+                continue
+    return out
 
 
 def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
@@ -232,6 +259,7 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     params = reader.params
     tolerance, resolution = params["tolerance"], params["resolution"]
     val = reader.validation()
+    max_epsilon = max_epsilon_of(reader.brief)
     differences: list[dict[str, Any]] = []
     versions = reader.versions()
     checked_versions = []
@@ -267,6 +295,7 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
                 opened = open_envelope(reader.fetch(cid), private_key=audit_key, expect_bounty_id=bounty_id,
                                        expect_kind="update", expect_author=sub["contributor"])
                 upd = unpack_update(opened.plaintext)
+                check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon)  # as the oracles check it
                 value = models.score_many(head_model.manifest, head_model.arrays, [upd.arrays], val.X, val.y, invalid="nan")[0]
                 q = protocol.quantise(float(value), resolution) if np.isfinite(value) else protocol.INVALID
             except Exception:  # noqa: BLE001 - anything unreadable is what an honest oracle calls invalid

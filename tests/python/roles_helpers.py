@@ -192,6 +192,8 @@ class Round:
         kwargs.setdefault("lr", 0.5)
         kwargs.setdefault("epochs", 3)
         kwargs.setdefault("batch_size", 32)
+        if kwargs.get("scale", 1.0) != 1.0:
+            kwargs.setdefault("force", True)  # a deliberately harmful update: its local score is worse
         return contribute(self.market_of(name), self.store, p.key, self.bounty_id, *DATA[f"shard{shard}"], seed=seed,
                           **kwargs)
 
@@ -228,6 +230,7 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     """Requester, 3 staked oracles, admitted contributors; the bounty opened and (unless
     baseline=False) driven until its baseline is set."""
     store = store or EmbeddedStore(workdir / "store")
+    max_epsilon = overrides.pop("max_epsilon", None)  # an off-chain term of the brief, not of the contract
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(3)]
     for o in oracles:
@@ -240,7 +243,7 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     vX, vy = DATA["validation"]
     secrets = open_bounty(market, store, requester.key, workdir / "requester", (MANIFEST, seed_model()),
                           ({"task": "classification", "n_classes": K}, {"X": vX, "y": vy}), terms,
-                          admitted=[p.address for p in people.values()])
+                          admitted=[p.address for p in people.values()], max_epsilon=max_epsilon)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
     if baseline:

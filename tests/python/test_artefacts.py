@@ -38,7 +38,8 @@ def raw_container(kind: str, manifest, blobs: dict[str, bytes], *, order=None, m
     """A container built from the documented layout, without any validation."""
     manifest_bytes = manifest_bytes if manifest_bytes is not None else json.dumps(manifest, sort_keys=True, separators=(",", ":")).encode()
     names = order or sorted(blobs)
-    out = struct.pack(">4sBBHII", b"FTHA", 1, KIND[kind], 0, len(manifest_bytes), len(names))
+    version = artefacts.container_version(manifest) if isinstance(manifest, dict) else 1
+    out = struct.pack(">4sBBHII", b"FTHA", version, KIND[kind], 0, len(manifest_bytes), len(names))
     offset = 0
     for name in names:
         out += struct.pack(">H", len(name)) + name.encode() + struct.pack(">QQ", offset, len(blobs[name]))

@@ -162,3 +162,16 @@ def test_clipping_bounds_the_global_norm_and_leaves_small_updates_alone():
     for bad in (0, -1, float("inf"), float("nan")):
         with pytest.raises(TrainingError, match="max_norm"):
             clip_update(delta, bad)
+
+
+@pytest.mark.parametrize("lr, epochs, batch_size, match", [
+    (1e30, 1, 8, "learning rate"), (0.0, 1, 8, "learning rate"), (-1.0, 1, 8, "learning rate"),
+    (float("nan"), 1, 8, "learning rate"), (float("inf"), 1, 8, "learning rate"), ("x", 1, 8, "learning rate"),
+    (0.1, 0, 8, "epochs"), (0.1, 1.5, 8, "epochs"), (0.1, True, 8, "epochs"), (0.1, 1, 0, "batch_size")])
+def test_a_contributions_absurd_hyperparameters_are_refused(lr, epochs, batch_size, match):
+    from fathom.ml.training import MAX_LR, check_hyperparameters
+
+    with pytest.raises(TrainingError, match=match):
+        check_hyperparameters(lr, epochs, batch_size)
+    assert check_hyperparameters(MAX_LR, 1, 1) == (MAX_LR, 1, 1)
+    assert check_hyperparameters("0.1", 3, 64) == (0.1, 3, 64)
