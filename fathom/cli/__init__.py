@@ -16,7 +16,7 @@ from fathom import __version__
 from fathom.config import Settings
 from fathom.errors import FathomError
 
-from fathom.cli import bounty, contribute, misc, oracle
+from fathom.cli import bounty, contribute, devnet, misc, oracle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,18 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"fathom {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    for group in (misc, oracle, bounty, contribute):
+    for group in (devnet, misc, oracle, bounty, contribute):
         group.register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
     try:
+        # argument types raise FathomError (not ValueError), so a bad address or amount
+        # gets the same one line as every other mistake
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         return args.func(args, Settings.from_env())
     except FathomError as exc:
         print(f"fathom: error: {exc}", file=sys.stderr)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from eth_utils import to_checksum_address
 from fathom.roles.contributor import payouts_owed
 from fathom.chain.client import free_port
 from fathom.cli import build_parser, main
+from fathom.cli._common import eth
 from fathom.crypto.envelope import generate_private_key
 from fathom.chain.deployments import write_deployment
 from fathom.roles.oracle import OracleNode
@@ -220,9 +222,10 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     code, out, err = run(capsys, "bounty", "lineage", str(bid))
     assert code == 0, err
     rows = [line.split() for line in out.splitlines()[1:3]]
-    assert rows[0] == ["0", "-", str(baseline), "-", "0.000000", "-"]
+    assert rows[0] == ["0", "-", str(baseline), "-", "0", "-"]
     assert rows[1] == ["1", "0", str(accepted["score"]), str(accepted["submissionId"]),
-                       f"{accepted['reward'] / 1e18:.6f}", accepted["author"]]
+                       eth(accepted["reward"]), accepted["author"]]
+    assert Decimal(rows[1][4]) * 10**18 == accepted["reward"]  # every digit, no rounding
     assert "payouts per contributor" in out
     assert f"{done.contributors['harm'].address}: 1 sent, 0 accepted, 0 rejected, 1 slashed" in out
     code, out, _ = run(capsys, "bounty", "lineage", str(bid), "--json")
@@ -256,7 +259,8 @@ def test_claim_pays_once(on_chain, capsys, done, world, fresh_chain):
     assert owed > 0
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH) from your balance"
+    assert out.strip() == f"claimed {eth(owed)} (ETH) from your balance"
+    assert Decimal(eth(owed)) * 10**18 == owed
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
 
 
@@ -334,7 +338,7 @@ def test_a_one_off_contributor_submits_once_and_claims_its_payout_from_the_comma
     assert owed["amount"] >= STAKE - STAKE * SLASH_BPS // 10_000
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == (f"claimed {owed['amount'] / 1e18:.6f} (ETH): one-off payout of bounty {rnd.bounty_id} "
+    assert out.strip() == (f"claimed {eth(owed['amount'])} (ETH): one-off payout of bounty {rnd.bounty_id} "
                            f"submission 0")
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
     assert payouts_owed(market, me.address) == []

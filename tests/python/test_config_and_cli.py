@@ -35,7 +35,7 @@ def test_a_deployment_round_trips_and_leaves_no_temp_file(tmp_path):
 
 
 def test_a_missing_or_broken_deployment_says_what_to_do(tmp_path):
-    with pytest.raises(DeploymentNotFound, match="make demo"):
+    with pytest.raises(DeploymentNotFound, match="fathom devnet"):
         read_deployment(tmp_path, "sepolia")
     (tmp_path / "bad.json").write_text("{not json")
     with pytest.raises(FathomError, match="not valid JSON"):
