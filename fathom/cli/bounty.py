@@ -53,6 +53,9 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     key = account_key(args, settings)
     market = market_for(args, settings)
     model_manifest, model_arrays = load_arrays(args.model)
+    from fathom.ml.models import model_spec
+
+    model_manifest = model_spec(model_manifest).manifest()  # the short spelling ({"d": 8, "k": 2}) too
     val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}

@@ -131,6 +131,7 @@ def _cmd_devnet(args: argparse.Namespace, settings: Settings) -> int:
                 key_file = folder / "keys" / f"account{i}.key"
                 key_file.write_text("0x" + key.hex() + "\n")
                 key_file.chmod(0o600)
+                key_file.with_suffix(".address").write_text(account_address(key) + "\n")
                 w3.eth.send_transaction({"from": funder, "to": account_address(key), "value": args.eth * 10**18})
                 accounts.append((account_address(key), key_file))
             env = {"FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": args.network,
@@ -145,8 +146,8 @@ def _cmd_devnet(args: argparse.Namespace, settings: Settings) -> int:
             print(f"{args.chain} at {chain.url} (chain id {record['chain_id']}); contracts written to {path}:")
             for name, address in record["contracts"].items():
                 print(f"  {name:<16} {address}")
-            print(f"{args.accounts} accounts with {args.eth} ETH each (use one per party: --key-file FILE, "
-                  "or export FATHOM_PRIVATE_KEY=$(cat FILE)):")
+            print(f"{args.accounts} accounts with {args.eth} ETH each, one per party (--key-file FILE, or "
+                  "export FATHOM_PRIVATE_KEY=$(cat FILE); each key's address is beside it in accountN.address):")
             for address, key_file in accounts:
                 print(f"  {address}  {key_file}")
             if ipfs is not None:
@@ -192,7 +193,7 @@ def register(sub: Any) -> None:
         "until interrupted. Without --ipfs the parties share the embedded store in DIR/store: every party on "
         "the machine must use that same FATHOM_STORE_DIR.")
     p.add_argument("--chain", choices=("anvil", "ganache"), default="anvil", help="which local chain")
-    p.add_argument("--port", type=count_arg, default=8545, help="the chain's port (0: a free one)")
+    p.add_argument("--port", type=count_arg, default=8545, help="the chain's port (0: a free one; env.sh names it)")
     p.add_argument("--network", default="devnet", help="the deployment record's name (FATHOM_NETWORK)")
     p.add_argument("--accounts", type=count_arg, default=8, help="fresh funded accounts to make")
     p.add_argument("--eth", type=count_arg, default=100, help="ETH each account gets")
