@@ -30,6 +30,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -413,6 +414,11 @@ class Store(ABC):
 # --- embedded store -------------------------------------------------------------
 
 
+#: What a missing CID in the embedded store most often means on one machine.
+SHARED_STORE_HINT = (": every party on this machine must use the same FATHOM_STORE_DIR "
+                     "(or one IPFS node, FATHOM_IPFS_API)")
+
+
 class EmbeddedStore(Store):
     """Content-addressed files under `root`, for machines without an IPFS node.
 
@@ -466,7 +472,7 @@ class EmbeddedStore(Store):
                     raise ContentTooLarge(f"{cid} is {size} bytes, more than the limit of {max_size}")
                 data = f.read(max_size + 1)
         except FileNotFoundError:
-            raise CidNotFound(f"{cid} is not in the embedded store at {self.root}") from None
+            raise CidNotFound(f"{cid} is not in the embedded store at {self.root}{SHARED_STORE_HINT}") from None
         except OSError as exc:
             raise StoreError(f"cannot read {cid} from the embedded store at {self.root}: {exc.strerror or exc}") from None
         if len(data) > max_size:  # grew between fstat and read
@@ -475,7 +481,7 @@ class EmbeddedStore(Store):
 
     def pin(self, cid: str) -> None:
         if not self.has(cid):
-            raise CidNotFound(f"cannot pin {cid}: it is not in the embedded store at {self.root}")
+            raise CidNotFound(f"cannot pin {cid}: it is not in the embedded store at {self.root}{SHARED_STORE_HINT}")
         try:
             if not (self._pins / cid).exists():
                 _atomic_write(self._pins / cid, b"")
@@ -589,6 +595,10 @@ class IpfsStore(Store):
     def __init__(self, api: str, timeout: float = 30.0):
         import ipfshttpclient  # imported here: the embedded store does not need it
 
+        # ipfshttpclient 0.7 (its last release) passes urllib3 2 a `strict` argument that
+        # urllib3 ignores and warns about on every request: noise, not news, for a user
+        warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed",
+                                category=FutureWarning, module="urllib3")
         if timeout <= 0:
             raise ConfigError(f"the IPFS timeout must be positive, not {timeout!r}")
         self.api = api
