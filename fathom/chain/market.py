@@ -146,6 +146,8 @@ class Market:
         self.keys = self.contracts["KeyRegistry"]
         self.sender = sender
         self.start_block = start_block
+        #: Called as progress(blocks_read, blocks) while `events` reads a long range (the CLI draws a bar).
+        self.progress: Callable[[int, int], None] | None = None
         self._batch_sizes: dict[int, int] = {}
         self._topics: dict[bytes, Any] = {}
         for entry in abi("BountyMarket"):
@@ -279,6 +281,8 @@ class Market:
         step = 5_000
         for lo in range(start, end + 1, step):
             hi = min(end, lo + step - 1)
+            if self.progress is not None and end - start >= step:  # more than one query: say how far
+                self.progress(hi - start + 1, end - start + 1)
             query: dict[str, Any] = {"address": self.address, "fromBlock": lo, "toBlock": hi}
             if bounty_id is not None:
                 query["topics"] = [None, "0x" + bounty_id.to_bytes(32, "big").hex()]

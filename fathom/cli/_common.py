@@ -34,13 +34,17 @@ def market_for(args: argparse.Namespace, settings: Settings, signer: bool = True
     from fathom.chain.market import Market
 
     key = account_key(args, settings) if signer else None
-    return Market.from_settings(settings, "0x" + key.hex() if key else None)
+    market = Market.from_settings(settings, "0x" + key.hex() if key else None)
+    market.progress = Progress("reading events", unit="block")
+    return market
 
 
 def store_for(settings: Settings) -> Any:
     from fathom.storage.store import open_store
 
-    return open_store(settings)
+    store = open_store(settings)
+    store.progress = Progress("uploading", unit="B")
+    return store
 
 
 def address_arg(text: str) -> str:

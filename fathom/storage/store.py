@@ -376,7 +376,12 @@ def _verified(cid: str, data: bytes, where: str) -> bytes:
 
 
 class Store(ABC):
-    """Content-addressed storage. Every method raises a `StoreError` subclass on failure."""
+    """Content-addressed storage. Every method raises a `StoreError` subclass on failure.
+
+    `progress`, if set, is called as `progress(bytes_sent, total)` while an artefact of
+    `PROGRESS_MIN_BYTES` or more uploads to an IPFS node (the CLI draws it as a bar)."""
+
+    progress: Callable[[int, int], None] | None = None
 
     @abstractmethod
     def add(self, data: bytes, *, pin: bool = True) -> str:
@@ -644,10 +649,11 @@ class IpfsStore(Store):
     def add(self, data: bytes, *, pin: bool = True) -> str:
         data = bytes(data)
         expected = compute_cid(data)
+        body = io.BytesIO(data) if self.progress is None or len(data) < PROGRESS_MIN_BYTES else _Reporting(data, self.progress)
         result = self._call(
             "add",
             lambda: self._client.add(
-                io.BytesIO(data),
+                body,
                 cid_version=1,
                 raw_leaves=True,
                 chunker=f"size-{CHUNK_SIZE}",
@@ -715,6 +721,24 @@ class IpfsStore(Store):
 
 
 # --- choosing a back-end ----------------------------------------------------------
+
+
+#: Uploads at least this large report their progress (`Store.progress`).
+PROGRESS_MIN_BYTES = 1 << 20
+
+
+class _Reporting(io.BytesIO):
+    """The upload's body: reports how much of it the HTTP client has read."""
+
+    def __init__(self, data: bytes, progress: Callable[[int, int], None]):
+        super().__init__(data)
+        self._total = len(data)
+        self._progress = progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self._progress(self.tell(), self._total)
+        return chunk
 
 
 def open_store(settings: "Settings") -> Store:
