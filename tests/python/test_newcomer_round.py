@@ -7,7 +7,8 @@ an empty `HOME` and no FATHOM_* variables. It reuses the built `.venv` and
 `node_modules` (symlinked, as the README allows CI to) and imports the clone's own
 `fathom` (PYTHONPATH), whose PROJECT_ROOT is the clone: the deployment record is
 written inside the dotted path. Uncommitted changes of the working tree are copied over
-the clone, so the test checks what is on disk.
+the clone, so the test checks what is on disk; forge's build output is copied when there
+is one (with fresh times, so the clone does not rebuild: a test of the CLI, not of solc).
 
 It checks what a user would look at: three oracle daemons scored the batch, the lineage
 grew, the committee closed the cancelled bounty, every party's claim (exact, in wei)
@@ -49,6 +50,9 @@ def _clone(dest: Path) -> Path:
             shutil.copy(src, dest / rel)
     for built in (".venv", "node_modules"):
         (dest / built).symlink_to((ROOT / built).resolve())
+    if (ROOT / ".forge" / "out").is_dir():  # forge's build too, newer than the clone's sources (no rebuild)
+        shutil.copytree(ROOT / ".forge", dest / ".forge", copy_function=shutil.copy,
+                        ignore=shutil.ignore_patterns("slither-*", "invariant-calls.txt"))
     return dest
 
 
