@@ -65,3 +65,21 @@ def test_cli_shows_a_deployment(tmp_path, monkeypatch, capsys):
 def test_cli_without_a_command_prints_help_and_fails(capsys):
     assert main([]) == 2
     assert "usage: fathom" in capsys.readouterr().out
+
+
+def test_the_readme_tells_a_newcomer_what_each_setting_really_does(tmp_path, monkeypatch):
+    """FATHOM_DEPLOYMENTS defaults to the checkout's folder whatever the working directory;
+    'Using Fathom' says that a quiet local chain needs FATHOM_CONFIRMATIONS=0 and that the
+    parties on one machine share one FATHOM_STORE_DIR."""
+    from fathom.config import PROJECT_ROOT
+
+    monkeypatch.chdir(tmp_path)
+    assert Settings.from_env({}).deployments_dir == PROJECT_ROOT / "deployments"
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    assert "| `FATHOM_DEPLOYMENTS` | the checkout's `deployments/`, whatever the working directory |" in readme
+    using = readme.split("## Using Fathom", 1)[1].split("\n## ", 1)[0]
+    assert "FATHOM_CONFIRMATIONS=0" in using
+    assert "must share one `FATHOM_STORE_DIR`" in " ".join(using.split())
+    for heading in ("### Artefacts: what the folders hold", "### The bundled IPFS node", "jsipfs init", "W0", "b0",
+                    "X.npy", "y.npy", "float32", "int64"):
+        assert heading in using, heading
