@@ -83,3 +83,23 @@ def test_the_readme_tells_a_newcomer_what_each_setting_really_does(tmp_path, mon
     for heading in ("### Artefacts: what the folders hold", "### The bundled IPFS node", "jsipfs init", "W0", "b0",
                     "X.npy", "y.npy", "float32", "int64"):
         assert heading in using, heading
+
+
+def test_a_reader_that_stops_reading_gets_no_traceback(tmp_path):
+    """`fathom … | grep -q X` (the README's wait loops) or `| head`: when the reader exits
+    early the CLI's writes hit a closed pipe; that is the reader's choice, not an error."""
+    import os
+    import subprocess
+    import sys
+
+    from fathom.config import PROJECT_ROOT
+
+    contracts = {f"Contract{i}": "0x" + f"{i:040x}" for i in range(4000)}  # far more than a pipe holds
+    write_deployment(tmp_path, "big", {"network": "big", "chain_id": 1, "block": 0, "contracts": contracts})
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "FATHOM_DEPLOYMENTS": str(tmp_path), "FATHOM_NETWORK": "big"}
+    proc = subprocess.Popen([sys.executable, "-m", "fathom", "deployments"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    assert proc.stdout.read(10) == b"network bi"
+    proc.stdout.close()  # the reader is gone
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0 and err == "", err
