@@ -10,11 +10,12 @@ export PY_COLORS := 0
 BROWNIE_TEST := brownie test -p no:cacheprovider
 TEST_STAGES := test-ganache test-anvil test-forge test-python test-slither test-abi test-browser
 
-.PHONY: help setup test $(TEST_STAGES) abi bench demo deploy freeze clean frontend fuzz-deep
+.PHONY: help setup test $(TEST_STAGES) abi bench demo deploy devnet freeze clean frontend fuzz-deep
 
 help:
 	@echo "make demo    set up, then run a whole bounty round on a local chain"
-	@echo "make deploy  deploy the contracts to brownie's development network"
+	@echo "make devnet  a local chain with the contracts and funded accounts, until Ctrl-C (fathom devnet)"
+	@echo "make deploy  deploy the contracts to the node at FATHOM_RPC_URL (fathom deploy)"
 	@echo "make test    set up, then run every test stage: $(TEST_STAGES)"
 	@echo "make setup   install what is missing (.venv, node_modules, solc wrapper, brownie networks)"
 	@echo "make <stage> one stage alone, e.g. make test-forge"
@@ -87,9 +88,15 @@ bench: setup
 demo: setup
 	python -m fathom demo
 
-# Deploy the contracts to brownie's development network (deployments/development.json).
+# A local chain of your own: anvil, the contracts, funded accounts, the FATHOM_* lines to export.
+devnet: setup
+	python -m fathom devnet
+
+# Deploy the contracts to the node at FATHOM_RPC_URL (default 127.0.0.1:8545), recorded as
+# deployments/$FATHOM_NETWORK.json (default development). With web3, not `brownie run`, which
+# cannot import a script from a checkout under a folder with a dot in its name.
 deploy: setup
-	brownie run scripts/deploy.py --network development
+	python -m fathom deploy
 
 # Re-pin every transitive Python package after changing requirements.txt.
 freeze:

@@ -25,6 +25,8 @@ class Settings:
     rpc_url: str = "http://127.0.0.1:8545"  # FATHOM_RPC_URL: the Ethereum node's JSON-RPC
     private_key: str | None = field(default=None, repr=False)  # FATHOM_PRIVATE_KEY: signs transactions; never logged
     confirmations: int = 3  # FATHOM_CONFIRMATIONS: blocks an oracle waits before trusting an event
+    guardian: str | None = None  # FATHOM_GUARDIAN: `fathom deploy`'s guardian (default: the deployer)
+    assume_yes: bool = False  # FATHOM_YES=1: `fathom deploy` to a live chain without asking
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -54,4 +56,6 @@ class Settings:
             rpc_url=env.get("FATHOM_RPC_URL") or defaults.rpc_url,
             private_key=env.get("FATHOM_PRIVATE_KEY") or None,
             confirmations=confirmations,
+            guardian=env.get("FATHOM_GUARDIAN") or None,
+            assume_yes=env.get("FATHOM_YES") == "1",
         )

@@ -1,4 +1,10 @@
-"""Deploy Fathom's contracts and record them in deployments/<network>.json.
+"""Deploy Fathom's contracts with brownie and record them in deployments/<network>.json.
+
+`fathom deploy --rpc URL --network NAME` (fathom/cli/devnet.py) is the way to deploy:
+it works wherever the checkout lives. This script is for a brownie keystore account
+(FATHOM_ACCOUNT); `brownie run` imports it under a module name made of its absolute
+path, so it fails when a folder above the checkout has a dot in its name. The brownie
+test suite (tests/conftest.py) uses its `deploy_all`.
 
     brownie run scripts/deploy.py                        # local ganache (development)
     brownie run scripts/deploy.py --network anvil
@@ -26,21 +32,18 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network, web3
-from eth_utils import keccak
 
 from fathom.config import Settings
-from fathom.chain.deployments import write_deployment
+from fathom.chain.deployments import deployment_record, write_deployment
 
 # Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
 # and the share of its stake each offence costs (the same as fathom/chain.py's).
 ORACLE_MIN_STAKE = 10**18  # 1 ETH
 ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
 ORACLE_SLASH_BPS = 1_000  # 10%
-ABI_DIR = Path(__file__).resolve().parent.parent / "interfaces" / "_abi"
 
 
 class DeployAborted(Exception):
@@ -76,10 +79,6 @@ def _is_local() -> bool:
     return network.show_active() in ("development", "anvil", "development-fork")
 
 
-def _abi_hashes() -> dict[str, str]:
-    return {p.stem: "0x" + keccak(p.read_bytes()).hex() for p in sorted(ABI_DIR.glob("*.json"))}
-
-
 def _confirm(deployer: Any, guardian: str) -> None:
     balance = web3.eth.get_balance(deployer.address)
     gas_price = web3.eth.gas_price
@@ -110,15 +109,8 @@ def main() -> dict[str, Any]:
         sys.exit(1)
     start_block = chain.height
     contracts = deploy_all(deployer, guardian)
-    record = {
-        "network": net,
-        "chain_id": chain.id,
-        "block": start_block + 1,
-        "deployer": deployer.address,
-        "contracts": {name: c.address for name, c in contracts.items()},
-        "abi_keccak256": _abi_hashes(),
-        "compiler": {"solc": "0.8.28", "optimizer_runs": 200, "evm_version": "shanghai"},
-    }
+    record = deployment_record(net, chain.id, start_block + 1, deployer.address,
+                               {name: c.address for name, c in contracts.items()})
     path = write_deployment(Settings.from_env().deployments_dir, net, record)
     print(f"\nDeployed to '{net}' (chain id {chain.id}) from {deployer.address} in {time.monotonic() - started:.1f}s:")
     for name, contract in contracts.items():

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
@@ -109,14 +110,58 @@ def _abi_type(param: dict[str, Any]) -> str:
     return param["type"]
 
 
+#: The bounty states in the contracts' order (`state(id)`).
+STATES = ("None", "AwaitingBaseline", "Open", "Settling", "Closed", "Revealed")
+
+#: Plain words for the custom errors a user meets most often; `{name}` is the error's argument.
+PLAIN_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
+    "BountyNotFound": lambda a: f"bounty {a['bountyId']} does not exist",
+    "BountyNotInState": lambda a: (
+        f"bounty {a['bountyId']} is already closed ({_state(a['state'])})" if _state(a["state"]) in ("Closed", "Revealed")
+        else f"bounty {a['bountyId']} is {_state(a['state'])}, and this needs it {_state(a['expected'])}"),
+    "NotRequester": lambda a: f"{a['caller']} is not the requester of bounty {a['bountyId']}",
+    "StakeBelowMinimum": lambda a: f"an oracle stake must be at least {a['minimum'] / 1e18:g} ETH (got {a['stake'] / 1e18:g})",
+    "BatchesPending": lambda a: f"bounty {a['bountyId']} still has batches to decide (next {a['nextBatch']} of {a['batches']})",
+}
+
+
+def _state(index: int) -> str:
+    return STATES[index] if 0 <= index < len(STATES) else f"state {index}"
+
+
 def describe_revert(data: str | bytes | None) -> str:
-    """A custom error's name from revert data, else the data itself."""
+    """A custom error's name from revert data (with plain words for the common ones), else the data itself."""
     if isinstance(data, bytes):
         data = "0x" + data.hex()
     if not data:
         return "reverted without a reason"
     sig = _error_selectors().get(data[:10])
-    return f"{sig.split('(')[0]}" if sig else f"reverted with data {data[:74]}"
+    if not sig:
+        return f"reverted with data {data[:74]}"
+    name = sig.split("(")[0]
+    plain = PLAIN_ERRORS.get(name)
+    if plain is None:
+        return name
+    try:
+        args = dict(zip(_error_arg_names()[sig], abi_decode(_error_arg_types(sig), bytes.fromhex(data[10:]))))
+        return f"{name}: {plain(args)}"
+    except Exception:  # noqa: BLE001 - malformed revert data: the name alone still helps
+        return name
+
+
+@lru_cache(maxsize=None)
+def _error_arg_names() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for path in ABI_DIR.glob("*.json"):
+        for entry in json.loads(path.read_text()):
+            if entry.get("type") == "error":
+                out[f"{entry['name']}({','.join(_abi_type(i) for i in entry['inputs'])})"] = [i["name"] for i in entry["inputs"]]
+    return out
+
+
+def _error_arg_types(sig: str) -> list[str]:
+    inner = sig[sig.index("(") + 1:-1]
+    return inner.split(",") if inner else []
 
 
 # ---------------------------------------------------------------- local chains
@@ -231,13 +276,27 @@ class Sender:
         """Send a contract call; return its receipt. Reverts become ChainError naming the error.
         `on_sent(tx_hash)` runs once the node accepted the transaction, before its receipt."""
         tx: dict[str, Any] = {"from": self.address, "value": value}
+        what = getattr(fn, "fn_name", "deploy")
+        if value:
+            self.require_balance(value, what)
         try:
             tx["gas"] = gas or int(fn.estimate_gas(tx) * 1.2) + 10_000
         except ContractCustomError as exc:
             raise ChainError(f"{fn.fn_name} would revert: {describe_revert(exc.data)}") from None
         except ContractLogicError as exc:
             raise ChainError(f"{fn.fn_name} would revert: {exc.message or describe_revert(exc.data)}") from None
+        except ValueError as exc:  # the node refused to estimate: say why in one line
+            if "insufficient funds" in str(exc).lower():
+                raise ChainError(f"{what}: {self.address} has not enough ETH for the gas") from None
+            raise
         return self._send(fn.build_transaction(tx) if self.private_key else tx, fn, wait, on_sent)
+
+    def require_balance(self, value: int, what: str) -> None:
+        """ChainError, before anything is sent, if this account holds less than `value` wei."""
+        have = self.w3.eth.get_balance(self.address)
+        if have < value:
+            raise ChainError(f"{what} needs {value / 10**18:g} ETH, but {self.address} holds only "
+                             f"{have / 10**18:g} ETH: fund the account first")
 
     def deploy(self, name: str, *args: Any, value: int = 0) -> Any:
         contract = self.w3.eth.contract(abi=abi(name), bytecode=bytecode(name))

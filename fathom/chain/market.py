@@ -16,14 +16,13 @@ from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
 
-from fathom.chain.client import ETH, ChainError, Sender, abi, connect, contracts_at, describe_revert
+from fathom.chain.client import ETH, STATES, ChainError, Sender, abi, connect, contracts_at, describe_revert
 from fathom.config import Settings
 from fathom.chain.deployments import read_deployment
 from fathom.errors import FathomError
 
 WAD = 10**18
 INVALID = 2**32 - 1
-STATES = ("None", "AwaitingBaseline", "Open", "Settling", "Closed", "Revealed")
 
 PARAM_FIELDS = (
     "token", "reward", "stake", "oracleFeePerBatch", "maxBatches", "revealBond", "slashBps", "batchSize",
@@ -147,6 +146,8 @@ class Market:
         self.keys = self.contracts["KeyRegistry"]
         self.sender = sender
         self.start_block = start_block
+        #: Called as progress(blocks_read, blocks) while `events` reads a long range (the CLI draws a bar).
+        self.progress: Callable[[int, int], None] | None = None
         self._batch_sizes: dict[int, int] = {}
         self._topics: dict[bytes, Any] = {}
         for entry in abi("BountyMarket"):
@@ -163,6 +164,17 @@ class Market:
                 f"the node at {settings.rpc_url} runs chain {w3.eth.chain_id}, but deployments/{settings.network}.json "
                 f"is for chain {record['chain_id']}: set FATHOM_RPC_URL or FATHOM_NETWORK"
             )
+        path = f"{settings.deployments_dir}/{settings.network}.json"
+        for name, address in sorted(record["contracts"].items()):
+            try:
+                code = w3.eth.get_code(to_checksum_address(address))
+            except ValueError:
+                raise FathomError(f"{path}: {name} address {address!r} is not an Ethereum address") from None
+            if not code:
+                raise FathomError(
+                    f"{path} says {name} is at {address}, but the node at {settings.rpc_url} holds no code there "
+                    "(was the chain restarted?): deploy again (`fathom deploy`, or `fathom devnet` for a local chain)"
+                )
         key = private_key or settings.private_key
         sender = Sender.from_key(w3, key) if key else None
         return cls(w3, record["contracts"], sender, int(record.get("block") or 0))
@@ -208,6 +220,21 @@ class Market:
             raise ChainError(f"{what}: {describe_revert(exc.data)}") from None
         except ContractLogicError as exc:
             raise ChainError(f"{what}: {exc.message or describe_revert(exc.data)}") from None
+
+    def require_bounty(self, bounty_id: int) -> None:
+        """FathomError unless bounty `bounty_id` exists on this deployment."""
+        count = self.bounty_count()
+        if not 1 <= bounty_id <= count:
+            raise FathomError(f"bounty {bounty_id} does not exist on this deployment "
+                              + (f"(bounties are numbered 1 to {count})" if count else "(no bounty has been opened)"))
+
+    def require_submission(self, bounty_id: int, submission_id: int) -> None:
+        """FathomError unless the bounty exists and has received submission `submission_id`."""
+        self.require_bounty(bounty_id)
+        count = int(self.bounty(bounty_id)["submissionCount"])
+        if not 0 <= submission_id < count:
+            raise FathomError(f"bounty {bounty_id} has no submission {submission_id} "
+                              + (f"(its submissions are numbered 0 to {count - 1})" if count else "(it has none yet)"))
 
     def bounty(self, bounty_id: int) -> dict[str, Any]:
         view = self._view(self.market.functions.getBounty(bounty_id), f"bounty {bounty_id}")
@@ -266,6 +293,8 @@ class Market:
         step = 5_000
         for lo in range(start, end + 1, step):
             hi = min(end, lo + step - 1)
+            if self.progress is not None and end - start >= step:  # more than one query: say how far
+                self.progress(hi - start + 1, end - start + 1)
             query: dict[str, Any] = {"address": self.address, "fromBlock": lo, "toBlock": hi}
             if bounty_id is not None:
                 query["topics"] = [None, "0x" + bounty_id.to_bytes(32, "big").hex()]

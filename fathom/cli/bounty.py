@@ -9,7 +9,8 @@ from typing import Any
 
 from fathom.config import Settings
 from fathom.errors import FathomError
-from fathom.cli._common import account_key, eth, load_arrays, market_for, store_for, with_key
+from fathom.cli._common import (ETH_ADDRESS, account_key, address_arg, address_list, amount_arg, count_arg, eth, load_arrays,
+                                market_for, seconds_arg, store_for, wei, with_key)
 from fathom.cli.export import FORMATS, export_as, load_model
 from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
@@ -38,6 +39,7 @@ def _cmd_bounty_lineage(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.requester import lineage, payouts
 
     market = market_for(args, settings, signer=False)
+    market.require_bounty(args.bounty)
     versions = lineage(market, args.bounty)
     if args.json:
         print(json.dumps({"versions": versions, "payouts": payouts(market, args.bounty)}, indent=2))
@@ -58,21 +60,32 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
 
     key = account_key(args, settings)
     market = market_for(args, settings)
-    model_manifest, model_arrays = load_arrays(args.model) if args.model.is_dir() else load_model(args.model)[:2]
+    if args.model.is_dir():
+        from fathom.ml.models import model_spec
+
+        model_manifest, model_arrays = load_arrays(args.model)
+        model_manifest = model_spec(model_manifest).manifest()  # the short spelling ({"d": 8, "k": 2}) too
+    else:
+        model_manifest, model_arrays = load_model(args.model)[:2]
     if args.schema is not None or args.validation.is_file():
         model_manifest, (val_manifest, val_arrays) = validation_table(args, model_manifest)
     else:
         val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}
-    committee = [c.strip() for c in args.committee.split(",") if c.strip()]
+    committee = args.committee
     overrides: dict[str, Any] = {
-        "reward": int(args.reward * 10**18), "stake": int(args.stake * 10**18), "batchSize": args.batch_size,
+        "reward": wei(args.reward), "stake": wei(args.stake), "batchSize": args.batch_size,
         "target": args.target, "deadline": market.now() + int(args.days * 86_400),
     }
     if args.token:
         overrides["token"] = args.token
     terms = default_terms(market.now(), committee, **overrides)
+    if terms["token"] == ETH_ADDRESS:  # the escrow, checked before anything is sealed or pinned
+        escrow = terms["reward"] + terms["oracleFeePerBatch"] * terms["maxBatches"] + terms["revealBond"]
+        market.sender.require_balance(escrow, f"the escrow (reward {eth(terms['reward'])}, oracle fees "
+                                              f"{eth(terms['oracleFeePerBatch'] * terms['maxBatches'])}, reveal bond "
+                                              f"{eth(terms['revealBond'])})")
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
                           max_epsilon=args.max_epsilon)
@@ -97,6 +110,7 @@ def _cmd_bounty_admit(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_bounty_simple(action: str) -> Any:
     def run(args: argparse.Namespace, settings: Settings) -> int:
         market = market_for(args, settings)
+        market.require_bounty(args.bounty)
         if action == "reveal":
             from fathom.roles.requester import reveal
 
@@ -134,22 +148,31 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     bounty = sub.add_parser("bounty", help="open, inspect, close and reveal bounties").add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = with_key(bounty.add_parser("open", help="encrypt, pin, commit and fund a new bounty"))
-    p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...; or a .onnx / "
-                   ".safetensors file written by `fathom bounty export` (e.g. of a scikit-learn model: fathom.ml.interop)")
-    p.add_argument("--validation", type=Path, required=True, help="folder: X.npy, y.npy (+ optional manifest.json); "
-                   "or a .csv/.parquet table with --schema and --label")
+    p = with_key(bounty.add_parser(
+        "open", help="encrypt, pin, commit and fund a new bounty", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Seal the initial model and the validation set, pin them, and fund a bounty in ETH (or --token). "
+        "Folders hold manifest.json and NAME.npy arrays (README, 'Artefacts: what the folders hold'). Every account "
+        "named in --committee and --admit must have run `fathom keys publish`."))
+    p.add_argument("--model", type=Path, required=True,
+                   help="folder: manifest.json (architecture, layers) + W0.npy, b0.npy, ... (float32); or a .onnx / "
+                        ".safetensors file written by `fathom bounty export` (e.g. of a scikit-learn model: fathom.ml.interop)")
+    p.add_argument("--validation", type=Path, required=True,
+                   help="folder: X.npy (float32, one row per example) and y.npy (int64 class labels; float32 for "
+                        "regression) + optional manifest.json (task, n_classes); or a .csv/.parquet table with "
+                        "--schema and --label")
     p.add_argument("--schema", type=Path, help="feature schema (fathom table schema): put in the model's manifest, "
                    "and the validation table is transformed by it")
     add_table_arguments(p)
-    p.add_argument("--committee", required=True, help="comma-separated oracle addresses (3 or more)")
-    p.add_argument("--reward", type=float, default=1.0, help="reward escrow, in ETH (or token units)")
-    p.add_argument("--stake", type=float, default=0.01, help="stake per submission")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--target", type=int, default=9_800, help="target score in score units (1e-4)")
-    p.add_argument("--days", type=float, default=7.0, help="deadline, in days from now")
-    p.add_argument("--token", help="ERC-20 address (default: ETH)")
-    p.add_argument("--admit", nargs="*", help="contributor addresses to admit to the keyring")
+    p.add_argument("--committee", type=address_list, required=True, help="comma-separated oracle addresses (3 or more)")
+    p.add_argument("--reward", type=amount_arg, default="1", help="reward escrow, in ETH (or token units)")
+    p.add_argument("--stake", type=amount_arg, default="0.01", help="stake per submission, in ETH (or token units)")
+    p.add_argument("--batch-size", type=count_arg, default=4, help="submissions scored together")
+    p.add_argument("--target", type=count_arg, default=9_800,
+                   help="the score at which the whole reward is paid, in 1e-4 of the metric (9800 = accuracy 0.98); "
+                        "higher is better; progress from the baseline towards it prices each version")
+    p.add_argument("--days", type=seconds_arg, default=7.0, help="deadline, in days from now")
+    p.add_argument("--token", type=address_arg, help="ERC-20 address (default: ETH)")
+    p.add_argument("--admit", type=address_arg, nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")
     p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
                                                      "states a larger epsilon, or none, as invalid (its stake is slashed)")
@@ -166,7 +189,7 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_bounty_lineage)
     p = with_key(bounty.add_parser("admit", help="wrap the model key for more contributors"))
     p.add_argument("bounty", type=int)
-    p.add_argument("addresses", nargs="+")
+    p.add_argument("addresses", type=address_arg, nargs="+")
     p.set_defaults(func=_cmd_bounty_admit)
     for action, text in (("close", "close a bounty that has ended (refunds what was not earned)"),
                          ("cancel", "stop taking submissions (effective once every batch is decided)"),

@@ -9,7 +9,7 @@ from typing import Any
 
 from fathom.config import Settings
 from fathom.errors import FathomError
-from fathom.cli._common import ETH_ADDRESS, Progress, account_key, eth, load_arrays, market_for, store_for, with_key
+from fathom.cli._common import ETH_ADDRESS, Progress, account_key, address_arg, eth, load_arrays, market_for, store_for, with_key
 from fathom.cli.tables import add_table_arguments, contributor_arrays, is_table
 
 
@@ -76,6 +76,7 @@ def _cmd_outcome(args: argparse.Namespace, settings: Settings) -> int:
     import time
 
     market = market_for(args, settings, signer=False)
+    market.require_submission(args.bounty, args.submission)
     deadline = time.monotonic() + args.wait
     result = outcome(market, args.bounty, args.submission)
     while result is None and time.monotonic() < deadline:
@@ -91,9 +92,14 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     market = market_for(args, settings)
     amount = market.claim(args.token)
     name = "ETH" if args.token == ETH_ADDRESS else args.token
+    paid = claim_payouts(market, args.token)
+    if args.json:  # amounts in wei (the token's smallest unit), exact
+        print(json.dumps({"account": market.account, "token": args.token, "balance": amount,
+                          "one_off": [{k: p[k] for k in ("bountyId", "submissionId", "amount")} for p in paid],
+                          "total": amount + sum(p["amount"] for p in paid)}))
+        return 0
     if amount:
         print(f"claimed {eth(amount)} ({name}) from your balance")
-    paid = claim_payouts(market, args.token)
     for p in paid:
         print(f"claimed {eth(p['amount'])} ({name}): one-off payout of bounty {p['bountyId']} submission {p['submissionId']}")
     if not amount and not paid:
@@ -104,7 +110,9 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.requester import audit
 
-    report = audit(market_for(args, settings, signer=False), store_for(settings), args.bounty)
+    market = market_for(args, settings, signer=False)
+    market.require_bounty(args.bounty)
+    report = audit(market, store_for(settings), args.bounty)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -159,7 +167,8 @@ def register(sub: Any) -> None:
 
     p = with_key(sub.add_parser("claim", help="withdraw everything the market owes this account: its "
                                                "claimable balance and its one-off payouts, in the token"))
-    p.add_argument("--token", default=ETH_ADDRESS, help="ERC-20 address (default: ETH)")
+    p.add_argument("--token", type=address_arg, default=ETH_ADDRESS, help="ERC-20 address (default: ETH)")
+    p.add_argument("--json", action="store_true", help="print what was claimed as JSON, in wei")
     p.set_defaults(func=_cmd_claim)
 
     p = sub.add_parser("audit", help="after the reveal: re-score every version and report")

@@ -61,7 +61,9 @@ def _cmd_reputation(args: argparse.Namespace, settings: Settings) -> int:
 def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.cli.report import report
 
-    png, page = report(market_for(args, settings, signer=False), args.bounty, args.out)
+    market = market_for(args, settings, signer=False)
+    market.require_bounty(args.bounty)
+    png, page = report(market, args.bounty, args.out)
     print(f"wrote {png} and {page}")
     return 0
 

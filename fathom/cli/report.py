@@ -35,11 +35,16 @@ def _short(address: str | None, names: dict[str, str]) -> str:
     return names.get(address, address[:6] + "…" + address[-4:])
 
 
-def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None) -> tuple[Path, Path]:
+def figure(data: dict[str, Any], names: dict[str, str] | None = None) -> Any:
+    """The report's picture as a matplotlib Figure (three panels): score over versions with the
+    baseline and target inside the axes and whole-number version ticks; rewards per
+    contributor with burned stake on an axis of its own (a 0.005 ETH slash stays visible
+    beside a 1 ETH reward); the reward curve with each accepted version on it."""
     import matplotlib
 
     matplotlib.use("Agg")  # files only, no display
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     names = names or {}
     view, versions = data["view"], data["versions"]
@@ -56,6 +61,13 @@ def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None)
     for v in versions[1:]:
         ax.annotate(_short(v["author"], names), (v["version"], v["score"] / 1e4), textcoords="offset points",
                     xytext=(0, 6), ha="center", fontsize=8)
+    levels = scores + [target / 1e4] + ([baseline / 1e4] if baseline is not None else [])
+    lo, hi = min(levels), max(levels)
+    pad = max((hi - lo) * 0.08, 0.005)
+    ax.set_ylim(lo - pad, hi + pad)  # the target line inside the picture, however far off
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # versions are whole numbers
+    if nums:
+        ax.set_xlim(min(nums) - 0.3, max(nums) + 0.3)
     ax.set_title(f"bounty {data['bounty']}: score over versions")
     ax.set_xlabel("version")
     ax.set_ylabel("score (metric units)")
@@ -64,12 +76,23 @@ def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None)
     ax = axes[1]
     rows = sorted(data["payouts"].items(), key=lambda kv: -kv[1]["reward"])
     labels = [_short(a, names) for a, _ in rows]
-    ax.bar(labels, [r["reward"] / 1e18 for _, r in rows], color="#1f6feb", label="reward")
-    ax.bar(labels, [-r["burned"] / 1e18 for _, r in rows], color="#cf222e", label="stake burned")
-    ax.axhline(0, color="black", linewidth=0.6)
+    at = list(range(len(rows)))
+    rewards = [r["reward"] / 1e18 for _, r in rows]
+    burned = [r["burned"] / 1e18 for _, r in rows]
+    ax.bar([x - 0.2 for x in at], rewards, width=0.4, color="#1f6feb", label="reward")
+    ax.set_ylabel("reward (token units)", color="#1f6feb")
+    ax.set_xticks(at, labels)
+    burn_ax = ax.twinx()  # its own scale: a small slash stays visible beside a large reward
+    burn_ax.bar([x + 0.2 for x in at], burned, width=0.4, color="#cf222e", label="stake burned")
+    burn_ax.set_ylabel("stake burned (token units)", color="#cf222e")
+    burn_ax.set_ylim(0, max(burned + [0.0]) * 1.15 or 1.0)
+    for x, value in zip(at, burned):
+        if value:
+            burn_ax.annotate(f"{value:g}", (x + 0.2, value), textcoords="offset points", xytext=(0, 2), ha="center",
+                             fontsize=7, color="#cf222e")
     ax.set_title("rewards and slashes per contributor")
-    ax.set_ylabel("token units")
-    ax.legend(fontsize=8)
+    handles = ax.get_legend_handles_labels()[0] + burn_ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, fontsize=8, loc="upper center")
 
     ax = axes[2]
     xs, ys = data["curve"]
@@ -83,7 +106,16 @@ def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None)
     ax.set_ylabel("share of the reward c(p)")
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
 
+
+def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None) -> tuple[Path, Path]:
+    import matplotlib.pyplot as plt
+
+    names = names or {}
+    versions = data["versions"]
+    rows = sorted(data["payouts"].items(), key=lambda kv: -kv[1]["reward"])
+    fig = figure(data, names)
     out.mkdir(parents=True, exist_ok=True)
     png = out / f"bounty-{data['bounty']}.png"
     fig.savefig(png, dpi=110)

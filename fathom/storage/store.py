@@ -30,6 +30,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
@@ -375,7 +376,12 @@ def _verified(cid: str, data: bytes, where: str) -> bytes:
 
 
 class Store(ABC):
-    """Content-addressed storage. Every method raises a `StoreError` subclass on failure."""
+    """Content-addressed storage. Every method raises a `StoreError` subclass on failure.
+
+    `progress`, if set, is called as `progress(bytes_sent, total)` while an artefact of
+    `PROGRESS_MIN_BYTES` or more uploads to an IPFS node (the CLI draws it as a bar)."""
+
+    progress: Callable[[int, int], None] | None = None
 
     @abstractmethod
     def add(self, data: bytes, *, pin: bool = True) -> str:
@@ -411,6 +417,11 @@ class Store(ABC):
 
 
 # --- embedded store -------------------------------------------------------------
+
+
+#: What a missing CID in the embedded store most often means on one machine.
+SHARED_STORE_HINT = (": every party on this machine must use the same FATHOM_STORE_DIR "
+                     "(or one IPFS node, FATHOM_IPFS_API)")
 
 
 class EmbeddedStore(Store):
@@ -466,7 +477,7 @@ class EmbeddedStore(Store):
                     raise ContentTooLarge(f"{cid} is {size} bytes, more than the limit of {max_size}")
                 data = f.read(max_size + 1)
         except FileNotFoundError:
-            raise CidNotFound(f"{cid} is not in the embedded store at {self.root}") from None
+            raise CidNotFound(f"{cid} is not in the embedded store at {self.root}{SHARED_STORE_HINT}") from None
         except OSError as exc:
             raise StoreError(f"cannot read {cid} from the embedded store at {self.root}: {exc.strerror or exc}") from None
         if len(data) > max_size:  # grew between fstat and read
@@ -475,7 +486,7 @@ class EmbeddedStore(Store):
 
     def pin(self, cid: str) -> None:
         if not self.has(cid):
-            raise CidNotFound(f"cannot pin {cid}: it is not in the embedded store at {self.root}")
+            raise CidNotFound(f"cannot pin {cid}: it is not in the embedded store at {self.root}{SHARED_STORE_HINT}")
         try:
             if not (self._pins / cid).exists():
                 _atomic_write(self._pins / cid, b"")
@@ -589,6 +600,10 @@ class IpfsStore(Store):
     def __init__(self, api: str, timeout: float = 30.0):
         import ipfshttpclient  # imported here: the embedded store does not need it
 
+        # ipfshttpclient 0.7 (its last release) passes urllib3 2 a `strict` argument that
+        # urllib3 ignores and warns about on every request: noise, not news, for a user
+        warnings.filterwarnings("ignore", message="The 'strict' parameter is no longer needed",
+                                category=FutureWarning, module="urllib3")
         if timeout <= 0:
             raise ConfigError(f"the IPFS timeout must be positive, not {timeout!r}")
         self.api = api
@@ -634,10 +649,11 @@ class IpfsStore(Store):
     def add(self, data: bytes, *, pin: bool = True) -> str:
         data = bytes(data)
         expected = compute_cid(data)
+        body = io.BytesIO(data) if self.progress is None or len(data) < PROGRESS_MIN_BYTES else _Reporting(data, self.progress)
         result = self._call(
             "add",
             lambda: self._client.add(
-                io.BytesIO(data),
+                body,
                 cid_version=1,
                 raw_leaves=True,
                 chunker=f"size-{CHUNK_SIZE}",
@@ -705,6 +721,24 @@ class IpfsStore(Store):
 
 
 # --- choosing a back-end ----------------------------------------------------------
+
+
+#: Uploads at least this large report their progress (`Store.progress`).
+PROGRESS_MIN_BYTES = 1 << 20
+
+
+class _Reporting(io.BytesIO):
+    """The upload's body: reports how much of it the HTTP client has read."""
+
+    def __init__(self, data: bytes, progress: Callable[[int, int], None]):
+        super().__init__(data)
+        self._total = len(data)
+        self._progress = progress
+
+    def read(self, size: int | None = -1) -> bytes:
+        chunk = super().read(size)
+        self._progress(self.tell(), self._total)
+        return chunk
 
 
 def open_store(settings: "Settings") -> Store:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+from decimal import Decimal
 
 import numpy as np
 import pytest
@@ -18,6 +19,7 @@ from eth_utils import to_checksum_address
 from fathom.roles.contributor import payouts_owed
 from fathom.chain.client import free_port
 from fathom.cli import build_parser, main
+from fathom.cli._common import eth
 from fathom.crypto.envelope import generate_private_key
 from fathom.chain.deployments import write_deployment
 from fathom.roles.oracle import OracleNode
@@ -220,9 +222,10 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     code, out, err = run(capsys, "bounty", "lineage", str(bid))
     assert code == 0, err
     rows = [line.split() for line in out.splitlines()[1:3]]
-    assert rows[0] == ["0", "-", str(baseline), "-", "0.000000", "-"]
+    assert rows[0] == ["0", "-", str(baseline), "-", "0", "-"]
     assert rows[1] == ["1", "0", str(accepted["score"]), str(accepted["submissionId"]),
-                       f"{accepted['reward'] / 1e18:.6f}", accepted["author"]]
+                       eth(accepted["reward"]), accepted["author"]]
+    assert Decimal(rows[1][4]) * 10**18 == accepted["reward"]  # every digit, no rounding
     assert "payouts per contributor" in out
     assert f"{done.contributors['harm'].address}: 1 sent, 0 accepted, 0 rejected, 1 slashed" in out
     code, out, _ = run(capsys, "bounty", "lineage", str(bid), "--json")
@@ -256,7 +259,8 @@ def test_claim_pays_once(on_chain, capsys, done, world, fresh_chain):
     assert owed > 0
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH) from your balance"
+    assert out.strip() == f"claimed {eth(owed)} (ETH) from your balance"
+    assert Decimal(eth(owed)) * 10**18 == owed
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
 
 
@@ -334,7 +338,7 @@ def test_a_one_off_contributor_submits_once_and_claims_its_payout_from_the_comma
     assert owed["amount"] >= STAKE - STAKE * SLASH_BPS // 10_000
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == (f"claimed {owed['amount'] / 1e18:.6f} (ETH): one-off payout of bounty {rnd.bounty_id} "
+    assert out.strip() == (f"claimed {eth(owed['amount'])} (ETH): one-off payout of bounty {rnd.bounty_id} "
                            f"submission 0")
     assert run(capsys, "claim")[1].strip() == "nothing to claim"
     assert payouts_owed(market, me.address) == []
@@ -357,3 +361,119 @@ def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world
     on_chain.setenv("FATHOM_CONFIRMATIONS", "three")
     code, _, err = run(capsys, "oracle", "run", "--ticks", "1")
     assert_one_line_error(code, err, "FATHOM_CONFIRMATIONS")
+
+
+# ---------------------------------------------------------------- a newcomer's mistakes (issue 18)
+
+
+def model_and_validation(tmp_path):
+    """The smallest folders `bounty open` takes: a logistic model (short manifest) and a validation set."""
+    model, val = tmp_path / "model", tmp_path / "val"
+    model.mkdir()
+    val.mkdir()
+    (model / "manifest.json").write_text(json.dumps({"architecture": "logistic", "metric": "accuracy", "d": 8, "k": 2}))
+    np.save(model / "W0.npy", np.zeros((8, 1), np.float32))
+    np.save(model / "b0.npy", np.zeros(1, np.float32))
+    np.save(val / "X.npy", np.zeros((4, 8), np.float32))
+    np.save(val / "y.npy", np.array([0, 1, 0, 1], np.int64))
+    return model, val
+
+
+def nothing_sent(world, address: str):
+    before = world.w3.eth.get_transaction_count(address)
+    return lambda: world.w3.eth.get_transaction_count(address) == before
+
+
+@pytest.mark.parametrize("mistake", [
+    ("--committee", "0xabc,0x123"),
+    ("--admit", "alice.eth"),
+    ("--token", "ETH"),
+    ("--reward", "-1"),
+    ("--stake", "-0.01"),
+    ("--target", "-5"),
+    ("--days", "nan"),
+], ids=lambda m: " ".join(m))
+def test_bounty_open_with_a_bad_address_or_a_negative_amount_is_one_line_and_sends_nothing(
+        on_chain, capsys, world, done, tmp_path, mistake):
+    me = world.new_party("opener")
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    model, val = model_and_validation(tmp_path)
+    committee = ",".join(o.address for o in done.oracles)
+    argv = {"--model": str(model), "--validation": str(val), "--committee": committee}
+    argv[mistake[0]] = mistake[1]
+    untouched = nothing_sent(world, me.address)
+    code, _, err = run(capsys, "bounty", "open", *[x for kv in argv.items() for x in kv])
+    assert_one_line_error(code, err, mistake[1].split(",")[0])
+    assert untouched()
+
+
+def test_a_reward_beyond_the_balance_is_refused_before_anything_is_sealed_or_pinned(on_chain, capsys, world, done,
+                                                                                  tmp_path):
+    me = world.new_party("poor-requester", eth=1)
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    store = tmp_path / "store"
+    on_chain.setenv("FATHOM_STORE_DIR", str(store))
+    model, val = model_and_validation(tmp_path)
+    untouched = nothing_sent(world, me.address)
+    code, _, err = run(capsys, "bounty", "open", "--model", str(model), "--validation", str(val), "--committee",
+                       ",".join(o.address for o in done.oracles), "--reward", "5")
+    assert_one_line_error(code, err, "the escrow", "needs 5.03 ETH", me.address, "fund the account")
+    assert untouched()
+    assert not store.exists() or not any(store.rglob("*")), "something was pinned"
+
+
+def test_an_oracle_stake_beyond_the_balance_or_negative_is_one_line(on_chain, capsys, world):
+    me = world.new_party("poor-oracle", eth=1)
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    untouched = nothing_sent(world, me.address)
+    code, _, err = run(capsys, "oracle", "stake", "2")
+    assert_one_line_error(code, err, "stake needs 2 ETH", "holds only", "fund the account")
+    code, _, err = run(capsys, "oracle", "stake", "-2")
+    assert_one_line_error(code, err, "-2 is negative")
+    assert untouched()
+
+
+def test_oracle_run_without_a_stake_says_so_at_once(on_chain, capsys, world, tmp_path):
+    me = world.new_party("unstaked-oracle")
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
+    code, out, err = run(capsys, "oracle", "run", "--ticks", "1")
+    assert_one_line_error(code, err, me.address, "has no stake", "fathom oracle stake 1", "--stake 1")
+    assert out == ""  # not the usual start line
+
+
+@pytest.mark.parametrize("argv", [("bounty", "lineage", "99"), ("audit", "99"), ("report", "99"), ("bounty", "show", "99"),
+                                  ("outcome", "99", "0")], ids=" ".join)
+def test_an_unknown_bounty_is_one_line_everywhere(on_chain, capsys, argv, tmp_path):
+    code, _, err = run(capsys, *argv, *(["--out", str(tmp_path)] if argv[0] == "report" else []))
+    assert_one_line_error(code, err, "bounty 99 does not exist")
+
+
+def test_an_unknown_submission_is_one_line(on_chain, capsys, done):
+    code, _, err = run(capsys, "outcome", str(done.bounty_id), "77")
+    assert_one_line_error(code, err, f"bounty {done.bounty_id} has no submission 77", "numbered 0 to 2")
+
+
+@pytest.mark.parametrize("action", ["close", "cancel"])
+def test_closing_a_closed_bounty_says_it_is_already_closed(on_chain, capsys, done, action):
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + done.requester.key.hex())
+    code, _, err = run(capsys, "bounty", action, str(done.bounty_id))
+    assert_one_line_error(code, err, f"bounty {done.bounty_id} is already closed (Revealed)")
+
+
+def test_claim_json_gives_exact_wei(on_chain, capsys, done, fresh_chain):
+    c0 = done.contributors["c0"]
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + c0.key.hex())
+    owed = done.viewer.claimable(c0.address)
+    code, out, err = run(capsys, "claim", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"account": c0.address, "token": "0x" + "00" * 20, "balance": owed, "one_off": [],
+                               "total": owed}
+
+
+def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):
+    with pytest.raises(SystemExit):
+        main(["bounty", "open", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for needle in ("(default: 0.01)", "(default: 1)", "(default: 9800)", "in 1e-4 of the metric", "higher is better",
+                   "X.npy (float32", "int64"):
+        assert needle in text, needle

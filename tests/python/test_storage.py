@@ -270,8 +270,10 @@ def test_a_missing_cid_in_the_embedded_store_is_a_clear_error_at_once(tmp_path):
     started = time.monotonic()
     with pytest.raises(CidNotFound, match=f"{ABSENT_CID} is not in the embedded store"):
         store.cat(ABSENT_CID, 100)
-    with pytest.raises(CidNotFound):
+    with pytest.raises(CidNotFound, match="every party on this machine must use the same FATHOM_STORE_DIR"):
         store.pin(ABSENT_CID)
+    with pytest.raises(CidNotFound, match="same FATHOM_STORE_DIR"):  # the usual cause, named in the message
+        store.cat(ABSENT_CID, 100)
     assert time.monotonic() - started < 1
     assert not store.has(ABSENT_CID) and not store.is_pinned(ABSENT_CID)
 
@@ -476,3 +478,15 @@ def test_fathom_cid_of_a_missing_path_is_a_plain_error(tmp_path, capsys):
     assert err == f"fathom: error: cannot read {tmp_path / 'nope.npy'}: No such file or directory\n"
     assert main(["cid", str(tmp_path)]) == 1
     assert "is a directory" in capsys.readouterr().err
+
+
+def test_an_ipfs_store_prints_no_urllib3_future_warning(ipfs_api):
+    """ipfshttpclient 0.7 hands urllib3 2 a `strict` argument, and urllib3 warned about
+    it on every command of a FATHOM_IPFS_API run; the store silences that one warning."""
+    import subprocess
+    import sys
+
+    code = f"from fathom.storage.store import IpfsStore; s = IpfsStore({ipfs_api!r}); print(s.cat(s.add(b'hi'), 2))"
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.strip() == "b'hi'", proc.stderr
+    assert "FutureWarning" not in proc.stderr and proc.stderr == "", proc.stderr

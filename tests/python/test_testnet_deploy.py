@@ -1,13 +1,21 @@
-"""The testnet path, rehearsed: `brownie run scripts/deploy.py --network <live>` against a
-local anvil that calls itself Sepolia (chain id 11155111), added as a live network with
-`brownie networks add`. The deployer comes from FATHOM_PRIVATE_KEY (never the repo);
-without FATHOM_YES and without a terminal it refuses to send anything."""
+"""The testnet path, rehearsed: `fathom deploy --rpc URL --network NAME` against a local
+anvil that calls itself Sepolia (chain id 11155111), so it is treated as a live chain.
+The deployer comes from FATHOM_PRIVATE_KEY (never the repo); without FATHOM_YES and
+without a terminal it refuses to send anything.
+
+`fathom deploy` is web3 and forge's bytecode, not `brownie run scripts/deploy.py`:
+brownie imports a script under a module name made of its absolute path, so it cannot
+deploy from a checkout under a folder with a dot in its name (test_newcomer_round.py
+deploys from such a clone). It also keeps no record of its own (brownie's
+build/deployments), so a chain restarted with the same chain id is simply deployed to
+again, and a deployment record that points at addresses without code is refused in
+one line instead of failing later.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,47 +31,20 @@ NETWORK = "fathom-sepolia-rehearsal"
 SEPOLIA = 11155111
 
 
-def _brownie(*args: str, env: dict[str, str], check: bool = True) -> subprocess.CompletedProcess[str]:
-    brownie = str(Path(sys.executable).parent / "brownie")
-    proc = subprocess.run([brownie, *args], cwd=ROOT, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-                          timeout=300)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"brownie {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    return proc
+def fathom(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fathom", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=300)
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FATHOM_")}
+    return {**env, "PYTHONPATH": str(ROOT), **extra}
 
 
 @pytest.fixture(scope="module")
 def live_chain():
     with LocalChain("anvil", accounts=2, extra_args=["--chain-id", str(SEPOLIA)]) as chain:
         yield chain
-
-
-def _forget_rehearsal_deployments() -> None:
-    """Brownie keeps what it deployed on a live network (build/deployments/<chain id>) and
-    loads it on the next run; the rehearsal chain is thrown away, so its records must go."""
-    deployments = ROOT / "build" / "deployments"
-    shutil.rmtree(deployments / str(SEPOLIA), ignore_errors=True)
-    index = deployments / "map.json"
-    if index.exists():
-        known = json.loads(index.read_text())
-        if known.pop(str(SEPOLIA), None) is not None:
-            index.write_text(json.dumps(known, indent=2))
-
-
-@pytest.fixture(scope="module")
-def live_network(live_chain, tmp_path_factory):
-    _forget_rehearsal_deployments()
-    env = {**os.environ, "PY_COLORS": "0"}
-    listed = _brownie("networks", "list", env=env).stdout
-    verb = "modify" if NETWORK in listed else "add"
-    args = ["networks", verb]
-    if verb == "add":
-        args.append("Ethereum")
-    args += [NETWORK, f"host={live_chain.url}", f"chainid={SEPOLIA}"]
-    _brownie(*args, env=env)
-    yield NETWORK
-    _brownie("networks", "delete", NETWORK, env=env, check=False)
-    _forget_rehearsal_deployments()
 
 
 @pytest.fixture()
@@ -74,25 +55,30 @@ def funded_key(live_chain):
     return "0x" + bytes(acct.key).hex(), acct.address
 
 
-def test_a_live_deploy_without_confirmation_sends_nothing(live_chain, live_network, funded_key, tmp_path):
+def assert_one_line_error(proc: subprocess.CompletedProcess[str], *needles: str) -> None:
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.startswith("fathom: error: ") and proc.stderr.count("\n") == 1, proc.stderr
+    for needle in needles:
+        assert needle in proc.stderr, proc.stderr
+
+
+def test_a_live_deploy_without_confirmation_sends_nothing(live_chain, funded_key, tmp_path):
     key, address = funded_key
-    env = {**os.environ, "PY_COLORS": "0", "FATHOM_PRIVATE_KEY": key, "FATHOM_DEPLOYMENTS": str(tmp_path)}
-    env.pop("FATHOM_YES", None)
-    proc = _brownie("run", "scripts/deploy.py", "--network", live_network, env=env, check=False)
-    out = proc.stdout + proc.stderr
-    assert "About to deploy Fathom" in out and f"chain id {SEPOLIA}" in out and address in out
-    assert "refusing to deploy to a live network without confirmation" in out
+    env = clean_env(FATHOM_PRIVATE_KEY=key, FATHOM_DEPLOYMENTS=str(tmp_path))
+    proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
+    assert "About to deploy Fathom" in proc.stdout and f"chain id {SEPOLIA}" in proc.stdout and address in proc.stdout
+    assert_one_line_error(proc, "refusing to deploy to a live network without confirmation")
     assert connect(live_chain.url).eth.get_transaction_count(address) == 0, "a transaction was sent"
-    assert not (tmp_path / f"{live_network}.json").exists()
+    assert not (tmp_path / f"{NETWORK}.json").exists()
 
 
-def test_a_live_deploy_with_a_key_from_the_environment_writes_the_record(live_chain, live_network, funded_key, tmp_path):
+def test_a_live_deploy_with_a_key_from_the_environment_writes_the_record(live_chain, funded_key, tmp_path):
     key, address = funded_key
-    env = {**os.environ, "PY_COLORS": "0", "FATHOM_PRIVATE_KEY": key, "FATHOM_YES": "1",
-           "FATHOM_DEPLOYMENTS": str(tmp_path)}
-    proc = _brownie("run", "scripts/deploy.py", "--network", live_network, env=env)
-    assert "FATHOM_YES=1: not asking" in proc.stdout
-    record = json.loads((tmp_path / f"{live_network}.json").read_text())
+    env = clean_env(FATHOM_PRIVATE_KEY=key, FATHOM_YES="1", FATHOM_DEPLOYMENTS=str(tmp_path))
+    proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "FATHOM_YES=1: not asking" in proc.stdout and proc.stderr == "", proc.stderr  # no background tracebacks
+    record = json.loads((tmp_path / f"{NETWORK}.json").read_text())
     assert record["chain_id"] == SEPOLIA and record["deployer"] == address
     w3 = connect(live_chain.url)
     for name in ("KeyRegistry", "OracleRegistry", "BountyMarket"):
@@ -103,4 +89,34 @@ def test_a_live_deploy_with_a_key_from_the_environment_writes_the_record(live_ch
     registry = w3.eth.contract(address=record["contracts"]["OracleRegistry"],
                                abi=json.loads((abi_dir / "OracleRegistry.json").read_text()))
     assert registry.functions.market().call() == record["contracts"]["BountyMarket"]
-    assert key[2:] not in (tmp_path / f"{live_network}.json").read_text()
+    assert key[2:] not in (tmp_path / f"{NETWORK}.json").read_text()
+
+
+def test_a_deployer_without_enough_eth_for_the_gas_sends_nothing(live_chain, tmp_path):
+    poor = Account.create()
+    env = clean_env(FATHOM_PRIVATE_KEY="0x" + bytes(poor.key).hex(), FATHOM_YES="1", FATHOM_DEPLOYMENTS=str(tmp_path))
+    proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
+    assert_one_line_error(proc, "less than the deployment's gas", "nothing was sent")
+    assert not (tmp_path / f"{NETWORK}.json").exists()
+
+
+def test_a_restarted_local_chain_is_refused_with_its_record_then_deployed_to_again(tmp_path):
+    """The same chain id after a restart: the old record's addresses hold no code. Every
+    command says so in one line; `fathom deploy` (no key: the node's unlocked account)
+    simply deploys again, with nothing stale left behind to trip over."""
+    env = clean_env(FATHOM_DEPLOYMENTS=str(tmp_path), FATHOM_NETWORK="local")
+    with LocalChain("anvil", accounts=1) as first:
+        assert fathom("deploy", "--rpc", first.url, env=env).returncode == 0
+    old = json.loads((tmp_path / "local.json").read_text())
+    with LocalChain("anvil", accounts=1) as second:
+        env["FATHOM_RPC_URL"] = second.url
+        connect(second.url).eth.send_transaction(  # move the nonce on: new addresses this time
+            {"from": connect(second.url).eth.accounts[0], "to": Account.create().address, "value": 1})
+        proc = fathom("bounty", "show", "1", env=env)
+        assert_one_line_error(proc, "holds no code there", "was the chain restarted?", "fathom deploy")
+        proc = fathom("deploy", env=env)
+        assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+        new = json.loads((tmp_path / "local.json").read_text())
+        assert new["contracts"] != old["contracts"]
+        proc = fathom("bounty", "lineage", "1", env=env)
+        assert_one_line_error(proc, "bounty 1 does not exist", "no bounty has been opened")
