@@ -13,15 +13,32 @@ from fathom.cli._common import account_key, eth, load_arrays, market_for, store_
 
 
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.protocol.settlement import INVALID, dequantise
+
     market = market_for(args, settings, signer=False)
     view = market.bounty(args.bounty)
     view["state"] = market.state(args.bounty)
+    params = market.opened_params(args.bounty)
+    metric = bytes(params["metric"]).rstrip(b"\0").decode("ascii", "replace")
+    resolution = view.get("resolution", params["resolution"])
+
+    def units(score: int | None) -> str | None:  # a score in the metric's own units
+        if score is None or score == INVALID:
+            return None
+        return f"{dequantise(score, resolution):.6g}"
+
     if args.json:
-        print(json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}, indent=2))
+        out = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}
+        out.update({"metricName": metric, "baseline": units(view["baselineScore"]), "head": units(view["headScore"]),
+                    "targetValue": units(view["target"])})
+        print(json.dumps(out, indent=2))
         return 0
+    better = "higher" if view["higherIsBetter"] else "lower"
     print(f"bounty {args.bounty}: {view['state']}, requester {view['requester']}")
     print(f"  reward {eth(view['reward'])} (paid {eth(view['paid'])}), stake {eth(view['stake'])}, batch size {view['batchSize']}")
-    print(f"  baseline {view['baselineScore']}, head version {view['versionCount']} at {view['headScore']}, target {view['target']}")
+    print(f"  metric {metric} ({better} is better; one score unit = {resolution / 1e18:g})")
+    print(f"  baseline {units(view['baselineScore']) or '-'}, head version {view['versionCount']} at "
+          f"{units(view['headScore']) or '-'}, target {units(view['target'])}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
     return 0
 
@@ -46,6 +63,7 @@ def _cmd_bounty_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.protocol.settlement import quantise
     from fathom.roles.requester import default_terms, open_bounty
 
     key = account_key(args, settings)
@@ -54,18 +72,56 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}
+    metric = model_manifest.get("metric")
+    if metric not in _metrics():
+        raise FathomError(f"the model's manifest names metric {metric!r}; one of {', '.join(_metrics())} is needed")
+    if args.metric is not None and args.metric != metric:
+        raise FathomError(f"--metric {args.metric} is not the model's metric ({metric!r} in its manifest.json)")
+    if args.target is None:
+        if metric != "accuracy":
+            raise FathomError(f"a {metric} bounty needs --target (in {metric}'s own units): it has no safe default")
+        args.target = 0.98
+    resolution = int(round(args.resolution * 10**18))
+    if resolution <= 0:
+        raise FathomError("--resolution must be positive")
     committee = [c.strip() for c in args.committee.split(",") if c.strip()]
+    curve = _curve(args.curve)
     overrides: dict[str, Any] = {
-        "reward": int(args.reward * 10**18), "stake": int(args.stake * 10**18), "batchSize": args.batch_size,
-        "target": args.target, "deadline": market.now() + int(args.days * 86_400),
+        "reward": _wei(args.reward), "stake": _wei(args.stake), "batchSize": args.batch_size,
+        "maxBatches": args.max_batches, "oracleFeePerBatch": _wei(args.oracle_fee), "revealBond": _wei(args.reveal_bond),
+        "slashBps": args.slash_bps, "scoringTimeout": args.timeout, "revealWindow": int(args.reveal_window * 3600),
+        "target": quantise(args.target, resolution), "resolution": resolution, "tolerance": args.tolerance,
+        "slashMargin": args.slash_margin, "deadline": market.now() + int(args.days * 86_400),
+        "curveX": curve[0], "curveY": curve[1],
     }
     if args.token:
         overrides["token"] = args.token
-    terms = default_terms(market.now(), committee, **overrides)
+    terms = default_terms(market.now(), committee, metric=metric, **overrides)
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear)
-    print(f"bounty {secrets.bounty_id} opened; its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
+    print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
+          f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
+
+
+def _metrics() -> tuple[str, ...]:
+    from fathom.ml.models import METRIC_TABLE
+
+    return tuple(METRIC_TABLE)
+
+
+def _wei(amount: float) -> int:
+    return int(round(amount * 10**18))
+
+
+def _curve(text: str) -> tuple[list[int], list[int]]:
+    """'0:0,0.5:0.8,1:1' (progress:share pairs) as the contract's WAD points."""
+    try:
+        points = [tuple(float(v) for v in pair.split(":")) for pair in text.split(",")]
+        xs, ys = [_wei(p[0]) for p in points], [_wei(p[1]) for p in points]
+    except (ValueError, IndexError):
+        raise FathomError(f"--curve {text!r} is not a list of progress:share pairs such as 0:0,1:1") from None
+    return xs, ys
 
 
 def bounty_secrets(args: argparse.Namespace, settings: Settings) -> Any:
@@ -120,15 +176,43 @@ def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     bounty = sub.add_parser("bounty", help="open, inspect, close and reveal bounties").add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = with_key(bounty.add_parser("open", help="encrypt, pin, commit and fund a new bounty"))
+    p = with_key(bounty.add_parser("open", help="encrypt, pin, commit and fund a new bounty",
+                                   description="Every parameter has a default, shown here. The metric and its "
+                                   "direction come from the model's manifest.json; the target and the resolution "
+                                   "are in the metric's own units. The validation set is checked to fit the model "
+                                   "before anything is pinned or escrowed."))
     p.add_argument("--model", type=Path, required=True, help="folder: manifest.json + W0.npy, b0.npy, ...")
     p.add_argument("--validation", type=Path, required=True, help="folder: X.npy, y.npy (+ optional manifest.json)")
     p.add_argument("--committee", required=True, help="comma-separated oracle addresses (3 or more)")
-    p.add_argument("--reward", type=float, default=1.0, help="reward escrow, in ETH (or token units)")
-    p.add_argument("--stake", type=float, default=0.01, help="stake per submission")
-    p.add_argument("--batch-size", type=int, default=4)
-    p.add_argument("--target", type=int, default=9_800, help="target score in score units (1e-4)")
-    p.add_argument("--days", type=float, default=7.0, help="deadline, in days from now")
+    p.add_argument("--metric", choices=("accuracy", "log_loss", "mse"),
+                   help="must equal the manifest's metric (default: the manifest's; accuracy is higher-is-better, "
+                   "log_loss and mse lower-is-better)")
+    p.add_argument("--target", type=float,
+                   help="the score that earns the whole reward, in the metric's units (default: 0.98 for accuracy; "
+                   "required for log_loss and mse, which have no safe default)")
+    p.add_argument("--resolution", type=float, default=1e-4,
+                   help="one score unit, in the metric's units (default: %(default)s)")
+    p.add_argument("--tolerance", type=int, default=2,
+                   help="score units a report may lie from the median (default: %(default)s)")
+    p.add_argument("--slash-margin", type=int, default=200,
+                   help="score units worse than the head past which an update is slashed (default: %(default)s)")
+    p.add_argument("--slash-bps", type=int, default=5_000,
+                   help="share of a slashed stake that is burned, in basis points (default: %(default)s)")
+    p.add_argument("--timeout", type=int, default=600,
+                   help="seconds the committee has to score a batch (default: %(default)s)")
+    p.add_argument("--curve", default="0:0,1:1",
+                   help="reward curve, progress:share pairs from 0:0 to 1:1 (default: %(default)s, linear)")
+    p.add_argument("--reward", type=float, default=1.0, help="reward escrow, in ETH or token units (default: %(default)s)")
+    p.add_argument("--stake", type=float, default=0.01, help="stake per submission (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=4, help="submissions per batch (default: %(default)s)")
+    p.add_argument("--max-batches", type=int, default=20, help="batches the bounty takes at most (default: %(default)s)")
+    p.add_argument("--oracle-fee", type=float, default=0.001,
+                   help="fee per batch shared by the reporting members (default: %(default)s)")
+    p.add_argument("--reveal-bond", type=float, default=0.01,
+                   help="bond returned when the validation set is revealed (default: %(default)s)")
+    p.add_argument("--reveal-window", type=float, default=24.0,
+                   help="hours after closing to reveal before the bond is forfeited (default: %(default)s)")
+    p.add_argument("--days", type=float, default=7.0, help="deadline, in days from now (default: %(default)s)")
     p.add_argument("--token", help="ERC-20 address (default: ETH)")
     p.add_argument("--admit", nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")

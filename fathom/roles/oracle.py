@@ -39,22 +39,34 @@ import logging
 import os
 import sqlite3
 import time
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from time import monotonic
+from time import time as wall_time
 from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
 from fathom.ml import models
 from fathom.protocol import settlement as protocol
-from fathom.ml.artefacts import ArtefactError, apply_update, check_update_fits, pack_model
+from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits, pack_model
 from fathom.roles.reader import BountyReader
 from fathom.chain.client import ChainError
-from fathom.crypto.envelope import CryptoError, account_address, seal_with_key
-from fathom.errors import FathomError
+from fathom.crypto.envelope import account_address, seal_with_key
+from fathom.errors import FathomError, RejectionError, Transient
 from fathom.chain.market import INVALID, Event, Market, pack_records
-from fathom.storage.store import Store, StoreError, StoreTimeout, StoreUnavailable, cid_from_chain, cid_to_chain
+from fathom.storage.store import (
+    ContentTooLarge,
+    InvalidCid,
+    Store,
+    StoreError,
+    StoreTimeout,
+    StoreUnavailable,
+    cid_from_chain,
+    cid_to_chain,
+)
 
 log = logging.getLogger("fathom.roles.oracle")
 ZERO_CID = (b"\0" * 32, 0)
@@ -82,6 +94,34 @@ def _fault_point(point: str) -> None:
 
 class OracleStopped(FathomError):
     """Too many failures in a row: the node stops loudly instead of limping on."""
+
+
+class Unservable(FathomError):
+    """This node cannot serve the bounty (its validation set does not fit its model, its
+    metric is not the manifest's, ...): the bounty is quarantined, never the node."""
+
+
+#: Failures that are the network's, not the bounty's: the tick fails and is retried with backoff
+#: (OSError: the RPC client's connection errors, which requests raises untyped).
+TRANSIENT = (ChainError, Transient, OSError)
+
+
+
+def _transient(exc: BaseException) -> bool:
+    """A failure of the network or the store's node, not of what it carried."""
+    return isinstance(exc, TRANSIENT) or (isinstance(exc, StoreError) and _store_down(exc))
+
+
+#: The report deadline of a batch is its timeout less 1/REPORT_RESERVE of the scoring timeout,
+#: kept for scoring and for the report's inclusion: fetches run until then (rule F8).
+REPORT_RESERVE = 4
+
+#: Updates fetched side by side.
+FETCH_THREADS = 16
+
+#: Longest a tick waits for a batch's fetches before it serves the other bounties (they go on
+#: in the background, under the batch's deadline).
+FETCH_WAIT = 5.0
 
 
 @dataclass
@@ -113,6 +153,11 @@ class OracleNode:
             CREATE TABLE IF NOT EXISTS checkpoints (block INTEGER PRIMARY KEY, hash TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS skips (bounty INTEGER, submission INTEGER, reason TEXT,
                                               PRIMARY KEY (bounty, submission));
+            CREATE TABLE IF NOT EXISTS quarantine (bounty INTEGER PRIMARY KEY, reason TEXT NOT NULL, since REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS validation (bounty INTEGER PRIMARY KEY, cid TEXT NOT NULL, salt TEXT NOT NULL);
+            CREATE TABLE IF NOT EXISTS pins (bounty INTEGER, submission INTEGER, cid TEXT NOT NULL,
+                                             attempts INTEGER NOT NULL DEFAULT 0, done INTEGER NOT NULL DEFAULT 0,
+                                             PRIMARY KEY (bounty, submission));
             """
         )
         columns = {row[1] for row in self.db.execute("PRAGMA table_info(reports)")}
@@ -123,6 +168,9 @@ class OracleNode:
             raise FathomError(f"FATHOM_FAULT_PAUSE={_fault_pause!r} is not one of {', '.join(FAULT_POINTS)}")
         self._readers: dict[int, BountyReader] = {}
         self._validation: dict[int, Any] = {}
+        self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fathom-fetch")
+        self._fetches: dict[tuple[int, int, str], dict[int, Future]] = {}
+        self._pinning: dict[tuple[int, int], Future] = {}
 
     # ------------------------------------------------------------ state
 
@@ -162,6 +210,13 @@ class OracleNode:
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
                     (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(_jsonable(ev.args))),
                 )
+                if ev.name == "SubmissionReceived":
+                    try:
+                        cid = cid_from_chain(bytes(ev["update"][0]), ev["update"][1])
+                    except InvalidCid:
+                        continue  # nothing to pin: the submission scores INVALID
+                    self.db.execute("INSERT OR IGNORE INTO pins (bounty, submission, cid) VALUES (?, ?, ?)",
+                                    (ev["bountyId"], ev["submissionId"], cid))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (safe_hash,))
             self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (safe, safe_hash))
@@ -247,12 +302,67 @@ class OracleNode:
             self._say(f"staked {self.stake_wei / 1e18:g} ETH in the oracle registry")
 
     def tick(self) -> None:
+        """Serve every bounty once. A transient failure (RPC, store down) fails the tick
+        after the other bounties were served (the loop backs off); any other failure
+        quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
         self.sync()
-        for bounty_id in self.my_bounties():
-            state = self.market.state(bounty_id)
-            if state in ("Closed", "Revealed"):
+        mine = self.my_bounties()
+        self._pin_new(set(mine))
+        quarantined = self.quarantined()
+        transient: Exception | None = None
+        for bounty_id in mine:
+            if bounty_id in quarantined:
                 continue
-            self.serve(bounty_id, state)
+            try:
+                state = self.market.state(bounty_id)
+                if state in ("Closed", "Revealed"):
+                    continue
+                self.serve(bounty_id, state)
+            except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
+                if _transient(exc):
+                    transient = transient or exc
+                else:
+                    self._quarantine(bounty_id, exc)
+        if transient is not None:
+            raise transient
+
+    # ------------------------------------------------------------ quarantine and pins
+
+    def quarantined(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT bounty, reason FROM quarantine").fetchall())
+
+    def _quarantine(self, bounty_id: int, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, (FathomError, ValueError)):  # not a refusal we raise on purpose: show where
+            log.error("bounty %s: unexpected failure", bounty_id, exc_info=exc)
+        self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", (bounty_id, reason, wall_time()))
+        self._readers.pop(bounty_id, None)
+        self._validation.pop(bounty_id, None)
+        self._say(f"bounty {bounty_id}: quarantined, not served any more ({reason})")
+
+    def _pin_new(self, mine: set[int]) -> None:
+        """Pin each submitted update of my bounties as soon as its event is confirmed (in the
+        background): a member that has it serves it to the others (rule F8)."""
+        for key, future in list(self._pinning.items()):
+            if not future.done():
+                continue
+            del self._pinning[key]
+            error = future.exception()
+            if error is None:
+                self.db.execute("UPDATE pins SET done = 1 WHERE bounty = ? AND submission = ?", key)
+            else:  # the store down is no attempt; content nobody serves is (3 and the fetch alone tries)
+                log.info("bounty %s: pinning submission %s failed (%s)", key[0], key[1], error)
+                if not _transient(error):
+                    self.db.execute("UPDATE pins SET attempts = attempts + 1 WHERE bounty = ? AND submission = ?", key)
+        rows = self.db.execute("SELECT bounty, submission, cid FROM pins WHERE done = 0 AND attempts < 3").fetchall()
+        for bounty_id, submission, cid in rows:
+            if bounty_id not in mine or (bounty_id, submission) in self._pinning:
+                continue
+            self._pinning[(bounty_id, submission)] = self._pool.submit(self.store.pin, cid)
+
+    def close(self) -> None:
+        """Stop the background fetches and pins (waiting for none of them)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
 
     def reader(self, bounty_id: int) -> BountyReader:
         if bounty_id not in self._readers:
@@ -266,6 +376,7 @@ class OracleNode:
         if not opted & bit:
             if state != "AwaitingBaseline" and state != "Open":
                 return
+            self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
             self.market.join(bounty_id)
             self._say(f"bounty {bounty_id}: joined the committee")
             opted |= bit
@@ -290,7 +401,11 @@ class OracleNode:
             records = Market.records_of(events, bounty_id, k)
             if len(records) < batch["submissions"]:
                 return  # wait for the batch's submissions to be confirmed
-            scores, merged, tx = self._report_for(bounty_id, k, records, view)
+            report = self._report_for(bounty_id, k, records, view, batch, members)
+            if report is None:  # still fetching, or abstaining (rule F8): others' reports may still settle it
+                self._finish_batch(bounty_id, k, batch, members, opted, view)
+                return
+            scores, merged, tx = report
             if tx is not None and self._awaited(bounty_id, k, tx):
                 batch = self.market.batch(bounty_id, k)
         if not batch["reportedMask"] & bit:
@@ -352,7 +467,7 @@ class OracleNode:
     def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
                       view: dict[str, Any]) -> None:
         reported = batch["reportedMask"]
-        quorum = 1 if view["trustSingleOracle"] else 3
+        quorum = _quorum(view)
         count = bin(reported).count("1")
         timed_out = self.market.now() >= batch["timeoutAt"]
         events = self._latest(bounty_id)
@@ -376,9 +491,37 @@ class OracleNode:
     # ------------------------------------------------------------ scoring
 
     def _validation_set(self, bounty_id: int) -> Any:
+        """The validation set the bounty committed to on chain: checked against the
+        commitment the first time, then kept by CID and salt, so that a later keyring
+        naming another set changes nothing, across restarts too (rule F3)."""
         if bounty_id not in self._validation:
-            self._validation[bounty_id] = self.reader(bounty_id).validation()
+            row = self.db.execute("SELECT cid, salt FROM validation WHERE bounty = ?", (bounty_id,)).fetchone()
+            reader = self.reader(bounty_id)
+            known = (row[0], bytes.fromhex(row[1])) if row else None
+            val, cid, salt = reader.committed_validation(known)
+            if row is None:
+                self.db.execute("INSERT OR REPLACE INTO validation VALUES (?, ?, ?)", (bounty_id, cid, salt.hex()))
+            elif reader.brief.get("validation") != cid:
+                self._say(f"bounty {bounty_id}: the keyring now names validation set {reader.brief.get('validation')}; "
+                          f"scoring on the committed one, {cid}")
+            self._validation[bounty_id] = val
         return self._validation[bounty_id]
+
+    def _check_servable(self, bounty_id: int) -> None:
+        """Before joining: the validation set matches the commitment and fits the initial
+        model, and the bounty's registered metric and direction are the manifest's."""
+        reader = self.reader(bounty_id)
+        head = reader.model(0)
+        val = self._validation_set(bounty_id)
+        try:
+            check_validation_fits(head, val)
+        except RejectionError as exc:
+            raise Unservable(f"the validation set does not fit the model: {exc}") from None
+        params = reader.params
+        metric = bytes(params["metric"]).rstrip(b"\0").decode("ascii", "replace")
+        if metric != head.metric or bool(params["higherIsBetter"]) != models.higher_is_better(head.metric):
+            raise Unservable(f"the bounty registers metric {metric!r} ({'higher' if params['higherIsBetter'] else 'lower'} "
+                             f"is better) but its model is scored by {head.metric!r}")
 
     def _quantised(self, bounty_id: int, values: np.ndarray) -> list[int]:
         resolution = self.reader(bounty_id).params["resolution"]
@@ -395,10 +538,36 @@ class OracleNode:
             value = models.score(head.manifest, head.arrays, val.X, val.y, workers=_WORKERS)
         return self._quantised(bounty_id, np.array([value]))[0]
 
-    def _report_for(self, bounty_id: int, k: int, records: list[tuple],
-                    view: dict[str, Any]) -> tuple[list[int], tuple, str | None]:
+    def _fetched(self, bounty_id: int, k: int, digest: str, cids: dict[int, str], limit: int,
+                 deadline: int) -> dict[int, bytes | BaseException] | None:
+        """The batch's updates, fetched side by side under one deadline (the batch's report
+        deadline, chain time, as a monotonic instant for the store). None while fetches are
+        still running: they go on in the background and a later tick collects them."""
+        key = (bounty_id, k, digest)
+        futures = self._fetches.get(key)
+        if futures is None:
+            # past the deadline already (a node back from an outage): one short round still
+            instant = monotonic() + max(deadline - self.market.now(), FETCH_WAIT)
+            reader = self.reader(bounty_id)
+            futures = {i: self._pool.submit(reader.fetch, cid, limit, instant) for i, cid in cids.items()}
+            self._fetches[key] = futures
+        wait(list(futures.values()), timeout=FETCH_WAIT)
+        if not all(f.done() for f in futures.values()):
+            return None
+        del self._fetches[key]
+        out: dict[int, bytes | BaseException] = {}
+        for i, f in futures.items():
+            error = f.exception()
+            if error is not None and _transient(error):
+                raise error  # the store is down, not the update missing: fail the tick, retry with backoff
+            out[i] = error if error is not None else f.result()
+        return out
+
+    def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any], batch: dict[str, Any],
+                    members: list[str]) -> tuple[list[int], tuple, str | None] | None:
         """The report on batch k: stored (scores, merged CID, hash of the transaction that
-        last sent it), or computed now, stored, and not sent yet (no hash)."""
+        last sent it), or computed now, stored, and not sent yet (no hash). None: not yet
+        (updates still being fetched before the report deadline), or never (abstaining)."""
         digest = hashlib.sha256(pack_records(records)).hexdigest()
         row = self.db.execute("SELECT scores, merged, records, tx FROM reports WHERE bounty = ? AND batch = ?",
                               (bounty_id, k)).fetchone()
@@ -412,28 +581,56 @@ class OracleNode:
         head_version = view["versionCount"]
         head = reader.model(head_version)
         val = self._validation_set(bounty_id)
-        updates: list[Any] = []
-        valid: list[int] = []
         first_id = k * view["batchSize"]
-        for i, (contributor, _stake, _base, update) in enumerate(records):
-            cid = cid_from_chain(bytes(update[0]), update[1])
+        invalid: dict[int, BaseException] = {}
+        cids: dict[int, str] = {}
+        for i, (_contributor, _stake, _base, update) in enumerate(records):
             try:
-                upd = reader.open_update(cid, contributor)
+                cids[i] = cid_from_chain(bytes(update[0]), update[1])
+            except InvalidCid as exc:  # what the submitter put on chain is no CID at all
+                invalid[i] = exc
+        deadline = batch["timeoutAt"] - view["scoringTimeout"] // REPORT_RESERVE
+        blobs = self._fetched(bounty_id, k, digest, cids, update_limit(head), deadline)
+        if blobs is None:
+            return None
+        missing = {i: e for i, e in blobs.items() if isinstance(e, BaseException) and not isinstance(e, ContentTooLarge)}
+        if missing and self.market.now() < deadline:
+            self._say(f"bounty {bounty_id}: batch {k}: {len(missing)} update(s) unavailable so far; "
+                      f"fetching again until the report deadline")
+            return None
+        if missing:
+            reported = bin(batch["reportedMask"]).count("1")
+            if reported >= _quorum(view):
+                for i, exc in missing.items():
+                    self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
+                self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "
+                          f"report deadline, and {reported} members reported already)")
+                return None
+        _fault_point("fetched")
+        updates: dict[int, Any] = {}
+        for i, (contributor, _stake, _base, _update) in enumerate(records):
+            got = blobs.get(i)
+            if i in invalid or i in missing:
+                continue
+            if isinstance(got, ContentTooLarge):
+                invalid[i] = got
+                continue
+            try:
+                upd = reader.open_update(cids[i], contributor, blob=got)
                 models.check_update(head.manifest, upd.arrays)
                 check_update_fits(head, upd)  # the whole manifest (metric, activation), not only the shapes
-                updates.append(upd)
-                valid.append(i)
-            except StoreError as exc:
-                if _store_down(exc):
-                    raise  # the store is down, not the artefact bad: fail the tick and retry with backoff
-                self._skip(bounty_id, first_id + i, exc)
-            except (CryptoError, ArtefactError, models.ModelError, FathomError) as exc:
-                self._skip(bounty_id, first_id + i, exc)
-        _fault_point("fetched")
+                updates[i] = upd
+            except (RejectionError, models.ModelError) as exc:  # it opened, and it is malformed
+                invalid[i] = exc
+        for i, exc in sorted(invalid.items()):
+            self._skip(bounty_id, first_id + i, exc)
+        for i, exc in sorted(missing.items()):
+            self._note(bounty_id, first_id + i, "unavailable at the report deadline, reported INVALID", exc)
+        valid = sorted(updates)
         scores = [INVALID] * len(records)
         if updates:
             with _one_blas_thread():
-                values = models.score_many(head.manifest, head.arrays, [u.arrays for u in updates], val.X, val.y,
+                values = models.score_many(head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y,
                                            invalid="nan", workers=_WORKERS)
             for i, q in zip(valid, self._quantised(bounty_id, values)):
                 scores[i] = q
@@ -441,8 +638,7 @@ class OracleNode:
         higher = view["higherIsBetter"]
         if any(s != INVALID for s in scores):
             best = protocol.own_best(scores, higher)
-            upd = updates[valid.index(best)]
-            merged_model = apply_update(head, upd)
+            merged_model = apply_update(head, updates[best])
             blob = pack_model(merged_model.manifest, merged_model.arrays)
             key = reader.model_key
             if key is not None:
@@ -457,10 +653,49 @@ class OracleNode:
         _fault_point("scored")
         return scores, merged, None
 
-    def _skip(self, bounty_id: int, submission: int, exc: Exception) -> None:
+    def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
         self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, submission, reason))
         self._say(f"bounty {bounty_id}: submission {submission} is invalid ({reason})")
+
+    def _note(self, bounty_id: int, submission: int, what: str, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc} ({what})"
+        self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, submission, reason))
+        self._say(f"bounty {bounty_id}: submission {submission}: {what} ({type(exc).__name__})")
+
+
+def node_status(data_dir: Path, private_key: bytes) -> dict[str, Any]:
+    """What a node's state file holds (read-only; the daemon may be running)."""
+    address = account_address(private_key)
+    path = Path(data_dir) / f"oracle-{address.lower()}.sqlite"
+    if not path.exists():
+        raise FathomError(f"no oracle state for {address} at {path}: run `fathom oracle run` first")
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+        checkpoint = db.execute("SELECT value FROM meta WHERE key = 'checkpoint'").fetchone()
+        quarantined = ([{"bounty": b, "reason": r, "since": t} for b, r, t in
+                        db.execute("SELECT bounty, reason, since FROM quarantine ORDER BY bounty")]
+                       if "quarantine" in tables else [])
+        return {"address": address, "path": str(path), "checkpoint": int(checkpoint[0]) if checkpoint else None,
+                "reports": one("SELECT COUNT(*) FROM reports"), "unsent": one("SELECT COUNT(*) FROM reports WHERE sent = 0"),
+                "skips": one("SELECT COUNT(*) FROM skips"), "quarantined": quarantined}
+    finally:
+        db.close()
+
+
+def _quorum(view: Mapping[str, Any]) -> int:
+    """Reports a batch needs after its timeout (R4)."""
+    return 1 if view["trustSingleOracle"] else 3
+
+
+def update_limit(model: Any) -> int:
+    """The most bytes an update of `model` can take: its arrays are the model's shapes, its
+    manifest at most `Limits.max_manifest_bytes`, plus the container's and the envelope's
+    framing. Fetches stop there, which bounds the CPU a batch's parsing can take (rule F1)."""
+    arrays = sum(a.nbytes + 256 for a in model.arrays.values())  # + .npy header and table entry
+    return arrays + DEFAULT_LIMITS.max_manifest_bytes + 64 * 1024
 
 
 def _store_down(exc: StoreError) -> bool:

@@ -224,9 +224,11 @@ def drive(nodes: list[OracleNode], condition: Callable[[], bool], rounds: int = 
 
 
 def open_round(world: World, workdir: Path, contributors: list[str], store: Store | None = None,
-               baseline: bool = True, **overrides: Any) -> Round:
+               baseline: bool = True, manifest: dict[str, Any] | None = None, **overrides: Any) -> Round:
     """Requester, 3 staked oracles, admitted contributors; the bounty opened and (unless
-    baseline=False) driven until its baseline is set."""
+    baseline=False) driven until its baseline is set. `manifest`: the seed model's, with
+    another metric (its terms follow it)."""
+    manifest = manifest or MANIFEST
     store = store or EmbeddedStore(workdir / "store")
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(3)]
@@ -234,11 +236,11 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
         world.market_for(o).stake_oracle(ORACLE_STAKE)
     people = {name: world.new_party(name) for name in contributors}
     market = world.market_for(requester)
-    terms = default_terms(market.now(), [o.address for o in oracles], **{
+    terms = default_terms(market.now(), [o.address for o in oracles], metric=manifest["metric"], **{
         "batchSize": 4, "maxBatches": 6, "stake": STAKE, "slashBps": SLASH_BPS, "oracleFeePerBatch": ORACLE_FEE,
         "target": 9_000, "slashMargin": 300, "tolerance": 2, **overrides})
     vX, vy = DATA["validation"]
-    secrets = open_bounty(market, store, requester.key, workdir / "requester", (MANIFEST, seed_model()),
+    secrets = open_bounty(market, store, requester.key, workdir / "requester", (manifest, seed_model()),
                           ({"task": "classification", "n_classes": K}, {"X": vX, "y": vy}), terms,
                           admitted=[p.address for p in people.values()])
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
@@ -297,12 +299,12 @@ class FlakyStore(Store):
     def add(self, data: bytes, *, pin: bool = True) -> str:
         return self.inner.add(data, pin=pin)
 
-    def cat(self, cid: str, max_size: int) -> bytes:
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
         self.calls += 1
         if self.failing(cid):
             self.failures += 1
             raise self.error(f"the store is down (simulated failure {self.failures} on {cid})")
-        return self.inner.cat(cid, max_size)
+        return self.inner.cat(cid, max_size, deadline=deadline)
 
     def pin(self, cid: str) -> None:
         self.inner.pin(cid)
