@@ -224,14 +224,15 @@ def drive(nodes: list[OracleNode], condition: Callable[[], bool], rounds: int = 
 
 
 def open_round(world: World, workdir: Path, contributors: list[str], store: Store | None = None,
-               baseline: bool = True, manifest: dict[str, Any] | None = None, **overrides: Any) -> Round:
-    """Requester, 3 staked oracles, admitted contributors; the bounty opened and (unless
+               baseline: bool = True, manifest: dict[str, Any] | None = None, members: int = 3,
+               **overrides: Any) -> Round:
+    """Requester, 3 (`members`) staked oracles, admitted contributors; the bounty opened and (unless
     baseline=False) driven until its baseline is set. `manifest`: the seed model's, with
     another metric (its terms follow it)."""
     manifest = manifest or MANIFEST
     store = store or EmbeddedStore(workdir / "store")
     requester = world.new_party("requester")
-    oracles = [world.new_party(f"oracle{i}") for i in range(3)]
+    oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
         world.market_for(o).stake_oracle(ORACLE_STAKE)
     people = {name: world.new_party(name) for name in contributors}

@@ -41,6 +41,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     K,
     MANIFEST,
     World,
+    advance_time,
     make_node,
     named,
     open_round,
@@ -146,6 +147,43 @@ def test_a_contributor_that_serves_its_update_to_one_member_only_gets_no_member_
 
 def oracle_db_pins(node, bounty_id: int) -> dict[int, int]:
     return dict(node.db.execute("SELECT submission, done FROM pins WHERE bounty = ?", (bounty_id,)).fetchall())
+
+
+def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_and_is_not_slashed(world: World,
+                                                                                                 tmp_path):
+    """The same attack against a member cut off from the others (committee of 4, quorum 3):
+    the contributor serves members 0-2 only, and member 3 reaches none of them. On today's
+    main member 3 scores the update INVALID at once, against a median that is a real
+    score, and is slashed as deviant. Now it does not report before the report deadline,
+    and at the deadline three reports (a quorum) are in, so it abstains: the batch settles
+    after its timeout with the three, member 3 earns no fee and loses nothing."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=4)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "withholder", [shared])
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 3 else [])]) for i in range(4)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(4)]
+    from fathom.roles.contributor import contribute
+
+    c0 = rnd.contributors["c0"]
+    contribute(rnd.market_of("c0"), hidden, c0.key, bid, *DATA["shard0"], lr=0.5, epochs=3, batch_size=32)
+    for node in nodes:
+        node.tick()
+    reports = named(rnd.events(), "ReportPosted", batch=0)
+    assert sorted(r["oracle"] for r in reports) == sorted(o.address for o in rnd.oracles[:3])
+    stake_before = rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0]
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    nodes[3].tick()
+    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address), "it reported what it could not fetch"
+    assert "abstained" in skips(nodes[3], bid)[0]
+    advance_time(world.w3, timeout)  # past the timeout: three reports settle it
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
+    events = rnd.events()
+    assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
+    assert named(events, "VersionAccepted")
+    assert rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0] == stake_before
+    assert rnd.viewer.claimable(rnd.oracles[3].address) == 0
 
 
 class _Holder:
