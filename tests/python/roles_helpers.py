@@ -285,26 +285,16 @@ def named(events: list[Event], name: str, **match: Any) -> list[Event]:
     return [e for e in events if e.name == name and all(e.args.get(k) == v for k, v in match.items())]
 
 
-class FlakyStore(Store):
-    """A store whose `cat` fails with `error` while `failing(cid)` says so (counting calls)."""
+class WrappedStore(Store):
+    """A store that passes every call to `inner`; subclasses change what they test."""
 
-    def __init__(self, inner: Store, failing: Callable[[str], bool], error: type[Exception] | None = None):
-        from fathom.storage.store import StoreUnavailable
-
+    def __init__(self, inner: Store):
         self.inner = inner
-        self.failing = failing
-        self.error = error or StoreUnavailable
-        self.calls = 0
-        self.failures = 0
 
     def add(self, data: bytes, *, pin: bool = True) -> str:
         return self.inner.add(data, pin=pin)
 
     def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
-        self.calls += 1
-        if self.failing(cid):
-            self.failures += 1
-            raise self.error(f"the store is down (simulated failure {self.failures} on {cid})")
         return self.inner.cat(cid, max_size, deadline=deadline)
 
     def pin(self, cid: str) -> None:
@@ -315,6 +305,26 @@ class FlakyStore(Store):
 
     def is_pinned(self, cid: str) -> bool:
         return self.inner.is_pinned(cid)
+
+
+class FlakyStore(WrappedStore):
+    """A store whose `cat` fails with `error` while `failing(cid)` says so (counting calls)."""
+
+    def __init__(self, inner: Store, failing: Callable[[str], bool], error: type[Exception] | None = None):
+        from fathom.storage.store import StoreUnavailable
+
+        super().__init__(inner)
+        self.failing = failing
+        self.error = error or StoreUnavailable
+        self.calls = 0
+        self.failures = 0
+
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
+        self.calls += 1
+        if self.failing(cid):
+            self.failures += 1
+            raise self.error(f"the store is down (simulated failure {self.failures} on {cid})")
+        return self.inner.cat(cid, max_size, deadline=deadline)
 
 
 def fail_first(n: int) -> Callable[[str], bool]:

@@ -22,7 +22,7 @@ import time
 import numpy as np
 import pytest
 
-import fathom.roles.oracle as oracle_module
+import fathom.roles.oracle.reports as oracle_module
 import fathom.roles.requester as requester_module
 from fathom.chain.market import INVALID, decode_scores
 from fathom.cli import main as cli_main
@@ -41,6 +41,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     K,
     MANIFEST,
     World,
+    WrappedStore,
     advance_time,
     make_node,
     named,
@@ -199,21 +200,18 @@ class _Holder:
         return self.peer.local.cat(cid, max_size)
 
 
-class Gate(Store):
+class Gate(WrappedStore):
     """A store whose `cat` of the gated CIDs blocks until `release` is set; it counts the
     fetches in flight and records each one's deadline."""
 
     def __init__(self, inner: Store, gated: set[str]) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.gated = gated
         self.release = threading.Event()
         self.lock = threading.Condition()
         self.in_flight = 0
         self.most = 0
         self.deadlines: dict[str, float | None] = {}
-
-    def add(self, data: bytes, *, pin: bool = True) -> str:
-        return self.inner.add(data, pin=pin)
 
     def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
         if cid in self.gated:
@@ -226,15 +224,6 @@ class Gate(Store):
             with self.lock:
                 self.in_flight -= 1
         return self.inner.cat(cid, max_size)
-
-    def pin(self, cid: str) -> None:
-        self.inner.pin(cid)
-
-    def unpin(self, cid: str) -> None:
-        self.inner.unpin(cid)
-
-    def is_pinned(self, cid: str) -> bool:
-        return self.inner.is_pinned(cid)
 
 
 def test_a_batch_is_fetched_side_by_side_under_one_deadline_derived_from_its_timeout(world: World, tmp_path,
