@@ -64,10 +64,8 @@ def _cmd_bounty_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.settlement import quantise
-    from fathom.roles.requester import default_terms, open_bounty
+    from fathom.roles.requester import check_bounty, default_terms, metric_terms, open_bounty
 
-    key = account_key(args, settings)
-    market = market_for(args, settings)
     model_manifest, model_arrays = load_arrays(args.model)
     val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
@@ -86,6 +84,10 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         raise FathomError("--resolution must be positive")
     committee = [c.strip() for c in args.committee.split(",") if c.strip()]
     curve = _curve(args.curve)
+    # every check that needs no chain comes first: a mistake sends nothing
+    check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric))
+    key = account_key(args, settings)
+    market = market_for(args, settings)
     overrides: dict[str, Any] = {
         "reward": _wei(args.reward), "stake": _wei(args.stake), "batchSize": args.batch_size,
         "maxBatches": args.max_batches, "oracleFeePerBatch": _wei(args.oracle_fee), "revealBond": _wei(args.reveal_bond),

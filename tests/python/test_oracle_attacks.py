@@ -443,3 +443,39 @@ def test_in_a_log_loss_bounty_a_harmful_update_does_not_win_and_a_baseline_above
     out = capsys.readouterr().out
     assert "metric log_loss (lower is better" in out and "target 0.05" in out
     assert f"baseline {view['baselineScore'] / 10_000:.6g}" in out
+
+
+def test_bounty_open_refuses_a_missing_loss_target_a_wrong_metric_or_a_misfit_before_it_needs_a_chain(
+        tmp_path, monkeypatch, capsys):
+    """`fathom bounty open` checks what needs no chain first, so a mistake prints one
+    `fathom: error:` line and sends nothing (here no key and no node are even configured):
+    a log-loss model without --target (a loss has no safe default target), a --metric that
+    is not the manifest's, a validation set of 10 features for an 8-feature model."""
+    for name in list(__import__("os").environ):
+        if name.startswith("FATHOM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
+
+    def folder(name: str, manifest: dict | None, arrays: dict) -> str:
+        path = tmp_path / name
+        path.mkdir()
+        if manifest is not None:
+            (path / "manifest.json").write_text(json.dumps(manifest))
+        for key, value in arrays.items():
+            np.save(path / f"{key}.npy", value, allow_pickle=False)
+        return str(path)
+
+    loss_model = folder("loss", LOG_LOSS, seed_model())
+    acc_model = folder("acc", MANIFEST, seed_model())
+    val = folder("val", {"task": "classification", "n_classes": K}, {"X": DATA["validation"][0], "y": DATA["validation"][1]})
+    wide = folder("wide", {"task": "classification", "n_classes": K},
+                  {"X": np.zeros((20, 10), np.float32), "y": np.zeros(20, np.int64)})
+    base = ["bounty", "open", "--committee", "0x" + "11" * 20]
+    for argv, says in [
+        ([*base, "--model", loss_model, "--validation", val], "needs --target"),
+        ([*base, "--model", acc_model, "--validation", val, "--metric", "mse"], "is not the model's metric"),
+        ([*base, "--model", acc_model, "--validation", wide], "10 features"),
+    ]:
+        assert cli_main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("fathom: error:") and says in err and err.count("\n") == 1, err
