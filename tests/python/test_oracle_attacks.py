@@ -308,6 +308,38 @@ def test_a_bounty_whose_validation_set_does_not_fit_its_model_is_quarantined_and
     assert f"bounty {bad} quarantined: Unservable" in capsys.readouterr().out
 
 
+def test_a_bounty_whose_join_the_contract_refuses_is_quarantined_instead_of_stopping_the_node(world: World, tmp_path,
+                                                                                               monkeypatch):
+    """The same attack through the contract: a bounty whose `joinCommittee` reverts for this
+    node (say its stake does not cover the bond) was retried as a transient failure on
+    every tick, so after `max_failures` ticks the node stopped and every other bounty with
+    it. A revert at the join quarantines that bounty; a node that does not answer is still
+    transient (backoff)."""
+    from fathom.chain.client import ChainError
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, baseline=False)
+    other = world.new_party("other_requester")
+    market = world.market_for(other)
+    refused = open_bounty(market, rnd.store, other.key, tmp_path / "other", (MANIFEST, seed_model()),
+                          ({"task": "classification", "n_classes": K},
+                           {"X": DATA["validation"][0], "y": DATA["validation"][1]}),
+                          default_terms(market.now(), [o.address for o in rnd.oracles])).bounty_id
+    node = rnd.nodes[0]
+    join = node.market.join
+
+    def refusing(bounty_id):
+        if bounty_id == refused:
+            raise ChainError("joinCommittee would revert: InsufficientStake")
+        return join(bounty_id)
+
+    monkeypatch.setattr(node.market, "join", refusing)
+    node.max_failures = 2
+    node.run(ticks=3)  # would raise OracleStopped if the revert counted as a failure
+    assert "Unjoinable" in node.quarantined()[refused]
+    rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Open")
+    assert refused in node.quarantined() and rnd.bounty_id not in node.quarantined()
+
+
 def test_bounty_open_refuses_a_validation_set_that_does_not_fit_before_escrowing_anything(world: World, tmp_path):
     """`open_bounty` checks features, classes and targets against the model before it pins
     or escrows anything: the market's bounty count and the store stay as they were."""

@@ -8,9 +8,20 @@ from typing import Any, Callable, Mapping
 
 from fathom.chain.client import ChainError
 from fathom.chain.market import Market
+from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
 
 log = logging.getLogger("fathom.roles.oracle")
+
+
+class Unjoinable(FathomError):
+    """The contract refuses this node's `joinCommittee` for the bounty (quarantined, F9)."""
+
+
+def _reverts(exc: ChainError) -> bool:
+    """A refusal by the contract (the chain edge says "would revert" / "reverted"), not a
+    node that did not answer or a transaction that was not mined."""
+    return "revert" in str(exc)
 
 
 def quorum(view: Mapping[str, Any]) -> int:
@@ -29,7 +40,14 @@ class Duties:
             if state != "AwaitingBaseline" and state != "Open":
                 return
             self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
-            self.market.join(bounty_id)
+            try:
+                self.market.join(bounty_id)
+            except ChainError as exc:
+                if not _reverts(exc):
+                    raise  # the node did not answer: transient
+                # a join the contract refuses (this oracle's stake or policy does not cover the
+                # bounty) is refused again on every tick: it is that bounty's, never the node's
+                raise Unjoinable(f"joinCommittee reverts: {exc}") from None
             self._say(f"bounty {bounty_id}: joined the committee")
             opted |= bit
         if state == "AwaitingBaseline":
