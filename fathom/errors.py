@@ -27,6 +27,17 @@ class RejectionError(FathomError, ValueError):
             self.reason = reason  # an instance attribute: kept when the error is pickled
 
 
+class Transient(FathomError):
+    """The failure is not the input's and should pass: a node that does not answer, a
+    connection that broke. Daemons back off and try again."""
+
+
+class Unavailable(FathomError):
+    """Content that could not be obtained in time: a CID no provider served before the
+    deadline, or bytes that do not hash to it. It says nothing about the content itself, so
+    an oracle never scores it INVALID (rule F6)."""
+
+
 class ConfigError(FathomError, ValueError):
     """A setting (flag or FATHOM_* variable) is missing or malformed."""
 

@@ -84,6 +84,11 @@ def count_arg(text: str) -> int:
     return _number(text, int, "a non-negative whole number")
 
 
+def number_arg(text: str) -> float:
+    """A non-negative, finite number (argparse type)."""
+    return _number(text, float, "a non-negative number")
+
+
 def seconds_arg(text: str) -> float:
     """A non-negative number of seconds or days (argparse type)."""
     return _number(text, float, "a non-negative number")

@@ -10,22 +10,39 @@ from typing import Any
 from fathom.config import Settings
 from fathom.errors import FathomError
 from fathom.cli._common import (ETH_ADDRESS, account_key, address_arg, address_list, amount_arg, count_arg, eth, load_arrays,
-                                market_for, seconds_arg, store_for, wei, with_key)
+                                market_for, number_arg, seconds_arg, store_for, wei, with_key)
 from fathom.cli.export import FORMATS, export_as, load_model
 from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
 
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.protocol.settlement import INVALID, dequantise
+
     market = market_for(args, settings, signer=False)
     view = market.bounty(args.bounty)
     view["state"] = market.state(args.bounty)
     view["schema"], schema_text = schema_summary(args, settings)
+    params = market.opened_params(args.bounty)
+    metric = bytes(params["metric"]).rstrip(b"\0").decode("ascii", "replace")
+    resolution = view.get("resolution", params["resolution"])
+
+    def units(score: int | None) -> str | None:  # a score in the metric's own units
+        if score is None or score == INVALID:
+            return None
+        return f"{dequantise(score, resolution):.6g}"
+
     if args.json:
-        print(json.dumps({k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}, indent=2))
+        out = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}
+        out.update({"metricName": metric, "baseline": units(view["baselineScore"]), "head": units(view["headScore"]),
+                    "targetValue": units(view["target"])})
+        print(json.dumps(out, indent=2))
         return 0
+    better = "higher" if view["higherIsBetter"] else "lower"
     print(f"bounty {args.bounty}: {view['state']}, requester {view['requester']}")
     print(f"  reward {eth(view['reward'])} (paid {eth(view['paid'])}), stake {eth(view['stake'])}, batch size {view['batchSize']}")
-    print(f"  baseline {view['baselineScore']}, head version {view['versionCount']} at {view['headScore']}, target {view['target']}")
+    print(f"  metric {metric} ({better} is better; one score unit = {resolution / 1e18:g})")
+    print(f"  baseline {units(view['baselineScore']) or '-'}, head version {view['versionCount']} at "
+          f"{units(view['headScore']) or '-'}, target {units(view['target'])}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
     print(schema_text)
     if args.privacy:
@@ -56,10 +73,9 @@ def _cmd_bounty_lineage(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
-    from fathom.roles.requester import default_terms, open_bounty
+    from fathom.protocol.settlement import quantise
+    from fathom.roles.requester import check_bounty, default_terms, metric_terms, open_bounty
 
-    key = account_key(args, settings)
-    market = market_for(args, settings)
     if args.model.is_dir():
         from fathom.ml.models import model_spec
 
@@ -73,14 +89,34 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}
-    committee = args.committee
+    metric = model_manifest.get("metric")
+    if metric not in _metrics():
+        raise FathomError(f"the model's manifest names metric {metric!r}; one of {', '.join(_metrics())} is needed")
+    if args.metric is not None and args.metric != metric:
+        raise FathomError(f"--metric {args.metric} is not the model's metric ({metric!r} in its manifest.json)")
+    if args.target is None:
+        if metric != "accuracy":
+            raise FathomError(f"a {metric} bounty needs --target (in {metric}'s own units): it has no safe default")
+        args.target = 0.98
+    resolution = int(round(args.resolution * 10**18))
+    if resolution <= 0:
+        raise FathomError("--resolution must be positive")
+    curve = _curve(args.curve)
+    # every check that needs no chain comes first: a mistake sends nothing
+    check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric))
+    key = account_key(args, settings)
+    market = market_for(args, settings)
     overrides: dict[str, Any] = {
         "reward": wei(args.reward), "stake": wei(args.stake), "batchSize": args.batch_size,
-        "target": args.target, "deadline": market.now() + int(args.days * 86_400),
+        "maxBatches": args.max_batches, "oracleFeePerBatch": wei(args.oracle_fee), "revealBond": wei(args.reveal_bond),
+        "slashBps": args.slash_bps, "scoringTimeout": args.timeout, "revealWindow": int(args.reveal_window * 3600),
+        "target": quantise(args.target, resolution), "resolution": resolution, "tolerance": args.tolerance,
+        "slashMargin": args.slash_margin, "deadline": market.now() + int(args.days * 86_400),
+        "curveX": curve[0], "curveY": curve[1],
     }
     if args.token:
         overrides["token"] = args.token
-    terms = default_terms(market.now(), committee, **overrides)
+    terms = default_terms(market.now(), args.committee, metric=metric, **overrides)
     if terms["token"] == ETH_ADDRESS:  # the escrow, checked before anything is sealed or pinned
         escrow = terms["reward"] + terms["oracleFeePerBatch"] * terms["maxBatches"] + terms["revealBond"]
         market.sender.require_balance(escrow, f"the escrow (reward {eth(terms['reward'])}, oracle fees "
@@ -89,8 +125,25 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
                           max_epsilon=args.max_epsilon)
-    print(f"bounty {secrets.bounty_id} opened; its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
+    print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
+          f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
+
+
+def _metrics() -> tuple[str, ...]:
+    from fathom.ml.models import METRIC_TABLE
+
+    return tuple(METRIC_TABLE)
+
+
+def _curve(text: str) -> tuple[list[int], list[int]]:
+    """'0:0,0.5:0.8,1:1' (progress:share pairs) as the contract's WAD points."""
+    try:
+        points = [tuple(float(v) for v in pair.split(":")) for pair in text.split(",")]
+        xs, ys = [int(round(p[0] * 10**18)) for p in points], [int(round(p[1] * 10**18)) for p in points]
+    except (ValueError, IndexError):
+        raise FathomError(f"--curve {text!r} is not a list of progress:share pairs such as 0:0,1:1") from None
+    return xs, ys
 
 
 def bounty_secrets(args: argparse.Namespace, settings: Settings) -> Any:
@@ -152,7 +205,9 @@ def register(sub: Any) -> None:
         "open", help="encrypt, pin, commit and fund a new bounty", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="Seal the initial model and the validation set, pin them, and fund a bounty in ETH (or --token). "
         "Folders hold manifest.json and NAME.npy arrays (README, 'Artefacts: what the folders hold'). Every account "
-        "named in --committee and --admit must have run `fathom keys publish`."))
+        "named in --committee and --admit must have run `fathom keys publish`. Every parameter has a default, shown "
+        "here. The metric and its direction come from the model's manifest; the target and the resolution are in the "
+        "metric's own units. The validation set is checked to fit the model before anything is pinned or escrowed."))
     p.add_argument("--model", type=Path, required=True,
                    help="folder: manifest.json (architecture, layers) + W0.npy, b0.npy, ... (float32); or a .onnx / "
                         ".safetensors file written by `fathom bounty export` (e.g. of a scikit-learn model: fathom.ml.interop)")
@@ -164,12 +219,30 @@ def register(sub: Any) -> None:
                    "and the validation table is transformed by it")
     add_table_arguments(p)
     p.add_argument("--committee", type=address_list, required=True, help="comma-separated oracle addresses (3 or more)")
+    p.add_argument("--metric", choices=("accuracy", "log_loss", "mse"),
+                   help="must equal the manifest's metric (default: the manifest's; accuracy is higher-is-better, "
+                   "log_loss and mse lower-is-better)")
+    p.add_argument("--target", type=number_arg,
+                   help="the score that earns the whole reward, in the metric's units (default: 0.98 for accuracy; "
+                   "required for log_loss and mse, which have no safe default); progress from the baseline towards "
+                   "it prices each version")
+    p.add_argument("--resolution", type=number_arg, default=1e-4, help="one score unit, in the metric's units")
+    p.add_argument("--tolerance", type=count_arg, default=2, help="score units a report may lie from the median")
+    p.add_argument("--slash-margin", type=count_arg, default=200,
+                   help="score units worse than the head past which an update is slashed")
+    p.add_argument("--slash-bps", type=count_arg, default=5_000,
+                   help="share of a slashed stake that is burned, in basis points")
+    p.add_argument("--timeout", type=count_arg, default=600, help="seconds the committee has to score a batch")
+    p.add_argument("--curve", default="0:0,1:1", help="reward curve, progress:share pairs from 0:0 to 1:1 (linear)")
     p.add_argument("--reward", type=amount_arg, default="1", help="reward escrow, in ETH (or token units)")
     p.add_argument("--stake", type=amount_arg, default="0.01", help="stake per submission, in ETH (or token units)")
     p.add_argument("--batch-size", type=count_arg, default=4, help="submissions scored together")
-    p.add_argument("--target", type=count_arg, default=9_800,
-                   help="the score at which the whole reward is paid, in 1e-4 of the metric (9800 = accuracy 0.98); "
-                        "higher is better; progress from the baseline towards it prices each version")
+    p.add_argument("--max-batches", type=count_arg, default=20, help="batches the bounty takes at most")
+    p.add_argument("--oracle-fee", type=amount_arg, default="0.001", help="fee per batch shared by the reporting members")
+    p.add_argument("--reveal-bond", type=amount_arg, default="0.01",
+                   help="bond returned when the validation set is revealed")
+    p.add_argument("--reveal-window", type=seconds_arg, default=24.0,
+                   help="hours after closing to reveal before the bond is forfeited")
     p.add_argument("--days", type=seconds_arg, default=7.0, help="deadline, in days from now")
     p.add_argument("--token", type=address_arg, help="ERC-20 address (default: ETH)")
     p.add_argument("--admit", type=address_arg, nargs="*", help="contributor addresses to admit to the keyring")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import sys
 from typing import Any
@@ -38,7 +39,27 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
     )
     print(f"oracle {node.address} following {node.market.address} from block {node.checkpoint + 1} "
           f"({settings.confirmations} confirmations), state in {settings.data_dir}", flush=True)
-    node.run(ticks=args.ticks)
+    try:
+        node.run(ticks=args.ticks)
+    finally:
+        node.close()
+    return 0
+
+
+def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.oracle import node_status
+
+    key = account_key(args, settings)
+    status = node_status(settings.data_dir, key)
+    if args.json:
+        print(json.dumps(status, indent=2))
+        return 0
+    print(f"oracle {status['address']}: checkpoint block {status['checkpoint']}, state in {status['path']}")
+    print(f"  reports stored {status['reports']} ({status['unsent']} not sent yet), skipped submissions {status['skips']}")
+    if not status["quarantined"]:
+        print("  no quarantined bounty")
+    for q in status["quarantined"]:
+        print(f"  bounty {q['bounty']} quarantined: {q['reason']}")
     return 0
 
 
@@ -56,3 +77,9 @@ def register(sub: Any) -> None:
     p.add_argument("--max-failures", type=count_arg, default=8, help="stop after this many failed ticks in a row")
     p.add_argument("--ticks", type=count_arg, help="stop after this many ticks (default: run until interrupted)")
     p.set_defaults(func=_cmd_oracle_run)
+    p = with_key(oracle.add_parser("status", help="what this node's state holds: checkpoint, reports, quarantined bounties",
+                                   description="Read the node's SQLite state in FATHOM_DATA_DIR (no chain access): "
+                                   "the checkpoint, reports, skipped submissions and every quarantined bounty "
+                                   "with its reason."))
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_oracle_status)

@@ -45,7 +45,7 @@ def _cmd_privacy(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def print_version_statements(args: argparse.Namespace, settings: Settings, market: Any) -> None:
-    """`fathom bounty show ID --privacy`: each accepted version's privacy statement (F8)."""
+    """`fathom bounty show ID --privacy`: each accepted version's privacy statement (F11)."""
     from fathom.cli._common import account_key, store_for
     from fathom.ml.privacy import PrivacyStatement
     from fathom.roles.requester import version_statements

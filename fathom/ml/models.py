@@ -102,6 +102,7 @@ __all__ = [
     "ARCHITECTURES",
     "ACTIVATIONS",
     "METRICS",
+    "METRIC_TABLE",
     "DEFAULT_CHUNK_ROWS",
     "MAX_PARAMETERS",
     "ModelError",
@@ -132,6 +133,14 @@ __all__ = [
 ARCHITECTURES = ("logistic", "softmax", "mlp")
 ACTIVATIONS = ("relu", "tanh")
 METRICS = ("accuracy", "log_loss", "mse")
+
+#: Per metric, the one place its direction and unit come from: `fathom bounty open`
+#: registers them from the model's manifest, and `fathom bounty show` prints scores in it.
+METRIC_TABLE: dict[str, dict[str, Any]] = {
+    "accuracy": {"higher_is_better": True, "unit": "fraction of rows right"},
+    "log_loss": {"higher_is_better": False, "unit": "nats per row"},
+    "mse": {"higher_is_better": False, "unit": "squared error per row"},
+}
 
 #: Rows per chunk of the validation set in `score_many`: bounds memory to about
 #: ``chunk_rows * group * width`` floats and is part of the determinism contract. 1,024
@@ -540,7 +549,7 @@ def higher_is_better(metric: str) -> bool:
         return _metrics.METRIC_TABLE[metric].higher_is_better
     if metric not in METRICS:
         raise ModelError(f"metric must be one of {', '.join(METRICS)}; got {metric!r}")
-    return metric == "accuracy"
+    return METRIC_TABLE[metric]["higher_is_better"]
 
 
 def accuracy(y_true: Any, y_pred: Any) -> float:

@@ -4,11 +4,17 @@ Where things come from:
 - the bounty's parameters: the BountyOpened event (the raw BountyParams);
 - the keyring and initial model: the latest KeyringSet / InitialModelSet event, else the
   parameters. The keyring's authenticated plaintext is the *brief*, a small JSON
-  document from the requester: `{"validation": CID, "audit_public_key": hex}`;
+  document from the requester (version `BRIEF_VERSION`): `{"brief": 2, "validation": CID,
+  "validation_salt": hex, "audit_public_key": hex}`, where `validation_salt` is the
+  commitment's salt sealed under the validation key (so only the committee, and everyone
+  after the reveal, can read it);
 - version v's model: the merged model named by VersionAccepted(v) (version 0 is the
   initial model);
 - the validation set: the brief's CID, opened with the oracle's account key (it is
-  wrapped for the committee only) or, after the reveal, with the revealed key.
+  wrapped for the committee only) or, after the reveal, with the revealed key, and used
+  only once `keccak256(abi.encode(cid, validationKey, salt))` equals the bounty's on-chain
+  `validationCommitment` (`committed_validation`): a keyring that points to another
+  validation set is refused (`ValidationSwapped`).
 
 A bounty "in the clear" publishes its models as plain containers (no envelope), and its
 keyring carries the brief with no secret (`"clear": true`).
@@ -30,6 +36,14 @@ from fathom.storage.store import Store, cid_from_chain
 
 #: The largest artefact any role downloads (checked by the store before reading).
 MAX_ARTEFACT_BYTES = 64 * 1024 * 1024
+
+#: The brief's format (its "brief" field); 2 added the sealed commitment salt. Readers
+#: refuse any other version rather than guess what a field means.
+BRIEF_VERSION = 2
+
+
+class ValidationSwapped(FathomError):
+    """The validation set the keyring names is not the one the bounty committed to on chain."""
 
 
 @dataclass(frozen=True)
@@ -113,8 +127,11 @@ class BountyReader:
 
     # ------------------------------------------------------------ keys and brief
 
-    def fetch(self, cid: str) -> bytes:
-        return self.store.cat(cid, MAX_ARTEFACT_BYTES)
+    def fetch(self, cid: str, max_size: int | None = None, deadline: float | None = None) -> bytes:
+        """The content of `cid`: at most `max_size` bytes (default MAX_ARTEFACT_BYTES), by
+        `deadline` (a `time.monotonic()` instant; None: the store's own timeout)."""
+        limit = MAX_ARTEFACT_BYTES if max_size is None else min(max_size, MAX_ARTEFACT_BYTES)
+        return self.store.cat(cid, limit, deadline=deadline)
 
     @cached_property
     def _keyring(self) -> Opened | None:
@@ -146,6 +163,9 @@ class BountyReader:
             raise FathomError(f"bounty {self.bounty_id}'s keyring carries no readable brief") from None
         if not isinstance(brief, dict):
             raise FathomError(f"bounty {self.bounty_id}'s brief is not a JSON object")
+        if brief.get("brief") != BRIEF_VERSION:
+            raise FathomError(f"bounty {self.bounty_id}'s brief has format {brief.get('brief')!r}; "
+                              f"this version of fathom reads format {BRIEF_VERSION}")
         return brief
 
     def recipients(self) -> dict[str, bytes]:
@@ -202,9 +222,23 @@ class BountyReader:
         return audit_private_key(self._validation_key)
 
     def validation(self) -> ValidationSet:
-        cid = self.brief.get("validation")
-        if not cid:
-            raise FathomError(f"bounty {self.bounty_id}'s brief names no validation set")
+        return self.committed_validation()[0]
+
+    def committed_validation(self, known: tuple[str, bytes] | None = None) -> tuple[ValidationSet, str, bytes]:
+        """The validation set, its CID and the commitment's salt, once checked against the
+        bounty's on-chain `validationCommitment`. `known` (a CID and salt checked before, as
+        an oracle keeps them) wins over the current brief, so a later keyring that names
+        another set changes nothing; without it, a brief whose set does not match the
+        commitment raises ValidationSwapped."""
+        from fathom.chain.market import commitment
+        from fathom.storage.store import cid_to_chain
+
+        if known is not None:
+            cid, salt = known[0], known[1]
+        else:
+            cid, salt = self.brief.get("validation"), None
+            if not cid:
+                raise FathomError(f"bounty {self.bounty_id}'s brief names no validation set")
         blob = self.fetch(cid)
         if self._validation_key is not None:
             opened = open_envelope(blob, key=self._validation_key, expect_kind="validation")
@@ -212,13 +246,24 @@ class BountyReader:
             if self.private_key is None:
                 raise FathomError("the validation set is wrapped for the committee: opening it needs an oracle's key")
             opened = open_envelope(blob, private_key=self.private_key, expect_kind="validation")
-        return unpack_validation(opened.plaintext)
+        if salt is None:
+            sealed = self.brief.get("validation_salt")
+            if not isinstance(sealed, str):
+                raise ValidationSwapped(f"bounty {self.bounty_id}'s brief carries no validation salt: its "
+                                        "validation set cannot be checked against the commitment")
+            salt = open_envelope(bytes.fromhex(sealed), key=opened.key, expect_kind="validation").plaintext
+        if commitment(cid_to_chain(cid), opened.key, salt) != bytes(self.params["validationCommitment"]):
+            raise ValidationSwapped(f"bounty {self.bounty_id}: the validation set {cid} named by the keyring is not "
+                                    "the one committed on chain (keccak256(cid, key, salt) differs)")
+        return unpack_validation(opened.plaintext), cid, salt
 
-    def open_update(self, cid: str, contributor: str, private_key: bytes | None = None) -> Update:
-        """An update, decrypted and checked: its authenticated author must be the submitter."""
+    def open_update(self, cid: str, contributor: str, private_key: bytes | None = None,
+                    blob: bytes | None = None) -> Update:
+        """An update (fetched now, or `blob` fetched before), decrypted and checked: its
+        authenticated author must be the submitter."""
         from fathom.crypto.envelope import check_author
 
-        blob = self.fetch(cid)
+        blob = self.fetch(cid) if blob is None else blob
         opened = open_envelope(blob, private_key=private_key or self.private_key, expect_bounty_id=self.bounty_id,
                                expect_kind="update")
         check_author(opened, contributor)

@@ -7,8 +7,10 @@ Opening a bounty (`open_bounty`):
   reveal publishes it too. Contributors seal their updates for it as well, which is
   what lets anyone re-score every report after the reveal (`audit`);
 - the keyring wraps the model key for the committee and the admitted contributors; its
-  authenticated plaintext is the brief `{"validation": CID, "audit_public_key": hex}`
-  (plus `"max_epsilon"` when the requester requires differential privacy);
+  authenticated plaintext is the brief `{"brief": 2, "validation": CID, "validation_salt":
+  hex, "audit_public_key": hex}` (the salt sealed under the validation key, so that each
+  committee member checks the commitment before it scores), plus `"max_epsilon"` when
+  the requester requires differential privacy;
 - the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
 
 The secrets (model key, validation key, salt) are written to
@@ -28,9 +30,16 @@ import numpy as np
 
 from fathom.ml import models
 from fathom.protocol import settlement as protocol
-from fathom.ml.artefacts import pack_model, pack_validation, unpack_update
+from fathom.ml.artefacts import (
+    check_validation_fits,
+    pack_model,
+    pack_validation,
+    unpack_model,
+    unpack_update,
+    unpack_validation,
+)
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
-from fathom.roles.reader import BountyReader
+from fathom.roles.reader import BRIEF_VERSION, BountyReader
 from fathom.chain.client import ETH
 from fathom.crypto.envelope import (
     audit_private_key,
@@ -43,7 +52,7 @@ from fathom.crypto.envelope import (
     seal_for,
     seal_with_key,
 )
-from fathom.errors import FathomError
+from fathom.errors import FathomError, RejectionError
 from fathom.chain.market import WAD, Market, commitment, decode_scores
 from fathom.storage.store import Store, cid_from_chain, cid_to_chain
 
@@ -83,17 +92,45 @@ class BountySecrets:
                    bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"])
 
 
-def default_terms(now: int, committee: list[str], **overrides: Any) -> dict[str, Any]:
-    """Bounty parameters with sensible defaults (ETH, linear curve, accuracy at 1e-4)."""
+def default_terms(now: int, committee: list[str], metric: str = "accuracy", **overrides: Any) -> dict[str, Any]:
+    """Bounty parameters with sensible defaults (ETH, linear curve, 1e-4 score units); the
+    metric's name and direction come from `models.METRIC_TABLE` (pass the manifest's)."""
     terms = {
         "token": ETH, "reward": WAD, "stake": 10**16, "oracleFeePerBatch": 10**15, "maxBatches": 20,
         "revealBond": 10**16, "slashBps": 5_000, "batchSize": 4, "scoringTimeout": 600,
-        "deadline": now + 7 * 86_400, "revealWindow": 86_400, "higherIsBetter": True, "target": 9_800,
-        "slashMargin": 200, "tolerance": 2, "resolution": 10**14, "metric": b"accuracy".ljust(32, b"\0"),
+        "deadline": now + 7 * 86_400, "revealWindow": 86_400, "target": 9_800,
+        "slashMargin": 200, "tolerance": 2, "resolution": 10**14, **metric_terms(metric),
         "trustSingleOracle": len(committee) == 1, "committee": committee, "curveX": [0, WAD], "curveY": [0, WAD],
     }
     terms.update(overrides)
     return terms
+
+
+def metric_terms(metric: str) -> dict[str, Any]:
+    """The on-chain `metric` and `higherIsBetter` of a metric, from its one table."""
+    if metric not in models.METRIC_TABLE:
+        raise FathomError(f"unknown metric {metric!r}: one of {', '.join(models.METRIC_TABLE)}")
+    return {"metric": metric.encode().ljust(32, b"\0"), "higherIsBetter": models.higher_is_better(metric)}
+
+
+def check_bounty(initial: tuple[dict[str, Any], dict[str, np.ndarray]],
+                 validation: tuple[dict[str, Any], dict[str, np.ndarray]], terms: dict[str, Any]) -> None:
+    """Refuse, before anything is pinned or escrowed, a bounty its committee could not
+    serve: the initial model and validation set must be valid artefacts, the set must fit
+    the model (features, classes or targets, dtypes), and the registered metric and
+    direction must be the manifest's (issue 14 item 10, issue 15 item 5)."""
+    try:
+        model = unpack_model(pack_model(*initial))
+        val = unpack_validation(pack_validation(*validation))
+        check_validation_fits(model, val)
+    except (RejectionError, models.ModelError) as exc:
+        raise FathomError(f"the validation set does not fit the model: {exc}") from None
+    expected = metric_terms(model.metric)
+    got = bytes(terms["metric"]).rstrip(b"\0").decode("ascii", "replace")
+    if got != model.metric or bool(terms["higherIsBetter"]) != expected["higherIsBetter"]:
+        raise FathomError(f"the terms register metric {got!r} ({'higher' if terms['higherIsBetter'] else 'lower'} is "
+                          f"better) but the model's manifest is scored by {model.metric!r} "
+                          f"({'higher' if expected['higherIsBetter'] else 'lower'} is better)")
 
 
 def open_bounty(
@@ -113,6 +150,7 @@ def open_bounty(
     brief; the oracles score an update above it, or without a privacy statement, INVALID)."""
     extra_terms = {"max_epsilon": max_epsilon} if max_epsilon is not None else {}
     max_epsilon_of(extra_terms)  # a bad value fails before anything is sent
+    check_bounty(initial, validation, terms)
     me = account_address(private_key)
     committee = list(terms["committee"])
     predicted = market.bounty_count() + 1
@@ -121,7 +159,11 @@ def open_bounty(
     audit_pub = public_key_of(audit_private_key(validation_key))
     val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key)
     val_cid = store.add(val_blob)
-    brief = json.dumps({"validation": val_cid, "audit_public_key": audit_pub.hex()} | extra_terms, sort_keys=True).encode()
+    # the commitment's salt travels in the brief sealed under the validation key: only the
+    # committee (which can open the validation set) reads it, and checks the commitment
+    sealed_salt = seal_for(salt, committee_keys, predicted, "validation", me, key=validation_key)
+    brief = json.dumps({"brief": BRIEF_VERSION, "validation": val_cid, "validation_salt": sealed_salt.hex(),
+                        "audit_public_key": audit_pub.hex()} | extra_terms, sort_keys=True).encode()
 
     def artefacts(bounty_id: int) -> tuple[str, str, bytes | None]:
         model_blob = pack_model(*initial)
@@ -180,7 +222,7 @@ def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
 
 
 def version_statements(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[int, Any]:
-    """Each accepted version's privacy statement (F8): the ``"privacy"`` object of its
+    """Each accepted version's privacy statement (F11): the ``"privacy"`` object of its
     update's manifest, None if it states none, or "sealed" if this caller cannot open it.
     An update opens with the key of a recipient (the requester, a committee member) and,
     after the reveal, for anyone with the audit key."""
@@ -258,7 +300,10 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
                           validation_key=validation_key)
     params = reader.params
     tolerance, resolution = params["tolerance"], params["resolution"]
-    val = reader.validation()
+    # the set the reveal names (checked by the contract against the commitment), checked
+    # here again, whatever a later keyring's brief says
+    (rev,) = [e for e in reader.events if e.name == "ValidationRevealed"]
+    val = reader.committed_validation((cid_from_chain(*rev["validationCid"]), bytes(rev["salt"])))[0]
     max_epsilon = max_epsilon_of(reader.brief)
     differences: list[dict[str, Any]] = []
     versions = reader.versions()

@@ -35,7 +35,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, NamedTuple
 
-from fathom.errors import ConfigError, FathomError
+from fathom.errors import ConfigError, FathomError, Transient, Unavailable
 
 if TYPE_CHECKING:  # pragma: no cover
     from fathom.config import Settings
@@ -85,23 +85,28 @@ class StoreError(FathomError):
     """Storage failed; the subclasses say why."""
 
 
-class StoreUnavailable(StoreError, ConnectionError):
+class StoreUnavailable(StoreError, Transient, ConnectionError):
     """The IPFS API does not answer at its address (daemon not running, wrong FATHOM_IPFS_API)."""
 
 
-class StoreTimeout(StoreError, TimeoutError):
+class StoreTimeout(StoreError, Transient, TimeoutError):
     """The IPFS API accepted the connection but did not answer in time."""
 
 
-class CidNotFound(StoreError, LookupError):
+class CidNotFound(StoreError, Unavailable, LookupError):
     """The store does not have the content (for IPFS: the node could not find it in time)."""
+
+
+class DeadlinePassed(StoreError, Unavailable):
+    """`cat`'s overall deadline passed before the whole content arrived (a provider that
+    drips blocks cannot hold a fetch longer than the caller allows)."""
 
 
 class ContentTooLarge(StoreError, ValueError):
     """The content is larger than the caller's limit; nothing more than the limit was read."""
 
 
-class HashMismatch(StoreError, ValueError):
+class HashMismatch(StoreError, Unavailable, ValueError):
     """The bytes a store returned do not hash to the CID asked for (corrupt or tampered)."""
 
 
@@ -365,6 +370,16 @@ def _check_limit(max_size: int) -> None:
         raise ValueError(f"max_size must be a non-negative int, not {max_size!r}")
 
 
+def _before(deadline: float | None, cid: str) -> float | None:
+    """Seconds left until `deadline` (None: no deadline); DeadlinePassed once it passed."""
+    if deadline is None:
+        return None
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise DeadlinePassed(f"{cid}: the fetch's deadline passed before all of it arrived")
+    return left
+
+
 def _verified(cid: str, data: bytes, where: str) -> bytes:
     actual = compute_cid(data)
     if actual != cid:
@@ -388,10 +403,13 @@ class Store(ABC):
         """Store `data` (pinned unless pin=False) and return its CID (base32 CIDv1)."""
 
     @abstractmethod
-    def cat(self, cid: str, max_size: int) -> bytes:
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
         """The content of `cid`, checked against it. ContentTooLarge past `max_size`
         bytes (nothing more is read), CidNotFound when it is not there, HashMismatch
-        when the bytes do not hash to the CID."""
+        when the bytes do not hash to the CID, DeadlinePassed when the whole content has
+        not arrived by `deadline` (a `time.monotonic()` instant; None: the store's own
+        per-call timeout only). The last three are `Unavailable`: they say nothing about
+        the content."""
 
     @abstractmethod
     def pin(self, cid: str) -> None:
@@ -467,9 +485,9 @@ class EmbeddedStore(Store):
             raise StoreError(f"cannot write to the embedded store at {self.root}: {exc.strerror or exc}") from None
         return cid
 
-    def cat(self, cid: str, max_size: int) -> bytes:
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
         _check_limit(max_size)
-        path = self.path_of(cid)
+        path = self.path_of(cid)  # a local read: no provider can hold it, so no deadline to watch
         try:
             with open(path, "rb") as f:
                 size = os.fstat(f.fileno()).st_size
@@ -635,7 +653,7 @@ class IpfsStore(Store):
             raise StoreTimeout(f"the IPFS API at {self.api} did not answer within {self._client_timeout:g}s ({what})") from None
         except exc.ErrorResponse as err:
             message = str(err)
-            if cid is not None and "timed out" in message:
+            if cid is not None and ("timed out" in message or "deadline exceeded" in message):
                 raise CidNotFound(f"{cid} not found: the IPFS node at {self.api} could not get it within {self.timeout:g}s") from None
             raise StoreError(f"IPFS {what} failed at {self.api}: {message}") from None
         except exc.Error as err:
@@ -669,12 +687,15 @@ class IpfsStore(Store):
             )
         return cid
 
-    def cat(self, cid: str, max_size: int) -> bytes:
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
         _check_limit(max_size)
         _parse_cid(cid)
+        if deadline is None:
+            deadline = time.monotonic() + self.timeout
         # Stat first: it finds the root within the node's timeout (CidNotFound if it
         # cannot) and gives the file size, so oversized content is refused unread.
-        stat = self._call("stat", lambda: self._client.files.stat(f"/ipfs/{cid}", opts=self._node_timeout), cid)
+        left = _before(deadline, cid)
+        stat = self._by(deadline, cid, "stat", lambda: self._client.files.stat(f"/ipfs/{cid}", opts=self._timeout_opt(left)))
         if stat.get("Type") != "file":
             raise StoreError(f"{cid} is a {stat.get('Type')}, not a file")
         size = int(stat.get("Size", 0))
@@ -682,20 +703,40 @@ class IpfsStore(Store):
             raise ContentTooLarge(f"{cid} is {size} bytes, more than the limit of {max_size}")
 
         def read() -> bytes:
-            # `length` caps what the node sends, whatever the root claims.
-            chunks = self._client.cat(cid, stream=True, opts={"length": max_size + 1})
+            # `length` caps what the node sends, whatever the root claims; the node's own
+            # timeout bounds the whole request, and the deadline is checked at every chunk
+            # (so a provider that drips blocks holds the fetch one socket read at most).
+            left = _before(deadline, cid)
+            chunks = self._client.cat(cid, stream=True, timeout=min(left, self._client_timeout),
+                                      opts={"length": max_size + 1, **self._timeout_opt(left)})
             out = bytearray()
             try:
                 for chunk in chunks:
                     out += chunk
                     if len(out) > max_size:
                         raise ContentTooLarge(f"{cid} is more than the limit of {max_size} bytes")
+                    _before(deadline, cid)
             finally:
                 chunks.close()
             return bytes(out)
 
-        data = self._call("cat", read, cid)
+        data = self._by(deadline, cid, "cat", read)
         return _verified(cid, data, f"the IPFS node at {self.api}")
+
+    def _by(self, deadline: float, cid: str, what: str, fn: Callable[[], object]):
+        """`_call`, where a client timeout at the caller's deadline is the deadline's
+        (Unavailable), not a node that stopped answering (Transient)."""
+        try:
+            return self._call(what, fn, cid)
+        except StoreTimeout:
+            if time.monotonic() >= deadline:
+                raise DeadlinePassed(f"{cid}: the fetch's deadline passed before all of it arrived ({what})") from None
+            raise
+
+    def _timeout_opt(self, left: float | None) -> dict[str, str]:
+        """The node's own timeout for one request: the store's, or less if the deadline is nearer."""
+        seconds = self.timeout if left is None else min(self.timeout, left)
+        return {"timeout": f"{max(1, round(seconds * 1000))}ms"}
 
     def pin(self, cid: str) -> None:
         _parse_cid(cid)

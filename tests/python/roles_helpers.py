@@ -226,22 +226,25 @@ def drive(nodes: list[OracleNode], condition: Callable[[], bool], rounds: int = 
 
 
 def open_round(world: World, workdir: Path, contributors: list[str], store: Store | None = None,
-               baseline: bool = True, **overrides: Any) -> Round:
-    """Requester, 3 staked oracles, admitted contributors; the bounty opened and (unless
-    baseline=False) driven until its baseline is set."""
+               baseline: bool = True, manifest: dict[str, Any] | None = None, members: int = 3,
+               **overrides: Any) -> Round:
+    """Requester, 3 (`members`) staked oracles, admitted contributors; the bounty opened and (unless
+    baseline=False) driven until its baseline is set. `manifest`: the seed model's, with
+    another metric (its terms follow it)."""
+    manifest = manifest or MANIFEST
     store = store or EmbeddedStore(workdir / "store")
     max_epsilon = overrides.pop("max_epsilon", None)  # an off-chain term of the brief, not of the contract
     requester = world.new_party("requester")
-    oracles = [world.new_party(f"oracle{i}") for i in range(3)]
+    oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
         world.market_for(o).stake_oracle(ORACLE_STAKE)
     people = {name: world.new_party(name) for name in contributors}
     market = world.market_for(requester)
-    terms = default_terms(market.now(), [o.address for o in oracles], **{
+    terms = default_terms(market.now(), [o.address for o in oracles], metric=manifest["metric"], **{
         "batchSize": 4, "maxBatches": 6, "stake": STAKE, "slashBps": SLASH_BPS, "oracleFeePerBatch": ORACLE_FEE,
         "target": 9_000, "slashMargin": 300, "tolerance": 2, **overrides})
     vX, vy = DATA["validation"]
-    secrets = open_bounty(market, store, requester.key, workdir / "requester", (MANIFEST, seed_model()),
+    secrets = open_bounty(market, store, requester.key, workdir / "requester", (manifest, seed_model()),
                           ({"task": "classification", "n_classes": K}, {"X": vX, "y": vy}), terms,
                           admitted=[p.address for p in people.values()], max_epsilon=max_epsilon)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
@@ -285,27 +288,17 @@ def named(events: list[Event], name: str, **match: Any) -> list[Event]:
     return [e for e in events if e.name == name and all(e.args.get(k) == v for k, v in match.items())]
 
 
-class FlakyStore(Store):
-    """A store whose `cat` fails with `error` while `failing(cid)` says so (counting calls)."""
+class WrappedStore(Store):
+    """A store that passes every call to `inner`; subclasses change what they test."""
 
-    def __init__(self, inner: Store, failing: Callable[[str], bool], error: type[Exception] | None = None):
-        from fathom.storage.store import StoreUnavailable
-
+    def __init__(self, inner: Store):
         self.inner = inner
-        self.failing = failing
-        self.error = error or StoreUnavailable
-        self.calls = 0
-        self.failures = 0
 
     def add(self, data: bytes, *, pin: bool = True) -> str:
         return self.inner.add(data, pin=pin)
 
-    def cat(self, cid: str, max_size: int) -> bytes:
-        self.calls += 1
-        if self.failing(cid):
-            self.failures += 1
-            raise self.error(f"the store is down (simulated failure {self.failures} on {cid})")
-        return self.inner.cat(cid, max_size)
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
+        return self.inner.cat(cid, max_size, deadline=deadline)
 
     def pin(self, cid: str) -> None:
         self.inner.pin(cid)
@@ -315,6 +308,26 @@ class FlakyStore(Store):
 
     def is_pinned(self, cid: str) -> bool:
         return self.inner.is_pinned(cid)
+
+
+class FlakyStore(WrappedStore):
+    """A store whose `cat` fails with `error` while `failing(cid)` says so (counting calls)."""
+
+    def __init__(self, inner: Store, failing: Callable[[str], bool], error: type[Exception] | None = None):
+        from fathom.storage.store import StoreUnavailable
+
+        super().__init__(inner)
+        self.failing = failing
+        self.error = error or StoreUnavailable
+        self.calls = 0
+        self.failures = 0
+
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
+        self.calls += 1
+        if self.failing(cid):
+            self.failures += 1
+            raise self.error(f"the store is down (simulated failure {self.failures} on {cid})")
+        return self.inner.cat(cid, max_size, deadline=deadline)
 
 
 def fail_first(n: int) -> Callable[[str], bool]:

@@ -95,6 +95,7 @@ def fuzz(n: int) -> settings:
 ACCEPTED = "accepted"
 TALLY: dict[str, dict[str, Counter]] = defaultdict(lambda: defaultdict(Counter))
 GAPS: Counter = Counter()
+COST: dict[str, float] = {}  # hostile family -> CPU seconds per MiB to refuse it (recorded, not asserted)
 
 
 def cases(parser: str) -> int:
@@ -127,6 +128,9 @@ def report(request):
                        "families": {f: dict(sorted(c.items())) for f, c in sorted(families.items())}}
     if GAPS:
         out["update_fit"]["oracle_gap"] = dict(GAPS)
+    if COST:
+        out["parser_cost"] = {"cpu_seconds_per_mib": dict(sorted(COST.items())),
+                              "worst_cpu_seconds_per_mib": max(COST.values())}
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text(json.dumps(out, indent=2, sort_keys=True) + "\n")
     lines = ["", "bad artefacts: cases per parser, family and outcome"]
@@ -1556,3 +1560,82 @@ def test_F4_an_update_declaring_another_metric_is_settled_invalid_instead_of_sto
     assert ev["score"] == INVALID
     for node in rnd.nodes:
         assert skips(node, bid)[0].startswith("ArtefactSchemaError: update metric is 'log_loss' but the model's is 'accuracy'")
+
+
+# ---------------------------------------------------------------------------------------
+# Parser cost (issue 14, item 7): every parser is linear, checked under a CPU limit
+# ---------------------------------------------------------------------------------------
+
+#: CPU seconds the child may spend parsing all the hostile MiB below, each REPEAT times (plus
+#: starting Python and numpy). Linear parsing needs well under a second per MiB; the quadratic
+#: duplicate-key check took 475 s for the first family alone.
+CPU_LIMIT = 60
+REPEAT = 3
+
+
+def hostile_manifests(size: int = Limits().max_manifest_bytes) -> dict[str, bytes]:
+    """Manifests of just under the manifest limit (1 MiB) built to make a parser slow:
+    a repeated key at the end of many distinct ones (the 475 s case), one key repeated,
+    many distinct keys, deep nesting, one long string, a long array of numbers."""
+    def fill(head: bytes, item: Callable[[int], bytes], tail: bytes) -> bytes:
+        items, used, i = [], len(head) + len(tail), 0
+        while used + len(item(i)) + 1 <= size:
+            items.append(item(i))
+            used += len(items[-1]) + 1
+            i += 1
+        return head + b",".join(items) + tail
+
+    distinct = fill(b"{", lambda i: b'"k%d":0' % i, b"}")
+    last = distinct[distinct.rindex(b",") + 1:-1]
+    return {
+        # every key distinct but the last, a copy of the one before it: naming the repeated
+        # key by counting each key in the list was quadratic (the 475 s case)
+        "repeated_keys": distinct[:-1 - len(last) - 1] + b"," + last + b"," + last + b"}",
+        "one_key_repeated": fill(b"{", lambda i: b'"a":0', b"}"),
+        "distinct_keys": fill(b"{", lambda i: b'"k%d":0' % i, b"}"),
+        "deep_nesting": b"[" * (size // 2) + b"]" * (size // 2),
+        "long_string": b'{"metadata":{"x":"' + b"y" * (size - 21) + b'"}}',
+        "long_array": fill(b'{"layers":[', lambda i: b"1", b"]}"),
+    }
+
+
+_CHILD = """
+import json, resource, sys, time
+from pathlib import Path
+resource.setrlimit(resource.RLIMIT_CPU, (int(sys.argv[2]), int(sys.argv[2]) + 5))
+from fathom.ml import artefacts
+out = {}
+for path in sorted(Path(sys.argv[1]).glob("*.bin")):
+    data = path.read_bytes()
+    start = time.process_time()
+    for _ in range(int(sys.argv[3])):
+        for unpack in (artefacts.unpack_model, artefacts.unpack_update, artefacts.unpack_validation):
+            try:
+                unpack(data)
+                raise SystemExit(f"{path.stem} parsed")
+            except artefacts.ArtefactError as exc:
+                assert exc.reason, exc
+    out[path.stem] = (time.process_time() - start) / (3 * int(sys.argv[3])) / (len(data) / 2**20)
+print(json.dumps(out))
+"""
+
+
+def test_F1_a_megabyte_of_repeated_manifest_keys_cannot_hold_an_oracle_past_a_cpu_limit(tmp_path):
+    """The attack: a 1 MiB update whose manifest repeats one key took 475 s to refuse (the
+    duplicate check was quadratic), so two or three per batch pushed every oracle past the
+    scoring timeout. Every hostile MiB family is now refused, by all three container
+    parsers, REPEAT times, inside one child process that the kernel kills past CPU_LIMIT CPU
+    seconds (RLIMIT_CPU): a quadratic parser cannot pass. The CPU seconds per MiB go to
+    reports/bad-artefacts.json (parser_cost), recorded, not asserted."""
+    import subprocess
+    import sys
+
+    for name, manifest in hostile_manifests().items():
+        assert len(manifest) <= Limits().max_manifest_bytes, name  # so it is parsed, not refused by its size
+        (tmp_path / f"{name}.bin").write_bytes(build(1, manifest, []))
+    child = subprocess.run([sys.executable, "-c", _CHILD, str(tmp_path), str(CPU_LIMIT), str(REPEAT)],
+                           capture_output=True, text=True)
+    assert child.returncode == 0, f"the parsers did not finish within {CPU_LIMIT} CPU seconds: {child.returncode} {child.stderr[-2000:]}"
+    costs = json.loads(child.stdout)
+    assert set(costs) == set(hostile_manifests())
+    COST.update(costs)

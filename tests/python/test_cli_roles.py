@@ -474,6 +474,6 @@ def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):
     with pytest.raises(SystemExit):
         main(["bounty", "open", "--help"])
     text = " ".join(capsys.readouterr().out.split())
-    for needle in ("(default: 0.01)", "(default: 1)", "(default: 9800)", "in 1e-4 of the metric", "higher is better",
-                   "X.npy (float32", "int64"):
+    for needle in ("(default: 0.01)", "(default: 1)", "(default: 0.0001)", "0.98 for accuracy", "in the metric's units",
+                   "higher-is-better", "X.npy (float32", "int64"):
         assert needle in text, needle

@@ -17,7 +17,8 @@ import pytest
 import requests
 from web3 import HTTPProvider, Web3
 
-import fathom.roles.oracle as oracle_module
+import fathom.roles.oracle.node as oracle_module
+import fathom.roles.oracle.state as oracle_state
 from fathom.chain.client import ChainError, Sender
 from fathom.chain.market import INVALID, Market, decode_scores
 from fathom.roles.oracle import OracleStopped
@@ -215,7 +216,7 @@ def test_a_failure_inside_the_event_transaction_rolls_it_back_and_the_next_sync_
     within a transaction" on every tick (seen once under an RPC outage, F6)."""
     rnd = open_round(world, tmp_path, ["c0"])
     node = make_node(world, rnd.store, rnd.oracles[0], tmp_path / "watcher")
-    real = oracle_module._jsonable
+    real = oracle_state.jsonable
     calls = {"n": 0}
 
     def fails_once(value):
@@ -224,7 +225,7 @@ def test_a_failure_inside_the_event_transaction_rolls_it_back_and_the_next_sync_
             raise RuntimeError("failed while writing the events (simulated)")
         return real(value)
 
-    monkeypatch.setattr(oracle_module, "_jsonable", fails_once)
+    monkeypatch.setattr(oracle_state, "jsonable", fails_once)
     with pytest.raises(RuntimeError, match="simulated"):
         node.sync()
     assert oracle_db(node, "SELECT COUNT(*) FROM events") == [(0,)], "a half-written sync was kept"

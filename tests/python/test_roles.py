@@ -33,6 +33,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     SLASH_BPS,
     STAKE,
     World,
+    advance_time,
     named,
     open_round,
     random_digest,
@@ -223,6 +224,14 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address))
     rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
 
+    # (b) is unavailable, not invalid: nobody reports before the batch's report deadline
+    # (its timeout less a quarter of the scoring timeout), fetching it again every tick (F8)
+    for _ in range(3):
+        for node in rnd.nodes:
+            node.tick()
+    assert not named(rnd.events(), "ReportPosted", batch=0)
+    assert all(2 not in skips(node, bid) for node in rnd.nodes)
+    advance_time(rnd.world.w3, rnd.view()["scoringTimeout"] * 3 // 4 + 1)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
     # every oracle scored every bad artefact INVALID, and the honest one alike

@@ -393,6 +393,71 @@ def test_bytes_from_ipfs_that_do_not_match_the_cid_are_refused():
         server.server_close()
 
 
+class _DrippingClient:
+    """An IPFS client whose node finds the file and then sends it one small chunk at a
+    time, for ever (a provider that drips blocks). Counts the chunks sent and records the
+    timeouts each request was given."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.requests: list[tuple[str, object, object]] = []
+        self.files = self
+
+    def stat(self, path, opts=None):
+        self.requests.append(("stat", (opts or {}).get("timeout"), None))
+        return {"Type": "file", "Size": 10}
+
+    def cat(self, cid, stream=False, timeout=None, opts=None):
+        self.requests.append(("cat", (opts or {}).get("timeout"), timeout))
+        client = self
+
+        class Drip:
+            def __iter__(self):
+                while True:
+                    client.sent += 1
+                    yield b""  # nothing useful, slowly enough never to trip a per-read timeout
+
+            def close(self):
+                pass
+
+        return Drip()
+
+
+def test_an_ipfs_provider_that_drips_blocks_cannot_hold_a_fetch_past_its_deadline(monkeypatch):
+    """The attack (issue 14 item 6): `IpfsStore.cat` had no overall deadline, so a provider
+    that sends a little data before each read timeout held a fetch for as long as it liked.
+    With `deadline=`, the node's own timeout of each request is cut to what is left, and the
+    stream is checked at every chunk. A fake clock that moves one second per reading of it
+    counts the work: the fetch ends `DeadlinePassed` (an `Unavailable`, not a Transient
+    outage) after at most as many chunks as seconds it was given."""
+    from types import SimpleNamespace
+
+    from fathom.errors import Transient, Unavailable
+
+    now = [1000.0]
+
+    def monotonic() -> float:
+        now[0] += 1.0
+        return now[0]
+
+    monkeypatch.setattr(storage, "time", SimpleNamespace(monotonic=monotonic))
+    store = IpfsStore.__new__(IpfsStore)
+    store.api, store.timeout, store._exc = "/ip4/127.0.0.1/tcp/1", 30.0, ipfshttpclient.exceptions
+    store._client_timeout = 35.0
+    store._client = client = _DrippingClient()
+    with pytest.raises(storage.DeadlinePassed) as caught:
+        store.cat(HELLO_CID, 100, deadline=now[0] + 10)
+    assert isinstance(caught.value, Unavailable) and not isinstance(caught.value, Transient)
+    assert client.sent <= 10, f"{client.sent} chunks read past a 10 s deadline"
+    (_, stat_timeout, _), (_, node_timeout, client_timeout) = client.requests
+    assert stat_timeout == "9000ms" and int(node_timeout.removesuffix("ms")) <= 8000 and client_timeout <= 8
+    # without a deadline, the store's own timeout bounds the fetch the same way
+    client.sent = 0
+    with pytest.raises(storage.DeadlinePassed):
+        store.cat(HELLO_CID, 100)
+    assert client.sent <= 30
+
+
 # --- against a real IPFS node -------------------------------------------------------
 
 

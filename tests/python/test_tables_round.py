@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
+from fathom.cli._common import eth
 from fathom.chain.deployments import write_deployment
 from fathom.cli import main
 from fathom.ml import models, training
@@ -107,7 +108,7 @@ def test_a_contributor_with_a_renamed_table_is_paid_through_the_command_line(wor
     assert owed >= accepted["reward"]
     code, out, err = run(capsys, "claim")
     assert code == 0, err
-    assert out.strip() == f"claimed {owed / 1e18:.6f} (ETH) from your balance"
+    assert out.strip() == f"claimed {eth(owed)} (ETH) from your balance"
 
     # the requester takes the model anywhere: one ONNX graph, same predictions as Fathom's
     monkeypatch.setenv("FATHOM_PRIVATE_KEY", "0x" + requester.key.hex())

@@ -1,0 +1,159 @@
+"""The oracle node's duties, one per state of a bounty: join, baseline, report, finalise,
+settle, void, close (rules C1, S1, R1-R10, E2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Callable, Mapping
+
+from fathom.chain.client import ChainError
+from fathom.chain.market import Market
+from fathom.errors import FathomError
+from fathom.roles.oracle.faults import fault_point
+
+log = logging.getLogger("fathom.roles.oracle")
+
+
+class Unjoinable(FathomError):
+    """The contract refuses this node's `joinCommittee` for the bounty (quarantined, F9)."""
+
+
+def _reverts(exc: ChainError) -> bool:
+    """A refusal by the contract (the chain edge says "would revert" / "reverted"), not a
+    node that did not answer or a transaction that was not mined."""
+    return "revert" in str(exc)
+
+
+def quorum(view: Mapping[str, Any]) -> int:
+    """Reports a batch needs after its timeout (R4)."""
+    return 1 if view["trustSingleOracle"] else 3
+
+
+class Duties:
+    """The duties half of `OracleNode` (a mixin: it uses the node's market, db and reports)."""
+
+    def serve(self, bounty_id: int, state: str) -> None:
+        members, opted, baseline_mask = self.market.committee(bounty_id)
+        me = members.index(self.address)
+        bit = 1 << me
+        if not opted & bit:
+            if state != "AwaitingBaseline" and state != "Open":
+                return
+            self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            try:
+                self.market.join(bounty_id)
+            except ChainError as exc:
+                if not _reverts(exc):
+                    raise  # the node did not answer: transient
+                # a join the contract refuses (this oracle's stake or policy does not cover the
+                # bounty) is refused again on every tick: it is that bounty's, never the node's
+                raise Unjoinable(f"joinCommittee reverts: {exc}") from None
+            self._say(f"bounty {bounty_id}: joined the committee")
+            opted |= bit
+        if state == "AwaitingBaseline":
+            if not baseline_mask & bit:
+                score = self._baseline(bounty_id)
+                self.market.report_baseline(bounty_id, score)
+                self._say(f"bounty {bounty_id}: baseline reported ({score})")
+            return
+        view = self.market.bounty(bounty_id)
+        k = view["nextBatch"]
+        batch = self.market.batch(bounty_id, k)
+        if batch["submissions"] == 0 or batch["decided"]:
+            if state == "Settling" and batch["submissions"] == 0:
+                self._try(lambda: self.market.close(bounty_id), f"bounty {bounty_id}: closed")
+            return
+        reportable = batch["filledAt"] != 0 or state == "Settling"
+        if not reportable:
+            return
+        if not batch["reportedMask"] & bit:
+            events = self._confirmed(bounty_id)
+            records = Market.records_of(events, bounty_id, k)
+            if len(records) < batch["submissions"]:
+                return  # wait for the batch's submissions to be confirmed
+            report = self._report_for(bounty_id, k, records, view, batch, members)
+            if report is None:  # still fetching, or abstaining (rule F8): others' reports may still settle it
+                self._finish_batch(bounty_id, k, batch, members, opted, view)
+                return
+            scores, merged, tx = report
+            if tx is not None and self._awaited(bounty_id, k, tx):
+                batch = self.market.batch(bounty_id, k)
+        if not batch["reportedMask"] & bit:
+            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
+                return
+            self.market.report(bounty_id, k, scores, merged, on_sent=self._on_sent(bounty_id, k))
+            fault_point("mined")
+            self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
+            self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores)} scores)")
+            batch = self.market.batch(bounty_id, k)
+        self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
+        def sent(tx_hash: bytes) -> None:
+            self.db.execute("UPDATE reports SET tx = ? WHERE bounty = ? AND batch = ?",
+                            ("0x" + bytes(tx_hash).hex(), bounty_id, k))
+            fault_point("sent")
+
+        return sent
+
+    def _awaited(self, bounty_id: int, k: int, tx: str) -> bool:
+        """A report transaction sent before (then a restart, or a failed tick): wait for it if
+        the node still has it pending (a second one would only revert and cost gas). False
+        when the node no longer knows it: dropped, or re-orged out; the report is sent again."""
+        status = self.market.tx_status(tx)
+        if status == "unknown":
+            self._say(f"bounty {bounty_id}: batch {k}: the report transaction {tx} is gone; sending the report again")
+            return False
+        if status == "pending":
+            self._say(f"bounty {bounty_id}: batch {k}: waiting for the report transaction {tx} sent before")
+            self.market.wait_for_receipt(tx)
+        return True
+
+    def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: list[int],
+                      merged: tuple) -> bool:
+        """The last member to report settles in the same transaction (reportAndSettle),
+        passing the records and the others' reports from the events. False: report plainly."""
+        events = self._latest(bounty_id)
+        records = Market.records_of(events, bounty_id, k)
+        reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
+        others = Market.reports_of(events, bounty_id, k, reporters)
+        if len(others) != len(reporters) or len(records) != batch["submissions"]:
+            return False
+        sent: list[bytes] = []
+        on_sent = self._on_sent(bounty_id, k)
+        try:
+            self.market.report_and_settle(bounty_id, k, scores, merged, records, others,
+                                          on_sent=lambda tx: (sent.append(tx), on_sent(tx)))
+        except ChainError as exc:
+            if sent:  # it left (then was dropped, or reverted): the next tick looks the transaction up
+                raise
+            log.info("bounty %s batch %s: the finalising report fell back to a plain report (%s)", bounty_id, k, exc)
+            return False
+        fault_point("mined")
+        self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
+        self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores)} scores)")
+        return True
+
+    def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
+                      view: dict[str, Any]) -> None:
+        reported = batch["reportedMask"]
+        needed = quorum(view)
+        count = bin(reported).count("1")
+        timed_out = self.market.now() >= batch["timeoutAt"]
+        events = self._latest(bounty_id)
+        records = Market.records_of(events, bounty_id, k)
+        if reported == opted or (timed_out and count >= needed):
+            reporters = [m for i, m in enumerate(members) if reported >> i & 1]
+            reports = Market.reports_of(events, bounty_id, k, reporters)
+            if len(reports) == count:
+                self._try(lambda: self.market.settle(bounty_id, k, records, reports), f"bounty {bounty_id}: batch {k} settled")
+        elif timed_out:
+            self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
+
+    def _try(self, action: Callable[[], Any], done: str) -> None:
+        """Settle/void/close race with the other members: losing the race is fine."""
+        try:
+            action()
+            self._say(done)
+        except ChainError as exc:
+            log.info("skipped (%s): %s", done, exc)

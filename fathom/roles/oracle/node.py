@@ -1,0 +1,266 @@
+"""The oracle node's loop: follow the chain, serve each bounty, decide failures by type.
+
+Each tick it
+1. follows the market's events from its checkpoint up to `latest - confirmations`
+   (re-org safe: the checkpoint keeps the block hash; a changed hash rewinds it),
+   storing what it needs in SQLite (`state.py`), in the same transaction as the new
+   checkpoint, and notes each submitted update to pin at once (F8);
+2. for every bounty whose committee names it and that is not quarantined: opts in (after
+   checking it can serve it, F9), reports the baseline, and for the next batch to decide
+   (batches settle in order) posts one report (`reports.py`); then settles the batch once
+   every opted-in member reported (or the timeout passed with a quorum), or voids it when
+   the timeout passed without one (`duties.py`).
+
+Restarts neither re-report nor skip: the chain's reported mask is the truth for "did I
+report", and a computed report is stored before it is sent, so a crash between the
+two re-sends the same scores. Updates that cannot be decrypted or parsed, or whose author
+is not the submitter, score INVALID; one that cannot be fetched is never INVALID for that
+reason alone (F8); every skip is logged with its reason. Transient failures (RPC, a store
+that does not answer) are retried with backoff, and `max_failures` in a row stop the node;
+any other failure quarantines that one bounty (F9). A stored report remembers the records
+it scored (a re-org that reorders a batch makes it stale) and the hash of the transaction
+that last sent it: while that transaction is pending the node waits for it instead of
+sending a second one, and once the node has lost it (dropped from the mempool, or re-orged
+out) the report is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from time import time as wall_time
+from typing import Any, Callable
+
+from fathom.chain.market import Event, Market
+from fathom.crypto.envelope import account_address
+from fathom.errors import FathomError
+from fathom.roles.oracle import state
+from fathom.roles.oracle.duties import Duties
+from fathom.roles.oracle.faults import check_fault_setting, transient
+from fathom.roles.oracle.reports import FETCH_THREADS, Reports
+from fathom.roles.reader import BountyReader
+from fathom.storage.store import InvalidCid, Store, cid_from_chain
+
+log = logging.getLogger("fathom.roles.oracle")
+
+
+class OracleStopped(FathomError):
+    """Too many failures in a row: the node stops loudly instead of limping on."""
+
+
+@dataclass
+class OracleNode(Duties, Reports):
+    market: Market
+    store: Store
+    private_key: bytes
+    data_dir: Path
+    confirmations: int = 3
+    poll_seconds: float = 2.0
+    max_failures: int = 8
+    stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't)
+    on_event: Callable[[str], None] | None = None
+    address: str = field(init=False)
+    db: sqlite3.Connection = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.address = account_address(self.private_key)
+        self.db = state.open_db(self.data_dir, self.address)
+        check_fault_setting()
+        self._readers: dict[int, BountyReader] = {}
+        self._validation: dict[int, Any] = {}
+        self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fathom-fetch")
+        self._fetches: dict[tuple[int, int, str], dict[int, Future]] = {}
+        self._pinning: dict[tuple[int, int], Future] = {}
+
+    # ------------------------------------------------------------ state
+
+    def _meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    @property
+    def checkpoint(self) -> int:
+        return int(self._meta("checkpoint", str(self.market.start_block - 1)))
+
+    def _say(self, message: str) -> None:
+        log.info(message)
+        if self.on_event:
+            self.on_event(message)
+
+    # ------------------------------------------------------------ following the chain
+
+    def sync(self) -> int:
+        """Store confirmed events past the checkpoint; returns the new checkpoint."""
+        w3 = self.market.w3
+        head = w3.eth.block_number
+        safe = head - self.confirmations
+        cp = self.checkpoint
+        cp_hash = self._meta("checkpoint_hash")
+        if cp >= 0 and cp_hash and (cp > head or w3.eth.get_block(cp)["hash"].hex() != cp_hash):
+            cp = self._rewind(cp, head)
+        if safe <= cp:
+            return cp
+        events = self.market.events(from_block=cp + 1, to_block=safe)
+        # every call to the node comes before the transaction: one that fails mid-way (an RPC
+        # outage) must not leave it open, or the next tick's BEGIN fails for good
+        safe_hash = w3.eth.get_block(safe)["hash"].hex()
+        with self._transaction():
+            for ev in events:
+                self.db.execute(
+                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?)",
+                    (ev.block, ev.index, ev.args.get("bountyId"), ev.name, json.dumps(state.jsonable(ev.args))),
+                )
+                if ev.name == "SubmissionReceived":
+                    try:
+                        cid = cid_from_chain(bytes(ev["update"][0]), ev["update"][1])
+                    except InvalidCid:
+                        continue  # nothing to pin: the submission scores INVALID
+                    self.db.execute("INSERT OR IGNORE INTO pins (bounty, submission, cid) VALUES (?, ?, ?)",
+                                    (ev["bountyId"], ev["submissionId"], cid))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(safe),))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (safe_hash,))
+            self.db.execute("INSERT OR REPLACE INTO checkpoints VALUES (?, ?)", (safe, safe_hash))
+            self.db.execute("DELETE FROM checkpoints WHERE block < ?", (safe - 10_000,))
+        return safe
+
+    def _transaction(self) -> Any:
+        return state.transaction(self.db)
+
+    def _rewind(self, cp: int, head: int) -> int:
+        """A re-org (or a shorter chain) under the checkpoint: walk back through the stored
+        checkpoint hashes to the newest one the chain still has, and forget what came after."""
+        w3 = self.market.w3
+        rewind = self.market.start_block - 1
+        rows = self.db.execute("SELECT block, hash FROM checkpoints WHERE block < ? ORDER BY block DESC", (cp,)).fetchall()
+        for block, block_hash in rows:
+            if block <= head and w3.eth.get_block(block)["hash"].hex() == block_hash:
+                rewind = block
+                break
+        self._say(f"re-org below block {cp}: rewinding to {rewind}")
+        with self._transaction():
+            self.db.execute("DELETE FROM events WHERE block > ?", (rewind,))
+            self.db.execute("DELETE FROM checkpoints WHERE block > ?", (rewind,))
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint', ?)", (str(rewind),))
+            match = self.db.execute("SELECT hash FROM checkpoints WHERE block = ?", (rewind,)).fetchone()
+            if match:
+                self.db.execute("INSERT OR REPLACE INTO meta VALUES ('checkpoint_hash', ?)", (match[0],))
+            else:
+                self.db.execute("DELETE FROM meta WHERE key = 'checkpoint_hash'")
+        return rewind
+
+    def my_bounties(self) -> list[int]:
+        rows = self.db.execute("SELECT bounty, args FROM events WHERE name = 'BountyOpened' ORDER BY block, idx").fetchall()
+        return [b for b, args in rows if self.address in json.loads(args)["params"]["committee"]]
+
+    def _confirmed(self, bounty_id: int) -> list[Event]:
+        rows = self.db.execute(
+            "SELECT block, idx, name, args FROM events WHERE bounty = ? ORDER BY block, idx", (bounty_id,)
+        ).fetchall()
+        return [Event(name, state.restore(json.loads(args)), block, "", idx) for block, idx, name, args in rows]
+
+    def _latest(self, bounty_id: int) -> list[Event]:
+        """The bounty's events up to the chain's head: the stored, confirmed ones, and the
+        few past the checkpoint fetched now (other members' reports may be that fresh)."""
+        return self._confirmed(bounty_id) + self.market.events(from_block=self.checkpoint + 1, bounty_id=bounty_id)
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self, ticks: int | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Tick until `ticks` ran or `stop()` says so; failures back off, then stop the node."""
+        if self.stake_wei:
+            self._ensure_stake()
+        failures = 0
+        n = 0
+        while (ticks is None or n < ticks) and not (stop and stop()):
+            n += 1
+            try:
+                self.tick()
+                failures = 0
+                time.sleep(self.poll_seconds)
+            except Exception as exc:  # noqa: BLE001 - any failure counts; a run of them stops the node
+                failures += 1
+                if not transient(exc):
+                    log.exception("unexpected error in a tick")
+                if failures >= self.max_failures:
+                    raise OracleStopped(f"{failures} failures in a row, the last: {exc}") from exc
+                delay = min(60.0, max(self.poll_seconds, 0.5) * 2 ** failures)
+                self._say(f"retrying in {delay:.0f}s after: {exc}")
+                time.sleep(delay)
+
+    def _ensure_stake(self) -> None:
+        if not self.market.registry.functions.isEligible(self.address).call():
+            self.market.stake_oracle(self.stake_wei)
+            self._say(f"staked {self.stake_wei / 1e18:g} ETH in the oracle registry")
+
+    def tick(self) -> None:
+        """Serve every bounty once. A transient failure (RPC, store down) fails the tick
+        after the other bounties were served (the loop backs off); any other failure
+        quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
+        self.sync()
+        mine = self.my_bounties()
+        self._pin_new(set(mine))
+        quarantined = self.quarantined()
+        failed: Exception | None = None
+        for bounty_id in mine:
+            if bounty_id in quarantined:
+                continue
+            try:
+                status = self.market.state(bounty_id)
+                if status in ("Closed", "Revealed"):
+                    continue
+                self.serve(bounty_id, status)
+            except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
+                if transient(exc):
+                    failed = failed or exc
+                else:
+                    self._quarantine(bounty_id, exc)
+        if failed is not None:
+            raise failed
+
+    # ------------------------------------------------------------ quarantine and pins
+
+    def quarantined(self) -> dict[int, str]:
+        return dict(self.db.execute("SELECT bounty, reason FROM quarantine").fetchall())
+
+    def _quarantine(self, bounty_id: int, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        if not isinstance(exc, (FathomError, ValueError)):  # not a refusal we raise on purpose: show where
+            log.error("bounty %s: unexpected failure", bounty_id, exc_info=exc)
+        self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", (bounty_id, reason, wall_time()))
+        self._readers.pop(bounty_id, None)
+        self._validation.pop(bounty_id, None)
+        self._say(f"bounty {bounty_id}: quarantined, not served any more ({reason})")
+
+    def _pin_new(self, mine: set[int]) -> None:
+        """Pin each submitted update of my bounties as soon as its event is confirmed (in the
+        background): a member that has it serves it to the others (rule F8)."""
+        for key, future in list(self._pinning.items()):
+            if not future.done():
+                continue
+            del self._pinning[key]
+            error = future.exception()
+            if error is None:
+                self.db.execute("UPDATE pins SET done = 1 WHERE bounty = ? AND submission = ?", key)
+            else:  # the store down is no attempt; content nobody serves is (3 and the fetch alone tries)
+                log.info("bounty %s: pinning submission %s failed (%s)", key[0], key[1], error)
+                if not transient(error):
+                    self.db.execute("UPDATE pins SET attempts = attempts + 1 WHERE bounty = ? AND submission = ?", key)
+        rows = self.db.execute("SELECT bounty, submission, cid FROM pins WHERE done = 0 AND attempts < 3").fetchall()
+        for bounty_id, submission, cid in rows:
+            if bounty_id not in mine or (bounty_id, submission) in self._pinning:
+                continue
+            self._pinning[(bounty_id, submission)] = self._pool.submit(self.store.pin, cid)
+
+    def close(self) -> None:
+        """Stop the background fetches and pins (waiting for none of them)."""
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def reader(self, bounty_id: int) -> BountyReader:
+        if bounty_id not in self._readers:
+            self._readers[bounty_id] = BountyReader(self.market, self.store, bounty_id, self.private_key)
+        return self._readers[bounty_id]

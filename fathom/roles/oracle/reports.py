@@ -1,0 +1,251 @@
+"""A batch's report: fetch (side by side, under one deadline), open, check, score, merge, seal, pin.
+
+Rule F8: a batch's updates are fetched by a thread pool under the batch's report deadline,
+`timeoutAt - scoringTimeout / REPORT_RESERVE`; an update that is `Unavailable` is fetched
+again until then; at the deadline the member abstains if a quorum reported, else reports
+INVALID for it. An update that opened and is malformed (`RejectionError`, `ModelError`)
+scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
+the node cannot serve raises `Unservable` (quarantined by the node, F9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from concurrent.futures import wait
+from time import monotonic
+from typing import Any
+
+import numpy as np
+
+from fathom.chain.market import INVALID, pack_records
+from fathom.crypto.envelope import seal_with_key
+from fathom.errors import FathomError, RejectionError
+from fathom.ml import models
+from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits, pack_model
+from fathom.ml.privacy.statement import check_statement, max_epsilon_of
+from fathom.protocol import settlement as protocol
+from fathom.roles.oracle.duties import quorum
+from fathom.roles.oracle.faults import fault_point, transient
+from fathom.storage.store import ContentTooLarge, InvalidCid, cid_from_chain, cid_to_chain
+
+ZERO_CID = (b"\0" * 32, 0)
+
+#: The report deadline of a batch is its timeout less 1/REPORT_RESERVE of the scoring timeout,
+#: kept for scoring and for the report's inclusion: fetches run until then (rule F8).
+REPORT_RESERVE = 4
+
+#: Updates fetched side by side.
+FETCH_THREADS = 16
+
+#: Longest a tick waits for a batch's fetches before it serves the other bounties (they go on
+#: in the background, under the batch's deadline).
+FETCH_WAIT = 5.0
+
+
+class Unservable(FathomError):
+    """This node cannot serve the bounty (its validation set does not fit its model, its
+    metric is not the manifest's, ...): the bounty is quarantined, never the node."""
+
+
+class Reports:
+    """The scoring half of `OracleNode` (a mixin: it uses the node's market, store, db and pool)."""
+
+    def _validation_set(self, bounty_id: int) -> Any:
+        """The validation set the bounty committed to on chain: checked against the
+        commitment the first time, then kept by CID and salt, so that a later keyring
+        naming another set changes nothing, across restarts too (rule F3)."""
+        if bounty_id not in self._validation:
+            row = self.db.execute("SELECT cid, salt FROM validation WHERE bounty = ?", (bounty_id,)).fetchone()
+            reader = self.reader(bounty_id)
+            known = (row[0], bytes.fromhex(row[1])) if row else None
+            val, cid, salt = reader.committed_validation(known)
+            if row is None:
+                self.db.execute("INSERT OR REPLACE INTO validation VALUES (?, ?, ?)", (bounty_id, cid, salt.hex()))
+            elif reader.brief.get("validation") != cid:
+                self._say(f"bounty {bounty_id}: the keyring now names validation set {reader.brief.get('validation')}; "
+                          f"scoring on the committed one, {cid}")
+            self._validation[bounty_id] = val
+        return self._validation[bounty_id]
+
+    def _check_servable(self, bounty_id: int) -> None:
+        """Before joining: the validation set matches the commitment and fits the initial
+        model, and the bounty's registered metric and direction are the manifest's."""
+        reader = self.reader(bounty_id)
+        head = reader.model(0)
+        val = self._validation_set(bounty_id)
+        try:
+            check_validation_fits(head, val)
+        except RejectionError as exc:
+            raise Unservable(f"the validation set does not fit the model: {exc}") from None
+        params = reader.params
+        metric = bytes(params["metric"]).rstrip(b"\0").decode("ascii", "replace")
+        if metric != head.metric or bool(params["higherIsBetter"]) != models.higher_is_better(head.metric):
+            raise Unservable(f"the bounty registers metric {metric!r} ({'higher' if params['higherIsBetter'] else 'lower'} "
+                             f"is better) but its model is scored by {head.metric!r}")
+
+    def _quantised(self, bounty_id: int, values: np.ndarray) -> list[int]:
+        resolution = self.reader(bounty_id).params["resolution"]
+        out = []
+        for v in values:
+            out.append(INVALID if not np.isfinite(v) else protocol.quantise(float(v), resolution))
+        return out
+
+    def _baseline(self, bounty_id: int) -> int:
+        reader = self.reader(bounty_id)
+        head = reader.model(0)
+        val = self._validation_set(bounty_id)
+        with _one_blas_thread():
+            value = models.score(head.manifest, head.arrays, val.X, val.y, workers=_WORKERS)
+        return self._quantised(bounty_id, np.array([value]))[0]
+
+    def _fetched(self, bounty_id: int, k: int, digest: str, cids: dict[int, str], limit: int,
+                 deadline: int) -> dict[int, bytes | BaseException] | None:
+        """The batch's updates, fetched side by side under one deadline (the batch's report
+        deadline, chain time, as a monotonic instant for the store). None while fetches are
+        still running: they go on in the background and a later tick collects them."""
+        key = (bounty_id, k, digest)
+        futures = self._fetches.get(key)
+        if futures is None:
+            # past the deadline already (a node back from an outage): one short round still
+            instant = monotonic() + max(deadline - self.market.now(), FETCH_WAIT)
+            reader = self.reader(bounty_id)
+            futures = {i: self._pool.submit(reader.fetch, cid, limit, instant) for i, cid in cids.items()}
+            self._fetches[key] = futures
+        wait(list(futures.values()), timeout=FETCH_WAIT)
+        if not all(f.done() for f in futures.values()):
+            return None
+        del self._fetches[key]
+        out: dict[int, bytes | BaseException] = {}
+        for i, f in futures.items():
+            error = f.exception()
+            if error is not None and transient(error):
+                raise error  # the store is down, not the update missing: fail the tick, retry with backoff
+            out[i] = error if error is not None else f.result()
+        return out
+
+    def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any], batch: dict[str, Any],
+                    members: list[str]) -> tuple[list[int], tuple, str | None] | None:
+        """The report on batch k: stored (scores, merged CID, hash of the transaction that
+        last sent it), or computed now, stored, and not sent yet (no hash). None: not yet
+        (updates still being fetched before the report deadline), or never (abstaining)."""
+        digest = hashlib.sha256(pack_records(records)).hexdigest()
+        row = self.db.execute("SELECT scores, merged, records, tx FROM reports WHERE bounty = ? AND batch = ?",
+                              (bounty_id, k)).fetchone()
+        if row and row[2] in (digest, None):  # computed before (a restart): send the same report
+            merged = json.loads(row[1])
+            return json.loads(row[0]), (bytes.fromhex(merged[0]), merged[1]), row[3]
+        if row:
+            self._say(f"bounty {bounty_id}: batch {k} holds other submissions since a re-org: scoring it again")
+        reader = self.reader(bounty_id)
+        reader.refresh()
+        head_version = view["versionCount"]
+        head = reader.model(head_version)
+        val = self._validation_set(bounty_id)
+        first_id = k * view["batchSize"]
+        invalid: dict[int, BaseException] = {}
+        cids: dict[int, str] = {}
+        for i, (_contributor, _stake, _base, update) in enumerate(records):
+            try:
+                cids[i] = cid_from_chain(bytes(update[0]), update[1])
+            except InvalidCid as exc:  # what the submitter put on chain is no CID at all
+                invalid[i] = exc
+        deadline = batch["timeoutAt"] - view["scoringTimeout"] // REPORT_RESERVE
+        blobs = self._fetched(bounty_id, k, digest, cids, update_limit(head), deadline)
+        if blobs is None:
+            return None
+        missing = {i: e for i, e in blobs.items() if isinstance(e, BaseException) and not isinstance(e, ContentTooLarge)}
+        if missing and self.market.now() < deadline:
+            self._say(f"bounty {bounty_id}: batch {k}: {len(missing)} update(s) unavailable so far; "
+                      f"fetching again until the report deadline")
+            return None
+        if missing:
+            reported = bin(batch["reportedMask"]).count("1")
+            if reported >= quorum(view):
+                for i, exc in missing.items():
+                    self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
+                self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "
+                          f"report deadline, and {reported} members reported already)")
+                return None
+        fault_point("fetched")
+        updates: dict[int, Any] = {}
+        for i, (contributor, _stake, _base, _update) in enumerate(records):
+            got = blobs.get(i)
+            if i in invalid or i in missing:
+                continue
+            if isinstance(got, ContentTooLarge):
+                invalid[i] = got
+                continue
+            try:
+                upd = reader.open_update(cids[i], contributor, blob=got)
+                models.check_update(head.manifest, upd.arrays)
+                check_update_fits(head, upd)  # the whole manifest (metric, activation), not only the shapes
+                check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon_of(reader.brief))  # the DP claim
+                updates[i] = upd
+            except (RejectionError, models.ModelError) as exc:  # it opened, and it is malformed
+                invalid[i] = exc
+        for i, exc in sorted(invalid.items()):
+            self._skip(bounty_id, first_id + i, exc)
+        for i, exc in sorted(missing.items()):
+            self._note(bounty_id, first_id + i, "unavailable at the report deadline, reported INVALID", exc)
+        valid = sorted(updates)
+        scores = [INVALID] * len(records)
+        if updates:
+            with _one_blas_thread():
+                values = models.score_many(head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y,
+                                           invalid="nan", workers=_WORKERS)
+            for i, q in zip(valid, self._quantised(bounty_id, values)):
+                scores[i] = q
+        merged = ZERO_CID
+        higher = view["higherIsBetter"]
+        if any(s != INVALID for s in scores):
+            best = protocol.own_best(scores, higher)
+            merged_model = apply_update(head, updates[best])
+            blob = pack_model(merged_model.manifest, merged_model.arrays)
+            key = reader.model_key
+            if key is not None:
+                # deterministic: every honest oracle seals the same bytes, so pins the same CID
+                blob = seal_with_key(blob, key, bounty_id, "model", records[best][0])
+            merged = cid_to_chain(self.store.add(blob))
+        self.db.execute(
+            "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx)"
+            " VALUES (?, ?, ?, ?, 0, ?, NULL)",
+            (bounty_id, k, json.dumps(scores), json.dumps([merged[0].hex(), merged[1]]), digest),
+        )
+        fault_point("scored")
+        return scores, merged, None
+
+    def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc}"
+        self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, submission, reason))
+        self._say(f"bounty {bounty_id}: submission {submission} is invalid ({reason})")
+
+    def _note(self, bounty_id: int, submission: int, what: str, exc: BaseException) -> None:
+        reason = f"{type(exc).__name__}: {exc} ({what})"
+        self.db.execute("INSERT OR REPLACE INTO skips VALUES (?, ?, ?)", (bounty_id, submission, reason))
+        self._say(f"bounty {bounty_id}: submission {submission}: {what} ({type(exc).__name__})")
+
+
+def update_limit(model: Any) -> int:
+    """The most bytes an update of `model` can take: its arrays are the model's shapes, its
+    manifest at most `Limits.max_manifest_bytes`, plus the container's and the envelope's
+    framing. Fetches stop there, which bounds the CPU a batch's parsing can take (rule F1)."""
+    arrays = sum(a.nbytes + 256 for a in model.arrays.values())  # + .npy header and table entry
+    return arrays + DEFAULT_LIMITS.max_manifest_bytes + 64 * 1024
+
+
+#: Threads that score row chunks side by side, each GEMM on one BLAS thread (same bits).
+_WORKERS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+_BLAS: Any = None
+
+
+def _one_blas_thread() -> Any:
+    """OpenBLAS rounds a large GEMM differently with 1 and 2 threads (in the 9th digit of a
+    log-loss): every oracle scores with one thread, so honest oracles agree bit for bit."""
+    global _BLAS
+    from threadpoolctl import ThreadpoolController
+
+    if _BLAS is None:  # finding the libraries walks every loaded .so (~2 ms): do it once
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")

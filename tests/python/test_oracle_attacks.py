@@ -1,0 +1,514 @@
+"""Attacks on the oracle node and on the requester's checks (issue 14 items 6, 7, 10; issue 15
+items 4, 5), each written as the adversary would run it. SECURITY.md's threat table lists them.
+
+- a contributor serves its update to one member only (F8): members pin what they see and
+  serve it to each other, and "I could not fetch it" is never "invalid";
+- a batch is fetched side by side under one deadline derived from its scoring timeout (a
+  fake store whose `cat` blocks until released shows the fetches overlap);
+- a requester opens a bounty its committee cannot serve: the node quarantines it, with its
+  reason, and goes on serving the others, across restarts; `bounty open` refuses it first;
+- a requester swaps the validation set with a new keyring: members keep scoring on the
+  committed one, or refuse; never on the swapped one;
+- the metric: a log-loss bounty registers "lower is better", so a harmful update does not
+  win, and a baseline loss above the target does not end the bounty.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import fathom.roles.oracle.reports as oracle_module
+import fathom.roles.requester as requester_module
+from fathom.chain.market import INVALID, decode_scores
+from fathom.cli import main as cli_main
+from fathom.crypto.envelope import build_keyring, seal_for
+from fathom.errors import FathomError
+from fathom.ml import models
+from fathom.ml.artefacts import pack_validation
+from fathom.roles.reader import BountyReader, ValidationSwapped
+from fathom.roles.requester import check_bounty, default_terms, open_bounty
+from fathom.storage.store import CidNotFound, EmbeddedStore, Store, cid_to_chain
+
+from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
+    fresh_chain,  # noqa: F401
+    world,  # noqa: F401
+    DATA,
+    K,
+    MANIFEST,
+    World,
+    WrappedStore,
+    advance_time,
+    make_node,
+    named,
+    open_round,
+    seed_model,
+    skips,
+)
+
+
+# ---------------------------------------------------------------- stores that behave like a network
+
+
+class Peer(Store):
+    """One member's IPFS node: what it holds locally, else what it can reach from `sources`
+    (other nodes, the contributors' nodes), cached locally once fetched, as IPFS does."""
+
+    def __init__(self, root, sources: list) -> None:
+        self.local = EmbeddedStore(root)
+        self.sources = sources
+        self.deadlines: list[float | None] = []
+
+    def holds(self, cid: str) -> bool:
+        return self.local.has(cid)
+
+    def add(self, data: bytes, *, pin: bool = True) -> str:
+        return self.local.add(data, pin=pin)
+
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
+        self.deadlines.append(deadline)
+        if self.local.has(cid):
+            return self.local.cat(cid, max_size)
+        for source in self.sources:
+            if source is not self and source.holds(cid):
+                data = source.cat(cid, max_size)
+                self.local.add(data, pin=False)
+                return data
+        raise CidNotFound(f"{cid}: no reachable provider")
+
+    def pin(self, cid: str) -> None:
+        self.local.add(self.cat(cid, 1 << 26), pin=True)
+
+    def unpin(self, cid: str) -> None:
+        self.local.unpin(cid)
+
+    def is_pinned(self, cid: str) -> bool:
+        return self.local.is_pinned(cid)
+
+
+class Shared:
+    """The round's shared store seen as a provider."""
+
+    def __init__(self, store: EmbeddedStore) -> None:
+        self.store = store
+
+    def holds(self, cid: str) -> bool:
+        return self.store.has(cid)
+
+    def cat(self, cid: str, max_size: int) -> bytes:
+        return self.store.cat(cid, max_size)
+
+
+def test_a_contributor_that_serves_its_update_to_one_member_only_gets_no_member_slashed(world: World, tmp_path):
+    """The attack (issue 14 item 6): the contributor's node answers member 0 only, so on
+    today's main members 1 and 2 score it INVALID (CidNotFound), the median is INVALID, and
+    member 0, who scored it, is slashed as deviant. Now each member pins every update as
+    soon as it sees its event, and fetches from every node that holds it: member 0 has it,
+    so all do, and the three reports agree."""
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "withholder", [shared])  # c1's own node: reachable by member 0 only
+    peers: list[Peer] = []
+    for i in range(3):
+        peers.append(Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i == 0 else [])]))
+    for p in peers:
+        p.sources += [_Holder(q) for q in peers if q is not p]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(3)]
+
+    rnd.contribute("c0", 0)
+    c1 = rnd.contributors["c1"]
+    from fathom.roles.contributor import contribute
+
+    withheld = contribute(rnd.market_of("c1"), hidden, c1.key, bid, *DATA["shard1"], lr=0.5, epochs=3, batch_size=32)
+    assert not rnd.store.has(withheld.cid) and hidden.holds(withheld.cid)
+
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
+    events = rnd.events()
+    reports = named(events, "ReportPosted", batch=0)
+    assert len(reports) == 3
+    scores = [decode_scores(r["scores"]) for r in reports]
+    assert all(s[1] != INVALID for s in scores), scores
+    assert max(s[1] for s in scores) - min(s[1] for s in scores) <= 2
+    assert not named(events, "OracleSlashed") and not named(events, "StakeSlashed")
+    for node, peer in zip(nodes, peers):
+        assert 1 not in skips(node, bid)
+        for _ in range(20):  # pins run in the background: a later tick records them
+            if peer.is_pinned(withheld.cid) and oracle_db_pins(node, bid) == {0: 1, 1: 1}:
+                break
+            time.sleep(0.05)
+            node.tick()
+        assert peer.is_pinned(withheld.cid), "each member pins the update it saw submitted"
+        assert oracle_db_pins(node, bid) == {0: 1, 1: 1}
+
+
+def oracle_db_pins(node, bounty_id: int) -> dict[int, int]:
+    return dict(node.db.execute("SELECT submission, done FROM pins WHERE bounty = ?", (bounty_id,)).fetchall())
+
+
+def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_and_is_not_slashed(world: World,
+                                                                                                 tmp_path):
+    """The same attack against a member cut off from the others (committee of 4, quorum 3):
+    the contributor serves members 0-2 only, and member 3 reaches none of them. On today's
+    main member 3 scores the update INVALID at once, against a median that is a real
+    score, and is slashed as deviant. Now it does not report before the report deadline,
+    and at the deadline three reports (a quorum) are in, so it abstains: the batch settles
+    after its timeout with the three, member 3 earns no fee and loses nothing."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=4)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "withholder", [shared])
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 3 else [])]) for i in range(4)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(4)]
+    from fathom.roles.contributor import contribute
+
+    c0 = rnd.contributors["c0"]
+    contribute(rnd.market_of("c0"), hidden, c0.key, bid, *DATA["shard0"], lr=0.5, epochs=3, batch_size=32)
+    for node in nodes:
+        node.tick()
+    reports = named(rnd.events(), "ReportPosted", batch=0)
+    assert sorted(r["oracle"] for r in reports) == sorted(o.address for o in rnd.oracles[:3])
+    stake_before = rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0]
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    nodes[3].tick()
+    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address), "it reported what it could not fetch"
+    assert "abstained" in skips(nodes[3], bid)[0]
+    advance_time(world.w3, timeout)  # past the timeout: three reports settle it
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
+    events = rnd.events()
+    assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
+    assert named(events, "VersionAccepted")
+    assert rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0] == stake_before
+    assert rnd.viewer.claimable(rnd.oracles[3].address) == 0
+
+
+class _Holder:
+    """Another member's node as a provider (what it holds, pinned or cached)."""
+
+    def __init__(self, peer: Peer) -> None:
+        self.peer = peer
+
+    def holds(self, cid: str) -> bool:
+        return self.peer.local.has(cid)
+
+    def cat(self, cid: str, max_size: int) -> bytes:
+        return self.peer.local.cat(cid, max_size)
+
+
+class Gate(WrappedStore):
+    """A store whose `cat` of the gated CIDs blocks until `release` is set; it counts the
+    fetches in flight and records each one's deadline."""
+
+    def __init__(self, inner: Store, gated: set[str]) -> None:
+        super().__init__(inner)
+        self.gated = gated
+        self.release = threading.Event()
+        self.lock = threading.Condition()
+        self.in_flight = 0
+        self.most = 0
+        self.deadlines: dict[str, float | None] = {}
+
+    def cat(self, cid: str, max_size: int, *, deadline: float | None = None) -> bytes:
+        if cid in self.gated:
+            with self.lock:
+                self.deadlines[cid] = deadline
+                self.in_flight += 1
+                self.most = max(self.most, self.in_flight)
+                self.lock.notify_all()
+            self.release.wait()
+            with self.lock:
+                self.in_flight -= 1
+        return self.inner.cat(cid, max_size)
+
+
+def test_a_batch_is_fetched_side_by_side_under_one_deadline_derived_from_its_timeout(world: World, tmp_path,
+                                                                                     monkeypatch):
+    """The attack: updates were fetched one at a time with 30 s each, so about 20 missing
+    CIDs outlasted a 600 s timeout and the batch was voided, its members slashed. Now every
+    fetch of a batch is in flight at once (all four block in the gated store together), and
+    each carries the same deadline: the batch's report deadline, inside its timeout."""
+    names = ["c0", "c1", "c2", "c3"]
+    rnd = open_round(world, tmp_path, names, batchSize=4)
+    subs = [rnd.contribute(n, i, epochs=1) for i, n in enumerate(names)]
+    gate = Gate(rnd.store, {s.cid for s in subs})
+    node = make_node(world, gate, rnd.oracles[0], tmp_path / "gated")
+    monkeypatch.setattr(oracle_module, "FETCH_WAIT", 0.0)
+    try:
+        node.tick()  # starts the fetches and returns: they run in the background
+        with gate.lock:
+            assert gate.lock.wait_for(lambda: gate.in_flight == 4, timeout=120), gate.in_flight
+        assert gate.most == 4, "the batch's fetches did not overlap"
+        assert not named(rnd.events(), "ReportPosted"), "reported before its updates arrived"
+        deadlines = set(gate.deadlines.values())
+        assert len(deadlines) == 1 and None not in deadlines, gate.deadlines
+        timeout = rnd.view()["scoringTimeout"]
+        left = deadlines.pop() - time.monotonic()
+        assert 0 < left <= timeout - timeout // oracle_module.REPORT_RESERVE
+    finally:
+        gate.release.set()
+    monkeypatch.setattr(oracle_module, "FETCH_WAIT", 5.0)
+    me = rnd.oracles[0].address
+    for _ in range(5):
+        node.tick()
+        if named(rnd.events(), "ReportPosted", oracle=me):
+            break
+    (posted,) = named(rnd.events(), "ReportPosted", oracle=me)
+    assert INVALID not in decode_scores(posted["scores"])
+    node.close()
+
+
+# ---------------------------------------------------------------- bounties a node cannot serve
+
+
+def test_a_bounty_whose_validation_set_does_not_fit_its_model_is_quarantined_and_the_others_are_served(
+        world: World, tmp_path, monkeypatch, capsys):
+    """The attack (issue 14 item 10): any requester names staked oracles on a bounty whose
+    validation set does not fit the model (10 features for an 8-feature model); on today's
+    main every member raises in `_baseline` each tick, backs off and stops, and a restart
+    raises again, so every other bounty they serve stops being scored. Now the node
+    quarantines that one bounty with its reason (before joining it, so it bonds nothing),
+    and `fathom oracle status` shows it; the other bounty is served, also after a restart."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, baseline=False)
+    requester = world.new_party("hostile_requester")
+    market = world.market_for(requester)
+    terms = default_terms(market.now(), [o.address for o in rnd.oracles])
+    X = np.zeros((50, 10), np.float32)
+    y = np.zeros(50, np.int64)
+    monkeypatch.setattr(requester_module, "check_bounty", lambda *a: None)  # the attacker skips the tools' check
+    bad = open_bounty(market, rnd.store, requester.key, tmp_path / "hostile", (MANIFEST, seed_model()),
+                      ({"task": "classification", "n_classes": K}, {"X": X, "y": y}), terms).bounty_id
+    monkeypatch.undo()
+
+    rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Open")
+    for node in rnd.nodes:
+        reason = node.quarantined().get(bad)
+        assert reason and "does not fit" in reason and "10 features" in reason, reason
+    _, opted, _ = rnd.viewer.committee(bad)
+    assert opted == 0, "a member joined (and bonded for) a bounty it cannot serve"
+
+    restarted = rnd.node(0)
+    restarted.tick()  # does not raise
+    assert bad in restarted.quarantined()
+    rnd.contribute("c0", 0)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[restarted, *rnd.nodes[1:]])
+    assert named(rnd.events(), "VersionAccepted")
+
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "oracle0"))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[0].key.hex())
+    assert cli_main(["oracle", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    (entry,) = [q for q in status["quarantined"] if q["bounty"] == bad]
+    assert "does not fit" in entry["reason"]
+    assert cli_main(["oracle", "status"]) == 0
+    assert f"bounty {bad} quarantined: Unservable" in capsys.readouterr().out
+
+
+def test_a_bounty_whose_join_the_contract_refuses_is_quarantined_instead_of_stopping_the_node(world: World, tmp_path,
+                                                                                               monkeypatch):
+    """The same attack through the contract: a bounty whose `joinCommittee` reverts for this
+    node (say its stake does not cover the bond) was retried as a transient failure on
+    every tick, so after `max_failures` ticks the node stopped and every other bounty with
+    it. A revert at the join quarantines that bounty; a node that does not answer is still
+    transient (backoff)."""
+    from fathom.chain.client import ChainError
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, baseline=False)
+    other = world.new_party("other_requester")
+    market = world.market_for(other)
+    refused = open_bounty(market, rnd.store, other.key, tmp_path / "other", (MANIFEST, seed_model()),
+                          ({"task": "classification", "n_classes": K},
+                           {"X": DATA["validation"][0], "y": DATA["validation"][1]}),
+                          default_terms(market.now(), [o.address for o in rnd.oracles])).bounty_id
+    node = rnd.nodes[0]
+    join = node.market.join
+
+    def refusing(bounty_id):
+        if bounty_id == refused:
+            raise ChainError("joinCommittee would revert: InsufficientStake")
+        return join(bounty_id)
+
+    monkeypatch.setattr(node.market, "join", refusing)
+    node.max_failures = 2
+    node.run(ticks=3)  # would raise OracleStopped if the revert counted as a failure
+    assert "Unjoinable" in node.quarantined()[refused]
+    rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Open")
+    assert refused in node.quarantined() and rnd.bounty_id not in node.quarantined()
+
+
+def test_bounty_open_refuses_a_validation_set_that_does_not_fit_before_escrowing_anything(world: World, tmp_path):
+    """`open_bounty` checks features, classes and targets against the model before it pins
+    or escrows anything: the market's bounty count and the store stay as they were."""
+    requester = world.new_party("careless_requester")
+    market = world.market_for(requester)
+    store = EmbeddedStore(tmp_path / "store")
+    terms = default_terms(market.now(), [requester.address] * 3)
+    before = market.bounty_count()
+    cases = {
+        "10 features": ({"task": "classification", "n_classes": K},
+                        {"X": np.zeros((20, 10), np.float32), "y": np.zeros(20, np.int64)}),
+        "4 classes": ({"task": "classification", "n_classes": 4},
+                      {"X": np.zeros((20, 8), np.float32), "y": np.zeros(20, np.int64)}),
+        "regression": ({"task": "regression"}, {"X": np.zeros((20, 8), np.float32), "y": np.zeros(20, np.float32)}),
+        "int64": ({"task": "classification", "n_classes": K},
+                  {"X": np.zeros((20, 8), np.int64), "y": np.zeros(20, np.int64)}),
+    }
+    for what, validation in cases.items():
+        with pytest.raises(FathomError):
+            open_bounty(market, store, requester.key, tmp_path, (MANIFEST, seed_model()), validation, terms)
+    assert market.bounty_count() == before
+    assert not (tmp_path / "store").exists() or not any((tmp_path / "store").rglob("*"))
+
+
+# ---------------------------------------------------------------- the validation set cannot be swapped
+
+
+def test_a_keyring_that_swaps_the_validation_set_is_refused_and_members_score_on_the_committed_one(
+        world: World, tmp_path):
+    """The attack (issue 15 item 4): the requester publishes a new keyring whose brief
+    points to another validation set (sealed for the committee, with a salt of its own).
+    Long-running and restarted members keep scoring on the committed set; a member with no
+    state refuses the bounty (ValidationSwapped) rather than score on the swapped one."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
+    bid = rnd.bounty_id
+    reader = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
+    committed, committed_cid, _ = reader.committed_validation()
+
+    # the swap: all-one labels, so the head scores differently on it
+    members = [o.address for o in rnd.oracles]
+    keys = {m: rnd.viewer.public_key(m) for m in members}
+    X, y = DATA["validation"]
+    swapped_blob = seal_for(pack_validation({"task": "classification", "n_classes": K}, {"X": X, "y": np.ones_like(y)}),
+                            keys, bid, "validation", rnd.requester.address)
+    swapped_cid = rnd.store.add(swapped_blob)
+    from fathom.crypto.envelope import open_envelope
+
+    other_key = open_envelope(swapped_blob, private_key=rnd.oracles[0].key).key
+    brief = dict(reader.brief)
+    brief.update({"validation": swapped_cid,
+                  "validation_salt": seal_for(b"\1" * 32, keys, bid, "validation", rnd.requester.address,
+                                              key=other_key).hex()})
+    c0 = rnd.contributors["c0"]
+    ring = build_keyring(rnd.secrets.model_key, {**keys, c0.address: rnd.viewer.public_key(c0.address)}, bid,
+                         rnd.requester.address,
+                         note=json.dumps(brief, sort_keys=True).encode())
+    rnd.world.market_for(rnd.requester).set_keyring(bid, cid_to_chain(rnd.store.add(ring)))
+
+    fresh = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
+    assert fresh.brief["validation"] == swapped_cid
+    with pytest.raises(ValidationSwapped):
+        fresh.committed_validation()
+
+    long_running = rnd.nodes[0]
+    restarted = rnd.node(1)
+    stateless = make_node(world, rnd.store, rnd.oracles[2], tmp_path / "stateless")
+    assert restarted._validation_set(bid).y.tolist() == committed.y.tolist()
+    assert long_running._validation_set(bid).y.tolist() == committed.y.tolist()
+    rnd.contribute("c0", 0)
+    stateless.tick()
+    assert "ValidationSwapped" in stateless.quarantined()[bid]
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[long_running, restarted, rnd.nodes[2]])
+    (accepted,) = named(rnd.events(), "VersionAccepted")
+    head = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key).model(1)
+    on_committed = models.score(head.manifest, head.arrays, committed.X, committed.y)
+    on_swapped = models.score(head.manifest, head.arrays, X, np.ones_like(y))
+    assert abs(accepted["score"] - round(on_committed * 10_000)) <= 2
+    assert abs(accepted["score"] - round(on_swapped * 10_000)) > 100
+    assert committed_cid != swapped_cid
+
+
+# ---------------------------------------------------------------- the metric
+
+
+LOG_LOSS = models.make_manifest("softmax", 8, K, metric="log_loss")
+
+
+def test_check_bounty_refuses_terms_whose_metric_is_not_the_manifests():
+    """`fathom bounty open` registered "accuracy, higher is better" whatever the manifest
+    said; the terms now come from the manifest's metric (METRIC_TABLE) and are checked."""
+    validation = ({"task": "classification", "n_classes": K}, {"X": DATA["validation"][0], "y": DATA["validation"][1]})
+    with pytest.raises(FathomError, match="log_loss"):
+        check_bounty((LOG_LOSS, seed_model()), validation, default_terms(0, ["0x" + "11" * 20] * 3))
+    with pytest.raises(FathomError, match="lower"):
+        check_bounty((LOG_LOSS, seed_model()), validation,
+                     default_terms(0, ["0x" + "11" * 20] * 3, metric="log_loss", higherIsBetter=True))
+    check_bounty((LOG_LOSS, seed_model()), validation, default_terms(0, ["0x" + "11" * 20] * 3, metric="log_loss"))
+    assert default_terms(0, [], metric="log_loss")["higherIsBetter"] is False
+    assert default_terms(0, [], metric="mse")["higherIsBetter"] is False
+
+
+def test_in_a_log_loss_bounty_a_harmful_update_does_not_win_and_a_baseline_above_target_does_not_end_it(
+        world: World, tmp_path, monkeypatch, capsys):
+    """The attack (issue 15 item 5): in a log-loss bounty registered as "accuracy, higher
+    is better", a harmful update (a large loss) won the whole reward and the honest one was
+    slashed, and a baseline loss above the target ended the bounty at once. Registered from
+    the manifest, lower is better: the baseline loss is above the target (0.05) and the
+    bounty stays Open; the honest update is accepted and the harmful one slashed.
+    `fathom bounty show` prints the metric, its direction and the scores in nats."""
+    rnd = open_round(world, tmp_path, ["honest", "harmful"], manifest=LOG_LOSS, batchSize=2, target=500)
+    bid = rnd.bounty_id
+    view = rnd.view()
+    assert view["higherIsBetter"] is False
+    assert rnd.viewer.state(bid) == "Open" and view["baselineScore"] > view["target"]
+    rnd.contribute("honest", 0)
+    rnd.contribute("harmful", 1, scale=-20.0)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    (accepted,) = named(events, "VersionAccepted")
+    assert accepted["author"] == rnd.contributors["honest"].address
+    assert accepted["score"] < view["baselineScore"]
+    (slashed,) = named(events, "StakeSlashed")
+    assert slashed["contributor"] == rnd.contributors["harmful"].address
+    assert not named(events, "OracleSlashed")
+    assert rnd.viewer.state(bid) == "Open"
+
+    from types import SimpleNamespace
+
+    from fathom.cli import bounty as bounty_cli
+
+    monkeypatch.setattr(bounty_cli, "market_for", lambda args, settings, signer=True: rnd.viewer)
+    monkeypatch.setattr(bounty_cli, "schema_summary", lambda args, settings: (None, ""))  # no feature schema here
+    assert bounty_cli._cmd_bounty_show(SimpleNamespace(bounty=bid, json=False, privacy=False), None) == 0
+    out = capsys.readouterr().out
+    assert "metric log_loss (lower is better" in out and "target 0.05" in out
+    assert f"baseline {view['baselineScore'] / 10_000:.6g}" in out
+
+
+def test_bounty_open_refuses_a_missing_loss_target_a_wrong_metric_or_a_misfit_before_it_needs_a_chain(
+        tmp_path, monkeypatch, capsys):
+    """`fathom bounty open` checks what needs no chain first, so a mistake prints one
+    `fathom: error:` line and sends nothing (here no key and no node are even configured):
+    a log-loss model without --target (a loss has no safe default target), a --metric that
+    is not the manifest's, a validation set of 10 features for an 8-feature model."""
+    for name in list(__import__("os").environ):
+        if name.startswith("FATHOM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
+
+    def folder(name: str, manifest: dict | None, arrays: dict) -> str:
+        path = tmp_path / name
+        path.mkdir()
+        if manifest is not None:
+            (path / "manifest.json").write_text(json.dumps(manifest))
+        for key, value in arrays.items():
+            np.save(path / f"{key}.npy", value, allow_pickle=False)
+        return str(path)
+
+    loss_model = folder("loss", LOG_LOSS, seed_model())
+    acc_model = folder("acc", MANIFEST, seed_model())
+    val = folder("val", {"task": "classification", "n_classes": K}, {"X": DATA["validation"][0], "y": DATA["validation"][1]})
+    wide = folder("wide", {"task": "classification", "n_classes": K},
+                  {"X": np.zeros((20, 10), np.float32), "y": np.zeros(20, np.int64)})
+    base = ["bounty", "open", "--committee", "0x" + "11" * 20]
+    for argv, says in [
+        ([*base, "--model", loss_model, "--validation", val], "needs --target"),
+        ([*base, "--model", acc_model, "--validation", val, "--metric", "mse"], "is not the model's metric"),
+        ([*base, "--model", acc_model, "--validation", wide], "10 features"),
+    ]:
+        assert cli_main(argv) == 1
+        err = capsys.readouterr().err
+        assert err.startswith("fathom: error:") and says in err and err.count("\n") == 1, err
