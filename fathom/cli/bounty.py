@@ -61,7 +61,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     }
     if args.token:
         overrides["token"] = args.token
-    terms = default_terms(market.now(), committee, **overrides)
+    terms = default_terms(market.now(), committee, validation_rows=len(val_arrays["y"]), **overrides)
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear)
     print(f"bounty {secrets.bounty_id} opened; its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")

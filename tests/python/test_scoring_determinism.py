@@ -283,3 +283,17 @@ def test_the_error_bound_holds_against_the_fixed_order_logits_on_ill_conditioned
     exact = grp.exact_logits(spec, ones, np.arange(40), np.zeros(40, np.int64))
     true = [math.fsum(float(a) * float(w) for a, w in zip(row, W[:, 0])) for row in ones]
     assert np.allclose(exact[:, 0], true, rtol=1e-14, atol=0)
+
+
+def test_the_default_tolerance_is_two_validation_rows_worth_of_score_units():
+    from fathom.roles.requester import default_terms, tolerance_for
+
+    assert tolerance_for(10_000, 10**14) == 2  # one row moves an accuracy by 1e-4 = 1 unit
+    assert tolerance_for(1_000, 10**14) == 20
+    assert tolerance_for(3_000, 10**14) == 7  # ceil(6.67)
+    assert tolerance_for(100_000, 10**14) == 1  # never 0
+    assert tolerance_for(1_000, 10**16) == 1
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000)["tolerance"] == 20
+    assert default_terms(0, ["0x" + "1" * 40])["tolerance"] == 2
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, resolution=10**16)["tolerance"] == 1
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, tolerance=5)["tolerance"] == 5
