@@ -801,12 +801,12 @@ def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     """
     c, m, G = Z.shape
     planes = np.ascontiguousarray(Z.transpose(1, 0, 2)).reshape(m, c * G)
-    amax = np.abs(planes[0])
-    if dup.any():
-        planes = planes.copy()
+    track = not dup.any()
+    amax = np.abs(planes[0]) if track else np.abs(planes).max(axis=0)  # every unit, duplicates too
+    if not track:
+        planes = planes.copy()  # never write into Z (one row: the transpose above is a view)
         for j in range(m):
             if dup[j].any():
-                np.maximum(amax, np.abs(planes[j]), out=amax)
                 planes[j].reshape(c, G)[:, dup[j]] = -np.inf
     kind = np.min_scalar_type(m - 1)
     mx = planes[0].copy()
@@ -824,7 +824,8 @@ def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
         np.minimum(mx, p, out=low)
         np.maximum(second, low, out=second)
         np.maximum(mx, p, out=mx)  # propagates NaN
-        np.maximum(amax, np.abs(p), out=amax)
+        if track:
+            np.maximum(amax, np.abs(p), out=amax)
     shape = (c, G)
     return arg.reshape(shape), mx.reshape(shape), second.reshape(shape), amax.reshape(shape)
 

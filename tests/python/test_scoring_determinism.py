@@ -176,6 +176,10 @@ def test_exact_argmax_ties_score_the_same_bits_on_the_oracle_path_and_without_bl
     # the tie rule decides: unit 3 (not 7) wins every row of the duplicate-column candidate
     assert want[0] == float(np.mean(y == 3)) != float(np.mean(y == 7))
     assert seen["pairs"] > 0  # the near tie really took the fixed-order path
+    # bit-identical columns are settled by the tie rule itself, not row by row
+    seen["pairs"] = 0
+    assert M.score_many(man, _zero(man), cands[:1], X, y).tolist() == want[:1]
+    assert seen["pairs"] == 0
     # alone, in another chunking, on two workers: the same bits
     assert [M.score_many(man, _zero(man), [c], X, y, chunk_rows=37)[0] for c in cands] == want
     assert M.score_many(man, _zero(man), cands, X, y, workers=2, group=3).tolist() == want
