@@ -88,7 +88,10 @@ could change the result:
 
 So every row's result equals the fixed-order path's, whatever the BLAS, its kernel
 (``OPENBLAS_CORETYPE``), its number of threads, the chunking, the grouping and the
-number of workers: **scores are bit-identical on any machine with IEEE float64**. The
+number of workers: **scores are bit-identical on any machine with IEEE float64** and a
+conventional BLAS (every output element a dot product summed in some order, with or
+without FMA, in the precision asked for: OpenBLAS, MKL, BLIS; not Strassen-like
+schemes or reduced-precision "fast" modes). The
 only operations not covered by a bound are numpy's float64 exp / log / tanh on the
 fixed-order path and in the value itself, which are within a few ulps on every platform
 but not bit-specified: a row could differ between two libms only if its value lies
