@@ -48,7 +48,9 @@ METHOD = {
                "model) with the chain stubbed; batches of 32 and of 1. Scoring step alone: models.score_many as the "
                "node calls it, softmax d=784 10k rows, 32 candidates vs 32 calls of one; GFLOP/s count 2*n*d*k per "
                "candidate against a 2048^3 float32 numpy matmul (the better of numpy's default threads and one thread), "
-               "same loop.",
+               "same loop. kernel_agreement: benchmarks/kernels.py, the same batches (crafted ties among them) scored "
+               "in child processes under each OPENBLAS_CORETYPE this CPU runs, named by the kernel threadpoolctl "
+               "reports; scores whose bits differ from the reference child's, per kernel.",
     "artefacts": "benchmarks/artefacts.py: seal_for (5 recipients) + compute_cid vs hashlib.sha256 on the same "
                  "16 MiB, interleaved; 1 and 64 MiB recorded too.",
     "ipfs": "benchmarks/ipfs.py: IpfsStore.add / IpfsStore.cat of fresh random 16 MiB against js-ipfs "
@@ -145,6 +147,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     row("scoring.batched_speedup_b32", v, ">= 3", None if v is None else v >= 3, "x")
     v = _get(results, "scoring.gemm_fraction")
     row("scoring.gemm_fraction", v, ">= 0.6", None if v is None else v >= 0.6)
+    v = _get(results, "scoring.gemm_fraction_log_loss")
+    row("scoring.gemm_fraction_log_loss", v, ">= 0.6", None if v is None else v >= 0.6)
+    agreement = _get(results, "scoring.kernel_agreement.differing_scores")
+    if agreement is not None:
+        for arch, n in agreement.items():
+            row(f"scoring.kernel_agreement {arch} (differing)", n, "0", n == 0)
     for key in ("scoring.early_reject_saving", "scoring.early_reject_error_rate"):
         row(key + " (mlp d=784)", _get(results, key), None, None)
     for key in ("saving", "error_rate"):

@@ -22,6 +22,10 @@ What is measured (results.json, key "scoring"):
   multiply-adds, not the zero padding) divided by numpy's own float32 matmul peak
   (a 2048 x 2048 x 2048 product, the better of numpy's default threads and one thread)
   timed in the same loop.
+- ``gemm_fraction_log_loss``: the same batch scored for log loss (its GEMM runs in
+  float64, see `fathom.ml.models`), against the same float32 peak.
+- ``kernel_agreement``: `benchmarks/kernels.py` (the same batches scored in child
+  processes under every ``OPENBLAS_CORETYPE`` this CPU runs; scores differing per kernel).
 - ``early_reject_*``: `models.score_screened` (a 1,024-row sample first, the full set only
   for candidates that could beat the head) against `models.score_many` of all, on a task
   where candidates really were trained: a 10-class, 784-feature task, the head trained on
@@ -314,6 +318,20 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     with _one_blas_thread():
         one = models.score_many(manifest, head, deltas[:1], X, y, **kw)
     assert one[0] == values[0], "a lone candidate must score the same bits as in the batch"
+    # the same batch scored for log loss (its GEMM runs in float64: see models' docstring)
+    manifest_ll = models.make_manifest("softmax", d, K, metric="log_loss")
+    ll_t, ll_peak_t = [], []
+    with _one_blas_thread():
+        models.score_many(manifest_ll, head, deltas, X, y, **kw)
+    for r in range(5):
+        with threadpool_limits(1, "blas"):
+            t = time.perf_counter()
+            A @ B
+            ll_peak_t.append(time.perf_counter() - t)
+        with _one_blas_thread():
+            t = time.perf_counter()
+            models.score_many(manifest_ll, head, deltas, X, y, **kw)
+            ll_t.append(time.perf_counter() - t)
     flops = 2.0 * n * d * K * BATCH
     peak_default = 2.0 * P**3 / median(peak_t) / 1e9
     peak1 = 2.0 * P**3 / median(peak1_t) / 1e9
@@ -323,9 +341,12 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     peak = max(peak_default, peak1)
     gflops = flops / median(batch_t) / 1e9
     speedup = BATCH * median(single_t) / median(batch_t)
+    gflops_ll = flops / median(ll_t) / 1e9
+    peak_ll = max(peak, 2.0 * P**3 / median(ll_peak_t) / 1e9)
     out = {
         "batched_speedup_b32": round(speedup, 2),
         "gemm_fraction": round(gflops / peak, 3),
+        "gemm_fraction_log_loss": round(gflops_ll / peak_ll, 3),
         "scoring_step": {
             "model": f"softmax, d=784, k=10, accuracy, 10,000 rows, chunk_rows={models.DEFAULT_CHUNK_ROWS}, group=32, "
                      "1 BLAS thread per GEMM",
@@ -339,6 +360,10 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
             "numpy_peak_default_threads_gflops": round(peak_default, 2),
             "numpy_peak_1_thread_gflops": round(peak1, 2),
             "gemm_fraction_of_1_thread_peak": round(gflops / peak1, 3),
+            "log_loss_batch_of_32_s": summary(ll_t),
+            "log_loss_gflops": round(gflops_ll, 2),
+            "log_loss_note": "the same batch for log loss: its GEMM runs in float64 (a proven float32 bound is too "
+                             "coarse for per-row values), against the same float32 peak",
             "peak_method": f"float32 {P}x{P} @ {P}x{P}, median of {reps} on numpy's default threads and on one "
                            "thread, interleaved with the scoring runs; the peak is the better of the two",
             "load_before": before,
@@ -348,6 +373,7 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     say(f"  scoring step, softmax d=784, 10k rows: batch of 32 {median(batch_t) * 1e3:.1f} ms, of 1 "
         f"{median(single_t) * 1e3:.1f} ms (unpadded {median(unpadded_t) * 1e3:.1f} ms) -> speedup {speedup:.1f}x")
     say(f"  {gflops:.1f} GFLOP/s against numpy's peak {peak:.1f} (1 thread: {peak1:.1f}) -> fraction {gflops / peak:.2f}")
+    say(f"  log loss: {median(ll_t) * 1e3:.1f} ms, {gflops_ll:.1f} GFLOP/s -> fraction {gflops_ll / peak_ll:.2f}")
     return out
 
 
@@ -471,6 +497,10 @@ def run(quick: bool = False) -> dict[str, Any]:
     out.update(scoring_step(quick))
     say("scoring: early rejection")
     out.update(early_reject(quick))
+    import kernels
+
+    say("scoring: the same batches under every OpenBLAS kernel this CPU runs (child processes)")
+    out["kernel_agreement"] = kernels.run(quick)
     out["fathom_source"] = str(Path(fathom.__file__).parent)
     return out
 
@@ -478,7 +508,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k and 10k rows only, fewer trials")
-    parser.add_argument("--part", choices=("whole", "step", "early", "all"), default="all")
+    parser.add_argument("--part", choices=("whole", "step", "early", "kernels", "all"), default="all")
     parser.add_argument("--json", type=Path, help="write this section's JSON here")
     args = parser.parse_args()
     if args.part == "whole":
@@ -487,6 +517,10 @@ def main() -> int:
         out = scoring_step(args.quick)
     elif args.part == "early":
         out = early_reject(args.quick)
+    elif args.part == "kernels":
+        import kernels
+
+        out = {"kernel_agreement": kernels.run(args.quick)}
     else:
         out = run(args.quick)
     if args.json:

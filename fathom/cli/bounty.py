@@ -110,13 +110,15 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         "reward": wei(args.reward), "stake": wei(args.stake), "batchSize": args.batch_size,
         "maxBatches": args.max_batches, "oracleFeePerBatch": wei(args.oracle_fee), "revealBond": wei(args.reveal_bond),
         "slashBps": args.slash_bps, "scoringTimeout": args.timeout, "revealWindow": int(args.reveal_window * 3600),
-        "target": quantise(args.target, resolution), "resolution": resolution, "tolerance": args.tolerance,
+        "target": quantise(args.target, resolution), "resolution": resolution,
         "slashMargin": args.slash_margin, "deadline": market.now() + int(args.days * 86_400),
         "curveX": curve[0], "curveY": curve[1],
     }
+    if args.tolerance is not None:
+        overrides["tolerance"] = args.tolerance
     if args.token:
         overrides["token"] = args.token
-    terms = default_terms(market.now(), args.committee, metric=metric, **overrides)
+    terms = default_terms(market.now(), args.committee, metric=metric, validation_rows=len(val_arrays["y"]), **overrides)
     if terms["token"] == ETH_ADDRESS:  # the escrow, checked before anything is sealed or pinned
         escrow = terms["reward"] + terms["oracleFeePerBatch"] * terms["maxBatches"] + terms["revealBond"]
         market.sender.require_balance(escrow, f"the escrow (reward {eth(terms['reward'])}, oracle fees "
@@ -227,7 +229,8 @@ def register(sub: Any) -> None:
                    "required for log_loss and mse, which have no safe default); progress from the baseline towards "
                    "it prices each version")
     p.add_argument("--resolution", type=number_arg, default=1e-4, help="one score unit, in the metric's units")
-    p.add_argument("--tolerance", type=count_arg, default=2, help="score units a report may lie from the median")
+    p.add_argument("--tolerance", type=count_arg,
+                   help="score units a report may lie from the median (default: two validation rows' worth)")
     p.add_argument("--slash-margin", type=count_arg, default=200,
                    help="score units worse than the head past which an update is slashed")
     p.add_argument("--slash-bps", type=count_arg, default=5_000,

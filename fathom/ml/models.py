@@ -45,43 +45,69 @@ Metrics (`METRICS`, `higher_is_better`)
 Batched scoring and its determinism contract
 --------------------------------------------
 `score_many` scores many candidate updates, ``head + delta_i``, in one vectorised pass
-over the validation set; `score` is the same code with a batch of one. For every row
-chunk (``chunk_rows`` rows, in row order) and every group of ``group`` candidates, the
-first layer of all candidates of the group is ONE float32 GEMM
-``X_chunk[c, d] @ [W_1 | W_2 | ... | W_G]`` (``d x G*width``); further layers are one
-batched matmul over the group (a GEMM of the same shape per candidate). Logits are then
-reduced per row in float32 with fixed elementwise operations (max, exp, a left-to-right
-sum over the classes, log); the per-row values are converted to float64 and summed over
-the chunk's rows (one ``add.reduce`` over a (rows, slots) array of fixed shape), and the
-chunk sums are accumulated in row-chunk order in float64. Accuracy counts are exact
-integers. The score is that float64 total divided by the number of rows.
+over the validation set; `score` is the same code with a batch of one.
 
-- **Same machine, same build: bit-identical.** The computation is a fixed sequence of
-  float32/float64 operations on arrays whose shapes depend only on the manifest,
-  ``len(X)``, ``chunk_rows`` and ``group``. Two oracles scoring the same batch get the
-  same bits, provided their BLAS uses the same number of threads: OpenBLAS blocks a
-  large GEMM differently for 1 and 2 threads, which moves log loss and mse in the ninth
-  significant digit (accuracy did not move in our checks). Pin it
-  (``OPENBLAS_NUM_THREADS``) where exact agreement matters.
-- **Independent of the batch.** Batches are padded to whole groups of ``group`` slots
-  (``group`` depends only on the manifest, `default_group`), so a candidate's GEMMs,
-  reductions and elementwise passes have the same shapes whether it is scored alone,
-  first, or 31st in a batch, and whatever the other candidates are. Scoring one at a
-  time, in any batch, or only the survivors of `screen` gives the same bits, provided
-  the BLAS computes each output element of a GEMM of a fixed shape independently of its
-  column position. The tests check this on this OpenBLAS build; a sweep of shapes found
-  it true everywhere except an odd width (33 output units) on chunks of < 20 rows. The
-  price: a single score costs as much as a full group (~70 ms at 10k x 784, 10 classes).
-  Without the padding, small GEMMs take other OpenBLAS kernels and the last bits move.
-- **Across machines: within a tolerance.** Another CPU or BLAS may round the GEMM and
-  numpy's SIMD ``exp``/``log``/``tanh`` differently in the last float32 bits: logits
-  agree to about 1e-6 relative, so scores agree to about 1e-6 (log loss, mse) and
-  accuracy can differ only by rows whose decision is within rounding of a tie. Scores are
-  quantised on chain, and the committee's oracle tolerance must cover this.
-- ``chunk_rows`` and ``group`` are part of the contract: every oracle of a bounty must
-  use the same values (the defaults). Changing ``chunk_rows`` changes GEMM shapes and
-  float64 summation order, hence the last bits.
-- A candidate whose outputs are not finite on some row scores NaN (an invalid update).
+**What the score is.** Every row's logits are defined by the *fixed-order path*
+(`_Group.exact_logits`): each dense layer computes ``z_j = (((0 + x_0 w_0j) + x_1 w_1j) +
+...) + b_j`` left to right in float64, one IEEE operation at a time (in the first
+layer every product of two float32 values is exact), with ReLU / tanh in float64 between
+layers. From
+them, each row gives:
+
+- accuracy: 1 if the predicted class is the label. The predicted class is the lowest
+  unit among those whose logit equals the maximum (exact float64 comparison); a sigmoid
+  output predicts class 1 iff its logit is >= 0;
+- log loss and mse: the value of `_row_values` (float64; fixed elementwise operations,
+  left-to-right loops over the units), capped at ``ROW_CAP`` = 2^24 metric units and
+  rounded to the nearest multiple of ``ROW_GRID`` = 2^-20 (halves up).
+
+The per-row results are summed as exact integers (counts or grid units) and the score is
+that sum divided by the number of rows, rounded once to float64. A candidate is invalid
+(NaN) iff some row has a logit that is not finite or beyond float32's range
+(|z| > 3.4028235e38).
+
+**How it is computed fast.** The fixed-order path is slow, so it runs only where it
+could change the result:
+
+1. For every row chunk (``chunk_rows`` rows) and group of ``group`` candidates, the first
+   layer of all candidates is ONE GEMM ``X_chunk[c, d] @ [W_1 | ... | W_G]`` through BLAS
+   (float32 for accuracy; float64 for log loss and mse), further layers one batched
+   matmul. Beside the logits, a proven bound E per row and candidate: any summation
+   order, with or without FMA, puts a dot product of length a plus a bias within
+   ``gamma_{a+1} (|x||w| + |b|)`` of the exact value (gamma_n = n u / (1 - n u)); with
+   Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error added,
+   ``E = 2 (a+2) (u + 2^-53) (||x|| max_j ||w_j|| + max_j |b_j|)`` (`_dot_coef`). Hidden
+   layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is added).
+2. A row's result is taken from this pass only if no logit within E of the computed one
+   could change it (`_decide`): the argmax leads every other unit by more than 2E (an
+   exact tie never qualifies; a unit whose weights and bias are bit-identical to a lower
+   unit's is skipped, since the lower one wins that tie on every row); a sigmoid logit is
+   further than E from 0; a row value is further than its bound (Lipschitz constant x E
+   plus the rounding of `_row_values`, twice over) from a rounding point of the grid;
+   and every logit is inside float32's range by more than E.
+3. For accuracy, the rows left uncertain are computed again in float64 through BLAS, one
+   candidate at a time, with the float64 bound; what is still uncertain (exact ties,
+   essentially) goes to the fixed-order path, as do uncertain rows of log loss and mse.
+
+So every row's result equals the fixed-order path's, whatever the BLAS, its kernel
+(``OPENBLAS_CORETYPE``), its number of threads, the chunking, the grouping and the
+number of workers: **scores are bit-identical on any machine with IEEE float64** and a
+conventional BLAS (every output element a dot product summed in some order, with or
+without FMA, in the precision asked for: OpenBLAS, MKL, BLIS; not Strassen-like
+schemes or reduced-precision "fast" modes). The
+only operations not covered by a bound are numpy's float64 exp / log / tanh on the
+fixed-order path and in the value itself, which are within a few ulps on every platform
+but not bit-specified: a row could differ between two libms only if its value lies
+within ~1e-15 of a rounding point of the grid (about one row in 10^9).
+
+Costs: accuracy keeps float32's speed (about 1 % of the rows of a random model near a
+tie need the float64 pass); log loss and mse run their GEMM in float64 (half float32's
+peak or less), because a proven float32 bound (~1e-4 relative for 784 features) is far
+coarser than any useful grid. The worst case, every row an exact or engineered tie, runs
+every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
+(a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
+d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
+columns cost nothing extra (the tie rule settles them).
 """
 
 from __future__ import annotations
@@ -91,6 +117,7 @@ import os
 import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
@@ -124,6 +151,8 @@ __all__ = [
     "metric_value",
     "higher_is_better",
     "default_group",
+    "ROW_GRID",
+    "ROW_CAP",
     "score",
     "score_many",
     "screen",
@@ -143,7 +172,7 @@ METRIC_TABLE: dict[str, dict[str, Any]] = {
 }
 
 #: Rows per chunk of the validation set in `score_many`: bounds memory to about
-#: ``chunk_rows * group * width`` floats and is part of the determinism contract. 1,024
+#: ``chunk_rows * group * width`` floats (it changes no bit of a score). 1,024
 #: rows give the thread pool enough evenly sized tasks (10k rows: 10, not 3) at no loss of
 #: GEMM efficiency (softmax d=784, 32 candidates: 108 -> 126 GFLOP/s on 2 cores).
 DEFAULT_CHUNK_ROWS = 1024
@@ -620,22 +649,65 @@ def default_group(manifest: Mapping[str, Any] | ModelSpec) -> int:
     return max(1, min(_MAX_GROUP, _GROUP_COLUMNS // spec.layers[0][1]))
 
 
+#: Unit roundoff of float32 and float64 (round to nearest).
+_U32 = 2.0**-24
+_U64 = 2.0**-53
+#: Per-row log loss and mse are rounded to this grid before they are summed (exact integers).
+ROW_GRID = 2.0**-20
+#: ... after capping each row's contribution at this many metric units.
+ROW_CAP = 2.0**24
+_F32_MAX = float(np.finfo(np.float32).max)
+#: Pairs (row, candidate) recomputed together on the fixed-order path (memory bound).
+_EXACT_BLOCK = 4096
+
+
+def _quiet() -> Any:
+    """No floating-point warnings: overflow and NaN are detected, not reported."""
+    return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
+
+
+def _dot_coef(a: int, u: float) -> float:
+    """c such that a computed ``x . w + b`` of length ``a`` (any summation order, with or
+    without FMA, bias added last) is within ``c (|x| |w| + |b|)`` of the exact value:
+    gamma_{a+1} = (a+1) u / (1 - (a+1) u) <= 1.02 (a+1) u while (a+1) u <= 0.01; twice that,
+    so the norms' own rounding is covered too."""
+    return 2.0 * (a + 2) * u
+
+
+class _LayerStats:
+    """Per slot: the largest column 2-norm, the Frobenius norm, the largest |bias| and the
+    bias 2-norm of one layer (float64, from the float32 weights)."""
+
+    def __init__(self, Ws: np.ndarray, bs: np.ndarray):
+        col = np.sqrt(np.square(Ws, dtype=np.float64).sum(axis=1))  # (slots, out)
+        b64 = bs.astype(np.float64)
+        self.colmax = col.max(axis=1)
+        self.frob = np.sqrt(np.square(col).sum(axis=1))
+        self.bmax = np.abs(b64).max(axis=1)
+        self.bnorm = np.sqrt(np.square(b64).sum(axis=1))
+
+
 class _Group:
     """The stacked weights of up to ``size`` candidates (zeros in unused slots).
 
     One-layer models put output unit j of slot g in GEMM column ``j * size + g``, so the
     GEMM's result, reshaped to (row, unit, slot), needs no copy; an mlp's first layer is
     slot-major (``g * width + u``), ready for the per-slot matmuls of the next layers.
+    ``dtype`` is the precision of the fast pass (float32, or float64 for log loss and mse).
     """
 
-    def __init__(self, spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], size: int):
+    def __init__(self, spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], size: int, dtype: Any = np.float32):
         d, w = spec.layers[0]
         self.size = size
-        self.W0 = np.zeros((d, w * size), dtype=np.float32)
-        self.b0 = np.zeros(w * size, dtype=np.float32)
+        self.used = len(sets)
+        self.sets = list(sets)
+        self.dtype = np.dtype(dtype)
+        self.u = _U32 if self.dtype == _F32 else _U64
+        self.W0 = np.zeros((d, w * size), dtype=self.dtype)
+        self.b0 = np.zeros(w * size, dtype=self.dtype)
         self.rest: list[tuple[np.ndarray, np.ndarray]] = []
         for a, b in spec.layers[1:]:
-            self.rest.append((np.zeros((size, a, b), dtype=np.float32), np.zeros((size, 1, b), dtype=np.float32)))
+            self.rest.append((np.zeros((size, a, b), dtype=self.dtype), np.zeros((size, 1, b), dtype=self.dtype)))
         W0 = self.W0.reshape(d, w, size) if not self.rest else self.W0.reshape(d, size, w).transpose(0, 2, 1)
         b0 = self.b0.reshape(w, size) if not self.rest else self.b0.reshape(size, w).T
         for slot, params in enumerate(sets):
@@ -644,112 +716,274 @@ class _Group:
             for i, (W, b) in enumerate(self.rest, start=1):
                 W[slot] = params[f"W{i}"]
                 b[slot, 0] = params[f"b{i}"]
+        self.stats: list[_LayerStats] = []
+        for i, (a, b) in enumerate(spec.layers):
+            Ws = np.zeros((size, a, b), dtype=np.float32)
+            bs = np.zeros((size, b), dtype=np.float32)
+            for slot, params in enumerate(sets):
+                Ws[slot], bs[slot] = params[f"W{i}"], params[f"b{i}"]
+            self.stats.append(_LayerStats(Ws, bs))
+        # Output units whose weights and bias are bit-identical to a lower unit's: their
+        # logits are equal on every row in exact arithmetic and on the fixed-order path, so
+        # the lower unit wins every tie; the fast argmax skips them.
+        last = len(spec.layers) - 1
+        m = spec.layers[last][1]
+        self.dup = np.zeros((m, size), dtype=bool)
+        for slot, params in enumerate(sets):
+            cols = np.vstack([params[f"W{last}"], params[f"b{last}"][None, :]]).T
+            _, first = np.unique(np.ascontiguousarray(cols).view(np.dtype((np.void, cols.dtype.itemsize * cols.shape[1]))),
+                                 return_index=True)
+            self.dup[:, slot] = True
+            self.dup[first, slot] = False
+        self._canon: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._slot64: dict[int, _Group] = {}
 
-    def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> np.ndarray:
-        """Logits of every slot on a row chunk: float32 (row, output unit, slot), C order."""
-        with np.errstate(over="ignore", invalid="ignore"):  # non-finite outputs are caught later
-            return self._outputs(spec, Xc)
+    def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Logits of every slot on a row chunk, (row, output unit, slot) in this group's
+        precision, and a proven bound (row, slot), float64, on their distance to the
+        fixed-order float64 logits (`exact_logits`) of every unit. Call it under
+        `_quiet` (non-finite outputs are caught later)."""
+        return self._outputs(spec, Xc)
 
-    def _outputs(self, spec: ModelSpec, Xc: np.ndarray) -> np.ndarray:
-        c = Xc.shape[0]
+    def _outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c, d = Xc.shape
         w = spec.layers[0][1]
-        A = Xc @ self.W0  # the one big GEMM: (c, d) @ (d, width * size)
+        X = Xc if self.dtype == Xc.dtype else Xc.astype(self.dtype)
+        # row norms in float32 (any order): relative error <= (d + 2) u, covered by the factor
+        xn = np.sqrt(np.einsum("ij,ij->i", Xc, Xc).astype(np.float64) * (1 + _dot_coef(d, _U32)))
+        A = X @ self.W0  # the one big GEMM: (c, d) @ (d, width * size)
         A += self.b0
+        k = _dot_coef(d, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
+        st = self.stats[0]
         if not self.rest:
-            return A.reshape(c, w, self.size)
+            E = k * (np.multiply.outer(xn, st.colmax) + st.bmax)
+            return A.reshape(c, w, self.size), E * 1.01
         _activate(spec, A)
+        tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
+        eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * tanh_err  # 2-norm over hidden units
         H = np.ascontiguousarray(A.reshape(c, self.size, w).transpose(1, 0, 2))
         for i, (W, b) in enumerate(self.rest):
+            a = W.shape[1]
+            hn = np.sqrt(np.einsum("gcw,gcw->cg", H, H).astype(np.float64) * (1 + _dot_coef(a, self.u))) + eps  # >= the exact path's norm
+            st = self.stats[i + 1]
+            k = _dot_coef(a, self.u) + _dot_coef(a, _U64)
             H = np.matmul(H, W)  # one GEMM per slot, all of the same shape
             H += b
             if i < len(self.rest) - 1:
                 _activate(spec, H)
-        return np.ascontiguousarray(H.transpose(1, 2, 0))
+                eps = eps * st.frob + k * (hn * st.frob + st.bnorm) + math.sqrt(a) * tanh_err
+            else:
+                E = eps * st.colmax + k * (hn * st.colmax + st.bmax)
+        return np.ascontiguousarray(H.transpose(1, 2, 0)), E * 1.01
+
+    def slot64(self, spec: ModelSpec, slot: int) -> "_Group":
+        """Candidate ``slot`` alone, in float64 (the second pass for uncertain rows)."""
+        if slot not in self._slot64:
+            self._slot64[slot] = _Group(spec, [self.sets[slot]], 1, np.float64)
+        return self._slot64[slot]
+
+    def exact_logits(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
+        """The fixed-order logits of each (row, slot) pair, float64 (pairs, units), no BLAS.
+
+        Every dense layer computes ``z_j = (((0 + x_0 w_0j) + x_1 w_1j) + ...) + b_j`` left
+        to right in float64, one IEEE operation at a time (the products of float32 values
+        are exact in float64); ReLU / tanh (numpy, float64) between layers. Elementwise IEEE
+        operations round the same on every CPU, so these bits do not depend on the BLAS."""
+        if self._canon is None:
+            self._canon = []
+            for i, (a, b) in enumerate(spec.layers):
+                WT = np.zeros((a, self.size, b), dtype=np.float64)
+                B = np.zeros((self.size, b), dtype=np.float64)
+                for slot, params in enumerate(self.sets):
+                    WT[:, slot, :] = params[f"W{i}"]
+                    B[slot] = params[f"b{i}"]
+                self._canon.append((WT, B))
+        A = np.ascontiguousarray(X[rows].T, dtype=np.float64)  # (inputs, pairs)
+        last = len(self._canon) - 1
+        with _quiet():
+            for i, (WT, B) in enumerate(self._canon):
+                acc = np.zeros((len(rows), WT.shape[2]), dtype=np.float64)
+                tmp = np.empty_like(acc)
+                for j in range(WT.shape[0]):
+                    np.take(WT[j], slots, axis=0, out=tmp)
+                    tmp *= A[j][:, None]
+                    acc += tmp
+                acc += B[slots]
+                if i < last:
+                    _activate(spec, acc)
+                A = np.ascontiguousarray(acc.T)
+        return A.T
 
 
-def _finite_slots(Z: np.ndarray) -> np.ndarray:
-    """Per slot (last axis of a (row, unit, slot) array): whether all its values are finite."""
-    return np.isfinite(Z).all(axis=(0, 1))
-
-
-def _first_argmax(Z: np.ndarray) -> np.ndarray:
-    """Per (row, slot) of a (row, unit, slot) array: the unit of the maximum, the first
-    one on ties (a unit wins only if strictly greater than all before it), as ints.
+def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per (row, slot) of a (row, unit, slot) array: the first unit of the maximum (a unit
+    wins only if strictly greater than all before it), the maximum, the largest value of
+    the other units, and the largest |value|; units marked in ``dup`` (unit, slot) are
+    skipped (they equal a lower unit). NaN propagates into the maxima.
 
     The units are first copied to contiguous (row, slot) planes: numpy is several times
     faster on one long contiguous plane than on 32-wide strided rows.
     """
     c, m, G = Z.shape
     planes = np.ascontiguousarray(Z.transpose(1, 0, 2)).reshape(m, c * G)
+    track = not dup.any()
+    amax = np.abs(planes[0]) if track else np.abs(planes).max(axis=0)  # every unit, duplicates too
+    if not track:
+        planes = planes.copy()  # never write into Z (one row: the transpose above is a view)
+        for j in range(m):
+            if dup[j].any():
+                planes[j].reshape(c, G)[:, dup[j]] = -np.inf
     kind = np.min_scalar_type(m - 1)
     mx = planes[0].copy()
+    second = np.full(c * G, -np.inf, dtype=Z.dtype)
     arg = np.zeros(c * G, dtype=kind)
     gt = np.empty(c * G, dtype=bool)
     step = np.empty(c * G, dtype=kind)
+    low = np.empty(c * G, dtype=Z.dtype)
     for j in range(1, m):
-        np.greater(planes[j], mx, out=gt)
+        p = planes[j]
+        np.greater(p, mx, out=gt)
         # arg < j before this step, so max(arg, j * gt) sets exactly the entries where gt
         np.multiply(gt, j, out=step, dtype=kind)
         np.maximum(arg, step, out=arg)
-        np.maximum(mx, planes[j], out=mx)  # propagates NaN
-    return arg.reshape(c, G)
+        np.minimum(mx, p, out=low)
+        np.maximum(second, low, out=second)
+        np.maximum(mx, p, out=mx)  # propagates NaN
+        if track:
+            np.maximum(amax, np.abs(p), out=amax)
+    shape = (c, G)
+    return arg.reshape(shape), mx.reshape(shape), second.reshape(shape), amax.reshape(shape)
 
 
-def _chunk_totals(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> tuple[np.ndarray, np.ndarray]:
-    """Per slot: the float64 sum over the chunk's rows of the per-row metric, and whether
-    every logit was finite. ``Z`` is float32 (row, output unit, slot), C order.
+def _row_values(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> np.ndarray:
+    """Per (row, slot) of a (row, unit, slot) float64 array: the row's log loss or mse.
 
-    Every step is elementwise on (row, slot) planes or a left-to-right loop over the
-    output units, so a slot's values never depend on the other slots. (One finiteness
-    test over the whole chunk only picks the fast path: if it fails, each slot is tested
-    on its own.)
-    """
+    Fixed elementwise operations and left-to-right loops over the output units; the same
+    code serves the fast pass and the fixed-order path."""
     c, m, G = Z.shape
-    rows = np.arange(c)
-    with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
-        if m == 1:
-            z = Z[:, 0, :]
-            finite = np.isfinite(z).all(axis=0)
-            if metric == "accuracy":
-                correct = (z >= 0) == (yc == 1)[:, None]
-                return correct.sum(axis=0).astype(np.float64), finite
-            if spec.output == "linear":
-                v = z - yc[:, None]
-                v *= v
-            elif metric == "log_loss":  # softplus(-z) if y == 1 else softplus(z)
-                t = np.where((yc == 1)[:, None], -z, z)
-                v = np.maximum(t, 0)
-                v += np.log1p(np.exp(-np.abs(t)))
-            else:
-                v = 1 / (1 + np.exp(-z))
-                v -= yc.astype(np.float32)[:, None]
-                v *= v
+    if m == 1:
+        z = Z[:, 0, :]
+        if spec.output == "linear":
+            v = z - yc.astype(np.float64)[:, None]
+            v *= v
+        elif metric == "log_loss":  # softplus(-z) if y == 1 else softplus(z)
+            t = np.where((yc == 1)[:, None], -z, z)
+            v = np.maximum(t, 0)
+            v += np.log1p(np.exp(-np.abs(t)))
         else:
-            finite = np.ones(G, dtype=bool) if _finite_array(Z) else _finite_slots(Z)
-            if metric == "accuracy":
-                arg = _first_argmax(Z)
-                correct = arg == yc.astype(arg.dtype)[:, None]  # labels lie in [0, m)
-                return np.count_nonzero(correct, axis=0).astype(np.float64), finite
-            mx = Z[:, 0, :].copy()
-            for j in range(1, m):
-                np.maximum(mx, Z[:, j, :], out=mx)
-            E = Z - mx[:, None, :]
-            np.exp(E, out=E)
-            s = E[:, 0, :].copy()
-            for j in range(1, m):  # left to right over the classes: a fixed order
-                s += E[:, j, :]
-            if metric == "log_loss":
-                v = mx - Z[rows, yc]  # log-sum-exp minus the label's logit
-                v += np.log(s)
+            v = 1 / (1 + np.exp(-z))
+            v -= yc.astype(np.float64)[:, None]
+            v *= v
+        return v
+    rows = np.arange(c)
+    mx = Z[:, 0, :].copy()
+    for j in range(1, m):
+        np.maximum(mx, Z[:, j, :], out=mx)
+    E = Z - mx[:, None, :]
+    np.exp(E, out=E)
+    s = E[:, 0, :].copy()
+    for j in range(1, m):  # left to right over the classes: a fixed order
+        s += E[:, j, :]
+    if metric == "log_loss":
+        v = mx - Z[rows, yc]  # log-sum-exp minus the label's logit
+        v += np.log(s)
+        return v
+    E /= s[:, None, :]
+    E[rows, yc] -= 1
+    E *= E
+    v = E[:, 0, :].copy()
+    for j in range(1, m):
+        v += E[:, j, :]
+    v /= m
+    return v
+
+
+def _lipschitz(spec: ModelSpec, metric: str, v: np.ndarray, E: np.ndarray) -> np.ndarray:
+    """A bound on how far a row's value moves when every logit moves by at most E:
+    log-sum-exp minus a logit is 2-Lipschitz in the max norm, softplus 1, the Brier
+    score / m at most 4 / m <= 2, the sigmoid's square at most 1/2, and a squared
+    residual r moves by at most 2 |r| E + E^2."""
+    if spec.output == "linear":
+        return (2 * np.sqrt(np.abs(v)) + E) * E
+    if spec.output == "sigmoid":
+        return E
+    return 2 * E
+
+
+def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The fast pass's per-row results and which of them are proven equal to the
+    fixed-order path's: (value, certain), both (row, slot). Accuracy values are 0/1;
+    log loss and mse values are whole multiples of ROW_GRID, in grid units (int64).
+
+    A row is certain when its decision cannot flip within the bound E of its logits:
+    the argmax's lead over every other unit exceeds 2E (exact ties are never certain),
+    a sigmoid logit is further than E from 0, a value is further than its bound from a
+    rounding point of the grid; and every logit is within float32's range by more than E
+    (a logit beyond it makes the candidate invalid)."""
+    c, m, G = Z.shape
+    if metric == "accuracy":
+        if m == 1:
+            z = Z[:, 0, :].astype(np.float64)
+            az = np.abs(z)
+            certain = (az > E) & (az + E < _F32_MAX)
+            return ((z >= 0) == (yc == 1)[:, None]).astype(np.int64), certain
+        arg, mx, second, amax = _top2(Z, dup)
+        lead = mx.astype(np.float64) - second.astype(np.float64)  # exact for float32 inputs
+        certain = (lead > 2 * E) & (amax.astype(np.float64) + E < _F32_MAX)
+        return (arg == yc.astype(arg.dtype)[:, None]).astype(np.int64), certain
+    Z64 = Z.astype(np.float64, copy=False)
+    v = _row_values(spec, Z64, yc, metric)
+    amax = np.abs(Z64).max(axis=1)
+    margin = 2 * (_lipschitz(spec, metric, v, E) + _U64 * (16 * m + 64 + 16 * np.abs(v)))
+    units, dist = _grid(v)
+    certain = (dist > margin) & (amax + E < _F32_MAX)
+    return units, certain
+
+
+def _grid(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values capped at ROW_CAP and rounded to the nearest multiple of ROW_GRID (halves
+    up), in grid units (int64; 0 where not finite), and each value's distance to the
+    nearest rounding point (NaN where not finite)."""
+    t = np.minimum(v, ROW_CAP) * (1 / ROW_GRID)  # exact: a power of two
+    fl = np.floor(t)
+    frac = t - fl
+    dist = np.abs(frac - 0.5) * ROW_GRID
+    units = np.where(np.isfinite(t), fl + (frac >= 0.5), 0).astype(np.int64)
+    return units, dist
+
+
+def _exact_results(spec: ModelSpec, group: _Group, X: np.ndarray, y: np.ndarray, rows: np.ndarray, slots: np.ndarray,
+                   metric: str) -> tuple[np.ndarray, np.ndarray]:
+    """The fixed-order path for (row, slot) pairs: (value, valid) per pair, as `_decide`'s
+    values; a pair is invalid when a logit is not finite or beyond float32's range."""
+    values = np.zeros(len(rows), dtype=np.int64)
+    valid = np.ones(len(rows), dtype=bool)
+    for p0 in range(0, len(rows), _EXACT_BLOCK):
+        r, s = rows[p0 : p0 + _EXACT_BLOCK], slots[p0 : p0 + _EXACT_BLOCK]
+        Z = group.exact_logits(spec, X, r, s)  # (pairs, units)
+        with _quiet():
+            ok = (np.abs(Z) <= _F32_MAX).all(axis=1)  # False for NaN too
+        valid[p0 : p0 + len(r)] = ok
+        Z = np.where(ok[:, None], Z, 0.0)
+        yr = y[r]
+        if metric == "accuracy":
+            if Z.shape[1] == 1:
+                got = (Z[:, 0] >= 0) == (yr == 1)
             else:
-                E /= s[:, None, :]
-                E[rows, yc] -= 1
-                E *= E
-                v = E[:, 0, :].copy()
-                for j in range(1, m):
-                    v += E[:, j, :]
-                v /= np.float32(m)
-        return v.astype(np.float64).sum(axis=0), finite
+                got = np.argmax(Z, axis=1) == yr  # the first maximum: the lowest unit wins ties
+            values[p0 : p0 + len(r)] = got
+        else:
+            with _quiet():
+                values[p0 : p0 + len(r)] = _grid(_row_values(spec, Z[:, :, None], yr, metric)[:, 0])[0]
+    return values, valid
+
+
+def _sum_units(values: np.ndarray) -> list[int]:
+    """Exact column sums of a non-negative-or-small int64 (row, slot) array, as Python ints
+    (split in two halves so that no int64 sum can overflow)."""
+    hi = (values >> 24).sum(axis=0)
+    lo = (values & ((1 << 24) - 1)).sum(axis=0)
+    return [(int(a) << 24) + int(b) for a, b in zip(hi, lo)]
 
 
 _POOLS: dict[tuple[int, int], Any] = {}
@@ -770,11 +1004,16 @@ def _pool(workers: int) -> Any:
         return pool
 
 
-def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Float64 sums of the per-row metric of every parameter set over all rows of X, and
-    which sets gave finite outputs everywhere. With ``check_rows``, each row chunk's
-    features are checked for NaN or infinite values just before its first GEMM, which
-    then reads them from cache."""
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False) -> tuple[list[Fraction], np.ndarray]:
+    """Exact sums of the per-row metric of every parameter set over all rows of X
+    (Fractions: accuracy counts, or whole multiples of ROW_GRID), and which sets are
+    valid (every fixed-order logit finite and within float32's range). With
+    ``check_rows``, each row chunk's features are checked for NaN or infinite values just
+    before its first GEMM, which then reads them from cache.
+
+    Three passes (the module docstring): the fast GEMM over every row with a proven error
+    bound; for accuracy, the rows it leaves uncertain again in float64, one candidate at
+    a time; the rows still uncertain on the fixed-order path (`_Group.exact_logits`)."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ModelError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     size = default_group(spec) if group is None else group
@@ -783,34 +1022,69 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ModelError(f"workers must be a positive integer, got {workers!r}")
     B = len(sets)
-    totals = np.zeros(B, dtype=np.float64)
+    units = [0] * B
     ok = np.ones(B, dtype=bool)
-    groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size)) for start in range(0, B, size)]
-    # One task per (row chunk, group), in the order the sums are accumulated. A task's
-    # arithmetic does not depend on the thread that runs it (with a single-threaded BLAS),
-    # and the float64 accumulation below keeps row-chunk order: the same bits for any
-    # number of workers.
+    # accuracy needs only the decisions, which float32 mostly proves; log loss and mse
+    # need every row's value to ~1e-12, which only float64 products bound
+    dtype = np.float32 if metric == "accuracy" else np.float64
+    groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size, dtype)) for start in range(0, B, size)]
+    # One task per (row chunk, group). The sums are exact integers, so neither the order
+    # in which tasks finish nor the number of workers can change them.
     tasks = [(r0, g) for r0 in range(0, X.shape[0], chunk_rows) for g in range(len(groups))]
 
-    def work(task: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] | None:
+    def work(task: tuple[int, int]) -> tuple[list[int], np.ndarray, np.ndarray] | None:
         r0, g = task
         Xc = X[r0 : r0 + chunk_rows]
         if check_rows and g == 0 and not _finite_array(Xc):
             return None
-        return _chunk_totals(spec, groups[g][2].outputs(spec, Xc), y[r0 : r0 + chunk_rows], metric)
+        grp = groups[g][2]
+        with _quiet():
+            Z, E = grp.outputs(spec, Xc)
+            values, certain = _decide(spec, Z, E, y[r0 : r0 + chunk_rows], metric, grp.dup)
+        certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
+        rr, ss = np.nonzero(~certain)
+        return _sum_units(np.where(certain, values, 0)), rr + r0, ss
 
     if workers > 1 and len(tasks) > 1:
         results = list(_pool(int(workers)).map(work, tasks))  # numpy and BLAS release the GIL
     else:
         results = map(work, tasks)
+    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
     for (_, g), result in zip(tasks, results):
         if result is None:
             raise ModelError(_NOT_FINITE_FEATURES)
-        sums, finite = result
+        sums, rr, ss = result
         start, stop, _grp = groups[g]
-        totals[start:stop] += sums[: stop - start]
-        ok[start:stop] &= finite[: stop - start]
-    return totals, ok
+        for i in range(stop - start):
+            units[start + i] += sums[i]
+        pending[g].append((rr, ss))
+    for g, (start, _stop, grp) in enumerate(groups):
+        rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        if len(rows) and grp.dtype == _F32:  # the second pass: float64, one candidate at a time
+            left_r, left_s = [], []
+            for slot in np.unique(slots):
+                r = rows[slots == slot]
+                one = grp.slot64(spec, int(slot))
+                with _quiet():
+                    Z, E = one.outputs(spec, X[r])
+                    if (np.abs(Z).max(axis=1)[:, 0] - E[:, 0] > _F32_MAX).any():
+                        ok[start + slot] = False  # a logit certainly beyond float32's range
+                        continue
+                    values, certain = _decide(spec, Z, E, y[r], metric, one.dup)
+                units[start + slot] += int(values[certain[:, 0], 0].sum())
+                left_r.append(r[~certain[:, 0]])
+                left_s.append(np.full(int((~certain[:, 0]).sum()), slot, dtype=np.int64))
+            rows = np.concatenate(left_r) if left_r else np.zeros(0, np.int64)
+            slots = np.concatenate(left_s) if left_s else np.zeros(0, np.int64)
+        if len(rows):
+            values, valid = _exact_results(spec, grp, X, y, rows, slots, metric)
+            for slot in np.unique(slots):
+                sel = slots == slot
+                ok[start + slot] &= bool(valid[sel].all())
+                units[start + slot] += int(values[sel].sum())
+    scale = Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+    return [u * scale for u in units], ok
 
 
 def _prepare(manifest: Mapping[str, Any] | ModelSpec, X: Any, y: Any, metric: str | None, defer: bool = False) -> tuple[ModelSpec, np.ndarray, np.ndarray, str]:
@@ -847,9 +1121,8 @@ def _scores(spec: ModelSpec, merged: list[dict[str, np.ndarray] | None], X: np.n
     index = [i for i, params in enumerate(merged) if params is not None]
     if index:
         totals, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, check_rows)
-        values = totals / X.shape[0]
-        values[~ok] = np.nan
-        out[index] = values
+        n = X.shape[0]
+        out[index] = [float(t / n) if good else np.nan for t, good in zip(totals, ok)]  # exact, then rounded once
     elif check_rows and not _finite_array(X):
         raise ModelError(_NOT_FINITE_FEATURES)
     return out
@@ -962,15 +1235,15 @@ def screen(
     index = [i for i, params in enumerate(merged) if params is not None]
     if not index:
         return keep
-    totals, ok = _totals(spec, [merged[i] for i in index], X[rows], y[rows], metric, chunk_rows, group, workers)
+    sums, ok = _totals(spec, [merged[i] for i in index], X[rows], y[rows], metric, chunk_rows, group, workers)
     n, s = X.shape[0], len(rows)
     higher = higher_is_better(metric)
     if mode == "estimate":
-        best = totals / s
+        best = np.array([float(t / s) for t in sums])
     elif higher:  # every unseen row right
-        best = (totals + (n - s)) / n
+        best = np.array([float((t + (n - s)) / n) for t in sums])
     else:  # every unseen row with zero loss
-        best = totals / n
+        best = np.array([float(t / n) for t in sums])
     could = best > head_score - margin if higher else best < head_score + margin
     keep[index] = could | ~ok
     return keep

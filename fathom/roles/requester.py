@@ -92,17 +92,26 @@ class BountySecrets:
                    bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"])
 
 
-def default_terms(now: int, committee: list[str], metric: str = "accuracy", **overrides: Any) -> dict[str, Any]:
+def tolerance_for(validation_rows: int, resolution: int, rows: int = 2) -> int:
+    """Score units by which `rows` rows of the validation set move an accuracy (or a per-row
+    metric bounded by 1): ceil(rows / (validation_rows * resolution)), at least 1."""
+    return max(1, -(-rows * WAD // (max(1, validation_rows) * resolution)))
+
+
+def default_terms(now: int, committee: list[str], metric: str = "accuracy", validation_rows: int = 10_000,
+                  **overrides: Any) -> dict[str, Any]:
     """Bounty parameters with sensible defaults (ETH, linear curve, 1e-4 score units); the
-    metric's name and direction come from `models.METRIC_TABLE` (pass the manifest's)."""
+    metric's name and direction come from `models.METRIC_TABLE` (pass the manifest's); the
+    tolerance is two validation rows' worth of score units (`tolerance_for`)."""
     terms = {
         "token": ETH, "reward": WAD, "stake": 10**16, "oracleFeePerBatch": 10**15, "maxBatches": 20,
         "revealBond": 10**16, "slashBps": 5_000, "batchSize": 4, "scoringTimeout": 600,
         "deadline": now + 7 * 86_400, "revealWindow": 86_400, "target": 9_800,
-        "slashMargin": 200, "tolerance": 2, "resolution": 10**14, **metric_terms(metric),
+        "slashMargin": 200, "resolution": 10**14, **metric_terms(metric),
         "trustSingleOracle": len(committee) == 1, "committee": committee, "curveX": [0, WAD], "curveY": [0, WAD],
     }
     terms.update(overrides)
+    terms.setdefault("tolerance", tolerance_for(validation_rows, terms["resolution"]))
     return terms
 
 

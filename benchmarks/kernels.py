@@ -1,0 +1,302 @@
+"""Do scores depend on the OpenBLAS kernel? The same batches scored under every kernel.
+
+    python benchmarks/kernels.py [--quick]    # prints a table and the JSON of this section
+
+What is measured (results.json, key "scoring.kernel_agreement"): one child process per
+``OPENBLAS_CORETYPE`` this CPU can run (SkylakeX needs AVX-512, Haswell and Zen AVX2 + FMA,
+Sandybridge AVX, Nehalem SSE4.2; each child is named by the kernel threadpoolctl reports,
+since several names load the same kernel, e.g. Zen loads Haswell's), plus one child with
+the environment as it is (the reference). ``OPENBLAS_CORETYPE`` is set only in the
+children's environments; the parent and the test suite never touch it.
+
+Every child builds the same batches from fixed seeds and scores them with
+`models.score_many` exactly as the oracle node does (one BLAS thread per GEMM, row chunks
+on two workers), then quantises each score to score units (resolution 1e-4, as
+`default_terms`). The batches (10,000 validation rows each):
+
+- softmax, d = 784, 10 classes, 32 candidates, for accuracy, log loss and mse: 24 random
+  updates and 8 crafted ties (two bit-identical output columns that lead on every row;
+  the same columns one ulp apart on a feature that is 0 on every row; a class that
+  equals another plus a bias exactly where two features are equal; a scaled copy);
+- mlp, d = 784, h = 64, 10 classes, 16 candidates (2 crafted: bit-identical output
+  columns), accuracy and log loss;
+- logistic, d = 784, features on a 1/4 grid, 16 candidates of which 8 put whole rows
+  exactly at the sigmoid's threshold (z = x_a - x_b), accuracy and log loss.
+
+Per kernel: how many scores differ from the reference child in their float64 bits
+(``scores_differ``) and in score units (``units_differ``, and the largest gap), out of
+``scores``. The control (``plain_float32``) scores the same candidates the plain way
+(float32 logits from one GEMM, then the metric in float64): it shows that the kernels do
+round differently, so that 0 above is a property of the scorer, not of the data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+_SRC = os.environ.get("FATHOM_BENCH_SRC")
+sys.path.insert(0, _SRC or str(Path(__file__).resolve().parent.parent))
+sys.path.insert(1, str(Path(__file__).resolve().parent))
+
+#: OPENBLAS_CORETYPE names to try, and the CPU flags each kernel needs.
+CORETYPES = [("SkylakeX", {"avx512f", "avx512bw", "avx512vl", "avx512dq"}), ("Haswell", {"avx2", "fma"}),
+             ("Zen", {"avx2", "fma"}), ("Sandybridge", {"avx"}), ("Nehalem", {"sse4_2"})]
+RESOLUTION = 1e-4
+ROWS = 10_000
+
+
+def cpu_flags() -> set[str]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+# ---------------------------------------------------------------------------- the child
+
+
+def _batches(quick: bool) -> list[dict[str, Any]]:
+    """The batches every child scores: (name, manifest, head, deltas, X, y), from seeds."""
+    import numpy as np
+
+    from fathom.ml import models
+
+    n = 2_000 if quick else ROWS
+    rng = np.random.default_rng(20261206)
+    d, k = 784, 10
+    means = rng.normal(0.0, 4 / np.sqrt(d), size=(k, d)).astype(np.float32)
+    y = rng.integers(0, k, n).astype(np.int64)
+    X = rng.standard_normal((n, d), dtype=np.float32) + means[y]
+    X[:, 5] = 0.0  # a feature that is 0 on every row (as a border pixel is)
+    Xq = (np.round(X * 4) / 4).astype(np.float32)  # features on a grid: many exactly equal pairs
+    out = []
+
+    def rand(head: dict, count: int, scale: float) -> list[dict]:
+        return [{key: (rng.standard_normal(v.shape) * scale).astype(np.float32) for key, v in head.items()}
+                for _ in range(count)]
+
+    for metric in ("accuracy", "log_loss", "mse"):
+        man = models.make_manifest("softmax", d, k, metric=metric)
+        head = models.init_model(man, seed=1)
+        deltas = rand(head, 24, 0.01)
+        trained = head["W0"] + means.T * 0.5  # a head that actually separates the classes
+        for scale in (1.0, 3.0):
+            W = trained * np.float32(scale)
+            dup = W.copy()
+            dup[:, 7] = dup[:, 3] = np.abs(W[:, 3]) * 2 + 0.01  # bit-identical leaders
+            near = dup.copy()
+            near[5, 7] = np.nextafter(near[5, 3], np.float32(1))  # differ only where x_5 = 0
+            shift = W.copy()
+            shift[:, 4] = 0
+            shift[:, 6] = 0
+            shift[20, 4], shift[21, 4] = 1.0, -1.0
+            b_shift = np.zeros(k, np.float32)
+            b_shift[4] = b_shift[6] = 50.0  # unit 4 = 50 + x_20 - x_21 ties unit 6 = 50 where x_20 == x_21
+            for W_, b_ in ((dup, None), (near, None), (shift, b_shift), (W, None)):
+                b_ = np.zeros(k, np.float32) if b_ is None else b_
+                deltas.append({"W0": (W_ - head["W0"]).astype(np.float32), "b0": (b_ - head["b0"]).astype(np.float32)})
+        Xs = Xq if metric == "accuracy" else X  # the bias-shifted tie needs exactly equal features
+        out.append({"name": f"softmax/d=784/{metric}", "manifest": man, "head": head, "deltas": deltas, "X": Xs, "y": y})
+    for metric in ("accuracy", "log_loss"):
+        man = models.make_manifest("mlp", d, k, h=64, metric=metric)
+        head = models.init_model(man, seed=2)
+        deltas = rand(head, 14, 0.01)
+        for _ in range(2):
+            dup = {key: v.copy() for key, v in head.items()}
+            dup["W1"][:, 8] = dup["W1"][:, 1]
+            dup["b1"][8] = dup["b1"][1] = 5.0
+            deltas.append({key: (dup[key] - head[key]).astype(np.float32) for key in head})
+        out.append({"name": f"mlp/d=784/h=64/{metric}", "manifest": man, "head": head, "deltas": deltas, "X": X, "y": y})
+    for metric in ("accuracy", "log_loss"):
+        man = models.make_manifest("logistic", d, 2, metric=metric)
+        head = models.init_model(man, seed=3)
+        yb = (y % 2).astype(np.int64)
+        deltas = rand(head, 8, 0.05)
+        for i in range(8):
+            W = np.zeros((d, 1), np.float32)
+            W[30 + i, 0], W[300 + i, 0] = 1.0 + i, -(1.0 + i)  # z = (1+i)(x_a - x_b): 0 wherever they are equal
+            deltas.append({"W0": W - head["W0"], "b0": -head["b0"]})
+        out.append({"name": f"logistic/d=784/{metric}/threshold", "manifest": man, "head": head, "deltas": deltas,
+                    "X": Xq, "y": yb})
+    return out
+
+
+def _plain(manifest: dict, head: dict, delta: dict, X: Any, y: Any) -> float:
+    """The control: float32 logits from one GEMM, the metric from them in float64."""
+    import numpy as np
+
+    from fathom.ml import models
+
+    params = models.apply_update(head, delta)
+    spec = models.model_spec(manifest)
+    with np.errstate(all="ignore"):
+        Z = models.logits(manifest, params, X).astype(np.float64)
+    metric = spec.metric
+    if spec.output == "sigmoid":
+        z = Z[:, 0]
+        if metric == "accuracy":
+            return float(np.mean((z >= 0) == (y == 1)))
+        t = np.where(y == 1, -z, z)
+        return float(np.mean(np.maximum(t, 0) + np.log1p(np.exp(-np.abs(t)))))
+    if metric == "accuracy":
+        return float(np.mean(Z.argmax(axis=1) == y))
+    mx = Z.max(axis=1, keepdims=True)
+    E = np.exp(Z - mx)
+    s = E.sum(axis=1)
+    if metric == "log_loss":
+        return float(np.mean(mx[:, 0] - Z[np.arange(len(y)), y] + np.log(s)))
+    P = E / s[:, None]
+    P[np.arange(len(y)), y] -= 1
+    return float(np.mean(np.square(P).mean(axis=1)))
+
+
+def child(quick: bool) -> dict[str, Any]:
+    import numpy as np
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from fathom.ml import models
+
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    out: dict[str, Any] = {"architecture": info[0].get("architecture") if info else None,
+                           "coretype": os.environ.get("OPENBLAS_CORETYPE"), "batches": {}}
+    t0 = time.perf_counter()
+    for batch in _batches(quick):
+        X, y = batch["X"], batch["y"]
+        digest = hashlib.sha256(X.tobytes() + y.tobytes() + b"".join(
+            a.tobytes() for dd in batch["deltas"] for a in dd.values())).hexdigest()[:16]
+        with threadpool_limits(1, "blas"):  # as the oracle node scores
+            t = time.perf_counter()
+            scores = models.score_many(batch["manifest"], batch["head"], batch["deltas"], X, y, workers=2)
+            seconds = time.perf_counter() - t
+            plain = [_plain(batch["manifest"], batch["head"], dd, X, y) for dd in batch["deltas"]]
+        out["batches"][batch["name"]] = {"data": digest, "seconds": round(seconds, 3),
+                                         "scores": [float(s).hex() for s in scores],
+                                         "plain": [float(s).hex() for s in plain]}
+    out["seconds"] = round(time.perf_counter() - t0, 1)
+    return out
+
+
+# ---------------------------------------------------------------------------- the parent
+
+
+def _run_child(coretype: str | None, quick: bool) -> dict[str, Any]:
+    env = dict(os.environ)
+    env.pop("OPENBLAS_CORETYPE", None) if coretype is None else env.__setitem__("OPENBLAS_CORETYPE", coretype)
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--child"] + (["--quick"] if quick else [])
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        return {"error": f"exit {done.returncode}: {(done.stderr or '').strip()[-500:]}", "coretype": coretype}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _units(hexes: list[str]) -> list[int | None]:
+    out: list[int | None] = []
+    for h in hexes:
+        v = float.fromhex(h)
+        out.append(None if v != v else int(v / RESOLUTION + 0.5))
+    return out
+
+
+def _compare(ref: list[str], got: list[str]) -> dict[str, Any]:
+    bits = sum(a != b for a, b in zip(ref, got))
+    ua, ub = _units(ref), _units(got)
+    gaps = [abs(a - b) for a, b in zip(ua, ub) if a is not None and b is not None]
+    units = sum(a != b for a, b in zip(ua, ub))
+    return {"scores_differ": bits, "units_differ": units, "max_unit_gap": max(gaps) if gaps else 0}
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    from common import load, say
+
+    flags = cpu_flags()
+    before = load()
+    say("kernels: the reference child (OPENBLAS_CORETYPE as the environment has it)")
+    reference = _run_child(None, quick)
+    if "error" in reference:
+        raise RuntimeError(f"the reference child failed: {reference['error']}")
+    kernels: dict[str, Any] = {}
+    skipped: dict[str, str] = {}
+    for name, needs in CORETYPES:
+        if not needs <= flags:
+            skipped[name] = f"this CPU lacks {', '.join(sorted(needs - flags))}"
+            continue
+        res = _run_child(name, quick)
+        if "error" in res:
+            skipped[name] = res["error"]
+            continue
+        arch = res["architecture"] or name
+        entry = kernels.setdefault(arch, {"coretypes": [], "scores": 0, "scores_differ": 0, "units_differ": 0,
+                                          "max_unit_gap": 0, "plain_float32": {"scores_differ": 0, "units_differ": 0,
+                                                                               "max_unit_gap": 0},
+                                          "batches": {}})
+        entry["coretypes"].append(name)
+        if len(entry["coretypes"]) > 1:  # the same kernel under another name: checked, counted once
+            same = sum(_compare(reference["batches"][k]["scores"], b["scores"])["scores_differ"]
+                       for k, b in res["batches"].items())
+            entry.setdefault("aliases", {})[name] = {"scores_differ": same}
+            say(f"  {name:<12} -> kernel {arch:<12} (the same kernel again) scores differing: {same}")
+            continue
+        for bname, b in res["batches"].items():
+            rb = reference["batches"][bname]
+            if b["data"] != rb["data"]:
+                raise RuntimeError(f"{bname}: the child built other data than the reference ({b['data']} != {rb['data']})")
+            ours, plain = _compare(rb["scores"], b["scores"]), _compare(rb["plain"], b["plain"])
+            entry["batches"][bname] = {"fathom": ours, "plain_float32": plain, "seconds": b["seconds"]}
+            entry["scores"] += len(b["scores"])
+            for key in ("scores_differ", "units_differ"):
+                entry[key] += ours[key]
+                entry["plain_float32"][key] += plain[key]
+            entry["max_unit_gap"] = max(entry["max_unit_gap"], ours["max_unit_gap"])
+            entry["plain_float32"]["max_unit_gap"] = max(entry["plain_float32"]["max_unit_gap"], plain["max_unit_gap"])
+        say(f"  {name:<12} -> kernel {arch:<12} scores differing: {entry['scores_differ']}/{entry['scores']} "
+            f"(units {entry['units_differ']}); plain float32: {entry['plain_float32']['scores_differ']} "
+            f"(units {entry['plain_float32']['units_differ']}, largest gap {entry['plain_float32']['max_unit_gap']})")
+    return {
+        "reference": {"architecture": reference["architecture"], "coretype": reference["coretype"],
+                      "seconds": reference["seconds"],
+                      "batch_seconds": {k: v["seconds"] for k, v in reference["batches"].items()}},
+        "kernels": kernels,
+        "differing_scores": {arch: e["scores_differ"] for arch, e in kernels.items()},
+        "skipped": skipped,
+        "rows": 2_000 if quick else ROWS,
+        "resolution": RESOLUTION,
+        "method": "one child process per OPENBLAS_CORETYPE (set only in the child), named by the kernel threadpoolctl "
+                  "reports; every child builds the same batches from fixed seeds (checked by a hash) and scores them "
+                  "with models.score_many as the node does (1 BLAS thread, 2 workers); counts are scores whose float64 "
+                  "bits (scores_differ) or score units at 1e-4 (units_differ) differ from the reference child's. "
+                  "plain_float32 is the control: float32 logits from one GEMM, the metric in float64.",
+        "load_before": before,
+        "load_after": load(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="2,000 rows instead of 10,000")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--json", type=Path, help="write this section's JSON here")
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(child(args.quick)))
+        return 0
+    out = run(args.quick)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    else:
+        print(json.dumps({k: v for k, v in out.items() if k != "kernels"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,303 @@
+"""Scores do not depend on the BLAS kernel (issue 14, item 8).
+
+The oracle's path (`score_many`: a fast GEMM, a proven error bound, float64 and then a
+fixed-order recomputation of every row the bound leaves uncertain) is checked against a
+reference that uses no BLAS at all: plain Python floats, one multiply-add at a time, in
+a fixed order. Crafted ties (two bit-identical output columns, rows exactly at the
+sigmoid's threshold, columns equal on most rows) must score the same bits on both paths,
+and so must everything when the GEMM is replaced by one that rounds as badly as the
+bound allows ("an adversarial kernel"). Nothing here touches the OpenBLAS settings.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from fathom.ml import models as M
+
+F32_MAX = float(np.finfo(np.float32).max)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    X = (X / 16.0).astype(np.float32)
+    order = np.random.default_rng(0).permutation(len(X))
+    return X[order][:240], y[order][:240].astype(np.int64)
+
+
+# ---------------------------------------------------------------------------------------
+# The reference: no BLAS, no numpy arithmetic, one IEEE operation at a time
+# ---------------------------------------------------------------------------------------
+
+
+def _dense(a: list[float], W: np.ndarray, b: np.ndarray) -> list[float]:
+    out = []
+    for j in range(W.shape[1]):
+        acc = 0.0
+        for i in range(W.shape[0]):
+            acc += a[i] * float(W[i, j])  # exact product of two float32, then one rounding
+        out.append(acc + float(b[j]))
+    return out
+
+
+def reference_score(manifest, params, X, y, metric=None) -> float:
+    """The score as SPECIFICATION.md F4 defines it, written from the rule, in pure Python."""
+    spec = M.model_spec(manifest)
+    metric = metric or spec.metric
+    layers = len(spec.layers)
+    total = 0
+    for x, label in zip(X.tolist(), y.tolist()):
+        a = [float(v) for v in x]
+        for i in range(layers):
+            a = _dense(a, params[f"W{i}"], params[f"b{i}"])
+            if i < layers - 1:
+                a = [max(v, 0.0) for v in a] if spec.activation == "relu" else [math.tanh(v) for v in a]
+        if not all(abs(v) <= F32_MAX for v in a):
+            return math.nan
+        z = a
+        if metric == "accuracy":
+            if len(z) == 1:
+                pred = 1 if z[0] >= 0 else 0
+            else:
+                pred = 0
+                for j in range(1, len(z)):
+                    if z[j] > z[pred]:  # strictly greater: the lowest unit wins a tie
+                        pred = j
+            total += int(pred == label)
+            continue
+        if spec.output == "linear":
+            v = (z[0] - float(np.float32(label))) ** 2
+        elif len(z) == 1:
+            t = -z[0] if label == 1 else z[0]
+            if metric == "log_loss":
+                v = max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+            else:
+                v = (1 / (1 + math.exp(-z[0])) - label) ** 2
+        else:
+            mx = max(z)
+            e = [math.exp(v - mx) for v in z]
+            s = e[0]
+            for v in e[1:]:
+                s += v
+            if metric == "log_loss":
+                v = (mx - z[label]) + math.log(s)
+            else:
+                acc = 0.0
+                for j, ej in enumerate(e):
+                    acc += (ej / s - (1.0 if j == label else 0.0)) ** 2
+                v = acc / len(z)
+        t = min(v, M.ROW_CAP) * 2**20
+        total += math.floor(t + 0.5)  # t < 2**44: t + 0.5 is exact
+    if metric == "accuracy":
+        return float(Fraction(total, len(y)))
+    return float(Fraction(total, len(y)) * Fraction(M.ROW_GRID))
+
+
+# ---------------------------------------------------------------------------------------
+# Crafted candidates
+# ---------------------------------------------------------------------------------------
+
+
+def softmax_ties(rng) -> list[dict[str, np.ndarray]]:
+    """Softmax candidates (64 features, 10 classes) with exact and near ties."""
+    out = []
+    W = (rng.standard_normal((64, 10)) * 0.3).astype(np.float32)
+    b = np.zeros(10, np.float32)
+    # two bit-identical columns, the leaders on every row: every row is an exact tie
+    dup = W.copy()
+    dup[:, 7] = dup[:, 3] = np.abs(dup[:, 3]) + 1
+    out.append({"W0": dup, "b0": b.copy()})
+    # equal except on feature 2, which is 0 on most digits: exact ties there, not elsewhere
+    near = dup.copy()
+    near[2, 7] = np.nextafter(near[2, 3], np.float32(np.inf))
+    out.append({"W0": near, "b0": b.copy()})
+    # a tie between a unit and a bias-shifted copy of another: x_a - x_b + 1 vs 1
+    shift = np.zeros((64, 10), np.float32)
+    shift[20, 4], shift[21, 4] = 1.0, -1.0
+    out.append({"W0": shift, "b0": np.array([0, 0, 0, 0, 1, 1, 0, 0, 0, 0], np.float32)})
+    # an ordinary candidate
+    out.append({"W0": W, "b0": (rng.standard_normal(10) * 0.1).astype(np.float32)})
+    return out
+
+
+def logistic_at_threshold() -> list[dict[str, np.ndarray]]:
+    """z = x_a - x_b exactly: 0 on every row where the two pixels are equal."""
+    W = np.zeros((64, 1), np.float32)
+    W[27, 0], W[36, 0] = 1.0, -1.0
+    W2 = np.zeros((64, 1), np.float32)
+    W2[19, 0], W2[43, 0] = 0.5, -0.5
+    return [{"W0": W, "b0": np.zeros(1, np.float32)}, {"W0": W2, "b0": np.array([0.0], np.float32)}]
+
+
+def mlp_ties(rng) -> list[dict[str, np.ndarray]]:
+    p = M.init_model(M.make_manifest("mlp", 64, 10, 16), seed=3)
+    dup = {k: v.copy() for k, v in p.items()}
+    dup["W1"][:, 5] = dup["W1"][:, 2]
+    dup["b1"][5] = dup["b1"][2] = 3.0
+    return [dup, p]
+
+
+def _zero(manifest):
+    return {k: np.zeros_like(v) for k, v in M.init_model(manifest).items()}
+
+
+def _count_exact(monkeypatch) -> dict[str, int]:
+    """Counts the (row, candidate) pairs that reach the fixed-order path."""
+    seen = {"pairs": 0}
+    real = M._exact_results
+
+    def spy(spec, group, X, y, rows, slots, metric):
+        seen["pairs"] += len(rows)
+        return real(spec, group, X, y, rows, slots, metric)
+
+    monkeypatch.setattr(M, "_exact_results", spy)
+    return seen
+
+
+# ---------------------------------------------------------------------------------------
+# The tests
+# ---------------------------------------------------------------------------------------
+
+
+def test_exact_argmax_ties_score_the_same_bits_on_the_oracle_path_and_without_blas(digits, monkeypatch):
+    X, y = digits
+    seen = _count_exact(monkeypatch)
+    man = M.make_manifest("softmax", 64, 10, metric="accuracy")
+    cands = softmax_ties(np.random.default_rng(1))
+    got = M.score_many(man, _zero(man), cands, X, y)
+    want = [reference_score(man, c, X, y) for c in cands]
+    assert got.tolist() == want
+    # the tie rule decides: unit 3 (not 7) wins every row of the duplicate-column candidate
+    assert want[0] == float(np.mean(y == 3)) != float(np.mean(y == 7))
+    assert seen["pairs"] > 0  # the near tie really took the fixed-order path
+    # bit-identical columns are settled by the tie rule itself, not row by row
+    seen["pairs"] = 0
+    assert M.score_many(man, _zero(man), cands[:1], X, y).tolist() == want[:1]
+    assert seen["pairs"] == 0
+    # alone, in another chunking, on two workers: the same bits
+    assert [M.score_many(man, _zero(man), [c], X, y, chunk_rows=37)[0] for c in cands] == want
+    assert M.score_many(man, _zero(man), cands, X, y, workers=2, group=3).tolist() == want
+
+
+def test_rows_exactly_at_the_sigmoid_threshold_score_the_same_bits_on_the_oracle_path_and_without_blas(digits):
+    X, y = digits
+    y2 = y % 2
+    for metric in M.METRICS:
+        man = M.make_manifest("logistic", 64, 2, metric=metric)
+        cands = logistic_at_threshold()
+        z = X[:, 27].astype(np.float64) - X[:, 36]
+        assert (z == 0).sum() > 20 and (z != 0).sum() > 20  # many rows exactly at the threshold
+        got = M.score_many(man, _zero(man), cands, X, y2)
+        assert got.tolist() == [reference_score(man, c, X, y2) for c in cands]
+
+
+@pytest.mark.parametrize("metric", M.METRICS)
+def test_mlp_and_continuous_metrics_score_the_same_bits_on_the_oracle_path_and_without_blas(digits, metric):
+    X, y = digits
+    X, y = X[:120], y[:120]
+    man = M.make_manifest("mlp", 64, 10, 16, metric=metric)
+    cands = mlp_ties(np.random.default_rng(2))
+    got = M.score_many(man, _zero(man), cands, X, y)
+    assert got.tolist() == [reference_score(man, c, X, y) for c in cands]
+    sm = M.make_manifest("softmax", 64, 10, metric=metric)
+    cands = softmax_ties(np.random.default_rng(4))
+    assert M.score_many(sm, _zero(sm), cands, X, y).tolist() == [reference_score(sm, c, X, y) for c in cands]
+
+
+def test_tanh_layers_and_regression_score_the_same_bits_on_the_oracle_path_and_without_blas(digits):
+    X, y = digits
+    X, y = X[:100], y[:100]
+    cases = [
+        ({"architecture": "mlp", "metric": "accuracy", "layers": [[64, 12], [12, 7], [7, 10]], "activation": "tanh"}, y),
+        ({"architecture": "mlp", "metric": "mse", "layers": [[64, 12], [12, 1]], "activation": "relu"}, (y / 9.0).astype(np.float32)),
+    ]
+    for man, target in cases:
+        head = M.init_model(man, seed=4)
+        rng = np.random.default_rng(5)
+        deltas = [{k: (rng.standard_normal(v.shape) * 0.3).astype(np.float32) for k, v in head.items()} for _ in range(3)]
+        got = M.score_many(man, head, deltas, X, target)
+        assert got.tolist() == [reference_score(man, M.apply_update(head, d), X, target) for d in deltas]
+
+
+def test_a_candidate_beyond_float32_range_is_invalid_on_both_paths(digits):
+    X, y = digits
+    man = M.make_manifest("softmax", 64, 10, metric="log_loss")
+    huge = {"W0": np.full((64, 10), 3e37, np.float32), "b0": np.zeros(10, np.float32)}
+    got = M.score_many(man, _zero(man), [huge], X[:30], y[:30])
+    assert np.isnan(got[0]) and math.isnan(reference_score(man, huge, X[:30], y[:30]))
+
+
+@pytest.mark.parametrize("arch, k, h", [("softmax", 10, None), ("mlp", 10, 16), ("logistic", 2, None)])
+@pytest.mark.parametrize("metric", M.METRICS)
+def test_an_adversarial_kernel_that_rounds_as_badly_as_the_bound_allows_changes_no_score(digits, monkeypatch, arch, k, h, metric):
+    """Any BLAS kernel's GEMM lies within the proven bound E of the fixed-order logits;
+    replace it by one that moves every logit by up to 0.9 E (random signs): the bits of
+    every score must stay the same, ties included."""
+    X, y = digits
+    y = y % 2 if arch == "logistic" else y
+    man = M.make_manifest(arch, 64, k, h, metric=metric)
+    rng = np.random.default_rng(6)
+    head = M.init_model(man, seed=1)
+    deltas = [{n: (rng.standard_normal(v.shape) * 0.5).astype(np.float32) for n, v in head.items()} for _ in range(5)]
+    if arch == "softmax":
+        deltas += [{"W0": c["W0"] - head["W0"], "b0": c["b0"] - head["b0"]} for c in softmax_ties(rng)[:2]]
+    honest = M.score_many(man, head, deltas, X, y)
+    real = M._Group._outputs
+    noise = np.random.default_rng(7)
+
+    def adversarial(self, spec, Xc):
+        Z, E = real(self, spec, Xc)
+        jolt = noise.uniform(-0.9, 0.9, Z.shape) * E[:, None, :]
+        return (Z.astype(np.float64) + jolt).astype(Z.dtype), E
+
+    monkeypatch.setattr(M._Group, "_outputs", adversarial)
+    assert M.score_many(man, head, deltas, X, y).tolist() == honest.tolist()
+
+
+def test_the_error_bound_holds_against_the_fixed_order_logits_on_ill_conditioned_weights(digits):
+    """The bound the construction rests on, checked directly on the worst case of a
+    sequential float32 sum (one large term first, then many that each round away) and on
+    cancelling weights of mixed magnitudes."""
+    X, _ = digits
+    man = M.make_manifest("softmax", 64, 10, metric="accuracy")
+    spec = M.model_spec(man)
+    rng = np.random.default_rng(8)
+    ones = np.ones((40, 64), np.float32)
+    ones[:, 1:] = rng.uniform(0.5, 1.0, (40, 63)).astype(np.float32)
+    W = np.full((64, 10), np.float32(0.49 * 2.0**-23), np.float32)
+    W[0] = 1.0  # 1 + 63 terms just under half an ulp: each rounds away in float32
+    mixed = (rng.standard_normal((64, 10)) * 1e-6).astype(np.float32)
+    mixed[10], mixed[11] = 1e3, -1e3
+    for weights in (W, mixed):
+        params = {"W0": weights, "b0": np.zeros(10, np.float32)}
+        for data in (ones, X):
+            for dtype in (np.float32, np.float64):
+                grp = M._Group(spec, [params], 1, dtype)
+                Z, E = grp.outputs(spec, data)
+                exact = grp.exact_logits(spec, data, np.arange(len(data)), np.zeros(len(data), np.int64))
+                assert (np.abs(Z[:, :, 0].astype(np.float64) - exact) <= E).all()
+    # the fixed-order path really is within float64 rounding of the true sums here
+    grp = M._Group(spec, [{"W0": W, "b0": np.zeros(10, np.float32)}], 1)
+    exact = grp.exact_logits(spec, ones, np.arange(40), np.zeros(40, np.int64))
+    true = [math.fsum(float(a) * float(w) for a, w in zip(row, W[:, 0])) for row in ones]
+    assert np.allclose(exact[:, 0], true, rtol=1e-14, atol=0)
+
+
+def test_the_default_tolerance_is_two_validation_rows_worth_of_score_units():
+    from fathom.roles.requester import default_terms, tolerance_for
+
+    assert tolerance_for(10_000, 10**14) == 2  # one row moves an accuracy by 1e-4 = 1 unit
+    assert tolerance_for(1_000, 10**14) == 20
+    assert tolerance_for(3_000, 10**14) == 7  # ceil(6.67)
+    assert tolerance_for(100_000, 10**14) == 1  # never 0
+    assert tolerance_for(1_000, 10**16) == 1
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000)["tolerance"] == 20
+    assert default_terms(0, ["0x" + "1" * 40])["tolerance"] == 2
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, resolution=10**16)["tolerance"] == 1
+    assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, tolerance=5)["tolerance"] == 5
