@@ -126,7 +126,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
                                               f"{eth(terms['revealBond'])})")
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
-                          max_epsilon=args.max_epsilon)
+                          max_epsilon=args.max_epsilon, confidence_bps=int(round(args.confidence * 100)))
     print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
           f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
@@ -229,6 +229,10 @@ def register(sub: Any) -> None:
                    "required for log_loss and mse, which have no safe default); progress from the baseline towards "
                    "it prices each version")
     p.add_argument("--resolution", type=number_arg, default=1e-4, help="one score unit, in the metric's units")
+    p.add_argument("--confidence", type=float, default=99.0, choices=(90.0, 95.0, 97.5, 99.0, 99.5, 99.9),
+                   help="the acceptance rule's confidence, in percent: an update is accepted (and paid) only when its "
+                        "paired improvement over the head on the validation set is positive with this confidence, "
+                        "so a pure-noise update passes with probability below 1 - confidence (SPECIFICATION F12)")
     p.add_argument("--tolerance", type=count_arg,
                    help="score units a report may lie from the median (default: two validation rows' worth)")
     p.add_argument("--slash-margin", type=count_arg, default=200,

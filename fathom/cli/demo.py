@@ -273,6 +273,20 @@ def _print_table(r: dict[str, Any], log: Any) -> None:
     for name in ("oracle0", "oracle1", "oracle2", "requester"):
         log(f"  {name:<9} claimed {r['claimed'].get(name, 0) / 1e18:.6f} ETH"
             + (" (oracle fees)" if name.startswith("oracle") else " (refund of what was not earned, and the reveal bond)"))
+    log("\nsubmissions (the acceptance rule, F12: paired difference with the head, 99% lower bound)")
+    log(f"  {'#':>2} {'who':<4} {'outcome':<9} {'difference':>10} {'lower bnd':>10}  why")
+    compared = r["audit"].get("submissions", {})
+    for name, sid in r["submissions"]:
+        o = (r["outcomes"].get(sid) or {}).get("outcome", "?")
+        c = compared.get(sid)
+        if c is None:
+            why, diff, lcb = "invalid: could not be opened or does not fit", "-", "-"
+        else:
+            diff, lcb = f"{c['mean']:+.4f}", f"{c['lcb']:+.4f}"
+            why = {"accepted": "significantly better than the head",
+                   "slashed": "significantly worse than the head, beyond the slash margin"}.get(o) or (
+                "did not beat the head" if c["mean"] <= 0 else "better, but not significantly (within the noise)")
+        log(f"  {sid:>2} {name:<4} {o:<9} {diff:>10} {lcb:>10}  {why}")
     final = r["versions"][-1]["score"]
     log(f"\nfinal score {final / 1e4:.4f} against the baseline {r['baseline'] / 1e4:.4f}")
     total_claimed = sum(r["claimed"].values())

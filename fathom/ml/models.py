@@ -155,6 +155,7 @@ __all__ = [
     "ROW_CAP",
     "score",
     "score_many",
+    "row_units",
     "screen",
     "score_screened",
 ]
@@ -1004,7 +1005,7 @@ def _pool(workers: int) -> Any:
         return pool
 
 
-def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False) -> tuple[list[Fraction], np.ndarray]:
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False, rows_out: np.ndarray | None = None) -> tuple[list[Fraction], np.ndarray]:
     """Exact sums of the per-row metric of every parameter set over all rows of X
     (Fractions: accuracy counts, or whole multiples of ROW_GRID), and which sets are
     valid (every fixed-order logit finite and within float32's range). With
@@ -1013,7 +1014,9 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
 
     Three passes (the module docstring): the fast GEMM over every row with a proven error
     bound; for accuracy, the rows it leaves uncertain again in float64, one candidate at
-    a time; the rows still uncertain on the fixed-order path (`_Group.exact_logits`)."""
+    a time; the rows still uncertain on the fixed-order path (`_Group.exact_logits`).
+    With ``rows_out`` (int64, rows x sets), every row's settled value is written there
+    too (the same values the sums add up): what a paired test needs."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ModelError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     size = default_group(spec) if group is None else group
@@ -1042,6 +1045,9 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             Z, E = grp.outputs(spec, Xc)
             values, certain = _decide(spec, Z, E, y[r0 : r0 + chunk_rows], metric, grp.dup)
         certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
+        if rows_out is not None:  # disjoint slices per task: no lock needed
+            start = groups[g][0]
+            rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = np.where(certain, values, 0)[:, : grp.used]
         rr, ss = np.nonzero(~certain)
         return _sum_units(np.where(certain, values, 0)), rr + r0, ss
 
@@ -1073,6 +1079,8 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
                         continue
                     values, certain = _decide(spec, Z, E, y[r], metric, one.dup)
                 units[start + slot] += int(values[certain[:, 0], 0].sum())
+                if rows_out is not None:
+                    rows_out[r[certain[:, 0]], start + slot] = values[certain[:, 0], 0]
                 left_r.append(r[~certain[:, 0]])
                 left_s.append(np.full(int((~certain[:, 0]).sum()), slot, dtype=np.int64))
             rows = np.concatenate(left_r) if left_r else np.zeros(0, np.int64)
@@ -1083,6 +1091,8 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
                 sel = slots == slot
                 ok[start + slot] &= bool(valid[sel].all())
                 units[start + slot] += int(values[sel].sum())
+                if rows_out is not None:
+                    rows_out[rows[sel], start + slot] = values[sel]
     scale = Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
     return [u * scale for u in units], ok
 
@@ -1155,6 +1165,41 @@ def score_many(
     with _features_first(X):
         merged = _merge_all(spec, head_params, deltas, invalid)
         return _scores(spec, merged, X, y, metric, chunk_rows, group, workers, check_rows=True)
+
+
+def row_units(
+    manifest: Mapping[str, Any] | ModelSpec,
+    head_params: Mapping[str, np.ndarray],
+    deltas: Sequence[Mapping[str, Any]],
+    X: Any,
+    y: Any,
+    metric: str | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray, Fraction]:
+    """Every row's settled value for the head and for each ``head + delta_i``, in one pass:
+    (units, valid, scale). ``units`` is int64 (rows, 1 + len(deltas)), column 0 the head;
+    a row's value is ``units * scale`` (accuracy: 1 for a correct row, scale 1; log loss
+    and mse: the row's loss in multiples of ROW_GRID). These are exactly the values whose
+    sum `score_many` divides by the number of rows, so they are as independent of the BLAS
+    kernel as the scores. ``valid[i]`` is False for a column that cannot be scored (a
+    delta that does not fit, or non-finite outputs). For a paired test
+    (`fathom.ml.significance`); metrics that are not means of per-row values raise."""
+    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    if metric in _metrics.EXTRA_METRICS:
+        raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
+    with _features_first(X):
+        merged = [check_params(spec, head_params)] + _merge_all(spec, head_params, deltas, "nan")
+        index = [i for i, params in enumerate(merged) if params is not None]
+        units = np.zeros((X.shape[0], len(merged)), dtype=np.int64)
+        cols = np.zeros((X.shape[0], len(index)), dtype=np.int64)
+        _, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, True, rows_out=cols)
+    units[:, index] = cols
+    valid = np.zeros(len(merged), dtype=bool)
+    valid[index] = ok
+    return units, valid, Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
 
 
 def score(

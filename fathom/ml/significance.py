@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping
+from fractions import Fraction
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
@@ -64,6 +65,7 @@ Z_FOR: dict[int, float] = {
     9_990: 3.090232306167813,
 }
 DEFAULT_CONFIDENCE_BPS = 9_900
+WAD = 10**18
 
 
 class SignificanceError(FathomError, ValueError):
@@ -121,17 +123,72 @@ def paired(head_goodness: Any, candidate_goodness: Any, confidence_bps: int = DE
     return PairedDifference(n=n, mean=mean, se=se, lcb=mean - z * se, ucb=mean + z * se)
 
 
-def report_units(head_units: int, diff: PairedDifference, resolution: float, higher_is_better: bool,
+def paired_units(head_units: Any, candidate_units: Any, scale: Fraction, higher_is_better: bool,
+                 confidence_bps: int = DEFAULT_CONFIDENCE_BPS) -> PairedDifference:
+    """`paired` on the scorer's exact per-row values (`fathom.ml.models.row_units`): the
+    sums are exact integers and the mean and variance exact fractions, rounded to floats
+    once, so every honest oracle gets the same bits. The difference is oriented so that
+    positive is better (for a loss metric, `head - candidate`)."""
+    z = z_for(confidence_bps)
+    h = np.asarray(head_units, dtype=np.int64).ravel()
+    c = np.asarray(candidate_units, dtype=np.int64).ravel()
+    if h.shape != c.shape:
+        raise SignificanceError(f"the head has {h.size} rows and the candidate {c.size}: they must pair up")
+    n = int(h.size)
+    if n < 2:
+        raise SignificanceError("a paired test needs at least 2 validation rows")
+    d = (c - h) if higher_is_better else (h - c)
+    values = d.tolist()  # Python ints: a loss's squared difference can exceed int64
+    s1 = sum(values)
+    s2 = sum(v * v for v in values)
+    mean = Fraction(s1, n) * scale
+    var = Fraction(s2 * n - s1 * s1, n * (n - 1)) * scale * scale
+    m, se = float(mean), math.sqrt(float(var / n))
+    return PairedDifference(n=n, mean=m, se=se, lcb=m - z * se, ucb=m + z * se)
+
+
+def report_units(head_units: int, diff: PairedDifference, resolution_wad: int, higher_is_better: bool,
                  max_units: int = 2**32 - 2) -> int:
     """The score (in the bounty's units) an oracle reports for the candidate: the head's
-    recorded score moved by `diff.shrunk`, rounded towards the head, clipped to [0, max]."""
-    if resolution <= 0:
+    recorded score moved by `diff.shrunk`, rounded towards the head, clipped to [0, max].
+    `resolution_wad` is one score unit in WAD, as on chain; the arithmetic is exact."""
+    if resolution_wad <= 0:
         raise SignificanceError("the resolution must be positive")
-    steps = diff.shrunk / resolution
+    steps = Fraction(diff.shrunk) * WAD / resolution_wad
     steps_int = math.floor(steps) if steps >= 0 else math.ceil(steps)  # towards the head
     # goodness up means the score up for higher-is-better metrics, down for losses
     units = head_units + steps_int if higher_is_better else head_units - steps_int
     return min(max(units, 0), max_units)
+
+
+def batch_reports(manifest: Mapping[str, Any], head_params: Mapping[str, np.ndarray], deltas: Sequence[Mapping[str, Any]],
+                  X: Any, y: Any, head_score: int, resolution_wad: int, higher_is_better: bool,
+                  confidence_bps: int = DEFAULT_CONFIDENCE_BPS, workers: int = 1) -> list[tuple[int | None, PairedDifference | None]]:
+    """What an oracle reports for each candidate of a batch, in one scoring pass: (score
+    units, the paired comparison), or (None, None) for a candidate that cannot be scored
+    (the oracle reports it INVALID). `head_score` is the head's score as the chain records
+    it: every report moves it by the candidate's significant difference only."""
+    from fathom.ml import models
+
+    units, valid, scale = models.row_units(manifest, head_params, deltas, X, y, workers=workers)
+    out: list[tuple[int | None, PairedDifference | None]] = []
+    for i in range(len(deltas)):
+        if not valid[i + 1]:
+            out.append((None, None))
+            continue
+        diff = paired_units(units[:, 0], units[:, i + 1], scale, higher_is_better, confidence_bps)
+        out.append((report_units(head_score, diff, resolution_wad, higher_is_better), diff))
+    return out
+
+
+def confidence_of(brief: Mapping[str, Any]) -> int:
+    """The confidence (basis points) a bounty's brief names, else the default; a value
+    outside the table is refused (`z_for`)."""
+    value = brief.get("confidence_bps", DEFAULT_CONFIDENCE_BPS)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SignificanceError(f"the brief's confidence_bps must be an integer, not {value!r}")
+    z_for(value)
+    return value
 
 
 def smallest_detectable(n: int, discordant_sd: float, confidence_bps: int = DEFAULT_CONFIDENCE_BPS) -> float:

@@ -70,6 +70,9 @@ class BountyReader:
         self._model_key = model_key
         self._validation_key = validation_key
         self._events: list[Event] | None = None
+        self._models: dict[tuple, Model] = {}
+        #: versions whose named merged model is not parent + update (see `model`)
+        self.mismatched: dict[int, str] = {}
 
     # ------------------------------------------------------------ chain
 
@@ -193,27 +196,50 @@ class BountyReader:
         return unpack_model(blob)
 
     def model(self, version: int) -> Model:
-        """Version v's model. When no report named its merged model (the oracles' own best
-        candidates all differed from the median's winner), whoever can open the accepted
-        update rebuilds it as `model(parent) + update` (the merge is deterministic)."""
+        """Version v's model, checked (rule F5, issue 14.9): whoever can open the accepted
+        update (a committee member, or anyone after the reveal) rebuilds it as
+        `model(parent) + update` (the merge is deterministic) and uses that, whatever merged
+        CID the chain names: a merged model that differs from it (a backdoor with the same
+        score) is not used, and is listed in `mismatched` (version -> the named CID), which
+        the audit reports. Whoever cannot open updates (a
+        contributor before the reveal) gets the named merged model as it is; when no report
+        named one, it cannot have the version until the reveal."""
         versions = self.versions()
         if not 0 <= version < len(versions):
             raise FathomError(f"bounty {self.bounty_id} has no version {version} (head is {len(versions) - 1})")
         v = versions[version]
-        if v.cid is not None:
-            return self.open_model(v.cid)
+        key = (version, v.cid, v.update, v.parent)  # a re-org that rewrites the version misses the cache
+        cached = self._models.get(key)
+        if cached is not None:
+            return cached
+        rebuilt = self._rebuilt(v) if version > 0 else None
+        if v.cid is None:
+            if rebuilt is None:
+                raise FathomError(f"version {version} of bounty {self.bounty_id} has no published merged model; "
+                                  "only the committee can rebuild it until the reveal")
+            model = rebuilt
+        else:
+            model = self.open_model(v.cid)
+            if rebuilt is not None and rebuilt.pack() != model.pack():
+                self.mismatched[version] = v.cid  # the audit reports it; everyone here uses the rebuilt one
+                model = rebuilt
+        self._models[key] = model
+        return model
+
+    def _rebuilt(self, v: Version) -> Model | None:
+        """`model(parent) + update` for whoever can open v's update, else None."""
+        from fathom.crypto.envelope import NotARecipient
         from fathom.ml.artefacts import apply_update
 
-        from fathom.crypto.envelope import NotARecipient
+        key = self._audit_key() or self.private_key
+        if key is None or v.update is None:
+            return None
+        from fathom.storage.store import StoreError
 
-        missing = (f"version {version} of bounty {self.bounty_id} has no published merged model; "
-                   "only the committee and the requester can rebuild it until the reveal")
-        if self.private_key is None and self._audit_key() is None:
-            raise FathomError(missing)
         try:
-            update = self.open_update(v.update, v.author, self._audit_key() or self.private_key)
-        except NotARecipient:
-            raise FathomError(missing) from None
+            update = self.open_update(v.update, v.author, key)
+        except (NotARecipient, StoreError):  # not ours to open, or gone from the store: cannot check
+            return None
         return apply_update(self.model(v.parent), update)
 
     def _audit_key(self) -> bytes | None:

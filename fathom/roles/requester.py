@@ -9,7 +9,7 @@ Opening a bounty (`open_bounty`):
 - the keyring wraps the model key for the committee and the admitted contributors; its
   authenticated plaintext is the brief `{"brief": 2, "validation": CID, "validation_salt":
   hex, "audit_public_key": hex}` (the salt sealed under the validation key, so that each
-  committee member checks the commitment before it scores), plus `"max_epsilon"` when
+  committee member checks the commitment before it scores), plus `"confidence_bps"` (F12) and `"max_epsilon"` when
   the requester requires differential privacy;
 - the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
 
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from fathom.ml import models
+from fathom.ml import models, significance
 from fathom.protocol import settlement as protocol
 from fathom.ml.artefacts import (
     check_validation_fits,
@@ -153,12 +153,17 @@ def open_bounty(
     admitted: list[str] = (),  # type: ignore[assignment]
     clear: bool = False,
     max_epsilon: float | None = None,
+    confidence_bps: int | None = None,
 ) -> BountySecrets:
     """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk).
-    `max_epsilon`: the largest epsilon an update may state (an off-chain term sealed in the
+    `confidence_bps`: the acceptance rule's confidence (F12; the default 9,900 when None),
+    sealed in the brief. `max_epsilon`: the largest epsilon an update may state (an off-chain term sealed in the
     brief; the oracles score an update above it, or without a privacy statement, INVALID)."""
-    extra_terms = {"max_epsilon": max_epsilon} if max_epsilon is not None else {}
+    extra_terms: dict[str, Any] = {"max_epsilon": max_epsilon} if max_epsilon is not None else {}
+    if confidence_bps is not None:
+        extra_terms["confidence_bps"] = confidence_bps
     max_epsilon_of(extra_terms)  # a bad value fails before anything is sent
+    significance.confidence_of(extra_terms)
     check_bounty(initial, validation, terms)
     me = account_address(private_key)
     committee = list(terms["committee"])
@@ -300,7 +305,9 @@ def export_model(market: Market, store: Store, bounty_id: int, out: Path, privat
 
 def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     """After the reveal, anyone re-scores every version and every report and lists where
-    the chain's record and the re-scoring differ (beyond the bounty's tolerance)."""
+    the chain's record and the re-scoring differ (beyond the bounty's tolerance).
+    `submissions` gives, per submission that opened, its paired comparison with the head
+    it was scored against (F12): the mean difference, the bounds and the verdict."""
     keys = revealed_keys(market, bounty_id)
     if keys is None:
         raise FathomError(f"bounty {bounty_id} is not revealed yet: the audit needs the revealed keys")
@@ -316,13 +323,6 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     max_epsilon = max_epsilon_of(reader.brief)
     differences: list[dict[str, Any]] = []
     versions = reader.versions()
-    checked_versions = []
-    for v in versions:
-        model = reader.model(v.number)  # rebuilt from parent + update when no merged CID was named
-        rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
-        checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
-        if v.score is not None and abs(rescored - v.score) > tolerance:
-            differences.append({"what": f"version {v.number}", "chain": v.score, "rescored": rescored})
     audit_key = audit_private_key(validation_key)
     events = reader.events
     subs = {int(e["submissionId"]): e for e in events if e.name == "SubmissionReceived"}
@@ -334,15 +334,21 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     for k in decided:
         heads_at[k] = head
         head = accepted_in.get(k, head)
-    checked_reports = 0
-    for e in events:
-        if e.name != "ReportPosted":
-            continue
-        k = int(e["batch"])
-        head_model = reader.model(heads_at.get(k, 0))
-        chain_scores = decode_scores(bytes(e["scores"]))
-        rescored_list = []
-        for i, chain_score in enumerate(chain_scores):
+    confidence = significance.confidence_of(reader.brief)
+    higher = bool(params["higherIsBetter"])
+    rescored_batches: dict[int, list[int]] = {}
+    compared: dict[int, dict[str, Any]] = {}  # per submission: the paired comparison with its head (F12)
+
+    def rescore_batch(k: int, count: int) -> list[int]:
+        """What an honest member reports for batch k (F4, F12): each update opened with the
+        audit key, checked as the oracles check it, scored against the batch's head."""
+        if k in rescored_batches:
+            return rescored_batches[k]
+        head_version = versions[heads_at.get(k, 0)]
+        head_model = reader.model(head_version.number)
+        out = [protocol.INVALID] * count
+        opened_updates: dict[int, Any] = {}
+        for i in range(count):
             sub = subs.get(k * batch_size + i)
             try:
                 cid = cid_from_chain(bytes(sub["update"][0]), sub["update"][1])
@@ -350,14 +356,50 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
                                        expect_kind="update", expect_author=sub["contributor"])
                 upd = unpack_update(opened.plaintext)
                 check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon)  # as the oracles check it
-                value = models.score_many(head_model.manifest, head_model.arrays, [upd.arrays], val.X, val.y, invalid="nan")[0]
-                q = protocol.quantise(float(value), resolution) if np.isfinite(value) else protocol.INVALID
+                models.check_update(head_model.manifest, upd.arrays)
+                opened_updates[i] = upd.arrays
             except Exception:  # noqa: BLE001 - anything unreadable is what an honest oracle calls invalid
-                q = protocol.INVALID
-            rescored_list.append(q)
+                continue
+        if opened_updates:
+            order = sorted(opened_updates)
+            reports = significance.batch_reports(head_model.manifest, head_model.arrays,
+                                                 [opened_updates[i] for i in order], val.X, val.y, head_version.score,
+                                                 resolution, higher, confidence)
+            for i, (q, diff) in zip(order, reports):
+                out[i] = protocol.INVALID if q is None else q
+                if diff is not None:
+                    compared[k * batch_size + i] = {"mean": diff.mean, "lcb": diff.lcb, "ucb": diff.ucb,
+                                                    "verdict": diff.verdict, "reported": out[i]}
+        rescored_batches[k] = out
+        return out
+
+    checked_reports = 0
+    for e in events:
+        if e.name != "ReportPosted":
+            continue
+        k = int(e["batch"])
+        chain_scores = decode_scores(bytes(e["scores"]))
+        rescored_list = rescore_batch(k, len(chain_scores))
+        for i, (chain_score, q) in enumerate(zip(chain_scores, rescored_list)):
             invalid_mismatch = (q == protocol.INVALID) != (chain_score == protocol.INVALID)
             if invalid_mismatch or (q != protocol.INVALID and abs(q - chain_score) > tolerance):
                 differences.append({"what": f"batch {k} submission {k * batch_size + i} by oracle {e['oracle']}",
                                     "chain": chain_score, "rescored": q})
         checked_reports += 1
-    return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports, "differences": differences}
+    checked_versions = []
+    for v in versions:
+        model = reader.model(v.number)  # parent + update, checked against the merged CID named (F5)
+        if v.number in reader.mismatched:
+            differences.append({"what": f"version {v.number}: the merged model named on chain is not parent + update",
+                                "chain": reader.mismatched[v.number], "rescored": "parent + update"})
+        if v.number == 0 or v.submission_id is None:  # the baseline: the initial model's own score
+            rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
+        else:  # an accepted version's score is its report: the parent's score moved by what is significant
+            k, i = divmod(int(v.submission_id), batch_size)
+            count = min(batch_size, len(subs) - k * batch_size)
+            rescored = rescore_batch(k, count)[i]
+        checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
+        if v.score is not None and abs(rescored - v.score) > tolerance:
+            differences.append({"what": f"version {v.number}", "chain": v.score, "rescored": rescored})
+    return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports, "differences": differences,
+            "submissions": compared}

@@ -234,6 +234,8 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     manifest = manifest or MANIFEST
     store = store or EmbeddedStore(workdir / "store")
     max_epsilon = overrides.pop("max_epsilon", None)  # an off-chain term of the brief, not of the contract
+    confidence_bps = overrides.pop("confidence_bps", None)  # likewise (F12)
+    initial = overrides.pop("initial", None)  # the initial model's parameters (default: seed_model())
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
@@ -244,9 +246,11 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
         "batchSize": 4, "maxBatches": 6, "stake": STAKE, "slashBps": SLASH_BPS, "oracleFeePerBatch": ORACLE_FEE,
         "target": 9_000, "slashMargin": 300, "tolerance": 2, **overrides})
     vX, vy = DATA["validation"]
-    secrets = open_bounty(market, store, requester.key, workdir / "requester", (manifest, seed_model()),
+    secrets = open_bounty(market, store, requester.key, workdir / "requester",
+                          (manifest, seed_model() if initial is None else initial),
                           ({"task": "classification", "n_classes": K}, {"X": vX, "y": vy}), terms,
-                          admitted=[p.address for p in people.values()], max_epsilon=max_epsilon)
+                          admitted=[p.address for p in people.values()], max_epsilon=max_epsilon,
+                          confidence_bps=confidence_bps)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
     if baseline:

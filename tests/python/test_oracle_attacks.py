@@ -28,7 +28,7 @@ from fathom.chain.market import INVALID, decode_scores
 from fathom.cli import main as cli_main
 from fathom.crypto.envelope import build_keyring, seal_for
 from fathom.errors import FathomError
-from fathom.ml import models
+from fathom.ml import models, significance
 from fathom.ml.artefacts import pack_validation
 from fathom.roles.reader import BountyReader, ValidationSwapped
 from fathom.roles.requester import check_bounty, default_terms, open_bounty
@@ -414,10 +414,18 @@ def test_a_keyring_that_swaps_the_validation_set_is_refused_and_members_score_on
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[long_running, restarted, rnd.nodes[2]])
     (accepted,) = named(rnd.events(), "VersionAccepted")
     head = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key).model(1)
-    on_committed = models.score(head.manifest, head.arrays, committed.X, committed.y)
-    on_swapped = models.score(head.manifest, head.arrays, X, np.ones_like(y))
-    assert abs(accepted["score"] - round(on_committed * 10_000)) <= 2
-    assert abs(accepted["score"] - round(on_swapped * 10_000)) > 100
+    # the recorded score is what F12 gives on the committed set (the baseline moved by the
+    # significant part of the paired difference), and nothing like what the swapped set gives
+    parent = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key).model(0)
+    delta = {k: head.arrays[k] - parent.arrays[k] for k in head.arrays}
+    baseline, resolution = rnd.view()["baselineScore"], rnd.viewer.opened_params(bid)["resolution"]
+
+    def reported(vX, vy):
+        return significance.batch_reports(parent.manifest, parent.arrays, [delta], vX, vy, baseline, resolution, True)[0][0]
+
+    on_committed = reported(committed.X, committed.y)
+    assert abs(accepted["score"] - on_committed) <= 2 and on_committed > baseline
+    assert abs(accepted["score"] - round(models.score(head.manifest, head.arrays, X, np.ones_like(y)) * 10_000)) > 100
     assert committed_cid != swapped_cid
 
 

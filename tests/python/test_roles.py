@@ -106,8 +106,11 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     d0 = check_batch_follows_the_rule(rnd, 0, terms0)
     outcomes = [d.outcome for d in d0.decisions]
-    # one version per batch: every honest update beat the head, only the best one joined it
-    assert all(d.score > baseline for d in d0.decisions[:3])
+    # one version per batch: no honest update is reported below the head (F12: a small one is
+    # reported at exactly the head's score, "not significant"), at least one significantly
+    # above it, and only the best one joined it
+    assert all(d.score >= baseline for d in d0.decisions[:3])
+    assert any(d.score > baseline for d in d0.decisions[:3])
     assert outcomes[:3].count(protocol.Outcome.ACCEPTED) == 1
     assert outcomes[:3].count(protocol.Outcome.REJECTED) == 2
     best = max(range(3), key=lambda i: (d0.decisions[i].score, -i))
@@ -185,13 +188,15 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == []
     assert len(report["versions"]) == len(versions) and report["reports"] == 6
-    # the requester exports the head, and it scores what the chain says
+    # the requester exports the head: the audit's own rebuild of it (parent + update, F5), and
+    # it scores at least what the chain records (F12 records the conservative lower bound)
     info = export_model(rnd.viewer, rnd.store, bid, tmp_path / "final", model_key=rnd.secrets.model_key)
     assert info["version"] == versions[-1]["version"]
     manifest = json.loads((tmp_path / "final" / "manifest.json").read_text())
     arrays = {n: np.load(tmp_path / "final" / f"{n}.npy", allow_pickle=False) for n in ("W0", "b0")}
     vX, vy = DATA["validation"]
-    assert protocol.quantise(models.score(manifest, arrays, vX, vy), params["resolution"]) == versions[-1]["score"]
+    assert protocol.quantise(models.score(manifest, arrays, vX, vy), params["resolution"]) >= versions[-1]["score"]
+    assert report["versions"][-1]["rescored"] == versions[-1]["score"]  # the audit recomputes the recorded score
 
 
 def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_moves(world: World, tmp_path):

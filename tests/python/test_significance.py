@@ -18,6 +18,7 @@ from fathom.ml import models, significance, training
 from fathom.ml.significance import SignificanceError, paired, report_units, row_goodness
 
 RESOLUTION = 1e-4
+RESOLUTION_WAD = 10**14
 D, K = 20, 3
 
 
@@ -76,7 +77,7 @@ def _play(task, rule, batches=40, per_batch=4, adaptive=False):
                 reports.append(_units(manifest, cand, val))
             else:
                 diff = paired(head_good, row_goodness(manifest, cand, *val))
-                reports.append(report_units(head_units, diff, RESOLUTION, higher_is_better=True))
+                reports.append(report_units(head_units, diff, RESOLUTION_WAD, higher_is_better=True))
         submitted += len(updates)
         published += list(zip(reports, updates))
         best_i = max(range(len(reports)), key=lambda i: (reports[i], -i))
@@ -136,7 +137,7 @@ def test_genuine_progress_from_a_far_head_is_accepted(task):
     trained = training.train(manifest, init, *task["train"], lr=0.1, epochs=1, batch_size=64, seed=1)
     diff = paired(row_goodness(manifest, init, *val), row_goodness(manifest, trained, *val))
     head_units = _units(manifest, init, val)
-    reported = report_units(head_units, diff, RESOLUTION, higher_is_better=True)
+    reported = report_units(head_units, diff, RESOLUTION_WAD, higher_is_better=True)
     assert diff.verdict == "better" and reported > head_units
     # ...and the recorded score is conservative: at most the raw score
     assert reported <= _units(manifest, trained, val)
@@ -147,8 +148,8 @@ def test_a_significantly_worse_update_reports_below_the_head_and_a_loss_metric_m
     bad = models.apply_update(head, {k: -3 * v for k, v in head.items()})
     diff = paired(row_goodness(manifest, head, *val), row_goodness(manifest, bad, *val))
     assert diff.verdict == "worse"
-    assert report_units(5_000, diff, RESOLUTION, higher_is_better=True) < 5_000
-    assert report_units(5_000, diff, RESOLUTION, higher_is_better=False) > 5_000  # a loss goes up
+    assert report_units(5_000, diff, RESOLUTION_WAD, higher_is_better=True) < 5_000
+    assert report_units(5_000, diff, RESOLUTION_WAD, higher_is_better=False) > 5_000  # a loss goes up
 
 
 def test_the_confidence_is_capped_to_the_table():
@@ -163,3 +164,56 @@ def test_the_power_of_the_demo_validation_set():
     """400 rows, updates that change 10% of the predictions: at 99% confidence the smallest
     improvement the set detects is about 3.7 points of accuracy (README states it)."""
     assert significance.smallest_detectable(400, math.sqrt(0.10)) == pytest.approx(0.0368, abs=5e-4)
+
+
+def test_row_units_are_the_values_the_scores_add_up(task):
+    """row_units gives, per row, exactly what score_many sums: its column means are the
+    scores bit for bit, whatever the chunking and the thread count."""
+    manifest, head, val, rng = task["manifest"], task["head"], task["val"], np.random.default_rng(5)
+    deltas = [_noise_update(head, rng, 0.1) for _ in range(5)]
+    for metric in ("accuracy", "log_loss", "mse"):
+        m = dict(manifest, metric=metric)
+        units, valid, scale = models.row_units(m, head, deltas, *val)
+        assert valid.all() and units.shape == (400, 6)
+        scores = models.score_many(m, head, deltas, *val)
+        for i in range(5):
+            assert float(int(units[:, i + 1].sum()) * scale / 400) == scores[i]
+        again, _, _ = models.row_units(m, head, deltas, *val, chunk_rows=37, workers=2)
+        assert (again == units).all()
+
+
+def test_the_exact_paired_test_agrees_with_the_float_one_and_flips_for_a_loss(task):
+    manifest, head, val = task["manifest"], task["head"], task["val"]
+    trained = training.train(manifest, head, *task["train"], lr=0.05, epochs=1, batch_size=64, seed=3)
+    delta = {k: trained[k] - head[k] for k in head}
+    units, _, scale = models.row_units(manifest, head, [delta], *val)
+    exact = significance.paired_units(units[:, 0], units[:, 1], scale, True)
+    floats = paired(row_goodness(manifest, head, *val), row_goodness(manifest, trained, *val))
+    assert exact.mean == pytest.approx(floats.mean, abs=1e-15) and exact.se == pytest.approx(floats.se, rel=1e-12)
+    # a loss: lower is better, so a candidate whose per-row losses are smaller is "better"
+    flipped = significance.paired_units(units[:, 1], units[:, 0], scale, False)
+    assert flipped.mean == pytest.approx(exact.mean)
+
+
+def test_batch_reports_keep_noise_at_the_head_and_move_genuine_progress(task):
+    """What an oracle reports for a batch: a noise update the head's own score, a genuine
+    update from a far head above it, an update that does not fit nothing (INVALID)."""
+    manifest, init, val = task["manifest"], task["init"], task["val"]
+    trained = training.train(manifest, init, *task["train"], lr=0.1, epochs=1, batch_size=64, seed=1)
+    genuine = {k: trained[k] - init[k] for k in init}
+    noise = {k: v * np.float32(1e-4) for k, v in _noise_update(init, np.random.default_rng(2), 0.1).items()}
+    broken = {"W0": np.zeros((2, 2), np.float32), "b0": np.zeros(2, np.float32)}
+    head_score = 3_500
+    (g, gd), (n, nd), (b, bd) = significance.batch_reports(manifest, init, [genuine, noise, broken], *val, head_score,
+                                                           RESOLUTION_WAD, True)
+    assert gd.verdict == "better" and g > head_score
+    assert nd.verdict == "not significant" and n == head_score
+    assert b is None and bd is None
+
+
+def test_the_brief_names_the_confidence_within_the_table():
+    assert significance.confidence_of({}) == significance.DEFAULT_CONFIDENCE_BPS
+    assert significance.confidence_of({"confidence_bps": 9_500}) == 9_500
+    for bad in (5_000, 9_999, "9900", True):
+        with pytest.raises(SignificanceError):
+            significance.confidence_of({"confidence_bps": bad})

@@ -24,6 +24,7 @@ from fathom.crypto.envelope import seal_with_key
 from fathom.errors import FathomError, RejectionError
 from fathom.ml import models
 from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits, pack_model
+from fathom.ml import significance
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.protocol import settlement as protocol
 from fathom.roles.oracle.duties import quorum
@@ -192,11 +193,18 @@ class Reports:
         valid = sorted(updates)
         scores = [INVALID] * len(records)
         if updates:
+            # the acceptance rule (F12): each candidate is reported as the head's recorded
+            # score moved only by the part of its paired difference beyond the noise
             with _one_blas_thread():
-                values = models.score_many(head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y,
-                                           invalid="nan", workers=_WORKERS)
-            for i, q in zip(valid, self._quantised(bounty_id, values)):
-                scores[i] = q
+                reported = significance.batch_reports(
+                    head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y, view["headScore"],
+                    reader.params["resolution"], view["higherIsBetter"], significance.confidence_of(reader.brief),
+                    workers=_WORKERS)
+            for i, (q, diff) in zip(valid, reported):
+                scores[i] = INVALID if q is None else q
+                if diff is not None:
+                    self._say(f"bounty {bounty_id}: submission {first_id + i}: {diff.verdict} "
+                              f"(difference {diff.mean:+.5f}, lower bound {diff.lcb:+.5f}, upper {diff.ucb:+.5f})")
         merged = ZERO_CID
         higher = view["higherIsBetter"]
         if any(s != INVALID for s in scores):
