@@ -195,6 +195,12 @@ def affine_update(X: np.ndarray, y: np.ndarray, task: str, lr: float | None = No
         return H, c
     if not (isinstance(steps, int) and steps >= 1) or not (np.isfinite(lr) and lr > 0):
         raise EncryptedModeError("steps is a positive integer and lr a positive number")
+    top = float(np.linalg.eigvalsh(H)[-1])  # H is symmetric positive semi-definite
+    if lr * top >= 2.0:
+        # the approximated loss is quadratic: past 2 / lambda_max the steps diverge (the true
+        # sigmoid's gradient saturates, this one does not), so the update would be garbage
+        raise EncryptedModeError(f"lr {lr:g} diverges on these data: keep it below {2.0 / top:.4g} (2 / the largest "
+                                 "eigenvalue of the loss's curvature)")
     M = np.eye(Xb.shape[1]) - lr * H
     power, total = np.eye(Xb.shape[1]), np.zeros_like(H)
     for _ in range(steps):

@@ -277,3 +277,16 @@ def test_phe_and_gmpy2_are_pinned_where_a_fresh_setup_installs_them():
         assert pin in (root / "constraints.txt").read_text().splitlines()
     assert "requirements.txt -c constraints.txt" in (root / "tools" / "setup.sh").read_text()
     assert getattr(phe.util, "HAVE_GMP", False)
+
+
+def test_a_diverging_step_size_is_refused_before_any_encrypted_work(keys):
+    """With sigmoid replaced by a line the loss is quadratic, so lr >= 2 / lambda_max diverges
+    (the true gradient would saturate); the contributor learns it from its own data."""
+    pk, _ = keys
+    X, y = _data()
+    H, _ = E.affine_update(X, y, "logistic")
+    top = float(np.linalg.eigvalsh(H)[-1])
+    model = E.encrypt_model(pk, _rows(1, X.shape[1]), "logistic")
+    E.encrypted_update(model, X, y, lr=1.9 / top, steps=2)
+    with pytest.raises(E.EncryptedModeError, match="diverges"):
+        E.encrypted_update(model, X, y, lr=2.1 / top, steps=2)
