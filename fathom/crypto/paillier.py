@@ -25,6 +25,7 @@ the committee; it is never serialised by the contributor's path.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
@@ -97,9 +98,32 @@ class PublicKey:
         """E(m) with fresh randomness from the operating system (phe draws r with `secrets`)."""
         return self._phe().raw_encrypt(self._embed(m))
 
-    def encrypt_many(self, values: Iterable[int]) -> list[int]:
+    def encrypt_many(self, values: Iterable[int], seed: bytes | None = None) -> list[int]:
+        """E(m) for each value. With ``seed`` (at least 32 secret bytes) the randomness is
+        derived from it instead of the OS (`derived_randomness`): the same seed and values
+        give the same ciphertexts, which lets every committee member pin the same bytes for
+        an encrypted head (SPECIFICATION F5). Never reuse a seed for other values."""
         key = self._phe()
-        return [key.raw_encrypt(self._embed(m)) for m in values]
+        if seed is None:
+            return [key.raw_encrypt(self._embed(m)) for m in values]
+        return [key.raw_encrypt(self._embed(m), r_value=r)
+                for m, r in zip(values, self.derived_randomness(seed), strict=False)]
+
+    def derived_randomness(self, seed: bytes) -> Iterable[int]:
+        """Paillier's r values from a secret seed: SHAKE-256("fathom/v1/paillier-r" || seed ||
+        counter) read over bits(n) + 128 bits and reduced mod n (statistically uniform),
+        skipping the negligible values not prime to n."""
+        if not isinstance(seed, bytes) or len(seed) < 32:
+            raise PaillierError("a Paillier randomness seed is at least 32 secret bytes")
+        width = (self.bits + 128 + 7) // 8
+        counter = 0
+        while True:
+            digest = hashlib.shake_256(b"fathom/v1/paillier-r" + len(seed).to_bytes(4, "big") + seed
+                                       + counter.to_bytes(8, "big")).digest(width)
+            counter += 1
+            r = int.from_bytes(digest, "big") % self.n
+            if r > 1 and gmpy2.gcd(r, self.n) == 1:
+                yield r
 
     def check(self, c: int) -> int:
         """``c`` if it is a well-formed ciphertext under this key, else PaillierError."""

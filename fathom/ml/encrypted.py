@@ -71,6 +71,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from fathom.crypto import paillier
+from fathom.ml import models
 from fathom.errors import FathomError
 from fathom.ml.privacy.mechanisms import os_generator
 from fathom.ml.quantize import COEFFICIENTS, WEIGHTS, FixedPoint
@@ -84,6 +85,8 @@ __all__ = [
     "add_noise",
     "affine_update",
     "decrypt",
+    "decrypt_update",
+    "encrypt_head",
     "encrypt_model",
     "encrypted_gradient",
     "encrypted_update",
@@ -92,6 +95,7 @@ __all__ = [
     "plain_update",
     "quantisation_bound",
     "sigmoid_error",
+    "task_of",
     "to_params",
     "unpack",
 ]
@@ -157,6 +161,49 @@ def encrypt_model(key: paillier.PublicKey, rows: np.ndarray, task: str, codec: F
     _check_size(rows.shape[0], rows.shape[1] - 1)
     cts = [tuple(key.encrypt_many(codec.encode(row))) for row in rows]
     return EncryptedWeights(key, "model", task, rows.shape[1] - 1, codec.frac_bits, tuple(cts))
+
+
+def task_of(manifest: Mapping[str, object]) -> str:
+    """The task of a Fathom model in this mode: ``logistic`` (one sigmoid output) and
+    ``softmax`` (k outputs, trained one-vs-rest; scored by its largest logit, so its
+    accuracy is one-vs-rest's, not its log loss) are linear; an mlp is not."""
+    spec = models.model_spec(manifest)
+    if spec.architecture in ("logistic", "softmax"):
+        return "logistic"
+    raise EncryptedModeError(f"the encrypted-weights mode trains linear models; a {spec.architecture!r} model is not one")
+
+
+def encrypt_head(key: paillier.PublicKey, manifest: Mapping[str, object], params: Mapping[str, np.ndarray],
+                 seed: bytes | None = None) -> EncryptedWeights:
+    """The committee encrypts a Fathom model (``W0``, ``b0``) for contributors; with
+    ``seed`` the ciphertexts are the same for every member (`PublicKey.encrypt_many`)."""
+    task = task_of(manifest)
+    rows = from_params(models.check_params(manifest, params))
+    _check_size(rows.shape[0], rows.shape[1] - 1)
+    flat = key.encrypt_many(WEIGHTS.encode(rows), seed=seed)
+    width = rows.shape[1]
+    cts = tuple(tuple(flat[i * width:(i + 1) * width]) for i in range(rows.shape[0]))
+    return EncryptedWeights(key, "model", task, width - 1, WEIGHTS.frac_bits, cts)
+
+
+def decrypt_update(secret: paillier.SecretKey, data: bytes, manifest: Mapping[str, object]) -> dict[str, np.ndarray]:
+    """The committee's step before scoring: a packed encrypted update -> the float32
+    delta (``W0``, ``b0``) that `fathom.ml.models.score_many` takes. Refused
+    (EncryptedModeError) if it is not an update under the committee's key, or does not
+    fit the head, or decrypts out of range."""
+    update = unpack(data, expected_key=secret.public)
+    spec = models.model_spec(manifest)
+    if update.kind != "update" or update.task != task_of(manifest):
+        raise EncryptedModeError(f"expected a logistic update, got a {update.task} {update.kind}")
+    if update.shape != (spec.outputs, spec.d + 1):
+        raise EncryptedModeError(f"the update has shape {update.shape}, the head takes {(spec.outputs, spec.d + 1)}")
+    try:
+        rows = decrypt(secret, update)
+    except paillier.PaillierError as exc:
+        raise EncryptedModeError(f"the update does not decrypt: {exc}") from exc
+    if not np.all(np.abs(rows) <= WEIGHTS.bound):
+        raise EncryptedModeError(f"the update leaves the weights' range of +-2**{WEIGHTS.int_bits}")
+    return models.check_update(manifest, to_params(rows))
 
 
 def decrypt(secret: paillier.SecretKey, weights: EncryptedWeights) -> np.ndarray:

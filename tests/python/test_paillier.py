@@ -290,3 +290,57 @@ def test_a_diverging_step_size_is_refused_before_any_encrypted_work(keys):
     E.encrypted_update(model, X, y, lr=1.9 / top, steps=2)
     with pytest.raises(E.EncryptedModeError, match="diverges"):
         E.encrypted_update(model, X, y, lr=2.1 / top, steps=2)
+
+
+# --- the glue the oracle and the contributor will call ---------------------------
+
+def test_head_to_encrypted_update_to_scored_delta(keys):
+    """A Fathom softmax head (k = 3, trained one-vs-rest) goes out encrypted, comes back as
+    an encrypted update, and the committee's decrypt_update gives a float32 delta that
+    score_many takes and that improves the head's accuracy."""
+    from fathom.ml import models
+
+    pk, sk = keys
+    X, y = _data(n=300, classes=3)
+    manifest = models.make_manifest("softmax", X.shape[1], 3)
+    head = models.init_model(manifest, seed=0)
+    blob = E.pack(E.encrypted_update(E.encrypt_head(pk, manifest, head), X, y, lr=0.5, steps=10))
+    delta = E.decrypt_update(sk, blob, manifest)
+    assert {k: v.dtype for k, v in delta.items()} == {"W0": np.float32, "b0": np.float32}
+    before, after = models.score_many(manifest, head, [{k: np.zeros_like(v) for k, v in head.items()}, delta],
+                                      X.astype(np.float32), y)
+    assert after > before + 0.2
+
+
+def test_an_update_that_does_not_fit_the_head_is_refused(keys):
+    from fathom.ml import models
+
+    pk, sk = keys
+    X, y = _data(classes=3)
+    manifest = models.make_manifest("softmax", X.shape[1], 3)
+    other = E.pack(E.encrypted_gradient(E.encrypt_model(pk, _rows(1, X.shape[1]), "logistic"), X, y % 2))
+    with pytest.raises(E.EncryptedModeError, match="shape"):
+        E.decrypt_update(sk, other, manifest)
+    with pytest.raises(E.EncryptedModeError, match="not one"):
+        E.task_of(models.make_manifest("mlp", 4, 3, h=8))
+    model_blob = E.pack(E.encrypt_head(pk, manifest, models.init_model(manifest)))
+    with pytest.raises(E.EncryptedModeError, match="update"):
+        E.decrypt_update(sk, model_blob, manifest)
+
+
+def test_committee_members_encrypt_the_same_head_to_the_same_bytes_with_a_shared_seed(keys):
+    """Paillier is randomised; with randomness derived from a shared secret seed every
+    member pins the same encrypted head (F5), and another seed gives other bytes."""
+    from fathom.ml import models
+
+    pk, sk = keys
+    manifest = models.make_manifest("logistic", 5, 2)
+    head = models.init_model(manifest, seed=3)
+    seed = bytes(range(32))
+    a = E.pack(E.encrypt_head(pk, manifest, head, seed=seed))
+    assert a == E.pack(E.encrypt_head(pk, manifest, head, seed=seed))
+    assert a != E.pack(E.encrypt_head(pk, manifest, head, seed=bytes(32)))
+    assert a != E.pack(E.encrypt_head(pk, manifest, head))
+    assert np.allclose(E.decrypt(sk, E.unpack(a)), E.from_params(head), atol=WEIGHTS.resolution)
+    with pytest.raises(paillier.PaillierError, match="32"):
+        pk.encrypt_many([1], seed=b"short")
