@@ -110,6 +110,8 @@ _HEAD = struct.Struct(">8sBI")
 #: rest) would take ~11 min and is refused.
 MAX_WEIGHTS = 1024
 _MAX_HEADER = 4096
+#: Steps of one update (each a (d+1)^2 matrix product in the clear; the encrypted cost is the same for any number).
+MAX_STEPS = 10_000
 
 
 class EncryptedModeError(FathomError, ValueError):
@@ -240,8 +242,8 @@ def affine_update(X: np.ndarray, y: np.ndarray, task: str, lr: float | None = No
     c = Xb.T @ (offset - y) / n
     if lr is None:
         return H, c
-    if not (isinstance(steps, int) and steps >= 1) or not (np.isfinite(lr) and lr > 0):
-        raise EncryptedModeError("steps is a positive integer and lr a positive number")
+    if not (isinstance(steps, int) and 1 <= steps <= MAX_STEPS) or not (np.isfinite(lr) and lr > 0):
+        raise EncryptedModeError(f"steps is an integer from 1 to {MAX_STEPS} and lr a positive number")
     top = float(np.linalg.eigvalsh(H)[-1])  # H is symmetric positive semi-definite
     if lr * top >= 2.0:
         # the approximated loss is quadratic: past 2 / lambda_max the steps diverge (the true
@@ -374,7 +376,7 @@ def unpack(data: bytes, expected_key: paillier.PublicKey | None = None) -> Encry
     kind, task, d, rows, bits = (header[k] for k in ("kind", "task", "inputs", "rows", "frac_bits"))
     if kind not in ("model", "update") or task not in TASKS:
         raise EncryptedModeError("unknown kind or task")
-    if not all(type(v) is int for v in (d, rows, bits)) or d < 1 or rows < 1 or not 0 <= bits <= 120:
+    if not all(type(v) is int for v in (d, rows, bits)) or d < 1 or rows < 1 or not 0 <= bits <= 60:
         raise EncryptedModeError("inputs, rows and frac_bits must be non-negative integers")
     _check_size(rows, d)
     try:

@@ -290,6 +290,8 @@ def test_a_diverging_step_size_is_refused_before_any_encrypted_work(keys):
     E.encrypted_update(model, X, y, lr=1.9 / top, steps=2)
     with pytest.raises(E.EncryptedModeError, match="diverges"):
         E.encrypted_update(model, X, y, lr=2.1 / top, steps=2)
+    with pytest.raises(E.EncryptedModeError, match="steps"):
+        E.affine_update(X, y, "logistic", lr=0.1, steps=E.MAX_STEPS + 1)
 
 
 # --- the glue the oracle and the contributor will call ---------------------------
