@@ -106,8 +106,8 @@ MAGIC = b"FTHMPAIL"
 _HEAD = struct.Struct(">8sBI")
 #: The most ciphertexts one model or update may carry (rows * (d + 1)). Decrypting one
 #: 2048-bit ciphertext costs ~2.5 ms on one core (benchmarks/paillier.py), so a committee
-#: member opening 32 updates of 1,024 weights spends ~80 s; 7,840 weights (MNIST one-vs-
-#: rest) would take ~11 min and is refused.
+#: member opening 32 updates of 1,024 weights spends ~84 s, inside the default scoring
+#: timeout of 600 s; 7,840 weights (MNIST one-vs-rest) would take ~11 min and are refused.
 MAX_WEIGHTS = 1024
 _MAX_HEADER = 4096
 #: Steps of one update (each a (d+1)^2 matrix product in the clear; the encrypted cost is the same for any number).
