@@ -31,7 +31,7 @@ ALLOWED = {
 }
 # third-party libraries that only one edge may import
 OWNED = {"web3": "chain", "eth_abi": "chain", "eth_account": "chain", "ipfshttpclient": "storage",
-         "coincurve": "crypto", "cryptography": "crypto"}
+         "coincurve": "crypto", "cryptography": "crypto", "phe": "crypto", "gmpy2": "crypto"}
 
 
 def _modules() -> list[Path]:
