@@ -15,15 +15,18 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    (`significance.paired`); it is a candidate when its lower bound is above zero.
 3. **Near-duplicates (G3).** Updates are compared in submission-id order by the cosine
    similarity of their flattened float64 deltas and of the changes they make to the
-   validation outputs; one whose cosine with an *earlier*
+   validation logits (centred per row); one whose cosine with an *earlier*
    candidate is at least `DUPLICATE_COSINE` is a duplicate: not merged, paid nothing, its
    stake refunded. The earlier one keeps its place.
 4. **Merge by measured gain (G4).** Candidates, in order of their own lower bound (highest
    first, ties by submission id), are added one at a time to the merged set when the merged
-   model's lower bound over the head grows strictly and its mean improvement does not fall;
+   model's mean improvement over the head does not fall and its lower bound stays at least
+   the best single candidate's;
    the merged delta is the average of the set's deltas weighted by their own lower bounds,
-   summed in submission-id order in float64 and rounded once to float32. The first step is
-   the best single candidate, so the merge is never worse than it, by either measure.
+   summed in submission-id order in float64 and rounded once to float32; then the longer
+   steps `SCALES` along that direction are tried and the best kept when its mean grows.
+   The first step is the best single candidate, so the merge is never worse than it, by
+   either measure.
 5. **Shares (G5).** The reward is split among the candidates by the Shapley value of a
    per-row game: a coalition's value on a validation row is its best member's improvement
    of that row over the head, capped by the merged model's improvement there (so only what
@@ -56,15 +59,22 @@ from fathom.ml.significance import PairedDifference
 
 #: G3: a later update at least this similar to an earlier candidate is its near-duplicate,
 #: by either of two cosines: of the flattened float64 deltas (a copy, a rescaled copy) and
-#: of the changes of the validation outputs (a copy disguised by weights that change no
-#: output, e.g. on a feature that is always 0). Measured on the demo's digits, five honest
-#: updates trained from one head on disjoint shards reach 0.945 (deltas) and 0.980
-#: (outputs); a copy plus Gaussian noise of 10% of its norm measures 0.995 / 0.997, of 20%
-#: 0.980 / 0.990. 0.99 sits between the two, so honest pairs stay apart and copies with
-#: noise up to a fifth of their norm are caught (tests/python/test_aggregate.py).
+#: of the changes of the validation logits, centred per row (a copy disguised by weights
+#: that change no prediction, e.g. on a feature that is always 0, or by a per-row shift of
+#: every logit). Measured on the demo's digits, five honest updates trained from one head
+#: on disjoint shards reach 0.945 (deltas) and 0.973 (logits); a copy plus Gaussian noise
+#: of 10% of its norm measures 0.995 / 0.997, of 20% 0.980 / 0.993. 0.99 sits between the
+#: two, so honest pairs stay apart and copies with noise up to a fifth of their norm are
+#: caught (tests/python/test_aggregate.py).
 DUPLICATE_COSINE = 0.99
 #: G1: how many versions behind the head an update may be and still be rebased.
 MAX_LAG = 2
+
+#: G4: longer steps along the merged direction, tried once the set is chosen. An average
+#: of k updates is a step about as long as one of them (their differences cancel), so when
+#: contributors take short steps (a small learning rate) the average under-uses them;
+#: measured on benchmarks/aggregate.py's make_classification task, 2-4x recovers it.
+SCALES = (1.0, 2.0, 3.0, 4.0)
 
 CURRENT, REBASE, REJECT = "current", "rebase", "reject"
 
@@ -144,10 +154,32 @@ def cosine(a: np.ndarray, b: np.ndarray) -> float:
     return math.fsum((a * b).tolist()) / (na * nb)
 
 
-def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]) -> dict[str, np.ndarray]:
-    """sum_i w_i delta_i / sum_i w_i, accumulated in float64 in the given order, one rounding
-    to float32 at the end."""
-    total = math.fsum(weights)
+#: a BLAS dot product of n float64 terms errs by at most n * 2^-53 relative to |a| |b|
+#: (1e-11 for 10^5 terms); cosines farther than this from the threshold are decided by it
+_SCREEN = 1e-6
+
+
+def _cosines(v: np.ndarray, earlier: np.ndarray, threshold: float) -> list[float]:
+    """Cosines of `v` with each earlier vector. Screened with BLAS (fast, last bits machine
+    dependent); any within `_SCREEN` of the threshold is recomputed exactly (`cosine`), so
+    the duplicate verdict is the same on every machine. Values far below the threshold are
+    rounded to 6 decimals (they are reported, never compared)."""
+    if not len(earlier):
+        return []
+    M = earlier
+    nv = math.sqrt(float(v @ v))
+    fast = (M @ v) / np.maximum(np.sqrt(np.einsum("ij,ij->i", M, M)) * nv, np.finfo(np.float64).tiny)
+    out = []
+    for j, f in enumerate(fast.tolist()):
+        out.append(cosine(v, earlier[j]) if f >= threshold - _SCREEN else round(f, 6))
+    return out
+
+
+def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float],
+            total: float | None = None) -> dict[str, np.ndarray]:
+    """sum_i w_i delta_i / total (by default sum_i w_i), accumulated in float64 in the given
+    order, one rounding to float32 at the end."""
+    total = math.fsum(weights) if total is None else total
     if not total > 0:
         raise AggregationError("merge weights must sum to a positive number")
     out: dict[str, np.ndarray] = {}
@@ -199,17 +231,55 @@ def integer_shares(total: int, values: Sequence[float], ids: Sequence[int]) -> l
     return base
 
 
-def _goodness_all(manifest: Mapping[str, Any], models_: Sequence[Mapping[str, np.ndarray]], X: Any, y: Any,
-                  workers: int) -> list[np.ndarray]:
-    """Per-row goodness of each model: independent computations, so the bits do not depend
-    on how many threads run them."""
-    def one(p: Mapping[str, np.ndarray]) -> np.ndarray:
-        return significance.row_goodness(manifest, p, X, y)
+def _logits_all(spec: models.ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
+                workers: int) -> list[np.ndarray]:
+    """Last-layer logits (float32, n x outputs) of each parameter set. A model without hidden
+    layers is one GEMM for all of them: the sets' weights side by side in one wide linear
+    layer (`models.logits` of it), cut back into blocks. Otherwise one `models.logits` per
+    set, independent computations that `workers` threads may run side by side (the bits do
+    not depend on how many)."""
+    if len(spec.layers) == 1 and len(sets) > 1:
+        (d, k), = spec.layers
+        wide = {"architecture": "softmax", "dtype": "float32", "metric": "accuracy", "layers": [[d, k * len(sets)]]}
+        params = {"W0": np.concatenate([np.asarray(p["W0"], dtype=np.float32) for p in sets], axis=1),
+                  "b0": np.concatenate([np.asarray(p["b0"], dtype=np.float32) for p in sets])}
+        Z = models.logits(wide, params, X)
+        return [Z[:, j * k:(j + 1) * k] for j in range(len(sets))]
 
-    if workers <= 1 or len(models_) <= 1:
-        return [one(p) for p in models_]
+    def one(p: Mapping[str, np.ndarray]) -> np.ndarray:
+        return models.logits(spec, p, X)
+
+    if workers <= 1 or len(sets) <= 1:
+        return [one(p) for p in sets]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, models_))
+        return list(pool.map(one, sets))
+
+
+def _goodness(spec: models.ModelSpec, manifest: Mapping[str, Any], params: Mapping[str, np.ndarray], Z: np.ndarray,
+              X: Any, y: Any) -> np.ndarray:
+    """Per-row goodness (`significance.row_goodness`) from the model's logits `Z` when the
+    metric is accuracy (the prediction is the logits' first argmax, or logit >= 0 for a
+    sigmoid, as `models.predict`), else from the model itself."""
+    if spec.metric != "accuracy":
+        return significance.row_goodness(manifest, params, X, y)
+    pred = (Z[:, 0] >= 0).astype(np.int64) if spec.output == "sigmoid" else Z.argmax(axis=1)
+    return (pred == np.asarray(y)).astype(np.float64)
+
+
+def _signature(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
+    """What a model does to the validation rows, for G3: its logits in float64, centred per
+    row for a softmax output (which a per-row shift of every logit does not change)."""
+    Z = np.asarray(Z, dtype=np.float64)
+    if spec.output == "softmax":
+        Z = Z - Z.mean(axis=1, keepdims=True)
+    return Z.ravel()
+
+
+def _evaluate(spec: models.ModelSpec, manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]],
+              X: Any, y: Any, workers: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per-row goodness and logits of each parameter set."""
+    Zs = _logits_all(spec, sets, X, workers)
+    return [_goodness(spec, manifest, p, Z, X, y) for p, Z in zip(sets, Zs)], Zs
 
 
 # ------------------------------------------------------------------------------ the decision
@@ -218,7 +288,8 @@ def _goodness_all(manifest: Mapping[str, Any], models_: Sequence[Mapping[str, np
 def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_version: int,
            submissions: Sequence[Submission], X: Any, y: Any, reward: int,
            confidence_bps: int = significance.DEFAULT_CONFIDENCE_BPS, *, workers: int = 1,
-           duplicate_cosine: float = DUPLICATE_COSINE, max_lag: int = MAX_LAG) -> Decision:
+           duplicate_cosine: float = DUPLICATE_COSINE, max_lag: int = MAX_LAG,
+           scales: Sequence[float] = SCALES) -> Decision:
     """The batch's decision (G1-G6): the merged model and each submission's outcome and share."""
     subs = sorted(submissions, key=lambda s: int(s.id))
     ids = [int(s.id) for s in subs]
@@ -243,14 +314,15 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
 
     # G2: every live update alone against the head, one model each
     alone = [models.apply_update(head, d) for d in deltas]
-    goods = _goodness_all(manifest, [head] + alone, X, y, workers)
+    goods, Zs = _evaluate(spec, manifest, [head] + alone, X, y, workers)
+    head_sig = _signature(spec, Zs[0])
     head_good, own_good = goods[0], goods[1:]
     own = [significance.paired(head_good, g, confidence_bps) for g in own_good]
-    head_out = np.asarray(models.forward(spec, head, X), dtype=np.float64).ravel()
 
     # G3: near-duplicates of earlier candidates (submission-id order)
-    flat: list[np.ndarray] = []  # candidates' deltas
-    moved: list[np.ndarray] = []  # candidates' output changes on the validation rows
+    n_params = sum(int(np.prod(np.shape(a))) for a in head.values())
+    flat = np.empty((len(live), n_params))  # candidates' deltas, one row each
+    moved = np.empty((len(live), head_sig.size))  # candidates' logit changes on the validation rows
     cand: list[int] = []  # indices into live
     for i, s in enumerate(live):
         diff = own[i]
@@ -259,42 +331,62 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
             outcomes[s.id] = Outcome(s.id, verdict, diff, base=bases[s.id])
             continue
         v = flatten(deltas[i])
-        o = np.asarray(models.forward(spec, alone[i], X), dtype=np.float64).ravel() - head_out
-        sims = [max(cosine(v, flat[j]), cosine(o, moved[j])) for j in range(len(flat))]
+        o = _signature(spec, Zs[1 + i]) - head_sig
+        c = len(cand)
+        sims = [max(a, b) for a, b in zip(_cosines(v, flat[:c], duplicate_cosine),
+                                          _cosines(o, moved[:c], duplicate_cosine))]
         best = max(sims, default=0.0)
         if best >= duplicate_cosine:
-            first = cand[int(np.argmax(sims))]
+            first = cand[sims.index(best)]
             outcomes[s.id] = Outcome(s.id, "duplicate", diff, duplicate_of=live[first].id, base=bases[s.id],
                                      cosine_max=best)
             continue
-        flat.append(v)
-        moved.append(o)
+        flat[len(cand)] = v
+        moved[len(cand)] = o
         cand.append(i)
         outcomes[s.id] = Outcome(s.id, "candidate", diff, base=bases[s.id], cosine_max=best)
 
     if not cand:
         return Decision((), (), None, None, None, outcomes, reward)
 
-    # G4: greedy merge by own lower bound, ties by submission id
+    # G4: greedy merge by own lower bound, ties by submission id. Sequential in meaning
+    # (each candidate is tried on the set chosen before it), batched in computation: the
+    # trials of every remaining candidate on the current set are scored in one pass, the
+    # first that passes is taken, and only the ones after it are tried again.
     order = sorted(cand, key=lambda i: (-own[i].lcb, live[i].id))
     chosen = [order[0]]
-    best_gain = own[order[0]]
-    for i in order[1:]:
-        trial = sorted(chosen + [i], key=lambda j: live[j].id)
-        merged = combine([deltas[j] for j in trial], [own[j].lcb for j in trial])
-        g = _goodness_all(manifest, [models.apply_update(head, merged)], X, y, 1)[0]
-        diff = significance.paired(head_good, g, confidence_bps)
-        if diff.lcb > best_gain.lcb and diff.mean >= best_gain.mean:
-            chosen, best_gain = trial, diff
+    best_gain = floor = own[order[0]]
+    best_good = own_good[order[0]]
+    rest = order[1:]
+    while rest:
+        trials = [sorted(chosen + [i], key=lambda j: live[j].id) for i in rest]
+        merged = [models.apply_update(head, combine([deltas[j] for j in t], [own[j].lcb for j in t])) for t in trials]
+        taken = None
+        for pos, g in enumerate(_evaluate(spec, manifest, merged, X, y, workers)[0]):
+            diff = significance.paired(head_good, g, confidence_bps)
+            if diff.mean >= best_gain.mean and diff.lcb >= floor.lcb:
+                chosen, best_gain, best_good, taken = trials[pos], diff, g, pos
+                break
+        if taken is None:
+            break
+        rest = rest[taken + 1:]
     chosen = sorted(chosen, key=lambda j: live[j].id)
     w = [own[j].lcb for j in chosen]
     total_w = math.fsum(w)
     delta = combine([deltas[j] for j in chosen], w)
     params = models.apply_update(head, delta)
+    longer = [combine([deltas[j] for j in chosen], [x * sc for x in w], total=total_w)
+              for sc in scales if sc != 1.0] if len(chosen) >= 2 else []
+    if longer:  # longer steps along the merged direction, kept when they measure better
+        tried = [models.apply_update(head, dl) for dl in longer]
+        for dl, p, g in zip(longer, tried, _evaluate(spec, manifest, tried, X, y, workers)[0]):
+            diff = significance.paired(head_good, g, confidence_bps)
+            if diff.mean > best_gain.mean and diff.lcb >= floor.lcb:
+                delta, params, best_gain, best_good = dl, p, diff, g
 
     # G5: shares by the Shapley value of the per-row game whose value on a row is the best
     # candidate's improvement there, capped by the merged model's own improvement there
-    merged_gain = np.maximum(_goodness_all(manifest, [params], X, y, 1)[0] - head_good, 0.0)
+    merged_gain = np.maximum(best_good - head_good, 0.0)
     gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand])
     phi = airport_shapley(gains)
     cand_ids = [live[j].id for j in cand]

@@ -69,6 +69,19 @@ def test_the_merged_model_is_at_least_as_good_as_the_best_single_candidate(demo,
     assert again == base.gain
 
 
+def test_a_longer_step_is_kept_only_when_it_measures_better(demo, base):
+    plain = _decide(demo, demo["subs"], scales=(1.0,))
+    assert base.gain.mean >= plain.gain.mean and base.gain.lcb >= max(o.own.lcb for o in base.outcomes.values())
+    doubled = A.combine([s.delta for s in demo["subs"] if s.id in plain.merged_ids],
+                        [plain.outcomes[i].own.lcb for i in plain.merged_ids])
+    assert base.merged_ids == plain.merged_ids
+    if base.gain.mean > plain.gain.mean:  # a longer step was taken: it is a multiple of the average
+        ratio = base.delta["W0"].astype(np.float64).sum() / doubled["W0"].astype(np.float64).sum()
+        assert round(ratio) in A.SCALES[1:]
+    else:
+        assert all(np.array_equal(base.delta[k], doubled[k]) for k in base.delta)
+
+
 def test_a_plain_average_is_not_the_merge(demo, base):
     """Issue 17's observation: the equal-weight average of all five is worse than the best
     alone in log-loss; the merge by measured gain never is (it falls back to the best)."""
@@ -188,6 +201,19 @@ def test_a_copy_disguised_by_weights_on_a_dead_feature_earns_nothing(demo, base)
     d = _decide(demo, subs + [Submission(400, fake, 0, "copier")])
     assert d.outcomes[400].verdict == "duplicate" and d.outcomes[400].share == 0
     assert d.outcomes[subs[1].id].share == base.outcomes[subs[1].id].share
+
+
+def test_a_copy_disguised_by_a_per_row_shift_of_every_logit_earns_nothing(demo, base):
+    """Add one vector to every class's weights: every logit of a row moves by the same
+    amount, the probabilities and predictions do not, and the weights look different."""
+    subs = demo["subs"]
+    u = np.random.default_rng(9).normal(size=(64, 1)).astype(np.float32) * 5
+    fake = {k: v.copy() for k, v in subs[3].delta.items()}
+    fake["W0"] += u
+    assert A.cosine(A.flatten(fake), A.flatten(subs[3].delta)) < 0.5
+    d = _decide(demo, subs + [Submission(401, fake, 0, "copier")])
+    assert d.outcomes[401].verdict == "duplicate" and d.outcomes[401].duplicate_of == subs[3].id
+    assert d.outcomes[401].share == 0 and d.outcomes[subs[3].id].share == base.outcomes[subs[3].id].share
 
 
 def test_honest_updates_are_not_taken_for_duplicates(demo, base):
