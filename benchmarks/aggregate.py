@@ -23,8 +23,6 @@ contributors paid anything.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -34,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 
-from common import load, median, say, summary  # noqa: E402
+from common import load, median, say, section_main, summary  # noqa: E402
 from fathom.ml import aggregate, models, training  # noqa: E402
 from fathom.ml.aggregate import Submission  # noqa: E402
 
@@ -96,21 +94,26 @@ def aggregate_b32(quick: bool = False) -> dict[str, Any]:
 # ---------------------------------------------------------------------------- the comparison
 
 
+def _task(name: str, X: np.ndarray, y: np.ndarray, k: int, cuts: tuple[int, int, int], shards: int, lr: float,
+          epochs: int, seed_lr: float, seed_epochs: int, split: str) -> dict[str, Any]:
+    """A data set cut into public rows (the seed model), validation, held-out and shards."""
+    public, val, held = cuts
+    m = models.make_manifest("softmax", X.shape[1], k)
+    rest = np.array_split(np.arange(held, len(y)), shards)
+    return {
+        "name": name, "manifest": m,
+        "seed": training.train(m, models.init_model(m, seed=1), X[:public], y[:public], lr=seed_lr, epochs=seed_epochs,
+                               batch_size=32, seed=1),
+        "validation": (X[public:val], y[public:val]), "held_out": (X[val:held], y[val:held]),
+        "shards": [(X[s], y[s]) for s in rest], "lr": lr, "epochs": epochs, "split": split,
+    }
+
+
 def _digits() -> dict[str, Any]:
     from fathom.cli.demo import shuffled_digits
 
-    X, y = shuffled_digits()
-    m = models.make_manifest("softmax", 64, 10)
-    rest_X, rest_y = X[1160:], y[1160:]
-    shards = np.array_split(np.arange(len(rest_y)), 6)
-    return {
-        "name": "digits", "manifest": m,
-        "seed": training.train(m, models.init_model(m, seed=1), X[:60], y[:60], lr=0.5, epochs=3, batch_size=32,
-                               seed=1),
-        "validation": (X[60:660], y[60:660]), "held_out": (X[660:1160], y[660:1160]),
-        "shards": [(rest_X[s], rest_y[s]) for s in shards], "lr": 0.5, "epochs": 6,
-        "split": "60 public (seed model), 600 validation, 500 held out, 637 in 6 shards (5 honest, 1 harmful)",
-    }
+    return _task("digits", *shuffled_digits(), 10, (60, 660, 1160), 6, lr=0.5, epochs=6, seed_lr=0.5, seed_epochs=3,
+                 split="60 public (seed model), 600 validation, 500 held out, 637 in 6 shards (5 honest, 1 harmful)")
 
 
 def _classification() -> dict[str, Any]:
@@ -118,19 +121,10 @@ def _classification() -> dict[str, Any]:
 
     X, y = make_classification(n_samples=20_000, n_features=20, n_informative=10, n_redundant=4, n_classes=4,
                                class_sep=1.5, flip_y=0.02, random_state=17)
-    X = X.astype(np.float32)
-    m = models.make_manifest("softmax", 20, 4)
-    rest_X, rest_y = X[10_200:], y[10_200:]
-    shards = np.array_split(np.arange(len(rest_y)), 8)
-    return {
-        "name": "make_classification", "manifest": m,
-        "seed": training.train(m, models.init_model(m, seed=1), X[:200], y[:200], lr=0.05, epochs=1, batch_size=32,
-                               seed=1),
-        "validation": (X[200:4200], y[200:4200]), "held_out": (X[4200:10_200], y[4200:10_200]),
-        "shards": [(rest_X[s], rest_y[s]) for s in shards], "lr": 0.05, "epochs": 1,
-        "split": "make_classification(20,000 rows, 20 features, 10 informative, 4 classes, class_sep 1.5, seed 17): 200 public, "
-                 "4,000 validation, 6,000 held out, 9,800 in 8 shards (7 honest, 1 harmful)",
-    }
+    return _task("make_classification", X.astype(np.float32), y, 4, (200, 4200, 10_200), 8, lr=0.05, epochs=1,
+                 seed_lr=0.05, seed_epochs=1,
+                 split="make_classification(20,000 rows, 20 features, 10 informative, 4 classes, class_sep 1.5, "
+                       "seed 17): 200 public, 4,000 validation, 6,000 held out, 9,800 in 8 shards (7 honest, 1 harmful)")
 
 
 def _play(task: dict[str, Any], rule: str, batches: int) -> dict[str, Any]:
@@ -195,16 +189,5 @@ def run(quick: bool = False) -> dict[str, Any]:
     return out
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--json", type=Path)
-    args = parser.parse_args()
-    out = run(args.quick)
-    if args.json:
-        args.json.write_text(json.dumps(out, indent=2) + "\n")
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(section_main(__doc__, run))
