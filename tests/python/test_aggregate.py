@@ -302,6 +302,37 @@ def test_the_same_bytes_and_shares_for_any_input_order_and_thread_count(demo, ba
             assert d.gain == ref.gain
 
 
+def test_the_same_bytes_under_one_or_two_blas_threads(demo):
+    """The batch's logits are one GEMM: its bits must not depend on BLAS's thread count."""
+    from threadpoolctl import threadpool_limits
+
+    subs = demo["subs"]
+    out = []
+    for threads in (1, 2):
+        with threadpool_limits(threads, "blas"):
+            out.append(_decide(demo, subs))
+    a, b = out
+    assert a.merged_ids == b.merged_ids and a.shares == b.shares and a.gain == b.gain
+    assert all(a.delta[k].tobytes() == b.delta[k].tobytes() for k in a.delta)
+
+
+def test_an_mlp_batch_is_decided_the_same_on_any_number_of_workers_and_beats_its_best(demo):
+    """A model with a hidden layer is scored one model at a time, `workers` side by side."""
+    m = models.make_manifest("mlp", 64, 10, h=16)
+    data, (X, y) = demo["data"], demo["val"]
+    head = training.train(m, models.init_model(m, seed=2), *data["public"], lr=0.3, epochs=3, batch_size=32, seed=1)
+    subs = [Submission(i, training.make_update(head, training.train(m, head, *data[f"c{i}"], lr=0.3, epochs=6,
+                                                                   batch_size=32, seed=i)), 0) for i in range(4)]
+    subs.append(Submission(9, subs[0].delta, 0))  # a copy
+    one = decide(m, head, 0, subs, X, y, REWARD, workers=1)
+    two = decide(m, head, 0, subs[::-1], X, y, REWARD, workers=2)
+    assert one.merged_ids == two.merged_ids and one.shares == two.shares and one.gain == two.gain
+    assert all(one.delta[k].tobytes() == two.delta[k].tobytes() for k in one.delta)
+    assert one.outcomes[9].verdict == "duplicate" and one.outcomes[9].share == 0
+    best = max((o.own for o in one.outcomes.values() if o.own.lcb > 0), key=lambda d: d.lcb)
+    assert one.gain.lcb >= best.lcb and one.gain.mean >= best.mean and sum(one.shares.values()) == REWARD
+
+
 def test_the_one_winner_rule_pays_one(demo):
     d = A.one_winner(demo["manifest"], demo["head"], 0, demo["subs"], *demo["val"], REWARD)
     assert len(d.merged_ids) == 1 and sum(d.shares.values()) == REWARD
