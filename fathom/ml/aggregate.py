@@ -389,6 +389,8 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
     merged_gain = np.maximum(best_good - head_good, 0.0)
     gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand])
     phi = airport_shapley(gains)
+    if not math.fsum(phi.tolist()) > 0:  # no row of the version is one a candidate improves alone:
+        phi = np.array([own[j].lcb if j in chosen else 0.0 for j in cand])  # the members, by their own bounds
     cand_ids = [live[j].id for j in cand]
     amounts = integer_shares(reward, phi.tolist(), cand_ids)
     merged_ids = [live[j].id for j in chosen]

@@ -110,6 +110,16 @@ def test_on_a_second_data_set_the_merge_beats_or_equals_the_best(demo):
     assert sum(d.shares.values()) == REWARD
 
 
+def test_a_log_loss_bounty_is_decided_on_per_row_log_likelihoods(demo, base):
+    m = dict(demo["manifest"], metric="log_loss")
+    d = decide(m, demo["head"], 0, demo["subs"], *demo["val"], REWARD)
+    best = max((o.own for o in d.outcomes.values() if o.own.lcb > 0), key=lambda x: x.lcb)
+    assert d.gain.lcb >= best.lcb and d.gain.mean >= best.mean and sum(d.shares.values()) == REWARD
+    # the gain is in minus the log loss: the version's log loss is lower than the head's by it
+    drop = models.score(m, demo["head"], *demo["val"]) - models.score(m, d.params, *demo["val"])
+    assert drop == pytest.approx(d.gain.mean, rel=1e-4)
+
+
 # ------------------------------------------------------------------------------ G5 shares
 
 
@@ -126,6 +136,13 @@ def test_every_significant_honest_update_that_is_not_a_copy_is_paid_and_none_is_
         assert o.verdict in ("merged", "candidate", "duplicate")  # never "worse": never slashed
         if o.verdict != "duplicate":
             assert o.share > 0
+
+
+def test_shares_still_sum_to_the_reward_when_no_candidate_alone_improves_the_versions_rows(demo, monkeypatch):
+    monkeypatch.setattr(A, "airport_shapley", lambda g: np.zeros(len(g)))
+    d = _decide(demo, demo["subs"])
+    assert sum(d.shares.values()) == REWARD
+    assert {i for i, v in d.shares.items() if v} == set(d.merged_ids)  # the members, by their own bounds
 
 
 def test_airport_shapley_is_the_exact_shapley_value():
