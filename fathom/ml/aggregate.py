@@ -27,8 +27,9 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    steps `SCALES` along that direction are tried and the best kept when its mean grows.
    The first step is the best single candidate, so the merge is never worse than it, by
    either measure.
-5. **Shares (G5).** The reward is split among the candidates by the Shapley value of a
-   per-row game: a coalition's value on a validation row is its best member's improvement
+5. **Shares (G5).** The reward is split among the candidates' contributors by the
+   Shapley value of a per-row game (a contributor's value on a row is the best of its
+   candidates there): a coalition's value on a validation row is its best member's improvement
    of that row over the head, capped by the merged model's improvement there (so only what
    the new version has is paid for, and a candidate left out of the merge is paid only
    for improvements the merge also brings); the Shapley value of this "airport" game has a closed form
@@ -231,6 +232,29 @@ def integer_shares(total: int, values: Sequence[float], ids: Sequence[int]) -> l
     return base
 
 
+def _split(reward: int, gains: np.ndarray, ids: Sequence[int], contributors: Sequence[str]) -> list[int]:
+    """G5: the reward by the Shapley value of the per-row game whose players are the
+    contributors (a contributor's row value is the best of its candidates there, so
+    splitting one's update over several submissions adds no player); each contributor's
+    amount then goes to its candidates in proportion to their capped gains (to its first
+    if those are all 0). Amounts per candidate, in the order given; all 0 when no player
+    has any value."""
+    keys = [c if c else f"#{i}" for c, i in zip(contributors, ids)]
+    players: dict[str, list[int]] = {}
+    for n, k in sorted(enumerate(keys), key=lambda t: ids[t[0]]):
+        players.setdefault(k, []).append(n)
+    members = list(players.values())  # in order of each player's first submission id
+    phi = airport_shapley(np.vstack([gains[m].max(axis=0) for m in members]))
+    per_player = integer_shares(reward, phi.tolist(), [ids[m[0]] for m in members])
+    out = [0] * len(ids)
+    for m, amount in zip(members, per_player):
+        own = [math.fsum(np.maximum(gains[n], 0.0).tolist()) for n in m]
+        parts = integer_shares(amount, own, [ids[n] for n in m]) if math.fsum(own) > 0 else [amount] + [0] * (len(m) - 1)
+        for n, part in zip(m, parts):
+            out[n] = part
+    return out
+
+
 def _logits_all(spec: models.ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
                 workers: int) -> list[np.ndarray]:
     """Last-layer logits (float32, n x outputs) of each parameter set. A model without hidden
@@ -388,11 +412,11 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
     # candidate's improvement there, capped by the merged model's own improvement there
     merged_gain = np.maximum(best_good - head_good, 0.0)
     gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand])
-    phi = airport_shapley(gains)
-    if not math.fsum(phi.tolist()) > 0:  # no row of the version is one a candidate improves alone:
-        phi = np.array([own[j].lcb if j in chosen else 0.0 for j in cand])  # the members, by their own bounds
     cand_ids = [live[j].id for j in cand]
-    amounts = integer_shares(reward, phi.tolist(), cand_ids)
+    amounts = _split(reward, gains, cand_ids, [live[j].contributor for j in cand])
+    if sum(amounts) != reward:  # no row of the version is one a candidate improves alone:
+        lcbs = [own[j].lcb if j in chosen else 0.0 for j in cand]  # the members, by their own bounds
+        amounts = integer_shares(reward, lcbs, cand_ids)
     merged_ids = [live[j].id for j in chosen]
     for sid, amount in zip(cand_ids, amounts):
         o = outcomes[sid]

@@ -206,6 +206,25 @@ def test_splitting_into_small_perturbations_pays_no_more_than_submitting_once(de
     assert d.outcomes[c0.id].share + sum(d.outcomes[s.id].share for s in mine) <= base.outcomes[c0.id].share
 
 
+def test_splitting_an_update_into_disjoint_parts_under_one_name_pays_no_more(demo, base):
+    """The attack that a duplicate filter cannot see: send the update's first five classes
+    and its last five as two submissions (cosine 0: no duplicate). The contributor is one
+    player of the game, whatever it sends, so its rows count once."""
+    subs = demo["subs"]
+    c0 = subs[0]
+    a = {k: v.copy() for k, v in c0.delta.items()}
+    b = {k: v.copy() for k, v in c0.delta.items()}
+    a["W0"][:, 5:] = 0
+    a["b0"][5:] = 0
+    b["W0"][:, :5] = 0
+    b["b0"][:5] = 0
+    parts = [Submission(c0.id, a, 0, "c0"), Submission(700, b, 0, "c0")]
+    d = _decide(demo, parts + subs[1:])
+    assert all(d.outcomes[s.id].verdict in ("merged", "candidate") for s in parts)  # not caught as copies
+    assert d.outcomes[c0.id].share + d.outcomes[700].share <= base.outcomes[c0.id].share
+    assert sum(d.shares.values()) == REWARD
+
+
 def test_a_copy_disguised_by_weights_on_a_dead_feature_earns_nothing(demo, base):
     """The attack on a weight-only cosine: copy c1's update and add large weights on a pixel
     that is 0 in every digit; the weights differ (cosine << 0.99), the outputs do not."""
