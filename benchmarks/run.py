@@ -7,7 +7,8 @@
     python benchmarks/run.py --gas merge      # take benchmarks/gas.json as it is
 
 Sections: gas (benchmarks/gas.py, run as a subprocess; it writes benchmarks/gas.json,
-whose keys land under "gas"), artefacts, ipfs, scoring, round, schema, paillier. Each section's figures
+whose keys land under "gas"), artefacts, ipfs, scoring, aggregation (its cost lands under
+"scoring.aggregate_b32", after the scoring section), round, schema, paillier. Each section's figures
 are medians of repeated runs (see each module's docstring for its method); the machine,
 the load averages and the time of each section are recorded beside them. A section that
 fails is recorded under "errors" and the run exits 1 after writing everything else.
@@ -33,7 +34,7 @@ from common import BENCH, ROOT, load, machine, say, write_json  # noqa: E402
 warnings.filterwarnings("ignore", category=FutureWarning)  # ipfshttpclient on urllib3 2
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-SECTIONS = ("gas", "artefacts", "ipfs", "scoring", "round", "schema", "paillier")
+SECTIONS = ("gas", "artefacts", "ipfs", "scoring", "aggregation", "round", "schema", "paillier")
 RESULTS = BENCH / "results.json"
 GAS_JSON = BENCH / "gas.json"
 
@@ -58,6 +59,13 @@ METHOD = {
     "schema": "benchmarks/schema.py: fathom.ml.tables.map_columns on the 30-column paraphrase fixtures "
               "(all-MiniLM-L6-v2 int8 on onnxruntime, one thread): median of 7 runs after a warm-up; accuracy = share "
               "of features mapped to the right column, per fixture.",
+    "aggregation": "benchmarks/aggregate.py: scoring.aggregate_b32 = aggregate.decide (the whole batch decision, "
+                   "SPECIFICATION G1-G7) for 32 honest updates, softmax d=784, 10k rows, over models.score_many of the "
+                   "same 32 (as the oracle calls it), both on one BLAS thread, interleaved, medians of 5. "
+                   "aggregation.<data set>.<rule>: R5's one winner per batch against aggregate.decide, 4 batches by the "
+                   "same contributors (same data, hyperparameters and seeds; one harmful) from the same seed model, on "
+                   "scikit-learn's digits and on make_classification: final validation and held-out scores, share of "
+                   "honest contributors paid anything.",
     "round": "benchmarks/round.py: 100 contributors (softmax on digits, d=64), batches of 32, committee of 3 "
              "in-process OracleNodes doing their whole job, on a fresh anvil and a fresh ganache; wall time of the "
              "round from createBounty to the last claim, gas = sum of gasUsed of its transactions.",
@@ -109,6 +117,10 @@ def _section(name: str, quick: bool, gas_mode: str) -> Any:
         import scoring
 
         return scoring.run(quick)
+    if name == "aggregation":
+        import aggregate
+
+        return aggregate.run(quick)
     if name == "round":
         import round as round_bench
 
@@ -182,6 +194,12 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         else:
             row(f"round.contributors_100.{chain}.wall_s", wall, None, None, "s")
         row(f"round.contributors_100.{chain}.gas_total", gas, None, None, "gas")
+    v = _get(results, "scoring.aggregate_b32")
+    row("scoring.aggregate_b32 (decision / scoring)", v, None, None, "x")
+    for data in ("digits", "make_classification"):
+        for rule in ("one_winner", "aggregate"):
+            for key in ("validation", "held_out", "honest_paid_share"):
+                row(f"aggregation.{data}.{rule}.{key}", _get(results, f"aggregation.{data}.{rule}.{key}"), None, None)
     row("schema.map_ms (30 columns)", _get(results, "schema.map_ms"), None, None, "ms")
     for fixture, share in (_get(results, "schema.mapping_accuracy") or {}).items():
         row(f"schema.mapping_accuracy.{fixture}", share, None, None)
@@ -213,12 +231,13 @@ def print_table(results: dict[str, Any]) -> None:
         f"({(m.get('numpy_blas_build') or {}).get('name', '?')} {(m.get('numpy_blas_build') or {}).get('version', '')}); "
         f"load {results.get('load', {}).get('before', '?')} -> {results.get('load', {}).get('after', '?')}")
     say("-" * 96)
-    say(f"{'figure':<48} {'value':>16} {'unit':<5} {'target':>10}  status")
+    w = max([48] + [len(r["key"]) for r in results.get("targets", [])])
+    say(f"{'figure':<{w}} {'value':>16} {'unit':<5} {'target':>10}  status")
     for r in results.get("targets", []):
         status = "" if r["met"] is None else ("MET" if r["met"] else "NOT MET")
         if r["value"] is None:
             status = "missing"
-        say(f"{r['key']:<48} {_fmt(r['value']):>16} {r['unit']:<5} {r['target'] or '':>10}  {status}")
+        say(f"{r['key']:<{w}} {_fmt(r['value']):>16} {r['unit']:<5} {r['target'] or '':>10}  {status}")
     batched, single = _get(results, "scoring.per_s_batched"), _get(results, "scoring.per_s_single")
     if batched:
         say("-" * 96)
@@ -266,7 +285,12 @@ def main() -> int:
         t = time.monotonic()
         errors.pop(name, None)
         try:
-            results[name] = _section(name, args.quick, args.gas)
+            value = _section(name, args.quick, args.gas)
+            if name == "aggregation":  # its cost belongs beside the other scoring figures
+                results.setdefault("scoring", {}).update(value.pop("scoring"))
+            if name == "scoring":  # keep the aggregation section's figures when scoring runs alone
+                value.update({k: v for k, v in (results.get("scoring") or {}).items() if k.startswith("aggregate_b32")})
+            results[name] = value
         except Exception:  # noqa: BLE001 - record it, run the other sections
             errors[name] = traceback.format_exc()
             say(f"{name}: FAILED\n{errors[name]}")
