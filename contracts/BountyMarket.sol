@@ -68,14 +68,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
         _guard = uint160(guardian_);
-        extension = address(new BountyMarketExtension());
+        extension = address(new BountyMarketExtension(oracleRegistry_));
         emit GuardianSet(guardian_);
     }
 
     /// @dev IBountyMarketExtension lives in BountyMarketExtension (same storage layout, via
     ///      BountyMarketStorage); unknown selectors run there by delegatecall. It is created
-    ///      here and immutable: no admin can swap it.
-    fallback() external {
+    ///      here and immutable: no admin can swap it. Payable for createBounty and topUp; the
+    ///      extension's other functions are not payable and refuse ETH themselves.
+    fallback() external payable {
         address target = extension;
         assembly ("memory-safe") {
             calldatacopy(0, 0, calldatasize())
@@ -109,133 +110,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (_guard & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
     }
 
-    function _lock(bool pausable) private returns (uint256 g) {
-        g = _guard;
-        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
-        if (pausable && g & GUARD_PAUSED != 0) revert EnforcedPause();
-        _guard = g | GUARD_LOCKED;
-    }
-
-    // ------------------------------------------------------------ requester
-
-    /// @inheritdoc IBountyMarketActions
-    function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
-        uint256 g = _lock(true);
-        _validateParams(p);
-        bountyId = _bountyCount + 1;
-        Bounty storage b = _bounties[bountyId];
-        uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
-        uint256 fixedPart = fees + p.revealBond;
-        uint256 received = _pullFunds(p.token, p.reward + fixedPart);
-        _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
-        if (received < fixedPart) revert FundingShortfall(received, fixedPart);
-        uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
-        if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
-
-        b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
-        b.ready = 1;
-        b.terms = uint256(uint160(p.token)) | (uint256(p.stake) << 160);
-        uint256 status = uint256(p.deadline) | (uint256(p.maxBatches) << ST_MAX_BATCHES)
-            | (uint256(p.batchSize) << ST_BATCH_SIZE) | (p.committee.length << ST_COMMITTEE);
-        if (p.higherIsBetter) status |= F_HIGHER;
-        if (p.trustSingleOracle) status |= F_SINGLE;
-        b.status = status;
-        b.scoring = (uint256(p.target) << SC_TARGET) | (uint256(p.tolerance) << SC_TOLERANCE);
-        (uint256[4] memory packed, uint8 n) = RewardMath.pack(p.curveX, p.curveY);
-        _curves[bountyId] = packed;
-        b.fees = uint256(p.oracleFeePerBatch) | (uint256(p.slashMargin) << FE_SLASH_MARGIN)
-            | (uint256(p.slashBps) << FE_SLASH_BPS) | (uint256(n) << FE_CURVE_LENGTH);
-        b.reward = uint128(reward);
-        b.requester = msg.sender;
-        b.createdAt = uint64(block.timestamp);
-        b.scoringTimeout = p.scoringTimeout;
-        b.revealWindow = p.revealWindow;
-        b.revealBond = p.revealBond;
-        b.validationCommitment = p.validationCommitment;
-
-        IOracleRegistry registry = IOracleRegistry(oracleRegistry);
-        for (uint256 i = 0; i < p.committee.length; ++i) {
-            address member = p.committee[i];
-            if (member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)) {
-                revert CommitteeMemberInvalid(member);
-            }
-            _members[bountyId][member] = i + 1;
-        }
-        _committees[bountyId] = p.committee;
-
-        emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
-        _guard = g;
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
-        _requireNotEnded(bountyId);
-        Bounty storage b = _bounties[bountyId];
-        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
-        uint256 reward = b.reward + received;
-        if (reward > type(uint128).max) revert InvalidParameter("amount");
-        b.reward = uint128(reward);
-        emit BountyFunded(bountyId, msg.sender, received, reward);
-    }
-
     // -------------------------------------------------------------- oracles
-
-    /// @inheritdoc IBountyMarketActions
-    function joinCommittee(uint256 bountyId) external {
-        _requireNotEnded(bountyId);
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        Bounty storage b = _bounties[bountyId];
-        uint256 status = b.status;
-        if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
-        b.status = status | (bit << ST_OPTED_IN);
-        // reserve the member's balance of the bounty's token: fee credits then rewrite it
-        address token = _tokenOf(b.terms);
-        if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
-        IOracleRegistry(oracleRegistry).bond(msg.sender);
-        emit CommitteeJoined(bountyId, msg.sender);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function leaveCommittee(uint256 bountyId) external {
-        BountyState s = _state(bountyId);
-        if (s != BountyState.Closed && s != BountyState.Revealed) revert BountyNotInState(bountyId, s, BountyState.Closed);
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        Bounty storage b = _bounties[bountyId];
-        if ((b.status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
-        b.releasedMask |= uint16(bit);
-        IOracleRegistry(oracleRegistry).release(msg.sender);
-        emit CommitteeLeft(bountyId, msg.sender);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function reportBaseline(uint256 bountyId, uint32 score) external {
-        _requireState(bountyId, BountyState.AwaitingBaseline);
-        if (score == RewardMath.INVALID) revert InvalidScore(score);
-        Bounty storage b = _bounties[bountyId];
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        uint256 status = b.status;
-        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        uint256 mask = b.baselineMask;
-        if (mask & bit != 0) revert AlreadyReported(bountyId, type(uint256).max, msg.sender);
-        mask |= bit;
-        b.baselineMask = uint16(mask);
-        _baselineReports[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = score;
-        emit BaselineReported(bountyId, msg.sender, score);
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function settleBaseline(uint256 bountyId) external {
-        _requireState(bountyId, BountyState.AwaitingBaseline);
-        Bounty storage b = _bounties[bountyId];
-        uint256 reports = _popcount(b.baselineMask);
-        uint256 needed = _quorum(b.status);
-        if (reports < needed || block.timestamp < uint256(b.createdAt) + b.scoringTimeout) {
-            revert BaselineNotReady(bountyId, reports, needed);
-        }
-        _setBaseline(bountyId, b);
-    }
 
     /// @inheritdoc IBountyMarketActions
     function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external {
@@ -482,6 +357,26 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function claimPayout(address token, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
         external
     {
+        _claimPayout(token, msg.sender, bountyId, position, amount, proof);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function claimPayoutTo(
+        address token,
+        address to,
+        uint256 bountyId,
+        uint256 position,
+        uint256 amount,
+        bytes32[5] calldata proof
+    ) external {
+        if (to == address(0)) revert InvalidParameter("to");
+        _claimPayout(token, to, bountyId, position, amount, proof);
+    }
+
+    /// @dev claimPayout and claimPayoutTo: the sender's leaf, paid to `to`.
+    function _claimPayout(address token, address to, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
+        private
+    {
         // No lock check, unlike claim: the payout is fixed by the root, and a transfer out inside
         // a balance measurement could only make the measured amount smaller, to the cost of the
         // caller that re-entered (U2's measurements credit what arrived, never more).
@@ -507,7 +402,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         _payouts[bountyId][group] = word | bit; // effects before the transfer
         emit PayoutClaimed(msg.sender, bountyId, position, amount);
-        _pushFunds(token, msg.sender, amount);
+        _pushFunds(token, to, amount);
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -529,6 +424,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
         _guard = (g & ~uint256(type(uint160).max)) | uint160(guardian_);
         emit GuardianSet(guardian_);
+    }
+
+    /// @dev Rule A1: the owner can only set the guardian. Renouncing would leave no one to.
+    function renounceOwnership() public view override onlyOwner {
+        revert OwnershipCannotBeRenounced();
     }
 
     // ------------------------------------------------------------ submissions
@@ -1198,29 +1098,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return status;
     }
 
-    function _setBaseline(uint256 bountyId, Bounty storage b) private {
-        uint256 mask = b.baselineMask;
-        uint256 status = b.status;
-        bool higher = _higher(status);
-        uint64[] memory keys = new uint64[](_popcount(mask));
-        uint256 j = 0;
-        for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
-            if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], higher);
-        }
-        uint64 med = RewardMath.lowerMedian(keys);
-        uint32 score = RewardMath.scoreOf(med, higher);
-        uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
-        scoring = _stamp(scoring, SC_LAST_SETTLED);
-        status |= F_BASELINE;
-        if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
-            status |= F_ENDED;
-            scoring = _stamp(scoring, SC_ENDED_AT);
-        }
-        b.status = status;
-        b.scoring = scoring;
-        emit BaselineSet(bountyId, score, keys.length);
-    }
-
     // ----------------------------------------------------------------- money
 
     function _claim(address token, address to) private {
@@ -1235,19 +1112,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _pushFunds(token, to, amount);
     }
 
-    /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
-    function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
-        if (token == ETH) {
-            if (msg.value != amount) revert WrongPayment(amount, msg.value);
-            return amount;
-        }
-        if (msg.value != 0) revert WrongPayment(0, msg.value);
-        if (amount == 0) return 0;
-        uint256 before = IERC20(token).balanceOf(address(this));
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        received = IERC20(token).balanceOf(address(this)) - before;
-    }
-
     function _pushFunds(address token, address to, uint256 amount) private {
         if (token == ETH) {
             // slither-disable-next-line arbitrary-send-eth (pays only the caller's own claimable, to the address the caller chose)
@@ -1256,31 +1120,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         } else {
             IERC20(token).safeTransfer(to, amount);
         }
-    }
-
-    function _validateParams(BountyParams calldata p) private view {
-        // bit 95 of a record's stake field marks a one-off submission (ONE_OFF)
-        if (p.stake == 0 || p.stake >= ONE_OFF) revert InvalidParameter("stake");
-        if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
-        // submission ids are uint32
-        if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
-        // the fees paid so far are kept in 96 bits: the whole budget must fit
-        if (uint256(p.oracleFeePerBatch) * p.maxBatches > type(uint96).max) revert InvalidParameter("oracleFeePerBatch");
-        if (p.slashBps > BPS) revert InvalidParameter("slashBps");
-        if (p.scoringTimeout == 0) revert InvalidParameter("scoringTimeout");
-        if (p.deadline <= block.timestamp) revert InvalidParameter("deadline");
-        if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
-        if (p.reward > type(uint128).max) revert InvalidParameter("reward");
-        uint256 size = p.committee.length;
-        if (p.trustSingleOracle ? size != 1 : (size < QUORUM || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
-        _checkCid(p.initialModel);
-        _checkCid(p.keyring);
-    }
-
-    function _memberBit(uint256 bountyId, address account) private view returns (uint256) {
-        uint256 index = _members[bountyId][account] & 0xff;
-        if (index == 0) revert NotCommitteeMember(bountyId, account);
-        return 1 << (index - 1);
     }
 
     /// @dev Committee member i (i < committee size: no length check needed).

@@ -270,6 +270,21 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         }
     }
 
+    /// @dev Takes the reentrancy lock (see BountyMarket's nonReentrant); `pausable` also refuses
+    ///      while paused. Returns the guard word to restore.
+    function _lock(bool pausable) internal returns (uint256 g) {
+        g = _guard;
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+        if (pausable && g & GUARD_PAUSED != 0) revert EnforcedPause();
+        _guard = g | GUARD_LOCKED;
+    }
+
+    function _memberBit(uint256 bountyId, address account) internal view returns (uint256) {
+        uint256 index = _members[bountyId][account] & 0xff;
+        if (index == 0) revert NotCommitteeMember(bountyId, account);
+        return 1 << (index - 1);
+    }
+
     modifier onlyRequester(uint256 bountyId) {
         _requireRequester(bountyId);
         _;
