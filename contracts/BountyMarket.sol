@@ -38,12 +38,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 bestIndex;
         uint256 deviantMask; // bit r = the r-th report
         uint256 burned;
-        uint256 ethSlashed;
         address token;
         uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
         uint256 ownLane;
         uint256 ownDigest;
         uint256 ownCodec;
+        uint256 quorum; // more than half of the committee (rule R4)
+        bool noMajority; // some submission's median has fewer than a quorum of reports within tolerance
         uint256[] lanes; // calldata offset of the r-th report's scores
         uint256[] mergedDigest; // the r-th report's merged-model CID
         uint256[] mergedCodec;
@@ -118,7 +119,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
         b.status = status | (bit << ST_REPORTED);
-        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & 0xff);
+        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & LOW32); // index, offences
         _emitReport(bountyId, batch, scores, merged);
     }
 
@@ -219,27 +220,54 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (block.timestamp < _timeoutAt(bountyId, b, batch, n) || m >= _quorum(status)) revert BatchNotVoidable(bountyId, batch);
         uint256 recs = _cursor(bountyId, batch, n, records);
         if (_hashRecords(recs, n) != _expectedHash(bountyId, b, status, batch, n)) revert RecordsMismatch(bountyId, batch);
+        _void(bountyId, b, status, batch, n, recs, reported);
+    }
+
+    /// @dev Rule R10: every stake comes back in full, nobody is paid a fee, and each opted-in
+    ///      member that did not report loses one offence's share of its bond for this bounty,
+    ///      which is burned: nobody gains from a void. Also what settlement does with a batch
+    ///      on whose medians no majority of the committee agrees (R4).
+    function _void(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n, uint256 recs, uint256 reported)
+        private
+    {
         b.status = _finishBatch(bountyId, b, status, batch, n);
         b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
         address token = _tokenOf(b.terms);
         for (uint256 i = 0; i < n; ++i) {
-            _claimable[records[i].contributor][token] += records[i].stake & STAKE_MASK;
+            (address who, uint256 stake,,) = _recordAt(recs, i);
+            _claimable[who][token] += stake & STAKE_MASK;
         }
-        emit BatchVoided(bountyId, batch, m);
-        // opted-in members that did not report lose part of their stake
-        _shareOracleSlash(_slashSilent(bountyId, batch, (status >> ST_OPTED_IN & 0xffff) & ~reported), recs, n);
-    }
-
-    function _slashSilent(uint256 bountyId, uint256 batch, uint256 silent) private returns (uint256 ethSlashed) {
+        emit BatchVoided(bountyId, batch, _popcount(reported));
+        uint256 silent = (status >> ST_OPTED_IN & 0xffff) & ~reported;
+        uint256 bonds = _bonds(b);
+        uint256 burned = 0;
         for (uint256 i = 0; silent != 0; ++i) {
             if (silent & (1 << i) != 0) {
                 silent &= ~(1 << i);
-                address oracle = _memberAt(bountyId, i);
-                uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
-                ethSlashed += amount;
-                emit OracleSlashed(bountyId, batch, oracle, amount);
+                burned += _slashBond(bountyId, batch, _memberAt(bountyId, i), bonds);
             }
         }
+        if (burned != 0) _pendingBurn[ETH] += burned;
+    }
+
+    /// @dev The bounty's bond terms: memberBond (low 96 bits) | bondSlash << 96.
+    function _bonds(Bounty storage b) private view returns (uint256) {
+        return uint256(b.memberBond) | (uint256(b.bondSlash) << 96);
+    }
+
+    /// @dev One offence of `oracle` on this bounty (rule C3): takes bondSlash, or what is left of
+    ///      its bond if less, from what the registry locks for it, and counts the offence in its
+    ///      member slot (bits 8-31). Returns the wei taken; the caller burns it.
+    function _slashBond(uint256 bountyId, uint256 batch, address oracle, uint256 bonds) private returns (uint256 taken) {
+        uint256 slot = _members[bountyId][oracle];
+        uint256 each = bonds >> 96;
+        uint256 left = _bondLeft(uint96(bonds), each, (slot >> 8) & 0xffffff);
+        uint256 amount = left < each ? left : each;
+        if (amount != 0) {
+            _members[bountyId][oracle] = slot + (1 << 8);
+            taken = IOracleRegistry(oracleRegistry).slash(oracle, amount);
+        }
+        emit OracleSlashed(bountyId, batch, oracle, taken);
     }
 
     // ---------------------------------------------------------- contributors
@@ -553,10 +581,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (n == 0) revert BatchNotReportable(bountyId, batch);
         uint256 m = _popcount(mask);
-        if (mask != (status >> ST_OPTED_IN & 0xffff) || m == 0) {
+        uint256 quorum = _quorum(status);
+        // every opted-in member reported, or the timeout passed; and always more than half of
+        // the committee (opted in or not) reported
+        if (mask != (status >> ST_OPTED_IN & 0xffff) || m < quorum) {
             uint256 timeoutAt = _timeoutAt(bountyId, b, batch, n);
-            if (block.timestamp < timeoutAt || m < _quorum(status)) revert BatchNotReady(bountyId, batch, m, timeoutAt);
+            if (block.timestamp < timeoutAt || m < quorum) revert BatchNotReady(bountyId, batch, m, timeoutAt);
         }
+        st.quorum = quorum;
         if (given != m) revert WrongScoreCount(m, given);
         st.bountyId = bountyId;
         st.own = type(uint256).max;
@@ -620,6 +652,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             revert RecordsMismatch(st.bountyId, st.batch);
         }
         uint256[] memory medians = _medians(st);
+        if (st.noMajority) return _void(st.bountyId, b, st.status, st.batch, st.n, recs, st.mask);
 
         st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
@@ -630,14 +663,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         b.scoring = st.scoring;
 
         // Effects are done; the only external calls left are to the oracle registry (immutable,
-        // deployed with this market), and their ETH is shared after them.
+        // deployed with this market), whose slashed ETH is burned.
         _payOracles(st, b, fees);
-        _shareOracleSlash(st.ethSlashed, recs, st.n);
     }
 
-    /// @dev Pass 1: the lower median of the reported keys per submission, the reporters that
-    ///      lie further than the tolerance from it (bit r = the r-th report), and the best
-    ///      median that beats the head (the lowest id on ties).
+    /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
+    ///      middle one, or for an even count the midpoint of the two middle ones), the reporters
+    ///      that lie further than the tolerance from it (bit r = the r-th report), whether a
+    ///      quorum of reports lies within the tolerance of every median (else st.noMajority),
+    ///      and the best median that beats the head (the lowest id on ties).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
         medians = new uint256[](st.n);
         uint256[] memory lanes = st.lanes;
@@ -648,9 +682,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
         uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
         uint256 best = 0; // bestKey << 8 | bestIndex
+        uint256 quorum = st.quorum;
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32);
-        // any other committee: insertion sort into scratch memory, element (m - 1) / 2
+        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32 | quorum << 96);
+        // any other number of reports: insertion sort into scratch memory, then the median
         else assembly ("memory-safe") {
             function keyAt(at, x) -> k {
                 k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
@@ -672,23 +707,37 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                     }
                     mstore(add(sorted, shl(5, j)), k)
                 }
-                let med := mload(add(sorted, shl(5, shr(1, sub(mload(lanes), 1)))))
+                // med = m % 2 == 1 ? sorted[m / 2]
+                //     : (sorted[m / 2 - 1] == 0 ? 0 : (sorted[m / 2 - 1] + sorted[m / 2]) / 2)
+                let half := shr(1, mload(lanes))
+                let med := mload(add(sorted, shl(5, half)))
+                if iszero(and(mload(lanes), 1)) {
+                    let lo := mload(add(sorted, shl(5, sub(half, 1))))
+                    med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+                }
                 mstore(add(medians, shl(5, add(i, 1))), med)
+                let agree := 0
                 for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
                     let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                    acc := or(acc, shl(add(64, r), deviant(k, med, and(acc, 0xffffffff))))
+                    let d := deviant(k, med, and(acc, 0xffffffff))
+                    acc := or(acc, shl(add(64, r), d))
+                    agree := add(agree, iszero(d))
                 }
+                // fewer than a quorum of reports within tolerance: no decision (bit 128)
+                if lt(agree, quorum) { acc := or(acc, shl(128, 1)) }
                 if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
             }
         }
-        st.deviantMask = acc >> 64;
+        st.deviantMask = (acc >> 64) & 0xffff;
+        st.noMajority = (acc >> 128) & 1 != 0;
         st.bestKey = best >> 8;
         st.bestIndex = best & 0xff;
     }
 
-    /// @dev Pass 1 for a committee of three: the closed-form median, each report's own best
-    ///      (in laneBest), the deviant mask (from bit 64 of acc) and the best candidate.
-    ///      `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95).
+    /// @dev Pass 1 for three reports: the closed-form median, each report's own best (in
+    ///      laneBest), the deviant mask (from bit 64 of acc), no majority (bit 128 of acc) and
+    ///      the best candidate. `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95)
+    ///      | quorum (96-103).
     function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256[] memory laneBest, uint256 params)
         private
         pure
@@ -698,7 +747,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             let l0 := mload(add(lanes, 0x20))
             let l1 := mload(add(lanes, 0x40))
             let l2 := mload(add(lanes, 0x60))
-            acc := shr(32, params) // tolerance | head key << 32; deviant bits from 64
+            // tolerance | head key << 32 | quorum << 160; deviant bits from 64, no majority at 128
+            acc := or(and(shr(32, params), 0xffffffffffffffff), shl(160, shr(96, params)))
             params := and(params, 0xffffffff) // kx
             for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
                 let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
@@ -724,6 +774,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
                 d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
+                // fewer than a quorum of the three within tolerance: no decision (bit 128)
+                if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
                 if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
             }
             for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
@@ -1034,8 +1086,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Oracles within tolerance share the batch's fee; the others are slashed and their
-    ///      ETH is shared by the batch's contributors.
+    /// @dev Oracles within tolerance share the batch's fee; the others lose one offence's share
+    ///      of their bond for this bounty (rule C3), which is burned.
     function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
         uint256 good = st.m - _popcount(st.deviantMask);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
@@ -1047,28 +1099,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
             if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
         }
+        if (st.deviantMask == 0) return;
+        uint256 bonds = _bonds(b);
+        uint256 burned = 0;
         for (uint256 r = 0; r < st.m; ++r) {
-            if (st.deviantMask & (1 << r) != 0) {
-                address oracle = st.oracles[r];
-                uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
-                st.ethSlashed += amount;
-                emit OracleSlashed(st.bountyId, st.batch, oracle, amount);
-            }
+            if (st.deviantMask & (1 << r) != 0) burned += _slashBond(st.bountyId, st.batch, st.oracles[r], bonds);
         }
-    }
-
-    /// @dev Slashed oracle ETH goes to the batch's contributors in equal shares; dust is burned.
-    function _shareOracleSlash(uint256 ethSlashed, uint256 recs, uint256 n) private {
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (ethSlashed == 0) return;
-        uint256 each = ethSlashed / n;
-        for (uint256 i = 0; i < n && each != 0; ++i) {
-            (address who,,,) = _recordAt(recs, i);
-            _claimable[who][ETH] += each;
-        }
-        // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
-        uint256 dust = ethSlashed - each * n;
-        if (dust != 0) _pendingBurn[ETH] += dust;
+        if (burned != 0) _pendingBurn[ETH] += burned;
     }
 
     /// @dev The records hash the batch's records must match.

@@ -68,6 +68,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.revealWindow = p.revealWindow;
         b.revealBond = p.revealBond;
         b.validationCommitment = p.validationCommitment;
+        _setBond(b, p.token, fees);
 
         IOracleRegistry registry = IOracleRegistry(_registry);
         for (uint256 i = 0; i < p.committee.length; ++i) {
@@ -81,6 +82,18 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
 
         emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
         _guard = g;
+    }
+
+    /// @dev Rule C1: each member locks B = max(minStake / 16, the fee budget if the bounty pays in
+    ///      ETH) in the registry when it opts in; one offence (a deviant report, or silence on a
+    ///      voided batch) takes B * registry.slashBps / 10000 of it, so a member loses at most B
+    ///      to a bounty, whatever its whole stake.
+    function _setBond(Bounty storage b, address token, uint256 fees) private {
+        IOracleRegistry registry = IOracleRegistry(_registry);
+        uint256 bond = registry.minStake() / BOND_FLOOR_DIVISOR;
+        if (token == ETH && fees > bond) bond = fees; // fees < 2^96 (_validateParams)
+        b.memberBond = uint96(bond);
+        b.bondSlash = uint96((bond * registry.slashBps()) / BPS);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -107,20 +120,35 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         // reserve the member's balance of the bounty's token: fee credits then rewrite it
         address token = _tokenOf(b.terms);
         if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
-        IOracleRegistry(_registry).bond(msg.sender);
+        IOracleRegistry(_registry).bond(msg.sender, b.memberBond);
         emit CommitteeJoined(bountyId, msg.sender);
     }
 
     /// @inheritdoc IBountyMarketExtension
     function leaveCommittee(uint256 bountyId) external {
         BountyState s = _state(bountyId);
-        if (s != BountyState.Closed && s != BountyState.Revealed) revert BountyNotInState(bountyId, s, BountyState.Closed);
+        uint256 slot = _members[bountyId][msg.sender];
         uint256 bit = _memberBit(bountyId, msg.sender);
         Bounty storage b = _bounties[bountyId];
-        if ((b.status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
+        if (s != BountyState.Closed && s != BountyState.Revealed) _leaveEarly(bountyId, b, status, bit);
         b.releasedMask |= uint16(bit);
-        IOracleRegistry(_registry).release(msg.sender);
+        IOracleRegistry(_registry).release(msg.sender, _bondLeft(b.memberBond, b.bondSlash, (slot >> 8) & 0xffffff));
         emit CommitteeLeft(bountyId, msg.sender);
+    }
+
+    /// @dev Rule C2: before close, a member leaves only while no batch is filled and undecided
+    ///      (nor its baseline report counted) and the committee stays at MIN_COMMITTEE or more;
+    ///      the committee shrinks by one, so every later quorum is of the smaller committee.
+    function _leaveEarly(uint256 bountyId, Bounty storage b, uint256 status, uint256 bit) private {
+        uint256 size = _u(status, ST_COMMITTEE, 8);
+        if (status & F_SINGLE != 0 || size <= MIN_COMMITTEE) revert CommitteeTooSmall(bountyId, size, MIN_COMMITTEE);
+        uint256 next = _u(status, ST_NEXT_BATCH, 32);
+        if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
+        if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
+        b.status = _set(status, ST_COMMITTEE, 8, size - 1) & ~(bit << ST_OPTED_IN);
+        delete _members[bountyId][msg.sender]; // it can neither report nor join again
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -138,7 +166,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _baselineReports[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = score;
         emit BaselineReported(bountyId, msg.sender, score);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b);
+        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b, false);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -150,10 +178,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (reports < needed || block.timestamp < uint256(b.createdAt) + b.scoringTimeout) {
             revert BaselineNotReady(bountyId, reports, needed);
         }
-        _setBaseline(bountyId, b);
+        if (!_setBaseline(bountyId, b, true)) revert BaselineNotReady(bountyId, reports, needed);
     }
 
-    function _setBaseline(uint256 bountyId, Bounty storage b) private {
+    /// @dev Rule S2: the median of the baseline reports, if more than half of the committee
+    ///      reported within the tolerance of it; else nothing is set (`strict`: revert instead
+    ///      with NoMajority). Returns whether the baseline was set.
+    function _setBaseline(uint256 bountyId, Bounty storage b, bool strict) private returns (bool) {
         uint256 mask = b.baselineMask;
         uint256 status = b.status;
         bool higher = _higher(status);
@@ -162,7 +193,12 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
             if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], higher);
         }
-        uint64 med = RewardMath.lowerMedian(keys);
+        uint64 med = RewardMath.median(keys);
+        uint256 agree = RewardMath.within(keys, med, _u(b.scoring, SC_TOLERANCE, 32));
+        if (agree < _quorum(status)) {
+            if (strict) revert NoMajority(bountyId, type(uint256).max, agree, _quorum(status));
+            return false;
+        }
         uint32 score = RewardMath.scoreOf(med, higher);
         uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
         scoring = _stamp(scoring, SC_LAST_SETTLED);
@@ -174,6 +210,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.status = status;
         b.scoring = scoring;
         emit BaselineSet(bountyId, score, keys.length);
+        return true;
     }
 
     /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
@@ -198,12 +235,16 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         // the fees paid so far are kept in 96 bits: the whole budget must fit
         if (uint256(p.oracleFeePerBatch) * p.maxBatches > type(uint96).max) revert InvalidParameter("oracleFeePerBatch");
         if (p.slashBps > BPS) revert InvalidParameter("slashBps");
-        if (p.scoringTimeout == 0) revert InvalidParameter("scoringTimeout");
-        if (p.deadline <= block.timestamp) revert InvalidParameter("deadline");
+        if (p.scoringTimeout < MIN_SCORING_TIMEOUT || p.scoringTimeout > MAX_SCORING_TIMEOUT) {
+            revert InvalidParameter("scoringTimeout");
+        }
+        if (p.deadline <= block.timestamp || p.deadline > block.timestamp + MAX_DURATION) revert InvalidParameter("deadline");
         if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
         if (p.reward > type(uint128).max) revert InvalidParameter("reward");
         uint256 size = p.committee.length;
-        if (p.trustSingleOracle ? size != 1 : (size < QUORUM || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
+        if (p.trustSingleOracle ? size != 1 : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
+        // the worst settlement grows with committee x batch: this bound keeps it within 2^24 gas
+        if (size * p.batchSize > MAX_COMMITTEE_BY_BATCH) revert InvalidParameter("batchSize");
         _checkCid(p.initialModel);
         _checkCid(p.keyring);
     }
@@ -408,6 +449,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (group > 7) revert InvalidParameter("group"); // a batch holds at most 256 submissions
         uint256 word = _payouts[bountyId][(batch << 3) | group];
         return (bytes32(word & HASH_MASK), uint32(word));
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function memberBond(uint256 bountyId) external view returns (uint256 bond, uint256 perOffence) {
+        _state(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        return (b.memberBond, b.bondSlash);
     }
 
     /// @inheritdoc IBountyMarketExtension

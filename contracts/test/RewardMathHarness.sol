@@ -55,6 +55,10 @@ contract RewardMathHarness {
         return RewardMath.rewardFor(escrow, paidSoFar, curveValue);
     }
 
+    function median(uint64[] memory keys) external pure returns (uint64) {
+        return RewardMath.median(keys);
+    }
+
     function lowerMedian(uint64[] memory keys) external pure returns (uint64) {
         return RewardMath.lowerMedian(keys);
     }
