@@ -1035,16 +1035,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         emit VersionAccepted(st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, update, _mergedFor(st), reward);
     }
 
-    /// @dev floor(R * c(p)) - paid for the accepted median (rule R6), added to `paid`.
+    /// @dev floor(R * (c(p_new) - c(p_old))) for the accepted median (rule R6), p_old the head's
+    ///      progress: what the curve adds over the progress this version made, at today's R. Added
+    ///      to `paid`.
     function _reward(Settlement memory st, Bounty storage b, uint256 med, uint256 curveLength) private returns (uint256 reward) {
         bool higher = _higher(st.status);
-        uint256 p = RewardMath.progress(
-            uint64(med),
-            RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher),
-            RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher)
-        );
+        uint64 baselineKey = RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher);
+        uint64 targetKey = RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher);
+        uint256[4] storage curve = _curves[st.bountyId];
+        // c(p) of the head the batch was scored against, and of the accepted median
+        uint256 cOld = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(st.headKey), baselineKey, targetKey));
+        uint256 cNew = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(med), baselineKey, targetKey));
         uint256 paid = b.paid;
-        reward = RewardMath.rewardFor(b.reward, paid, RewardMath.curveAtStored(_curves[st.bountyId], curveLength, p));
+        reward = RewardMath.rewardBetween(b.reward, paid, cOld, cNew);
         b.paid = uint128(paid + reward);
     }
 

@@ -60,6 +60,7 @@ __all__ = [
     "point",
     "curve_at",
     "reward_for",
+    "reward_between",
     "lower_median",
     "median",
     "agreeing",
@@ -254,6 +255,19 @@ def reward_for(escrow: int, paid_so_far: int, curve_value: int) -> int:
         raise ProtocolError("escrow * curve value overflows uint256 (the contract would revert)")
     due = escrow * curve_value // WAD
     return due - paid_so_far if due > paid_so_far else 0
+
+
+def reward_between(escrow: int, paid_so_far: int, c_old: int, c_new: int) -> int:
+    """R6: floor(escrow * (c_new - c_old) / WAD), at most escrow - paid_so_far, 0 if the
+    curve does not rise (`RewardMath.rewardBetween`). R is the escrow now (after top-ups):
+    a top-up funds the progress still to come, never progress already paid for."""
+    for name, v in (("escrow", escrow), ("paid so far", paid_so_far), ("c_old", c_old), ("c_new", c_new)):
+        _check_uint(name, v, 256)
+    if c_new <= c_old or escrow <= paid_so_far:
+        return 0
+    if escrow * (c_new - c_old) > UINT256_MAX:
+        raise ProtocolError("escrow * curve step overflows uint256 (the contract would revert)")
+    return min(escrow * (c_new - c_old) // WAD, escrow - paid_so_far)
 
 
 def lower_median(keys: Iterable[int]) -> int:
@@ -529,9 +543,11 @@ class BountyTerms:
         return self.head_key >= self.target_key
 
     def reward_at(self, score: int) -> int:
-        """What accepting a version with `score` would pay now (rule R6)."""
+        """What accepting a version with `score` would pay now (rule R6): R * (c(p) - c(p_head))."""
         k = key(score, self.higher_is_better)
-        return reward_for(self.reward, self.paid, self.curve.at(progress(k, self.baseline_key, self.target_key)))
+        c_new = self.curve.at(progress(k, self.baseline_key, self.target_key))
+        c_old = self.curve.at(progress(self.head_key, self.baseline_key, self.target_key))
+        return reward_between(self.reward, self.paid, c_old, c_new)
 
     def after(self, decision: "BatchDecision") -> "BountyTerms":
         """The terms the next batch is decided under (new head, paid, version count)."""
@@ -731,7 +747,7 @@ def decide_batch(
         score = INVALID if med == 0 else score_of(med, higher)
         if i == accepted_index:
             p = progress(med, terms.baseline_key, terms.target_key)
-            reward = reward_for(terms.reward, terms.paid, terms.curve.at(p))
+            reward = terms.reward_at(score)
             paid += reward
             head_score = score
             outcome, burned = Outcome.ACCEPTED, 0

@@ -118,6 +118,17 @@ library RewardMath {
         }
     }
 
+    /// @notice The reward for moving the curve from `cOld` to `cNew`: floor(escrow * (cNew -
+    ///         cOld) / WAD), never more than escrow - paidSoFar (0 if cNew <= cOld). With a
+    ///         non-decreasing escrow the rewards sum to at most the escrow: each is at most the
+    ///         escrow of its day times its share of a curve that rises from 0 to WAD once.
+    function rewardBetween(uint256 escrow, uint256 paidSoFar, uint256 cOld, uint256 cNew) internal pure returns (uint256) {
+        if (cNew <= cOld || escrow <= paidSoFar) return 0;
+        uint256 due = (escrow * (cNew - cOld)) / WAD;
+        uint256 left = escrow - paidSoFar;
+        return due < left ? due : left;
+    }
+
     /// @notice Lower median of `keys` (sorted in place, ascending): element (m - 1) / 2.
     ///         With an honest majority it lies within the range of the honest values.
     function lowerMedian(uint64[] memory keys) internal pure returns (uint64) {

@@ -409,9 +409,11 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
 
     // ------------------------------------------------ R6: rewards along the curve
 
-    /// @dev A batch of one per step, each better than the last: each accepted version earns
-    ///      floor(R * c(p)) - paid; the sum never exceeds R and equals R once the target is met,
-    ///      which ends the bounty; the requester gets exactly R - paid back at close.
+    /// @dev A batch of one per step, each better than the last, and a top-up of up to 100 ETH after
+    ///      the third: each accepted version earns floor(R * (c(p) - c(p_head))) with R the escrow
+    ///      of its day (R6), so the top-up funds only the progress still to come; the sum never
+    ///      exceeds R; without a top-up it is R, less a wei of rounding per version, once the
+    ///      target ends the bounty; the requester gets exactly R - paid back at close.
     function testFuzz_r6_rewards_follow_the_curve_to_the_target(uint256 seed, uint96 reward) public {
         BountyParams memory p = MarketSetup.params(ETH, _committee(3));
         p.reward = bound(reward, 0, 1_000 ether);
@@ -427,36 +429,61 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             p.curveX[i] = uint64(p.curveX[i - 1] + 1 + _rand(seed, i) % (1e18 - p.curveX[i - 1] - (n - i)));
             p.curveY[i] = uint64(p.curveY[i - 1] + _rand(seed, 50 + i) % (1e18 - p.curveY[i - 1] + 1));
         }
-        uint256 id = _openWithBaseline(p, 5_000); // target 9000: 4000 units of progress
-        uint256 paid = 0;
-        uint32 score = 5_000;
+        _rewardsAlongTheCurve(seed, p, _openWithBaseline(p, 5_000)); // target 9000: 4000 units of progress
+    }
+
+    struct CurveRun {
+        uint256 paid;
+        uint256 escrow;
+        uint256 cOld;
+        uint256 extra;
+        uint32 score;
+    }
+
+    function _rewardsAlongTheCurve(uint256 seed, BountyParams memory p, uint256 id) internal {
+        CurveRun memory t;
+        t.escrow = p.reward;
+        t.extra = seed % 2 == 0 ? 0 : _rand(seed, 77) % 100 ether;
+        t.score = 5_000;
         for (uint256 b = 0; b < 12 && market.state(id) == BountyState.Open; ++b) {
-            score += uint32(1 + _rand(seed, 100 + b) % 900);
-            if (b == 11) score = 9_500; // reach the target at the latest here
-            SubmissionRecord[] memory records = new SubmissionRecord[](1);
-            records[0] = _submit(id, contributors[b % 4], b);
-            BatchReport[] memory reports = new BatchReport[](3);
-            uint32[] memory s = new uint32[](1);
-            s[0] = score;
-            for (uint256 o = 0; o < 3; ++o) {
-                reports[o] = _report(id, b, oracles[o], s);
+            if (b == 3 && t.extra != 0) {
+                vm.deal(address(this), t.extra);
+                market.topUp{value: t.extra}(id, t.extra);
+                t.escrow += t.extra;
             }
-            market.settleBatch(id, b, records, reports);
-            uint256 pr = MarketModel.progress(MarketModel.key(score, true), 5_001, 9_001);
-            uint256 due = (p.reward * MarketModel.curveAt(p.curveX, p.curveY, pr)) / 1e18;
-            assertEq(market.getBounty(id).paid, due > paid ? due : paid, "paid != floor(R * c(p))");
-            paid = market.getBounty(id).paid;
-            assertLe(paid, p.reward, "paid above the escrow");
+            t.score += uint32(1 + _rand(seed, 100 + b) % 900);
+            if (b == 11) t.score = 9_500; // reach the target at the latest here
+            _settleOne(id, b, t.score);
+            uint256 cNew = MarketModel.curveAt(p.curveX, p.curveY, MarketModel.progress(MarketModel.key(t.score, true), 5_001, 9_001));
+            uint256 due = cNew > t.cOld ? (t.escrow * (cNew - t.cOld)) / 1e18 : 0;
+            if (due > t.escrow - t.paid) due = t.escrow - t.paid;
+            t.paid += due;
+            t.cOld = cNew;
+            assertEq(market.getBounty(id).paid, t.paid, "paid != the sum of R * (c(p_new) - c(p_old))");
+            assertLe(t.paid, t.escrow, "paid above the escrow");
         }
         assertEq(uint256(market.state(id)), uint256(BountyState.Settling), "the target must end the bounty");
-        assertEq(paid, p.reward, "reaching the target pays the whole escrow");
+        if (t.extra == 0) assertLe(p.reward - t.paid, 12, "reaching the target pays the escrow, but for rounding");
         uint256 beforeClose = market.claimable(requester, ETH);
         market.close(id);
         assertEq(
             market.claimable(requester, ETH) - beforeClose,
-            p.reward - paid + uint256(p.oracleFeePerBatch) * p.maxBatches - market.getBounty(id).feesPaid,
+            t.escrow - t.paid + uint256(p.oracleFeePerBatch) * p.maxBatches - market.getBounty(id).feesPaid,
             "refund at close"
         );
+    }
+
+    /// @dev Batch `b` of one submission, every member reporting `score`, settled.
+    function _settleOne(uint256 id, uint256 b, uint32 score) internal {
+        SubmissionRecord[] memory records = new SubmissionRecord[](1);
+        records[0] = _submit(id, contributors[b % 4], b);
+        BatchReport[] memory reports = new BatchReport[](3);
+        uint32[] memory s = new uint32[](1);
+        s[0] = score;
+        for (uint256 o = 0; o < 3; ++o) {
+            reports[o] = _report(id, b, oracles[o], s);
+        }
+        market.settleBatch(id, b, records, reports);
     }
 
     // ---------------------------------------------------------- R10: void

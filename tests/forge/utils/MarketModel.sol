@@ -159,6 +159,20 @@ library MarketModel {
         }
     }
 
+    /// @dev R6: R * (c(p_new) - c(p_old)), within what is left of the escrow.
+    function _reward(Params memory p, uint64[] memory xs, uint64[] memory ys, uint64 bestKey, uint64 headKey)
+        private
+        pure
+        returns (uint256)
+    {
+        uint64 bk = key(p.baselineScore, p.higher);
+        uint64 tk = key(p.target, p.higher);
+        uint256 cNew = curveAt(xs, ys, progress(bestKey, bk, tk));
+        uint256 cOld = curveAt(xs, ys, progress(headKey, bk, tk));
+        uint256 due = cNew > cOld ? (p.reward * (cNew - cOld)) / WAD : 0;
+        return due < p.reward - p.paid ? due : p.reward - p.paid;
+    }
+
     /// @dev R5-R7 for one batch: `stakes` per submission, `reports` the reporters' score bytes.
     function settle(
         Params memory p,
@@ -192,9 +206,7 @@ library MarketModel {
             }
         }
         if (o.accepted) {
-            uint256 pr = progress(bestKey, key(p.baselineScore, p.higher), key(p.target, p.higher));
-            uint256 due = (p.reward * curveAt(xs, ys, pr)) / WAD;
-            o.reward = due > p.paid ? due - p.paid : 0;
+            o.reward = _reward(p, xs, ys, bestKey, headKey);
             o.newHead = scoreOf(bestKey, p.higher);
         } else {
             o.newHead = p.headScore;
