@@ -1102,6 +1102,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
             if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
         }
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (st.deviantMask == 0) return;
         uint256 bonds = _bonds(b);
         uint256 burned = 0;

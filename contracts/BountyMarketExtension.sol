@@ -15,15 +15,24 @@ import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 ///         delegatecalls this contract, so it reads and writes the market's storage and
 ///         emits from the market's address; this keeps BountyMarket under the EIP-170
 ///         size limit. Called directly, it sees an empty market of its own.
+// slither-disable-next-line locked-ether (its payable functions run only by delegatecall from the market, which holds the ETH and pays it out through claims; called directly they revert)
 contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     using SafeERC20 for IERC20;
 
     /// @dev The market's oracle registry (the market passes it; immutables live in code, so
     ///      they read the same under delegatecall).
     address private immutable _registry;
+    /// @dev This contract's own address: under delegatecall, address(this) is the market's.
+    address private immutable _self;
 
     constructor(address registry) {
         _registry = registry;
+        _self = address(this);
+    }
+
+    /// @dev ETH sent to the extension itself would stay there: only the market may run what pays.
+    function _onlyDelegated() private view {
+        if (address(this) == _self) revert UnexpectedEth(msg.sender);
     }
 
     modifier nonReentrant() {
@@ -36,6 +45,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
 
     /// @inheritdoc IBountyMarketExtension
     function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
+        _onlyDelegated();
         uint256 g = _lock(true);
         _validateParams(p);
         bountyId = _bountyCount + 1;
@@ -90,6 +100,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     ///      to a bounty, whatever its whole stake.
     function _setBond(Bounty storage b, address token, uint256 fees) private {
         IOracleRegistry registry = IOracleRegistry(_registry);
+        // slither-disable-next-line divide-before-multiply (both shares round down on purpose: the floor of the bond, then an offence's share of it)
         uint256 bond = registry.minStake() / BOND_FLOOR_DIVISOR;
         if (token == ETH && fees > bond) bond = fees; // fees < 2^96 (_validateParams)
         b.memberBond = uint96(bond);
@@ -98,6 +109,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
 
     /// @inheritdoc IBountyMarketExtension
     function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
+        _onlyDelegated();
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 received = _pullFunds(_tokenOf(b.terms), amount);

@@ -47,3 +47,16 @@ def test_getbatch_does_not_overflow_for_a_huge_index_of_an_existing_bounty(marke
         got = market.getBatch(rnd.bounty_id, batch)
         assert got["submissions"] == 0 and not got["decided"] and got["timeoutAt"] == 0
         assert got["recordsHash"] == "0x" + "00" * 32
+
+
+def test_the_extension_called_directly_refuses_what_pays_so_no_eth_is_stranded_there(market, requester, staked_oracles):
+    from brownie import Contract, interface
+
+    from tests.market_helpers import escrow_total, params
+
+    ext = Contract.from_abi("Ext", market.extension(), interface.IBountyMarket.abi)
+    tup, p = params(staked_oracles[:3])
+    with reverts_with("UnexpectedEth", requester.address):
+        ext.createBounty(tup, {"from": requester, "value": escrow_total(p)})
+    with reverts_with("UnexpectedEth", requester.address):
+        ext.topUp(1, 1, {"from": requester, "value": 1})
