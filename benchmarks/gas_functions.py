@@ -12,15 +12,16 @@ functions   every external state-changing function of BountyMarket (those its fa
             leaveCommittee and settlement). Views: eth_estimateGas under "views" (it includes the
             21,000 of a transaction; a view costs nothing called off chain).
 worst_case  each function at the largest input the contracts allow and in its most expensive state
-            (the bound next to each figure). Bounds, from BountyMarket._validateParams,
+            (the bound next to each figure). Bounds, from BountyMarketExtension._validateParams,
             BountyMarketStorage and RewardMath: committee 3..16 (1 if trustSingleOracle), reward
-            curve 2..8 breakpoints, batch size 1..256, maxBatches * batchSize < 2^32 (maxBatches
-            is a counter: no function loops over it), scores 4 bytes per submission.
+            curve 2..8 breakpoints, batch size 1..256, committee x batch size <= 2,048 (so both
+            corners are measured: 16 x 128 and 8 x 256), maxBatches * batchSize < 2^32
+            (maxBatches is a counter: no function loops over it), scores 4 bytes per submission.
             Settlement's worst case is adversarial: every contributor new (each credit creates a
-            storage slot, twice with an ERC-20: the stake's token and the slashed oracles' ETH),
-            every submission but the accepted one slashed, 8 of 16 oracles deviant (slashed in
-            the registry, their ETH shared by 256 contributors), reports ordered so that the
-            median's insertion sort shifts the most, and an 8-breakpoint curve read to its end.
+            storage slot), every submission but the accepted one slashed, as many oracles deviant
+            as a decision allows (committee - quorum: 7 of 16; each loses an offence of its bond,
+            burned), reports ordered so that the median's insertion sort shifts the most, and an
+            8-breakpoint curve read to its end. Every entry must stay within EIP-7825's 2^24 gas.
 growth      the same calls early and late: in one bounty after 1 and after hundreds of prior
             contributors, and in the 2nd and the 41st bounty of a market, with the delta.
 
@@ -73,8 +74,10 @@ BLOCK_GAS_LIMIT = 30_000_000  # LocalChain's anvil (--gas-limit)
 
 # The bounds (SPECIFICATION.md B3, B4), as the contracts state them.
 MAX_COMMITTEE = 16  # BountyMarketStorage.MAX_COMMITTEE
-MIN_COMMITTEE = 3  # BountyMarketStorage.QUORUM (committee >= 3 unless trustSingleOracle)
+MIN_COMMITTEE = 3  # BountyMarketStorage.MIN_COMMITTEE (committee >= 3 unless trustSingleOracle)
 MAX_BATCH_SIZE = 256  # BountyMarketStorage.MAX_BATCH_SIZE
+MAX_COMMITTEE_BY_BATCH = 2_048  # BountyMarketStorage.MAX_COMMITTEE_BY_BATCH: committee x batch size
+TX_GAS_CAP = 2**24  # EIP-7825 (Fusaka): the most one transaction may use; every worst case stays below
 MAX_BREAKPOINTS = 8  # RewardMath.MAX_BREAKPOINTS
 MAX_BATCHES_AT_MAX_SIZE = (2**32 - 1) // MAX_BATCH_SIZE  # _validateParams: maxBatches * batchSize <= 2^32 - 1
 
@@ -108,11 +111,12 @@ def mix(n: int, head: int, step: int) -> list[int]:
 
 
 def adversarial(committee: int, n: int, head: int) -> list[list[int]]:
-    """Reports of the most expensive settlement (tolerance 10, slash margin 100): members 0..7
-    deviant (far above everyone, so the lower median stays honest and 8 are slashed), members
-    8.. honest within the tolerance; submission 0 accepted, every other one slashed. Each
+    """Reports of the most expensive settlement (tolerance 10, slash margin 100): the most
+    deviant members a decision allows (committee - quorum: 7 of 16, far above everyone, so the
+    median stays honest and they are slashed), the quorum honest within the tolerance (so it
+    agrees with every median, R4); submission 0 accepted, every other one slashed. Each
     submission's keys fall in committee order, so the insertion sort shifts the most."""
-    deviants = committee // 2
+    deviants = committee - (committee // 2 + 1)
     reports = []
     for r in range(committee):
         if r < deviants:
@@ -411,10 +415,12 @@ def _functions(env: Env) -> dict[str, Any]:
                                          "deployer, once (deploy_all sets the market's registry the same way)")
     env.send(oracle, reg2.functions.stake(), 2 * WAD)
     called = "called by the registry's market (an account standing in for BountyMarket)"
-    f["OracleRegistry.bond"] = _rec(env.send(stand_in, reg2.functions.bond(oracle.address)), f"{called}; in joinCommittee")
-    f["OracleRegistry.slash"] = _rec(env.send(stand_in, reg2.functions.slash(oracle.address)),
-                                     f"{called}; 10% of 2 ETH sent to it; in settlement / voidBatch")
-    f["OracleRegistry.release"] = _rec(env.send(stand_in, reg2.functions.release(oracle.address)), f"{called}; in leaveCommittee")
+    f["OracleRegistry.bond"] = _rec(env.send(stand_in, reg2.functions.bond(oracle.address, WAD // 16)),
+                                    f"{called}; locks a bond of 1/16 ETH; in joinCommittee")
+    f["OracleRegistry.slash"] = _rec(env.send(stand_in, reg2.functions.slash(oracle.address, WAD // 160)),
+                                     f"{called}; one offence (a tenth of the bond) sent to it to burn; in settlement / voidBatch")
+    f["OracleRegistry.release"] = _rec(env.send(stand_in, reg2.functions.release(oracle.address, WAD // 16 - WAD // 160)),
+                                       f"{called}; unlocks the rest of the bond; in leaveCommittee")
 
     # ---- KeyRegistry
     holder = env.fresh(1)[0]
@@ -457,14 +463,13 @@ def _functions(env: Env) -> dict[str, Any]:
         a.report(i, 1, mix(32, a.head, 100))
     f["BountyMarket.settleBatch"] = _rec(a.settle_batch(anyone, 1),
                                          "anyone, 3 reports, batch 32 (1 accepted, 4 slashed, 27 rejected), returning contributors")
-    # batch 2 misses its quorum: voided at the timeout, the silent member slashed (R10)
+    # batch 2 misses its quorum (2 of 3): voided at the timeout, the silent members slashed (R10)
     a.submit_all(people)
     a.report(0, 2, mix(32, a.head, 100))
-    a.report(1, 2, mix(32, a.head, 100))
     env.warp(3_600 + 1)
-    r = expect(d.market, a.void_batch(anyone, 2), BatchVoided=1, OracleSlashed=1)
-    f["BountyMarket.voidBatch"] = _rec(r, "anyone, batch 32, 2 of 3 reported: the silent member slashed, its ETH "
-                                          "shared by the 32 contributors (each one's first ETH credit: a new slot)")
+    r = expect(d.market, a.void_batch(anyone, 2), BatchVoided=1, OracleSlashed=2)
+    f["BountyMarket.voidBatch"] = _rec(r, "anyone, batch 32, 1 of 3 reported: the 2 silent members lose an offence "
+                                          "of their bond each, burned; the 32 stakes back")
     f["BountyMarket.cancel"] = _rec(env.send(requester, market.cancel(a.id)), "requester (E1)")
     f["BountyMarket.close"] = _rec(env.send(anyone, market.close(a.id)), "anyone, every batch decided (E2)")
     f["BountyMarket.reveal"] = _rec(env.send(requester, market.reveal(a.id, VALIDATION_CID, VALIDATION_KEY, SALT, MODEL_KEY)),
@@ -488,6 +493,10 @@ def _functions(env: Env) -> dict[str, Any]:
     claims = o.payout_claims(0, settled)
     f["BountyMarket.claimPayout"] = _rec(env.send(once[2], market.claimPayout(*claims[once[2].address])),
                                          "ERC-20, a one-off contributor's returned stake, 5-hash proof (P3)")
+    tok, bid, where, amount, proof = claims[once[3].address]
+    f["BountyMarket.claimPayoutTo"] = _rec(env.send(once[3], market.claimPayoutTo(tok, env.fresh(1)[0].address, bid, where,
+                                                                                  amount, proof)),
+                                           "ERC-20, a one-off payout to another address holding none of the token (P3)")
 
     # ---- an ETH bounty, committee of 4: settleBaseline, bond forfeiture, ETH variants
     e_committee = oracles[3:7]
@@ -530,7 +539,7 @@ def _functions(env: Env) -> dict[str, Any]:
     f["BountyMarket.transferOwnership"] = _rec(env.send(d.deployer, market.transferOwnership(owner.address)),
                                                "owner, step 1 of 2 (A1)")
     f["BountyMarket.acceptOwnership"] = _rec(env.send(owner, market.acceptOwnership()), "new owner, step 2 (A1)")
-    f["BountyMarket.renounceOwnership"] = _rec(env.send(owner, market.renounceOwnership()), "owner (Ownable)")
+    # renounceOwnership is a view that reverts (A1): nothing to measure
 
     f["views"] = _views(d, a, e, holder.address, oracles[0].address)
     _check_complete(f, "functions")
@@ -544,6 +553,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "BountyMarket.getCurve": m.getCurve(a.id), "BountyMarket.getBatch": m.getBatch(a.id, 0),
         "BountyMarket.reportHash": m.reportHash(a.id, 0, 0), "BountyMarket.versionAuthor": m.versionAuthor(e.id, 1),
         "BountyMarket.bondShare": m.bondShare(e.id), "BountyMarket.state": m.state(a.id),
+        "BountyMarket.memberBond": m.memberBond(a.id), "OracleRegistry.lockedOf": reg.lockedOf(oracle),
         "BountyMarket.payoutRoot": m.payoutRoot(a.id, 0, 0),
         "BountyMarket.claimable": m.claimable(oracle, d.token.address), "BountyMarket.pendingBurn": m.pendingBurn(ETH),
         "BountyMarket.bountyCount": m.bountyCount(), "BountyMarket.guardian": m.guardian(), "BountyMarket.paused": m.paused(),
@@ -560,6 +570,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         out[name] = int(fn.estimate_gas({"from": d.deployer.address}))
     for contract in ("BountyMarket", "OracleRegistry", "KeyRegistry"):
         views = {x["name"] for x in abi(contract) if x["type"] == "function" and x["stateMutability"] in ("view", "pure")}
+        views -= {"renounceOwnership"}  # a view only so that it can never run: it always reverts (A1)
         missing = sorted(v for v in views if f"{contract}.{v}" not in out)
         assert not missing, f"views not measured: {contract} {missing}"
     return out
@@ -584,12 +595,14 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     d = Deployment.new(env)
     market = d.market.functions
     w: dict[str, Any] = {}
-    c16, b256 = f"committee {MAX_COMMITTEE}", f"batch {MAX_BATCH_SIZE}"
+    # B3: committee x batch <= MAX_COMMITTEE_BY_BATCH, so the largest committee takes batches of 128
+    B = MAX_COMMITTEE_BY_BATCH // MAX_COMMITTEE
+    c16, b256 = f"committee {MAX_COMMITTEE}", f"batch {B}"
     # odd wei in the stakes, so that slashed ETH leaves dust to burn (R7)
     d.stake_oracles(oracles, 10 * WAD + 77_770)
     env.bulk([(d.deployer, d.token.functions.mint(requester.address, 10**40), 0),
               (requester, d.token.functions.approve(d.market.address, 2**256 - 1), 0)])
-    big = dict(batch=MAX_BATCH_SIZE, max_batches=MAX_BATCHES_AT_MAX_SIZE, curve=CURVE_8, tolerance=10)
+    big = dict(batch=B, max_batches=MAX_BATCHES_AT_MAX_SIZE, curve=CURVE_8, tolerance=10)
 
     # W: reportAndSettle at the bounds (batch 0 adversarial, batch 1 honest)
     wb, r = Bounty.open(d, requester, oracles, **big)
@@ -605,26 +618,26 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     base = wb.baseline([BASELINE + MAX_COMMITTEE - 1 - i for i in range(MAX_COMMITTEE)])
     w["BountyMarket.reportBaseline"] = _rec(base[-1], f"{c16}: the 16th report sets the baseline, median of 16 keys "
                                                       "in descending order (most insertion-sort shifts)", "bound")
-    people = d.contributors(MAX_BATCH_SIZE, tokens=10 * wb.stake)
+    people = d.contributors(B, tokens=10 * wb.stake)
     wb.submit_all(people)
-    reps = adversarial(MAX_COMMITTEE, MAX_BATCH_SIZE, wb.head)
+    reps = adversarial(MAX_COMMITTEE, B, wb.head)
     reports = [wb.report(i, 0, reps[i]) for i in range(MAX_COMMITTEE - 1)]
     w["BountyMarket.report"] = _rec(max(reports, key=lambda x: x.gasUsed), f"{b256}: 1,024 bytes of scores "
                                                                            "(independent of the committee size)", "bound")
     r = expect(d.market, wb.report_and_settle(MAX_COMMITTEE - 1, 0, reps[-1]), VersionAccepted=1,
-               StakeSlashed=MAX_BATCH_SIZE - 1, rejected=0, OracleSlashed=MAX_COMMITTEE // 2)
-    w["BountyMarket.reportAndSettle"] = _rec(r, f"{c16}, {b256}: the 16th report with 15 others; 256 new contributors; "
-                                                "1 accepted, 255 slashed; 8 deviant members slashed, their ETH shared "
-                                                "by 256; curve of 8 read to its end", "bound")
-    people1 = d.contributors(MAX_BATCH_SIZE, tokens=10 * wb.stake)
+               StakeSlashed=B - 1, rejected=0, OracleSlashed=MAX_COMMITTEE - (MAX_COMMITTEE // 2 + 1))
+    w["BountyMarket.reportAndSettle"] = _rec(r, f"{c16}, {b256}: the 16th report with 15 others; 128 new contributors; "
+                                                "1 accepted, 127 slashed; 7 deviant members (the most a decision allows) lose an "
+                                                "offence of their bond, burned; curve of 8 read to its end", "bound")
+    people1 = d.contributors(B, tokens=10 * wb.stake)
     wb.submit_all(people1)
-    honest = mix(MAX_BATCH_SIZE, wb.head, 100)
+    honest = mix(B, wb.head, 100)
     for i in range(MAX_COMMITTEE - 1):
         wb.report(i, 1, honest)
     r = expect(d.market, wb.report_and_settle(MAX_COMMITTEE - 1, 1, honest), VersionAccepted=1,
-               StakeSlashed=MAX_BATCH_SIZE // 8, rejected=MAX_BATCH_SIZE - 1 - MAX_BATCH_SIZE // 8, OracleSlashed=0)
-    w["BountyMarket.reportAndSettle [honest]"] = _rec(r, f"{c16}, {b256}, all members agree; 256 new contributors; "
-                                                         "1 accepted, 32 slashed, 223 rejected (gas.py's mix)", "bound")
+               StakeSlashed=B // 8, rejected=B - 1 - B // 8, OracleSlashed=0)
+    w["BountyMarket.reportAndSettle [honest]"] = _rec(r, f"{c16}, {b256}, all members agree; 128 new contributors; "
+                                                         "1 accepted, 16 slashed, 111 rejected (gas.py's mix)", "bound")
 
     # S: submissions that fill a batch while an earlier one is pending (the hash gets its own slot)
     s, _ = Bounty.open(d, requester, oracles[:3], batch=1, max_batches=16)
@@ -648,36 +661,80 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     w["BountyMarket.settleBaseline"] = _rec(env.send(anyone, market.settleBaseline(w2.id)),
                                             f"{c16}, 15 of 16 reported (all would set it at once), descending", "bound")
     w2.refresh()
-    w2.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w2.stake))
-    reps = adversarial(MAX_COMMITTEE, MAX_BATCH_SIZE, w2.head)
+    w2.submit_all(d.contributors(B, tokens=10 * w2.stake))
+    reps = adversarial(MAX_COMMITTEE, B, w2.head)
     for i in range(MAX_COMMITTEE):
         w2.report(i, 0, reps[i])
-    r = expect(d.market, w2.settle_batch(anyone, 0), VersionAccepted=1, StakeSlashed=MAX_BATCH_SIZE - 1,
-               rejected=0, OracleSlashed=MAX_COMMITTEE // 2)
+    r = expect(d.market, w2.settle_batch(anyone, 0), VersionAccepted=1, StakeSlashed=B - 1,
+               rejected=0, OracleSlashed=MAX_COMMITTEE - (MAX_COMMITTEE // 2 + 1))
     w["BountyMarket.settleBatch"] = _rec(r,
-                                         f"{c16}, {b256}: 16 reports and 256 records in calldata; as reportAndSettle's "
+                                         f"{c16}, {b256}: 16 reports and 128 records in calldata; as reportAndSettle's "
                                          "adversarial case", "bound")
 
     # W3: voidBatch at the bounds
     w3, _ = Bounty.open(d, requester, oracles, **big)
     w3.join()
     w3.baseline([BASELINE] * MAX_COMMITTEE)
-    w3.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w3.stake))
+    w3.submit_all(d.contributors(B, tokens=10 * w3.stake))
     env.warp(3_600 + 1)
     r = expect(d.market, w3.void_batch(anyone, 0), BatchVoided=1, OracleSlashed=MAX_COMMITTEE)
-    w["BountyMarket.voidBatch"] = _rec(r, f"{c16}, {b256}: no report, so 16 members slashed, "
-                                                                 "their ETH shared by 256 new contributors", "bound")
+    w["BountyMarket.voidBatch"] = _rec(r, f"{c16}, {b256}: no report, so 16 members lose an "
+                                                                 "offence of their bond (burned); 128 new contributors", "bound")
+
+    # the other corner of the bound: committee 8 x batch 256 (more contributors, fewer reports)
+    c8 = MAX_COMMITTEE_BY_BATCH // MAX_BATCH_SIZE
+    shape = f"committee {c8}, batch {MAX_BATCH_SIZE}"
+    big8 = dict(batch=MAX_BATCH_SIZE, max_batches=MAX_BATCHES_AT_MAX_SIZE, curve=CURVE_8, tolerance=10)
+    w8, _ = Bounty.open(d, requester, oracles[:c8], **big8)
+    w8.join()
+    w8.baseline([BASELINE] * c8)
+    w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
+    reps8 = adversarial(c8, MAX_BATCH_SIZE, w8.head)
+    for i in range(c8 - 1):
+        w8.report(i, 0, reps8[i])
+    r = expect(d.market, w8.report_and_settle(c8 - 1, 0, reps8[-1]), VersionAccepted=1,
+               StakeSlashed=MAX_BATCH_SIZE - 1, rejected=0, OracleSlashed=c8 - (c8 // 2 + 1))
+    if r.gasUsed > w["BountyMarket.reportAndSettle"]["gas"]:
+        w["BountyMarket.reportAndSettle"] = _rec(r, f"{shape}: the 8th report with 7 others; 256 new contributors; "
+                                                    "1 accepted, 255 slashed; 3 deviant members lose an offence; "
+                                                    "curve of 8 read to its end", "bound")
+    w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
+    for i in range(c8):
+        w8.report(i, 1, adversarial(c8, MAX_BATCH_SIZE, w8.head)[i])
+    r = expect(d.market, w8.settle_batch(anyone, 1), VersionAccepted=1, StakeSlashed=MAX_BATCH_SIZE - 1,
+               rejected=0, OracleSlashed=c8 - (c8 // 2 + 1))
+    if r.gasUsed > w["BountyMarket.settleBatch"]["gas"]:
+        w["BountyMarket.settleBatch"] = _rec(r, f"{shape}: 8 reports and 256 records in calldata; as reportAndSettle's "
+                                                "adversarial case", "bound")
+    w9, _ = Bounty.open(d, requester, oracles[:c8], **big8)
+    w9.join()
+    w9.baseline([BASELINE] * c8)
+    w9.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w9.stake))
+    env.warp(3_600 + 1)
+    r = expect(d.market, w9.void_batch(anyone, 0), BatchVoided=1, OracleSlashed=c8)
+    if r.gasUsed > w["BountyMarket.voidBatch"]["gas"]:
+        w["BountyMarket.voidBatch"] = _rec(r, f"{shape}: no report, so 8 members lose an offence of their bond "
+                                              "(burned); 256 new contributors", "bound")
 
     # claims: the worst recipient gets its first balance of the token (a new slot or a new account)
     member = oracles[-1]  # honest in W, paid fees in the token, holds none of it
     assert wb.claimable(member.address) > 0
     w["BountyMarket.claim"] = _rec(env.send(member, market.claim(d.token.address)),
                                    "O(1); worst state: ERC-20, a member (its slot is kept) holding none of the token", "bound")
-    eth_holder = people[5]
-    assert wb.claimable(eth_holder.address, ETH) > 0
+    # ETH balances: stakes back from an ETH bounty (slashed oracle ETH is burned, C3, not credited)
+    we, _ = Bounty.open(d, requester, oracles[:3], eth=True, batch=2, max_batches=4, reward=WAD)
+    we.join()
+    we.baseline([BASELINE] * 3)
+    eth_people = d.contributors(2, eth=10 * we.stake)
+    we.submit_all(eth_people)
+    for i in range(2):
+        we.report(i, 0, [BASELINE - 10] * 2)
+    we.report_and_settle(2, 0, [BASELINE - 10] * 2)
+    eth_holder = eth_people[0]
+    assert we.claimable(eth_holder.address, ETH) > 0
     w["BountyMarket.claim [ETH]"] = _rec(env.send(eth_holder, market.claim(ETH)), "O(1): ETH to the sender", "bound")
     fresh_to = env.fresh(2)
-    w["BountyMarket.claimTo"] = _rec(env.send(people[6], market.claimTo(ETH, fresh_to[0].address)),
+    w["BountyMarket.claimTo"] = _rec(env.send(eth_people[1], market.claimTo(ETH, fresh_to[0].address)),
                                      "O(1); worst state: ETH to an address that does not exist yet (+25,000)", "bound")
     w["BountyMarket.claimTo [ERC-20]"] = _rec(env.send(people[7], market.claimTo(d.token.address, fresh_to[1].address)),
                                               "O(1): ERC-20 to an address holding none of it", "bound")
@@ -695,6 +752,11 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     w["BountyMarket.claimPayout"] = _rec(env.send(broke[3], market.claimPayout(*claims[broke[3].address])),
                                          "O(1): a 5-hash proof; worst state: ERC-20 to a contributor holding none "
                                          "of the token", "bound")
+    tok, bid, where, amount, proof = claims[broke[2].address]
+    w["BountyMarket.claimPayoutTo"] = _rec(env.send(broke[2], market.claimPayoutTo(tok, env.fresh(1)[0].address, bid, where,
+                                                                                   amount, proof)),
+                                           "O(1): a 5-hash proof; worst state: ERC-20 to an address holding none of "
+                                           "the token", "bound")
     w["BountyMarket.burn"] = _rec(env.send(anyone, market.burn(d.token.address)),
                                   "O(1); worst state: ERC-20, the token's first burn", "bound")
     assert d.market.functions.pendingBurn(ETH).call() > 0
@@ -718,7 +780,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
 
     # no input of these depends on any size: their figures are the ordinary ones
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
-                 "BountyMarket.acceptOwnership", "BountyMarket.renounceOwnership", "OracleRegistry.stake",
+                 "BountyMarket.acceptOwnership", "OracleRegistry.stake",
                  "OracleRegistry.requestUnbond", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
@@ -726,11 +788,14 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     _check_complete(w, "worst_case")
     top = max((k for k in w), key=lambda k: w[k]["gas"])
     w["_bounds"] = {
-        "committee": f"{MIN_COMMITTEE}..{MAX_COMMITTEE} (BountyMarketStorage.QUORUM, MAX_COMMITTEE; B3)",
+        "committee": f"{MIN_COMMITTEE}..{MAX_COMMITTEE} (BountyMarketStorage.MIN_COMMITTEE, MAX_COMMITTEE; B3)",
         "curve": f"2..{MAX_BREAKPOINTS} breakpoints (RewardMath.MAX_BREAKPOINTS; B4)",
         "batch_size": f"1..{MAX_BATCH_SIZE} (BountyMarketStorage.MAX_BATCH_SIZE; B4)",
+        "committee_by_batch": f"committee x batch size <= {MAX_COMMITTEE_BY_BATCH:,} "
+                              "(BountyMarketStorage.MAX_COMMITTEE_BY_BATCH; B3): every settlement within 2^24 gas",
         "max_batches": f"maxBatches * batchSize <= 2^32 - 1 (_validateParams; B4): {MAX_BATCHES_AT_MAX_SIZE:,} at batch 256",
         "block_gas_limit": BLOCK_GAS_LIMIT,
+        "tx_gas_cap": TX_GAS_CAP,
         "largest": {"function": top, "gas": w[top]["gas"], "share_of_block": round(w[top]["gas"] / BLOCK_GAS_LIMIT, 3)},
     }
     return w
@@ -891,7 +956,7 @@ def short_table(result: dict[str, Any]) -> str:
             "BountyMarket.reportAndSettle [honest]", "BountyMarket.settleBatch", "BountyMarket.voidBatch",
             "BountyMarket.claim", "BountyMarket.claimTo")
     f = result["functions"]
-    lines = [f"{'gas per function (committee 16, batch 256, curve 8)':<52}{'ordinary':>11}{'worst':>12}"]
+    lines = [f"{'gas per function (committee x batch <= 2,048, curve 8)':<52}{'ordinary':>11}{'worst':>12}"]
     for k in keys:
         ordinary = f.get(k, {}).get("gas")
         lines.append(f"  {k.split('.', 1)[1]:<50}{(f'{ordinary:,}' if ordinary else '-'):>11}{w[k]['gas']:>12,}")

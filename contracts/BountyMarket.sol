@@ -38,12 +38,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 bestIndex;
         uint256 deviantMask; // bit r = the r-th report
         uint256 burned;
-        uint256 ethSlashed;
         address token;
         uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
         uint256 ownLane;
         uint256 ownDigest;
         uint256 ownCodec;
+        uint256 quorum; // more than half of the committee (rule R4)
+        bool noMajority; // some submission's median has fewer than a quorum of reports within tolerance
         uint256[] lanes; // calldata offset of the r-th report's scores
         uint256[] mergedDigest; // the r-th report's merged-model CID
         uint256[] mergedCodec;
@@ -68,14 +69,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
         _guard = uint160(guardian_);
-        extension = address(new BountyMarketExtension());
+        extension = address(new BountyMarketExtension(oracleRegistry_));
         emit GuardianSet(guardian_);
     }
 
     /// @dev IBountyMarketExtension lives in BountyMarketExtension (same storage layout, via
     ///      BountyMarketStorage); unknown selectors run there by delegatecall. It is created
-    ///      here and immutable: no admin can swap it.
-    fallback() external {
+    ///      here and immutable: no admin can swap it. Payable for createBounty and topUp; the
+    ///      extension's other functions are not payable and refuse ETH themselves.
+    fallback() external payable {
         address target = extension;
         assembly ("memory-safe") {
             calldatacopy(0, 0, calldatasize())
@@ -109,133 +111,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (_guard & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
     }
 
-    function _lock(bool pausable) private returns (uint256 g) {
-        g = _guard;
-        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
-        if (pausable && g & GUARD_PAUSED != 0) revert EnforcedPause();
-        _guard = g | GUARD_LOCKED;
-    }
-
-    // ------------------------------------------------------------ requester
-
-    /// @inheritdoc IBountyMarketActions
-    function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
-        uint256 g = _lock(true);
-        _validateParams(p);
-        bountyId = _bountyCount + 1;
-        Bounty storage b = _bounties[bountyId];
-        uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
-        uint256 fixedPart = fees + p.revealBond;
-        uint256 received = _pullFunds(p.token, p.reward + fixedPart);
-        _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
-        if (received < fixedPart) revert FundingShortfall(received, fixedPart);
-        uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
-        if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
-
-        b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
-        b.ready = 1;
-        b.terms = uint256(uint160(p.token)) | (uint256(p.stake) << 160);
-        uint256 status = uint256(p.deadline) | (uint256(p.maxBatches) << ST_MAX_BATCHES)
-            | (uint256(p.batchSize) << ST_BATCH_SIZE) | (p.committee.length << ST_COMMITTEE);
-        if (p.higherIsBetter) status |= F_HIGHER;
-        if (p.trustSingleOracle) status |= F_SINGLE;
-        b.status = status;
-        b.scoring = (uint256(p.target) << SC_TARGET) | (uint256(p.tolerance) << SC_TOLERANCE);
-        (uint256[4] memory packed, uint8 n) = RewardMath.pack(p.curveX, p.curveY);
-        _curves[bountyId] = packed;
-        b.fees = uint256(p.oracleFeePerBatch) | (uint256(p.slashMargin) << FE_SLASH_MARGIN)
-            | (uint256(p.slashBps) << FE_SLASH_BPS) | (uint256(n) << FE_CURVE_LENGTH);
-        b.reward = uint128(reward);
-        b.requester = msg.sender;
-        b.createdAt = uint64(block.timestamp);
-        b.scoringTimeout = p.scoringTimeout;
-        b.revealWindow = p.revealWindow;
-        b.revealBond = p.revealBond;
-        b.validationCommitment = p.validationCommitment;
-
-        IOracleRegistry registry = IOracleRegistry(oracleRegistry);
-        for (uint256 i = 0; i < p.committee.length; ++i) {
-            address member = p.committee[i];
-            if (member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)) {
-                revert CommitteeMemberInvalid(member);
-            }
-            _members[bountyId][member] = i + 1;
-        }
-        _committees[bountyId] = p.committee;
-
-        emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
-        _guard = g;
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
-        _requireNotEnded(bountyId);
-        Bounty storage b = _bounties[bountyId];
-        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
-        uint256 reward = b.reward + received;
-        if (reward > type(uint128).max) revert InvalidParameter("amount");
-        b.reward = uint128(reward);
-        emit BountyFunded(bountyId, msg.sender, received, reward);
-    }
-
     // -------------------------------------------------------------- oracles
-
-    /// @inheritdoc IBountyMarketActions
-    function joinCommittee(uint256 bountyId) external {
-        _requireNotEnded(bountyId);
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        Bounty storage b = _bounties[bountyId];
-        uint256 status = b.status;
-        if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
-        b.status = status | (bit << ST_OPTED_IN);
-        // reserve the member's balance of the bounty's token: fee credits then rewrite it
-        address token = _tokenOf(b.terms);
-        if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
-        IOracleRegistry(oracleRegistry).bond(msg.sender);
-        emit CommitteeJoined(bountyId, msg.sender);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function leaveCommittee(uint256 bountyId) external {
-        BountyState s = _state(bountyId);
-        if (s != BountyState.Closed && s != BountyState.Revealed) revert BountyNotInState(bountyId, s, BountyState.Closed);
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        Bounty storage b = _bounties[bountyId];
-        if ((b.status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
-        b.releasedMask |= uint16(bit);
-        IOracleRegistry(oracleRegistry).release(msg.sender);
-        emit CommitteeLeft(bountyId, msg.sender);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function reportBaseline(uint256 bountyId, uint32 score) external {
-        _requireState(bountyId, BountyState.AwaitingBaseline);
-        if (score == RewardMath.INVALID) revert InvalidScore(score);
-        Bounty storage b = _bounties[bountyId];
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        uint256 status = b.status;
-        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        uint256 mask = b.baselineMask;
-        if (mask & bit != 0) revert AlreadyReported(bountyId, type(uint256).max, msg.sender);
-        mask |= bit;
-        b.baselineMask = uint16(mask);
-        _baselineReports[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = score;
-        emit BaselineReported(bountyId, msg.sender, score);
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b);
-    }
-
-    /// @inheritdoc IBountyMarketActions
-    function settleBaseline(uint256 bountyId) external {
-        _requireState(bountyId, BountyState.AwaitingBaseline);
-        Bounty storage b = _bounties[bountyId];
-        uint256 reports = _popcount(b.baselineMask);
-        uint256 needed = _quorum(b.status);
-        if (reports < needed || block.timestamp < uint256(b.createdAt) + b.scoringTimeout) {
-            revert BaselineNotReady(bountyId, reports, needed);
-        }
-        _setBaseline(bountyId, b);
-    }
 
     /// @inheritdoc IBountyMarketActions
     function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external {
@@ -243,7 +119,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
         b.status = status | (bit << ST_REPORTED);
-        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & 0xff);
+        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & LOW32); // index, offences
         _emitReport(bountyId, batch, scores, merged);
     }
 
@@ -344,27 +220,54 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (block.timestamp < _timeoutAt(bountyId, b, batch, n) || m >= _quorum(status)) revert BatchNotVoidable(bountyId, batch);
         uint256 recs = _cursor(bountyId, batch, n, records);
         if (_hashRecords(recs, n) != _expectedHash(bountyId, b, status, batch, n)) revert RecordsMismatch(bountyId, batch);
+        _void(bountyId, b, status, batch, n, recs, reported);
+    }
+
+    /// @dev Rule R10: every stake comes back in full, nobody is paid a fee, and each opted-in
+    ///      member that did not report loses one offence's share of its bond for this bounty,
+    ///      which is burned: nobody gains from a void. Also what settlement does with a batch
+    ///      on whose medians no majority of the committee agrees (R4).
+    function _void(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n, uint256 recs, uint256 reported)
+        private
+    {
         b.status = _finishBatch(bountyId, b, status, batch, n);
         b.scoring = _stamp(b.scoring, SC_LAST_SETTLED);
         address token = _tokenOf(b.terms);
         for (uint256 i = 0; i < n; ++i) {
-            _claimable[records[i].contributor][token] += records[i].stake & STAKE_MASK;
+            (address who, uint256 stake,,) = _recordAt(recs, i);
+            _claimable[who][token] += stake & STAKE_MASK;
         }
-        emit BatchVoided(bountyId, batch, m);
-        // opted-in members that did not report lose part of their stake
-        _shareOracleSlash(_slashSilent(bountyId, batch, (status >> ST_OPTED_IN & 0xffff) & ~reported), recs, n);
-    }
-
-    function _slashSilent(uint256 bountyId, uint256 batch, uint256 silent) private returns (uint256 ethSlashed) {
+        emit BatchVoided(bountyId, batch, _popcount(reported));
+        uint256 silent = (status >> ST_OPTED_IN & 0xffff) & ~reported;
+        uint256 bonds = _bonds(b);
+        uint256 burned = 0;
         for (uint256 i = 0; silent != 0; ++i) {
             if (silent & (1 << i) != 0) {
                 silent &= ~(1 << i);
-                address oracle = _memberAt(bountyId, i);
-                uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
-                ethSlashed += amount;
-                emit OracleSlashed(bountyId, batch, oracle, amount);
+                burned += _slashBond(bountyId, batch, _memberAt(bountyId, i), bonds);
             }
         }
+        if (burned != 0) _pendingBurn[ETH] += burned;
+    }
+
+    /// @dev The bounty's bond terms: memberBond (low 96 bits) | bondSlash << 96.
+    function _bonds(Bounty storage b) private view returns (uint256) {
+        return uint256(b.memberBond) | (uint256(b.bondSlash) << 96);
+    }
+
+    /// @dev One offence of `oracle` on this bounty (rule C3): takes bondSlash, or what is left of
+    ///      its bond if less, from what the registry locks for it, and counts the offence in its
+    ///      member slot (bits 8-31). Returns the wei taken; the caller burns it.
+    function _slashBond(uint256 bountyId, uint256 batch, address oracle, uint256 bonds) private returns (uint256 taken) {
+        uint256 slot = _members[bountyId][oracle];
+        uint256 each = bonds >> 96;
+        uint256 left = _bondLeft(uint96(bonds), each, (slot >> 8) & 0xffffff);
+        uint256 amount = left < each ? left : each;
+        if (amount != 0) {
+            _members[bountyId][oracle] = slot + (1 << 8);
+            taken = IOracleRegistry(oracleRegistry).slash(oracle, amount);
+        }
+        emit OracleSlashed(bountyId, batch, oracle, taken);
     }
 
     // ---------------------------------------------------------- contributors
@@ -482,6 +385,26 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function claimPayout(address token, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
         external
     {
+        _claimPayout(token, msg.sender, bountyId, position, amount, proof);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function claimPayoutTo(
+        address token,
+        address to,
+        uint256 bountyId,
+        uint256 position,
+        uint256 amount,
+        bytes32[5] calldata proof
+    ) external {
+        if (to == address(0)) revert InvalidParameter("to");
+        _claimPayout(token, to, bountyId, position, amount, proof);
+    }
+
+    /// @dev claimPayout and claimPayoutTo: the sender's leaf, paid to `to`.
+    function _claimPayout(address token, address to, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
+        private
+    {
         // No lock check, unlike claim: the payout is fixed by the root, and a transfer out inside
         // a balance measurement could only make the measured amount smaller, to the cost of the
         // caller that re-entered (U2's measurements credit what arrived, never more).
@@ -507,7 +430,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         _payouts[bountyId][group] = word | bit; // effects before the transfer
         emit PayoutClaimed(msg.sender, bountyId, position, amount);
-        _pushFunds(token, msg.sender, amount);
+        _pushFunds(token, to, amount);
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -529,6 +452,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
         _guard = (g & ~uint256(type(uint160).max)) | uint160(guardian_);
         emit GuardianSet(guardian_);
+    }
+
+    /// @dev Rule A1: the owner can only set the guardian. Renouncing would leave no one to.
+    function renounceOwnership() public view override onlyOwner {
+        revert OwnershipCannotBeRenounced();
     }
 
     // ------------------------------------------------------------ submissions
@@ -653,10 +581,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (n == 0) revert BatchNotReportable(bountyId, batch);
         uint256 m = _popcount(mask);
-        if (mask != (status >> ST_OPTED_IN & 0xffff) || m == 0) {
+        uint256 quorum = _quorum(status);
+        // every opted-in member reported, or the timeout passed; and always more than half of
+        // the committee (opted in or not) reported
+        if (mask != (status >> ST_OPTED_IN & 0xffff) || m < quorum) {
             uint256 timeoutAt = _timeoutAt(bountyId, b, batch, n);
-            if (block.timestamp < timeoutAt || m < _quorum(status)) revert BatchNotReady(bountyId, batch, m, timeoutAt);
+            if (block.timestamp < timeoutAt || m < quorum) revert BatchNotReady(bountyId, batch, m, timeoutAt);
         }
+        st.quorum = quorum;
         if (given != m) revert WrongScoreCount(m, given);
         st.bountyId = bountyId;
         st.own = type(uint256).max;
@@ -720,6 +652,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             revert RecordsMismatch(st.bountyId, st.batch);
         }
         uint256[] memory medians = _medians(st);
+        if (st.noMajority) return _void(st.bountyId, b, st.status, st.batch, st.n, recs, st.mask);
 
         st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
@@ -730,14 +663,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         b.scoring = st.scoring;
 
         // Effects are done; the only external calls left are to the oracle registry (immutable,
-        // deployed with this market), and their ETH is shared after them.
+        // deployed with this market), whose slashed ETH is burned.
         _payOracles(st, b, fees);
-        _shareOracleSlash(st.ethSlashed, recs, st.n);
     }
 
-    /// @dev Pass 1: the lower median of the reported keys per submission, the reporters that
-    ///      lie further than the tolerance from it (bit r = the r-th report), and the best
-    ///      median that beats the head (the lowest id on ties).
+    /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
+    ///      middle one, or for an even count the midpoint of the two middle ones), the reporters
+    ///      that lie further than the tolerance from it (bit r = the r-th report), whether a
+    ///      quorum of reports lies within the tolerance of every median (else st.noMajority),
+    ///      and the best median that beats the head (the lowest id on ties).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
         medians = new uint256[](st.n);
         uint256[] memory lanes = st.lanes;
@@ -748,9 +682,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
         uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
         uint256 best = 0; // bestKey << 8 | bestIndex
+        uint256 quorum = st.quorum;
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32);
-        // any other committee: insertion sort into scratch memory, element (m - 1) / 2
+        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32 | quorum << 96);
+        // any other number of reports: insertion sort into scratch memory, then the median
         else assembly ("memory-safe") {
             function keyAt(at, x) -> k {
                 k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
@@ -772,23 +707,37 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                     }
                     mstore(add(sorted, shl(5, j)), k)
                 }
-                let med := mload(add(sorted, shl(5, shr(1, sub(mload(lanes), 1)))))
+                // med = m % 2 == 1 ? sorted[m / 2]
+                //     : (sorted[m / 2 - 1] == 0 ? 0 : (sorted[m / 2 - 1] + sorted[m / 2]) / 2)
+                let half := shr(1, mload(lanes))
+                let med := mload(add(sorted, shl(5, half)))
+                if iszero(and(mload(lanes), 1)) {
+                    let lo := mload(add(sorted, shl(5, sub(half, 1))))
+                    med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+                }
                 mstore(add(medians, shl(5, add(i, 1))), med)
+                let agree := 0
                 for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
                     let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                    acc := or(acc, shl(add(64, r), deviant(k, med, and(acc, 0xffffffff))))
+                    let d := deviant(k, med, and(acc, 0xffffffff))
+                    acc := or(acc, shl(add(64, r), d))
+                    agree := add(agree, iszero(d))
                 }
+                // fewer than a quorum of reports within tolerance: no decision (bit 128)
+                if lt(agree, quorum) { acc := or(acc, shl(128, 1)) }
                 if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
             }
         }
-        st.deviantMask = acc >> 64;
+        st.deviantMask = (acc >> 64) & 0xffff;
+        st.noMajority = (acc >> 128) & 1 != 0;
         st.bestKey = best >> 8;
         st.bestIndex = best & 0xff;
     }
 
-    /// @dev Pass 1 for a committee of three: the closed-form median, each report's own best
-    ///      (in laneBest), the deviant mask (from bit 64 of acc) and the best candidate.
-    ///      `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95).
+    /// @dev Pass 1 for three reports: the closed-form median, each report's own best (in
+    ///      laneBest), the deviant mask (from bit 64 of acc), no majority (bit 128 of acc) and
+    ///      the best candidate. `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95)
+    ///      | quorum (96-103).
     function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256[] memory laneBest, uint256 params)
         private
         pure
@@ -798,7 +747,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             let l0 := mload(add(lanes, 0x20))
             let l1 := mload(add(lanes, 0x40))
             let l2 := mload(add(lanes, 0x60))
-            acc := shr(32, params) // tolerance | head key << 32; deviant bits from 64
+            // tolerance | head key << 32 | quorum << 160; deviant bits from 64, no majority at 128
+            acc := or(and(shr(32, params), 0xffffffffffffffff), shl(160, shr(96, params)))
             params := and(params, 0xffffffff) // kx
             for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
                 let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
@@ -824,6 +774,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
                 d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
+                // fewer than a quorum of the three within tolerance: no decision (bit 128)
+                if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
                 if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
             }
             for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
@@ -1083,16 +1035,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         emit VersionAccepted(st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, update, _mergedFor(st), reward);
     }
 
-    /// @dev floor(R * c(p)) - paid for the accepted median (rule R6), added to `paid`.
+    /// @dev floor(R * (c(p_new) - c(p_old))) for the accepted median (rule R6), p_old the head's
+    ///      progress: what the curve adds over the progress this version made, at today's R. Added
+    ///      to `paid`.
     function _reward(Settlement memory st, Bounty storage b, uint256 med, uint256 curveLength) private returns (uint256 reward) {
         bool higher = _higher(st.status);
-        uint256 p = RewardMath.progress(
-            uint64(med),
-            RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher),
-            RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher)
-        );
+        uint64 baselineKey = RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher);
+        uint64 targetKey = RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher);
+        uint256[4] storage curve = _curves[st.bountyId];
+        // c(p) of the head the batch was scored against, and of the accepted median
+        uint256 cOld = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(st.headKey), baselineKey, targetKey));
+        uint256 cNew = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(med), baselineKey, targetKey));
         uint256 paid = b.paid;
-        reward = RewardMath.rewardFor(b.reward, paid, RewardMath.curveAtStored(_curves[st.bountyId], curveLength, p));
+        reward = RewardMath.rewardBetween(b.reward, paid, cOld, cNew);
         b.paid = uint128(paid + reward);
     }
 
@@ -1134,8 +1089,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Oracles within tolerance share the batch's fee; the others are slashed and their
-    ///      ETH is shared by the batch's contributors.
+    /// @dev Oracles within tolerance share the batch's fee; the others lose one offence's share
+    ///      of their bond for this bounty (rule C3), which is burned.
     function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
         uint256 good = st.m - _popcount(st.deviantMask);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
@@ -1147,28 +1102,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
             if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
         }
-        for (uint256 r = 0; r < st.m; ++r) {
-            if (st.deviantMask & (1 << r) != 0) {
-                address oracle = st.oracles[r];
-                uint256 amount = IOracleRegistry(oracleRegistry).slash(oracle);
-                st.ethSlashed += amount;
-                emit OracleSlashed(st.bountyId, st.batch, oracle, amount);
-            }
-        }
-    }
-
-    /// @dev Slashed oracle ETH goes to the batch's contributors in equal shares; dust is burned.
-    function _shareOracleSlash(uint256 ethSlashed, uint256 recs, uint256 n) private {
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (ethSlashed == 0) return;
-        uint256 each = ethSlashed / n;
-        for (uint256 i = 0; i < n && each != 0; ++i) {
-            (address who,,,) = _recordAt(recs, i);
-            _claimable[who][ETH] += each;
+        if (st.deviantMask == 0) return;
+        uint256 bonds = _bonds(b);
+        uint256 burned = 0;
+        for (uint256 r = 0; r < st.m; ++r) {
+            if (st.deviantMask & (1 << r) != 0) burned += _slashBond(st.bountyId, st.batch, st.oracles[r], bonds);
         }
-        // slither-disable-next-line divide-before-multiply (equal shares round down; the dust is burned)
-        uint256 dust = ethSlashed - each * n;
-        if (dust != 0) _pendingBurn[ETH] += dust;
+        if (burned != 0) _pendingBurn[ETH] += burned;
     }
 
     /// @dev The records hash the batch's records must match.
@@ -1198,29 +1139,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return status;
     }
 
-    function _setBaseline(uint256 bountyId, Bounty storage b) private {
-        uint256 mask = b.baselineMask;
-        uint256 status = b.status;
-        bool higher = _higher(status);
-        uint64[] memory keys = new uint64[](_popcount(mask));
-        uint256 j = 0;
-        for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
-            if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], higher);
-        }
-        uint64 med = RewardMath.lowerMedian(keys);
-        uint32 score = RewardMath.scoreOf(med, higher);
-        uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
-        scoring = _stamp(scoring, SC_LAST_SETTLED);
-        status |= F_BASELINE;
-        if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
-            status |= F_ENDED;
-            scoring = _stamp(scoring, SC_ENDED_AT);
-        }
-        b.status = status;
-        b.scoring = scoring;
-        emit BaselineSet(bountyId, score, keys.length);
-    }
-
     // ----------------------------------------------------------------- money
 
     function _claim(address token, address to) private {
@@ -1235,19 +1153,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _pushFunds(token, to, amount);
     }
 
-    /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
-    function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
-        if (token == ETH) {
-            if (msg.value != amount) revert WrongPayment(amount, msg.value);
-            return amount;
-        }
-        if (msg.value != 0) revert WrongPayment(0, msg.value);
-        if (amount == 0) return 0;
-        uint256 before = IERC20(token).balanceOf(address(this));
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        received = IERC20(token).balanceOf(address(this)) - before;
-    }
-
     function _pushFunds(address token, address to, uint256 amount) private {
         if (token == ETH) {
             // slither-disable-next-line arbitrary-send-eth (pays only the caller's own claimable, to the address the caller chose)
@@ -1256,31 +1161,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         } else {
             IERC20(token).safeTransfer(to, amount);
         }
-    }
-
-    function _validateParams(BountyParams calldata p) private view {
-        // bit 95 of a record's stake field marks a one-off submission (ONE_OFF)
-        if (p.stake == 0 || p.stake >= ONE_OFF) revert InvalidParameter("stake");
-        if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
-        // submission ids are uint32
-        if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
-        // the fees paid so far are kept in 96 bits: the whole budget must fit
-        if (uint256(p.oracleFeePerBatch) * p.maxBatches > type(uint96).max) revert InvalidParameter("oracleFeePerBatch");
-        if (p.slashBps > BPS) revert InvalidParameter("slashBps");
-        if (p.scoringTimeout == 0) revert InvalidParameter("scoringTimeout");
-        if (p.deadline <= block.timestamp) revert InvalidParameter("deadline");
-        if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
-        if (p.reward > type(uint128).max) revert InvalidParameter("reward");
-        uint256 size = p.committee.length;
-        if (p.trustSingleOracle ? size != 1 : (size < QUORUM || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
-        _checkCid(p.initialModel);
-        _checkCid(p.keyring);
-    }
-
-    function _memberBit(uint256 bountyId, address account) private view returns (uint256) {
-        uint256 index = _members[bountyId][account] & 0xff;
-        if (index == 0) revert NotCommitteeMember(bountyId, account);
-        return 1 << (index - 1);
     }
 
     /// @dev Committee member i (i < committee size: no length check needed).

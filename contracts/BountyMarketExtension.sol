@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
 import {IBountyMarketExtension} from "../interfaces/IBountyMarket.sol";
+import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
 import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 
@@ -11,7 +15,254 @@ import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 ///         delegatecalls this contract, so it reads and writes the market's storage and
 ///         emits from the market's address; this keeps BountyMarket under the EIP-170
 ///         size limit. Called directly, it sees an empty market of its own.
+// slither-disable-next-line locked-ether (its payable functions run only by delegatecall from the market, which holds the ETH and pays it out through claims; called directly they revert)
 contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
+    using SafeERC20 for IERC20;
+
+    /// @dev The market's oracle registry (the market passes it; immutables live in code, so
+    ///      they read the same under delegatecall).
+    address private immutable _registry;
+    /// @dev This contract's own address: under delegatecall, address(this) is the market's.
+    address private immutable _self;
+
+    constructor(address registry) {
+        _registry = registry;
+        _self = address(this);
+    }
+
+    /// @dev ETH sent to the extension itself would stay there: only the market may run what pays.
+    function _onlyDelegated() private view {
+        if (address(this) == _self) revert UnexpectedEth(msg.sender);
+    }
+
+    modifier nonReentrant() {
+        uint256 g = _lock(false);
+        _;
+        _guard = g;
+    }
+
+    // ------------------------------------------------------------ creation (cold)
+
+    /// @inheritdoc IBountyMarketExtension
+    function createBounty(BountyParams calldata p) external payable returns (uint256 bountyId) {
+        _onlyDelegated();
+        uint256 g = _lock(true);
+        _validateParams(p);
+        bountyId = _bountyCount + 1;
+        Bounty storage b = _bounties[bountyId];
+        uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
+        uint256 fixedPart = fees + p.revealBond;
+        uint256 received = _pullFunds(p.token, p.reward + fixedPart);
+        _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
+        if (received < fixedPart) revert FundingShortfall(received, fixedPart);
+        uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
+        if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
+
+        b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
+        b.ready = 1;
+        b.terms = uint256(uint160(p.token)) | (uint256(p.stake) << 160);
+        uint256 status = uint256(p.deadline) | (uint256(p.maxBatches) << ST_MAX_BATCHES)
+            | (uint256(p.batchSize) << ST_BATCH_SIZE) | (p.committee.length << ST_COMMITTEE);
+        if (p.higherIsBetter) status |= F_HIGHER;
+        if (p.trustSingleOracle) status |= F_SINGLE;
+        b.status = status;
+        b.scoring = (uint256(p.target) << SC_TARGET) | (uint256(p.tolerance) << SC_TOLERANCE);
+        (uint256[4] memory packed, uint8 n) = RewardMath.pack(p.curveX, p.curveY);
+        _curves[bountyId] = packed;
+        b.fees = uint256(p.oracleFeePerBatch) | (uint256(p.slashMargin) << FE_SLASH_MARGIN)
+            | (uint256(p.slashBps) << FE_SLASH_BPS) | (uint256(n) << FE_CURVE_LENGTH);
+        b.reward = uint128(reward);
+        b.requester = msg.sender;
+        b.createdAt = uint64(block.timestamp);
+        b.scoringTimeout = p.scoringTimeout;
+        b.revealWindow = p.revealWindow;
+        b.revealBond = p.revealBond;
+        b.validationCommitment = p.validationCommitment;
+        _setBond(b, p.token, fees);
+
+        IOracleRegistry registry = IOracleRegistry(_registry);
+        for (uint256 i = 0; i < p.committee.length; ++i) {
+            address member = p.committee[i];
+            if (member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)) {
+                revert CommitteeMemberInvalid(member);
+            }
+            _members[bountyId][member] = i + 1;
+        }
+        _committees[bountyId] = p.committee;
+
+        emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
+        _guard = g;
+    }
+
+    /// @dev Rule C1: each member locks B = max(minStake / 16, the fee budget if the bounty pays in
+    ///      ETH) in the registry when it opts in; one offence (a deviant report, or silence on a
+    ///      voided batch) takes B * registry.slashBps / 10000 of it, so a member loses at most B
+    ///      to a bounty, whatever its whole stake.
+    function _setBond(Bounty storage b, address token, uint256 fees) private {
+        IOracleRegistry registry = IOracleRegistry(_registry);
+        // slither-disable-next-line divide-before-multiply (both shares round down on purpose: the floor of the bond, then an offence's share of it)
+        uint256 bond = registry.minStake() / BOND_FLOOR_DIVISOR;
+        if (token == ETH && fees > bond) bond = fees; // fees < 2^96 (_validateParams)
+        b.memberBond = uint96(bond);
+        b.bondSlash = uint96((bond * registry.slashBps()) / BPS);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function topUp(uint256 bountyId, uint256 amount) external payable nonReentrant {
+        _onlyDelegated();
+        _requireNotEnded(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
+        uint256 reward = b.reward + received;
+        if (reward > type(uint128).max) revert InvalidParameter("amount");
+        b.reward = uint128(reward);
+        emit BountyFunded(bountyId, msg.sender, received, reward);
+    }
+
+    // -------------------------------------------- committee and baseline (once per bounty)
+
+    /// @inheritdoc IBountyMarketExtension
+    function joinCommittee(uint256 bountyId) external {
+        _requireNotEnded(bountyId);
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
+        b.status = status | (bit << ST_OPTED_IN);
+        // reserve the member's balance of the bounty's token: fee credits then rewrite it
+        address token = _tokenOf(b.terms);
+        if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
+        IOracleRegistry(_registry).bond(msg.sender, b.memberBond);
+        emit CommitteeJoined(bountyId, msg.sender);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function leaveCommittee(uint256 bountyId) external {
+        BountyState s = _state(bountyId);
+        uint256 slot = _members[bountyId][msg.sender];
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
+        if (s != BountyState.Closed && s != BountyState.Revealed) _leaveEarly(bountyId, b, status, bit);
+        b.releasedMask |= uint16(bit);
+        IOracleRegistry(_registry).release(msg.sender, _bondLeft(b.memberBond, b.bondSlash, (slot >> 8) & 0xffffff));
+        emit CommitteeLeft(bountyId, msg.sender);
+    }
+
+    /// @dev Rule C2: before close, a member leaves only while no batch is filled and undecided
+    ///      (nor its baseline report counted) and the committee stays at MIN_COMMITTEE or more;
+    ///      the committee shrinks by one, so every later quorum is of the smaller committee.
+    function _leaveEarly(uint256 bountyId, Bounty storage b, uint256 status, uint256 bit) private {
+        uint256 size = _u(status, ST_COMMITTEE, 8);
+        if (status & F_SINGLE != 0 || size <= MIN_COMMITTEE) revert CommitteeTooSmall(bountyId, size, MIN_COMMITTEE);
+        uint256 next = _u(status, ST_NEXT_BATCH, 32);
+        if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
+        if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
+        b.status = _set(status, ST_COMMITTEE, 8, size - 1) & ~(bit << ST_OPTED_IN);
+        delete _members[bountyId][msg.sender]; // it can neither report nor join again
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function reportBaseline(uint256 bountyId, uint32 score) external {
+        _requireState(bountyId, BountyState.AwaitingBaseline);
+        if (score == RewardMath.INVALID) revert InvalidScore(score);
+        Bounty storage b = _bounties[bountyId];
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        uint256 mask = b.baselineMask;
+        if (mask & bit != 0) revert AlreadyReported(bountyId, type(uint256).max, msg.sender);
+        mask |= bit;
+        b.baselineMask = uint16(mask);
+        _baselineReports[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = score;
+        emit BaselineReported(bountyId, msg.sender, score);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (_popcount(mask) == _u(status, ST_COMMITTEE, 8)) _setBaseline(bountyId, b, false);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function settleBaseline(uint256 bountyId) external {
+        _requireState(bountyId, BountyState.AwaitingBaseline);
+        Bounty storage b = _bounties[bountyId];
+        uint256 reports = _popcount(b.baselineMask);
+        uint256 needed = _quorum(b.status);
+        if (reports < needed || block.timestamp < uint256(b.createdAt) + b.scoringTimeout) {
+            revert BaselineNotReady(bountyId, reports, needed);
+        }
+        if (!_setBaseline(bountyId, b, true)) revert BaselineNotReady(bountyId, reports, needed);
+    }
+
+    /// @dev Rule S2: the median of the baseline reports, if more than half of the committee
+    ///      reported within the tolerance of it; else nothing is set (`strict`: revert instead
+    ///      with NoMajority). Returns whether the baseline was set.
+    function _setBaseline(uint256 bountyId, Bounty storage b, bool strict) private returns (bool) {
+        uint256 mask = b.baselineMask;
+        uint256 status = b.status;
+        bool higher = _higher(status);
+        uint64[] memory keys = new uint64[](_popcount(mask));
+        uint256 j = 0;
+        for (uint256 i = 0; i < MAX_COMMITTEE && j < keys.length; ++i) {
+            if (mask & (1 << i) != 0) keys[j++] = RewardMath.key(_baselineReports[bountyId][i], higher);
+        }
+        uint64 med = RewardMath.median(keys);
+        uint256 agree = RewardMath.within(keys, med, _u(b.scoring, SC_TOLERANCE, 32));
+        if (agree < _quorum(status)) {
+            if (strict) revert NoMajority(bountyId, type(uint256).max, agree, _quorum(status));
+            return false;
+        }
+        uint32 score = RewardMath.scoreOf(med, higher);
+        uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
+        scoring = _stamp(scoring, SC_LAST_SETTLED);
+        status |= F_BASELINE;
+        if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
+            status |= F_ENDED;
+            scoring = _stamp(scoring, SC_ENDED_AT);
+        }
+        b.status = status;
+        b.scoring = scoring;
+        emit BaselineSet(bountyId, score, keys.length);
+        return true;
+    }
+
+    /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
+    function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
+        if (token == ETH) {
+            if (msg.value != amount) revert WrongPayment(amount, msg.value);
+            return amount;
+        }
+        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        if (amount == 0) return 0;
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        received = IERC20(token).balanceOf(address(this)) - before;
+    }
+
+    function _validateParams(BountyParams calldata p) private view {
+        // bit 95 of a record's stake field marks a one-off submission (ONE_OFF)
+        if (p.stake == 0 || p.stake >= ONE_OFF) revert InvalidParameter("stake");
+        if (p.batchSize == 0 || p.batchSize > MAX_BATCH_SIZE) revert InvalidParameter("batchSize");
+        // submission ids are uint32
+        if (p.maxBatches == 0 || uint256(p.maxBatches) * p.batchSize > type(uint32).max) revert InvalidParameter("maxBatches");
+        // the fees paid so far are kept in 96 bits: the whole budget must fit
+        if (uint256(p.oracleFeePerBatch) * p.maxBatches > type(uint96).max) revert InvalidParameter("oracleFeePerBatch");
+        if (p.slashBps > BPS) revert InvalidParameter("slashBps");
+        if (p.scoringTimeout < MIN_SCORING_TIMEOUT || p.scoringTimeout > MAX_SCORING_TIMEOUT) {
+            revert InvalidParameter("scoringTimeout");
+        }
+        if (p.deadline <= block.timestamp || p.deadline > block.timestamp + MAX_DURATION) revert InvalidParameter("deadline");
+        if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
+        if (p.reward > type(uint128).max) revert InvalidParameter("reward");
+        uint256 size = p.committee.length;
+        if (p.trustSingleOracle ? size != 1 : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
+        // the worst settlement grows with committee x batch: this bound keeps it within 2^24 gas
+        if (size * p.batchSize > MAX_COMMITTEE_BY_BATCH) revert InvalidParameter("batchSize");
+        _checkCid(p.initialModel);
+        _checkCid(p.keyring);
+    }
+
+    // ------------------------------------------------------------ the requester's other actions
+
     /// @inheritdoc IBountyMarketExtension
     function setKeyring(uint256 bountyId, Cid calldata keyring) external onlyRequester(bountyId) {
         _checkCid(keyring);
@@ -176,6 +427,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _state(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
+        // a batch past maxBatches never exists: all zero (and no product below can overflow)
+        if (batch >= _u(status, ST_MAX_BATCHES, 32)) return (bytes32(0), 0, 0, false, 0, 0);
         uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
         uint256 nextBatch = _u(status, ST_NEXT_BATCH, 32);
         submissions = _batchSubmissions(b.intake & LOW32, batchSize, batch);
@@ -208,6 +461,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (group > 7) revert InvalidParameter("group"); // a batch holds at most 256 submissions
         uint256 word = _payouts[bountyId][(batch << 3) | group];
         return (bytes32(word & HASH_MASK), uint32(word));
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function memberBond(uint256 bountyId) external view returns (uint256 bond, uint256 perOffence) {
+        _state(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        return (b.memberBond, b.bondSlash);
     }
 
     /// @inheritdoc IBountyMarketExtension

@@ -44,6 +44,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         bool revealed;
         bool bondSettled;
         bytes32 validationCommitment;
+        uint96 memberBond; // what each member locks in the registry when it opts in (rule C1)
+        uint96 bondSlash; // what one offence takes from that bond (rule C3)
     }
 
     uint256 internal constant BPS = 10_000;
@@ -52,7 +54,20 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant PACKED = 69;
     uint256 internal constant MAX_COMMITTEE = 16;
     uint256 internal constant MAX_BATCH_SIZE = 256;
-    uint256 internal constant QUORUM = 3;
+    /// @dev The least committee (B3): a member may leave early only while it stays this large.
+    uint256 internal constant MIN_COMMITTEE = 3;
+    /// @dev Bounds of the scoring timeout (B4): the floor covers what an honest member needs
+    ///      (3 confirmations, fetching a batch under one deadline, scoring, inclusion); the
+    ///      ceiling keeps a bond from being held by a batch for longer than a week.
+    uint256 internal constant MIN_SCORING_TIMEOUT = 10 minutes;
+    uint256 internal constant MAX_SCORING_TIMEOUT = 7 days;
+    /// @dev The deadline is at most a year after creation (B4): members are bonded until close.
+    uint256 internal constant MAX_DURATION = 365 days;
+    /// @dev The bond floor is the registry's minimum stake over this (rule C1), so a member at
+    ///      the minimum stake can serve this many bounties at once.
+    uint256 internal constant BOND_FLOOR_DIVISOR = 16;
+    /// @dev committee size x batch size (B4): keeps the worst settlement within 2^24 gas.
+    uint256 internal constant MAX_COMMITTEE_BY_BATCH = 2048;
     address internal constant ETH = address(0);
     address internal constant BURN_ADDRESS = 0x000000000000000000000000000000000000dEaD;
     uint8 internal constant CODEC_RAW = 0x55;
@@ -184,8 +199,17 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         return status & F_BASELINE != 0 ? BountyState.Open : BountyState.AwaitingBaseline;
     }
 
+    /// @dev More than half of the committee (rule R4): floor(size / 2) + 1 (1 for a trusted
+    ///      single oracle).
     function _quorum(uint256 status) internal pure returns (uint256) {
-        return status & F_SINGLE != 0 ? 1 : QUORUM;
+        return _u(status, ST_COMMITTEE, 8) / 2 + 1;
+    }
+
+    /// @dev What is left of a member's bond for this bounty after `offences` slashes of
+    ///      `bondSlash` each (the last one takes only the rest).
+    function _bondLeft(uint256 bond, uint256 bondSlash, uint256 offences) internal pure returns (uint256) {
+        uint256 spent = offences * bondSlash;
+        return spent >= bond ? 0 : bond - spent;
     }
 
     /// @dev Cancelled, target reached (both set F_ENDED), or past the deadline.
@@ -268,6 +292,21 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
             x &= x - 1;
             ++c;
         }
+    }
+
+    /// @dev Takes the reentrancy lock (see BountyMarket's nonReentrant); `pausable` also refuses
+    ///      while paused. Returns the guard word to restore.
+    function _lock(bool pausable) internal returns (uint256 g) {
+        g = _guard;
+        if (g & GUARD_LOCKED != 0) revert ReentrancyGuardReentrantCall();
+        if (pausable && g & GUARD_PAUSED != 0) revert EnforcedPause();
+        _guard = g | GUARD_LOCKED;
+    }
+
+    function _memberBit(uint256 bountyId, address account) internal view returns (uint256) {
+        uint256 index = _members[bountyId][account] & 0xff;
+        if (index == 0) revert NotCommitteeMember(bountyId, account);
+        return 1 << (index - 1);
     }
 
     modifier onlyRequester(uint256 bountyId) {

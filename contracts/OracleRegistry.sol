@@ -10,6 +10,7 @@ contract OracleRegistry is IOracleRegistry {
         uint128 stake;
         uint64 unbondingAt; // 0 while bonded
         uint32 activeBounties;
+        uint128 locked; // the sum of the bonds of the bounties it serves
     }
 
     uint256 private constant BPS = 10_000;
@@ -86,32 +87,42 @@ contract OracleRegistry is IOracleRegistry {
     }
 
     /// @inheritdoc IOracleRegistry
-    function bond(address oracle) external onlyMarket {
+    function bond(address oracle, uint256 amount) external onlyMarket {
         if (!isEligible(oracle)) revert OracleNotBonded(oracle);
         Oracle storage o = _oracles[oracle];
+        uint256 free = o.stake - o.locked; // locked <= stake: slashes take from both alike
+        if (free < amount) revert InsufficientFreeStake(oracle, free, amount);
         uint32 active = o.activeBounties + 1;
         o.activeBounties = active;
-        emit OracleBonded(oracle, active);
+        o.locked += uint128(amount);
+        emit OracleBonded(oracle, active, amount);
     }
 
     /// @inheritdoc IOracleRegistry
-    function release(address oracle) external onlyMarket {
+    function release(address oracle, uint256 amount) external onlyMarket {
         Oracle storage o = _oracles[oracle];
         uint32 active = o.activeBounties - 1; // reverts on underflow: the market releases once per bond
         o.activeBounties = active;
-        emit OracleReleased(oracle, active);
+        o.locked -= uint128(amount); // the market releases what is left of the bond it locked
+        emit OracleReleased(oracle, active, amount);
     }
 
     /// @inheritdoc IOracleRegistry
-    function slash(address oracle) external onlyMarket returns (uint256 amount) {
+    function slash(address oracle, uint256 amount) external onlyMarket returns (uint256 taken) {
         Oracle storage o = _oracles[oracle];
-        amount = (uint256(o.stake) * slashBps) / BPS; // rounds down: never more than the stake
-        if (amount == 0) return 0;
-        uint256 remaining = o.stake - amount;
+        taken = amount < o.locked ? amount : o.locked; // only what its bonds lock
+        if (taken == 0) return 0;
+        uint256 remaining = o.stake - taken;
         o.stake = uint128(remaining);
-        emit OracleStakeSlashed(oracle, amount, remaining);
-        (bool ok,) = market.call{value: amount}("");
-        if (!ok) revert EthTransferFailed(market, amount);
+        o.locked -= uint128(taken);
+        emit OracleStakeSlashed(oracle, taken, remaining);
+        (bool ok,) = market.call{value: taken}("");
+        if (!ok) revert EthTransferFailed(market, taken);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function lockedOf(address oracle) external view returns (uint256) {
+        return _oracles[oracle].locked;
     }
 
     /// @inheritdoc IOracleRegistry

@@ -139,6 +139,15 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     /// @notice claimPayout: the sender, amount, token and proof do not lead to the stored root.
     error InvalidPayoutProof(uint256 bountyId, uint256 position);
     error NotGuardian(address caller);
+    error OwnershipCannotBeRenounced();
+    /// @notice A member may not leave before close: the committee would fall below `minimum`.
+    error CommitteeTooSmall(uint256 bountyId, uint256 size, uint256 minimum);
+    /// @notice A member may not leave before close while `batch` (max uint: the baseline, which
+    ///         its report counts towards) is filled and undecided.
+    error CommitteeBusy(uint256 bountyId, uint256 batch);
+    /// @notice Only `agree` reports lie within the tolerance of the median of `batch` (max uint:
+    ///         the baseline); a decision needs `needed` (more than half of the committee).
+    error NoMajority(uint256 bountyId, uint256 batch, uint256 agree, uint256 needed);
     error UnexpectedEth(address sender);
     error EthTransferFailed(address to, uint256 amount);
     /// @notice New bounties and submissions are paused (or `pause` while paused).
@@ -246,27 +255,6 @@ interface IBountyMarketEvents is IBountyMarketTypes {
 
 /// @title Fathom bounty market: actions and core views (implemented by BountyMarket itself)
 interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
-    /// @notice Open a bounty, escrowing reward + oracleFeePerBatch * maxBatches + revealBond
-    ///         (ETH as msg.value, exactly; an ERC-20 by transferFrom, crediting what arrived
-    ///         to the reward). Rules B1-B4.
-    function createBounty(BountyParams calldata params) external payable returns (uint256 bountyId);
-
-    /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5.
-    function topUp(uint256 bountyId, uint256 amount) external payable;
-
-    /// @notice A committee member opts in, bonding its registry stake to this bounty. Rule C1.
-    function joinCommittee(uint256 bountyId) external;
-
-    /// @notice A member leaves a closed bounty, releasing its bond. Rule C2.
-    function leaveCommittee(uint256 bountyId) external;
-
-    /// @notice A member scores the initial model. The last member's report fixes the
-    ///         baseline at once. Rules S1-S2.
-    function reportBaseline(uint256 bountyId, uint32 score) external;
-
-    /// @notice Fix the baseline after the scoring timeout with a quorum of reports. Rule S2.
-    function settleBaseline(uint256 bountyId) external;
-
     /// @notice Submit an update trained from `baseVersion`, paying the stake. Rules U1-U4.
     function submitUpdate(uint256 bountyId, uint32 baseVersion, Cid calldata update)
         external
@@ -340,6 +328,17 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     function claimPayout(address token, uint256 bountyId, uint256 position, uint256 amount, bytes32[5] calldata proof)
         external;
 
+    /// @notice As claimPayout, paying the sender's payout to `to` (a contributor the token
+    ///         blocks after it submitted, as claimTo for balances). Rule P3.
+    function claimPayoutTo(
+        address token,
+        address to,
+        uint256 bountyId,
+        uint256 position,
+        uint256 amount,
+        bytes32[5] calldata proof
+    ) external;
+
     /// @notice Anyone sends burned amounts of `token` to the burn address. Rule P2.
     function burn(address token) external;
 
@@ -360,6 +359,30 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 ///         through the market's fallback: call them on the market's address, with the
 ///         IBountyMarket ABI.
 interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
+    /// @notice Open a bounty, escrowing reward + oracleFeePerBatch * maxBatches + revealBond
+    ///         (ETH as msg.value, exactly; an ERC-20 by transferFrom, crediting what arrived
+    ///         to the reward). Rules B1-B4.
+    function createBounty(BountyParams calldata params) external payable returns (uint256 bountyId);
+
+    /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5.
+    function topUp(uint256 bountyId, uint256 amount) external payable;
+
+    /// @notice A committee member opts in, locking memberBond(bountyId) of its registry stake. Rule C1.
+    function joinCommittee(uint256 bountyId) external;
+
+    /// @notice A member leaves, releasing what is left of its bond: after close; or before, while
+    ///         no batch is filled and undecided and the committee keeps at least 3 members
+    ///         (it then shrinks by one). Rule C2.
+    function leaveCommittee(uint256 bountyId) external;
+
+    /// @notice A member scores the initial model. The last member's report fixes the
+    ///         baseline at once. Rules S1-S2.
+    function reportBaseline(uint256 bountyId, uint32 score) external;
+
+    /// @notice Fix the baseline after the scoring timeout with reports from more than half of
+    ///         the committee, more than half of the committee agreeing within tolerance. Rule S2.
+    function settleBaseline(uint256 bountyId) external;
+
     /// @notice Requester: publish a new keyring CID. Rule B6.
     function setKeyring(uint256 bountyId, Cid calldata keyring) external;
 
@@ -449,6 +472,10 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Per-version share of a forfeited bond (0 if none).
     function bondShare(uint256 bountyId) external view returns (uint256);
+
+    /// @notice What each member locks when it opts in (`bond`, rule C1), and what one offence
+    ///         takes from it (`perOffence`: registry slashBps of the bond, rule C3).
+    function memberBond(uint256 bountyId) external view returns (uint256 bond, uint256 perOffence);
 }
 
 /// @title Fathom bounty market

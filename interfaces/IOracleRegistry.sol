@@ -5,9 +5,10 @@ pragma solidity ^0.8.24;
 /// @notice Oracles bond ETH here to serve on bounty committees. A bonded stake stays
 ///         slashable while the oracle serves any bounty; leaving takes an unbonding
 ///         delay that starts only once the oracle serves none. The registry's one
-///         market (set once, at deployment) bonds, releases and slashes oracles; a
-///         slashed amount is sent to the market, which owes it to the contributors of
-///         the batch the oracle misreported.
+///         market (set once, at deployment) bonds, releases and slashes oracles. Each bond
+///         locks a fixed amount of the oracle's stake for one bounty; a slash takes only from
+///         what is locked (never the rest of the stake) and sends it to the market, which burns
+///         it: nobody who could make a member disagree or fall silent profits from its slash.
 interface IOracleRegistry {
     /// @notice The registry's market was already set.
     error MarketAlreadySet(address market);
@@ -25,6 +26,8 @@ interface IOracleRegistry {
     error NothingToWithdraw(address oracle);
     /// @notice A constructor argument is out of range.
     error InvalidRegistryParameter(string name);
+    /// @notice The oracle's stake not yet locked by its bonds, `free`, is below the `needed` bond.
+    error InsufficientFreeStake(address oracle, uint256 free, uint256 needed);
     /// @notice An ETH transfer failed.
     error EthTransferFailed(address to, uint256 amount);
 
@@ -36,10 +39,10 @@ interface IOracleRegistry {
     event OracleUnbonding(address indexed oracle, uint256 availableAt);
     /// @notice `oracle` withdrew its whole stake.
     event OracleWithdrawn(address indexed oracle, uint256 amount);
-    /// @notice The market bonded `oracle` to one more bounty.
-    event OracleBonded(address indexed oracle, uint256 activeBounties);
-    /// @notice The market released `oracle` from a bounty.
-    event OracleReleased(address indexed oracle, uint256 activeBounties);
+    /// @notice The market bonded `oracle` to one more bounty, locking `amount` of its stake.
+    event OracleBonded(address indexed oracle, uint256 activeBounties, uint256 amount);
+    /// @notice The market released `oracle` from a bounty, unlocking `amount`.
+    event OracleReleased(address indexed oracle, uint256 activeBounties, uint256 amount);
     /// @notice `amount` of `oracle`'s stake was slashed and sent to the market.
     event OracleStakeSlashed(address indexed oracle, uint256 amount, uint256 remaining);
 
@@ -56,15 +59,21 @@ interface IOracleRegistry {
     /// @notice Set the market, once (deployer only).
     function setMarket(address market) external;
 
-    /// @notice Market only: bond `oracle` to one more bounty. Reverts if not eligible.
-    function bond(address oracle) external;
+    /// @notice Market only: bond `oracle` to one more bounty, locking `amount` of its stake.
+    ///         Reverts if not eligible or if less than `amount` of its stake is unlocked.
+    function bond(address oracle, uint256 amount) external;
 
-    /// @notice Market only: release `oracle` from one bounty.
-    function release(address oracle) external;
+    /// @notice Market only: release `oracle` from one bounty, unlocking `amount` (what is
+    ///         left of that bounty's bond).
+    function release(address oracle, uint256 amount) external;
 
-    /// @notice Market only: slash `slashBps()` of `oracle`'s stake and send it to the market.
-    /// @return amount The wei slashed.
-    function slash(address oracle) external returns (uint256 amount);
+    /// @notice Market only: take `amount` from `oracle`'s locked stake (never more than is
+    ///         locked) and send it to the market, which burns it.
+    /// @return taken The wei slashed.
+    function slash(address oracle, uint256 amount) external returns (uint256 taken);
+
+    /// @notice The part of `oracle`'s stake its bonds lock.
+    function lockedOf(address oracle) external view returns (uint256);
 
     /// @notice Bonded with at least the minimum stake: may join a committee.
     function isEligible(address oracle) external view returns (bool);
@@ -81,7 +90,8 @@ interface IOracleRegistry {
     /// @notice Seconds between `requestUnbond` and `withdraw`.
     function unbondingDelay() external view returns (uint256);
 
-    /// @notice Share of the current stake slashed per offence, in basis points.
+    /// @notice Share of a bounty's bond slashed per offence, in basis points (the market
+    ///         reads it).
     function slashBps() external view returns (uint256);
 
     /// @notice The market (zero until set).

@@ -95,6 +95,40 @@ library RewardMath {
         return due > paidSoFar ? due - paidSoFar : 0;
     }
 
+    /// @notice The median of `keys` (sorted in place, ascending): the middle key for an odd
+    ///         count; for an even count the midpoint of the two middle keys, rounded down, or
+    ///         0 (invalid) if the lower of them is invalid (half or more say invalid). With
+    ///         fewer than half of the keys dishonest it lies within the range of the honest ones.
+    function median(uint64[] memory keys) internal pure returns (uint64) {
+        uint256 m = keys.length;
+        lowerMedian(keys); // sorts
+        uint64 mid = keys[m / 2];
+        if (m % 2 == 1) return mid;
+        uint64 lo = keys[m / 2 - 1];
+        return lo == 0 ? 0 : uint64((uint256(lo) + mid) / 2);
+    }
+
+    /// @notice How many of `keys` lie within `tolerance` of `med` (and are valid exactly when
+    ///         it is): the reports that agree with a decision.
+    function within(uint64[] memory keys, uint64 med, uint256 tolerance) internal pure returns (uint256 n) {
+        for (uint256 i = 0; i < keys.length; ++i) {
+            uint256 k = keys[i];
+            uint256 d = k > med ? k - med : med - k;
+            if ((k == 0) == (med == 0) && d <= tolerance) ++n;
+        }
+    }
+
+    /// @notice The reward for moving the curve from `cOld` to `cNew`: floor(escrow * (cNew -
+    ///         cOld) / WAD), never more than escrow - paidSoFar (0 if cNew <= cOld). With a
+    ///         non-decreasing escrow the rewards sum to at most the escrow: each is at most the
+    ///         escrow of its day times its share of a curve that rises from 0 to WAD once.
+    function rewardBetween(uint256 escrow, uint256 paidSoFar, uint256 cOld, uint256 cNew) internal pure returns (uint256) {
+        if (cNew <= cOld || escrow <= paidSoFar) return 0;
+        uint256 due = (escrow * (cNew - cOld)) / WAD;
+        uint256 left = escrow - paidSoFar;
+        return due < left ? due : left;
+    }
+
     /// @notice Lower median of `keys` (sorted in place, ascending): element (m - 1) / 2.
     ///         With an honest majority it lies within the range of the honest values.
     function lowerMedian(uint64[] memory keys) internal pure returns (uint64) {

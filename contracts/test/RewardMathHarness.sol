@@ -55,6 +55,14 @@ contract RewardMathHarness {
         return RewardMath.rewardFor(escrow, paidSoFar, curveValue);
     }
 
+    function rewardBetween(uint256 escrow, uint256 paidSoFar, uint256 cOld, uint256 cNew) external pure returns (uint256) {
+        return RewardMath.rewardBetween(escrow, paidSoFar, cOld, cNew);
+    }
+
+    function median(uint64[] memory keys) external pure returns (uint64) {
+        return RewardMath.median(keys);
+    }
+
     function lowerMedian(uint64[] memory keys) external pure returns (uint64) {
         return RewardMath.lowerMedian(keys);
     }

@@ -361,6 +361,20 @@ class Market:
         self.publish_key(public_key)
         return True
 
+    def member_bond(self, bounty_id: int) -> tuple[int, int]:
+        """(the bond a member locks when it joins, what one offence takes of it) (C1, C3)."""
+        bond, per_offence = self._view(self.market.functions.memberBond(bounty_id), f"bounty {bounty_id}")
+        return int(bond), int(per_offence)
+
+    def free_stake(self, oracle: str) -> int:
+        """An oracle's registry stake that no bounty's bond holds."""
+        stake = int(self.registry.functions.oracleInfo(oracle).call()[0])
+        return stake - int(self.registry.functions.lockedOf(oracle).call())
+
+    def claim_payout_to(self, token: str, to: str, bounty_id: int, position: int, amount: int, proof: list[bytes]) -> Any:
+        """claimPayout's payout sent to `to` (P3: for a contributor its token blocks)."""
+        return self.send(self.market.functions.claimPayoutTo(token, to, bounty_id, position, amount, proof))
+
     def stake_oracle(self, amount: int) -> Any:
         return self.send(self.registry.functions.stake(), value=amount)
 

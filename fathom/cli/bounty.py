@@ -102,6 +102,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     if resolution <= 0:
         raise FathomError("--resolution must be positive")
     curve = _curve(args.curve)
+    _check_bounds(args)
     # every check that needs no chain comes first: a mistake sends nothing
     check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric))
     key = account_key(args, settings)
@@ -130,6 +131,27 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
           f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
+
+
+#: createBounty's bounds (SPECIFICATION B3, B4), checked here so that a mistake sends nothing
+TIMEOUT_RANGE = (600, 7 * 86_400)
+MAX_DAYS = 365
+MAX_COMMITTEE_X_BATCH = 2_048
+
+
+def _check_bounds(args: argparse.Namespace) -> None:
+    lo, hi = TIMEOUT_RANGE
+    if not lo <= args.timeout <= hi:
+        raise FathomError(f"--timeout {args.timeout} is outside {lo}..{hi} seconds: an honest committee needs at least "
+                          "10 minutes to fetch, score and report, and members stay bonded for at most 7 days a batch")
+    if args.days > MAX_DAYS:
+        raise FathomError(f"--days {args.days:g} is more than {MAX_DAYS}: members stay bonded until the bounty closes")
+    size = len(args.committee)
+    if not 3 <= size <= 16 and size != 1:
+        raise FathomError(f"--committee names {size} oracles: 3 to 16 are needed (or exactly 1, a trusted single oracle)")
+    if size * args.batch_size > MAX_COMMITTEE_X_BATCH:
+        raise FathomError(f"committee {size} x batch size {args.batch_size} is more than {MAX_COMMITTEE_X_BATCH}: "
+                          "a batch must settle within one transaction's gas (EIP-7825)")
 
 
 def _metrics() -> tuple[str, ...]:

@@ -3,12 +3,13 @@
 This module mirrors, operation for operation, what the contracts compute:
 
 * `contracts/libraries/RewardMath.sol`: goodness keys, progress, the reward curve
-  (validation, packing, interpolation), the reward owed, the lower median;
+  (validation, packing, interpolation), the reward owed, the median;
 * `BountyMarket.settleBatch` (`_medians`, `_decide`, `_outcome`, `_accept`,
-  `_mergedFor`, `_payOracles`, `_shareOracleSlash`) and `_setBaseline`: how a batch of
+  `_mergedFor`, `_payOracles`, `_slashBond`, `_void`) and `_setBaseline`: how a batch of
   submissions and the committee's reports become accepted / rejected / slashed
-  submissions, a new model version, a reward, returned and burned stakes, deviant
-  oracles and the oracle fee shares (SPECIFICATION.md rules S2, R5, R6, R7).
+  submissions (or a batch voided for want of a majority), a new model version, a reward,
+  returned and burned stakes, deviant oracles, their burned bond shares and the oracle fee
+  shares (SPECIFICATION.md rules C1, C3, S2, R4, R5, R6, R7).
 
 Everything is integer arithmetic with the contracts' rounding (every division rounds
 down), so a client can predict a settlement to the wei before sending it, and an
@@ -59,16 +60,24 @@ __all__ = [
     "point",
     "curve_at",
     "reward_for",
+    "reward_between",
     "lower_median",
+    "median",
+    "agreeing",
+    "quorum",
     "is_deviant",
     "target_reached",
     "baseline_score",
+    "baseline_agreed",
     "quantise",
     "dequantise",
     "to_wad",
     "encode_scores",
     "decode_scores",
-    "oracle_slash_amount",
+    "member_bond",
+    "bond_slash",
+    "bond_left",
+    "offence_slash",
     "Curve",
     "Outcome",
     "BountyTerms",
@@ -96,6 +105,17 @@ MAX_BREAKPOINTS = 8
 MAX_COMMITTEE = 16
 #: A batch holds at most this many submissions (BountyMarketStorage.MAX_BATCH_SIZE).
 MAX_BATCH_SIZE = 256
+#: The least committee, and the least a member may leave it at before close (MIN_COMMITTEE).
+MIN_COMMITTEE = 3
+#: committee size x batch size at most this (MAX_COMMITTEE_BY_BATCH): the worst settlement
+#: stays within EIP-7825's 2^24 gas per transaction.
+MAX_COMMITTEE_BY_BATCH = 2048
+#: The scoring timeout's floor and ceiling, and the longest deadline after creation (seconds).
+MIN_SCORING_TIMEOUT = 600
+MAX_SCORING_TIMEOUT = 7 * 86_400
+MAX_DURATION = 365 * 86_400
+#: A member's bond is at least the registry's minimum stake over this (BOND_FLOOR_DIVISOR).
+BOND_FLOOR_DIVISOR = 16
 
 UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
@@ -237,6 +257,19 @@ def reward_for(escrow: int, paid_so_far: int, curve_value: int) -> int:
     return due - paid_so_far if due > paid_so_far else 0
 
 
+def reward_between(escrow: int, paid_so_far: int, c_old: int, c_new: int) -> int:
+    """R6: floor(escrow * (c_new - c_old) / WAD), at most escrow - paid_so_far, 0 if the
+    curve does not rise (`RewardMath.rewardBetween`). R is the escrow now (after top-ups):
+    a top-up funds the progress still to come, never progress already paid for."""
+    for name, v in (("escrow", escrow), ("paid so far", paid_so_far), ("c_old", c_old), ("c_new", c_new)):
+        _check_uint(name, v, 256)
+    if c_new <= c_old or escrow <= paid_so_far:
+        return 0
+    if escrow * (c_new - c_old) > UINT256_MAX:
+        raise ProtocolError("escrow * curve step overflows uint256 (the contract would revert)")
+    return min(escrow * (c_new - c_old) // WAD, escrow - paid_so_far)
+
+
 def lower_median(keys: Iterable[int]) -> int:
     """Element (m - 1) // 2 of the keys sorted ascending (`RewardMath.lowerMedian`).
 
@@ -247,6 +280,36 @@ def lower_median(keys: Iterable[int]) -> int:
     if not ks:
         raise ProtocolError("the median of no reports is undefined")
     return ks[(len(ks) - 1) // 2]
+
+
+def median(keys: Iterable[int]) -> int:
+    """The median of the keys (`RewardMath.median`, `_medians`): the middle key of an odd
+    count; for an even count the midpoint of the two middle keys, rounded down, or 0
+    (invalid) when the lower of them is invalid (half or more of the reports say invalid).
+
+    Unlike the lower median it has no bias towards the low half of an even count. With
+    fewer than half of the keys dishonest it lies within the range of the honest ones."""
+    ks = sorted(keys)
+    if not ks:
+        raise ProtocolError("the median of no reports is undefined")
+    m = len(ks)
+    if m % 2:
+        return ks[m // 2]
+    lo, hi = ks[m // 2 - 1], ks[m // 2]
+    return 0 if lo == 0 else (lo + hi) // 2
+
+
+def agreeing(keys: Iterable[int], med: int, tolerance: int) -> int:
+    """How many keys agree with the median `med` (`RewardMath.within`): not deviant from it."""
+    return sum(1 for k in keys if not is_deviant(k, med, tolerance))
+
+
+def quorum(committee_size: int) -> int:
+    """Reports a decision needs, and reports that must agree with each of its medians: more
+    than half of the committee, `committee_size // 2 + 1` (rule R4; 1 for a single oracle)."""
+    if not 1 <= committee_size <= MAX_COMMITTEE:
+        raise ProtocolError(f"a committee has 1 to {MAX_COMMITTEE} members, got {committee_size}")
+    return committee_size // 2 + 1
 
 
 # ------------------------------------------------------------------ market helpers
@@ -265,18 +328,41 @@ def target_reached(head_score: int, target: int, higher_is_better: bool) -> bool
 
 def baseline_score(scores: Sequence[int], higher_is_better: bool) -> int:
     """The baseline (version 0's score) from the committee's baseline reports (rule S2:
-    the score of the lower median of their keys). Baseline reports cannot be invalid."""
+    the score of the median of their keys). Baseline reports cannot be invalid."""
     if any(s == INVALID for s in scores):
         raise ProtocolError("a baseline report cannot be INVALID (the market reverts InvalidScore)")
-    return score_of(lower_median(key(s, higher_is_better) for s in scores), higher_is_better)
+    return score_of(median(key(s, higher_is_better) for s in scores), higher_is_better)
 
 
-def oracle_slash_amount(stake: int, registry_slash_bps: int) -> int:
-    """What `OracleRegistry.slash` takes from an oracle's stake: stake * bps // 10000."""
-    _check_uint("oracle stake", stake, 128)
+def baseline_agreed(scores: Sequence[int], higher_is_better: bool, tolerance: int, committee_size: int) -> bool:
+    """Whether the market sets `baseline_score(scores)` (rule S2): more than half of the
+    committee reported within `tolerance` of the median (else it waits for more reports)."""
+    keys = [key(s, higher_is_better) for s in scores]
+    return len(keys) >= quorum(committee_size) and agreeing(keys, median(keys), tolerance) >= quorum(committee_size)
+
+
+def member_bond(min_stake: int, pays_in_eth: bool, fee_budget: int) -> int:
+    """What each member locks when it opts in (rule C1, `_setBond`): the registry's minimum
+    stake / 16, or the fee budget (`oracleFeePerBatch * maxBatches`) of an ETH bounty if larger."""
+    bond = min_stake // BOND_FLOOR_DIVISOR
+    return max(bond, fee_budget) if pays_in_eth else bond
+
+
+def bond_slash(bond: int, registry_slash_bps: int) -> int:
+    """What one offence takes from a bond (rule C3): bond * registry slashBps // 10000."""
     if not 0 <= registry_slash_bps <= BPS:
         raise ProtocolError(f"registry slash bps must be in 0..{BPS}, got {registry_slash_bps}")
-    return stake * registry_slash_bps // BPS
+    return bond * registry_slash_bps // BPS
+
+
+def bond_left(bond: int, per_offence: int, offences: int) -> int:
+    """What is left of a bond after `offences` slashes (`_bondLeft`)."""
+    return max(0, bond - offences * per_offence)
+
+
+def offence_slash(bond: int, per_offence: int, offences: int) -> int:
+    """What the next offence takes (`_slashBond`): per_offence, or the rest of the bond."""
+    return min(per_offence, bond_left(bond, per_offence, offences))
 
 
 def to_wad(value: float | int | str | Fraction) -> int:
@@ -401,6 +487,7 @@ class Outcome(str, Enum):
     ACCEPTED = "accepted"  # VersionAccepted: stake back plus the reward
     REJECTED = "rejected"  # a bit of BatchSettled.rejected: stake back
     SLASHED = "slashed"  # StakeSlashed: slashBps of the stake burned, the rest back
+    VOIDED = "voided"  # BatchVoided: no majority agreed with a median; every stake back
 
 
 @dataclass(frozen=True)
@@ -456,9 +543,11 @@ class BountyTerms:
         return self.head_key >= self.target_key
 
     def reward_at(self, score: int) -> int:
-        """What accepting a version with `score` would pay now (rule R6)."""
+        """What accepting a version with `score` would pay now (rule R6): R * (c(p) - c(p_head))."""
         k = key(score, self.higher_is_better)
-        return reward_for(self.reward, self.paid, self.curve.at(progress(k, self.baseline_key, self.target_key)))
+        c_new = self.curve.at(progress(k, self.baseline_key, self.target_key))
+        c_old = self.curve.at(progress(self.head_key, self.baseline_key, self.target_key))
+        return reward_between(self.reward, self.paid, c_old, c_new)
 
     def after(self, decision: "BatchDecision") -> "BountyTerms":
         """The terms the next batch is decided under (new head, paid, version count)."""
@@ -483,7 +572,7 @@ class SubmissionDecision:
     submission_id: int
     contributor: str
     outcome: Outcome
-    median_key: int  # lower median of the reported keys (0: invalid)
+    median_key: int  # median of the reported keys (0: invalid)
     score: int  # the median as a score (INVALID when invalid): the event's `score`
     stake: int
     reward: int  # only for the accepted one
@@ -504,7 +593,7 @@ class BatchDecision:
     of the reporters)."""
 
     decisions: tuple[SubmissionDecision, ...]
-    medians: tuple[int, ...]  # lower-median key per submission (0: invalid)
+    medians: tuple[int, ...]  # median key per submission (0: invalid)
     median_scores: tuple[int, ...]  # as scores (INVALID when invalid)
     deviant: tuple[bool, ...]  # per report (rule R7)
     accepted_index: int | None  # position in the batch of the new version, if any
@@ -520,9 +609,9 @@ class BatchDecision:
     oracle_fees: tuple[int, ...]  # per report: fee_share, or 0 for a deviant
     fees_paid: int  # fee_share * non-deviant reporters (added to feesPaid)
     fee_unpaid: int  # oracleFeePerBatch - fees_paid (refunded to the requester at close)
-    oracle_slashed: tuple[int, ...] | None  # ETH taken per report (None: stakes not given)
-    slash_share: int | None  # ETH each submission's contributor gets from oracle slashes
-    slash_dust: int | None  # ETH burned: what does not divide evenly
+    oracle_slashed: tuple[int, ...] | None  # ETH taken from each reporter's bond (None: bonds not given)
+    oracle_burned: int | None  # all of it, burned (pendingBurn(ETH)): nobody is paid from a slash
+    voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -538,16 +627,6 @@ class BatchDecision:
         for d in self.decisions:
             if d.payout:
                 out[d.contributor] = out.get(d.contributor, 0) + d.payout
-        return out
-
-    def slash_credits(self) -> dict[str, int]:
-        """Claimable ETH per contributor from slashed oracle stakes (rule R7)."""
-        if self.slash_share is None:
-            raise ProtocolError("oracle stakes were not given: slashed ETH is unknown")
-        out: dict[str, int] = {}
-        for d in self.decisions:
-            if self.slash_share:
-                out[d.contributor] = out.get(d.contributor, 0) + self.slash_share
         return out
 
 
@@ -585,20 +664,26 @@ def decide_batch(
     *,
     first_id: int = 0,
     merged: Sequence[Cid] | None = None,
-    oracle_stakes: Sequence[int] | None = None,
-    registry_slash_bps: int | None = None,
+    committee_size: int | None = None,
+    bonds_left: Sequence[int] | None = None,
+    per_offence: int | None = None,
 ) -> BatchDecision:
     """Decide a batch exactly as `BountyMarket.settleBatch` does (rules R5-R7).
 
     `reports[r][i]` is reporter r's score for submission i (INVALID for an invalid
     artefact); reporters in committee order, as settlement takes them. `first_id` is
     the id of the batch's first submission. `merged` (one CID per report) predicts the
-    merged-model CID of the new version. `oracle_stakes` (each reporter's stake in the
-    registry before settlement) and `registry_slash_bps` predict the ETH slashed from
-    deviant reporters and its shares.
+    merged-model CID of the new version. `committee_size` (default: the number of
+    reports) sets the quorum. `bonds_left` (what is left of each reporter's bond for the
+    bounty) and `per_offence` (`memberBond`'s second value) predict the ETH slashed from
+    deviant reporters, all of it burned.
 
-    The rule: every submission is compared to the head as it stood when the batch
-    opened (`terms.head_score`), using the lower median of the reported keys. The one
+    The rule: if, for some submission, fewer than a quorum (more than half of the
+    committee) of the reports agree with the median (`agreeing`), the batch is voided:
+    every stake back, no fee, nobody slashed for deviance (the silent members' offences
+    are `_void`'s, not modelled here). Otherwise every submission is compared to the head
+    as it stood when the batch opened (`terms.head_score`), using the median of the
+    reported keys (`median`). The one
     with the best median that beats the head (ties: the lowest index) becomes the next
     version and earns `floor(R * c(p)) - paid`. Every other one is rejected (stake
     back), or slashed when its median is invalid or its key plus `slash_margin` is
@@ -620,10 +705,14 @@ def decide_batch(
         _check_uint("stake", s.stake, 96)
     if merged is not None and len(merged) != m:
         raise ProtocolError(f"{len(merged)} merged CIDs for {m} reports")
-    if (oracle_stakes is None) != (registry_slash_bps is None):
-        raise ProtocolError("give both oracle_stakes and registry_slash_bps, or neither")
-    if oracle_stakes is not None and len(oracle_stakes) != m:
-        raise ProtocolError(f"{len(oracle_stakes)} oracle stakes for {m} reports")
+    if (bonds_left is None) != (per_offence is None):
+        raise ProtocolError("give both bonds_left and per_offence, or neither")
+    if bonds_left is not None and len(bonds_left) != m:
+        raise ProtocolError(f"{len(bonds_left)} bonds for {m} reports")
+    size = m if committee_size is None else committee_size
+    q = quorum(size)
+    if m < q:
+        raise ProtocolError(f"{m} reports are not a quorum of a committee of {size} (needs {q})")
 
     higher = terms.higher_is_better
     head_key = terms.head_key
@@ -632,15 +721,20 @@ def decide_batch(
     medians: list[int] = []
     deviant = [False] * m
     best_key, best_index = 0, 0
+    no_majority = False
     for i in range(n):
         keys = [key(reports[r][i], higher) for r in range(m)]
-        med = lower_median(keys)
+        med = median(keys)
         medians.append(med)
         for r, k in enumerate(keys):
             if is_deviant(k, med, terms.tolerance):
                 deviant[r] = True
+        if agreeing(keys, med, terms.tolerance) < q:
+            no_majority = True
         if med > head_key and med > best_key:
             best_key, best_index = med, i
+    if no_majority:
+        return _voided(terms, submissions, medians, first_id, m, higher)
     accepted_index = best_index if best_key != 0 else None
 
     # _decide / _outcome / _accept
@@ -653,7 +747,7 @@ def decide_batch(
         score = INVALID if med == 0 else score_of(med, higher)
         if i == accepted_index:
             p = progress(med, terms.baseline_key, terms.target_key)
-            reward = reward_for(terms.reward, terms.paid, terms.curve.at(p))
+            reward = terms.reward_at(score)
             paid += reward
             head_score = score
             outcome, burned = Outcome.ACCEPTED, 0
@@ -686,16 +780,12 @@ def decide_batch(
     share = terms.oracle_fee_per_batch // good if good else 0
     oracle_fees = tuple(0 if d else share for d in deviant)
 
-    # _shareOracleSlash
+    # _slashBond: one offence per deviant reporter, burned
     oracle_slashed: tuple[int, ...] | None = None
-    slash_share = slash_dust = None
-    if oracle_stakes is not None and registry_slash_bps is not None:
-        oracle_slashed = tuple(
-            oracle_slash_amount(stake, registry_slash_bps) if d else 0 for stake, d in zip(oracle_stakes, deviant)
-        )
-        total = sum(oracle_slashed)
-        slash_share = total // n
-        slash_dust = total - slash_share * n
+    oracle_burned = None
+    if bonds_left is not None and per_offence is not None:
+        oracle_slashed = tuple(min(per_offence, left) if d else 0 for left, d in zip(bonds_left, deviant))
+        oracle_burned = sum(oracle_slashed)
 
     new_version = terms.version_count + 1 if accepted_index is not None else None
     return BatchDecision(
@@ -717,6 +807,26 @@ def decide_batch(
         fees_paid=share * good,
         fee_unpaid=terms.oracle_fee_per_batch - share * good,
         oracle_slashed=oracle_slashed,
-        slash_share=slash_share,
-        slash_dust=slash_dust,
+        oracle_burned=oracle_burned,
+    )
+
+
+def _voided(
+    terms: BountyTerms, submissions: Sequence[Submission], medians: list[int], first_id: int, m: int, higher: bool
+) -> BatchDecision:
+    """A batch on whose medians no majority agrees (`_settle` -> `_void`): every stake back."""
+    decisions = tuple(
+        SubmissionDecision(
+            index=i, submission_id=first_id + i, contributor=sub.contributor, outcome=Outcome.VOIDED,
+            median_key=med, score=INVALID if med == 0 else score_of(med, higher), stake=sub.stake, reward=0,
+            burned=0, returned=sub.stake,
+        )
+        for i, (sub, med) in enumerate(zip(submissions, medians))
+    )
+    return BatchDecision(
+        decisions=decisions, medians=tuple(medians), median_scores=tuple(d.score for d in decisions),
+        deviant=(False,) * m, accepted_index=None, new_version=None, reward=0, merged=None,
+        head_score_after=terms.head_score, paid_after=terms.paid, version_count_after=terms.version_count,
+        target_reached_after=terms.target_reached, burned=0, fee_share=0, oracle_fees=(0,) * m, fees_paid=0,
+        fee_unpaid=terms.oracle_fee_per_batch, oracle_slashed=None, oracle_burned=None, voided=True,
     )

@@ -123,6 +123,27 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
         _check(handler.checkRules());
     }
 
+    /// @dev Nobody gains from a void (R10, R4, C3): each void, by voidBatch or by a settlement
+    ///      no majority agreed with, credits each contributor exactly its stakes back and burns
+    ///      every wei it slashed; and all ETH ever slashed or burned is in pendingBurn or at the
+    ///      burn address, owed to nobody.
+    function invariant_nobodyGainsFromAVoid() public view {
+        _check(handler.checkVoids());
+    }
+
+    /// @dev No batch becomes undecidable (R4, R10, B4): every settle or void the rules allow goes
+    ///      through, within EIP-7825's 2^24 gas, and no pending batch waits more than 7 days for
+    ///      its timeout.
+    function invariant_noBatchBecomesUndecidable() public view {
+        _check(handler.checkDecidable());
+    }
+
+    /// @dev No decision by half the committee or fewer (R4, S2): every settled batch counted
+    ///      reports from more than half of the committee, and so did every baseline.
+    function invariant_noDecisionByLessThanHalfTheCommittee() public view {
+        _check(handler.checkQuorums());
+    }
+
     /// @dev No getter reverts for what exists: every external view of BountyMarket (its
     ///      extension's through the fallback), OracleRegistry and KeyRegistry succeeds, by
     ///      low-level staticcall, and returns what its ABI says, for every bounty id created,

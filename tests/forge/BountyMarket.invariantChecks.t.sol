@@ -48,6 +48,9 @@ contract InvariantChecksTest is MarketInvariantBase {
         assertEq(handler.checkRules(), "", "rules before the fault");
         assertEq(handler.checkGetters(), "", "getters before the fault");
         assertEq(handler.outlierViolations(), 0, "median before the fault");
+        assertEq(handler.checkVoids(), "", "voids before the fault");
+        assertEq(handler.checkDecidable(), "", "decidability before the fault");
+        assertEq(handler.checkQuorums(), "", "quorums before the fault");
     }
 
     function assertEq(string memory a, string memory b, string memory err) internal pure {
@@ -97,6 +100,36 @@ contract InvariantChecksTest is MarketInvariantBase {
             handler.checkEscrow(address(token)),
             "escrow: balance != open escrow + fees + bonds + locked stakes + claimable + burns"
         );
+    }
+
+    function test_nobodyGainsFromAVoid_fails_on_burned_ETH_that_does_not_match_the_slashes() public {
+        _play();
+        assertGt(handler.voidsChecked(), 0, "the sequence voided no batch");
+        vm.record();
+        uint256 pending = market.pendingBurn(ETH);
+        bytes32 slot = _slotRead(address(market));
+        vm.store(address(market), slot, bytes32(pending + 1));
+        _fails(handler.checkVoids(), "voids: burned ETH != what was slashed and burned");
+    }
+
+    function test_noBatchBecomesUndecidable_fails_on_a_timeout_out_of_bounds() public {
+        _play();
+        bytes32 slot = _bountyField(1, 7); // requester | createdAt | scoringTimeout (bits 224-255)
+        uint256 word = uint256(vm.load(address(market), slot));
+        vm.store(address(market), slot, bytes32((word & ((1 << 224) - 1)) | (uint256(8 days) << 224)));
+        assertEq(market.getBounty(1).scoringTimeout, 8 days, "the store missed the timeout");
+        _fails(handler.checkDecidable(), "decidable: a scoring timeout out of bounds");
+    }
+
+    function test_noDecisionByLessThanHalfTheCommittee_fails_on_a_baseline_of_one_report() public {
+        _play();
+        assertTrue(market.getBounty(1).baselineSet, "bounty 1 has no baseline");
+        bytes32 slot = _bountyField(1, 8); // closedAt | revealWindow | revealBond | baselineMask (192-207) | ...
+        uint256 word = uint256(vm.load(address(market), slot));
+        vm.store(address(market), slot, bytes32((word & ~(uint256(0xffff) << 192)) | (uint256(1) << 192)));
+        (,, uint256 mask) = market.getCommittee(1);
+        assertEq(mask, 1, "the store missed the baseline mask");
+        _fails(handler.checkQuorums(), "quorum: a baseline set by half the committee or fewer");
     }
 
     function test_noOverClaim_fails_on_a_balance_nobody_credited() public {

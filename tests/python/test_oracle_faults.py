@@ -16,7 +16,7 @@ with `check_books`:
   balance moves by that, and the market keeps only the burned stake.
 
 The faults: a SIGKILL at each of the points FATHOM_FAULT_PAUSE can pause the daemon at
-(fathom/oracle.py), then a restart; a 30 s RPC outage and a store outage (a TCP relay in
+(fathom/roles/oracle/), then a restart; a 30 s RPC outage and a store outage (a TCP relay in
 front of anvil or of the js-ipfs API, cutting every connection while down; the store goes
 down in the middle of the daemon's request for an update); re-orgs with `anvil_reorg` of
 depth 1 to confirmations + 2; a report transaction dropped from the mempool

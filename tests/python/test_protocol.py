@@ -221,10 +221,40 @@ def test_lower_median_of_nothing_is_an_error():
         P.lower_median([])
 
 
-def test_baseline_is_the_lower_median_in_goodness():
-    """S2: lower-is-better takes the *upper* median of scores (the lower median of keys)."""
-    assert P.baseline_score([40, 10, 30, 20], higher_is_better=True) == 20
-    assert P.baseline_score([40, 10, 30, 20], higher_is_better=False) == 30
+@pytest.mark.parametrize(
+    ("keys", "med"),
+    [
+        ([7], 7),
+        ([3, 1, 2], 2),
+        ([4, 1, 3, 2], 2),  # (2 + 3) // 2: the midpoint, rounded down
+        ([1, 1, 9, 9], 5),  # no bias to the low half (the lower median said 1)
+        ([0, 5, 6], 5),  # one invalid report of three cannot make it invalid
+        ([0, 0, 6], 0),  # two of three can
+        ([0, 0, 5, 6], 0),  # half of four say invalid: invalid
+        ([0, 5, 6, 7], 5),  # (5 + 6) // 2
+        ([9, 9, 1, 9], 9),
+    ],
+)
+def test_r5_median_takes_the_midpoint_of_an_even_count(keys, med):
+    """R5, S2: the middle key, or the midpoint of the two middle ones (invalid if the lower is)."""
+    original = list(keys)
+    assert P.median(keys) == med
+    assert keys == original
+
+
+def test_r4_a_decision_needs_a_quorum_agreeing_with_it():
+    """R4: more than half of the committee; the reports within tolerance of a median count."""
+    assert [P.quorum(n) for n in (1, 3, 4, 5, 6, 16)] == [1, 2, 3, 3, 4, 9]
+    assert P.agreeing([0, 100, 104, 107], 103, 3) == 2  # 100 and 104 within 3; 107 not; invalid never
+    assert P.baseline_agreed([5_000, 5_000, 0, 0, 5_002], True, 2, 5)
+    assert not P.baseline_agreed([5_000, 0, 0, 5_000], True, 2, 5)  # the midpoint suits nobody
+    assert not P.baseline_agreed([5_000, 5_000], True, 2, 5)  # 2 of 5 are not a quorum
+
+
+def test_baseline_is_the_median_in_goodness():
+    """S2: the median of the keys, whatever the direction."""
+    assert P.baseline_score([40, 10, 30, 20], higher_is_better=True) == 25
+    assert P.baseline_score([40, 10, 30, 20], higher_is_better=False) == 25
     assert P.baseline_score([5_000, 5_010, 9_999], True) == 5_010  # an outlier cannot move it
     with pytest.raises(P.ProtocolError, match="cannot be INVALID"):
         P.baseline_score([5_000, INVALID, 5_000], True)
@@ -426,26 +456,30 @@ def test_r7_fee_is_shared_by_the_reporters_within_tolerance_dust_stays_unpaid():
     assert (d.fees_paid, d.fee_unpaid) == (9, 1)
 
 
-def test_r7_when_every_reporter_deviates_nobody_is_paid():
-    """R7: the median can lie within tolerance of each report on one submission and
-    outside it on another; with no good reporter the whole fee stays unpaid."""
-    reports = [[100, 500], [500, 100], [900, 900]]  # each is off the median (500) somewhere
+def test_r4_when_no_majority_agrees_with_a_median_the_batch_is_voided():
+    """R4: fewer than a quorum of reports within tolerance of some median: no decision,
+    every stake back, no fee, nobody slashed for deviance."""
+    reports = [[100, 500], [500, 100], [900, 900]]  # 1 of 3 agrees with each median (500)
     d = decide_batch(terms(oracle_fee_per_batch=10, tolerance=0, head_score=50, baseline_score=50), subs(A, B), reports)
-    assert all(d.deviant) and d.fee_share == 0 and d.oracle_fees == (0, 0, 0) and d.fee_unpaid == 10
+    assert d.voided and not any(d.deviant) and d.fee_share == 0 and d.oracle_fees == (0, 0, 0) and d.fee_unpaid == 10
+    assert all(x.outcome is Outcome.VOIDED and x.returned == x.stake for x in d.decisions)
+    # two dishonest of a committee of five, two honest, one late: no decision either
+    split = decide_batch(terms(), subs(A), [[3_000], [3_000], [6_000], [6_000]], committee_size=5)
+    assert split.voided and split.accepted is None
+    with pytest.raises(P.ProtocolError, match="not a quorum"):
+        decide_batch(terms(), subs(A), [[6_000], [6_000]], committee_size=5)
 
 
-def test_r7_slashed_oracle_eth_goes_to_the_batchs_contributors_dust_burned():
-    """R7: each deviant loses registry slashBps of its stake; contributors share it per submission."""
-    reports = [[6_000] * 3, [6_000] * 3, [9_000] * 3, [INVALID] * 3]
-    d = decide_batch(terms(), subs(A, B, A), reports, oracle_stakes=[10**18, 10**18, 1_001, 2_000], registry_slash_bps=1_000)
-    assert d.oracle_slashed == (0, 0, 100, 200)
-    assert (d.slash_share, d.slash_dust) == (100, 0)
-    assert d.slash_credits() == {A: 200, B: 100}
-    two = [[6_000] * 2, [6_000] * 2, [9_000] * 2]
-    odd = decide_batch(terms(), subs(A, B), two, oracle_stakes=[1, 1, 1_010], registry_slash_bps=1_000)
-    assert (odd.slash_share, odd.slash_dust) == (50, 1)
-    with pytest.raises(P.ProtocolError, match="oracle stakes were not given"):
-        decide_batch(terms(), subs(A), same([6_000])).slash_credits()
+def test_c3_a_deviant_loses_one_offence_of_its_bond_and_it_is_burned():
+    """C1, C3, R7: each deviant loses per_offence (or the rest of its bond), all of it burned."""
+    reports = [[6_000] * 3, [6_000] * 3, [6_000] * 3, [9_000] * 3, [INVALID] * 3]
+    d = decide_batch(terms(), subs(A, B, A), reports, bonds_left=[500, 500, 500, 500, 40], per_offence=50)
+    assert d.oracle_slashed == (0, 0, 0, 50, 40) and d.oracle_burned == 90
+    assert P.member_bond(10**18, True, 10**15) == 10**18 // 16
+    assert P.member_bond(10**18, True, 10**17) == 10**17  # an ETH bounty's fee budget above the floor
+    assert P.member_bond(10**18, False, 10**30) == 10**18 // 16  # a token's fees are not ETH
+    assert P.bond_slash(625, 1_000) == 62
+    assert [P.offence_slash(625, 62, k) for k in (0, 9, 10, 11)] == [62, 62, 5, 0]
 
 
 def test_contributor_credits_add_up_per_contributor():
@@ -491,8 +525,8 @@ def test_r6_no_merged_cid_when_no_report_ranks_the_accepted_submission_best():
         (dict(submissions=subs(A, B), reports=[[1, 2], [1]]), "report 1 has 1 scores for 2 submissions"),
         (dict(submissions=subs(A), reports=[[2**32]]), "uint32"),
         (dict(submissions=subs(A), reports=[[1]], merged=[]), "0 merged CIDs for 1 reports"),
-        (dict(submissions=subs(A), reports=[[1]], oracle_stakes=[1]), "both oracle_stakes and registry_slash_bps"),
-        (dict(submissions=subs(A), reports=[[1]], oracle_stakes=[1, 2], registry_slash_bps=1), "2 oracle stakes for 1 reports"),
+        (dict(submissions=subs(A), reports=[[1]], bonds_left=[1]), "both bonds_left and per_offence"),
+        (dict(submissions=subs(A), reports=[[1]], bonds_left=[1, 2], per_offence=1), "2 bonds for 1 reports"),
     ],
 )
 def test_decide_batch_refuses_what_the_market_could_not_settle(kwargs, message):
@@ -521,8 +555,9 @@ def test_bounty_terms_refuse_states_the_market_cannot_be_in(overrides, message):
 @given(seed=st.integers(0, 2**32), higher=st.booleans(), m=st.integers(1, 16), n=st.integers(1, 12))
 def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, n):
     """R5-R7 invariants: at most one acceptance, the accepted beats the head and has the
-    best median, no slash beyond the stake, a median is one of the reported keys, and
-    the fees paid never exceed the fee."""
+    best median, no slash beyond the stake, a median lies within the reported keys, a
+    batch is decided only when a quorum agrees with every median, and the fees paid never
+    exceed the fee."""
     rng = random.Random(seed)
     head = rng.randint(100, 10_000)
     t = terms(higher_is_better=higher, head_score=head, baseline_score=head, target=head + (500 if higher else -50),
@@ -534,11 +569,16 @@ def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, 
     accepted = [x for x in d.decisions if x.outcome is Outcome.ACCEPTED]
     assert len(accepted) <= 1
     for i, x in enumerate(d.decisions):
-        assert x.median_key in [P.key(r[i], higher) for r in reports]
+        ks = [P.key(r[i], higher) for r in reports]
+        assert min(ks) <= x.median_key <= max(ks)
         assert x.burned + x.returned == x.stake and 0 <= x.burned <= x.stake
         if x.outcome is not Outcome.ACCEPTED:
             assert x.reward == 0
-    if accepted:
+    agreed = all(P.agreeing([P.key(r[i], higher) for r in reports], d.medians[i], t.tolerance) >= P.quorum(m) for i in range(n))
+    assert d.voided == (not agreed)
+    if d.voided:
+        assert all(x.outcome is Outcome.VOIDED and x.returned == x.stake for x in d.decisions) and d.head_score_after == head
+    elif accepted:
         assert accepted[0].median_key > t.head_key and accepted[0].median_key == max(d.medians)
         assert d.medians.index(max(d.medians)) == accepted[0].index
         assert d.paid_after <= t.reward

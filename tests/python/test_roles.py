@@ -70,7 +70,7 @@ def check_batch_follows_the_rule(rnd, batch: int, terms: protocol.BountyTerms) -
         if d.outcome is protocol.Outcome.ACCEPTED:
             (ev,) = named(events, "VersionAccepted", submissionId=sid)
             assert (ev["version"], ev["author"], ev["score"]) == (decision.new_version, d.contributor, d.score)
-            # DESIGN: floor(R * c(p_new)) - paidSoFar, p measured from the *baseline*
+            # R6: floor(R * (c(p_new) - c(p_head))), p measured from the *baseline*
             assert ev["reward"] == terms.reward_at(d.score) == d.reward
             assert ev["parent"] == terms.version_count
             assert tuple(ev["merged"]) == decision.merged
@@ -280,8 +280,8 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
 
 
 def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_contract():
-    """Regression (fathom/protocol.py, decide_batch): the reward of an accepted update is
-    floor(R * c(p)) - paid with p = (score - baseline) / (target - baseline) (DESIGN.md,
+    """Regression (fathom/protocol/settlement.py, decide_batch): the reward of an accepted update is
+    floor(R * (c(p) - c(p_head))) with p = (score - baseline) / (target - baseline) (R6,
     `BountyMarket._accept`, `BountyTerms.reward_at`). decide_batch once measured p from the
     *head*: equal for version 1, but from version 2 on it under-predicted every reward (the
     full round above saw 0.0595 ETH predicted for 0.3195 ETH paid on chain)."""

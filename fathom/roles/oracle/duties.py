@@ -7,6 +7,7 @@ import logging
 from typing import Any, Callable, Mapping
 
 from fathom.chain.client import ChainError
+from fathom.protocol import settlement as protocol
 from fathom.chain.market import Market
 from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
@@ -24,9 +25,10 @@ def _reverts(exc: ChainError) -> bool:
     return "revert" in str(exc)
 
 
-def quorum(view: Mapping[str, Any]) -> int:
-    """Reports a batch needs after its timeout (R4)."""
-    return 1 if view["trustSingleOracle"] else 3
+def quorum(view: Mapping[str, Any], committee_size: int) -> int:
+    """Reports a decision needs (R4): more than half of the committee, opted in or not (1
+    for a trusted single oracle); `fathom.protocol.settlement.quorum` is the contract's."""
+    return 1 if view["trustSingleOracle"] else protocol.quorum(committee_size)
 
 
 class Duties:
@@ -40,6 +42,11 @@ class Duties:
             if state != "AwaitingBaseline" and state != "Open":
                 return
             self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            bond, _ = self.market.member_bond(bounty_id)
+            free = self.market.free_stake(self.address)
+            if free < bond and self.stake_wei:  # joining locks the bond (C1): stake what is missing
+                self.market.stake_oracle(bond - free)
+                self._say(f"bounty {bounty_id}: staked {(bond - free) / 1e18:g} ETH more for its bond of {bond / 1e18:g} ETH")
             try:
                 self.market.join(bounty_id)
             except ChainError as exc:
@@ -137,16 +144,19 @@ class Duties:
     def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
                       view: dict[str, Any]) -> None:
         reported = batch["reportedMask"]
-        needed = quorum(view)
+        needed = quorum(view, len(members))
         count = bin(reported).count("1")
         timed_out = self.market.now() >= batch["timeoutAt"]
         events = self._latest(bounty_id)
         records = Market.records_of(events, bounty_id, k)
-        if reported == opted or (timed_out and count >= needed):
+        if count >= needed and (reported == opted or timed_out):
+            # R4: a quorum reported, and everyone opted in or the timeout passed; the
+            # contract decides, or voids the batch when no quorum agrees with every median
             reporters = [m for i, m in enumerate(members) if reported >> i & 1]
             reports = Market.reports_of(events, bounty_id, k, reporters)
             if len(reports) == count:
-                self._try(lambda: self.market.settle(bounty_id, k, records, reports), f"bounty {bounty_id}: batch {k} settled")
+                self._try(lambda: self.market.settle(bounty_id, k, records, reports),
+                          f"bounty {bounty_id}: batch {k} settled (decided, or voided for want of agreement)")
         elif timed_out:
             self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
 

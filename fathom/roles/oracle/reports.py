@@ -163,7 +163,7 @@ class Reports:
             return None
         if missing:
             reported = bin(batch["reportedMask"]).count("1")
-            if reported >= quorum(view):
+            if reported >= quorum(view, len(members)):
                 for i, exc in missing.items():
                     self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
                 self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "

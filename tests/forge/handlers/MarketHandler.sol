@@ -96,11 +96,19 @@ contract MarketHandler is IBountyMarketTypes {
     mapping(address token => uint256) public ghostBurned; // model: burned amounts
     mapping(address token => uint256) public ghostBurnSent;
     mapping(address oracle => uint256) public oracleStake; // model of the registry
+    mapping(uint256 id => mapping(address oracle => uint256)) public offences; // C3: slashes per bounty
     mapping(address oracle => uint256) public oracleServing; // joined and not released
 
     uint256 public slashEvents; // StakeSlashed events seen
     uint256 public slashViolations; // a StakeSlashed burning more than slashBps of the stake
     uint256 public oracleSlashViolations;
+    uint256 public noMajorityVoids; // settlements that voided a batch no majority agreed on (R4)
+    uint256 public baselinesWithoutMajority; // baselines left unset for want of a majority (S2)
+    uint256 public voidGains; // voids that credited anyone more than its stakes, or did not burn the slashes
+    uint256 public undecidable; // a settle or void the rules allow that reverted, or took more than 2^24 gas
+    uint256 public minorityDecisions; // BatchSettled with reports from half the committee or fewer
+    uint256 public voidsChecked; // voids whose gains were measured (so the check is not vacuous)
+    uint256 internal constant TX_GAS_CAP = 16_777_216; // EIP-7825
     uint256 public outlierBatches; // settled batches that had one arbitrary report
     uint256 public medianChecks;
     uint256 public outlierViolations; // a median outside the honest range
@@ -383,11 +391,14 @@ contract MarketHandler is IBountyMarketTypes {
         if (block.timestamp < readyAt) vm.warp(readyAt);
         _call(F_SETTLE_BASELINE);
         _prankFor(id, keeper);
+        (bool agreed,) = _baselineAgreed(id, mask);
         try market.settleBaseline(id) {
             _ok(F_SETTLE_BASELINE);
+            if (!agreed) _mismatch("settleBaseline: set without a majority");
             _modelBaseline(id, mask);
         } catch {
-            _unexpected("settleBaseline");
+            if (agreed) _unexpected("settleBaseline");
+            else ++baselinesWithoutMajority; // S2: refused, as it must be
         }
     }
 
@@ -850,6 +861,9 @@ contract MarketHandler is IBountyMarketTypes {
     function _join(uint256 id, uint256 member, uint256 extraStake) internal returns (bool) {
         address o = _committee[id][member];
         if (!registry.isEligible(o)) _restake(o, 1 ether + (extraStake % 4 ether));
+        (uint256 bond,) = market.memberBond(id);
+        uint256 free = oracleStake[o] - registry.lockedOf(o);
+        if (free < bond) _stakeOracle(o, bond - free); // C1: the bond must be free stake
         _call(F_JOIN);
         _prankFor(id, o);
         try market.joinCommittee(id) {
@@ -1606,8 +1620,17 @@ contract MarketHandler is IBountyMarketTypes {
         }
     }
 
+    /// @dev R4: more than half of the committee (1 of a trusted single oracle).
     function _quorum(uint256 id) internal view returns (uint256) {
-        return _infos[id - 1].trusted ? 1 : 3;
+        return _committee[id].length / 2 + 1;
+    }
+
+    /// @dev C3: what `oracle`'s next offence on bounty `id` takes (bondSlash, or the rest).
+    function _offenceSlash(uint256 id, address oracle) internal view returns (uint256) {
+        (uint256 bond, uint256 each) = market.memberBond(id);
+        uint256 spent = offences[id][oracle] * each;
+        uint256 left = spent >= bond ? 0 : bond - spent;
+        return left < each ? left : each;
     }
 
     function _tolerance(uint256 id) internal view returns (uint256) {
@@ -1721,20 +1744,37 @@ contract MarketHandler is IBountyMarketTypes {
         return uint32(uint256(s));
     }
 
-    function _modelBaseline(uint256 id, uint256 reported) internal {
+    /// @dev S2: the median of the baseline reports, and whether a quorum lies within tolerance of it.
+    function _baselineAgreed(uint256 id, uint256 reported) internal view returns (bool ok, uint32 baseline) {
         Info storage info = _infos[id - 1];
         uint64[] memory keys = new uint64[](_popcount(reported));
         uint256 j = 0;
         for (uint256 m = 0; m < _committee[id].length; ++m) {
             if (reported & (1 << m) != 0) keys[j++] = MarketModel.key(_baselineReports[id][m], info.higher);
         }
-        uint32 baseline = MarketModel.scoreOf(MarketModel.lowerMedian(keys), info.higher);
+        uint64 med = MarketModel.median(keys);
+        uint256 tolerance = _tolerance(id);
+        uint256 agree = 0;
+        for (uint256 k = 0; k < keys.length; ++k) {
+            if ((keys[k] > med ? keys[k] - med : med - keys[k]) <= tolerance) ++agree;
+        }
+        return (agree >= _quorum(id), MarketModel.scoreOf(med, info.higher));
+    }
+
+    function _modelBaseline(uint256 id, uint256 reported) internal {
+        Info storage info = _infos[id - 1];
+        (bool ok, uint32 baseline) = _baselineAgreed(id, reported);
+        if (!ok) {
+            ++baselinesWithoutMajority;
+            if (market.getBounty(id).baselineSet) _mismatch("baseline: set without a majority");
+            return;
+        }
         info.baseline = baseline;
         info.head = baseline;
         info.baselineSet = true;
         BountyView memory v = market.getBounty(id);
         if (!v.baselineSet || v.baselineScore != baseline || v.headScore != baseline) {
-            _mismatch("baseline: not the lower median");
+            _mismatch("baseline: not the median");
         }
     }
 
@@ -1873,6 +1913,8 @@ contract MarketHandler is IBountyMarketTypes {
         BatchReport[] reports;
         address[] reporters;
         uint256[] slashAmounts; // per report: ETH the registry should take
+        uint256[] silentAmounts; // per member, when no majority agrees and settlement voids
+        uint256[] voidBefore; // _voidSnapshot, when it voids
         uint256 ethSlashed;
         MarketModel.Outcome o;
         uint256 firstId;
@@ -1887,10 +1929,17 @@ contract MarketHandler is IBountyMarketTypes {
         (c.records, c.reports, c.reporters) = _settlementInputs(id, batch, reportedMask);
         c.o = _model(id, c.records, c.reports);
         c.slashAmounts = new uint256[](c.reports.length);
-        for (uint256 r = 0; r < c.reports.length; ++r) {
-            if (c.o.deviantMask & (1 << r) != 0) {
-                c.slashAmounts[r] = (oracleStake[c.reporters[r]] * MarketSetup.ORACLE_SLASH_BPS) / BPS;
-                c.ethSlashed += c.slashAmounts[r];
+        if (c.o.noMajority) {
+            // R4: settlement voids the batch: the silent opted-in members lose an offence (C3)
+            (, uint256 opted,) = market.getCommittee(id);
+            (c.silentAmounts, c.ethSlashed) = _silentSlashes(id, opted & ~reportedMask);
+            c.voidBefore = _voidSnapshot(id, c.records);
+        } else {
+            for (uint256 r = 0; r < c.reports.length; ++r) {
+                if (c.o.deviantMask & (1 << r) != 0) {
+                    c.slashAmounts[r] = _offenceSlash(id, c.reporters[r]);
+                    c.ethSlashed += c.slashAmounts[r];
+                }
             }
         }
         c.firstId = batch * market.getBounty(id).batchSize;
@@ -1902,14 +1951,18 @@ contract MarketHandler is IBountyMarketTypes {
         _call(F_SETTLE);
         vm.recordLogs(); // starts a fresh log buffer
         _prankFor(id, keeper);
+        uint256 gasBefore = gasleft();
         try market.settleBatch(id, batch, c.records, c.reports) {
             _ok(F_SETTLE);
+            if (gasBefore - gasleft() > TX_GAS_CAP) _undecidable("settleBatch: more than 2^24 gas");
         } catch {
             vm.getRecordedLogs();
             _unexpected("settleBatch");
+            _undecidable("settleBatch: the rules allow it, it reverted");
             return;
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (c.o.noMajority) return _applyNoMajority(c, logs);
         _applySettlement(c);
         _checkSettlementLogs(c, logs);
     }
@@ -1939,14 +1992,18 @@ contract MarketHandler is IBountyMarketTypes {
         _call(F_REPORT_SETTLE);
         vm.recordLogs();
         _prankFor(id, finaliser);
+        uint256 gasBefore = gasleft();
         try market.reportAndSettle(id, batch, own.scores, own.merged, packed, others) {
             _ok(F_REPORT_SETTLE);
+            if (gasBefore - gasleft() > TX_GAS_CAP) _undecidable("reportAndSettle: more than 2^24 gas");
         } catch {
             vm.getRecordedLogs();
             _unexpected("reportAndSettle");
+            _undecidable("reportAndSettle: the rules allow it, it reverted");
             return;
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (c.o.noMajority) return _applyNoMajority(c, logs);
         _applySettlement(c);
         _checkSettlementLogs(c, logs);
     }
@@ -1964,6 +2021,7 @@ contract MarketHandler is IBountyMarketTypes {
             baselineScore: info.baseline,
             target: v.target,
             slashMargin: v.slashMargin,
+            quorum: _quorum(id),
             tolerance: v.tolerance,
             slashBps: v.slashBps,
             reward: info.rewardFunded,
@@ -2006,10 +2064,11 @@ contract MarketHandler is IBountyMarketTypes {
                 credited[c.reporters[r]][c.tok] += o.feeShare;
             } else {
                 oracleStake[c.reporters[r]] -= c.slashAmounts[r];
+                if (c.slashAmounts[r] != 0) ++offences[c.id][c.reporters[r]];
             }
         }
         info.feesPaid += o.feeShare * o.good;
-        _shareEth(c.records, c.ethSlashed);
+        _burnEth(c.ethSlashed);
         if (o.accepted) {
             info.paid += o.reward;
             info.head = o.newHead;
@@ -2026,15 +2085,138 @@ contract MarketHandler is IBountyMarketTypes {
         if (v.nextBatch != c.batch + 1) _mismatch("settleBatch: batch not decided");
     }
 
-    /// @dev Slashed oracle ETH: equal shares for the batch's contributors, dust burned.
-    function _shareEth(SubmissionRecord[] memory records, uint256 ethSlashed) internal {
-        if (ethSlashed == 0) return;
+    /// @dev Slashed oracle ETH arrives at the market and is burned (C3): nobody is paid from it.
+    function _burnEth(uint256 ethSlashed) internal {
         ghostIn[ETH] += ethSlashed;
-        uint256 each = ethSlashed / records.length;
-        for (uint256 i = 0; i < records.length; ++i) {
-            credited[records[i].contributor][ETH] += each;
+        ghostBurned[ETH] += ethSlashed;
+    }
+
+    /// @dev Before a void: each record's contributor's claimable of the bounty's token and of ETH,
+    ///      then pendingBurn(ETH) (last).
+    function _voidSnapshot(uint256 id, SubmissionRecord[] memory records) internal view returns (uint256[] memory b) {
+        address tok = _infos[id - 1].token;
+        uint256 n = records.length;
+        b = new uint256[](2 * n + 1);
+        for (uint256 i = 0; i < n; ++i) {
+            b[i] = market.claimable(records[i].contributor, tok);
+            b[n + i] = market.claimable(records[i].contributor, ETH);
         }
-        ghostBurned[ETH] += ethSlashed - each * records.length;
+        b[2 * n] = market.pendingBurn(ETH);
+    }
+
+    /// @dev Nobody gains from a void: each contributor's claimable rose by exactly its stakes in
+    ///      the batch (and its ETH by nothing else, in a token bounty), and the silent members'
+    ///      slashed ETH all went to pendingBurn.
+    function _checkVoidGains(uint256 id, SubmissionRecord[] memory records, uint256[] memory b, uint256 ethSlashed)
+        internal
+    {
+        ++voidsChecked;
+        address tok = _infos[id - 1].token;
+        uint256 n = records.length;
+        for (uint256 i = 0; i < n; ++i) {
+            address who = records[i].contributor;
+            uint256 own = 0;
+            for (uint256 j = 0; j < n; ++j) {
+                if (records[j].contributor == who) own += records[j].stake & (ONE_OFF - 1);
+            }
+            uint256 tokNow = market.claimable(who, tok);
+            uint256 ethNow = market.claimable(who, ETH);
+            if (tokNow != b[i] + own || (tok != ETH && ethNow != b[n + i])) {
+                ++voidGains;
+                lastViolation = "void: a contributor got more (or less) than its stakes back";
+            }
+        }
+        if (market.pendingBurn(ETH) != b[2 * n] + ethSlashed) {
+            ++voidGains;
+            lastViolation = "void: the silent members' slashes were not all burned";
+        }
+    }
+
+    function _undecidable(string memory what) internal {
+        ++undecidable;
+        lastViolation = what;
+    }
+
+    /// @dev Nobody gains from a void (counted per void), and every wei slashed or burned in ETH
+    ///      is in pendingBurn or at the burn address: none is owed to anyone.
+    function checkVoids() external view returns (string memory) {
+        if (voidGains != 0) return lastViolation;
+        if (market.pendingBurn(ETH) + address(0xdEaD).balance != ghostBurned[ETH]) return "voids: burned ETH != what was slashed and burned";
+        return "";
+    }
+
+    /// @dev No batch becomes undecidable: every settle or void the rules allow went through within
+    ///      2^24 gas, and every bounty's scoring timeout lies within [10 minutes, 7 days], so a
+    ///      pending batch can be settled or voided at most 7 days after it became reportable.
+    function checkDecidable() external view returns (string memory) {
+        if (undecidable != 0) return lastViolation;
+        for (uint256 id = 1; id <= _infos.length; ++id) {
+            uint256 t = market.getBounty(id).scoringTimeout;
+            if (t < 10 minutes || t > 7 days) return "decidable: a scoring timeout out of bounds";
+            (,,,,, uint256 timeoutAt) = market.getBatch(id, market.getBounty(id).nextBatch);
+            if (timeoutAt > block.timestamp + 7 days) return "decidable: a batch waits more than 7 days";
+        }
+        return "";
+    }
+
+    /// @dev No decision by half the committee or fewer: every BatchSettled counted a quorum of
+    ///      reports, and every baseline was set with reports from a quorum.
+    function checkQuorums() external view returns (string memory) {
+        if (minorityDecisions != 0) return lastViolation;
+        for (uint256 id = 1; id <= _infos.length; ++id) {
+            if (!market.getBounty(id).baselineSet) continue;
+            (,, uint256 baselineMask) = market.getCommittee(id);
+            if (_popcount(baselineMask) < _quorum(id)) return "quorum: a baseline set by half the committee or fewer";
+        }
+        return "";
+    }
+
+    /// @dev One offence for each member of `silent` (by committee index), and their sum.
+    function _silentSlashes(uint256 id, uint256 silent) internal view returns (uint256[] memory amounts, uint256 sum) {
+        amounts = new uint256[](_committee[id].length);
+        for (uint256 j = 0; j < _committee[id].length; ++j) {
+            if (silent & (1 << j) == 0) continue;
+            amounts[j] = _offenceSlash(id, _committee[id][j]);
+            sum += amounts[j];
+        }
+    }
+
+    /// @dev The model of a void (voidBatch, or a settlement without a majority): every stake back
+    ///      in full, the silent members' offences burned, the batch decided.
+    function _applyVoid(uint256 id, uint256 batch, SubmissionRecord[] memory records, uint256[] memory amounts, uint256 sum)
+        internal
+    {
+        address tok = _infos[id - 1].token;
+        for (uint256 i = 0; i < records.length; ++i) {
+            credited[records[i].contributor][tok] += records[i].stake & (ONE_OFF - 1); // in full
+        }
+        for (uint256 j = 0; j < _committee[id].length; ++j) {
+            if (amounts[j] == 0) continue;
+            oracleStake[_committee[id][j]] -= amounts[j];
+            ++offences[id][_committee[id][j]];
+        }
+        _burnEth(sum);
+        if (market.getBounty(id).nextBatch != batch + 1) _mismatch("void: batch not decided");
+    }
+
+    /// @dev R4: no majority agreed with some median, so settlement voided the batch: one
+    ///      BatchVoided, no outcome per submission, no fee, and only silent members slashed.
+    function _applyNoMajority(SettleCtx memory c, Vm.Log[] memory logs) internal {
+        ++noMajorityVoids;
+        _checkVoidGains(c.id, c.records, c.voidBefore, c.ethSlashed);
+        _applyVoid(c.id, c.batch, c.records, c.silentAmounts, c.ethSlashed);
+        bool voided = false;
+        for (uint256 l = 0; l < logs.length; ++l) {
+            Vm.Log memory lg = logs[l];
+            if (lg.emitter != address(market) || lg.topics.length < 2 || uint256(lg.topics[1]) != c.id) continue;
+            bytes32 sig = lg.topics[0];
+            if (sig == IBountyMarketEvents.BatchVoided.selector) voided = true;
+            if (
+                sig == IBountyMarketEvents.BatchSettled.selector || sig == IBountyMarketEvents.VersionAccepted.selector
+                    || sig == IBountyMarketEvents.StakeSlashed.selector
+            ) _mismatch("settleBatch: a decision without a majority");
+        }
+        if (!voided) _mismatch("settleBatch: no majority but not voided");
     }
 
     function _checkSettlementLogs(SettleCtx memory c, Vm.Log[] memory logs) internal {
@@ -2098,7 +2280,11 @@ contract MarketHandler is IBountyMarketTypes {
     ///      back in full) as bits of `rejected`, each one the rules reject.
     function _checkRejections(SettleCtx memory c, Vm.Log memory lg, uint256[] memory seen) internal {
         uint256 n = c.records.length;
-        (,, uint256 rejected, bytes memory scores) = abi.decode(lg.data, (uint256, uint256, uint256, bytes));
+        (uint256 reports,, uint256 rejected, bytes memory scores) = abi.decode(lg.data, (uint256, uint256, uint256, bytes));
+        if (reports < _quorum(c.id)) {
+            ++minorityDecisions;
+            lastViolation = "quorum: a batch decided by half the committee or fewer";
+        }
         if (scores.length != 4 * n || (n < 256 && rejected >> n != 0)) {
             _mismatch("settleBatch: BatchSettled scores or rejections outside the batch");
             return;
@@ -2162,30 +2348,21 @@ contract MarketHandler is IBountyMarketTypes {
         Info storage info = _infos[id - 1];
         SubmissionRecord[] memory records = _records[id][batch];
         (, uint256 opted,) = market.getCommittee(id);
-        uint256 silent = opted & ~reportedMask;
-        uint256 ethSlashed = 0;
-        uint256[] memory amounts = new uint256[](_committee[id].length);
-        for (uint256 j = 0; j < _committee[id].length; ++j) {
-            if (silent & (1 << j) == 0) continue;
-            amounts[j] = (oracleStake[_committee[id][j]] * MarketSetup.ORACLE_SLASH_BPS) / BPS;
-            ethSlashed += amounts[j];
-        }
+        (uint256[] memory amounts, uint256 ethSlashed) = _silentSlashes(id, opted & ~reportedMask);
+        uint256[] memory before = _voidSnapshot(id, records);
         _call(F_VOID);
         _prankFor(id, keeper);
+        uint256 gasBefore = gasleft();
         try market.voidBatch(id, batch, records) {
             _ok(F_VOID);
+            if (gasBefore - gasleft() > TX_GAS_CAP) _undecidable("voidBatch: more than 2^24 gas");
         } catch {
             _unexpected("voidBatch");
+            _undecidable("voidBatch: the rules allow it, it reverted");
             return;
         }
-        for (uint256 i = 0; i < records.length; ++i) {
-            credited[records[i].contributor][info.token] += records[i].stake & (ONE_OFF - 1); // in full
-        }
-        for (uint256 j = 0; j < _committee[id].length; ++j) {
-            oracleStake[_committee[id][j]] -= amounts[j];
-        }
-        _shareEth(records, ethSlashed);
-        if (market.getBounty(id).nextBatch != batch + 1) _mismatch("voidBatch: batch not decided");
+        _checkVoidGains(id, records, before, ethSlashed);
+        _applyVoid(id, batch, records, amounts, ethSlashed);
     }
 
     function _close(uint256 id) internal {

@@ -19,6 +19,7 @@ library MarketModel {
         uint32 baselineScore;
         uint32 target;
         uint32 slashMargin;
+        uint256 quorum; // more than half of the committee
         uint32 tolerance;
         uint16 slashBps;
         uint256 reward; // escrow R
@@ -31,6 +32,7 @@ library MarketModel {
         uint8[] kind; // ACCEPTED / REJECTED / SLASHED
         uint256[] returned; // stake coming back (all of it unless slashed)
         uint256[] burned; // slashed part of the stake
+        bool noMajority; // some median has fewer than a quorum of reports within tolerance: voided
         bool accepted;
         uint256 best; // index of the accepted submission
         uint256 reward; // paid to the accepted submission
@@ -84,6 +86,23 @@ library MarketModel {
         revert("median");
     }
 
+    /// @dev The middle value, or for an even count the midpoint of the two middle ones (0 if the
+    ///      lower of them is 0); leaves `v` untouched.
+    function median(uint64[] memory v) internal pure returns (uint64) {
+        uint256 m = v.length;
+        uint64[] memory s = new uint64[](m);
+        for (uint256 i = 0; i < m; ++i) {
+            uint256 j = i;
+            while (j > 0 && s[j - 1] > v[i]) {
+                s[j] = s[j - 1];
+                --j;
+            }
+            s[j] = v[i];
+        }
+        if (m % 2 == 1) return s[m / 2];
+        return s[m / 2 - 1] == 0 ? 0 : uint64((uint256(s[m / 2 - 1]) + s[m / 2]) / 2);
+    }
+
     /// @dev Linear interpolation between breakpoints, rounded down; 1 at and beyond WAD.
     function curveAt(uint64[] memory xs, uint64[] memory ys, uint256 p) internal pure returns (uint256) {
         if (p >= WAD) return WAD;
@@ -103,6 +122,57 @@ library MarketModel {
         return (uint256(k - baselineKey) * WAD) / (targetKey - baselineKey);
     }
 
+    /// @dev The reports further than `tolerance` from `med` (or of the other validity), as a
+    ///      mask, and how many agree with it.
+    function _deviants(uint64[] memory ks, uint64 med, uint256 tolerance) private pure returns (uint256 mask, uint256 agree) {
+        for (uint256 r = 0; r < ks.length; ++r) {
+            bool invalidMismatch = (ks[r] == 0) != (med == 0);
+            uint256 dist = ks[r] > med ? ks[r] - med : med - ks[r];
+            if (invalidMismatch || dist > tolerance) mask |= 1 << r;
+            else ++agree;
+        }
+    }
+
+    /// @dev Medians, deviants, agreement and the best candidate; returns the best key.
+    function _pass1(Params memory p, bytes[] memory reports, Outcome memory o, uint64 headKey)
+        private
+        pure
+        returns (uint64 bestKey)
+    {
+        uint256 m = reports.length;
+        for (uint256 i = 0; i < o.medians.length; ++i) {
+            uint64[] memory ks = new uint64[](m);
+            for (uint256 r = 0; r < m; ++r) {
+                ks[r] = key(scoreAt(reports[r], i), p.higher);
+            }
+            uint64 med = median(ks);
+            o.medians[i] = med;
+            (uint256 deviants, uint256 agree) = _deviants(ks, med, p.tolerance);
+            o.deviantMask |= deviants;
+            if (agree < p.quorum) o.noMajority = true;
+            if (med > headKey && med > bestKey) {
+                // strictly better than the best so far: ties keep the lowest id
+                bestKey = med;
+                o.best = i;
+                o.accepted = true;
+            }
+        }
+    }
+
+    /// @dev R6: R * (c(p_new) - c(p_old)), within what is left of the escrow.
+    function _reward(Params memory p, uint64[] memory xs, uint64[] memory ys, uint64 bestKey, uint64 headKey)
+        private
+        pure
+        returns (uint256)
+    {
+        uint64 bk = key(p.baselineScore, p.higher);
+        uint64 tk = key(p.target, p.higher);
+        uint256 cNew = curveAt(xs, ys, progress(bestKey, bk, tk));
+        uint256 cOld = curveAt(xs, ys, progress(headKey, bk, tk));
+        uint256 due = cNew > cOld ? (p.reward * (cNew - cOld)) / WAD : 0;
+        return due < p.reward - p.paid ? due : p.reward - p.paid;
+    }
+
     /// @dev R5-R7 for one batch: `stakes` per submission, `reports` the reporters' score bytes.
     function settle(
         Params memory p,
@@ -118,26 +188,7 @@ library MarketModel {
         o.kind = new uint8[](n);
         o.returned = new uint256[](n);
         o.burned = new uint256[](n);
-        uint64 bestKey = 0;
-        for (uint256 i = 0; i < n; ++i) {
-            uint64[] memory ks = new uint64[](m);
-            for (uint256 r = 0; r < m; ++r) {
-                ks[r] = key(scoreAt(reports[r], i), p.higher);
-            }
-            uint64 med = lowerMedian(ks);
-            o.medians[i] = med;
-            for (uint256 r = 0; r < m; ++r) {
-                bool invalidMismatch = (ks[r] == 0) != (med == 0);
-                uint256 dist = ks[r] > med ? ks[r] - med : med - ks[r];
-                if (invalidMismatch || dist > p.tolerance) o.deviantMask |= 1 << r;
-            }
-            if (med > headKey && med > bestKey) {
-                // strictly better than the best so far: ties keep the lowest id
-                bestKey = med;
-                o.best = i;
-                o.accepted = true;
-            }
-        }
+        uint64 bestKey = _pass1(p, reports, o, headKey);
         for (uint256 i = 0; i < n; ++i) {
             o.returned[i] = stakes[i];
             if (o.accepted && i == o.best) {
@@ -155,9 +206,7 @@ library MarketModel {
             }
         }
         if (o.accepted) {
-            uint256 pr = progress(bestKey, key(p.baselineScore, p.higher), key(p.target, p.higher));
-            uint256 due = (p.reward * curveAt(xs, ys, pr)) / WAD;
-            o.reward = due > p.paid ? due - p.paid : 0;
+            o.reward = _reward(p, xs, ys, bestKey, headKey);
             o.newHead = scoreOf(bestKey, p.higher);
         } else {
             o.newHead = p.headScore;

@@ -9,7 +9,7 @@ from its views and the SubmissionReceived records; a second ledger counts what t
 moved in and out.
 
 Expected outcome per token:
-- MockERC20 at 18, 6 and 2 decimals: handled; rewards are floor(R * c(p)) - paid in units.
+- MockERC20 at 18, 6 and 2 decimals: handled; rewards are floor(R * (c(p) - c(p_head))) in units.
 - NoReturnToken (USDT style, nothing returned): handled; SafeERC20 accepts empty return data.
 - FalseReturnToken, switchable: handled while it returns true; while it returns false,
   every call that moves it reverts SafeERC20FailedOperation(token) and balances stay owed.
@@ -118,11 +118,16 @@ def _baseline(market, rnd):
         market.reportBaseline(rnd.bounty_id, BASELINE, {"from": o})
 
 
-def _due(reward, paid, score):
-    """floor(R * c(p)) - paid for an accepted median score (rule R6), from the reference model."""
+def _due(reward, paid, score, head=BASELINE):
+    """floor(R * (c(p) - c(p_head))) for an accepted median score over the head (rule R6),
+    from the reference model."""
     packed, n = protocol.pack(CURVE_X, CURVE_Y)
-    p = protocol.progress(protocol.key(score, True), protocol.key(BASELINE, True), protocol.key(TARGET, True))
-    return protocol.reward_for(reward, paid, protocol.curve_at(packed, n, p))
+
+    def c(s):
+        return protocol.curve_at(packed, n, protocol.progress(protocol.key(s, True), protocol.key(BASELINE, True),
+                                                               protocol.key(TARGET, True)))
+
+    return protocol.reward_between(reward, paid, c(head), c(score))
 
 
 def _cut(stake):
@@ -194,7 +199,7 @@ def test_b2_u2_u5_r6_e2_p1_p2_every_money_path_keeps_the_books(name, request, ma
         books.moved(arrive(stake))
         books.check(f"submitUpdate {n}")
     tx = rnd.score_batch(1, [5_800, 7_333, 6_500])
-    reward2 = _due(reward, reward1, 7_333)
+    reward2 = _due(reward, reward1, 7_333, head=6_001)
     assert tx.events["VersionAccepted"]["reward"] == reward2
     assert [e["burned"] for e in tx.events["StakeSlashed"]] == [_cut(stake)]
     expect[str(A)] += stake - _cut(stake)
@@ -610,8 +615,8 @@ def test_p1_u2_e2_a_hook_reentering_a_claim_finds_the_balance_spent(
 def test_r6_e2_a_low_decimal_reward_pays_floor_amounts_and_leaks_nothing(decimals, MockERC20, market, requester,
                                                                          staked_oracles, contributors, rando, deployer):
     """A reward of 1,000 tokens (1000 * 10**decimals units) paid out over six accepted
-    versions on a concave curve: each reward is floor(R * c(p)) - paid in units, exactly the
-    reference model's, their sum plus the refund is R, and after every claim the market
+    versions on a concave curve: each reward is floor(R * (c(p) - c(p_head))) in units, exactly
+    the reference model's, their sum plus the refund is R, and after every claim the market
     holds nothing of the token."""
     token = MockERC20.deploy("Low", "LOW", decimals, {"from": deployer})
     a = _amounts(decimals)
@@ -623,14 +628,15 @@ def test_r6_e2_a_low_decimal_reward_pays_floor_amounts_and_leaks_nothing(decimal
     books.rounds.append(rnd)
     books.moved(p["reward"] + p["oracleFeePerBatch"] * p["maxBatches"] + p["revealBond"])
     _baseline(market, rnd)
-    reward, paid, floored = p["reward"], 0, 0
+    reward, paid, floored, head = p["reward"], 0, 0, BASELINE
     assert reward == 1_000 * 10**decimals
     for i, score in enumerate([5_001, 5_333, 6_107, 6_999, 7_777, 8_999]):
         rnd.submit(contributors[i % 3], i, token=token)
         books.moved(a["stake"])
         tx = rnd.score_batch(i, [score])
-        due = _due(reward, paid, score)
-        floored += _due(reward * WAD, paid * WAD, score) % WAD != 0  # R * c(p) had a fraction of a unit
+        due = _due(reward, paid, score, head)
+        floored += _due(reward * WAD, paid * WAD, score, head) % WAD != 0  # the step had a fraction of a unit
+        head = score
         assert tx.events["VersionAccepted"]["reward"] == due
         paid += due
         assert market.getBounty(rnd.bounty_id)["paid"] == paid

@@ -28,7 +28,7 @@ def test_c1_a_member_that_did_not_opt_in_cannot_report(market, requester, staked
         market.reportBaseline(rnd.bounty_id, 5_000, {"from": staked_oracles[0]})
 
 
-def test_r7_an_outlier_oracle_is_slashed_and_its_eth_goes_to_the_batch_contributors(
+def test_r7_an_outlier_oracle_loses_one_offence_of_its_bond_and_it_is_burned(
     market, requester, staked_oracles, contributors, oracle_registry, rando
 ):
     rnd = Round.open(market, requester, staked_oracles[:3])
@@ -40,14 +40,17 @@ def test_r7_an_outlier_oracle_is_slashed_and_its_eth_goes_to_the_batch_contribut
     rnd.report(staked_oracles[1], 0, [s - 1 for s in honest])
     rnd.report(staked_oracles[2], 0, [9_999, 9_999, 9_999, 9_999])  # tries to push a version through
     stake_before = oracle_registry.oracleInfo(staked_oracles[2])[0]
+    burn_before = market.pendingBurn(ETH)
     tx = rnd.settle(0, rando)
     assert "VersionAccepted" not in tx.events  # the median stays within the honest reports
     slashed = tx.events["OracleSlashed"]
     assert len(slashed) == 1 and slashed[0]["oracle"] == staked_oracles[2]
-    amount = stake_before // 10
+    amount = market.memberBond(rnd.bounty_id)[1]  # C3: one offence, a tenth of its bond
+    assert slashed[0]["amount"] == amount == 10**18 // 16 // 10
     assert oracle_registry.oracleInfo(staked_oracles[2])[0] == stake_before - amount
-    # 4 submissions share the slashed ETH: a and b have two each
-    assert market.claimable(a, ETH) == 2 * STAKE + 2 * (amount // 4)
+    # burned: the contributors get their stakes back and nothing more
+    assert market.claimable(a, ETH) == 2 * STAKE
+    assert market.pendingBurn(ETH) == burn_before + amount
     # the two honest oracles share the fee
     assert market.claimable(staked_oracles[0], ETH) == FEE // 2
     assert market.claimable(staked_oracles[2], ETH) == 0
@@ -73,17 +76,19 @@ def test_r10_a_batch_without_quorum_is_voided_stakes_return_and_silent_members_a
     rnd = Round.open(market, requester, staked_oracles[:3])
     for i in range(4):
         rnd.submit(contributors[i % 2], i)
-    rnd.report(staked_oracles[0], 0, [6_000] * 4)
-    rnd.report(staked_oracles[1], 0, [6_000] * 4)
+    rnd.report(staked_oracles[0], 0, [6_000] * 4)  # 1 of 3: below the quorum (2)
     with reverts_with("BatchNotVoidable", rnd.bounty_id, 0):
         market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     chain.sleep(3601)
     silent_stake = oracle_registry.oracleInfo(staked_oracles[2])[0]
+    burn_before = market.pendingBurn(ETH)
     tx = market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
-    assert tx.events["BatchVoided"]["reports"] == 2
-    assert [e["oracle"] for e in tx.events["OracleSlashed"]] == [staked_oracles[2]]
-    share = (silent_stake // 10) // 4
-    assert market.claimable(contributors[0], ETH) == 2 * STAKE + 2 * share
+    assert tx.events["BatchVoided"]["reports"] == 1
+    assert [e["oracle"] for e in tx.events["OracleSlashed"]] == staked_oracles[1:3]
+    per_offence = market.memberBond(rnd.bounty_id)[1]
+    assert oracle_registry.oracleInfo(staked_oracles[2])[0] == silent_stake - per_offence
+    assert market.claimable(contributors[0], ETH) == 2 * STAKE  # nobody gains from a void
+    assert market.pendingBurn(ETH) == burn_before + 2 * per_offence
     assert market.getBounty(rnd.bounty_id)["nextBatch"] == 1
 
 

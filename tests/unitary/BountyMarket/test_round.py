@@ -20,11 +20,11 @@ def test_b1_an_eth_bounty_escrows_reward_fees_and_bond(market, requester, staked
 
 def test_s2_the_median_baseline_opens_the_bounty(market, requester, staked_oracles):
     rnd = Round.open(market, requester, staked_oracles[:3], baseline=None)
-    for o, score in zip(staked_oracles[:3], [5_000, 5_010, 9_999]):
+    for o in staked_oracles[:3]:
         market.joinCommittee(rnd.bounty_id, {"from": o})
-    for o, score in zip(staked_oracles[:3], [5_000, 5_010, 9_999]):
+    for o, score in zip(staked_oracles[:3], [5_000, 5_004, 9_999]):
         tx = market.reportBaseline(rnd.bounty_id, score, {"from": o})
-    assert tx.events["BaselineSet"]["score"] == 5_010  # one outlier cannot move it
+    assert tx.events["BaselineSet"]["score"] == 5_004  # one outlier cannot move it; 2 of 3 agree
     assert market.state(rnd.bounty_id) == 2  # Open
 
 

@@ -41,8 +41,10 @@ def test_o3_withdrawal_waits_for_the_unbonding_delay(oracle_registry, rando):
 
 def test_o4_only_the_market_bonds_and_slashes(oracle_registry, staked_oracles, rando):
     with reverts_with("NotMarket", rando.address):
-        oracle_registry.slash(staked_oracles[0], {"from": rando})
+        oracle_registry.slash(staked_oracles[0], 1, {"from": rando})
     with reverts_with("NotMarket", rando.address):
-        oracle_registry.bond(staked_oracles[0], {"from": rando})
+        oracle_registry.bond(staked_oracles[0], 1, {"from": rando})
+    with reverts_with("NotMarket", rando.address):
+        oracle_registry.release(staked_oracles[0], 1, {"from": rando})
     with reverts_with("NotMarket", rando.address):
         oracle_registry.setMarket(rando, {"from": rando})

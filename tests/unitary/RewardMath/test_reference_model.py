@@ -1,4 +1,4 @@
-"""Rules B4, S2, R5-R7: fathom/protocol.py against the contracts, on random inputs.
+"""Rules B4, S2, R5-R7: fathom/protocol/settlement.py against the contracts, on random inputs.
 
 The first tests compare each RewardMath function with the reference model through
 RewardMathHarness. The last ones open real bounties on the deployed market, settle
@@ -180,6 +180,15 @@ def test_lower_median_matches(harness, keys):
     assert harness.lowerMedian(keys) == med
     assert med in keys
     assert sum(k < med for k in keys) <= (len(keys) - 1) // 2 and sum(k > med for k in keys) <= len(keys) // 2
+
+
+@given(keys=st.lists(st.one_of(st.integers(0, UINT64), st.integers(0, 5)), min_size=1, max_size=16))
+def test_r5_median_matches(harness, keys):
+    """R5, S2: the middle key, or the midpoint of the two middle keys (0 if the lower is 0),
+    within the range of the keys: the contract agrees with the model."""
+    med = P.median(keys)
+    assert harness.median(keys) == med
+    assert min(keys) <= med <= max(keys)
 
 
 def test_lower_median_of_nothing_reverts_like_the_model_raises(harness):
@@ -367,6 +376,9 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
     for o, s in zip(committee, baseline_reports):
         tx = market.reportBaseline(rnd.bounty_id, s, {"from": o})
     base = P.baseline_score(baseline_reports, higher)
+    if not P.baseline_agreed(baseline_reports, higher, overrides["tolerance"], size):
+        assert "BaselineSet" not in tx.events and market.state(rnd.bounty_id) == 1  # S2: no majority agrees
+        return
     assert tx.events["BaselineSet"]["score"] == base
 
     b = market.getBounty(rnd.bounty_id)
@@ -383,7 +395,9 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         slash_bps=overrides["slashBps"],
         oracle_fee_per_batch=overrides["oracleFeePerBatch"],
     )
-    registry_bps = oracle_registry.slashBps()
+    bond, per_offence = market.memberBond(rnd.bounty_id)
+    assert per_offence == bond * oracle_registry.slashBps() // 10_000
+    offences = [0] * size
     n = overrides["batchSize"]
     merged_choices = [P.ZERO_CID, cid(500), cid(501)]
     fees_paid = 0
@@ -401,7 +415,8 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         subs = [P.Submission(r[0], r[1]) for r in rnd.records[batch]]
         stakes = [oracle_registry.oracleInfo(o)[0] for o in committee]
         model = P.decide_batch(
-            terms, subs, reports, first_id=batch * n, merged=merged, oracle_stakes=stakes, registry_slash_bps=registry_bps
+            terms, subs, reports, first_id=batch * n, merged=merged, committee_size=size,
+            bonds_left=[P.bond_left(bond, per_offence, k) for k in offences], per_offence=per_offence,
         )
         people = list({a.address: a for a in [*contributors, *committee]}.values())
         before, burn_before = _claimables(market, people), market.pendingBurn(ETH)
@@ -409,6 +424,11 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         event("outcomes: " + "".join(sorted(d.outcome.value[0] for d in model.decisions)))
         event(f"deviant reporters: {sum(model.deviant)}")
 
+        if model.voided:  # R4: no majority agreed with some median: every stake back, nothing else
+            event("voided: no majority")
+            assert tx.events["BatchVoided"]["reports"] == size
+            for name in ("VersionAccepted", "BatchSettled", "StakeSlashed", "OracleSlashed"):
+                assert name not in tx.events
         # events: the accepted and each slashed submission its own, the rejected ones as bits of
         # BatchSettled, with every median; all as the model decides
         accepted = [d for d in model.decisions if d.outcome is P.Outcome.ACCEPTED]
@@ -431,21 +451,22 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         ]
         oracle_slashes = [(e["oracle"], e["amount"]) for e in events(tx, "OracleSlashed")]
         assert oracle_slashes == [(committee[r].address, model.oracle_slashed[r]) for r in model.deviant_indices]
-        assert (tx.events["BatchSettled"]["reports"], tx.events["BatchSettled"]["feeShare"]) == (size, model.fee_share)
-        assert settled_scores(tx) == list(model.median_scores)
+        if not model.voided:
+            assert (tx.events["BatchSettled"]["reports"], tx.events["BatchSettled"]["feeShare"]) == (size, model.fee_share)
+            assert settled_scores(tx) == list(model.median_scores)
 
         # balances: contributors get stakes, rewards and slashed oracle ETH; oracles the fee
         after = _claimables(market, people)
         expected = dict(before)
         for c, amount in model.contributor_credits().items():
             expected[c] += amount
-        for c, amount in model.slash_credits().items():
-            expected[c] += amount
         for o, fee in zip(committee, model.oracle_fees):
             expected[o.address] += fee
-        assert after == expected
-        assert market.pendingBurn(ETH) - burn_before == model.burned + model.slash_dust
-        assert [oracle_registry.oracleInfo(o)[0] for o in committee] == [s - a for s, a in zip(stakes, model.oracle_slashed)]
+        assert after == expected  # C3: nobody is credited a slashed oracle's ETH
+        slashed_eth = model.oracle_slashed or (0,) * size
+        assert market.pendingBurn(ETH) - burn_before == model.burned + (model.oracle_burned or 0)
+        assert [oracle_registry.oracleInfo(o)[0] for o in committee] == [s - a for s, a in zip(stakes, slashed_eth)]
+        offences = [k + (a != 0) for k, a in zip(offences, slashed_eth)]
 
         terms = terms.after(model)
         fees_paid += model.fees_paid
