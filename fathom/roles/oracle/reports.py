@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from fathom.chain.market import INVALID, pack_records
+from fathom.chain.market import INVALID, Market, decode_scores, pack_records
 from fathom.crypto.envelope import seal_with_key
 from fathom.errors import FathomError, RejectionError
 from fathom.ml import models
@@ -163,7 +163,10 @@ class Reports:
             return None
         if missing:
             reported = bin(batch["reportedMask"]).count("1")
-            if reported >= quorum(view, len(members)):
+            if reported >= quorum(view, len(members)) and not self._posted_invalid(bounty_id, k, batch, members, missing):
+                # the posted quorum scored an update this member cannot fetch: its INVALID would
+                # be deviant, so it abstains (no fee, no offence). When every posted report says
+                # INVALID for each of them too, it reports with them instead (below).
                 for i, exc in missing.items():
                     self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
                 self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "
@@ -223,6 +226,16 @@ class Reports:
         )
         fault_point("scored")
         return scores, merged, None
+
+    def _posted_invalid(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str],
+                        missing: dict[int, BaseException]) -> bool:
+        """Whether every report already posted for batch k says INVALID for every update this
+        member could not fetch (then reporting INVALID for them agrees with the median)."""
+        reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
+        posted = Market.reports_of(self._latest(bounty_id), bounty_id, k, reporters)
+        if len(posted) != len(reporters):
+            return False  # not all confirmed yet: abstaining is the safe side
+        return all(decode_scores(scores)[i] == INVALID for scores, _merged in posted for i in missing)
 
     def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"
