@@ -117,6 +117,8 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, indent=2))
     else:
         print(f"bounty {args.bounty}: {len(report['versions'])} versions and {report['reports']} reports re-scored")
+        if report["sealed"]:
+            print(f"  {report['sealed']} updates still sealed for the committee, not re-scored (F2)")
         for d in report["differences"]:
             print(f"  differs: {d['what']}: chain {d['chain']}, re-scored {d['rescored']}")
         print("no differences" if not report["differences"] else f"{len(report['differences'])} differences")
