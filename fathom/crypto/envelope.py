@@ -83,9 +83,10 @@ What the envelope does not prove: the header's author is authenticated by the co
 key, not signed. Anyone without the key (every other contributor) cannot produce an
 envelope naming a different author around someone else's update, so copying a CID and
 submitting it as one's own fails the author check. A *recipient* (who holds the key)
-could re-seal the plaintext under its own name; recipients are the committee and the
-requester. Since version 2 the wraps are checked: an author that wraps a wrong key for one chosen
-recipient (to make it disagree with the others and be slashed as deviant) gets an
+could re-seal the plaintext under its own name; an update's recipients are the committee
+only (never the requester), and its author publishes it only once its submission is
+mined, so a copy always lands second. Since version 2 the wraps are checked: an author
+that wraps a wrong key for one chosen recipient (to make it disagree with the others and be slashed as deviant) gets an
 envelope that every opener refuses (`BadWrap`), and the recipient whose wrap is bad
 cannot open it either: all recipients agree that it is invalid. Readers of updates also
 check that the recipients are exactly the committee (`fathom.roles.reader`), so leaving a
@@ -938,7 +939,7 @@ def build_keyring(
 
     The author is the requester; readers should check it (`open_keyring(..., expect_author=)`).
     `note` is the keyring's (encrypted, authenticated) plaintext: the requester's tools put
-    the bounty brief there (the validation set's CID and the audit public key), which every
+    the bounty brief there (the validation set's CID and the sealed commitment salt), which every
     recipient reads with `open_envelope(keyring, private_key)`.
     """
     model_key = _as_key32(model_key, "model key")
