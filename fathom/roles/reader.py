@@ -74,6 +74,7 @@ class BountyReader:
         self._model_key = model_key
         self._validation_key = validation_key
         self._events: list[Event] | None = None
+        self._committee: tuple[list[Event] | None, list[str]] | None = None
 
     # ------------------------------------------------------------ chain
 
@@ -178,8 +179,11 @@ class BountyReader:
         return {m: self.market.public_key(m) for m in self.committee()}
 
     def committee(self) -> list[str]:
-        """The bounty's committee (checksummed addresses), as the chain has it now."""
-        return self.market.committee(self.bounty_id)[0]
+        """The bounty's committee (checksummed addresses): read once per `refresh` of the
+        events, so that opening a batch of updates costs one call, not one per update."""
+        if self._committee is None or self._committee[0] is not self._events:
+            self._committee = (self._events, self.market.committee(self.bounty_id)[0])
+        return list(self._committee[1])
 
     @cached_property
     def domain(self) -> tuple[int, str]:
