@@ -63,6 +63,7 @@ from fathom.ml import training  # noqa: E402
 from fathom.ml.artefacts import ValidationSet, pack_model, pack_update  # noqa: E402
 from fathom.roles.reader import BountyReader, Version  # noqa: E402
 from fathom.crypto.envelope import (  # noqa: E402
+    UNBOUND,
     account_address,
     build_keyring,
     generate_private_key,
@@ -117,16 +118,22 @@ class _Reader(BountyReader):
     """A BountyReader whose chain-facing parts (events, params, lineage) come from memory;
     fetching, decrypting and unpacking are the real code."""
 
-    def __init__(self, store: EmbeddedStore, private_key: bytes, requester: str, model_cid: str, keyring_cid: str):
+    def __init__(self, store: EmbeddedStore, private_key: bytes, requester: str, model_cid: str, keyring_cid: str,
+                 committee: list[str]):
         super().__init__(None, store, BOUNTY, private_key)  # type: ignore[arg-type]
         self._events = []
         self.__dict__["params"] = {"resolution": RESOLUTION}
+        self.__dict__["domain"] = UNBOUND  # no chain: the updates are sealed unbound, and so expected
+        self._committee = committee
         self._requester = requester
         self._model_cid = model_cid
         self._keyring_cid = keyring_cid
 
     def refresh(self, to_block: int | str = "latest") -> list:
         return []
+
+    def committee(self) -> list[str]:
+        return self._committee
 
     @property
     def requester(self) -> str:  # type: ignore[override]
@@ -149,15 +156,12 @@ class OracleHarness:
         self.workdir = workdir
         self.store = EmbeddedStore(workdir / "store")
         self.oracle_keys = [generate_private_key() for _ in range(3)]
-        requester_key, audit_key = generate_private_key(), generate_private_key()
-        requester = account_address(requester_key)
+        requester = account_address(generate_private_key())
         committee = {account_address(k): public_key_of(k) for k in self.oracle_keys}
-        recipients = dict(committee)
-        recipients[requester] = public_key_of(requester_key)
-        recipients[account_address(audit_key)] = public_key_of(audit_key)
+        recipients = dict(committee)  # updates are sealed for exactly the committee (F2)
         model_key = new_key()
         model_cid = self.store.add(seal_with_key(pack_model(manifest, head), model_key, BOUNTY, "model", requester))
-        brief = json.dumps({"validation": "unused", "audit_public_key": public_key_of(audit_key).hex()}).encode()
+        brief = json.dumps({"validation": "unused"}).encode()
         ring_cid = self.store.add(build_keyring(model_key, committee, BOUNTY, requester, note=brief))
         self.records = []
         for delta in deltas:
@@ -167,7 +171,7 @@ class OracleHarness:
             self.records.append((author, 10**16, 0, cid_to_chain(self.store.add(blob))))
         key = self.oracle_keys[0]
         self.node = OracleNode(_NoChain(), self.store, key, workdir / "oracle", confirmations=0)  # type: ignore[arg-type]
-        self.node._readers[BOUNTY] = _Reader(self.store, key, requester, model_cid, ring_cid)
+        self.node._readers[BOUNTY] = _Reader(self.store, key, requester, model_cid, ring_cid, list(committee))
         self.node._validation[BOUNTY] = ValidationSet({"task": "classification", "n_classes": K}, X, y)
         self.view = {"versionCount": 0, "batchSize": BATCH, "higherIsBetter": True}
         self._batch = 0

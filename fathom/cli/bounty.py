@@ -282,8 +282,8 @@ def register(sub: Any) -> None:
     p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a recipient's "
-                                                          "key, or the reveal)")
+    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a committee "
+                                                          "member's key: updates are sealed for the committee only)")
     p.set_defaults(func=_cmd_bounty_show)
     p = bounty.add_parser("lineage", help="versions and payouts, from events")
     p.add_argument("bounty", type=int)

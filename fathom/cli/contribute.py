@@ -107,16 +107,31 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _update_keys(path: Path) -> dict[str, bytes]:
+    """A disclosure file: a JSON object `{cid: 64 hex digits}` (each key is checked against its
+    envelope's key commitment when used, so a wrong one is refused, never trusted)."""
+    try:
+        document = json.loads(path.read_text())
+        if not isinstance(document, dict):
+            raise ValueError("not a JSON object")
+        return {str(cid): bytes.fromhex(str(key).removeprefix("0x")) for cid, key in document.items()}
+    except (OSError, ValueError) as exc:
+        raise FathomError(f"--update-keys {path}: expected a JSON object of CID to 64 hex digits ({exc})") from None
+
+
 def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.requester import audit
 
+    update_keys = _update_keys(args.update_keys) if args.update_keys else None
     market = market_for(args, settings, signer=False)
     market.require_bounty(args.bounty)
-    report = audit(market, store_for(settings), args.bounty)
+    report = audit(market, store_for(settings), args.bounty, update_keys=update_keys)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
         print(f"bounty {args.bounty}: {len(report['versions'])} versions and {report['reports']} reports re-scored")
+        if report["sealed"]:
+            print(f"  {report['sealed']} updates still sealed for the committee, not re-scored (F2)")
         for d in report["differences"]:
             print(f"  differs: {d['what']}: chain {d['chain']}, re-scored {d['rescored']}")
         print("no differences" if not report["differences"] else f"{len(report['differences'])} differences")
@@ -171,7 +186,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true", help="print what was claimed as JSON, in wei")
     p.set_defaults(func=_cmd_claim)
 
-    p = sub.add_parser("audit", help="after the reveal: re-score every version and report")
+    p = sub.add_parser("audit", help="after the reveal: re-score every version, and every report whose updates "
+                                     "you hold the keys of (updates are sealed for the committee only)")
     p.add_argument("bounty", type=int)
+    p.add_argument("--update-keys", type=Path, metavar="FILE",
+                   help="JSON {cid: hex key}: update keys a committee member disclosed after settlement; each is "
+                        "checked against its envelope's key commitment")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_audit)

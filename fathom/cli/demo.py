@@ -236,7 +236,15 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
             claimed[name] = m.claim(ETH)
         book = payouts(viewer, bid)
         versions = lineage(viewer, bid)
-        report = audit(viewer, store, bid)
+        # updates are sealed for the committee only (F2): a member discloses their keys after
+        # settlement, each checked against its envelope, and then anyone re-scores them
+        from fathom.roles.reader import BountyReader
+        from fathom.storage.store import cid_from_chain
+
+        submitted = {cid_from_chain(*e["update"]): e["contributor"]
+                     for e in viewer.events(bounty_id=bid) if e.name == "SubmissionReceived"}
+        disclosed = BountyReader(viewer, store, bid, parties["oracle0"].key).disclose(submitted)
+        report = audit(viewer, store, bid, update_keys=disclosed)
         after = w3.eth.get_balance(addresses["BountyMarket"])
         pending = viewer.market.functions.pendingBurn(ETH).call()
         result = {

@@ -53,12 +53,12 @@ def print_version_statements(args: argparse.Namespace, settings: Settings, marke
     try:
         key = account_key(args, settings)
     except FathomError:
-        key = None  # after the reveal the audit key opens every update
+        key = None  # nothing opens an update without a member's key (F2): every version reads "sealed"
     statements = version_statements(market, store_for(settings), args.bounty, key)
     if not statements:
         print("  privacy: no accepted version yet")
     for version, s in statements.items():
-        text = ("sealed (open it with a recipient's key, or after the reveal)" if s == "sealed"
+        text = ("sealed (updates open for committee members only)" if s == "sealed"
                 else "no differential privacy stated" if s is None else str(PrivacyStatement.from_dict(s)))
         print(f"  version {version} privacy: {text}")
 

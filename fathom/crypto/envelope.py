@@ -21,11 +21,20 @@ The AES key and nonce are ``HKDF-SHA256(ikm = x coordinate of ECDH(ephemeral,
 recipient), salt = none, info = "fathom/v1/ecies-wrap" || ephemeral_pub33 ||
 recipient_pub64, length = 44)`` split 32 | 12; the GCM associated data is the info label.
 
-Envelope (version 1), all integers big-endian::
+The wrap is *deterministic* (version 2): the ephemeral secret is
+``HKDF-SHA256(ikm = key32, info = "fathom/v2/ecies-ephemeral" || recipient_pub64)``
+reduced into [1, n-1], so one (key, recipient) pair has exactly one wrap. Whoever holds
+the key can therefore re-encrypt it for every recipient and compare (a Fujisaki-Okamoto
+style check): `open_envelope` does so for every listed recipient, and refuses the whole
+envelope (`BadWrap`) if any wrap differs. A content key is used for one artefact only
+(or is the bounty's model key, in keyrings), and whoever can open a wrap already knows
+the key, so deriving the ephemeral secret from it reveals nothing new.
+
+Envelope (version 2), all integers big-endian::
 
     offset     size   field
     0          4      magic  b"FTHM"
-    4          1      version = 1
+    4          1      version = 2
     5          1      flags = 0 (reserved)
     6          4      H = header length (uint32)
     10         8      C = ciphertext length including the 16-byte GCM tag (uint64)
@@ -37,13 +46,23 @@ The whole prefix ``blob[0 : 18+H]`` (magic, version, flags, both lengths, header
 GCM associated data, and GCM authenticates the nonce, so changing any byte anywhere
 makes decryption fail. The header is::
 
-    {"author": "0xChecksummed", "bounty_id": 7, "key_commitment": "<64 hex>",
+    {"author": "0xChecksummed", "bounty_id": 7, "chain_id": 31337, "key_commitment": "<64 hex>",
      "key_mode": "wrapped" | "model", "kind": "update" | "model" | "validation" | "keyring",
-     "recipients": [{"address": "0xChecksummed", "wrapped_key": "<162 hex>"}, ...]}
+     "market": "0xChecksummed",
+     "recipients": [{"address": "0xChecksummed", "public_key": "<128 hex>",
+                     "wrapped_key": "<162 hex>"}, ...]}
 
 ``recipients`` is sorted by address and empty in ``"model"`` mode (models are encrypted
 under the bounty's model key, distributed by the keyring). Kind ``"model"`` is always in
-model mode and every other kind is always wrapped.
+model mode and every other kind is always wrapped. Each recipient's public key is
+listed (and must hash to its address), so that any opener can re-encrypt every wrap.
+
+``chain_id`` and ``market`` (version 2) name the deployment the artefact was sealed for:
+the chain id and the BountyMarket's address. They are part of the authenticated header,
+so an envelope copied to another chain or another market fails `check_context`
+(reason ``wrong_market``): the oracle and every reader of updates pass their own.
+``chain_id = 0`` with the zero address is an *unbound* envelope (offline tools, tests);
+a reader that expects a deployment refuses it.
 
 From the content key K (32 bytes) three independent subkeys are derived with
 HKDF-SHA256 (info ``fathom/v1/envelope-aes``, ``fathom/v1/envelope-nonce``,
@@ -64,10 +83,14 @@ What the envelope does not prove: the header's author is authenticated by the co
 key, not signed. Anyone without the key (every other contributor) cannot produce an
 envelope naming a different author around someone else's update, so copying a CID and
 submitting it as one's own fails the author check. A *recipient* (who holds the key)
-could re-seal the plaintext under its own name; recipients are the committee and the
-requester. ECIES is also not verifiable encryption: an author can wrap a bad key for one
-recipient and a good one for the others; that recipient then reports the update as
-invalid while the others score it, and the committee's median decides.
+could re-seal the plaintext under its own name; an update's recipients are the committee
+only (never the requester), and its author publishes it only once its submission is
+mined, so a copy always lands second. Since version 2 the wraps are checked: an author
+that wraps a wrong key for one chosen recipient (to make it disagree with the others and be slashed as deviant) gets an
+envelope that every opener refuses (`BadWrap`), and the recipient whose wrap is bad
+cannot open it either: all recipients agree that it is invalid. Readers of updates also
+check that the recipients are exactly the committee (`fathom.roles.reader`), so leaving a
+member out is refused the same way.
 """
 
 from __future__ import annotations
@@ -93,6 +116,7 @@ from fathom.errors import FathomError, RejectionError
 __all__ = [
     "AuthorMismatch",
     "BadMagic",
+    "BadWrap",
     "CryptoError",
     "DEFAULT_MAX_ENVELOPE_BYTES",
     "ENVELOPE_VERSION",
@@ -113,6 +137,7 @@ __all__ = [
     "REASONS",
     "Recipient",
     "UnsupportedVersion",
+    "UNBOUND",
     "WRAPPED_KEY_BYTES",
     "WrongKey",
     "account_address",
@@ -120,6 +145,7 @@ __all__ = [
     "build_keyring",
     "check_author",
     "check_context",
+    "check_wraps",
     "extend_keyring",
     "generate_private_key",
     "key_commitment",
@@ -147,9 +173,11 @@ __all__ = [
 #: message has the detail): format (framing: magic, version, flags, lengths, trailing
 #: bytes), header (its JSON or fields), truncated, too_large, not_recipient, wrong_key (a
 #: key that does not match the commitment), auth (GCM or the wrapped key fails: altered
-#: bytes), wrong_bounty, wrong_kind, wrong_author, key (a malformed key or address).
+#: bytes), wrong_bounty, wrong_kind, wrong_author, key (a malformed key or address),
+#: bad_wrap (the key is wrapped wrongly for some recipient: refused by every opener),
+#: wrong_market (sealed for another chain or market).
 REASONS = ("format", "header", "truncated", "too_large", "not_recipient", "wrong_key", "auth", "wrong_bounty", "wrong_kind",
-           "wrong_author", "key")
+           "wrong_author", "key", "bad_wrap", "wrong_market")
 
 
 class CryptoError(RejectionError):
@@ -220,6 +248,16 @@ class EnvelopeMismatch(EnvelopeError):
     reason = "wrong_kind"
 
 
+class BadWrap(EnvelopeError):
+    """Some recipient's wrapped key is not the deterministic wrap of the content key.
+
+    Every opener raises this for the same envelope, and the recipient whose wrap is bad
+    cannot open it at all: the envelope is invalid for the whole committee alike.
+    """
+
+    reason = "bad_wrap"
+
+
 class AuthorMismatch(EnvelopeMismatch):
     """The authenticated author is not the address that submitted the artefact on chain."""
 
@@ -231,7 +269,9 @@ class AuthorMismatch(EnvelopeMismatch):
 # ---------------------------------------------------------------------------------------
 
 MAGIC = b"FTHM"
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2
+#: (chain id, market address) of an envelope bound to no deployment.
+UNBOUND = (0, "0x0000000000000000000000000000000000000000")
 _PREFIX = struct.Struct(">4sBBIQ")  # magic, version, flags, header length, ciphertext length
 _NONCE_BYTES = 12
 _TAG_BYTES = 16
@@ -256,17 +296,13 @@ _INFO_NONCE = b"fathom/v1/envelope-nonce"
 #: Kinds sealed under the bounty's model key, whose bytes must be reproducible.
 _DETERMINISTIC_KINDS = frozenset({"model", "keyring"})
 _INFO_COMMIT = b"fathom/v1/key-commitment"
-_HEADER_KEYS = frozenset({"author", "bounty_id", "key_commitment", "key_mode", "kind", "recipients"})
+_ECIES_EPHEMERAL_INFO = b"fathom/v2/ecies-ephemeral"
+_HEADER_KEYS = frozenset({"author", "bounty_id", "chain_id", "key_commitment", "key_mode", "kind", "market", "recipients"})
+_RECIPIENT_KEYS = frozenset({"address", "public_key", "wrapped_key"})
 
 # ---------------------------------------------------------------------------------------
 # Keys and addresses
 # ---------------------------------------------------------------------------------------
-
-
-def audit_private_key(validation_key: bytes) -> bytes:
-    """The audit key pair's private key: derived from the validation key, revealed with it."""
-    k = int.from_bytes(keccak(b"fathom/v1/audit" + validation_key), "big") % (_SECP256K1_N - 1) + 1
-    return k.to_bytes(32, "big")
 
 
 def generate_private_key() -> bytes:
@@ -391,10 +427,21 @@ def _ecies_cipher(shared_x: bytes, ephemeral_pub33: bytes, recipient_pub64: byte
 
 
 def wrap_key(key: bytes, recipient_public_key: bytes) -> bytes:
-    """Encrypt a 32-byte key for the holder of a public key (81 bytes; see module doc)."""
+    """Encrypt a 32-byte key for the holder of a public key (81 bytes; see module doc).
+
+    Deterministic: the same key and recipient always give the same bytes, so anyone who
+    holds the key can check a wrap by recomputing it (`check_wraps`).
+    """
     key = _as_key32(key)
     recipient64 = normalize_public_key(recipient_public_key)
-    ephemeral = PrivateKey()
+    return _wrap(key, recipient64)
+
+
+@lru_cache(maxsize=1024)
+def _wrap(key: bytes, recipient64: bytes) -> bytes:
+    # the ephemeral secret from (key, recipient), reduced into [1, n-1]
+    seed = _hkdf(key, _ECIES_EPHEMERAL_INFO + recipient64)
+    ephemeral = PrivateKey((int.from_bytes(seed, "big") % (_SECP256K1_N - 1) + 1).to_bytes(32, "big"))
     ephemeral33 = ephemeral.public_key.format(compressed=True)
     shared_x = PublicKey(b"\x04" + recipient64).multiply(ephemeral.secret).format(compressed=False)[1:33]
     aead, nonce = _ecies_cipher(shared_x, ephemeral33, recipient64)
@@ -434,6 +481,7 @@ def unwrap_key(wrapped: bytes, private_key: str | bytes) -> bytes:
 class Recipient:
     address: str
     wrapped_key: bytes = field(repr=False)
+    public_key: bytes = field(default=b"", repr=False)  # 64 bytes x || y (version 2)
 
 
 @dataclass(frozen=True)
@@ -451,6 +499,8 @@ class EnvelopeHeader:
     key_mode: str  # "wrapped" (keys per recipient) or "model" (the bounty's model key)
     key_commitment: bytes
     recipients: tuple[Recipient, ...]
+    chain_id: int = 0
+    market: str = UNBOUND[1]
 
     @property
     def recipient_addresses(self) -> tuple[str, ...]:
@@ -470,6 +520,8 @@ class Opened:
     plaintext: bytes = field(repr=False)
     #: The content key (the validation key a requester reveals; the model key of a keyring).
     key: bytes = field(repr=False)
+    chain_id: int = 0
+    market: str = UNBOUND[1]
 
 
 @dataclass(frozen=True)
@@ -496,14 +548,24 @@ def _mode_for(kind: str) -> str:
     return _MODE_MODEL if kind == "model" else _MODE_WRAPPED
 
 
-def _encode_header(bounty_id: int, kind: str, author: str, key: bytes, recipients: list[Recipient]) -> bytes:
+def _check_domain(chain_id: Any, market: Any) -> tuple[int, str]:
+    if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 <= chain_id <= _MAX_UINT256:
+        raise EnvelopeFormatError(f"chain id must be an integer in [0, 2**256), got {chain_id!r}", reason="header")
+    return chain_id, normalize_address(market)
+
+
+def _encode_header(bounty_id: int, kind: str, author: str, key: bytes, recipients: list[Recipient],
+                   domain: tuple[int, str]) -> bytes:
     document = {
         "author": author,
         "bounty_id": bounty_id,
+        "chain_id": domain[0],
         "key_commitment": key_commitment(key).hex(),
         "key_mode": _mode_for(kind),
         "kind": kind,
-        "recipients": [{"address": r.address, "wrapped_key": r.wrapped_key.hex()} for r in recipients],
+        "market": domain[1],
+        "recipients": [{"address": r.address, "public_key": r.public_key.hex(), "wrapped_key": r.wrapped_key.hex()}
+                       for r in recipients],
     }
     return _canonical_json(document)
 
@@ -548,6 +610,10 @@ def _decode_header(raw: bytes, version: int) -> EnvelopeHeader:
         extra = sorted(set(document) - _HEADER_KEYS)
         raise EnvelopeFormatError(f"header keys wrong: missing {missing}, unexpected {extra}", reason="header")
     bounty_id = _check_bounty_id(document["bounty_id"])
+    chain_id = document["chain_id"]
+    if isinstance(chain_id, bool) or not isinstance(chain_id, int) or not 0 <= chain_id <= _MAX_UINT256:
+        raise EnvelopeFormatError(f"header chain_id must be an integer in [0, 2**256), got {chain_id!r}", reason="header")
+    market = _checksummed(document["market"], "market")
     kind = _check_kind(document["kind"])
     author = _checksummed(document["author"], "author")
     mode = document["key_mode"]
@@ -565,10 +631,19 @@ def _decode_header(raw: bytes, version: int) -> EnvelopeHeader:
         raise EnvelopeFormatError(f"a {kind!r} envelope must list at least one recipient", reason="header")
     recipients = []
     for index, entry in enumerate(entries):
-        if not isinstance(entry, dict) or set(entry) != {"address", "wrapped_key"}:
-            raise EnvelopeFormatError(f"recipient {index} must have exactly 'address' and 'wrapped_key'", reason="header")
+        if not isinstance(entry, dict) or set(entry) != _RECIPIENT_KEYS:
+            raise EnvelopeFormatError(f"recipient {index} must have exactly 'address', 'public_key' and 'wrapped_key'",
+                                      reason="header")
         address = _checksummed(entry["address"], f"recipient {index} address")
-        recipients.append(Recipient(address, _hex_field(entry["wrapped_key"], WRAPPED_KEY_BYTES, f"recipient {index} wrapped_key")))
+        public = _hex_field(entry["public_key"], 64, f"recipient {index} public_key")
+        try:
+            owner = address_of(public)
+        except InvalidKey:
+            raise EnvelopeFormatError(f"recipient {index} public_key is not a point of secp256k1", reason="header") from None
+        if owner != address:
+            raise EnvelopeFormatError(f"recipient {index} public_key belongs to {owner}, not {address}", reason="header")
+        recipients.append(Recipient(address, _hex_field(entry["wrapped_key"], WRAPPED_KEY_BYTES, f"recipient {index} wrapped_key"),
+                                    public))
     lowered = [r.address.lower() for r in recipients]
     if lowered != sorted(set(lowered)):
         raise EnvelopeFormatError("header recipients must be sorted by address without duplicates", reason="header")
@@ -576,7 +651,7 @@ def _decode_header(raw: bytes, version: int) -> EnvelopeHeader:
         # Same content, other spelling (spaces, key order, escapes, duplicate keys): the
         # header must have exactly one encoding, so that read_header sees what GCM binds.
         raise EnvelopeFormatError("header is not in canonical JSON form", reason="header")
-    return EnvelopeHeader(version, bounty_id, kind, author, mode, commitment, tuple(recipients))
+    return EnvelopeHeader(version, bounty_id, kind, author, mode, commitment, tuple(recipients), chain_id, market)
 
 
 def _parse(blob: bytes, max_size: int) -> _Parsed:
@@ -625,7 +700,8 @@ def _subkeys(key: bytes) -> tuple[AESGCM, bytes]:
     return AESGCM(_hkdf(key, _INFO_AES)), _hkdf(key, _INFO_NONCE)
 
 
-def _seal(plaintext: bytes, key: bytes, recipients: list[Recipient], bounty_id: int, kind: str, author: str, max_size: int) -> bytes:
+def _seal(plaintext: bytes, key: bytes, recipients: list[Recipient], bounty_id: int, kind: str, author: str, max_size: int,
+          domain: tuple[int, str] = UNBOUND) -> bytes:
     if not isinstance(plaintext, (bytes, bytearray, memoryview)):
         raise TypeError(f"plaintext must be bytes, not {type(plaintext).__name__}")
     plaintext = bytes(plaintext)
@@ -634,7 +710,7 @@ def _seal(plaintext: bytes, key: bytes, recipients: list[Recipient], bounty_id: 
     author = normalize_address(author)
     if len(recipients) > MAX_RECIPIENTS:
         raise EnvelopeTooLarge(f"{len(recipients)} recipients, more than the limit of {MAX_RECIPIENTS}")
-    header = _encode_header(bounty_id, kind, author, key, recipients)
+    header = _encode_header(bounty_id, kind, author, key, recipients, _check_domain(*domain))
     if len(header) > MAX_HEADER_BYTES:
         raise EnvelopeTooLarge(f"header would be {len(header)} bytes, more than the limit of {MAX_HEADER_BYTES}")
     body_len = len(plaintext) + _TAG_BYTES
@@ -670,7 +746,8 @@ def _wrap_for(key: bytes, recipients: Mapping[str, bytes]) -> list[Recipient]:
             raise InvalidKey(f"public key given for {checksummed} belongs to {actual}")
         if checksummed.lower() in wrapped:
             raise EnvelopeFormatError(f"recipient {checksummed} is listed twice")
-        wrapped[checksummed.lower()] = Recipient(checksummed, wrap_key(key, public_key))
+        public64 = normalize_public_key(public_key)
+        wrapped[checksummed.lower()] = Recipient(checksummed, _wrap(key, public64), public64)
     return [wrapped[a] for a in sorted(wrapped)]
 
 
@@ -682,21 +759,24 @@ def seal_for(
     author: str,
     *,
     key: bytes | None = None,
+    chain_id: int = UNBOUND[0],
+    market: str = UNBOUND[1],
     max_size: int = DEFAULT_MAX_ENVELOPE_BYTES,
 ) -> bytes:
     """Encrypt under a content key wrapped for each recipient (address -> 64-byte public key).
 
     The content key is fresh and random unless `key` is given (a requester that must
     later reveal its validation key generates it with `new_key()` and passes it here).
-    Each public key must belong to the address it is listed under. For updates, list
-    the committee and the requester; for a validation set, the committee.
+    Each public key must belong to the address it is listed under. For updates and
+    validation sets, list the committee (exactly: readers of updates refuse any other
+    set). `chain_id` and `market` bind the envelope to one deployment (module doc).
     """
     if _check_kind(kind) == "model":
         raise EnvelopeFormatError("models are sealed under the bounty's model key: use seal_with_key")
     if kind == "keyring":
         raise EnvelopeFormatError("keyrings wrap the model key itself: use build_keyring")
     key = new_key() if key is None else _as_key32(key, "content key")
-    return _seal(plaintext, key, _wrap_for(key, recipients), bounty_id, kind, author, max_size)
+    return _seal(plaintext, key, _wrap_for(key, recipients), bounty_id, kind, author, max_size, (chain_id, market))
 
 
 def seal_with_key(
@@ -706,6 +786,8 @@ def seal_with_key(
     kind: str,
     author: str,
     *,
+    chain_id: int = UNBOUND[0],
+    market: str = UNBOUND[1],
     max_size: int = DEFAULT_MAX_ENVELOPE_BYTES,
 ) -> bytes:
     """Encrypt a model under the bounty's model key, deterministically.
@@ -717,7 +799,7 @@ def seal_with_key(
     """
     if _check_kind(kind) != "model":
         raise EnvelopeFormatError(f"only models are sealed under the model key; seal a {kind!r} with seal_for")
-    return _seal(plaintext, _as_key32(key, "model key"), [], bounty_id, kind, author, max_size)
+    return _seal(plaintext, _as_key32(key, "model key"), [], bounty_id, kind, author, max_size, (chain_id, market))
 
 
 def open_envelope(
@@ -728,6 +810,8 @@ def open_envelope(
     expect_bounty_id: int | None = None,
     expect_kind: str | None = None,
     expect_author: str | None = None,
+    expect_chain_id: int | None = None,
+    expect_market: str | None = None,
     max_size: int = DEFAULT_MAX_ENVELOPE_BYTES,
 ) -> Opened:
     """Authenticate and decrypt an envelope, with a recipient's private key or the content key.
@@ -736,8 +820,11 @@ def open_envelope(
     itself (the bounty's model key for models; a revealed validation key). The `expect_*`
     arguments are checked after authentication and raise EnvelopeMismatch/AuthorMismatch.
 
+    In wrapped mode every recipient's wrap is re-encrypted from the content key and
+    compared (`check_wraps`): an envelope with any bad wrap raises BadWrap for everyone.
+
     Errors, all EnvelopeError: BadMagic, UnsupportedVersion, EnvelopeFormatError,
-    EnvelopeTruncated, EnvelopeTooLarge, NotARecipient, WrongKey, EnvelopeTampered.
+    EnvelopeTruncated, EnvelopeTooLarge, NotARecipient, WrongKey, EnvelopeTampered, BadWrap.
     """
     if (private_key is None) == (key is None):
         raise TypeError("open_envelope needs exactly one of private_key or key")
@@ -765,6 +852,8 @@ def open_envelope(
         plaintext = aead.decrypt(parsed.nonce, parsed.ciphertext, parsed.aad)
     except InvalidTag:
         raise EnvelopeTampered(f"{header.kind} failed authentication: its header, nonce, ciphertext or tag was altered") from None
+    # authentic (the author wrote this header): now every wrap must be the key's own
+    check_wraps(header, content_key)
     opened = Opened(
         version=header.version,
         bounty_id=header.bounty_id,
@@ -774,15 +863,37 @@ def open_envelope(
         recipients=header.recipient_addresses,
         plaintext=plaintext,
         key=content_key,
+        chain_id=header.chain_id,
+        market=header.market,
     )
-    check_context(opened, bounty_id=expect_bounty_id, kind=expect_kind, author=expect_author)
+    check_context(opened, bounty_id=expect_bounty_id, kind=expect_kind, author=expect_author, chain_id=expect_chain_id,
+                  market=expect_market)
     return opened
 
 
-def check_context(opened: Opened, *, bounty_id: int | None = None, kind: str | None = None, author: str | None = None) -> None:
-    """Check an opened envelope's authenticated bounty id, kind and author (None = any)."""
+def check_wraps(header: EnvelopeHeader, content_key: bytes) -> None:
+    """Raise BadWrap unless every recipient's wrap is the deterministic wrap of `content_key`.
+
+    Run by every opener (`open_envelope`), whichever way it got the key: the members that
+    can open an envelope with one bad wrap all refuse it, and the member whose wrap is
+    bad cannot open it, so the whole committee agrees that it is invalid.
+    """
+    for r in header.recipients:
+        if not hmac.compare_digest(_wrap(content_key, r.public_key), r.wrapped_key):
+            raise BadWrap(f"the key wrapped for {r.address} is not the content key's wrap: the {header.kind} is invalid "
+                          "for every recipient")
+
+
+def check_context(opened: Opened, *, bounty_id: int | None = None, kind: str | None = None, author: str | None = None,
+                  chain_id: int | None = None, market: str | None = None) -> None:
+    """Check an opened envelope's authenticated bounty id, kind, author and deployment (None = any)."""
     if not isinstance(opened, Opened):
         raise TypeError("check an Opened envelope (authenticated), never an EnvelopeHeader from read_header")
+    if (chain_id is not None and opened.chain_id != chain_id) or (
+            market is not None and opened.market != normalize_address(market)):
+        raise EnvelopeMismatch(f"{opened.kind} was sealed for chain {opened.chain_id} market {opened.market}, expected "
+                               f"chain {chain_id if chain_id is not None else opened.chain_id} market "
+                               f"{normalize_address(market) if market is not None else opened.market}", reason="wrong_market")
     if bounty_id is not None and opened.bounty_id != bounty_id:
         raise EnvelopeMismatch(f"{opened.kind} belongs to bounty {opened.bounty_id}, expected bounty {bounty_id}", reason="wrong_bounty")
     if kind is not None and opened.kind != kind:
@@ -820,17 +931,20 @@ def build_keyring(
     author: str,
     *,
     note: bytes = b"",
+    chain_id: int = UNBOUND[0],
+    market: str = UNBOUND[1],
     max_size: int = DEFAULT_MAX_ENVELOPE_BYTES,
 ) -> bytes:
     """A keyring wrapping the bounty's model key for each recipient (committee, admitted contributors).
 
     The author is the requester; readers should check it (`open_keyring(..., expect_author=)`).
     `note` is the keyring's (encrypted, authenticated) plaintext: the requester's tools put
-    the bounty brief there (the validation set's CID and the audit public key), which every
+    the bounty brief there (the validation set's CID and the sealed commitment salt), which every
     recipient reads with `open_envelope(keyring, private_key)`.
     """
     model_key = _as_key32(model_key, "model key")
-    return _seal(bytes(note), model_key, _wrap_for(model_key, recipients), bounty_id, "keyring", author, max_size)
+    return _seal(bytes(note), model_key, _wrap_for(model_key, recipients), bounty_id, "keyring", author, max_size,
+                 (chain_id, market))
 
 
 def extend_keyring(
@@ -852,7 +966,8 @@ def extend_keyring(
     fresh = {a: p for a, p in new_recipients.items() if normalize_address(a).lower() not in existing}
     added = {r.address.lower(): r for r in _wrap_for(opened.key, fresh)} if fresh else {}
     merged = {**existing, **added}
-    return _seal(opened.plaintext, opened.key, [merged[a] for a in sorted(merged)], opened.bounty_id, "keyring", author or opened.author, max_size)
+    return _seal(opened.plaintext, opened.key, [merged[a] for a in sorted(merged)], opened.bounty_id, "keyring",
+                 author or opened.author, max_size, (opened.chain_id, opened.market))
 
 
 def open_keyring(

@@ -12,9 +12,11 @@ before anything is trained or sent:
    (mechanism, unit, epsilon, delta, accountant) in the update's manifest;
 5. score the head and the new model on the contributor's own data: if the update makes
    it worse, refuse (unless ``force``); a ``dry_run`` stops here and sends nothing;
-6. record the release in the ledger, seal the update for the committee, the requester
-   and the bounty's audit key, with this account as its authenticated author; pin it;
-   submit it with the stake.
+6. record the release in the ledger, seal the update for the committee (exactly: never
+   the requester, F2), bound to this chain and market, with this account as its
+   authenticated author; submit its CID with the stake, and only once that transaction
+   is mined, pin the ciphertext (F2, front-running: before inclusion nothing but the CID
+   is public, so nobody can open the update and land a copy first).
 
 The raw data never leaves this process; only the (optionally noised) update does.
 """
@@ -39,7 +41,7 @@ from fathom.errors import FathomError
 from fathom.chain.client import ETH, ChainError
 from fathom.chain.market import Event, Market
 from fathom.protocol import payouts
-from fathom.storage.store import Store, cid_to_chain
+from fathom.storage.store import Store, StoreError, cid_to_chain, compute_cid
 
 #: Gas a submission may need, checked against the wallet before training: a stake by
 #: transfer takes ~120k gas (SPECIFICATION, U2), an ERC-20 approve ~50k more; with margin.
@@ -228,11 +230,32 @@ def contribute(
     if ledger is not None:  # recorded before the update leaves this machine: over-count, never under-count
         spending = ledger.record(fp, release, dp.budget_epsilon if dp else None, dp.delta if dp else None,
                                  enforce=dp is not None, bounty=bounty_id, base_version=int(base), account=me)
-    sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me)
-    cid = store.add(sealed)
-    submission = market.submit(bounty_id, base, cid_to_chain(cid), stake_from=source)
+    chain_id, market_address = reader.domain
+    sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me, chain_id=chain_id, market=market_address)
+    submission, cid = submit_then_publish(market, store, bounty_id, base, sealed, source)
     return Contribution(bounty_id, submission, base, cid, before, after, norm, result.epsilon, result.delta, source,
                         without_noise, metric, statement, spending if dp is not None else None, trained_norm=trained_norm)
+
+
+def submit_then_publish(market: Market, store: Store, bounty_id: int, base: int, sealed: bytes,
+                        source: str = "wallet") -> tuple[int, str]:
+    """Submit a sealed update's CID, and publish the ciphertext only once the submission is
+    mined (`Market.submit` returns after the receipt). Returns (submission id, CID).
+
+    Front-running: a ciphertext pinned before its transaction is included can be fetched
+    by a committee member, opened, re-sealed under the member's own name and submitted
+    first. The CID alone opens nothing. The oracles wait for the content as for any slow
+    provider (F8); keeping it available is the contributor's duty."""
+    cid = compute_cid(sealed)
+    submission = market.submit(bounty_id, base, cid_to_chain(cid), stake_from=source)
+    try:
+        pinned = store.add(sealed)
+    except StoreError as exc:
+        raise FathomError(f"submission {submission} is on chain, but its update {cid} could not be published ({exc}): "
+                          "the oracles cannot score it until it is (F8)") from exc
+    if pinned != cid:
+        raise FathomError(f"the store published submission {submission}'s update as {pinned}, not as the submitted {cid}")
+    return submission, cid
 
 
 def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ Where things come from:
 - the keyring and initial model: the latest KeyringSet / InitialModelSet event, else the
   parameters. The keyring's authenticated plaintext is the *brief*, a small JSON
   document from the requester (version `BRIEF_VERSION`): `{"brief": 2, "validation": CID,
-  "validation_salt": hex, "audit_public_key": hex}`, where `validation_salt` is the
+  "validation_salt": hex}`, where `validation_salt` is the
   commitment's salt sealed under the validation key (so only the committee, and everyone
   after the reveal, can read it);
 - version v's model: the merged model named by VersionAccepted(v) (version 0 is the
@@ -29,7 +29,7 @@ from typing import Any
 
 from fathom.ml.artefacts import Model, Update, ValidationSet, unpack_model, unpack_update, unpack_validation
 from fathom.crypto.envelope import MAGIC as ENVELOPE_MAGIC
-from fathom.crypto.envelope import Opened, audit_private_key, open_envelope, read_header
+from fathom.crypto.envelope import BadWrap, Opened, open_envelope, read_header
 from fathom.errors import FathomError
 from fathom.chain.market import Event, Market
 from fathom.storage.store import Store, cid_from_chain
@@ -62,8 +62,12 @@ class BountyReader:
     """Read one bounty's state, history and artefacts (decrypting where the key allows)."""
 
     def __init__(self, market: Market, store: Store, bounty_id: int, private_key: bytes | None = None,
-                 model_key: bytes | None = None, validation_key: bytes | None = None):
+                 model_key: bytes | None = None, validation_key: bytes | None = None,
+                 update_keys: dict[str, bytes] | None = None):
         self.market = market
+        #: content keys of updates by CID, disclosed by committee members after settlement;
+        #: each is checked against its envelope's key commitment when used
+        self.update_keys = dict(update_keys or {})
         self.store = store
         self.bounty_id = bounty_id
         self.private_key = private_key
@@ -73,6 +77,7 @@ class BountyReader:
         self._models: dict[tuple, Model] = {}
         #: versions whose named merged model is not parent + update (see `model`)
         self.mismatched: dict[int, str] = {}
+        self._committee: tuple[list[Event] | None, list[str]] | None = None
 
     # ------------------------------------------------------------ chain
 
@@ -172,17 +177,21 @@ class BountyReader:
         return brief
 
     def recipients(self) -> dict[str, bytes]:
-        """Who an update is sealed for: the committee, the requester, and the audit key."""
-        members, _, _ = self.market.committee(self.bounty_id)
-        out = {m: self.market.public_key(m) for m in members}
-        out[self.requester] = self.market.public_key(self.requester)
-        audit = self.brief.get("audit_public_key")
-        if audit:
-            from fathom.crypto.envelope import address_of
+        """Who an update is sealed for: the committee, exactly (F2). Never the requester,
+        which reads no update before settlement (only merged models, with the model key)."""
+        return {m: self.market.public_key(m) for m in self.committee()}
 
-            pub = bytes.fromhex(audit.removeprefix("0x"))
-            out[address_of(pub)] = pub
-        return out
+    def committee(self) -> list[str]:
+        """The bounty's committee (checksummed addresses): read once per `refresh` of the
+        events, so that opening a batch of updates costs one call, not one per update."""
+        if self._committee is None or self._committee[0] is not self._events:
+            self._committee = (self._events, self.market.committee(self.bounty_id)[0])
+        return list(self._committee[1])
+
+    @cached_property
+    def domain(self) -> tuple[int, str]:
+        """(chain id, market address): the deployment every envelope of this bounty is bound to."""
+        return int(self.market.w3.eth.chain_id), self.market.address
 
     # ------------------------------------------------------------ artefacts
 
@@ -197,13 +206,13 @@ class BountyReader:
 
     def model(self, version: int) -> Model:
         """Version v's model, checked (rule F5, issue 14.9): whoever can open the accepted
-        update (a committee member, or anyone after the reveal) rebuilds it as
+        update (a committee member, or whoever holds its disclosed key) rebuilds it as
         `model(parent) + update` (the merge is deterministic) and uses that, whatever merged
         CID the chain names: a merged model that differs from it (a backdoor with the same
         score) is not used, and is listed in `mismatched` (version -> the named CID), which
         the audit reports. Whoever cannot open updates (a
-        contributor before the reveal) gets the named merged model as it is; when no report
-        named one, it cannot have the version until the reveal."""
+        contributor) gets the named merged model as it is; when no report named one, only
+        the committee, or whoever holds the disclosed key, can have the version."""
         versions = self.versions()
         if not 0 <= version < len(versions):
             raise FathomError(f"bounty {self.bounty_id} has no version {version} (head is {len(versions) - 1})")
@@ -216,7 +225,7 @@ class BountyReader:
         if v.cid is None:
             if rebuilt is None:
                 raise FathomError(f"version {version} of bounty {self.bounty_id} has no published merged model; "
-                                  "only the committee can rebuild it until the reveal")
+                                  "only a committee member (or whoever holds the update's disclosed key) can rebuild it")
             model = rebuilt
         else:
             model = self.open_model(v.cid)
@@ -227,25 +236,24 @@ class BountyReader:
         return model
 
     def _rebuilt(self, v: Version) -> Model | None:
-        """`model(parent) + update` for whoever can open v's update, else None."""
+        """`model(parent) + update` for whoever can open v's update (a committee member, or
+        whoever holds its disclosed key), else None."""
         from fathom.crypto.envelope import NotARecipient
         from fathom.ml.artefacts import apply_update
 
-        key = self._audit_key() or self.private_key
-        if key is None or v.update is None:
-            return None
         from fathom.storage.store import StoreError
 
+        if v.update is None:
+            return None
+
+        disclosed = self.update_keys.get(v.update)
+        if self.private_key is None and disclosed is None:
+            return None
         try:
-            update = self.open_update(v.update, v.author, key)
+            update = self.open_update(v.update, v.author, self.private_key, key=disclosed)
         except (NotARecipient, StoreError):  # not ours to open, or gone from the store: cannot check
             return None
         return apply_update(self.model(v.parent), update)
-
-    def _audit_key(self) -> bytes | None:
-        if self._validation_key is None:
-            return None
-        return audit_private_key(self._validation_key)
 
     def validation(self) -> ValidationSet:
         return self.committed_validation()[0]
@@ -284,16 +292,50 @@ class BountyReader:
         return unpack_validation(opened.plaintext), cid, salt
 
     def open_update(self, cid: str, contributor: str, private_key: bytes | None = None,
-                    blob: bytes | None = None) -> Update:
-        """An update (fetched now, or `blob` fetched before), decrypted and checked: its
-        authenticated author must be the submitter."""
+                    blob: bytes | None = None, key: bytes | None = None) -> Update:
+        """An update (fetched now, or `blob` fetched before), decrypted and checked (F2): its
+        authenticated author must be the submitter, it must be bound to this chain and
+        market, every wrap must be the content key's own (`open_envelope` re-encrypts them),
+        and its recipients must be exactly the committee. So an update opens for every
+        member or for none: one a member cannot open (its wrap is bad, or it is left
+        out) is refused by the members that can. `key`: the content key itself (a key
+        disclosed after settlement, checked against the envelope's key commitment)."""
         from fathom.crypto.envelope import check_author
 
         blob = self.fetch(cid) if blob is None else blob
-        opened = open_envelope(blob, private_key=private_key or self.private_key, expect_bounty_id=self.bounty_id,
-                               expect_kind="update")
+        chain_id, market = self.domain
+        if key is not None:
+            opened = open_envelope(blob, key=key, expect_bounty_id=self.bounty_id, expect_kind="update",
+                                   expect_chain_id=chain_id, expect_market=market)
+        else:
+            opened = open_envelope(blob, private_key=private_key or self.private_key, expect_bounty_id=self.bounty_id,
+                                   expect_kind="update", expect_chain_id=chain_id, expect_market=market)
         check_author(opened, contributor)
+        members = self.committee()
+        if {m.lower() for m in members} != {r.lower() for r in opened.recipients}:
+            raise BadWrap(f"the update is sealed for {', '.join(opened.recipients)}, not for the committee "
+                          f"({', '.join(members)}): it must open for every member or for none")
         return unpack_update(opened.plaintext)
+
+    def disclose(self, updates: dict[str, str]) -> dict[str, bytes]:
+        """A member's disclosure after settlement (F2): the content key of each update
+        (`{cid: submitter}`) that it can open and that is well formed, as `{cid: key}`. Whoever
+        receives the keys passes them as `update_keys`; each is checked against its
+        envelope's key commitment (and every wrap re-encrypted) when it is used, so a
+        wrong key discloses nothing and is refused. Updates that do not open are left out."""
+        from fathom.crypto.envelope import check_author
+
+        chain_id, market = self.domain
+        out: dict[str, bytes] = {}
+        for cid, contributor in updates.items():
+            try:
+                opened = open_envelope(self.fetch(cid), private_key=self.private_key, expect_bounty_id=self.bounty_id,
+                                       expect_kind="update", expect_chain_id=chain_id, expect_market=market)
+                check_author(opened, contributor)
+            except FathomError:
+                continue
+            out[cid] = opened.key
+        return out
 
     def update_header_author(self, cid: str) -> str:
         return read_header(self.fetch(cid)).author

@@ -3,13 +3,14 @@
 Opening a bounty (`open_bounty`):
 - a fresh model key seals the initial model (deterministically, like every merged model);
 - a fresh validation key seals the validation set, wrapped for the committee only;
-- a fresh *audit key pair*: its private key is derived from the validation key, so the
-  reveal publishes it too. Contributors seal their updates for it as well, which is
-  what lets anyone re-score every report after the reveal (`audit`);
+- no audit key: updates are sealed for the committee only (F2), so the requester reads
+  no update before settlement, only merged models. `audit` re-scores every version after
+  the reveal, and every report whose updates it can open: with update keys a committee
+  member disclosed (each checked against its envelope's key commitment), or as a member;
 - the keyring wraps the model key for the committee and the admitted contributors; its
   authenticated plaintext is the brief `{"brief": 2, "validation": CID, "validation_salt":
-  hex, "audit_public_key": hex}` (the salt sealed under the validation key, so that each
-  committee member checks the commitment before it scores), plus `"confidence_bps"` (F12) and `"max_epsilon"` when
+  hex}` (the salt sealed under the validation key, so that each committee member checks
+  the commitment before it scores), plus `"confidence_bps"` (F12) and `"max_epsilon"` when
   the requester requires differential privacy;
 - the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
 
@@ -35,20 +36,16 @@ from fathom.ml.artefacts import (
     pack_model,
     pack_validation,
     unpack_model,
-    unpack_update,
     unpack_validation,
 )
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.roles.reader import BRIEF_VERSION, BountyReader
 from fathom.chain.client import ETH
 from fathom.crypto.envelope import (
-    audit_private_key,
     account_address,
     build_keyring,
     extend_keyring,
     new_key,
-    open_envelope,
-    public_key_of,
     seal_for,
     seal_with_key,
 )
@@ -170,14 +167,15 @@ def open_bounty(
     predicted = market.bounty_count() + 1
     committee_keys = {m: market.public_key(m) for m in committee}
     validation_key, salt = new_key(), pysecrets.token_bytes(32)
-    audit_pub = public_key_of(audit_private_key(validation_key))
-    val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key)
+    domain = {"chain_id": int(market.w3.eth.chain_id), "market": market.address}  # F2: bound to this deployment
+    val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key,
+                        **domain)
     val_cid = store.add(val_blob)
     # the commitment's salt travels in the brief sealed under the validation key: only the
     # committee (which can open the validation set) reads it, and checks the commitment
-    sealed_salt = seal_for(salt, committee_keys, predicted, "validation", me, key=validation_key)
-    brief = json.dumps({"brief": BRIEF_VERSION, "validation": val_cid, "validation_salt": sealed_salt.hex(),
-                        "audit_public_key": audit_pub.hex()} | extra_terms, sort_keys=True).encode()
+    sealed_salt = seal_for(salt, committee_keys, predicted, "validation", me, key=validation_key, **domain)
+    brief = json.dumps({"brief": BRIEF_VERSION, "validation": val_cid, "validation_salt": sealed_salt.hex()} | extra_terms,
+                       sort_keys=True).encode()
 
     def artefacts(bounty_id: int) -> tuple[str, str, bytes | None]:
         model_blob = pack_model(*initial)
@@ -188,7 +186,7 @@ def open_bounty(
         for a in admitted:
             recipients[a] = market.public_key(a)
         sealed = seal_with_key(model_blob, model_key, bounty_id, "model", me)
-        ring = build_keyring(model_key, recipients, bounty_id, me, note=brief)
+        ring = build_keyring(model_key, recipients, bounty_id, me, note=brief, **domain)
         return store.add(sealed), store.add(ring), model_key
 
     model_cid, ring_cid, model_key = artefacts(predicted)
@@ -235,23 +233,23 @@ def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
     return None
 
 
-def version_statements(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[int, Any]:
+def version_statements(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None,
+                       update_keys: dict[str, bytes] | None = None) -> dict[int, Any]:
     """Each accepted version's privacy statement (F11): the ``"privacy"`` object of its
     update's manifest, None if it states none, or "sealed" if this caller cannot open it.
-    An update opens with the key of a recipient (the requester, a committee member) and,
-    after the reveal, for anyone with the audit key."""
-    keys = revealed_keys(market, bounty_id)
-    candidates = [k for k in (audit_private_key(keys[0]) if keys else None, private_key) if k is not None]
-    reader = BountyReader(market, store, bounty_id, private_key)
+    An update opens for a committee member (`private_key`) and for whoever holds its
+    disclosed content key (`update_keys`, by CID); never for the requester as such (F2)."""
+    reader = BountyReader(market, store, bounty_id, private_key, update_keys=update_keys)
     out: dict[int, Any] = {}
     for v in reader.versions()[1:]:
         out[v.number] = "sealed"
-        for key in candidates:
-            try:
-                out[v.number] = reader.open_update(v.update, v.author, private_key=key).manifest.get("privacy")
-                break
-            except FathomError:  # not a recipient, or the update cannot be read: try the next key
-                continue
+        disclosed = reader.update_keys.get(v.update) if v.update else None
+        if private_key is None and disclosed is None:
+            continue
+        try:
+            out[v.number] = reader.open_update(v.update, v.author, private_key=private_key, key=disclosed).manifest.get("privacy")
+        except FathomError:  # not a recipient, or the update cannot be read
+            continue
     return out
 
 
@@ -303,17 +301,26 @@ def export_model(market: Market, store: Store, bounty_id: int, out: Path, privat
     return {"version": v, "score": versions[v].score, "files": sorted(p.name for p in out.iterdir())}
 
 
-def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
+def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None,
+          update_keys: dict[str, bytes] | None = None) -> dict[str, Any]:
     """After the reveal, anyone re-scores every version and every report and lists where
     the chain's record and the re-scoring differ (beyond the bounty's tolerance).
-    `submissions` gives, per submission that opened, its paired comparison with the head
-    it was scored against (F12): the mean difference, the bounds and the verdict."""
+
+    Updates are sealed for the committee only (F2): a report's scores are re-checked for
+    the updates this caller can open, as a member (`private_key`) or with their disclosed
+    content keys (`update_keys`, by CID, each checked against its envelope's key
+    commitment). `sealed` counts the updates it could not open: not differences.
+    Each report is recomputed by the acceptance rule (F12) against the head it was scored
+    on, and each accepted version's score is its report; `submissions` gives, per update
+    that opened, its paired comparison with that head (the mean difference, the bounds and
+    the verdict). A version whose named merged model is not parent + update is a
+    difference (F5)."""
     keys = revealed_keys(market, bounty_id)
     if keys is None:
         raise FathomError(f"bounty {bounty_id} is not revealed yet: the audit needs the revealed keys")
     validation_key, model_key = keys
-    reader = BountyReader(market, store, bounty_id, model_key=model_key if any(model_key) else None,
-                          validation_key=validation_key)
+    reader = BountyReader(market, store, bounty_id, private_key, model_key=model_key if any(model_key) else None,
+                          validation_key=validation_key, update_keys=update_keys)
     params = reader.params
     tolerance, resolution = params["tolerance"], params["resolution"]
     # the set the reveal names (checked by the contract against the commitment), checked
@@ -323,7 +330,6 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
     max_epsilon = max_epsilon_of(reader.brief)
     differences: list[dict[str, Any]] = []
     versions = reader.versions()
-    audit_key = audit_private_key(validation_key)
     events = reader.events
     subs = {int(e["submissionId"]): e for e in events if e.name == "SubmissionReceived"}
     batch_size = params["batchSize"]
@@ -336,30 +342,45 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
         head = accepted_in.get(k, head)
     confidence = significance.confidence_of(reader.brief)
     higher = bool(params["higherIsBetter"])
-    rescored_batches: dict[int, list[int]] = {}
+    models_of: dict[int, Any] = {}
+    unopened: set[int] = set()  # versions this caller cannot have (no merged CID, update sealed)
+    rescored_batches: dict[int, list[int | None]] = {}
     compared: dict[int, dict[str, Any]] = {}  # per submission: the paired comparison with its head (F12)
+    sealed_ids: set[int] = set()
 
-    def rescore_batch(k: int, count: int) -> list[int]:
-        """What an honest member reports for batch k (F4, F12): each update opened with the
-        audit key, checked as the oracles check it, scored against the batch's head."""
+    def model_of(number: int) -> Any:
+        if number not in models_of and number not in unopened:
+            try:
+                models_of[number] = reader.model(number)  # parent + update, checked against a named CID (F5)
+            except FathomError:  # no merged CID named, and this caller cannot open the update (F2)
+                unopened.add(number)
+        return models_of.get(number)
+
+    def rescore_batch(k: int, count: int) -> list[int | None]:
+        """What an honest member reports for batch k (F4, F12), for the updates this caller
+        can open (None for the others): each checked as the oracles check it and scored
+        against the batch's head."""
         if k in rescored_batches:
             return rescored_batches[k]
         head_version = versions[heads_at.get(k, 0)]
-        head_model = reader.model(head_version.number)
-        out = [protocol.INVALID] * count
+        head_model = model_of(head_version.number)
+        out: list[int | None] = [None] * count
         opened_updates: dict[int, Any] = {}
         for i in range(count):
-            sub = subs.get(k * batch_size + i)
+            sid = k * batch_size + i
+            sub = subs.get(sid)
             try:
                 cid = cid_from_chain(bytes(sub["update"][0]), sub["update"][1])
-                opened = open_envelope(reader.fetch(cid), private_key=audit_key, expect_bounty_id=bounty_id,
-                                       expect_kind="update", expect_author=sub["contributor"])
-                upd = unpack_update(opened.plaintext)
+                disclosed = reader.update_keys.get(cid)
+                if head_model is None or (disclosed is None and private_key is None):
+                    sealed_ids.add(sid)
+                    continue
+                upd = reader.open_update(cid, sub["contributor"], private_key, key=disclosed)
                 check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon)  # as the oracles check it
                 models.check_update(head_model.manifest, upd.arrays)
                 opened_updates[i] = upd.arrays
             except Exception:  # noqa: BLE001 - anything unreadable is what an honest oracle calls invalid
-                continue
+                out[i] = protocol.INVALID
         if opened_updates:
             order = sorted(opened_updates)
             reports = significance.batch_reports(head_model.manifest, head_model.arrays,
@@ -379,8 +400,9 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
             continue
         k = int(e["batch"])
         chain_scores = decode_scores(bytes(e["scores"]))
-        rescored_list = rescore_batch(k, len(chain_scores))
-        for i, (chain_score, q) in enumerate(zip(chain_scores, rescored_list)):
+        for i, (chain_score, q) in enumerate(zip(chain_scores, rescore_batch(k, len(chain_scores)))):
+            if q is None:
+                continue  # sealed for this caller: not a difference
             invalid_mismatch = (q == protocol.INVALID) != (chain_score == protocol.INVALID)
             if invalid_mismatch or (q != protocol.INVALID and abs(q - chain_score) > tolerance):
                 differences.append({"what": f"batch {k} submission {k * batch_size + i} by oracle {e['oracle']}",
@@ -388,18 +410,21 @@ def audit(market: Market, store: Store, bounty_id: int) -> dict[str, Any]:
         checked_reports += 1
     checked_versions = []
     for v in versions:
-        model = reader.model(v.number)  # parent + update, checked against the merged CID named (F5)
+        model = model_of(v.number)
         if v.number in reader.mismatched:
             differences.append({"what": f"version {v.number}: the merged model named on chain is not parent + update",
                                 "chain": reader.mismatched[v.number], "rescored": "parent + update"})
-        if v.number == 0 or v.submission_id is None:  # the baseline: the initial model's own score
+        rescored: int | None
+        if model is not None and (v.number == 0 or v.submission_id is None):  # the baseline: its own score
             rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
-        else:  # an accepted version's score is its report: the parent's score moved by what is significant
+        elif v.submission_id is not None:  # an accepted version's score is its report (F12)
             k, i = divmod(int(v.submission_id), batch_size)
             count = min(batch_size, len(subs) - k * batch_size)
             rescored = rescore_batch(k, count)[i]
+        else:
+            rescored = None
         checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
-        if v.score is not None and abs(rescored - v.score) > tolerance:
+        if rescored is not None and v.score is not None and abs(rescored - v.score) > tolerance:
             differences.append({"what": f"version {v.number}", "chain": v.score, "rescored": rescored})
-    return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports, "differences": differences,
-            "submissions": compared}
+    return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports,
+            "sealed": len(sealed_ids) + len(unopened), "differences": differences, "submissions": compared}

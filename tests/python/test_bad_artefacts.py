@@ -862,7 +862,7 @@ def envelope_regions(blob: bytes) -> dict[str, tuple[int, int]]:
 def rewrite_header(blob: bytes, header: Any, raw: bytes | None = None) -> bytes:
     _, _, _, header_len, body_len = PREFIX.unpack_from(blob, 0)
     raw = canonical(header) if raw is None else raw
-    return PREFIX.pack(b"FTHM", 1, 0, len(raw), body_len) + raw + blob[PREFIX.size + header_len:]
+    return PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, len(raw), body_len) + raw + blob[PREFIX.size + header_len:]
 
 
 def header_of(blob: bytes) -> dict:
@@ -1014,7 +1014,7 @@ def envelope_case(data: Any, family: str) -> EnvCase:
             header_len = data.draw(st.integers(crypto.MAX_HEADER_BYTES + 1, 2**32 - 1))
         else:
             body_len = data.draw(st.integers(crypto.DEFAULT_MAX_ENVELOPE_BYTES, 2**64 - 1))
-        out = PREFIX.pack(b"FTHM", 1, 0, header_len, body_len) + blob[PREFIX.size:]
+        out = PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, header_len, body_len) + blob[PREFIX.size:]
         return EnvCase(family, variant, kind, out, frozenset({"too_large"}), make(out), bounded=True)
     if family == "inner":  # authentic envelopes around bad artefacts: the parse behind the envelope
         inner = draw_case(data, (kind,), [f for f in sorted(CONTAINER_FAMILIES) if f != "too_large"])
@@ -1400,7 +1400,7 @@ def raw_update(manifest: dict, arrays: dict) -> bytes:
     return build(KIND_CODE["update"], canonical(manifest), [(n.encode(), npy(arrays[n], allow_pickle=True)) for n in sorted(arrays)])
 
 
-def bad_update(family: str, recipients: dict, bounty_id: int, author: str) -> bytes:
+def bad_update(family: str, recipients: dict, bounty_id: int, author: str, domain: tuple[int, str] = crypto.UNBOUND) -> bytes:
     """One bad artefact of a family, as its author stores and submits it."""
     manifest, arrays = small_update()
     good = artefacts.pack_update(manifest, arrays)
@@ -1421,7 +1421,8 @@ def bad_update(family: str, recipients: dict, bounty_id: int, author: str) -> by
         plaintext = artefacts.pack_update({**manifest, "metadata": {"pad": "x" * SMALL_CAP}}, arrays)
     else:
         plaintext = good
-    sealed_blob = crypto.seal_for(plaintext, recipients, bounty_id + (family == "other_bounty"), "update", author)
+    sealed_blob = crypto.seal_for(plaintext, recipients, bounty_id + (family == "other_bounty"), "update", author,
+                                  chain_id=domain[0], market=domain[1])
     if family == "truncated":
         return sealed_blob[:-5]
     if family == "tampered_tag":
@@ -1472,11 +1473,12 @@ def test_F4_one_bad_artefact_per_family_is_settled_invalid_and_slashed_and_the_o
     terms = terms_of(rnd.view(), params)
 
     rnd.contribute("honest", 0)
-    recipients = BountyReader(rnd.market_of("honest"), rnd.store, bid, rnd.contributors["honest"].key).recipients()
+    honest = BountyReader(rnd.market_of("honest"), rnd.store, bid, rnd.contributors["honest"].key)
+    recipients = honest.recipients()
     cids = {}
     for name in bad:
         p = rnd.contributors[name]
-        cids[name] = rnd.store.add(bad_update(name, recipients, bid, p.address))
+        cids[name] = rnd.store.add(bad_update(name, recipients, bid, p.address, honest.domain))
         rnd.market_of(name).submit(bid, 0, cid_to_chain(cids[name]))
     # each sample is refused by the parsers with its family's reason (as oracle 0 reads it)
     reader = BountyReader(world.viewer(), rnd.store, bid, rnd.oracles[0].key)
@@ -1553,7 +1555,8 @@ def test_F4_an_update_declaring_another_metric_is_settled_invalid_instead_of_sto
     assert head.manifest["metric"] == "accuracy"
     delta = {n: np.full_like(a, 0.01) for n, a in head.arrays.items()}
     blob = artefacts.pack_update({**head.manifest, "metric": "log_loss"}, delta)
-    cid = rnd.store.add(crypto.seal_for(blob, reader.recipients(), bid, "update", p.address))
+    cid = rnd.store.add(crypto.seal_for(blob, reader.recipients(), bid, "update", p.address, chain_id=reader.domain[0],
+                                        market=reader.domain[1]))
     rnd.market_of("other_metric").submit(bid, 0, cid_to_chain(cid))
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     (ev,) = named(rnd.events(), "StakeSlashed", submissionId=0)

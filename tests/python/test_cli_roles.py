@@ -242,7 +242,21 @@ def test_outcome_audit_and_export_after_the_reveal(on_chain, capsys, done, tmp_p
     assert code == 0 and json.loads(out)["outcome"] == "slashed"
     code, out, err = run(capsys, "audit", str(bid))
     assert code == 0, err
-    assert "no differences" in out
+    assert "no differences" in out and "still sealed for the committee" in out
+    # with a member's disclosure (F2) every update is re-scored too
+    from fathom.roles.reader import BountyReader
+    from fathom.storage.store import cid_from_chain
+
+    member = BountyReader(done.viewer, done.store, bid, done.oracles[0].key)
+    subs = {cid_from_chain(*e["update"]): e["contributor"] for e in done.events() if e.name == "SubmissionReceived"}
+    keys = tmp_path / "keys.json"
+    keys.write_text(json.dumps({cid: key.hex() for cid, key in member.disclose(subs).items()}))
+    code, out, err = run(capsys, "audit", str(bid), "--update-keys", str(keys), "--json")
+    assert code == 0, err
+    assert json.loads(out)["differences"] == [] and json.loads(out)["sealed"] == 0
+    keys.write_text("[1, 2]")
+    code, out, err = run(capsys, "audit", str(bid), "--update-keys", str(keys))
+    assert_one_line_error(code, err, "--update-keys")
     # the requester exports with one command (its key, and its secrets in its data folder)
     on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + done.requester.key.hex())
     on_chain.setenv("FATHOM_DATA_DIR", str(done.workdir / "requester"))

@@ -168,7 +168,8 @@ def test_attack_submit_above_the_bountys_largest_epsilon(world: World, tmp_path)
     assert statement.epsilon > 5.0
     me = rnd.contributors["greedy"]
     blob = pack_update(dict(MANIFEST) | {"privacy": statement.as_dict()}, noisy)
-    cid = rnd.store.add(seal_for(blob, reader.recipients(), rnd.bounty_id, "update", me.address))
+    cid = rnd.store.add(seal_for(blob, reader.recipients(), rnd.bounty_id, "update", me.address, chain_id=reader.domain[0],
+                                 market=reader.domain[1]))
     greedy = rnd.market_of("greedy").submit(rnd.bounty_id, 0, cid_to_chain(cid))
     rnd.drive(lambda: outcome(rnd.viewer, rnd.bounty_id, greedy) is not None)
     result = outcome(rnd.viewer, rnd.bounty_id, greedy)
@@ -197,9 +198,13 @@ def test_record_level_dp_sgd_is_stated_accounted_and_scored(world: World, tmp_pa
     rnd.drive(lambda: outcome(rnd.viewer, rnd.bounty_id, c.submission_id) is not None)
     assert outcome(rnd.viewer, rnd.bounty_id, c.submission_id)["outcome"] == "accepted"
     assert skips(rnd.nodes[0], rnd.bounty_id) == {}
-    # `bounty show --privacy`: the statement per version, for a recipient; sealed for anyone else until the reveal
-    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.requester.key) == {1: s.as_dict()}
+    # `bounty show --privacy`: the statement per version, for a member; sealed for anyone else, the
+    # requester included (F2), unless a member disclosed the update's key
+    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.oracles[0].key) == {1: s.as_dict()}
+    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.requester.key) == {1: "sealed"}
     assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, rnd.contributors["owner"].key) == {1: "sealed"}
+    disclosed = BountyReader(rnd.viewer, rnd.store, rnd.bounty_id, rnd.oracles[0].key).disclose({c.cid: rnd.contributors["owner"].address})
+    assert version_statements(rnd.viewer, rnd.store, rnd.bounty_id, update_keys=disclosed) == {1: s.as_dict()}
 
 
 # ---------------------------------------------------------------- the command line

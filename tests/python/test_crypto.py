@@ -13,6 +13,7 @@ from fathom.crypto import envelope as crypto
 from fathom.crypto.envelope import (
     AuthorMismatch,
     BadMagic,
+    BadWrap,
     EnvelopeError,
     EnvelopeFormatError,
     EnvelopeMismatch,
@@ -74,7 +75,7 @@ def rewrite_header(blob: bytes, mutate) -> bytes:
     _, _, body_len, header, rest = split(blob)
     mutate(header)
     raw = json.dumps(header, sort_keys=True, separators=(",", ":")).encode()
-    return PREFIX.pack(b"FTHM", 1, 0, len(raw), body_len) + raw + rest
+    return PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, len(raw), body_len) + raw + rest
 
 
 # --- keys ------------------------------------------------------------------------------
@@ -136,7 +137,10 @@ def test_a_wrapped_key_unwraps_only_with_the_recipients_private_key(parties):
     assert crypto.unwrap_key(wrapped, parties["oracle1"].private_key) == key
     with pytest.raises(WrongKey):
         crypto.unwrap_key(wrapped, parties["oracle2"].private_key)
-    assert crypto.wrap_key(key, parties["oracle1"].public_key) != wrapped  # fresh ephemeral key each time
+    # deterministic (F2): one wrap per (key, recipient), so any key holder can check it
+    assert crypto.wrap_key(key, parties["oracle1"].public_key) == wrapped
+    assert crypto.wrap_key(crypto.new_key(), parties["oracle1"].public_key)[:33] != wrapped[:33]
+    assert crypto.wrap_key(key, parties["oracle2"].public_key)[:33] != wrapped[:33]
 
 
 def test_a_flipped_byte_in_a_wrapped_key_is_detected(parties):
@@ -168,7 +172,7 @@ def test_every_recipient_opens_an_update_and_sees_its_authenticated_header(parti
 
 def test_read_header_gives_the_header_without_any_key(parties, update_blob):
     header = crypto.read_header(update_blob)
-    assert (header.version, header.bounty_id, header.kind, header.author) == (1, 7, "update", parties["contributor"].address)
+    assert (header.version, header.bounty_id, header.kind, header.author) == (2, 7, "update", parties["contributor"].address)
     assert parties["oracle2"].address in header.recipient_addresses
 
 
@@ -271,8 +275,8 @@ def test_flipping_any_single_byte_makes_opening_fail(parties, update_blob, model
 def test_a_bad_magic_or_version_is_named(update_blob):
     with pytest.raises(BadMagic):
         crypto.read_header(b"PK\x03\x04" + update_blob[4:])
-    with pytest.raises(UnsupportedVersion, match="version 2"):
-        crypto.read_header(update_blob[:4] + b"\x02" + update_blob[5:])
+    with pytest.raises(UnsupportedVersion, match="version 1 "):  # the format before wraps were checked (F2)
+        crypto.read_header(update_blob[:4] + b"\x01" + update_blob[5:])
 
 
 def test_another_recipients_wrapped_key_is_authenticated_too(parties, update_blob):
@@ -309,25 +313,80 @@ def test_the_model_header_is_bound_too(parties, model_blob, model_key):
             crypto.open_envelope(rewrite_header(model_blob, mutate), key=model_key)
 
 
-def test_a_recipient_given_a_key_other_than_the_committed_one_refuses_the_envelope(parties):
-    """Key commitment: an author cannot show different plaintexts to different oracles."""
+def test_a_recipient_given_a_key_other_than_the_committed_one_refuses_the_envelope_and_so_does_everyone_else(parties):
+    """Key commitment: an author cannot show different plaintexts to different oracles.
+    Deterministic wraps (F2): nor can it make one recipient fail while the others open."""
     good, other = crypto.new_key(), crypto.new_key()
     one, two = parties["oracle1"], parties["oracle2"]
     recipients = sorted(
-        [crypto.Recipient(one.address, crypto.wrap_key(good, one.public_key)), crypto.Recipient(two.address, crypto.wrap_key(other, two.public_key))],
+        [crypto.Recipient(one.address, crypto.wrap_key(good, one.public_key), one.public_key),
+         crypto.Recipient(two.address, crypto.wrap_key(other, two.public_key), two.public_key)],
         key=lambda r: r.address.lower(),
     )
     blob = crypto._seal(b"update", good, recipients, 1, "update", parties["contributor"].address, crypto.DEFAULT_MAX_ENVELOPE_BYTES)
-    assert crypto.open_envelope(blob, one.private_key).plaintext == b"update"
+    with pytest.raises(BadWrap, match=two.address) as refused:
+        crypto.open_envelope(blob, one.private_key)
+    assert refused.value.reason == "bad_wrap"
+    with pytest.raises(BadWrap):
+        crypto.open_envelope(blob, key=good)  # whoever holds the key (a revealed or disclosed one) refuses it too
     with pytest.raises(EnvelopeTampered, match="key commitment"):
         crypto.open_envelope(blob, two.private_key)
+
+
+def test_a_wrap_for_a_key_nobody_can_check_is_refused_a_random_wrap_is_not_the_deterministic_one(parties):
+    """An author that wraps the right key, but with a fresh ephemeral (a version-1 style wrap),
+    gets the envelope refused by every opener: only the one wrap per (key, recipient) counts."""
+    key = crypto.new_key()
+    one, two = parties["oracle1"], parties["oracle2"]
+    from coincurve import PrivateKey, PublicKey
+
+    eph = PrivateKey()
+    eph33 = eph.public_key.format(compressed=True)
+    shared = PublicKey(b"\x04" + two.public_key).multiply(eph.secret).format(compressed=False)[1:33]
+    aead, nonce = crypto._ecies_cipher(shared, eph33, two.public_key)
+    random_wrap = eph33 + aead.encrypt(nonce, key, crypto._ECIES_INFO)
+    assert crypto.unwrap_key(random_wrap, two.private_key) == key  # it does open for two
+    recipients = sorted([crypto.Recipient(one.address, crypto.wrap_key(key, one.public_key), one.public_key),
+                         crypto.Recipient(two.address, random_wrap, two.public_key)], key=lambda r: r.address.lower())
+    blob = crypto._seal(b"update", key, recipients, 1, "update", parties["contributor"].address, crypto.DEFAULT_MAX_ENVELOPE_BYTES)
+    for who in (one, two):
+        with pytest.raises(BadWrap):
+            crypto.open_envelope(blob, who.private_key)
+
+
+def test_a_listed_public_key_must_belong_to_its_address(parties, update_blob):
+    def swap_key(header):
+        header["recipients"][0]["public_key"] = parties["outsider"].public_key.hex()
+
+    with pytest.raises(EnvelopeFormatError, match="belongs to"):
+        crypto.read_header(rewrite_header(update_blob, swap_key))
+
+
+def test_an_envelope_replayed_to_another_chain_or_market_is_refused(parties):
+    """F2: the authenticated header binds the chain id and the market's address."""
+    market = "0x" + "ab" * 20
+    recipients = {parties["oracle1"].address: parties["oracle1"].public_key}
+    blob = crypto.seal_for(b"delta", recipients, 7, "update", parties["contributor"].address, chain_id=31337, market=market)
+    opened = crypto.open_envelope(blob, parties["oracle1"].private_key, expect_chain_id=31337, expect_market=market)
+    assert (opened.chain_id, opened.market) == (31337, crypto.normalize_address(market))
+    for chain_id, where in ((1, market), (31337, "0x" + "cd" * 20)):
+        with pytest.raises(EnvelopeMismatch) as refused:
+            crypto.open_envelope(blob, parties["oracle1"].private_key, expect_chain_id=chain_id, expect_market=where)
+        assert refused.value.reason == "wrong_market"
+    unbound = crypto.seal_for(b"delta", recipients, 7, "update", parties["contributor"].address)
+    with pytest.raises(EnvelopeMismatch, match="chain 0"):
+        crypto.open_envelope(unbound, parties["oracle1"].private_key, expect_chain_id=31337, expect_market=market)
+    # rewriting the domain in the header is tampering, as for any header field
+    for mutate in (lambda h: h.update(chain_id=1), lambda h: h.update(market=crypto.normalize_address("0x" + "cd" * 20))):
+        with pytest.raises(EnvelopeTampered):
+            crypto.open_envelope(rewrite_header(blob, mutate), parties["oracle1"].private_key)
 
 
 def test_a_non_canonical_header_is_refused(update_blob):
     _, header_len, body_len, header, rest = split(update_blob)
     spaced = json.dumps(header, sort_keys=True).encode()
     with pytest.raises(EnvelopeFormatError, match="canonical"):
-        crypto.read_header(PREFIX.pack(b"FTHM", 1, 0, len(spaced), body_len) + spaced + rest)
+        crypto.read_header(PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, len(spaced), body_len) + spaced + rest)
 
 
 def test_every_truncation_is_reported_as_truncated(parties, update_blob, model_blob):
@@ -355,10 +414,10 @@ def test_an_envelope_over_the_size_limit_is_refused_before_parsing(model_blob, m
 
 def test_a_prefix_claiming_a_huge_body_or_header_is_refused_without_reading_it(model_blob):
     _, header_len, body_len, _, _ = split(model_blob)
-    huge_body = PREFIX.pack(b"FTHM", 1, 0, header_len, 1 << 60) + model_blob[PREFIX.size :]
+    huge_body = PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, header_len, 1 << 60) + model_blob[PREFIX.size :]
     with pytest.raises(EnvelopeTooLarge, match="claims"):
         crypto.read_header(huge_body)
-    huge_header = PREFIX.pack(b"FTHM", 1, 0, 0xFFFFFFFF, body_len) + model_blob[PREFIX.size :]
+    huge_header = PREFIX.pack(b"FTHM", crypto.ENVELOPE_VERSION, 0, 0xFFFFFFFF, body_len) + model_blob[PREFIX.size :]
     with pytest.raises(EnvelopeTooLarge, match="header claims"):
         crypto.read_header(huge_header)
 

@@ -77,5 +77,6 @@ def test_the_books_balance(round_result: dict) -> None:
 def test_the_audit_after_the_reveal_agrees_with_the_chain(round_result: dict) -> None:
     audit = round_result["audit"]
     assert audit["differences"] == []
+    assert audit["sealed"] == 0  # every update re-scored, with a member's disclosed keys (F2)
     assert len(audit["versions"]) == len(round_result["versions"])
     assert audit["reports"] == 3 * len({sid // 2 for _, sid in round_result["submissions"]})

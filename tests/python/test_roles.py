@@ -188,6 +188,14 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == []
     assert len(report["versions"]) == len(versions) and report["reports"] == 6
+    # updates stay sealed for the committee (F2): re-scored once a member discloses their keys
+    assert report["sealed"] > 0
+    member = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
+    submitted = {cid_from_chain(*e["update"]): e["contributor"] for e in rnd.events() if e.name == "SubmissionReceived"}
+    disclosed = member.disclose(submitted)
+    assert len(disclosed) == len(submitted)  # every update of this round opens
+    report = audit(rnd.viewer, rnd.store, bid, update_keys=disclosed)
+    assert report["differences"] == [] and report["sealed"] == 0
     # the requester exports the head: the audit's own rebuild of it (parent + update, F5), and
     # it scores at least what the chain records (F12 records the conservative lower bound)
     info = export_model(rnd.viewer, rnd.store, bid, tmp_path / "final", model_key=rnd.secrets.model_key)
@@ -219,14 +227,15 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     recipients = BountyReader(rnd.market_of("shape"), rnd.store, bid, shape.key).recipients()
     wrong = models.make_manifest("softmax", 9, 3)
     blob = pack_update(wrong, {"W0": np.full((9, 3), 0.01, np.float32), "b0": np.zeros(3, np.float32)})
-    cid = rnd.store.add(seal_for(blob, recipients, bid, "update", shape.address))
+    chain_id, market_address = BountyReader(rnd.viewer, rnd.store, bid).domain
+    cid = rnd.store.add(seal_for(blob, recipients, bid, "update", shape.address, chain_id=chain_id, market=market_address))
     rnd.market_of("shape").submit(bid, 0, cid_to_chain(cid))
     # (e) a good update sealed for the requester only: the committee cannot open it
     sw = rnd.contributors["sealed_wrong"]
     right = models.make_manifest("softmax", 8, 3)
     blob = pack_update(right, {"W0": np.full((8, 3), 0.01, np.float32), "b0": np.zeros(3, np.float32)})
-    only_requester = {rnd.requester.address: recipients[rnd.requester.address]}
-    cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address))
+    only_requester = {rnd.requester.address: rnd.viewer.public_key(rnd.requester.address)}
+    cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address, chain_id=chain_id, market=market_address))
     rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
 
     # (b) is unavailable, not invalid: nobody reports before the batch's report deadline
@@ -343,7 +352,17 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     from fathom.roles.requester import revealed_keys
 
     vkey, mkey = revealed_keys(world.viewer(), bid)
+    # the reveal alone does not open updates (F2: no audit key the requester could derive);
+    # a member's disclosure of the update's key does, checked against its key commitment
     anyone = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey)
+    with pytest.raises(FathomError, match="no published merged model"):
+        anyone.model(1)
+    disclosed = oracle.disclose({cid_from_chain(*records[0][3]): records[0][0]})
+    assert list(disclosed) == [cid_from_chain(*records[0][3])]
+    wrong = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, update_keys={k: bytes(32) for k in disclosed})
+    with pytest.raises(FathomError):
+        wrong.model(1)
+    anyone = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey, update_keys=disclosed)
     for name, arr in expected.arrays.items():
         assert np.array_equal(anyone.model(1).arrays[name], arr)
 

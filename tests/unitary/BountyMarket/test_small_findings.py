@@ -1,7 +1,7 @@
 """Issue 15's smaller findings (rules A1, P3, and the getters' promise that nothing reverts
 for what exists)."""
 
-from fathom.payouts import GroupTree, leaf, position
+from fathom.protocol.payouts import GroupTree, leaf, position
 from tests.helpers import reverts_with
 from tests.market_helpers import ETH, Round
 
