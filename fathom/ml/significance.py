@@ -104,16 +104,21 @@ class PairedDifference:
         return "better" if self.lcb > 0 else "worse" if self.ucb < 0 else "not significant"
 
 
+def _pair(head: Any, candidate: Any, dtype: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """The two per-row vectors, flat, of one length n >= 2 (else SignificanceError)."""
+    h = np.asarray(head, dtype=dtype).ravel()
+    c = np.asarray(candidate, dtype=dtype).ravel()
+    if h.shape != c.shape:
+        raise SignificanceError(f"the head has {h.size} rows and the candidate {c.size}: they must pair up")
+    if h.size < 2:
+        raise SignificanceError("a paired test needs at least 2 validation rows")
+    return h, c, int(h.size)
+
+
 def paired(head_goodness: Any, candidate_goodness: Any, confidence_bps: int = DEFAULT_CONFIDENCE_BPS) -> PairedDifference:
     """Mean, standard error and the one-sided bounds of candidate - head, row by row."""
     z = z_for(confidence_bps)
-    h = np.asarray(head_goodness, dtype=np.float64).ravel()
-    c = np.asarray(candidate_goodness, dtype=np.float64).ravel()
-    if h.shape != c.shape:
-        raise SignificanceError(f"the head has {h.size} rows and the candidate {c.size}: they must pair up")
-    n = int(h.size)
-    if n < 2:
-        raise SignificanceError("a paired test needs at least 2 validation rows")
+    h, c, n = _pair(head_goodness, candidate_goodness, np.float64)
     d = c - h
     if not np.isfinite(d).all():
         raise SignificanceError("a per-row goodness is not finite")
@@ -130,13 +135,7 @@ def paired_units(head_units: Any, candidate_units: Any, scale: Fraction, higher_
     once, so every honest oracle gets the same bits. The difference is oriented so that
     positive is better (for a loss metric, `head - candidate`)."""
     z = z_for(confidence_bps)
-    h = np.asarray(head_units, dtype=np.int64).ravel()
-    c = np.asarray(candidate_units, dtype=np.int64).ravel()
-    if h.shape != c.shape:
-        raise SignificanceError(f"the head has {h.size} rows and the candidate {c.size}: they must pair up")
-    n = int(h.size)
-    if n < 2:
-        raise SignificanceError("a paired test needs at least 2 validation rows")
+    h, c, n = _pair(head_units, candidate_units, np.int64)
     d = (c - h) if higher_is_better else (h - c)
     values = d.tolist()  # Python ints: a loss's squared difference can exceed int64
     s1 = sum(values)
