@@ -746,7 +746,6 @@ def decide_batch(
     for i, (sub, med) in enumerate(zip(submissions, medians)):
         score = INVALID if med == 0 else score_of(med, higher)
         if i == accepted_index:
-            p = progress(med, terms.baseline_key, terms.target_key)
             reward = terms.reward_at(score)
             paid += reward
             head_score = score
