@@ -293,7 +293,9 @@ def _print_table(r: dict[str, Any], log: Any) -> None:
             diff, lcb = f"{c['mean']:+.4f}", f"{c['lcb']:+.4f}"
             why = {"accepted": "significantly better than the head",
                    "slashed": "significantly worse than the head, beyond the slash margin"}.get(o) or (
-                "did not beat the head" if c["mean"] <= 0 else "better, but not significantly (within the noise)")
+                "did not beat the head" if c["mean"] <= 0 else
+                "significant, but the batch's best was accepted (one version per batch, R5)" if c["lcb"] > 0 else
+                "better, but not significantly (within the noise)")
         log(f"  {sid:>2} {name:<4} {o:<9} {diff:>10} {lcb:>10}  {why}")
     final = r["versions"][-1]["score"]
     log(f"\nfinal score {final / 1e4:.4f} against the baseline {r['baseline'] / 1e4:.4f}")
