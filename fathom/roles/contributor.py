@@ -173,7 +173,7 @@ def contribute(
     elif ledger is not None and not force and any(r.mechanism != "none" for r in ledger.releases(fp)):
         raise FathomError("this data set has releases with differential privacy in your ledger; sending it without noise "
                           "ends every guarantee: add --clip and --noise, or pass --force")
-    max_epsilon = max_epsilon_of(reader.brief)
+    max_epsilon = max_epsilon_of(reader.opening_brief)
     if max_epsilon is not None and (dp is None or planned.epsilon > max_epsilon):
         got = "no differential privacy" if dp is None else f"epsilon {planned.epsilon:.3f}"
         raise FathomError(f"bounty {bounty_id} takes only updates that are at most {max_epsilon:g}-DP, and this one would have "

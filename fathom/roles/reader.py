@@ -143,7 +143,10 @@ class BountyReader:
 
     @cached_property
     def _keyring(self) -> Opened | None:
-        blob = self.fetch(self.keyring_cid)
+        return self._open_keyring(self.keyring_cid)
+
+    def _open_keyring(self, cid: str) -> Opened | None:
+        blob = self.fetch(cid)
         if not blob.startswith(ENVELOPE_MAGIC):
             return None  # a bounty in the clear: the keyring is the plain brief
         if self._model_key is not None:
@@ -163,8 +166,20 @@ class BountyReader:
 
     @cached_property
     def brief(self) -> dict[str, Any]:
-        ring = self._keyring
-        raw = self.fetch(self.keyring_cid) if ring is None else ring.plaintext
+        """The brief of the bounty's current keyring (the requester may publish new ones)."""
+        return self._brief(self.keyring_cid, self._keyring)
+
+    @cached_property
+    def opening_brief(self) -> dict[str, Any]:
+        """The brief of the keyring the bounty was opened with (`BountyOpened`): what the
+        terms that must not change while batches are scored are read from (the acceptance
+        rule's confidence, F12; the largest epsilon, F11). A later keyring could otherwise
+        switch them between two members' reads and make honest members disagree."""
+        cid = cid_from_chain(*tuple(self.params["keyring"]))
+        return self._brief(cid, self._keyring if cid == self.keyring_cid else self._open_keyring(cid))
+
+    def _brief(self, cid: str, ring: Opened | None) -> dict[str, Any]:
+        raw = self.fetch(cid) if ring is None else ring.plaintext
         try:
             brief = json.loads(raw.decode() or "{}")
         except (UnicodeDecodeError, json.JSONDecodeError):

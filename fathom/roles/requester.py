@@ -327,7 +327,7 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
     # here again, whatever a later keyring's brief says
     (rev,) = [e for e in reader.events if e.name == "ValidationRevealed"]
     val = reader.committed_validation((cid_from_chain(*rev["validationCid"]), bytes(rev["salt"])))[0]
-    max_epsilon = max_epsilon_of(reader.brief)
+    max_epsilon = max_epsilon_of(reader.opening_brief)
     differences: list[dict[str, Any]] = []
     versions = reader.versions()
     events = reader.events
@@ -340,7 +340,7 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
     for k in decided:
         heads_at[k] = head
         head = accepted_in.get(k, head)
-    confidence = significance.confidence_of(reader.brief)
+    confidence = significance.confidence_of(reader.opening_brief)
     higher = bool(params["higherIsBetter"])
     models_of: dict[int, Any] = {}
     unopened: set[int] = set()  # versions this caller cannot have (no merged CID, update sealed)

@@ -82,3 +82,45 @@ def reveal_after_close(rnd) -> None:
     rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Settling")
     requester.close(rnd.bounty_id)
     reveal(requester, rnd.secrets)
+
+
+def test_a_keyring_that_switches_the_confidence_or_the_largest_epsilon_mid_bounty_changes_nothing(world: World, tmp_path,
+                                                                                                  monkeypatch):
+    """The attack: the requester publishes a new keyring whose brief lowers the acceptance
+    rule's confidence (or changes max_epsilon) while batches are scored, so that members
+    that read the brief at different times report differently and the minority is slashed
+    as deviant. Terms are read from the brief the bounty was opened with (F11, F12)."""
+    import json
+
+    from fathom.crypto.envelope import build_keyring
+    from fathom.ml import significance
+    from fathom.storage.store import cid_to_chain
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, confidence_bps=9_900)
+    bid = rnd.bounty_id
+    reader = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
+    members = [o.address for o in rnd.oracles]
+    keys = {m: rnd.viewer.public_key(m) for m in members}
+    c0 = rnd.contributors["c0"]
+    switched = dict(reader.brief, confidence_bps=9_000, max_epsilon=0.5)
+    ring = build_keyring(rnd.secrets.model_key, {**keys, c0.address: rnd.viewer.public_key(c0.address)}, bid,
+                         rnd.requester.address, note=json.dumps(switched, sort_keys=True).encode())
+    rnd.world.market_for(rnd.requester).set_keyring(bid, cid_to_chain(rnd.store.add(ring)))
+
+    fresh = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[1].key)
+    assert fresh.brief["confidence_bps"] == 9_000 and fresh.brief["max_epsilon"] == 0.5  # what the requester says now
+    assert fresh.opening_brief["confidence_bps"] == 9_900 and "max_epsilon" not in fresh.opening_brief
+
+    used: list[int] = []
+    real = significance.batch_reports
+
+    def spy(*args, **kwargs):
+        used.append(args[8] if len(args) > 8 else kwargs["confidence_bps"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(significance, "batch_reports", spy)
+    rnd.contribute("c0", 0)  # no DP statement: max_epsilon 0.5 would make it INVALID if it applied
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[rnd.node(0), rnd.node(1), rnd.node(2)])
+    assert used and set(used) == {9_900}
+    (outcome,) = [e for e in rnd.events() if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed")]
+    assert outcome.name != "StakeSlashed"  # not scored INVALID under the switched max_epsilon

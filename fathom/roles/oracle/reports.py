@@ -185,7 +185,7 @@ class Reports:
                 upd = reader.open_update(cids[i], contributor, blob=got)
                 models.check_update(head.manifest, upd.arrays)
                 check_update_fits(head, upd)  # the whole manifest (metric, activation), not only the shapes
-                check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon_of(reader.brief))  # the DP claim
+                check_statement(upd.manifest.get("privacy"), upd.arrays, max_epsilon_of(reader.opening_brief))  # the DP claim
                 updates[i] = upd
             except (RejectionError, models.ModelError) as exc:  # it opened, and it is malformed
                 invalid[i] = exc
@@ -201,7 +201,7 @@ class Reports:
             with _one_blas_thread():
                 reported = significance.batch_reports(
                     head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y, view["headScore"],
-                    reader.params["resolution"], view["higherIsBetter"], significance.confidence_of(reader.brief),
+                    reader.params["resolution"], view["higherIsBetter"], significance.confidence_of(reader.opening_brief),
                     workers=_WORKERS)
             for i, (q, diff) in zip(valid, reported):
                 scores[i] = INVALID if q is None else q
