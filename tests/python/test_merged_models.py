@@ -124,3 +124,18 @@ def test_a_keyring_that_switches_the_confidence_or_the_largest_epsilon_mid_bount
     assert used and set(used) == {9_900}
     (outcome,) = [e for e in rnd.events() if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed")]
     assert outcome.name != "StakeSlashed"  # not scored INVALID under the switched max_epsilon
+
+
+def test_a_bounty_whose_opening_brief_names_a_term_no_member_can_apply_is_never_joined(world: World, tmp_path,
+                                                                                       monkeypatch):
+    """A requester with its own client opens a bounty whose brief names a confidence outside
+    the table. Had members joined, every report would fail, the batches would be voided and
+    every member slashed for silence; instead each member quarantines it before bonding."""
+    rnd = open_round(world, tmp_path, ["c0"], baseline=False)
+    real = BountyReader.opening_brief.func
+    monkeypatch.setattr(BountyReader, "opening_brief", property(lambda self: {**real(self), "confidence_bps": 1_234}))
+    node = rnd.node(0)
+    node.tick()
+    assert "confidence" in node.quarantined()[rnd.bounty_id]
+    _, opted, _ = rnd.viewer.committee(rnd.bounty_id)
+    assert opted == 0  # nobody bonded anything for it

@@ -85,6 +85,11 @@ class Reports:
         if metric != head.metric or bool(params["higherIsBetter"]) != models.higher_is_better(head.metric):
             raise Unservable(f"the bounty registers metric {metric!r} ({'higher' if params['higherIsBetter'] else 'lower'} "
                              f"is better) but its model is scored by {head.metric!r}")
+        try:  # the scoring terms of the opening brief (F11, F12): a member joins only if it can apply them
+            significance.confidence_of(reader.opening_brief)
+            max_epsilon_of(reader.opening_brief)
+        except FathomError as exc:
+            raise Unservable(f"the bounty's brief has a term no member can apply: {exc}") from None
 
     def _quantised(self, bounty_id: int, values: np.ndarray) -> list[int]:
         resolution = self.reader(bounty_id).params["resolution"]
