@@ -267,8 +267,10 @@ _BLAS: Any = None
 
 
 def _one_blas_thread() -> Any:
-    """OpenBLAS rounds a large GEMM differently with 1 and 2 threads (in the 9th digit of a
-    log-loss): every oracle scores with one thread, so honest oracles agree bit for bit."""
+    """Each GEMM on one BLAS thread, the row chunks side by side on the node's own pool
+    (`_WORKERS`), so two thread pools do not compete for the cores. Agreement between
+    oracles no longer rests on this: a score is defined without BLAS and the fast GEMM's
+    result is used only where a proven error bound settles it (F4)."""
     global _BLAS
     from threadpoolctl import ThreadpoolController
 
