@@ -11,9 +11,11 @@ What is measured (results.json, key "scoring"):
   `models.score_many` (one BLAS thread, as the node does), quantise, pick the best, merge,
   pack, seal and pin the merged model, and store the report in SQLite. Batched: one call
   with 32 submissions; single: the same code with a batch of one. Only the chain is
-  stubbed (the bounty's events and views come from memory, no RPC), and the validation
-  set is decrypted once beforehand (the node caches it per bounty). Each update is sealed
-  for 5 recipients (3 oracles, the requester, the audit key), as `contribute` does.
+  stubbed (`MemoryMarket`: the bounty's events and views come from memory, no RPC); the
+  bounty is opened by `requester.open_bounty` and the updates submitted by
+  `contributor.submit_then_publish` on it, and the node opens and checks the committed
+  validation set once (it caches it per bounty), as its baseline does. Each update is
+  sealed for the committee of 3 (F2), as `contribute` does.
   Keyed ``"<arch>/d=<d>/rows=<n>"``; models: softmax (10 classes) at d = 64 and 784 and a
   one-hidden-layer ReLU mlp (h = 32 at d = 64, h = 64 at d = 784), 10 classes.
 - ``batched_speedup_b32``: the scoring step alone (`models.score_many`, one BLAS thread)
@@ -49,6 +51,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 _SRC = os.environ.get("FATHOM_BENCH_SRC")  # measure another copy of the package (experiments)
@@ -60,20 +63,14 @@ import numpy as np  # noqa: E402
 import fathom  # noqa: E402
 from fathom.ml import models
 from fathom.ml import training  # noqa: E402
-from fathom.ml.artefacts import ValidationSet, pack_model, pack_update  # noqa: E402
-from fathom.roles.reader import BountyReader, Version  # noqa: E402
-from fathom.crypto.envelope import (  # noqa: E402
-    UNBOUND,
-    account_address,
-    build_keyring,
-    generate_private_key,
-    new_key,
-    public_key_of,
-    seal_for,
-    seal_with_key,
-)
+from fathom.ml.artefacts import pack_update  # noqa: E402
+from fathom.chain.market import Event, Market  # noqa: E402
+from fathom.crypto.envelope import account_address, generate_private_key, public_key_of, seal_for  # noqa: E402
+from fathom.roles import requester as requester_role  # noqa: E402
+from fathom.roles.contributor import submit_then_publish  # noqa: E402
 from fathom.roles.oracle import OracleNode, _one_blas_thread  # noqa: E402
-from fathom.storage.store import EmbeddedStore, cid_to_chain  # noqa: E402
+from fathom.roles.reader import BountyReader  # noqa: E402
+from fathom.storage.store import EmbeddedStore  # noqa: E402
 
 from common import load, median, say, summary  # noqa: E402
 
@@ -107,82 +104,135 @@ def random_deltas(head: dict[str, np.ndarray], count: int, seed: int) -> list[di
 # ---------------------------------------------------------------------------- the oracle, chain stubbed
 
 
-class _NoChain:
-    """What OracleNode touches of a Market outside `serve`: nothing but these."""
+class MemoryMarket:
+    """The chain, in memory: the part of `fathom.chain.market.Market` that opening a bounty
+    (`requester.open_bounty`), submitting (`contributor.submit_then_publish`) and an oracle's
+    report (`OracleNode._report_for`, `BountyReader`) use, so that all three run their real
+    code with no RPC. Events are `Event`s as the chain edge decodes them; views are the
+    dicts `Market.bounty` / `Market.batch` / `Market.committee` return."""
 
     start_block = 0
-    w3 = None
+    address = "0x" + "fa" * 20
+    CHAIN_ID = 1337
+    NOW = 1_800_000_000
 
+    def __init__(self, keys: dict[str, bytes], sender: str):
+        self.w3 = SimpleNamespace(eth=SimpleNamespace(chain_id=self.CHAIN_ID))
+        self._keys = keys
+        self._sender = sender
+        self._events: list[Event] = []
+        self._bounties: dict[int, dict[str, Any]] = {}
+        self._submissions: dict[int, int] = {}
+        self.head_score: dict[int, int] = {}
 
-class _Reader(BountyReader):
-    """A BountyReader whose chain-facing parts (events, params, lineage) come from memory;
-    fetching, decrypting and unpacking are the real code."""
+    def _emit(self, name: str, args: dict[str, Any]) -> None:
+        block = len(self._events) + 1
+        self._events.append(Event(name, args, block, "0x" + "00" * 32, 0))
 
-    def __init__(self, store: EmbeddedStore, private_key: bytes, requester: str, model_cid: str, keyring_cid: str,
-                 committee: list[str]):
-        super().__init__(None, store, BOUNTY, private_key)  # type: ignore[arg-type]
-        self._events = []
-        self.__dict__["params"] = {"resolution": RESOLUTION}
-        self.__dict__["domain"] = UNBOUND  # no chain: the updates are sealed unbound, and so expected
-        self._committee = committee
-        self._requester = requester
-        self._model_cid = model_cid
-        self._keyring_cid = keyring_cid
+    # the views
+    def bounty_count(self) -> int:
+        return len(self._bounties)
 
-    def refresh(self, to_block: int | str = "latest") -> list:
-        return []
+    def public_key(self, account: str) -> bytes:
+        return self._keys[account]
 
-    def committee(self) -> list[str]:
-        return self._committee
+    def now(self) -> int:
+        return self.NOW
 
-    @property
-    def requester(self) -> str:  # type: ignore[override]
-        return self._requester
+    def events(self, from_block: int | None = None, to_block: int | str = "latest", bounty_id: int | None = None,
+               outcomes: bool = False) -> list[Event]:
+        first = self.start_block if from_block is None else from_block
+        last = len(self._events) if to_block == "latest" else int(to_block)
+        return [e for e in self._events if first <= e.block <= last
+                and (bounty_id is None or e.args.get("bountyId") == bounty_id)]
 
-    @property
-    def keyring_cid(self) -> str:  # type: ignore[override]
-        return self._keyring_cid
+    def committee(self, bounty_id: int) -> tuple[list[str], int, int]:
+        members = list(self._bounties[bounty_id]["committee"])
+        everyone = (1 << len(members)) - 1
+        return members, everyone, everyone
 
-    def versions(self) -> list[Version]:
-        return [Version(0, self._model_cid, 0, 0, self._requester, None, 0)]
+    def bounty(self, bounty_id: int) -> dict[str, Any]:
+        p = self._bounties[bounty_id]
+        return {"versionCount": 0, "nextBatch": 0, "batchSize": p["batchSize"], "higherIsBetter": p["higherIsBetter"],
+                "headScore": self.head_score.get(bounty_id, 0), "scoringTimeout": p["scoringTimeout"],
+                "trustSingleOracle": p["trustSingleOracle"]}
+
+    def batch(self, bounty_id: int, batch: int) -> dict[str, Any]:
+        """Every batch filled now and timing out a scoring timeout later; nobody reported yet."""
+        return {"recordsHash": b"\0" * 32, "filledAt": self.NOW, "reportedMask": 0, "decided": False,
+                "submissions": self._bounties[bounty_id]["batchSize"],
+                "timeoutAt": self.NOW + self._bounties[bounty_id]["scoringTimeout"]}
+
+    # the transactions
+    def create_bounty(self, params: dict[str, Any]) -> int:
+        bounty_id = len(self._bounties) + 1
+        self._bounties[bounty_id] = dict(params)
+        self._emit("BountyOpened", {"bountyId": bounty_id, "requester": self._sender, "params": dict(params)})
+        return bounty_id
+
+    def submit(self, bounty_id: int, base: int, update: tuple, stake_from: str = "wallet") -> int:
+        submission = self._submissions.get(bounty_id, 0)
+        self._submissions[bounty_id] = submission + 1
+        self._emit("SubmissionReceived", {
+            "bountyId": bounty_id, "submissionId": submission, "contributor": self._sender, "stake": 10**16,
+            "baseVersion": base, "update": tuple(update),
+            "batch": submission // self._bounties[bounty_id]["batchSize"]})
+        return submission
+
+    def as_sender(self, account: str) -> "MemoryMarket":
+        self._sender = account
+        return self
 
 
 class OracleHarness:
-    """One oracle node over an embedded store holding a bounty's sealed artefacts and
-    `count` sealed updates from `count` different contributors."""
+    """One bounty opened by `requester.open_bounty` (sealed model, keyring, committed
+    validation set) on a `MemoryMarket` over an embedded store, `count` sealed updates
+    submitted by `count` different contributors (`contributor.submit_then_publish`), and
+    one oracle node of its committee of 3, whose validation set is opened and checked
+    against the commitment once (`_validation_set`) and whose baseline is the head's score."""
 
     def __init__(self, workdir: Path, manifest: dict[str, Any], head: dict[str, np.ndarray], X: np.ndarray,
                  y: np.ndarray, deltas: list[dict[str, np.ndarray]]):
         self.workdir = workdir
         self.store = EmbeddedStore(workdir / "store")
         self.oracle_keys = [generate_private_key() for _ in range(3)]
-        requester = account_address(generate_private_key())
+        requester_key = generate_private_key()
+        requester = account_address(requester_key)
         committee = {account_address(k): public_key_of(k) for k in self.oracle_keys}
-        recipients = dict(committee)  # updates are sealed for exactly the committee (F2)
-        model_key = new_key()
-        model_cid = self.store.add(seal_with_key(pack_model(manifest, head), model_key, BOUNTY, "model", requester))
-        brief = json.dumps({"validation": "unused"}).encode()
-        ring_cid = self.store.add(build_keyring(model_key, committee, BOUNTY, requester, note=brief))
-        self.records = []
+        self.market = MemoryMarket(dict(committee), requester)
+        terms = requester_role.default_terms(MemoryMarket.NOW, list(committee), metric=manifest["metric"],
+                                             validation_rows=len(y), batchSize=BATCH, resolution=RESOLUTION)
+        val_manifest = {"task": "classification", "n_classes": K}
+        secrets = requester_role.open_bounty(self.market, self.store, requester_key, workdir / "requester",
+                                             (manifest, head), (val_manifest, {"X": X, "y": y}), terms)
+        self.bounty = secrets.bounty_id
         for delta in deltas:
-            key = generate_private_key()
-            author = account_address(key)
-            blob = seal_for(pack_update(manifest, delta), recipients, BOUNTY, "update", author)
-            self.records.append((author, 10**16, 0, cid_to_chain(self.store.add(blob))))
-        key = self.oracle_keys[0]
-        self.node = OracleNode(_NoChain(), self.store, key, workdir / "oracle", confirmations=0)  # type: ignore[arg-type]
-        self.node._readers[BOUNTY] = _Reader(self.store, key, requester, model_cid, ring_cid, list(committee))
-        self.node._validation[BOUNTY] = ValidationSet({"task": "classification", "n_classes": K}, X, y)
-        self.view = {"versionCount": 0, "batchSize": BATCH, "higherIsBetter": True}
+            author_key = generate_private_key()
+            reader = BountyReader(self.market.as_sender(account_address(author_key)), self.store, self.bounty)
+            chain_id, market_address = reader.domain
+            sealed = seal_for(pack_update(manifest, delta), reader.recipients(), self.bounty, "update",
+                              account_address(author_key), chain_id=chain_id, market=market_address)
+            submit_then_publish(self.market, self.store, self.bounty, 0, sealed)
+        self.records = Market.records_of(self.market.events(), self.bounty, 0)
+        self.node = OracleNode(self.market, self.store, self.oracle_keys[0], workdir / "oracle",  # type: ignore[arg-type]
+                               confirmations=0)
+        self.market.head_score[self.bounty] = self.node._baseline(self.bounty)  # opens and checks the validation set
         self._batch = 0
 
     def report(self, records: list[tuple]) -> list[int]:
-        """One `_report_for` call: the oracle's whole path for these submissions."""
+        """One `_report_for` call, with the views the node's `serve` passes it: the oracle's
+        whole path for these submissions."""
         self._batch += 1  # a fresh batch number: a stored report would be re-sent, not recomputed
-        scores, _merged, _sent = self.node._report_for(BOUNTY, self._batch, records, self.view)
-        return scores
+        view = self.market.bounty(self.bounty)
+        batch = self.market.batch(self.bounty, self._batch)
+        members = self.market.committee(self.bounty)[0]
+        while True:
+            report = self.node._report_for(self.bounty, self._batch, records, view, batch, members)
+            if report is not None:  # None: the background fetches are still running (FETCH_WAIT)
+                return report[0]
 
     def close(self) -> None:
+        self.node.close()
         self.node.db.close()
 
 

@@ -1,0 +1,35 @@
+"""benchmarks/scoring.py's whole-path harness drives the oracle's real `_report_for`: a
+change to the report path's arguments breaks this test, not `make bench` weeks later."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+from fathom.chain.market import INVALID
+from fathom.ml import models
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import scoring as bench_scoring  # noqa: E402
+
+
+def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
+    manifest = models.make_manifest("softmax", 6, bench_scoring.K, metric="accuracy")
+    head = models.init_model(manifest, seed=1)
+    deltas = bench_scoring.random_deltas(head, 3, seed=2)
+    X, y = bench_scoring.blobs(200, 6, seed=3)
+    harness = bench_scoring.OracleHarness(tmp_path, manifest, head, X, y, deltas)
+    try:
+        scores = harness.report(harness.records)
+        assert len(scores) == 3 and INVALID not in scores
+        # the report the node stored is the one returned (it would be sent as it is)
+        row = harness.node.db.execute("SELECT scores FROM reports WHERE bounty = ? AND batch = ?",
+                                      (harness.bounty, 1)).fetchone()
+        assert row is not None and json.loads(row[0]) == scores
+        # a batch of one scores its update exactly as in the batch (the padding contract)
+        assert harness.report(harness.records[1:2]) == scores[1:2]
+    finally:
+        harness.close()
