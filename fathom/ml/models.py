@@ -59,7 +59,11 @@ them, each row gives:
   output predicts class 1 iff its logit is >= 0;
 - log loss and mse: the value of `_row_values` (float64; fixed elementwise operations,
   left-to-right loops over the units), capped at ``ROW_CAP`` = 2^24 metric units and
-  rounded to the nearest multiple of ``ROW_GRID`` = 2^-20 (halves up).
+  rounded to a floating grid of ``ROW_BITS[metric]`` = b significant bits (`_grid`): a
+  value in [2^e, 2^(e+1)) to the nearest multiple of 2^max(e+1-b, -20) (halves up), so a
+  whole number of ``ROW_GRID`` = 2^-20. b is 4 for log loss and 3 for mse: each row is
+  within a relative 2^-b (plus 2^-21) of its value, the rounding unbiased in the mean,
+  and coarse enough for the float32 bound to settle most rows (below).
 
 The per-row results are summed as exact integers (counts or grid units) and the score is
 that sum divided by the number of rows, rounded once to float64. A candidate is invalid
@@ -71,7 +75,7 @@ could change the result:
 
 1. For every row chunk (``chunk_rows`` rows) and group of ``group`` candidates, the first
    layer of all candidates is ONE GEMM ``X_chunk[c, d] @ [W_1 | ... | W_G]`` through BLAS
-   (float32 for accuracy; float64 for log loss and mse), further layers one batched
+   (float32 for every metric), further layers one batched
    matmul. Beside the logits, a proven bound E per row and candidate: any summation
    order, with or without FMA, puts a dot product of length a plus a bias within
    ``gamma_{a+1} (|x||w| + |b|)`` of the exact value (gamma_n = n u / (1 - n u)); with
@@ -82,12 +86,17 @@ could change the result:
    could change it (`_decide`): the argmax leads every other unit by more than 2E (an
    exact tie never qualifies; a unit whose weights and bias are bit-identical to a lower
    unit's is skipped, since the lower one wins that tie on every row); a sigmoid logit is
-   further than E from 0; a row value is further than its bound (Lipschitz constant x E
-   plus the rounding of `_row_values`, twice over) from a rounding point of the grid;
-   and every logit is inside float32's range by more than E.
-3. For accuracy, the rows left uncertain are computed again in float64 through BLAS, one
-   candidate at a time, with the float64 bound; what is still uncertain (exact ties,
-   essentially) goes to the fixed-order path, as do uncertain rows of log loss and mse.
+   further than E from 0; a row value's interval holds no rounding point of the grid
+   (its ends round to the same units; the rounding is monotone). The interval is the
+   value moved by its absolute bound (Lipschitz constant x E, `_lipschitz`), narrowed by
+   its relative bound (the value times e^(+-R), `_relative`: R = 2E for softmax log loss,
+   4E for its Brier score), widened by the rounding of `_row_values` twice over; and
+   every logit is inside float32's range by more than E.
+3. The rows left uncertain are computed again in float64 through BLAS with the float64
+   bound (accuracy: one candidate at a time; log loss and mse of a one-layer model: all
+   (row, candidate) pairs at once, one GEMM per candidate on its rows, `_Group.pairs64`);
+   what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
+   to the fixed-order path.
 
 So every row's result equals the fixed-order path's, whatever the BLAS, its kernel
 (``OPENBLAS_CORETYPE``), its number of threads, the chunking, the grouping and the
@@ -100,10 +109,10 @@ fixed-order path and in the value itself, which are within a few ulps on every p
 but not bit-specified: a row could differ between two libms only if its value lies
 within ~1e-15 of a rounding point of the grid (about one row in 10^9).
 
-Costs: accuracy keeps float32's speed (about 1 % of the rows of a random model near a
-tie need the float64 pass); log loss and mse run their GEMM in float64 (half float32's
-peak or less), because a proven float32 bound (~1e-4 relative for 784 features) is far
-coarser than any useful grid. The worst case, every row an exact or engineered tie, runs
+Costs: every metric keeps float32's speed. About 1 % of the rows of a random model near
+a tie need accuracy's float64 pass; about 2 % of log loss's and 5 % of mse's rows lie
+within the bound of a rounding point of their grid (a proven float32 bound is ~1e-4 of
+``||x|| ||w||`` at 784 features: a finer grid would leave most rows uncertain). The worst case, every row an exact or engineered tie, runs
 every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
 (a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
 d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
@@ -152,6 +161,7 @@ __all__ = [
     "higher_is_better",
     "default_group",
     "ROW_GRID",
+    "ROW_BITS",
     "ROW_CAP",
     "score",
     "score_many",
@@ -653,10 +663,17 @@ def default_group(manifest: Mapping[str, Any] | ModelSpec) -> int:
 #: Unit roundoff of float32 and float64 (round to nearest).
 _U32 = 2.0**-24
 _U64 = 2.0**-53
-#: Per-row log loss and mse are rounded to this grid before they are summed (exact integers).
+#: Per-row log loss and mse are rounded to a floating grid before they are summed (exact
+#: integers): ROW_BITS significant bits (a value in [2^e, 2^(e+1)) to a multiple of
+#: 2^(e + 1 - ROW_BITS)), never finer than ROW_GRID, so every value is a whole number of ROW_GRID.
 ROW_GRID = 2.0**-20
+#: Significant bits of a row's value, per metric (relative spacing 2^-b to 2^(1-b)): as
+#: many as keep the rows the float32 bound leaves uncertain to about 2 % (mse's relative
+#: bound is twice log loss's, `_relative`).
+ROW_BITS = {"log_loss": 4, "mse": 3}
 #: ... after capping each row's contribution at this many metric units.
 ROW_CAP = 2.0**24
+_ROW_GRID_EXP = -20
 _F32_MAX = float(np.finfo(np.float32).max)
 #: Pairs (row, candidate) recomputed together on the fixed-order path (memory bound).
 _EXACT_BLOCK = 4096
@@ -783,6 +800,26 @@ class _Group:
             self._slot64[slot] = _Group(spec, [self.sets[slot]], 1, np.float64)
         return self._slot64[slot]
 
+    def pairs64(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The second pass of a one-layer model for (row, slot) pairs sorted by slot: float64
+        logits (pairs, units, 1) through BLAS, one GEMM per slot on its rows, and their
+        bound (pairs, 1) as `outputs` gives it for a float64 group of that slot alone."""
+        d, w = spec.layers[0]
+        W = self.W0.reshape(d, w, self.size)
+        b = self.b0.reshape(w, self.size)
+        Z = np.empty((len(rows), w), dtype=np.float64)
+        Xr = X[rows]
+        xn = np.sqrt(np.einsum("ij,ij->i", Xr, Xr).astype(np.float64) * (1 + _dot_coef(d, _U32)))
+        st = self.stats[0]
+        k = 2 * _dot_coef(d, _U64)  # this pass and the fixed-order one, both float64
+        E = k * (xn * st.colmax[slots] + st.bmax[slots]) * 1.01
+        cuts = np.flatnonzero(np.diff(slots)) + 1
+        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(rows)]))):
+            slot = int(slots[lo])
+            np.matmul(Xr[lo:hi].astype(np.float64), W[:, :, slot].astype(np.float64), out=Z[lo:hi])
+            Z[lo:hi] += b[:, slot].astype(np.float64)
+        return Z[:, :, None], E[:, None]
+
     def exact_logits(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
         """The fixed-order logits of each (row, slot) pair, float64 (pairs, units), no BLAS.
 
@@ -857,13 +894,15 @@ def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
 
 
 def _row_values(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> np.ndarray:
-    """Per (row, slot) of a (row, unit, slot) float64 array: the row's log loss or mse.
+    """Per (row, slot) of a (row, unit, slot) array: the row's log loss or mse, float64.
 
     Fixed elementwise operations and left-to-right loops over the output units; the same
-    code serves the fast pass and the fixed-order path."""
+    code serves the fast pass and the fixed-order path. A float32 ``Z`` (the fast pass)
+    gives the bits its float64 copy would: every operation's result is float64 (float32
+    values convert exactly), and no float64 copy of ``Z`` is made."""
     c, m, G = Z.shape
     if m == 1:
-        z = Z[:, 0, :]
+        z = Z[:, 0, :].astype(np.float64)
         if spec.output == "linear":
             v = z - yc.astype(np.float64)[:, None]
             v *= v
@@ -877,10 +916,10 @@ def _row_values(spec: ModelSpec, Z: np.ndarray, yc: np.ndarray, metric: str) -> 
             v *= v
         return v
     rows = np.arange(c)
-    mx = Z[:, 0, :].copy()
+    mx = Z[:, 0, :].astype(np.float64)
     for j in range(1, m):
         np.maximum(mx, Z[:, j, :], out=mx)
-    E = Z - mx[:, None, :]
+    E = Z - mx[:, None, :]  # float64 (mx is)
     np.exp(E, out=E)
     s = E[:, 0, :].copy()
     for j in range(1, m):  # left to right over the classes: a fixed order
@@ -932,25 +971,58 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
         lead = mx.astype(np.float64) - second.astype(np.float64)  # exact for float32 inputs
         certain = (lead > 2 * E) & (amax.astype(np.float64) + E < _F32_MAX)
         return (arg == yc.astype(arg.dtype)[:, None]).astype(np.int64), certain
-    Z64 = Z.astype(np.float64, copy=False)
-    v = _row_values(spec, Z64, yc, metric)
-    amax = np.abs(Z64).max(axis=1)
-    margin = 2 * (_lipschitz(spec, metric, v, E) + _U64 * (16 * m + 64 + 16 * np.abs(v)))
-    units, dist = _grid(v)
-    certain = (dist > margin) & (amax + E < _F32_MAX)
+    v = _row_values(spec, Z, yc, metric)
+    with _quiet():
+        big = max(float(np.max(Z)), -float(np.min(Z)))  # NaN if any logit is: then per row
+    amax = big if big + float(np.max(E)) < _F32_MAX else np.abs(Z.astype(np.float64)).max(axis=1)
+    # The fixed-order value lies in [lo, hi]: _row_values' own rounding (a, on this pass's
+    # value and on the fixed-order one) around the exact function, which moves by at most
+    # the Lipschitz bound L (absolute) and by at most a factor e^(+-R) (relative).
+    a = _U64 * (16 * m + 64 + 16 * np.abs(v))
+    L = _lipschitz(spec, metric, v, E)
+    lo, hi = v - L - 2 * a, v + L + 2 * a
+    R = _relative(spec, metric, E)
+    if R is not None:
+        R = R * (1 + 2.0**-20) + 2.0**-50  # covers the rounding of exp and of the products below
+        lo = np.maximum(lo, np.maximum(v - a, 0) * np.exp(-R) - a)
+        hi = np.minimum(hi, (v + a) * np.exp(R) + a)
+    # the grid's rounding is monotone: equal units at both ends settle every value between
+    units = _grid(np.maximum(lo, 0), ROW_BITS[metric])
+    certain = (units == _grid(hi, ROW_BITS[metric])) & np.isfinite(v) & (amax + E < _F32_MAX)
     return units, certain
 
 
-def _grid(v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values capped at ROW_CAP and rounded to the nearest multiple of ROW_GRID (halves
-    up), in grid units (int64; 0 where not finite), and each value's distance to the
-    nearest rounding point (NaN where not finite)."""
-    t = np.minimum(v, ROW_CAP) * (1 / ROW_GRID)  # exact: a power of two
-    fl = np.floor(t)
-    frac = t - fl
-    dist = np.abs(frac - 0.5) * ROW_GRID
-    units = np.where(np.isfinite(t), fl + (frac >= 0.5), 0).astype(np.int64)
-    return units, dist
+def _grid(v: np.ndarray, bits: int) -> np.ndarray:
+    """Values capped at ROW_CAP and rounded to the floating grid (halves up), in units of
+    ROW_GRID (int64; 0 where not finite): a value in [2^e, 2^(e+1)) to the nearest multiple
+    of 2^max(e + 1 - bits, -20) (`bits`: the metric's ROW_BITS). The rounding is monotone (a larger value never gets
+    fewer units), so two values with the same units bound every value between them."""
+    with _quiet():
+        t = np.minimum(v, ROW_CAP)
+        finite = np.isfinite(t) & (t >= 0)
+        t = np.where(finite, t, 0.0)
+        _, ex = np.frexp(t)  # t = m 2^ex, m in [1/2, 1): e = ex - 1 (0 -> ex 0, below the grid)
+        step = np.maximum(ex - bits, _ROW_GRID_EXP)  # the spacing's exponent
+        q = np.ldexp(t, -step)  # exact: a power-of-two scaling; q < 2^bits
+        fl = np.floor(q)
+        k = fl + (q - fl >= 0.5)  # q - fl is exact: halves up, with no rounding of q + 1/2
+        units = np.ldexp(k, step - _ROW_GRID_EXP)  # a whole number of ROW_GRID, at most 2^44
+    return np.where(finite, units, 0).astype(np.int64)
+
+
+def _relative(spec: ModelSpec, metric: str, E: np.ndarray) -> np.ndarray | None:
+    """A bound R on how far a row's value moves *relatively* (the exact value lies within
+    v e^(+-R)) when every logit moves by at most E, or None (a regression residual has none).
+    Softmax: every probability moves by a factor within e^(+-2E); log loss is
+    log1p(S), S = sum_{j != y} exp(z_j - z_y) moved by e^(+-2E), and log1p(lS) lies
+    between log1p(S) / l and l log1p(S) (concave, 0 at 0): R = 2E; the Brier score / m is
+    a sum of squares of probabilities (and of 1 - p_y = sum_{j != y} p_j): R = 4E. Sigmoid:
+    softplus is log1p(exp(t)), R = E; its squared error is sigma(-+z)^2, R = 2E."""
+    if spec.output == "linear":
+        return None
+    if spec.output == "sigmoid":
+        return E if metric == "log_loss" else 2 * E
+    return 2 * E if metric == "log_loss" else 4 * E
 
 
 def _exact_results(spec: ModelSpec, group: _Group, X: np.ndarray, y: np.ndarray, rows: np.ndarray, slots: np.ndarray,
@@ -975,7 +1047,7 @@ def _exact_results(spec: ModelSpec, group: _Group, X: np.ndarray, y: np.ndarray,
             values[p0 : p0 + len(r)] = got
         else:
             with _quiet():
-                values[p0 : p0 + len(r)] = _grid(_row_values(spec, Z[:, :, None], yr, metric)[:, 0])[0]
+                values[p0 : p0 + len(r)] = _grid(_row_values(spec, Z[:, :, None], yr, metric)[:, 0], ROW_BITS[metric])
     return values, valid
 
 
@@ -1027,9 +1099,9 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     B = len(sets)
     units = [0] * B
     ok = np.ones(B, dtype=bool)
-    # accuracy needs only the decisions, which float32 mostly proves; log loss and mse
-    # need every row's value to ~1e-12, which only float64 products bound
-    dtype = np.float32 if metric == "accuracy" else np.float64
+    # float32 for every metric: accuracy's decisions, and log loss's and mse's values on
+    # their floating grid (ROW_BITS), are settled by the float32 bound on most rows
+    dtype = np.float32
     groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size, dtype)) for start in range(0, B, size)]
     # One task per (row chunk, group). The sums are exact integers, so neither the order
     # in which tasks finish nor the number of workers can change them.
@@ -1067,7 +1139,29 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     for g, (start, _stop, grp) in enumerate(groups):
         rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
         slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        if len(rows) and grp.dtype == _F32:  # the second pass: float64, one candidate at a time
+        if len(rows) and grp.dtype == _F32 and not grp.rest and metric != "accuracy":
+            # the second pass of log loss and mse (one layer): float64, every pair at once
+            order = np.lexsort((rows, slots))
+            rows, slots = rows[order], slots[order]
+            with _quiet():
+                Z, E = grp.pairs64(spec, X, rows, slots)
+                beyond = np.abs(Z).max(axis=1)[:, 0] - E[:, 0] > _F32_MAX  # certainly beyond float32's range
+                values, certain = _decide(spec, Z, E, y[rows], metric, grp.dup[:, :1])
+            for slot in np.unique(slots[beyond]):
+                ok[start + slot] = False
+            dead = np.isin(slots, slots[beyond])
+            settled = certain[:, 0] & ~dead
+            got = values[settled, 0]
+            # exact per-slot sums: each half is below 2^24 per pair, so float64 sums are exact
+            hi = np.bincount(slots[settled], weights=got >> 24, minlength=grp.size)
+            lo = np.bincount(slots[settled], weights=got & ((1 << 24) - 1), minlength=grp.size)
+            for slot in range(grp.used):
+                units[start + slot] += (int(hi[slot]) << 24) + int(lo[slot])
+            if rows_out is not None:
+                rows_out[rows[settled], start + slots[settled]] = got
+            keep = ~certain[:, 0] & ~dead
+            rows, slots = rows[keep], slots[keep]
+        elif len(rows) and grp.dtype == _F32:  # the second pass: float64, one candidate at a time
             left_r, left_s = [], []
             for slot in np.unique(slots):
                 r = rows[slots == slot]

@@ -46,6 +46,23 @@ def _dense(a: list[float], W: np.ndarray, b: np.ndarray) -> list[float]:
     return out
 
 
+def grid_units(v: float, bits: int) -> int:
+    """SPECIFICATION F4's floating grid, in exact rationals: v (capped at ROW_CAP) in
+    [2^e, 2^(e+1)) to the nearest multiple of 2^max(e + 1 - bits, -20), halves up, counted
+    in units of 2^-20."""
+    v = Fraction(min(v, M.ROW_CAP))
+    if v == 0:
+        return 0
+    e = math.floor(math.log2(v))
+    while Fraction(2) ** e > v:  # log2 of a float may round up at a power of two
+        e -= 1
+    while Fraction(2) ** (e + 1) <= v:
+        e += 1
+    step = max(e + 1 - bits, -20)
+    k = math.floor(v / Fraction(2) ** step + Fraction(1, 2))
+    return k * 2 ** (step + 20)
+
+
 def reference_score(manifest, params, X, y, metric=None) -> float:
     """The score as SPECIFICATION.md F4 defines it, written from the rule, in pure Python."""
     spec = M.model_spec(manifest)
@@ -92,8 +109,7 @@ def reference_score(manifest, params, X, y, metric=None) -> float:
                 for j, ej in enumerate(e):
                     acc += (ej / s - (1.0 if j == label else 0.0)) ** 2
                 v = acc / len(z)
-        t = min(v, M.ROW_CAP) * 2**20
-        total += math.floor(t + 0.5)  # t < 2**44: t + 0.5 is exact
+        total += grid_units(v, M.ROW_BITS[metric])
     if metric == "accuracy":
         return float(Fraction(total, len(y)))
     return float(Fraction(total, len(y)) * Fraction(M.ROW_GRID))
@@ -301,3 +317,91 @@ def test_the_default_tolerance_is_two_validation_rows_worth_of_score_units():
     assert default_terms(0, ["0x" + "1" * 40])["tolerance"] == 2
     assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, resolution=10**16)["tolerance"] == 1
     assert default_terms(0, ["0x" + "1" * 40], validation_rows=1_000, tolerance=5)["tolerance"] == 5
+
+
+def _at_grid_midpoints(bits: int, solve) -> np.ndarray:
+    """Logits whose row value lies exactly at a rounding point of the metric's floating
+    grid (in float64), as float32, each with its neighbours 1 and 2 float32 ulps away."""
+    points = []
+    for e in (-22, -9, -3, -1, 0, 1):
+        spacing = 2.0 ** max(e + 1 - bits, -20)
+        for k in (1, 3, 2 ** bits - 3):
+            B = 2.0**e + (k + 0.5) * spacing  # halfway between two grid values
+            if B >= 2.0 ** (e + 1) or not 0 < B < 0.9:
+                continue
+            z = np.float32(solve(B))
+            for step in (-2, -1, 0, 1, 2):
+                points.append(z + np.float32(step) * np.spacing(z))
+    return np.array(points, dtype=np.float32)
+
+
+@pytest.mark.parametrize("arch", ["logistic", "softmax"])
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_rows_at_a_rounding_point_of_the_row_grid_score_the_same_bits_on_the_oracle_path_and_without_blas(arch, metric):
+    # The float32 pass rounds log loss and mse rows to a floating grid (ROW_BITS); a row
+    # whose value lies within the float32 bound of a rounding point is left uncertain and
+    # settled on the fixed-order path. Crafted rows sit exactly at rounding points, with
+    # neighbours on either side, for a sigmoid and a softmax output.
+    bits = M.ROW_BITS[metric]
+    if arch == "logistic":  # y = 1: log loss softplus(-z), mse sigmoid(-z)^2
+        solve = (lambda B: -math.log(math.expm1(B))) if metric == "log_loss" else (lambda B: -math.log(math.sqrt(B) / (1 - math.sqrt(B))))
+        label = 1
+        params = {"W0": np.array([[1.0], [0.0], [0.0], [0.0]], np.float32), "b0": np.zeros(1, np.float32)}
+    else:  # two classes, z0 = 0, z1 = x0, y = 0: log loss softplus(x0), Brier / 2 sigmoid(x0)^2
+        solve = (lambda B: math.log(math.expm1(B))) if metric == "log_loss" else (lambda B: math.log(math.sqrt(B) / (1 - math.sqrt(B))))
+        label = 0
+        params = {"W0": np.zeros((4, 2), np.float32), "b0": np.zeros(2, np.float32)}
+        params["W0"][0, 1] = 1.0
+    man = M.make_manifest(arch, 4, 2, metric=metric)
+    z = _at_grid_midpoints(bits, solve)
+    rng = np.random.default_rng(3)
+    X = np.column_stack([z, rng.standard_normal((len(z), 3)).astype(np.float32)]).astype(np.float32)
+    y = np.full(len(z), label, dtype=np.int64)
+    # the construction: each group of five rows straddles a rounding point ...
+    rows = [reference_score(man, params, X[i : i + 1], y[i : i + 1]) for i in range(len(z))]
+    straddling = sum(rows[i] != rows[i + 4] for i in range(0, len(z), 5))
+    assert straddling >= len(z) // 5 - 1
+    # ... and the float32 pass leaves every one of them uncertain
+    spec = M.model_spec(man)
+    group = M._Group(spec, [params], 1)
+    with M._quiet():
+        Zf, E = group.outputs(spec, X)
+        _, certain = M._decide(spec, Zf, E, y, metric, group.dup)
+    assert not certain[:, 0].any()
+    # the oracle's path and the reference without BLAS: the same bits, row by row and in all
+    zero = _zero(man)
+    assert M.score_many(man, zero, [params], X, y)[0] == reference_score(man, params, X, y)
+    units, valid, scale = M.row_units(man, zero, [params], X, y)
+    assert valid.all() and [float(u * scale) for u in units[:, 1]] == rows
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_log_loss_and_mse_are_settled_by_the_float32_pass_on_most_rows(metric, monkeypatch):
+    # Issue 14 item 8's speed: the GEMM runs in float32 for every metric, and its bound
+    # settles all but a few rows of the performance shape (784 features, 10 classes); the
+    # rest take the float64 pass and, rarer still, the fixed-order path.
+    rng = np.random.default_rng(11)
+    X = rng.standard_normal((2000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 2000)
+    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    spec = M.model_spec(man)
+    head = M.init_params("softmax", 784, 10, seed=0)
+    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
+              for _ in range(8)]
+    params = [M.apply_update(head, d) for d in deltas]
+    made = []
+    real = M._Group.__init__
+
+    def spy(self, spec_, sets, size, dtype=np.float32):
+        made.append(np.dtype(dtype))
+        real(self, spec_, sets, size, dtype)
+
+    monkeypatch.setattr(M._Group, "__init__", spy)
+    group = M._Group(spec, params, 8)
+    with M._quiet():
+        Z, E = group.outputs(spec, X)
+        _, certain = M._decide(spec, Z, E, y, metric, group.dup)
+    assert Z.dtype == np.float32 and certain.mean() > 0.9
+    made.clear()
+    M.score_many(man, head, deltas, X, y)
+    assert made and made[0] == np.float32  # the batch's GEMM is float32
