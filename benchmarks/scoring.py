@@ -70,7 +70,7 @@ from fathom.crypto.envelope import account_address, generate_private_key, public
 from fathom.roles import requester as requester_role  # noqa: E402
 from fathom.roles.contributor import submit_then_publish  # noqa: E402
 from fathom.roles.oracle import OracleNode, _one_blas_thread  # noqa: E402
-from fathom.roles.reader import BountyReader  # noqa: E402
+from fathom.roles.reader import MAX_ARTEFACT_BYTES, BountyReader  # noqa: E402
 from fathom.storage.store import EmbeddedStore  # noqa: E402
 
 from common import load, median, say, summary  # noqa: E402
@@ -204,10 +204,11 @@ class OracleHarness:
         terms = requester_role.default_terms(MemoryMarket.NOW, list(committee), metric=manifest["metric"],
                                              validation_rows=len(y), batchSize=BATCH, resolution=RESOLUTION)
         val_manifest = {"task": "classification", "n_classes": K}
-        # a validation container holds at most DEFAULT_LIMITS.max_total_bytes (256 MiB): a
-        # larger set (100k rows at d=784) is opened with the rows that fit, and the node's
-        # per-bounty cache is then given the whole set (what `_validation_set` holds)
-        fit = max(1, min(len(y), (DEFAULT_LIMITS.max_total_bytes - (1 << 20)) // max(1, X[0].nbytes + 8)))
+        # a role fetches at most MAX_ARTEFACT_BYTES (64 MiB) of an artefact: a larger set
+        # (100k rows at d=784) is opened with the rows that fit, and the node's per-bounty
+        # cache is then given the whole set (what `_validation_set` holds)
+        limit = min(DEFAULT_LIMITS.max_total_bytes, MAX_ARTEFACT_BYTES) - (1 << 20)
+        fit = max(1, min(len(y), limit // max(1, X[0].nbytes + 8)))
         self.truncated = fit < len(y)
         secrets = requester_role.open_bounty(self.market, self.store, requester_key, workdir / "requester",
                                              (manifest, head), (val_manifest, {"X": X[:fit], "y": y[:fit]}), terms)
@@ -283,7 +284,7 @@ def whole_path(quick: bool = False, models_: list | None = None, rows_: list[int
                     single[key] = round(1 / median(ts), 2)
                     detail[key] = {
                         "model": {"architecture": arch, "d": d, "k": K, "h": h, "group": models.default_group(manifest)},
-                        "validation": ("opened from a committed container of its first rows (256 MiB limit), the "
+                        "validation": ("opened from a committed container of its first rows (64 MiB fetch limit), the "
                                        "whole set in the node's cache") if harness.truncated else "committed, opened",
                         "batch_of_32_s": summary(tb), "batch_of_1_s": summary(ts), "load_before": before,
                         "load_after": load(),
