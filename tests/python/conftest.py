@@ -49,6 +49,17 @@ def ipfs_api(ipfs_node) -> str:
 
 
 @pytest.fixture
+def fathom_env(monkeypatch, tmp_path):
+    """A clean FATHOM_* environment (no key, no node, no network) on a throwaway data
+    folder, ``tmp_path / "data"``; returns the monkeypatch, to set more variables."""
+    for name in list(os.environ):
+        if name.startswith("FATHOM_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
+    return monkeypatch
+
+
+@pytest.fixture
 def ipfs_daemon_factory(tmp_path):
     """Make extra daemons in a test (stopped at its end): factory(port=None) -> IpfsDaemon, initialised."""
     made: list[IpfsDaemon] = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 from decimal import Decimal
 
 import numpy as np
@@ -55,13 +54,9 @@ def done(world: World, tmp_path_factory):
 
 
 @pytest.fixture
-def env(monkeypatch, tmp_path):
-    """A clean FATHOM_* environment (no key) on a throwaway data folder."""
-    for name in list(os.environ):
-        if name.startswith("FATHOM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
-    return monkeypatch
+def env(fathom_env):
+    """A clean FATHOM_* environment (no key) on a throwaway data folder (conftest)."""
+    return fathom_env
 
 
 @pytest.fixture

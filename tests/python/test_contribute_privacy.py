@@ -211,15 +211,11 @@ def test_record_level_dp_sgd_is_stated_accounted_and_scored(world: World, tmp_pa
 
 
 @pytest.fixture
-def cli(monkeypatch, tmp_path, world: World):
+def cli(fathom_env, tmp_path, world: World):
     """FATHOM_* settings for this module's chain, a throwaway data dir, and a round."""
-    import os
-
     from fathom.chain.deployments import write_deployment
 
-    for name in list(os.environ):
-        if name.startswith("FATHOM_"):
-            monkeypatch.delenv(name)
+    monkeypatch = fathom_env
     rnd = open_round(world, tmp_path / "round", ["cli"])
     write_deployment(tmp_path / "deployments", "privacytest", {"network": "privacytest", "chain_id": world.w3.eth.chain_id,
                                                               "block": 0, "contracts": world.addresses})

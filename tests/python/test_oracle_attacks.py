@@ -487,15 +487,11 @@ def test_in_a_log_loss_bounty_a_harmful_update_does_not_win_and_a_baseline_above
 
 
 def test_bounty_open_refuses_a_missing_loss_target_a_wrong_metric_or_a_misfit_before_it_needs_a_chain(
-        tmp_path, monkeypatch, capsys):
+        tmp_path, fathom_env, capsys):
     """`fathom bounty open` checks what needs no chain first, so a mistake prints one
     `fathom: error:` line and sends nothing (here no key and no node are even configured):
     a log-loss model without --target (a loss has no safe default target), a --metric that
     is not the manifest's, a validation set of 10 features for an 8-feature model."""
-    for name in list(__import__("os").environ):
-        if name.startswith("FATHOM_"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "data"))
 
     def folder(name: str, manifest: dict | None, arrays: dict) -> str:
         path = tmp_path / name
