@@ -9,7 +9,8 @@ import sys
 from typing import Any
 
 from fathom.config import Settings
-from fathom.cli._common import account_key, amount_arg, count_arg, eth, market_for, seconds_arg, store_for, wei, with_key
+from fathom.cli._common import (Progress, account_key, amount_arg, count_arg, eth, market_for, seconds_arg, store_for, wei,
+                                with_key)
 from fathom.errors import FathomError
 
 
@@ -36,6 +37,7 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
         market, store_for(settings), key, settings.data_dir,
         confirmations=settings.confirmations, poll_seconds=args.poll, stake_wei=wei(args.stake),
         max_failures=args.max_failures,
+        progress=Progress("scoring a batch", unit="chunk"),  # tqdm, silent unless stderr is a terminal
     )
     print(f"oracle {node.address} following {node.market.address} from block {node.checkpoint + 1} "
           f"({settings.confirmations} confirmations), state in {settings.data_dir}", flush=True)

@@ -1077,7 +1077,7 @@ def _pool(workers: int) -> Any:
         return pool
 
 
-def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False, rows_out: np.ndarray | None = None) -> tuple[list[Fraction], np.ndarray]:
+def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False, rows_out: np.ndarray | None = None, progress: Any = None) -> tuple[list[Fraction], np.ndarray]:
     """Exact sums of the per-row metric of every parameter set over all rows of X
     (Fractions: accuracy counts, or whole multiples of ROW_GRID), and which sets are
     valid (every fixed-order logit finite and within float32's range). With
@@ -1128,7 +1128,9 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     else:
         results = map(work, tasks)
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
-    for (_, g), result in zip(tasks, results):
+    for done, ((_, g), result) in enumerate(zip(tasks, results), start=1):
+        if progress is not None:  # (tasks done, tasks): a display only, never part of the result
+            progress(done, len(tasks))
         if result is None:
             raise ModelError(_NOT_FINITE_FEATURES)
         sums, rr, ss = result
@@ -1272,6 +1274,7 @@ def row_units(
     chunk_rows: int = DEFAULT_CHUNK_ROWS,
     group: int | None = None,
     workers: int = 1,
+    progress: Any = None,
 ) -> tuple[np.ndarray, np.ndarray, Fraction]:
     """Every row's settled value for the head and for each ``head + delta_i``, in one pass:
     (units, valid, scale). ``units`` is int64 (rows, 1 + len(deltas)), column 0 the head;
@@ -1280,7 +1283,8 @@ def row_units(
     sum `score_many` divides by the number of rows, so they are as independent of the BLAS
     kernel as the scores. ``valid[i]`` is False for a column that cannot be scored (a
     delta that does not fit, or non-finite outputs). For a paired test
-    (`fathom.ml.significance`); metrics that are not means of per-row values raise."""
+    (`fathom.ml.significance`); metrics that are not means of per-row values raise.
+    ``progress(done, total)``, if given, is called as the (row chunk, group) tasks finish."""
     spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
     if metric in _metrics.EXTRA_METRICS:
         raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
@@ -1289,7 +1293,8 @@ def row_units(
         index = [i for i, params in enumerate(merged) if params is not None]
         units = np.zeros((X.shape[0], len(merged)), dtype=np.int64)
         cols = np.zeros((X.shape[0], len(index)), dtype=np.int64)
-        _, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, True, rows_out=cols)
+        _, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, True, rows_out=cols,
+                        progress=progress)
     units[:, index] = cols
     valid = np.zeros(len(merged), dtype=bool)
     valid[index] = ok

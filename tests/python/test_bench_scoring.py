@@ -33,3 +33,22 @@ def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
         assert harness.report(harness.records[1:2]) == scores[1:2]
     finally:
         harness.close()
+
+
+def test_the_oracle_shows_scoring_progress_through_its_hook_and_the_scores_do_not_change(tmp_path):
+    # `fathom oracle run` gives the node a tqdm bar (silent unless stderr is a terminal,
+    # test_progress.py); the node calls it as each row chunk of a batch is scored
+    manifest = models.make_manifest("softmax", 6, bench_scoring.K, metric="log_loss")
+    head = models.init_model(manifest, seed=1)
+    deltas = bench_scoring.random_deltas(head, 3, seed=2)
+    X, y = bench_scoring.blobs(3000, 6, seed=3)
+    harness = bench_scoring.OracleHarness(tmp_path, manifest, head, X, y, deltas)
+    try:
+        quiet = harness.report(harness.records)
+        calls: list[tuple[int, int]] = []
+        harness.node.progress = lambda done, total: calls.append((done, total))
+        assert harness.report(harness.records) == quiet
+        total = -(-3000 // models.DEFAULT_CHUNK_ROWS)  # one task per row chunk (one group of candidates)
+        assert calls == [(i, total) for i in range(1, total + 1)]
+    finally:
+        harness.close()

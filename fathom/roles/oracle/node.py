@@ -64,6 +64,9 @@ class OracleNode(Duties, Reports):
     max_failures: int = 8
     stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't)
     on_event: Callable[[str], None] | None = None
+    #: progress(done, total) while a batch is scored (its row chunks): `fathom oracle run`
+    #: draws a bar on a terminal; a display only, never part of a report
+    progress: Callable[[int, int], None] | None = None
     address: str = field(init=False)
     db: sqlite3.Connection = field(init=False)
 

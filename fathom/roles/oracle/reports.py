@@ -207,7 +207,7 @@ class Reports:
                 reported = significance.batch_reports(
                     head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y, view["headScore"],
                     reader.params["resolution"], view["higherIsBetter"], significance.confidence_of(reader.opening_brief),
-                    workers=_WORKERS)
+                    workers=_WORKERS, progress=self.progress)
             for i, (q, diff) in zip(valid, reported):
                 scores[i] = INVALID if q is None else q
                 if diff is not None:
