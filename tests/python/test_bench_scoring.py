@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
-
+from typing import Iterator
 
 from fathom.chain.market import INVALID
 from fathom.ml import models
@@ -16,13 +17,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import scoring as bench_scoring  # noqa: E402
 
 
-def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
-    manifest = models.make_manifest("softmax", 6, bench_scoring.K, metric="accuracy")
+@contextmanager
+def harness_of(workdir: Path, metric: str, rows: int) -> Iterator[bench_scoring.OracleHarness]:
+    """The benchmark's harness: softmax d=6, 3 sealed updates, `rows` validation rows."""
+    manifest = models.make_manifest("softmax", 6, bench_scoring.K, metric=metric)
     head = models.init_model(manifest, seed=1)
-    deltas = bench_scoring.random_deltas(head, 3, seed=2)
-    X, y = bench_scoring.blobs(200, 6, seed=3)
-    harness = bench_scoring.OracleHarness(tmp_path, manifest, head, X, y, deltas)
+    X, y = bench_scoring.blobs(rows, 6, seed=3)
+    harness = bench_scoring.OracleHarness(workdir, manifest, head, X, y, bench_scoring.random_deltas(head, 3, seed=2))
     try:
+        yield harness
+    finally:
+        harness.close()
+
+
+def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
+    with harness_of(tmp_path, "accuracy", 200) as harness:
         scores = harness.report(harness.records)
         assert len(scores) == 3 and INVALID not in scores
         # the report the node stored is the one returned (it would be sent as it is)
@@ -31,24 +40,15 @@ def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
         assert row is not None and json.loads(row[0]) == scores
         # a batch of one scores its update exactly as in the batch (the padding contract)
         assert harness.report(harness.records[1:2]) == scores[1:2]
-    finally:
-        harness.close()
 
 
 def test_the_oracle_shows_scoring_progress_through_its_hook_and_the_scores_do_not_change(tmp_path):
     # `fathom oracle run` gives the node a tqdm bar (silent unless stderr is a terminal,
     # test_progress.py); the node calls it as each row chunk of a batch is scored
-    manifest = models.make_manifest("softmax", 6, bench_scoring.K, metric="log_loss")
-    head = models.init_model(manifest, seed=1)
-    deltas = bench_scoring.random_deltas(head, 3, seed=2)
-    X, y = bench_scoring.blobs(3000, 6, seed=3)
-    harness = bench_scoring.OracleHarness(tmp_path, manifest, head, X, y, deltas)
-    try:
+    with harness_of(tmp_path, "log_loss", 3000) as harness:
         quiet = harness.report(harness.records)
         calls: list[tuple[int, int]] = []
         harness.node.progress = lambda done, total: calls.append((done, total))
         assert harness.report(harness.records) == quiet
         total = -(-3000 // models.DEFAULT_CHUNK_ROWS)  # one task per row chunk (one group of candidates)
         assert calls == [(i, total) for i in range(1, total + 1)]
-    finally:
-        harness.close()
