@@ -15,8 +15,29 @@ from fathom.cli.export import FORMATS, export_as, load_model
 from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
 
+def _optional_key(args: argparse.Namespace, settings: Settings) -> bytes | None:
+    return account_key(args, settings) if (args.key_file or settings.private_key) else None
+
+
+def held_out_line(test: dict[str, Any], validation: str | None) -> str:
+    """One line on the held-out test set (F14) beside the validation score."""
+    status = test["status"]
+    if status == "none":
+        return "test set: none held out"
+    if status == "sealed":
+        return "test set: unknown until the reveal (the opening brief is sealed for the committee)"
+    rows = f"{test['rows']} rows" if test.get("rows") is not None else "rows unknown"
+    if status == "not revealed":
+        return f"test set: committed ({rows}), not revealed"
+    if status == "mismatch":
+        return f"test set: DOES NOT MATCH its commitment ({test.get('reason')}): no score"
+    return (f"test set ({rows}, scored only at close): {test['score']:.6g} for version {test['version']}, "
+            f"beside validation {validation or '-'}")
+
+
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.settlement import INVALID, dequantise
+    from fathom.roles.requester import held_out_report
 
     market = market_for(args, settings, signer=False)
     view = market.bounty(args.bounty)
@@ -31,10 +52,11 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
             return None
         return f"{dequantise(score, resolution):.6g}"
 
+    test = held_out_report(market, store_for(settings), args.bounty, _optional_key(args, settings))
     if args.json:
         out = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}
         out.update({"metricName": metric, "baseline": units(view["baselineScore"]), "head": units(view["headScore"]),
-                    "targetValue": units(view["target"])})
+                    "targetValue": units(view["target"]), "testSet": test})
         print(json.dumps(out, indent=2))
         return 0
     better = "higher" if view["higherIsBetter"] else "lower"
@@ -44,6 +66,7 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  baseline {units(view['baselineScore']) or '-'}, head version {view['versionCount']} at "
           f"{units(view['headScore']) or '-'}, target {units(view['target'])}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
+    print(f"  {held_out_line(test, units(view['headScore']))}")
     print(schema_text)
     if args.privacy:
         from fathom.cli.privacy import print_version_statements
@@ -89,6 +112,12 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         val_manifest, val_arrays = load_arrays(args.validation)
     if not val_manifest:
         val_manifest = {"task": "classification", "n_classes": int(val_arrays["y"].max()) + 1}
+    test_set = None
+    if args.test_set is not None:  # F14: the same format as --validation's folder
+        if not args.test_set.is_dir():
+            raise FathomError(f"--test-set {args.test_set} is not a folder with X.npy and y.npy")
+        test_manifest, test_arrays = load_arrays(args.test_set)
+        test_set = (test_manifest or dict(val_manifest), test_arrays)
     metric = model_manifest.get("metric")
     if metric not in _metrics():
         raise FathomError(f"the model's manifest names metric {metric!r}; one of {', '.join(_metrics())} is needed")
@@ -104,7 +133,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     curve = _curve(args.curve)
     _check_bounds(args)
     # every check that needs no chain comes first: a mistake sends nothing
-    check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric))
+    check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric), test_set)
     key = account_key(args, settings)
     market = market_for(args, settings)
     overrides: dict[str, Any] = {
@@ -127,7 +156,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
                                               f"{eth(terms['revealBond'])})")
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
-                          max_epsilon=args.max_epsilon, confidence_bps=int(round(args.confidence * 100)))
+                          max_epsilon=args.max_epsilon, confidence_bps=int(round(args.confidence * 100)),
+                          test_set=test_set)
     print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
           f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
@@ -191,7 +221,7 @@ def _cmd_bounty_simple(action: str) -> Any:
         if action == "reveal":
             from fathom.roles.requester import reveal
 
-            reveal(market, bounty_secrets(args, settings))
+            reveal(market, bounty_secrets(args, settings), store_for(settings), account_key(args, settings))
         else:
             getattr(market, action)(args.bounty)
         print(f"bounty {args.bounty}: {action} done; now {market.state(args.bounty)}")
@@ -203,7 +233,7 @@ def _cmd_bounty_simple(action: str) -> Any:
 def _cmd_bounty_export(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.requester import export_model
 
-    key = account_key(args, settings) if (args.key_file or settings.private_key) else None
+    key = _optional_key(args, settings)
     model_key = None
     try:
         model_key = bounty_secrets(args, settings).model_key
@@ -276,6 +306,9 @@ def register(sub: Any) -> None:
     p.add_argument("--token", type=address_arg, help="ERC-20 address (default: ETH)")
     p.add_argument("--admit", type=address_arg, nargs="*", help="contributor addresses to admit to the keyring")
     p.add_argument("--clear", action="store_true", help="publish the models in the clear (no model key)")
+    p.add_argument("--test-set", type=Path, help="a held-out final test set (folder with X.npy and y.npy): sealed "
+                   "for you alone and committed to in the opening brief, scored only after the reveal (which publishes "
+                   "its key) and shown beside the validation score (F14)")
     p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
                                                      "states a larger epsilon, or none, as invalid (its stake is slashed)")
     p.set_defaults(func=_cmd_bounty_open)
@@ -295,7 +328,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_bounty_admit)
     for action, text in (("close", "close a bounty that has ended (refunds what was not earned)"),
                          ("cancel", "stop taking submissions (effective once every batch is decided)"),
-                         ("reveal", "publish the validation key, salt and model key")):
+                         ("reveal", "publish the validation key, salt and model key (and the held-out test "
+                                    "set's key, F14)")):
         p = with_key(bounty.add_parser(action, help=text))
         p.add_argument("bounty", type=int)
         p.set_defaults(func=_cmd_bounty_simple(action))

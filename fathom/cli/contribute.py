@@ -120,6 +120,7 @@ def _update_keys(path: Path) -> dict[str, bytes]:
 
 
 def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.cli.bounty import held_out_line
     from fathom.roles.requester import audit
 
     update_keys = _update_keys(args.update_keys) if args.update_keys else None
@@ -132,6 +133,8 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
         print(f"bounty {args.bounty}: {len(report['versions'])} versions and {report['reports']} reports re-scored")
         if report["sealed"]:
             print(f"  {report['sealed']} updates still sealed for the committee, not re-scored (F2)")
+        head = report["versions"][-1]["chain"] if report["versions"] else None
+        print(f"  {held_out_line(report['test_set'], None if head is None else str(head) + ' units')}")
         for d in report["differences"]:
             print(f"  differs: {d['what']}: chain {d['chain']}, re-scored {d['rescored']}")
         print("no differences" if not report["differences"] else f"{len(report['differences'])} differences")

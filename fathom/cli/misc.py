@@ -9,7 +9,7 @@ from typing import Any
 
 from fathom.chain.deployments import read_deployment
 from fathom.config import Settings
-from fathom.cli._common import account_key, address_arg, market_for, with_key
+from fathom.cli._common import account_key, address_arg, market_for, store_for, with_key
 
 
 def _cmd_deployments(args: argparse.Namespace, settings: Settings) -> int:
@@ -63,7 +63,7 @@ def _cmd_report(args: argparse.Namespace, settings: Settings) -> int:
 
     market = market_for(args, settings, signer=False)
     market.require_bounty(args.bounty)
-    png, page = report(market, args.bounty, args.out)
+    png, page = report(market, args.bounty, args.out, store=store_for(settings))  # with the test set (F14)
     print(f"wrote {png} and {page}")
     return 0
 

@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from fathom.chain.market import WAD, Market
-from fathom.roles.requester import lineage, payouts
+from fathom.roles.requester import held_out_report, lineage, payouts
+from fathom.storage.store import Store
 
 
-def collect(market: Market, bounty_id: int) -> dict[str, Any]:
+def collect(market: Market, bounty_id: int, store: Store | None = None) -> dict[str, Any]:
+    """The report's data; with `store`, the held-out test set's result too (F14)."""
     view = market.bounty(bounty_id)
     xs, ys = market.market.functions.getCurve(bounty_id).call()
     return {
@@ -26,6 +28,7 @@ def collect(market: Market, bounty_id: int) -> dict[str, Any]:
         "versions": lineage(market, bounty_id),
         "payouts": payouts(market, bounty_id),
         "curve": (list(xs), list(ys)),
+        "test_set": held_out_report(market, store, bounty_id) if store is not None else None,
     }
 
 
@@ -140,10 +143,21 @@ def render(data: dict[str, Any], out: Path, names: dict[str, str] | None = None)
         f"<h1>Bounty {data['bounty']} ({html.escape(data['state'])})</h1>"
         f"<img alt='score over versions, rewards, curve' src='data:image/png;base64,{image}' style='max-width:100%'>"
         "<h2>Lineage</h2><table><tr><th>version</th><th>parent</th><th>score</th><th>author</th><th>reward</th></tr>"
-        f"{table}</table><h2>Contributors</h2><table><tr><th>who</th><th>sent</th><th>accepted</th><th>rejected</th>"
+        f"{table}</table>{_test_set_html(data, versions)}<h2>Contributors</h2><table><tr><th>who</th><th>sent</th><th>accepted</th><th>rejected</th>"
         f"<th>slashed</th><th>reward</th><th>burned</th></tr>{pay}</table>\n"
     )
     return png, page
+
+
+def _test_set_html(data: dict[str, Any], versions: list[dict[str, Any]]) -> str:
+    """The held-out test set's line (F14), beside the head's validation score."""
+    from fathom.cli.bounty import held_out_line
+
+    test = data.get("test_set")
+    if not test:
+        return ""
+    head = next((v["score"] for v in reversed(versions) if v["score"] is not None), None)
+    return f"<p>{html.escape(held_out_line(test, None if head is None else format(head / 1e4, '.4f')))}</p>"
 
 
 def _curve_at(xs: list[int], ys: list[int], p: float) -> float:
@@ -155,5 +169,6 @@ def _curve_at(xs: list[int], ys: list[int], p: float) -> float:
     return 1.0
 
 
-def report(market: Market, bounty_id: int, out: Path, names: dict[str, str] | None = None) -> tuple[Path, Path]:
-    return render(collect(market, bounty_id), out, names)
+def report(market: Market, bounty_id: int, out: Path, names: dict[str, str] | None = None,
+           store: Store | None = None) -> tuple[Path, Path]:
+    return render(collect(market, bounty_id, store), out, names)

@@ -5,7 +5,8 @@ Where things come from:
 - the keyring and initial model: the latest KeyringSet / InitialModelSet event, else the
   parameters. The keyring's authenticated plaintext is the *brief*, a small JSON
   document from the requester (version `BRIEF_VERSION`): `{"brief": 2, "validation": CID,
-  "validation_salt": hex}`, where `validation_salt` is the
+  "validation_salt": hex}` (optionally `"test_set"`: the held-out test set's CID, rows and
+  commitment, F14; a later brief adds its `"test_set_key"` and `"test_salt"`), where `validation_salt` is the
   commitment's salt sealed under the validation key (so only the committee, and everyone
   after the reveal, can read it);
 - version v's model: the merged model named by VersionAccepted(v) (version 0 is the
@@ -177,6 +178,20 @@ class BountyReader:
         switch them between two members' reads and make honest members disagree."""
         cid = cid_from_chain(*tuple(self.params["keyring"]))
         return self._brief(cid, self._keyring if cid == self.keyring_cid else self._open_keyring(cid))
+
+    def keyring_briefs(self) -> list[dict[str, Any]]:
+        """The brief of every keyring the bounty named (the opening one first, then each
+        `KeyringSet` in chain order) that this reader can open; the others are left out.
+        What a later keyring adds (the held-out test set's key, F14) is read from here."""
+        cids = [cid_from_chain(*tuple(self.params["keyring"]))]
+        cids += [cid_from_chain(*tuple(ev["keyring"])) for ev in self.events if ev.name == "KeyringSet"]
+        out = []
+        for cid in cids:
+            try:
+                out.append(self._brief(cid, self._open_keyring(cid)))
+            except FathomError:  # not ours to open, not fetchable, or no readable brief
+                continue
+        return out
 
     def _brief(self, cid: str, ring: Opened | None) -> dict[str, Any]:
         raw = self.fetch(cid) if ring is None else ring.plaintext

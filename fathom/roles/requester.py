@@ -12,9 +12,12 @@ Opening a bounty (`open_bounty`):
   hex}` (the salt sealed under the validation key, so that each committee member checks
   the commitment before it scores), plus `"confidence_bps"` (F12) and `"max_epsilon"` when
   the requester requires differential privacy;
-- the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`.
+- the chain records `keccak256(abi.encode(validationCid, validationKey, salt))`;
+- with a held-out test set (F14), it is sealed for the requester alone and the brief
+  carries `"test_set": {"cid", "rows", "commitment"}`; `reveal` publishes its key and salt
+  in a new keyring after the on-chain reveal, and `held_out_report` checks and scores it.
 
-The secrets (model key, validation key, salt) are written to
+The secrets (model key, validation key, salt, and the test set's key and salt) are written to
 `<data dir>/requester/bounty-<id>.json` (mode 0600) and are needed for the reveal.
 """
 
@@ -46,6 +49,8 @@ from fathom.crypto.envelope import (
     build_keyring,
     extend_keyring,
     new_key,
+    open_envelope,
+    public_key_of,
     seal_for,
     seal_with_key,
 )
@@ -60,6 +65,10 @@ class BountySecrets:
     validation_key: bytes
     salt: bytes
     validation_cid: str
+    #: the held-out test set (F14): its key and salt stay here until the reveal
+    test_key: bytes | None = None
+    test_salt: bytes | None = None
+    test_cid: str | None = None
 
     def save(self, data_dir: Path) -> Path:
         folder = data_dir / "requester"
@@ -74,6 +83,9 @@ class BountySecrets:
                 "validation_key": self.validation_key.hex(),
                 "salt": self.salt.hex(),
                 "validation_cid": self.validation_cid,
+                "test_key": self.test_key.hex() if self.test_key else None,
+                "test_salt": self.test_salt.hex() if self.test_salt else None,
+                "test_cid": self.test_cid,
             }, fh, indent=2)
         tmp.replace(path)
         return path
@@ -85,8 +97,11 @@ class BountySecrets:
             raw = json.loads(path.read_text())
         except FileNotFoundError:
             raise FathomError(f"no secrets for bounty {bounty_id} at {path}: only the requester's machine has them") from None
+        test_key, test_salt = raw.get("test_key"), raw.get("test_salt")
         return cls(bounty_id, bytes.fromhex(raw["model_key"]) if raw["model_key"] else None,
-                   bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"])
+                   bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"],
+                   bytes.fromhex(test_key) if test_key else None, bytes.fromhex(test_salt) if test_salt else None,
+                   raw.get("test_cid"))
 
 
 def tolerance_for(validation_rows: int, resolution: int, rows: int = 2) -> int:
@@ -120,17 +135,24 @@ def metric_terms(metric: str) -> dict[str, Any]:
 
 
 def check_bounty(initial: tuple[dict[str, Any], dict[str, np.ndarray]],
-                 validation: tuple[dict[str, Any], dict[str, np.ndarray]], terms: dict[str, Any]) -> None:
+                 validation: tuple[dict[str, Any], dict[str, np.ndarray]], terms: dict[str, Any],
+                 test_set: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None) -> None:
     """Refuse, before anything is pinned or escrowed, a bounty its committee could not
     serve: the initial model and validation set must be valid artefacts, the set must fit
     the model (features, classes or targets, dtypes), and the registered metric and
-    direction must be the manifest's (issue 14 item 10, issue 15 item 5)."""
+    direction must be the manifest's (issue 14 item 10, issue 15 item 5). A held-out test
+    set (F14) must fit the model too."""
     try:
         model = unpack_model(pack_model(*initial))
         val = unpack_validation(pack_validation(*validation))
         check_validation_fits(model, val)
     except (RejectionError, models.ModelError) as exc:
         raise FathomError(f"the validation set does not fit the model: {exc}") from None
+    if test_set is not None:
+        try:
+            check_validation_fits(model, unpack_validation(pack_validation(*test_set)))
+        except (RejectionError, models.ModelError) as exc:
+            raise FathomError(f"the test set does not fit the model: {exc}") from None
     expected = metric_terms(model.metric)
     got = bytes(terms["metric"]).rstrip(b"\0").decode("ascii", "replace")
     if got != model.metric or bool(terms["higherIsBetter"]) != expected["higherIsBetter"]:
@@ -151,8 +173,11 @@ def open_bounty(
     clear: bool = False,
     max_epsilon: float | None = None,
     confidence_bps: int | None = None,
+    test_set: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
 ) -> BountySecrets:
     """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk).
+    `test_set`: a held-out test set (F14), sealed under a key only the requester holds,
+    pinned, and committed to in the opening brief; `reveal` publishes its key.
     `confidence_bps`: the acceptance rule's confidence (F12; the default 9,900 when None),
     sealed in the brief. `max_epsilon`: the largest epsilon an update may state (an off-chain term sealed in the
     brief; the oracles score an update above it, or without a privacy statement, INVALID)."""
@@ -161,7 +186,7 @@ def open_bounty(
         extra_terms["confidence_bps"] = confidence_bps
     max_epsilon_of(extra_terms)  # a bad value fails before anything is sent
     significance.confidence_of(extra_terms)
-    check_bounty(initial, validation, terms)
+    check_bounty(initial, validation, terms, test_set)
     me = account_address(private_key)
     committee = list(terms["committee"])
     predicted = market.bounty_count() + 1
@@ -174,6 +199,13 @@ def open_bounty(
     # the commitment's salt travels in the brief sealed under the validation key: only the
     # committee (which can open the validation set) reads it, and checks the commitment
     sealed_salt = seal_for(salt, committee_keys, predicted, "validation", me, key=validation_key, **domain)
+    test_key = test_salt = test_cid = None
+    if test_set is not None:  # F14: sealed for the requester alone; the brief carries its commitment
+        test_key, test_salt = new_key(), pysecrets.token_bytes(32)
+        test_cid = store.add(seal_for(pack_validation(*test_set), {me: public_key_of(private_key)}, predicted,
+                                      "validation", me, key=test_key, **domain))
+        extra_terms["test_set"] = {"cid": test_cid, "rows": int(len(test_set[1]["y"])),
+                                   "commitment": commitment(cid_to_chain(test_cid), test_key, test_salt).hex()}
     brief = json.dumps({"brief": BRIEF_VERSION, "validation": val_cid, "validation_salt": sealed_salt.hex()} | extra_terms,
                        sort_keys=True).encode()
 
@@ -203,7 +235,7 @@ def open_bounty(
         model_cid, ring_cid, model_key = artefacts(bounty_id)
         market.send(market.market.functions.setInitialModel(bounty_id, cid_to_chain(model_cid)))
         market.set_keyring(bounty_id, cid_to_chain(ring_cid))
-    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid)
+    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid, test_key, test_salt, test_cid)
     secrets.save(data_dir)
     return secrets
 
@@ -220,9 +252,85 @@ def admit(market: Market, store: Store, private_key: bytes, secrets: BountySecre
     return cid
 
 
-def reveal(market: Market, secrets: BountySecrets) -> Any:
-    return market.reveal(secrets.bounty_id, cid_to_chain(secrets.validation_cid), secrets.validation_key, secrets.salt,
-                         secrets.model_key or b"\0" * 32)
+def reveal(market: Market, secrets: BountySecrets, store: Store | None = None, private_key: bytes | None = None) -> Any:
+    """The reveal (E2): the validation key, salt and model key on chain; then, for a bounty
+    with a held-out test set (F14), a new keyring whose brief adds the test set's key and
+    salt (`publish_test_key`). Only after the on-chain reveal, which the contract allows
+    once the bounty has ended: the test set is never readable before."""
+    if secrets.test_key is not None and (store is None or private_key is None):
+        raise FathomError(f"bounty {secrets.bounty_id} has a held-out test set: revealing it needs the store and "
+                          "the requester's key")
+    receipt = market.reveal(secrets.bounty_id, cid_to_chain(secrets.validation_cid), secrets.validation_key,
+                            secrets.salt, secrets.model_key or b"\0" * 32)
+    if secrets.test_key is not None:
+        publish_test_key(market, store, private_key, secrets)  # type: ignore[arg-type]
+    return receipt
+
+
+def publish_test_key(market: Market, store: Store, private_key: bytes, secrets: BountySecrets) -> str:
+    """Publish the held-out test set's key and salt (F14) in a keyring whose brief is the
+    opening brief plus ``"test_set_key"`` and ``"test_salt"`` (the same model key, wrapped
+    for the committee; after the reveal anyone opens it with the revealed model key).
+    Refused before the validation reveal. Returns the keyring's CID."""
+    if revealed_keys(market, secrets.bounty_id) is None:
+        raise FathomError(f"bounty {secrets.bounty_id} is not revealed: its test set stays sealed until then")
+    me = account_address(private_key)
+    reader = BountyReader(market, store, secrets.bounty_id, private_key, model_key=secrets.model_key)
+    brief = dict(reader.opening_brief)
+    brief.update({"test_set_key": secrets.test_key.hex(), "test_salt": secrets.test_salt.hex()})  # type: ignore[union-attr]
+    note = json.dumps(brief, sort_keys=True).encode()
+    if secrets.model_key is None:  # in the clear: the keyring is the brief itself
+        cid = store.add(note)
+    else:
+        chain_id, market_address = reader.domain
+        cid = store.add(build_keyring(secrets.model_key, reader.recipients(), secrets.bounty_id, me, note=note,
+                                      chain_id=chain_id, market=market_address))
+    market.set_keyring(secrets.bounty_id, cid_to_chain(cid))
+    return cid
+
+
+def held_out_report(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[str, Any]:
+    """The held-out test set (F14), as anyone checks it: ``status`` is
+
+    - ``"none"``: the opening brief names no test set;
+    - ``"sealed"``: the opening brief cannot be read yet (before the reveal, without a key);
+    - ``"not revealed"``: the brief commits to a test set whose key was not published;
+    - ``"mismatch"``: the published key and salt do not match the commitment in the
+      opening brief (``keccak256(abi.encode(cid, key, salt))``), or do not open the set:
+      the requester swapped it, and no score is shown;
+    - ``"scored"``: the head model's score on it (``score``, and ``units`` at the bounty's
+      resolution), beside the validation score (``validation``: the head's recorded one)."""
+    keys = revealed_keys(market, bounty_id)
+    model_key = keys[1] if keys is not None and any(keys[1]) else None
+    reader = BountyReader(market, store, bounty_id, private_key, model_key=model_key)
+    out: dict[str, Any] = {"status": "sealed", "rows": None}
+    try:
+        opening = reader.opening_brief
+    except FathomError:
+        return out
+    test = opening.get("test_set")
+    if not isinstance(test, dict):
+        return {"status": "none", "rows": None}
+    out.update({"status": "not revealed", "rows": test.get("rows"), "cid": test.get("cid")})
+    published = [b for b in reader.keyring_briefs() if "test_set_key" in b]
+    if not published:
+        return out
+    try:
+        key, salt = bytes.fromhex(published[-1]["test_set_key"]), bytes.fromhex(published[-1]["test_salt"])
+        if commitment(cid_to_chain(test["cid"]), key, salt).hex() != str(test["commitment"]).removeprefix("0x"):
+            return out | {"status": "mismatch", "reason": "the published key and salt are not the ones committed to"}
+        opened = open_envelope(reader.fetch(test["cid"]), key=key, expect_kind="validation")
+        test_val = unpack_validation(opened.plaintext)
+    except (FathomError, KeyError, TypeError, ValueError) as exc:
+        return out | {"status": "mismatch", "reason": f"the committed test set does not open: {exc}"}
+    versions = reader.versions()
+    head = reader.model(len(versions) - 1)
+    check_validation_fits(head, test_val)
+    value = models.score(head.manifest, head.arrays, test_val.X, test_val.y)
+    resolution = reader.params["resolution"]
+    return out | {"status": "scored", "rows": len(test_val.y), "version": len(versions) - 1, "score": value,
+                  "units": protocol.quantise(value, resolution), "validation": versions[-1].score,
+                  "metric": head.metric}
 
 
 def revealed_keys(market: Market, bounty_id: int) -> tuple[bytes, bytes] | None:
@@ -426,5 +534,10 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
         checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})
         if rescored is not None and v.score is not None and abs(rescored - v.score) > tolerance:
             differences.append({"what": f"version {v.number}", "chain": v.score, "rescored": rescored})
+    test = held_out_report(market, store, bounty_id, private_key)
+    if test["status"] == "mismatch":  # the requester swapped its held-out test set (F14)
+        differences.append({"what": "the held-out test set", "chain": "committed in the opening brief",
+                            "rescored": f"does not match: {test.get('reason')}"})
     return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports,
-            "sealed": len(sealed_ids) + len(unopened), "differences": differences, "submissions": compared}
+            "sealed": len(sealed_ids) + len(unopened), "differences": differences, "submissions": compared,
+            "test_set": test}

@@ -236,6 +236,7 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     max_epsilon = overrides.pop("max_epsilon", None)  # an off-chain term of the brief, not of the contract
     confidence_bps = overrides.pop("confidence_bps", None)  # likewise (F12)
     initial = overrides.pop("initial", None)  # the initial model's parameters (default: seed_model())
+    test_set = overrides.pop("test_set", None)  # a held-out test set (F14): (manifest, {"X", "y"})
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
@@ -250,7 +251,7 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
                           (manifest, seed_model() if initial is None else initial),
                           ({"task": "classification", "n_classes": K}, {"X": vX, "y": vy}), terms,
                           admitted=[p.address for p in people.values()], max_epsilon=max_epsilon,
-                          confidence_bps=confidence_bps)
+                          confidence_bps=confidence_bps, test_set=test_set)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
     if baseline:
