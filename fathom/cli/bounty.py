@@ -319,8 +319,12 @@ def register(sub: Any) -> None:
     p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a committee "
-                                                          "member's key: updates are sealed for the committee only)")
+    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (mechanism, unit, "
+                   "epsilon, delta, accountant), read from its update: with a committee member's key, or with the "
+                   "update keys a member disclosed after settlement (--update-keys)")
+    p.add_argument("--update-keys", type=Path, metavar="FILE",
+                   help="with --privacy: JSON {cid: hex key} of update keys a committee member disclosed (each checked "
+                        "against its envelope's key commitment)")
     p.set_defaults(func=_cmd_bounty_show)
     p = bounty.add_parser("lineage", help="versions and payouts, from events")
     p.add_argument("bounty", type=int)

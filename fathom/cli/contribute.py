@@ -137,7 +137,7 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _update_keys(path: Path) -> dict[str, bytes]:
+def update_keys_file(path: Path) -> dict[str, bytes]:
     """A disclosure file: a JSON object `{cid: 64 hex digits}` (each key is checked against its
     envelope's key commitment when used, so a wrong one is refused, never trusted)."""
     try:
@@ -152,7 +152,7 @@ def _update_keys(path: Path) -> dict[str, bytes]:
 def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.requester import audit
 
-    update_keys = _update_keys(args.update_keys) if args.update_keys else None
+    update_keys = update_keys_file(args.update_keys) if args.update_keys else None
     market = market_for(args, settings, signer=False)
     market.require_bounty(args.bounty)
     report = audit(market, store_for(settings), args.bounty, update_keys=update_keys)

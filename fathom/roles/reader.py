@@ -206,7 +206,11 @@ class BountyReader:
     @cached_property
     def encryption(self) -> dict[str, Any] | None:
         """The encrypted-weights mode's part of the *opening* brief (a later keyring cannot
-        switch the key under the members), checked; None for a bounty in another mode."""
+        switch the key under the members), checked; None for a bounty in another mode. The
+        mode's keyring is the plain brief: a sealed keyring is another mode's, known without
+        opening it (so readers without a key, an auditor, still open updates)."""
+        if self.fetch(cid_from_chain(*tuple(self.params["keyring"]))).startswith(ENVELOPE_MAGIC):
+            return None
         doc = self.opening_brief.get("encryption")
         if doc is None:
             return None
