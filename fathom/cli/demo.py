@@ -207,15 +207,7 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
         reveal(requester, secrets)
         log("requester cancelled, closed and revealed (validation set, salt, model key)")
     finally:
-        for d in daemons:
-            d.terminate()
-        for d in daemons:
-            try:
-                d.wait(10)
-            except subprocess.TimeoutExpired:
-                d.kill()
-        for fh in logs:
-            fh.close()
+        _stop(daemons, logs)
     return {"w3": w3, "addresses": addresses, "record": record, "parties": parties, "market_for": market_for,
             "bounty": bid, "secrets": secrets, "baseline": baseline, "submissions": submissions, "store": store,
             "committee": committee, "requester": requester, "manifest": manifest, "seed_params": seed_params,
