@@ -332,7 +332,7 @@ def _encrypted_summary(r: dict[str, Any], viewer: Market, store: Store, log: Any
         log(f"  #{sid} {name:<3} {o.get('outcome', '?'):<9} reward {o.get('reward', 0) / 1e18:.6f} ETH")
     log(f"  audit after the reveal (the model key opens the Paillier key): {len(report['versions'])} versions and "
         f"{report['reports']} reports re-scored, {len(report['differences'])} differences")
-    return {"bounty": bid, "outcomes": outcomes, "audit": report}
+    return {"bounty": bid, "outcomes": outcomes, "audit": report, "payouts": payouts(viewer, bid)}
 
 
 def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print,
