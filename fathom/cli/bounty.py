@@ -53,8 +53,10 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
         return f"{dequantise(score, resolution):.6g}"
 
     test = held_out_report(market, store_for(settings), args.bounty, _optional_key(args, settings))
+    mode = _mode_of(args, settings, market)
     if args.json:
         out = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}
+        out["privacyTerms"] = mode
         out.update({"metricName": metric, "baseline": units(view["baselineScore"]), "head": units(view["headScore"]),
                     "targetValue": units(view["target"]), "testSet": test})
         print(json.dumps(out, indent=2))
@@ -68,11 +70,32 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
     print(f"  {held_out_line(test, units(view['headScore']))}")
     print(schema_text)
+    print(_mode_lines(mode))
     if args.privacy:
         from fathom.cli.privacy import print_version_statements
 
         print_version_statements(args, settings, market)
     return 0
+
+
+def _mode_of(args: argparse.Namespace, settings: Settings, market: Any) -> dict[str, Any]:
+    """The bounty's mode and largest epsilon (`requester.bounty_mode`), read with the caller's key if it has one."""
+    from fathom.cli._common import account_key, store_for
+    from fathom.roles.requester import bounty_mode
+
+    key = account_key(args, settings) if (getattr(args, "key_file", None) or settings.private_key) else None
+    return bounty_mode(market, store_for(settings), args.bounty, key)
+
+
+def _mode_lines(mode: dict[str, Any]) -> str:
+    """`bounty show`'s privacy lines: how the model is protected, and the largest epsilon."""
+    from fathom.roles.requester import MODE_TEXT
+
+    eps = mode["max_epsilon"]
+    eps_text = ("not readable with this account (the brief is sealed)" if eps == "sealed"
+                else "not required" if eps is None else f"{eps:g} (an update stating more, or none, is invalid)")
+    return (f"  mode: {MODE_TEXT[mode['mode']].format(bits=mode['paillier_bits'])}\n"
+            f"  largest epsilon: {eps_text}")
 
 
 def _cmd_bounty_lineage(args: argparse.Namespace, settings: Settings) -> int:
@@ -134,6 +157,13 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     _check_bounds(args)
     # every check that needs no chain comes first: a mistake sends nothing
     check_bounty((model_manifest, model_arrays), (val_manifest, val_arrays), metric_terms(metric), test_set)
+    if args.encrypted_weights:  # the mode's size bound (F13), before any key, pin or escrow
+        from fathom.ml import encrypted
+
+        try:
+            encrypted.check_budget(model_manifest, args.batch_size, args.timeout)
+        except FathomError as exc:
+            raise FathomError(f"--encrypted-weights: {exc}") from None
     key = account_key(args, settings)
     market = market_for(args, settings)
     overrides: dict[str, Any] = {
@@ -157,7 +187,7 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
                           max_epsilon=args.max_epsilon, confidence_bps=int(round(args.confidence * 100)),
-                          test_set=test_set)
+                          test_set=test_set, encrypted_weights=args.encrypted_weights)
     print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
           f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
     return 0
@@ -311,12 +341,22 @@ def register(sub: Any) -> None:
                    "its key) and shown beside the validation score (F14)")
     p.add_argument("--max-epsilon", type=float, help="require differential privacy: the oracles score an update that "
                                                      "states a larger epsilon, or none, as invalid (its stake is slashed)")
+    p.add_argument("--encrypted-weights", action="store_true",
+                   help="give contributors the weights only as Paillier ciphertexts (2048-bit): they train a model they "
+                        "cannot read or use, and the committee alone holds the key (sealed for it; published with the "
+                        "model key at the reveal). Linear models only: logistic, or softmax trained one-vs-rest. Bound: "
+                        "at most 1,024 weights (classes x (features + 1)), and (batch size + 1) x weights x 10 ms within "
+                        "a quarter of --timeout (the committee's decryption budget); checked before anything is sent")
     p.set_defaults(func=_cmd_bounty_open)
     p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (needs a committee "
-                                                          "member's key: updates are sealed for the committee only)")
+    p.add_argument("--privacy", action="store_true", help="each version's privacy statement (mechanism, unit, "
+                   "epsilon, delta, accountant), read from its update: with a committee member's key, or with the "
+                   "update keys a member disclosed after settlement (--update-keys)")
+    p.add_argument("--update-keys", type=Path, metavar="FILE",
+                   help="with --privacy: JSON {cid: hex key} of update keys a committee member disclosed (each checked "
+                        "against its envelope's key commitment)")
     p.set_defaults(func=_cmd_bounty_show)
     p = bounty.add_parser("lineage", help="versions and payouts, from events")
     p.add_argument("bounty", type=int)

@@ -29,8 +29,35 @@ def _score_line(c: Any) -> str:
     return line
 
 
+def _cmd_contribute_encrypted(args: argparse.Namespace, settings: Settings, market: Any, store: Any, key: bytes,
+                              arrays: dict[str, Any]) -> int:
+    """An encrypted-weights bounty (F13): steps on the ciphertexts, no local score."""
+    from fathom.roles.contributor import contribute_encrypted
+
+    if args.clip is not None or args.noise is not None or args.dp_sgd:
+        raise FathomError(f"bounty {args.bounty} is in the encrypted-weights mode: you cannot clip an update you cannot "
+                          "see, so --clip/--noise/--dp-sgd do not apply; --noise-std adds Gaussian noise under "
+                          "encryption (it states no epsilon)")
+    c = contribute_encrypted(market, store, key, args.bounty, arrays["X"], arrays["y"], lr=args.lr, steps=args.steps,
+                             noise_std=args.noise_std, stake_from=args.stake_from, ledger=ledger_for(settings),
+                             dry_run=args.dry_run, force=args.force)
+    shape = f"{c.rows} row(s) of {c.inputs + 1} Paillier ciphertexts"
+    if c.dry_run:
+        print(f"dry run: bounty {c.bounty_id} is in the encrypted-weights mode ({shape}); your data's map checks out "
+              f"for {c.steps} steps at lr {c.lr:g}; nothing was encrypted or sent")
+    else:
+        print(f"submitted #{c.submission_id} to bounty {c.bounty_id} on version {c.base_version}: {c.cid}")
+        print(f"encrypted weights: {c.steps} steps at lr {c.lr:g} computed on {shape}"
+              + (f", Gaussian noise of std {c.noise_std:g} added under encryption (no epsilon is stated)" if c.noise_std else ""))
+    print(f"largest stable lr on your data: {c.largest_lr:.4g} (2 / the largest eigenvalue of its curvature)")
+    print("no local score: you never hold the weights. The committee decrypts your update and scores it on the hidden "
+          f"validation set; its published decision (score, accepted or not, reward) is `fathom outcome {c.bounty_id} "
+          f"{c.submission_id if c.submission_id is not None else 'ID'}`")
+    return 0
+
+
 def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
-    from fathom.roles.contributor import PrivacySettings, contribute
+    from fathom.roles.contributor import PrivacySettings, contribute, encrypted_mode
 
     key = account_key(args, settings)
     if is_table(args.data):
@@ -45,9 +72,12 @@ def _cmd_contribute(args: argparse.Namespace, settings: Settings) -> int:
         raise FathomError("--noise needs --clip: the noise is scaled to the clipping norm")
     if args.clip is not None and args.noise is None:
         raise FathomError("--clip needs --noise: clipping alone gives no privacy guarantee")
+    market, store = market_for(args, settings), store_for(settings)
+    if encrypted_mode(market, store, args.bounty, key):
+        return _cmd_contribute_encrypted(args, settings, market, store, key, arrays)
     dp = (PrivacySettings(args.clip, args.noise, args.dp_delta, args.budget_epsilon, mechanism="dp-sgd" if args.dp_sgd else "gaussian")
           if args.noise is not None else None)
-    c = contribute(market_for(args, settings), store_for(settings), key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
+    c = contribute(market, store, key, args.bounty, arrays["X"], arrays["y"], lr=args.lr,
                    epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, dp=dp, progress=Progress("training"),
                    stake_from=args.stake_from, ledger=ledger_for(settings), dry_run=args.dry_run, force=args.force)
     if c.dry_run:
@@ -107,7 +137,7 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _update_keys(path: Path) -> dict[str, bytes]:
+def update_keys_file(path: Path) -> dict[str, bytes]:
     """A disclosure file: a JSON object `{cid: 64 hex digits}` (each key is checked against its
     envelope's key commitment when used, so a wrong one is refused, never trusted)."""
     try:
@@ -123,7 +153,7 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.cli.bounty import held_out_line
     from fathom.roles.requester import audit
 
-    update_keys = _update_keys(args.update_keys) if args.update_keys else None
+    update_keys = update_keys_file(args.update_keys) if args.update_keys else None
     market = market_for(args, settings, signer=False)
     market.require_bounty(args.bounty)
     report = audit(market, store_for(settings), args.bounty, update_keys=update_keys)
@@ -142,7 +172,10 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: Any) -> None:
-    p = with_key(sub.add_parser("contribute", help="train on local data and submit an encrypted update"))
+    p = with_key(sub.add_parser("contribute", help="train on local data and submit an encrypted update",
+                                description="Train on your data and submit the update, sealed for the committee. On a "
+                                "bounty in the encrypted-weights mode the model is Paillier ciphertexts: --steps steps of "
+                                "--lr are computed on them (no local score: you never hold the weights)."))
     p.add_argument("bounty", type=int)
     p.add_argument("--data", type=Path, required=True, help="folder with X.npy and y.npy, or a .csv/.parquet table with "
                    "--label, its columns mapped onto the bounty's features (never leaves this machine)")
@@ -159,6 +192,10 @@ def register(sub: Any) -> None:
                    help="record-level differential privacy (DP-SGD): clip each example's gradient to --clip and add "
                         "noise at every step, with Poisson-sampled batches; the privacy unit becomes one record of "
                         "your data instead of your whole data set")
+    p.add_argument("--steps", type=int, default=5, help="encrypted-weights bounties only: gradient steps of --lr on "
+                   "your data, computed on the Paillier-encrypted weights as one map (default: %(default)s)")
+    p.add_argument("--noise-std", type=float, help="encrypted-weights bounties only: Gaussian noise of this std added "
+                   "to every coordinate under encryption, from the OS's randomness; it states no epsilon (README)")
     p.add_argument("--dp-delta", type=float, default=1e-5, help="delta of the (epsilon, delta) guarantee (default: %(default)s)")
     p.add_argument("--budget-epsilon", type=float, default=10.0,
                    help="your privacy budget for this data set: a DP release that would take its epsilon, composed "

@@ -8,7 +8,10 @@ It starts a local ganache, deploys the contracts, and runs every role for real:
   committee, a keyring, the commitment, the escrow;
 - 6 contributors whose private shards differ in size and quality; one sends a harmful
   update. They train locally, encrypt, pin and submit over two rounds.
-Then the requester cancels, closes and reveals; everyone claims; anyone audits.
+Then the requester cancels, closes and reveals. A second, smaller bounty shows the
+encrypted-weights mode (`play_encrypted_round`): a logistic model on scikit-learn's
+breast_cancer (d = 30) that contributors train only as Paillier ciphertexts, decided and
+paid by the same committee. Then everyone claims; anyone audits.
 
 Artefacts go to the embedded store (shared folder) unless FATHOM_IPFS_API names a node.
 It ends with a table of versions, scores, rewards and slashes, and checks the books.
@@ -204,19 +207,132 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
         reveal(requester, secrets)
         log("requester cancelled, closed and revealed (validation set, salt, model key)")
     finally:
-        for d in daemons:
-            d.terminate()
-        for d in daemons:
-            try:
-                d.wait(10)
-            except subprocess.TimeoutExpired:
-                d.kill()
-        for fh in logs:
-            fh.close()
+        _stop(daemons, logs)
     return {"w3": w3, "addresses": addresses, "record": record, "parties": parties, "market_for": market_for,
             "bounty": bid, "secrets": secrets, "baseline": baseline, "submissions": submissions, "store": store,
             "committee": committee, "requester": requester, "manifest": manifest, "seed_params": seed_params,
             "validation": validation}
+
+
+# ---------------------------------------------------------------- the encrypted-weights bounty (F13)
+
+
+def breast_cancer(seed: int = 11) -> tuple[np.ndarray, np.ndarray]:
+    """scikit-learn's breast_cancer (569 rows, d = 30, shipped with it), each feature
+    standardised, rows shuffled by `seed`."""
+    from sklearn.datasets import load_breast_cancer
+
+    data = load_breast_cancer()
+    X = (data.data - data.data.mean(axis=0)) / data.data.std(axis=0)
+    order = np.random.default_rng(seed).permutation(len(data.target))
+    return X[order].astype(np.float32), data.target[order].astype(np.int64)
+
+
+def play_encrypted_round(r: dict[str, Any], workdir: Path, store: Store, log: Any = print) -> dict[str, Any]:
+    """A second, smaller bounty in the encrypted-weights mode, on the chain and committee of
+    `play_round`'s result `r`: the oracle daemons are started again (their state carries
+    over), the requester opens a logistic bounty on breast_cancer whose weights contributors
+    get only as Paillier ciphertexts, two batches of two are decided (c0 and c1 honest, c5
+    with its labels flipped, c2 late on the new head), then cancel, close, reveal."""
+    from fathom.roles.contributor import contribute_encrypted
+
+    started = time.monotonic()
+    parties, market_for, committee = r["parties"], r["market_for"], r["committee"]
+    X, y = breast_cancer()
+    shards = {"validation": (X[:200], y[:200]), "c0": (X[200:360], y[200:360]), "c5": (X[360:460], 1 - y[360:460]),
+              "c1": (X[460:520], y[460:520]), "c2": (X[520:], y[520:])}
+    manifest = models.make_manifest("logistic", X.shape[1], 2, metric="accuracy")
+    initial = {k: np.zeros_like(v) for k, v in models.init_model(manifest, seed=0).items()}
+    requester = market_for(parties["requester"])
+    terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=4, target=9_800, slashMargin=500,
+                          tolerance=2, scoringTimeout=900, reward=WAD // 2)
+    vX, vy = shards["validation"]
+    daemons, logs = _oracle_daemons(r, workdir)
+    try:
+        secrets = open_bounty(requester, store, parties["requester"].key, workdir / "requester", (manifest, initial),
+                              ({"task": "classification", "n_classes": 2}, {"X": vX, "y": vy}), terms,
+                              encrypted_weights=True)
+        bid = secrets.bounty_id
+        log(f"\nbounty {bid} opened in the encrypted-weights mode: logistic on breast_cancer (d = 30), reward 0.5 ETH; "
+            "contributors get the 31 weights only as 2048-bit Paillier ciphertexts, the secret key is sealed for the "
+            "committee")
+        _wait("the encrypted bounty's baseline", lambda: requester.state(bid) == "Open", 300)
+        log(f"baseline of version 0 (the committee decrypted it): {requester.bounty(bid)['baselineScore'] / 1e4:.4f}")
+        submissions: list[tuple[str, int]] = []
+        for pair in (("c0", "c5"), ("c1", "c2")):
+            for name in pair:
+                p = parties[name]
+                c = contribute_encrypted(market_for(p), store, p.key, bid, *shards[name], lr=0.3, steps=5)
+                submissions.append((name, c.submission_id))
+                log(f"  {name} submitted #{c.submission_id} on version {c.base_version}: 5 steps at lr 0.3 computed on "
+                    f"the ciphertexts{' (its labels flipped)' if name == 'c5' else ''}; no local score (it never holds "
+                    "the weights)")
+            n = len(submissions)
+            _wait(f"encrypted batch {n // 2 - 1}", lambda: requester.bounty(bid)["nextBatch"] * 2 >= n, 600)
+            for name, sid in submissions[-2:]:
+                o = outcome(requester, bid, sid) or {}
+                log(f"  what {name} sees, the committee's published decision: #{sid} {o.get('outcome', '?')}, score "
+                    f"{o.get('score', 0) / 1e4:.4f}" + (f", reward {o['reward'] / 1e18:.6f} ETH" if o.get("reward") else ""))
+        requester.cancel(bid)
+        _wait("the encrypted bounty to settle", lambda: requester.state(bid) == "Settling", 60)
+        requester.close(bid)
+        reveal(requester, secrets)
+        log("requester cancelled, closed and revealed: the model key now opens the Paillier secret key, so the model "
+            f"is public from here on (it was protected until the reveal); this bounty took {time.monotonic() - started:.1f} s")
+    finally:
+        _stop(daemons, logs)
+    return {"bounty": bid, "submissions": submissions, "secrets": secrets}
+
+
+def _oracle_daemons(r: dict[str, Any], workdir: Path) -> tuple[list[subprocess.Popen[bytes]], list[Any]]:
+    """The three `fathom oracle run` daemons again, on their data folders (already staked)."""
+    env_base = {**os.environ, "FATHOM_RPC_URL": r["url"], "FATHOM_NETWORK": r["record"]["network"],
+                "FATHOM_DEPLOYMENTS": str(workdir / "deployments"), "FATHOM_CONFIRMATIONS": "0"}
+    if r.get("ipfs_api"):
+        env_base["FATHOM_IPFS_API"] = r["ipfs_api"]
+    else:
+        env_base["FATHOM_STORE_DIR"] = str(workdir / "store")
+    daemons, logs = [], []
+    for i in range(3):
+        p = r["parties"][f"oracle{i}"]
+        fh = open(workdir / f"{p.name}-encrypted.log", "wb")
+        logs.append(fh)
+        env = {**env_base, "FATHOM_PRIVATE_KEY": "0x" + p.key.hex(), "FATHOM_DATA_DIR": str(workdir / p.name)}
+        daemons.append(subprocess.Popen([sys.executable, "-m", "fathom", "oracle", "run", "--poll", "0.5"], env=env,
+                                        stdout=fh, stderr=subprocess.STDOUT))
+    return daemons, logs
+
+
+def _stop(daemons: list[subprocess.Popen[bytes]], logs: list[Any]) -> None:
+    for d in daemons:
+        d.terminate()
+    for d in daemons:
+        try:
+            d.wait(10)
+        except subprocess.TimeoutExpired:
+            d.kill()
+    for fh in logs:
+        fh.close()
+
+
+def _encrypted_summary(r: dict[str, Any], viewer: Market, store: Store, log: Any) -> dict[str, Any]:
+    """The encrypted bounty's outcomes, and its audit after the reveal (with oracle0's disclosed keys)."""
+    from fathom.roles.reader import BountyReader
+    from fathom.storage.store import cid_from_chain
+
+    bid = r["bounty"]
+    submitted = {cid_from_chain(*e["update"]): e["contributor"]
+                 for e in viewer.events(bounty_id=bid) if e.name == "SubmissionReceived"}
+    disclosed = BountyReader(viewer, store, bid, r["parties"]["oracle0"].key).disclose(submitted)
+    report = audit(viewer, store, bid, update_keys=disclosed)
+    outcomes = {sid: outcome(viewer, bid, sid) for _, sid in r["submissions"]}
+    log(f"\nencrypted-weights bounty {bid}: the same contracts, committee, scoring and payouts")
+    for name, sid in r["submissions"]:
+        o = outcomes.get(sid) or {}
+        log(f"  #{sid} {name:<3} {o.get('outcome', '?'):<9} reward {o.get('reward', 0) / 1e18:.6f} ETH")
+    log(f"  audit after the reveal (the model key opens the Paillier key): {len(report['versions'])} versions and "
+        f"{report['reports']} reports re-scored, {len(report['differences'])} differences")
+    return {"bounty": bid, "outcomes": outcomes, "audit": report, "payouts": payouts(viewer, bid)}
 
 
 def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache", log: Any = print,
@@ -225,6 +341,7 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
     store: Store = IpfsStore(ipfs_api, timeout=30) if ipfs_api else EmbeddedStore(workdir / "store")
     with LocalChain(chain_kind, accounts=2) as chain:
         r = play_round(chain, workdir, store, log, ipfs_api=ipfs_api)
+        enc = play_encrypted_round(r | {"store": store, "url": chain.url, "ipfs_api": ipfs_api}, workdir, store, log)
         w3, addresses, parties, market_for = r["w3"], r["addresses"], r["parties"], r["market_for"]
         bid, baseline, submissions = r["bounty"], r["baseline"], r["submissions"]
         # claims and the books
@@ -259,6 +376,7 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
         png, page = report(viewer, bid, report_dir or workdir, {p.address: n for n, p in parties.items()})
         result["report"] = [str(png), str(page)]
         _print_table(result, log)
+        result["encrypted"] = _encrypted_summary(enc | {"parties": parties}, viewer, store, log)
         log(f"report: {png} and {page}")
         return result
 
@@ -320,7 +438,8 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     print(f"demo files in {workdir}")
     result = run(workdir, settings.ipfs_api, args.chain, report_dir=args.report_dir)
-    ok = result["market_balance_after_claims"] == result["pending_burn"] and not result["audit"]["differences"]
+    ok = (result["market_balance_after_claims"] == result["pending_burn"] and not result["audit"]["differences"]
+          and not result["encrypted"]["audit"]["differences"])
     return 0 if ok else 1
 
 

@@ -54,11 +54,17 @@ def print_version_statements(args: argparse.Namespace, settings: Settings, marke
         key = account_key(args, settings)
     except FathomError:
         key = None  # nothing opens an update without a member's key (F2): every version reads "sealed"
-    statements = version_statements(market, store_for(settings), args.bounty, key)
+    update_keys = None
+    if getattr(args, "update_keys", None):
+        from fathom.cli.contribute import update_keys_file
+
+        update_keys = update_keys_file(args.update_keys)
+    statements = version_statements(market, store_for(settings), args.bounty, key, update_keys=update_keys)
     if not statements:
         print("  privacy: no accepted version yet")
     for version, s in statements.items():
-        text = ("sealed (updates open for committee members only)" if s == "sealed"
+        text = ("sealed (updates open for committee members, or with a member's disclosed keys: --update-keys)"
+                if s == "sealed"
                 else "no differential privacy stated" if s is None else str(PrivacyStatement.from_dict(s)))
         print(f"  version {version} privacy: {text}")
 

@@ -47,7 +47,11 @@ def bounty_schema(args: argparse.Namespace, settings: Settings, key: bytes | Non
     from fathom.roles.reader import BountyReader
 
     reader = BountyReader(market_for(args, settings, signer=False), store_for(settings), args.bounty, key)
-    model = reader.model(len(reader.versions()) - 1)
+    head = len(reader.versions()) - 1
+    if reader.paillier_public is not None:  # encrypted weights (F13): the manifest is plain, the weights are not read
+        manifest, weights = reader.encrypted_model(head)
+        return weights, schema_of(manifest)
+    model = reader.model(head)
     return model, schema_of(model.manifest)
 
 

@@ -178,6 +178,15 @@ class SecretKey:
     def decrypt_many(self, ciphertexts: Iterable[int]) -> list[int]:
         return [self.decrypt(c) for c in ciphertexts]
 
+    def seed_for(self, context: bytes) -> bytes:
+        """A secret 32-byte seed for `PublicKey.encrypt_many`, the same for every holder of
+        this key: SHA-256("fathom/v1/paillier-seed" || p || q || context), primes in order.
+        Whoever lacks the primes cannot compute it (so cannot recover the randomness)."""
+        p, q = sorted((int(self._key.p), int(self._key.q)))
+        width = (self.public.bits + 7) // 8
+        return hashlib.sha256(b"fathom/v1/paillier-seed" + p.to_bytes(width, "big") + q.to_bytes(width, "big")
+                              + context).digest()
+
     def to_json(self) -> dict[str, object]:
         """The committee's copy of the key (p, q in hex). Never give it to a contributor."""
         return {"scheme": "paillier", "n": format(self.public.n, "x"),

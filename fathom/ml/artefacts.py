@@ -6,13 +6,14 @@ is unpickled, imported or executed, and every size is checked before anything is
 allocated. The same content always packs to the same bytes, so the same model always
 gets the same ciphertext (see `fathom.crypto.envelope.seal_with_key`) and the same CID.
 
-Container (version 1, 2 or 3: the version names the manifest's optional parts), integers
+Container (version 1 to 4: the version names the manifest's optional parts), integers
 big-endian::
 
     offset  size  field
     0       4     magic b"FTHA"
-    4       1     version = 3 if an update's manifest has "privacy", else 2 if the
-                  manifest has "features", else 1 (`container_version`)
+    4       1     version = 4 if the manifest has "encryption", else 3 if an update's
+                  manifest has "privacy", else 2 if the manifest has "features", else 1
+                  (`container_version`)
     5       1     kind: 1 model, 2 update, 3 validation set
     6       2     reserved = 0
     8       4     M = manifest length (uint32)
@@ -27,7 +28,8 @@ big-endian::
 Each ``.npy`` blob is format 1.0 with a canonical header written by this module:
 ``{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }`` padded with spaces and a
 newline to a multiple of 64 bytes, then the C-order little-endian data. Only ``<f4``
-(float32) and ``<i8`` (int64) arrays exist. Reading insists on the canonical form of
+(float32) and ``<i8`` (int64) arrays exist, and ``|u1`` (bytes) for the one array of an
+encrypted container. Reading insists on the canonical form of
 everything (manifest, table order, npy headers), so ``pack(unpack(b)) == b``.
 
 Schemas
@@ -41,7 +43,8 @@ Model and update manifest::
      "activation": "relu" | "tanh",           # hidden layers; mlp only, required there
      "features": {...},                        # optional: the feature schema (version >= 2)
      "metadata": {...},                        # optional, free JSON
-     "privacy": {...}}                         # updates only, optional: the DP statement (version 3)
+     "privacy": {...},                         # updates only, optional: the DP statement (version 3)
+     "encryption": {"scheme": "paillier", "format": 1}}   # optional (version 4), below
 
 with arrays ``W{i}`` float32 of shape ``(in_i, out_i)`` and ``b{i}`` float32 of shape
 ``(out_i,)`` for every layer i, and no others; every value finite. ``features``, when
@@ -57,6 +60,14 @@ array shapes (its metadata may differ): ``merged = model + update`` array by arr
 update that was noised for differential privacy states it under ``"privacy"``, a JSON
 object whose fields `fathom.ml.privacy.statement` defines and checks (the oracle refuses
 a malformed or contradicted statement); the container only requires an object there.
+
+An **encrypted** model or update (the encrypted-weights mode, `fathom.ml.encrypted`)
+carries ``"encryption": {"scheme": "paillier", "format": 1}`` and, in place of its
+``W``/``b`` arrays, exactly one array ``paillier``: uint8, 1-D, the serialised Paillier
+ciphertexts (`fathom.ml.encrypted.pack`, format 1, magic ``FTHMPAIL``) of the weights
+the rest of the manifest describes (a model: the weights at 2**-24; an update: the delta
+at 2**-44). This module checks the framing; `fathom.ml.encrypted.from_container` parses
+and checks the ciphertexts against the bounty's public key.
 
 Validation set manifest::
 
@@ -162,15 +173,22 @@ MAGIC = b"FTHA"
 #: The newest container version. 1: the manifest has neither optional part; 2 adds the
 #: feature schema ("features", `fathom.ml.schema`) to model and update manifests; 3 adds
 #: an update's differential-privacy statement ("privacy", `fathom.ml.privacy.statement`).
+#: 4 adds "encryption": the weights (or the delta) as Paillier ciphertexts in one uint8
+#: array ``paillier`` (the encrypted-weights mode).
 #: A container's version is a function of its manifest (`container_version`): the same
 #: content always packs to the same bytes, and a version 1 artefact keeps its old CID.
-CONTAINER_VERSION = 3
+CONTAINER_VERSION = 4
+#: The only encryption a version 4 container names (`fathom.ml.encrypted`, format 1).
+ENCRYPTION = {"scheme": "paillier", "format": 1}
+ENCRYPTED_ARRAY = "paillier"
 _KIND_MODEL, _KIND_UPDATE, _KIND_VALIDATION = 1, 2, 3
 
 
 def container_version(manifest: Mapping[str, Any]) -> int:
-    """The version a manifest's container carries: 3 with a privacy statement, 2 with a
-    feature schema, 1 with neither."""
+    """The version a manifest's container carries: 4 with Paillier-encrypted weights, 3 with
+    a privacy statement, 2 with a feature schema, 1 with none of them."""
+    if "encryption" in manifest:
+        return 4
     return 3 if "privacy" in manifest else 2 if "features" in manifest else 1
 _KIND_NAMES = {_KIND_MODEL: "model", _KIND_UPDATE: "update", _KIND_VALIDATION: "validation set"}
 _HEAD = struct.Struct(">4sBBHII")
@@ -187,10 +205,11 @@ TASKS = ("classification", "regression")
 _CLASSIFICATION_METRICS = ("accuracy", "log_loss")
 _FLOAT32 = np.dtype("<f4")
 _INT64 = np.dtype("<i8")
-_DTYPE_NAMES = {_FLOAT32: "float32", _INT64: "int64"}
+_BYTES = np.dtype("|u1")
+_DTYPE_NAMES = {_FLOAT32: "float32", _INT64: "int64", _BYTES: "uint8"}
 
 _PARAM_KEYS_REQUIRED = frozenset({"architecture", "dtype", "metric", "layers"})
-_PARAM_KEYS_OPTIONAL = frozenset({"activation", "metadata", "features"})
+_PARAM_KEYS_OPTIONAL = frozenset({"activation", "metadata", "features", "encryption"})
 _VALIDATION_KEYS_REQUIRED = frozenset({"task"})
 _VALIDATION_KEYS_OPTIONAL = frozenset({"n_classes", "metadata"})
 
@@ -254,6 +273,12 @@ class _Params:
     @property
     def output_dim(self) -> int:
         return self.layers[-1][1]
+
+    @property
+    def encrypted(self) -> bool:
+        """Whether the weights are Paillier ciphertexts (container version 4): nothing here
+        can read them; `fathom.ml.encrypted.from_container` parses them."""
+        return "encryption" in self.manifest
 
 
 @dataclass(frozen=True)
@@ -443,7 +468,8 @@ def _pack(kind: int, manifest: Mapping[str, Any], arrays: Mapping[str, np.ndarra
 def _check_array_geometry(name: str, dtype: np.dtype, shape: tuple[int, ...], limits: Limits) -> int:
     """Dtype allowed, dimensions within limits; returns the data size in bytes."""
     if dtype not in _DTYPE_NAMES:
-        raise ArtefactSchemaError(f"array {name!r} has dtype {dtype.str!r} ({dtype}); artefacts hold only '<f4' (float32) and '<i8' (int64) arrays",
+        raise ArtefactSchemaError(f"array {name!r} has dtype {dtype.str!r} ({dtype}); artefacts hold only '<f4' (float32) and '<i8' "
+                                  "(int64) arrays, and '|u1' (bytes) for an encrypted container's ciphertexts",
                                   reason="dtype")
     if len(shape) > limits.max_ndim:
         raise ArtefactTooLarge(f"array {name!r} has {len(shape)} dimensions, more than the limit of {limits.max_ndim}")
@@ -554,7 +580,8 @@ def _unpack(kind: int, data: bytes, limits: Limits) -> tuple[dict[str, Any], dic
     manifest = _parse_manifest(bytes(view[manifest_start:data_start]))
     if isinstance(manifest, dict) and container_version(manifest) != version:
         raise ArtefactFormatError(f"a version {version} container does not match its manifest, which makes it version "
-                                  f"{container_version(manifest)} (1: no optional part; 2: a feature schema; 3: a privacy statement)")
+                                  f"{container_version(manifest)} (1: no optional part; 2: a feature schema; 3: a privacy "
+                                  "statement; 4: encrypted weights)")
     headers: dict[str, tuple[np.dtype, tuple[int, ...], int]] = {}
     for name, offset, length in entries:
         blob = view[data_start + offset : data_start + offset + length]
@@ -692,6 +719,9 @@ def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str,
         if metric == "mse" and out != 1:
             raise ArtefactSchemaError(f"an mlp {what} with metric 'mse' has one output, got {out}")
 
+    if "encryption" in manifest:
+        _check_encrypted_schema(what, manifest, geometry)
+        return
     expected: dict[str, tuple[int, ...]] = {}
     for index, (d_in, d_out) in enumerate(layers):
         expected[f"W{index}"] = (d_in, d_out)
@@ -707,6 +737,22 @@ def _check_param_schema(what: str, manifest: dict[str, Any], geometry: dict[str,
             raise ArtefactSchemaError(f"{what} array {name!r} has dtype {_DTYPE_NAMES.get(dtype, dtype)}, expected float32", reason="dtype")
         if tuple(shape) != expected[name]:
             raise ArtefactSchemaError(f"{what} array {name!r} has shape {tuple(shape)}, expected {expected[name]} from the manifest's layers", reason="shape")
+
+
+def _check_encrypted_schema(what: str, manifest: dict[str, Any], geometry: dict[str, tuple[np.dtype, tuple[int, ...]]]) -> None:
+    """Version 4: the weights are Paillier ciphertexts, in one 1-D uint8 array `paillier`."""
+    if manifest["encryption"] != ENCRYPTION:
+        raise ArtefactSchemaError(f"{what} manifest 'encryption' must be {json.dumps(ENCRYPTION, sort_keys=True)}, "
+                                  f"got {manifest['encryption']!r}")
+    if manifest["architecture"] not in ("logistic", "softmax"):
+        raise ArtefactSchemaError(f"an encrypted {what} is a linear model (logistic or softmax), not {manifest['architecture']!r}")
+    if set(geometry) != {ENCRYPTED_ARRAY}:
+        raise ArtefactSchemaError(f"an encrypted {what} holds exactly one array, {ENCRYPTED_ARRAY!r} (the ciphertexts); "
+                                  f"got {', '.join(sorted(geometry)) or 'none'}", reason="shape")
+    dtype, shape = geometry[ENCRYPTED_ARRAY]
+    if dtype != _BYTES or len(shape) != 1:
+        raise ArtefactSchemaError(f"{what} array {ENCRYPTED_ARRAY!r} must be 1-D uint8, got {_DTYPE_NAMES.get(dtype, dtype)} "
+                                  f"of shape {tuple(shape)}", reason="dtype")
 
 
 def _check_features(document: Any, inputs: int, what: str) -> None:

@@ -63,6 +63,7 @@ encrypted-weights mode": the committee's decryption budget).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from dataclasses import dataclass
@@ -71,7 +72,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from fathom.crypto import paillier
-from fathom.ml import models
+from fathom.ml import artefacts, models
 from fathom.errors import FathomError
 from fathom.ml.privacy.mechanisms import os_generator
 from fathom.ml.quantize import COEFFICIENTS, WEIGHTS, FixedPoint
@@ -82,14 +83,24 @@ __all__ = [
     "FORMAT_VERSION",
     "MAX_WEIGHTS",
     "TASKS",
+    "DECRYPT_SECONDS",
     "add_noise",
     "affine_update",
+    "canonical",
+    "check_budget",
+    "committee_seconds",
+    "decrypt_head",
+    "from_container",
+    "to_container",
     "decrypt",
     "decrypt_update",
     "encrypt_head",
     "encrypt_model",
+    "encrypt_container",
     "encrypted_gradient",
     "encrypted_update",
+    "open_update",
+    "plain_manifest",
     "from_params",
     "pack",
     "plain_update",
@@ -110,6 +121,14 @@ _HEAD = struct.Struct(">8sBI")
 #: timeout of 600 s; 7,840 weights (MNIST one-vs-rest) would take ~11 min and are refused.
 MAX_WEIGHTS = 1024
 _MAX_HEADER = 4096
+#: What a committee member budgets per 2048-bit ciphertext it decrypts or encrypts: 10 ms,
+#: four times the 2.5 ms measured on one idle core (benchmarks/paillier.py; 7 ms at a
+#: load of 6.5), so the bound below holds on a busy machine.
+DECRYPT_SECONDS = 0.010
+#: The share of the scoring timeout a batch's Paillier work may take: the report deadline
+#: keeps the last quarter of the timeout for parsing, scoring and the report's inclusion
+#: (SPECIFICATION F8), and this mode's decryptions must fit in it.
+BUDGET_SHARE = 4
 #: Steps of one update (each a (d+1)^2 matrix product in the clear; the encrypted cost is the same for any number).
 MAX_STEPS = 10_000
 
@@ -193,7 +212,10 @@ def decrypt_update(secret: paillier.SecretKey, data: bytes, manifest: Mapping[st
     delta (``W0``, ``b0``) that `fathom.ml.models.score_many` takes. Refused
     (EncryptedModeError) if it is not an update under the committee's key, or does not
     fit the head, or decrypts out of range."""
-    update = unpack(data, expected_key=secret.public)
+    return _decrypt_update(secret, unpack(data, expected_key=secret.public), manifest)
+
+
+def _decrypt_update(secret: paillier.SecretKey, update: EncryptedWeights, manifest: Mapping[str, object]) -> dict[str, np.ndarray]:
     spec = models.model_spec(manifest)
     if update.kind != "update" or update.task != task_of(manifest):
         raise EncryptedModeError(f"expected a logistic update, got a {update.task} {update.kind}")
@@ -214,6 +236,104 @@ def decrypt(secret: paillier.SecretKey, weights: EncryptedWeights) -> np.ndarray
         raise EncryptedModeError("this secret key does not belong to the weights' public key")
     codec = FixedPoint(frac_bits=0, int_bits=0)
     return np.stack([codec.decode(secret.decrypt_many(row), weights.frac_bits) for row in weights.ciphertexts])
+
+
+def canonical(params: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The weights as the mode carries them: each value rounded to the `WEIGHTS` grid
+    (2**-24, round-half-even), as float32. Exact and idempotent: a value of at least 1/2
+    on the grid is a float32, and one below it has at most 23 significant bits; so what a
+    member decrypts from an encrypted head is bit for bit the model it encrypted."""
+    rows = from_params(params)
+    codes = WEIGHTS.encode(rows)
+    return to_params(FixedPoint(0, 0).decode(codes, WEIGHTS.frac_bits).reshape(rows.shape))
+
+
+def committee_seconds(rows: int, inputs: int, batch_size: int) -> float:
+    """A member's budgeted Paillier work for one batch: decrypting `batch_size` updates and
+    encrypting the merged head, each ``rows * (inputs + 1)`` ciphertexts, at `DECRYPT_SECONDS`."""
+    return (batch_size + 1) * rows * (inputs + 1) * DECRYPT_SECONDS
+
+
+def check_budget(manifest: Mapping[str, object], batch_size: int, scoring_timeout: int) -> tuple[int, int]:
+    """The mode's size bound, checked before a bounty is opened (and by each member before it
+    joins): a linear model (logistic or softmax, one-vs-rest), at most `MAX_WEIGHTS`
+    ciphertexts per model or update, and a batch's Paillier work (`committee_seconds`)
+    within a quarter of the scoring timeout. Returns (rows, inputs)."""
+    task_of(manifest)
+    spec = models.model_spec(manifest)
+    rows, inputs = spec.outputs, spec.d
+    _check_size(rows, inputs)
+    seconds = committee_seconds(rows, inputs, batch_size)
+    if seconds > scoring_timeout / BUDGET_SHARE:
+        needed = int(np.ceil(seconds * BUDGET_SHARE))
+        raise EncryptedModeError(
+            f"a batch of {batch_size} encrypted updates of {rows * (inputs + 1)} weights costs each committee member "
+            f"up to {seconds:.0f} s of Paillier work, more than a quarter of the {scoring_timeout} s scoring timeout: "
+            f"use --timeout {needed} or more, or a smaller batch or model")
+    return rows, inputs
+
+
+def to_container(weights: EncryptedWeights, manifest: Mapping[str, object]) -> tuple[dict[str, object], dict[str, np.ndarray]]:
+    """A container version 4 (`fathom.ml.artefacts`) of encrypted weights: the plaintext
+    manifest (what the ciphertexts encode) with ``"encryption"``, and one uint8 array."""
+    spec = models.model_spec(manifest)
+    if weights.shape != (spec.outputs, spec.d + 1):
+        raise EncryptedModeError(f"weights of shape {weights.shape} do not fit a model of {(spec.outputs, spec.d + 1)}")
+    out = {k: v for k, v in manifest.items() if k != "encryption"} | {"encryption": dict(artefacts.ENCRYPTION)}
+    return out, {artefacts.ENCRYPTED_ARRAY: np.frombuffer(pack(weights), dtype=np.uint8).copy()}
+
+
+def from_container(params: artefacts.Model | artefacts.Update, expected_key: paillier.PublicKey) -> EncryptedWeights:
+    """The ciphertexts of a container version 4, checked: under ``expected_key`` (the
+    bounty's), of the kind the container is, and of the shape its manifest states."""
+    if not params.encrypted:
+        raise EncryptedModeError("this bounty takes encrypted weights only: the artefact holds plaintext weights")
+    weights = unpack(params.arrays[artefacts.ENCRYPTED_ARRAY].tobytes(), expected_key=expected_key)
+    kind = "update" if isinstance(params, artefacts.Update) else "model"
+    if weights.kind != kind:
+        raise EncryptedModeError(f"the container is a {kind} but its ciphertexts are a {weights.kind}")
+    spec = models.model_spec(plain_manifest(params.manifest))
+    if weights.task != task_of(spec.manifest()) or weights.shape != (spec.outputs, spec.d + 1):
+        raise EncryptedModeError(f"the ciphertexts are a {weights.task} {weights.shape}, the manifest states "
+                                 f"{(spec.outputs, spec.d + 1)}")
+    if kind == "model" and weights.frac_bits != WEIGHTS.frac_bits:
+        raise EncryptedModeError(f"an encrypted model is at 2**-{WEIGHTS.frac_bits}, not 2**-{weights.frac_bits}")
+    return weights
+
+
+def plain_manifest(manifest: Mapping[str, object]) -> dict[str, object]:
+    """The manifest of what an encrypted container encodes (without ``"encryption"``)."""
+    return {k: v for k, v in manifest.items() if k != "encryption"}
+
+
+def decrypt_head(secret: paillier.SecretKey, model: artefacts.Model) -> artefacts.Model:
+    """The committee's view of an encrypted model: the plaintext `Model` it encodes."""
+    weights = from_container(model, secret.public)
+    try:
+        rows = decrypt(secret, weights)
+    except paillier.PaillierError as exc:
+        raise EncryptedModeError(f"the model does not decrypt: {exc}") from exc
+    manifest = plain_manifest(model.manifest)
+    return artefacts.Model(manifest, models.check_params(manifest, to_params(rows)))
+
+
+def encrypt_container(secret: paillier.SecretKey, model: artefacts.Model) -> artefacts.Model:
+    """The committee's encrypted head of a plaintext model (its `canonical` weights), the
+    same bytes for every member: the randomness comes from a seed only key holders can
+    derive, bound to the model's bytes (`SecretKey.seed_for`), never reused for others."""
+    manifest = plain_manifest(model.manifest)
+    params = canonical(model.arrays)
+    content = artefacts.pack_model(manifest, params)
+    weights = encrypt_head(secret.public, manifest, params, seed=secret.seed_for(hashlib.sha256(content).digest()))
+    return artefacts.Model(*to_container(weights, manifest))
+
+
+def open_update(secret: paillier.SecretKey, update: artefacts.Update) -> artefacts.Update:
+    """The committee's view of an encrypted update: the float32 delta it decrypts to, with
+    its manifest (less ``"encryption"``), which the oracle then checks against the head."""
+    weights = from_container(update, secret.public)
+    manifest = plain_manifest(update.manifest)
+    return artefacts.Update(manifest, _decrypt_update(secret, weights, manifest))
 
 
 # --- the contributor's side (public key, ciphertexts, its own data) -----------------

@@ -160,6 +160,9 @@ def contribute(
         raise FathomError("a release with differential privacy needs the data owner's privacy ledger")
     me = account_address(private_key)
     reader = BountyReader(market, store, bounty_id, private_key)
+    if reader.paillier_public is not None:
+        raise FathomError(f"bounty {bounty_id} is in the encrypted-weights mode: its model is Paillier ciphertexts, "
+                          "trained with contribute_encrypted (`fathom contribute` chooses it by itself)")
     state = market.state(bounty_id)
     if state != "Open":
         raise FathomError(f"bounty {bounty_id} is {state}, not Open: it takes no submissions")
@@ -235,6 +238,106 @@ def contribute(
     submission, cid = submit_then_publish(market, store, bounty_id, base, sealed, source)
     return Contribution(bounty_id, submission, base, cid, before, after, norm, result.epsilon, result.delta, source,
                         without_noise, metric, statement, spending if dp is not None else None, trained_norm=trained_norm)
+
+
+def encrypted_mode(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> bool:
+    """Whether the bounty is in the encrypted-weights mode (its opening brief, plain in this
+    mode, names a Paillier key). A brief this caller cannot read is another mode's: False,
+    and the ordinary path says what is wrong."""
+    try:
+        return BountyReader(market, store, bounty_id, private_key).paillier_public is not None
+    except FathomError:
+        return False
+
+
+@dataclass(frozen=True)
+class EncryptedContribution:
+    """What a contributor of an encrypted-weights bounty knows of its contribution: no
+    local score (it never holds the weights), only its own data's side of the update."""
+
+    bounty_id: int
+    submission_id: int | None  # None for a dry run
+    base_version: int
+    cid: str | None
+    rows: int
+    inputs: int
+    steps: int
+    lr: float
+    largest_lr: float  # 2 / the largest eigenvalue of its data's curvature: the steps diverge past it
+    noise_std: float | None
+    staked_from: str = "wallet"
+    dry_run: bool = False
+
+
+def contribute_encrypted(
+    market: Market,
+    store: Store,
+    private_key: bytes,
+    bounty_id: int,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    lr: float = 0.1,
+    steps: int = 5,
+    noise_std: float | None = None,
+    stake_from: str = "wallet",
+    ledger: Ledger | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+) -> EncryptedContribution:
+    """Contribute to a bounty in the encrypted-weights mode (SPECIFICATION F13): ``steps``
+    steps of gradient descent at rate ``lr``, computed on the head's Paillier ciphertexts
+    with the contributor's plaintext data (`fathom.ml.encrypted.encrypted_update`), with
+    Gaussian noise of std ``noise_std`` added under encryption if asked (from the OS's
+    randomness; it states no epsilon: README), sealed for the committee and submitted
+    like any update. This process gets the public key and the ciphertexts only: nothing
+    on this path reads the bounty's Paillier secret key, and nothing can (it is sealed
+    for exactly the committee). So there is no local score: the contributor learns its
+    outcome from the committee's published decision (`outcome`)."""
+    from fathom.ml import encrypted
+
+    me = account_address(private_key)
+    reader = BountyReader(market, store, bounty_id, private_key)
+    public = reader.paillier_public
+    if public is None:
+        raise FathomError(f"bounty {bounty_id} is not in the encrypted-weights mode")
+    state = market.state(bounty_id)
+    if state != "Open":
+        raise FathomError(f"bounty {bounty_id} is {state}, not Open: it takes no submissions")
+    source = market.stake_source(bounty_id, stake_from)
+    if not dry_run:
+        _check_funds(market, bounty_id, source)
+    if noise_std is not None and not (np.isfinite(noise_std) and noise_std > 0):
+        raise FathomError("--noise-std must be a positive number")
+    fp = fingerprint(X, y)
+    if ledger is not None and not force and any(r.mechanism != "none" for r in ledger.releases(fp)):
+        raise FathomError("this data set has releases with differential privacy in your ledger, and this mode states "
+                          "no epsilon: pass --force to send it anyway")
+    base = market.bounty(bounty_id)["versionCount"]
+    manifest, weights = reader.encrypted_model(base)  # ciphertexts under the bounty's public key, nothing else
+    rows = weights.rows
+    try:
+        largest = min(2.0 / float(np.linalg.eigvalsh(encrypted.affine_update(X, y, weights.task, row=None if rows == 1 else r)[0])[-1])
+                      for r in range(rows))
+        if dry_run:  # the plaintext map only: lr and the data are checked, nothing is encrypted
+            for r in range(rows):
+                encrypted.affine_update(X, y, weights.task, lr, steps, row=None if rows == 1 else r)
+            return EncryptedContribution(bounty_id, None, base, None, rows, weights.inputs, steps, lr, largest, noise_std,
+                                         source, dry_run=True)
+        update = encrypted.encrypted_update(weights, X, y, lr=lr, steps=steps)
+        if noise_std is not None:
+            update = encrypted.add_noise(update, noise_std)
+        manifest, arrays = encrypted.to_container(update, manifest)
+    except encrypted.EncryptedModeError as exc:
+        raise FathomError(f"{exc}; nothing was sent") from None
+    blob = pack_update(manifest, arrays)
+    if ledger is not None:  # recorded before the update leaves this machine
+        ledger.record(fp, Release("none"), None, None, enforce=False, bounty=bounty_id, base_version=int(base), account=me)
+    chain_id, market_address = reader.domain
+    sealed = seal_for(blob, reader.recipients(), bounty_id, "update", me, chain_id=chain_id, market=market_address)
+    submission, cid = submit_then_publish(market, store, bounty_id, base, sealed, source)
+    return EncryptedContribution(bounty_id, submission, base, cid, rows, weights.inputs, steps, lr, largest, noise_std,
+                                 source)
 
 
 def submit_then_publish(market: Market, store: Store, bounty_id: int, base: int, sealed: bytes,

@@ -19,6 +19,14 @@ Where things come from:
 
 A bounty "in the clear" publishes its models as plain containers (no envelope), and its
 keyring carries the brief with no secret (`"clear": true`).
+
+A bounty in the **encrypted-weights mode** (SPECIFICATION F13) publishes its keyring as the
+plain brief too, with `"encryption": {"scheme": "paillier", "public_key": {...},
+"secret_key": hex}`: the Paillier public key, and the secret key sealed for exactly the
+committee under the bounty's model key (revealed at the reveal). Its models are plain
+containers version 4 whose weights are Paillier ciphertexts: a contributor reads them only
+as ciphertexts (`encrypted_model`); a member (or, after the reveal, anyone) opens the
+secret key (`paillier_secret`) and reads them, and every update, in the clear.
 """
 
 from __future__ import annotations
@@ -28,7 +36,11 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from fathom.ml.artefacts import Model, Update, ValidationSet, unpack_model, unpack_update, unpack_validation
+from fathom.ml import encrypted
+from fathom.ml.models import ModelError
+from fathom.ml.artefacts import (ArtefactSchemaError, Model, Update, ValidationSet, unpack_model, unpack_update,
+                                 unpack_validation)
+from fathom.crypto import paillier
 from fathom.crypto.envelope import MAGIC as ENVELOPE_MAGIC
 from fathom.crypto.envelope import BadWrap, Opened, open_envelope, read_header
 from fathom.errors import FathomError
@@ -206,6 +218,93 @@ class BountyReader:
                               f"this version of fathom reads format {BRIEF_VERSION}")
         return brief
 
+    @cached_property
+    def encryption(self) -> dict[str, Any] | None:
+        """The encrypted-weights mode's part of the *opening* brief (a later keyring cannot
+        switch the key under the members), checked; None for a bounty in another mode. The
+        mode's keyring is the plain brief: a sealed keyring is another mode's, known without
+        opening it (so readers without a key, an auditor, still open updates)."""
+        if self.fetch(cid_from_chain(*tuple(self.params["keyring"]))).startswith(ENVELOPE_MAGIC):
+            return None
+        doc = self.opening_brief.get("encryption")
+        if doc is None:
+            return None
+        if (not isinstance(doc, dict) or set(doc) != {"scheme", "public_key", "secret_key"} or doc["scheme"] != "paillier"
+                or not isinstance(doc["secret_key"], str)):
+            raise FathomError(f"bounty {self.bounty_id}'s brief has a malformed 'encryption' part")
+        return doc
+
+    @cached_property
+    def paillier_public(self) -> paillier.PublicKey | None:
+        """The bounty's Paillier public key (encrypted-weights mode), else None."""
+        doc = self.encryption
+        if doc is None:
+            return None
+        try:
+            return paillier.PublicKey.from_json(doc["public_key"])
+        except paillier.PaillierError as exc:
+            raise FathomError(f"bounty {self.bounty_id}'s Paillier public key is malformed: {exc}") from None
+
+    @cached_property
+    def paillier_secret(self) -> paillier.SecretKey:
+        """The bounty's Paillier secret key, for a committee member (its account key opens
+        it: it is sealed for exactly the committee) or, after the reveal, for whoever holds
+        the revealed model key. A contributor's path never calls this: it cannot open it.
+        Failing here is never an update's fault, so it is a plain FathomError (the oracle
+        quarantines the bounty), never a RejectionError (which would score updates INVALID)."""
+        public = self.paillier_public
+        if public is None:
+            raise FathomError(f"bounty {self.bounty_id} is not in the encrypted-weights mode")
+        chain_id, market = self.domain
+        expect = {"expect_bounty_id": self.bounty_id, "expect_kind": "validation", "expect_chain_id": chain_id,
+                  "expect_market": market, "expect_author": self.requester}
+        try:
+            blob = bytes.fromhex(self.encryption["secret_key"])  # type: ignore[index]
+            if self._model_key is not None:
+                opened = open_envelope(blob, key=self._model_key, **expect)
+            elif self.private_key is not None:
+                opened = open_envelope(blob, private_key=self.private_key, **expect)
+            else:
+                raise FathomError("it opens with a committee member's key, or after the reveal with the model key")
+            members = {m.lower() for m in self.committee()}
+            if {r.lower() for r in opened.recipients} != members:
+                raise FathomError(f"it is sealed for {', '.join(opened.recipients)}, not exactly for the committee")
+            secret = paillier.SecretKey.from_json(json.loads(opened.plaintext))
+        except (FathomError, ValueError) as exc:
+            raise FathomError(f"bounty {self.bounty_id}'s Paillier secret key cannot be opened here: {exc}") from None
+        if secret.public != public:
+            raise FathomError(f"bounty {self.bounty_id}'s sealed Paillier secret key is not the brief's public key's")
+        return secret
+
+    def encrypted_model(self, version: int) -> tuple[dict[str, Any], encrypted.EncryptedWeights]:
+        """Version v's model as Paillier ciphertexts, checked to be under the bounty's public
+        key, with the manifest of what they encode (architecture, layers, metric, features):
+        all a contributor of an encrypted-weights bounty ever gets of the model."""
+        public = self.paillier_public
+        if public is None:
+            raise FathomError(f"bounty {self.bounty_id} is not in the encrypted-weights mode")
+        versions = self.versions()
+        if not 0 <= version < len(versions):
+            raise FathomError(f"bounty {self.bounty_id} has no version {version} (head is {len(versions) - 1})")
+        cid = versions[version].cid
+        if cid is None:
+            raise FathomError(f"version {version} of bounty {self.bounty_id} has no published encrypted model (no "
+                              "report named one): wait for the next version")
+        model = unpack_model(self.fetch(cid))
+        return encrypted.plain_manifest(model.manifest), encrypted.from_container(model, public)
+
+    def seal_model(self, model: Model, author: str) -> bytes:
+        """The bytes a member pins for a version's model, the same on every honest member
+        (F5): in the clear, the container; under the model key, sealed with a nonce derived
+        from the content and `author` (the version's author); in the encrypted-weights mode,
+        the container version 4 of its Paillier ciphertexts (`encrypted.encrypt_container`)."""
+        from fathom.crypto.envelope import seal_with_key
+
+        if self.paillier_public is not None:
+            return encrypted.encrypt_container(self.paillier_secret, model).pack()
+        key = self.model_key
+        return model.pack() if key is None else seal_with_key(model.pack(), key, self.bounty_id, "model", author)
+
     def recipients(self) -> dict[str, bytes]:
         """Who an update is sealed for: the committee, exactly (F2). Never the requester,
         which reads no update before settlement (only merged models, with the model key)."""
@@ -232,7 +331,18 @@ class BountyReader:
             if key is None:
                 raise FathomError(f"model {cid} is encrypted but bounty {self.bounty_id} publishes no model key")
             blob = open_envelope(blob, key=key, expect_bounty_id=self.bounty_id, expect_kind="model").plaintext
-        return unpack_model(blob)
+        model = unpack_model(blob)
+        if self.paillier_public is None:
+            if model.encrypted:
+                raise FathomError(f"model {cid} holds Paillier ciphertexts, but bounty {self.bounty_id} is not in the "
+                                  "encrypted-weights mode")
+            return model
+        if not model.encrypted:
+            raise FathomError(f"model {cid} of encrypted-weights bounty {self.bounty_id} holds plaintext weights")
+        if self.private_key is None and self._model_key is None:
+            raise FathomError(f"bounty {self.bounty_id}'s model is Paillier-encrypted: only its committee reads it "
+                              "(and everyone after the reveal); contributors train on the ciphertexts")
+        return encrypted.decrypt_head(self.paillier_secret, model)
 
     def model(self, version: int) -> Model:
         """Version v's model, checked (rule F5, issue 14.9): whoever can open the accepted
@@ -283,7 +393,10 @@ class BountyReader:
             update = self.open_update(v.update, v.author, self.private_key, key=disclosed)
         except (NotARecipient, StoreError):  # not ours to open, or gone from the store: cannot check
             return None
-        return apply_update(self.model(v.parent), update)
+        merged = apply_update(self.model(v.parent), update)
+        if self.paillier_public is not None:  # what the members encrypt, and so what decrypts (F13)
+            return Model(merged.manifest, encrypted.canonical(merged.arrays))
+        return merged
 
     def validation(self) -> ValidationSet:
         return self.committed_validation()[0]
@@ -345,7 +458,17 @@ class BountyReader:
         if {m.lower() for m in members} != {r.lower() for r in opened.recipients}:
             raise BadWrap(f"the update is sealed for {', '.join(opened.recipients)}, not for the committee "
                           f"({', '.join(members)}): it must open for every member or for none")
-        return unpack_update(opened.plaintext)
+        update = unpack_update(opened.plaintext)
+        if self.paillier_public is None and not update.encrypted:
+            return update
+        if self.paillier_public is None:
+            raise ArtefactSchemaError(f"the update holds Paillier ciphertexts, but bounty {self.bounty_id} is not in the "
+                                      "encrypted-weights mode", reason="mismatch")
+        secret = self.paillier_secret  # a member's own failure to open it is a FathomError, never the update's fault
+        try:
+            return encrypted.open_update(secret, update)
+        except (encrypted.EncryptedModeError, ModelError) as exc:  # another key, wrong shape, out of range: invalid
+            raise ArtefactSchemaError(f"encrypted update refused: {exc}", reason="mismatch") from None
 
     def disclose(self, updates: dict[str, str]) -> dict[str, bytes]:
         """A member's disclosure after settlement (F2): the content key of each update

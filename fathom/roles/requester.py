@@ -17,6 +17,15 @@ Opening a bounty (`open_bounty`):
   carries `"test_set": {"cid", "rows", "commitment"}`; `reveal` publishes its key and salt
   in a new keyring after the on-chain reveal, and `held_out_report` checks and scores it.
 
+In the **encrypted-weights mode** (`encrypted_weights=True`, SPECIFICATION F13) the
+requester checks the mode's size bound (`fathom.ml.encrypted.check_budget`) with every
+other check, before anything is pinned or escrowed; then generates a Paillier key pair,
+publishes the initial model as Paillier ciphertexts (a container version 4, public), and
+seals the secret key for exactly the committee under the model key, inside the brief of a
+plain keyring (contributors read the brief and the public key, never the secret). The
+reveal publishes the model key, and so the Paillier secret key: the model is protected
+from contributors until the reveal, not after.
+
 The secrets (model key, validation key, salt, and the test set's key and salt) are written to
 `<data dir>/requester/bounty-<id>.json` (mode 0600) and are needed for the reveal.
 """
@@ -32,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-from fathom.ml import models, significance
+from fathom.crypto import paillier
+from fathom.ml import encrypted, models, significance
 from fathom.protocol import settlement as protocol
 from fathom.ml.artefacts import (
     check_validation_fits,
@@ -69,6 +79,7 @@ class BountySecrets:
     test_key: bytes | None = None
     test_salt: bytes | None = None
     test_cid: str | None = None
+    encrypted_weights: bool = False  # the model key seals the bounty's Paillier secret key (F13)
 
     def save(self, data_dir: Path) -> Path:
         folder = data_dir / "requester"
@@ -86,6 +97,7 @@ class BountySecrets:
                 "test_key": self.test_key.hex() if self.test_key else None,
                 "test_salt": self.test_salt.hex() if self.test_salt else None,
                 "test_cid": self.test_cid,
+                "encrypted_weights": self.encrypted_weights,
             }, fh, indent=2)
         tmp.replace(path)
         return path
@@ -101,7 +113,7 @@ class BountySecrets:
         return cls(bounty_id, bytes.fromhex(raw["model_key"]) if raw["model_key"] else None,
                    bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"],
                    bytes.fromhex(test_key) if test_key else None, bytes.fromhex(test_salt) if test_salt else None,
-                   raw.get("test_cid"))
+                   raw.get("test_cid"), bool(raw.get("encrypted_weights", False)))
 
 
 def tolerance_for(validation_rows: int, resolution: int, rows: int = 2) -> int:
@@ -174,6 +186,7 @@ def open_bounty(
     max_epsilon: float | None = None,
     confidence_bps: int | None = None,
     test_set: tuple[dict[str, Any], dict[str, np.ndarray]] | None = None,
+    encrypted_weights: bool = False,
 ) -> BountySecrets:
     """Encrypt, pin, commit and fund a bounty; returns its secrets (also saved to disk).
     `test_set`: a held-out test set (F14), sealed under a key only the requester holds,
@@ -187,6 +200,7 @@ def open_bounty(
     max_epsilon_of(extra_terms)  # a bad value fails before anything is sent
     significance.confidence_of(extra_terms)
     check_bounty(initial, validation, terms, test_set)
+    paillier_keys = _encrypted_mode_keys(initial, terms, admitted, clear, max_epsilon) if encrypted_weights else None
     me = account_address(private_key)
     committee = list(terms["committee"])
     predicted = market.bounty_count() + 1
@@ -211,6 +225,14 @@ def open_bounty(
 
     def artefacts(bounty_id: int) -> tuple[str, str, bytes | None]:
         model_blob = pack_model(*initial)
+        if paillier_keys is not None:
+            public, secret = paillier_keys
+            model_key = new_key()
+            sealed_secret = seal_for(json.dumps(secret.to_json(), sort_keys=True).encode(), committee_keys, bounty_id,
+                                     "validation", me, key=model_key, **domain)  # exactly the committee (F13)
+            mode = {"encryption": {"scheme": "paillier", "public_key": public.to_json(), "secret_key": sealed_secret.hex()}}
+            head = encrypted.encrypt_container(secret, unpack_model(model_blob))
+            return store.add(head.pack()), store.add(json.dumps(json.loads(brief) | mode, sort_keys=True).encode()), model_key
         if clear:
             return store.add(model_blob), store.add(brief), None
         model_key = new_key()
@@ -229,21 +251,43 @@ def open_bounty(
         "validationCommitment": commitment(cid_to_chain(val_cid), validation_key, salt),
     })
     bounty_id = market.create_bounty(params)
-    if bounty_id != predicted and not clear:
+    if bounty_id != predicted and not clear and not encrypted_weights:
         # another bounty was opened first: re-seal under the real id (the validation set is
         # bound by the on-chain commitment instead)
         model_cid, ring_cid, model_key = artefacts(bounty_id)
         market.send(market.market.functions.setInitialModel(bounty_id, cid_to_chain(model_cid)))
         market.set_keyring(bounty_id, cid_to_chain(ring_cid))
-    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid, test_key, test_salt, test_cid)
+    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid, test_key, test_salt, test_cid, encrypted_weights)
     secrets.save(data_dir)
     return secrets
+
+
+def _encrypted_mode_keys(initial: tuple[dict[str, Any], dict[str, np.ndarray]], terms: dict[str, Any], admitted: Any,
+                         clear: bool, max_epsilon: float | None) -> tuple[paillier.PublicKey, paillier.SecretKey]:
+    """The encrypted-weights mode's checks (before anything is pinned or escrowed), then a
+    fresh 2048-bit Paillier key pair."""
+    if clear:
+        raise FathomError("--encrypted-weights and --clear contradict each other: the model is either public or encrypted")
+    if admitted:
+        raise FathomError("an encrypted-weights bounty admits nobody to a keyring: anyone may contribute on the "
+                          "ciphertexts, and only the committee holds the key")
+    if max_epsilon is not None:
+        raise FathomError("--max-epsilon cannot be required with --encrypted-weights: a contributor cannot clip an "
+                          "update it cannot see, so no epsilon can be stated in this mode (README)")
+    try:
+        encrypted.check_budget(initial[0], int(terms["batchSize"]), int(terms["scoringTimeout"]))
+    except (encrypted.EncryptedModeError, models.ModelError) as exc:
+        raise FathomError(f"--encrypted-weights: {exc}") from None
+    return paillier.generate_keypair(paillier.DEFAULT_KEY_BITS)
 
 
 def admit(market: Market, store: Store, private_key: bytes, secrets: BountySecrets, contributors: list[str]) -> str:
     """Extend the keyring with contributors' keys and publish it; returns its CID."""
     if secrets.model_key is None:
         raise FathomError(f"bounty {secrets.bounty_id} is in the clear: anyone may contribute")
+    if secrets.encrypted_weights:
+        raise FathomError(f"bounty {secrets.bounty_id} is in the encrypted-weights mode: anyone may contribute on the "
+                          "ciphertexts, and the keyring stays the plain brief")
     reader = BountyReader(market, store, secrets.bounty_id, model_key=secrets.model_key)
     ring = reader.fetch(reader.keyring_cid)
     new = {a: market.public_key(a) for a in contributors}
@@ -359,6 +403,34 @@ def version_statements(market: Market, store: Store, bounty_id: int, private_key
         except FathomError:  # not a recipient, or the update cannot be read
             continue
     return out
+
+
+def bounty_mode(market: Market, store: Store, bounty_id: int, private_key: bytes | None = None) -> dict[str, Any]:
+    """How a bounty protects its model, and its privacy terms, as any reader sees them:
+    ``mode`` is ``encrypted-weights`` (contributors get Paillier ciphertexts only, F13),
+    ``sealed`` (models under a model key, for the committee and admitted contributors) or
+    ``clear``; ``max_epsilon`` is the opening brief's largest epsilon (None: not required;
+    ``"sealed"``: the brief is sealed and this caller cannot read it)."""
+    reader = BountyReader(market, store, bounty_id, private_key)
+    out: dict[str, Any] = {"mode": "clear", "max_epsilon": None, "paillier_bits": None}
+    try:
+        brief = reader.opening_brief
+    except FathomError:  # a sealed keyring this caller is not a recipient of
+        return {"mode": "sealed", "max_epsilon": "sealed", "paillier_bits": None}
+    if reader.paillier_public is not None:
+        out.update(mode="encrypted-weights", paillier_bits=reader.paillier_public.bits)
+    elif not reader.clear:
+        out["mode"] = "sealed"
+    out["max_epsilon"] = max_epsilon_of(brief)
+    return out
+
+
+MODE_TEXT = {
+    "encrypted-weights": "encrypted weights (Paillier, {bits} bits): contributors train on ciphertexts and cannot read "
+                         "or score the model; the committee holds the key, published at the reveal",
+    "sealed": "sealed models (the model key opens them: the committee and admitted contributors)",
+    "clear": "models in the clear",
+}
 
 
 def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:

@@ -6,11 +6,15 @@
 //                                             block = first block to read events from, chain_id checked)
 //   config.json next to this page             {"rpc": …, "market": …} or {"rpc": …, "deployment": …}
 // `rpc` defaults to http://127.0.0.1:8545; `from=<block>` sets the first block to read events from.
+// `ipfs=URL` (an IPFS gateway's /ipfs/ prefix) lets a bounty's page read its brief (mode, largest
+// epsilon) and, with `keys=URL` (a committee member's disclosure, {cid: hex key}), each version's
+// privacy statement (privacy.js).
 // Views: #/ (all bounties) and #/bounty/<id>.
 
 import { ZERO_ADDRESS, amountText, dateText, decimalText, fractionText, h, scoreText, shortAddress } from "./format.js";
 import { curveChart, lineageChart } from "./chart.js";
 import { SetupError, openMarket, shortError } from "./market.js";
+import { bountyPrivacy, epsilonText, modeText, statementText } from "./privacy.js";
 import { Wallet, walletError } from "./wallet.js";
 
 const DEFAULT_RPC = "http://127.0.0.1:8545";
@@ -204,6 +208,8 @@ async function renderBounty(id) {
     h("td", { class: "outcome" }, s.outcome + (s.burned ? `, ${amountText(s.burned, token)} burned` : "")),
   ));
 
+  const privacy = await privacyOf(b);
+
   return [
     h("p", {}, h("a", { href: "#/" }, "← all bounties")),
     h("h2", {}, `Bounty #${id} `, stateBadge(b.state)),
@@ -215,6 +221,7 @@ async function renderBounty(id) {
     h("table", { class: "versions" },
       headRow(["version", "parent", "#score", "author", "#submission", "#reward"]),
       h("tbody", {}, versionRows)),
+    ...privacySection(privacy, b),
     h("h3", {}, `Contributors (${b.contributors.length})`),
     h("p", { class: "note" }, "Rewards from VersionAccepted events, burned stake from StakeSlashed events; claimable is what the market holds for the account now (rewards and returned stakes of every bounty)."),
     b.contributors.length === 0 ? h("p", { class: "empty" }, "No submission yet.") :
@@ -226,6 +233,32 @@ async function renderBounty(id) {
     h("table", { class: "submissions" },
       headRow(["submission", "contributor", "#batch", "trained on", "#score", "outcome"]),
       h("tbody", {}, submissionRows)),
+  ];
+}
+
+/** The bounty's privacy from its brief and its versions' updates (privacy.js), via the configured gateway. */
+async function privacyOf(b) {
+  const q = new URLSearchParams(location.search);
+  const gateway = q.get("ipfs") ? new URL(q.get("ipfs"), location.href) : null;
+  let keys = null;
+  if (q.get("keys")) keys = await fetchJson(new URL(q.get("keys"), location.href), "the disclosed update keys").catch(() => null);
+  return bountyPrivacy({ gateway, keys, keyring: b.params.keyring, versions: b.versions });
+}
+
+/** The bounty's mode, its largest epsilon and each version's privacy statement (issue 16). */
+function privacySection(p, b) {
+  if (p.unread) return [h("h3", {}, "Privacy"), h("p", { class: "privacy-unread note" }, `Not read: ${p.unread}.`)];
+  const rows = b.versions.filter((v) => v.version > 0).map((v) => h("tr", { class: "privacy-version", dataset: { version: String(v.version) } },
+    h("td", {}, `v${v.version}`),
+    // null is "no statement" (read with a disclosed key), not "sealed": only a missing entry is sealed
+    h("td", { class: "statement" }, statementText(v.version in p.versions ? p.versions[v.version] : "sealed"))));
+  return [
+    h("h3", {}, "Privacy"),
+    h("dl", { class: "facts privacy" },
+      h("dt", {}, "mode"), h("dd", { class: "mode", dataset: { mode: p.mode } }, modeText(p)),
+      h("dt", {}, "largest epsilon"), h("dd", { class: "max-epsilon" }, epsilonText(p.maxEpsilon))),
+    rows.length === 0 ? h("p", { class: "empty" }, "No accepted version yet.") :
+      h("table", { class: "privacy-statements" }, headRow(["version", "privacy statement (mechanism, unit, ε, δ, accountant)"]), h("tbody", {}, rows)),
   ];
 }
 

@@ -3,6 +3,7 @@
 
 import { ethers } from "../vendor/ethers.min.js";
 import { ZERO_ADDRESS } from "./format.js";
+import { cidString } from "./privacy.js";
 
 /** Bit 95 of a SubmissionRecord's stake field: submitUpdateOnce (SPECIFICATION.md U6). */
 export const ONE_OFF = 1n << 95n;
@@ -158,7 +159,8 @@ export class Market {
     } catch {
       metric = p.metric;
     }
-    return { resolution: p.resolution, metric, committee: [...p.committee], higherIsBetter: p.higherIsBetter };
+    return { resolution: p.resolution, metric, committee: [...p.committee], higherIsBetter: p.higherIsBetter,
+      keyring: { digest: p.keyring.digest, codec: p.keyring.codec } }; // the opening keyring: its brief (privacy.js)
   }
 
   async blockNumber() {
@@ -218,7 +220,7 @@ export class Market {
         person(a.contributor).submitted += 1;
       } else if (e.name === "VersionAccepted") {
         versions.push({ version: Number(a.version), parent: Number(a.parent), score: a.score, author: a.author,
-          submission: a.submissionId, reward: a.reward, block: e.block });
+          submission: a.submissionId, reward: a.reward, block: e.block, update: cidString(a.update.digest, a.update.codec) });
         const p = person(a.author);
         p.accepted += 1;
         p.reward += a.reward;

@@ -11,7 +11,11 @@ running, with two differences that give the page more to show:
 - a second bounty (0.5 ETH, linear curve) is opened after the oracles stop, so it stays
   AwaitingBaseline;
 - c0's second contribution is one-off (submitUpdateOnce, rule U6), so the page has a payout
-  to claim with a proof (rule P3) besides c0's claimable balance.
+  to claim with a proof (rule P3) besides c0's claimable balance;
+- a third bounty in the encrypted-weights mode (SPECIFICATION F13), also awaiting its
+  baseline, and a small IPFS gateway over the round's store (`/ipfs/<cid>`, with oracle0's
+  disclosure of bounty 1's update keys at `/keys.json`), so the page can show each
+  bounty's mode and each version's privacy statement (issue 16).
 
 It then writes `<workdir>/round.json`: the node's URL, the deployment, the wallet the test
 uses (contributor c0: a throwaway key made for this throwaway chain) and what the page
@@ -97,6 +101,12 @@ def run_round(chain: LocalChain, workdir: Path) -> dict[str, Any]:
                          (r["manifest"], r["seed_params"]), r["validation"],
                          default_terms(requester.now(), r["committee"], reward=WAD // 2, target=9_500))
     log(f"bounty {second.bounty_id} opened, awaiting its baseline")
+    third = open_bounty(requester, store, parties["requester"].key, workdir / "requester3",
+                        (r["manifest"], r["seed_params"]), r["validation"],
+                        default_terms(requester.now(), r["committee"], reward=WAD // 4, target=9_500), encrypted_weights=True)
+    log(f"bounty {third.bounty_id} opened in the encrypted-weights mode, awaiting its baseline")
+    r["encrypted_bounty"] = third.bounty_id
+    r["store"] = store
     for name in ("requester", "oracle0", "oracle1", "oracle2"):
         market_for(parties[name]).claim(ETH)
     return r
@@ -143,6 +153,77 @@ def expectations(w3: Any, addresses: dict[str, str], parties: dict[str, Party], 
     }
 
 
+def start_gateway(store: EmbeddedStore, files: dict[str, bytes]) -> tuple[Any, str]:
+    """A read-only IPFS gateway over the round's store for the page (GET /ipfs/<cid>, and the
+    given extra files), with CORS, on a free port; returns (server, its /ipfs/ URL)."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from fathom.chain.client import free_port
+    from fathom.roles.reader import MAX_ARTEFACT_BYTES
+
+    class Gateway(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            path = self.path.split("?")[0]
+            try:
+                body = files[path] if path in files else store.cat(path.removeprefix("/ipfs/"), MAX_ARTEFACT_BYTES)
+            except (KeyError, FathomError):
+                self.send_response(404)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.end_headers()
+                return
+            self.send_response(200)
+            self.send_header("Access-Control-Allow-Origin", "*")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Gateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/ipfs/"
+
+
+def privacy_expectations(r: dict[str, Any], gateway: str) -> dict[str, Any]:
+    """What the page's privacy section must show: bounty 1 is sealed (its brief too), each
+    accepted version's update states no DP (read with oracle0's disclosed keys); the third
+    bounty is in the encrypted-weights mode; and a sample sealed DP update with its key,
+    which the page must read as the statement below."""
+    import numpy as np
+
+    from fathom.crypto.envelope import open_envelope, seal_for
+    from fathom.ml import models
+    from fathom.ml.artefacts import pack_update
+    from fathom.roles.reader import BountyReader
+    from fathom.roles.requester import version_statements
+
+    viewer = Market(r["w3"], r["addresses"])
+    bid, store = r["bounty"], r["store"]
+    reader = BountyReader(viewer, store, bid)
+    accepted = {v.update: v.author for v in reader.versions()[1:]}
+    keys = BountyReader(viewer, store, bid, r["parties"]["oracle0"].key).disclose(accepted)
+    statements = version_statements(viewer, store, bid, update_keys=keys)
+    texts = {str(v): "no differential privacy stated" for v, s in statements.items() if s is None}
+    if len(texts) != len(statements):
+        raise FathomError("the demo round's updates were expected to state no differential privacy")
+    manifest = models.make_manifest("softmax", 4, 3)
+    delta = {k: np.zeros_like(v) for k, v in models.init_model(manifest, seed=0).items()}
+    statement = {"mechanism": "gaussian", "unit": "contribution", "epsilon": 4.3812, "delta": 1e-5, "accountant": "prv"}
+    c0 = r["parties"]["c0"]
+    from fathom.crypto.envelope import public_key_of
+
+    sealed = seal_for(pack_update(manifest | {"privacy": statement}, delta), {c0.address: public_key_of(c0.key)}, bid,
+                      "update", c0.address)
+    sample_key = open_envelope(sealed, private_key=c0.key).key
+    return {"ipfs": gateway, "keys": gateway.removesuffix("ipfs/") + "keys.json",
+            "keys_json": json.dumps({cid: k.hex() for cid, k in keys.items()}).encode(),
+            "bounty": bid, "mode": "sealed", "max_epsilon_text": "not readable here (the brief is sealed)",
+            "statements": texts, "encrypted": {"id": r["encrypted_bounty"], "mode": "encrypted-weights"},
+            "sample": {"blob": sealed.hex(), "key": sample_key.hex(),
+                       "text": "(4.381, 1e-5)-DP per contribution: gaussian, PRV accountant"}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chain", choices=("anvil", "ganache"), default="anvil")
@@ -169,6 +250,10 @@ def main(argv: list[str] | None = None) -> int:
     with LocalChain(args.chain, accounts=2) as chain:
         r = run_round(chain, workdir)
         w3, parties = r["w3"], r["parties"]
+        files: dict[str, bytes] = {}
+        gateway_server, gateway = start_gateway(r["store"], files)
+        privacy = privacy_expectations(r, gateway)
+        files["/keys.json"] = privacy.pop("keys_json")
         wallet = parties["c0"]
         out = {
             "rpc": chain.url, "chain": args.chain, "chain_id": w3.eth.chain_id, "market": r["addresses"]["BountyMarket"],
@@ -178,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                        "payouts": [{"submission": p["submissionId"], "amount": str(p["amount"]), "position": p["position"]}
                                    for p in payouts_owed(Market(w3, r["addresses"]), wallet.address)]},
             **expectations(w3, r["addresses"], parties, r["bounty"]),
+            "privacy": privacy,
             "seconds": round(time.monotonic() - started, 1),
         }
         path = workdir / "round.json"
@@ -201,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             threading.Thread(target=wait_stdin, daemon=True).start()
         while not stop.wait(0.5):
             pass
+        gateway_server.shutdown()
         log("stopping the chain")
     return 0
 

@@ -309,6 +309,38 @@ async function main() {
   checkEq("page: no uncaught errors", page.errors, []);
   await page.close();
 
+  // --- privacy (issue 16): each bounty's mode and largest epsilon from its brief, and each
+  // version's statement read with a committee member's disclosed keys, through a gateway
+  const pv = round.privacy;
+  const pp = await newPage(context, `${pageUrl({ rpc, market, ipfs: pv.ipfs, keys: pv.keys })}#/bounty/${pv.bounty}`);
+  await pp.waitForSelector("body[data-view=bounty][data-status=ready]", { timeout: 30_000 });
+  checkEq("privacy: the bounty's mode", await pp.getAttribute("dd.mode", "data-mode"), pv.mode);
+  checkEq("privacy: its largest epsilon", await pp.textContent("dd.max-epsilon"), pv.max_epsilon_text);
+  checkEq("privacy: one statement per accepted version", await attrs(pp, "tr.privacy-version", "data-version"), Object.keys(pv.statements));
+  checkEq("privacy: each version's statement, with the disclosed keys", await texts(pp, "tr.privacy-version td.statement"), Object.values(pv.statements));
+  const sample = await pp.evaluate(async ({ blob, key }) => {
+    const m = await import("./src/privacy.js");
+    return m.statementText(await m.updateStatement(Uint8Array.from(blob.match(/../g), (b) => parseInt(b, 16)), key));
+  }, pv.sample);
+  checkEq("privacy: a DP statement (mechanism, unit, ε, δ, accountant) read from a sealed update and its key", sample, pv.sample.text);
+  checkEq("privacy page: no uncaught errors", pp.errors, []);
+  await pp.close();
+  const ps = await newPage(context, `${pageUrl({ rpc, market, ipfs: pv.ipfs })}#/bounty/${pv.bounty}`);
+  await ps.waitForSelector("body[data-view=bounty][data-status=ready]", { timeout: 30_000 });
+  check("privacy: without the disclosed keys every version is sealed",
+    (await texts(ps, "tr.privacy-version td.statement")).every((t) => t.startsWith("sealed for the committee")));
+  await ps.close();
+  const pe = await newPage(context, `${pageUrl({ rpc, market, ipfs: pv.ipfs })}#/bounty/${pv.encrypted.id}`);
+  await pe.waitForSelector("body[data-view=bounty][data-status=ready]", { timeout: 30_000 });
+  checkEq("privacy: the encrypted-weights bounty's mode", await pe.getAttribute("dd.mode", "data-mode"), pv.encrypted.mode);
+  check("privacy: it names Paillier and the key size", ((await pe.textContent("dd.mode")) ?? "").includes("Paillier, 2048 bits"));
+  checkEq("privacy: the encrypted-weights bounty requires no epsilon", await pe.textContent("dd.max-epsilon"), "not required");
+  await pe.close();
+  const pn = await newPage(context, `${pageUrl({ rpc, market })}#/bounty/${pv.bounty}`);
+  await pn.waitForSelector("body[data-view=bounty][data-status=ready]", { timeout: 30_000 });
+  check("privacy: without a gateway the page says what it could not read", (await pn.isVisible("p.privacy-unread")));
+  await pn.close();
+
   // --- errors in plain words
   const dead = await freePort();
   const errorCases = [

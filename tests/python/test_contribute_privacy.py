@@ -272,6 +272,38 @@ def test_contribute_dry_run_then_dp_release_then_the_ledger_from_the_command_lin
     assert submissions(rnd) == 1
 
 
+def test_bounty_show_displays_the_mode_and_each_versions_statement_with_disclosed_keys(cli, capsys, tmp_path, world,
+                                                                                      monkeypatch):
+    """`bounty show`: the bounty's mode and largest epsilon for anyone who reads the brief;
+    with --privacy, each version's statement (mechanism, unit, epsilon, delta, accountant),
+    sealed for a contributor until a member's disclosed keys are given (--update-keys)."""
+    _, folder = cli
+    # an untrained head, as in the DP-SGD test above: the noisy update's gain is far beyond the noise
+    rnd = open_round(world, tmp_path / "untrained", ["owner"], batchSize=1, initial=models.init_model(MANIFEST, seed=0))
+    monkeypatch.setenv("FATHOM_STORE_DIR", str(rnd.store.root))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", "0x" + rnd.contributors["owner"].key.hex())
+    np.save(folder / "X.npy", DATA["shard0"][0])
+    np.save(folder / "y.npy", DATA["shard0"][1])
+    bid = str(rnd.bounty_id)
+    code, out, err = run(capsys, "contribute", bid, "--data", str(folder), "--dp-sgd", "--clip", "1", "--noise", "1",
+                         "--force", "--lr", "0.5", "--epochs", "3", "--batch-size", "32")
+    assert code == 0, err
+    rnd.drive(lambda: outcome(rnd.viewer, rnd.bounty_id, 0) is not None)
+    assert outcome(rnd.viewer, rnd.bounty_id, 0)["outcome"] == "accepted"
+    code, out, err = run(capsys, "bounty", "show", bid, "--privacy")
+    assert code == 0, err
+    assert "mode: sealed models" in out and "largest epsilon: not required" in out
+    assert "version 1 privacy: sealed" in out
+    (sub,) = [e for e in rnd.events() if e.name == "SubmissionReceived"]
+    cid = BountyReader(rnd.viewer, rnd.store, rnd.bounty_id).versions()[1].update
+    keys = BountyReader(rnd.viewer, rnd.store, rnd.bounty_id, rnd.oracles[0].key).disclose({cid: sub["contributor"]})
+    (tmp_path / "keys.json").write_text(json.dumps({c: k.hex() for c, k in keys.items()}))
+    code, out, err = run(capsys, "bounty", "show", bid, "--privacy", "--update-keys", str(tmp_path / "keys.json"))
+    assert code == 0, err
+    line = next(x for x in out.splitlines() if "version 1 privacy:" in x)
+    assert "-DP per record: dp-sgd mechanism" in line and "1e-05)" in line and "PRV accountant" in line, line
+
+
 @pytest.mark.parametrize("argv, needles", [(["--epochs", "0"], ["epochs must be an integer >= 1"]),
                                            (["--lr", "1e30"], ["learning rate must be a finite number in (0, 10]"]),
                                            (["--noise", "1"], ["--noise needs --clip"]),

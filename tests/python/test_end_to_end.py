@@ -58,10 +58,22 @@ def test_the_harmful_contributor_is_slashed_and_honest_ones_are_not(round_result
     assert sum(book[names[c]]["accepted"] for c in ("c0", "c1", "c2", "c3", "c4")) == len(round_result["versions"]) - 1
 
 
+def _both_books(round_result: dict) -> dict:
+    """Per contributor, the two bounties' books together (everyone claims once, after both)."""
+    out: dict = {}
+    for book in (round_result["payouts"], round_result["encrypted"]["payouts"]):
+        for addr, row in book.items():
+            acc = out.setdefault(addr, {"reward": 0, "submitted": 0, "burned": 0})
+            for k in acc:
+                acc[k] += row[k]
+    return out
+
+
 def test_every_submission_is_decided_and_claims_pay_what_was_owed(round_result: dict) -> None:
     assert all(o is not None for o in round_result["outcomes"].values()), "a submission was left undecided"
+    assert all(o is not None for o in round_result["encrypted"]["outcomes"].values()), "an encrypted one was left undecided"
     names = round_result["names"]  # address -> party name
-    for addr, row in round_result["payouts"].items():
+    for addr, row in _both_books(round_result).items():
         n = names[addr]
         owed = row["reward"] + row["submitted"] * STAKE - row["burned"]
         assert round_result["claimed"][n] == owed, n
@@ -70,13 +82,13 @@ def test_every_submission_is_decided_and_claims_pay_what_was_owed(round_result: 
 def test_the_books_balance(round_result: dict) -> None:
     """After every party claims, the market holds exactly the slashed stake awaiting burn."""
     assert round_result["market_balance_after_claims"] == round_result["pending_burn"]
-    assert round_result["pending_burn"] == sum(r["burned"] for r in round_result["payouts"].values())
+    assert round_result["pending_burn"] == sum(r["burned"] for r in _both_books(round_result).values())
     assert round_result["market_balance_before_claims"] - sum(round_result["claimed"].values()) == round_result["pending_burn"]
 
 
 def test_the_audit_after_the_reveal_agrees_with_the_chain(round_result: dict) -> None:
     audit = round_result["audit"]
-    assert audit["differences"] == []
+    assert audit["differences"] == [] and round_result["encrypted"]["audit"]["differences"] == []
     assert audit["sealed"] == 0  # every update re-scored, with a member's disclosed keys (F2)
     assert len(audit["versions"]) == len(round_result["versions"])
     assert audit["reports"] == 3 * len({sid // 2 for _, sid in round_result["submissions"]})

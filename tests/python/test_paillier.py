@@ -347,3 +347,62 @@ def test_committee_members_encrypt_the_same_head_to_the_same_bytes_with_a_shared
     assert np.allclose(E.decrypt(sk, E.unpack(a)), E.from_params(head), atol=WEIGHTS.resolution)
     with pytest.raises(paillier.PaillierError, match="32"):
         pk.encrypt_many([1], seed=b"short")
+
+
+# --- the container version 4 (SPECIFICATION F1, F13) ------------------------------
+
+def test_an_encrypted_model_and_update_round_trip_in_a_version_4_container(keys):
+    """Pack, unpack and pack again give the same bytes; the ciphertexts come back under the
+    key; a plaintext container or another key is refused where ciphertexts are expected."""
+    from fathom.ml import artefacts, models
+
+    pk, sk = keys
+    X, y = _data(n=80, d=5)
+    manifest = models.make_manifest("logistic", 5, 2)
+    head = E.encrypt_container(sk, artefacts.Model(manifest, models.init_model(manifest, seed=0)))
+    blob = head.pack()
+    assert blob[4] == 4 == artefacts.CONTAINER_VERSION and artefacts.unpack_model(blob).pack() == blob
+    weights = E.from_container(artefacts.unpack_model(blob), pk)
+    update = artefacts.Update(*E.to_container(E.encrypted_update(weights, X, y, lr=0.5, steps=2), manifest))
+    ublob = update.pack()
+    assert ublob[4] == 4 and artefacts.unpack_update(ublob).pack() == ublob
+    delta = E.open_update(sk, artefacts.unpack_update(ublob))
+    assert delta.manifest == manifest and set(delta.arrays) == {"W0", "b0"}
+    with pytest.raises(E.EncryptedModeError, match="plaintext weights"):
+        E.from_container(artefacts.Model(manifest, models.init_model(manifest, seed=0)), pk)
+    other, _ = paillier.generate_keypair(512, insecure=True)
+    with pytest.raises(E.EncryptedModeError, match="another public key"):
+        E.from_container(artefacts.unpack_model(blob), other)
+    with pytest.raises(artefacts.ArtefactSchemaError, match="exactly one array"):
+        artefacts.pack_model(head.manifest, {"paillier": head.arrays["paillier"], "W0": np.zeros((5, 1), np.float32)})
+    with pytest.raises(artefacts.ArtefactSchemaError, match="'W0' has dtype uint8"):
+        artefacts.pack_model(manifest, {"W0": np.zeros((5, 1), np.uint8), "b0": np.zeros(1, np.float32)})
+
+
+def test_an_older_reader_refuses_a_version_4_container_clearly(keys, monkeypatch):
+    """A reader of versions 1 to 3 (this module with CONTAINER_VERSION = 3) refuses version 4
+    by its version, with one clear message, before it reads anything else."""
+    from fathom.ml import artefacts, models
+
+    _, sk = keys
+    manifest = models.make_manifest("logistic", 4, 2)
+    blob = E.encrypt_container(sk, artefacts.Model(manifest, models.init_model(manifest, seed=0))).pack()
+    monkeypatch.setattr(artefacts, "CONTAINER_VERSION", 3)
+    with pytest.raises(artefacts.ArtefactFormatError, match=r"container version 4 is not supported \(this code reads "
+                                                            r"versions 1 to 3\)"):
+        artefacts.unpack_model(blob)
+
+
+def test_members_encrypt_the_same_version_to_the_same_bytes_and_it_decrypts_to_the_canonical_weights(keys):
+    from fathom.ml import artefacts, models
+
+    _, sk = keys
+    manifest = models.make_manifest("softmax", 6, 3)
+    params = {k: v + np.float32(0.1234567) for k, v in models.init_model(manifest, seed=3).items()}
+    a = E.encrypt_container(sk, artefacts.Model(manifest, params)).pack()
+    assert a == E.encrypt_container(sk, artefacts.Model(manifest, params)).pack()
+    opened = E.decrypt_head(sk, artefacts.unpack_model(a))
+    canonical = E.canonical(params)
+    assert all(np.array_equal(opened.arrays[k], canonical[k]) for k in canonical)
+    assert all(np.array_equal(E.canonical(canonical)[k], canonical[k]) for k in canonical)  # idempotent
+    assert max(float(np.abs(canonical[k] - params[k]).max()) for k in params) <= 2.0**-25

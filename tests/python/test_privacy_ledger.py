@@ -132,7 +132,7 @@ def test_the_statement_travels_in_an_update_container_and_nowhere_else():
     update = clip_update({"W0": rng.standard_normal((4, 3)).astype(np.float32), "b0": np.zeros(3, np.float32)}, 1.0)
     noisy, s = P.privatize(update, 1.0, 1.0, 1e-5)
     blob = artefacts.pack_update(manifest | {"privacy": s.as_dict()}, noisy)
-    assert blob[4] == artefacts.CONTAINER_VERSION == 3  # version 3: an update with a privacy statement
+    assert blob[4] == 3 and artefacts.CONTAINER_VERSION == 4  # version 3: an update with a privacy statement
     assert P.PrivacyStatement.from_dict(artefacts.unpack_update(blob).manifest["privacy"]) == s
     with pytest.raises(artefacts.ArtefactSchemaError, match="unknown key 'privacy'"):
         artefacts.pack_model(manifest | {"privacy": s.as_dict()}, noisy)

@@ -74,7 +74,7 @@ def test_fit_takes_mean_and_standard_deviation_and_sorted_categories():
 def test_a_model_carries_its_schema_in_a_version_2_container_and_without_one_stays_version_1():
     manifest, params = model_with(small_schema())
     blob = artefacts.pack_model(manifest, params)
-    assert blob[4] == 2 and artefacts.CONTAINER_VERSION == 3
+    assert blob[4] == 2 and artefacts.CONTAINER_VERSION == 4
     model = artefacts.unpack_model(blob)
     assert schema_of(model.manifest) == small_schema() and model.pack() == blob
     plain = dict(manifest)

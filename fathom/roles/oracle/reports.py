@@ -20,10 +20,9 @@ from typing import Any
 import numpy as np
 
 from fathom.chain.market import INVALID, Market, decode_scores, pack_records
-from fathom.crypto.envelope import seal_with_key
 from fathom.errors import FathomError, RejectionError
-from fathom.ml import models
-from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits, pack_model
+from fathom.ml import encrypted, models
+from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits
 from fathom.ml import significance
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.protocol import settlement as protocol
@@ -85,6 +84,11 @@ class Reports:
         if metric != head.metric or bool(params["higherIsBetter"]) != models.higher_is_better(head.metric):
             raise Unservable(f"the bounty registers metric {metric!r} ({'higher' if params['higherIsBetter'] else 'lower'} "
                              f"is better) but its model is scored by {head.metric!r}")
+        if reader.paillier_public is not None:  # the encrypted-weights mode (F13): its size bound and its key
+            try:
+                encrypted.check_budget(head.manifest, int(params["batchSize"]), int(params["scoringTimeout"]))
+            except (encrypted.EncryptedModeError, models.ModelError) as exc:
+                raise Unservable(f"the encrypted-weights bounty is beyond what a member can decrypt in time: {exc}") from None
         try:  # the scoring terms of the opening brief (F11, F12): a member joins only if it can apply them
             significance.confidence_of(reader.opening_brief)
             max_epsilon_of(reader.opening_brief)
@@ -158,7 +162,7 @@ class Reports:
             except InvalidCid as exc:  # what the submitter put on chain is no CID at all
                 invalid[i] = exc
         deadline = batch["timeoutAt"] - view["scoringTimeout"] // REPORT_RESERVE
-        blobs = self._fetched(bounty_id, k, digest, cids, update_limit(head), deadline)
+        blobs = self._fetched(bounty_id, k, digest, cids, update_limit(head, reader.paillier_public), deadline)
         if blobs is None:
             return None
         missing = {i: e for i, e in blobs.items() if isinstance(e, BaseException) and not isinstance(e, ContentTooLarge)}
@@ -218,11 +222,9 @@ class Reports:
         if any(s != INVALID for s in scores):
             best = protocol.own_best(scores, higher)
             merged_model = apply_update(head, updates[best])
-            blob = pack_model(merged_model.manifest, merged_model.arrays)
-            key = reader.model_key
-            if key is not None:
-                # deterministic: every honest oracle seals the same bytes, so pins the same CID
-                blob = seal_with_key(blob, key, bounty_id, "model", records[best][0])
+            # deterministic: every honest oracle seals the same bytes, so pins the same CID (in the
+            # encrypted-weights mode, the same Paillier ciphertexts: F13)
+            blob = reader.seal_model(merged_model, records[best][0])
             merged = cid_to_chain(self.store.add(blob))
         self.db.execute(
             "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx)"
@@ -253,11 +255,16 @@ class Reports:
         self._say(f"bounty {bounty_id}: submission {submission}: {what} ({type(exc).__name__})")
 
 
-def update_limit(model: Any) -> int:
+def update_limit(model: Any, paillier_key: Any = None) -> int:
     """The most bytes an update of `model` can take: its arrays are the model's shapes, its
     manifest at most `Limits.max_manifest_bytes`, plus the container's and the envelope's
-    framing. Fetches stop there, which bounds the CPU a batch's parsing can take (rule F1)."""
+    framing. Fetches stop there, which bounds the CPU a batch's parsing can take (rule F1).
+    In the encrypted-weights mode (`paillier_key`, F13) the arrays are one ciphertext per
+    weight, each `ciphertext_bytes` wide, plus the ciphertexts' own header (at most 4 KiB)."""
     arrays = sum(a.nbytes + 256 for a in model.arrays.values())  # + .npy header and table entry
+    if paillier_key is not None:
+        weights = sum(a.size for a in model.arrays.values())
+        arrays = weights * paillier_key.ciphertext_bytes + 4096 + 256
     return arrays + DEFAULT_LIMITS.max_manifest_bytes + 64 * 1024
 
 
