@@ -676,11 +676,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _payOracles(st, b, fees);
     }
 
-    /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
-    ///      middle one, or for an even count the midpoint of the two middle ones), the reporters
-    ///      that lie further than the tolerance from it (bit r = the r-th report), whether a
-    ///      quorum of reports lies within the tolerance of every median (else st.noMajority),
-    ///      and the best median that beats the head (the lowest id on ties).
+    /// @dev Pass 1: the median of the reported keys per submission and of the merged model's
+    ///      (last; RewardMath.median: the middle one, or for an even count the midpoint of the
+    ///      two middle ones), the reporters that lie further than the tolerance from one (bit
+    ///      r = the r-th report), and whether a quorum of reports lies within the tolerance of
+    ///      every median (else st.noMajority).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
         medians = new uint256[](st.n + 1); // the batch's submissions, then the merged model
         uint256[] memory lanes = st.lanes;
@@ -905,11 +905,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Pass 2, in id order: every submission's median score goes to `st.scores`; every
-    ///      submission but the accepted one (credited by _accept) is rejected (stake returned,
-    ///      its bit set in `st.rejected`) or slashed when invalid or worse than the head by more
+    /// @dev Pass 2, in id order: every submission's median score goes to `st.scores`; a merged
+    ///      one (a share, and a version) gets its stake back plus its part of the reward
+    ///      (UpdateMerged); every other one is rejected (stake returned, its bit set in
+    ///      `st.rejected`) or, unless stale, slashed when invalid or worse than the head by more
     ///      than the margin (slashBps of its stake burned, the rest returned). Rejections are
-    ///      reported once for the batch, in BatchSettled; each slash has its own event.
+    ///      reported once for the batch, in BatchSettled; each merge and slash has its own
+    ///      event. Returns what the merged updates were paid of the reward.
     function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private returns (uint256 paid) {
         // head key (16-47) | margin (48-79) | slashBps (80-95) | first id (96-127) | lower is better (bit 128)
         uint256 params = (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48) | (_u(fees, FE_SLASH_BPS, 16) << 80)
