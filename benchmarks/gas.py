@@ -44,6 +44,7 @@ from typing import Any
 from eth_abi import encode
 from eth_abi.packed import encode_packed
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -214,8 +215,8 @@ def _claim_payouts(market: Any, settled: Any, bounty: int, batch: int, records: 
                    senders: list[Sender], out: list[int]) -> None:
     """Every one-off contributor of the batch claims its payout with its Merkle proof,
     rebuilt from the records and the settlement's events (fathom.protocol.payouts)."""
-    accepted = [e["args"] for e in market.events.UpdateMerged().process_receipt(settled)]
-    slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled)]
+    accepted = [e["args"] for e in market.events.UpdateMerged().process_receipt(settled, errors=DISCARD)]
+    slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled, errors=DISCARD)]
     amounts = payouts.owed(records, batch * len(records), accepted, slashed)
     sender = {s.address: s for s in senders}
     for i, (amount, proof) in payouts.claims(records, amounts, token).items():
