@@ -23,8 +23,10 @@ The last committee member's report settles the batch in the same transaction
 is that transaction, `report_mean` the plain reports before it, and a batch costs all of
 them. Contributors approve the market for type(uint256).max, as wallets do
 (OpenZeppelin's ERC20 then skips the allowance write). Each batch holds a realistic mix:
-one accepted (the rule accepts the best candidate only), B/8 slashed (invalid or far
-worse than the head), the rest rejected.
+one merged (most batches improve on one update at most), B/8 slashed (invalid or far
+worse than the head), the rest rejected. The "half" mix merges half the batch instead
+(rule R5: every update significant on its own may be merged and paid its share), B/8
+slashed, the rest rejected (`per_contribution_half_c3_b32`, `..._single_half_c3_b32`).
 
     python benchmarks/gas.py            # prints the table, writes benchmarks/gas.json
 """
@@ -42,11 +44,13 @@ from typing import Any
 from eth_abi import encode
 from eth_abi.packed import encode_packed
 from eth_utils import keccak
+from web3.logs import DISCARD
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fathom.protocol import payouts  # noqa: E402
+from fathom.protocol import settlement as P  # noqa: E402
 from fathom.chain.client import ETH, LocalChain, Sender, connect, deploy_all  # noqa: E402
 from fathom.protocol.payouts import ONE_OFF  # noqa: E402
 
@@ -74,6 +78,8 @@ class Scenario:
     # One-off contributors: fresh ones for every batch, submitUpdateOnce and claimPayout
     # right after their batch settles; the figures are the last batch's.
     once: bool = False
+    # The half mix: half of each batch merged (equal shares), B/8 slashed, the rest rejected.
+    half: bool = False
 
 
 def _params(token: str, committee: list[str], batch: int, batches: int, now: int) -> tuple:
@@ -94,6 +100,21 @@ def _mix(n: int, head: int, k: int) -> list[int]:
     for i in range(1, 1 + slashed):
         scores[i] = INVALID if i % 2 else head - 500
     return scores
+
+
+def _report(n: int, head: int, k: int, half: bool) -> tuple[bytes, int]:
+    """One batch's report (every member sends the same) and the merged model's score: the
+    standard mix merges submission 0 alone; the half mix merges the last n/2 (equal shares)."""
+    scores = _mix(n, head, k)
+    if not half:
+        return P.encode_scores(scores), scores[0]
+    merged = head + 150 + k
+    shares = [0] * n
+    for i in range(n - n // 2, n):
+        scores[i] = head + 100 + k
+        shares[i] = P.SHARE_TOTAL // (n // 2)
+    scores[0] = head - 10
+    return P.encode_report(scores, merged, shares), merged
 
 
 def run(scn: Scenario, url: str) -> dict[str, Any]:
@@ -144,15 +165,15 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
         for i, who in enumerate(contributors):
             update = cid(f"update-{k}-{i}")
             if scn.once:
-                r = who.transact(market.functions.submitUpdateOnce(bounty, 0, update), value=0 if token else stake)
+                r = who.transact(market.functions.submitUpdateOnce(bounty, k, update), value=0 if token else stake)
             elif scn.restake and market.functions.claimable(who.address, token_addr).call() >= stake:
-                r = who.transact(market.functions.submitUpdateFromBalance(bounty, 0, update))
+                r = who.transact(market.functions.submitUpdateFromBalance(bounty, k, update))
             else:
-                r = who.transact(market.functions.submitUpdate(bounty, 0, update), value=0 if token else stake)
+                r = who.transact(market.functions.submitUpdate(bounty, k, update), value=0 if token else stake)
             (gas["submit_first"] if i == 0 else gas["submit"]).append(r.gasUsed)
-            records.append((who.address, stake | (ONE_OFF if scn.once else 0), 0, update))
-        scores = _mix(scn.batch, head, k)
-        blob = b"".join(s.to_bytes(4, "big") for s in scores)
+            # based on the head, version k (every batch makes one): never stale (G1)
+            records.append((who.address, stake | (ONE_OFF if scn.once else 0), k, update))
+        blob, merged_score = _report(scn.batch, head, k, scn.half)
         merged = cid(f"merged-{k}")
         reports = []
         for o in oracles[:-1]:
@@ -164,7 +185,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
                           for a, s, v, u in records)
         r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, packed, reports))
         gas["settle"].append(r.gasUsed)
-        head = scores[0]
+        head = merged_score
         if scn.once:
             _claim_payouts(market, r, bounty, k, records, token_addr, contributors, gas["claim"])
     if not scn.once:
@@ -194,8 +215,8 @@ def _claim_payouts(market: Any, settled: Any, bounty: int, batch: int, records: 
                    senders: list[Sender], out: list[int]) -> None:
     """Every one-off contributor of the batch claims its payout with its Merkle proof,
     rebuilt from the records and the settlement's events (fathom.protocol.payouts)."""
-    accepted = [e["args"] for e in market.events.VersionAccepted().process_receipt(settled)]
-    slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled)]
+    accepted = [e["args"] for e in market.events.UpdateMerged().process_receipt(settled, errors=DISCARD)]
+    slashed = [e["args"] for e in market.events.StakeSlashed().process_receipt(settled, errors=DISCARD)]
     amounts = payouts.owed(records, batch * len(records), accepted, slashed)
     sender = {s.address: s for s in senders}
     for i, (amount, proof) in payouts.claims(records, amounts, token).items():
@@ -212,9 +233,17 @@ def figure(scn: Scenario, url: str) -> dict[str, Any]:
     return {"returning": returning, "returning_by_transfer": by_transfer, "single": single, "single_by_balance": by_balance}
 
 
+def figure_half(scn: Scenario, url: str) -> dict[str, Any]:
+    """The half mix (half of each batch merged): returning and one-off contributors."""
+    returning = run(Scenario(scn.token, scn.batch, scn.committee, restake=True, half=True), url)
+    single = run(Scenario(scn.token, scn.batch, scn.committee, batches=2, once=True, half=True), url)
+    return {"returning": returning, "single": single}
+
+
 def main() -> int:
     started = time.monotonic()
-    out: dict[str, Any] = {"chain": "anvil (hardfork shanghai, base fee 0)", "mix": "1 accepted, B/8 slashed, rest rejected"}
+    out: dict[str, Any] = {"chain": "anvil (hardfork shanghai, base fee 0)", "mix": "1 merged, B/8 slashed, rest rejected",
+                           "half_mix": "B/2 merged (equal shares), B/8 slashed, rest rejected"}
     with LocalChain("anvil", accounts=10 + 2 * 128) as chain:
         main_erc20 = figure(Scenario("erc20", 32, 3), chain.url)
         main_eth = figure(Scenario("eth", 32, 3), chain.url)
@@ -222,13 +251,16 @@ def main() -> int:
         out["per_contribution_single_c3_b32"] = main_erc20["single"]["per_contribution"]
         out["per_contribution_by_transfer_c3_b32"] = main_erc20["returning_by_transfer"]["per_contribution"]
         out["per_contribution_single_by_balance_c3_b32"] = main_erc20["single_by_balance"]["per_contribution"]
+        half = figure_half(Scenario("erc20", 32, 3), chain.url)
+        out["per_contribution_half_c3_b32"] = half["returning"]["per_contribution"]
+        out["per_contribution_single_half_c3_b32"] = half["single"]["per_contribution"]
         out["eth"] = {
             "per_contribution_c3_b32": main_eth["returning"]["per_contribution"],
             "per_contribution_by_transfer_c3_b32": main_eth["returning_by_transfer"]["per_contribution"],
             "per_contribution_single_c3_b32": main_eth["single"]["per_contribution"],
             "per_contribution_single_by_balance_c3_b32": main_eth["single_by_balance"]["per_contribution"],
         }
-        out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth}
+        out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth, "erc20_half": half}
         out["by_batch"] = {}
         for b in (1, 8, 32, 128):
             f = main_erc20 if b == 32 else figure(Scenario("erc20", b, 3), chain.url)
@@ -250,6 +282,8 @@ def main() -> int:
     print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
     print(f"{'  returning, staking by transfer every time':<44}{out['per_contribution_by_transfer_c3_b32']:>10,}{out['eth']['per_contribution_by_transfer_c3_b32']:>10,}")
     print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    print(f"{'  half merged: returning / one-off':<44}{out['per_contribution_half_c3_b32']:>10,}"
+          f"{out['per_contribution_single_half_c3_b32']:>10,}")
     print(f"{'  one-off through submitUpdate and claim':<44}{out['per_contribution_single_by_balance_c3_b32']:>10,}"
           f"{out['eth']['per_contribution_single_by_balance_c3_b32']:>10,}")
     for key in ("submit_mean", "submit_first_in_batch", "report_mean", "settle_mean", "claim_mean", "scoring_per_contribution"):

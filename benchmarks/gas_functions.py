@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fathom.protocol import payouts  # noqa: E402
+from fathom.protocol import settlement as P  # noqa: E402
 from fathom.chain.client import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
@@ -97,8 +98,9 @@ def cid(tag: str) -> tuple[bytes, int]:
     return (keccak(text=tag), RAW)
 
 
-def blob(scores: list[int]) -> bytes:
-    return b"".join(s.to_bytes(4, "big") for s in scores)
+def blob(scores: list[int] | bytes) -> bytes:
+    """A report: as it is when encoded already, else one that merges its own best only."""
+    return bytes(scores) if isinstance(scores, (bytes, bytearray)) else P.encode_scores(scores)
 
 
 def mix(n: int, head: int, step: int) -> list[int]:
@@ -108,6 +110,22 @@ def mix(n: int, head: int, step: int) -> list[int]:
     for i in range(1, 1 + n // 8):
         scores[i] = INVALID if i % 2 else head - 500
     return scores
+
+
+def adversarial_merged(committee: int, n: int, head: int) -> list[bytes]:
+    """As `adversarial`, but every submission beats the head and is merged (R5): each one's
+    shares, like its scores, fall in committee order (the most insertion-sort shifts), and
+    every submission has a share, so every one is paid its part (UpdateMerged)."""
+    deviants = committee - (committee // 2 + 1)
+    out = []
+    for r in range(committee):
+        if r < deviants:
+            s = head + 1_000 + (deviants - 1 - r) * 10
+            out.append(P.encode_report([s] * n, s, [60_000 - r] * n))
+        else:
+            d = committee - 1 - r
+            out.append(P.encode_report([head + 100 + d] * n, head + 200 + d, [100 + d] * n))
+    return out
 
 
 def adversarial(committee: int, n: int, head: int) -> list[list[int]]:
@@ -323,7 +341,7 @@ class Bounty:
     def payout_claims(self, k: int, settled: Any) -> dict[str, tuple]:
         """{contributor: claimPayout's arguments} for batch k's one-off submissions (U6, P3)."""
         ev = self.d.market.events
-        accepted = [e["args"] for e in ev.VersionAccepted().process_receipt(settled, errors=DISCARD)]
+        accepted = [e["args"] for e in ev.UpdateMerged().process_receipt(settled, errors=DISCARD)]
         slashed = [e["args"] for e in ev.StakeSlashed().process_receipt(settled, errors=DISCARD)]
         recs = self.batch(k)
         amounts = payouts.owed(recs, k * self.batch_size, accepted, slashed)
@@ -698,6 +716,25 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
         w["BountyMarket.reportAndSettle"] = _rec(r, f"{shape}: the 8th report with 7 others; 256 new contributors; "
                                                     "1 accepted, 255 slashed; 3 deviant members lose an offence; "
                                                     "curve of 8 read to its end", "bound")
+
+    # R5 at the bounds: every submission merged and paid its share, at both corners
+    for c, n in ((MAX_COMMITTEE, B), (c8, MAX_BATCH_SIZE)):
+        wm, _ = Bounty.open(d, requester, oracles[:c], batch=n, max_batches=MAX_BATCHES_AT_MAX_SIZE, curve=CURVE_8,
+                            tolerance=10)
+        wm.join()
+        wm.baseline([BASELINE] * c)
+        wm.submit_all(d.contributors(n, tokens=10 * wm.stake))
+        reps = adversarial_merged(c, n, wm.head)
+        for i in range(c - 1):
+            wm.report(i, 0, reps[i])
+        r = expect(d.market, wm.report_and_settle(c - 1, 0, reps[-1]), VersionAccepted=1, UpdateMerged=n,
+                   StakeSlashed=0, rejected=0, OracleSlashed=c - (c // 2 + 1))
+        key = "BountyMarket.reportAndSettle [all merged]"
+        if key not in w or r.gasUsed > w[key]["gas"]:
+            w[key] = _rec(r, f"committee {c}, batch {n}: the last report with {c - 1} others; {n} new contributors, "
+                             f"every one merged and paid its share (UpdateMerged); {c - (c // 2 + 1)} deviant members "
+                             "lose an offence; shares and scores in committee order (most insertion-sort shifts)",
+                          "bound")
     w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
     for i in range(c8):
         w8.report(i, 1, adversarial(c8, MAX_BATCH_SIZE, w8.head)[i])

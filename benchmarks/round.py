@@ -208,7 +208,7 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
             view = rq.bounty(bid)
             events = rq.events(bounty_id=bid, outcomes=True)
             outcomes = collections.Counter(ev.name for ev in events
-                                           if ev.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed"))
+                                           if ev.name in ("UpdateMerged", "SubmissionRejected", "StakeSlashed"))
             scored = sum(outcomes.values())
             assert scored == contributors, f"{scored} of {contributors} submissions were decided"
             reports = sum(1 for ev in events if ev.name == "ReportPosted")
@@ -227,7 +227,7 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
                 "setup_gas": fathom_setup,
                 "setup_gas_eth_transfers": setup_by.get("ETH transfer", {}).get("gas", 0),
                 "gas_by_function": by_function,
-                "outcomes": {"accepted": outcomes["VersionAccepted"], "rejected": outcomes["SubmissionRejected"],
+                "outcomes": {"accepted": outcomes["UpdateMerged"], "rejected": outcomes["SubmissionRejected"],
                              "slashed": outcomes["StakeSlashed"], "harmful_sent": int(harmful)},
                 "reports": reports,
                 "claims": claimed,
@@ -237,7 +237,7 @@ def run_round(chain_kind: str, contributors: int = 100, log: Any = say) -> dict[
                 "load_after": load(),
             }
             log(f"  {chain_kind}: round of {contributors} contributors in {wall:.1f} s, {gas_total:,} gas "
-                f"({out['gas_per_contribution']:,} per contribution); accepted {outcomes['VersionAccepted']}, "
+                f"({out['gas_per_contribution']:,} per contribution); accepted {outcomes['UpdateMerged']}, "
                 f"rejected {outcomes['SubmissionRejected']}, slashed {outcomes['StakeSlashed']}; setup {phases['setup']:.1f} s")
             return out
     finally:

@@ -34,8 +34,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 m; // reports
         uint256 mask; // reporters (bit i = committee member i)
         uint256 headKey;
-        uint256 bestKey;
-        uint256 bestIndex;
+        uint256 bestIndex; // the merged update with the largest share (the lowest id on ties): the version's author
         uint256 deviantMask; // bit r = the r-th report
         uint256 burned;
         address token;
@@ -49,9 +48,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256[] mergedDigest; // the r-th report's merged-model CID
         uint256[] mergedCodec;
         address[] oracles; // the r-th reporter
-        uint256[] laneBest; // the r-th report's own best submission (committees of 3; else found by _mergedFor)
         uint256 rejected; // bit i = submission firstId + i was rejected (stake back in full)
-        uint256 acceptedPayout; // stake + reward owed to a one-off accepted author (0 otherwise)
+        uint256[] shares; // median reported share of each submission that beats the head (rule R5), else 0
+        uint256 shareSum; // their sum; 0 when the batch makes no version
+        uint256 stale; // bit i = submission firstId + i is based more than MAX_LAG versions behind the head
+        uint256 reward; // R * (c(p_new) - c(p_old)) for the merged model, split by the shares
         bytes scores; // the median score of each submission, 4 bytes each, in id order
     }
 
@@ -565,7 +566,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         bit = 1 << (index - 1);
         if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
         if ((status >> ST_REPORTED) & bit != 0) revert AlreadyReported(bountyId, batch, msg.sender);
-        if (scores.length != 4 * n) revert WrongScoreCount(4 * n, scores.length);
+        if (scores.length != _reportLength(n)) revert WrongScoreCount(_reportLength(n), scores.length);
     }
 
     // ------------------------------------------------------------ settlement
@@ -604,7 +605,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.mergedDigest = new uint256[](m);
         st.mergedCodec = new uint256[](m);
         st.oracles = new address[](m);
-        st.laneBest = new uint256[](m);
     }
 
     /// @dev The reports in committee order of their reporters, each matching the hash its
@@ -627,7 +627,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 address oracle = _memberAt(st.bountyId, i);
                 BatchReport calldata rep = reports[j];
                 bytes calldata scores = rep.scores;
-                if (scores.length != 4 * st.n || _reportDigest(st.batch, scores, rep.merged) != _members[st.bountyId][oracle] & HASH_MASK) {
+                if (scores.length != _reportLength(st.n) || _reportDigest(st.batch, scores, rep.merged) != _members[st.bountyId][oracle] & HASH_MASK) {
                     revert ReportMismatch(st.bountyId, st.batch, j);
                 }
                 uint256 lane;
@@ -653,12 +653,21 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         uint256[] memory medians = _medians(st);
         if (st.noMajority) return _void(st.bountyId, b, st.status, st.batch, st.n, recs, st.mask);
+        _shares(st, medians, recs);
 
         st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 fees = b.fees;
-        if (st.bestKey != 0) _accept(st, b, recs, medians[st.bestIndex], _u(fees, FE_CURVE_LENGTH, 8));
-        _decide(st, recs, medians, fees);
+        // R5: a version when some update that beats the head has a share, the merged model
+        // beats the head too, and a quorum names the same merged model
+        (Cid memory merged, bool agreed) = _mergedFor(st);
+        if (st.shareSum != 0 && medians[st.n] > st.headKey && agreed) {
+            _accept(st, b, recs, medians[st.n], _u(fees, FE_CURVE_LENGTH, 8), merged);
+        } else {
+            st.shareSum = 0;
+        }
+        uint256 paid = _decide(st, recs, medians, fees);
+        if (paid != 0) b.paid += uint128(paid); // the rounding dust stays in escrow
         b.status = st.status;
         b.scoring = st.scoring;
 
@@ -667,24 +676,22 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _payOracles(st, b, fees);
     }
 
-    /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
-    ///      middle one, or for an even count the midpoint of the two middle ones), the reporters
-    ///      that lie further than the tolerance from it (bit r = the r-th report), whether a
-    ///      quorum of reports lies within the tolerance of every median (else st.noMajority),
-    ///      and the best median that beats the head (the lowest id on ties).
+    /// @dev Pass 1: the median of the reported keys per submission and of the merged model's
+    ///      (last; RewardMath.median: the middle one, or for an even count the midpoint of the
+    ///      two middle ones), the reporters that lie further than the tolerance from one (bit
+    ///      r = the r-th report), and whether a quorum of reports lies within the tolerance of
+    ///      every median (else st.noMajority).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
-        medians = new uint256[](st.n);
+        medians = new uint256[](st.n + 1); // the batch's submissions, then the merged model
         uint256[] memory lanes = st.lanes;
-        uint256[] memory laneBest = st.laneBest;
         // key(s) = (s ^ kx) + (kx == 0) mod 2^32: s + 1 when higher is better, ~s when lower
         // is; the invalid score (all ones) maps to 0 either way
         uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
         // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
         uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
-        uint256 best = 0; // bestKey << 8 | bestIndex
         uint256 quorum = st.quorum;
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (lanes.length == 3) (acc, best) = _medians3(lanes, medians, laneBest, kx | acc << 32 | quorum << 96);
+        if (lanes.length == 3) acc = _medians3(lanes, medians, kx | acc << 32 | quorum << 96);
         // any other number of reports: insertion sort into scratch memory, then the median
         else assembly ("memory-safe") {
             function keyAt(at, x) -> k {
@@ -725,24 +732,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 }
                 // fewer than a quorum of reports within tolerance: no decision (bit 128)
                 if lt(agree, quorum) { acc := or(acc, shl(128, 1)) }
-                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), i) } }
             }
         }
         st.deviantMask = (acc >> 64) & 0xffff;
         st.noMajority = (acc >> 128) & 1 != 0;
-        st.bestKey = best >> 8;
-        st.bestIndex = best & 0xff;
     }
 
-    /// @dev Pass 1 for three reports: the closed-form median, each report's own best (in
-    ///      laneBest), the deviant mask (from bit 64 of acc), no majority (bit 128 of acc) and
-    ///      the best candidate. `params`: kx (bits 0-31) | tolerance (32-63) | head key (64-95)
-    ///      | quorum (96-103).
-    function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256[] memory laneBest, uint256 params)
-        private
-        pure
-        returns (uint256 acc, uint256 best)
-    {
+    /// @dev Pass 1 for three reports: the closed-form median, the deviant mask (from bit 64
+    ///      of acc) and no majority (bit 128 of acc). `params`: kx (bits 0-31) | tolerance
+    ///      (32-63) | head key (64-95) | quorum (96-103).
+    function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256 params) private pure returns (uint256 acc) {
         assembly ("memory-safe") {
             let l0 := mload(add(lanes, 0x20))
             let l1 := mload(add(lanes, 0x40))
@@ -754,10 +753,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
                 let c := and(add(xor(shr(224, calldataload(add(l1, off))), params), iszero(params)), 0xffffffff)
                 let d := and(add(xor(shr(224, calldataload(add(l2, off))), params), iszero(params)), 0xffffffff)
-                // each report's own best: its largest key, the lowest id on ties (key << 8 | index)
-                if gt(a, shr(8, mload(add(laneBest, 0x20)))) { mstore(add(laneBest, 0x20), or(shl(8, a), shr(2, off))) }
-                if gt(c, shr(8, mload(add(laneBest, 0x40)))) { mstore(add(laneBest, 0x40), or(shl(8, c), shr(2, off))) }
-                if gt(d, shr(8, mload(add(laneBest, 0x60)))) { mstore(add(laneBest, 0x60), or(shl(8, d), shr(2, off))) }
                 // lower median of three: max(min(a, c), min(max(a, c), d))
                 let med := c
                 let lo := a
@@ -776,9 +771,72 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
                 // fewer than a quorum of the three within tolerance: no decision (bit 128)
                 if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
-                if gt(med, and(shr(32, acc), 0xffffffff)) { if gt(med, shr(8, best)) { best := or(shl(8, med), shr(2, off)) } }
             }
-            for { let r := 0x20 } lt(r, 0x80) { r := add(r, 0x20) } { mstore(add(laneBest, r), and(mload(add(laneBest, r)), 0xff)) }
+        }
+    }
+
+    /// @dev A report's length (rule R1): a uint32 score per submission, the merged model's
+    ///      uint32 score, then a uint16 share per submission.
+    function _reportLength(uint256 n) private pure returns (uint256) {
+        return 6 * n + 4;
+    }
+
+    /// @dev Pass 1b (rule R5): each submission whose median beats the head and whose base is
+    ///      at most MAX_LAG versions behind it gets the median (the midpoint one for an even
+    ///      count) of its reported shares; st.shares, st.shareSum, st.bestIndex (the largest
+    ///      share, the lowest id on ties) and st.stale (bit i: based too far behind, G1).
+    function _shares(Settlement memory st, uint256[] memory medians, uint256 recs) private pure {
+        uint256 n = st.n;
+        uint256[] memory shares = new uint256[](n);
+        uint256 versions = _u(st.status, ST_VERSIONS, 32);
+        uint256 sum = 0;
+        uint256 best = 0;
+        uint256 stale = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            if (_baseAt(recs, i) + MAX_LAG < versions) {
+                stale |= 1 << i;
+            } else if (medians[i] > st.headKey) {
+                uint256 share = _medianShare(st.lanes, 4 * (n + 1) + 2 * i);
+                shares[i] = share;
+                sum += share;
+                if (share > shares[best]) best = i;
+            }
+        }
+        st.shares = shares;
+        st.shareSum = sum;
+        st.bestIndex = best;
+        st.stale = stale;
+    }
+
+    /// @dev The median (the midpoint of the middle two for an even count) of the uint16 at
+    ///      offset `off` of every report.
+    function _medianShare(uint256[] memory lanes, uint256 off) private pure returns (uint256 med) {
+        assembly ("memory-safe") {
+            let sorted := mload(0x40)
+            let m := mload(lanes)
+            for { let r := 0 } lt(r, m) { r := add(r, 1) } {
+                let k := shr(240, calldataload(add(mload(add(lanes, shl(5, add(r, 1)))), off)))
+                let j := r
+                for {} gt(j, 0) { j := sub(j, 1) } {
+                    let prev := mload(add(sorted, shl(5, sub(j, 1))))
+                    if iszero(gt(prev, k)) { break }
+                    mstore(add(sorted, shl(5, j)), prev)
+                }
+                mstore(add(sorted, shl(5, j)), k)
+            }
+            let half := shr(1, m)
+            med := mload(add(sorted, shl(5, half)))
+            if iszero(and(m, 1)) { med := shr(1, add(med, mload(add(sorted, shl(5, sub(half, 1)))))) }
+        }
+    }
+
+    /// @dev Record i's base version.
+    function _baseAt(uint256 recs, uint256 i) private pure returns (uint256 base) {
+        assembly ("memory-safe") {
+            let stride := shr(128, recs)
+            let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, stride))
+            base := calldataload(add(rec, 0x40))
+            if eq(stride, 69) { base := shr(224, calldataload(add(rec, 32))) }
         }
     }
 
@@ -847,16 +905,17 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
     }
 
-    /// @dev Pass 2, in id order: every submission's median score goes to `st.scores`; every
-    ///      submission but the accepted one (credited by _accept) is rejected (stake returned,
-    ///      its bit set in `st.rejected`) or slashed when invalid or worse than the head by more
+    /// @dev Pass 2, in id order: every submission's median score goes to `st.scores`; a merged
+    ///      one (a share, and a version) gets its stake back plus its part of the reward
+    ///      (UpdateMerged); every other one is rejected (stake returned, its bit set in
+    ///      `st.rejected`) or, unless stale, slashed when invalid or worse than the head by more
     ///      than the margin (slashBps of its stake burned, the rest returned). Rejections are
-    ///      reported once for the batch, in BatchSettled; each slash has its own event.
-    function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private {
-        // accepted index (bits 0-8, 256 if none) | head key (16-47) | margin (48-79) | slashBps (80-95)
-        // | first id (96-127) | lower is better (bit 128)
-        uint256 params = (st.bestKey != 0 ? st.bestIndex : 256) | (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48)
-            | (_u(fees, FE_SLASH_BPS, 16) << 80) | (st.firstId << 96) | (_higher(st.status) ? 0 : 1 << 128);
+    ///      reported once for the batch, in BatchSettled; each merge and slash has its own
+    ///      event. Returns what the merged updates were paid of the reward.
+    function _decide(Settlement memory st, uint256 recs, uint256[] memory medians, uint256 fees) private returns (uint256 paid) {
+        // head key (16-47) | margin (48-79) | slashBps (80-95) | first id (96-127) | lower is better (bit 128)
+        uint256 params = (st.headKey << 16) | (_u(fees, FE_SLASH_MARGIN, 32) << 48) | (_u(fees, FE_SLASH_BPS, 16) << 80)
+            | (st.firstId << 96) | (_higher(st.status) ? 0 : 1 << 128);
         uint256 burned = 0;
         uint256 rejected = 0;
         // 4 bytes per score, written 32 at a time in id order: one spare word for the last
@@ -864,12 +923,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // event data, then the constants the loop needs, past the free memory pointer
         uint256 data;
         assembly ("memory-safe") {
-            mstore(scores, shl(2, mload(medians)))
+            mstore(scores, shl(2, sub(mload(medians), 1))) // the submissions' medians, not the merged model's
             data := mload(0x40)
         }
         _stash(data, st.bountyId, st.token, st.n);
+        _stashShares(data, st);
         assembly ("memory-safe") {
-            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+            for { let i := 0 } lt(i, mload(add(data, 0x100))) { i := add(i, 1) } {
                 let med := mload(add(medians, shl(5, add(i, 1))))
                 // score(key) = (key - 1) when higher is better, ~key when lower is; invalid for key 0
                 let score := 0xffffffff
@@ -878,19 +938,24 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                     if shr(128, params) { score := xor(med, 0xffffffff) }
                 }
                 mstore(add(add(scores, 0x20), shl(2, i)), shl(224, score))
-                // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-                if iszero(eq(i, and(params, 0x1ff))) {
-                    let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, shr(128, recs)))
-                    let who := calldataload(rec)
-                    let payout := calldataload(add(rec, 0x20))
-                    if eq(shr(128, recs), 69) {
-                        who := shr(96, who)
-                        payout := shr(160, calldataload(add(rec, 20)))
-                    }
-                    // a one-off submission's payout goes to its group's root (see _stash)
-                    mstore(add(data, 0xe0), and(payout, ONE_OFF))
-                    payout := and(payout, sub(ONE_OFF, 1))
-                    switch or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff)))
+                let rec := add(and(recs, 0xffffffffffffffffffffffffffffffff), mul(i, shr(128, recs)))
+                let who := calldataload(rec)
+                let payout := calldataload(add(rec, 0x20))
+                if eq(shr(128, recs), 69) {
+                    who := shr(96, who)
+                    payout := shr(160, calldataload(add(rec, 20)))
+                }
+                // a one-off submission's payout goes to its group's root (see _stash)
+                mstore(add(data, 0xe0), and(payout, ONE_OFF))
+                payout := and(payout, sub(ONE_OFF, 1))
+                // its share of the merged progress, if the batch made a version (see _stashShares)
+                let share := 0
+                if mload(add(data, 0x140)) { share := mload(add(mload(add(data, 0x120)), shl(5, add(i, 1)))) }
+                switch share
+                case 0 {
+                    // refunded: stale (G1), or not worse than the head by more than the margin
+                    switch and(iszero(and(shr(i, mload(add(data, 0x1a0))), 1)),
+                        or(iszero(med), lt(add(med, and(shr(48, params), 0xffffffff)), and(shr(16, params), 0xffffffff))))
                     // slither-disable-next-line incorrect-equality,incorrect-shift (a flag from a packed word, not a time or a balance; shl(i, 1) is 1 shifted by i: bit i of the mask)
                     case 0 { rejected := or(rejected, shl(i, 1)) }
                     default {
@@ -902,31 +967,41 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                         mstore(add(data, 0x40), payout)
                         log4(data, 0x60, mload(add(data, 0x60)), mload(add(data, 0x80)), add(and(shr(96, params), 0xffffffff), i), who)
                     }
-                    if mul(payout, mload(add(data, 0xe0))) {
-                        // leaf = keccak256(abi.encodePacked(who, uint96 payout, token))
-                        // the first one allocates the leaves: n rounded up to groups of 32, zeroed
-                        if iszero(mload(add(data, 0xc0))) {
-                            mstore(add(data, 0xc0), add(data, 0x120))
-                            mstore(add(data, 0x120), and(add(mload(add(data, 0x100)), 31), not(31)))
-                            calldatacopy(add(data, 0x140), calldatasize(), shl(5, mload(add(data, 0x120))))
-                            mstore(0x40, add(add(data, 0x140), shl(5, mload(add(data, 0x120)))))
-                        }
-                        mstore(0, or(shl(96, who), payout))
-                        mstore(0x20, shl(96, mload(add(data, 0xa0))))
-                        mstore(add(mload(add(data, 0xc0)), shl(5, add(i, 1))), keccak256(0, 0x34))
-                        payout := 0
+                }
+                default {
+                    // merged: stake back plus floor(reward * share / sum of shares)
+                    let part := div(mul(mload(add(data, 0x160)), share), mload(add(data, 0x140)))
+                    paid := add(paid, part)
+                    payout := add(payout, part)
+                    mstore(data, score)
+                    mstore(add(data, 0x20), share)
+                    mstore(add(data, 0x40), part)
+                    log4(data, 0x60, mload(add(data, 0x180)), mload(add(data, 0x80)), add(and(shr(96, params), 0xffffffff), i), who)
+                }
+                if and(lt(payout, ONE_OFF), iszero(iszero(mul(payout, mload(add(data, 0xe0)))))) {
+                    // leaf = keccak256(abi.encodePacked(who, uint96 payout, token))
+                    // the first one allocates the leaves: n rounded up to groups of 32, zeroed
+                    if iszero(mload(add(data, 0xc0))) {
+                        mstore(add(data, 0xc0), add(data, 0x1c0))
+                        mstore(add(data, 0x1c0), and(add(mload(add(data, 0x100)), 31), not(31)))
+                        calldatacopy(add(data, 0x1e0), calldatasize(), shl(5, mload(add(data, 0x1c0))))
+                        mstore(0x40, add(add(data, 0x1e0), shl(5, mload(add(data, 0x1c0)))))
                     }
-                    if payout {
-                        // _claimable[who][token] += payout
-                        mstore(0, who)
-                        mstore(0x20, _claimable.slot)
-                        mstore(0x20, keccak256(0, 0x40))
-                        mstore(0, mload(add(data, 0xa0)))
-                        let slot := keccak256(0, 0x40)
-                        let sum := add(sload(slot), payout)
-                        if lt(sum, payout) { revert(0, 0) }
-                        sstore(slot, sum)
-                    }
+                    mstore(0, or(shl(96, who), payout))
+                    mstore(0x20, shl(96, mload(add(data, 0xa0))))
+                    mstore(add(mload(add(data, 0xc0)), shl(5, add(i, 1))), keccak256(0, 0x34))
+                    payout := 0
+                }
+                if payout {
+                    // _claimable[who][token] += payout
+                    mstore(0, who)
+                    mstore(0x20, _claimable.slot)
+                    mstore(0x20, keccak256(0, 0x40))
+                    mstore(0, mload(add(data, 0xa0)))
+                    let slot := keccak256(0, 0x40)
+                    let sum := add(sload(slot), payout)
+                    if lt(sum, payout) { revert(0, 0) }
+                    sstore(slot, sum)
                 }
             }
         }
@@ -937,11 +1012,6 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         assembly ("memory-safe") {
             let allocated := mload(add(data, 0xc0))
             if allocated { leaves := allocated }
-        }
-        if (st.acceptedPayout != 0) {
-            if (leaves.length == 0) leaves = new uint256[]((st.n + 31) & ~uint256(31));
-            (address author,,,) = _recordAt(recs, st.bestIndex);
-            leaves[st.bestIndex] = _leaf(author, st.acceptedPayout, st.token);
         }
         if (leaves.length != 0) _commitPayouts(st.bountyId, st.batch, leaves);
     }
@@ -987,15 +1057,33 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             mstore(add(data, 0x60), slashed)
             mstore(add(data, 0x80), bountyId)
             mstore(add(data, 0xa0), token)
-            // the one-off leaves (uint256[]), allocated at data + 0x120 by the first one-off
+            // the one-off leaves (uint256[]), allocated at data + 0x1c0 by the first one-off
             // payout, or 0; data + 0xe0: the current record's ONE_OFF bit
             mstore(add(data, 0xc0), 0)
             mstore(add(data, 0x100), n)
         }
     }
 
-    /// @dev The best candidate becomes the next version: reward, head, lineage.
-    function _accept(Settlement memory st, Bounty storage b, uint256 recs, uint256 med, uint256 curveLength)
+    /// @dev After _stash, the shares: data + 0x120 the shares array, 0x140 their sum (0: no
+    ///      version), 0x160 the reward they split, 0x180 UpdateMerged's signature, 0x1a0 the
+    ///      stale mask.
+    function _stashShares(uint256 data, Settlement memory st) private pure {
+        uint256[] memory shares = st.shares;
+        uint256 sum = st.shareSum;
+        uint256 reward = st.reward;
+        uint256 stale = st.stale;
+        bytes32 merged = UpdateMerged.selector;
+        assembly ("memory-safe") {
+            mstore(add(data, 0x120), shares)
+            mstore(add(data, 0x140), sum)
+            mstore(add(data, 0x160), reward)
+            mstore(add(data, 0x180), merged)
+            mstore(add(data, 0x1a0), stale)
+        }
+    }
+
+    /// @dev The merged model becomes the next version: reward, head, lineage.
+    function _accept(Settlement memory st, Bounty storage b, uint256 recs, uint256 med, uint256 curveLength, Cid memory merged)
         private
     {
         uint256 status = st.status;
@@ -1014,31 +1102,26 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         st.status = status;
         st.scoring = scoring;
-        _newVersion(st, recs, version, score, reward);
+        st.reward = reward;
+        _newVersion(st, recs, version, score, reward, merged);
     }
 
-    /// @dev The version's lineage record and event; its author gets the stake back plus the reward.
-    function _newVersion(Settlement memory st, uint256 recs, uint256 version, uint32 score, uint256 reward) private {
-        (address author, uint256 stake, bytes32 digest, uint8 codec) = _recordAt(recs, st.bestIndex);
-        Cid memory update = Cid(digest, codec);
-        _versionAuthors[st.bountyId][version] = author;
-        uint256 payout = (stake & STAKE_MASK) + reward;
-        // a one-off author is paid through the group's root (_decide), if the sum fits a leaf
-        if (stake & ONE_OFF != 0 && payout < ONE_OFF) st.acceptedPayout = payout;
-        else _claimable[author][st.token] += payout;
-        _emitVersion(st, version, author, score, update, reward);
-    }
-
-    function _emitVersion(Settlement memory st, uint256 version, address author, uint32 score, Cid memory update, uint256 reward)
+    /// @dev The version's lineage record and event; its author is the merged update with the
+    ///      largest share. Every merged update is paid in _decide.
+    function _newVersion(Settlement memory st, uint256 recs, uint256 version, uint32 score, uint256 reward, Cid memory merged)
         private
     {
-        emit VersionAccepted(st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, update, _mergedFor(st), reward);
+        (address author,, bytes32 digest, uint8 codec) = _recordAt(recs, st.bestIndex);
+        _versionAuthors[st.bountyId][version] = author;
+        emit VersionAccepted(
+            st.bountyId, version, author, version - 1, st.firstId + st.bestIndex, score, Cid(digest, codec), merged, reward
+        );
     }
 
-    /// @dev floor(R * (c(p_new) - c(p_old))) for the accepted median (rule R6), p_old the head's
-    ///      progress: what the curve adds over the progress this version made, at today's R. Added
-    ///      to `paid`.
-    function _reward(Settlement memory st, Bounty storage b, uint256 med, uint256 curveLength) private returns (uint256 reward) {
+    /// @dev floor(R * (c(p_new) - c(p_old))) for the merged model's median (rule R6), p_old the
+    ///      head's progress: what the curve adds over the progress this version made, at today's
+    ///      R. What the merged updates are paid of it is added to `paid` after _decide.
+    function _reward(Settlement memory st, Bounty storage b, uint256 med, uint256 curveLength) private view returns (uint256 reward) {
         bool higher = _higher(st.status);
         uint64 baselineKey = RewardMath.key(uint32(_u(st.scoring, SC_BASELINE, 32)), higher);
         uint64 targetKey = RewardMath.key(uint32(_u(st.scoring, SC_TARGET, 32)), higher);
@@ -1046,46 +1129,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // c(p) of the head the batch was scored against, and of the accepted median
         uint256 cOld = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(st.headKey), baselineKey, targetKey));
         uint256 cNew = RewardMath.curveAtStored(curve, curveLength, RewardMath.progress(uint64(med), baselineKey, targetKey));
-        uint256 paid = b.paid;
-        reward = RewardMath.rewardBetween(b.reward, paid, cOld, cNew);
-        b.paid = uint128(paid + reward);
+        reward = RewardMath.rewardBetween(b.reward, b.paid, cOld, cNew);
     }
 
-    /// @dev The merged-model CID most reports name among those whose own best candidate (their
-    ///      largest key, the lowest id on ties) is the accepted one; zero if none.
-    function _mergedFor(Settlement memory st) private pure returns (Cid memory merged) {
-        uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
-        uint256 bestVotes = 0;
+    /// @dev The merged-model CID that a quorum of the committee names (rule R5): floor(size / 2)
+    ///      + 1 reports, so a minority cannot choose it; `agreed` is false when none has them.
+    function _mergedFor(Settlement memory st) private pure returns (Cid memory merged, bool agreed) {
         for (uint256 r = 0; r < st.m; ++r) {
-            uint256 digest = st.mergedDigest[r];
-            // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-            if (digest == 0 || (st.m == 3 ? st.laneBest[r] : _ownBest(st.lanes[r], st.n, kx)) != st.bestIndex) continue;
             uint256 votes = 0;
             for (uint256 q = 0; q < st.m; ++q) {
-                // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-                if (st.mergedDigest[q] == digest && st.mergedCodec[q] == st.mergedCodec[r]) ++votes;
+                // slither-disable-next-line incorrect-equality (a CID compared, not a time or a balance)
+                if (st.mergedDigest[q] == st.mergedDigest[r] && st.mergedCodec[q] == st.mergedCodec[r]) ++votes;
             }
-            if (votes > bestVotes) {
-                bestVotes = votes;
-                merged = Cid(bytes32(digest), uint8(st.mergedCodec[r]));
-            }
-        }
-    }
-
-    function _ownBest(uint256 lane, uint256 n, uint256 kx) private pure returns (uint256 best) {
-        assembly ("memory-safe") {
-            let bestKey := 0
-            let end := add(lane, shl(2, n))
-            let y := iszero(kx)
-            best := lane
-            for { let at := lane } lt(at, end) { at := add(at, 4) } {
-                let k := and(add(xor(shr(224, calldataload(at)), kx), y), 0xffffffff)
-                if gt(k, bestKey) {
-                    bestKey := k
-                    best := at
-                }
-            }
-            best := shr(2, sub(best, lane))
+            if (votes >= st.quorum) return (Cid(bytes32(st.mergedDigest[r]), uint8(st.mergedCodec[r])), true);
         }
     }
 

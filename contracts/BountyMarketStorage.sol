@@ -66,6 +66,9 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev The bond floor is the registry's minimum stake over this (rule C1), so a member at
     ///      the minimum stake can serve this many bounties at once.
     uint256 internal constant BOND_FLOOR_DIVISOR = 16;
+    /// @dev Rule G1: an update based more than this many versions behind the head at settlement
+    ///      is stale: refunded, never merged nor slashed (fathom.ml.aggregate.MAX_LAG).
+    uint256 internal constant MAX_LAG = 2;
     /// @dev committee size x batch size (B4): keeps the worst settlement within 2^24 gas.
     uint256 internal constant MAX_COMMITTEE_BY_BATCH = 2048;
     address internal constant ETH = address(0);

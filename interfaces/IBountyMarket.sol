@@ -65,8 +65,10 @@ interface IBountyMarketTypes {
 
     /// @notice One oracle's batch report as the report hash commits to it (from ReportPosted).
     struct BatchReport {
-        bytes scores; // 4 bytes (uint32, big-endian) per submission of the batch, in id order
-        Cid merged; // the merged model this oracle pinned for its best candidate (zero if none)
+        // 6n + 4 bytes for a batch of n (rule R1): a uint32 score per submission in id order, the
+        // merged model's uint32 score, then a uint16 share per submission (big-endian)
+        bytes scores;
+        Cid merged; // the merged model this oracle pinned (zero if none)
     }
 
     /// @notice A bounty's stored state, for frontends and tools.
@@ -193,9 +195,11 @@ interface IBountyMarketEvents is IBountyMarketTypes {
         Cid update,
         uint96 stake
     );
-    /// @notice An oracle reported a whole batch; `scores` holds a uint32 per submission.
+    /// @notice An oracle reported a whole batch; `scores` is laid out as BatchReport.scores.
     event ReportPosted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes scores, Cid merged);
-    /// @notice A submission became version `version` of the model.
+    /// @notice A batch's merged model became version `version`: `author`, `submissionId` and
+    ///         `update` name the merged update with the largest share, `score` is the merged
+    ///         model's median, `reward` what the merged updates split (their UpdateMerged events).
     event VersionAccepted(
         uint256 indexed bountyId,
         uint256 indexed version,
@@ -205,6 +209,17 @@ interface IBountyMarketEvents is IBountyMarketTypes {
         uint32 score,
         Cid update,
         Cid merged,
+        uint256 reward
+    );
+    /// @notice A submission was merged into the batch's new version (rule R5): `share` is the
+    ///         median of its reported shares, `reward` its part of the version's reward
+    ///         (reward * share / the sum of the merged shares, rounded down); its stake came back.
+    event UpdateMerged(
+        uint256 indexed bountyId,
+        uint256 indexed submissionId,
+        address indexed contributor,
+        uint32 score,
+        uint256 share,
         uint256 reward
     );
     /// @notice A submission was invalid or worse than the head by more than the slash
@@ -223,9 +238,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice A batch was decided by the median of `reports` reports; each oracle within
     ///         tolerance earned `feeShare`. `scores` holds the median score of each of the
     ///         batch's submissions in id order, 4 bytes each (0xffffffff: invalid); bit i of
-    ///         `rejected` says that submission `batch * batchSize + i` did not beat the head
-    ///         (or another beat it more) and its stake came back in full. The accepted
-    ///         submission has its VersionAccepted event and each slashed one its StakeSlashed.
+    ///         `rejected` says that submission `batch * batchSize + i` was not merged (no
+    ///         share, stale, or the batch made no version) nor slashed, and its stake came back in
+    ///         full. Each merged one has its UpdateMerged event and each slashed one its StakeSlashed.
     event BatchSettled(
         uint256 indexed bountyId, uint256 indexed batch, uint256 reports, uint256 feeShare, uint256 rejected, bytes scores
     );

@@ -14,6 +14,7 @@ from eth_abi import encode
 from eth_utils import keccak
 
 from fathom.chain.market import decode_scores
+from fathom.protocol import settlement as P
 
 WAD = 10**18
 RAW = 0x55
@@ -76,8 +77,13 @@ def escrow_total(p: dict) -> int:
     return p["reward"] + p["oracleFeePerBatch"] * p["maxBatches"] + p["revealBond"]
 
 
-def encode_scores(scores: list[int]) -> bytes:
-    return b"".join(s.to_bytes(4, "big") for s in scores)
+def encode_scores(scores: list[int] | bytes, higher: bool = True) -> bytes:
+    """A report's bytes: `scores` as they are when already encoded (`encode_report`), else a
+    report that merges its own best submission only (`one_winner_report`, in the bounty's
+    direction `higher`)."""
+    if isinstance(scores, (bytes, bytearray)):
+        return bytes(scores)
+    return P.encode_scores(scores, higher_is_better=higher)
 
 
 def pack_records(records: list[tuple]) -> bytes:
@@ -146,9 +152,15 @@ class Round:
         return tx
 
     def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
-        tx = self.market.report(self.bounty_id, batch, encode_scores(scores), merged, {"from": oracle})
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        blob = encode_scores(scores, self.higher)
+        tx = self.market.report(self.bounty_id, batch, blob, merged, {"from": oracle})
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
         return tx
+
+    @property
+    def higher(self) -> bool:
+        """Whether the bounty's metric is better higher (how a one-winner report picks its best)."""
+        return bool(self.market.getBounty(self.bounty_id)["higherIsBetter"])
 
     def batch_reports(self, batch: int, without: Any = None) -> list[tuple]:
         """The batch's posted reports in committee order (less `without`'s, if given)."""
@@ -160,11 +172,12 @@ class Round:
 
     def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
         """`oracle` reports and settles the batch in one transaction (reportAndSettle)."""
+        blob = encode_scores(scores, self.higher)
         tx = self.market.reportAndSettle(
-            self.bounty_id, batch, encode_scores(scores), merged, pack_records(self.records[batch]),
+            self.bounty_id, batch, blob, merged, pack_records(self.records[batch]),
             self.batch_reports(batch, without=oracle), {"from": oracle},
         )
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
         return tx
 
     def score_batch(self, batch: int, scores: list[int], sender: Any = None, merged: tuple[bytes, int] | None = None):
@@ -293,12 +306,14 @@ class ActorRound(Round):
         return tx
 
     def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
-        tx = send(self.market.report, oracle, self.bounty_id, batch, encode_scores(scores), merged)
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        blob = encode_scores(scores, self.higher)
+        tx = send(self.market.report, oracle, self.bounty_id, batch, blob, merged)
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
         return tx
 
     def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
-        tx = send(self.market.reportAndSettle, oracle, self.bounty_id, batch, encode_scores(scores), merged,
+        blob = encode_scores(scores, self.higher)
+        tx = send(self.market.reportAndSettle, oracle, self.bounty_id, batch, blob, merged,
                   pack_records(self.records[batch]), self.batch_reports(batch, without=oracle))
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores), merged)
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
         return tx

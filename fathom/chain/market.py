@@ -99,6 +99,7 @@ def commitment(validation_cid: tuple[bytes, int], validation_key: bytes, salt: b
 
 
 def encode_scores(scores: Iterable[int]) -> bytes:
+    """A uint32 per score, big-endian (BatchSettled.scores, a report's first part)."""
     out = bytearray()
     for s in scores:
         if not 0 <= int(s) <= INVALID:
@@ -108,7 +109,30 @@ def encode_scores(scores: Iterable[int]) -> bytes:
 
 
 def decode_scores(blob: bytes) -> list[int]:
+    """BatchSettled.scores: a uint32 median per submission."""
     return [int.from_bytes(blob[i:i + 4], "big") for i in range(0, len(blob), 4)]
+
+
+def encode_report(scores: list[int], merged_score: int, shares: list[int]) -> bytes:
+    """A report's bytes (rule R1; fathom.protocol.settlement.encode_report is the reference):
+    a uint32 score per submission, the merged model's uint32 score, a uint16 share each."""
+    if len(shares) != len(scores) or not all(0 <= int(x) < 2**16 for x in shares):
+        raise FathomError(f"a report needs one uint16 share per submission, got {shares}")
+    return encode_scores([*scores, merged_score]) + b"".join(int(x).to_bytes(2, "big") for x in shares)
+
+
+def decode_report(blob: bytes) -> tuple[list[int], int, list[int]]:
+    """ReportPosted.scores: (the scores, the merged model's score, the shares)."""
+    n = (len(blob) - 4) // 6
+    if len(blob) != 6 * n + 4:
+        raise FathomError(f"a report holds 6 bytes per submission plus 4, got {len(blob)}")
+    return decode_scores(blob[:4 * n]), int.from_bytes(blob[4 * n:4 * n + 4], "big"), \
+        [int.from_bytes(blob[i:i + 2], "big") for i in range(4 * n + 4, len(blob), 2)]
+
+
+def report_scores(blob: bytes) -> list[int]:
+    """The per-submission scores of a ReportPosted report."""
+    return decode_report(blob)[0]
 
 
 def pack_records(records: list[tuple]) -> bytes:
@@ -286,7 +310,7 @@ class Market:
         """The market's decoded log in chain order (optionally for one bounty). With
         `outcomes`, each rejection that a BatchSettled reports also gets its own
         SubmissionRejected record (`with_rejections`), so that every decided submission
-        has one outcome record: VersionAccepted, SubmissionRejected or StakeSlashed."""
+        has one outcome record: UpdateMerged, SubmissionRejected or StakeSlashed."""
         start = self.start_block if from_block is None else from_block
         end = self.w3.eth.block_number if to_block == "latest" else int(to_block)
         out: list[Event] = []
@@ -440,14 +464,15 @@ class Market:
                 return int(ev["submissionId"])
         raise ChainError("submitUpdate mined without a SubmissionReceived event")
 
-    def report(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int],
+    def report(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int],
                on_sent: Callable[[bytes], None] | None = None) -> Any:
-        return self.send(self.market.functions.report(bounty_id, batch, encode_scores(scores), merged), on_sent=on_sent)
+        """`report`: `encode_report`'s bytes."""
+        return self.send(self.market.functions.report(bounty_id, batch, report, merged), on_sent=on_sent)
 
-    def report_and_settle(self, bounty_id: int, batch: int, scores: list[int], merged: tuple[bytes, int],
+    def report_and_settle(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int],
                           records: list[tuple], others: list[tuple], on_sent: Callable[[bytes], None] | None = None) -> Any:
         """The finalising report: report and settle in one transaction (the last member to report)."""
-        return self.send(self.market.functions.reportAndSettle(bounty_id, batch, encode_scores(scores), merged,
+        return self.send(self.market.functions.reportAndSettle(bounty_id, batch, report, merged,
                                                                pack_records(records), others), on_sent=on_sent)
 
     def settle(self, bounty_id: int, batch: int, records: list[tuple], reports: list[tuple]) -> Any:

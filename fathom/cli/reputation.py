@@ -29,7 +29,7 @@ def reputation(market: Market, address: str, events: list[Any] | None = None) ->
         if ev.name == "BountyOpened" and a["requester"] == who:
             counts["bounties_opened"] += 1
             mine.add(int(a["bountyId"]))
-        elif ev.name == "VersionAccepted" and a["author"] == who:
+        elif ev.name == "UpdateMerged" and a["contributor"] == who:
             counts["submissions_accepted"] += 1
         elif ev.name == "SubmissionRejected" and a["contributor"] == who:
             counts["submissions_rejected"] += 1

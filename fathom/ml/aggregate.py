@@ -425,6 +425,31 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
     return Decision(tuple(merged_ids), tuple(x / total_w for x in w), delta, params, best_gain, outcomes, reward)
 
 
+#: `check_merged`: how far (relative to the largest weight) a named merged model may lie from
+#: parent + a non-negative combination of its batch's merged deltas. The float32 rounding of
+#: an honest merge is below 1e-6 of it; a planted weight is far above.
+MERGE_TOLERANCE = 1e-5
+
+
+def check_merged(head: Mapping[str, np.ndarray], named: Mapping[str, np.ndarray],
+                 deltas: Sequence[Mapping[str, np.ndarray]]) -> bool:
+    """Whether `named` is `head` + sum_j c_j delta_j with every c_j >= 0, as every merge of G4
+    is (weights by own lower bound, times a step of SCALES), checked without the validation
+    set: the coefficients are fitted by least squares and clipped at 0, and the combination
+    must reproduce `named` within MERGE_TOLERANCE (a planted weight outside the updates'
+    span does not)."""
+    target = flatten(named) - flatten(head)
+    D = np.vstack([flatten(d) for d in deltas])
+    coef = np.linalg.lstsq(D.T, target, rcond=None)[0]
+    coef = np.maximum(coef, 0.0)
+    rebuilt = models.apply_update(dict(head), combine(deltas, [float(c) for c in coef], total=1.0)) \
+        if coef.any() else {k: np.asarray(v) for k, v in head.items()}
+    scale = 1.0 + max(float(np.max(np.abs(np.asarray(v, dtype=np.float64)))) for v in named.values())
+    gap = max(float(np.max(np.abs(np.asarray(named[k], dtype=np.float64) - np.asarray(rebuilt[k], dtype=np.float64))))
+              for k in named)
+    return gap <= MERGE_TOLERANCE * scale
+
+
 def one_winner(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_version: int,
                submissions: Sequence[Submission], X: Any, y: Any, reward: int,
                confidence_bps: int = significance.DEFAULT_CONFIDENCE_BPS) -> Decision:

@@ -94,10 +94,10 @@ def owed(records: list[tuple], first_id: int, accepted: list[dict], slashed: lis
 
     `records` are the batch's SubmissionRecords in id order (contributor, stake field,
     baseVersion, update), the stake field with its ONE_OFF bit; `accepted` and `slashed`
-    the args of the settlement's VersionAccepted and StakeSlashed events. Rule R5: the
-    accepted submission is owed its stake and reward, a slashed one what was returned
-    (nothing when all of it was burned), any other its stake. An accepted payout of 2^95
-    or more is credited to the claimable balance instead, so it has no leaf.
+    the args of the settlement's UpdateMerged and StakeSlashed events. Rule R5: a merged
+    submission is owed its stake and its part of the reward, a slashed one what was
+    returned (nothing when all of it was burned), any other its stake. A merged payout of
+    2^95 or more is credited to the claimable balance instead, so it has no leaf.
     """
     out: dict[int, int] = {}
     won = {int(e["submissionId"]): int(e["reward"]) for e in accepted}

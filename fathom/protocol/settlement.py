@@ -74,6 +74,11 @@ __all__ = [
     "to_wad",
     "encode_scores",
     "decode_scores",
+    "encode_report",
+    "decode_report",
+    "one_winner_report",
+    "SHARE_TOTAL",
+    "MAX_LAG",
     "member_bond",
     "bond_slash",
     "bond_left",
@@ -121,6 +126,12 @@ UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
 
+#: What a report's shares sum to (basis points): the contract normalises by their median sum,
+#: so this only sets their resolution.
+SHARE_TOTAL = 10_000
+#: Rule G1 (BountyMarketStorage.MAX_LAG, fathom.ml.aggregate.MAX_LAG): an update based more
+#: than this many versions behind the head is stale, refunded, never merged nor slashed.
+MAX_LAG = 2
 #: A CID as the contracts store it: (sha2-256 digest, codec).
 Cid = tuple[bytes, int]
 #: "No CID" (a report that names no merged model).
@@ -427,16 +438,49 @@ def dequantise(units: int, resolution_wad: int) -> float:
     return float(Fraction(units * resolution_wad, WAD))
 
 
-def encode_scores(scores: Sequence[int]) -> bytes:
-    """A report's `scores` bytes: one big-endian uint32 per submission (rule R1)."""
-    return b"".join(_check_uint("score", s, 32).to_bytes(4, "big") for s in scores)
+def encode_report(scores: Sequence[int], merged_score: int, shares: Sequence[int]) -> bytes:
+    """A report's `scores` bytes (rule R1), 6n + 4 for a batch of n: a big-endian uint32 score
+    per submission, the merged model's uint32 score, then a uint16 share per submission."""
+    if len(shares) != len(scores):
+        raise ProtocolError(f"{len(shares)} shares for {len(scores)} submissions")
+    return (b"".join(_check_uint("score", s, 32).to_bytes(4, "big") for s in scores)
+            + _check_uint("merged score", merged_score, 32).to_bytes(4, "big")
+            + b"".join(_check_uint("share", x, 16).to_bytes(2, "big") for x in shares))
+
+
+def one_winner_report(scores: Sequence[int], higher_is_better: bool = True) -> tuple[int, list[int]]:
+    """The merged score and shares of a report that merges only its own best submission (a
+    member that aggregates nothing): all of SHARE_TOTAL to `own_best`, whose score is the
+    merged model's; INVALID and no shares when every score is invalid."""
+    shares = [0] * len(scores)
+    if all(s == INVALID for s in scores):
+        return INVALID, shares
+    best = own_best(scores, higher_is_better)
+    shares[best] = SHARE_TOTAL
+    return scores[best], shares
+
+
+def encode_scores(scores: Sequence[int], merged_score: int | None = None, shares: Sequence[int] | None = None,
+                  higher_is_better: bool = True) -> bytes:
+    """`encode_report`; without a merged score and shares, those of `one_winner_report`."""
+    if merged_score is None or shares is None:
+        merged_score, shares = one_winner_report(scores, higher_is_better)
+    return encode_report(scores, merged_score, shares)
+
+
+def decode_report(data: bytes) -> tuple[list[int], int, list[int]]:
+    """The inverse of `encode_report`: (scores, merged score, shares)."""
+    if len(data) < 4 or (len(data) - 4) % 6:
+        raise ProtocolError(f"a report holds 6 bytes per submission plus 4, got {len(data)} bytes")
+    n = (len(data) - 4) // 6
+    scores = [int.from_bytes(data[i : i + 4], "big") for i in range(0, 4 * n, 4)]
+    shares = [int.from_bytes(data[i : i + 2], "big") for i in range(4 * n + 4, 6 * n + 4, 2)]
+    return scores, int.from_bytes(data[4 * n : 4 * n + 4], "big"), shares
 
 
 def decode_scores(data: bytes) -> list[int]:
-    """The inverse of `encode_scores` (`_scoreAt` for every submission)."""
-    if len(data) % 4:
-        raise ProtocolError(f"a report holds 4 bytes per submission, got {len(data)} bytes")
-    return [int.from_bytes(data[i : i + 4], "big") for i in range(0, len(data), 4)]
+    """A report's scores, one per submission (`decode_report`'s first part)."""
+    return decode_report(data)[0]
 
 
 # --------------------------------------------------------------------------- curve
@@ -484,8 +528,8 @@ class Curve:
 class Outcome(str, Enum):
     """What settlement did with a submission (rule R5)."""
 
-    ACCEPTED = "accepted"  # VersionAccepted: stake back plus the reward
-    REJECTED = "rejected"  # a bit of BatchSettled.rejected: stake back
+    ACCEPTED = "accepted"  # merged into the new version (UpdateMerged): stake back plus its part of the reward
+    REJECTED = "rejected"  # a bit of BatchSettled.rejected (no share, stale, or no version): stake back
     SLASHED = "slashed"  # StakeSlashed: slashBps of the stake burned, the rest back
     VOIDED = "voided"  # BatchVoided: no majority agreed with a median; every stake back
 
@@ -575,9 +619,11 @@ class SubmissionDecision:
     median_key: int  # median of the reported keys (0: invalid)
     score: int  # the median as a score (INVALID when invalid): the event's `score`
     stake: int
-    reward: int  # only for the accepted one
+    reward: int  # only for a merged one: floor(version reward * share / sum of shares)
     burned: int  # only when slashed
     returned: int  # stake - burned
+    share: int = 0  # the median of its reported shares (0 unless merged)
+    stale: bool = False  # based more than MAX_LAG versions behind the head (G1)
 
     @property
     def payout(self) -> int:
@@ -596,9 +642,9 @@ class BatchDecision:
     medians: tuple[int, ...]  # median key per submission (0: invalid)
     median_scores: tuple[int, ...]  # as scores (INVALID when invalid)
     deviant: tuple[bool, ...]  # per report (rule R7)
-    accepted_index: int | None  # position in the batch of the new version, if any
+    accepted_index: int | None  # the merged update with the largest share (the version's author), if any
     new_version: int | None  # its version number
-    reward: int  # paid to the new version's author
+    reward: int  # R * (c(p_new) - c(p_old)) for the merged model: what the merged updates split
     merged: Cid | None  # merged-model CID named in VersionAccepted (None if not computed)
     head_score_after: int
     paid_after: int
@@ -612,6 +658,8 @@ class BatchDecision:
     oracle_slashed: tuple[int, ...] | None  # ETH taken from each reporter's bond (None: bonds not given)
     oracle_burned: int | None  # all of it, burned (pendingBurn(ETH)): nobody is paid from a slash
     voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
+    merged_indices: tuple[int, ...] = ()  # positions merged into the new version (UpdateMerged)
+    merged_median: int = 0  # the median key of the merged model's reported scores
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -641,20 +689,13 @@ def own_best(scores: Sequence[int], higher_is_better: bool) -> int:
     return best
 
 
-def merged_for(reports: Sequence[Sequence[int]], merged: Sequence[Cid], index: int, higher_is_better: bool) -> Cid:
-    """The merged-model CID recorded for accepted submission `index` (`_mergedFor`).
-
-    Among reports that name a merged model (non-zero digest) and rank `index` best,
-    the CID named by the most reports *of all reports* wins; ties go to the earliest
-    such report. ZERO_CID if none qualifies."""
-    best_votes, result = 0, ZERO_CID
-    for r, cid in enumerate(merged):
-        if cid[0] == ZERO_CID[0] or own_best(reports[r], higher_is_better) != index:
-            continue
-        votes = sum(1 for q in merged if q[0] == cid[0] and q[1] == cid[1])
-        if votes > best_votes:
-            best_votes, result = votes, cid
-    return result
+def merged_for(merged: Sequence[Cid], quorum_size: int) -> Cid | None:
+    """The merged-model CID that at least `quorum_size` reports name (`_mergedFor`), the
+    first such in report order; None when no CID has a quorum (then no version)."""
+    for cid in merged:
+        if sum(1 for q in merged if q[0] == cid[0] and q[1] == cid[1]) >= quorum_size:
+            return cid
+    return None
 
 
 def decide_batch(
@@ -667,30 +708,34 @@ def decide_batch(
     committee_size: int | None = None,
     bonds_left: Sequence[int] | None = None,
     per_offence: int | None = None,
+    merged_scores: Sequence[int] | None = None,
+    shares: Sequence[Sequence[int]] | None = None,
+    base_versions: Sequence[int] | None = None,
 ) -> BatchDecision:
-    """Decide a batch exactly as `BountyMarket.settleBatch` does (rules R5-R7).
+    """Decide a batch exactly as `BountyMarket.settleBatch` does (rules R5-R7, G1).
 
     `reports[r][i]` is reporter r's score for submission i (INVALID for an invalid
-    artefact); reporters in committee order, as settlement takes them. `first_id` is
-    the id of the batch's first submission. `merged` (one CID per report) predicts the
-    merged-model CID of the new version. `committee_size` (default: the number of
-    reports) sets the quorum. `bonds_left` (what is left of each reporter's bond for the
-    bounty) and `per_offence` (`memberBond`'s second value) predict the ETH slashed from
-    deviant reporters, all of it burned.
+    artefact), `merged_scores[r]` its score for its merged model and `shares[r][i]` its
+    share for submission i (both default to `one_winner_report`); reporters in committee
+    order, as settlement takes them. `first_id` is the id of the batch's first submission.
+    `merged` (one CID per report; default: every report names ZERO_CID) gives the merged
+    model's CID. `base_versions` (default: every submission on the head) gives each
+    submission's base version. `committee_size` (default: the number of reports) sets the
+    quorum. `bonds_left` and `per_offence` predict the ETH slashed from deviant reporters.
 
-    The rule: if, for some submission, fewer than a quorum (more than half of the
-    committee) of the reports agree with the median (`agreeing`), the batch is voided:
-    every stake back, no fee, nobody slashed for deviance (the silent members' offences
-    are `_void`'s, not modelled here). Otherwise every submission is compared to the head
-    as it stood when the batch opened (`terms.head_score`), using the median of the
-    reported keys (`median`). The one
-    with the best median that beats the head (ties: the lowest index) becomes the next
-    version and earns `floor(R * c(p)) - paid`. Every other one is rejected (stake
-    back), or slashed when its median is invalid or its key plus `slash_margin` is
-    below the head's key (`slash_bps` of the stake burned, rounded down). A reporter is
-    deviant if, for any submission, its validity differs from the median's or its key
-    lies more than `tolerance` from it; the others share `oracle_fee_per_batch`
-    equally (rounded down)."""
+    The rule: the merged model's score is one more median (with every submission's). If,
+    for any of them, fewer than a quorum (more than half of the committee) of the reports
+    agree with the median (`agreeing`), the batch is voided. A submission based more than
+    MAX_LAG versions behind the head is stale: refunded, never merged nor slashed. Every
+    other submission whose median beats the head gets the median of its reported shares.
+    When some share is positive, the merged model's median beats the head and a quorum of
+    reports names the same merged CID, the merged model becomes the next version: its
+    reward R * (c(p_new) - c(p_old)) is split among the submissions with a share, each
+    paid floor(reward * share / sum of shares) plus its stake (the dust stays in escrow).
+    Every other submission is rejected (stake back), or slashed when its median is
+    invalid or its key plus `slash_margin` is below the head's key (never when stale).
+    A reporter is deviant if its validity differs from a median's or its key lies more
+    than `tolerance` from it; the others share `oracle_fee_per_batch` equally."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -705,6 +750,22 @@ def decide_batch(
         _check_uint("stake", s.stake, 96)
     if merged is not None and len(merged) != m:
         raise ProtocolError(f"{len(merged)} merged CIDs for {m} reports")
+    if (merged_scores is None) != (shares is None):
+        raise ProtocolError("give both merged_scores and shares, or neither")
+    higher = terms.higher_is_better
+    if merged_scores is None or shares is None:
+        implied = [one_winner_report(rep, higher) for rep in reports]
+        merged_scores = [x[0] for x in implied]
+        shares = [x[1] for x in implied]
+    if len(merged_scores) != m or len(shares) != m or any(len(x) != n for x in shares):
+        raise ProtocolError("one merged score and n shares per report")
+    for x in shares:
+        for v in x:
+            _check_uint("share", v, 16)
+    if base_versions is None:
+        base_versions = [terms.version_count] * n
+    if len(base_versions) != n:
+        raise ProtocolError(f"{len(base_versions)} base versions for {n} submissions")
     if (bonds_left is None) != (per_offence is None):
         raise ProtocolError("give both bonds_left and per_offence, or neither")
     if bonds_left is not None and len(bonds_left) != m:
@@ -714,16 +775,14 @@ def decide_batch(
     if m < q:
         raise ProtocolError(f"{m} reports are not a quorum of a committee of {size} (needs {q})")
 
-    higher = terms.higher_is_better
     head_key = terms.head_key
 
-    # _medians: medians, deviants, best candidate
+    # _medians: the submissions' medians, then the merged model's; deviants
     medians: list[int] = []
     deviant = [False] * m
-    best_key, best_index = 0, 0
     no_majority = False
-    for i in range(n):
-        keys = [key(reports[r][i], higher) for r in range(m)]
+    for i in range(n + 1):
+        keys = [key(reports[r][i] if i < n else merged_scores[r], higher) for r in range(m)]
         med = median(keys)
         medians.append(med)
         for r, k in enumerate(keys):
@@ -731,26 +790,38 @@ def decide_batch(
                 deviant[r] = True
         if agreeing(keys, med, terms.tolerance) < q:
             no_majority = True
-        if med > head_key and med > best_key:
-            best_key, best_index = med, i
+    merged_median = medians.pop()
     if no_majority:
         return _voided(terms, submissions, medians, first_id, m, higher)
-    accepted_index = best_index if best_key != 0 else None
 
-    # _decide / _outcome / _accept
+    # _shares: stale bases (G1), the median share of each submission that beats the head
+    stale = [base + MAX_LAG < terms.version_count for base in base_versions]
+    share_of = [0] * n
+    best = 0
+    for i in range(n):
+        if not stale[i] and medians[i] > head_key:
+            share_of[i] = median(shares[r][i] for r in range(m))
+            if share_of[i] > share_of[best]:
+                best = i
+    total = sum(share_of)
+    cid = merged_for(merged if merged is not None else [ZERO_CID] * m, q)
+    accepted = total != 0 and merged_median > head_key and cid is not None
+    if not accepted:
+        share_of, total = [0] * n, 0
+    version_reward = terms.reward_at(score_of(merged_median, higher)) if accepted else 0
+
+    # _decide
     decisions: list[SubmissionDecision] = []
     burned_total = 0
-    reward = 0
-    paid = terms.paid
-    head_score = terms.head_score
+    paid_now = 0
     for i, (sub, med) in enumerate(zip(submissions, medians)):
         score = INVALID if med == 0 else score_of(med, higher)
-        if i == accepted_index:
-            reward = terms.reward_at(score)
-            paid += reward
-            head_score = score
+        part = 0
+        if share_of[i]:
+            part = version_reward * share_of[i] // total
+            paid_now += part
             outcome, burned = Outcome.ACCEPTED, 0
-        elif med == 0 or med + terms.slash_margin < head_key:
+        elif not stale[i] and (med == 0 or med + terms.slash_margin < head_key):
             outcome, burned = Outcome.SLASHED, sub.stake * terms.slash_bps // BPS
         else:
             outcome, burned = Outcome.REJECTED, 0
@@ -764,15 +835,15 @@ def decide_batch(
                 median_key=med,
                 score=score,
                 stake=sub.stake,
-                reward=reward if outcome is Outcome.ACCEPTED else 0,
+                reward=part,
                 burned=burned,
                 returned=sub.stake - burned,
+                share=share_of[i],
+                stale=stale[i],
             )
         )
-
-    merged_cid: Cid | None = None
-    if accepted_index is not None and merged is not None:
-        merged_cid = merged_for(reports, merged, accepted_index, higher)
+    accepted_index = best if accepted else None
+    head_score = score_of(merged_median, higher) if accepted else terms.head_score
 
     # _payOracles
     good = m - sum(deviant)
@@ -786,7 +857,7 @@ def decide_batch(
         oracle_slashed = tuple(min(per_offence, left) if d else 0 for left, d in zip(bonds_left, deviant))
         oracle_burned = sum(oracle_slashed)
 
-    new_version = terms.version_count + 1 if accepted_index is not None else None
+    new_version = terms.version_count + 1 if accepted else None
     return BatchDecision(
         decisions=tuple(decisions),
         medians=tuple(medians),
@@ -794,10 +865,10 @@ def decide_batch(
         deviant=tuple(deviant),
         accepted_index=accepted_index,
         new_version=new_version,
-        reward=reward,
-        merged=merged_cid,
+        reward=version_reward,
+        merged=cid if accepted and merged is not None else None,
         head_score_after=head_score,
-        paid_after=paid,
+        paid_after=terms.paid + paid_now,
         version_count_after=new_version if new_version is not None else terms.version_count,
         target_reached_after=key(head_score, higher) >= terms.target_key,
         burned=burned_total,
@@ -807,6 +878,8 @@ def decide_batch(
         fee_unpaid=terms.oracle_fee_per_batch - share * good,
         oracle_slashed=oracle_slashed,
         oracle_burned=oracle_burned,
+        merged_indices=tuple(i for i in range(n) if share_of[i]),
+        merged_median=merged_median,
     )
 
 

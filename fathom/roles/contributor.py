@@ -370,8 +370,10 @@ def outcome(market: Market, bounty_id: int, submission_id: int) -> dict[str, Any
             return {"outcome": "voided", "reports": ev["reports"]}
         if ev.args.get("submissionId") != submission_id:
             continue
-        if ev.name == "VersionAccepted":
-            return {"outcome": "accepted", "version": ev["version"], "score": ev["score"], "reward": ev["reward"]}
+        if ev.name == "UpdateMerged":  # merged into its batch's version (R5), paid its share
+            version = next((int(v["version"]) for v in events if v.name == "VersionAccepted" and v.tx == ev.tx), None)
+            return {"outcome": "accepted", "version": version, "score": ev["score"], "reward": ev["reward"],
+                    "share": ev["share"]}
         if ev.name == "SubmissionRejected":
             return {"outcome": "rejected", "score": ev["score"]}
         if ev.name == "StakeSlashed":
@@ -394,7 +396,7 @@ def payouts_owed(market: Market, account: str, events: list[Event] | None = None
         first = batch * int(b["batchSize"])
         ids = range(first, first + len(records))
         decided = [e for e in events if e.args.get("bountyId") == bounty_id and e.args.get("submissionId") in ids]
-        amounts = payouts.owed(records, first, [e.args for e in decided if e.name == "VersionAccepted"],
+        amounts = payouts.owed(records, first, [e.args for e in decided if e.name == "UpdateMerged"],
                                [e.args for e in decided if e.name == "StakeSlashed"])
         groups = payouts.trees(records, amounts, b["token"])
         for i, amount in sorted(amounts.items()):

@@ -68,7 +68,9 @@ class Version:
     author: str
     submission_id: int | None
     reward: int
-    update: str | None = None  # the accepted update's CID
+    update: str | None = None  # the CID of the merged update with the largest share
+    #: every update merged into this version (R5): (CID, author), in submission-id order
+    merged: tuple[tuple[str, str], ...] = ()
 
 
 class BountyReader:
@@ -132,12 +134,15 @@ class BountyReader:
 
     def versions(self) -> list[Version]:
         out = [Version(0, self.initial_cid, 0, self.baseline_score(), self.requester, None, 0)]
+        received = {int(ev["submissionId"]): ev for ev in self.events if ev.name == "SubmissionReceived"}
         for ev in self.events:
             if ev.name == "VersionAccepted":
                 digest, codec = ev["merged"]
                 merged = cid_from_chain(digest, codec) if any(digest) else None
+                ids = sorted(int(e["submissionId"]) for e in self.events if e.name == "UpdateMerged" and e.tx == ev.tx)
+                parts = tuple((cid_from_chain(*received[i]["update"]), received[i]["contributor"]) for i in ids if i in received)
                 out.append(Version(int(ev["version"]), merged, int(ev["parent"]), int(ev["score"]), ev["author"],
-                                   int(ev["submissionId"]), int(ev["reward"]), cid_from_chain(*ev["update"])))
+                                   int(ev["submissionId"]), int(ev["reward"]), cid_from_chain(*ev["update"]), parts))
         return out
 
     def baseline_score(self) -> int | None:
@@ -377,26 +382,41 @@ class BountyReader:
 
     def _rebuilt(self, v: Version) -> Model | None:
         """`model(parent) + update` for whoever can open v's update (a committee member, or
-        whoever holds its disclosed key), else None."""
+        whoever holds its disclosed key), else None. A version that merged several updates
+        (R5) is checked against them all: the named merged model must be parent + a
+        non-negative combination of their deltas (`aggregate.check_merged`); when it is not,
+        the rebuilt one is parent + the update with the largest share (exact, and
+        significant on its own), and the named one is not used."""
         from fathom.crypto.envelope import NotARecipient
+        from fathom.ml.aggregate import check_merged
         from fathom.ml.artefacts import apply_update
 
         from fathom.storage.store import StoreError
 
         if v.update is None:
             return None
-
-        disclosed = self.update_keys.get(v.update)
-        if self.private_key is None and disclosed is None:
-            return None
-        try:
-            update = self.open_update(v.update, v.author, self.private_key, key=disclosed)
-        except (NotARecipient, StoreError):  # not ours to open, or gone from the store: cannot check
-            return None
-        merged = apply_update(self.model(v.parent), update)
+        parts = v.merged if len(v.merged) > 1 else ((v.update, v.author),)
+        updates = []
+        for cid, author in parts:
+            disclosed = self.update_keys.get(cid)
+            if self.private_key is None and disclosed is None:
+                return None
+            try:
+                updates.append(self.open_update(cid, author, self.private_key, key=disclosed))
+            except (NotARecipient, StoreError):  # not ours to open, or gone from the store: cannot check
+                return None
+        parent = self.model(v.parent)
+        cids = [cid for cid, _ in parts]
+        alone = apply_update(parent, updates[cids.index(v.update) if v.update in cids else 0])
+        if len(updates) > 1 and v.cid is not None:
+            named = self.open_model(v.cid)
+            if check_merged(parent.arrays, named.arrays, [u.arrays for u in updates]):
+                return named
+        # one update, or several and none named or not their combination: the weights need the
+        # validation set, the best one alone does not
         if self.paillier_public is not None:  # what the members encrypt, and so what decrypts (F13)
-            return Model(merged.manifest, encrypted.canonical(merged.arrays))
-        return merged
+            return Model(alone.manifest, encrypted.canonical(alone.arrays))
+        return alone
 
     def validation(self) -> ValidationSet:
         return self.committed_validation()[0]

@@ -65,7 +65,7 @@ from fathom.crypto.envelope import (
     seal_with_key,
 )
 from fathom.errors import FathomError, RejectionError
-from fathom.chain.market import WAD, Market, commitment, decode_scores
+from fathom.chain.market import WAD, Market, commitment, report_scores
 from fathom.storage.store import Store, cid_from_chain, cid_to_chain
 
 @dataclass
@@ -448,15 +448,16 @@ def lineage(market: Market, bounty_id: int) -> list[dict[str, Any]]:
 
 
 def payouts(market: Market, bounty_id: int) -> dict[str, dict[str, int]]:
-    """Per contributor: submissions, accepted/rejected/slashed counts, rewards and burned stake."""
+    """Per contributor: submissions, accepted (merged: UpdateMerged)/rejected/slashed counts,
+    rewards and burned stake."""
     per: dict[str, dict[str, int]] = {}
     for e in market.events(bounty_id=bounty_id, outcomes=True):
-        if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed", "SubmissionReceived"):
-            who = e["author"] if e.name == "VersionAccepted" else e["contributor"]
+        if e.name in ("UpdateMerged", "SubmissionRejected", "StakeSlashed", "SubmissionReceived"):
+            who = e["contributor"]
             row = per.setdefault(who, {"submitted": 0, "accepted": 0, "rejected": 0, "slashed": 0, "reward": 0, "burned": 0})
             if e.name == "SubmissionReceived":
                 row["submitted"] += 1
-            elif e.name == "VersionAccepted":
+            elif e.name == "UpdateMerged":
                 row["accepted"] += 1
                 row["reward"] += int(e["reward"])
             elif e.name == "SubmissionRejected":
@@ -491,7 +492,8 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
     content keys (`update_keys`, by CID, each checked against its envelope's key
     commitment). `sealed` counts the updates it could not open: not differences.
     Each report is recomputed by the acceptance rule (F12) against the head it was scored
-    on, and each accepted version's score is its report; `submissions` gives, per update
+    on, and each version's score is its merged model's report (the merged model against its
+    parent, as the members report it, R5); `submissions` gives, per update
     that opened, its paired comparison with that head (the mean difference, the bounds and
     the verdict). A version whose named merged model is not parent + update is a
     difference (F5)."""
@@ -579,7 +581,7 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
         if e.name != "ReportPosted":
             continue
         k = int(e["batch"])
-        chain_scores = decode_scores(bytes(e["scores"]))
+        chain_scores = report_scores(bytes(e["scores"]))
         for i, (chain_score, q) in enumerate(zip(chain_scores, rescore_batch(k, len(chain_scores)))):
             if q is None:
                 continue  # sealed for this caller: not a difference
@@ -597,10 +599,14 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
         rescored: int | None
         if model is not None and (v.number == 0 or v.submission_id is None):  # the baseline: its own score
             rescored = protocol.quantise(models.score(model.manifest, model.arrays, val.X, val.y), resolution)
-        elif v.submission_id is not None:  # an accepted version's score is its report (F12)
-            k, i = divmod(int(v.submission_id), batch_size)
-            count = min(batch_size, len(subs) - k * batch_size)
-            rescored = rescore_batch(k, count)[i]
+        elif v.submission_id is not None:  # a version's score is its merged model's report (F12, R5)
+            parent = model_of(v.parent)
+            rescored = None
+            if model is not None and parent is not None:
+                delta = {n: (model.arrays[n].astype(np.float64) - parent.arrays[n]).astype(np.float32) for n in model.arrays}
+                ((q, _diff),) = significance.batch_reports(parent.manifest, parent.arrays, [delta], val.X, val.y,
+                                                           versions[v.parent].score, resolution, higher, confidence)
+                rescored = protocol.INVALID if q is None else q
         else:
             rescored = None
         checked_versions.append({"version": v.number, "chain": v.score, "rescored": rescored})

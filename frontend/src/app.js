@@ -223,7 +223,7 @@ async function renderBounty(id) {
       h("tbody", {}, versionRows)),
     ...privacySection(privacy, b),
     h("h3", {}, `Contributors (${b.contributors.length})`),
-    h("p", { class: "note" }, "Rewards from VersionAccepted events, burned stake from StakeSlashed events; claimable is what the market holds for the account now (rewards and returned stakes of every bounty)."),
+    h("p", { class: "note" }, "Rewards from UpdateMerged events (each merged update's share of its version's reward), burned stake from StakeSlashed events; claimable is what the market holds for the account now (rewards and returned stakes of every bounty)."),
     b.contributors.length === 0 ? h("p", { class: "empty" }, "No submission yet.") :
       h("table", { class: "contributors" },
         headRow(["contributor", "#submitted", "#accepted", "#rejected", "#slashed", "#rewards", "#stake burned", "#claimable now"]),

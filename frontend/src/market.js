@@ -219,13 +219,17 @@ export class Market {
           stake: a.stake & (ONE_OFF - 1n), oneOff: (a.stake & ONE_OFF) !== 0n, outcome: "pending", score: null, block: e.block });
         person(a.contributor).submitted += 1;
       } else if (e.name === "VersionAccepted") {
+        // the batch's merged model (rule R5); its merged updates follow as UpdateMerged events
         versions.push({ version: Number(a.version), parent: Number(a.parent), score: a.score, author: a.author,
           submission: a.submissionId, reward: a.reward, block: e.block, update: cidString(a.update.digest, a.update.codec) });
-        const p = person(a.author);
+      } else if (e.name === "UpdateMerged") {
+        // merged into the version settled in the same block (the last VersionAccepted), paid its share
+        const p = person(a.contributor);
         p.accepted += 1;
         p.reward += a.reward;
         const s = submissions.get(a.submissionId);
-        if (s) Object.assign(s, { outcome: `accepted as v${a.version}`, score: a.score, reward: a.reward });
+        const v = versions[versions.length - 1];
+        if (s) Object.assign(s, { outcome: `accepted as v${v.version}`, score: a.score, reward: a.reward, share: a.share });
       } else if (e.name === "BatchSettled") {
         // one event per batch: bit i of `rejected` is submission batch * batchSize + i (stake
         // back in full), its median the i-th 4 bytes of `scores`

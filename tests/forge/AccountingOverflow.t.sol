@@ -67,7 +67,7 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
         s[0] = score;
         reports = new BatchReport[](3);
         for (uint256 i = 0; i < 3; ++i) {
-            reports[i] = BatchReport(MarketModel.encode(s), MarketSetup.cid("merged", batch));
+            reports[i] = BatchReport(MarketModel.encode(s, market.getBounty(id).higherIsBetter), MarketSetup.cid("merged", batch));
             vm.prank(oracles[i]);
             market.report(id, batch, reports[i].scores, reports[i].merged);
         }

@@ -105,7 +105,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         internal
         returns (BatchReport memory r)
     {
-        r = BatchReport(MarketModel.encode(scores), MarketSetup.cid("merged", batch));
+        r = BatchReport(MarketModel.encode(scores, market.getBounty(id).higherIsBetter), MarketSetup.cid("merged", batch));
         vm.prank(oracle);
         market.report(id, batch, r.scores, r.merged);
     }
@@ -299,13 +299,20 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             slashBps: p.slashBps,
             reward: p.reward,
             paid: 0,
-            feePerBatch: p.oracleFeePerBatch
+            feePerBatch: p.oracleFeePerBatch,
+            versions: 0
         });
         uint256[] memory stakes = new uint256[](r.n);
+        uint256[] memory bases = new uint256[](r.n);
         for (uint256 i = 0; i < r.n; ++i) {
             stakes[i] = r.records[i].stake;
+            bases[i] = r.records[i].baseVersion;
         }
-        return MarketModel.settle(mp, r.xs, r.ys, stakes, r.scoreBytes);
+        bytes32[] memory cids = new bytes32[](r.m);
+        for (uint256 o = 0; o < r.m; ++o) {
+            cids[o] = keccak256(abi.encode(r.reports[o].merged));
+        }
+        return MarketModel.settle(mp, r.xs, r.ys, stakes, bases, r.scoreBytes, cids);
     }
 
     struct Expect {
@@ -340,7 +347,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         for (uint256 i = 0; i < r.n; ++i) {
             uint256 a = _contributorIndex(r.records[i].contributor);
             if (out.noMajority) e.tok[a] += r.records[i].stake; // R4: voided, every stake back
-            else e.tok[a] += out.returned[i] + (out.accepted && i == out.best ? out.reward : 0);
+            else e.tok[a] += out.returned[i] + out.parts[i];
         }
         for (uint256 a = 0; a < accounts; ++a) {
             e.before[a] = market.claimable(_account(a), r.tok);
@@ -389,7 +396,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         }
         assertEq(v.headScore, out.newHead, "head");
         assertEq(v.versionCount, out.accepted ? 1 : 0, "at most one version per batch");
-        assertEq(v.paid, out.reward, "reward");
+        assertEq(v.paid, out.paidNow, "reward: the parts paid, the dust in escrow");
         assertEq(v.feesPaid, out.feeShare * out.good, "fees paid");
         assertEq(v.nextBatch, 1, "batch decided");
         for (uint256 i = 0; i < r.n; ++i) {

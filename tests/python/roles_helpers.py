@@ -278,11 +278,12 @@ def oracle_db(node: OracleNode, sql: str, *args: Any) -> list[tuple]:
 
 
 def stored_report(node: OracleNode, bounty_id: int, batch: int) -> tuple[list[int], list[Any], int] | None:
+    """(the stored report's per-submission scores, its merged CID, sent) of batch `batch`."""
     rows = oracle_db(node, "SELECT scores, merged, sent FROM reports WHERE bounty = ? AND batch = ?", bounty_id, batch)
     if not rows:
         return None
-    scores, merged, sent = rows[0]
-    return json.loads(scores), json.loads(merged), sent
+    report, merged, sent = rows[0]
+    return json.loads(report)["scores"], json.loads(merged), sent
 
 
 def skips(node: OracleNode, bounty_id: int) -> dict[int, str]:

@@ -63,7 +63,7 @@ from fathom.ml.artefacts import ArtefactError, Limits
 from fathom.roles.reader import BountyReader
 from fathom.chain.client import ETH
 from fathom.crypto.envelope import CryptoError
-from fathom.chain.market import INVALID, WAD, decode_scores
+from fathom.chain.market import INVALID, WAD, report_scores
 from fathom.storage.store import (
     CidNotFound,
     ContentTooLarge,
@@ -1499,7 +1499,7 @@ def test_F4_one_bad_artefact_per_family_is_settled_invalid_and_slashed_and_the_o
     reports = named(events, "ReportPosted", batch=0)
     assert sorted(r["oracle"] for r in reports) == sorted(o.address for o in rnd.oracles)
     for r in reports:
-        scores = decode_scores(r["scores"])
+        scores = report_scores(r["scores"])
         assert scores[1:] == [INVALID] * len(bad) and scores[0] != INVALID, r["oracle"]
     d = check_batch_follows_the_rule(rnd, 0, terms)
     assert d.accepted_index == 0
@@ -1539,7 +1539,7 @@ def test_F4_one_bad_artefact_per_family_is_settled_invalid_and_slashed_and_the_o
     rnd.drive(lambda: rnd.viewer.state(bid) == "Closed")
     d1 = check_batch_follows_the_rule(rnd, 1, terms1)
     assert [x.submission_id for x in d1.decisions] == [later.submission_id]
-    assert all(decode_scores(r["scores"]) != [INVALID] for r in named(rnd.events(), "ReportPosted", batch=1))
+    assert all(report_scores(r["scores"]) != [INVALID] for r in named(rnd.events(), "ReportPosted", batch=1))
     assert all(set(skips(node, bid)) == set(range(1, 1 + len(bad))) for node in rnd.nodes)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fathom.chain.market import INVALID, decode_scores
+from fathom.chain.market import INVALID, report_scores
 from fathom.crypto import envelope as crypto
 from fathom.crypto.envelope import NotARecipient, WrongKey
 from fathom.errors import FathomError
@@ -91,7 +91,7 @@ def test_framing_by_key_wrapping_slashes_no_member(world: World, tmp_path, leave
     events = rnd.events()
     reports = named(events, "ReportPosted", batch=0)
     assert len(reports) == 3
-    assert all(decode_scores(r["scores"]) == [INVALID] for r in reports)
+    assert all(report_scores(r["scores"]) == [INVALID] for r in reports)
     assert not named(events, "OracleSlashed")
     for o in rnd.oracles:
         assert rnd.viewer.registry.functions.oracleInfo(o.address).call()[0] == ORACLE_STAKE
@@ -113,7 +113,7 @@ def test_an_update_sealed_for_another_deployment_is_invalid_for_every_member(wor
     rnd.market_of("replayer").submit(bid, 0, cid_to_chain(rnd.store.add(blob)))
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     reports = named(rnd.events(), "ReportPosted", batch=0)
-    assert len(reports) == 3 and all(decode_scores(r["scores"]) == [INVALID] for r in reports)
+    assert len(reports) == 3 and all(report_scores(r["scores"]) == [INVALID] for r in reports)
     assert all("EnvelopeMismatch" in skips(node, bid).get(0, "") for node in rnd.nodes)
     assert not named(rnd.events(), "OracleSlashed")
 

@@ -15,7 +15,7 @@ import dataclasses
 import numpy as np
 
 from fathom.crypto.envelope import seal_with_key
-from fathom.ml.artefacts import pack_model
+from fathom.ml.artefacts import apply_update, pack_model
 from fathom.roles.reader import BountyReader
 from fathom.roles.requester import audit, reveal
 
@@ -122,7 +122,7 @@ def test_a_keyring_that_switches_the_confidence_or_the_largest_epsilon_mid_bount
     rnd.contribute("c0", 0)  # no DP statement: max_epsilon 0.5 would make it INVALID if it applied
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[rnd.node(0), rnd.node(1), rnd.node(2)])
     assert used and set(used) == {9_900}
-    (outcome,) = [e for e in rnd.events() if e.name in ("VersionAccepted", "SubmissionRejected", "StakeSlashed")]
+    (outcome,) = [e for e in rnd.events() if e.name in ("UpdateMerged", "SubmissionRejected", "StakeSlashed")]
     assert outcome.name != "StakeSlashed"  # not scored INVALID under the switched max_epsilon
 
 
@@ -139,3 +139,41 @@ def test_a_bounty_whose_opening_brief_names_a_term_no_member_can_apply_is_never_
     assert "confidence" in node.quarantined()[rnd.bounty_id]
     _, opted, _ = rnd.viewer.committee(rnd.bounty_id)
     assert opted == 0  # nobody bonded anything for it
+
+
+def test_a_version_of_several_updates_is_checked_against_them_and_a_planted_weight_is_dropped(world: World, tmp_path,
+                                                                                             monkeypatch):
+    """R5, F5: a version that merged several updates names the members' merged model. A member
+    checks that it is parent + a non-negative combination of the paid updates; the honest one
+    is, and is used as named. The attack: the chain names a model with a planted weight (a
+    dishonest quorum's): it is not used, the member uses parent + the largest-share update
+    (exact, significant on its own), and the named CID is listed as mismatched."""
+    rnd = open_round(world, tmp_path, ["c0", "c1"], batchSize=2)
+    rnd.contribute("c0", 0, lr=0.05, epochs=1)
+    rnd.contribute("c1", 1, lr=0.05, epochs=1)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    (accepted,) = named(events, "VersionAccepted")
+    assert len(named(events, "UpdateMerged")) == 2, "both honest updates are significant and merged"
+    member = BountyReader(rnd.viewer, rnd.store, rnd.bounty_id, rnd.oracles[0].key)
+    honest = member.model(1)
+    assert member.mismatched == {} and len(member.versions()[1].merged) == 2
+    parent = member.model(0)
+    assert not np.array_equal(honest.arrays["W0"], parent.arrays["W0"])
+
+    bad_cid = _backdoored(rnd, honest, accepted["author"])
+    real_versions = BountyReader.versions
+
+    def forged(self):
+        out = real_versions(self)
+        out[1] = dataclasses.replace(out[1], cid=bad_cid)
+        return out
+
+    monkeypatch.setattr(BountyReader, "versions", forged)
+    fresh = BountyReader(rnd.viewer, rnd.store, rnd.bounty_id, rnd.oracles[1].key)
+    checked = fresh.model(1)
+    assert fresh.mismatched == {1: bad_cid}
+    top = fresh.versions()[1]
+    alone = apply_update(parent, fresh.open_update(top.update, top.author))
+    assert checked.pack() == alone.pack() != honest.pack()
+    assert abs(float(checked.arrays["W0"][0, 0]) - float(honest.arrays["W0"][0, 0])) < 1.0  # the planted +50 is gone

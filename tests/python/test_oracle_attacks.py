@@ -24,7 +24,7 @@ import pytest
 
 import fathom.roles.oracle.reports as oracle_module
 import fathom.roles.requester as requester_module
-from fathom.chain.market import INVALID, decode_scores
+from fathom.chain.market import INVALID, report_scores
 from fathom.cli import main as cli_main
 from fathom.crypto.envelope import build_keyring, seal_for
 from fathom.errors import FathomError
@@ -131,7 +131,7 @@ def test_a_contributor_that_serves_its_update_to_one_member_only_gets_no_member_
     events = rnd.events()
     reports = named(events, "ReportPosted", batch=0)
     assert len(reports) == 3
-    scores = [decode_scores(r["scores"]) for r in reports]
+    scores = [report_scores(r["scores"]) for r in reports]
     assert all(s[1] != INVALID for s in scores), scores
     assert max(s[1] for s in scores) - min(s[1] for s in scores) <= 2
     assert not named(events, "OracleSlashed") and not named(events, "StakeSlashed")
@@ -258,7 +258,7 @@ def test_a_batch_is_fetched_side_by_side_under_one_deadline_derived_from_its_tim
         if named(rnd.events(), "ReportPosted", oracle=me):
             break
     (posted,) = named(rnd.events(), "ReportPosted", oracle=me)
-    assert INVALID not in decode_scores(posted["scores"])
+    assert INVALID not in report_scores(posted["scores"])
     node.close()
 
 

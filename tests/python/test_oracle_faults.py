@@ -47,7 +47,7 @@ from fathom.protocol import settlement as protocol
 from fathom.chain.client import ETH, ChainError, Sender, abi
 from fathom.config import PROJECT_ROOT, Settings
 from fathom.chain.deployments import write_deployment
-from fathom.chain.market import INVALID, decode_scores
+from fathom.chain.market import INVALID, report_scores
 from fathom.roles.oracle import OracleNode
 from fathom.roles.requester import reveal
 from fathom.storage.store import IpfsStore
@@ -381,20 +381,27 @@ def check_books(sc: Scenario) -> None:
             mine_ = reports_by(events, m, k)
             assert len(mine_) == 1, f"{m} has {len(mine_)} reports on batch {k}"
             posted.append(mine_[0])
-        scores = [decode_scores(p["scores"]) for p in posted]
+        scores = [report_scores(p["scores"]) for p in posted]
         assert all(s == scores[0] for s in scores), f"the oracles disagree on batch {k}: {scores}"
         assert len({tuple(p["merged"]) for p in posted}) == 1, f"the oracles pinned different merged models on batch {k}"
         assert INVALID not in scores[0], f"an honest update was scored INVALID on batch {k}"
         subs = sorted(named(events, "SubmissionReceived", batch=k), key=lambda e: e["submissionId"])
         assert len(subs) == 2
+        full = [protocol.decode_report(bytes(p["scores"])) for p in posted]
         d = protocol.decide_batch(terms, [protocol.Submission(s["contributor"], s["stake"]) for s in subs], scores,
-                                  first_id=subs[0]["submissionId"], merged=[tuple(p["merged"]) for p in posted])
+                                  first_id=subs[0]["submissionId"], merged=[tuple(p["merged"]) for p in posted],
+                                  merged_scores=[f[1] for f in full], shares=[f[2] for f in full],
+                                  base_versions=[s["baseVersion"] for s in subs])
+        if d.new_version is not None:
+            (v,) = named(events, "VersionAccepted", version=d.new_version)
+            assert (v["author"], v["score"], v["reward"], tuple(v["merged"])) == (
+                d.accepted.contributor, d.head_score_after, d.reward, d.merged)
         for sd in d.decisions:
             sid = sd.submission_id
             if sd.outcome is protocol.Outcome.ACCEPTED:
-                (ev,) = named(events, "VersionAccepted", submissionId=sid)
-                assert (ev["author"], ev["score"], ev["reward"], tuple(ev["merged"])) == (
-                    sd.contributor, sd.score, sd.reward, d.merged)
+                (ev,) = named(events, "UpdateMerged", submissionId=sid)
+                assert (ev["contributor"], ev["score"], ev["share"], ev["reward"]) == (
+                    sd.contributor, sd.score, sd.share, sd.reward)
             elif sd.outcome is protocol.Outcome.REJECTED:
                 (ev,) = named(events, "SubmissionRejected", submissionId=sid)
                 assert (ev["contributor"], ev["score"]) == (sd.contributor, sd.score)
@@ -504,7 +511,7 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
     sc.wait("the restarted daemon to report batch 0", lambda: sc.daemon_reported(0), with_others=False)
     (posted,) = reports_by(sc.events(), sc.me, 0)
     if stored is not None:
-        assert decode_scores(posted["scores"]) == json.loads(stored[0]), "the restart re-scored differently"
+        assert report_scores(posted["scores"]) == json.loads(stored[0])["scores"], "the restart re-scored differently"
     sc.settle_batch0()
     sc.finish()
 
@@ -656,7 +663,7 @@ def test_F6_a_reorg_leaves_exactly_one_report_per_batch(world: World, tmp_path, 
     if reorder:
         assert "holds other submissions since a re-org: scoring it again" in out
         # what makes the stale report wrong: the two updates score apart by more than the tolerance
-        scores = decode_scores(reports_by(sc.events(), sc.me, 0)[0]["scores"])
+        scores = report_scores(reports_by(sc.events(), sc.me, 0)[0]["scores"])
         assert abs(scores[0] - scores[1]) > sc.rnd.viewer.opened_params(bid)["tolerance"]
     sc.finish()
 

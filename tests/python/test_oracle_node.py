@@ -20,7 +20,7 @@ from web3 import HTTPProvider, Web3
 import fathom.roles.oracle.node as oracle_module
 import fathom.roles.oracle.state as oracle_state
 from fathom.chain.client import ChainError, Sender
-from fathom.chain.market import INVALID, Market, decode_scores
+from fathom.chain.market import INVALID, Market, report_scores
 from fathom.roles.oracle import OracleStopped
 from fathom.storage.store import StoreUnavailable
 
@@ -110,7 +110,7 @@ def test_a_restarted_oracle_resends_a_computed_report_once_and_never_reports_twi
     restarted.tick()
     assert fetched and fetched[0][0] == checkpoint_before + 1, "the restarted node re-read the chain from the start"
     (posted,) = reports_by(rnd.events(), me, 0)
-    assert decode_scores(posted["scores"]) == scores
+    assert report_scores(posted["scores"]) == scores
     assert (posted["merged"][0].hex(), posted["merged"][1]) == tuple(merged)
     assert stored_report(restarted, bid, 0)[2] == 1
     assert rnd.view()["nextBatch"] == 1, "the restarted node settles the batch once everyone reported"
@@ -296,7 +296,7 @@ def test_a_store_outage_while_fetching_an_update_is_retried_not_scored_invalid(w
     node.run(ticks=3)
     (posted,) = reports_by(rnd.events(), me, 0)
     assert 0 not in skips(node, bid), f"an outage was recorded as a bad artefact: {skips(node, bid)}"
-    assert decode_scores(posted["scores"])[0] != INVALID, "an honest update was scored INVALID during a store outage"
+    assert report_scores(posted["scores"])[0] != INVALID, "an honest update was scored INVALID during a store outage"
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=[node, *rnd.nodes[1:]])
     assert not named(rnd.events(), "StakeSlashed") and not named(rnd.events(), "OracleSlashed")
 

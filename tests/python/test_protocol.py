@@ -335,15 +335,22 @@ def test_dequantise_is_the_metric_value_of_a_score():
         P.dequantise(INVALID, 10**14)
 
 
-def test_scores_encode_as_big_endian_uint32_per_submission():
-    """R1: 4 bytes per submission."""
-    data = P.encode_scores([1, 0x01020304, INVALID])
-    assert data == b"\0\0\0\x01\x01\x02\x03\x04\xff\xff\xff\xff"
+def test_report_encodes_scores_merged_score_then_shares_big_endian():
+    """R1: a uint32 per submission, the merged model's uint32, then a uint16 share each."""
+    data = P.encode_report([1, 0x01020304, INVALID], 0x0a0b0c0d, [0x0102, 0, 7])
+    assert data == b"\0\0\0\x01\x01\x02\x03\x04\xff\xff\xff\xff\x0a\x0b\x0c\x0d\x01\x02\0\0\0\x07"
+    assert P.decode_report(data) == ([1, 0x01020304, INVALID], 0x0a0b0c0d, [0x0102, 0, 7])
     assert P.decode_scores(data) == [1, 0x01020304, INVALID]
-    with pytest.raises(P.ProtocolError, match="4 bytes per submission"):
+    # a member that merges only its own best: all of it to that one, its score is the merged one
+    assert P.decode_report(P.encode_scores([5, 9, INVALID])) == ([5, 9, INVALID], 9, [0, P.SHARE_TOTAL, 0])
+    assert P.decode_report(P.encode_scores([5, 9], higher_is_better=False))[1:] == (5, [P.SHARE_TOTAL, 0])
+    assert P.decode_report(P.encode_scores([INVALID])) == ([INVALID], INVALID, [0])
+    with pytest.raises(P.ProtocolError, match="6 bytes per submission plus 4"):
         P.decode_scores(b"\0" * 5)
     with pytest.raises(P.ProtocolError, match="uint32"):
         P.encode_scores([2**32])
+    with pytest.raises(P.ProtocolError, match="uint16"):
+        P.encode_report([1], 1, [2**16])
 
 
 # ------------------------------------------------------------------- batches
@@ -488,32 +495,28 @@ def test_contributor_credits_add_up_per_contributor():
     assert d.contributor_credits() == {A: 100 + 500 + 50, B: 100}
 
 
-def test_merged_cid_is_the_most_named_among_reports_whose_own_best_was_accepted():
-    """R6: the merged-model CID comes from reports whose own best is the accepted submission."""
+def test_merged_cid_is_the_one_a_quorum_names():
+    """R5: the merged-model CID is the one more than half of the committee names."""
     x, y, z = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55), (b"\x03" * 32, 0x70)
     reports = [[7_000, 6_000], [7_000, 6_000], [7_001, 6_000], [6_000, 7_002]]
-    d = decide_batch(terms(), subs(A, B), reports, merged=[y, x, x, z])
+    d = decide_batch(terms(), subs(A, B), reports, merged=[y, x, x, x])
     assert d.accepted_index == 0 and d.merged == x
-    tie = decide_batch(terms(), subs(A, B), reports, merged=[y, x, P.ZERO_CID, z])
-    assert tie.merged == y  # one vote each: the earliest report wins
-    none = decide_batch(terms(), subs(A, B), reports, merged=[z, z, P.ZERO_CID, P.ZERO_CID])
-    assert none.merged == z  # z's votes count every report naming it
-    outside = decide_batch(terms(), subs(A, B), reports, merged=[x, y, y, x])
-    assert outside.merged == x  # the report ranking B best still adds a vote for x (as _mergedFor counts)
     assert decide_batch(terms(), subs(A, B), reports, merged=[P.ZERO_CID] * 4).merged == P.ZERO_CID
     assert decide_batch(terms(), subs(A, B), reports).merged is None  # not asked for
     assert P.own_best([INVALID, INVALID], True) == 0 and P.own_best([3, 1], False) == 1
 
 
-def test_r6_no_merged_cid_when_no_report_ranks_the_accepted_submission_best():
-    """R6: honest reports within tolerance can each rank another submission best than the
-    median does (here a three-way tie of medians goes to submission 0): no CID is named."""
-    reports = [[103, 104, 101], [102, 103, 103], [103, 102, 104]]
-    x, y = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55)
-    d = decide_batch(terms(head_score=100, baseline_score=100), subs(A, B, C), reports, merged=[x, y, x])
-    assert d.median_scores == (103, 103, 103) and not any(d.deviant)
-    assert d.accepted_index == 0 and [P.own_best(r, True) for r in reports] == [1, 1, 2]
-    assert d.merged == P.ZERO_CID
+def test_minority_cannot_choose_the_merged_cid():
+    """R5 attack: two members of five name their own merged model (a backdoor with the same
+    score); three name the honest one, which is recorded. When no CID has a quorum (three of
+    five), the batch makes no version at all: every update is refunded, none slashed."""
+    honest, evil = (b"\x01" * 32, 0x55), (b"\x0e" * 32, 0x55)
+    reports = [[7_000, 6_000]] * 5
+    d = decide_batch(terms(), subs(A, B), reports, merged=[evil, honest, evil, honest, honest])
+    assert d.merged == honest and d.new_version == 1
+    split = decide_batch(terms(), subs(A, B), reports, merged=[evil, honest, evil, honest, P.ZERO_CID])
+    assert split.new_version is None and split.merged is None and split.reward == 0
+    assert [x.outcome for x in split.decisions] == [Outcome.REJECTED, Outcome.REJECTED]
 
 
 @pytest.mark.parametrize(
@@ -585,3 +588,33 @@ def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, 
     else:
         assert max(d.medians) <= t.head_key and d.head_score_after == head
     assert d.fees_paid + d.fee_unpaid == t.oracle_fee_per_batch and d.fees_paid <= t.oracle_fee_per_batch
+
+
+def test_r5_several_merged_updates_split_the_reward_by_median_share_and_the_dust_stays():
+    """R5: every update that beats the head with a share is merged; each is paid
+    floor(reward * share / sum) plus its stake; `paid` grows by what was paid."""
+    reports = [[7_000, 6_500, 5_000]] * 3
+    d = decide_batch(terms(reward=1_000), subs(A, B, C, stake=100), reports, merged_scores=[7_200] * 3,
+                     shares=[[1, 2, 0], [1, 2, 0], [9, 2, 0]])
+    assert d.new_version == 1 and d.head_score_after == 7_200 and d.merged_indices == (0, 1)
+    parts = [x.reward for x in d.decisions]
+    assert d.reward == 550 and parts == [550 // 3, 550 * 2 // 3, 0]  # median shares 1 and 2
+    assert d.paid_after == sum(parts) == d.reward - 1 and d.accepted_index == 1
+    assert [x.outcome for x in d.decisions] == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.REJECTED]
+
+
+def test_r5_a_significant_update_without_a_share_is_refunded_never_slashed():
+    """A copy (G3: no share) beats the head as well as its original: stake back, nothing paid."""
+    d = decide_batch(terms(reward=1_000), subs(A, B, stake=100), [[7_000, 7_000]] * 3, merged_scores=[7_000] * 3,
+                     shares=[[10_000, 0]] * 3)
+    assert [x.outcome for x in d.decisions] == [Outcome.ACCEPTED, Outcome.REJECTED]
+    assert d.decisions[1].returned == 100 and d.decisions[1].reward == 0 and d.decisions[0].reward == d.reward
+
+
+def test_g1_a_stale_update_is_refunded_never_merged_nor_slashed():
+    t = terms(reward=1_000, version_count=3)
+    d = decide_batch(t, subs(A, B, C, stake=100), [[7_000, INVALID, 7_000]] * 3, merged_scores=[7_000] * 3,
+                     shares=[[10_000, 0, 0], [10_000, 0, 0], [10_000, 0, 0]], base_versions=[0, 0, 1])
+    assert [x.stale for x in d.decisions] == [True, True, False]
+    assert [x.outcome for x in d.decisions] == [Outcome.REJECTED, Outcome.REJECTED, Outcome.REJECTED]
+    assert d.new_version is None  # the only share was the stale one's

@@ -21,7 +21,7 @@ from fathom.roles.reader import BountyReader
 from fathom.chain.client import ETH
 from fathom.crypto.envelope import seal_for
 from fathom.errors import FathomError
-from fathom.chain.market import INVALID, WAD, Market, decode_scores
+from fathom.chain.market import INVALID, WAD, Market, report_scores
 from fathom.protocol import payouts as payouts_mod
 from fathom.roles.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage.store import CODEC_RAW, cid_from_chain, cid_to_chain
@@ -58,32 +58,40 @@ def check_batch_follows_the_rule(rnd, batch: int, terms: protocol.BountyTerms) -
     subs = sorted(named(events, "SubmissionReceived", batch=batch), key=lambda e: e["submissionId"])
     posted = {e["oracle"]: e for e in named(events, "ReportPosted", batch=batch)}
     reporters = [m for m in members if m in posted]
+    full = [protocol.decode_report(bytes(posted[m]["scores"])) for m in reporters]
     decision = protocol.decide_batch(
         terms,
         [protocol.Submission(s["contributor"], s["stake"]) for s in subs],
-        [decode_scores(posted[m]["scores"]) for m in reporters],
+        [r[0] for r in full],
         first_id=subs[0]["submissionId"],
         merged=[tuple(posted[m]["merged"]) for m in reporters],
+        merged_scores=[r[1] for r in full],
+        shares=[r[2] for r in full],
+        base_versions=[s["baseVersion"] for s in subs],
     )
+    if decision.new_version is not None:
+        (ev,) = named(events, "VersionAccepted", version=decision.new_version)
+        top = decision.accepted
+        assert (ev["author"], ev["submissionId"], ev["score"]) == (top.contributor, top.submission_id, decision.head_score_after)
+        # R6: floor(R * (c(p_new) - c(p_head))) for the merged model, p measured from the *baseline*
+        assert ev["reward"] == terms.reward_at(decision.head_score_after) == decision.reward
+        assert ev["parent"] == terms.version_count
+        assert tuple(ev["merged"]) == decision.merged
     for d in decision.decisions:
         sid = d.submission_id
         if d.outcome is protocol.Outcome.ACCEPTED:
-            (ev,) = named(events, "VersionAccepted", submissionId=sid)
-            assert (ev["version"], ev["author"], ev["score"]) == (decision.new_version, d.contributor, d.score)
-            # R6: floor(R * (c(p_new) - c(p_head))), p measured from the *baseline*
-            assert ev["reward"] == terms.reward_at(d.score) == d.reward
-            assert ev["parent"] == terms.version_count
-            assert tuple(ev["merged"]) == decision.merged
+            (ev,) = named(events, "UpdateMerged", submissionId=sid)
+            assert (ev["contributor"], ev["score"], ev["share"], ev["reward"]) == (d.contributor, d.score, d.share, d.reward)
             assert not named(events, "SubmissionRejected", submissionId=sid) + named(events, "StakeSlashed", submissionId=sid)
         elif d.outcome is protocol.Outcome.REJECTED:
             (ev,) = named(events, "SubmissionRejected", submissionId=sid)
             assert (ev["contributor"], ev["score"]) == (d.contributor, d.score)
-            assert not named(events, "VersionAccepted", submissionId=sid) + named(events, "StakeSlashed", submissionId=sid)
+            assert not named(events, "UpdateMerged", submissionId=sid) + named(events, "StakeSlashed", submissionId=sid)
         else:
             (ev,) = named(events, "StakeSlashed", submissionId=sid)
             assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
                 d.contributor, d.score, d.burned, d.returned)
-            assert not named(events, "VersionAccepted", submissionId=sid) + named(events, "SubmissionRejected", submissionId=sid)
+            assert not named(events, "UpdateMerged", submissionId=sid) + named(events, "SubmissionRejected", submissionId=sid)
     (settled,) = named(events, "BatchSettled", batch=batch)
     assert (settled["reports"], settled["feeShare"]) == (len(reporters), decision.fee_share)
     assert not named(events, "OracleSlashed", batch=batch), "an honest oracle was slashed"
@@ -106,15 +114,16 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     d0 = check_batch_follows_the_rule(rnd, 0, terms0)
     outcomes = [d.outcome for d in d0.decisions]
-    # one version per batch: no honest update is reported below the head (F12: a small one is
-    # reported at exactly the head's score, "not significant"), at least one significantly
-    # above it, and only the best one joined it
+    # no honest update is reported below the head (F12: a small one is reported at exactly
+    # the head's score, "not significant"), at least one significantly above it; R5: every
+    # significant one is merged into the one version and paid its share, the rest refunded
     assert all(d.score >= baseline for d in d0.decisions[:3])
     assert any(d.score > baseline for d in d0.decisions[:3])
-    assert outcomes[:3].count(protocol.Outcome.ACCEPTED) == 1
-    assert outcomes[:3].count(protocol.Outcome.REJECTED) == 2
-    best = max(range(3), key=lambda i: (d0.decisions[i].score, -i))
-    assert d0.accepted_index == best
+    assert [o is protocol.Outcome.ACCEPTED for o in outcomes[:3]] == [d.score > baseline for d in d0.decisions[:3]]
+    assert all(o is protocol.Outcome.REJECTED for o, d in zip(outcomes[:3], d0.decisions) if d.score == baseline)
+    assert d0.new_version == 1 and d0.head_score_after >= max(d.score for d in d0.decisions[:3])
+    assert sum(d.reward for d in d0.decisions) <= d0.reward < sum(d.reward for d in d0.decisions) + 3
+    assert d0.accepted_index == max(range(3), key=lambda i: (d0.decisions[i].share, -i))
     assert outcomes[3] is protocol.Outcome.SLASHED
     assert d0.decisions[3].burned == STAKE * SLASH_BPS // 10_000
     assert d0.decisions[3].score + params["slashMargin"] < baseline
@@ -126,14 +135,16 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     # batch 1 (partial): two more updates on version 1, then the requester cancels
     terms1 = terms_of(rnd.view(), params)
     assert terms1.version_count == 1 and terms1.head_score == d0.head_score_after
-    c3 = rnd.contribute("c0", 3, seed=1)
-    c4 = rnd.contribute("c1", 4, seed=1)
+    c3 = rnd.contribute("c0", 3, seed=1, epochs=8)
+    c4 = rnd.contribute("c1", 4, seed=1, epochs=8)
     assert (c3.base_version, c4.base_version) == (1, 1)
     requester.cancel(bid)
     rnd.drive(lambda: rnd.viewer.state(bid) == "Closed")
     d1 = check_batch_follows_the_rule(rnd, 1, terms1)
-    assert [d.outcome for d in d1.decisions] == [protocol.Outcome.ACCEPTED, protocol.Outcome.REJECTED]
-    assert d1.new_version == 2
+    # version 1 merged batch 0's significant updates: these two add nothing significant to it
+    # (F12 reports them at the head's score), so they are refunded and nothing is paid
+    assert [d.outcome for d in d1.decisions] == [protocol.Outcome.REJECTED] * 2
+    assert d1.new_version is None and all(d.score <= d0.head_score_after for d in d1.decisions)
     reveal(requester, rnd.secrets)
     assert rnd.viewer.state(bid) == "Revealed"
 
@@ -144,12 +155,11 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     assert versions[0]["version"] == 0 and versions[0]["score"] == baseline
     assert [(v["version"], v["parent"], v["score"], v["author"], v["submission"], v["reward"]) for v in versions[1:]] == [
         (e["version"], e["parent"], e["score"], e["author"], e["submissionId"], e["reward"]) for e in accepted]
-    assert [v["parent"] for v in versions[1:]] == [0, 1]
+    assert [v["parent"] for v in versions[1:]] == [0]
     assert all(b["score"] > a["score"] for a, b in zip(versions, versions[1:]))
     decided = list(d0.decisions) + list(d1.decisions)
-    reward_of = {e["submissionId"]: e["reward"] for e in accepted}
-    assert reward_of[d0.accepted.submission_id] == terms0.reward_at(d0.accepted.score) > 0
-    assert reward_of[d1.accepted.submission_id] == terms1.reward_at(d1.accepted.score) > 0
+    reward_of = {e["submissionId"]: e["reward"] for e in accepted}  # each version's, split by share
+    assert reward_of[d0.accepted.submission_id] == terms0.reward_at(d0.head_score_after) == d0.reward > 0
     book = payouts(rnd.viewer, bid)
     for who, row in book.items():
         mine = [d for d in decided if d.contributor == who]
@@ -158,7 +168,7 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
             "accepted": sum(d.outcome is protocol.Outcome.ACCEPTED for d in mine),
             "rejected": sum(d.outcome is protocol.Outcome.REJECTED for d in mine),
             "slashed": sum(d.outcome is protocol.Outcome.SLASHED for d in mine),
-            "reward": sum(reward_of.get(d.submission_id, 0) for d in mine),
+            "reward": sum(d.reward for d in mine),
             "burned": sum(d.burned for d in mine),
         }, who
     assert sum(r["reward"] for r in book.values()) == rnd.view()["paid"] <= params["reward"]
@@ -167,7 +177,7 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     fees = d0.fee_share + d1.fee_share
     owed = {p.address: 0 for p in [rnd.requester, *rnd.oracles, *rnd.contributors.values()]}
     for d in decided:
-        owed[d.contributor] += d.returned + reward_of.get(d.submission_id, 0)
+        owed[d.contributor] += d.returned + d.reward
     for o in rnd.oracles:
         owed[o.address] += fees
     closed = named(events, "BountyClosed")[0]
@@ -252,7 +262,7 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     reports = named(events, "ReportPosted", batch=0)
     assert sorted(r["oracle"] for r in reports) == sorted(committee)
     for r in reports:
-        scores = decode_scores(r["scores"])
+        scores = report_scores(r["scores"])
         assert scores[1:] == [INVALID] * 5, r["oracle"]
         assert scores[0] != INVALID and scores[0] > terms.head_score
     d = check_batch_follows_the_rule(rnd, 0, terms)
@@ -308,10 +318,10 @@ def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_co
 
 
 def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_and_update(world: World, tmp_path):
-    """Rule F5's gap: when every honest oracle's own best differs from the median's winner,
-    no report names the winner's merged model and VersionAccepted carries a zero CID. The
-    committee (and, after the reveal, anyone) rebuilds it as parent + update; a contributor,
-    who cannot open updates, gets a plain error instead of a wrong model."""
+    """Rule F5's gap: members that pinned no merged model name the zero CID; when a quorum
+    does, VersionAccepted carries it (R5). The committee (and, after the reveal, anyone)
+    rebuilds a version of one merged update as parent + update; a contributor, who cannot
+    open updates, gets a plain error instead of a wrong model."""
     from fathom.ml.artefacts import apply_update
     from fathom.roles.reader import BountyReader
     from fathom.roles.requester import reveal
@@ -321,17 +331,16 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     for i, name in enumerate(["c0", "c1", "c2"]):
         rnd.contribute(name, i, seed=i)
     base = rnd.view()["headScore"]
-    # medians are all base+3 (submission 0 wins the tie); each oracle's own best is 1, 1, 2
-    rows = [[base + 3, base + 4, base + 1], [base + 2, base + 3, base + 3], [base + 3, base + 2, base + 4]]
+    # every member merges submission 0 alone and names no merged model
+    blob = protocol.encode_report([base + 3, base + 2, base + 1], base + 3, [protocol.SHARE_TOTAL, 0, 0])
     records = Market.records_of(rnd.events(), bid, 0)
     reports = []
-    for oracle, scores in zip(rnd.oracles, rows):
-        merged = (bytes([len(reports) + 1]) * 32, 0x55)  # each names the model of its own best
-        world.market_for(oracle).report(bid, 0, scores, merged)
-        reports.append((b"".join(s.to_bytes(4, "big") for s in scores), merged))
+    for oracle in rnd.oracles:
+        world.market_for(oracle).report(bid, 0, blob, protocol.ZERO_CID)
+        reports.append((blob, protocol.ZERO_CID))
     world.market_for(rnd.oracles[0]).settle(bid, 0, records, reports)
     (accepted,) = named(rnd.events(), "VersionAccepted")
-    assert accepted["submissionId"] == 0 and not any(accepted["merged"][0]), "the tie no longer leaves the CID empty"
+    assert accepted["submissionId"] == 0 and not any(accepted["merged"][0])
 
     oracle = BountyReader(world.viewer(), rnd.store, bid, rnd.oracles[1].key)
     parent = oracle.model(0)
@@ -379,8 +388,9 @@ def test_u6_p3_a_one_off_contributor_submits_once_and_claims_its_payout_with_a_p
     (received,) = named(events, "SubmissionReceived", submissionId=c.submission_id)
     assert received["stake"] == STAKE | payouts_mod.ONE_OFF
     # what the batch owes it, from the outcome events alone
-    accepted = named(events, "VersionAccepted", submissionId=c.submission_id)
+    accepted = named(events, "UpdateMerged", submissionId=c.submission_id)
     slashed = named(events, "StakeSlashed", submissionId=c.submission_id)
+    assert accepted, "the one-off update is merged"
     expected = (STAKE + accepted[0]["reward"] if accepted else slashed[0]["returned"] if slashed else STAKE)
     me = rnd.market_of("once")
     once = rnd.contributors["once"]

@@ -8,7 +8,7 @@ from typing import Any, Callable, Mapping
 
 from fathom.chain.client import ChainError
 from fathom.protocol import settlement as protocol
-from fathom.chain.market import Market
+from fathom.chain.market import Market, encode_report
 from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
 
@@ -23,6 +23,11 @@ def _reverts(exc: ChainError) -> bool:
     """A refusal by the contract (the chain edge says "would revert" / "reverted"), not a
     node that did not answer or a transaction that was not mined."""
     return "revert" in str(exc)
+
+
+def report_bytes(report: Mapping[str, Any]) -> bytes:
+    """A stored report (`Reports._report_for`) as the chain takes it (rule R1)."""
+    return encode_report(report["scores"], report["merged_score"], report["shares"])
 
 
 def quorum(view: Mapping[str, Any], committee_size: int) -> int:
@@ -88,10 +93,10 @@ class Duties:
         if not batch["reportedMask"] & bit:
             if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
                 return
-            self.market.report(bounty_id, k, scores, merged, on_sent=self._on_sent(bounty_id, k))
+            self.market.report(bounty_id, k, report_bytes(scores), merged, on_sent=self._on_sent(bounty_id, k))
             fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
-            self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores)} scores)")
+            self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, opted, view)
 
@@ -116,7 +121,7 @@ class Duties:
             self.market.wait_for_receipt(tx)
         return True
 
-    def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: list[int],
+    def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: dict[str, Any],
                       merged: tuple) -> bool:
         """The last member to report settles in the same transaction (reportAndSettle),
         passing the records and the others' reports from the events. False: report plainly."""
@@ -129,7 +134,7 @@ class Duties:
         sent: list[bytes] = []
         on_sent = self._on_sent(bounty_id, k)
         try:
-            self.market.report_and_settle(bounty_id, k, scores, merged, records, others,
+            self.market.report_and_settle(bounty_id, k, report_bytes(scores), merged, records, others,
                                           on_sent=lambda tx: (sent.append(tx), on_sent(tx)))
         except ChainError as exc:
             if sent:  # it left (then was dropped, or reverted): the next tick looks the transaction up
@@ -138,7 +143,7 @@ class Duties:
             return False
         fault_point("mined")
         self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
-        self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores)} scores)")
+        self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores['scores'])} scores)")
         return True
 
     def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,

@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from fathom.chain.market import INVALID, Market, decode_scores, pack_records
+from fathom.chain.market import INVALID, Market, pack_records, report_scores
 from fathom.errors import FathomError, RejectionError
-from fathom.ml import encrypted, models
-from fathom.ml.artefacts import DEFAULT_LIMITS, apply_update, check_update_fits, check_validation_fits
-from fathom.ml import significance
+from fathom.ml import models
+from fathom.ml.artefacts import DEFAULT_LIMITS, Update, apply_update, check_update_fits, check_validation_fits
+from fathom.ml import aggregate, encrypted, significance
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.protocol import settlement as protocol
 from fathom.roles.oracle.duties import quorum
@@ -136,10 +136,12 @@ class Reports:
         return out
 
     def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any], batch: dict[str, Any],
-                    members: list[str]) -> tuple[list[int], tuple, str | None] | None:
-        """The report on batch k: stored (scores, merged CID, hash of the transaction that
+                    members: list[str]) -> tuple[dict[str, Any], tuple, str | None] | None:
+        """The report on batch k: stored (the report, merged CID, hash of the transaction that
         last sent it), or computed now, stored, and not sent yet (no hash). None: not yet
-        (updates still being fetched before the report deadline), or never (abstaining)."""
+        (updates still being fetched before the report deadline), or never (abstaining).
+        A report is {"scores": per submission, "merged_score": the merged model's,
+        "shares": per submission, of SHARE_TOTAL} (`report_bytes` encodes it)."""
         digest = hashlib.sha256(pack_records(records)).hexdigest()
         row = self.db.execute("SELECT scores, merged, records, tx FROM reports WHERE bounty = ? AND batch = ?",
                               (bounty_id, k)).fetchone()
@@ -218,21 +220,40 @@ class Reports:
                     self._say(f"bounty {bounty_id}: submission {first_id + i}: {diff.verdict} "
                               f"(difference {diff.mean:+.5f}, lower bound {diff.lcb:+.5f}, upper {diff.ucb:+.5f})")
         merged = ZERO_CID
-        higher = view["higherIsBetter"]
-        if any(s != INVALID for s in scores):
-            best = protocol.own_best(scores, higher)
-            merged_model = apply_update(head, updates[best])
-            # deterministic: every honest oracle seals the same bytes, so pins the same CID (in the
-            # encrypted-weights mode, the same Paillier ciphertexts: F13)
-            blob = reader.seal_model(merged_model, records[best][0])
-            merged = cid_to_chain(self.store.add(blob))
+        merged_score, shares = INVALID, [0] * len(records)
+        if updates:
+            # R5, G1-G7: the batch's merged model and each update's share of what it adds
+            with _one_blas_thread():
+                decision = aggregate.decide(
+                    head.manifest, head.arrays, head_version,
+                    [aggregate.Submission(i, updates[i].arrays, int(records[i][2]), records[i][0]) for i in valid],
+                    val.X, val.y, protocol.SHARE_TOTAL, significance.confidence_of(reader.opening_brief),
+                    workers=_WORKERS)
+            for i, units in decision.shares.items():
+                shares[i] = units
+            if decision.merged_ids and any(shares):
+                merged_model = apply_update(head, Update(head.manifest, decision.delta))
+                with _one_blas_thread():
+                    ((q, _diff),) = significance.batch_reports(
+                        head.manifest, head.arrays, [decision.delta], val.X, val.y, view["headScore"],
+                        reader.params["resolution"], view["higherIsBetter"],
+                        significance.confidence_of(reader.opening_brief), workers=_WORKERS)
+                merged_score = INVALID if q is None else q
+                author = records[max(range(len(shares)), key=lambda i: (shares[i], -i))][0]
+                # deterministic: every honest oracle seals the same bytes, so pins the same CID (in the
+                # encrypted-weights mode, the same Paillier ciphertexts: F13)
+                blob = reader.seal_model(merged_model, author)
+                merged = cid_to_chain(self.store.add(blob))
+                self._say(f"bounty {bounty_id}: batch {k}: merged {[first_id + i for i in decision.merged_ids]}, "
+                          f"shares {({first_id + i: x for i, x in enumerate(shares) if x})}")
+        report = {"scores": scores, "merged_score": merged_score, "shares": shares}
         self.db.execute(
             "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx)"
             " VALUES (?, ?, ?, ?, 0, ?, NULL)",
-            (bounty_id, k, json.dumps(scores), json.dumps([merged[0].hex(), merged[1]]), digest),
+            (bounty_id, k, json.dumps(report), json.dumps([merged[0].hex(), merged[1]]), digest),
         )
         fault_point("scored")
-        return scores, merged, None
+        return report, merged, None
 
     def _posted_invalid(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str],
                         missing: dict[int, BaseException]) -> bool:
@@ -242,7 +263,7 @@ class Reports:
         posted = Market.reports_of(self._latest(bounty_id), bounty_id, k, reporters)
         if len(posted) != len(reporters):
             return False  # not all confirmed yet: abstaining is the safe side
-        return all(decode_scores(scores)[i] == INVALID for scores, _merged in posted for i in missing)
+        return all(report_scores(scores)[i] == INVALID for scores, _merged in posted for i in missing)
 
     def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"

@@ -1834,7 +1834,7 @@ contract MarketHandler is IBountyMarketTypes {
         returns (BatchReport memory r)
     {
         uint32[] memory scores = _scores(id, batch, member, subs, noiseSeed, outlier);
-        r.scores = MarketModel.encode(scores);
+        r.scores = MarketModel.encode(scores, _infos[id - 1].higher);
         r.merged = outlier
             ? Cid(keccak256(abi.encode("junk", noiseSeed)), 0x55)
             : Cid(keccak256(abi.encode("merged", id, batch, _ownBest(scores, _infos[id - 1].higher))), 0x70);
@@ -2026,17 +2026,22 @@ contract MarketHandler is IBountyMarketTypes {
             slashBps: v.slashBps,
             reward: info.rewardFunded,
             paid: info.paid,
-            feePerBatch: v.oracleFeePerBatch
+            feePerBatch: v.oracleFeePerBatch,
+            versions: info.versions
         });
         uint256[] memory stakes = new uint256[](records.length);
+        uint256[] memory bases = new uint256[](records.length);
         for (uint256 i = 0; i < records.length; ++i) {
             stakes[i] = records[i].stake & (ONE_OFF - 1);
+            bases[i] = records[i].baseVersion;
         }
         bytes[] memory scores = new bytes[](reports.length);
+        bytes32[] memory cids = new bytes32[](reports.length);
         for (uint256 r = 0; r < reports.length; ++r) {
             scores[r] = reports[r].scores;
+            cids[r] = keccak256(abi.encode(reports[r].merged));
         }
-        return MarketModel.settle(p, _xs[id], _ys[id], stakes, scores);
+        return MarketModel.settle(p, _xs[id], _ys[id], stakes, bases, scores, cids);
     }
 
     function _applySettlement(SettleCtx memory c) internal {
@@ -2045,8 +2050,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 n = c.records.length;
         uint256[] storage owed = _payoutOwed[c.id][c.batch];
         for (uint256 i = 0; i < n; ++i) {
-            uint256 payout = o.returned[i];
-            if (o.accepted && i == o.best) payout += o.reward;
+            uint256 payout = o.returned[i] + o.parts[i];
             owed.push(0);
             if (c.records[i].stake & ONE_OFF != 0 && payout != 0 && payout < ONE_OFF) {
                 // U6: through the group's root, claimed with claimPayout
@@ -2070,7 +2074,7 @@ contract MarketHandler is IBountyMarketTypes {
         info.feesPaid += o.feeShare * o.good;
         _burnEth(c.ethSlashed);
         if (o.accepted) {
-            info.paid += o.reward;
+            info.paid += o.paidNow;
             info.head = o.newHead;
             ++info.versions;
             _authors[c.id][info.versions] = c.records[o.best].contributor;
@@ -2256,11 +2260,20 @@ contract MarketHandler is IBountyMarketTypes {
             } else if (sig == IBountyMarketEvents.VersionAccepted.selector) {
                 uint256 sid;
                 uint256 reward;
-                (, sid, score,,, reward) = abi.decode(lg.data, (uint256, uint256, uint32, Cid, Cid, uint256));
-                if (!_inBatch(c, sid)) continue;
-                i = sid - c.firstId;
-                if (c.o.kind[i] != MarketModel.ACCEPTED || reward != c.o.reward) {
-                    _mismatch("settleBatch: accepted the wrong submission or reward");
+                (, sid,,,, reward) = abi.decode(lg.data, (uint256, uint256, uint32, Cid, Cid, uint256));
+                if (!_inBatch(c, sid) || !c.o.accepted || sid - c.firstId != c.o.best || reward != c.o.reward) {
+                    _mismatch("settleBatch: a version of the wrong author or reward");
+                }
+                continue;
+            } else if (sig == IBountyMarketEvents.UpdateMerged.selector) {
+                i = uint256(lg.topics[2]);
+                uint256 share;
+                uint256 part;
+                (score, share, part) = abi.decode(lg.data, (uint32, uint256, uint256));
+                if (!_inBatch(c, i)) continue;
+                i -= c.firstId;
+                if (c.o.kind[i] != MarketModel.ACCEPTED || share != c.o.shares[i] || part != c.o.parts[i]) {
+                    _mismatch("settleBatch: merged the wrong submission, share or part");
                 }
             } else {
                 continue;

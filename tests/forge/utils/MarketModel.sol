@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-/// @dev A reference model of a batch settlement, written from SPECIFICATION.md (R5-R7) and
+/// @dev A reference model of a batch settlement, written from SPECIFICATION.md (R5-R7, G1) and
 ///      independent of the market's code: the fuzz and invariant tests compare the market's
-///      outcomes, payouts, burns and oracle fees with what this computes.
+///      outcomes, payouts, burns and oracle fees with what this computes. A report is
+///      6n + 4 bytes: a uint32 score per submission, the merged model's uint32 score, a
+///      uint16 share per submission (R1).
 library MarketModel {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant BPS = 10_000;
     uint32 internal constant INVALID = type(uint32).max;
+    uint256 internal constant MAX_LAG = 2;
 
     uint8 internal constant ACCEPTED = 1;
     uint8 internal constant REJECTED = 2;
@@ -25,6 +28,7 @@ library MarketModel {
         uint256 reward; // escrow R
         uint256 paid; // rewards paid so far
         uint256 feePerBatch;
+        uint256 versions; // the head's version number when the batch is settled (G1)
     }
 
     struct Outcome {
@@ -33,9 +37,13 @@ library MarketModel {
         uint256[] returned; // stake coming back (all of it unless slashed)
         uint256[] burned; // slashed part of the stake
         bool noMajority; // some median has fewer than a quorum of reports within tolerance: voided
-        bool accepted;
-        uint256 best; // index of the accepted submission
-        uint256 reward; // paid to the accepted submission
+        bool accepted; // the batch made a version
+        uint256 best; // the merged submission with the largest share (lowest index on ties)
+        uint256 reward; // the version's reward, split by share
+        uint256[] shares; // median share per submission (0 unless merged)
+        uint256[] parts; // reward * share / sum of shares, per submission
+        uint256 paidNow; // the sum of the parts
+        uint64 mergedMedian;
         uint32 newHead;
         uint256 deviantMask; // bit r = report r is deviant
         uint256 good; // reports within tolerance everywhere
@@ -60,13 +68,39 @@ library MarketModel {
         }
     }
 
-    function encode(uint32[] memory scores) internal pure returns (bytes memory out) {
-        out = new bytes(4 * scores.length);
-        for (uint256 i = 0; i < scores.length; ++i) {
+    /// @dev A report that merges its own best submission only (its largest key, the lowest
+    ///      index on ties): all of the share to it, its score the merged model's.
+    function encode(uint32[] memory scores, bool higher) internal pure returns (bytes memory) {
+        uint256 n = scores.length;
+        uint16[] memory shares = new uint16[](n);
+        uint32 merged = INVALID;
+        uint256 best = 0;
+        uint64 bestKey = 0;
+        for (uint256 i = 0; i < n; ++i) {
+            uint64 k = key(scores[i], higher);
+            if (k > bestKey) (bestKey, best) = (k, i);
+        }
+        if (bestKey != 0) (merged, shares[best]) = (scores[best], uint16(BPS));
+        return encode(scores, merged, shares);
+    }
+
+    function encode(uint32[] memory scores, uint32 merged, uint16[] memory shares) internal pure returns (bytes memory out) {
+        uint256 n = scores.length;
+        out = new bytes(6 * n + 4);
+        for (uint256 i = 0; i <= n; ++i) {
+            uint32 s = i < n ? scores[i] : merged;
             for (uint256 j = 0; j < 4; ++j) {
-                out[4 * i + j] = bytes1(uint8(scores[i] >> (8 * (3 - j))));
+                out[4 * i + j] = bytes1(uint8(s >> (8 * (3 - j))));
             }
         }
+        for (uint256 i = 0; i < n; ++i) {
+            out[4 * n + 4 + 2 * i] = bytes1(uint8(shares[i] >> 8));
+            out[4 * n + 5 + 2 * i] = bytes1(uint8(shares[i]));
+        }
+    }
+
+    function shareAt(bytes memory report, uint256 n, uint256 i) internal pure returns (uint64) {
+        return (uint64(uint8(report[4 * n + 4 + 2 * i])) << 8) | uint64(uint8(report[4 * n + 5 + 2 * i]));
     }
 
     /// @dev Element (m-1)/2 of the values sorted ascending; leaves `v` untouched.
@@ -133,29 +167,50 @@ library MarketModel {
         }
     }
 
-    /// @dev Medians, deviants, agreement and the best candidate; returns the best key.
-    function _pass1(Params memory p, bytes[] memory reports, Outcome memory o, uint64 headKey)
-        private
-        pure
-        returns (uint64 bestKey)
-    {
+    /// @dev Medians (the submissions', then the merged model's), deviants and agreement.
+    function _pass1(Params memory p, bytes[] memory reports, Outcome memory o) private pure {
         uint256 m = reports.length;
-        for (uint256 i = 0; i < o.medians.length; ++i) {
+        uint256 n = o.medians.length;
+        for (uint256 i = 0; i <= n; ++i) {
             uint64[] memory ks = new uint64[](m);
             for (uint256 r = 0; r < m; ++r) {
                 ks[r] = key(scoreAt(reports[r], i), p.higher);
             }
             uint64 med = median(ks);
-            o.medians[i] = med;
+            if (i < n) o.medians[i] = med;
+            else o.mergedMedian = med;
             (uint256 deviants, uint256 agree) = _deviants(ks, med, p.tolerance);
             o.deviantMask |= deviants;
             if (agree < p.quorum) o.noMajority = true;
-            if (med > headKey && med > bestKey) {
-                // strictly better than the best so far: ties keep the lowest id
-                bestKey = med;
-                o.best = i;
-                o.accepted = true;
+        }
+    }
+
+    /// @dev R5: the median share of each submission that beats the head and is not stale;
+    ///      whether a quorum names one merged CID. Returns the sum of the shares.
+    function _shares(Params memory p, uint256[] memory bases, bytes[] memory reports, bytes32[] memory cids, Outcome memory o)
+        private
+        pure
+        returns (uint256 sum, bool agreed)
+    {
+        uint256 n = o.medians.length;
+        uint64 headKey = key(p.headScore, p.higher);
+        for (uint256 i = 0; i < n; ++i) {
+            if (bases[i] + MAX_LAG < p.versions || o.medians[i] <= headKey) continue;
+            uint64[] memory xs = new uint64[](reports.length);
+            for (uint256 r = 0; r < reports.length; ++r) {
+                xs[r] = shareAt(reports[r], n, i);
             }
+            uint64 s = median(xs);
+            o.shares[i] = s;
+            sum += s;
+            if (s > o.shares[o.best]) o.best = i;
+        }
+        for (uint256 r = 0; r < cids.length && !agreed; ++r) {
+            uint256 votes = 0;
+            for (uint256 q = 0; q < cids.length; ++q) {
+                if (cids[q] == cids[r]) ++votes;
+            }
+            agreed = votes >= p.quorum;
         }
     }
 
@@ -173,13 +228,16 @@ library MarketModel {
         return due < p.reward - p.paid ? due : p.reward - p.paid;
     }
 
-    /// @dev R5-R7 for one batch: `stakes` per submission, `reports` the reporters' score bytes.
+    /// @dev R5-R7 for one batch: `stakes` and `bases` (base versions) per submission, `reports`
+    ///      the reporters' report bytes and `cids` keccak256 of the merged CID each names.
     function settle(
         Params memory p,
         uint64[] memory xs,
         uint64[] memory ys,
         uint256[] memory stakes,
-        bytes[] memory reports
+        uint256[] memory bases,
+        bytes[] memory reports,
+        bytes32[] memory cids
     ) internal pure returns (Outcome memory o) {
         uint256 n = stakes.length;
         uint256 m = reports.length;
@@ -188,15 +246,24 @@ library MarketModel {
         o.kind = new uint8[](n);
         o.returned = new uint256[](n);
         o.burned = new uint256[](n);
-        uint64 bestKey = _pass1(p, reports, o, headKey);
+        o.shares = new uint256[](n);
+        o.parts = new uint256[](n);
+        _pass1(p, reports, o);
+        (uint256 sum, bool agreed) = _shares(p, bases, reports, cids, o);
+        o.accepted = sum != 0 && o.mergedMedian > headKey && agreed;
+        if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
         for (uint256 i = 0; i < n; ++i) {
             o.returned[i] = stakes[i];
-            if (o.accepted && i == o.best) {
+            if (o.accepted && o.shares[i] != 0) {
                 o.kind[i] = ACCEPTED;
+                o.parts[i] = (o.reward * o.shares[i]) / sum;
+                o.paidNow += o.parts[i];
                 continue;
             }
             uint64 med = o.medians[i];
-            if (med == 0 || uint256(med) + p.slashMargin < headKey) {
+            if (bases[i] + MAX_LAG < p.versions) {
+                o.kind[i] = REJECTED; // stale (G1): never slashed
+            } else if (med == 0 || uint256(med) + p.slashMargin < headKey) {
                 o.kind[i] = SLASHED;
                 o.burned[i] = (stakes[i] * p.slashBps) / BPS;
                 o.returned[i] = stakes[i] - o.burned[i];
@@ -205,12 +272,7 @@ library MarketModel {
                 o.kind[i] = REJECTED;
             }
         }
-        if (o.accepted) {
-            o.reward = _reward(p, xs, ys, bestKey, headKey);
-            o.newHead = scoreOf(bestKey, p.higher);
-        } else {
-            o.newHead = p.headScore;
-        }
+        o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
         uint256 deviants = 0;
         for (uint256 r = 0; r < m; ++r) {
             if (o.deviantMask & (1 << r) != 0) ++deviants;

@@ -62,7 +62,7 @@ def test_r1_the_final_report_is_checked_as_a_report(market, requester, staked_or
         rnd.report(o, 0, [5_000] * 4)
     with reverts_with("AlreadyReported", rnd.bounty_id, 0, staked_oracles[0].address):
         rnd.final_report(staked_oracles[0], 0, [5_000] * 4)
-    with reverts_with("WrongScoreCount", 16, 12):
+    with reverts_with("WrongScoreCount", 28, 22):
         rnd.final_report(staked_oracles[2], 0, [5_000] * 3)
     with reverts_with("WrongScoreCount", 3, 1):  # the other reports must all be given
         market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, pack_records(rnd.records[0]), [], {"from": staked_oracles[2]})

@@ -631,7 +631,7 @@ def test_r6_e2_a_low_decimal_reward_pays_floor_amounts_and_leaks_nothing(decimal
     reward, paid, floored, head = p["reward"], 0, 0, BASELINE
     assert reward == 1_000 * 10**decimals
     for i, score in enumerate([5_001, 5_333, 6_107, 6_999, 7_777, 8_999]):
-        rnd.submit(contributors[i % 3], i, token=token)
+        rnd.submit(contributors[i % 3], i, base=i, token=token)  # on the head (G1: not stale)
         books.moved(a["stake"])
         tx = rnd.score_batch(i, [score])
         due = _due(reward, paid, score, head)

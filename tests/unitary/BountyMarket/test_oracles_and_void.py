@@ -18,7 +18,7 @@ def test_r1_only_opted_in_committee_members_report_once(market, requester, stake
     rnd.report(staked_oracles[0], 0, [5_000] * 4)
     with reverts_with("AlreadyReported", rnd.bounty_id, 0, staked_oracles[0].address):
         rnd.report(staked_oracles[0], 0, [5_000] * 4)
-    with reverts_with("WrongScoreCount", 16, 12):
+    with reverts_with("WrongScoreCount", 28, 22):
         rnd.report(staked_oracles[1], 0, [5_000] * 3)
 
 

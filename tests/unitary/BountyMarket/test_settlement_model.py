@@ -1,11 +1,12 @@
 """Rules R5 and R7 against a direct model: random batches (either metric direction, invalid
-scores, outlier reports, committees of 3 and 4), settled by settleBatch or by the last
-member's reportAndSettle, decide every submission and slash every deviant reporter as
-the rules say."""
+scores, outlier reports, random merged scores, shares and merged CIDs, committees of 3 and
+4), settled by settleBatch or by the last member's reportAndSettle, decide every submission,
+split the version's reward and slash every deviant reporter as the rules say."""
 
 import random
 
-from tests.market_helpers import INVALID, Round, rejected
+from fathom.protocol import settlement as P
+from tests.market_helpers import INVALID, Round, cid, rejected
 
 STAKE = 10**16
 BASELINE = 5_000
@@ -17,14 +18,21 @@ def _key(score: int, higher: bool) -> int:
     return score + 1 if higher else INVALID - score
 
 
-def _model(reports, higher, tolerance, margin, slash_bps):
-    """Outcome per submission and deviant reporters, straight from SPECIFICATION.md; None
-    when some median has fewer than a quorum (more than half of the m members) agreeing."""
+def _median(values):
+    values = sorted(values)
+    m = len(values)
+    return values[m // 2] if m % 2 else (values[m // 2 - 1] + values[m // 2]) // 2
+
+
+def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps):
+    """Outcome per submission (with its share), deviant reporters and the merged CID, straight
+    from SPECIFICATION.md; None when some median (the merged model's too) has fewer than a
+    quorum (more than half of the m members) agreeing."""
     n, m = len(reports[0]), len(reports)
     head = _key(BASELINE, higher)
     medians, deviant = [], set()
-    for i in range(n):
-        keys = sorted(_key(r[i], higher) for r in reports)
+    for i in range(n + 1):
+        keys = sorted(_key(r[i] if i < n else merged_scores[j], higher) for j, r in enumerate(reports))
         if m % 2:
             med = keys[m // 2]
         else:  # the midpoint of the two middle keys; invalid if the lower one is
@@ -32,69 +40,125 @@ def _model(reports, higher, tolerance, margin, slash_bps):
         medians.append(med)
         agree = 0
         for j, r in enumerate(reports):
-            k = _key(r[i], higher)
+            k = _key(r[i] if i < n else merged_scores[j], higher)
             if (k == 0) != (med == 0) or abs(k - med) > tolerance:
                 deviant.add(j)
             else:
                 agree += 1
         if agree < m // 2 + 1:
-            return None, set()
-    best = max((i for i in range(n) if medians[i] > head), key=lambda i: (medians[i], -i), default=None)
+            return None, set(), None
+    merged_med = medians.pop()
+    share = [_median(x[i] for x in shares) if medians[i] > head else 0 for i in range(n)]
+    named = [c for c in cids if cids.count(c) >= m // 2 + 1]
+    version = sum(share) > 0 and merged_med > head and bool(named)
     outcomes = []
     for i, med in enumerate(medians):
         score = INVALID if med == 0 else (med - 1 if higher else INVALID - med)
-        if i == best:
-            outcomes.append(("accepted", i, score))
+        if version and share[i]:
+            outcomes.append(("merged", i, score, share[i]))
         elif med == 0 or med + margin < head:
             outcomes.append(("slashed", i, score, STAKE * slash_bps // 10_000))
         else:
             outcomes.append(("rejected", i, score))
-    return sorted(outcomes), deviant
+    return sorted(outcomes), deviant, (named[0] if version else None)
+
+
+def _trial(rng: random.Random, trial: int) -> dict:
+    """One random batch: committee, terms, who submits, and every report."""
+    m = 3 if trial % 2 == 0 else 4
+    higher = trial % 3 != 2
+    n = rng.randint(1, 6)
+    tolerance, margin, slash_bps = rng.choice([0, 3, 40]), rng.choice([0, 100]), rng.choice([5_000, 10_000])
+    who = [rng.randrange(3) for _ in range(n)]
+
+    def draw():
+        return INVALID if rng.random() < 0.12 else BASELINE + rng.randint(-250, 250)
+
+    def noisy(s):  # noise that lands on either side of the tolerance
+        return s if s == INVALID or rng.random() < 0.4 else s + rng.choice([-1, 1]) * rng.choice([tolerance, tolerance + 1, 1])
+
+    truth = [draw() for _ in range(n)] + [BASELINE + rng.randint(-50, 300) * (1 if higher else -1)]  # then the merged model
+    true_shares = [rng.choice([0, rng.randint(1, 10_000)]) for _ in range(n)]
+    reports, shares, cids = [], [], []
+    for _ in range(m):
+        lane = [draw() for _ in range(n + 1)] if rng.random() < 0.15 else [noisy(s) for s in truth]
+        reports.append(lane)
+        shares.append(true_shares if rng.random() < 0.7 else [rng.randint(0, 10_000) for _ in range(n)])
+        cids.append(rng.choice([cid(7)] * 5 + [cid(8), P.ZERO_CID]))
+    merged_scores = [r.pop() for r in reports]
+    return dict(m=m, higher=higher, n=n, tolerance=tolerance, margin=margin, slash_bps=slash_bps, who=who,
+                reports=reports, merged_scores=merged_scores, shares=shares, cids=cids, final=trial % 4 < 2)
 
 
 def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_oracles, contributors, rando, oracle_registry):
     rng = random.Random(20240611)
-    voided = decided = 0
-    for trial in range(10):
+    voided = decided = versions = several = 0
+    for trial in range(16):
         for o in staked_oracles[:4]:  # deviant reporters lose stake: keep everyone eligible
             oracle_registry.stake({"from": o, "value": 10**18})
-        m = 3 if trial % 2 == 0 else 4
+        t = _trial(rng, trial)
+        m, higher, n, tolerance, margin, slash_bps = t["m"], t["higher"], t["n"], t["tolerance"], t["margin"], t["slash_bps"]
+        reports, merged_scores, shares, cids, final = t["reports"], t["merged_scores"], t["shares"], t["cids"], t["final"]
         committee = staked_oracles[:m]
-        higher = trial % 3 != 2
-        n = rng.randint(1, 6)
-        tolerance, margin, slash_bps = rng.choice([0, 3, 40]), rng.choice([0, 100]), rng.choice([5_000, 10_000])
         rnd = Round.open(market, requester, committee, batchSize=n, higherIsBetter=higher, target=9_000 if higher else 1_000,
                          tolerance=tolerance, slashMargin=margin, slashBps=slash_bps)
         for i in range(n):
-            rnd.submit(contributors[rng.randrange(3)], 100 * trial + i)
-
-        def draw():
-            return INVALID if rng.random() < 0.12 else BASELINE + rng.randint(-250, 250)
-
-        truth = [draw() for _ in range(n)]
-        reports = []
-        for _ in range(m):
-            # noise that lands on either side of the tolerance
-            lane = [s if s == INVALID or rng.random() < 0.4 else s + rng.choice([-1, 1]) * rng.choice([tolerance, tolerance + 1, 1])
-                    for s in truth]
-            reports.append([draw() for _ in range(n)] if rng.random() < 0.2 else lane)
-        final = trial % 4 < 2
+            rnd.submit(contributors[t["who"][i]], 100 * trial + i)
+        blobs = [P.encode_report(r, ms, sh) for r, ms, sh in zip(reports, merged_scores, shares)]
         for j in range(m - 1 if final else m):
-            rnd.report(committee[j], 0, reports[j])
-        tx = rnd.final_report(committee[-1], 0, reports[-1]) if final else rnd.settle(0, rando)
+            rnd.report(committee[j], 0, blobs[j], cids[j])
+        tx = rnd.final_report(committee[-1], 0, blobs[-1], cids[-1]) if final else rnd.settle(0, rando)
 
         got = []
-        for name, kind in (("VersionAccepted", "accepted"), ("SubmissionRejected", "rejected"), ("StakeSlashed", "slashed")):
+        for name, kind in (("UpdateMerged", "merged"), ("SubmissionRejected", "rejected"), ("StakeSlashed", "slashed")):
             for e in rejected(tx, rnd) if kind == "rejected" else tx.events[name] if name in tx.events else []:
                 row = (kind, e["submissionId"], e["score"])
-                got.append(row + (e["burned"],) if kind == "slashed" else row)
-        expected, deviant = _model(reports, higher, tolerance, margin, slash_bps)
+                got.append(row + ((e["burned"],) if kind == "slashed" else (e["share"],) if kind == "merged" else ()))
+        expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps)
         if expected is None:  # R4: no majority agreed with a median: voided, nobody slashed
             assert "BatchVoided" in tx.events and got == [] and "OracleSlashed" not in tx.events, (trial, reports)
             voided += 1
             continue
         decided += 1
-        assert sorted(got) == expected, (trial, reports)
+        assert sorted(got) == expected, (trial, reports, shares, cids)
+        if named is None:
+            assert "VersionAccepted" not in tx.events
+        else:
+            versions += 1
+            v = tx.events["VersionAccepted"]
+            assert (bytes(v["merged"][0]), v["merged"][1]) == (bytes(named[0]), named[1])
+            parts = {e["submissionId"]: (e["share"], e["reward"]) for e in tx.events["UpdateMerged"]}
+            several += len(parts) > 1
+            total = sum(x for x, _ in parts.values())
+            # each is paid floor(reward * share / sum of shares): they never exceed the reward
+            assert all(r == v["reward"] * x // total for x, r in parts.values())
+            assert v["reward"] - len(parts) < sum(r for _, r in parts.values()) <= v["reward"]
+            top = max(parts, key=lambda i: (parts[i][0], -i))
+            assert v["submissionId"] == top
+        # the reference model decides the same
+        d = P.decide_batch(_terms(market, rnd), [P.Submission(str(r[0]), r[1]) for r in rnd.records[0]], reports,
+                           merged=cids, merged_scores=merged_scores, shares=shares)
+        assert [(x.outcome.value, x.share, x.reward, x.burned) for x in d.decisions] == [
+            _outcome_of(tx, x.submission_id) for x in d.decisions], (trial, reports, shares, cids)
         slashed = {e["oracle"] for e in tx.events["OracleSlashed"]} if "OracleSlashed" in tx.events else set()
         assert slashed == {committee[j].address for j in deviant}, (trial, reports)
-    assert decided >= 5, (decided, voided)  # the random batches are mostly decided, not voided
+    assert decided >= 5 and versions >= 2 and several >= 1, (decided, voided, versions, several)
+
+
+def _terms(market, rnd) -> P.BountyTerms:
+    b = market.getBounty(rnd.bounty_id)
+    xs, ys = market.getCurve(rnd.bounty_id)
+    return P.BountyTerms(
+        higher_is_better=b["higherIsBetter"], target=b["target"], baseline_score=BASELINE, head_score=BASELINE,
+        reward=b["reward"], paid=0, curve=P.Curve(tuple(xs), tuple(ys)), slash_margin=b["slashMargin"],
+        tolerance=b["tolerance"], slash_bps=b["slashBps"], oracle_fee_per_batch=b["oracleFeePerBatch"])
+
+
+def _outcome_of(tx, sid):
+    for e in tx.events["UpdateMerged"] if "UpdateMerged" in tx.events else []:
+        if e["submissionId"] == sid:
+            return ("accepted", e["share"], e["reward"], 0)
+    for e in tx.events["StakeSlashed"] if "StakeSlashed" in tx.events else []:
+        if e["submissionId"] == sid:
+            return ("slashed", 0, 0, e["burned"])
+    return ("rejected", 0, 0, 0)

@@ -432,17 +432,19 @@ def _run_settlement_example(market, oracle_registry, requester, staked_oracles, 
         # events: the accepted and each slashed submission its own, the rejected ones as bits of
         # BatchSettled, with every median; all as the model decides
         accepted = [d for d in model.decisions if d.outcome is P.Outcome.ACCEPTED]
-        if accepted:
+        if model.new_version is not None:
             ev = tx.events["VersionAccepted"]
-            d = accepted[0]
+            d = model.accepted  # the merged update with the largest share
             assert len(tx.events["VersionAccepted"]) == 1
             assert (ev["version"], ev["parent"], ev["author"], ev["submissionId"]) == (
                 model.new_version, terms.version_count, d.contributor, d.submission_id
             )
-            assert (ev["score"], ev["reward"]) == (d.score, model.reward)
+            assert (ev["score"], ev["reward"]) == (model.head_score_after, model.reward)
             assert (bytes(ev["merged"][0]), ev["merged"][1]) == model.merged
         else:
-            assert "VersionAccepted" not in tx.events
+            assert "VersionAccepted" not in tx.events and not accepted
+        merged = [(e["submissionId"], e["contributor"], e["score"], e["share"], e["reward"]) for e in events(tx, "UpdateMerged")]
+        assert merged == [(d.submission_id, d.contributor, d.score, d.share, d.reward) for d in accepted]
         rejections = [(e["submissionId"], e["contributor"], e["score"]) for e in rejected(tx, rnd)]
         assert rejections == [(d.submission_id, d.contributor, d.score) for d in model.decisions if d.outcome is P.Outcome.REJECTED]
         slashed = [(e["submissionId"], e["contributor"], e["score"], e["burned"], e["returned"]) for e in events(tx, "StakeSlashed")]
