@@ -490,6 +490,8 @@ def _functions(env: Env) -> dict[str, Any]:
                                           "of their bond each, burned; the 32 stakes back")
     f["BountyMarket.cancel"] = _rec(env.send(requester, market.cancel(a.id)), "requester (E1)")
     f["BountyMarket.close"] = _rec(env.send(anyone, market.close(a.id)), "anyone, every batch decided (E2)")
+    f["BountyMarket.discloseKeys"] = _rec(env.send(committee[0], market.discloseKeys(a.id, 0, b"\x01" * 32 * 32)),
+                                          "a member, after close, batch 32: 1,024 bytes of keys in an event (F2)")
     f["BountyMarket.reveal"] = _rec(env.send(requester, market.reveal(a.id, VALIDATION_CID, VALIDATION_KEY, SALT, MODEL_KEY)),
                                     "requester, bounty closed, bond returned (E3)")
     f["BountyMarket.leaveCommittee"] = _rec(env.send(committee[0], market.leaveCommittee(a.id)), "after the reveal (C2)")
@@ -743,6 +745,11 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     if r.gasUsed > w["BountyMarket.settleBatch"]["gas"]:
         w["BountyMarket.settleBatch"] = _rec(r, f"{shape}: 8 reports and 256 records in calldata; as reportAndSettle's "
                                                 "adversarial case", "bound")
+    env.send(requester, market.cancel(w8.id))
+    env.send(anyone, market.close(w8.id))
+    w["BountyMarket.discloseKeys"] = _rec(env.send(oracles[0], market.discloseKeys(w8.id, 0, b"\x01" * 32 * MAX_BATCH_SIZE)),
+                                          f"O(batch): {MAX_BATCH_SIZE * 32:,} bytes of keys in an event, batch "
+                                          f"{MAX_BATCH_SIZE}, after close (F2)", "bound")
     w9, _ = Bounty.open(d, requester, oracles[:c8], **big8)
     w9.join()
     w9.baseline([BASELINE] * c8)

@@ -182,6 +182,20 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @inheritdoc IBountyMarketExtension
+    function discloseKeys(uint256 bountyId, uint256 batch, bytes calldata keys) external {
+        BountyState state = _state(bountyId);
+        // after close only: a key disclosed earlier would let anyone re-seal an update as its own
+        if (state != BountyState.Closed && state != BountyState.Revealed) revert BountyNotInState(bountyId, state, BountyState.Closed);
+        _memberBit(bountyId, msg.sender);
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        if (batch >= _u(status, ST_NEXT_BATCH, 32)) revert BatchNotDecided(bountyId, batch);
+        uint256 n = _batchSubmissions(b.intake & LOW32, _u(status, ST_BATCH_SIZE, 16), batch);
+        if (keys.length != 32 * n) revert InvalidParameter("keys");
+        emit KeysDisclosed(bountyId, batch, msg.sender, keys);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
     function settleBaseline(uint256 bountyId) external {
         _requireState(bountyId, BountyState.AwaitingBaseline);
         Bounty storage b = _bounties[bountyId];

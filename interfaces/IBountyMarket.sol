@@ -117,6 +117,7 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error NotOptedIn(uint256 bountyId, address oracle);
     error AlreadyOptedIn(uint256 bountyId, address oracle);
     error AlreadyReported(uint256 bountyId, uint256 batch, address oracle);
+    error BatchNotDecided(uint256 bountyId, uint256 batch);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
     error BaseVersionUnknown(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
     error BatchLimitReached(uint256 bountyId, uint256 maxBatches);
@@ -195,6 +196,10 @@ interface IBountyMarketEvents is IBountyMarketTypes {
         Cid update,
         uint96 stake
     );
+    /// @notice A committee member disclosed the content keys of a batch's updates
+    ///         (rule F2's audit disclosure): 32 bytes per submission, in id order, zero for
+    ///         one it does not disclose. Anyone checks each key against its envelope.
+    event KeysDisclosed(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes keys);
     /// @notice An oracle reported a whole batch; `scores` is laid out as BatchReport.scores.
     event ReportPosted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes scores, Cid merged);
     /// @notice A batch's merged model became version `version`: `author`, `submissionId` and
@@ -393,6 +398,11 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     /// @notice A member scores the initial model. The last member's report fixes the
     ///         baseline at once. Rules S1-S2.
     function reportBaseline(uint256 bountyId, uint32 score) external;
+
+    /// @notice A committee member discloses the content keys of a batch's updates once the
+    ///         bounty is closed, for the audit (rule F2): `keys` holds 32 bytes per submission
+    ///         of the batch, in id order (zero: not disclosed). Emits KeysDisclosed; stores nothing.
+    function discloseKeys(uint256 bountyId, uint256 batch, bytes calldata keys) external;
 
     /// @notice Fix the baseline after the scoring timeout with reports from more than half of
     ///         the committee, more than half of the committee agreeing within tolerance. Rule S2.

@@ -114,6 +114,62 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         return uint256(keccak256(abi.encode(seed, i)));
     }
 
+    // --------------------------------------------------- F2: the audit's key disclosure on chain
+
+    /// @dev A member discloses the content keys of a batch in an event (nothing stored) once the
+    ///      bounty is closed; before, for a batch that never existed, from a non-member, or with
+    ///      the wrong length it is refused.
+    function test_f2_a_member_discloses_update_keys_on_chain_once_the_bounty_is_closed() public {
+        BountyParams memory p = MarketSetup.params(ETH, _committee(3));
+        p.batchSize = 2;
+        uint256 id = _openWithBaseline(p, 5_000);
+        SubmissionRecord[] memory records = new SubmissionRecord[](2);
+        records[0] = _submit(id, contributors[0], 0);
+        records[1] = _submit(id, contributors[1], 1);
+        bytes memory keys = abi.encodePacked(keccak256("key 0"), bytes32(0));
+        vm.prank(oracles[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(IBountyMarketErrors.BountyNotInState.selector, id, BountyState.Open, BountyState.Closed)
+        );
+        market.discloseKeys(id, 0, keys);
+        uint32[] memory s = new uint32[](2);
+        s[0] = 6_000;
+        s[1] = 5_000;
+        BatchReport[] memory reports = new BatchReport[](3);
+        for (uint256 o = 0; o < 3; ++o) {
+            reports[o] = _report(id, 0, oracles[o], s);
+        }
+        market.settleBatch(id, 0, records, reports);
+        vm.prank(oracles[0]);
+        vm.expectRevert(
+            abi.encodeWithSelector(IBountyMarketErrors.BountyNotInState.selector, id, BountyState.Open, BountyState.Closed)
+        );
+        market.discloseKeys(id, 0, keys); // decided, but the bounty still runs: a key would let anyone copy
+        vm.prank(requester);
+        market.cancel(id);
+        market.close(id);
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotDecided.selector, id, 1));
+        market.discloseKeys(id, 1, "");
+        vm.prank(address(0xBAD));
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotCommitteeMember.selector, id, address(0xBAD)));
+        market.discloseKeys(id, 0, keys);
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "keys"));
+        market.discloseKeys(id, 0, abi.encodePacked(keccak256("key 0")));
+        vm.recordLogs();
+        vm.prank(oracles[0]);
+        market.discloseKeys(id, 0, keys);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        assertEq(logs.length, 1, "one event");
+        assertEq(logs[0].emitter, address(market), "emitted by the market");
+        assertEq(logs[0].topics[0], IBountyMarketEvents.KeysDisclosed.selector, "KeysDisclosed");
+        assertEq(uint256(logs[0].topics[1]), id, "bounty");
+        assertEq(uint256(logs[0].topics[2]), 0, "batch");
+        assertEq(address(uint160(uint256(logs[0].topics[3]))), oracles[0], "member");
+        assertEq(keccak256(abi.decode(logs[0].data, (bytes))), keccak256(keys), "the keys");
+    }
+
     // ------------------------------------------------------- B2 / U2: fee-on-transfer
 
     function testFuzz_b2_fee_on_transfer_token_credits_what_arrived(
