@@ -15,6 +15,16 @@ from fathom.cli.export import FORMATS, export_as, load_model
 from fathom.cli.tables import add_table_arguments, schema_summary, validation_table
 
 
+def committee_mode(view: dict, members: list[str]) -> str:
+    """How the committee was chosen (rule C4), as every place that shows a bounty says it."""
+    seats = ", ".join(m if int(m, 16) else "(empty seat)" for m in members)
+    if not view["trustedCommittee"]:
+        pending = f"; draw due after block {view['drawBlock']}" if view["drawBlock"] else ""
+        return f"DRAWN from the oracle registry, stake-weighted ({len(members)} seats{pending}): {seats}"
+    who = "a single oracle" if view["trustSingleOracle"] else f"{len(members)} oracles"
+    return f"TRUSTED: named by the requester ({who}; contributors trust the requester's choice): {seats}"
+
+
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.settlement import INVALID, dequantise
 
@@ -44,6 +54,7 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  baseline {units(view['baselineScore']) or '-'}, head version {view['versionCount']} at "
           f"{units(view['headScore']) or '-'}, target {units(view['target'])}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
+    print(f"  committee: {committee_mode(view, market.committee(args.bounty)[0])}")
     print(schema_text)
     if args.privacy:
         from fathom.cli.privacy import print_version_statements

@@ -325,3 +325,28 @@ def test_a_silent_member_does_not_block_a_batch_past_the_timeout(world: World, t
     assert all(e["amount"] == per_offence > 0 for e in slashed)
     for name in ("c0", "c1"):
         assert rnd.viewer.claimable(rnd.contributors[name].address) == STAKE
+
+
+def test_attack_a_node_never_joins_a_bounty_outside_its_policy(world: World, tmp_path):
+    """Rule O5: a requester names an oracle (trusted mode) on terms its node refuses (a
+    scoring timeout below its policy's minimum). The node does not bond: it quarantines the
+    bounty with the policy's reason; the registry holds the policy once the node runs, so
+    joinCommittee would refuse it too, and a node whose policy accepts joins as before."""
+    from fathom.protocol.policy import Policy
+
+    rnd = open_round(world, tmp_path, ["c0"], baseline=False, scoringTimeout=900)
+    bid = rnd.bounty_id
+    strict = rnd.node(0, policy=Policy(min_scoring_timeout=1_800))
+    strict.run(ticks=1)  # registers its policy, then serves (or not) each bounty
+    me = rnd.oracles[0].address
+    assert "outside this node's acceptance policy" in strict.quarantined()[bid]
+    assert "900s is below the policy's 1800s" in strict.quarantined()[bid]
+    assert rnd.viewer.committee(bid)[1] & 1 == 0, "the node bonded for a bounty outside its policy"
+    assert rnd.viewer.free_stake(me) == rnd.viewer.registry.functions.oracleInfo(me).call()[0]
+    policy, is_set = rnd.viewer.policy_of(me)
+    assert is_set and Policy.from_tuple(policy) == Policy(min_scoring_timeout=1_800)
+    with pytest.raises(ChainError, match="PolicyRefuses"):
+        rnd.market_of("oracle0").join(bid)
+    lenient = rnd.nodes[1]
+    lenient.tick()
+    assert rnd.viewer.committee(bid)[1] & 2, "a node whose policy accepts joins"

@@ -42,6 +42,9 @@ class Duties:
             if state != "AwaitingBaseline" and state != "Open":
                 return
             self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            why = self.policy_refusal(bounty_id)
+            if why is not None:  # never joins outside its policy (O5), whatever the registry holds
+                raise Unjoinable(f"outside this node's acceptance policy: {why}")
             bond, _ = self.market.member_bond(bounty_id)
             free = self.market.free_stake(self.address)
             if free < bond and self.stake_wei:  # joining locks the bond (C1): stake what is missing
