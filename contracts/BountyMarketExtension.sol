@@ -81,15 +81,10 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _setBond(b, p.token, fees);
 
         _committees[bountyId] = p.committee;
-        if (p.committee[0] == address(0)) {
+        if (_seatNamed(bountyId, b, p.committee)) {
             // drawn mode (rule C4): every seat empty, drawn from a later block's hash
             b.status = status | F_DRAWN;
-            for (uint256 i = 1; i < p.committee.length; ++i) {
-                if (p.committee[i] != address(0)) revert CommitteeMemberInvalid(p.committee[i]);
-            }
             _armDraw(bountyId, b);
-        } else {
-            _seatNamed(bountyId, b, p.committee);
         }
 
         emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
@@ -97,17 +92,21 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @dev Trusted mode (rule C4): the members the requester names, each eligible, whose policy
-    ///      accepts the bounty (O5), once each, never the requester.
-    function _seatNamed(uint256 bountyId, Bounty storage b, address[] calldata committee) private {
+    ///      accepts the bounty (O5), once each, never the requester. Drawn mode (returns true):
+    ///      every seat is the zero address (a list mixing both is refused).
+    function _seatNamed(uint256 bountyId, Bounty storage b, address[] calldata committee) private returns (bool drawn) {
         IOracleRegistry registry = IOracleRegistry(_registry);
         IOracleRegistry.Terms memory t = _terms(b);
+        drawn = committee[0] == address(0);
         for (uint256 i = 0; i < committee.length; ++i) {
             address member = committee[i];
             if (
-                member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)
-                    || !registry.accepts(member, t)
+                drawn
+                    ? member != address(0)
+                    : member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)
+                        || !registry.accepts(member, t)
             ) revert CommitteeMemberInvalid(member);
-            _members[bountyId][member] = i + 1;
+            if (!drawn) _members[bountyId][member] = i + 1;
         }
     }
 
@@ -203,6 +202,12 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         for (uint256 i = 0; i < size && j < drawn.length; ++i) {
             if (exclude[i] == address(0)) {
                 address member = drawn[j++];
+                // one that left this bounty early (its tombstone) is not seated again: the seat
+                // waits for a fresh draw
+                if (_members[bountyId][member] != 0) {
+                    _armDraw(bountyId, b);
+                    continue;
+                }
                 seats[i] = member;
                 _members[bountyId][member] = i + 1;
                 b.releasedMask &= ~uint16(1 << i); // the seat's last holder may have left early
@@ -245,7 +250,9 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             status = _set(status, ST_COMMITTEE, 8, size - 1);
         }
         b.status = status;
-        delete _members[bountyId][msg.sender]; // it can neither report nor join again
+        // it can neither report nor join again, nor be drawn again for this bounty: its slot
+        // keeps only a tombstone (no seat index, so every member check refuses it)
+        _members[bountyId][msg.sender] = LEFT_EARLY;
     }
 
     /// @inheritdoc IBountyMarketExtension

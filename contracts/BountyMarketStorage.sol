@@ -73,6 +73,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev Rule C5: share of the reward a drawn-committee bounty burns if cancelled before its
     ///      baseline (or if its first draw fails), so that re-rolling the draw is never free.
     uint256 internal constant CANCEL_BURN_BPS = 500;
+    /// @dev A member slot's tombstone once its holder left before close (C2): no seat index.
+    uint256 internal constant LEFT_EARLY = 1 << 255;
     /// @dev committee size x batch size (B4): keeps the worst settlement within 2^24 gas.
     uint256 internal constant MAX_COMMITTEE_BY_BATCH = 2048;
     address internal constant ETH = address(0);

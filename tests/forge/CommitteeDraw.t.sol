@@ -335,6 +335,36 @@ contract CommitteeDrawTest is Test {
         assertEq(opted, 7, "the new member opted in to seat 1");
     }
 
+    /// @dev A member that left early is never seated again on that bounty: a draw that lands on
+    ///      it leaves the seat empty and re-arms (found here by trying block hashes until the
+    ///      registry's draw, computed the market's way, returns the leaver).
+    function test_c4_a_member_that_left_is_not_drawn_back() public {
+        _stakeMany(4, 2 ether);
+        uint256 id = _open(_drawnParams(3));
+        address[] memory members = _draw(id, keccak256("x"));
+        vm.prank(members[0]);
+        market.joinCommittee(id);
+        vm.prank(members[0]);
+        market.leaveCommittee(id);
+        IBountyMarketTypes.BountyView memory v = market.getBounty(id);
+        address[] memory exclude = new address[](4);
+        exclude[1] = members[1];
+        exclude[2] = members[2];
+        exclude[3] = requester;
+        IOracleRegistry.Terms memory t = IOracleRegistry.Terms(3600, v.deadline - (block.timestamp), 0.003 ether, true, 12, 1 ether / 16);
+        bytes32 h;
+        bool found = false;
+        for (uint256 k = 0; k < 64 && !found; ++k) {
+            h = keccak256(abi.encode("try", k));
+            address[] memory d = registry.draw(uint256(keccak256(abi.encode(h, id))), 1, t, exclude);
+            found = d.length == 1 && d[0] == members[0];
+        }
+        assertTrue(found, "no block hash draws the leaver");
+        address[] memory after_ = _draw(id, h);
+        assertEq(after_[0], address(0), "the leaver was seated again");
+        assertEq(market.getBounty(id).drawBlock, block.number + 5, "the seat's draw is re-armed");
+    }
+
     function _freeStake(address o) internal view returns (uint256) {
         (uint256 st,,) = registry.oracleInfo(o);
         return st - registry.lockedOf(o);
