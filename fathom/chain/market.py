@@ -389,6 +389,15 @@ class Market:
     def registry_accepts(self, oracle: str, terms: tuple) -> bool:
         return bool(self.registry.functions.accepts(oracle, terms).call())
 
+    def mine_if_local(self) -> bool:
+        """On a local development chain (ganache 1337, anvil 31337), where blocks come only with
+        transactions, mine an empty one (a drawn committee waits for a later block, C4);
+        anywhere else do nothing. Returns whether it mined."""
+        if int(self.w3.eth.chain_id) not in (1337, 31337):
+            return False
+        self.w3.provider.make_request("evm_mine", [])
+        return True
+
     def draw_committee(self, bounty_id: int) -> Any:
         """Fill the bounty's empty seats from the armed block's hash (rule C4; anyone may)."""
         return self.send(self.market.functions.drawCommittee(bounty_id))

@@ -5,6 +5,9 @@ committee only among oracles whose policy accepts the bounty, and `joinCommittee
 one whose policy does not. The node applies the same check itself before it joins, so it
 never bonds for a bounty outside its policy even if its on-chain policy lags behind.
 
+The defaults are the market's own bounds (B4), so an operator that tightens nothing
+accepts every bounty the market allows, as an oracle with no policy does.
+
 Fees: the registry prices only ETH. `min_fee_per_batch` (wei) binds ETH bounties; a
 bounty that pays its oracles in an ERC-20 is accepted only with `accept_token_fees`.
 """
@@ -20,7 +23,7 @@ DAY = 86_400
 @dataclass(frozen=True)
 class Policy:
     min_scoring_timeout: int = 600  # seconds: the market's own floor (B4)
-    max_duration: int = 90 * DAY  # seconds from opening to deadline (bonded until close)
+    max_duration: int = 365 * DAY  # seconds from opening to deadline (bonded until close): the market's bound
     min_fee_per_batch: int = 0  # wei, ETH bounties only
     max_committee_by_batch: int = 2048  # the market's own bound (B4)
     accept_token_fees: bool = True

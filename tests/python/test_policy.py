@@ -8,10 +8,11 @@ from fathom.protocol.policy import DAY, Policy, Terms, refusal, terms_of
 TERMS = Terms(scoring_timeout=3_600, duration=7 * DAY, fee_per_batch=10**15, fee_in_eth=True, committee_by_batch=12)
 
 
-def test_the_default_policy_accepts_what_the_market_allows_within_90_days():
+def test_the_default_policy_accepts_what_the_market_allows():
     assert refusal(Policy(), TERMS) is None
-    assert refusal(Policy(), Terms(600, 90 * DAY, 0, False, 2048)) is None
-    assert "beyond" in refusal(Policy(), Terms(600, 90 * DAY + 1, 0, True, 12))
+    assert refusal(Policy(), Terms(600, 365 * DAY, 0, False, 2048)) is None
+    assert "beyond" in refusal(Policy(), Terms(600, 365 * DAY + 1, 0, True, 12))
+    assert "timeout" in refusal(Policy(), Terms(599, DAY, 0, True, 12))
 
 
 def test_each_bound_of_a_policy_refuses_with_its_reason():

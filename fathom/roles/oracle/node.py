@@ -83,6 +83,7 @@ class OracleNode(Duties, Reports):
         self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fathom-fetch")
         self._fetches: dict[tuple[int, int, str], dict[int, Future]] = {}
         self._pinning: dict[tuple[int, int], Future] = {}
+        self._policy_registered = False
 
     # ------------------------------------------------------------ state
 
@@ -247,7 +248,6 @@ class OracleNode(Duties, Reports):
         """Tick until `ticks` ran or `stop()` says so; failures back off, then stop the node."""
         if self.stake_wei:
             self._ensure_stake()
-        self._ensure_policy()
         failures = 0
         n = 0
         while (ticks is None or n < ticks) and not (stop and stop()):
@@ -276,6 +276,9 @@ class OracleNode(Duties, Reports):
         after the other bounties were served (the loop backs off); any other failure
         quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
         self.sync()
+        if not self._policy_registered:  # on the first tick that reaches the chain: retried like any
+            self._ensure_policy()
+            self._policy_registered = True
         self.trigger_draws()
         mine = self.my_bounties()
         self._pin_new(set(mine))
