@@ -407,30 +407,26 @@ contract CommitteeDrawTest is Test {
 
     // ------------------------------------------------------------ gas
 
-    /// @dev drawCommittee for committees of 3 and 16 with 10 and 100 registered oracles, and a
-    ///      stake into the tree (logged: `forge test --match-test gas -vv`).
+    /// @dev drawCommittee for committees of 3 and 16 with 100 registered oracles (3 and 10 with
+    ///      10), and stake() into the tree (logged: `forge test --match-test gas --isolate -vv`).
     function test_gas_draw_and_stake() public {
-        _stakeMany(100, 2 ether);
-        uint256 g = gasleft();
-        _stake(address(0xF00D), 2 ether);
-        console.log(string.concat("stake() of a new oracle, 101 leaves: ", vm.toString(g - gasleft())));
-        g = gasleft();
-        _stake(_oracle(7), 1 ether);
-        console.log(string.concat("stake() top-up, 101 leaves: ", vm.toString(g - gasleft())));
-        _measure(3, "N=101 committee 3");
-        _measure(16, "N=101 committee 16");
+        _gasFigures(100, 16, "N=101");
     }
 
     function test_gas_draw_small_registry() public {
-        _stakeMany(10, 2 ether);
+        _gasFigures(10, 10, "N=11");
+    }
+
+    function _gasFigures(uint256 n, uint256 big, string memory label) internal {
+        _stakeMany(n, 2 ether);
         uint256 g = gasleft();
         _stake(address(0xF00D), 2 ether);
-        console.log(string.concat("stake() of a new oracle, 11 leaves: ", vm.toString(g - gasleft())));
+        console.log(string.concat("stake() of a new oracle, ", label, ": ", vm.toString(g - gasleft())));
         g = gasleft();
         _stake(_oracle(7), 1 ether);
-        console.log(string.concat("stake() top-up, 11 leaves: ", vm.toString(g - gasleft())));
-        _measure(3, "N=11 committee 3");
-        _measure(10, "N=11 committee 10");
+        console.log(string.concat("stake() top-up, ", label, ": ", vm.toString(g - gasleft())));
+        _measure(3, string.concat(label, " committee 3"));
+        _measure(big, string.concat(label, " committee ", vm.toString(big)));
     }
 
     function _measure(uint256 size, string memory what) internal {
