@@ -551,6 +551,10 @@ def _functions(env: Env) -> dict[str, Any]:
     return f
 
 
+#: IOracleRegistry.Terms of gas.py's bounty (committee 3, batch 32, a one-hour timeout, a year long).
+TERMS_3x32 = (3_600, 365 * 86_400, 3 * 10**15, False, 96, 10**18 // 16)
+
+
 def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) -> dict[str, Any]:
     m, reg, keys = d.market.functions, d.registry.functions, d.keys.functions
     calls = {
@@ -567,6 +571,10 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "OracleRegistry.isEligible": reg.isEligible(oracle), "OracleRegistry.oracleInfo": reg.oracleInfo(oracle),
         "OracleRegistry.minStake": reg.minStake(), "OracleRegistry.unbondingDelay": reg.unbondingDelay(),
         "OracleRegistry.slashBps": reg.slashBps(), "OracleRegistry.market": reg.market(),
+        "OracleRegistry.policyOf": reg.policyOf(oracle), "OracleRegistry.totalWeight": reg.totalWeight(),
+        # rule O5/O6: one policy check; a draw of 3 among the registry's 7 oracles (drawCommittee's core)
+        "OracleRegistry.accepts": reg.accepts(oracle, TERMS_3x32),
+        "OracleRegistry.draw": reg.draw(2**255 + 7, 3, TERMS_3x32, [ETH] * 3 + [d.deployer.address]),
         "KeyRegistry.publicKeyOf": keys.publicKeyOf(key_holder), "KeyRegistry.hasKey": keys.hasKey(key_holder),
     }
     out: dict[str, Any] = {"method": "eth_estimateGas of a transaction calling the view (includes the 21,000 "

@@ -53,10 +53,11 @@ def test_attack_the_requester_staked_as_an_oracle_is_never_drawn_for_its_own_bou
         assert requester.address not in list(market.getCommittee(bid)[0])
 
 
-def more_oracles(keyed_account, oracle_registry, n):
+def more_oracles(keyed_account, oracle_registry, n, first):
+    """n more staked oracles with keys `first`.. (each test its own: brownie keeps added accounts)."""
     out = []
     for i in range(n):
-        account, _ = keyed_account(200 + i)
+        account, _ = keyed_account(first + i)
         oracle_registry.stake({"from": account, "value": 2 * 10**18})
         out.append(account)
     return out
@@ -78,7 +79,7 @@ def test_c4_an_oracle_whose_policy_refuses_is_never_drawn(
 ):
     refuser = staked_oracles[0]
     oracle_registry.setPolicy((3_600 * 2, 365 * 86_400, 0, 2048, True), {"from": refuser})
-    more_oracles(keyed_account, oracle_registry, 4)  # 8 oracles, 1 refusing: the draw rarely misses
+    more_oracles(keyed_account, oracle_registry, 4, 200)  # 8 oracles, 1 refusing: the draw rarely misses
     seated = 0
     for _ in range(3):
         bid, _ = open_drawn(market, requester)  # a one-hour timeout
@@ -91,7 +92,7 @@ def test_c4_an_oracle_whose_policy_refuses_is_never_drawn(
 def test_c4_a_member_leaving_before_any_batch_is_replaced_by_a_new_draw(
     market, requester, oracle_registry, staked_oracles, keyed_account
 ):
-    more_oracles(keyed_account, oracle_registry, 2)
+    more_oracles(keyed_account, oracle_registry, 2, 210)
     bid, _ = open_drawn(market, requester)
     members = draw_until_seated(market, bid, requester)
     for m in members:
