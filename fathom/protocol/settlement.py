@@ -621,7 +621,7 @@ class SubmissionDecision:
     median_key: int  # median of the reported keys (0: invalid)
     score: int  # the median as a score (INVALID when invalid): the event's `score`
     stake: int
-    reward: int  # only for a merged one: floor(version reward * share / sum of shares)
+    reward: int  # only for a merged one: floor(version reward * share / SHARE_TOTAL)
     burned: int  # only when slashed
     returned: int  # stake - burned
     share: int = 0  # its share in the agreed vote, of SHARE_TOTAL (0 unless merged)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, Vm} from "./utils/Test.sol";
+import {Test, Vm, console} from "./utils/Test.sol";
 import {MarketModel} from "./utils/MarketModel.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
@@ -366,5 +366,54 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         }
         vm.prank(keeper);
         market.settleBatch(id, batch, recs, reps);
+    }
+
+    // ---------------------------------------------------------------------------- gas
+
+    /// @dev Every update merged at both corners of B3 (committee x batch = 2,048): the honest
+    ///      quorum names one vector (a share each), the deviants each another (hashed and
+    ///      compared too), scores in committee order; settlement stays within 2^24 gas.
+    function test_r5_gas_all_merged_committee16_batch128() public {
+        _gasAtBound(16, 128);
+    }
+
+    function test_r5_gas_all_merged_committee8_batch256() public {
+        _gasAtBound(8, 256);
+    }
+
+    function _gasAtBound(uint256 c, uint256 n) internal {
+        BountyParams memory p = MarketSetup.params(ETH, _committee(c));
+        p.batchSize = uint16(n);
+        p.tolerance = 10; // the honest quorum's scores spread over 8 units (gas.py's worst case too)
+        uint256 id = _open(p);
+        SubmissionRecord[] memory recs = new SubmissionRecord[](n);
+        for (uint256 i = 0; i < n; ++i) recs[i] = _submit(id, address(uint160(0xE0000 + i)), 0, i);
+        BatchReport[] memory reps = new BatchReport[](c);
+        uint256 deviants = c - (c / 2 + 1);
+        for (uint256 r = 0; r < c; ++r) {
+            uint32[] memory sc = new uint32[](n);
+            uint16[] memory sh = new uint16[](n);
+            for (uint256 i = 0; i < n; ++i) {
+                sc[i] = uint32(r < deviants ? 7_000 + 15 - r : 6_000 + 15 - r);
+                sh[i] = uint16(r < deviants ? 60_000 - r : 10_000 / n);
+            }
+            reps[r] = _rep(sc, uint32(7_000 + 15 - r), sh, MarketSetup.cid("merged", 0));
+            _post(id, 0, oracles[r], reps[r]);
+        }
+        bytes memory cd = abi.encodeWithSelector(market.settleBatch.selector, id, uint256(0), recs, reps);
+        uint256 nz = 0;
+        for (uint256 i = 0; i < cd.length; ++i) if (cd[i] != 0) ++nz;
+        uint256 intrinsic = 21_000 + 16 * nz + 4 * (cd.length - nz);
+        vm.prank(keeper);
+        uint256 g = gasleft();
+        market.settleBatch(id, 0, recs, reps);
+        g -= gasleft();
+        assertEq(uint256(market.getBounty(id).versionCount), 1, "every update merged into one version");
+        uint256 part = market.claimable(address(uint160(0xE0000)), ETH) - p.stake;
+        assertGt(part, 0, "each paid its share");
+        assertEq(market.claimable(address(uint160(0xE0000 + n - 1)), ETH) - p.stake, part, "the same share, the same part");
+        assertEq(market.getBounty(id).paid, part * n, "paid == the parts");
+        console.log(string.concat("settlement gas (execution + intrinsic) ", vm.toString(g + intrinsic)));
+        assertLt(g + intrinsic, 16_777_216, "within 2^24");
     }
 }
