@@ -113,9 +113,10 @@ def mix(n: int, head: int, step: int) -> list[int]:
 
 
 def adversarial_merged(committee: int, n: int, head: int) -> list[bytes]:
-    """As `adversarial`, but every submission beats the head and is merged (R5): each one's
-    shares, like its scores, fall in committee order (the most insertion-sort shifts), and
-    every submission has a share, so every one is paid its part (UpdateMerged)."""
+    """As `adversarial`, but every submission beats the head and is merged (R5): the scores fall
+    in committee order (the most insertion-sort shifts); the honest quorum names one share
+    vector (every submission a share, so every one is paid its part, UpdateMerged) and the
+    deviants each another one (over the caps), so every report's vote is hashed and compared."""
     deviants = committee - (committee // 2 + 1)
     out = []
     for r in range(committee):
@@ -124,7 +125,7 @@ def adversarial_merged(committee: int, n: int, head: int) -> list[bytes]:
             out.append(P.encode_report([s] * n, s, [60_000 - r] * n))
         else:
             d = committee - 1 - r
-            out.append(P.encode_report([head + 100 + d] * n, head + 200 + d, [100 + d] * n))
+            out.append(P.encode_report([head + 100 + d] * n, head + 200 + d, [P.SHARE_TOTAL // n] * n))
     return out
 
 
@@ -767,7 +768,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
         if key not in w or r.gasUsed > w[key]["gas"]:
             w[key] = _rec(r, f"committee {c}, batch {n}: the last report with {c - 1} others; {n} new contributors, "
                              f"every one merged and paid its share (UpdateMerged); {c - (c // 2 + 1)} deviant members "
-                             "lose an offence; shares and scores in committee order (most insertion-sort shifts)",
+                             "lose an offence; scores in committee order (most insertion-sort shifts), one (CID, shares) vote per report",
                           "bound")
     w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
     for i in range(c8):

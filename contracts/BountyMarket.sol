@@ -35,6 +35,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 mask; // reporters (bit i = committee member i)
         uint256 headKey;
         uint256 bestIndex; // the merged update with the largest share (the lowest id on ties): the version's author
+        uint256 agreed; // the first report of the (merged CID, shares) vote a quorum names (rule R5)
         uint256 deviantMask; // bit r = the r-th report
         uint256 burned;
         address token;
@@ -43,14 +44,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 ownDigest;
         uint256 ownCodec;
         uint256 quorum; // more than half of the committee (rule R4)
-        bool noMajority; // some submission's median has fewer than a quorum of reports within tolerance
+        bool noMajority; // some median has fewer than a quorum of reports within tolerance, or no vote a quorum
         uint256[] lanes; // calldata offset of the r-th report's scores
         uint256[] mergedDigest; // the r-th report's merged-model CID
         uint256[] mergedCodec;
         address[] oracles; // the r-th reporter
         uint256 rejected; // bit i = submission firstId + i was rejected (stake back in full)
-        uint256[] shares; // median reported share of each submission that beats the head (rule R5), else 0
-        uint256 shareSum; // their sum; 0 when the batch makes no version
+        uint256[] shares; // the agreed share of each submission (rule R5), of BPS
+        uint256 shareSum; // their sum; 0 when the batch makes no version (none, or over the caps)
         uint256 stale; // bit i = submission firstId + i is based more than MAX_LAG versions behind the head
         uint256 reward; // R * (c(p_new) - c(p_old)) for the merged model, split by the shares
         bytes scores; // the median score of each submission, 4 bytes each, in id order
@@ -480,6 +481,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         uint256 versions = uint32(status >> ST_VERSIONS);
         if (baseVersion > versions) revert BaseVersionUnknown(bountyId, baseVersion, versions);
+        // stale already (G1): it could only be refunded, so it would fill a batch slot for free
+        if (baseVersion + MAX_LAG < versions) revert BaseVersionStale(bountyId, baseVersion, versions);
         intake = b.intake;
         uint256 maxBatches = uint32(status >> ST_MAX_BATCHES);
         if (uint32(intake) / uint16(status >> ST_BATCH_SIZE) >= maxBatches) revert BatchLimitReached(bountyId, maxBatches);
@@ -736,6 +739,45 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         }
         st.deviantMask = (acc >> 64) & 0xffff;
         st.noMajority = (acc >> 128) & 1 != 0;
+        if (!st.noMajority) _vote(st);
+    }
+
+    /// @dev Pass 1c (rules R4, R5, R7): a report's shares and merged CID are one vote,
+    ///      keccak256(shares, digest, codec) (packed; honest members compute identical ones,
+    ///      G7). A quorum must name one vote (st.agreed: its first report), else no decision
+    ///      (st.noMajority); a report naming another is deviant.
+    function _vote(Settlement memory st) private pure {
+        uint256 m = st.m;
+        uint256 n = st.n;
+        uint256[] memory votes = new uint256[](m);
+        for (uint256 r = 0; r < m; ++r) {
+            uint256 lane = st.lanes[r];
+            uint256 digest = st.mergedDigest[r];
+            uint256 codec = st.mergedCodec[r];
+            assembly ("memory-safe") {
+                // the shares: 2n bytes after the n + 1 scores of 4 bytes each (rule R1)
+                let p := mload(0x40)
+                calldatacopy(p, add(lane, add(shl(2, n), 4)), shl(1, n))
+                mstore(add(p, shl(1, n)), digest)
+                mstore8(add(p, add(shl(1, n), 0x20)), codec)
+                mstore(add(votes, shl(5, add(r, 1))), keccak256(p, add(shl(1, n), 0x21)))
+            }
+        }
+        for (uint256 r = 0; r < m; ++r) {
+            uint256 same = 0;
+            for (uint256 q = 0; q < m; ++q) {
+                // slither-disable-next-line incorrect-equality (a hash compared, not a time or a balance)
+                if (votes[q] == votes[r]) ++same;
+            }
+            if (same >= st.quorum) {
+                st.agreed = r;
+                for (uint256 q = 0; q < m; ++q) {
+                    if (votes[q] != votes[r]) st.deviantMask |= 1 << q;
+                }
+                return;
+            }
+        }
+        st.noMajority = true;
     }
 
     /// @dev Pass 1 for three reports: the closed-form median, the deviant mask (from bit 64
@@ -781,53 +823,36 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return 6 * n + 4;
     }
 
-    /// @dev Pass 1b (rule R5): each submission whose median beats the head and whose base is
-    ///      at most MAX_LAG versions behind it gets the median (the midpoint one for an even
-    ///      count) of its reported shares; st.shares, st.shareSum, st.bestIndex (the largest
-    ///      share, the lowest id on ties) and st.stale (bit i: based too far behind, G1).
+    /// @dev Pass 1b (rule R5): the agreed vote's shares, within the caps: a share only on a
+    ///      submission whose median beats the head and whose base is at most MAX_LAG versions
+    ///      behind it, and a sum of at most BPS; over them, no version (st.shareSum 0).
+    ///      st.shares, st.shareSum, st.bestIndex (the largest share, the lowest id on ties) and
+    ///      st.stale (bit i: based too far behind, G1).
     function _shares(Settlement memory st, uint256[] memory medians, uint256 recs) private pure {
         uint256 n = st.n;
         uint256[] memory shares = new uint256[](n);
         uint256 versions = _u(st.status, ST_VERSIONS, 32);
+        uint256 lane = st.lanes[st.agreed] + 4 * (n + 1);
         uint256 sum = 0;
         uint256 best = 0;
         uint256 stale = 0;
+        bool capped = true;
         for (uint256 i = 0; i < n; ++i) {
-            if (_baseAt(recs, i) + MAX_LAG < versions) {
-                stale |= 1 << i;
-            } else if (medians[i] > st.headKey) {
-                uint256 share = _medianShare(st.lanes, 4 * (n + 1) + 2 * i);
-                shares[i] = share;
-                sum += share;
-                if (share > shares[best]) best = i;
+            uint256 share;
+            assembly ("memory-safe") {
+                share := shr(240, calldataload(add(lane, shl(1, i))))
             }
+            if (_baseAt(recs, i) + MAX_LAG < versions) stale |= 1 << i;
+            if (share == 0) continue;
+            if (stale & (1 << i) != 0 || medians[i] <= st.headKey) capped = false;
+            shares[i] = share;
+            sum += share;
+            if (share > shares[best]) best = i;
         }
         st.shares = shares;
-        st.shareSum = sum;
+        st.shareSum = capped && sum <= BPS ? sum : 0;
         st.bestIndex = best;
         st.stale = stale;
-    }
-
-    /// @dev The median (the midpoint of the middle two for an even count) of the uint16 at
-    ///      offset `off` of every report.
-    function _medianShare(uint256[] memory lanes, uint256 off) private pure returns (uint256 med) {
-        assembly ("memory-safe") {
-            let sorted := mload(0x40)
-            let m := mload(lanes)
-            for { let r := 0 } lt(r, m) { r := add(r, 1) } {
-                let k := shr(240, calldataload(add(mload(add(lanes, shl(5, add(r, 1)))), off)))
-                let j := r
-                for {} gt(j, 0) { j := sub(j, 1) } {
-                    let prev := mload(add(sorted, shl(5, sub(j, 1))))
-                    if iszero(gt(prev, k)) { break }
-                    mstore(add(sorted, shl(5, j)), prev)
-                }
-                mstore(add(sorted, shl(5, j)), k)
-            }
-            let half := shr(1, m)
-            med := mload(add(sorted, shl(5, half)))
-            if iszero(and(m, 1)) { med := shr(1, add(med, mload(add(sorted, shl(5, sub(half, 1)))))) }
-        }
     }
 
     /// @dev Record i's base version.
@@ -969,8 +994,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                     }
                 }
                 default {
-                    // merged: stake back plus floor(reward * share / sum of shares)
-                    let part := div(mul(mload(add(data, 0x160)), share), mload(add(data, 0x140)))
+                    // merged: stake back plus floor(reward * share / BPS), the agreed vector exactly
+                    let part := div(mul(mload(add(data, 0x160)), share), BPS)
                     paid := add(paid, part)
                     payout := add(payout, part)
                     mstore(data, score)
@@ -1132,17 +1157,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         reward = RewardMath.rewardBetween(b.reward, b.paid, cOld, cNew);
     }
 
-    /// @dev The merged-model CID that a quorum of the committee names (rule R5): floor(size / 2)
-    ///      + 1 reports, so a minority cannot choose it; `agreed` is false when none has them.
+    /// @dev The merged-model CID of the vote a quorum of the committee names (rule R5, _vote):
+    ///      floor(size / 2) + 1 reports, so a minority cannot choose it. Settlement reaches
+    ///      here only when one has them (else the batch is voided), so `agreed` is true.
     function _mergedFor(Settlement memory st) private pure returns (Cid memory merged, bool agreed) {
-        for (uint256 r = 0; r < st.m; ++r) {
-            uint256 votes = 0;
-            for (uint256 q = 0; q < st.m; ++q) {
-                // slither-disable-next-line incorrect-equality (a CID compared, not a time or a balance)
-                if (st.mergedDigest[q] == st.mergedDigest[r] && st.mergedCodec[q] == st.mergedCodec[r]) ++votes;
-            }
-            if (votes >= st.quorum) return (Cid(bytes32(st.mergedDigest[r]), uint8(st.mergedCodec[r])), true);
-        }
+        return (Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed])), true);
     }
 
     /// @dev Oracles within tolerance share the batch's fee; the others lose one offence's share

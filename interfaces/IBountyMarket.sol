@@ -125,6 +125,8 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error BatchNotDecided(uint256 bountyId, uint256 batch);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
     error BaseVersionUnknown(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
+    /// @dev submitUpdate*: `baseVersion` is more than MAX_LAG (2) versions behind the head (rule U1).
+    error BaseVersionStale(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
     error BatchLimitReached(uint256 bountyId, uint256 maxBatches);
     error WrongPayment(uint256 expected, uint256 received);
     error FundingShortfall(uint256 received, uint256 needed);
@@ -233,9 +235,10 @@ interface IBountyMarketEvents is IBountyMarketTypes {
         Cid merged,
         uint256 reward
     );
-    /// @notice A submission was merged into the batch's new version (rule R5): `share` is the
-    ///         median of its reported shares, `reward` its part of the version's reward
-    ///         (reward * share / the sum of the merged shares, rounded down); its stake came back.
+    /// @notice A submission was merged into the batch's new version (rule R5): `share` is its
+    ///         share (of 10,000) in the vector a quorum of the reports agreed on with the
+    ///         merged CID, `reward` its part of the version's reward (reward * share / 10,000,
+    ///         rounded down); its stake came back.
     event UpdateMerged(
         uint256 indexed bountyId,
         uint256 indexed submissionId,
@@ -292,7 +295,8 @@ interface IBountyMarketEvents is IBountyMarketTypes {
 
 /// @title Fathom bounty market: actions and core views (implemented by BountyMarket itself)
 interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
-    /// @notice Submit an update trained from `baseVersion`, paying the stake. Rules U1-U4.
+    /// @notice Submit an update trained from `baseVersion` (at most MAX_LAG = 2 versions behind
+    ///         the head, else BaseVersionStale), paying the stake. Rules U1-U4.
     function submitUpdate(uint256 bountyId, uint32 baseVersion, Cid calldata update)
         external
         payable

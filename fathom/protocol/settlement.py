@@ -5,7 +5,7 @@ This module mirrors, operation for operation, what the contracts compute:
 * `contracts/libraries/RewardMath.sol`: goodness keys, progress, the reward curve
   (validation, packing, interpolation), the reward owed, the median;
 * `BountyMarket.settleBatch` (`_medians`, `_decide`, `_outcome`, `_accept`,
-  `_mergedFor`, `_payOracles`, `_slashBond`, `_void`) and `_setBaseline`: how a batch of
+  `_vote`, `_shares`, `_mergedFor`, `_payOracles`, `_slashBond`, `_void`) and `_setBaseline`: how a batch of
   submissions and the committee's reports become accepted / rejected / slashed
   submissions (or a batch voided for want of a majority), a new model version, a reward,
   returned and burned stakes, deviant oracles, their burned bond shares and the oracle fee
@@ -91,7 +91,9 @@ __all__ = [
     "BatchDecision",
     "decide_batch",
     "own_best",
-    "merged_for",
+    "agreed_vote",
+    "capped_shares",
+    "report_shares",
 ]
 
 #: Fixed point one (1.0).
@@ -126,8 +128,8 @@ UINT32_MAX = 2**32 - 1
 UINT64_MAX = 2**64 - 1
 UINT256_MAX = 2**256 - 1
 
-#: What a report's shares sum to (basis points): the contract normalises by their median sum,
-#: so this only sets their resolution.
+#: What a report's shares sum to (basis points): a version pays the agreed vector exactly,
+#: floor(reward * share / SHARE_TOTAL) each, and refuses a vector that sums to more (R5).
 SHARE_TOTAL = 10_000
 #: Rule G1 (BountyMarketStorage.MAX_LAG, fathom.ml.aggregate.MAX_LAG): an update based more
 #: than this many versions behind the head is stale, refunded, never merged nor slashed.
@@ -619,10 +621,10 @@ class SubmissionDecision:
     median_key: int  # median of the reported keys (0: invalid)
     score: int  # the median as a score (INVALID when invalid): the event's `score`
     stake: int
-    reward: int  # only for a merged one: floor(version reward * share / sum of shares)
+    reward: int  # only for a merged one: floor(version reward * share / SHARE_TOTAL)
     burned: int  # only when slashed
     returned: int  # stake - burned
-    share: int = 0  # the median of its reported shares (0 unless merged)
+    share: int = 0  # its share in the agreed vote, of SHARE_TOTAL (0 unless merged)
     stale: bool = False  # based more than MAX_LAG versions behind the head (G1)
 
     @property
@@ -689,13 +691,43 @@ def own_best(scores: Sequence[int], higher_is_better: bool) -> int:
     return best
 
 
-def merged_for(merged: Sequence[Cid], quorum_size: int) -> Cid | None:
-    """The merged-model CID that at least `quorum_size` reports name (`_mergedFor`), the
-    first such in report order; None when no CID has a quorum (then no version)."""
-    for cid in merged:
-        if sum(1 for q in merged if q[0] == cid[0] and q[1] == cid[1]) >= quorum_size:
-            return cid
+def agreed_vote(merged: Sequence[Cid], shares: Sequence[Sequence[int]], quorum_size: int) -> int | None:
+    """The first report whose vote, its merged CID and its share vector together (`_vote`),
+    at least `quorum_size` reports name; None when no vote has a quorum (R4: no decision).
+    Honest members compute identical shares (G7), so they vote alike."""
+    votes = [(bytes(c[0]), int(c[1]), tuple(x)) for c, x in zip(merged, shares)]
+    for r, v in enumerate(votes):
+        if votes.count(v) >= quorum_size:
+            return r
     return None
+
+
+def capped_shares(shares: Sequence[int], beats_head: Sequence[bool]) -> bool:
+    """Whether an agreed share vector is within R5's caps: a share only on a submission that
+    beats the head (and is not stale), and a sum of at most SHARE_TOTAL."""
+    return sum(shares) <= SHARE_TOTAL and all(b for x, b in zip(shares, beats_head) if x)
+
+
+def report_shares(shares: Sequence[int], scores: Sequence[int], head_score: int, higher_is_better: bool) -> list[int]:
+    """A member's share vector within R5's caps, as its report names it: a share only on a
+    submission its own score says beats the head (a candidate whose significant gain is
+    below one score unit reports the head's score), the kept shares renormalised to
+    SHARE_TOTAL (floors, then one unit to each of the largest remainders, ties by the lower
+    index). Pure integers: honest members, whose scores and shares agree bit for bit (F4,
+    G7), name the same vector."""
+    if len(shares) != len(scores):
+        raise ProtocolError(f"{len(shares)} shares for {len(scores)} submissions")
+    head = key(head_score, higher_is_better)
+    kept = [int(x) if x > 0 and key(s, higher_is_better) > head else 0 for x, s in zip(shares, scores)]
+    total = sum(kept)
+    if total == 0:
+        return kept
+    out = [SHARE_TOTAL * x // total for x in kept]
+    left = SHARE_TOTAL - sum(out)
+    rank = sorted((i for i, x in enumerate(kept) if x), key=lambda i: (-(SHARE_TOTAL * kept[i] % total), i))
+    for i in rank[:left]:
+        out[i] += 1
+    return out
 
 
 def decide_batch(
@@ -725,17 +757,18 @@ def decide_batch(
 
     The rule: the merged model's score is one more median (with every submission's). If,
     for any of them, fewer than a quorum (more than half of the committee) of the reports
-    agree with the median (`agreeing`), the batch is voided. A submission based more than
-    MAX_LAG versions behind the head is stale: refunded, never merged nor slashed. Every
-    other submission whose median beats the head gets the median of its reported shares.
-    When some share is positive, the merged model's median beats the head and a quorum of
-    reports names the same merged CID, the merged model becomes the next version: its
-    reward R * (c(p_new) - c(p_old)) is split among the submissions with a share, each
-    paid floor(reward * share / sum of shares) plus its stake (the dust stays in escrow).
-    Every other submission is rejected (stake back), or slashed when its median is
-    invalid or its key plus `slash_margin` is below the head's key (never when stale).
-    A reporter is deviant if its validity differs from a median's or its key lies more
-    than `tolerance` from it; the others share `oracle_fee_per_batch` equally."""
+    agree with the median (`agreeing`), or no (merged CID, share vector) vote is named by a
+    quorum (`agreed_vote`), the batch is voided. A submission based more than MAX_LAG
+    versions behind the head is stale: refunded, never merged nor slashed. The agreed
+    vector is paid exactly, within the caps (`capped_shares`): when some share is positive,
+    the vector is capped and the merged model's median beats the head, the merged model
+    becomes the next version: its reward R * (c(p_new) - c(p_old)) is split among the
+    submissions with a share, each paid floor(reward * share / SHARE_TOTAL) plus its stake
+    (the rest stays in escrow). Every other submission is rejected (stake back), or
+    slashed when its median is invalid or its key plus `slash_margin` is below the head's
+    key (never when stale). A reporter is deviant if its validity differs from a median's,
+    its key lies more than `tolerance` from it, or its vote is not the agreed one; the
+    others share `oracle_fee_per_batch` equally."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -791,23 +824,25 @@ def decide_batch(
         if agreeing(keys, med, terms.tolerance) < q:
             no_majority = True
     merged_median = medians.pop()
-    if no_majority:
+    # _vote: the merged CID and the share vector are one vote; a quorum must name one
+    cids = merged if merged is not None else [ZERO_CID] * m
+    agreed = None if no_majority else agreed_vote(cids, shares, q)
+    if agreed is None:
         return _voided(terms, submissions, medians, first_id, m, higher)
+    for r in range(m):
+        if tuple(shares[r]) != tuple(shares[agreed]) or bytes(cids[r][0]) != bytes(cids[agreed][0]) \
+                or cids[r][1] != cids[agreed][1]:
+            deviant[r] = True
 
-    # _shares: stale bases (G1), the median share of each submission that beats the head
+    # _shares: stale bases (G1), the agreed vector within the caps
     stale = [base + MAX_LAG < terms.version_count for base in base_versions]
-    share_of = [0] * n
-    best = 0
-    for i in range(n):
-        if not stale[i] and medians[i] > head_key:
-            share_of[i] = median(shares[r][i] for r in range(m))
-            if share_of[i] > share_of[best]:
-                best = i
-    total = sum(share_of)
-    cid = merged_for(merged if merged is not None else [ZERO_CID] * m, q)
-    accepted = total != 0 and merged_median > head_key and cid is not None
+    share_of = [int(x) for x in shares[agreed]]
+    best = max(range(n), key=lambda i: (share_of[i], -i))
+    cid = cids[agreed]
+    accepted = (sum(share_of) != 0 and merged_median > head_key
+                and capped_shares(share_of, [not stale[i] and medians[i] > head_key for i in range(n)]))
     if not accepted:
-        share_of, total = [0] * n, 0
+        share_of = [0] * n
     version_reward = terms.reward_at(score_of(merged_median, higher)) if accepted else 0
 
     # _decide
@@ -818,7 +853,7 @@ def decide_batch(
         score = INVALID if med == 0 else score_of(med, higher)
         part = 0
         if share_of[i]:
-            part = version_reward * share_of[i] // total
+            part = version_reward * share_of[i] // SHARE_TOTAL
             paid_now += part
             outcome, burned = Outcome.ACCEPTED, 0
         elif not stale[i] and (med == 0 or med + terms.slash_margin < head_key):

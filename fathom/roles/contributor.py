@@ -40,7 +40,7 @@ from fathom.crypto.envelope import account_address, seal_for
 from fathom.errors import FathomError
 from fathom.chain.client import ETH, ChainError
 from fathom.chain.market import Event, Market
-from fathom.protocol import payouts
+from fathom.protocol import payouts, settlement
 from fathom.storage.store import Store, StoreError, cid_to_chain, compute_cid
 
 #: Gas a submission may need, checked against the wallet before training: a stake by
@@ -349,6 +349,11 @@ def submit_then_publish(market: Market, store: Store, bounty_id: int, base: int,
     by a committee member, opened, re-sealed under the member's own name and submitted
     first. The CID alone opens nothing. The oracles wait for the content as for any slow
     provider (F8); keeping it available is the contributor's duty."""
+    head = market.bounty(bounty_id)["versionCount"]
+    if base + settlement.MAX_LAG < head:  # training outlasted versions: the market would refuse it
+        raise FathomError(f"bounty {bounty_id} is at version {head}, and this update was trained on version {base}: "
+                          f"more than {settlement.MAX_LAG} versions behind, the market refuses it (BaseVersionStale, "
+                          "rule U1); nothing was sent: train again on the head")
     cid = compute_cid(sealed)
     submission = market.submit(bounty_id, base, cid_to_chain(cid), stake_from=source)
     try:

@@ -496,11 +496,12 @@ def test_contributor_credits_add_up_per_contributor():
 
 
 def test_merged_cid_is_the_one_a_quorum_names():
-    """R5: the merged-model CID is the one more than half of the committee names."""
-    x, y, z = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55), (b"\x03" * 32, 0x70)
-    reports = [[7_000, 6_000], [7_000, 6_000], [7_001, 6_000], [6_000, 7_002]]
+    """R5: the merged-model CID is the one more than half of the committee names, together
+    with the same share vector (one vote); a report naming another vote is deviant."""
+    x, y = (b"\x01" * 32, 0x55), (b"\x02" * 32, 0x55)
+    reports = [[7_000, 6_000], [7_000, 6_000], [7_001, 6_000], [7_000, 6_000]]
     d = decide_batch(terms(), subs(A, B), reports, merged=[y, x, x, x])
-    assert d.accepted_index == 0 and d.merged == x
+    assert d.accepted_index == 0 and d.merged == x and d.deviant == (True, False, False, False)
     assert decide_batch(terms(), subs(A, B), reports, merged=[P.ZERO_CID] * 4).merged == P.ZERO_CID
     assert decide_batch(terms(), subs(A, B), reports).merged is None  # not asked for
     assert P.own_best([INVALID, INVALID], True) == 0 and P.own_best([3, 1], False) == 1
@@ -508,15 +509,44 @@ def test_merged_cid_is_the_one_a_quorum_names():
 
 def test_minority_cannot_choose_the_merged_cid():
     """R5 attack: two members of five name their own merged model (a backdoor with the same
-    score); three name the honest one, which is recorded. When no CID has a quorum (three of
-    five), the batch makes no version at all: every update is refunded, none slashed."""
+    score); three name the honest one, which is recorded, and the two are deviant. When no
+    vote has a quorum (three of five), no decision: the batch is voided (R4)."""
     honest, evil = (b"\x01" * 32, 0x55), (b"\x0e" * 32, 0x55)
     reports = [[7_000, 6_000]] * 5
     d = decide_batch(terms(), subs(A, B), reports, merged=[evil, honest, evil, honest, honest])
-    assert d.merged == honest and d.new_version == 1
+    assert d.merged == honest and d.new_version == 1 and d.deviant == (True, False, True, False, False)
     split = decide_batch(terms(), subs(A, B), reports, merged=[evil, honest, evil, honest, P.ZERO_CID])
-    assert split.new_version is None and split.merged is None and split.reward == 0
-    assert [x.outcome for x in split.decisions] == [Outcome.REJECTED, Outcome.REJECTED]
+    assert split.voided and split.new_version is None and split.merged is None and split.reward == 0
+    assert [x.outcome for x in split.decisions] == [Outcome.VOIDED, Outcome.VOIDED]
+
+
+def test_attack_a_minority_steers_the_share_split_while_an_honest_member_is_late():
+    """The review's F1, on the model: a member copies the honest scores and merged CID and
+    gives all of the shares to its ally. With one honest member late (2 reports of 3) no vote
+    has a quorum: voided, the ally paid nothing; with all three reporting the honest vector is
+    paid exactly (ally 20%) and the steering member is deviant."""
+    honest, steer = [8_000, 2_000], [0, 65_535]
+    reports = [[6_000, 5_500]] * 2
+    late = decide_batch(terms(), subs(A, B), reports, merged_scores=[6_200] * 2, shares=[honest, steer],
+                        committee_size=3)
+    assert late.voided and late.reward == 0
+    full = decide_batch(terms(), subs(A, B), [[6_000, 5_500]] * 3, merged_scores=[6_200] * 3,
+                        shares=[honest, steer, honest])
+    assert full.deviant == (False, True, False)
+    assert [x.reward for x in full.decisions] == [full.reward * 8 // 10, full.reward * 2 // 10]
+    half = decide_batch(terms(), subs(A, B), [[6_000, 5_500]] * 4, merged_scores=[6_200] * 4,
+                        shares=[honest, honest, steer, steer])
+    assert half.voided
+
+
+def test_r5_an_agreed_vector_over_the_caps_makes_no_version():
+    """R5 caps: a sum above SHARE_TOTAL, or a share on a submission that does not beat the head
+    (or is stale), makes no version even when a quorum agrees on it."""
+    for shares, scores in (([9_000, 1_001], [6_000, 5_500]), ([10_001, 0], [6_000, 5_500]),
+                           ([8_000, 2_000], [6_000, 5_000])):
+        d = decide_batch(terms(), subs(A, B), [scores] * 3, merged_scores=[6_200] * 3, shares=[shares] * 3)
+        assert not d.voided and d.new_version is None and d.reward == 0
+    assert not P.capped_shares([1, 0], [False, True]) and P.capped_shares([0, 10_000], [False, True])
 
 
 @pytest.mark.parametrize(
@@ -594,16 +624,18 @@ def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, 
     assert d.fees_paid + d.fee_unpaid == t.oracle_fee_per_batch and d.fees_paid <= t.oracle_fee_per_batch
 
 
-def test_r5_several_merged_updates_split_the_reward_by_median_share_and_the_dust_stays():
-    """R5: every update that beats the head with a share is merged; each is paid
-    floor(reward * share / sum) plus its stake; `paid` grows by what was paid."""
+def test_r5_several_merged_updates_split_the_reward_by_the_agreed_shares_and_the_dust_stays():
+    """R5: every update that beats the head with a share in the agreed vector is merged;
+    each is paid floor(reward * share / SHARE_TOTAL) plus its stake; `paid` grows by what
+    was paid. The third report's vector differs: it is deviant, not averaged in."""
     reports = [[7_000, 6_500, 5_000]] * 3
     d = decide_batch(terms(reward=1_000), subs(A, B, C, stake=100), reports, merged_scores=[7_200] * 3,
-                     shares=[[1, 2, 0], [1, 2, 0], [9, 2, 0]])
+                     shares=[[3_333, 6_667, 0], [3_333, 6_667, 0], [9_000, 1_000, 0]])
     assert d.new_version == 1 and d.head_score_after == 7_200 and d.merged_indices == (0, 1)
     parts = [x.reward for x in d.decisions]
-    assert d.reward == 550 and parts == [550 // 3, 550 * 2 // 3, 0]  # median shares 1 and 2
+    assert d.reward == 550 and parts == [550 * 3_333 // 10_000, 550 * 6_667 // 10_000, 0]
     assert d.paid_after == sum(parts) == d.reward - 1 and d.accepted_index == 1
+    assert d.deviant == (False, False, True)
     assert [x.outcome for x in d.decisions] == [Outcome.ACCEPTED, Outcome.ACCEPTED, Outcome.REJECTED]
 
 
@@ -622,3 +654,21 @@ def test_g1_a_stale_update_is_refunded_never_merged_nor_slashed():
     assert [x.stale for x in d.decisions] == [True, True, False]
     assert [x.outcome for x in d.decisions] == [Outcome.REJECTED, Outcome.REJECTED, Outcome.REJECTED]
     assert d.new_version is None  # the only share was the stale one's
+
+
+def test_r5_a_member_names_shares_only_where_its_own_score_beats_the_head():
+    """R5's caps as the node applies them (`report_shares`): a candidate whose significant gain
+    is below one score unit reports the head's score, so its share is dropped and the rest
+    renormalised to SHARE_TOTAL (largest remainders, ties by the lower index); a vector
+    already within the caps is unchanged. Without this, honest members would name a vector
+    the contract refuses (no version)."""
+    head = 5_000
+    assert P.report_shares([5_000, 3_000, 2_000], [5_100, 5_000, 5_050], head, True) == [7_143, 0, 2_857]
+    assert P.report_shares([5_000, 5_000], [5_100, 5_100], head, True) == [5_000, 5_000]
+    assert P.report_shares([3_333, 3_333, 3_334], [5_001, 5_001, 5_001], head, True) == [3_333, 3_333, 3_334]
+    assert P.report_shares([1, 1, 1], [5_001, 5_001, 5_001], head, True) == [3_334, 3_333, 3_333]
+    assert P.report_shares([10_000, 0], [INVALID, 5_100], head, True) == [0, 0]
+    assert P.report_shares([6_000, 4_000], [4_900, 5_000], head, False) == [10_000, 0]  # lower is better
+    d = decide_batch(terms(), subs(A, B, C), [[5_100, 5_000, 5_050]] * 3, merged_scores=[5_200] * 3,
+                     shares=[P.report_shares([5_000, 3_000, 2_000], [5_100, 5_000, 5_050], head, True)] * 3)
+    assert d.new_version == 1 and sum(x.reward for x in d.decisions) == d.reward  # 10,000 of 10,000 paid

@@ -231,6 +231,9 @@ class Reports:
                     workers=_WORKERS)
             for i, units in decision.shares.items():
                 shares[i] = units
+            # R5's caps: a share only where this report's own score beats the head; one vote
+            # with the merged CID, which every honest member names alike (G7)
+            shares = protocol.report_shares(shares, scores, view["headScore"], view["higherIsBetter"])
             if decision.merged_ids and any(shares):
                 merged_model = apply_update(head, Update(head.manifest, decision.delta))
                 with _one_blas_thread():

@@ -12,6 +12,7 @@ import {
     IBountyMarketActions,
     IBountyMarketExtension,
     IBountyMarketTypes,
+    IBountyMarketErrors,
     IBountyMarketEvents
 } from "../../../interfaces/IBountyMarket.sol";
 import {IKeyRegistry} from "../../../interfaces/IKeyRegistry.sol";
@@ -939,7 +940,7 @@ contract MarketHandler is IBountyMarketTypes {
         BountyView memory v = market.getBounty(id);
         address c = contributors[(seed >> 8) % contributors.length];
         _fund(c, v.token, v.stake);
-        uint32 base = uint32(baseSeed % (uint256(v.versionCount) + 1));
+        uint32 base = _baseFor(v.versionCount, baseSeed);
         Cid memory update =
             Cid(keccak256(abi.encode("update", id, v.submissionCount, seed)), seed % 2 == 0 ? 0x55 : 0x70);
         uint256 fn = once ? F_SUBMIT_ONCE : F_SUBMIT;
@@ -947,12 +948,22 @@ contract MarketHandler is IBountyMarketTypes {
         _prankFor(id, c);
         uint256 value = v.token == ETH ? v.stake : 0;
         try (once ? market.submitUpdateOnce : market.submitUpdate){value: value}(id, base, update) returns (uint256 sid) {
+            if (uint256(base) + MarketModel.MAX_LAG < v.versionCount) _mismatch("submitUpdate: took a stale base (U1)");
             _ok(fn);
             _recordSubmission(id, sid, v, SubmissionRecord(c, uint96(v.stake | (once ? ONE_OFF : 0)), base, update), seed);
             ghostIn[v.token] += v.stake;
-        } catch {
-            _unexpected(once ? "submitUpdateOnce" : "submitUpdate");
+        } catch (bytes memory err) {
+            if (uint256(base) + MarketModel.MAX_LAG >= v.versionCount || bytes4(err) != IBountyMarketErrors.BaseVersionStale.selector) {
+                _unexpected(once ? "submitUpdateOnce" : "submitUpdate");
+            }
         }
+    }
+
+    /// @dev A base 0 to MAX_LAG + 1 versions behind the head: the last one is stale, and
+    ///      submitUpdate refuses it (U1).
+    function _baseFor(uint256 versions, uint256 baseSeed) internal pure returns (uint32) {
+        uint256 lag = baseSeed % (MarketModel.MAX_LAG + 2);
+        return uint32(lag > versions ? 0 : versions - lag);
     }
 
     /// @dev The next batch of `id` is reportable (U3: full, or the bounty ended), and with

@@ -36,12 +36,13 @@ library MarketModel {
         uint8[] kind; // ACCEPTED / REJECTED / SLASHED
         uint256[] returned; // stake coming back (all of it unless slashed)
         uint256[] burned; // slashed part of the stake
-        bool noMajority; // some median has fewer than a quorum of reports within tolerance: voided
+        bool noMajority; // some median has fewer than a quorum of reports within tolerance, or no
+        // (merged CID, shares) vote has a quorum: voided
         bool accepted; // the batch made a version
         uint256 best; // the merged submission with the largest share (lowest index on ties)
         uint256 reward; // the version's reward, split by share
-        uint256[] shares; // median share per submission (0 unless merged)
-        uint256[] parts; // reward * share / sum of shares, per submission
+        uint256[] shares; // the agreed vote's share per submission (0 unless merged)
+        uint256[] parts; // reward * share / BPS, per submission
         uint256 paidNow; // the sum of the parts
         uint64 mergedMedian;
         uint32 newHead;
@@ -185,33 +186,56 @@ library MarketModel {
         }
     }
 
-    /// @dev R5: the median share of each submission that beats the head and is not stale;
-    ///      whether a quorum names one merged CID. Returns the sum of the shares.
-    function _shares(Params memory p, uint256[] memory bases, bytes[] memory reports, bytes32[] memory cids, Outcome memory o)
+    /// @dev The shares of a report: its 2n bytes after the n + 1 scores.
+    function sharesOf(bytes memory report, uint256 n) internal pure returns (bytes memory out) {
+        out = new bytes(2 * n);
+        for (uint256 j = 0; j < 2 * n; ++j) out[j] = report[4 * n + 4 + j];
+    }
+
+    /// @dev R4, R5, R7: the (merged CID, shares) vote a quorum of reports names (agreed, the
+    ///      first such report), and the reports that name another one (deviant). No quorum:
+    ///      no decision (noMajority).
+    function _vote(Params memory p, bytes[] memory reports, bytes32[] memory cids, uint256 n, Outcome memory o)
         private
         pure
-        returns (uint256 sum, bool agreed)
+        returns (uint256 agreed)
+    {
+        uint256 m = reports.length;
+        for (uint256 r = 0; r < m; ++r) {
+            uint256 votes = 0;
+            uint256 others = 0;
+            for (uint256 q = 0; q < m; ++q) {
+                if (cids[q] == cids[r] && keccak256(sharesOf(reports[q], n)) == keccak256(sharesOf(reports[r], n))) ++votes;
+                else others |= 1 << q;
+            }
+            if (votes >= p.quorum) {
+                o.deviantMask |= others;
+                return r;
+            }
+        }
+        o.noMajority = true;
+    }
+
+    /// @dev R5: the agreed report's shares, paid only within the caps (a share only on a
+    ///      submission that beats the head and is not stale, their sum at most BPS). Returns
+    ///      the sum of the shares (0: no version).
+    function _shares(Params memory p, uint256[] memory bases, bytes memory agreed, Outcome memory o)
+        private
+        pure
+        returns (uint256 sum)
     {
         uint256 n = o.medians.length;
         uint64 headKey = key(p.headScore, p.higher);
+        bool capped = true;
         for (uint256 i = 0; i < n; ++i) {
-            if (bases[i] + MAX_LAG < p.versions || o.medians[i] <= headKey) continue;
-            uint64[] memory xs = new uint64[](reports.length);
-            for (uint256 r = 0; r < reports.length; ++r) {
-                xs[r] = shareAt(reports[r], n, i);
-            }
-            uint64 s = median(xs);
+            uint256 s = shareAt(agreed, n, i);
+            if (s == 0) continue;
+            if (bases[i] + MAX_LAG < p.versions || o.medians[i] <= headKey) capped = false;
             o.shares[i] = s;
             sum += s;
             if (s > o.shares[o.best]) o.best = i;
         }
-        for (uint256 r = 0; r < cids.length && !agreed; ++r) {
-            uint256 votes = 0;
-            for (uint256 q = 0; q < cids.length; ++q) {
-                if (cids[q] == cids[r]) ++votes;
-            }
-            agreed = votes >= p.quorum;
-        }
+        if (!capped || sum > BPS) sum = 0;
     }
 
     /// @dev R6: R * (c(p_new) - c(p_old)), within what is left of the escrow.
@@ -249,14 +273,15 @@ library MarketModel {
         o.shares = new uint256[](n);
         o.parts = new uint256[](n);
         _pass1(p, reports, o);
-        (uint256 sum, bool agreed) = _shares(p, bases, reports, cids, o);
-        o.accepted = sum != 0 && o.mergedMedian > headKey && agreed;
+        uint256 agreed = o.noMajority ? 0 : _vote(p, reports, cids, n, o);
+        uint256 sum = o.noMajority ? 0 : _shares(p, bases, reports[agreed], o);
+        o.accepted = sum != 0 && o.mergedMedian > headKey;
         if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
         for (uint256 i = 0; i < n; ++i) {
             o.returned[i] = stakes[i];
             if (o.accepted && o.shares[i] != 0) {
                 o.kind[i] = ACCEPTED;
-                o.parts[i] = (o.reward * o.shares[i]) / sum;
+                o.parts[i] = (o.reward * o.shares[i]) / BPS;
                 o.paidNow += o.parts[i];
                 continue;
             }

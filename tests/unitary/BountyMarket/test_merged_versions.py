@@ -1,9 +1,11 @@
 """Rule R5 (issue 17): a batch's version may merge several updates, each paid its share of
-the version's reward; every decision (scores, the merged model's score, shares, the merged
-CID) is the committee's, and stale updates follow G1 on chain. Attacks first."""
+the version's reward; every decision (scores, the merged model's score, and the merged CID
+with the share vector as one vote) is the committee's, and stale updates follow G1 and U1 on
+chain. Attacks first."""
 
 from fathom.protocol import settlement as P
 from fathom.protocol.payouts import ONE_OFF, GroupTree, leaf
+from tests.helpers import reverts_with
 from tests.market_helpers import ETH, INVALID, Round, cid
 
 STAKE = 10**16
@@ -50,21 +52,22 @@ def test_r5_several_updates_merge_into_one_version_and_split_its_reward_by_share
 
 def test_r5_shares_sum_to_the_reward_and_the_rounding_dust_stays_in_escrow(market, requester, staked_oracles,
                                                                            contributors):
+    """The agreed vector is paid exactly: floor(reward * share / 10,000) each."""
     rnd = Round.open(market, requester, staked_oracles[:3], batchSize=3)
     for i in range(3):
         rnd.submit(contributors[i], i)
-    tx = everyone(rnd, 0, report([5_100] * 3, 5_301, [1, 1, 1]))
+    tx = everyone(rnd, 0, report([5_100] * 3, 5_301, [3_333, 3_333, 3_334]))
     reward = tx.events["VersionAccepted"]["reward"]
     parts = [r for *_, r in merged_events(tx).values()]
-    assert parts == [reward // 3] * 3 and reward % 3 != 0
+    assert parts == [reward * 3_333 // 10_000] * 2 + [reward * 3_334 // 10_000]
     assert sum(parts) <= reward < sum(parts) + 3
     assert market.getBounty(rnd.bounty_id)["paid"] == sum(parts)  # the dust is not paid: it stays in escrow
 
 
 def test_r5_a_minority_cannot_choose_the_merged_cid(market, requester, staked_oracles, contributors):
     """One member of four names its own merged model (a backdoor with the same score): the
-    three honest ones are a quorum, and their CID is the version's. Two of four (half) cannot
-    choose it either: no CID has a quorum, and the batch makes no version."""
+    three honest ones are a quorum, their CID is the version's, and the fourth is deviant. Two
+    of four (half) cannot choose it either: no vote has a quorum, and the batch is voided."""
     blob = report([5_400, 5_300], 5_500, [6_000, 4_000])
     for evil, expected in ((1, HONEST), (2, None)):
         rnd = Round.open(market, requester, staked_oracles[:4], batchSize=2)
@@ -75,17 +78,18 @@ def test_r5_a_minority_cannot_choose_the_merged_cid(market, requester, staked_or
             rnd.report(o, 0, blob, named)
         tx = rnd.final_report(rnd.committee[3], 0, blob, names[3])
         if expected is None:
-            assert "VersionAccepted" not in tx.events and "StakeSlashed" not in tx.events
+            assert "BatchVoided" in tx.events and "VersionAccepted" not in tx.events and "StakeSlashed" not in tx.events
             continue
         v = tx.events["VersionAccepted"]
         assert (bytes(v["merged"][0]), v["merged"][1]) == HONEST
         assert len(tx.events["UpdateMerged"]) == 2
+        assert [e["oracle"] for e in tx.events["OracleSlashed"]] == [rnd.committee[0]]
 
 
 def test_r5_a_committee_split_on_the_merged_cid_accepts_nothing_and_slashes_nobody(market, requester, staked_oracles,
                                                                                    contributors):
-    """With no CID named by a quorum (2 of 3 here), no minority's model is taken: the batch makes
-    no version, and every update comes back, the significant ones unslashed."""
+    """With no vote named by a quorum (2 of 3 here), no minority's model is taken: the batch is
+    voided (R4), every update comes back, and nobody is paid a fee or slashed."""
     rnd = Round.open(market, requester, staked_oracles[:3], batchSize=2)
     rnd.submit(contributors[0], 0)
     rnd.submit(contributors[1], 1)
@@ -94,7 +98,7 @@ def test_r5_a_committee_split_on_the_merged_cid_accepts_nothing_and_slashes_nobo
         rnd.report(o, 0, blob, named)
     tx = rnd.final_report(rnd.committee[2], 0, blob, cid(902))
     assert "VersionAccepted" not in tx.events and "UpdateMerged" not in tx.events and "StakeSlashed" not in tx.events
-    assert tx.events["BatchSettled"]["rejected"] == 0b11
+    assert tx.events["BatchVoided"]["reports"] == 3 and "OracleSlashed" not in tx.events
     assert market.getBounty(rnd.bounty_id)["versionCount"] == 0
 
 
@@ -141,24 +145,28 @@ def test_r5_a_merged_one_off_update_is_paid_its_part_through_the_root(market, re
 
 
 def test_g1_a_stale_update_is_refunded_never_merged_nor_slashed(market, requester, staked_oracles, contributors):
-    """Three versions on, an update based on version 0 is more than MAX_LAG behind: whatever
-    the reports say of it (a share, or INVALID), it is refunded; one based on version 1
-    (two behind) is rebased and merged."""
+    """Updates taken two versions behind become stale (three behind) while an earlier batch
+    makes a version: a share on one of them puts the agreed vector over the caps (no version,
+    refunded), INVALID is not slashed; one based on version 1 (two behind) is rebased and
+    merged; and one based three behind is refused at submission (U1)."""
     rnd = Round.open(market, requester, staked_oracles[:3], batchSize=1)
-    for k in range(3):
+    for k in range(2):
         rnd.submit(contributors[0], k, base=k)
         everyone(rnd, k, report([5_100 + 100 * k], 5_100 + 100 * k, [10_000]))
-    assert market.getBounty(rnd.bounty_id)["versionCount"] == 3
     stale = contributors[1]
     before = market.claimable(stale, ETH)
-    rnd.submit(stale, 3, base=0)
+    rnd.submit(contributors[0], 2, base=2)
+    rnd.submit(stale, 3, base=0)  # two behind version 2: taken
+    rnd.submit(stale, 4, base=0)
+    everyone(rnd, 2, report([5_300], 5_300, [10_000]))  # version 3: batches 3 and 4 are now stale
     tx = everyone(rnd, 3, report([5_900], 5_900, [10_000]))
     assert "VersionAccepted" not in tx.events and "UpdateMerged" not in tx.events
     assert tx.events["BatchSettled"]["rejected"] == 1
-    rnd.submit(stale, 4, base=0)
     tx = everyone(rnd, 4, report([INVALID], INVALID, [0]))
     assert "StakeSlashed" not in tx.events and tx.events["BatchSettled"]["rejected"] == 1
     assert market.claimable(stale, ETH) - before == 2 * STAKE
     rnd.submit(stale, 5, base=1)  # two behind: rebased, scored on the head, merged
     tx = everyone(rnd, 5, report([5_900], 5_900, [10_000]))
     assert list(merged_events(tx)) == [5] and tx.events["VersionAccepted"]["version"] == 4
+    with reverts_with("BaseVersionStale", rnd.bounty_id, 1, 4):
+        rnd.submit(stale, 6, base=1)

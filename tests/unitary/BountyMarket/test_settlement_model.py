@@ -1,7 +1,8 @@
 """Rules R5 and R7 against a direct model: random batches (either metric direction, invalid
-scores, outlier reports, random merged scores, shares and merged CIDs, committees of 3 and
-4), settled by settleBatch or by the last member's reportAndSettle, decide every submission,
-split the version's reward and slash every deviant reporter as the rules say."""
+scores, outlier reports, random merged scores, share vectors (some over the caps) and merged
+CIDs, committees of 3 and 4), settled by settleBatch or by the last member's reportAndSettle,
+decide every submission, pay the agreed (merged CID, shares) vote exactly and slash every
+deviant reporter as the rules say."""
 
 import random
 
@@ -18,16 +19,10 @@ def _key(score: int, higher: bool) -> int:
     return score + 1 if higher else INVALID - score
 
 
-def _median(values):
-    values = sorted(values)
-    m = len(values)
-    return values[m // 2] if m % 2 else (values[m // 2 - 1] + values[m // 2]) // 2
-
-
 def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps):
     """Outcome per submission (with its share), deviant reporters and the merged CID, straight
     from SPECIFICATION.md; None when some median (the merged model's too) has fewer than a
-    quorum (more than half of the m members) agreeing."""
+    quorum (more than half of the m members) agreeing, or no (merged CID, shares) vote has one."""
     n, m = len(reports[0]), len(reports)
     head = _key(BASELINE, higher)
     medians, deviant = [], set()
@@ -48,9 +43,15 @@ def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slas
         if agree < m // 2 + 1:
             return None, set(), None
     merged_med = medians.pop()
-    share = [_median(x[i] for x in shares) if medians[i] > head else 0 for i in range(n)]
-    named = [c for c in cids if cids.count(c) >= m // 2 + 1]
-    version = sum(share) > 0 and merged_med > head and bool(named)
+    votes = [((bytes(c[0]), c[1]), tuple(x)) for c, x in zip(cids, shares)]
+    agreed = [v for v in votes if votes.count(v) >= m // 2 + 1]
+    if not agreed:
+        return None, set(), None
+    deviant |= {j for j, v in enumerate(votes) if v != agreed[0]}
+    named, share = agreed[0]
+    # the caps: a share only on a submission that beats the head, the sum at most 10,000
+    capped = sum(share) <= 10_000 and all(medians[i] > head for i in range(n) if share[i])
+    version = sum(share) > 0 and merged_med > head and capped
     outcomes = []
     for i, med in enumerate(medians):
         score = INVALID if med == 0 else (med - 1 if higher else INVALID - med)
@@ -60,7 +61,7 @@ def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slas
             outcomes.append(("slashed", i, score, STAKE * slash_bps // 10_000))
         else:
             outcomes.append(("rejected", i, score))
-    return sorted(outcomes), deviant, (named[0] if version else None)
+    return sorted(outcomes), deviant, (named if version else None)
 
 
 def _trial(rng: random.Random, trial: int) -> dict:
@@ -78,13 +79,16 @@ def _trial(rng: random.Random, trial: int) -> dict:
         return s if s == INVALID or rng.random() < 0.4 else s + rng.choice([-1, 1]) * rng.choice([tolerance, tolerance + 1, 1])
 
     truth = [draw() for _ in range(n)] + [BASELINE + rng.randint(-50, 300) * (1 if higher else -1)]  # then the merged model
-    true_shares = [rng.choice([0, rng.randint(1, 10_000)]) for _ in range(n)]
+    raw = [rng.choice([0, rng.randint(1, 10_000)]) for _ in range(n)]
+    # the honest vector: within the caps as a member names it, or (one trial in 6) over them
+    true_shares = raw if rng.random() < 1 / 6 else P.report_shares(raw, truth[:n], BASELINE, higher)
     reports, shares, cids = [], [], []
     for _ in range(m):
         lane = [draw() for _ in range(n + 1)] if rng.random() < 0.15 else [noisy(s) for s in truth]
         reports.append(lane)
-        shares.append(true_shares if rng.random() < 0.7 else [rng.randint(0, 10_000) for _ in range(n)])
-        cids.append(rng.choice([cid(7)] * 5 + [cid(8), P.ZERO_CID]))
+        honest = rng.random() < 0.8
+        shares.append(true_shares if honest or rng.random() < 0.5 else [rng.randint(0, 10_000) for _ in range(n)])
+        cids.append(cid(7) if honest else rng.choice([cid(7), cid(8), P.ZERO_CID]))
     merged_scores = [r.pop() for r in reports]
     return dict(m=m, higher=higher, n=n, tolerance=tolerance, margin=margin, slash_bps=slash_bps, who=who,
                 reports=reports, merged_scores=merged_scores, shares=shares, cids=cids, final=trial % 4 < 2)
@@ -115,7 +119,7 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
                 row = (kind, e["submissionId"], e["score"])
                 got.append(row + ((e["burned"],) if kind == "slashed" else (e["share"],) if kind == "merged" else ()))
         expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps)
-        if expected is None:  # R4: no majority agreed with a median: voided, nobody slashed
+        if expected is None:  # R4: no majority agreed with a median or a vote: voided, nobody slashed
             assert "BatchVoided" in tx.events and got == [] and "OracleSlashed" not in tx.events, (trial, reports)
             voided += 1
             continue
@@ -129,10 +133,9 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             assert (bytes(v["merged"][0]), v["merged"][1]) == (bytes(named[0]), named[1])
             parts = {e["submissionId"]: (e["share"], e["reward"]) for e in tx.events["UpdateMerged"]}
             several += len(parts) > 1
-            total = sum(x for x, _ in parts.values())
-            # each is paid floor(reward * share / sum of shares): they never exceed the reward
-            assert all(r == v["reward"] * x // total for x, r in parts.values())
-            assert v["reward"] - len(parts) < sum(r for _, r in parts.values()) <= v["reward"]
+            # each is paid floor(reward * share / 10,000): they never exceed the reward
+            assert all(r == v["reward"] * x // 10_000 for x, r in parts.values())
+            assert sum(r for _, r in parts.values()) <= v["reward"]
             top = max(parts, key=lambda i: (parts[i][0], -i))
             assert v["submissionId"] == top
         # the reference model decides the same

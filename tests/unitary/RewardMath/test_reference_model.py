@@ -323,9 +323,9 @@ ALL_DEVIANT = (
         ([2, 2, 2], _same([None, 500, 499], 4, o0s0=("score", 1)), [1, 2, 1, 0]),
     ],
 )
-#: Honest oracles within the tolerance whose own best candidates all differ from the
-#: median's best (submission 0 wins a three-way tie of medians at 103): no report names
-#: its merged model, so VersionAccepted records a zero merged CID (see _mergedFor).
+#: Oracles within the tolerance whose own best candidates differ (a three-way tie of medians
+#: at 103) name different (merged CID, shares) votes: none has a quorum, so the first batch is
+#: voided (R4, R5: one vote), as the model says; the second batch agrees.
 NOBODY_RANKED_IT_BEST = (
     3, [100, 100, 100], dict(_BASE, higherIsBetter=True, target=9_000, batchSize=3),
     [
