@@ -1123,21 +1123,36 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         np.greater_equal(P, thr, out=ge)
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return (P[yc, rows] == mx).astype(np.int64), count == 1
-    D = _scratch("exp", (m, c, G), np.float64)
-    np.copyto(D, P)  # exact
+    # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
+    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact
     mx64 = mx.astype(np.float64)
-    D -= mx64
-    np.exp(D, out=D)
-    S = D.sum(axis=0)
+    t = _scratch("exp", (c, G), np.float64)
+    S = np.zeros((c, G), np.float64)
+    Q = np.zeros((c, G), np.float64) if metric == "mse" else None
+    for j in range(m):
+        np.copyto(t, P[j])
+        t -= mx64
+        np.exp(t, out=t)
+        S += t
+        if Q is not None:
+            t *= t
+            Q += t
     if metric == "log_loss":
         v = np.log(S)
         v += mx64
         v -= P[yc, rows]
-    else:
-        D /= S
-        D[yc, rows] -= 1.0
-        np.square(D, out=D)
-        v = D.sum(axis=0)
+    else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
+        # 2, so its rounding is a few ulps absolute, well inside a
+        ey = P[yc, rows].astype(np.float64)
+        ey -= mx64
+        np.exp(ey, out=ey)
+        v = Q
+        v /= S
+        v /= S
+        ey /= S
+        ey *= 2
+        v -= ey
+        v += 1
         v /= m
     # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`
     rf = 2.0 if metric == "log_loss" else 4.0
@@ -1247,7 +1262,10 @@ def _exact_results(spec: ModelSpec, group: _Group, X: np.ndarray, y: np.ndarray,
 
 def _sum_units(values: np.ndarray) -> list[int]:
     """Exact column sums of a non-negative-or-small int64 (row, slot) array, as Python ints
-    (split in two halves so that no int64 sum can overflow)."""
+    (split in two halves so that no int64 sum can overflow; unsplit while the rows are
+    too few to overflow: a value is below 2^45, `_grid`)."""
+    if values.shape[0] < 1 << 17:
+        return [int(t) for t in values.sum(axis=0)]
     hi = (values >> 24).sum(axis=0)
     lo = (values & ((1 << 24) - 1)).sum(axis=0)
     return [(int(a) << 24) + int(b) for a, b in zip(hi, lo)]
