@@ -886,9 +886,10 @@ class _Group:
         logits (pairs, units, 1) through BLAS, one GEMM per slot on its rows, and their
         bound (pairs, 1) as `outputs` gives it for a float64 group of that slot alone."""
         d, w = spec.layers[0]
-        if self._w64 is None:  # every slot's weights in float64, once (two threads may both build it: same values)
-            self._w64 = (np.ascontiguousarray(self.W0.reshape(d, w, self.size).transpose(2, 0, 1), dtype=np.float64),
-                         self.b0.reshape(w, self.size).T.astype(np.float64))
+        if self._w64 is None:  # the used slots' weights in float64, once (two threads may both build it: same values)
+            used = slice(0, self.used)
+            self._w64 = (np.ascontiguousarray(self.W0.reshape(d, w, self.size)[:, :, used].transpose(2, 0, 1), dtype=np.float64),
+                         self.b0.reshape(w, self.size)[:, used].T.astype(np.float64))
         W, b = self._w64
         Z = np.empty((len(rows), w), dtype=np.float64)
         Xr = X[rows]
