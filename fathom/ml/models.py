@@ -738,15 +738,22 @@ _gemm = np.matmul
 _LOCAL = threading.local()
 
 
+#: Scratch arrays larger than this are not kept (a call with huge row chunks).
+_SCRATCH_MAX_BYTES = 1 << 26
+
+
 def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
     """A per-thread scratch array of this shape (its contents are garbage), reused across
     calls: a fresh array of a few MB costs page faults on every chunk. The buffer only grows;
-    each thread keeps one per (name, dtype). Nothing that holds one may outlive the task."""
+    each thread keeps one per (name, dtype), up to _SCRATCH_MAX_BYTES. Nothing that holds
+    one may outlive the task."""
     dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    if size * dtype.itemsize > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype)
     cache = getattr(_LOCAL, "arrays", None)
     if cache is None:
         cache = _LOCAL.arrays = {}
-    size = math.prod(shape)
     flat = cache.get((name, dtype))
     if flat is None or flat.size < size:
         flat = cache[(name, dtype)] = np.empty(max(size, 1), dtype)

@@ -575,3 +575,17 @@ def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(dig
     assert got.tolist() == [reference_score(man, c, X, y) for c in cands]
     assert seen["pairs"] > 20 and exact["pairs"] < seen["pairs"]  # settled by the float64 pass
     assert got[1] != float(np.mean(y == 2))  # unit 7 did win rows
+
+
+def test_scratch_buffers_are_reused_within_a_thread_and_never_shared_between_threads():
+    import threading
+
+    a = M._scratch("test", (64, 8), np.float32)
+    assert np.shares_memory(a, M._scratch("test", (8, 8), np.float32))  # reused, not allocated again
+    other = []
+    worker = threading.Thread(target=lambda: other.append(M._scratch("test", (64, 8), np.float32)))
+    worker.start()
+    worker.join()
+    assert not np.shares_memory(a, other[0])  # the row chunks' tasks never write into each other's
+    huge = M._scratch("test-huge", (M._SCRATCH_MAX_BYTES // 4 + 1,), np.float32)
+    assert not np.shares_memory(huge, M._scratch("test-huge", (8,), np.float32))  # too big to keep
