@@ -26,7 +26,13 @@ What is measured (results.json, key "scoring"):
   timed in the same loop.
 - ``gemm_fraction_log_loss``, ``gemm_fraction_mse``: the same batch scored for log loss
   and for mse (float32 GEMM; rows rounded to the metric's floating grid, see
-  `fathom.ml.models`), against the same float32 peak.
+  `fathom.ml.models`), against the same float32 peak. ``scoring_step.
+  gemm_fraction_per_repetition``: each metric's ratio within each repetition of the loop
+  (against that repetition's own peak), so that a change of load between repetitions
+  cannot pair a slow peak with a fast step. ``scoring_step.gemm_fraction_per_cpu_second``:
+  the GEMM work each metric's step does per CPU second of the process (all its threads)
+  over what a 1-thread float32 GEMM does per CPU second; load moves it far less than wall
+  time.
 - ``kernel_agreement``: `benchmarks/kernels.py` (the same batches scored in child
   processes under every ``OPENBLAS_CORETYPE`` this CPU runs; scores differing per kernel).
 - ``early_reject_*``: `models.score_screened` (a 1,024-row sample first, the full set only
@@ -366,22 +372,28 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     with _one_blas_thread():
         for manifest_m in manifests.values():
             models.score_many(manifest_m, head, deltas, X, y, **kw)
+    # CPU seconds of the process (every thread): the scoring step's GEMM work per CPU second
+    # against a 1-thread GEMM's, a figure that other jobs' load moves far less than wall time
+    cpu_t: dict[str, list[float]] = {"peak_1_thread": [], "accuracy": [], "log_loss": [], "mse": []}
     for r in range(reps):
         t = time.perf_counter()
         A @ B  # numpy's own peak: its default threads (all cores)
         peak_t.append(time.perf_counter() - t)
         with threadpool_limits(1, "blas"):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             A @ B
             peak1_t.append(time.perf_counter() - t)
+            cpu_t["peak_1_thread"].append(time.process_time() - c)
         with _one_blas_thread():  # exactly as the oracle scores
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             values = models.score_many(manifest, head, deltas, X, y, **kw)
             batch_t.append(time.perf_counter() - t)
+            cpu_t["accuracy"].append(time.process_time() - c)
             for metric, manifest_m in manifests.items():
-                t = time.perf_counter()
+                t, c = time.perf_counter(), time.process_time()
                 models.score_many(manifest_m, head, deltas, X, y, **kw)
                 other_t[metric].append(time.perf_counter() - t)
+                cpu_t[metric].append(time.process_time() - c)
             for i in range(singles_per_rep):
                 delta = deltas[(r * singles_per_rep + i) % BATCH]
                 t = time.perf_counter()
@@ -406,6 +418,11 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     speedup = BATCH * median(single_t) / median(batch_t)
     other_gflops = {m: flops / median(ts) / 1e9 for m, ts in other_t.items()}
     fraction = {m: round(other_gflops[m] / peak, 3) for m in other_t}
+    # the same ratio within each repetition (its own peak, the better of its two products),
+    # so that a change of load between repetitions cannot pair a slow peak with a fast step
+    rep_peak = [2.0 * P**3 / min(a, b) / 1e9 for a, b in zip(peak_t, peak1_t)]
+    per_rep = {m: sorted(round(flops / t / 1e9 / pk, 3) for t, pk in zip(ts, rep_peak))
+               for m, ts in (("accuracy", batch_t), *other_t.items())}
     out = {
         "batched_speedup_b32": round(speedup, 2),
         "gemm_fraction": round(gflops / peak, 3),
@@ -432,6 +449,11 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
                              f"floating grid (models.ROW_BITS = {models.ROW_BITS}), rows the float32 bound leaves "
                              "uncertain recomputed in float64, then on the fixed-order path; timed in the same loop as "
                              "accuracy, against the same peak",
+            "gemm_fraction_per_repetition": {m: {"median": median(v), "runs": v} for m, v in per_rep.items()},
+            "gemm_fraction_per_cpu_second": {
+                m: round(flops / median(cpu_t[m]) / (2.0 * P**3 / median(cpu_t["peak_1_thread"])), 3)
+                for m in ("accuracy", "log_loss", "mse")},
+            "cpu_seconds": {m: summary(v) for m, v in cpu_t.items()},
             "peak_method": f"float32 {P}x{P} @ {P}x{P}, median of {reps} on numpy's default threads and on one "
                            "thread, interleaved with the scoring runs; the peak is the better of the two",
             "load_before": before,
@@ -443,6 +465,10 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     say(f"  {gflops:.1f} GFLOP/s against numpy's peak {peak:.1f} (1 thread: {peak1:.1f}) -> fraction {gflops / peak:.2f}")
     for m, ts in other_t.items():
         say(f"  {m}: {median(ts) * 1e3:.1f} ms, {other_gflops[m]:.1f} GFLOP/s -> fraction {fraction[m]:.2f}")
+    say("  per CPU second (against a 1-thread GEMM's): " + ", ".join(
+        f"{m} {out['scoring_step']['gemm_fraction_per_cpu_second'][m]:.2f}" for m in ("accuracy", "log_loss", "mse")))
+    say("  per repetition (median [min, max]): " + ", ".join(
+        f"{m} {median(v):.2f} [{v[0]:.2f}, {v[-1]:.2f}]" for m, v in per_rep.items()))
     return out
 
 

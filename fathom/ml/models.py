@@ -75,26 +75,33 @@ could change the result:
 
 1. For every row chunk (``chunk_rows`` rows) and group of ``group`` candidates, the first
    layer of all candidates is ONE GEMM ``X_chunk[c, d] @ [W_1 | ... | W_G]`` through BLAS
-   (float32 for every metric), further layers one batched
-   matmul. Beside the logits, a proven bound E per row and candidate: any summation
-   order, with or without FMA, puts a dot product of length a plus a bias within
-   ``gamma_{a+1} (|x||w| + |b|)`` of the exact value (gamma_n = n u / (1 - n u)); with
-   Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error added,
-   ``E = 2 (a+2) (u + 2^-53) (||x|| max_j ||w_j|| + max_j |b_j|)`` (`_dot_coef`). Hidden
-   layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is added).
+   (float32 for every metric), computed in p input blocks (`_k_blocks`: blocks of about
+   256 inputs, at most 8; d = 784: 4 of 196) whose float32 results are summed in a fixed
+   order, then the bias; further layers one batched matmul. Beside the logits, a proven
+   bound E per row and candidate: a sum in which every term goes through at most h
+   roundings (any order or tree, with or without FMA) is within ``gamma_h`` of the sum of
+   the terms' absolute values (gamma_h = h u / (1 - h u), `_gamma`), and in blocks a term
+   goes through at most h = (its block's length) + p roundings (d = 784: 200, not 785);
+   with Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error
+   added, ``E = 1.01 (gamma_h(u) + gamma_{d+1}(2^-53)) (||x|| max_j ||w_j|| + max_j |b_j|)``,
+   the norms rounded up (`_norm_coef`), the 1.01 covering the float64 roundings of E
+   itself. Hidden layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is
+   added).
 2. A row's result is taken from this pass only if no logit within E of the computed one
    could change it (`_decide`): the argmax leads every other unit by more than 2E (an
    exact tie never qualifies; a unit whose weights and bias are bit-identical to a lower
    unit's is skipped, since the lower one wins that tie on every row); a sigmoid logit is
    further than E from 0; a row value's interval holds no rounding point of the grid
-   (its ends round to the same units; the rounding is monotone). The interval is the
-   value moved by its absolute bound (Lipschitz constant x E, `_lipschitz`), narrowed by
-   its relative bound (the value times e^(+-R), `_relative`: R = 2E for softmax log loss,
-   4E for its Brier score), widened by the rounding of `_row_values` twice over; and
-   every logit is inside float32's range by more than E.
+   (its ends have the same grid units, `_grid_pair`; the rounding is monotone). The
+   interval is the value moved by its absolute bound (Lipschitz constant x E,
+   `_lipschitz`), narrowed by its relative bound (the value times e^(+-R), `_relative`:
+   R = 2E for softmax log loss, 4E for its Brier score), widened by the rounding of
+   `_row_values` twice over; and every logit is inside float32's range by more than E.
+   For a softmax output the same tests run on contiguous (unit, row, candidate) planes
+   (`_decide_planes`), never settling a row that `_decide` would not.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
-   bound (accuracy: one candidate at a time; log loss and mse of a one-layer model: all
-   (row, candidate) pairs at once, one GEMM per candidate on its rows, `_Group.pairs64`);
+   bound (one-layer models: in the chunk's own task, one GEMM per candidate on its
+   uncertain rows, `_Group.pairs64`; an mlp: one candidate at a time after the chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
 
@@ -109,10 +116,12 @@ fixed-order path and in the value itself, which are within a few ulps on every p
 but not bit-specified: a row could differ between two libms only if its value lies
 within ~1e-15 of a rounding point of the grid (about one row in 10^9).
 
-Costs: every metric keeps float32's speed. About 1 % of the rows of a random model near
-a tie need accuracy's float64 pass; about 2 % of log loss's and 5 % of mse's rows lie
-within the bound of a rounding point of their grid (a proven float32 bound is ~1e-4 of
-``||x|| ||w||`` at 784 features: a finer grid would leave most rows uncertain). The worst case, every row an exact or engineered tie, runs
+Costs: every metric keeps float32's speed. At 784 features the proven float32 bound is
+about 1.2e-5 of ``||x|| ||w||`` (4 input blocks; 4.7e-5 in one block): about 0.1 % of the
+(row, candidate) pairs of a random model near a tie need accuracy's float64 pass, about
+0.3 % of log loss's and 0.6 % of mse's lie within the bound of a rounding point of their
+grid (a finer grid would leave many more uncertain). Intermediate arrays of a chunk are
+per-thread scratch buffers (`_scratch`), reused from chunk to chunk. The worst case, every row an exact or engineered tie, runs
 every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
 (a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
 d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
@@ -684,12 +693,71 @@ def _quiet() -> Any:
     return np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore")
 
 
+def _gamma(n: int, u: float) -> float:
+    """gamma_n = n u / (1 - n u): a sum of n terms computed with at most n roundings of unit
+    roundoff u each (any order, any tree, with or without FMA) is within gamma_n of the sum
+    of the terms' absolute values (Higham, Lemma 3.1 and (3.4)); inf once n u >= 1/2."""
+    nu = n * u
+    return nu / (1.0 - nu) if nu < 0.5 else math.inf
+
+
 def _dot_coef(a: int, u: float) -> float:
     """c such that a computed ``x . w + b`` of length ``a`` (any summation order, with or
-    without FMA, bias added last) is within ``c (|x| |w| + |b|)`` of the exact value:
-    gamma_{a+1} = (a+1) u / (1 - (a+1) u) <= 1.02 (a+1) u while (a+1) u <= 0.01; twice that,
-    so the norms' own rounding is covered too."""
-    return 2.0 * (a + 2) * u
+    without FMA, bias added last: at most a + 1 roundings per term) is within
+    ``c (|x| |w| + |b|)`` of the exact value: gamma_{a+1}."""
+    return _gamma(a + 1, u)
+
+
+def _norm_coef(a: int, u: float) -> float:
+    """c such that a computed sum of ``a`` squares (any order), times 1 + c, is at least the
+    exact sum: the computed one is >= (1 - gamma_a) of it, and (1 - gamma_a)(1 + c) = 1 for
+    c = a u / (1 - 2 a u)."""
+    return a * u / (1.0 - 2 * a * u) if 2 * a * u < 1 else math.inf
+
+
+#: The first layer's float32 GEMM runs in blocks of about this many inputs (at most
+#: _MAX_K_BLOCKS), summed in float32 in a fixed order: a term then goes through at most
+#: (its block's length + the number of blocks) roundings, not d + 1, so the proven bound
+#: shrinks from gamma_{d+1} to gamma_{ceil(d/p)+p} (d = 784: 4 blocks, gamma_200 instead of
+#: gamma_785) for about 5 % more GEMM time.
+_K_BLOCK = 256
+_MAX_K_BLOCKS = 8
+
+
+def _k_blocks(d: int, dtype: Any) -> list[tuple[int, int]]:
+    """The first layer's input blocks (float32 only: a float64 pass's bound is already tiny)."""
+    p = 1 if np.dtype(dtype) != _F32 else max(1, min(_MAX_K_BLOCKS, -(-d // _K_BLOCK)))
+    cuts = [d * i // p for i in range(p + 1)]
+    return [(cuts[i], cuts[i + 1]) for i in range(p)]
+
+
+#: The fast pass's GEMM: numpy's matmul (BLAS). A name of its own so that a test can put a
+#: kernel that rounds as badly as any summation order may in its place.
+_gemm = np.matmul
+
+_LOCAL = threading.local()
+
+
+#: Scratch arrays larger than this are not kept (a call with huge row chunks).
+_SCRATCH_MAX_BYTES = 1 << 26
+
+
+def _scratch(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    """A per-thread scratch array of this shape (its contents are garbage), reused across
+    calls: a fresh array of a few MB costs page faults on every chunk. The buffer only grows;
+    each thread keeps one per (name, dtype), up to _SCRATCH_MAX_BYTES. Nothing that holds
+    one may outlive the task."""
+    dtype = np.dtype(dtype)
+    size = math.prod(shape)
+    if size * dtype.itemsize > _SCRATCH_MAX_BYTES:
+        return np.empty(shape, dtype)
+    cache = getattr(_LOCAL, "arrays", None)
+    if cache is None:
+        cache = _LOCAL.arrays = {}
+    flat = cache.get((name, dtype))
+    if flat is None or flat.size < size:
+        flat = cache[(name, dtype)] = np.empty(max(size, 1), dtype)
+    return flat[:size].reshape(shape)
 
 
 class _LayerStats:
@@ -697,7 +765,8 @@ class _LayerStats:
     bias 2-norm of one layer (float64, from the float32 weights)."""
 
     def __init__(self, Ws: np.ndarray, bs: np.ndarray):
-        col = np.sqrt(np.square(Ws, dtype=np.float64).sum(axis=1))  # (slots, out)
+        W64 = Ws.astype(np.float64)
+        col = np.sqrt(np.einsum("sio,sio->so", W64, W64))  # (slots, out)
         b64 = bs.astype(np.float64)
         self.colmax = col.max(axis=1)
         self.frob = np.sqrt(np.square(col).sum(axis=1))
@@ -721,39 +790,46 @@ class _Group:
         self.sets = list(sets)
         self.dtype = np.dtype(dtype)
         self.u = _U32 if self.dtype == _F32 else _U64
-        self.W0 = np.zeros((d, w * size), dtype=self.dtype)
-        self.b0 = np.zeros(w * size, dtype=self.dtype)
-        self.rest: list[tuple[np.ndarray, np.ndarray]] = []
-        for a, b in spec.layers[1:]:
-            self.rest.append((np.zeros((size, a, b), dtype=self.dtype), np.zeros((size, 1, b), dtype=self.dtype)))
-        W0 = self.W0.reshape(d, w, size) if not self.rest else self.W0.reshape(d, size, w).transpose(0, 2, 1)
-        b0 = self.b0.reshape(w, size) if not self.rest else self.b0.reshape(size, w).T
-        for slot, params in enumerate(sets):
-            W0[:, :, slot] = params["W0"]
-            b0[:, slot] = params["b0"]
-            for i, (W, b) in enumerate(self.rest, start=1):
-                W[slot] = params[f"W{i}"]
-                b[slot, 0] = params[f"b{i}"]
-        self.stats: list[_LayerStats] = []
+        self.blocks = _k_blocks(d, self.dtype)
+        # roundings a first-layer term goes through: its block's sum, then the blocks'
+        # fixed-order sum and the bias
+        self.depth0 = max(k1 - k0 for k0, k1 in self.blocks) + len(self.blocks)
+        # every layer's weights and biases stacked by slot (contiguous copies), zeros in unused slots
+        stacked = []
         for i, (a, b) in enumerate(spec.layers):
             Ws = np.zeros((size, a, b), dtype=np.float32)
             bs = np.zeros((size, b), dtype=np.float32)
             for slot, params in enumerate(sets):
                 Ws[slot], bs[slot] = params[f"W{i}"], params[f"b{i}"]
-            self.stats.append(_LayerStats(Ws, bs))
+            stacked.append((Ws, bs))
+        self.W0 = np.empty((d, w * size), dtype=self.dtype)
+        self.b0 = np.empty(w * size, dtype=self.dtype)
+        self.rest: list[tuple[np.ndarray, np.ndarray]] = [
+            (Ws.astype(self.dtype), bs[:, None, :].astype(self.dtype)) for Ws, bs in stacked[1:]]
+        Ws, bs = stacked[0]
+        if not self.rest:
+            self.W0.reshape(d, w, size)[...] = Ws.transpose(1, 2, 0)
+            self.b0.reshape(w, size)[...] = bs.T
+        else:
+            self.W0.reshape(d, size, w)[...] = Ws.transpose(1, 0, 2)
+            self.b0[...] = bs.reshape(-1)
+        self.stats = [_LayerStats(Ws, bs) for Ws, bs in stacked]
         # Output units whose weights and bias are bit-identical to a lower unit's: their
         # logits are equal on every row in exact arithmetic and on the fixed-order path, so
-        # the lower unit wins every tie; the fast argmax skips them.
-        last = len(spec.layers) - 1
-        m = spec.layers[last][1]
-        self.dup = np.zeros((m, size), dtype=bool)
-        for slot, params in enumerate(sets):
-            cols = np.vstack([params[f"W{last}"], params[f"b{last}"][None, :]]).T
-            _, first = np.unique(np.ascontiguousarray(cols).view(np.dtype((np.void, cols.dtype.itemsize * cols.shape[1]))),
-                                 return_index=True)
-            self.dup[:, slot] = True
-            self.dup[first, slot] = False
+        # the lower unit wins every tie; the fast argmax skips them. (Each output column with
+        # its bias as one byte string; the first of equal ones within a slot is kept.)
+        Wl, bl = stacked[-1]
+        m = Wl.shape[2]
+        cols = np.ascontiguousarray(np.concatenate([Wl, bl[:, None, :]], axis=1).transpose(0, 2, 1))
+        keys = cols.reshape(size * m, -1).view(np.dtype((np.void, 4 * cols.shape[2])))[:, 0]
+        _, same = np.unique(keys, return_inverse=True)
+        _, first = np.unique(np.arange(size).repeat(m) * (size * m) + same.reshape(-1), return_index=True)
+        dup = np.ones(size * m, dtype=bool)
+        dup[first] = False
+        self.dup = np.ascontiguousarray(dup.reshape(size, m).T)
+        self.dup[:, self.used :] = False  # padding slots are never decided
         self._canon: list[tuple[np.ndarray, np.ndarray]] | None = None
+        self._w64: tuple[np.ndarray, np.ndarray] | None = None
         self._slot64: dict[int, _Group] = {}
 
     def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -767,22 +843,34 @@ class _Group:
         c, d = Xc.shape
         w = spec.layers[0][1]
         X = Xc if self.dtype == Xc.dtype else Xc.astype(self.dtype)
-        # row norms in float32 (any order): relative error <= (d + 2) u, covered by the factor
-        xn = np.sqrt(np.einsum("ij,ij->i", Xc, Xc).astype(np.float64) * (1 + _dot_coef(d, _U32)))
-        A = X @ self.W0  # the one big GEMM: (c, d) @ (d, width * size)
-        A += self.b0
-        k = _dot_coef(d, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
+        # row norms in float32 (any order): covered by the factor (`_norm_coef`)
+        xn = np.sqrt(np.vecdot(Xc, Xc).astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
+        A = _scratch("gemm", (c, self.W0.shape[1]), self.dtype)
+        (k0, k1), *more = self.blocks
+        _gemm(X[:, k0:k1], self.W0[k0:k1], out=A)
+        if more:
+            T = _scratch("gemm-block", A.shape, self.dtype)
+            for k0, k1 in more:
+                _gemm(X[:, k0:k1], self.W0[k0:k1], out=T)
+                A += T
+        k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
         st = self.stats[0]
         if not self.rest:
+            # (unit, row, slot) planes, each contiguous, with the bias added on the way: the
+            # per-unit work that follows runs on long contiguous arrays
+            P = _scratch("planes", (w, c, self.size), self.dtype)
+            np.add(A.reshape(c, w, self.size).transpose(1, 0, 2), self.b0.reshape(w, 1, self.size), out=P)
             E = k * (np.multiply.outer(xn, st.colmax) + st.bmax)
-            return A.reshape(c, w, self.size), E * 1.01
+            return P.transpose(1, 0, 2), E * 1.01
+        A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
         eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * tanh_err  # 2-norm over hidden units
         H = np.ascontiguousarray(A.reshape(c, self.size, w).transpose(1, 0, 2))
         for i, (W, b) in enumerate(self.rest):
             a = W.shape[1]
-            hn = np.sqrt(np.einsum("gcw,gcw->cg", H, H).astype(np.float64) * (1 + _dot_coef(a, self.u))) + eps  # >= the exact path's norm
+            hn = np.sqrt(np.einsum("gcw,gcw->cg", H, H).astype(np.float64) * (1 + _norm_coef(a, self.u))) + eps  # >= the exact path's norm
             st = self.stats[i + 1]
             k = _dot_coef(a, self.u) + _dot_coef(a, _U64)
             H = np.matmul(H, W)  # one GEMM per slot, all of the same shape
@@ -805,19 +893,22 @@ class _Group:
         logits (pairs, units, 1) through BLAS, one GEMM per slot on its rows, and their
         bound (pairs, 1) as `outputs` gives it for a float64 group of that slot alone."""
         d, w = spec.layers[0]
-        W = self.W0.reshape(d, w, self.size)
-        b = self.b0.reshape(w, self.size)
+        if self._w64 is None:  # the used slots' weights in float64, once (two threads may both build it: same values)
+            used = slice(0, self.used)
+            self._w64 = (np.ascontiguousarray(self.W0.reshape(d, w, self.size)[:, :, used].transpose(2, 0, 1), dtype=np.float64),
+                         self.b0.reshape(w, self.size)[:, used].T.astype(np.float64))
+        W, b = self._w64
         Z = np.empty((len(rows), w), dtype=np.float64)
         Xr = X[rows]
-        xn = np.sqrt(np.einsum("ij,ij->i", Xr, Xr).astype(np.float64) * (1 + _dot_coef(d, _U32)))
+        xn = np.sqrt(np.vecdot(Xr, Xr).astype(np.float64) * (1 + _norm_coef(d, _U32)))
         st = self.stats[0]
         k = 2 * _dot_coef(d, _U64)  # this pass and the fixed-order one, both float64
         E = k * (xn * st.colmax[slots] + st.bmax[slots]) * 1.01
+        Xr = Xr.astype(np.float64)
         cuts = np.flatnonzero(np.diff(slots)) + 1
         for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(rows)]))):
-            slot = int(slots[lo])
-            np.matmul(Xr[lo:hi].astype(np.float64), W[:, :, slot].astype(np.float64), out=Z[lo:hi])
-            Z[lo:hi] += b[:, slot].astype(np.float64)
+            np.matmul(Xr[lo:hi], W[int(slots[lo])], out=Z[lo:hi])
+        Z += b[slots]
         return Z[:, :, None], E[:, None]
 
     def exact_logits(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
@@ -856,8 +947,8 @@ class _Group:
 def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per (row, slot) of a (row, unit, slot) array: the first unit of the maximum (a unit
     wins only if strictly greater than all before it), the maximum, the largest value of
-    the other units, and the largest |value|; units marked in ``dup`` (unit, slot) are
-    skipped (they equal a lower unit). NaN propagates into the maxima.
+    the other units, and the largest |value|; units marked in ``dup`` ((unit, slot), or
+    (unit, row, slot)) are skipped (they equal a lower unit). NaN propagates into the maxima.
 
     The units are first copied to contiguous (row, slot) planes: numpy is several times
     faster on one long contiguous plane than on 32-wide strided rows.
@@ -868,9 +959,8 @@ def _top2(Z: np.ndarray, dup: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
     amax = np.abs(planes[0]) if track else np.abs(planes).max(axis=0)  # every unit, duplicates too
     if not track:
         planes = planes.copy()  # never write into Z (one row: the transpose above is a view)
-        for j in range(m):
-            if dup[j].any():
-                planes[j].reshape(c, G)[:, dup[j]] = -np.inf
+        # dup is (unit, slot), or (unit, row, slot) for pairs of different candidates
+        np.copyto(planes.reshape(m, c, G), -np.inf, where=dup if dup.ndim == 3 else dup[:, None, :])
     kind = np.min_scalar_type(m - 1)
     mx = planes[0].copy()
     second = np.full(c * G, -np.inf, dtype=Z.dtype)
@@ -987,9 +1077,136 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
         lo = np.maximum(lo, np.maximum(v - a, 0) * np.exp(-R) - a)
         hi = np.minimum(hi, (v + a) * np.exp(R) + a)
     # the grid's rounding is monotone: equal units at both ends settle every value between
-    units = _grid(np.maximum(lo, 0), ROW_BITS[metric])
-    certain = (units == _grid(hi, ROW_BITS[metric])) & np.isfinite(v) & (amax + E < _F32_MAX)
+    units, same = _grid_pair(np.maximum(lo, 0), hi, ROW_BITS[metric])
+    certain = same & np.isfinite(v) & (amax + E < _F32_MAX)
     return units, certain
+
+
+#: For a value on the floating grid's unclamped part, [2^(b-21), ROW_CAP), rounding to b
+#: significant bits (halves up) is adding half of the last kept bit to the float64's bit
+#: pattern and clearing the bits below it (a carry moves to the next binade exactly as the
+#: grid does); the bit patterns of non-negative floats are ordered as their values.
+_MANTISSA_BITS = 52
+
+
+def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str,
+                   dup: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """`_decide` for the fast pass of a softmax output (units >= 2, float32), on contiguous
+    (unit, row, slot) planes, with the same results wherever it says "certain" and never
+    "certain" where `_decide` would not be; None where it does not apply (some logit within
+    E of float32's range or not finite, a relative bound above 1/2): then `_decide` decides.
+
+    Accuracy: a row is certain when every unit but the maximum lies below the float32
+    threshold ``fl32(fl64(max - 2E))``: rounding is monotone, so a float32 below it lies
+    below ``max - 2E`` exactly, i.e. the maximum leads by more than 2E, as in `_decide`.
+    Log loss and mse: the row's value is computed in float64 as `_row_values` computes it
+    (its own rounding within the same `a`), and its interval ``v -+ (min(L, (v + a)
+    (e^R - 1)) + 3a)``, which contains `_decide`'s (e^R - 1 <= R (1 + R) for R <= 1; the
+    roundings of these few products are inside R's own 2^-20 and 2^-50 terms, those of
+    ``v -+ hw`` inside the third a), is settled when both ends have the same grid units
+    (`_grid_pair`)."""
+    c, m, G = Z.shape
+    if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
+        return None
+    P = Z.transpose(1, 0, 2)
+    if not P.flags.c_contiguous:
+        P = np.ascontiguousarray(P)
+    mx = _scratch("max", (c, G), np.float32)
+    with _quiet():
+        np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
+        big = max(float(mx.max()), -float(P.min()))
+    Emax = float(E.max())
+    if not big + Emax < _F32_MAX:
+        return None
+    rows = np.arange(c)
+    if metric == "accuracy":
+        if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
+            P = P.copy()
+            np.copyto(P, -np.inf, where=dup[:, None, :])
+            np.max(P, axis=0, out=mx)
+        # max - 2E in float64, then to float32: both roundings are monotone and every
+        # float32 is a float64, so z < thr (float32, exact) implies z < max - 2E exactly
+        thr = np.subtract(mx, 2 * E).astype(np.float32)
+        ge = _scratch("ahead", (m, c, G), np.bool_)
+        np.greater_equal(P, thr, out=ge)
+        count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
+        return (P[yc, rows] == mx).astype(np.int64), count == 1
+    # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
+    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact
+    mx64 = mx.astype(np.float64)
+    t = _scratch("exp", (c, G), np.float64)
+    S = np.zeros((c, G), np.float64)
+    Q = np.zeros((c, G), np.float64) if metric == "mse" else None
+    for j in range(m):
+        np.copyto(t, P[j])
+        t -= mx64
+        np.exp(t, out=t)
+        S += t
+        if Q is not None:
+            t *= t
+            Q += t
+    if metric == "log_loss":
+        v = np.log(S)
+        v += mx64
+        v -= P[yc, rows]
+    else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
+        # 2, so its rounding is a few ulps absolute, well inside a
+        ey = P[yc, rows].astype(np.float64)
+        ey -= mx64
+        np.exp(ey, out=ey)
+        v = Q
+        v /= S
+        v /= S
+        ey /= S
+        ey *= 2
+        v -= ey
+        v += 1
+        v /= m
+    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`
+    rf = 2.0 if metric == "log_loss" else 4.0
+    Rmax = rf * Emax * (1 + 2.0**-20) + 2.0**-50
+    if Rmax > 0.5:
+        return None
+    a = v * (16 * _U64)
+    a += _U64 * (16 * m + 64)
+    hw = E * (rf * (1 + 2.0**-20) * (1 + Rmax))
+    hw += 2.0**-50 * (1 + Rmax)
+    hw *= v + a
+    np.minimum(hw, 2 * E, out=hw)
+    hw += 3 * a
+    lo = v - hw
+    return _grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric])
+
+
+def _grid_pair(lo: np.ndarray, hi: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_grid` of the low ends (int64) of intervals [lo, hi] (float64), and whether both ends
+    have the same units (then, the rounding being monotone, so does every value between).
+    Where both ends lie in the grid's unclamped part [2^(bits-21), ROW_CAP), by the bit rule
+    (`_MANTISSA_BITS`): a few integer operations instead of `_grid`'s dozen; elsewhere (the
+    part below, where the spacing is ROW_GRID, the cap, or an end that is not finite) by
+    `_grid` itself."""
+    lo, hi = np.ascontiguousarray(lo, dtype=np.float64), np.ascontiguousarray(hi, dtype=np.float64)
+    half = np.int64(1 << (_MANTISSA_BITS - bits))
+    mask = ~np.int64((1 << (_MANTISSA_BITS + 1 - bits)) - 1)
+    rlo = lo.view(np.int64) + half
+    rlo &= mask
+    rhi = hi.view(np.int64) + half
+    rhi &= mask
+    same = rlo == rhi
+    inside = lo >= 2.0 ** (bits - 1 + _ROW_GRID_EXP)
+    inside &= hi < ROW_CAP
+    same &= inside
+    with _quiet():
+        units = rlo.view(np.float64)
+        units *= 1 / ROW_GRID  # exact: a multiple of ROW_GRID below ROW_CAP, times a power of two
+        units = units.astype(np.int64)  # garbage where not `inside`: replaced below
+    edge = np.flatnonzero(~inside.reshape(-1))
+    if len(edge):
+        a, b = lo.reshape(-1)[edge], hi.reshape(-1)[edge]
+        ends = _grid(np.maximum(a, 0), bits)
+        units.reshape(-1)[edge] = ends
+        same.reshape(-1)[edge] = (ends == _grid(b, bits)) & np.isfinite(a) & np.isfinite(b)
+    return units, same
 
 
 def _grid(v: np.ndarray, bits: int) -> np.ndarray:
@@ -1053,7 +1270,10 @@ def _exact_results(spec: ModelSpec, group: _Group, X: np.ndarray, y: np.ndarray,
 
 def _sum_units(values: np.ndarray) -> list[int]:
     """Exact column sums of a non-negative-or-small int64 (row, slot) array, as Python ints
-    (split in two halves so that no int64 sum can overflow)."""
+    (split in two halves so that no int64 sum can overflow; unsplit while the rows are
+    too few to overflow: a value is below 2^45, `_grid`)."""
+    if values.shape[0] < 1 << 17:
+        return [int(t) for t in values.sum(axis=0)]
     hi = (values >> 24).sum(axis=0)
     lo = (values & ((1 << 24) - 1)).sum(axis=0)
     return [(int(a) << 24) + int(b) for a, b in zip(hi, lo)]
@@ -1107,63 +1327,65 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     # in which tasks finish nor the number of workers can change them.
     tasks = [(r0, g) for r0 in range(0, X.shape[0], chunk_rows) for g in range(len(groups))]
 
-    def work(task: tuple[int, int]) -> tuple[list[int], np.ndarray, np.ndarray] | None:
+    def work(task: tuple[int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
         r0, g = task
         Xc = X[r0 : r0 + chunk_rows]
         if check_rows and g == 0 and not _finite_array(Xc):
             return None
-        grp = groups[g][2]
+        start, _stop, grp = groups[g]
+        yc = y[r0 : r0 + chunk_rows]
+        dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
-            Z, E = grp.outputs(spec, Xc)
-            values, certain = _decide(spec, Z, E, y[r0 : r0 + chunk_rows], metric, grp.dup)
-        certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
+            Z, E = grp.outputs(spec, Xc)  # Z may be this thread's scratch: used up here
+            fast = _decide_planes(spec, Z, E, yc, metric, grp.dup)
+            values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
+            del Z
+            certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
+            rr, ss = np.nonzero(~certain)
+            if len(rr) and not grp.rest:
+                # the second pass of a one-layer model, in this task: float64 through BLAS, one
+                # GEMM per candidate on its uncertain rows of this chunk
+                order = np.argsort(ss, kind="stable")
+                rr, ss = rr[order], ss[order]
+                Z2, E2 = grp.pairs64(spec, Xc, rr, ss)
+                beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
+                dead[ss[beyond]] = True
+                v2, c2 = _decide(spec, Z2, E2, yc[rr], metric, grp.dup[:, ss][:, :, None])
+                settled = c2[:, 0]
+                values[rr[settled], ss[settled]] = v2[settled, 0]
+                certain[rr[settled], ss[settled]] = True
+                left = ~settled & ~dead[ss]
+                rr, ss = rr[left], ss[left]
+        counted = np.where(certain, values, 0)
         if rows_out is not None:  # disjoint slices per task: no lock needed
-            start = groups[g][0]
-            rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = np.where(certain, values, 0)[:, : grp.used]
-        rr, ss = np.nonzero(~certain)
-        return _sum_units(np.where(certain, values, 0)), rr + r0, ss
+            rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = counted[:, : grp.used]
+        return _sum_units(counted), rr + r0, ss, dead
 
     if workers > 1 and len(tasks) > 1:
         results = list(_pool(int(workers)).map(work, tasks))  # numpy and BLAS release the GIL
     else:
         results = map(work, tasks)
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
+    dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
     for done, ((_, g), result) in enumerate(zip(tasks, results), start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:
             raise ModelError(_NOT_FINITE_FEATURES)
-        sums, rr, ss = result
+        sums, rr, ss, dead_here = result
         start, stop, _grp = groups[g]
         for i in range(stop - start):
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
+        dead[g] |= dead_here
     for g, (start, _stop, grp) in enumerate(groups):
+        for slot in np.flatnonzero(dead[g][: grp.used]):
+            ok[start + slot] = False
         rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
         slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        if len(rows) and grp.dtype == _F32 and not grp.rest and metric != "accuracy":
-            # the second pass of log loss and mse (one layer): float64, every pair at once
-            order = np.lexsort((rows, slots))
-            rows, slots = rows[order], slots[order]
-            with _quiet():
-                Z, E = grp.pairs64(spec, X, rows, slots)
-                beyond = np.abs(Z).max(axis=1)[:, 0] - E[:, 0] > _F32_MAX  # certainly beyond float32's range
-                values, certain = _decide(spec, Z, E, y[rows], metric, grp.dup[:, :1])
-            for slot in np.unique(slots[beyond]):
-                ok[start + slot] = False
-            dead = np.isin(slots, slots[beyond])
-            settled = certain[:, 0] & ~dead
-            got = values[settled, 0]
-            # exact per-slot sums: each half is below 2^24 per pair, so float64 sums are exact
-            hi = np.bincount(slots[settled], weights=got >> 24, minlength=grp.size)
-            lo = np.bincount(slots[settled], weights=got & ((1 << 24) - 1), minlength=grp.size)
-            for slot in range(grp.used):
-                units[start + slot] += (int(hi[slot]) << 24) + int(lo[slot])
-            if rows_out is not None:
-                rows_out[rows[settled], start + slots[settled]] = got
-            keep = ~certain[:, 0] & ~dead
-            rows, slots = rows[keep], slots[keep]
-        elif len(rows) and grp.dtype == _F32:  # the second pass: float64, one candidate at a time
+        live = ~dead[g][slots]
+        rows, slots = rows[live], slots[live]
+        if len(rows) and grp.rest and grp.dtype == _F32:  # an mlp's second pass: float64, one candidate at a time
             left_r, left_s = [], []
             for slot in np.unique(slots):
                 r = rows[slots == slot]

@@ -367,7 +367,9 @@ def test_rows_at_a_rounding_point_of_the_row_grid_score_the_same_bits_on_the_ora
     with M._quiet():
         Zf, E = group.outputs(spec, X)
         _, certain = M._decide(spec, Zf, E, y, metric, group.dup)
+        fast = M._decide_planes(spec, Zf, E, y, metric, group.dup)
     assert not certain[:, 0].any()
+    assert (fast is None) == (arch == "logistic") and (fast is None or not fast[1].any())  # the oracle's path too
     # the oracle's path and the reference without BLAS: the same bits, row by row and in all
     zero = _zero(man)
     assert M.score_many(man, zero, [params], X, y)[0] == reference_score(man, params, X, y)
@@ -400,8 +402,190 @@ def test_log_loss_and_mse_are_settled_by_the_float32_pass_on_most_rows(metric, m
     group = M._Group(spec, params, 8)
     with M._quiet():
         Z, E = group.outputs(spec, X)
-        _, certain = M._decide(spec, Z, E, y, metric, group.dup)
-    assert Z.dtype == np.float32 and certain.mean() > 0.9
+        _, certain = M._decide_planes(spec, Z, E, y, metric, group.dup)  # the oracle's path for softmax
+    # the input blocks' bound (gamma_200 at d = 784) leaves about 0.3 % (log loss) and 0.6 % (mse)
+    assert Z.dtype == np.float32 and certain.mean() > 0.985
     made.clear()
     M.score_many(man, head, deltas, X, y)
     assert made and made[0] == np.float32  # the batch's GEMM is float32
+
+
+# ---------------------------------------------------------------------------------------
+# The fast paths of the float32 pass (d = 784: input blocks, planes, the bit rule)
+# ---------------------------------------------------------------------------------------
+
+
+def _sequential_float32(a, b, out):
+    """A GEMM that sums each output left to right in float32, every product rounded before
+    it is added: the order in which many tiny terms after one large one all round away."""
+    acc = np.zeros((a.shape[0], b.shape[1]), np.float32)
+    for i in range(a.shape[1]):
+        acc += np.multiply.outer(a[:, i], b[i])
+    out[...] = acc
+    return out
+
+
+def test_the_input_blocks_bound_holds_and_is_nearly_reached_by_a_sequential_float32_kernel(monkeypatch):
+    # d = 784 runs as 4 blocks of 196 inputs summed in a fixed order: a term goes through at
+    # most 196 + 4 roundings, so E uses gamma_200, not gamma_785. x = w = (1, s, s, ...)
+    # makes Cauchy-Schwarz tight and every s^2 round away after the 1: the error reaches
+    # almost all of that bound, and never more.
+    d = 784
+    spec = M.model_spec(M.make_manifest("softmax", d, 10, metric="accuracy"))
+    s = np.float32(math.sqrt(0.98 * 2.0**-24))
+    v = np.full(d, s, np.float32)
+    v[0] = 1.0
+    X = np.tile(v, (6, 1))
+    X[1:, 1:] *= np.float32(0.5)  # other rows: the same shape, smaller tails
+    params = {"W0": np.tile(v[:, None], (1, 10)), "b0": np.zeros(10, np.float32)}
+    grp = M._Group(spec, [params], 1)
+    assert grp.blocks == [(0, 196), (196, 392), (392, 588), (588, 784)] and grp.depth0 == 200
+    monkeypatch.setattr(M, "_gemm", _sequential_float32)
+    Z, E = grp.outputs(spec, X)
+    exact = grp.exact_logits(spec, X, np.arange(len(X)), np.zeros(len(X), np.int64))
+    err = np.abs(Z[:, :, 0].astype(np.float64) - exact)
+    assert (err <= E).all()
+    assert err[0].max() > 0.9 * E[0, 0]  # the bound is the blocks' one, and nearly reached
+
+
+@pytest.mark.parametrize("metric", M.METRICS)
+def test_d784_scores_are_the_same_bits_on_the_oracle_path_without_blas_and_under_a_sequential_kernel(metric, monkeypatch):
+    # 784 features: the input blocks, the planes' fast decision, the second pass inside each
+    # row chunk; crafted ties (bit-identical leaders; leaders one ulp apart on a feature that
+    # is 0 on most rows) beside ordinary candidates.
+    rng = np.random.default_rng(21)
+    d, n = 784, 36
+    X = rng.standard_normal((n, d), dtype=np.float32)
+    X[:, 9] = 0.0
+    X[::6, 9] = 1.0
+    y = rng.integers(0, 10, n)
+    man = M.make_manifest("softmax", d, 10, metric=metric)
+    W = (rng.standard_normal((d, 10)) * 0.05).astype(np.float32)
+    dup = W.copy()
+    dup[:, 7] = dup[:, 3] = np.abs(W[:, 3]) + 0.05
+    near = dup.copy()
+    near[9, 7] = np.nextafter(near[9, 3], np.float32(1))
+    b = np.zeros(10, np.float32)
+    cands = [{"W0": W, "b0": b}, {"W0": dup, "b0": b}, {"W0": near, "b0": b},
+             {"W0": (W * 40).astype(np.float32), "b0": b}]
+    want = [reference_score(man, c, X, y) for c in cands]
+    assert M.score_many(man, _zero(man), cands, X, y, chunk_rows=16, workers=2).tolist() == want
+    monkeypatch.setattr(M, "_gemm", _sequential_float32)
+    assert M.score_many(man, _zero(man), cands, X, y).tolist() == want
+
+
+def _grid_edges(bits: int) -> np.ndarray:
+    """Values at and beside every kind of edge of the floating grid: powers of two, rounding
+    points, the end of the clamped part (2^(bits-21)), the cap; as float64, with neighbours."""
+    points = [0.0, 5e-324, 1e-300, 2.0**-21, 3 * 2.0**-22, M.ROW_CAP, 2 * M.ROW_CAP, 1e300]
+    for e in range(-24, 25):
+        step = 2.0 ** max(e + 1 - bits, -20)
+        points.append(2.0**e)
+        for k in range(0, 2**bits + 1):
+            points.append(2.0**e + (k + 0.5) * step)
+    points.append(2.0 ** (bits - 21))
+    out = set()
+    for p in points:
+        q = p
+        for _ in range(3):
+            out.add(q)
+            q = np.nextafter(q, np.inf)
+        q = p
+        for _ in range(3):
+            out.add(q)
+            q = np.nextafter(q, -np.inf)
+    return np.array(sorted(v for v in out if v >= 0), dtype=np.float64)
+
+
+@pytest.mark.parametrize("bits", sorted(set(M.ROW_BITS.values())))
+def test_the_bit_rule_gives_the_grids_units_and_settles_exactly_the_intervals_the_grid_settles(bits):
+    v = _grid_edges(bits)
+    rng = np.random.default_rng(bits)
+    lo = np.concatenate([v, v, v[:-1], v, rng.uniform(0, 40, 5000), [np.nan, 1.0, np.inf]])
+    hi = np.concatenate([v, np.nextafter(v, np.inf), v[1:], v * (1 + 2.0**-12), lo[-5003:-3] * (1 + 1e-3),
+                         [1.0, np.nan, np.inf]])
+    units, same = M._grid_pair(lo, hi, bits)
+    want_lo = M._grid(np.maximum(lo, 0), bits)
+    want_same = (want_lo == M._grid(hi, bits)) & np.isfinite(lo) & np.isfinite(hi)
+    assert (same == want_same).all()
+    assert (units[np.isfinite(lo)] == want_lo[np.isfinite(lo)]).all()
+    # both branches ran: ends inside the unclamped part, and ends below it or at the cap
+    inside = (lo >= 2.0 ** (bits - 21)) & (hi < M.ROW_CAP)
+    assert inside.sum() > 1000 and (~inside).sum() > 100
+    assert same[inside].any() and not same[inside].all()
+
+
+def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_where_sure():
+    # `_decide_planes` (the oracle's path for softmax outputs) against `_decide`: wherever
+    # it settles a row, `_decide` settles it with the same value, and it settles nearly all
+    # that `_decide` does; crafted rows sit at a lead of 2E give or take an ulp, at rounding
+    # points of the grid, and on units that duplicate a lower one.
+    rng = np.random.default_rng(31)
+    c, m, G = 600, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8, 40], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 2e-3, (c, G))
+    top = Z.argmax(axis=1)
+    for r in range(0, c, 3):  # the runner-up at 2E from the leader, +- a few ulps
+        for g in range(G):
+            j = (top[r, g] + 1) % m
+            Z[r, j, g] = np.float32(Z[r, top[r, g], g] - 2 * E[r, g]) + np.float32(rng.integers(-2, 3)) * np.spacing(Z[r, top[r, g], g])
+    y = rng.integers(0, m, c)
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    for metric in M.METRICS:
+        with M._quiet():
+            fast = M._decide_planes(spec, Z, E, y, metric, dup)
+            general = M._decide(spec, Z, E, y, metric, dup)
+        assert fast is not None
+        (fv, fc), (gv, gc) = fast, general
+        assert not (fc & ~gc).any()
+        assert (fv[fc] == gv[fc]).all()
+        plain = np.arange(c) % 3 != 0  # rows not crafted at the edge
+        assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
+
+
+def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(digits, monkeypatch):
+    # A batch with a candidate whose units 3 and 7 are bit-identical (unit 7 never wins) and
+    # one whose unit 7 beats unit 2 by far less than the float32 bound but more than the
+    # float64 one: its rows take the second pass, which must not skip that unit 7.
+    X, y = digits
+    man = M.make_manifest("softmax", 64, 10, metric="accuracy")
+    rng = np.random.default_rng(41)
+    W = (rng.standard_normal((64, 10)) * 0.3).astype(np.float32)
+    dup = W.copy()
+    dup[:, 7] = dup[:, 3] = np.abs(W[:, 3]) + 1
+    close = W.copy()
+    close[:, 2] = np.abs(W[:, 2]) + 1
+    close[:, 7] = close[:, 2]
+    close[36, 7] = close[36, 2] * np.float32(1 + 2.0**-20)  # unit 7 ahead wherever x_36 > 0
+    b = np.zeros(10, np.float32)
+    cands = [{"W0": dup, "b0": b}, {"W0": close, "b0": b}]
+    seen = {"pairs": 0}
+    real = M._Group.pairs64
+
+    def spy(self, spec, Xc, rows, slots):
+        seen["pairs"] += int((slots == 1).sum())
+        return real(self, spec, Xc, rows, slots)
+
+    monkeypatch.setattr(M._Group, "pairs64", spy)
+    exact = _count_exact(monkeypatch)
+    got = M.score_many(man, _zero(man), cands, X, y)
+    assert got.tolist() == [reference_score(man, c, X, y) for c in cands]
+    assert seen["pairs"] > 20 and exact["pairs"] < seen["pairs"]  # settled by the float64 pass
+    assert got[1] != float(np.mean(y == 2))  # unit 7 did win rows
+
+
+def test_scratch_buffers_are_reused_within_a_thread_and_never_shared_between_threads():
+    import threading
+
+    a = M._scratch("test", (64, 8), np.float32)
+    assert np.shares_memory(a, M._scratch("test", (8, 8), np.float32))  # reused, not allocated again
+    other = []
+    worker = threading.Thread(target=lambda: other.append(M._scratch("test", (64, 8), np.float32)))
+    worker.start()
+    worker.join()
+    assert not np.shares_memory(a, other[0])  # the row chunks' tasks never write into each other's
+    huge = M._scratch("test-huge", (M._SCRATCH_MAX_BYTES // 4 + 1,), np.float32)
+    assert not np.shares_memory(huge, M._scratch("test-huge", (8,), np.float32))  # too big to keep
