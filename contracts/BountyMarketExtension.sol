@@ -52,7 +52,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
         uint256 fixedPart = fees + p.revealBond;
-        uint256 received = _pullFunds(p.token, p.reward + fixedPart);
+        // drawn mode: the requester's ETH draw deposit (rule C5) arrives beside the escrow
+        uint256 received = _pullFunds(p.token, p.reward + fixedPart, p.committee[0] == address(0) ? _drawDeposit() : 0);
         _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
         if (received < fixedPart) revert FundingShortfall(received, fixedPart);
         uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
@@ -128,7 +129,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _onlyDelegated();
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
-        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
+        uint256 received = _pullFunds(_tokenOf(b.terms), amount, 0);
         uint256 reward = b.reward + received;
         if (reward > type(uint128).max) revert InvalidParameter("amount");
         b.reward = uint128(reward);
@@ -178,10 +179,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 at = b.drawBlock;
         if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
-        bytes32 h = blockhash(at);
-        // slither-disable-next-line incorrect-equality (blockhash is zero exactly when the block is out of the 256-block window)
-        if (h == 0) return _armDraw(bountyId, b); // lapsed: anyone could have drawn for 256 blocks
-        b.drawBlock = 0;
         address[] storage seats = _committees[bountyId];
         uint256 size = seats.length;
         address[] memory exclude = new address[](size + 1);
@@ -190,6 +187,15 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
         }
+        bytes32 h = blockhash(at);
+        // slither-disable-next-line incorrect-equality (blockhash is zero exactly when the block is out of the 256-block window)
+        if (h == 0) {
+            // lapsed: anyone could have drawn for 256 blocks. A lapsed first draw is a failed
+            // one (charged, C5): waiting out a public bad outcome is no free re-roll
+            if (empty == size && b.status & F_BASELINE == 0) return _cancel(bountyId, b);
+            return _armDraw(bountyId, b);
+        }
+        b.drawBlock = 0;
         exclude[size] = b.requester;
         address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(h, bountyId))), empty, _terms(b), exclude);
         if (drawn.length < empty && empty == size) {
@@ -320,6 +326,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint32 score = RewardMath.scoreOf(med, higher);
         uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
         scoring = _stamp(scoring, SC_LAST_SETTLED);
+        if (status & F_DRAWN != 0) _claimable[b.requester][ETH] += _drawDeposit(); // rule C5: refunded
         status |= F_BASELINE;
         if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
             status |= F_ENDED;
@@ -332,12 +339,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
-    function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
+    ///      `eth` more must come with it in ETH (the draw deposit, rule C5).
+    function _pullFunds(address token, uint256 amount, uint256 eth) private returns (uint256 received) {
         if (token == ETH) {
-            if (msg.value != amount) revert WrongPayment(amount, msg.value);
+            if (msg.value != amount + eth) revert WrongPayment(amount + eth, msg.value);
             return amount;
         }
-        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        if (msg.value != eth) revert WrongPayment(eth, msg.value);
         if (amount == 0) return 0;
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
@@ -360,7 +368,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
         if (p.reward > type(uint128).max) revert InvalidParameter("reward");
         uint256 size = p.committee.length;
-        if (p.trustSingleOracle ? size != 1 : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
+        // one drawn seat never decides alone (a requester would re-roll until its own oracle sits)
+        if (p.trustSingleOracle ? size != 1 || p.committee[0] == address(0) : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
         // the worst settlement grows with committee x batch: this bound keeps it within 2^24 gas
         if (size * p.batchSize > MAX_COMMITTEE_BY_BATCH) revert InvalidParameter("batchSize");
         _checkCid(p.initialModel);
@@ -397,12 +406,23 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.status = status | F_CANCELLED | F_ENDED;
         b.scoring = _stamp(b.scoring, SC_ENDED_AT);
         emit BountyCancelled(bountyId);
-        if (status & F_DRAWN != 0 && status & F_BASELINE == 0) {
-            uint256 burned = (uint256(b.reward) * CANCEL_BURN_BPS) / BPS;
-            b.reward -= uint128(burned); // nothing is paid before the baseline
-            _pendingBurn[_tokenOf(b.terms)] += burned;
-            emit CancelCharged(bountyId, burned);
-        }
+        if (status & F_DRAWN != 0 && status & F_BASELINE == 0) _charge(bountyId, b);
+    }
+
+    /// @dev Rule C5: a drawn bounty that ends without a baseline (cancelled, its first draw
+    ///      failed or lapsed, or its deadline reached) burns CANCEL_BURN_BPS of its reward and
+    ///      the whole ETH draw deposit, so that no re-roll of the draw is free, even at reward 0.
+    function _charge(uint256 bountyId, Bounty storage b) private {
+        uint256 burned = (uint256(b.reward) * CANCEL_BURN_BPS) / BPS;
+        b.reward -= uint128(burned); // nothing is paid before the baseline
+        _pendingBurn[_tokenOf(b.terms)] += burned;
+        _pendingBurn[ETH] += _drawDeposit();
+        emit CancelCharged(bountyId, burned);
+    }
+
+    /// @dev Rule C5: the ETH a drawn bounty's requester deposits with createBounty.
+    function _drawDeposit() private view returns (uint256) {
+        return IOracleRegistry(_registry).minStake() / BOND_FLOOR_DIVISOR;
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -414,6 +434,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 nextBatch = _u(status, ST_NEXT_BATCH, 32);
         if (nextBatch < batches) revert BatchesPending(bountyId, nextBatch, batches);
         b.closedAt = uint64(block.timestamp);
+        // rule C5: a drawn bounty whose deadline came before its baseline is charged as a cancel
+        if (status & (F_DRAWN | F_BASELINE | F_CANCELLED) == F_DRAWN) _charge(bountyId, b);
         uint256 scoring = b.scoring;
         // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended by cancel or target", not a balance)
         if (_u(scoring, SC_ENDED_AT, 64) == 0) b.scoring = _set(scoring, SC_ENDED_AT, 64, _endTime(b));

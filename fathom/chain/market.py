@@ -422,6 +422,12 @@ class Market:
         self.w3.provider.make_request("evm_mine", [])
         return True
 
+    def draw_deposit(self) -> int:
+        """The ETH a drawn-mode bounty deposits with createBounty (rule C5): the registry's
+        minimum stake / 16 (BOND_FLOOR_DIVISOR), burned if the bounty ends before its baseline,
+        refunded (claimable) when the baseline is set."""
+        return int(self.registry.functions.minStake().call()) // 16
+
     def draw_committee(self, bounty_id: int) -> Any:
         """Fill the bounty's empty seats from the armed block's hash (rule C4; anyone may)."""
         return self.send(self.market.functions.drawCommittee(bounty_id))
@@ -432,12 +438,13 @@ class Market:
             raise FathomError(f"bounty parameters missing: {', '.join(missing)}")
         tup = tuple(params[f] for f in PARAM_FIELDS)
         escrow = params["reward"] + params["oracleFeePerBatch"] * params["maxBatches"] + params["revealBond"]
+        deposit = self.draw_deposit() if params["committee"] and int(params["committee"][0], 16) == 0 else 0
         if params["token"] == ETH:
-            receipt = self.send(self.market.functions.createBounty(tup), value=escrow)
+            receipt = self.send(self.market.functions.createBounty(tup), value=escrow + deposit)
         else:
             token = self.w3.eth.contract(address=params["token"], abi=abi("MockERC20"))
             self.send(token.functions.approve(self.address, escrow))
-            receipt = self.send(self.market.functions.createBounty(tup))
+            receipt = self.send(self.market.functions.createBounty(tup), value=deposit)
         for log in receipt.logs:
             ev = self._decode(log) if log["address"] == self.address else None
             if ev and ev.name == "BountyOpened":

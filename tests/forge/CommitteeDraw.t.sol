@@ -295,18 +295,113 @@ contract CommitteeDrawTest is Test {
         market.drawCommittee(id);
     }
 
-    /// @dev Nobody drew for 256 blocks: the hash is gone, the draw is re-armed for a later block.
-    function test_c4_lapsed_draw_is_rearmed() public {
-        _stakeMany(4, 2 ether);
+    /// @dev A replacement draw nobody ran for 256 blocks: the hash is gone, the draw is re-armed
+    ///      for a later block (only a lapsed *first* draw ends the bounty, see the F3 attack).
+    function test_c4_lapsed_replacement_draw_is_rearmed() public {
+        _stakeMany(6, 2 ether);
         uint256 id = _open(_drawnParams(3));
+        address[] memory members = _draw(id, keccak256("x"));
+        vm.prank(members[1]);
+        market.joinCommittee(id);
+        vm.prank(members[1]);
+        market.leaveCommittee(id);
         uint256 at = market.getBounty(id).drawBlock;
         vm.roll(at + 300);
         market.drawCommittee(id);
         assertEq(market.getBounty(id).drawBlock, at + 305, "re-armed");
-        (address[] memory members,,) = market.getCommittee(id);
-        assertEq(members[0], address(0), "nothing drawn from a lapsed block");
+        assertFalse(market.getBounty(id).cancelled, "a lapsed replacement draw ends nothing");
+        (members,,) = market.getCommittee(id);
+        assertEq(members[1], address(0), "nothing drawn from a lapsed block");
         members = _draw(id, keccak256("fresh"));
-        assertTrue(members[2] != address(0), "drawn after the re-arm");
+        assertTrue(members[1] != address(0), "drawn after the re-arm");
+    }
+
+    /// @dev Attack F3 (review): under terms honest nodes refuse, only the requester triggers the
+    ///      draw; it lets every first draw whose public outcome it dislikes lapse, which used to
+    ///      re-arm for free. A lapsed first draw is now a failed one: the bounty ends, charged.
+    function test_attack_F3_lapsing_the_first_draw_to_reroll_is_charged() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        uint256 burnBefore = market.pendingBurn(address(0));
+        vm.roll(market.getBounty(id).drawBlock + 257);
+        market.drawCommittee(id); // anyone may end it
+        assertTrue(market.getBounty(id).cancelled, "a lapsed first draw ends the bounty");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "charged as a cancel");
+        vm.expectRevert();
+        market.drawCommittee(id); // no re-roll on the same bounty
+    }
+
+    /// @dev Attack F2 (review): one drawn seat deciding alone (trustSingleOracle) lets a
+    ///      requester re-roll until its own oracle holds that seat: refused.
+    function test_attack_F2_single_drawn_oracle_deciding_alone_refused() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = MarketSetup.params(address(0), new address[](1));
+        p.trustSingleOracle = true;
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "committee"));
+        market.createBounty{value: MarketSetup.escrow(p)}(p);
+    }
+
+    /// @dev Attack F2 (review): open at reward 0 (the 5% charge is then 0), cancel and reopen
+    ///      until the committee suits, then top up. Every re-roll now burns the ETH draw deposit
+    ///      (minStake / 16), which the baseline alone refunds.
+    function test_attack_F2_reward_zero_reroll_burns_the_draw_deposit() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 0;
+        uint256 deposit = MarketSetup.drawDeposit(p);
+        assertEq(deposit, 1 ether / 16, "minStake / 16");
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.WrongPayment.selector, MarketSetup.escrow(p), MarketSetup.escrow(p) - deposit));
+        market.createBounty{value: MarketSetup.escrow(p) - deposit}(p);
+        uint256 burnBefore = market.pendingBurn(address(0));
+        for (uint256 k = 0; k < 3; ++k) {
+            uint256 id = _open(p);
+            _draw(id, keccak256(abi.encode("reroll", k)));
+            vm.prank(requester);
+            market.cancel(id);
+            market.close(id);
+        }
+        assertEq(market.pendingBurn(address(0)) - burnBefore, 3 * deposit, "each re-roll burns the deposit");
+        assertEq(market.claimable(requester, address(0)), 3 * uint256(p.oracleFeePerBatch) * p.maxBatches, "only the fees come back");
+    }
+
+    /// @dev Rule C5: the baseline refunds the draw deposit to the requester.
+    function test_c5_baseline_refunds_the_draw_deposit() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        address[] memory members = _draw(id, keccak256("b"));
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(members[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(members[i]);
+            market.reportBaseline(id, 500_000);
+        }
+        assertTrue(market.getBounty(id).baselineSet, "baseline set");
+        assertEq(market.claimable(requester, address(0)), MarketSetup.drawDeposit(p), "deposit refunded at the baseline");
+    }
+
+    /// @dev Attack F5 (review): a requester that dislikes its committee never seats it and waits
+    ///      for the deadline, which used to end the bounty uncharged. Close charges it as a cancel.
+    function test_attack_F5_deadline_before_baseline_is_charged() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.deadline = uint64(block.timestamp + 1 days);
+        uint256 id = _open(p);
+        _draw(id, keccak256("h"));
+        uint256 burnBefore = market.pendingBurn(address(0));
+        vm.warp(block.timestamp + 1 days + 1);
+        market.close(id);
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "charged");
+        assertEq(
+            market.claimable(requester, address(0)),
+            p.reward - p.reward / 20 + uint256(p.oracleFeePerBatch) * p.maxBatches,
+            "refund less the charge"
+        );
     }
 
     /// @dev A member that leaves before any batch is replaced by a new draw, and the committee
@@ -380,7 +475,7 @@ contract CommitteeDrawTest is Test {
         uint256 burnBefore = market.pendingBurn(address(0));
         vm.prank(requester);
         market.cancel(id);
-        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20, "5% burned");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "5% and the deposit burned");
         market.close(id);
         uint256 refund = market.claimable(requester, address(0));
         assertEq(refund, p.reward - p.reward / 20 + uint256(p.oracleFeePerBatch) * p.maxBatches, "refund less the charge");
@@ -388,7 +483,7 @@ contract CommitteeDrawTest is Test {
         uint256 id2 = _open(MarketSetup.params(address(0), oracles.length >= 3 ? _three() : oracles));
         vm.prank(requester);
         market.cancel(id2);
-        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20, "trusted cancel not charged");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "trusted cancel not charged");
     }
 
     function _three() internal view returns (address[] memory t) {

@@ -354,8 +354,10 @@ def test_attack_a_node_never_joins_a_bounty_outside_its_policy(world: World, tmp
 
 def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: World, tmp_path):
     """Rule C4: a drawn-mode bounty's seats are drawn by whoever calls drawCommittee once the
-    armed block is mined; a node whose policy accepts the bounty does it on its next tick, and
-    then counts the bounty among its own if the draw seated it."""
+    armed block is mined; every node does it on its next tick, even one whose policy refuses the
+    bounty (attack F3), and then counts the bounty among its own if the draw seated it. The
+    requester paid the draw deposit (C5) with createBounty."""
+    from fathom.protocol.policy import Policy
     from fathom.roles.requester import default_terms
     from fathom.storage.store import EmbeddedStore
 
@@ -372,7 +374,11 @@ def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: Worl
     assert not view["trustedCommittee"] and view["drawBlock"] > 0
     mine(world.w3, 6)
     node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    # a policy that refuses these terms: the node draws anyway (review F3, a draw only the
+    # requester triggers is one it can let lapse whenever the outcome is bad)
+    node.policy = Policy(min_scoring_timeout=7 * 24 * 3600)
     node.sync()
+    assert node.policy_refusal(bid) is not None
     node.trigger_draws()
     members = requester.committee(bid)[0]
     assert sorted(members) == sorted(o.address for o in oracles), "3 of 3 oracles seated"

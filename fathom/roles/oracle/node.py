@@ -205,9 +205,11 @@ class OracleNode(Duties, Reports):
         return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id)))
 
     def trigger_draws(self) -> None:
-        """Draw every committee whose armed block is mined (rule C4) and whose terms this
-        node's policy accepts (it is then a candidate). A draw someone else already ran,
-        or one the contract refuses, is left alone; the next tick reads the outcome."""
+        """Draw every committee whose armed block is mined (rule C4), whatever its terms:
+        a draw only the requester would trigger lets it wait out, unseen, each outcome it
+        dislikes (review F3; a lapsed first draw is charged anyway, C5). A draw someone
+        else already ran, or one the contract refuses, is left alone; the next tick reads
+        the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
         for bounty_id, at in self._armed_draws():
@@ -216,8 +218,6 @@ class OracleNode(Duties, Reports):
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] == 0 or head <= view["drawBlock"]:
                 continue  # drawn (or re-armed) by another node since
-            if self.policy_refusal(bounty_id) is not None:
-                continue
             try:
                 self.market.draw_committee(bounty_id)
                 self._say(f"bounty {bounty_id}: drew its committee")

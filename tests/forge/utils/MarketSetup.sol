@@ -75,7 +75,13 @@ library MarketSetup {
         p.validationCommitment = commitment(cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)));
     }
 
+    /// @dev What createBounty takes in ETH for an ETH bounty: the escrow, and in drawn mode the
+    ///      draw deposit (rule C5: the registry's minStake / 16).
     function escrow(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
-        return p.reward + uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond;
+        return p.reward + uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond + drawDeposit(p);
+    }
+
+    function drawDeposit(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
+        return p.committee.length != 0 && p.committee[0] == address(0) ? ORACLE_MIN_STAKE / 16 : 0;
     }
 }

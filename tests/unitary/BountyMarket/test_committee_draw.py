@@ -12,9 +12,16 @@ REWARD = 10**18
 ZERO_ADDRESS = ETH  # an empty seat
 
 
+def draw_deposit(market):
+    """Rule C5: the ETH draw deposit, the registry's minimum stake / 16."""
+    from brownie import OracleRegistry
+
+    return OracleRegistry.at(market.oracleRegistry()).minStake() // 16
+
+
 def open_drawn(market, requester, size=3, **overrides):
     tup, p = params([ZERO_ADDRESS] * size, ETH, **overrides)
-    tx = market.createBounty(tup, {"from": requester, "value": escrow_total(p)})
+    tx = market.createBounty(tup, {"from": requester, "value": escrow_total(p) + draw_deposit(market)})
     return tx.events["BountyOpened"]["bountyId"], tx
 
 
@@ -116,7 +123,7 @@ def test_c5_a_cancel_before_the_baseline_burns_five_percent_of_the_reward(market
     market.drawCommittee(bid, {"from": requester})
     tx = market.cancel(bid, {"from": requester})
     assert tx.events["CancelCharged"]["burned"] == REWARD // 20
-    assert market.pendingBurn(ETH) == REWARD // 20
+    assert market.pendingBurn(ETH) == REWARD // 20 + draw_deposit(market)  # and the deposit
     # a trusted committee's cancel is not charged
     rnd = Round.open(market, requester, staked_oracles[:3], baseline=None)
     assert market.getBounty(rnd.bounty_id)["trustedCommittee"] is True
