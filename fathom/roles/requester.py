@@ -281,6 +281,11 @@ def _encrypted_mode_keys(initial: tuple[dict[str, Any], dict[str, np.ndarray]], 
     fresh 2048-bit Paillier key pair."""
     if clear:
         raise FathomError("--encrypted-weights and --clear contradict each other: the model is either public or encrypted")
+    if all(int(m, 16) == 0 for m in terms["committee"]):
+        # the Paillier secret is sealed for exactly the committee (F13); a drawn committee is
+        # not known at opening and the seat key (C4) does not carry it yet
+        raise FathomError("--encrypted-weights needs a named committee (--committee A,B,C): the Paillier secret key "
+                          "is sealed for exactly the committee, which a drawn committee is not yet when the bounty opens")
     if admitted:
         raise FathomError("an encrypted-weights bounty admits nobody to a keyring: anyone may contribute on the "
                           "ciphertexts, and only the committee holds the key")
