@@ -24,10 +24,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     address private immutable _registry;
     /// @dev This contract's own address: under delegatecall, address(this) is the market's.
     address private immutable _self;
+    /// @dev The registry's drawPeriod (rule O7): blocks per staking or drawing half.
+    uint256 private immutable _drawPeriod;
 
     constructor(address registry) {
         _registry = registry;
         _self = address(this);
+        _drawPeriod = IOracleRegistry(registry).drawPeriod();
     }
 
     /// @dev ETH sent to the extension itself would stay there: only the market may run what pays.
@@ -166,11 +169,45 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         t.bond = b.memberBond;
     }
 
-    /// @dev Rule C4: the empty seats will be drawn from the hash of a block nobody knows yet.
+    /// @dev Rules C4, O7: the empty seats will be drawn from the hash of a block nobody knows
+    ///      yet, the first block of a registry drawing half at least DRAW_DELAY blocks on, so
+    ///      that nothing the draw reads can change once that hash is known. A pending draw whose
+    ///      half has not ended keeps its seed (it fills every seat empty when it runs).
     function _armDraw(uint256 bountyId, Bounty storage b) private {
-        uint256 at = block.number + DRAW_DELAY;
-        b.drawBlock = uint64(at);
+        uint256 p = _drawPeriod;
+        uint256 at = b.drawBlock;
+        if (at != 0 && block.number < at + p) return;
+        // Equivalent to: the least at >= block.number + DRAW_DELAY with at % (2 * p) == p
+        at = ((block.number + DRAW_DELAY + p - 1) / (2 * p)) * (2 * p) + p;
+        b.drawBlock = uint32(at);
         emit CommitteeDrawArmed(bountyId, at);
+    }
+
+    /// @dev Rule O7: no seat is emptied in a registry drawing half, whose draws' seeds are
+    ///      public (an emptied seat would join a draw whose outcome its emptier can compute).
+    function _seatsFrozen(uint256 bountyId) private view {
+        uint256 p = _drawPeriod;
+        if ((block.number / p) & 1 == 1) revert SeatsFrozen(bountyId, (block.number / p + 1) * p);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function vacateSeat(uint256 bountyId, address oracle) external {
+        _requireNotEnded(bountyId);
+        _seatsFrozen(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 seat = _members[bountyId][oracle] & 0xff; // 0 for a stranger or a tombstone
+        // rule C6: a drawn seat whose holder has not joined, once the join timeout has passed
+        // or at once if it cannot bond (its policy accepted the terms when it was drawn)
+        if (
+            status & F_DRAWN == 0 || seat == 0 || (status >> ST_OPTED_IN) & (1 << (seat - 1)) != 0
+                || (block.timestamp < uint256(b.drawnAt) + b.scoringTimeout && IOracleRegistry(_registry).canBond(oracle, b.memberBond))
+        ) revert SeatNotVacatable(bountyId, oracle);
+        _committees[bountyId][seat - 1] = address(0);
+        _members[bountyId][oracle] = LEFT_EARLY; // as if it had left: never seated here again
+        _gone[bountyId].push(oracle);
+        _armDraw(bountyId, b);
+        emit SeatVacated(bountyId, oracle);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -180,24 +217,30 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 at = b.drawBlock;
         if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
         address[] storage seats = _committees[bountyId];
+        address[] storage gone = _gone[bountyId];
         uint256 size = seats.length;
-        address[] memory exclude = new address[](size + 1);
+        // excluded: the seated, the requester, and (rule C6) those that left or were vacated
+        address[] memory exclude = new address[](size + 1 + gone.length);
         uint256 empty = 0;
         for (uint256 i = 0; i < size; ++i) {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
         }
-        bytes32 h = blockhash(at);
-        // slither-disable-next-line incorrect-equality (blockhash is zero exactly when the block is out of the 256-block window)
-        if (h == 0) {
-            // lapsed: anyone could have drawn for 256 blocks. A lapsed first draw is a failed
-            // one (charged, C5): waiting out a public bad outcome is no free re-roll
+        for (uint256 i = 0; i < gone.length; ++i) {
+            exclude[size + 1 + i] = gone[i];
+        }
+        if (block.number >= at + _drawPeriod) {
+            // lapsed: anyone could have drawn during the whole drawing half (rule O7: a draw
+            // runs within its seed's half). A lapsed first draw is a failed one (charged, C5):
+            // waiting out a public bad outcome is no free re-roll
             if (empty == size && b.status & F_BASELINE == 0) return _cancel(bountyId, b);
             return _armDraw(bountyId, b);
         }
         b.drawBlock = 0;
+        b.drawnAt = uint32(block.timestamp);
         exclude[size] = b.requester;
-        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(h, bountyId))), empty, _terms(b), exclude);
+        // at < block.number < at + drawPeriod <= at + 256: the hash is readable
+        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(blockhash(at), bountyId))), empty, _terms(b), exclude);
         if (drawn.length < empty && empty == size) {
             // the first draw found too few oracles whose policy and free stake take these terms:
             // the bounty ends, charged as a cancel (C5), rather than seat the few who accept them
@@ -208,12 +251,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         for (uint256 i = 0; i < size && j < drawn.length; ++i) {
             if (exclude[i] == address(0)) {
                 address member = drawn[j++];
-                // one that left this bounty early (its tombstone) is not seated again: the seat
-                // waits for a fresh draw
-                if (_members[bountyId][member] != 0) {
-                    _armDraw(bountyId, b);
-                    continue;
-                }
                 seats[i] = member;
                 _members[bountyId][member] = i + 1;
                 b.releasedMask &= ~uint16(1 << i); // the seat's last holder may have left early
@@ -250,6 +287,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
         status &= ~(bit << ST_OPTED_IN);
         if (drawn) {
+            _seatsFrozen(bountyId);
             _committees[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = address(0);
             _armDraw(bountyId, b);
         } else {
@@ -257,8 +295,10 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         }
         b.status = status;
         // it can neither report nor join again, nor be drawn again for this bounty: its slot
-        // keeps only a tombstone (no seat index, so every member check refuses it)
+        // keeps only a tombstone (no seat index, so every member check refuses it), and every
+        // later draw excludes it (C6)
         _members[bountyId][msg.sender] = LEFT_EARLY;
+        if (drawn) _gone[bountyId].push(msg.sender);
     }
 
     /// @inheritdoc IBountyMarketExtension

@@ -11,6 +11,8 @@ library MarketSetup {
     uint256 internal constant ORACLE_MIN_STAKE = 1 ether;
     uint256 internal constant ORACLE_UNBONDING_DELAY = 7 days;
     uint256 internal constant ORACLE_SLASH_BPS = 1_000;
+    /// @dev scripts/deploy.py's development period (rule O7): 8-block staking and drawing halves.
+    uint256 internal constant ORACLE_DRAW_PERIOD = 8;
     uint256 internal constant WAD = 1e18;
     uint8 internal constant RAW = 0x55;
     uint8 internal constant DAG_PB = 0x70;
@@ -24,7 +26,7 @@ library MarketSetup {
     /// @dev The caller deploys (and so may set the registry's market), `owner` owns the market.
     function deploy(address owner, address guardian) internal returns (Deployment memory d) {
         d.keyRegistry = new KeyRegistry();
-        d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS);
+        d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD);
         BountyMarket market = new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian);
         d.registry.setMarket(address(market));
         d.market = IBountyMarket(address(market));
