@@ -57,6 +57,7 @@ from fathom.protocol import settlement as P  # noqa: E402
 from fathom.chain.client import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
+    ORACLE_DRAW_PERIOD,
     ORACLE_SLASH_BPS,
     ORACLE_UNBONDING_DELAY,
     LocalChain,
@@ -234,6 +235,18 @@ class Env:
     def now(self) -> int:
         return self.w3.eth.get_block("latest").timestamp
 
+    def mine_to(self, block: int) -> None:
+        """Mine empty blocks until the next transaction lands in block `block` or later."""
+        while self.w3.eth.block_number + 1 < block:
+            self.w3.provider.make_request("evm_mine", [])
+
+    def to_staking(self) -> None:
+        """Rule O7: mine until the next transaction lands in a registry staking half (stake,
+        requestUnbond, setPolicy, sync and drawn seats' leaving revert in a drawing half)."""
+        # both the block gas is estimated at (the latest) and the one the transaction lands in
+        while any((n // ORACLE_DRAW_PERIOD) % 2 == 1 for n in (self.w3.eth.block_number, self.w3.eth.block_number + 1)):
+            self.w3.provider.make_request("evm_mine", [])
+
 
 @dataclass
 class Deployment:
@@ -255,7 +268,12 @@ class Deployment:
         return self.env.unlocked[0]
 
     def stake_oracles(self, oracles: list[Acct], amount: int) -> list[Any]:
-        return self.env.bulk([(o, self.registry.functions.stake(), amount) for o in oracles], gas=200_000)
+        """One stake each, every one in a staking half (rule O7: each transaction is a block)."""
+        out = []
+        for o in oracles:
+            self.env.to_staking()
+            out.append(self.env.send(o, self.registry.functions.stake(), amount, gas=200_000))
+        return out
 
     def contributors(self, n: int, eth: int = 0, tokens: int = 0) -> list[Acct]:
         """n new contributors: `eth` wei each; `tokens` minted and the market approved for all."""
@@ -421,17 +439,22 @@ def _functions(env: Env) -> dict[str, Any]:
     # ---- OracleRegistry
     receipts = d.stake_oracles(oracles, 10 * WAD)
     f["OracleRegistry.stake"] = _rec(receipts[0], "an oracle's first deposit (10 ETH)")
+    env.to_staking()
     f["OracleRegistry.stake [top-up]"] = _rec(env.send(oracles[0], reg.stake(), WAD), "a bonded oracle adds 1 ETH")
     leaver = u[18]
+    env.to_staking()
     env.send(leaver, reg.stake(), ORACLE_MIN_STAKE)
+    env.to_staking()
     f["OracleRegistry.requestUnbond"] = _rec(env.send(leaver, reg.requestUnbond()), "an oracle serving no bounty")
     env.warp(ORACLE_UNBONDING_DELAY + 1)
     f["OracleRegistry.withdraw"] = _rec(env.send(leaver, reg.withdraw()), "after the unbonding delay, whole stake (1 ETH)")
     # bond / release / slash are market-only: a second registry whose market is an account
     stand_in, oracle = u[19], u[20]
-    reg2 = Sender.unlocked(env.w3, 0).deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS)
+    reg2 = Sender.unlocked(env.w3, 0).deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS,
+                                             ORACLE_DRAW_PERIOD)
     f["OracleRegistry.setMarket"] = _rec(env.send(d.deployer, reg2.functions.setMarket(stand_in.address)),
                                          "deployer, once (deploy_all sets the market's registry the same way)")
+    env.to_staking()
     env.send(oracle, reg2.functions.stake(), 2 * WAD)
     called = "called by the registry's market (an account standing in for BountyMarket)"
     f["OracleRegistry.bond"] = _rec(env.send(stand_in, reg2.functions.bond(oracle.address, WAD // 16)),
@@ -440,6 +463,9 @@ def _functions(env: Env) -> dict[str, Any]:
                                      f"{called}; one offence (a tenth of the bond) sent to it to burn; in settlement / voidBatch")
     f["OracleRegistry.release"] = _rec(env.send(stand_in, reg2.functions.release(oracle.address, WAD // 16 - WAD // 160)),
                                        f"{called}; unlocks the rest of the bond; in leaveCommittee")
+    env.to_staking()
+    f["OracleRegistry.sync"] = _rec(env.send(anyone, reg2.functions.sync(oracle.address)),
+                                    "anyone; applies the slash above to the oracle's leaf (O7): log2(N) + 1 tree nodes, N = 1")
 
     # ---- KeyRegistry
     holder = env.fresh(1)[0]
@@ -451,10 +477,16 @@ def _functions(env: Env) -> dict[str, Any]:
     env.bulk([(d.deployer, d.token.functions.mint(requester.address, 10**30), 0),
               (requester, d.token.functions.approve(d.market.address, 2**256 - 1), 0)])
     # ---- the acceptance policy (O5) and the drawn committee (C4): 3 seats among 7 staked oracles
+    env.to_staking()
     f["OracleRegistry.setPolicy"] = _rec(env.send(oracles[6], reg.setPolicy((600, 365 * 86_400, 0, 2048, True))),
                                          "an oracle's first policy (O5)")
-    f["BountyMarket.drawCommittee"] = _rec(_drawn(d, requester, anyone, 3, batch=32, max_batches=16),
-                                           "anyone; 3 seats drawn among 7 staked oracles (C4, O6)")
+    drawn, drawn_id = _drawn(d, requester, anyone, 3, batch=32, max_batches=16)
+    f["BountyMarket.drawCommittee"] = _rec(drawn, "anyone; 3 seats drawn among 7 staked oracles (C4, O6)")
+    idle = d.market.functions.getCommittee(drawn_id).call()[0][0]
+    env.warp(3_600)  # the join timeout: the bounty's scoring timeout since the draw (C6)
+    env.to_staking()
+    f["BountyMarket.vacateSeat"] = _rec(env.send(anyone, market.vacateSeat(drawn_id, idle)),
+                                        "anyone; a drawn seat not joined within the timeout (C6): emptied, re-armed")
     committee = oracles[:3]
     a, r = Bounty.open(d, requester, committee, batch=32, max_batches=16)
     f["BountyMarket.createBounty"] = _rec(r, "ERC-20, committee 3, curve of 2 breakpoints, batch 32")
@@ -596,6 +628,8 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         # rule O5/O6: one policy check; a draw of 3 among the registry's 7 oracles (drawCommittee's core)
         "OracleRegistry.accepts": reg.accepts(oracle, TERMS_3x32),
         "OracleRegistry.draw": reg.draw(2**255 + 7, 3, TERMS_3x32, [ETH] * 3 + [d.deployer.address]),
+        "OracleRegistry.canBond": reg.canBond(oracle, WAD // 16), "OracleRegistry.phase": reg.phase(),
+        "OracleRegistry.drawPeriod": reg.drawPeriod(),
         "KeyRegistry.publicKeyOf": keys.publicKeyOf(key_holder), "KeyRegistry.hasKey": keys.hasKey(key_holder),
     }
     out: dict[str, Any] = {"method": "eth_estimateGas of a transaction calling the view (includes the 21,000 "
@@ -610,18 +644,19 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
     return out
 
 
-def _drawn(d: Deployment, requester: Acct, anyone: Acct, seats: int, **kw: Any) -> Any:
-    """Opens an ERC-20 bounty in drawn mode (every seat the zero address), mines to its armed
-    block, and returns the receipt of `anyone`'s drawCommittee (C4)."""
+def _drawn(d: Deployment, requester: Acct, anyone: Acct, seats: int, **kw: Any) -> tuple[Any, int]:
+    """Opens an ERC-20 bounty in drawn mode (every seat the zero address; the ETH draw deposit,
+    C5, beside it), mines past its armed block (O7: the first block of a drawing half), and
+    returns the receipt of `anyone`'s drawCommittee (C4) and the bounty's id."""
     p = params(d.token.address, [Acct(ETH)] * seats, d.env.now(), **kw)
-    r = d.env.send(requester, d.market.functions.createBounty(p))
+    deposit = d.registry.functions.minStake().call() // 16
+    r = d.env.send(requester, d.market.functions.createBounty(p), deposit)
     bid = d.market.events.BountyOpened().process_receipt(r, errors=DISCARD)[0]["args"]["bountyId"]
-    for _ in range(6):
-        d.env.w3.provider.make_request("evm_mine", [])
+    d.env.mine_to(d.market.functions.getBounty(bid).call()[-1] + 1)
     r = d.env.send(anyone, d.market.functions.drawCommittee(bid))
     members = d.market.functions.getCommittee(bid).call()[0]
     assert ETH not in members, f"drawCommittee left a seat empty: {members}"
-    return r
+    return r, bid
 
 
 def _check_complete(table: dict[str, Any], what: str) -> None:
@@ -662,7 +697,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
                                         "O(1): a CID", "bound")
     w["BountyMarket.topUp"] = _rec(env.send(requester, market.topUp(wb.id, 10 * WAD)), "O(1): ERC-20 transfer in", "bound")
     w["BountyMarket.drawCommittee"] = _rec(
-        _drawn(d, requester, anyone, MAX_COMMITTEE, batch=B, max_batches=16),
+        _drawn(d, requester, anyone, MAX_COMMITTEE, batch=B, max_batches=16)[0],
         f"{c16} drawn among {MAX_COMMITTEE} staked oracles (every one must be found: the most samples)", "bound")
     w["BountyMarket.drawCommittee"]["bound"] = ("O(seats x log N): at most 16 x seats + 32 samples (O6), each reading "
                                                 "log2(N) + 1 nodes of the sortition tree over the N registered oracles")
@@ -858,11 +893,12 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     # no input of these depends on any size: their figures are the ordinary ones
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
                  "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
-                 "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey"):
+                 "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey",
+                 "BountyMarket.vacateSeat"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
     # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes
-    for name in ("OracleRegistry.stake", "OracleRegistry.requestUnbond"):
+    for name in ("OracleRegistry.stake", "OracleRegistry.requestUnbond", "OracleRegistry.sync"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(log N) in the N registered oracles: the sortition "
                                                            f"tree's path (O6); as in functions ({functions[name]['case']})"}
     _check_complete(w, "worst_case")

@@ -24,10 +24,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     address private immutable _registry;
     /// @dev This contract's own address: under delegatecall, address(this) is the market's.
     address private immutable _self;
+    /// @dev The registry's drawPeriod (rule O7): blocks per staking or drawing half.
+    uint256 private immutable _drawPeriod;
 
     constructor(address registry) {
         _registry = registry;
         _self = address(this);
+        _drawPeriod = IOracleRegistry(registry).drawPeriod();
     }
 
     /// @dev ETH sent to the extension itself would stay there: only the market may run what pays.
@@ -52,7 +55,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 fees = uint256(p.oracleFeePerBatch) * p.maxBatches;
         uint256 fixedPart = fees + p.revealBond;
-        uint256 received = _pullFunds(p.token, p.reward + fixedPart);
+        // drawn mode: the requester's ETH draw deposit (rule C5) arrives beside the escrow
+        uint256 received = _pullFunds(p.token, p.reward + fixedPart, p.committee[0] == address(0) ? _drawDeposit() : 0);
         _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
         if (received < fixedPart) revert FundingShortfall(received, fixedPart);
         uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
@@ -128,7 +132,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _onlyDelegated();
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
-        uint256 received = _pullFunds(_tokenOf(b.terms), amount);
+        uint256 received = _pullFunds(_tokenOf(b.terms), amount, 0);
         uint256 reward = b.reward + received;
         if (reward > type(uint128).max) revert InvalidParameter("amount");
         b.reward = uint128(reward);
@@ -165,11 +169,45 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         t.bond = b.memberBond;
     }
 
-    /// @dev Rule C4: the empty seats will be drawn from the hash of a block nobody knows yet.
+    /// @dev Rules C4, O7: the empty seats will be drawn from the hash of a block nobody knows
+    ///      yet, the first block of a registry drawing half at least DRAW_DELAY blocks on, so
+    ///      that nothing the draw reads can change once that hash is known. A pending draw whose
+    ///      half has not ended keeps its seed (it fills every seat empty when it runs).
     function _armDraw(uint256 bountyId, Bounty storage b) private {
-        uint256 at = block.number + DRAW_DELAY;
-        b.drawBlock = uint64(at);
+        uint256 p = _drawPeriod;
+        uint256 at = b.drawBlock;
+        if (at != 0 && block.number < at + p) return;
+        // Equivalent to: the least at >= block.number + DRAW_DELAY with at % (2 * p) == p
+        at = ((block.number + DRAW_DELAY + p - 1) / (2 * p)) * (2 * p) + p;
+        b.drawBlock = uint32(at);
         emit CommitteeDrawArmed(bountyId, at);
+    }
+
+    /// @dev Rule O7: no seat is emptied in a registry drawing half, whose draws' seeds are
+    ///      public (an emptied seat would join a draw whose outcome its emptier can compute).
+    function _seatsFrozen(uint256 bountyId) private view {
+        uint256 p = _drawPeriod;
+        if ((block.number / p) & 1 == 1) revert SeatsFrozen(bountyId, (block.number / p + 1) * p);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function vacateSeat(uint256 bountyId, address oracle) external {
+        _requireNotEnded(bountyId);
+        _seatsFrozen(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 seat = _members[bountyId][oracle] & 0xff; // 0 for a stranger or a tombstone
+        // rule C6: a drawn seat whose holder has not joined, once the join timeout has passed
+        // or at once if it cannot bond (its policy accepted the terms when it was drawn)
+        if (
+            status & F_DRAWN == 0 || seat == 0 || (status >> ST_OPTED_IN) & (1 << (seat - 1)) != 0
+                || (block.timestamp < uint256(b.drawnAt) + b.scoringTimeout && IOracleRegistry(_registry).canBond(oracle, b.memberBond))
+        ) revert SeatNotVacatable(bountyId, oracle);
+        _committees[bountyId][seat - 1] = address(0);
+        _members[bountyId][oracle] = LEFT_EARLY; // as if it had left: never seated here again
+        _gone[bountyId].push(oracle);
+        _armDraw(bountyId, b);
+        emit SeatVacated(bountyId, oracle);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -178,20 +216,31 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 at = b.drawBlock;
         if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
-        bytes32 h = blockhash(at);
-        // slither-disable-next-line incorrect-equality (blockhash is zero exactly when the block is out of the 256-block window)
-        if (h == 0) return _armDraw(bountyId, b); // lapsed: anyone could have drawn for 256 blocks
-        b.drawBlock = 0;
         address[] storage seats = _committees[bountyId];
+        address[] storage gone = _gone[bountyId];
         uint256 size = seats.length;
-        address[] memory exclude = new address[](size + 1);
+        // excluded: the seated, the requester, and (rule C6) those that left or were vacated
+        address[] memory exclude = new address[](size + 1 + gone.length);
         uint256 empty = 0;
         for (uint256 i = 0; i < size; ++i) {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
         }
+        for (uint256 i = 0; i < gone.length; ++i) {
+            exclude[size + 1 + i] = gone[i];
+        }
+        if (block.number >= at + _drawPeriod) {
+            // lapsed: anyone could have drawn during the whole drawing half (rule O7: a draw
+            // runs within its seed's half). A lapsed first draw is a failed one (charged, C5):
+            // waiting out a public bad outcome is no free re-roll
+            if (empty == size && b.status & F_BASELINE == 0) return _cancel(bountyId, b);
+            return _armDraw(bountyId, b);
+        }
+        b.drawBlock = 0;
+        b.drawnAt = uint32(block.timestamp);
         exclude[size] = b.requester;
-        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(h, bountyId))), empty, _terms(b), exclude);
+        // at < block.number < at + drawPeriod <= at + 256: the hash is readable
+        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(blockhash(at), bountyId))), empty, _terms(b), exclude);
         if (drawn.length < empty && empty == size) {
             // the first draw found too few oracles whose policy and free stake take these terms:
             // the bounty ends, charged as a cancel (C5), rather than seat the few who accept them
@@ -202,12 +251,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         for (uint256 i = 0; i < size && j < drawn.length; ++i) {
             if (exclude[i] == address(0)) {
                 address member = drawn[j++];
-                // one that left this bounty early (its tombstone) is not seated again: the seat
-                // waits for a fresh draw
-                if (_members[bountyId][member] != 0) {
-                    _armDraw(bountyId, b);
-                    continue;
-                }
                 seats[i] = member;
                 _members[bountyId][member] = i + 1;
                 b.releasedMask &= ~uint16(1 << i); // the seat's last holder may have left early
@@ -244,6 +287,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
         status &= ~(bit << ST_OPTED_IN);
         if (drawn) {
+            _seatsFrozen(bountyId);
             _committees[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = address(0);
             _armDraw(bountyId, b);
         } else {
@@ -251,8 +295,10 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         }
         b.status = status;
         // it can neither report nor join again, nor be drawn again for this bounty: its slot
-        // keeps only a tombstone (no seat index, so every member check refuses it)
+        // keeps only a tombstone (no seat index, so every member check refuses it), and every
+        // later draw excludes it (C6)
         _members[bountyId][msg.sender] = LEFT_EARLY;
+        if (drawn) _gone[bountyId].push(msg.sender);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -320,6 +366,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint32 score = RewardMath.scoreOf(med, higher);
         uint256 scoring = _set(_set(b.scoring, SC_BASELINE, 32, score), SC_HEAD, 32, score);
         scoring = _stamp(scoring, SC_LAST_SETTLED);
+        if (status & F_DRAWN != 0) _claimable[b.requester][ETH] += _drawDeposit(); // rule C5: refunded
         status |= F_BASELINE;
         if (med >= RewardMath.key(uint32(_u(scoring, SC_TARGET, 32)), higher)) {
             status |= F_ENDED;
@@ -332,12 +379,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
-    function _pullFunds(address token, uint256 amount) private returns (uint256 received) {
+    ///      `eth` more must come with it in ETH (the draw deposit, rule C5).
+    function _pullFunds(address token, uint256 amount, uint256 eth) private returns (uint256 received) {
         if (token == ETH) {
-            if (msg.value != amount) revert WrongPayment(amount, msg.value);
+            if (msg.value != amount + eth) revert WrongPayment(amount + eth, msg.value);
             return amount;
         }
-        if (msg.value != 0) revert WrongPayment(0, msg.value);
+        if (msg.value != eth) revert WrongPayment(eth, msg.value);
         if (amount == 0) return 0;
         uint256 before = IERC20(token).balanceOf(address(this));
         IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
@@ -360,7 +408,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
         if (p.reward > type(uint128).max) revert InvalidParameter("reward");
         uint256 size = p.committee.length;
-        if (p.trustSingleOracle ? size != 1 : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
+        // one drawn seat never decides alone (a requester would re-roll until its own oracle sits)
+        if (p.trustSingleOracle ? size != 1 || p.committee[0] == address(0) : (size < MIN_COMMITTEE || size > MAX_COMMITTEE)) revert InvalidParameter("committee");
         // the worst settlement grows with committee x batch: this bound keeps it within 2^24 gas
         if (size * p.batchSize > MAX_COMMITTEE_BY_BATCH) revert InvalidParameter("batchSize");
         _checkCid(p.initialModel);
@@ -397,12 +446,23 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.status = status | F_CANCELLED | F_ENDED;
         b.scoring = _stamp(b.scoring, SC_ENDED_AT);
         emit BountyCancelled(bountyId);
-        if (status & F_DRAWN != 0 && status & F_BASELINE == 0) {
-            uint256 burned = (uint256(b.reward) * CANCEL_BURN_BPS) / BPS;
-            b.reward -= uint128(burned); // nothing is paid before the baseline
-            _pendingBurn[_tokenOf(b.terms)] += burned;
-            emit CancelCharged(bountyId, burned);
-        }
+        if (status & F_DRAWN != 0 && status & F_BASELINE == 0) _charge(bountyId, b);
+    }
+
+    /// @dev Rule C5: a drawn bounty that ends without a baseline (cancelled, its first draw
+    ///      failed or lapsed, or its deadline reached) burns CANCEL_BURN_BPS of its reward and
+    ///      the whole ETH draw deposit, so that no re-roll of the draw is free, even at reward 0.
+    function _charge(uint256 bountyId, Bounty storage b) private {
+        uint256 burned = (uint256(b.reward) * CANCEL_BURN_BPS) / BPS;
+        b.reward -= uint128(burned); // nothing is paid before the baseline
+        _pendingBurn[_tokenOf(b.terms)] += burned;
+        _pendingBurn[ETH] += _drawDeposit();
+        emit CancelCharged(bountyId, burned);
+    }
+
+    /// @dev Rule C5: the ETH a drawn bounty's requester deposits with createBounty.
+    function _drawDeposit() private view returns (uint256) {
+        return IOracleRegistry(_registry).minStake() / BOND_FLOOR_DIVISOR;
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -414,6 +474,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 nextBatch = _u(status, ST_NEXT_BATCH, 32);
         if (nextBatch < batches) revert BatchesPending(bountyId, nextBatch, batches);
         b.closedAt = uint64(block.timestamp);
+        // rule C5: a drawn bounty whose deadline came before its baseline is charged as a cancel
+        if (status & (F_DRAWN | F_BASELINE | F_CANCELLED) == F_DRAWN) _charge(bountyId, b);
         uint256 scoring = b.scoring;
         // slither-disable-next-line incorrect-equality (endedAt == 0 means "not ended by cancel or target", not a balance)
         if (_u(scoring, SC_ENDED_AT, 64) == 0) b.scoring = _set(scoring, SC_ENDED_AT, 64, _endTime(b));

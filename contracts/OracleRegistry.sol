@@ -27,6 +27,9 @@ contract OracleRegistry is IOracleRegistry {
     address private immutable _deployer;
 
     /// @inheritdoc IOracleRegistry
+    uint256 public immutable drawPeriod;
+
+    /// @inheritdoc IOracleRegistry
     address public market;
 
     mapping(address oracle => Oracle) private _oracles;
@@ -35,9 +38,10 @@ contract OracleRegistry is IOracleRegistry {
     /// @dev The sortition tree: a Fenwick (binary indexed) tree over the leaves 1.._leaves, node
     ///      i holding the sum of the weights of leaves (i - lowbit(i), i]. A stake change updates
     ///      at most log2(N) + 1 nodes, a sample reads log2(N) + 1 (rule O6). A slash does not
-    ///      touch it (settlement stays as cheap as it was): a leaf may weigh more than its stake,
-    ///      and a draw keeps a sample on it only with probability stake / weight, so that every
-    ///      oracle is drawn in proportion to its stake all the same.
+    ///      touch it (settlement stays as cheap as it was, and a slash in a drawing half cannot
+    ///      move a draw whose seed is public, rule O7): a slashed leaf keeps its old weight until
+    ///      the oracle stakes again or anyone calls sync(oracle) in a staking half. The extra
+    ///      weight is at most what was slashed (burned), and the oracle must still bond to serve.
     mapping(uint256 node => uint256) private _tree;
     mapping(uint256 leaf => address) private _leafOwner;
     uint256 private _leaves;
@@ -46,9 +50,13 @@ contract OracleRegistry is IOracleRegistry {
     uint256 private constant SAMPLES_PER_SEAT = 16;
     uint256 private constant EXTRA_SAMPLES = 32;
 
-    constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_) {
+    constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_, uint256 drawPeriod_) {
         if (minStake_ == 0) revert InvalidRegistryParameter("minStake");
         if (slashBps_ == 0 || slashBps_ > BPS) revert InvalidRegistryParameter("slashBps");
+        // a draw runs after its seed block and within its drawing half, while the seed's hash
+        // is readable (the last 256 blocks): 2 <= P <= 256
+        if (drawPeriod_ < 2 || drawPeriod_ > 256) revert InvalidRegistryParameter("drawPeriod");
+        drawPeriod = drawPeriod_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
         slashBps = slashBps_;
@@ -68,8 +76,22 @@ contract OracleRegistry is IOracleRegistry {
         emit MarketSet(market_);
     }
 
+    /// @dev Rule O7: nothing a draw reads (the tree, the policies) changes in a drawing half.
+    function _notDrawing() private view {
+        (bool drawing, uint256 until) = phase();
+        if (drawing) revert RegistryDrawing(until);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function phase() public view returns (bool drawing, uint256 until) {
+        uint256 p = drawPeriod;
+        drawing = (block.number / p) & 1 == 1;
+        until = (block.number / p + 1) * p;
+    }
+
     /// @inheritdoc IOracleRegistry
     function stake() external payable {
+        _notDrawing();
         Oracle storage o = _oracles[msg.sender];
         uint256 total = o.stake + msg.value;
         if (total < minStake) revert StakeBelowMinimum(total, minStake);
@@ -81,6 +103,7 @@ contract OracleRegistry is IOracleRegistry {
 
     /// @inheritdoc IOracleRegistry
     function requestUnbond() external {
+        _notDrawing();
         Oracle storage o = _oracles[msg.sender];
         if (o.stake == 0 || o.unbondingAt != 0) revert OracleNotBonded(msg.sender);
         if (o.activeBounties != 0) revert OracleStillServing(msg.sender, o.activeBounties);
@@ -142,10 +165,27 @@ contract OracleRegistry is IOracleRegistry {
         if (!ok) revert EthTransferFailed(market, taken);
     }
 
+    /// @inheritdoc IOracleRegistry
+    function sync(address oracle) external {
+        _notDrawing();
+        Oracle storage o = _oracles[oracle];
+        if (o.leaf == 0) revert OracleNotBonded(oracle);
+        uint256 w = isEligible(oracle) ? o.stake : 0;
+        _setWeight(o, oracle, w);
+        emit OracleSynced(oracle, w);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function canBond(address oracle, uint256 amount) external view returns (bool) {
+        Oracle storage o = _oracles[oracle];
+        return isEligible(oracle) && o.stake - o.locked >= amount;
+    }
+
     // ------------------------------------------------------------ policies (rule O5)
 
     /// @inheritdoc IOracleRegistry
     function setPolicy(Policy calldata policy) external {
+        _notDrawing();
         if (policy.maxCommitteeByBatch == 0) revert InvalidPolicy("maxCommitteeByBatch");
         if (policy.maxDuration == 0) revert InvalidPolicy("maxDuration");
         _policies[msg.sender] = policy;
@@ -237,12 +277,10 @@ contract OracleRegistry is IOracleRegistry {
             uint256 rand = uint256(keccak256(abi.encode(seed, k)));
             address oracle = _leafOwner[_leafAt(rand % total, n)];
             if (_taken(oracle, exclude, drawn, found)) continue; // a resample, not a miss
-            Oracle storage o = _oracles[oracle];
-            uint256 stake_ = o.stake;
-            // a leaf that weighs more than its stake (slashed since it staked): keep the sample
-            // with probability stake / weight only
-            if ((rand >> 128) % o.weight >= stake_) continue;
-            if (!isEligible(oracle) || stake_ - o.locked < terms.bond || !accepts(oracle, terms)) {
+            // rule O7: only the weights and the policies, which no call changes in a drawing
+            // half; eligibility and free stake are joinCommittee's (a drawn oracle that cannot
+            // bond is vacated, its seat drawn again)
+            if (!accepts(oracle, terms)) {
                 if (++misses > count) break;
                 continue;
             }

@@ -140,6 +140,12 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error InvalidScore(uint32 score);
     /// @notice No draw is armed, or its block `drawBlock` is not yet mined (rule C4).
     error DrawNotDue(uint256 bountyId, uint256 drawBlock);
+    /// @notice Rule O7: in a registry drawing half no drawn seat is emptied (leaveCommittee,
+    ///         vacateSeat); it may be sent again from block `until`.
+    error SeatsFrozen(uint256 bountyId, uint256 until);
+    /// @notice Rule C6: `oracle` holds no drawn seat of the bounty, has joined, or may still
+    ///         join (the join timeout has not passed and it can bond and accepts the terms).
+    error SeatNotVacatable(uint256 bountyId, address oracle);
     /// @notice The oracle's registered policy does not accept this bounty (rule O5).
     error PolicyRefuses(uint256 bountyId, address oracle);
     error BatchesPending(uint256 bountyId, uint256 nextBatch, uint256 batches);
@@ -197,6 +203,8 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice Seats were drawn: `committee` is the whole committee now (in seat order; a zero
     ///         address is a seat still empty because the draw found too few oracles).
     event CommitteeDrawn(uint256 indexed bountyId, address[] committee);
+    /// @notice `oracle`, drawn and never joined, lost its seat, which a new draw fills (rule C6).
+    event SeatVacated(uint256 indexed bountyId, address indexed oracle);
     /// @notice A drawn-committee bounty cancelled before its baseline burned `burned` of its
     ///         reward (rule C5): a re-roll of the draw is never free.
     event CancelCharged(uint256 indexed bountyId, uint256 burned);
@@ -409,24 +417,37 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     function topUp(uint256 bountyId, uint256 amount) external payable;
 
     /// @notice A committee member opts in, locking memberBond(bountyId) of its registry stake. Rule C1.
-    ///         Reverts PolicyRefuses if its registered policy does not accept the bounty (O5).
+    ///         Reverts PolicyRefuses if its registered policy does not accept the bounty (O5), and
+    ///         the registry's OracleNotBonded / InsufficientFreeStake if it cannot bond (a drawn
+    ///         oracle that cannot is vacated, rule C6).
     function joinCommittee(uint256 bountyId) external;
 
     /// @notice A member leaves, releasing what is left of its bond: after close; or before, while
     ///         no batch is filled and undecided, and then, in trusted mode, the committee keeps
     ///         at least 3 members (it shrinks by one); in drawn mode its seat is emptied and a
-    ///         new draw is armed for it (rule C4), the committee's size unchanged. Rule C2.
+    ///         new draw is armed for it (rule C4), the committee's size unchanged, and only in a
+    ///         registry staking half (SeatsFrozen otherwise, rule O7). Rule C2.
     function leaveCommittee(uint256 bountyId) external;
 
     /// @notice Anyone: fill the bounty's empty seats by a stake-weighted draw (rule C4), seeded
-    ///         by the hash of the armed block, among eligible oracles whose policy accepts the
-    ///         bounty, whose free stake covers the bond, that do not sit on it and are not the
-    ///         requester. If that block is more than 256 blocks old its hash is gone: the draw is
-    ///         re-armed for a later block instead. If a bounty's first draw cannot fill every
-    ///         seat, the bounty is cancelled (rule C5's charge applies); a replacement that
-    ///         cannot be filled leaves the seat empty (the quorum stays that of the full
-    ///         committee). Reverts DrawNotDue before the armed block is mined.
+    ///         by the hash of the armed block (the first block of a registry drawing half, O7),
+    ///         among oracles whose policy accepts the bounty, that do not sit on it, never left
+    ///         or were vacated from it (C6), and are not the requester. The draw must run within
+    ///         its seed's drawing half (`drawBlock < block.number < drawBlock + drawPeriod`);
+    ///         after it, the draw has lapsed: a lapsed first draw cancels the bounty (C5's
+    ///         charge), a lapsed replacement is re-armed for the next drawing half. If a
+    ///         bounty's first draw cannot fill every seat, the bounty is cancelled (C5's charge
+    ///         applies); a replacement that cannot be filled leaves the seat empty (the quorum
+    ///         stays that of the full committee). Reverts DrawNotDue before the armed block.
     function drawCommittee(uint256 bountyId) external;
+
+    /// @notice Anyone: empty the drawn seat of `oracle`, which has not joined, once the bounty's
+    ///         scoringTimeout has passed since the draw that last seated someone, or at once if
+    ///         it cannot bond (the registry's canBond); it is never
+    ///         seated on this bounty again and a new draw is armed for the seat. Uncharged for
+    ///         the requester. Only in a registry staking half (SeatsFrozen otherwise, rule O7);
+    ///         reverts SeatNotVacatable otherwise. Rule C6.
+    function vacateSeat(uint256 bountyId, address oracle) external;
 
     /// @notice A member scores the initial model. The last member's report fixes the
     ///         baseline at once. Rules S1-S2.

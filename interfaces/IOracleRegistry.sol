@@ -12,6 +12,12 @@ pragma solidity ^0.8.24;
 ///         Each oracle registers the terms it accepts (its policy); the market draws committees
 ///         from a stake-weighted sortition tree (a Fenwick tree over the oracles, O(log N) per
 ///         stake change and per sample) among the oracles whose policy accepts a bounty.
+///         Rule O7: the registry alternates a staking half and a drawing half of `drawPeriod`
+///         blocks each (a block is in a drawing half when (number / drawPeriod) is odd). In a
+///         drawing half nothing a draw reads changes: `stake`, `requestUnbond`, `setPolicy` and
+///         `sync` revert with RegistryDrawing, and a slash leaves the tree alone; a draw seeded
+///         by the first block of a drawing half and run within it reads only state fixed before
+///         its seed was known.
 interface IOracleRegistry {
     /// @notice What an oracle accepts to serve (rule O5). A bounty is accepted when its scoring
     ///         timeout is at least `minScoringTimeout`, its deadline at most `maxDuration` seconds
@@ -35,7 +41,7 @@ interface IOracleRegistry {
         uint256 feePerBatch; // oracle fee per batch, in the bounty's token
         bool feeInEth; // the bounty pays in ETH
         uint256 committeeByBatch; // committee size x batch size
-        uint256 bond; // what each member locks (an oracle with less free stake is not drawn)
+        uint256 bond; // what each member locks (checked when it joins, not when it is drawn)
     }
 
     /// @notice The registry's market was already set.
@@ -60,6 +66,9 @@ interface IOracleRegistry {
     error EthTransferFailed(address to, uint256 amount);
     /// @notice A policy field is out of range (`maxCommitteeByBatch` and `maxDuration` > 0).
     error InvalidPolicy(string name);
+    /// @notice Rule O7: the registry is in a drawing half, in which no stake, unbond, policy or
+    ///         sync changes what a draw reads; it may be sent again from block `stakingFrom`.
+    error RegistryDrawing(uint256 stakingFrom);
 
     /// @notice The market that may bond, release and slash was set.
     event MarketSet(address indexed market);
@@ -77,9 +86,12 @@ interface IOracleRegistry {
     event OracleStakeSlashed(address indexed oracle, uint256 amount, uint256 remaining);
     /// @notice `oracle` registered (or changed) its acceptance policy.
     event PolicySet(address indexed oracle, Policy policy);
+    /// @notice `oracle`'s sortition weight was set to what it holds now, `weight` (rule O7).
+    event OracleSynced(address indexed oracle, uint256 weight);
 
     /// @notice Register or replace the sender's acceptance policy (rule O5). It binds the
-    ///         committees drawn and joined from then on, not those it already serves.
+    ///         committees drawn and joined from then on, not those it already serves. Reverts
+    ///         RegistryDrawing in a drawing half (rule O7).
     function setPolicy(Policy calldata policy) external;
 
     /// @notice `oracle`'s policy and whether it set one (if not, it accepts every bounty).
@@ -89,13 +101,14 @@ interface IOracleRegistry {
     function accepts(address oracle, Terms calldata terms) external view returns (bool);
 
     /// @notice Stake-weighted sortition (rule O6): up to `count` distinct oracles, each sample
-    ///         drawn with probability proportional to its stake, from `seed`; a sample is kept
-    ///         only if the oracle is eligible, its policy accepts `terms`, its free stake covers
-    ///         `terms.bond` and it is not in `exclude` (the requester and the sitting members).
-    ///         A sample refused for policy, free stake or eligibility is a miss; after more
-    ///         than `count` misses, or 16 * count + 32 samples, the draw stops and returns the
-    ///         oracles found so far (fewer than `count`): terms that most of the stake refuses
-    ///         fail to draw instead of leaving the seats to the few who accept them.
+    ///         drawn with probability proportional to its weight (its stake when it last staked
+    ///         or was synced), from `seed`; a sample is kept only if the oracle's policy accepts
+    ///         `terms` and it is not in `exclude` (the requester, the seated members, those that
+    ///         left or were vacated). It reads nothing else (rule O7): eligibility and free
+    ///         stake are checked when a drawn oracle joins. A sample refused by policy is a
+    ///         miss; after more than `count` misses, or 16 * count + 32 samples, the draw stops
+    ///         and returns the oracles found so far (fewer than `count`): terms that most of the
+    ///         stake refuses fail to draw instead of leaving the seats to the few who accept them.
     function draw(uint256 seed, uint256 count, Terms calldata terms, address[] calldata exclude)
         external
         view
@@ -106,11 +119,29 @@ interface IOracleRegistry {
     function totalWeight() external view returns (uint256 total, uint256 leaves);
 
     /// @notice Deposit ETH as (more) stake. The total must reach `minStake()`. An
-    ///         unbonding oracle that stakes again is bonded again.
+    ///         unbonding oracle that stakes again is bonded again. Reverts RegistryDrawing in a
+    ///         drawing half (rule O7).
     function stake() external payable;
 
-    /// @notice Start the unbonding delay. Only when the oracle serves no bounty.
+    /// @notice Start the unbonding delay. Only when the oracle serves no bounty. Reverts
+    ///         RegistryDrawing in a drawing half (rule O7).
     function requestUnbond() external;
+
+    /// @notice Anyone: set `oracle`'s sortition weight to its stake now (0 if not eligible),
+    ///         applying the slashes since it last staked (rule O7). Reverts RegistryDrawing in a
+    ///         drawing half, OracleNotBonded for an address that never staked.
+    function sync(address oracle) external;
+
+    /// @notice Whether `oracle` could lock a bond of `amount` now: eligible, and that much of
+    ///         its stake free (rule O7: what joinCommittee needs, and what vacateSeat reads).
+    function canBond(address oracle, uint256 amount) external view returns (bool);
+
+    /// @notice Rule O7: whether this block is in a drawing half, and the first block of the
+    ///         next half (a staking half's first block when `drawing`).
+    function phase() external view returns (bool drawing, uint256 until);
+
+    /// @notice Blocks per half (rule O7): a staking half, then a drawing half, alternately.
+    function drawPeriod() external view returns (uint256);
 
     /// @notice After the delay, withdraw the whole stake to the sender.
     function withdraw() external;

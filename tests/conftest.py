@@ -6,6 +6,8 @@ from __future__ import annotations
 import pytest
 from eth_keys import keys
 
+from tests.helpers import to_staking
+
 # The Python unit tests of the fathom package run under plain pytest (make test-python).
 collect_ignore = ["python"]
 
@@ -98,5 +100,6 @@ def token(MockERC20, deployer, requester, contributors):
 @pytest.fixture(scope="module")
 def staked_oracles(oracle_registry, oracles):
     for o in oracles:
+        to_staking(oracle_registry)
         oracle_registry.stake({"from": o, "value": 2 * 10**18})
     return oracles

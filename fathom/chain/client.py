@@ -37,6 +37,7 @@ ETH = "0x0000000000000000000000000000000000000000"
 ORACLE_MIN_STAKE = 10**18  # 1 ETH
 ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
 ORACLE_SLASH_BPS = 1_000  # 10%
+ORACLE_DRAW_PERIOD = 8  # rule O7: blocks per staking or drawing half on a local chain (live: 256)
 
 
 class ChainError(FathomError):
@@ -353,7 +354,7 @@ class Sender:
 def deploy_all(deployer: Sender, guardian: str | None = None) -> dict[str, Any]:
     """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py)."""
     keys = deployer.deploy("KeyRegistry")
-    registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS)
+    registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD)
     market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address)
     deployer.transact(registry.functions.setMarket(market.address))
     return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarket": market}

@@ -8,6 +8,7 @@ calldata a batch settlement needs from the events alone, as an indexer would.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -399,28 +400,77 @@ class Market:
         """claimPayout's payout sent to `to` (P3: for a contributor its token blocks)."""
         return self.send(self.market.functions.claimPayoutTo(token, to, bounty_id, position, amount, proof))
 
-    def stake_oracle(self, amount: int) -> Any:
+    def stake_oracle(self, amount: int, notify: Callable[[str], None] | None = None) -> Any:
+        """Stake `amount` more in the registry, once it is in a staking half (rule O7)."""
+        self.wait_for_staking_half("stake", notify)
         return self.send(self.registry.functions.stake(), value=amount)
+
+    def drawing_until(self) -> int:
+        """Rule O7: 0 if the next block is in a registry staking half, else the first block
+        of the next staking half (stake, requestUnbond, setPolicy, sync and the emptying of a
+        drawn seat revert until then)."""
+        period = int(self.registry.functions.drawPeriod().call())
+        latest = int(self.w3.eth.block_number)
+        # both the block a transaction is estimated at (the latest) and the one it lands in
+        for n in (latest, latest + 1):
+            if (n // period) % 2 == 1:
+                return (n // period + 1) * period
+        return 0
+
+    def wait_for_staking_half(self, what: str, notify: Callable[[str], None] | None = None,
+                              poll: float = 2.0) -> None:
+        """Block until the next transaction lands in a registry staking half (rule O7). On a
+        local development chain, where blocks come only with transactions, mine empty ones;
+        elsewhere wait for the chain, saying so once through `notify`."""
+        until = self.drawing_until()
+        if not until:
+            return
+        if notify is not None:
+            notify(f"the oracle registry is drawing committees until block {until} (rule O7): "
+                   f"{what} waits for its staking half")
+        while self.drawing_until():
+            if not self.mine_if_local():
+                time.sleep(poll)
+
+    def sync_oracle(self, oracle: str) -> Any:
+        """Set `oracle`'s sortition weight to its stake now, applying its slashes (rule O7)."""
+        return self.send(self.registry.functions.sync(oracle))
+
+    def vacate_seat(self, bounty_id: int, oracle: str) -> Any:
+        """Empty a drawn seat whose holder never joined within the timeout, or cannot bond (C6)."""
+        return self.send(self.market.functions.vacateSeat(bounty_id, oracle))
 
     def policy_of(self, oracle: str) -> tuple[tuple, bool]:
         """(IOracleRegistry.Policy as a tuple, whether the oracle set one) (rule O1)."""
         policy, is_set = self.registry.functions.policyOf(oracle).call()
         return tuple(policy), bool(is_set)
 
-    def set_policy(self, policy: tuple) -> Any:
+    def set_policy(self, policy: tuple, notify: Callable[[str], None] | None = None) -> Any:
+        """Register this oracle's acceptance policy (O5), once in a staking half (O7)."""
+        self.wait_for_staking_half("the policy", notify)
         return self.send(self.registry.functions.setPolicy(policy))
 
     def registry_accepts(self, oracle: str, terms: tuple) -> bool:
         return bool(self.registry.functions.accepts(oracle, terms).call())
 
+    def is_local(self) -> bool:
+        """A local development chain (ganache 1337, anvil 31337): blocks come only with transactions."""
+        return int(self.w3.eth.chain_id) in (1337, 31337)
+
     def mine_if_local(self) -> bool:
         """On a local development chain (ganache 1337, anvil 31337), where blocks come only with
         transactions, mine an empty one (a drawn committee waits for a later block, C4);
         anywhere else do nothing. Returns whether it mined."""
-        if int(self.w3.eth.chain_id) not in (1337, 31337):
+        if not self.is_local():
             return False
         self.w3.provider.make_request("evm_mine", [])
         return True
+
+    def draw_deposit(self) -> int:
+        """The ETH a drawn-mode bounty deposits with createBounty (rule C5): the registry's
+        minimum stake / 16 (BOND_FLOOR_DIVISOR), burned if the bounty ends before its baseline,
+        refunded (claimable) when the baseline is set."""
+        return int(self.registry.functions.minStake().call()) // 16
 
     def draw_committee(self, bounty_id: int) -> Any:
         """Fill the bounty's empty seats from the armed block's hash (rule C4; anyone may)."""
@@ -432,12 +482,13 @@ class Market:
             raise FathomError(f"bounty parameters missing: {', '.join(missing)}")
         tup = tuple(params[f] for f in PARAM_FIELDS)
         escrow = params["reward"] + params["oracleFeePerBatch"] * params["maxBatches"] + params["revealBond"]
+        deposit = self.draw_deposit() if params["committee"] and int(params["committee"][0], 16) == 0 else 0
         if params["token"] == ETH:
-            receipt = self.send(self.market.functions.createBounty(tup), value=escrow)
+            receipt = self.send(self.market.functions.createBounty(tup), value=escrow + deposit)
         else:
             token = self.w3.eth.contract(address=params["token"], abi=abi("MockERC20"))
             self.send(token.functions.approve(self.address, escrow))
-            receipt = self.send(self.market.functions.createBounty(tup))
+            receipt = self.send(self.market.functions.createBounty(tup), value=deposit)
         for log in receipt.logs:
             ev = self._decode(log) if log["address"] == self.address else None
             if ev and ev.name == "BountyOpened":

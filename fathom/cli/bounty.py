@@ -340,7 +340,8 @@ def register(sub: Any) -> None:
                    help="TRUSTED mode (private deployments; flagged wherever the bounty is shown): comma-separated "
                    "oracle addresses you name (3 or more, or 1). Default: the committee is drawn from the oracle "
                    "registry, stake-weighted, among oracles whose policy accepts the bounty (rule C4)")
-    p.add_argument("--committee-size", type=count_arg, default=3, help="seats of a drawn committee (3 to 16)")
+    p.add_argument("--committee-size", type=count_arg, default=3, help="seats of a drawn committee (3 to 16); a drawn bounty also deposits the registry's "
+                   "minimum stake / 16 in ETH, refunded at the baseline, burned if it ends before (C5)")
     p.add_argument("--wait", type=seconds_arg, default=600.0,
                    help="seconds to wait for the draw before giving up (then `fathom bounty seat ID`)")
     p.add_argument("--metric", choices=("accuracy", "log_loss", "mse"),

@@ -60,7 +60,7 @@ def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
 
     market = market_for(args, settings)
     if not args.show:
-        market.set_policy(_policy_from(args).as_tuple())
+        market.set_policy(_policy_from(args).as_tuple(), notify=print)
     raw, is_set = market.policy_of(market.account)
     print(f"oracle {market.account}: {_show_policy(Policy.from_tuple(raw), is_set)}")
     return 0
@@ -68,7 +68,7 @@ def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_oracle_stake(args: argparse.Namespace, settings: Settings) -> int:
     market = market_for(args, settings)
-    market.stake_oracle(wei(args.eth))
+    market.stake_oracle(wei(args.eth), notify=print)
     print(f"staked {args.eth:g} ETH for {market.sender.address}")
     return 0
 
@@ -119,15 +119,20 @@ def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
 
 def register(sub: Any) -> None:
     oracle = sub.add_parser("oracle", help="run or fund an oracle node").add_subparsers(dest="sub", metavar="ACTION", required=True)
-    p = with_key(oracle.add_parser("stake", help="stake ETH in the oracle registry"))
+    p = with_key(oracle.add_parser("stake", help="stake ETH in the oracle registry",
+                                   description="Stake ETH in the oracle registry. The registry alternates staking "
+                                   "and drawing halves of drawPeriod blocks (rule O7: nothing a committee draw reads "
+                                   "changes while its seed is public); in a drawing half this waits, saying so, for "
+                                   "the next staking half."))
     p.add_argument("eth", type=amount_arg, help="amount in ETH (the registry's minimum is 1)")
     p.set_defaults(func=_cmd_oracle_stake)
     p = with_key(oracle.add_parser("run", help="the oracle daemon: follow events, score batches, report, settle",
                                     description="Follow the market from a checkpoint (state in FATHOM_DATA_DIR), "
-                                    "register this node's acceptance policy (below) if the registry holds another, "
-                                    "trigger every committee draw that is due for a bounty the policy accepts, and "
-                                    "serve every bounty whose committee names this account (named or drawn) and "
-                                    "that the policy accepts."))
+                                    "register this node's acceptance policy (below) if the registry holds another "
+                                    "(in a registry staking half, rule O7), trigger every committee draw that is "
+                                    "due, join at once a drawn seat whose bounty the policy accepts, vacate drawn "
+                                    "seats left idle past the join timeout (C6), and serve every bounty whose "
+                                    "committee names this account (named or drawn) and that the policy accepts."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once)")
@@ -138,7 +143,8 @@ def register(sub: Any) -> None:
     p = with_key(oracle.add_parser("policy", help="register (or --show) this oracle's acceptance policy",
                                    description="Register in the oracle registry the terms this oracle accepts "
                                    "(rule O5). Committees are drawn only among oracles whose policy accepts the "
-                                   "bounty; joinCommittee refuses an oracle whose policy does not."))
+                                   "bounty; joinCommittee refuses an oracle whose policy does not. In a registry "
+                                   "drawing half (rule O7) this waits, saying so, for the next staking half."))
     _policy_args(p)
     p.add_argument("--show", action="store_true", help="print the registered policy, change nothing")
     p.set_defaults(func=_cmd_oracle_policy)

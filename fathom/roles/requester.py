@@ -312,8 +312,9 @@ def draw_and_seat(market: Market, store: Store, private_key: bytes, secrets: Bou
         view = market.bounty(bid)
         members = market.committee(bid)[0]
         if view["cancelled"]:
-            raise FathomError(f"bounty {bid} is cancelled: its draw found too few oracles whose policy accepts its "
-                              "terms and whose free stake covers the bond (C4; 5% of the reward was burned, C5)")
+            raise FathomError(f"bounty {bid} is cancelled: its first draw found too few oracles whose policy accepts "
+                              "its terms, or nobody drew within its drawing half (C4, O7; 5% of the reward and the "
+                              "draw deposit were burned, C5)")
         if view["drawBlock"] == 0 and all(int(m, 16) for m in members):
             seat_committee(market, store, private_key, secrets)
             return members

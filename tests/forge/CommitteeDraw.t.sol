@@ -37,7 +37,14 @@ contract CommitteeDrawTest is Test {
         return address(uint160(0x10000 + i));
     }
 
+    /// @dev Rule O7: stakes, unbonds and policies wait for a staking half.
+    function _toStaking() internal {
+        (bool drawing, uint256 until) = registry.phase();
+        if (drawing) vm.roll(until);
+    }
+
     function _stake(address o, uint256 amount) internal {
+        _toStaking();
         vm.deal(o, amount);
         vm.prank(o);
         registry.stake{value: amount}();
@@ -67,6 +74,19 @@ contract CommitteeDrawTest is Test {
         vm.setBlockhash(at, h);
         market.drawCommittee(id);
         (members,,) = market.getCommittee(id);
+    }
+
+    /// @dev A drawn bounty of 3 among `n` staked oracles, drawn; its member `seat` joins and then
+    ///      leaves (in a staking half, rule O7), so a replacement draw is armed.
+    function _leftEarly(uint256 n, uint256 seat) internal returns (uint256 id, address[] memory members) {
+        _stakeMany(n, 2 ether);
+        id = _open(_drawnParams(3));
+        members = _draw(id, keccak256("x"));
+        vm.prank(members[seat]);
+        market.joinCommittee(id);
+        _toStaking();
+        vm.prank(members[seat]);
+        market.leaveCommittee(id);
     }
 
     function _policy(uint32 minTimeout) internal pure returns (IOracleRegistry.Policy memory) {
@@ -135,9 +155,10 @@ contract CommitteeDrawTest is Test {
         }
     }
 
-    /// @dev A slashed oracle's leaf still weighs its old stake: the draw keeps a sample on it
-    ///      with probability stake / weight, so it is drawn in proportion to what it holds now.
-    function test_o6_slashed_oracle_drawn_by_its_remaining_stake() public {
+    /// @dev Rule O7: a slash leaves the tree alone (a self-inflicted slash in a drawing half
+    ///      cannot move a draw whose seed is public); the slashed leaf keeps its old weight until
+    ///      anyone syncs it in a staking half, and then it is drawn by what it holds now.
+    function test_o7_a_slash_moves_the_weight_only_at_sync_in_a_staking_half() public {
         _stake(_oracle(0), 4 ether);
         _stake(_oracle(1), 4 ether);
         // the market (here: this test) bonds and slashes oracle 0 down to 1 ether
@@ -145,11 +166,19 @@ contract CommitteeDrawTest is Test {
         registry.bond(_oracle(0), 3 ether);
         vm.prank(address(market));
         registry.slash(_oracle(0), 3 ether);
+        (uint256 total,) = registry.totalWeight();
+        assertEq(total, 8 ether, "a slash does not touch the tree");
+        (, uint256 until) = registry.phase();
+        vm.roll(until); // a drawing half
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until + 8));
+        registry.sync(_oracle(0));
+        vm.roll(until + 8);
+        registry.sync(_oracle(0)); // anyone
+        (total,) = registry.totalWeight();
+        assertEq(total, 5 ether, "synced to what it holds");
         uint256 zero = 0;
         for (uint256 s = 0; s < 1_000; ++s) {
-            IOracleRegistry.Terms memory t = _terms(3600);
-            t.bond = 0;
-            address[] memory d = registry.draw(s, 1, t, new address[](0));
+            address[] memory d = registry.draw(s, 1, _terms(3600), new address[](0));
             if (d.length == 1 && d[0] == _oracle(0)) ++zero;
         }
         // p = 1 / (1 + 4) = 0.2: 200 of 1,000, sd 12.6
@@ -285,28 +314,125 @@ contract CommitteeDrawTest is Test {
         assertTrue(differs, "the draw ignores the later block");
     }
 
+    /// @dev Rule O7: the seed is the first block of a registry drawing half at least 5 blocks
+    ///      after the opening (drawing halves start at odd multiples of the period, 8 here).
     function test_c4_draw_not_due_before_the_armed_block() public {
         _stakeMany(4, 2 ether);
+        vm.roll(2); // 2 + 5 = 7: the next drawing half starts at 8
         uint256 id = _open(_drawnParams(3));
-        uint256 at = market.getBounty(id).drawBlock;
-        assertEq(at, block.number + 5, "armed 5 blocks on");
+        assertEq(market.getBounty(id).drawBlock, 8, "the next drawing half's first block");
+        vm.roll(4); // 4 + 5 = 9: past 8, so the drawing half after it, 24
+        uint256 id2 = _open(_drawnParams(3));
+        assertEq(market.getBounty(id2).drawBlock, 24, "at least 5 blocks on");
+        uint256 at = 24;
         vm.roll(at);
-        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id, at));
-        market.drawCommittee(id);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id2, at));
+        market.drawCommittee(id2);
     }
 
-    /// @dev Nobody drew for 256 blocks: the hash is gone, the draw is re-armed for a later block.
-    function test_c4_lapsed_draw_is_rearmed() public {
-        _stakeMany(4, 2 ether);
-        uint256 id = _open(_drawnParams(3));
+    /// @dev A replacement draw nobody ran within its drawing half has lapsed (rule O7: a draw
+    ///      runs within its seed's half), and is re-armed for the next drawing half (only a
+    ///      lapsed *first* draw ends the bounty, see the F3 attack).
+    function test_c4_lapsed_replacement_draw_is_rearmed() public {
+        (uint256 id, address[] memory members) = _leftEarly(6, 1);
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 300);
+        vm.roll(at + 8); // the drawing half is over
+        vm.setBlockhash(at, keccak256("public since"));
         market.drawCommittee(id);
-        assertEq(market.getBounty(id).drawBlock, at + 305, "re-armed");
-        (address[] memory members,,) = market.getCommittee(id);
-        assertEq(members[0], address(0), "nothing drawn from a lapsed block");
+        assertEq(market.getBounty(id).drawBlock, at + 16, "re-armed for the next drawing half");
+        assertFalse(market.getBounty(id).cancelled, "a lapsed replacement draw ends nothing");
+        (members,,) = market.getCommittee(id);
+        assertEq(members[1], address(0), "nothing drawn from a lapsed block");
         members = _draw(id, keccak256("fresh"));
-        assertTrue(members[2] != address(0), "drawn after the re-arm");
+        assertTrue(members[1] != address(0), "drawn after the re-arm");
+    }
+
+    /// @dev Attack F3 (review): under terms honest nodes refuse, only the requester triggers the
+    ///      draw; it lets every first draw whose public outcome it dislikes lapse, which used to
+    ///      re-arm for free. A lapsed first draw is now a failed one: the bounty ends, charged.
+    function test_attack_F3_lapsing_the_first_draw_to_reroll_is_charged() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        uint256 burnBefore = market.pendingBurn(address(0));
+        vm.roll(market.getBounty(id).drawBlock + 257);
+        market.drawCommittee(id); // anyone may end it
+        assertTrue(market.getBounty(id).cancelled, "a lapsed first draw ends the bounty");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "charged as a cancel");
+        vm.expectRevert();
+        market.drawCommittee(id); // no re-roll on the same bounty
+    }
+
+    /// @dev Attack F2 (review): one drawn seat deciding alone (trustSingleOracle) lets a
+    ///      requester re-roll until its own oracle holds that seat: refused.
+    function test_attack_F2_single_drawn_oracle_deciding_alone_refused() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = MarketSetup.params(address(0), new address[](1));
+        p.trustSingleOracle = true;
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "committee"));
+        market.createBounty{value: MarketSetup.escrow(p)}(p);
+    }
+
+    /// @dev Attack F2 (review): open at reward 0 (the 5% charge is then 0), cancel and reopen
+    ///      until the committee suits, then top up. Every re-roll now burns the ETH draw deposit
+    ///      (minStake / 16), which the baseline alone refunds.
+    function test_attack_F2_reward_zero_reroll_burns_the_draw_deposit() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 0;
+        uint256 deposit = MarketSetup.drawDeposit(p);
+        assertEq(deposit, 1 ether / 16, "minStake / 16");
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.WrongPayment.selector, MarketSetup.escrow(p), MarketSetup.escrow(p) - deposit));
+        market.createBounty{value: MarketSetup.escrow(p) - deposit}(p);
+        uint256 burnBefore = market.pendingBurn(address(0));
+        for (uint256 k = 0; k < 3; ++k) {
+            uint256 id = _open(p);
+            _draw(id, keccak256(abi.encode("reroll", k)));
+            vm.prank(requester);
+            market.cancel(id);
+            market.close(id);
+        }
+        assertEq(market.pendingBurn(address(0)) - burnBefore, 3 * deposit, "each re-roll burns the deposit");
+        assertEq(market.claimable(requester, address(0)), 3 * uint256(p.oracleFeePerBatch) * p.maxBatches, "only the fees come back");
+    }
+
+    /// @dev Rule C5: the baseline refunds the draw deposit to the requester.
+    function test_c5_baseline_refunds_the_draw_deposit() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        address[] memory members = _draw(id, keccak256("b"));
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(members[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(members[i]);
+            market.reportBaseline(id, 500_000);
+        }
+        assertTrue(market.getBounty(id).baselineSet, "baseline set");
+        assertEq(market.claimable(requester, address(0)), MarketSetup.drawDeposit(p), "deposit refunded at the baseline");
+    }
+
+    /// @dev Attack F5 (review): a requester that dislikes its committee never seats it and waits
+    ///      for the deadline, which used to end the bounty uncharged. Close charges it as a cancel.
+    function test_attack_F5_deadline_before_baseline_is_charged() public {
+        _stakeMany(4, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.deadline = uint64(block.timestamp + 1 days);
+        uint256 id = _open(p);
+        _draw(id, keccak256("h"));
+        uint256 burnBefore = market.pendingBurn(address(0));
+        vm.warp(block.timestamp + 1 days + 1);
+        market.close(id);
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "charged");
+        assertEq(
+            market.claimable(requester, address(0)),
+            p.reward - p.reward / 20 + uint256(p.oracleFeePerBatch) * p.maxBatches,
+            "refund less the charge"
+        );
     }
 
     /// @dev A member that leaves before any batch is replaced by a new draw, and the committee
@@ -319,6 +445,7 @@ contract CommitteeDrawTest is Test {
             vm.prank(members[i]);
             market.joinCommittee(id);
         }
+        _toStaking();
         vm.prank(members[1]);
         market.leaveCommittee(id);
         (address[] memory now_, uint256 opted,) = market.getCommittee(id);
@@ -335,23 +462,18 @@ contract CommitteeDrawTest is Test {
         assertEq(opted, 7, "the new member opted in to seat 1");
     }
 
-    /// @dev A member that left early is never seated again on that bounty: a draw that lands on
-    ///      it leaves the seat empty and re-arms (found here by trying block hashes until the
-    ///      registry's draw, computed the market's way, returns the leaver).
-    function test_c4_a_member_that_left_is_not_drawn_back() public {
-        _stakeMany(4, 2 ether);
-        uint256 id = _open(_drawnParams(3));
-        address[] memory members = _draw(id, keccak256("x"));
-        vm.prank(members[0]);
-        market.joinCommittee(id);
-        vm.prank(members[0]);
-        market.leaveCommittee(id);
+    /// @dev Attack F6 (review): a member that left early was not excluded from its seat's
+    ///      replacement draw, so a draw landing on it left the seat empty again. Now every later
+    ///      draw of the bounty excludes it (rule C6): a hash that would draw the leaver (found by
+    ///      computing the registry's draw without the exclusion) seats another oracle.
+    function test_attack_F6_a_leaver_is_excluded_from_the_replacement_draw() public {
+        (uint256 id, address[] memory members) = _leftEarly(4, 0);
         IBountyMarketTypes.BountyView memory v = market.getBounty(id);
         address[] memory exclude = new address[](4);
         exclude[1] = members[1];
         exclude[2] = members[2];
         exclude[3] = requester;
-        IOracleRegistry.Terms memory t = IOracleRegistry.Terms(3600, v.deadline - (block.timestamp), 0.003 ether, true, 12, 1 ether / 16);
+        IOracleRegistry.Terms memory t = IOracleRegistry.Terms(3600, 7 days, 0.003 ether, true, 12, 1 ether / 16);
         bytes32 h;
         bool found = false;
         for (uint256 k = 0; k < 64 && !found; ++k) {
@@ -360,9 +482,10 @@ contract CommitteeDrawTest is Test {
             found = d.length == 1 && d[0] == members[0];
         }
         assertTrue(found, "no block hash draws the leaver");
+        assertTrue(v.drawBlock != 0, "a replacement is armed");
         address[] memory after_ = _draw(id, h);
-        assertEq(after_[0], address(0), "the leaver was seated again");
-        assertEq(market.getBounty(id).drawBlock, block.number + 5, "the seat's draw is re-armed");
+        assertTrue(after_[0] != address(0), "the seat is filled");
+        assertTrue(after_[0] != members[0], "the leaver was seated again");
     }
 
     function _freeStake(address o) internal view returns (uint256) {
@@ -380,7 +503,7 @@ contract CommitteeDrawTest is Test {
         uint256 burnBefore = market.pendingBurn(address(0));
         vm.prank(requester);
         market.cancel(id);
-        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20, "5% burned");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "5% and the deposit burned");
         market.close(id);
         uint256 refund = market.claimable(requester, address(0));
         assertEq(refund, p.reward - p.reward / 20 + uint256(p.oracleFeePerBatch) * p.maxBatches, "refund less the charge");
@@ -388,7 +511,7 @@ contract CommitteeDrawTest is Test {
         uint256 id2 = _open(MarketSetup.params(address(0), oracles.length >= 3 ? _three() : oracles));
         vm.prank(requester);
         market.cancel(id2);
-        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20, "trusted cancel not charged");
+        assertEq(market.pendingBurn(address(0)) - burnBefore, p.reward / 20 + MarketSetup.drawDeposit(p), "trusted cancel not charged");
     }
 
     function _three() internal view returns (address[] memory t) {
@@ -403,6 +526,190 @@ contract CommitteeDrawTest is Test {
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommitteeMemberInvalid.selector, oracles[0]));
         vm.prank(requester);
         market.createBounty{value: MarketSetup.escrow(p)}(p);
+    }
+
+    // ------------------------------------------------------------ O7, C6: the review's F1 and F4
+
+    address[3] internal mine = [address(0xA1), address(0xA2), address(0xA3)];
+
+    function _mineCount(address[] memory m) internal view returns (uint256 c) {
+        for (uint256 i = 0; i < m.length; ++i) {
+            for (uint256 j = 0; j < 3; ++j) if (m[i] == mine[j]) ++c;
+        }
+    }
+
+    /// @dev 17 honest oracles of 2 ETH, the attacker's 3 of 2 ETH (15%), a drawn bounty of 3
+    ///      whose seed block is mined with a hash nobody chose; returns the bounty.
+    function _f1World() internal returns (uint256 id) {
+        for (uint256 i = 0; i < 17; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
+        id = _open(_drawnParams(3));
+        uint256 at = market.getBounty(id).drawBlock;
+        vm.roll(at + 1); // the hash of `at` is public; honest nodes draw a block later
+        vm.setBlockhash(at, keccak256("an honest, unpredictable block hash"));
+    }
+
+    /// @dev What the draw gives now (run and undone).
+    function _simulate(uint256 id) internal returns (address[] memory m, bool cancelled) {
+        uint256 s = vm.snapshotState();
+        market.drawCommittee(id);
+        (m,,) = market.getCommittee(id);
+        cancelled = market.getBounty(id).cancelled;
+        vm.revertToState(s);
+    }
+
+    /// @dev Attack F1 (review, critical): once the seed's hash is public, the attacker simulated
+    ///      stake(w wei) for w = 1, 2, ... until the draw gave it every seat (a 916-wei top-up
+    ///      took all 3 with 15% of the stake), then bundled that top-up with drawCommittee.
+    ///      Rule O7: the seed opens a drawing half, in which stake() reverts; the draw's
+    ///      outcome is the one fixed before the hash was known.
+    function test_attack_F1_grind_draw_by_topping_up_stake_after_hash_is_known() public {
+        uint256 id = _f1World();
+        (address[] memory fair,) = _simulate(id);
+        (, uint256 until) = registry.phase();
+        for (uint256 w = 1; w <= 1000; ++w) {
+            vm.deal(mine[0], w);
+            vm.prank(mine[0]);
+            vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until));
+            registry.stake{value: w}();
+        }
+        market.drawCommittee(id);
+        (address[] memory won,,) = market.getCommittee(id);
+        for (uint256 i = 0; i < 3; ++i) assertEq(won[i], fair[i], "the committee is the one fixed before the hash");
+        assertLt(_mineCount(won), 2, "this hash gives the attacker no majority");
+    }
+
+    /// @dev Attack F1, policy variant: toggling the policies of one's own oracles (refuse-all
+    ///      makes a sample a miss) until the first draw fails (the requester charged, review
+    ///      F1b) or suits. setPolicy reverts in a drawing half (rule O7).
+    function test_attack_F1_grind_draw_by_toggling_a_policy_after_hash_is_known() public {
+        uint256 id = _f1World();
+        (address[] memory fair,) = _simulate(id);
+        (, uint256 until) = registry.phase();
+        for (uint256 j = 0; j < 3; ++j) {
+            vm.prank(mine[j]);
+            vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until));
+            registry.setPolicy(IOracleRegistry.Policy(type(uint32).max, 1, 0, 1, false)); // refuses all
+        }
+        (address[] memory after_, bool cancelled) = _simulate(id);
+        assertFalse(cancelled, "the draw cannot be made to fail");
+        for (uint256 i = 0; i < 3; ++i) assertEq(after_[i], fair[i], "a policy moved the draw");
+    }
+
+    /// @dev Attack F1, unbond variant: requestUnbond on one's own oracle (its leaf drops to 0,
+    ///      every later sample moves). It reverts in a drawing half (rule O7).
+    function test_attack_F1_grind_draw_by_requesting_unbond_after_hash_is_known() public {
+        uint256 id = _f1World();
+        (address[] memory fair,) = _simulate(id);
+        (, uint256 until) = registry.phase();
+        vm.prank(mine[1]);
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until));
+        registry.requestUnbond();
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until));
+        registry.sync(mine[1]);
+        (address[] memory after_,) = _simulate(id);
+        for (uint256 i = 0; i < 3; ++i) assertEq(after_[i], fair[i], "an unbond moved the draw");
+    }
+
+    /// @dev Attack F1, bond and slash variants: locking one's free stake by joining other
+    ///      bounties, or a self-inflicted slash, once toggled whether a sample was kept. The draw
+    ///      reads neither (rule O7): eligibility and free stake are checked at joinCommittee,
+    ///      and a drawn oracle that cannot bond is vacated at once and its seat drawn again.
+    function test_attack_F1_grind_draw_by_locking_or_slashing_own_stake_after_hash_is_known() public {
+        uint256 id = _f1World();
+        (address[] memory fair,) = _simulate(id);
+        for (uint256 j = 0; j < 3; ++j) {
+            vm.prank(address(market)); // as joining other bounties would
+            registry.bond(mine[j], 1.5 ether);
+            vm.prank(address(market)); // as a deviant report elsewhere would
+            registry.slash(mine[j], 1 ether);
+        }
+        (address[] memory after_,) = _simulate(id);
+        for (uint256 i = 0; i < 3; ++i) assertEq(after_[i], fair[i], "a bond or a slash moved the draw");
+        // an attacker seat that now cannot bond is vacated by anyone, in a staking half
+        market.drawCommittee(id);
+        for (uint256 i = 0; i < 3; ++i) {
+            if (_mineCount(_one(fair[i])) == 0) continue;
+            vm.prank(fair[i]);
+            vm.expectRevert(); // InsufficientFreeStake
+            market.joinCommittee(id);
+            _toStaking();
+            market.vacateSeat(id, fair[i]);
+            (address[] memory now_,,) = market.getCommittee(id);
+            assertEq(now_[i], address(0), "vacated");
+        }
+    }
+
+    function _one(address a) internal pure returns (address[] memory m) {
+        m = new address[](1);
+        m[0] = a;
+    }
+
+    /// @dev Rule O7: a seat emptied while a draw's seed is public would join that draw, whose
+    ///      outcome the one emptying it can compute: leaving (and vacating) wait for a staking
+    ///      half, when every pending draw's seed is still unknown.
+    function test_attack_F1_leaving_to_join_a_public_draw_waits_for_a_staking_half() public {
+        _stakeMany(8, 2 ether);
+        uint256 id = _open(_drawnParams(3));
+        address[] memory members = _draw(id, keccak256("x"));
+        vm.prank(members[0]);
+        market.joinCommittee(id);
+        (bool drawing, uint256 until) = registry.phase();
+        assertTrue(drawing, "drawn in a drawing half");
+        vm.prank(members[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatsFrozen.selector, id, until));
+        market.leaveCommittee(id);
+        vm.warp(block.timestamp + 2 hours);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatsFrozen.selector, id, until));
+        market.vacateSeat(id, members[1]);
+        vm.roll(until);
+        vm.prank(members[0]);
+        market.leaveCommittee(id);
+        assertTrue(market.getBounty(id).drawBlock > block.number, "the replacement's seed is still unknown");
+    }
+
+    /// @dev Attack F4 (review): two drawn oracles that never join blocked the baseline for
+    ///      ever, and the requester's only exit was a charged cancel. Rule C6: after the join
+    ///      timeout (the scoring timeout since the draw) anyone vacates a seat not joined, it is
+    ///      drawn again, uncharged, and the vacated oracles are never drawn back (F6).
+    function test_attack_F4_drawn_oracles_that_never_join_are_vacated_and_redrawn_uncharged() public {
+        _stakeMany(8, 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        address[] memory m = _draw(id, keccak256("h"));
+        vm.prank(m[0]);
+        market.joinCommittee(id); // one honest member joins; m[1], m[2] stay idle
+        _toStaking();
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[1]));
+        market.vacateSeat(id, m[1]); // it may still join
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[0]));
+        market.vacateSeat(id, m[0]); // joined
+        vm.warp(block.timestamp + p.scoringTimeout);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[0]));
+        market.vacateSeat(id, m[0]); // joined members are never vacated
+        uint256 burnBefore = market.pendingBurn(address(0));
+        vm.prank(address(0xCAFE)); // anyone
+        market.vacateSeat(id, m[1]);
+        market.vacateSeat(id, m[2]);
+        assertEq(market.pendingBurn(address(0)), burnBefore, "uncharged");
+        assertFalse(market.getBounty(id).cancelled, "the bounty goes on");
+        address[] memory after_ = _draw(id, keccak256("h2"));
+        for (uint256 i = 1; i < 3; ++i) {
+            assertTrue(after_[i] != address(0), "redrawn");
+            assertTrue(after_[i] != m[1] && after_[i] != m[2], "a vacated oracle drawn back");
+        }
+        vm.prank(m[1]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotCommitteeMember.selector, id, m[1]));
+        market.joinCommittee(id);
+        for (uint256 i = 0; i < 3; ++i) {
+            if (i != 0) {
+                vm.prank(after_[i]);
+                market.joinCommittee(id);
+            }
+            vm.prank(after_[i]);
+            market.reportBaseline(id, 500_000);
+        }
+        assertTrue(market.getBounty(id).baselineSet, "the baseline is set");
     }
 
     // ------------------------------------------------------------ gas

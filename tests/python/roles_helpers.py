@@ -239,6 +239,7 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     initial = overrides.pop("initial", None)  # the initial model's parameters (default: seed_model())
     test_set = overrides.pop("test_set", None)  # a held-out test set (F14): (manifest, {"X", "y"})
     drawn = overrides.pop("drawn", False)  # rule C4: the committee drawn from the registry, then seated
+    seat = overrides.pop("seat", True)  # drawn: the requester seats the members (False: it never does)
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
@@ -257,10 +258,11 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
                           confidence_bps=confidence_bps, test_set=test_set)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
-    if drawn:  # the draw is due 5 blocks on; a node triggers it, then the requester seats the members
-        mine(world.w3, 6)
+    if drawn:  # the draw is due after its seed block (C4, O7); a node triggers it, then the requester seats the members
+        mine(world.w3, market.bounty(secrets.bounty_id)["drawBlock"] + 1 - world.w3.eth.block_number)
         nodes[0].tick()
-        assert seat_committee(market, store, requester.key, secrets) is not None, "the draw left a seat empty"
+        if seat:
+            assert seat_committee(market, store, requester.key, secrets) is not None, "the draw left a seat empty"
     if baseline:
         rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Open")
     return rnd

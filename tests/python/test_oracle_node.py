@@ -354,8 +354,10 @@ def test_attack_a_node_never_joins_a_bounty_outside_its_policy(world: World, tmp
 
 def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: World, tmp_path):
     """Rule C4: a drawn-mode bounty's seats are drawn by whoever calls drawCommittee once the
-    armed block is mined; a node whose policy accepts the bounty does it on its next tick, and
-    then counts the bounty among its own if the draw seated it."""
+    armed block is mined; every node does it on its next tick, even one whose policy refuses the
+    bounty (attack F3), and then counts the bounty among its own if the draw seated it. The
+    requester paid the draw deposit (C5) with createBounty."""
+    from fathom.protocol.policy import Policy
     from fathom.roles.requester import default_terms
     from fathom.storage.store import EmbeddedStore
 
@@ -370,9 +372,13 @@ def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: Worl
     bid = requester.create_bounty(terms)
     view = requester.bounty(bid)
     assert not view["trustedCommittee"] and view["drawBlock"] > 0
-    mine(world.w3, 6)
+    mine(world.w3, view["drawBlock"] + 1 - world.w3.eth.block_number)  # past the seed block (C4, O7)
     node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    # a policy that refuses these terms: the node draws anyway (review F3, a draw only the
+    # requester triggers is one it can let lapse whenever the outcome is bad)
+    node.policy = Policy(min_scoring_timeout=7 * 24 * 3600)
     node.sync()
+    assert node.policy_refusal(bid) is not None
     node.trigger_draws()
     members = requester.committee(bid)[0]
     assert sorted(members) == sorted(o.address for o in oracles), "3 of 3 oracles seated"
@@ -398,3 +404,34 @@ def test_a_drawn_committee_is_seated_by_the_requester_and_decides_a_batch(world:
     rnd.contribute("c1", 1)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     assert named(rnd.events(), "BatchSettled", batch=0), "the drawn committee decided the batch"
+
+
+def test_attack_a_requester_that_never_seats_its_drawn_members_cannot_have_them_vacated(world: World, tmp_path):
+    """Rules C6, O7: a drawn node joins (bonds) at once, before the requester's keyring seats it,
+    so a requester that never hands honest members their seat key cannot have their seats
+    vacated and drawn again for free; and once the join timeout has passed, a member node
+    vacates (in a registry staking half) the drawn seats whose holders never joined."""
+    rnd = open_round(world, tmp_path, ["c0"], drawn=True, seat=False, baseline=None)
+    bid = rnd.bounty_id
+    running = rnd.nodes[:2]  # the third oracle's node never runs
+    for node in running:
+        node.tick()
+    members, opted, _ = rnd.viewer.committee(bid)
+    ours = {n.address for n in running}
+    idle = [m for m in members if m not in ours]
+    assert idle, "two running nodes cannot fill three seats"
+    for i, m in enumerate(members):
+        assert bool(opted & (1 << i)) == (m in ours), "a running node joins its drawn seat before it is seated"
+    advance_time(world.w3, rnd.view()["scoringTimeout"])
+    anyone = world.market_for(world.new_party("vacater"))
+    anyone.wait_for_staking_half("the test")
+    for m in members:
+        if m in ours:
+            with pytest.raises(ChainError, match="SeatNotVacatable"):
+                anyone.vacate_seat(bid, m)  # joined: never vacated, seated or not
+    member = next(n for n in running if n.address in members)
+    member.tick()
+    after = rnd.viewer.committee(bid)[0]
+    for i, m in enumerate(members):
+        assert (after[i] == m) == (m in ours), "the idle seats were vacated, the joined ones kept"
+    assert not rnd.view()["cancelled"], "uncharged: the bounty goes on"

@@ -43,21 +43,29 @@ class Duties:
         members, opted, baseline_mask = self.market.committee(bounty_id)
         me = members.index(self.address)
         bit = 1 << me
+        drawn = self._drawn(bounty_id)
         if not opted & bit:
             if state != "AwaitingBaseline" and state != "Open":
                 return
-            if not self.market.bounty(bounty_id)["trustedCommittee"] and not self.reader(bounty_id).seated():
-                # drawn (C4): the requester hands the seat key over in a keyring some blocks later
-                log.info("bounty %s: drawn, waiting for the keyring that seats this node", bounty_id)
-                return
-            self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            # drawn (C4): the requester hands the seat key over in a keyring some blocks later.
+            # The node joins at once all the same: a seat not joined within the timeout may be
+            # vacated by anyone (C6), so waiting for the keyring would let a requester that never
+            # seats honest members have their seats drawn again for free
+            if not drawn:
+                self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            else:
+                self._seated(bounty_id)  # if already seated, the same check, before it bonds anything
             why = self.policy_refusal(bounty_id)
             if why is not None:  # never joins outside its policy (O5), whatever the registry holds
                 raise Unjoinable(f"outside this node's acceptance policy: {why}")
             bond, _ = self.market.member_bond(bounty_id)
             free = self.market.free_stake(self.address)
             if free < bond and self.stake_wei:  # joining locks the bond (C1): stake what is missing
-                self.market.stake_oracle(bond - free)
+                until = self.market.drawing_until()
+                if until and not self.may_mine_to_staking():  # O7: stakes wait for a staking half
+                    self._say(f"bounty {bounty_id}: its bond waits for the registry's staking half (block {until})")
+                    return
+                self.market.stake_oracle(bond - free, notify=self._say)
                 self._say(f"bounty {bounty_id}: staked {(bond - free) / 1e18:g} ETH more for its bond of {bond / 1e18:g} ETH")
             try:
                 self.market.join(bounty_id)
@@ -69,6 +77,11 @@ class Duties:
                 raise Unjoinable(f"joinCommittee reverts: {exc}") from None
             self._say(f"bounty {bounty_id}: joined the committee")
             opted |= bit
+        if drawn and state == "AwaitingBaseline":
+            self._vacate_idle(bounty_id, members, opted)
+        if drawn and not self._seated(bounty_id):
+            log.info("bounty %s: joined, waiting for the keyring that seats this node", bounty_id)
+            return
         if state == "AwaitingBaseline":
             if not baseline_mask & bit:
                 score = self._baseline(bounty_id)
@@ -106,6 +119,50 @@ class Duties:
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _drawn(self, bounty_id: int) -> bool:
+        """Whether the bounty's committee is drawn (C4); fixed at opening, so read once."""
+        known = self.__dict__.setdefault("_drawn_bounties", {})
+        if bounty_id not in known:
+            known[bounty_id] = not self.market.bounty(bounty_id)["trustedCommittee"]
+        return known[bounty_id]
+
+    def _seated(self, bounty_id: int) -> bool:
+        """A drawn seat (C4): whether the requester's keyring seats this node yet. The first
+        time it does, the bounty is checked (`_check_servable`, which quarantines a bounty
+        no member can serve) before this node scores anything; remembered once true."""
+        seated = self.__dict__.setdefault("_seated_bounties", set())
+        if bounty_id in seated:
+            return True
+        if not self.reader(bounty_id).seated():
+            return False
+        self._check_servable(bounty_id)
+        seated.add(bounty_id)
+        return True
+
+    def _vacate_idle(self, bounty_id: int, members: list[str], opted: int) -> None:
+        """Rule C6: a drawn seat whose holder has not joined within the bounty's scoring timeout
+        since the draw blocks the baseline; a member vacates it (in a registry staking half, O7)
+        so that the seat is drawn again. A vacate the contract refuses is left for a later tick."""
+        idle = [m for i, m in enumerate(members) if int(m, 16) != 0 and not opted & (1 << i)]
+        if not idle or self.market.drawing_until():
+            return
+        row = self.db.execute("SELECT MAX(block) FROM events WHERE bounty = ? AND name = 'CommitteeDrawn'",
+                              (bounty_id,)).fetchone()
+        if not row or row[0] is None:
+            return
+        w3 = self.market.w3
+        timeout = int(self.market.bounty(bounty_id)["scoringTimeout"])
+        if int(w3.eth.get_block("latest")["timestamp"]) < int(w3.eth.get_block(int(row[0]))["timestamp"]) + timeout:
+            return
+        for oracle in idle:
+            try:
+                self.market.vacate_seat(bounty_id, oracle)
+                self._say(f"bounty {bounty_id}: vacated the idle drawn seat of {oracle} (C6)")
+            except ChainError as exc:
+                if not _reverts(exc):
+                    raise
+                log.info("bounty %s: vacateSeat(%s) refused (%s)", bounty_id, oracle, exc)
 
     def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
         def sent(tx_hash: bytes) -> None:

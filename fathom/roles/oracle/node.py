@@ -40,7 +40,7 @@ from pathlib import Path
 from time import time as wall_time
 from typing import Any, Callable
 
-from fathom.chain.client import ChainError
+from fathom.chain.client import ETH, ChainError
 from fathom.chain.market import Event, Market
 from fathom.crypto.envelope import account_address
 from fathom.errors import FathomError
@@ -168,11 +168,15 @@ class OracleNode(Duties, Reports):
         """Bounties whose committee names this node: at opening (trusted mode) or by the
         latest draw of their seats (drawn mode, rule C4)."""
         rows = self.db.execute(
-            "SELECT bounty, name, args FROM events WHERE name IN ('BountyOpened', 'CommitteeDrawn') ORDER BY block, idx"
+            "SELECT bounty, name, args FROM events WHERE name IN ('BountyOpened', 'CommitteeDrawn', 'SeatVacated') "
+            "ORDER BY block, idx"
         ).fetchall()
         committees: dict[int, list[str]] = {}
         for bounty, name, args in rows:
             data = json.loads(args)
+            if name == "SeatVacated":  # C6: its seat is empty until the next draw
+                committees[bounty] = [ETH if m == data["oracle"] else m for m in committees.get(bounty, [])]
+                continue
             committees[bounty] = data["params"]["committee"] if name == "BountyOpened" else data["committee"]
         return [b for b, members in committees.items() if self.address in members]
 
@@ -205,9 +209,11 @@ class OracleNode(Duties, Reports):
         return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id)))
 
     def trigger_draws(self) -> None:
-        """Draw every committee whose armed block is mined (rule C4) and whose terms this
-        node's policy accepts (it is then a candidate). A draw someone else already ran,
-        or one the contract refuses, is left alone; the next tick reads the outcome."""
+        """Draw every committee whose armed block is mined (rule C4), whatever its terms:
+        a draw only the requester would trigger lets it wait out, unseen, each outcome it
+        dislikes (review F3; a lapsed first draw is charged anyway, C5). A draw someone
+        else already ran, or one the contract refuses, is left alone; the next tick reads
+        the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
         for bounty_id, at in self._armed_draws():
@@ -216,8 +222,6 @@ class OracleNode(Duties, Reports):
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] == 0 or head <= view["drawBlock"]:
                 continue  # drawn (or re-armed) by another node since
-            if self.policy_refusal(bounty_id) is not None:
-                continue
             try:
                 self.market.draw_committee(bounty_id)
                 self._say(f"bounty {bounty_id}: drew its committee")
@@ -226,13 +230,34 @@ class OracleNode(Duties, Reports):
                     raise
                 log.info("bounty %s: drawCommittee refused (%s)", bounty_id, exc)
 
-    def _ensure_policy(self) -> None:
-        """Register this node's acceptance policy unless the registry already holds it (O5)."""
+    def may_mine_to_staking(self) -> bool:
+        """Whether this node may mine empty blocks to reach the registry's staking half (O7):
+        only on a local chain (where blocks come only with transactions), and only while no
+        armed draw waits in the current drawing half, which the mining would make lapse."""
+        if not self.market.is_local():
+            return False
+        head = self.market.w3.eth.block_number
+        for bounty_id, _ in self._armed_draws():
+            at = self.market.bounty(bounty_id)["drawBlock"]
+            if at and at <= head + 1:
+                return False
+        return True
+
+    def _ensure_policy(self) -> bool:
+        """Register this node's acceptance policy unless the registry already holds it (O5).
+        In a registry drawing half (O7) it waits: False, and the next tick tries again (a
+        local chain, which mines only with transactions, is mined to the staking half)."""
         policy, is_set = self.market.policy_of(self.address)
         if is_set and Policy.from_tuple(policy) == self.policy:
-            return
-        self.market.set_policy(self.policy.as_tuple())
+            return True
+        until = self.market.drawing_until()
+        if until and not self.may_mine_to_staking():
+            self._say(f"the oracle registry is drawing committees until block {until} (rule O7): "
+                      "the acceptance policy waits for its staking half")
+            return False
+        self.market.set_policy(self.policy.as_tuple(), notify=self._say)
         self._say(f"registered the acceptance policy {self.policy}")
+        return True
 
     def _confirmed(self, bounty_id: int) -> list[Event]:
         rows = self.db.execute(
@@ -271,7 +296,7 @@ class OracleNode(Duties, Reports):
 
     def _ensure_stake(self) -> None:
         if not self.market.registry.functions.isEligible(self.address).call():
-            self.market.stake_oracle(self.stake_wei)
+            self.market.stake_oracle(self.stake_wei, notify=self._say)
             self._say(f"staked {self.stake_wei / 1e18:g} ETH in the oracle registry")
 
     def tick(self) -> None:
@@ -279,10 +304,9 @@ class OracleNode(Duties, Reports):
         after the other bounties were served (the loop backs off); any other failure
         quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
         self.sync()
+        self.trigger_draws()  # first: a policy or a stake that waits for a staking half may mine
         if not self._policy_registered:  # on the first tick that reaches the chain: retried like any
-            self._ensure_policy()
-            self._policy_registered = True
-        self.trigger_draws()
+            self._policy_registered = self._ensure_policy()
         mine = self.my_bounties()
         self._pin_new(set(mine))
         quarantined = self.quarantined()

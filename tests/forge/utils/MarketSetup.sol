@@ -11,6 +11,8 @@ library MarketSetup {
     uint256 internal constant ORACLE_MIN_STAKE = 1 ether;
     uint256 internal constant ORACLE_UNBONDING_DELAY = 7 days;
     uint256 internal constant ORACLE_SLASH_BPS = 1_000;
+    /// @dev scripts/deploy.py's development period (rule O7): 8-block staking and drawing halves.
+    uint256 internal constant ORACLE_DRAW_PERIOD = 8;
     uint256 internal constant WAD = 1e18;
     uint8 internal constant RAW = 0x55;
     uint8 internal constant DAG_PB = 0x70;
@@ -24,7 +26,7 @@ library MarketSetup {
     /// @dev The caller deploys (and so may set the registry's market), `owner` owns the market.
     function deploy(address owner, address guardian) internal returns (Deployment memory d) {
         d.keyRegistry = new KeyRegistry();
-        d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS);
+        d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD);
         BountyMarket market = new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian);
         d.registry.setMarket(address(market));
         d.market = IBountyMarket(address(market));
@@ -75,7 +77,13 @@ library MarketSetup {
         p.validationCommitment = commitment(cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)));
     }
 
+    /// @dev What createBounty takes in ETH for an ETH bounty: the escrow, and in drawn mode the
+    ///      draw deposit (rule C5: the registry's minStake / 16).
     function escrow(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
-        return p.reward + uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond;
+        return p.reward + uint256(p.oracleFeePerBatch) * p.maxBatches + p.revealBond + drawDeposit(p);
+    }
+
+    function drawDeposit(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
+        return p.committee.length != 0 && p.committee[0] == address(0) ? ORACLE_MIN_STAKE / 16 : 0;
     }
 }

@@ -6,7 +6,7 @@ step the market's ETH balance equals what its views say it owes (`eth_owed`)."""
 import pytest
 from brownie import chain
 
-from tests.helpers import reverts_with
+from tests.helpers import reverts_with, to_staking
 from tests.market_helpers import (
     ETH, INVALID, SALT, VALIDATION_CID, VALIDATION_KEY, ZERO_CID, ActorRound, Round, arm, attempts, cid, encode_scores,
     err, eth_owed, rejected, send,
@@ -142,6 +142,7 @@ def test_p1_a_receiver_that_reverts_blocks_only_itself_and_its_money_stays_claim
 ):
     rc, ro = actor(), actor()  # a contributor and a committee member that refuse ETH
     holders += [rc, ro]
+    to_staking(oracle_registry)
     send(oracle_registry.stake, ro, value=2 * 10**18)
     for x in (rc, ro):
         x.refuse(True, {"from": x.owner()})
@@ -321,6 +322,7 @@ def test_r1_r2_an_oracle_contract_reports_only_on_its_committee_once_and_only_th
     market, requester, staked_oracles, contributors, oracle_registry, actor, rando
 ):
     attacker = actor()
+    to_staking(oracle_registry)
     send(oracle_registry.stake, attacker, value=2 * 10**18)
     o0, o1, o2, o3 = staked_oracles
     rnd = ActorRound.open(market, requester, [attacker, o0, o1], batchSize=2)

@@ -5,17 +5,32 @@ policy accepts the bounty; a leaver is replaced; a cancel before the baseline is
 
 from brownie import chain
 
-from tests.helpers import reverts_with
+from tests.helpers import mine_past, reverts_with, to_staking
 from tests.market_helpers import ETH, Round, escrow_total, params
 
 REWARD = 10**18
 ZERO_ADDRESS = ETH  # an empty seat
 
 
+def draw_deposit(market):
+    """Rule C5: the ETH draw deposit, the registry's minimum stake / 16."""
+    from brownie import OracleRegistry
+
+    return OracleRegistry.at(market.oracleRegistry()).minStake() // 16
+
+
 def open_drawn(market, requester, size=3, **overrides):
     tup, p = params([ZERO_ADDRESS] * size, ETH, **overrides)
-    tx = market.createBounty(tup, {"from": requester, "value": escrow_total(p)})
+    tx = market.createBounty(tup, {"from": requester, "value": escrow_total(p) + draw_deposit(market)})
     return tx.events["BountyOpened"]["bountyId"], tx
+
+
+def seed_block(opened_at, period):
+    """Rule O7: the first block of a registry drawing half at least 5 blocks after `opened_at`."""
+    at = opened_at + 5
+    while (at // period) % 2 == 0 or at % period != 0:
+        at += 1
+    return at
 
 
 def test_attack_a_requester_cannot_draw_in_the_opening_block_and_anyone_draws_after_it(
@@ -23,12 +38,13 @@ def test_attack_a_requester_cannot_draw_in_the_opening_block_and_anyone_draws_af
 ):
     bid, tx = open_drawn(market, requester)
     view = market.getBounty(bid)
+    at = seed_block(tx.block_number, 8)  # scripts/deploy.py's local period
     assert not view["trustedCommittee"]
-    assert view["drawBlock"] == tx.block_number + 5
-    assert tx.events["CommitteeDrawArmed"]["drawBlock"] == tx.block_number + 5
-    with reverts_with("DrawNotDue", bid, tx.block_number + 5):
+    assert view["drawBlock"] == at
+    assert tx.events["CommitteeDrawArmed"]["drawBlock"] == at
+    with reverts_with("DrawNotDue", bid, at):
         market.drawCommittee(bid, {"from": requester})
-    chain.mine(5)
+    mine_past(at)
     drawn = market.drawCommittee(bid, {"from": rando})  # anyone
     members = list(drawn.events["CommitteeDrawn"]["committee"])
     assert len(set(members)) == 3 and set(members) <= {o.address for o in staked_oracles}
@@ -45,10 +61,11 @@ def test_attack_a_requester_cannot_draw_in_the_opening_block_and_anyone_draws_af
 def test_attack_the_requester_staked_as_an_oracle_is_never_drawn_for_its_own_bounty(
     market, requester, oracle_registry, staked_oracles
 ):
+    to_staking(oracle_registry)
     oracle_registry.stake({"from": requester, "value": 50 * 10**18})  # most of the stake
     for _ in range(4):
         bid, _ = open_drawn(market, requester)
-        chain.mine(5)
+        mine_past(market.getBounty(bid)["drawBlock"])
         market.drawCommittee(bid, {"from": requester})
         assert requester.address not in list(market.getCommittee(bid)[0])
 
@@ -58,6 +75,7 @@ def more_oracles(keyed_account, oracle_registry, n, first):
     out = []
     for i in range(n):
         account, _ = keyed_account(first + i)
+        to_staking(oracle_registry)
         oracle_registry.stake({"from": account, "value": 2 * 10**18})
         out.append(account)
     return out
@@ -66,7 +84,7 @@ def more_oracles(keyed_account, oracle_registry, n, first):
 def draw_until_seated(market, bid, who, attempts=6):
     """Mines to the armed block and draws, again while a seat stays empty (a re-armed draw)."""
     for _ in range(attempts):
-        chain.mine(5)
+        mine_past(market.getBounty(bid)["drawBlock"])
         market.drawCommittee(bid, {"from": who})
         members = list(market.getCommittee(bid)[0])
         if ZERO_ADDRESS not in members or market.getBounty(bid)["cancelled"]:
@@ -78,6 +96,7 @@ def test_c4_an_oracle_whose_policy_refuses_is_never_drawn(
     market, requester, oracle_registry, staked_oracles, keyed_account
 ):
     refuser = staked_oracles[0]
+    to_staking(oracle_registry)
     oracle_registry.setPolicy((3_600 * 2, 365 * 86_400, 0, 2048, True), {"from": refuser})
     more_oracles(keyed_account, oracle_registry, 4, 200)  # 8 oracles, 1 refusing: the draw rarely misses
     seated = 0
@@ -97,8 +116,12 @@ def test_c4_a_member_leaving_before_any_batch_is_replaced_by_a_new_draw(
     members = draw_until_seated(market, bid, requester)
     for m in members:
         market.joinCommittee(bid, {"from": m})
+    if (chain.height + 1) // 8 % 2 == 1:  # rule O7: a drawn seat is emptied only in a staking half
+        with reverts_with("SeatsFrozen"):
+            market.leaveCommittee(bid, {"from": members[0]})
+    to_staking(oracle_registry)
     tx = market.leaveCommittee(bid, {"from": members[0]})
-    assert tx.events["CommitteeDrawArmed"]["drawBlock"] == tx.block_number + 5
+    assert tx.events["CommitteeDrawArmed"]["drawBlock"] == seed_block(tx.block_number, 8)
     assert market.getCommittee(bid)[0][0] == ZERO_ADDRESS
     after = draw_until_seated(market, bid, requester)
     assert after[0] not in (ZERO_ADDRESS, members[0], members[1], members[2])  # never the leaver again
@@ -112,13 +135,58 @@ def test_c4_a_member_leaving_before_any_batch_is_replaced_by_a_new_draw(
 
 def test_c5_a_cancel_before_the_baseline_burns_five_percent_of_the_reward(market, requester, staked_oracles):
     bid, _ = open_drawn(market, requester)
-    chain.mine(5)
+    mine_past(market.getBounty(bid)["drawBlock"])
     market.drawCommittee(bid, {"from": requester})
     tx = market.cancel(bid, {"from": requester})
     assert tx.events["CancelCharged"]["burned"] == REWARD // 20
-    assert market.pendingBurn(ETH) == REWARD // 20
+    assert market.pendingBurn(ETH) == REWARD // 20 + draw_deposit(market)  # and the deposit
     # a trusted committee's cancel is not charged
     rnd = Round.open(market, requester, staked_oracles[:3], baseline=None)
     assert market.getBounty(rnd.bounty_id)["trustedCommittee"] is True
     tx = market.cancel(rnd.bounty_id, {"from": requester})
     assert "CancelCharged" not in tx.events
+
+
+def test_attack_F1_a_stake_top_up_after_the_seed_is_public_reverts_until_the_staking_half(
+    market, requester, oracle_registry, staked_oracles, rando
+):
+    """Rule O7 on a real chain: once the seed block is mined its hash is public, and until the
+    drawing half ends no stake, unbond or policy may change what the draw reads."""
+    bid, _ = open_drawn(market, requester)
+    at = market.getBounty(bid)["drawBlock"]
+    mine_past(at)
+    drawing, until = oracle_registry.phase()
+    assert until == at + 8
+    with reverts_with("RegistryDrawing", until):
+        oracle_registry.stake({"from": staked_oracles[0], "value": 1})
+    with reverts_with("RegistryDrawing", until):
+        oracle_registry.setPolicy((1, 1, 0, 1, False), {"from": staked_oracles[1]})
+    with reverts_with("RegistryDrawing", until):
+        oracle_registry.requestUnbond({"from": staked_oracles[2]})
+    market.drawCommittee(bid, {"from": rando})
+    assert ZERO_ADDRESS not in list(market.getCommittee(bid)[0])
+    to_staking(oracle_registry)
+    oracle_registry.stake({"from": staked_oracles[0], "value": 1})  # the staking half again
+
+
+def test_attack_F4_an_idle_drawn_seat_is_vacated_after_the_timeout_and_redrawn(
+    market, requester, oracle_registry, staked_oracles, keyed_account, rando
+):
+    """Rule C6 on a real chain: a drawn oracle that never joins is vacated by anyone once the
+    scoring timeout has passed since the draw, never drawn back, and the bounty goes on uncharged."""
+    more_oracles(keyed_account, oracle_registry, 2, 220)
+    bid, _ = open_drawn(market, requester)
+    members = draw_until_seated(market, bid, rando)
+    market.joinCommittee(bid, {"from": members[0]})
+    market.joinCommittee(bid, {"from": members[1]})
+    to_staking(oracle_registry)
+    with reverts_with("SeatNotVacatable", bid, members[2]):
+        market.vacateSeat(bid, members[2], {"from": rando})
+    chain.sleep(3_600)
+    to_staking(oracle_registry)
+    burned = market.pendingBurn(ETH)
+    tx = market.vacateSeat(bid, members[2], {"from": rando})
+    assert tx.events["SeatVacated"]["oracle"] == members[2]
+    assert market.pendingBurn(ETH) == burned and not market.getBounty(bid)["cancelled"]
+    after = draw_until_seated(market, bid, rando)
+    assert after[2] not in (ZERO_ADDRESS, members[2]) and after[:2] == members[:2]

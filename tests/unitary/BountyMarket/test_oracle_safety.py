@@ -3,7 +3,7 @@ someone, outvoted by a minority, or held forever (rules B4, C1-C3, R4, R5, R7, R
 
 from brownie import chain
 
-from tests.helpers import reverts_with
+from tests.helpers import reverts_with, to_staking
 from tests.market_helpers import ETH, Round, encode_scores
 
 STAKE = 10**16
@@ -18,6 +18,7 @@ def extra_oracles(keyed_account, oracle_registry, n):
     out = []
     for i in range(n):
         account, _ = keyed_account(100 + i)
+        to_staking(oracle_registry)
         oracle_registry.stake({"from": account, "value": 2 * MIN_STAKE})
         out.append(account)
     return out

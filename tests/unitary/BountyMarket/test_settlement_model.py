@@ -7,6 +7,7 @@ deviant reporter as the rules say."""
 import random
 
 from fathom.protocol import settlement as P
+from tests.helpers import to_staking
 from tests.market_helpers import INVALID, Round, cid, rejected
 
 STAKE = 10**16
@@ -99,6 +100,7 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
     voided = decided = versions = several = 0
     for trial in range(16):
         for o in staked_oracles[:4]:  # deviant reporters lose stake: keep everyone eligible
+            to_staking(oracle_registry)
             oracle_registry.stake({"from": o, "value": 10**18})
         t = _trial(rng, trial)
         m, higher, n, tolerance, margin, slash_bps = t["m"], t["higher"], t["n"], t["tolerance"], t["margin"], t["slash_bps"]

@@ -5,7 +5,7 @@ registry's ETH balance equals the stakes it records."""
 import pytest
 from brownie import chain
 
-from tests.helpers import reverts_with
+from tests.helpers import reverts_with, to_staking
 from tests.market_helpers import ETH, ActorRound, arm, attempts, err, send
 
 MIN = 10**18
@@ -31,7 +31,9 @@ def test_o3_an_oracle_reentering_withdraw_is_paid_once(oracle_registry, staked_o
     attacker = actor()
     holders = [*accounts, attacker]
     amount = MIN + MIN // 2
+    to_staking(oracle_registry)
     send(oracle_registry.stake, attacker, value=amount)
+    to_staking(oracle_registry)
     send(oracle_registry.requestUnbond, attacker)
     chain.sleep(DELAY + 1)
     arm(attacker, oracle_registry.withdraw)
@@ -53,6 +55,7 @@ def test_o2_an_oracle_cannot_unbond_or_withdraw_from_inside_a_fee_payment(
     market, oracle_registry, requester, staked_oracles, contributors, actor, rando
 ):
     attacker = actor()
+    to_staking(oracle_registry)
     send(oracle_registry.stake, attacker, value=2 * MIN)
     rnd = ActorRound.open(market, requester, [attacker, *staked_oracles[:2]])
     bid = rnd.bounty_id
@@ -76,6 +79,7 @@ def test_o2_an_oracle_cannot_unbond_or_withdraw_from_inside_a_fee_payment(
     market.cancel(bid, {"from": requester})
     market.close(bid, {"from": rando})
     send(market.leaveCommittee, attacker, bid)
+    to_staking(oracle_registry)
     send(oracle_registry.requestUnbond, attacker)
     assert not oracle_registry.isEligible(attacker)
 
@@ -85,9 +89,12 @@ def test_o3_an_oracle_that_refuses_eth_cannot_withdraw_keeps_its_stake_and_block
 ):
     attacker = actor()
     holders = [*accounts, attacker]
+    to_staking(oracle_registry)
     send(oracle_registry.stake, attacker, value=MIN)
+    to_staking(oracle_registry)
     oracle_registry.stake({"from": rando, "value": MIN})
     for who in (attacker, rando):
+        to_staking(oracle_registry)
         send(oracle_registry.requestUnbond, who)
     attacker.refuse(True, {"from": attacker.owner()})
     chain.sleep(DELAY + 1)

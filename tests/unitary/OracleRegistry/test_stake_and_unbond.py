@@ -2,7 +2,7 @@
 
 from brownie import chain
 
-from tests.helpers import reverts_with
+from tests.helpers import reverts_with, to_staking
 from tests.market_helpers import Round
 
 MIN = 10**18
@@ -10,7 +10,9 @@ MIN = 10**18
 
 def test_o1_a_stake_must_reach_the_minimum(oracle_registry, rando):
     with reverts_with("StakeBelowMinimum", MIN // 2, MIN):
+        to_staking(oracle_registry)
         oracle_registry.stake({"from": rando, "value": MIN // 2})
+    to_staking(oracle_registry)
     oracle_registry.stake({"from": rando, "value": MIN})
     assert oracle_registry.isEligible(rando)
 
@@ -19,16 +21,20 @@ def test_o2_an_oracle_serving_a_bounty_cannot_unbond_until_it_leaves(market, ora
     rnd = Round.open(market, requester, staked_oracles[:3])
     o = staked_oracles[0]
     with reverts_with("OracleStillServing", o.address, 1):
+        to_staking(oracle_registry)
         oracle_registry.requestUnbond({"from": o})
     market.cancel(rnd.bounty_id, {"from": requester})
     market.close(rnd.bounty_id, {"from": rando})
     market.leaveCommittee(rnd.bounty_id, {"from": o})
+    to_staking(oracle_registry)
     oracle_registry.requestUnbond({"from": o})
     assert not oracle_registry.isEligible(o)
 
 
 def test_o3_withdrawal_waits_for_the_unbonding_delay(oracle_registry, rando):
+    to_staking(oracle_registry)
     oracle_registry.stake({"from": rando, "value": MIN})
+    to_staking(oracle_registry)
     oracle_registry.requestUnbond({"from": rando})
     with reverts_with("UnbondingNotFinished"):
         oracle_registry.withdraw({"from": rando})
