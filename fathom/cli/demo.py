@@ -95,6 +95,19 @@ def _wait(what: str, condition: Any, timeout: float = 300.0, every: float = 0.5)
         time.sleep(every)
 
 
+def _settle_and_close(requester: Any, bid: int, what: str) -> None:
+    """After a cancel: wait for the bounty to settle, then close it, unless a committee member's
+    node closed it first (nodes close a settled bounty with nothing left to score, and can do so
+    between two polls, so waiting for "Settling" alone can miss it)."""
+    _wait(f"{what} to settle", lambda: requester.state(bid) in ("Settling", "Closed"), 60)
+    if requester.state(bid) == "Settling":
+        try:
+            requester.close(bid)
+        except Exception:
+            if requester.state(bid) != "Closed":  # not the race with a node: a real failure
+                raise
+
+
 def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print, network: str = NETWORK,
                ipfs_api: str | None = None, curve: tuple[list[int], list[int]] | None = None,
                one_off: tuple[tuple[str, int], ...] = ()) -> dict[str, Any]:
@@ -210,8 +223,7 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
                 log(f"  batch {n // 2 - 1} settled: head is version {head['versionCount']} at {head['headScore'] / 1e4:.4f}")
 
         requester.cancel(bid)
-        _wait("the bounty to settle", lambda: requester.state(bid) == "Settling", 60)
-        requester.close(bid)
+        _settle_and_close(requester, bid, "the bounty")
         reveal(requester, secrets)
         log("requester cancelled, closed and revealed (validation set, salt, model key)")
     finally:
@@ -282,8 +294,7 @@ def play_encrypted_round(r: dict[str, Any], workdir: Path, store: Store, log: An
                 log(f"  what {name} sees, the committee's published decision: #{sid} {o.get('outcome', '?')}, score "
                     f"{o.get('score', 0) / 1e4:.4f}" + (f", reward {o['reward'] / 1e18:.6f} ETH" if o.get("reward") else ""))
         requester.cancel(bid)
-        _wait("the encrypted bounty to settle", lambda: requester.state(bid) == "Settling", 60)
-        requester.close(bid)
+        _settle_and_close(requester, bid, "the encrypted bounty")
         reveal(requester, secrets)
         log("requester cancelled, closed and revealed: the model key now opens the Paillier secret key, so the model "
             f"is public from here on (it was protected until the reveal); this bounty took {time.monotonic() - started:.1f} s")
