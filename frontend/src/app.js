@@ -248,20 +248,24 @@ async function privacyOf(b) {
   return bountyPrivacy({ gateway, keys, keyring: b.params.keyring, versions: b.versions });
 }
 
-/** The bounty's mode, its largest epsilon and each version's privacy statement (issue 16). */
+/** The bounty's mode, its largest epsilon and the privacy statement of every merged update of
+ * each version (issues 16, 17). */
 function privacySection(p, b) {
   if (p.unread) return [h("h3", {}, "Privacy"), h("p", { class: "privacy-unread note" }, `Not read: ${p.unread}.`)];
-  const rows = b.versions.filter((v) => v.version > 0).map((v) => h("tr", { class: "privacy-version", dataset: { version: String(v.version) } },
-    h("td", {}, `v${v.version}`),
-    // null is "no statement" (read with a disclosed key), not "sealed": only a missing entry is sealed
-    h("td", { class: "statement" }, statementText(v.version in p.versions ? p.versions[v.version] : "sealed"))));
+  // one row per merged update of each version (R5: a version may merge several, each with its own statement)
+  const rows = b.versions.filter((v) => v.version > 0).flatMap((v) => (p.versions[v.version] ?? [{ submission: v.submission, statement: "sealed" }])
+    .map((u) => h("tr", { class: "privacy-version", dataset: { version: String(v.version), submission: String(u.submission) } },
+      h("td", {}, `v${v.version}`),
+      h("td", { class: "num" }, `#${u.submission}`),
+      // null is "no statement" (read with a disclosed key), not "sealed"
+      h("td", { class: "statement" }, statementText(u.statement)))));
   return [
     h("h3", {}, "Privacy"),
     h("dl", { class: "facts privacy" },
       h("dt", {}, "mode"), h("dd", { class: "mode", dataset: { mode: p.mode } }, modeText(p)),
       h("dt", {}, "largest epsilon"), h("dd", { class: "max-epsilon" }, epsilonText(p.maxEpsilon))),
     rows.length === 0 ? h("p", { class: "empty" }, "No accepted version yet.") :
-      h("table", { class: "privacy-statements" }, headRow(["version", "privacy statement (mechanism, unit, ε, δ, accountant)"]), h("tbody", {}, rows)),
+      h("table", { class: "privacy-statements" }, headRow(["version", "#merged update", "privacy statement (mechanism, unit, ε, δ, accountant)"]), h("tbody", {}, rows)),
   ];
 }
 

@@ -216,12 +216,13 @@ export class Market {
         // bit 95 of the record's stake field marks a one-off submission (submitUpdateOnce, rule U6)
         // the event leaves the batch out: it is submissionId / batchSize (rule U3)
         submissions.set(a.submissionId, { id: a.submissionId, contributor: a.contributor, batch: a.submissionId / BigInt(summary.view.batchSize), baseVersion: a.baseVersion,
-          stake: a.stake & (ONE_OFF - 1n), oneOff: (a.stake & ONE_OFF) !== 0n, outcome: "pending", score: null, block: e.block });
+          stake: a.stake & (ONE_OFF - 1n), oneOff: (a.stake & ONE_OFF) !== 0n, outcome: "pending", score: null, block: e.block,
+          update: cidString(a.update.digest, a.update.codec) });
         person(a.contributor).submitted += 1;
       } else if (e.name === "VersionAccepted") {
         // the batch's merged model (rule R5); its merged updates follow as UpdateMerged events
         versions.push({ version: Number(a.version), parent: Number(a.parent), score: a.score, author: a.author,
-          submission: a.submissionId, reward: a.reward, block: e.block, update: cidString(a.update.digest, a.update.codec) });
+          submission: a.submissionId, reward: a.reward, block: e.block, update: cidString(a.update.digest, a.update.codec), merged: [] });
       } else if (e.name === "UpdateMerged") {
         // merged into the version settled in the same block (the last VersionAccepted), paid its share
         const p = person(a.contributor);
@@ -230,6 +231,8 @@ export class Market {
         const s = submissions.get(a.submissionId);
         const v = versions[versions.length - 1];
         if (s) Object.assign(s, { outcome: `accepted as v${v.version}`, score: a.score, reward: a.reward, share: a.share });
+        // every merged update of the version, in id order (the privacy section shows each one's statement)
+        if (s && v.merged) v.merged.push({ submission: a.submissionId, update: s.update, share: a.share });
       } else if (e.name === "BatchSettled") {
         // one event per batch: bit i of `rejected` is submission batch * batchSize + i (stake
         // back in full), its median the i-th 4 bytes of `scores`

@@ -121,7 +121,9 @@ export function statementText(s) {
   return `(${Number(s.epsilon).toPrecision(4)}, ${Number(s.delta).toExponential()})-DP per ${s.unit}: ${s.mechanism}, ${accountant}`;
 }
 
-/** The bounty's privacy: {mode, maxEpsilon, bits, versions: {n: statement | "sealed" | null | error text}}. */
+/** The bounty's privacy: {mode, maxEpsilon, bits, versions: {n: [{submission, statement}]}}, one
+ * entry per merged update of version n (rule R5: a version may merge several; each states its
+ * own privacy), a statement being an object, "sealed", null or an error text. */
 export async function bountyPrivacy({ gateway, keys, keyring, versions }) {
   if (!gateway) return { unread: "no IPFS gateway configured (?ipfs=URL): the brief and the updates live there" };
   let mode;
@@ -133,15 +135,19 @@ export async function bountyPrivacy({ gateway, keys, keyring, versions }) {
   const statements = {};
   for (const v of versions) {
     if (v.version === 0 || !v.update) continue;
-    const key = keys?.[v.update];
-    if (!key) {
-      statements[v.version] = "sealed";
-      continue;
-    }
-    try {
-      statements[v.version] = await updateStatement(await fetchBytes(gateway, v.update), key);
-    } catch (e) {
-      statements[v.version] = `unreadable (${e.message})`;
+    const merged = v.merged?.length ? v.merged : [{ submission: v.submission, update: v.update }];
+    statements[v.version] = [];
+    for (const u of merged) {
+      const key = keys?.[u.update];
+      let statement = "sealed";
+      if (key) {
+        try {
+          statement = await updateStatement(await fetchBytes(gateway, u.update), key);
+        } catch (e) {
+          statement = `unreadable (${e.message})`;
+        }
+      }
+      statements[v.version].push({ submission: u.submission, statement });
     }
   }
   return { ...mode, versions: statements };

@@ -186,8 +186,8 @@ def start_gateway(store: EmbeddedStore, files: dict[str, bytes]) -> tuple[Any, s
 
 
 def privacy_expectations(r: dict[str, Any], gateway: str) -> dict[str, Any]:
-    """What the page's privacy section must show: bounty 1 is sealed (its brief too), each
-    accepted version's update states no DP (read with oracle0's disclosed keys); the third
+    """What the page's privacy section must show: bounty 1 is sealed (its brief too), every
+    merged update of each version states no DP (read with oracle0's disclosed keys); the third
     bounty is in the encrypted-weights mode; and a sample sealed DP update with its key,
     which the page must read as the statement below."""
     import numpy as np
@@ -196,17 +196,24 @@ def privacy_expectations(r: dict[str, Any], gateway: str) -> dict[str, Any]:
     from fathom.ml import models
     from fathom.ml.artefacts import pack_update
     from fathom.roles.reader import BountyReader
-    from fathom.roles.requester import version_statements
+    from fathom.storage.store import cid_from_chain
 
     viewer = Market(r["w3"], r["addresses"])
     bid, store = r["bounty"], r["store"]
     reader = BountyReader(viewer, store, bid)
-    accepted = {v.update: v.author for v in reader.versions()[1:]}
-    keys = BountyReader(viewer, store, bid, r["parties"]["oracle0"].key).disclose(accepted)
-    statements = version_statements(viewer, store, bid, update_keys=keys)
-    texts = {str(v): "no differential privacy stated" for v, s in statements.items() if s is None}
-    if len(texts) != len(statements):
-        raise FathomError("the demo round's updates were expected to state no differential privacy")
+    # every merged update of each version (R5), in submission-id order
+    received = {int(e["submissionId"]): e for e in reader.events if e.name == "SubmissionReceived"}
+    merged = [(int(v["version"]), i) for v in reader.events if v.name == "VersionAccepted"
+              for i in sorted(int(e["submissionId"]) for e in reader.events if e.name == "UpdateMerged" and e.tx == v.tx)]
+    authors = {cid_from_chain(*received[i]["update"]): received[i]["contributor"] for _, i in merged}
+    keys = BountyReader(viewer, store, bid, r["parties"]["oracle0"].key).disclose(authors)
+    opener = BountyReader(viewer, store, bid, update_keys=keys)
+    rows = []
+    for version, i in merged:
+        cid = cid_from_chain(*received[i]["update"])
+        if opener.open_update(cid, authors[cid], key=keys[cid]).manifest.get("privacy") is not None:
+            raise FathomError("the demo round's updates were expected to state no differential privacy")
+        rows.append({"version": str(version), "submission": str(i), "text": "no differential privacy stated"})
     manifest = models.make_manifest("softmax", 4, 3)
     delta = {k: np.zeros_like(v) for k, v in models.init_model(manifest, seed=0).items()}
     statement = {"mechanism": "gaussian", "unit": "contribution", "epsilon": 4.3812, "delta": 1e-5, "accountant": "prv"}
@@ -219,7 +226,7 @@ def privacy_expectations(r: dict[str, Any], gateway: str) -> dict[str, Any]:
     return {"ipfs": gateway, "keys": gateway.removesuffix("ipfs/") + "keys.json",
             "keys_json": json.dumps({cid: k.hex() for cid, k in keys.items()}).encode(),
             "bounty": bid, "mode": "sealed", "max_epsilon_text": "not readable here (the brief is sealed)",
-            "statements": texts, "encrypted": {"id": r["encrypted_bounty"], "mode": "encrypted-weights"},
+            "rows": rows, "encrypted": {"id": r["encrypted_bounty"], "mode": "encrypted-weights"},
             "sample": {"blob": sealed.hex(), "key": sample_key.hex(),
                        "text": "(4.381, 1e-5)-DP per contribution: gaussian, PRV accountant"}}
 

@@ -313,15 +313,20 @@ async function main() {
   checkEq("page: no uncaught errors", page.errors, []);
   await page.close();
 
-  // --- privacy (issue 16): each bounty's mode and largest epsilon from its brief, and each
-  // version's statement read with a committee member's disclosed keys, through a gateway
+  // --- privacy (issues 16, 17): each bounty's mode and largest epsilon from its brief, and the
+  // statement of every merged update of each version, read with a committee member's disclosed
+  // keys, through a gateway
   const pv = round.privacy;
   const pp = await newPage(context, `${pageUrl({ rpc, market, ipfs: pv.ipfs, keys: pv.keys })}#/bounty/${pv.bounty}`);
   await pp.waitForSelector("body[data-view=bounty][data-status=ready]", { timeout: 30_000 });
   checkEq("privacy: the bounty's mode", await pp.getAttribute("dd.mode", "data-mode"), pv.mode);
   checkEq("privacy: its largest epsilon", await pp.textContent("dd.max-epsilon"), pv.max_epsilon_text);
-  checkEq("privacy: one statement per accepted version", await attrs(pp, "tr.privacy-version", "data-version"), Object.keys(pv.statements));
-  checkEq("privacy: each version's statement, with the disclosed keys", await texts(pp, "tr.privacy-version td.statement"), Object.values(pv.statements));
+  // every merged update of each version (R5), not only the largest share's
+  const rows = await pp.$$eval("tr.privacy-version", (els) => els.map((e) => `v${e.dataset.version} #${e.dataset.submission}`));
+  checkEq("privacy: one statement per merged update of each version", rows, pv.rows.map((r) => `v${r.version} #${r.submission}`));
+  check("privacy: a version that merged several updates shows each one's statement",
+    pv.rows.length > new Set(pv.rows.map((r) => r.version)).size);
+  checkEq("privacy: each merged update's statement, with the disclosed keys", await texts(pp, "tr.privacy-version td.statement"), pv.rows.map((r) => r.text));
   const sample = await pp.evaluate(async ({ blob, key }) => {
     const m = await import("./src/privacy.js");
     return m.statementText(await m.updateStatement(Uint8Array.from(blob.match(/../g), (b) => parseInt(b, 16)), key));
