@@ -142,8 +142,9 @@ def test_u4_r3_batches_that_fill_while_another_is_pending_settle_in_order(market
         assert market.getBatch(rnd.bounty_id, k)["recordsHash"] == "0x" + "00" * 32
         if k < 2:
             assert market.getBatch(rnd.bounty_id, k + 1)["recordsHash"] == hashes[k + 1]
-    rnd.submit(contributors[0], 6)
-    rnd.submit(contributors[1], 7)  # fills as the next batch to decide
+    # on the head (version 3): a base more than MAX_LAG behind is refused at submission (R5)
+    rnd.submit(contributors[0], 6, base=3)
+    rnd.submit(contributors[1], 7, base=3)  # fills as the next batch to decide
     assert market.getBatch(rnd.bounty_id, 3)["filledAt"] > 0
     rnd.score_batch(3, [6_500, 5_000])
     assert market.getBounty(rnd.bounty_id)["nextBatch"] == 4
