@@ -314,6 +314,7 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     who cannot open updates, gets a plain error instead of a wrong model."""
     from fathom.ml.artefacts import apply_update
     from fathom.roles.reader import BountyReader
+    from fathom.chain.market import report_commitment
     from fathom.roles.requester import reveal
 
     rnd = open_round(world, tmp_path, ["c0", "c1", "c2"], batchSize=3)
@@ -327,8 +328,11 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     reports = []
     for oracle, scores in zip(rnd.oracles, rows):
         merged = (bytes([len(reports) + 1]) * 32, 0x55)  # each names the model of its own best
-        world.market_for(oracle).report(bid, 0, scores, merged)
+        commitment = report_commitment(bid, 0, oracle.address, b"\x5a" * 32, scores, merged)
+        world.market_for(oracle).commit_report(bid, 0, commitment)  # R11: commit, then reveal
         reports.append((b"".join(s.to_bytes(4, "big") for s in scores), merged))
+    for oracle, scores, (_blob, merged) in zip(rnd.oracles, rows, reports):
+        world.market_for(oracle).report(bid, 0, scores, merged, b"\x5a" * 32)
     world.market_for(rnd.oracles[0]).settle(bid, 0, records, reports)
     (accepted,) = named(rnd.events(), "VersionAccepted")
     assert accepted["submissionId"] == 0 and not any(accepted["merged"][0]), "the tie no longer leaves the CID empty"
