@@ -71,6 +71,12 @@ REPORT_SELECTORS = {
     for entry in abi("BountyMarket")
     if entry.get("type") == "function" and entry["name"] in ("report", "reportAndSettle")
 }
+#: R11: a member commits to its report before it reveals it (report / reportAndSettle).
+COMMIT_SELECTORS = {
+    "0x" + function_abi_to_4byte_selector(entry).hex()
+    for entry in abi("BountyMarket")
+    if entry.get("type") == "function" and entry["name"] == "commitReport"
+}
 
 
 # ---------------------------------------------------------------- a TCP relay that can go down
@@ -339,6 +345,10 @@ class Scenario:
 
     def daemon_reported(self, batch: int) -> bool:
         return bool(reports_by(self.events(), self.me, batch))
+
+    def daemon_committed(self, batch: int) -> bool:
+        """R11: the daemon's commitment to its report of `batch` is mined."""
+        return any(e.name == "ReportCommitted" and e["oracle"] == self.me and e["batch"] == batch for e in self.events())
 
     def settle_batch0(self) -> None:
         self.wait("batch 0 to settle", lambda: self.rnd.view()["nextBatch"] == 1)
@@ -680,7 +690,7 @@ def test_F6_a_dropped_report_transaction_is_noticed_and_resent(world: World, tmp
     sc.confirm()
     sc.wait("the daemon's report in the mempool", lambda: bool(pending_from(w3, sc.me)), with_others=False, mining=False)
     (tx,) = pending_from(w3, sc.me)
-    assert tx["input"][:10] in REPORT_SELECTORS
+    assert tx["input"][:10] in COMMIT_SELECTORS  # R11: its first transaction commits to the report
     rpc(w3, "anvil_dropTransaction", tx["hash"])
     assert not pending_from(w3, sc.me)
     sc.wait("the daemon to send its report again", lambda: bool(pending_from(w3, sc.me)), with_others=False,
@@ -690,6 +700,6 @@ def test_F6_a_dropped_report_transaction_is_noticed_and_resent(world: World, tmp
     assert int(again["nonce"], 16) == int(tx["nonce"], 16)
     set_automine(w3, True)
     mine(w3)
-    sc.wait("the resent report to be mined", lambda: sc.daemon_reported(0), with_others=False)
+    sc.wait("the resent commitment to be mined", lambda: sc.daemon_committed(0), with_others=False)
     sc.settle_batch0()
     sc.finish()

@@ -324,6 +324,7 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     open updates, gets a plain error instead of a wrong model."""
     from fathom.ml.artefacts import apply_update
     from fathom.roles.reader import BountyReader
+    from fathom.chain.market import report_commitment
     from fathom.roles.requester import reveal
 
     rnd = open_round(world, tmp_path, ["c0", "c1", "c2"], batchSize=3)
@@ -336,8 +337,11 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     records = Market.records_of(rnd.events(), bid, 0)
     reports = []
     for oracle in rnd.oracles:
-        world.market_for(oracle).report(bid, 0, blob, protocol.ZERO_CID)
+        commitment = report_commitment(bid, 0, oracle.address, b"\x5a" * 32, blob, protocol.ZERO_CID)
+        world.market_for(oracle).commit_report(bid, 0, commitment)  # R11: commit, then reveal
         reports.append((blob, protocol.ZERO_CID))
+    for oracle in rnd.oracles:
+        world.market_for(oracle).report(bid, 0, blob, protocol.ZERO_CID, b"\x5a" * 32)
     world.market_for(rnd.oracles[0]).settle(bid, 0, records, reports)
     (accepted,) = named(rnd.events(), "VersionAccepted")
     assert accepted["submissionId"] == 0 and not any(accepted["merged"][0])

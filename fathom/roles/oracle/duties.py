@@ -4,11 +4,12 @@ settle, void, close (rules C1, S1, R1-R10, E2)."""
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Callable, Mapping
 
 from fathom.chain.client import ChainError
 from fathom.protocol import settlement as protocol
-from fathom.chain.market import Market, encode_report
+from fathom.chain.market import Market, encode_report, report_commitment
 from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
 
@@ -91,14 +92,51 @@ class Duties:
             if tx is not None and self._awaited(bounty_id, k, tx):
                 batch = self.market.batch(bounty_id, k)
         if not batch["reportedMask"] & bit:
-            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
+            if not self._revealable(bounty_id, k, batch, bit, opted, scores, merged):
+                self._finish_batch(bounty_id, k, batch, members, opted, view)
                 return
-            self.market.report(bounty_id, k, report_bytes(scores), merged, on_sent=self._on_sent(bounty_id, k))
+            salt = self._salt(bounty_id, k)
+            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged, salt):
+                return
+            self.market.report(bounty_id, k, report_bytes(scores), merged, salt, on_sent=self._on_sent(bounty_id, k))
             fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, opted, view)
+
+    def _salt(self, bounty_id: int, k: int) -> bytes:
+        """The salt of this member's commitment to its report of batch k (R11): drawn once and
+        kept with the report in the node's state, so that a restart reveals the same report."""
+        row = self.db.execute("SELECT salt FROM reports WHERE bounty = ? AND batch = ?", (bounty_id, k)).fetchone()
+        if row and row[0]:
+            return bytes.fromhex(row[0])
+        salt = os.urandom(32)
+        self.db.execute("UPDATE reports SET salt = ? WHERE bounty = ? AND batch = ?", (salt.hex(), bounty_id, k))
+        return salt
+
+    def _revealable(self, bounty_id: int, k: int, batch: dict[str, Any], bit: int, opted: int,
+                    scores: dict[str, Any], merged: tuple) -> bool:
+        """R11: True once this member's commitment is on chain and the batch's reveal phase is
+        open. While the commit phase is on, it commits first (the reveal waits for the phase:
+        every opted-in member committed, or revealAt). A member that did not commit before the
+        reveal phase began stays silent: no report of it would count."""
+        commits = self.market.commits(bounty_id, k)
+
+        def reveal_open(c: Mapping[str, Any]) -> bool:
+            return protocol.reveal_open(c["committedMask"], opted, batch["reportedMask"], self.market.now(), c["revealAt"])
+
+        if not commits["committedMask"] & bit:
+            if reveal_open(commits):
+                self._say(f"bounty {bounty_id}: batch {k}: the reveal phase began before this member committed; "
+                          f"it stays silent (R11)")
+                return False
+            commitment = report_commitment(bounty_id, k, self.address, self._salt(bounty_id, k), report_bytes(scores), merged)
+            self.market.commit_report(bounty_id, k, commitment, on_sent=self._on_sent(bounty_id, k))
+            fault_point("committed")
+            self._say(f"bounty {bounty_id}: batch {k} committed")
+            commits = self.market.commits(bounty_id, k)
+        return reveal_open(commits)
 
     def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
         def sent(tx_hash: bytes) -> None:
@@ -122,7 +160,7 @@ class Duties:
         return True
 
     def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: dict[str, Any],
-                      merged: tuple) -> bool:
+                      merged: tuple, salt: bytes) -> bool:
         """The last member to report settles in the same transaction (reportAndSettle),
         passing the records and the others' reports from the events. False: report plainly."""
         events = self._latest(bounty_id)
@@ -134,7 +172,7 @@ class Duties:
         sent: list[bytes] = []
         on_sent = self._on_sent(bounty_id, k)
         try:
-            self.market.report_and_settle(bounty_id, k, report_bytes(scores), merged, records, others,
+            self.market.report_and_settle(bounty_id, k, report_bytes(scores), merged, salt, records, others,
                                           on_sent=lambda tx: (sent.append(tx), on_sent(tx)))
         except ChainError as exc:
             if sent:  # it left (then was dropped, or reverted): the next tick looks the transaction up
