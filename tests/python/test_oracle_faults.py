@@ -489,11 +489,14 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
     sc = new_scenario(world, tmp_path, scenario_cleanup)
     w3, bid, daemon = sc.w3, sc.bid, sc.daemon
     fault = "sent" if point == "sent-pending" else point
-    daemon.start(fault=fault)
     sc.fill_batch0()
+    sc.confirm()
+    for node in sc.others:  # R11: the others commit first; they reveal once the daemon has committed
+        node.tick()
+    assert not reports_by(sc.events(), sc.others[0].address, 0)
     if point == "sent-pending":
-        set_automine(w3, False)
-    sc.confirm()  # then no more blocks until the daemon pauses: it reports first, the others are held
+        set_automine(w3, False)  # then no more blocks until the daemon pauses; the others are held
+    daemon.start(fault=fault)
     sc.wait(f"the daemon to pause at {fault!r}", daemon.marker.exists, with_others=False, mining=False, timeout=90)
 
     stored = daemon.stored_report(bid, 0)
@@ -502,10 +505,14 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
         assert stored is None and not on_chain
     elif point == "scored":
         assert stored is not None and stored[1:] == (0, None) and not on_chain
-    elif point == "sent-pending":
+    elif point == "sent-pending":  # its first transaction, the commitment (R11), is in the mempool
         (tx,) = pending_from(w3, sc.me)
         assert stored[1:] == (0, tx["hash"]) and not on_chain
-    else:  # sent, mined: automine mined it
+    elif point == "sent":  # the commitment was sent (and automine mined it); no report yet
+        committed = [e for e in sc.events() if e.name == "ReportCommitted" and e["oracle"] == sc.me and e["batch"] == 0]
+        assert stored is not None and stored[1] == 0 and len(committed) == 1 and not on_chain
+        assert stored[2] == hx(committed[0].tx)
+    else:  # mined: the commitment opened the reveal phase, and automine mined the report
         assert stored is not None and stored[1] == 0 and len(on_chain) == 1
         assert stored[2] == hx(on_chain[0].tx)
     daemon.kill()

@@ -170,6 +170,12 @@ def test_the_node_waits_for_confirmations_before_acting_on_a_submission(world: W
     assert world.w3.eth.block_number == filled + 3
     node.tick()
     assert node.checkpoint == filled
+    # R11: with its confirmations it commits first, and reveals once the others committed
+    assert [e for e in rnd.events() if e.name == "ReportCommitted" and e["oracle"] == me and e["batch"] == 0]
+    assert not reports_by(rnd.events(), me, 0)
+    for other in rnd.nodes[1:]:
+        other.tick()
+    node.tick()
     assert len(reports_by(rnd.events(), me, 0)) == 1
 
 
@@ -297,7 +303,10 @@ def test_a_store_outage_while_fetching_an_update_is_retried_not_scored_invalid(w
         return False
 
     node = make_node(world, FlakyStore(rnd.store, failing), rnd.oracles[0], tmp_path / "oracle0", max_failures=4)
-    node.run(ticks=3)
+    node.run(ticks=3)  # the outage fails a tick; then it scores and commits (R11)
+    for other in rnd.nodes[1:]:
+        other.tick()
+    node.tick()  # every member committed: it reveals
     (posted,) = reports_by(rnd.events(), me, 0)
     assert 0 not in skips(node, bid), f"an outage was recorded as a bad artefact: {skips(node, bid)}"
     assert report_scores(posted["scores"])[0] != INVALID, "an honest update was scored INVALID during a store outage"

@@ -87,7 +87,9 @@ def test_r3_the_timeout_runs_from_when_the_previous_batch_was_decided(market, re
         rnd.commit(o, 0, [6_000], (keccak(b"merged-0"), RAW))  # R11: batch 0's commitments, in its commit phase
     rnd.submit(contributor, 2)
     chain.sleep(7200)  # batch 1 filled long ago, but batch 0 is still pending
-    rnd.score_batch(0, [6_000], rando)
+    for o in staked_oracles[:3]:
+        rnd.reveal(o, 0)  # every member committed: the reveal phase is open
+    rnd.final_report(staked_oracles[3], 0, [6_000], (keccak(b"merged-0"), RAW))  # reveals and settles batch 0
     for o in staked_oracles[:3]:
         rnd.report(o, 1, [5_000])
     with reverts_with("BatchNotReady"):
