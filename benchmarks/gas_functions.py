@@ -593,6 +593,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
     calls = {
         "BountyMarket.getBounty": m.getBounty(a.id), "BountyMarket.getCommittee": m.getCommittee(a.id),
         "BountyMarket.getCurve": m.getCurve(a.id), "BountyMarket.getBatch": m.getBatch(a.id, 0),
+        "BountyMarket.getCommits": m.getCommits(a.id, 0),  # R11: who committed, and revealAt
         "BountyMarket.reportHash": m.reportHash(a.id, 0, 0), "BountyMarket.versionAuthor": m.versionAuthor(e.id, 1),
         "BountyMarket.bondShare": m.bondShare(e.id), "BountyMarket.state": m.state(a.id),
         "BountyMarket.memberBond": m.memberBond(a.id), "OracleRegistry.lockedOf": reg.lockedOf(oracle),
