@@ -464,6 +464,11 @@ def _functions(env: Env) -> dict[str, Any]:
     # ---- BountyMarket, ERC-20 bounty: committee 3, batches of 32 (gas.py's case)
     env.bulk([(d.deployer, d.token.functions.mint(requester.address, 10**30), 0),
               (requester, d.token.functions.approve(d.market.address, 2**256 - 1), 0)])
+    # ---- the acceptance policy (O5) and the drawn committee (C4): 3 seats among 7 staked oracles
+    f["OracleRegistry.setPolicy"] = _rec(env.send(oracles[6], reg.setPolicy((600, 365 * 86_400, 0, 2048, True))),
+                                         "an oracle's first policy (O5)")
+    f["BountyMarket.drawCommittee"] = _rec(_drawn(d, requester, anyone, 3, batch=32, max_batches=16),
+                                           "anyone; 3 seats drawn among 7 staked oracles (C4, O6)")
     committee = oracles[:3]
     a, r = Bounty.open(d, requester, committee, batch=32, max_batches=16)
     f["BountyMarket.createBounty"] = _rec(r, "ERC-20, committee 3, curve of 2 breakpoints, batch 32")
@@ -588,6 +593,10 @@ def _functions(env: Env) -> dict[str, Any]:
     return f
 
 
+#: IOracleRegistry.Terms of gas.py's bounty (committee 3, batch 32, a one-hour timeout, a year long).
+TERMS_3x32 = (3_600, 365 * 86_400, 3 * 10**15, False, 96, 10**18 // 16)
+
+
 def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) -> dict[str, Any]:
     m, reg, keys = d.market.functions, d.registry.functions, d.keys.functions
     calls = {
@@ -605,6 +614,10 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "OracleRegistry.isEligible": reg.isEligible(oracle), "OracleRegistry.oracleInfo": reg.oracleInfo(oracle),
         "OracleRegistry.minStake": reg.minStake(), "OracleRegistry.unbondingDelay": reg.unbondingDelay(),
         "OracleRegistry.slashBps": reg.slashBps(), "OracleRegistry.market": reg.market(),
+        "OracleRegistry.policyOf": reg.policyOf(oracle), "OracleRegistry.totalWeight": reg.totalWeight(),
+        # rule O5/O6: one policy check; a draw of 3 among the registry's 7 oracles (drawCommittee's core)
+        "OracleRegistry.accepts": reg.accepts(oracle, TERMS_3x32),
+        "OracleRegistry.draw": reg.draw(2**255 + 7, 3, TERMS_3x32, [ETH] * 3 + [d.deployer.address]),
         "KeyRegistry.publicKeyOf": keys.publicKeyOf(key_holder), "KeyRegistry.hasKey": keys.hasKey(key_holder),
     }
     out: dict[str, Any] = {"method": "eth_estimateGas of a transaction calling the view (includes the 21,000 "
@@ -617,6 +630,20 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         missing = sorted(v for v in views if f"{contract}.{v}" not in out)
         assert not missing, f"views not measured: {contract} {missing}"
     return out
+
+
+def _drawn(d: Deployment, requester: Acct, anyone: Acct, seats: int, **kw: Any) -> Any:
+    """Opens an ERC-20 bounty in drawn mode (every seat the zero address), mines to its armed
+    block, and returns the receipt of `anyone`'s drawCommittee (C4)."""
+    p = params(d.token.address, [Acct(ETH)] * seats, d.env.now(), **kw)
+    r = d.env.send(requester, d.market.functions.createBounty(p))
+    bid = d.market.events.BountyOpened().process_receipt(r, errors=DISCARD)[0]["args"]["bountyId"]
+    for _ in range(6):
+        d.env.w3.provider.make_request("evm_mine", [])
+    r = d.env.send(anyone, d.market.functions.drawCommittee(bid))
+    members = d.market.functions.getCommittee(bid).call()[0]
+    assert ETH not in members, f"drawCommittee left a seat empty: {members}"
+    return r
 
 
 def _check_complete(table: dict[str, Any], what: str) -> None:
@@ -656,6 +683,11 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     w["BountyMarket.setKeyring"] = _rec(env.send(requester, market.setKeyring(wb.id, cid("keyring-w"))),
                                         "O(1): a CID", "bound")
     w["BountyMarket.topUp"] = _rec(env.send(requester, market.topUp(wb.id, 10 * WAD)), "O(1): ERC-20 transfer in", "bound")
+    w["BountyMarket.drawCommittee"] = _rec(
+        _drawn(d, requester, anyone, MAX_COMMITTEE, batch=B, max_batches=16),
+        f"{c16} drawn among {MAX_COMMITTEE} staked oracles (every one must be found: the most samples)", "bound")
+    w["BountyMarket.drawCommittee"]["bound"] = ("O(seats x log N): at most 16 x seats + 32 samples (O6), each reading "
+                                                "log2(N) + 1 nodes of the sortition tree over the N registered oracles")
     joins = wb.join()
     w["BountyMarket.joinCommittee"] = _rec(joins[-1], f"{c16}: the 16th member; creates its claimable slot", "bound")
     base = wb.baseline([BASELINE + MAX_COMMITTEE - 1 - i for i in range(MAX_COMMITTEE)])
@@ -858,11 +890,14 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
 
     # no input of these depends on any size: their figures are the ordinary ones
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
-                 "BountyMarket.acceptOwnership", "OracleRegistry.stake",
-                 "OracleRegistry.requestUnbond", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
+                 "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
+    # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes
+    for name in ("OracleRegistry.stake", "OracleRegistry.requestUnbond"):
+        w[name] = {"gas": functions[name]["gas"], "bound": "O(log N) in the N registered oracles: the sortition "
+                                                           f"tree's path (O6); as in functions ({functions[name]['case']})"}
     _check_complete(w, "worst_case")
     top = max((k for k in w), key=lambda k: w[k]["gas"])
     w["_bounds"] = {

@@ -239,7 +239,7 @@ class OracleHarness:
         while True:
             report = self.node._report_for(self.bounty, self._batch, records, view, batch, members)
             if report is not None:  # None: the background fetches are still running (FETCH_WAIT)
-                return report[0]
+                return report[0]["scores"]  # the per-submission scores of the report (R5 adds the merged score and shares)
 
     def close(self) -> None:
         self.node.close()

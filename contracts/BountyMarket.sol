@@ -124,6 +124,31 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _emitReport(bountyId, batch, scores, merged);
     }
 
+    /// @inheritdoc IBountyMarketActions
+    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external {
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == 0) revert BatchNotReportable(bountyId, batch);
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        // closed once reveals are open (so a commitment never follows a public report)
+        if (_revealOpen(bountyId, b, status, batch, n)) revert CommitClosed(bountyId, batch);
+        uint256 slot = _members[bountyId][msg.sender];
+        _members[bountyId][msg.sender] = (uint256(commitment) & HASH_MASK) | (slot & LOW32);
+        b.status = status | (bit << ST_COMMITTED);
+        emit ReportCommitted(bountyId, batch, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt) {
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n));
+    }
+
     /// @dev The report matches the sender's commitment (R11); returns its digest.
     function _checkReveal(uint256 bountyId, uint256 batch, uint256 memberSlot, bytes calldata scores, Cid calldata merged, bytes32 salt)
         private

@@ -80,18 +80,34 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         b.validationCommitment = p.validationCommitment;
         _setBond(b, p.token, fees);
 
-        IOracleRegistry registry = IOracleRegistry(_registry);
-        for (uint256 i = 0; i < p.committee.length; ++i) {
-            address member = p.committee[i];
-            if (member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)) {
-                revert CommitteeMemberInvalid(member);
-            }
-            _members[bountyId][member] = i + 1;
-        }
         _committees[bountyId] = p.committee;
+        if (_seatNamed(bountyId, b, p.committee)) {
+            // drawn mode (rule C4): every seat empty, drawn from a later block's hash
+            b.status = status | F_DRAWN;
+            _armDraw(bountyId, b);
+        }
 
         emit BountyOpened(bountyId, msg.sender, p.token, reward, msg.data[4:]);
         _guard = g;
+    }
+
+    /// @dev Trusted mode (rule C4): the members the requester names, each eligible, whose policy
+    ///      accepts the bounty (O5), once each, never the requester. Drawn mode (returns true):
+    ///      every seat is the zero address (a list mixing both is refused).
+    function _seatNamed(uint256 bountyId, Bounty storage b, address[] calldata committee) private returns (bool drawn) {
+        IOracleRegistry registry = IOracleRegistry(_registry);
+        IOracleRegistry.Terms memory t = _terms(b);
+        drawn = committee[0] == address(0);
+        for (uint256 i = 0; i < committee.length; ++i) {
+            address member = committee[i];
+            if (
+                drawn
+                    ? member != address(0)
+                    : member == msg.sender || _members[bountyId][member] != 0 || !registry.isEligible(member)
+                        || !registry.accepts(member, t)
+            ) revert CommitteeMemberInvalid(member);
+            if (!drawn) _members[bountyId][member] = i + 1;
+        }
     }
 
     /// @dev Rule C1: each member locks B = max(minStake / 16, the fee budget if the bounty pays in
@@ -132,8 +148,72 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         // reserve the member's balance of the bounty's token: fee credits then rewrite it
         address token = _tokenOf(b.terms);
         if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;
-        IOracleRegistry(_registry).bond(msg.sender, b.memberBond);
+        IOracleRegistry registry = IOracleRegistry(_registry);
+        if (!registry.accepts(msg.sender, _terms(b))) revert PolicyRefuses(bountyId, msg.sender);
+        registry.bond(msg.sender, b.memberBond);
         emit CommitteeJoined(bountyId, msg.sender);
+    }
+
+    /// @dev The bounty's terms as the oracles' policies read them (rule O5).
+    function _terms(Bounty storage b) private view returns (IOracleRegistry.Terms memory t) {
+        uint256 status = b.status;
+        t.scoringTimeout = b.scoringTimeout;
+        t.duration = _u(status, ST_DEADLINE, 64) - b.createdAt;
+        t.feePerBatch = _u(b.fees, FE_FEE, 96);
+        t.feeInEth = _tokenOf(b.terms) == ETH;
+        t.committeeByBatch = _u(status, ST_COMMITTEE, 8) * _u(status, ST_BATCH_SIZE, 16);
+        t.bond = b.memberBond;
+    }
+
+    /// @dev Rule C4: the empty seats will be drawn from the hash of a block nobody knows yet.
+    function _armDraw(uint256 bountyId, Bounty storage b) private {
+        uint256 at = block.number + DRAW_DELAY;
+        b.drawBlock = uint64(at);
+        emit CommitteeDrawArmed(bountyId, at);
+    }
+
+    /// @inheritdoc IBountyMarketExtension
+    function drawCommittee(uint256 bountyId) external {
+        _requireNotEnded(bountyId);
+        Bounty storage b = _bounties[bountyId];
+        uint256 at = b.drawBlock;
+        if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
+        bytes32 h = blockhash(at);
+        // slither-disable-next-line incorrect-equality (blockhash is zero exactly when the block is out of the 256-block window)
+        if (h == 0) return _armDraw(bountyId, b); // lapsed: anyone could have drawn for 256 blocks
+        b.drawBlock = 0;
+        address[] storage seats = _committees[bountyId];
+        uint256 size = seats.length;
+        address[] memory exclude = new address[](size + 1);
+        uint256 empty = 0;
+        for (uint256 i = 0; i < size; ++i) {
+            exclude[i] = seats[i];
+            if (exclude[i] == address(0)) ++empty;
+        }
+        exclude[size] = b.requester;
+        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(h, bountyId))), empty, _terms(b), exclude);
+        if (drawn.length < empty && empty == size) {
+            // the first draw found too few oracles whose policy and free stake take these terms:
+            // the bounty ends, charged as a cancel (C5), rather than seat the few who accept them
+            _cancel(bountyId, b);
+            return;
+        }
+        uint256 j = 0;
+        for (uint256 i = 0; i < size && j < drawn.length; ++i) {
+            if (exclude[i] == address(0)) {
+                address member = drawn[j++];
+                // one that left this bounty early (its tombstone) is not seated again: the seat
+                // waits for a fresh draw
+                if (_members[bountyId][member] != 0) {
+                    _armDraw(bountyId, b);
+                    continue;
+                }
+                seats[i] = member;
+                _members[bountyId][member] = i + 1;
+                b.releasedMask &= ~uint16(1 << i); // the seat's last holder may have left early
+            }
+        }
+        emit CommitteeDrawn(bountyId, seats);
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -153,14 +233,26 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     /// @dev Rule C2: before close, a member leaves only while no batch is filled and undecided
     ///      (nor its baseline report counted) and the committee stays at MIN_COMMITTEE or more;
     ///      the committee shrinks by one, so every later quorum is of the smaller committee.
+    ///      In drawn mode the seat is emptied instead and a new draw armed (rule C4): the
+    ///      committee's size, and so every quorum, stays that of the full committee.
     function _leaveEarly(uint256 bountyId, Bounty storage b, uint256 status, uint256 bit) private {
         uint256 size = _u(status, ST_COMMITTEE, 8);
-        if (status & F_SINGLE != 0 || size <= MIN_COMMITTEE) revert CommitteeTooSmall(bountyId, size, MIN_COMMITTEE);
+        bool drawn = status & F_DRAWN != 0;
+        if (!drawn && (status & F_SINGLE != 0 || size <= MIN_COMMITTEE)) revert CommitteeTooSmall(bountyId, size, MIN_COMMITTEE);
         uint256 next = _u(status, ST_NEXT_BATCH, 32);
         if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
         if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
-        b.status = _set(status, ST_COMMITTEE, 8, size - 1) & ~(bit << ST_OPTED_IN);
-        delete _members[bountyId][msg.sender]; // it can neither report nor join again
+        status &= ~(bit << ST_OPTED_IN);
+        if (drawn) {
+            _committees[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = address(0);
+            _armDraw(bountyId, b);
+        } else {
+            status = _set(status, ST_COMMITTEE, 8, size - 1);
+        }
+        b.status = status;
+        // it can neither report nor join again, nor be drawn again for this bounty: its slot
+        // keeps only a tombstone (no seat index, so every member check refuses it)
+        _members[bountyId][msg.sender] = LEFT_EARLY;
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -193,31 +285,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 n = _batchSubmissions(b.intake & LOW32, _u(status, ST_BATCH_SIZE, 16), batch);
         if (keys.length != 32 * n) revert InvalidParameter("keys");
         emit KeysDisclosed(bountyId, batch, msg.sender, keys);
-    }
-
-    /// @inheritdoc IBountyMarketExtension
-    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external {
-        Bounty storage b = _bounties[bountyId];
-        uint256 status = b.status;
-        uint256 n = _reportableSubmissions(b, status, batch);
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (n == 0) revert BatchNotReportable(bountyId, batch);
-        uint256 bit = _memberBit(bountyId, msg.sender);
-        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        // closed once reveals are open (so a commitment never follows a public report)
-        if (_revealOpen(bountyId, b, status, batch, n)) revert CommitClosed(bountyId, batch);
-        uint256 slot = _members[bountyId][msg.sender];
-        _members[bountyId][msg.sender] = (uint256(commitment) & HASH_MASK) | (slot & LOW32);
-        b.status = status | (bit << ST_COMMITTED);
-        emit ReportCommitted(bountyId, batch, msg.sender, commitment);
-    }
-
-    /// @inheritdoc IBountyMarketExtension
-    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt) {
-        Bounty storage b = _bounties[bountyId];
-        uint256 status = b.status;
-        uint256 n = _reportableSubmissions(b, status, batch);
-        if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n));
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -319,10 +386,23 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     /// @inheritdoc IBountyMarketExtension
     function cancel(uint256 bountyId) external onlyRequester(bountyId) {
         _requireNotEnded(bountyId);
-        Bounty storage b = _bounties[bountyId];
-        b.status |= F_CANCELLED | F_ENDED;
+        _cancel(bountyId, _bounties[bountyId]);
+    }
+
+    /// @dev Rule E1, and rule C5: a drawn-committee bounty that ends before its baseline burns
+    ///      CANCEL_BURN_BPS of its reward. Burned, not paid to the members who joined: the
+    ///      requester's own oracles may be among them, so paying them would refund part of it.
+    function _cancel(uint256 bountyId, Bounty storage b) private {
+        uint256 status = b.status;
+        b.status = status | F_CANCELLED | F_ENDED;
         b.scoring = _stamp(b.scoring, SC_ENDED_AT);
         emit BountyCancelled(bountyId);
+        if (status & F_DRAWN != 0 && status & F_BASELINE == 0) {
+            uint256 burned = (uint256(b.reward) * CANCEL_BURN_BPS) / BPS;
+            b.reward -= uint128(burned); // nothing is paid before the baseline
+            _pendingBurn[_tokenOf(b.terms)] += burned;
+            emit CancelCharged(bountyId, burned);
+        }
     }
 
     /// @inheritdoc IBountyMarketExtension
@@ -430,6 +510,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         v.closedAt = b.closedAt;
         v.feesPaid = _u(fees, FE_PAID, 96);
         v.validationCommitment = b.validationCommitment;
+        v.trustedCommittee = status & F_DRAWN == 0;
+        v.drawBlock = b.drawBlock;
     }
 
     /// @inheritdoc IBountyMarketExtension

@@ -46,6 +46,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         bytes32 validationCommitment;
         uint96 memberBond; // what each member locks in the registry when it opts in (rule C1)
         uint96 bondSlash; // what one offence takes from that bond (rule C3)
+        uint64 drawBlock; // drawn mode: the block whose hash seeds the pending draw (0: none; rule C4)
     }
 
     uint256 internal constant BPS = 10_000;
@@ -71,6 +72,14 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev Rule G1: an update based more than this many versions behind the head at settlement
     ///      is stale: refunded, never merged nor slashed (fathom.ml.aggregate.MAX_LAG).
     uint256 internal constant MAX_LAG = 2;
+    /// @dev Rule C4: empty seats are drawn from the hash of the block this many blocks after the
+    ///      one that armed the draw, which nobody knows when it is armed.
+    uint256 internal constant DRAW_DELAY = 5;
+    /// @dev Rule C5: share of the reward a drawn-committee bounty burns if cancelled before its
+    ///      baseline (or if its first draw fails), so that re-rolling the draw is never free.
+    uint256 internal constant CANCEL_BURN_BPS = 500;
+    /// @dev A member slot's tombstone once its holder left before close (C2): no seat index.
+    uint256 internal constant LEFT_EARLY = 1 << 255;
     /// @dev committee size x batch size (B4): keeps the worst settlement within 2^24 gas.
     uint256 internal constant MAX_COMMITTEE_BY_BATCH = 2048;
     address internal constant ETH = address(0);
@@ -101,7 +110,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant F_SINGLE = 1 << 219; // trusts a single oracle
     uint256 internal constant F_CANCELLED = 1 << 220;
     uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
-    uint256 internal constant ST_COMMITTED = 222; // uint16 mask: who committed to a report of batch nextBatch
+    uint256 internal constant ST_COMMITTED = 222; // uint16 mask (bits 222-237): who committed to a report of batch nextBatch (R11)
+    uint256 internal constant F_DRAWN = 1 << 238; // the committee is drawn from the registry (rule C4)
 
     // scoring word: bit offsets
     uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided

@@ -4,13 +4,16 @@ pragma solidity ^0.8.24;
 import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
 
 /// @title OracleRegistry
-/// @notice ETH stakes of the oracles that score bounties. See IOracleRegistry.
+/// @notice ETH stakes of the oracles that score bounties, their acceptance policies and the
+///         stake-weighted sortition tree committees are drawn from. See IOracleRegistry.
 contract OracleRegistry is IOracleRegistry {
     struct Oracle {
         uint128 stake;
         uint64 unbondingAt; // 0 while bonded
         uint32 activeBounties;
+        uint32 leaf; // its leaf in the sortition tree (1-based; 0 before it first staked)
         uint128 locked; // the sum of the bonds of the bounties it serves
+        uint128 weight; // its leaf's weight: its stake when it last staked, 0 once unbonding
     }
 
     uint256 private constant BPS = 10_000;
@@ -27,6 +30,21 @@ contract OracleRegistry is IOracleRegistry {
     address public market;
 
     mapping(address oracle => Oracle) private _oracles;
+    mapping(address oracle => Policy) private _policies;
+
+    /// @dev The sortition tree: a Fenwick (binary indexed) tree over the leaves 1.._leaves, node
+    ///      i holding the sum of the weights of leaves (i - lowbit(i), i]. A stake change updates
+    ///      at most log2(N) + 1 nodes, a sample reads log2(N) + 1 (rule O6). A slash does not
+    ///      touch it (settlement stays as cheap as it was): a leaf may weigh more than its stake,
+    ///      and a draw keeps a sample on it only with probability stake / weight, so that every
+    ///      oracle is drawn in proportion to its stake all the same.
+    mapping(uint256 node => uint256) private _tree;
+    mapping(uint256 leaf => address) private _leafOwner;
+    uint256 private _leaves;
+    /// @dev A draw stops after 16 * count + 32 samples (bounded gas), or after more than `count`
+    ///      misses (samples refused by policy, free stake or eligibility).
+    uint256 private constant SAMPLES_PER_SEAT = 16;
+    uint256 private constant EXTRA_SAMPLES = 32;
 
     constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_) {
         if (minStake_ == 0) revert InvalidRegistryParameter("minStake");
@@ -57,6 +75,7 @@ contract OracleRegistry is IOracleRegistry {
         if (total < minStake) revert StakeBelowMinimum(total, minStake);
         o.stake = uint128(total);
         o.unbondingAt = 0;
+        _setWeight(o, msg.sender, total);
         emit OracleStaked(msg.sender, msg.value, total);
     }
 
@@ -67,6 +86,7 @@ contract OracleRegistry is IOracleRegistry {
         if (o.activeBounties != 0) revert OracleStillServing(msg.sender, o.activeBounties);
         uint256 availableAt = block.timestamp + unbondingDelay;
         o.unbondingAt = uint64(availableAt);
+        _setWeight(o, msg.sender, 0); // an unbonding oracle is never drawn
         emit OracleUnbonding(msg.sender, availableAt);
     }
 
@@ -79,8 +99,10 @@ contract OracleRegistry is IOracleRegistry {
             revert UnbondingNotFinished(msg.sender, o.unbondingAt);
         }
         // effects before the transfer; a bonded oracle cannot reach here
-        // (bond() requires unbondingAt == 0 and requestUnbond() requires no bounties)
-        delete _oracles[msg.sender];
+        // (bond() requires unbondingAt == 0 and requestUnbond() requires no bounties); it keeps
+        // its leaf (weight 0 since requestUnbond), reused if it stakes again
+        o.stake = 0;
+        o.unbondingAt = 0;
         emit OracleWithdrawn(msg.sender, amount);
         (bool ok,) = msg.sender.call{value: amount}("");
         if (!ok) revert EthTransferFailed(msg.sender, amount);
@@ -118,6 +140,131 @@ contract OracleRegistry is IOracleRegistry {
         emit OracleStakeSlashed(oracle, taken, remaining);
         (bool ok,) = market.call{value: taken}("");
         if (!ok) revert EthTransferFailed(market, taken);
+    }
+
+    // ------------------------------------------------------------ policies (rule O5)
+
+    /// @inheritdoc IOracleRegistry
+    function setPolicy(Policy calldata policy) external {
+        if (policy.maxCommitteeByBatch == 0) revert InvalidPolicy("maxCommitteeByBatch");
+        if (policy.maxDuration == 0) revert InvalidPolicy("maxDuration");
+        _policies[msg.sender] = policy;
+        emit PolicySet(msg.sender, policy);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function policyOf(address oracle) external view returns (Policy memory policy, bool set) {
+        policy = _policies[oracle];
+        set = policy.maxCommitteeByBatch != 0; // setPolicy refuses 0
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function accepts(address oracle, Terms calldata terms) public view returns (bool) {
+        Policy storage p = _policies[oracle];
+        uint256 maxCxB = p.maxCommitteeByBatch;
+        if (maxCxB == 0) return true; // no policy: every bounty the market allows
+        return terms.scoringTimeout >= p.minScoringTimeout && terms.duration <= p.maxDuration
+            && terms.committeeByBatch <= maxCxB
+            && (terms.feeInEth ? terms.feePerBatch >= p.minFeePerBatch : p.acceptTokenFees);
+    }
+
+    // ------------------------------------------------------------ sortition (rule O6)
+
+    /// @dev Sets `oracle`'s leaf weight, giving it a leaf first if it has none. Equivalent to
+    ///      `weight[leaf] = w` over a plain array, with prefix sums kept in the Fenwick tree.
+    function _setWeight(Oracle storage o, address oracle, uint256 w) private {
+        uint256 old = o.weight;
+        if (old == w && o.leaf != 0) return;
+        o.weight = uint128(w);
+        uint256 n = _leaves;
+        uint256 i = o.leaf;
+        if (i == 0) {
+            // a new last leaf: its node sums itself and the nodes it covers, (i - lowbit(i), i - 1]
+            i = n + 1;
+            _leaves = i;
+            o.leaf = uint32(i);
+            _leafOwner[i] = oracle;
+            uint256 sum = w;
+            uint256 low = i - (i & (~i + 1));
+            for (uint256 j = i - 1; j > low; j -= j & (~j + 1)) {
+                sum += _tree[j];
+            }
+            _tree[i] = sum;
+            return;
+        }
+        for (; i <= n; i += i & (~i + 1)) {
+            _tree[i] = _tree[i] + w - old; // every node over the leaf includes `old`: no underflow
+        }
+    }
+
+    /// @dev The leaf whose stake interval holds `r` (r < total): a descent of the tree.
+    function _leafAt(uint256 r, uint256 n) private view returns (uint256 pos) {
+        uint256 step = 1;
+        while (step <= n) step <<= 1;
+        for (step >>= 1; step != 0; step >>= 1) {
+            uint256 next = pos + step;
+            if (next <= n) {
+                uint256 t = _tree[next];
+                if (t <= r) {
+                    pos = next;
+                    r -= t;
+                }
+            }
+        }
+        return pos + 1;
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function totalWeight() public view returns (uint256 total, uint256 leaves) {
+        leaves = _leaves;
+        for (uint256 i = leaves; i != 0; i -= i & (~i + 1)) {
+            total += _tree[i];
+        }
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function draw(uint256 seed, uint256 count, Terms calldata terms, address[] calldata exclude)
+        external
+        view
+        returns (address[] memory drawn)
+    {
+        drawn = new address[](count);
+        (uint256 total, uint256 n) = totalWeight();
+        uint256 found = 0;
+        uint256 misses = 0;
+        uint256 samples = SAMPLES_PER_SEAT * count + EXTRA_SAMPLES;
+        for (uint256 k = 0; found < count && k < samples && total != 0; ++k) {
+            uint256 rand = uint256(keccak256(abi.encode(seed, k)));
+            address oracle = _leafOwner[_leafAt(rand % total, n)];
+            if (_taken(oracle, exclude, drawn, found)) continue; // a resample, not a miss
+            Oracle storage o = _oracles[oracle];
+            uint256 stake_ = o.stake;
+            // a leaf that weighs more than its stake (slashed since it staked): keep the sample
+            // with probability stake / weight only
+            if ((rand >> 128) % o.weight >= stake_) continue;
+            if (!isEligible(oracle) || stake_ - o.locked < terms.bond || !accepts(oracle, terms)) {
+                if (++misses > count) break;
+                continue;
+            }
+            drawn[found++] = oracle;
+        }
+        assembly ("memory-safe") {
+            mstore(drawn, found) // Equivalent to: shrinking `drawn` to its first `found` entries.
+        }
+    }
+
+    function _taken(address oracle, address[] calldata exclude, address[] memory drawn, uint256 found)
+        private
+        pure
+        returns (bool)
+    {
+        for (uint256 i = 0; i < exclude.length; ++i) {
+            if (exclude[i] == oracle) return true;
+        }
+        for (uint256 i = 0; i < found; ++i) {
+            if (drawn[i] == oracle) return true;
+        }
+        return false;
     }
 
     /// @inheritdoc IOracleRegistry

@@ -47,7 +47,10 @@ interface IBountyMarketTypes {
         uint64 resolution; // one score unit in metric units, WAD (informational)
         bytes32 metric; // e.g. "accuracy" (informational)
         bool trustSingleOracle; // committee of exactly one, deciding alone
-        address[] committee; // >= 3 eligible oracles (1 if trustSingleOracle), no requester
+        // Trusted mode: >= 3 eligible oracles the requester names (1 if trustSingleOracle), no
+        // requester. Drawn mode (the default of the tools): that many zero addresses, each an
+        // empty seat drawn from the registry (rule C4).
+        address[] committee;
         uint64[] curveX; // reward curve breakpoints, WAD: 0 .. 1e18, strictly increasing
         uint64[] curveY; // WAD: 0 .. 1e18, non-decreasing
         Cid initialModel; // encrypted initial model (or public)
@@ -103,6 +106,8 @@ interface IBountyMarketTypes {
         uint64 closedAt;
         uint256 feesPaid;
         bytes32 validationCommitment;
+        bool trustedCommittee; // the requester named the committee (rule C4's trusted mode)
+        uint64 drawBlock; // the block whose hash seeds the pending draw of empty seats (0: none)
     }
 }
 
@@ -134,6 +139,10 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error RecordsMismatch(uint256 bountyId, uint256 batch);
     error ReportMismatch(uint256 bountyId, uint256 batch, uint256 reportIndex);
     error InvalidScore(uint32 score);
+    /// @notice No draw is armed, or its block `drawBlock` is not yet mined (rule C4).
+    error DrawNotDue(uint256 bountyId, uint256 drawBlock);
+    /// @notice The oracle's registered policy does not accept this bounty (rule O5).
+    error PolicyRefuses(uint256 bountyId, address oracle);
     error BatchesPending(uint256 bountyId, uint256 nextBatch, uint256 batches);
     error CommitmentMismatch(uint256 bountyId);
     error RevealWindowOpen(uint256 bountyId, uint256 closesAt);
@@ -184,6 +193,14 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice A committee member opted in (bonded) or left (released).
     event CommitteeJoined(uint256 indexed bountyId, address indexed oracle);
     event CommitteeLeft(uint256 indexed bountyId, address indexed oracle);
+    /// @notice The empty seats will be drawn from the hash of block `drawBlock` (rule C4).
+    event CommitteeDrawArmed(uint256 indexed bountyId, uint256 drawBlock);
+    /// @notice Seats were drawn: `committee` is the whole committee now (in seat order; a zero
+    ///         address is a seat still empty because the draw found too few oracles).
+    event CommitteeDrawn(uint256 indexed bountyId, address[] committee);
+    /// @notice A drawn-committee bounty cancelled before its baseline burned `burned` of its
+    ///         reward (rule C5): a re-roll of the draw is never free.
+    event CancelCharged(uint256 indexed bountyId, uint256 burned);
     /// @notice An oracle scored the initial model.
     event BaselineReported(uint256 indexed bountyId, address indexed oracle, uint32 score);
     /// @notice The median baseline fixed version 0's score; submissions open.
@@ -301,6 +318,18 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
         external
         returns (uint256 submissionId);
 
+    /// @notice A member commits to its report of the next batch (rule R11): `commitment` is
+    ///         keccak256(abi.encode(bountyId, member, salt, digest)), where digest is
+    ///         keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) with its
+    ///         low 32 bits zeroed. Open while the batch is reportable, before the reveal phase
+    ///         (every opted-in member committed, or the last quarter of the scoring timeout)
+    ///         and before any reveal; a member may commit again until then.
+    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
+
+    /// @notice Who committed to a report of a reportable batch (bit i = committee member i),
+    ///         and when its reveal phase opens at the latest (R11); zeros otherwise.
+    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt);
+
     /// @notice A member reveals its report of a batch: the scores and the merged model it
     ///         pinned, which must match its commitment (commitReport) with `salt`, in the
     ///         batch's reveal phase. Rules R1-R3, R11.
@@ -397,12 +426,24 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     function topUp(uint256 bountyId, uint256 amount) external payable;
 
     /// @notice A committee member opts in, locking memberBond(bountyId) of its registry stake. Rule C1.
+    ///         Reverts PolicyRefuses if its registered policy does not accept the bounty (O5).
     function joinCommittee(uint256 bountyId) external;
 
     /// @notice A member leaves, releasing what is left of its bond: after close; or before, while
-    ///         no batch is filled and undecided and the committee keeps at least 3 members
-    ///         (it then shrinks by one). Rule C2.
+    ///         no batch is filled and undecided, and then, in trusted mode, the committee keeps
+    ///         at least 3 members (it shrinks by one); in drawn mode its seat is emptied and a
+    ///         new draw is armed for it (rule C4), the committee's size unchanged. Rule C2.
     function leaveCommittee(uint256 bountyId) external;
+
+    /// @notice Anyone: fill the bounty's empty seats by a stake-weighted draw (rule C4), seeded
+    ///         by the hash of the armed block, among eligible oracles whose policy accepts the
+    ///         bounty, whose free stake covers the bond, that do not sit on it and are not the
+    ///         requester. If that block is more than 256 blocks old its hash is gone: the draw is
+    ///         re-armed for a later block instead. If a bounty's first draw cannot fill every
+    ///         seat, the bounty is cancelled (rule C5's charge applies); a replacement that
+    ///         cannot be filled leaves the seat empty (the quorum stays that of the full
+    ///         committee). Reverts DrawNotDue before the armed block is mined.
+    function drawCommittee(uint256 bountyId) external;
 
     /// @notice A member scores the initial model. The last member's report fixes the
     ///         baseline at once. Rules S1-S2.
@@ -412,14 +453,6 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         bounty is closed, for the audit (rule F2): `keys` holds 32 bytes per submission
     ///         of the batch, in id order (zero: not disclosed). Emits KeysDisclosed; stores nothing.
     function discloseKeys(uint256 bountyId, uint256 batch, bytes calldata keys) external;
-
-    /// @notice A member commits to its report of the next batch (rule R11): `commitment` is
-    ///         keccak256(abi.encode(bountyId, member, salt, digest)), where digest is
-    ///         keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) with its
-    ///         low 32 bits zeroed. Open while the batch is reportable, before the reveal phase
-    ///         (every opted-in member committed, or the last quarter of the scoring timeout)
-    ///         and before any reveal; a member may commit again until then.
-    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
 
     /// @notice Fix the baseline after the scoring timeout with reports from more than half of
     ///         the committee, more than half of the committee agreeing within tolerance. Rule S2.
@@ -432,6 +465,8 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     function setInitialModel(uint256 bountyId, Cid calldata model) external;
 
     /// @notice Requester: end the bounty; takes effect once pending batches settle. Rule E1.
+    ///         A drawn-committee bounty cancelled before its baseline is set burns 5% of its
+    ///         reward (rule C5): re-rolling the draw is never free.
     function cancel(uint256 bountyId) external;
 
     /// @notice Anyone closes an ended bounty whose batches are all settled, crediting the
@@ -508,10 +543,6 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         224 bits of keccak256(abi.encodePacked(batch, scores, merged.digest,
     ///         merged.codec)), low 4 bytes zero; zero for a member that has not reported it.
     function reportHash(uint256 bountyId, uint256 batch, uint256 memberIndex) external view returns (bytes32);
-
-    /// @notice Who committed to a report of a reportable batch (bit i = committee member i),
-    ///         and when its reveal phase opens at the latest (R11); zeros otherwise.
-    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt);
 
     /// @notice The author of an accepted version while its bond share is unclaimed.
     function versionAuthor(uint256 bountyId, uint256 version) external view returns (address);

@@ -9,7 +9,35 @@ pragma solidity ^0.8.24;
 ///         locks a fixed amount of the oracle's stake for one bounty; a slash takes only from
 ///         what is locked (never the rest of the stake) and sends it to the market, which burns
 ///         it: nobody who could make a member disagree or fall silent profits from its slash.
+///         Each oracle registers the terms it accepts (its policy); the market draws committees
+///         from a stake-weighted sortition tree (a Fenwick tree over the oracles, O(log N) per
+///         stake change and per sample) among the oracles whose policy accepts a bounty.
 interface IOracleRegistry {
+    /// @notice What an oracle accepts to serve (rule O5). A bounty is accepted when its scoring
+    ///         timeout is at least `minScoringTimeout`, its deadline at most `maxDuration` seconds
+    ///         after it opened, its committee size x batch size at most `maxCommitteeByBatch`,
+    ///         and its oracle fee per batch at least `minFeePerBatch` wei if it pays in ETH; a
+    ///         bounty that pays in an ERC-20 (which the registry cannot price) only if
+    ///         `acceptTokenFees`. An oracle that never set a policy accepts every bounty the
+    ///         market allows.
+    struct Policy {
+        uint32 minScoringTimeout;
+        uint64 maxDuration;
+        uint96 minFeePerBatch;
+        uint32 maxCommitteeByBatch;
+        bool acceptTokenFees;
+    }
+
+    /// @notice A bounty's terms as a policy sees them, and the bond a member locks for it.
+    struct Terms {
+        uint256 scoringTimeout; // seconds
+        uint256 duration; // deadline - opening time, seconds
+        uint256 feePerBatch; // oracle fee per batch, in the bounty's token
+        bool feeInEth; // the bounty pays in ETH
+        uint256 committeeByBatch; // committee size x batch size
+        uint256 bond; // what each member locks (an oracle with less free stake is not drawn)
+    }
+
     /// @notice The registry's market was already set.
     error MarketAlreadySet(address market);
     /// @notice Only the market may call this.
@@ -30,6 +58,8 @@ interface IOracleRegistry {
     error InsufficientFreeStake(address oracle, uint256 free, uint256 needed);
     /// @notice An ETH transfer failed.
     error EthTransferFailed(address to, uint256 amount);
+    /// @notice A policy field is out of range (`maxCommitteeByBatch` and `maxDuration` > 0).
+    error InvalidPolicy(string name);
 
     /// @notice The market that may bond, release and slash was set.
     event MarketSet(address indexed market);
@@ -45,6 +75,35 @@ interface IOracleRegistry {
     event OracleReleased(address indexed oracle, uint256 activeBounties, uint256 amount);
     /// @notice `amount` of `oracle`'s stake was slashed and sent to the market.
     event OracleStakeSlashed(address indexed oracle, uint256 amount, uint256 remaining);
+    /// @notice `oracle` registered (or changed) its acceptance policy.
+    event PolicySet(address indexed oracle, Policy policy);
+
+    /// @notice Register or replace the sender's acceptance policy (rule O5). It binds the
+    ///         committees drawn and joined from then on, not those it already serves.
+    function setPolicy(Policy calldata policy) external;
+
+    /// @notice `oracle`'s policy and whether it set one (if not, it accepts every bounty).
+    function policyOf(address oracle) external view returns (Policy memory policy, bool set);
+
+    /// @notice Whether `oracle`'s policy accepts a bounty with these terms (the bond aside).
+    function accepts(address oracle, Terms calldata terms) external view returns (bool);
+
+    /// @notice Stake-weighted sortition (rule O6): up to `count` distinct oracles, each sample
+    ///         drawn with probability proportional to its stake, from `seed`; a sample is kept
+    ///         only if the oracle is eligible, its policy accepts `terms`, its free stake covers
+    ///         `terms.bond` and it is not in `exclude` (the requester and the sitting members).
+    ///         A sample refused for policy, free stake or eligibility is a miss; after more
+    ///         than `count` misses, or 16 * count + 32 samples, the draw stops and returns the
+    ///         oracles found so far (fewer than `count`): terms that most of the stake refuses
+    ///         fail to draw instead of leaving the seats to the few who accept them.
+    function draw(uint256 seed, uint256 count, Terms calldata terms, address[] calldata exclude)
+        external
+        view
+        returns (address[] memory drawn);
+
+    /// @notice The sum of the stakes in the sortition tree (eligible oracles) and their number
+    ///         (every oracle that ever staked holds a leaf).
+    function totalWeight() external view returns (uint256 total, uint256 leaves);
 
     /// @notice Deposit ETH as (more) stake. The total must reach `minStake()`. An
     ///         unbonding oracle that stakes again is bonded again.

@@ -83,7 +83,10 @@ wrapper="#!/usr/bin/env bash
 case \"\${1:-}\" in
   --version|-v) printf 'solc, the solidity compiler commandline interface\\nVersion: %s\\n' '${version_line/.Emscripten.clang/.Linux.g++}'; exit 0 ;;
 esac
-exec node '$ROOT/tools/solc-shim.js' \"\$@\""
+# the shim of the checkout it runs in (several checkouts share this file), else the one that wrote it
+shim=\"\$PWD/tools/solc-shim.js\"
+[ -f \"\$shim\" ] && [ -d \"\$PWD/node_modules/solc\" ] || shim='$ROOT/tools/solc-shim.js'
+exec node \"\$shim\" \"\$@\""
 if [ "$(cat "$solc_bin" 2>/dev/null)" != "$wrapper" ]; then
   say "installing the solc $SOLC_VERSION wrapper at $solc_bin"
   mkdir -p "$solcx_dir"

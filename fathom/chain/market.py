@@ -422,6 +422,30 @@ class Market:
     def stake_oracle(self, amount: int) -> Any:
         return self.send(self.registry.functions.stake(), value=amount)
 
+    def policy_of(self, oracle: str) -> tuple[tuple, bool]:
+        """(IOracleRegistry.Policy as a tuple, whether the oracle set one) (rule O1)."""
+        policy, is_set = self.registry.functions.policyOf(oracle).call()
+        return tuple(policy), bool(is_set)
+
+    def set_policy(self, policy: tuple) -> Any:
+        return self.send(self.registry.functions.setPolicy(policy))
+
+    def registry_accepts(self, oracle: str, terms: tuple) -> bool:
+        return bool(self.registry.functions.accepts(oracle, terms).call())
+
+    def mine_if_local(self) -> bool:
+        """On a local development chain (ganache 1337, anvil 31337), where blocks come only with
+        transactions, mine an empty one (a drawn committee waits for a later block, C4);
+        anywhere else do nothing. Returns whether it mined."""
+        if int(self.w3.eth.chain_id) not in (1337, 31337):
+            return False
+        self.w3.provider.make_request("evm_mine", [])
+        return True
+
+    def draw_committee(self, bounty_id: int) -> Any:
+        """Fill the bounty's empty seats from the armed block's hash (rule C4; anyone may)."""
+        return self.send(self.market.functions.drawCommittee(bounty_id))
+
     def create_bounty(self, params: dict[str, Any]) -> int:
         missing = [f for f in PARAM_FIELDS if f not in params]
         if missing:

@@ -35,6 +35,16 @@ def held_out_line(test: dict[str, Any], validation: str | None) -> str:
             f"beside validation {validation or '-'}")
 
 
+def committee_mode(view: dict, members: list[str]) -> str:
+    """How the committee was chosen (rule C4), as every place that shows a bounty says it."""
+    seats = ", ".join(m if int(m, 16) else "(empty seat)" for m in members)
+    if not view["trustedCommittee"]:
+        pending = f"; draw due after block {view['drawBlock']}" if view["drawBlock"] else ""
+        return f"DRAWN from the oracle registry, stake-weighted ({len(members)} seats{pending}): {seats}"
+    who = "a single oracle" if view["trustSingleOracle"] else f"{len(members)} oracles"
+    return f"TRUSTED: named by the requester ({who}; contributors trust the requester's choice): {seats}"
+
+
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.settlement import INVALID, dequantise
     from fathom.roles.requester import held_out_report
@@ -69,6 +79,7 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
           f"{units(view['headScore']) or '-'}, target {units(view['target'])}")
     print(f"  submissions {view['submissionCount']}, next batch to settle {view['nextBatch']}")
     print(f"  {held_out_line(test, units(view['headScore']))}")
+    print(f"  committee: {committee_mode(view, market.committee(args.bounty)[0])}")
     print(schema_text)
     print(_mode_lines(mode))
     if args.privacy:
@@ -178,7 +189,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         overrides["tolerance"] = args.tolerance
     if args.token:
         overrides["token"] = args.token
-    terms = default_terms(market.now(), args.committee, metric=metric, validation_rows=len(val_arrays["y"]), **overrides)
+    committee = args.committee or [ETH_ADDRESS] * args.committee_size  # empty seats: drawn (C4)
+    terms = default_terms(market.now(), committee, metric=metric, validation_rows=len(val_arrays["y"]), **overrides)
     if terms["token"] == ETH_ADDRESS:  # the escrow, checked before anything is sealed or pinned
         escrow = terms["reward"] + terms["oracleFeePerBatch"] * terms["maxBatches"] + terms["revealBond"]
         market.sender.require_balance(escrow, f"the escrow (reward {eth(terms['reward'])}, oracle fees "
@@ -190,6 +202,26 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
                           test_set=test_set, encrypted_weights=args.encrypted_weights)
     print(f"bounty {secrets.bounty_id} opened ({metric}, {'higher' if terms['higherIsBetter'] else 'lower'} is better, "
           f"target {args.target:g}); its secrets are in {settings.data_dir}/requester/bounty-{secrets.bounty_id}.json")
+    if not args.committee:
+        _seat(market, settings, key, secrets, args.wait)
+    return 0
+
+
+def _seat(market: Any, settings: Settings, key: bytes, secrets: Any, wait: float) -> None:
+    from fathom.roles.requester import draw_and_seat
+
+    print(f"bounty {secrets.bounty_id}: drawing its committee from the oracle registry (stake-weighted, from a later "
+          "block's hash) and handing the members their seat...", flush=True)
+    members = draw_and_seat(market, store_for(settings), key, secrets, wait=wait)
+    print(f"bounty {secrets.bounty_id}: committee drawn and seated: {', '.join(members)}")
+
+
+def _cmd_bounty_seat(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.roles.requester import BountySecrets
+
+    key = account_key(args, settings)
+    market = market_for(args, settings)
+    _seat(market, settings, key, BountySecrets.load(settings.data_dir, args.bounty), args.wait)
     return 0
 
 
@@ -206,7 +238,9 @@ def _check_bounds(args: argparse.Namespace) -> None:
                           "10 minutes to fetch, score and report, and members stay bonded for at most 7 days a batch")
     if args.days > MAX_DAYS:
         raise FathomError(f"--days {args.days:g} is more than {MAX_DAYS}: members stay bonded until the bounty closes")
-    size = len(args.committee)
+    size = len(args.committee) if args.committee else args.committee_size
+    if not args.committee and not 3 <= size <= 16:
+        raise FathomError(f"--committee-size {size}: a drawn committee has 3 to 16 seats")
     if not 3 <= size <= 16 and size != 1:
         raise FathomError(f"--committee names {size} oracles: 3 to 16 are needed (or exactly 1, a trusted single oracle)")
     if size * args.batch_size > MAX_COMMITTEE_X_BATCH:
@@ -302,7 +336,13 @@ def register(sub: Any) -> None:
     p.add_argument("--schema", type=Path, help="feature schema (fathom table schema): put in the model's manifest, "
                    "and the validation table is transformed by it")
     add_table_arguments(p)
-    p.add_argument("--committee", type=address_list, required=True, help="comma-separated oracle addresses (3 or more)")
+    p.add_argument("--committee", type=address_list,
+                   help="TRUSTED mode (private deployments; flagged wherever the bounty is shown): comma-separated "
+                   "oracle addresses you name (3 or more, or 1). Default: the committee is drawn from the oracle "
+                   "registry, stake-weighted, among oracles whose policy accepts the bounty (rule C4)")
+    p.add_argument("--committee-size", type=count_arg, default=3, help="seats of a drawn committee (3 to 16)")
+    p.add_argument("--wait", type=seconds_arg, default=600.0,
+                   help="seconds to wait for the draw before giving up (then `fathom bounty seat ID`)")
     p.add_argument("--metric", choices=("accuracy", "log_loss", "mse"),
                    help="must equal the manifest's metric (default: the manifest's; accuracy is higher-is-better, "
                    "log_loss and mse lower-is-better)")
@@ -346,8 +386,14 @@ def register(sub: Any) -> None:
                         "cannot read or use, and the committee alone holds the key (sealed for it; published with the "
                         "model key at the reveal). Linear models only: logistic, or softmax trained one-vs-rest. Bound: "
                         "at most 1,024 weights (classes x (features + 1)), and (batch size + 1) x weights x 10 ms within "
-                        "a quarter of --timeout (the committee's decryption budget); checked before anything is sent")
+                        "a quarter of --timeout (the committee's decryption budget); checked before anything is sent. Needs a named "
+                        "--committee for now (the key is sealed for exactly the committee at opening)")
     p.set_defaults(func=_cmd_bounty_open)
+    p = with_key(bounty.add_parser("seat", help="draw (if due) and seat a drawn committee: hand the drawn members "
+                                   "the key to the validation set (after opening, or after a member was replaced)"))
+    p.add_argument("bounty", type=int)
+    p.add_argument("--wait", type=seconds_arg, default=600.0, help="seconds to wait for the draw")
+    p.set_defaults(func=_cmd_bounty_seat)
     p = with_key(bounty.add_parser("show", help="a bounty's state and its feature schema (read with your key when sealed)"))
     p.add_argument("bounty", type=int)
     p.add_argument("--json", action="store_true")

@@ -5,7 +5,8 @@ It starts a local ganache, deploys the contracts, and runs every role for real:
   directory and SQLite state;
 - a requester that opens a bounty on scikit-learn's digits (shipped inside the package,
   nothing downloaded): an encrypted initial model, a validation set wrapped for the
-  committee, a keyring, the commitment, the escrow;
+  committee, a keyring, the commitment, the escrow; its committee of 3 is drawn from the
+  oracle registry (rule C4) and seated with a second keyring;
 - 6 contributors whose private shards differ in size and quality; one sends a harmful
   update. They train locally, encrypt, pin and submit over two rounds.
 Then the requester cancels, closes and reveals. A second, smaller bounty shows the
@@ -40,7 +41,7 @@ from fathom.crypto.envelope import account_address, generate_private_key, public
 from fathom.chain.deployments import write_deployment
 from fathom.errors import FathomError
 from fathom.chain.market import WAD, Market
-from fathom.roles.requester import audit, default_terms, lineage, open_bounty, payouts, reveal
+from fathom.roles.requester import audit, default_terms, draw_and_seat, lineage, open_bounty, payouts, reveal
 from fathom.storage.store import EmbeddedStore, IpfsStore, Store
 
 NETWORK = "demo"
@@ -162,8 +163,8 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
         seed_params = training.train(manifest, models.init_model(manifest, seed=1), *data["public"], lr=0.5,
                                      epochs=3, batch_size=32, seed=1)
         requester = market_for(parties["requester"])
-        committee = [parties[f"oracle{i}"].address for i in range(3)]
-        terms = default_terms(requester.now(), committee, batchSize=2, maxBatches=8, target=9_900,
+        seats = [ETH] * 3  # rule C4: the committee is drawn from the registry, not named
+        terms = default_terms(requester.now(), seats, batchSize=2, maxBatches=8, target=9_900,
                               slashMargin=500, tolerance=2, scoringTimeout=900)
         if curve is not None:
             terms.update(curveX=curve[0], curveY=curve[1])
@@ -174,8 +175,12 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
             terms, admitted=[parties[f"c{i}"].address for i in range(6)],
         )
         bid = secrets.bounty_id
-        log(f"bounty {bid} opened: reward 1 ETH, stake 0.01 ETH, batches of 2, committee of 3, target 0.99, "
+        log(f"bounty {bid} opened: reward 1 ETH, stake 0.01 ETH, batches of 2, committee of 3 to be drawn, target 0.99, "
             "slash margin 0.05")
+        committee = draw_and_seat(requester, store, parties["requester"].key, secrets, wait=300)
+        names = {parties[f"oracle{i}"].address: f"oracle{i}" for i in range(3)}
+        log(f"committee drawn from the registry (stake-weighted, from the hash of a block after the opening) and "
+            f"seated: {', '.join(names.get(m, m) for m in committee)}")
         _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
         baseline = requester.bounty(bid)["baselineScore"]
         log(f"baseline of version 0 (median of 3 reports): {baseline / 1e4:.4f}")
@@ -373,6 +378,7 @@ def run(workdir: Path, ipfs_api: str | None = None, chain_kind: str = "ganache",
             "audit": report, "seconds": round(time.monotonic() - started, 1),
             "names": {p.address: n for n, p in parties.items()}, "submissions": submissions,
             "outcomes": {sid: outcome(viewer, bid, sid) for _, sid in submissions},
+            "trusted_committee": viewer.bounty(bid)["trustedCommittee"], "committee": viewer.committee(bid)[0],
         }
         from fathom.cli.report import report
 

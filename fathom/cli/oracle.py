@@ -14,6 +14,58 @@ from fathom.cli._common import (Progress, account_key, amount_arg, count_arg, et
 from fathom.errors import FathomError
 
 
+def _policy_args(p: argparse.ArgumentParser) -> None:
+    """The acceptance policy (rule O5): registered on chain; the node joins nothing outside it."""
+    from fathom.protocol.policy import DAY, Policy
+
+    d = Policy()
+    g = p.add_argument_group("acceptance policy (rule O5: registered in the oracle registry; committees are drawn "
+                             "only among oracles whose policy accepts the bounty, and the node never joins one "
+                             "outside it)")
+    g.add_argument("--min-timeout", type=count_arg, default=d.min_scoring_timeout, metavar="SECONDS",
+                   help=f"refuse bounties whose scoring timeout is shorter (default {d.min_scoring_timeout})")
+    g.add_argument("--max-days", type=seconds_arg, default=d.max_duration / DAY, metavar="DAYS",
+                   help=f"refuse bounties whose deadline is further from their opening (default {d.max_duration // DAY})")
+    g.add_argument("--min-fee", type=amount_arg, default=0, metavar="ETH",
+                   help="refuse ETH bounties paying less per batch to each committee (default 0)")
+    g.add_argument("--max-committee-by-batch", type=count_arg, default=d.max_committee_by_batch, metavar="N",
+                   help=f"refuse bounties whose committee size x batch size is larger (default {d.max_committee_by_batch})")
+    g.add_argument("--eth-fees-only", action="store_true",
+                   help="refuse bounties paying their oracles in an ERC-20 (the registry cannot price a token, so "
+                   "--min-fee binds ETH bounties only; default: token fees accepted)")
+
+
+def _policy_from(args: argparse.Namespace) -> Any:
+    from fathom.protocol.policy import DAY, Policy
+
+    if args.max_days <= 0 or args.max_committee_by_batch == 0:
+        raise FathomError("--max-days and --max-committee-by-batch must be above 0: that policy would accept nothing")
+    return Policy(min_scoring_timeout=args.min_timeout, max_duration=int(args.max_days * DAY),
+                  min_fee_per_batch=wei(args.min_fee), max_committee_by_batch=args.max_committee_by_batch,
+                  accept_token_fees=not args.eth_fees_only)
+
+
+def _show_policy(policy: Any, is_set: bool) -> str:
+    from fathom.protocol.policy import DAY
+
+    if not is_set:
+        return "no policy registered: accepts every bounty the market allows"
+    return (f"scoring timeout >= {policy.min_scoring_timeout}s, deadline <= {policy.max_duration / DAY:g} days after "
+            f"opening, fee >= {eth(policy.min_fee_per_batch)} ETH per batch (ETH bounties), committee x batch <= "
+            f"{policy.max_committee_by_batch}, token fees {'accepted' if policy.accept_token_fees else 'refused'}")
+
+
+def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
+    from fathom.protocol.policy import Policy
+
+    market = market_for(args, settings)
+    if not args.show:
+        market.set_policy(_policy_from(args).as_tuple())
+    raw, is_set = market.policy_of(market.account)
+    print(f"oracle {market.account}: {_show_policy(Policy.from_tuple(raw), is_set)}")
+    return 0
+
+
 def _cmd_oracle_stake(args: argparse.Namespace, settings: Settings) -> int:
     market = market_for(args, settings)
     market.stake_oracle(wei(args.eth))
@@ -36,7 +88,7 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
     node = OracleNode(
         market, store_for(settings), key, settings.data_dir,
         confirmations=settings.confirmations, poll_seconds=args.poll, stake_wei=wei(args.stake),
-        max_failures=args.max_failures,
+        max_failures=args.max_failures, policy=_policy_from(args),
         progress=Progress("scoring a batch", unit="chunk"),  # tqdm, silent unless stderr is a terminal
     )
     print(f"oracle {node.address} following {node.market.address} from block {node.checkpoint + 1} "
@@ -72,13 +124,24 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_oracle_stake)
     p = with_key(oracle.add_parser("run", help="the oracle daemon: follow events, score batches, report, settle",
                                     description="Follow the market from a checkpoint (state in FATHOM_DATA_DIR), "
-                                    "serve every bounty whose committee names this account."))
+                                    "register this node's acceptance policy (below) if the registry holds another, "
+                                    "trigger every committee draw that is due for a bounty the policy accepts, and "
+                                    "serve every bounty whose committee names this account (named or drawn) and "
+                                    "that the policy accepts."))
+    _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once)")
     p.add_argument("--poll", type=seconds_arg, default=2.0, help="seconds between ticks (default 2)")
     p.add_argument("--max-failures", type=count_arg, default=8, help="stop after this many failed ticks in a row")
     p.add_argument("--ticks", type=count_arg, help="stop after this many ticks (default: run until interrupted)")
     p.set_defaults(func=_cmd_oracle_run)
+    p = with_key(oracle.add_parser("policy", help="register (or --show) this oracle's acceptance policy",
+                                   description="Register in the oracle registry the terms this oracle accepts "
+                                   "(rule O5). Committees are drawn only among oracles whose policy accepts the "
+                                   "bounty; joinCommittee refuses an oracle whose policy does not."))
+    _policy_args(p)
+    p.add_argument("--show", action="store_true", help="print the registered policy, change nothing")
+    p.set_defaults(func=_cmd_oracle_policy)
     p = with_key(oracle.add_parser("status", help="what this node's state holds: checkpoint, reports, quarantined bounties",
                                    description="Read the node's SQLite state in FATHOM_DATA_DIR (no chain access): "
                                    "the checkpoint, reports, skipped submissions and every quarantined bounty "

@@ -16,6 +16,12 @@ Where things come from:
   only once `keccak256(abi.encode(cid, validationKey, salt))` equals the bounty's on-chain
   `validationCommitment` (`committed_validation`): a keyring that points to another
   validation set is refused (`ValidationSwapped`).
+- a drawn committee (rule C4) is not known when the bounty opens: the validation set and
+  the opening keyring are sealed for a *seat key* the requester makes, and once the draw
+  has seated the members the requester publishes a keyring that wraps the model key for
+  them too and whose brief carries `"seat_key"`, the seat key's private half sealed for the
+  members only (`seat_key`, `seated`). The seat key opens nothing the requester cannot
+  already read; updates stay sealed for the members themselves (F2).
 
 A bounty "in the clear" publishes its models as plain containers (no envelope), and its
 keyring carries the brief with no secret (`"clear": true`).
@@ -42,7 +48,7 @@ from fathom.ml.artefacts import (ArtefactSchemaError, Model, Update, ValidationS
                                  unpack_validation)
 from fathom.crypto import paillier
 from fathom.crypto.envelope import MAGIC as ENVELOPE_MAGIC
-from fathom.crypto.envelope import BadWrap, Opened, open_envelope, read_header
+from fathom.crypto.envelope import BadWrap, NotARecipient, Opened, open_envelope, read_header
 from fathom.errors import FathomError
 from fathom.chain.market import Event, Market
 from fathom.storage.store import Store, cid_from_chain
@@ -171,7 +177,37 @@ class BountyReader:
             return open_envelope(blob, key=self._model_key, expect_kind="keyring")
         if self.private_key is None:
             raise FathomError(f"bounty {self.bounty_id}'s models are encrypted: opening them needs an account key")
-        return open_envelope(blob, private_key=self.private_key, expect_kind="keyring", expect_author=self.requester)
+        try:
+            return open_envelope(blob, private_key=self.private_key, expect_kind="keyring", expect_author=self.requester)
+        except NotARecipient:
+            # the opening keyring of a drawn committee is sealed for the seat key (C4)
+            seat = self.seat_key if cid != self.keyring_cid else None
+            if seat is None:
+                raise
+            return open_envelope(blob, private_key=seat, expect_kind="keyring", expect_author=self.requester)
+
+    @cached_property
+    def seat_key(self) -> bytes | None:
+        """A drawn committee's seat key (C4), if the current brief seals it for this reader."""
+        sealed = self.brief.get("seat_key")
+        if not isinstance(sealed, str) or self.private_key is None:
+            return None
+        try:
+            return open_envelope(bytes.fromhex(sealed), private_key=self.private_key, expect_bounty_id=self.bounty_id,
+                                 expect_kind="validation", expect_author=self.requester).plaintext
+        except NotARecipient:
+            return None
+
+    def seated(self) -> bool:
+        """Whether the requester has published the keyring that seats this reader on a drawn
+        committee (C4): read afresh from the chain, since it comes some blocks after the draw."""
+        self.refresh()
+        for name in ("_keyring", "brief", "seat_key"):
+            self.__dict__.pop(name, None)
+        try:
+            return self.seat_key is not None
+        except NotARecipient:
+            return False
 
     @property
     def clear(self) -> bool:
@@ -442,7 +478,9 @@ class BountyReader:
         else:
             if self.private_key is None:
                 raise FathomError("the validation set is wrapped for the committee: opening it needs an oracle's key")
-            opened = open_envelope(blob, private_key=self.private_key, expect_kind="validation")
+            seat = self.seat_key  # a drawn committee's (C4); a named committee's set is wrapped for each member
+            opened = open_envelope(blob, private_key=seat if seat is not None else self.private_key,
+                                   expect_kind="validation")
         if salt is None:
             sealed = self.brief.get("validation_salt")
             if not isinstance(sealed, str):

@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import secrets as pysecrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,9 +59,11 @@ from fathom.crypto.envelope import (
     account_address,
     build_keyring,
     extend_keyring,
+    generate_private_key,
     new_key,
     open_envelope,
     public_key_of,
+    read_header,
     seal_for,
     seal_with_key,
 )
@@ -80,6 +83,7 @@ class BountySecrets:
     test_salt: bytes | None = None
     test_cid: str | None = None
     encrypted_weights: bool = False  # the model key seals the bounty's Paillier secret key (F13)
+    seat_key: bytes | None = None  # a drawn committee's seat key (C4; see seat_committee)
 
     def save(self, data_dir: Path) -> Path:
         folder = data_dir / "requester"
@@ -98,6 +102,7 @@ class BountySecrets:
                 "test_salt": self.test_salt.hex() if self.test_salt else None,
                 "test_cid": self.test_cid,
                 "encrypted_weights": self.encrypted_weights,
+                "seat_key": self.seat_key.hex() if self.seat_key else None,
             }, fh, indent=2)
         tmp.replace(path)
         return path
@@ -113,7 +118,8 @@ class BountySecrets:
         return cls(bounty_id, bytes.fromhex(raw["model_key"]) if raw["model_key"] else None,
                    bytes.fromhex(raw["validation_key"]), bytes.fromhex(raw["salt"]), raw["validation_cid"],
                    bytes.fromhex(test_key) if test_key else None, bytes.fromhex(test_salt) if test_salt else None,
-                   raw.get("test_cid"), bool(raw.get("encrypted_weights", False)))
+                   raw.get("test_cid"), bool(raw.get("encrypted_weights", False)),
+                   bytes.fromhex(raw["seat_key"]) if raw.get("seat_key") else None)
 
 
 def tolerance_for(validation_rows: int, resolution: int, rows: int = 2) -> int:
@@ -204,7 +210,14 @@ def open_bounty(
     me = account_address(private_key)
     committee = list(terms["committee"])
     predicted = market.bounty_count() + 1
-    committee_keys = {m: market.public_key(m) for m in committee}
+    seat_key = None
+    if committee and all(int(m, 16) == 0 for m in committee):
+        # a drawn committee (C4) is not known yet: seal for a seat key, handed to the members
+        # once they are drawn (seat_committee)
+        seat_key = generate_private_key()
+        committee_keys = {account_address(seat_key): public_key_of(seat_key)}
+    else:
+        committee_keys = {m: market.public_key(m) for m in committee}
     validation_key, salt = new_key(), pysecrets.token_bytes(32)
     domain = {"chain_id": int(market.w3.eth.chain_id), "market": market.address}  # F2: bound to this deployment
     val_blob = seal_for(pack_validation(*validation), committee_keys, predicted, "validation", me, key=validation_key,
@@ -257,7 +270,7 @@ def open_bounty(
         model_cid, ring_cid, model_key = artefacts(bounty_id)
         market.send(market.market.functions.setInitialModel(bounty_id, cid_to_chain(model_cid)))
         market.set_keyring(bounty_id, cid_to_chain(ring_cid))
-    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid, test_key, test_salt, test_cid, encrypted_weights)
+    secrets = BountySecrets(bounty_id, model_key, validation_key, salt, val_cid, test_key, test_salt, test_cid, encrypted_weights, seat_key)
     secrets.save(data_dir)
     return secrets
 
@@ -268,6 +281,11 @@ def _encrypted_mode_keys(initial: tuple[dict[str, Any], dict[str, np.ndarray]], 
     fresh 2048-bit Paillier key pair."""
     if clear:
         raise FathomError("--encrypted-weights and --clear contradict each other: the model is either public or encrypted")
+    if all(int(m, 16) == 0 for m in terms["committee"]):
+        # the Paillier secret is sealed for exactly the committee (F13); a drawn committee is
+        # not known at opening and the seat key (C4) does not carry it yet
+        raise FathomError("--encrypted-weights needs a named committee (--committee A,B,C): the Paillier secret key "
+                          "is sealed for exactly the committee, which a drawn committee is not yet when the bounty opens")
     if admitted:
         raise FathomError("an encrypted-weights bounty admits nobody to a keyring: anyone may contribute on the "
                           "ciphertexts, and only the committee holds the key")
@@ -279,6 +297,67 @@ def _encrypted_mode_keys(initial: tuple[dict[str, Any], dict[str, np.ndarray]], 
     except (encrypted.EncryptedModeError, models.ModelError) as exc:
         raise FathomError(f"--encrypted-weights: {exc}") from None
     return paillier.generate_keypair(paillier.DEFAULT_KEY_BITS)
+
+
+def draw_and_seat(market: Market, store: Store, private_key: bytes, secrets: BountySecrets, wait: float = 600.0,
+                  poll: float = 1.0) -> list[str]:
+    """A drawn committee (C4): wait for the armed block, draw (unless an oracle node already
+    did: anyone may), then hand the members their seat (`seat_committee`). Returns the
+    committee. On a local development chain it mines the empty blocks it waits for."""
+    from fathom.chain.client import ChainError
+
+    bid = secrets.bounty_id
+    deadline = time.monotonic() + wait
+    while True:
+        view = market.bounty(bid)
+        members = market.committee(bid)[0]
+        if view["cancelled"]:
+            raise FathomError(f"bounty {bid} is cancelled: its draw found too few oracles whose policy accepts its "
+                              "terms and whose free stake covers the bond (C4; 5% of the reward was burned, C5)")
+        if view["drawBlock"] == 0 and all(int(m, 16) for m in members):
+            seat_committee(market, store, private_key, secrets)
+            return members
+        if view["drawBlock"] and market.w3.eth.block_number > view["drawBlock"]:
+            try:
+                market.draw_committee(bid)
+            except ChainError as exc:
+                if "revert" not in str(exc):
+                    raise  # drawn by someone else meanwhile: read it on the next pass
+            continue
+        if view["drawBlock"] == 0 or time.monotonic() > deadline:
+            raise FathomError(f"bounty {bid}'s committee is not drawn yet (draw due after block {view['drawBlock']}, "
+                              f"seats {members}): run `fathom bounty seat {bid}` later")
+        if not market.mine_if_local():
+            time.sleep(poll)
+
+
+def seat_committee(market: Market, store: Store, private_key: bytes, secrets: BountySecrets) -> str | None:
+    """A drawn committee (C4): once every seat is drawn, publish a keyring that wraps the model
+    key for the members too and whose brief seals the seat key for them only; returns its CID,
+    or None while a seat is empty (the draw is not due yet, or a replacement is pending).
+    Call it again after a member is replaced."""
+    if secrets.seat_key is None:
+        raise FathomError(f"bounty {secrets.bounty_id} has a named committee: there is no seat to hand over")
+    bid = secrets.bounty_id
+    members = market.committee(bid)[0]
+    if any(int(m, 16) == 0 for m in members):
+        return None
+    me = account_address(private_key)
+    domain = {"chain_id": int(market.w3.eth.chain_id), "market": market.address}
+    member_keys = {m: market.public_key(m) for m in members}
+    reader = BountyReader(market, store, bid, model_key=secrets.model_key)
+    brief = dict(reader.brief)
+    brief["seat_key"] = seal_for(secrets.seat_key, member_keys, bid, "validation", me, **domain).hex()
+    note = json.dumps(brief, sort_keys=True).encode()
+    if secrets.model_key is None:
+        cid = store.add(note)
+    else:
+        ring = reader.fetch(reader.keyring_cid)
+        recipients = {r.address: r.public_key for r in read_header(ring).recipients}
+        recipients.update(member_keys)
+        cid = store.add(build_keyring(secrets.model_key, recipients, bid, me, note=note, **domain))
+    market.set_keyring(bid, cid_to_chain(cid))
+    return cid
 
 
 def admit(market: Market, store: Store, private_key: bytes, secrets: BountySecrets, contributors: list[str]) -> str:

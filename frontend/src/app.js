@@ -174,7 +174,10 @@ async function renderBounty(id) {
     ["versions / submissions", `${view.versionCount} accepted of ${view.submissionCount} submitted`],
     ["stake per submission", `${amountText(view.stake, token)}; slash ${Number(view.slashBps) / 100}% when worse by more than ${scoreText(view.slashMargin, res)}`],
     ["batches", `${view.batchSize} submissions each, at most ${view.maxBatches}; oracle fee ${amountText(view.oracleFeePerBatch, token)} per batch`],
-    ["committee", h("span", {}, b.committee.map((a) => h("code", { class: "member", title: a }, shortAddress(a))))],
+    ["committee", h("span", {},
+      h("strong", { class: view.trustedCommittee ? "committee-trusted" : "committee-drawn" },
+        view.trustedCommittee ? "trusted (named by the requester) " : "drawn from the registry (stake-weighted) "),
+      ...b.committee.map((a) => h("code", { class: "member", title: a }, BigInt(a) === 0n ? "(empty seat)" : shortAddress(a))))],
     ["deadline", dateText(view.deadline)],
     ["validation set", b.revealed ? "revealed: anyone can re-score the lineage (fathom audit)" : "hidden (committed on chain)"],
   ];

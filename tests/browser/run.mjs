@@ -286,6 +286,10 @@ async function main() {
   const page = list;
   checkEq("bounty page: one chart point per version (v0 = baseline)", await page.locator("svg.lineage circle.version").count(), round.versions.length);
   checkEq("bounty page: versions = versionCount + 1", round.versions.length, expected.version_count + 1);
+  // rule C4: every place that shows a bounty says how its committee was chosen (the demo's is drawn)
+  checkEq("bounty page: the committee is shown as drawn", await texts(page, "strong.committee-drawn"),
+    ["drawn from the registry (stake-weighted)"]);
+  checkEq("bounty page: a drawn committee is not shown as trusted", await page.locator("strong.committee-trusted").count(), 0);
   checkEq("bounty page: chart scores", await attrs(page, "svg.lineage circle.version", "data-score"), round.versions.map((v) => String(v.score)));
   checkEq("bounty page: version table scores", await texts(page, "tr.version td.score"), round.versions.map((v) => v.score_text));
   checkEq("bounty page: version rewards (wei) equal VersionAccepted", await attrs(page, "tr.version td.reward", "data-wei"), round.versions.map((v) => v.reward));

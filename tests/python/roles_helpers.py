@@ -29,8 +29,9 @@ from fathom.roles.contributor import Contribution, contribute
 from fathom.crypto.envelope import generate_private_key, public_key_of
 from fathom.cli.demo import Party  # the same named key holder as the demo's
 from fathom.chain.market import WAD, Event, Market
+from fathom.chain.client import ETH as ETH_ADDRESS  # a drawn committee's empty seats are the zero address
 from fathom.roles.oracle import OracleNode
-from fathom.roles.requester import BountySecrets, default_terms, open_bounty
+from fathom.roles.requester import BountySecrets, default_terms, open_bounty, seat_committee
 from fathom.storage.store import EmbeddedStore, Store
 
 D, K = 8, 3
@@ -237,13 +238,15 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
     confidence_bps = overrides.pop("confidence_bps", None)  # likewise (F12)
     initial = overrides.pop("initial", None)  # the initial model's parameters (default: seed_model())
     test_set = overrides.pop("test_set", None)  # a held-out test set (F14): (manifest, {"X", "y"})
+    drawn = overrides.pop("drawn", False)  # rule C4: the committee drawn from the registry, then seated
     requester = world.new_party("requester")
     oracles = [world.new_party(f"oracle{i}") for i in range(members)]
     for o in oracles:
         world.market_for(o).stake_oracle(ORACLE_STAKE)
     people = {name: world.new_party(name) for name in contributors}
     market = world.market_for(requester)
-    terms = default_terms(market.now(), [o.address for o in oracles], metric=manifest["metric"], **{
+    named_committee = [ETH_ADDRESS] * members if drawn else [o.address for o in oracles]
+    terms = default_terms(market.now(), named_committee, metric=manifest["metric"], **{
         "batchSize": 4, "maxBatches": 6, "stake": STAKE, "slashBps": SLASH_BPS, "oracleFeePerBatch": ORACLE_FEE,
         "target": 9_000, "slashMargin": 300, "tolerance": 2, **overrides})
     vX, vy = DATA["validation"]
@@ -254,6 +257,10 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
                           confidence_bps=confidence_bps, test_set=test_set)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
+    if drawn:  # the draw is due 5 blocks on; a node triggers it, then the requester seats the members
+        mine(world.w3, 6)
+        nodes[0].tick()
+        assert seat_committee(market, store, requester.key, secrets) is not None, "the draw left a seat empty"
     if baseline:
         rnd.drive(lambda: rnd.viewer.state(rnd.bounty_id) == "Open")
     return rnd

@@ -37,7 +37,7 @@ def test_whole_path_harness_scores_a_batch_through_the_report_path(tmp_path):
         # the report the node stored is the one returned (it would be sent as it is)
         row = harness.node.db.execute("SELECT scores FROM reports WHERE bounty = ? AND batch = ?",
                                       (harness.bounty, 1)).fetchone()
-        assert row is not None and json.loads(row[0]) == scores
+        assert row is not None and json.loads(row[0])["scores"] == scores
         # a batch of one scores its update exactly as in the batch (the padding contract)
         assert harness.report(harness.records[1:2]) == scores[1:2]
 

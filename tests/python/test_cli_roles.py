@@ -228,6 +228,9 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     assert data["versions"][1]["reward"] == accepted["reward"]
     code, out, _ = run(capsys, "bounty", "show", str(bid), "--json")
     assert code == 0 and json.loads(out)["state"] == "Revealed" and json.loads(out)["versionCount"] == 1
+    code, out, _ = run(capsys, "bounty", "show", str(bid))
+    assert code == 0 and "committee: TRUSTED: named by the requester (3 oracles" in out  # C4: the mode is shown
+    assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["trustedCommittee"] is True
 
 
 def test_outcome_audit_and_export_after_the_reveal(on_chain, capsys, done, tmp_path):
@@ -476,6 +479,17 @@ def test_claim_json_gives_exact_wei(on_chain, capsys, done, fresh_chain):
     assert code == 0, err
     assert json.loads(out) == {"account": c0.address, "token": "0x" + "00" * 20, "balance": owed, "one_off": [],
                                "total": owed}
+
+
+def test_oracle_run_help_shows_the_acceptance_policy_and_its_defaults(capsys):
+    """Rule O5: `fathom oracle run --help` shows the policy the node registers and keeps to."""
+    with pytest.raises(SystemExit):
+        main(["oracle", "run", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for needle in ("acceptance policy", "never joins one outside it", "--min-timeout SECONDS", "(default 600)",
+                   "--max-days DAYS", "(default 365)", "--min-fee ETH", "(default 0)", "--max-committee-by-batch N",
+                   "(default 2048)", "--eth-fees-only", "ETH bounties only"):
+        assert needle in text, needle
 
 
 def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):

@@ -279,12 +279,15 @@ def test_an_encrypted_bounty_over_the_size_bound_is_refused_before_anything_is_e
     for manifest, overrides, message in (
             (big, {}, "exceed the mode's bound of 1024"),
             # 500 weights fit, but a batch of 32 of them is 165 s of decryption: over a quarter of 600 s
-            (models.make_manifest("logistic", 499, 2, metric="accuracy"), {"batchSize": 32}, "--timeout 660 or more")):
+            (models.make_manifest("logistic", 499, 2, metric="accuracy"), {"batchSize": 32}, "--timeout 660 or more"),
+            # a drawn committee (C4) is not known at opening: the Paillier secret has nobody to be sealed for
+            (models.make_manifest("logistic", 4, 2, metric="accuracy"), {"committee": ["0x" + "00" * 20] * 3}, "needs a named committee")):
         d = models.model_spec(manifest).d
         data = val if d == 200 else ({"task": "classification", "n_classes": 2},
                                      {"X": rng.normal(size=(50, d)).astype(np.float32),
                                       "y": rng.integers(0, 2, 50).astype(np.int64)})
-        terms = default_terms(market.now(), [o.address for o in oracles], **overrides)
+        committee = overrides.pop("committee", [o.address for o in oracles])
+        terms = default_terms(market.now(), committee, **overrides)
         with pytest.raises(FathomError, match=message.replace("(", r"\(")):
             open_bounty(market, store, requester.key, tmp_path / "req", (manifest, models.init_model(manifest, seed=0)),
                         data, terms, encrypted_weights=True)

@@ -111,3 +111,10 @@ def test_the_audit_after_the_reveal_agrees_with_the_chain(round_result: dict) ->
     assert audit["sealed"] == 0  # every update re-scored, with a member's disclosed keys (F2)
     assert len(audit["versions"]) == len(round_result["versions"])
     assert audit["reports"] == 3 * len({sid // 2 for _, sid in round_result["submissions"]})
+
+
+def test_the_committee_was_drawn_from_the_registry_not_named(round_result: dict) -> None:
+    """Rule C4: the demo's requester names no oracle; the three staked ones are drawn and seated."""
+    assert round_result["trusted_committee"] is False
+    names = round_result["names"]
+    assert sorted(names[m] for m in round_result["committee"]) == ["oracle0", "oracle1", "oracle2"]

@@ -482,6 +482,8 @@ def test_in_a_log_loss_bounty_a_harmful_update_does_not_win_and_a_baseline_above
     monkeypatch.setattr(bounty_cli, "schema_summary", lambda args, settings: (None, ""))  # no feature schema here
     monkeypatch.setattr(bounty_cli, "_mode_of", lambda args, settings, market: {"mode": "sealed", "max_epsilon": None,
                                                                               "paillier_bits": None})  # nor a store
+    monkeypatch.setattr(bounty_cli, "store_for", lambda settings: rnd.store)
+    monkeypatch.setattr(bounty_cli, "_optional_key", lambda args, settings: None)  # anyone's view
     assert bounty_cli._cmd_bounty_show(SimpleNamespace(bounty=bid, json=False, privacy=False), None) == 0
     out = capsys.readouterr().out
     assert "metric log_loss (lower is better" in out and "target 0.05" in out

@@ -338,3 +338,76 @@ def test_a_silent_member_does_not_block_a_batch_past_the_timeout(world: World, t
     assert all(e["amount"] == per_offence > 0 for e in slashed)
     for name in ("c0", "c1"):
         assert rnd.viewer.claimable(rnd.contributors[name].address) == STAKE
+
+
+def test_attack_a_node_never_joins_a_bounty_outside_its_policy(world: World, tmp_path):
+    """Rule O5: a requester names an oracle (trusted mode) on terms its node refuses (a
+    scoring timeout below its policy's minimum). The node does not bond: it quarantines the
+    bounty with the policy's reason; the registry holds the policy once the node runs, so
+    joinCommittee would refuse it too, and a node whose policy accepts joins as before."""
+    from fathom.protocol.policy import Policy
+
+    rnd = open_round(world, tmp_path, ["c0"], baseline=False, scoringTimeout=900)
+    bid = rnd.bounty_id
+    strict = rnd.node(0, policy=Policy(min_scoring_timeout=1_800))
+    strict.run(ticks=1)  # registers its policy, then serves (or not) each bounty
+    me = rnd.oracles[0].address
+    assert "outside this node's acceptance policy" in strict.quarantined()[bid]
+    assert "900s is below the policy's 1800s" in strict.quarantined()[bid]
+    assert rnd.viewer.committee(bid)[1] & 1 == 0, "the node bonded for a bounty outside its policy"
+    assert rnd.viewer.free_stake(me) == rnd.viewer.registry.functions.oracleInfo(me).call()[0]
+    policy, is_set = rnd.viewer.policy_of(me)
+    assert is_set and Policy.from_tuple(policy) == Policy(min_scoring_timeout=1_800)
+    with pytest.raises(ChainError, match="PolicyRefuses"):
+        world.market_for(rnd.oracles[0]).join(bid)
+    lenient = rnd.nodes[1]
+    lenient.tick()
+    assert rnd.viewer.committee(bid)[1] & 2, "a node whose policy accepts joins"
+
+
+def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: World, tmp_path):
+    """Rule C4: a drawn-mode bounty's seats are drawn by whoever calls drawCommittee once the
+    armed block is mined; a node whose policy accepts the bounty does it on its next tick, and
+    then counts the bounty among its own if the draw seated it."""
+    from fathom.roles.requester import default_terms
+    from fathom.storage.store import EmbeddedStore
+
+    oracles = [world.new_party(f"drawn{i}") for i in range(3)]
+    for o in oracles:
+        world.market_for(o).stake_oracle(2 * 10**18)
+    requester = world.market_for(world.new_party("drawer"))
+    zero = "0x" + "00" * 20
+    terms = default_terms(requester.now(), [zero] * 3)
+    terms.update({"initialModel": (b"\x01" * 32, 0x55), "keyring": (b"\x02" * 32, 0x55),
+                  "validationCommitment": b"\x03" * 32})
+    bid = requester.create_bounty(terms)
+    view = requester.bounty(bid)
+    assert not view["trustedCommittee"] and view["drawBlock"] > 0
+    mine(world.w3, 6)
+    node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    node.sync()
+    node.trigger_draws()
+    members = requester.committee(bid)[0]
+    assert sorted(members) == sorted(o.address for o in oracles), "3 of 3 oracles seated"
+    assert requester.bounty(bid)["drawBlock"] == 0
+    node.sync()
+    assert bid in node.my_bounties()
+
+
+def test_a_drawn_committee_is_seated_by_the_requester_and_decides_a_batch(world: World, tmp_path):
+    """Rule C4 end to end: the requester opens with every seat empty (the validation set and
+    keyring sealed for a seat key), a node triggers the draw once it is due, the requester
+    hands the seat key to the drawn members in a new keyring, and the members join, set the
+    baseline and decide a batch as a named committee would; the requester is not a member."""
+    rnd = open_round(world, tmp_path, ["c0", "c1"], drawn=True, batchSize=2)
+    bid = rnd.bounty_id
+    view = rnd.view()
+    assert view["trustedCommittee"] is False and view["drawBlock"] == 0
+    members = rnd.viewer.committee(bid)[0]
+    assert sorted(members) == sorted(o.address for o in rnd.oracles)
+    assert rnd.requester.address not in members
+    assert rnd.viewer.state(bid) == "Open" and view["baselineSet"]
+    rnd.contribute("c0", 0)
+    rnd.contribute("c1", 1)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    assert named(rnd.events(), "BatchSettled", batch=0), "the drawn committee decided the batch"

@@ -47,7 +47,14 @@ class Duties:
         if not opted & bit:
             if state != "AwaitingBaseline" and state != "Open":
                 return
+            if not self.market.bounty(bounty_id)["trustedCommittee"] and not self.reader(bounty_id).seated():
+                # drawn (C4): the requester hands the seat key over in a keyring some blocks later
+                log.info("bounty %s: drawn, waiting for the keyring that seats this node", bounty_id)
+                return
             self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
+            why = self.policy_refusal(bounty_id)
+            if why is not None:  # never joins outside its policy (O5), whatever the registry holds
+                raise Unjoinable(f"outside this node's acceptance policy: {why}")
             bond, _ = self.market.member_bond(bounty_id)
             free = self.market.free_stake(self.address)
             if free < bond and self.stake_wei:  # joining locks the bond (C1): stake what is missing

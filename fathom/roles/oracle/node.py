@@ -5,8 +5,12 @@ Each tick it
    (re-org safe: the checkpoint keeps the block hash; a changed hash rewinds it),
    storing what it needs in SQLite (`state.py`), in the same transaction as the new
    checkpoint, and notes each submitted update to pin at once (F8);
-2. for every bounty whose committee names it and that is not quarantined: opts in (after
-   checking it can serve it, F9), reports the baseline, and for the next batch to decide
+2. triggers every committee draw that is due (rule C4: anyone may, and a draw left for 256
+   blocks is only re-armed, so the nodes draw as soon as they can) for a bounty its policy
+   accepts;
+3. for every bounty whose committee names it (named by the requester, or drawn) and that is
+   not quarantined: opts in (after checking it can serve it, F9, and that its acceptance
+   policy takes the bounty, O5: it never joins outside it), reports the baseline, and for the next batch to decide
    (batches settle in order) posts one report (`reports.py`); then settles the batch once
    every opted-in member reported (or the timeout passed with a quorum), or voids it when
    the timeout passed without one (`duties.py`).
@@ -36,9 +40,11 @@ from pathlib import Path
 from time import time as wall_time
 from typing import Any, Callable
 
+from fathom.chain.client import ChainError
 from fathom.chain.market import Event, Market
 from fathom.crypto.envelope import account_address
 from fathom.errors import FathomError
+from fathom.protocol.policy import Policy, refusal, terms_of
 from fathom.roles.oracle import state
 from fathom.roles.oracle.duties import Duties
 from fathom.roles.oracle.faults import check_fault_setting, transient
@@ -63,6 +69,7 @@ class OracleNode(Duties, Reports):
     poll_seconds: float = 2.0
     max_failures: int = 8
     stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't)
+    policy: Policy = field(default_factory=Policy)  # what it accepts to serve (O5), registered on start
     on_event: Callable[[str], None] | None = None
     #: progress(done, total) while a batch is scored (its row chunks): `fathom oracle run`
     #: draws a bar on a terminal; a display only, never part of a report
@@ -79,6 +86,7 @@ class OracleNode(Duties, Reports):
         self._pool = ThreadPoolExecutor(FETCH_THREADS, thread_name_prefix="fathom-fetch")
         self._fetches: dict[tuple[int, int, str], dict[int, Future]] = {}
         self._pinning: dict[tuple[int, int], Future] = {}
+        self._policy_registered = False
 
     # ------------------------------------------------------------ state
 
@@ -157,8 +165,74 @@ class OracleNode(Duties, Reports):
         return rewind
 
     def my_bounties(self) -> list[int]:
-        rows = self.db.execute("SELECT bounty, args FROM events WHERE name = 'BountyOpened' ORDER BY block, idx").fetchall()
-        return [b for b, args in rows if self.address in json.loads(args)["params"]["committee"]]
+        """Bounties whose committee names this node: at opening (trusted mode) or by the
+        latest draw of their seats (drawn mode, rule C4)."""
+        rows = self.db.execute(
+            "SELECT bounty, name, args FROM events WHERE name IN ('BountyOpened', 'CommitteeDrawn') ORDER BY block, idx"
+        ).fetchall()
+        committees: dict[int, list[str]] = {}
+        for bounty, name, args in rows:
+            data = json.loads(args)
+            committees[bounty] = data["params"]["committee"] if name == "BountyOpened" else data["committee"]
+        return [b for b, members in committees.items() if self.address in members]
+
+    def _armed_draws(self) -> list[tuple[int, int]]:
+        """(bounty, draw block) of every draw armed and not yet drawn, by the confirmed log."""
+        rows = self.db.execute(
+            "SELECT bounty, name, args FROM events WHERE name IN ('CommitteeDrawArmed', 'CommitteeDrawn', "
+            "'BountyCancelled') ORDER BY block, idx"
+        ).fetchall()
+        armed: dict[int, int] = {}
+        for bounty, name, args in rows:
+            if name == "CommitteeDrawArmed":
+                armed[bounty] = int(json.loads(args)["drawBlock"])
+            else:
+                armed.pop(bounty, None)
+        return sorted(armed.items())
+
+    def _opened_at(self, bounty_id: int) -> int:
+        row = self.db.execute(
+            "SELECT block FROM events WHERE bounty = ? AND name = 'BountyOpened'", (bounty_id,)
+        ).fetchone()
+        if row is None:
+            raise FathomError(f"bounty {bounty_id}: no BountyOpened event stored")
+        return int(self.market.w3.eth.get_block(int(row[0]))["timestamp"])
+
+    def policy_refusal(self, bounty_id: int) -> str | None:
+        """Why this node's policy refuses the bounty (None if it accepts it), rule O5."""
+        view = self.market.bounty(bounty_id)
+        members, _, _ = self.market.committee(bounty_id)
+        return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id)))
+
+    def trigger_draws(self) -> None:
+        """Draw every committee whose armed block is mined (rule C4) and whose terms this
+        node's policy accepts (it is then a candidate). A draw someone else already ran,
+        or one the contract refuses, is left alone; the next tick reads the outcome."""
+        head = self.market.w3.eth.block_number
+        quarantined = self.quarantined()
+        for bounty_id, at in self._armed_draws():
+            if head <= at or bounty_id in quarantined:
+                continue
+            view = self.market.bounty(bounty_id)
+            if view["drawBlock"] == 0 or head <= view["drawBlock"]:
+                continue  # drawn (or re-armed) by another node since
+            if self.policy_refusal(bounty_id) is not None:
+                continue
+            try:
+                self.market.draw_committee(bounty_id)
+                self._say(f"bounty {bounty_id}: drew its committee")
+            except ChainError as exc:
+                if "revert" not in str(exc):
+                    raise
+                log.info("bounty %s: drawCommittee refused (%s)", bounty_id, exc)
+
+    def _ensure_policy(self) -> None:
+        """Register this node's acceptance policy unless the registry already holds it (O5)."""
+        policy, is_set = self.market.policy_of(self.address)
+        if is_set and Policy.from_tuple(policy) == self.policy:
+            return
+        self.market.set_policy(self.policy.as_tuple())
+        self._say(f"registered the acceptance policy {self.policy}")
 
     def _confirmed(self, bounty_id: int) -> list[Event]:
         rows = self.db.execute(
@@ -205,6 +279,10 @@ class OracleNode(Duties, Reports):
         after the other bounties were served (the loop backs off); any other failure
         quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
         self.sync()
+        if not self._policy_registered:  # on the first tick that reaches the chain: retried like any
+            self._ensure_policy()
+            self._policy_registered = True
+        self.trigger_draws()
         mine = self.my_bounties()
         self._pin_new(set(mine))
         quarantined = self.quarantined()

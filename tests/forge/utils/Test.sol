@@ -19,6 +19,11 @@ interface Vm {
     function deal(address account, uint256 newBalance) external;
     function warp(uint256 timestamp) external;
     function roll(uint256 blockNumber) external;
+    // the committee draw (rule C4): a block's PREVRANDAO and the hash a past block reports
+    function prevrandao(bytes32 newPrevrandao) external;
+    function setBlockhash(uint256 blockNumber, bytes32 blockHash) external;
+    function snapshotState() external returns (uint256 snapshotId);
+    function revertToState(uint256 snapshotId) external returns (bool success);
     function addr(uint256 privateKey) external pure returns (address);
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
