@@ -508,6 +508,28 @@ class Market:
                 return int(ev["submissionId"])
         raise ChainError("submitUpdate mined without a SubmissionReceived event")
 
+    def disclose_keys(self, bounty_id: int, batch: int, keys: bytes) -> Any:
+        """F2: a member discloses the content keys of a decided batch's updates once the bounty is
+        closed (32 bytes per submission in id order, zero for one it does not disclose)."""
+        return self.send(self.market.functions.discloseKeys(bounty_id, batch, keys))
+
+    @staticmethod
+    def disclosed_keys(events: Iterable[Event], bounty_id: int) -> dict[int, list[bytes]]:
+        """Every key disclosed on chain (KeysDisclosed), by submission id: each member's
+        non-zero key, in log order. Unchecked: a reader checks each against its envelope."""
+        out: dict[int, list[bytes]] = {}
+        batch_size = next((int(e["params"]["batchSize"]) for e in events
+                           if e.name == "BountyOpened" and e["bountyId"] == bounty_id), None)
+        for e in events:
+            if e.name != "KeysDisclosed" or e["bountyId"] != bounty_id or batch_size is None:
+                continue
+            keys = bytes(e["keys"])
+            for i in range(len(keys) // 32):
+                key = keys[32 * i:32 * i + 32]
+                if any(key):
+                    out.setdefault(int(e["batch"]) * batch_size + i, []).append(key)
+        return out
+
     def commit_report(self, bounty_id: int, batch: int, commitment: bytes,
                       on_sent: Callable[[bytes], None] | None = None) -> Any:
         """R11: commit to a report (`report_commitment`) before the reveal phase."""

@@ -127,7 +127,9 @@ def register(sub: Any) -> None:
                                     "register this node's acceptance policy (below) if the registry holds another, "
                                     "trigger every committee draw that is due for a bounty the policy accepts, and "
                                     "serve every bounty whose committee names this account (named or drawn) and "
-                                    "that the policy accepts."))
+                                    "that the policy accepts: commit to each batch's report, then reveal it (R11); "
+                                    "once a bounty is revealed, disclose its updates' keys on chain for anyone's "
+                                    "audit (F2)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once)")

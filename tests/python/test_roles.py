@@ -198,14 +198,22 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == []
     assert len(report["versions"]) == len(versions) and report["reports"] == 6
-    # updates stay sealed for the committee (F2): re-scored once a member discloses their keys
-    assert report["sealed"] > 0
-    member = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
-    submitted = {cid_from_chain(*e["update"]): e["contributor"] for e in rnd.events() if e.name == "SubmissionReceived"}
-    disclosed = member.disclose(submitted)
-    assert len(disclosed) == len(submitted)  # every update of this round opens
-    report = audit(rnd.viewer, rnd.store, bid, update_keys=disclosed)
+    # updates stay sealed for the committee (F2) until a member discloses their keys: each
+    # member's node does so on chain once the bounty is revealed, and the audit opens every
+    # update from those KeysDisclosed events alone
+    assert report["sealed"] > 0 and not named(rnd.events(), "KeysDisclosed")
+    for node in rnd.nodes:
+        node.tick()
+    disclosures = named(rnd.events(), "KeysDisclosed")
+    assert sorted((e["oracle"], e["batch"]) for e in disclosures) == sorted(
+        (o.address, k) for o in rnd.oracles for k in (0, 1))
+    assert all(len(e["keys"]) == 32 * len(Market.records_of(rnd.events(), bid, e["batch"])) and all(
+        any(e["keys"][i:i + 32]) for i in range(0, len(e["keys"]), 32)) for e in disclosures)  # every update opens
+    report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == [] and report["sealed"] == 0
+    for node in rnd.nodes:  # once per member and batch
+        node.tick()
+    assert len(named(rnd.events(), "KeysDisclosed")) == len(disclosures)
     # the requester exports the head: the audit's own rebuild of it (parent + update, F5), and
     # it scores at least what the chain records (F12 records the conservative lower bound)
     info = export_model(rnd.viewer, rnd.store, bid, tmp_path / "final", model_key=rnd.secrets.model_key)
@@ -372,6 +380,18 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
         anyone.model(1)
     disclosed = oracle.disclose({cid_from_chain(*records[0][3]): records[0][0]})
     assert list(disclosed) == [cid_from_chain(*records[0][3])]
+    # a member that discloses wrong keys on chain opens nothing for anyone (each key is checked
+    # against its envelope's key commitment, never trusted) ...
+    world.market_for(rnd.oracles[2]).disclose_keys(bid, 0, b"\x01" * 32 * len(records))
+    assert BountyReader(world.viewer(), rnd.store, bid).disclosed_on_chain() == {}
+    # ... and an honest member's node, once the bounty is revealed, discloses every update's key
+    rnd.nodes[1].tick()
+    on_chain = BountyReader(world.viewer(), rnd.store, bid).disclosed_on_chain()
+    assert len(on_chain) == len(records) and on_chain[cid_from_chain(*records[0][3])] == disclosed[
+        cid_from_chain(*records[0][3])]
+    from_chain = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey, update_keys=on_chain)
+    for name, arr in expected.arrays.items():
+        assert np.array_equal(from_chain.model(1).arrays[name], arr)
     wrong = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, update_keys={k: bytes(32) for k in disclosed})
     with pytest.raises(FathomError):
         wrong.model(1)

@@ -1,5 +1,5 @@
 """The oracle node's duties, one per state of a bounty: join, baseline, report, finalise,
-settle, void, close (rules C1, S1, R1-R10, E2)."""
+settle, void, close, and once revealed disclose the update keys (rules C1, S1, R1-R11, E2, F2)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from fathom.protocol import settlement as protocol
 from fathom.chain.market import Market, encode_report, report_commitment
 from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
+from fathom.storage.store import InvalidCid, cid_from_chain
 
 log = logging.getLogger("fathom.roles.oracle")
 
@@ -209,6 +210,37 @@ class Duties:
                           f"bounty {bounty_id}: batch {k} settled (decided, or voided for want of agreement)")
         elif timed_out:
             self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
+
+    def disclose(self, bounty_id: int) -> None:
+        """F2, once the bounty is revealed: for each decided batch, disclose on chain the content
+        keys of its updates that this member opens (`discloseKeys`, 32 bytes per submission,
+        zero for one it cannot open), so that anyone's audit opens them. Not at close already
+        (which the contract allows): the audit needs the reveal anyway, and a requester that
+        withholds its reveal does not get the keys of the updates it did not pay for. A batch
+        it disclosed already (its KeysDisclosed event), or tried in this run, is left alone;
+        one whose updates it opens none of is not sent."""
+        events = self._latest(bounty_id)
+        done = {int(e["batch"]) for e in events if e.name == "KeysDisclosed" and e["oracle"] == self.address}
+        decided = {int(e["batch"]) for e in events if e.name in ("BatchSettled", "BatchVoided")}
+        for k in sorted(decided - done):
+            if (bounty_id, k) in self._disclosed:
+                continue
+            cids: list[str | None] = []
+            updates: dict[str, str] = {}
+            for contributor, _, _, update in Market.records_of(events, bounty_id, k):
+                try:
+                    cid = cid_from_chain(*update)
+                except InvalidCid:
+                    cid = None  # nothing to disclose: it opened for nobody
+                cids.append(cid)
+                if cid is not None:
+                    updates[cid] = contributor
+            keys = self.reader(bounty_id).disclose(updates)
+            blob = b"".join(keys.get(cid, bytes(32)) if cid is not None else bytes(32) for cid in cids)
+            if any(blob):
+                self.market.disclose_keys(bounty_id, k, blob)
+                self._say(f"bounty {bounty_id}: batch {k}: disclosed the keys of {len(keys)} updates (F2)")
+            self._disclosed.add((bounty_id, k))
 
     def _try(self, action: Callable[[], Any], done: str) -> None:
         """Settle/void/close race with the other members: losing the race is fine."""
