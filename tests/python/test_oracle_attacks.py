@@ -255,8 +255,12 @@ def test_a_batch_is_fetched_side_by_side_under_one_deadline_derived_from_its_tim
     me = rnd.oracles[0].address
     for _ in range(5):
         node.tick()
-        if named(rnd.events(), "ReportPosted", oracle=me):
+        if named(rnd.events(), "ReportCommitted", oracle=me):
             break
+    assert named(rnd.events(), "ReportCommitted", oracle=me)
+    # the other members run no node: the reveal phase opens at revealAt (R11), and it reveals
+    advance_time(world.w3, rnd.viewer.commits(rnd.bounty_id, 0)["revealAt"] - rnd.viewer.now() + 1)
+    node.tick()
     (posted,) = named(rnd.events(), "ReportPosted", oracle=me)
     assert INVALID not in report_scores(posted["scores"])
     node.close()

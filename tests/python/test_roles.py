@@ -25,6 +25,7 @@ from fathom.chain.market import INVALID, WAD, Market, report_scores
 from fathom.protocol import payouts as payouts_mod
 from fathom.roles.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage.store import CODEC_RAW, cid_from_chain, cid_to_chain
+from fathom.roles.oracle import reports as oracle_reports
 
 from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401
@@ -256,14 +257,16 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address, chain_id=chain_id, market=market_address))
     rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
 
-    # (b) is unavailable, not invalid: nobody reports before the batch's report deadline
-    # (its timeout less a quarter of the scoring timeout), fetching it again every tick (F8)
+    # (b) is unavailable, not invalid: nobody commits to a report before the batch's report
+    # deadline (its timeout less half the scoring timeout: the next quarter is left for the
+    # commitments, before the reveal phase, R11), fetching it again every tick (F8)
     for _ in range(3):
         for node in rnd.nodes:
             node.tick()
-    assert not named(rnd.events(), "ReportPosted", batch=0)
+    assert not named(rnd.events(), "ReportCommitted", batch=0) and not named(rnd.events(), "ReportPosted", batch=0)
     assert all(2 not in skips(node, bid) for node in rnd.nodes)
-    advance_time(rnd.world.w3, rnd.view()["scoringTimeout"] * 3 // 4 + 1)
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(rnd.world.w3, timeout - timeout // oracle_reports.REPORT_RESERVE + 1)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
     # every oracle scored every bad artefact INVALID, and the honest one alike
