@@ -134,17 +134,36 @@ class Duties:
         def reveal_open(c: Mapping[str, Any]) -> bool:
             return protocol.reveal_open(c["committedMask"], opted, batch["reportedMask"], self.market.now(), c["revealAt"])
 
-        if not commits["committedMask"] & bit:
+        commitment = report_commitment(bounty_id, k, self.address, self._salt(bounty_id, k), report_bytes(scores), merged)
+        committed = bool(commits["committedMask"] & bit)
+        if committed and self._last_commitment(bounty_id, k) not in (None, commitment):
+            # a re-org changed the batch's submissions since it committed: the report it would
+            # reveal now is not the one it committed to, and a reveal of it must fail
+            if reveal_open(commits):
+                self._say(f"bounty {bounty_id}: batch {k}: its commitment is to a report from before a re-org and "
+                          f"commits are closed; no reveal of the new report can match it (R11)")
+                return False
+            self._say(f"bounty {bounty_id}: batch {k}: the report changed since it committed (re-org); committing again")
+            committed = False
+        if not committed:
             if reveal_open(commits):
                 self._say(f"bounty {bounty_id}: batch {k}: the reveal phase began before this member committed; "
                           f"it stays silent (R11)")
                 return False
-            commitment = report_commitment(bounty_id, k, self.address, self._salt(bounty_id, k), report_bytes(scores), merged)
             self.market.commit_report(bounty_id, k, commitment, on_sent=self._on_sent(bounty_id, k))
             fault_point("committed")
             self._say(f"bounty {bounty_id}: batch {k} committed")
             commits = self.market.commits(bounty_id, k)
         return reveal_open(commits)
+
+    def _last_commitment(self, bounty_id: int, k: int) -> bytes | None:
+        """This member's latest commitment to batch k on chain (its last ReportCommitted event up
+        to the head), or None when no event of it is found."""
+        found = None
+        for e in self._latest(bounty_id):
+            if e.name == "ReportCommitted" and e["batch"] == k and e["oracle"] == self.address:
+                found = bytes(e["commitment"])
+        return found
 
     def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
         def sent(tx_hash: bytes) -> None:
