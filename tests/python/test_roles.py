@@ -267,11 +267,26 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     assert all(2 not in skips(node, bid) for node in rnd.nodes)
     timeout = rnd.view()["scoringTimeout"]
     advance_time(rnd.world.w3, timeout - timeout // oracle_reports.REPORT_RESERVE + 1)
+    # at the report deadline members 0 and 1 commit to INVALID for (b) (no quorum of commitments
+    # yet); member 2 then sees a quorum of commitments whose reports it cannot read (R11), so it
+    # abstains (F8 case 3): no report, no fee, no offence
+    for node in rnd.nodes:
+        node.tick()
+    reporting = committee[:2]
+    assert [e["oracle"] for e in named(rnd.events(), "ReportCommitted", batch=0)] == reporting
+    assert "abstained" in skips(rnd.nodes[2], bid)[2]
+    # member 2 never commits: the reveal phase begins at revealAt; the two reveal, and the
+    # batch settles after its timeout (a quorum of 2, not every member)
+    reveal_at = rnd.viewer.commits(bid, 0)["revealAt"]
+    advance_time(rnd.world.w3, reveal_at - rnd.world.w3.eth.get_block("latest")["timestamp"])
+    rnd.drive(lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 2)
+    assert rnd.view()["nextBatch"] == 0
+    advance_time(rnd.world.w3, timeout)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
-    # every oracle scored every bad artefact INVALID, and the honest one alike
+    # every reporting oracle scored every bad artefact INVALID, and the honest one alike
     reports = named(events, "ReportPosted", batch=0)
-    assert sorted(r["oracle"] for r in reports) == sorted(committee)
+    assert sorted(r["oracle"] for r in reports) == sorted(reporting)
     for r in reports:
         scores = report_scores(r["scores"])
         assert scores[1:] == [INVALID] * 5, r["oracle"]
@@ -285,28 +300,34 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
         (ev,) = named(events, "StakeSlashed", submissionId=i)
         assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
             rnd.contributors[name].address, INVALID, burned, STAKE - burned), name
-    # nothing else moves: the honest author is paid by the rule, every oracle earns its share,
-    # nobody but the bad submitters loses anything, the requester is owed nothing yet
+    # nothing else moves: the honest author is paid by the rule, every reporting oracle earns
+    # its share (the abstaining one nothing, R9), nobody but the bad submitters loses anything,
+    # the requester is owed nothing yet
     viewer = rnd.viewer
     assert viewer.claimable(rnd.contributors["honest"].address) == STAKE + acc["reward"] == STAKE + d.reward > STAKE
     for name in names[1:]:
         assert viewer.claimable(rnd.contributors[name].address) == STAKE - burned, name
     for o in rnd.oracles:
-        assert viewer.claimable(o.address) == params["oracleFeePerBatch"] // 3
+        assert viewer.claimable(o.address) == (params["oracleFeePerBatch"] // 2 if o.address in reporting else 0)
         assert viewer.registry.functions.oracleInfo(o.address).call()[0] == 2 * WAD
     assert viewer.claimable(rnd.requester.address) == 0
     assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
     assert viewer.market.functions.pendingBurn(ETH).call() == 5 * burned
     assert rnd.view()["versionCount"] == 1 and rnd.view()["headScore"] == acc["score"]
 
-    # each oracle says why it skipped each artefact
+    # each oracle says why it skipped each artefact (the abstaining one, once the reports are
+    # public and all say INVALID for (b), scores the batch too; it cannot commit any more)
     expected = {1: "AuthorMismatch", 2: "CidNotFound", 3: "BadMagic", 4: "ModelError", 5: "NotARecipient"}
-    for node in rnd.nodes:
+    for node in rnd.nodes[:2]:
         reasons = skips(node, bid)
         assert set(reasons) == set(expected), node.address
         for sid, kind in expected.items():
             assert reasons[sid].startswith(kind + ":"), (sid, reasons[sid])
         assert "shape" in reasons[4]
+        assert "reported INVALID" in reasons[2]
+    reasons = skips(rnd.nodes[2], bid)
+    for sid, reason in reasons.items():
+        assert reason.startswith(expected[sid] + ":"), (sid, reason)
 
 
 def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_contract():
