@@ -3,7 +3,7 @@
 The count, as the performance issue defines it (committee C, full batches of B):
 
   per contribution (returning) = mean submit
-                                + (the batch's C reports + its settlement) / B
+                                + (the batch's C commitments, C reports + its settlement) / B
                                 + one claim / 4      (4 contributions per claim: one
                                                       fresh batch, three returning)
   A returning contributor whose stake came back restakes it from its claimable balance
@@ -18,7 +18,8 @@ The count, as the performance issue defines it (committee C, full batches of B):
   contributor through submitUpdate and claim (a fresh claimable slot) is reported too
   (`per_contribution_single_by_balance_c3_b32`).
 
-The last committee member's report settles the batch in the same transaction
+Each member commits to its report first (`commitReport`, rule R11: `commit_mean`), then
+reveals it. The last committee member's report settles the batch in the same transaction
 (`reportAndSettle`: it passes the packed records and the other reports); `settle_mean`
 is that transaction, `report_mean` the plain reports before it, and a batch costs all of
 them. Contributors approve the market for type(uint256).max, as wallets do
@@ -53,6 +54,7 @@ from fathom.protocol import payouts  # noqa: E402
 from fathom.protocol import settlement as P  # noqa: E402
 from fathom.chain.client import ETH, ORACLE_DRAW_PERIOD, LocalChain, Sender, connect, deploy_all  # noqa: E402
 from fathom.protocol.payouts import ONE_OFF  # noqa: E402
+from fathom.chain.market import report_commitment  # noqa: E402
 
 import gas_functions  # noqa: E402  (benchmarks/gas_functions.py, next to this script)
 
@@ -80,6 +82,10 @@ class Scenario:
     once: bool = False
     # The half mix: half of each batch merged (equal shares), B/8 slashed, the rest rejected.
     half: bool = False
+
+
+def _salt(member: str, batch: int) -> bytes:
+    return keccak(text=f"salt-{member}-{batch}")
 
 
 def _params(token: str, committee: list[str], batch: int, batches: int, now: int) -> tuple:
@@ -128,7 +134,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     pools = [[Sender.unlocked(w3, 10 + (k if scn.once else 0) * scn.batch + i) for i in range(scn.batch)]
              for k in range(scn.batches if scn.once else 1)]
     contributors = pools[0]
-    gas: dict[str, list[int]] = {k: [] for k in ("submit", "report", "settle", "claim", "submit_first")}
+    gas: dict[str, list[int]] = {k: [] for k in ("submit", "commit", "report", "settle", "claim", "submit_first")}
 
     token_addr = ETH
     token = None
@@ -180,14 +186,20 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
         blob, merged_score = _report(scn.batch, head, k, scn.half)
         merged = cid(f"merged-{k}")
         reports = []
+        # every member commits first (R11); the last commitment opens the reveal phase
+        for o in oracles:
+            commitment = report_commitment(bounty, k, o.address, _salt(o.address, k), blob, merged)
+            r = o.transact(market.functions.commitReport(bounty, k, commitment))
+            gas["commit"].append(r.gasUsed)
         for o in oracles[:-1]:
-            r = o.transact(market.functions.report(bounty, k, blob, merged))
+            r = o.transact(market.functions.report(bounty, k, blob, merged, _salt(o.address, k)))
             gas["report"].append(r.gasUsed)
             reports.append((blob, merged))
         # the last member's report settles the batch
         packed = b"".join(encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [a, s, v, u[0], u[1]])
                           for a, s, v, u in records)
-        r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, packed, reports))
+        r = oracles[-1].transact(market.functions.reportAndSettle(bounty, k, blob, merged, _salt(oracles[-1].address, k),
+                                                                  packed, reports))
         gas["settle"].append(r.gasUsed)
         head = merged_score
         if scn.once:
@@ -202,11 +214,12 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     submits = gas["submit"] + gas["submit_first"]
     mean_submit = statistics.fmean(submits)
     batches = 1 if scn.once else scn.batches
-    per_batch = (sum(gas["report"]) + sum(gas["settle"])) / batches
+    per_batch = (sum(gas["commit"]) + sum(gas["report"]) + sum(gas["settle"])) / batches
     mean_claim = statistics.fmean(gas["claim"])
     return {
         "submit_mean": round(mean_submit),
         "submit_first_in_batch": round(statistics.fmean(gas["submit_first"])),
+        "commit_mean": round(statistics.fmean(gas["commit"])),
         "report_mean": round(statistics.fmean(gas["report"])) if gas["report"] else 0,
         "settle_mean": round(statistics.fmean(gas["settle"])),
         "claim_mean": round(mean_claim),
@@ -290,7 +303,8 @@ def main() -> int:
           f"{out['per_contribution_single_half_c3_b32']:>10,}")
     print(f"{'  one-off through submitUpdate and claim':<44}{out['per_contribution_single_by_balance_c3_b32']:>10,}"
           f"{out['eth']['per_contribution_single_by_balance_c3_b32']:>10,}")
-    for key in ("submit_mean", "submit_first_in_batch", "report_mean", "settle_mean", "claim_mean", "scoring_per_contribution"):
+    for key in ("submit_mean", "submit_first_in_batch", "commit_mean", "report_mean", "settle_mean", "claim_mean",
+                "scoring_per_contribution"):
         print(f"  {key:<42}{d['erc20']['returning'][key]:>10,}{d['eth']['returning'][key]:>10,}")
     print("by batch size (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_batch"].items()})
     print("by committee (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_committee"].items()})

@@ -54,6 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from fathom.protocol import payouts  # noqa: E402
 from fathom.protocol import settlement as P  # noqa: E402
+from fathom.chain.market import report_commitment  # noqa: E402
 from fathom.chain.client import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
@@ -317,6 +318,7 @@ class Bounty:
     batch_size: int
     records: list[tuple] = field(default_factory=list)  # (contributor, stake, baseVersion, cid)
     reports: dict[int, dict[int, tuple]] = field(default_factory=dict)  # batch -> member -> (scores, merged)
+    commits: dict[int, list[Any]] = field(default_factory=dict)  # batch -> each member's commitReport receipt
     head: int = 0
     versions: int = 0
 
@@ -381,10 +383,22 @@ class Bounty:
         return b"".join(encode_packed(["address", "uint96", "uint32", "bytes32", "uint8"], [a, s, v, u[0], u[1]])
                         for a, s, v, u in self.batch(k))
 
+    def salt(self, member: int, k: int) -> bytes:
+        return keccak(text=f"salt/{self.id}/{k}/{member}")
+
+    def commit_all(self, k: int, reps: list[list[int]] | list[bytes]) -> None:
+        """R11: each member i commits to its report `reps[i]` of batch k (a report is the
+        reveal of a commitment); once all have committed, the reveal phase is open."""
+        merged = cid(f"merged/{self.d.market.address}/{self.id}/{k}")
+        self.commits[k] = [
+            self.d.env.send(who, self.m.commitReport(self.id, k, report_commitment(self.id, k, who.address, self.salt(i, k),
+                                                                                  blob(reps[i]), merged)))
+            for i, who in enumerate(self.committee)]
+
     def report(self, member: int, k: int, scores: list[int]) -> Any:
         rep = (blob(scores), cid(f"merged/{self.d.market.address}/{self.id}/{k}"))
         self.reports.setdefault(k, {})[member] = rep
-        return self.d.env.send(self.committee[member], self.m.report(self.id, k, *rep))
+        return self.d.env.send(self.committee[member], self.m.report(self.id, k, *rep, self.salt(member, k)))
 
     def _given(self, k: int, but: int | None = None) -> list[tuple]:
         return [rep for i, rep in sorted(self.reports.get(k, {}).items()) if i != but]
@@ -392,7 +406,8 @@ class Bounty:
     def report_and_settle(self, member: int, k: int, scores: list[int]) -> Any:
         rep = (blob(scores), cid(f"merged/{self.d.market.address}/{self.id}/{k}"))
         r = self.d.env.send(self.committee[member],
-                            self.m.reportAndSettle(self.id, k, rep[0], rep[1], self.packed(k), self._given(k, member)))
+                            self.m.reportAndSettle(self.id, k, rep[0], rep[1], self.salt(member, k), self.packed(k),
+                                                   self._given(k, member)))
         self.refresh()
         return r
 
@@ -504,8 +519,11 @@ def _functions(env: Env) -> dict[str, Any]:
     subs = a.submit_all(people)
     f["BountyMarket.submitUpdate"] = _rec(subs[1], "ERC-20, a new contributor, mid-batch")
     f["BountyMarket.submitUpdate [fills the batch]"] = _rec(subs[-1], "ERC-20, the 32nd of 32: seals the batch")
+    a.commit_all(0, [mix(32, a.head, 100)] * 3)
     a.report(0, 0, mix(32, a.head, 100))
-    f["BountyMarket.report"] = _rec(a.report(1, 0, mix(32, a.head, 100)), "batch 32")
+    f["BountyMarket.report"] = _rec(a.report(1, 0, mix(32, a.head, 100)), "batch 32, the reveal of its commitment (R11)")
+    f["BountyMarket.commitReport"] = _rec(a.commits[0][1], "2nd of 3 members, batch 32 (R11)")
+    f["BountyMarket.commitReport [last]"] = _rec(a.commits[0][2], "3rd of 3: opens the reveal phase (R11)")
     r = expect(d.market, a.report_and_settle(2, 0, mix(32, a.head, 100)), VersionAccepted=1, StakeSlashed=4,
                rejected=27, OracleSlashed=0)
     f["BountyMarket.reportAndSettle"] = _rec(r,
@@ -515,12 +533,14 @@ def _functions(env: Env) -> dict[str, Any]:
     subs = a.submit_all(people, from_balance=lambda p: p.address in restakes)
     mid = [s for s, p in zip(subs[:-1], people) if p.address in restakes]
     f["BountyMarket.submitUpdateFromBalance"] = _rec(mid[-1], "ERC-20, a returning contributor, mid-batch (U5)")
+    a.commit_all(1, [mix(32, a.head, 100)] * 3)
     for i in range(3):
         a.report(i, 1, mix(32, a.head, 100))
     f["BountyMarket.settleBatch"] = _rec(a.settle_batch(anyone, 1),
                                          "anyone, 3 reports, batch 32 (1 accepted, 4 slashed, 27 rejected), returning contributors")
     # batch 2 misses its quorum (2 of 3): voided at the timeout, the silent members slashed (R10)
     a.submit_all(people)
+    a.commit_all(2, [mix(32, a.head, 100)] * 3)
     a.report(0, 2, mix(32, a.head, 100))
     env.warp(3_600 + 1)
     r = expect(d.market, a.void_batch(anyone, 2), BatchVoided=1, OracleSlashed=2)
@@ -545,6 +565,7 @@ def _functions(env: Env) -> dict[str, Any]:
     once = d.contributors(4, tokens=100 * o.stake)
     subs = [o.submit(p, once=True) for p in once]
     f["BountyMarket.submitUpdateOnce"] = _rec(subs[1], "ERC-20, a one-off contributor, mid-batch (U6)")
+    o.commit_all(0, [mix(4, o.head, 100)] * 3)
     o.report(0, 0, mix(4, o.head, 100))
     o.report(1, 0, mix(4, o.head, 100))
     settled = expect(d.market, o.report_and_settle(2, 0, mix(4, o.head, 100)), VersionAccepted=1, rejected=3)
@@ -571,6 +592,7 @@ def _functions(env: Env) -> dict[str, Any]:
     subs = [e.submit(p) for p in eth_people]
     f["BountyMarket.submitUpdate [ETH]"] = _rec(subs[1], "ETH, a new contributor, mid-batch")
     scores = [e.head + 100, INVALID, e.head - 10, e.head - 10]
+    e.commit_all(0, [scores] * 4)
     for i in range(3):
         e.report(i, 0, scores)
     f["BountyMarket.reportAndSettle [ETH]"] = _rec(e.report_and_settle(3, 0, scores),
@@ -613,6 +635,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
     calls = {
         "BountyMarket.getBounty": m.getBounty(a.id), "BountyMarket.getCommittee": m.getCommittee(a.id),
         "BountyMarket.getCurve": m.getCurve(a.id), "BountyMarket.getBatch": m.getBatch(a.id, 0),
+        "BountyMarket.getCommits": m.getCommits(a.id, 0),  # R11: who committed, and revealAt
         "BountyMarket.reportHash": m.reportHash(a.id, 0, 0), "BountyMarket.versionAuthor": m.versionAuthor(e.id, 1),
         "BountyMarket.bondShare": m.bondShare(e.id), "BountyMarket.state": m.state(a.id),
         "BountyMarket.memberBond": m.memberBond(a.id), "OracleRegistry.lockedOf": reg.lockedOf(oracle),
@@ -709,7 +732,10 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     people = d.contributors(B, tokens=10 * wb.stake)
     wb.submit_all(people)
     reps = adversarial(MAX_COMMITTEE, B, wb.head)
+    wb.commit_all(0, reps)
     reports = [wb.report(i, 0, reps[i]) for i in range(MAX_COMMITTEE - 1)]
+    w["BountyMarket.commitReport"] = _rec(max(wb.commits[0], key=lambda x: x.gasUsed),
+                                          f"O(1): a 32-byte commitment ({c16}; the 16th opens the reveal phase)", "bound")
     w["BountyMarket.report"] = _rec(max(reports, key=lambda x: x.gasUsed), f"{b256}: 1,024 bytes of scores "
                                                                            "(independent of the committee size)", "bound")
     r = expect(d.market, wb.report_and_settle(MAX_COMMITTEE - 1, 0, reps[-1]), VersionAccepted=1,
@@ -720,6 +746,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     people1 = d.contributors(B, tokens=10 * wb.stake)
     wb.submit_all(people1)
     honest = mix(B, wb.head, 100)
+    wb.commit_all(1, [honest] * MAX_COMMITTEE)
     for i in range(MAX_COMMITTEE - 1):
         wb.report(i, 1, honest)
     r = expect(d.market, wb.report_and_settle(MAX_COMMITTEE - 1, 1, honest), VersionAccepted=1,
@@ -751,6 +778,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     w2.refresh()
     w2.submit_all(d.contributors(B, tokens=10 * w2.stake))
     reps = adversarial(MAX_COMMITTEE, B, w2.head)
+    w2.commit_all(0, reps)
     for i in range(MAX_COMMITTEE):
         w2.report(i, 0, reps[i])
     r = expect(d.market, w2.settle_batch(anyone, 0), VersionAccepted=1, StakeSlashed=B - 1,
@@ -778,6 +806,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     w8.baseline([BASELINE] * c8)
     w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
     reps8 = adversarial(c8, MAX_BATCH_SIZE, w8.head)
+    w8.commit_all(0, reps8)
     for i in range(c8 - 1):
         w8.report(i, 0, reps8[i])
     r = expect(d.market, w8.report_and_settle(c8 - 1, 0, reps8[-1]), VersionAccepted=1,
@@ -795,6 +824,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
         wm.baseline([BASELINE] * c)
         wm.submit_all(d.contributors(n, tokens=10 * wm.stake))
         reps = adversarial_merged(c, n, wm.head)
+        wm.commit_all(0, reps)
         for i in range(c - 1):
             wm.report(i, 0, reps[i])
         r = expect(d.market, wm.report_and_settle(c - 1, 0, reps[-1]), VersionAccepted=1, UpdateMerged=n,
@@ -806,8 +836,10 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
                              "lose an offence; scores in committee order (most insertion-sort shifts), one (CID, shares) vote per report",
                           "bound")
     w8.submit_all(d.contributors(MAX_BATCH_SIZE, tokens=10 * w8.stake))
+    reps8 = adversarial(c8, MAX_BATCH_SIZE, w8.head)
+    w8.commit_all(1, reps8)
     for i in range(c8):
-        w8.report(i, 1, adversarial(c8, MAX_BATCH_SIZE, w8.head)[i])
+        w8.report(i, 1, reps8[i])
     r = expect(d.market, w8.settle_batch(anyone, 1), VersionAccepted=1, StakeSlashed=MAX_BATCH_SIZE - 1,
                rejected=0, OracleSlashed=c8 - (c8 // 2 + 1))
     if r.gasUsed > w["BountyMarket.settleBatch"]["gas"]:
@@ -839,6 +871,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     we.baseline([BASELINE] * 3)
     eth_people = d.contributors(2, eth=10 * we.stake)
     we.submit_all(eth_people)
+    we.commit_all(0, [[BASELINE - 10] * 2] * 3)
     for i in range(2):
         we.report(i, 0, [BASELINE - 10] * 2)
     we.report_and_settle(2, 0, [BASELINE - 10] * 2)
@@ -857,6 +890,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     broke = d.contributors(4, tokens=wo.stake)  # each stakes all it has
     for p in broke:
         wo.submit(p, once=True)
+    wo.commit_all(0, [mix(4, wo.head, 100)] * 3)
     for i in range(2):
         wo.report(i, 0, mix(4, wo.head, 100))
     settled = wo.report_and_settle(2, 0, mix(4, wo.head, 100))
@@ -936,12 +970,13 @@ def _growth(env: Env) -> dict[str, Any]:
     g, _ = Bounty.open(d, requester, oracles, batch=GROWTH_BATCH, max_batches=GROWTH_LATE_BATCH + 4)
     g.join()
     g.baseline([BASELINE] * 3)
-    per: dict[str, dict[int, int]] = {k: {} for k in ("submitUpdate", "submitUpdate [fills the batch]", "report",
-                                                      "reportAndSettle", "claim")}
+    per: dict[str, dict[int, int]] = {k: {} for k in ("submitUpdate", "submitUpdate [fills the batch]", "commitReport",
+                                                      "report", "reportAndSettle", "claim")}
     for k in range(GROWTH_LATE_BATCH + 1):
         people = d.contributors(GROWTH_BATCH, tokens=10 * g.stake)
         subs = g.submit_all(people)
         scores = mix(GROWTH_BATCH, g.head, 10)
+        g.commit_all(k, [scores] * 3)
         g.report(0, k, scores)
         rep = g.report(1, k, scores)
         burn_before = d.market.functions.pendingBurn(d.token.address).call()
@@ -949,7 +984,8 @@ def _growth(env: Env) -> dict[str, Any]:
         ras = g.report_and_settle(2, k, scores)
         assert g.claimable(people[-1].address) == g.stake  # rejected: the stake came back
         claim = env.send(people[-1], d.market.functions.claim(d.token.address))
-        for name, r in (("submitUpdate", subs[1]), ("submitUpdate [fills the batch]", subs[-1]), ("report", rep),
+        for name, r in (("submitUpdate", subs[1]), ("submitUpdate [fills the batch]", subs[-1]),
+                        ("commitReport", g.commits[k][1]), ("report", rep),
                         ("reportAndSettle", ras), ("claim", claim)):
             per[name][k] = int(r.gasUsed)
     late, n = GROWTH_LATE_BATCH, GROWTH_BATCH
@@ -988,6 +1024,7 @@ def _growth(env: Env) -> dict[str, Any]:
         if number not in (2, 1 + GROWTH_BOUNTIES):
             continue
         scores = mix(GROWTH_BATCH, b.head, 10)
+        b.commit_all(0, [scores] * 3)
         b.report(0, 0, scores)
         b.report(1, 0, scores)
         ras = b.report_and_settle(2, 0, scores)

@@ -116,13 +116,48 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     // -------------------------------------------------------------- oracles
 
     /// @inheritdoc IBountyMarketActions
-    function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external {
+    function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, bytes32 salt) external {
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
         b.status = status | (bit << ST_REPORTED);
-        _members[bountyId][msg.sender] = _reportDigest(batch, scores, merged) | (memberSlot & LOW32); // index, offences
+        _members[bountyId][msg.sender] = _checkReveal(bountyId, batch, memberSlot, scores, merged, salt) | (memberSlot & LOW32);
         _emitReport(bountyId, batch, scores, merged);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external {
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (n == 0) revert BatchNotReportable(bountyId, batch);
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        // closed once reveals are open (so a commitment never follows a public report)
+        if (_revealOpen(bountyId, b, status, batch, n)) revert CommitClosed(bountyId, batch);
+        uint256 slot = _members[bountyId][msg.sender];
+        _members[bountyId][msg.sender] = (uint256(commitment) & HASH_MASK) | (slot & LOW32);
+        b.status = status | (bit << ST_COMMITTED);
+        emit ReportCommitted(bountyId, batch, msg.sender, commitment);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt) {
+        Bounty storage b = _bounties[bountyId];
+        uint256 status = b.status;
+        uint256 n = _reportableSubmissions(b, status, batch);
+        if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n));
+    }
+
+    /// @dev The report matches the sender's commitment (R11); returns its digest.
+    function _checkReveal(uint256 bountyId, uint256 batch, uint256 memberSlot, bytes calldata scores, Cid calldata merged, bytes32 salt)
+        private
+        view
+        returns (uint256 digest)
+    {
+        digest = _reportDigest(batch, scores, merged);
+        if (_commitment(bountyId, msg.sender, salt, digest) != memberSlot & HASH_MASK) revert RevealMismatch(bountyId, batch, msg.sender);
     }
 
     /// @dev ReportPosted(bountyId, batch, sender, scores, merged), encoded by hand.
@@ -149,28 +184,35 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batch,
         bytes calldata scores,
         Cid calldata merged,
+        bytes32 salt,
         bytes calldata records,
         BatchReport[] calldata others
     ) external nonReentrant {
-        Settlement memory st = _beginFinal(bountyId, batch, scores, merged, others.length);
+        Settlement memory st = _beginFinal(bountyId, batch, scores, merged, salt, others.length);
         _collect(st, others);
-        if (records.length != PACKED * st.n) revert RecordsMismatch(bountyId, batch);
+        _settlePacked(st, records);
+    }
+
+    /// @dev Settles with packed records (reportAndSettle's; a function of its own for the stack).
+    function _settlePacked(Settlement memory st, bytes calldata records) private {
+        if (records.length != PACKED * st.n) revert RecordsMismatch(st.bountyId, st.batch);
         uint256 recs;
         assembly {
             recs := records.offset
         }
-        _settle(st, _bounties[bountyId], recs | (PACKED << 128));
+        _settle(st, _bounties[st.bountyId], recs | (PACKED << 128));
     }
 
     /// @dev reportAndSettle's report: checked as `report` checks it, posted, and added to
     ///      the reporters of the settlement it begins.
-    function _beginFinal(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, uint256 others)
+    function _beginFinal(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, bytes32 salt, uint256 others)
         private
         returns (Settlement memory st)
     {
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
+        _checkReveal(bountyId, batch, memberSlot, scores, merged, salt);
         _emitReport(bountyId, batch, scores, merged);
         st = _begin(bountyId, b, status, batch, (status >> ST_REPORTED & 0xffff) | bit, others + 1);
         st.own = (memberSlot & 0xff) - 1;
@@ -553,8 +595,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     // -------------------------------------------------------------- reports
 
-    /// @dev The batch is reportable, the sender an opted-in member that has not reported it,
-    ///      and the scores hold 4 bytes per submission. Returns the sender's member slot and bit.
+    /// @dev The batch is reportable and in its reveal phase (R11), the sender an opted-in member
+    ///      that has not reported it, and the scores hold 4 bytes per submission. Returns the
+    ///      sender's member slot and bit.
     function _checkReport(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, bytes calldata scores)
         private
         view
@@ -570,6 +613,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
         if ((status >> ST_REPORTED) & bit != 0) revert AlreadyReported(bountyId, batch, msg.sender);
         if (scores.length != _reportLength(n)) revert WrongScoreCount(_reportLength(n), scores.length);
+        if (!_revealOpen(bountyId, b, status, batch, n)) revert RevealNotOpen(bountyId, batch);
     }
 
     // ------------------------------------------------------------ settlement
@@ -1209,7 +1253,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (n == batchSize && status & F_SPILLED != 0) delete _batchHashes[bountyId][batch];
-        status = _set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0) & ~F_SPILLED;
+        status = _set(_set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0), ST_COMMITTED, 16, 0) & ~F_SPILLED;
         if ((b.intake & LOW32) >= (batch + 2) * batchSize) status |= F_SPILLED;
         return status;
     }

@@ -65,6 +65,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant MAX_SCORING_TIMEOUT = 7 days;
     /// @dev The deadline is at most a year after creation (B4): members are bonded until close.
     uint256 internal constant MAX_DURATION = 365 days;
+    /// @dev The last 1/REVEAL_SHARE of a batch's scoring timeout is its reveal phase (R11).
+    uint256 internal constant REVEAL_SHARE = 4;
     /// @dev The bond floor is the registry's minimum stake over this (rule C1), so a member at
     ///      the minimum stake can serve this many bounties at once.
     uint256 internal constant BOND_FLOOR_DIVISOR = 16;
@@ -109,7 +111,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant F_SINGLE = 1 << 219; // trusts a single oracle
     uint256 internal constant F_CANCELLED = 1 << 220;
     uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
-    uint256 internal constant F_DRAWN = 1 << 222; // the committee is drawn from the registry (rule C4)
+    uint256 internal constant ST_COMMITTED = 222; // uint16 mask (bits 222-237): who committed to a report of batch nextBatch (R11)
+    uint256 internal constant F_DRAWN = 1 << 238; // the committee is drawn from the registry (rule C4)
 
     // scoring word: bit offsets
     uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided
@@ -141,7 +144,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     mapping(uint256 bountyId => address[]) internal _committees;
     /// @dev Per committee member: its index + 1 (low 8 bits) and the hash of its last batch
     ///      report (top 224 bits; see _reportDigest), valid while its bit is set in the
-    ///      status word's reporter mask. A report rewrites a slot that opt-in already made
+    ///      status word's reporter mask; before it reveals, its commitment to the report of
+    ///      the batch (_commitment, R11), which the reveal replaces. A report rewrites a slot that opt-in already made
     ///      non-zero, and settlement reads the hash next to the index it needs anyway.
     // slither-disable-next-line uninitialized-state (written by BountyMarket; the extension reads it through delegatecall)
     mapping(uint256 bountyId => mapping(address oracle => uint256)) internal _members;
@@ -297,6 +301,35 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         if (count >= (batch + 1) * batchSize) return bytes32(_fullBatchHash(bountyId, b, status, batch) & HASH_MASK);
         if (count > batch * batchSize) return bytes32(b.intake & HASH_MASK); // the open batch
         return bytes32(0);
+    }
+
+    /// @dev Rule R11: reveals (report, reportAndSettle) open once every opted-in member
+    ///      committed, or from the last 1/REVEAL_SHARE of the batch's scoring timeout on, and
+    ///      stay open once a report is public; commits close when they open.
+    function _revealOpen(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n) internal view returns (bool) {
+        // a report is public already (it stays open if a member joins later), or all committed
+        if (status >> ST_REPORTED & 0xffff != 0) return true;
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if ((status >> ST_COMMITTED & 0xffff) == (status >> ST_OPTED_IN & 0xffff)) return true;
+        return block.timestamp >= _revealAt(bountyId, b, batch, n);
+    }
+
+    function _revealAt(uint256 bountyId, Bounty storage b, uint256 batch, uint256 n) internal view returns (uint256) {
+        return _timeoutAt(bountyId, b, batch, n) - b.scoringTimeout / REVEAL_SHARE;
+    }
+
+    /// @dev A member's commitment to its report (rule R11): keccak256(abi.encode(bountyId,
+    ///      member, salt, digest)), digest the report's _reportDigest (which covers the batch,
+    ///      the scores and the merged CID); top 224 bits, as the member slot stores it.
+    function _commitment(uint256 bountyId, address member, bytes32 salt, uint256 digest) internal pure returns (uint256 h) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, bountyId)
+            mstore(add(p, 0x20), member)
+            mstore(add(p, 0x40), salt)
+            mstore(add(p, 0x60), digest)
+            h := and(keccak256(p, 0x80), not(0xffffffff))
+        }
     }
 
     /// @dev AwaitingBaseline or Open: the bounty has not ended.

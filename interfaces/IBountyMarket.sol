@@ -123,6 +123,9 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error AlreadyOptedIn(uint256 bountyId, address oracle);
     error AlreadyReported(uint256 bountyId, uint256 batch, address oracle);
     error BatchNotDecided(uint256 bountyId, uint256 batch);
+    error CommitClosed(uint256 bountyId, uint256 batch);
+    error RevealNotOpen(uint256 bountyId, uint256 batch);
+    error RevealMismatch(uint256 bountyId, uint256 batch, address oracle);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
     error BaseVersionUnknown(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
     /// @dev submitUpdate*: `baseVersion` is more than MAX_LAG (2) versions behind the head (rule U1).
@@ -227,6 +230,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     ///         (rule F2's audit disclosure): 32 bytes per submission, in id order, zero for
     ///         one it does not disclose. Anyone checks each key against its envelope.
     event KeysDisclosed(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes keys);
+    /// @notice A member committed to its report of a batch (rule R11); the report follows
+    ///         in the reveal phase, as ReportPosted.
+    event ReportCommitted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes32 commitment);
     /// @notice An oracle reported a whole batch; `scores` is laid out as BatchReport.scores.
     event ReportPosted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes scores, Cid merged);
     /// @notice A batch's merged model became version `version`: `author`, `submissionId` and
@@ -324,8 +330,22 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
         external
         returns (uint256 submissionId);
 
-    /// @notice A member reports a batch's scores and the merged model it pinned. Rules R1-R3.
-    function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged) external;
+    /// @notice A member commits to its report of the next batch (rule R11): `commitment` is
+    ///         keccak256(abi.encode(bountyId, member, salt, digest)), where digest is
+    ///         keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) with its
+    ///         low 32 bits zeroed. Open while the batch is reportable, before the reveal phase
+    ///         (every opted-in member committed, or the last quarter of the scoring timeout)
+    ///         and before any reveal; a member may commit again until then.
+    function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
+
+    /// @notice Who committed to a report of a reportable batch (bit i = committee member i),
+    ///         and when its reveal phase opens at the latest (R11); zeros otherwise.
+    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt);
+
+    /// @notice A member reveals its report of a batch: the scores and the merged model it
+    ///         pinned, which must match its commitment (commitReport) with `salt`, in the
+    ///         batch's reveal phase. Rules R1-R3, R11.
+    function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, bytes32 salt) external;
 
     /// @notice A member reports a batch (as `report`) and settles it in the same transaction
     ///         (as `settleBatch`): the finalising report, sent by the last opted-in member to
@@ -342,6 +362,7 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
         uint256 batch,
         bytes calldata scores,
         Cid calldata merged,
+        bytes32 salt,
         bytes calldata records,
         BatchReport[] calldata others
     ) external;

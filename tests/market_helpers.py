@@ -13,7 +13,7 @@ from brownie import chain
 from eth_abi import encode
 from eth_utils import keccak
 
-from fathom.chain.market import decode_scores
+from fathom.chain.market import decode_scores, report_commitment
 from fathom.protocol import settlement as P
 
 WAD = 10**18
@@ -104,6 +104,7 @@ class Round:
     committee: list[Any]
     records: dict[int, list[tuple]] = field(default_factory=dict)
     reports: dict[int, dict[int, tuple]] = field(default_factory=dict)
+    queued: dict[int, dict[int, tuple]] = field(default_factory=dict)  # committed, not revealed (R11)
 
     @classmethod
     def open(cls, market: Any, requester: Any, committee: list[Any], token: Any = None, baseline: int = 5_000, **overrides: Any) -> "Round":
@@ -151,16 +152,69 @@ class Round:
         self.record(ev, contributor.address, base, cid(n))
         return tx
 
-    def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
-        blob = encode_scores(scores, self.higher)
-        tx = self.market.report(self.bounty_id, batch, blob, merged, {"from": oracle})
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
-        return tx
-
     @property
     def higher(self) -> bool:
         """Whether the bounty's metric is better higher (how a one-winner report picks its best)."""
         return bool(self.market.getBounty(self.bounty_id)["higherIsBetter"])
+
+    # R11: a report is the reveal of a commitment. `report` commits, and reveals the queued
+    # reports of the batch (in the order they were made) as soon as the reveal phase opens:
+    # when every opted-in member committed, or when `reveal_queued` moves time to revealAt.
+    def _send(self, fn: Any, oracle: Any, *args: Any) -> Any:
+        return fn(*args, {"from": oracle})
+
+    def salt(self, oracle: Any, batch: int) -> bytes:
+        return keccak(b"salt-%d-%d-" % (self.bounty_id, batch) + bytes.fromhex(str(getattr(oracle, "address", oracle))[2:]))
+
+    def commit(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
+        address = str(getattr(oracle, "address", oracle))
+        c = report_commitment(self.bounty_id, batch, address, self.salt(oracle, batch), encode_scores(scores, self.higher), merged)
+        tx = self._send(self.market.commitReport, oracle, self.bounty_id, batch, c)
+        self.queued.setdefault(batch, {})[self.committee.index(oracle)] = (oracle, scores, merged)
+        return tx
+
+    def reveal_open(self, batch: int) -> bool:
+        committed, reveal_at = self.market.getCommits(self.bounty_id, batch)
+        reported = self.market.getBatch(self.bounty_id, batch)[2]
+        opted = self.market.getCommittee(self.bounty_id)[1]
+        return reported != 0 or committed == opted or chain.time() >= reveal_at
+
+    def reveal(self, oracle: Any, batch: int):
+        """`oracle` reveals the report it committed to."""
+        _, scores, merged = self.queued[batch].pop(self.committee.index(oracle))
+        tx = self._send(self.market.report, oracle, self.bounty_id, batch, encode_scores(scores, self.higher), merged,
+                        self.salt(oracle, batch))
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores, self.higher), merged)
+        return tx
+
+    def reveal_queued(self, batch: int, wait: bool = True, skip: Any = None):
+        """Reveals every queued report of the batch but `skip`'s (moving time to its reveal
+        phase if `wait`)."""
+        tx = None
+        if not [i for i in self.queued.get(batch, {}) if skip is None or i != self.committee.index(skip)]:
+            return tx
+        if not self.reveal_open(batch):
+            if not wait:
+                return tx
+            reveal_at = self.market.getCommits(self.bounty_id, batch)[1]
+            chain.sleep(max(0, reveal_at - chain.time()))
+            chain.mine()
+        for i in sorted(self.queued[batch]):
+            if skip is None or i != self.committee.index(skip):
+                tx = self.reveal(self.queued[batch][i][0], batch)
+        return tx
+
+    def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
+        """`oracle` commits to its report; the queued reports are revealed once every opted-in
+        member committed (returns the reveal's transaction then, else the commitment's)."""
+        queued = self.queued.get(batch, {}).get(self.committee.index(oracle))
+        if queued is None or queued[1:] != (scores, merged):  # committed to this report already: reveal it
+            tx = self.commit(oracle, batch, scores, merged)
+        else:
+            tx = None
+        if self.reveal_open(batch):
+            return self.reveal_queued(batch, wait=False)
+        return tx
 
     def batch_reports(self, batch: int, without: Any = None) -> list[tuple]:
         """The batch's posted reports in committee order (less `without`'s, if given)."""
@@ -168,16 +222,23 @@ class Round:
         return [self.reports[batch][i] for i in sorted(self.reports.get(batch, {})) if i != skip]
 
     def settle(self, batch: int, sender: Any):
+        self.reveal_queued(batch)
         return self.market.settleBatch(self.bounty_id, batch, self.records[batch], self.batch_reports(batch), {"from": sender})
 
     def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = (b"\0" * 32, 0)):
-        """`oracle` reports and settles the batch in one transaction (reportAndSettle)."""
-        blob = encode_scores(scores, self.higher)
+        """`oracle` commits to its report, the queued reports are revealed (the reveal phase is
+        open once it commits, or after a wait), and it reveals and settles the batch in one
+        transaction (reportAndSettle)."""
+        if self.committee.index(oracle) not in self.queued.get(batch, {}):
+            self.commit(oracle, batch, scores, merged)
+        _, scores, merged = self.queued[batch][self.committee.index(oracle)]
+        self.reveal_queued(batch, skip=oracle)
         tx = self.market.reportAndSettle(
-            self.bounty_id, batch, blob, merged, pack_records(self.records[batch]),
+            self.bounty_id, batch, encode_scores(scores, self.higher), merged, self.salt(oracle, batch), pack_records(self.records[batch]),
             self.batch_reports(batch, without=oracle), {"from": oracle},
         )
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
+        self.queued[batch].pop(self.committee.index(oracle))
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores, self.higher), merged)
         return tx
 
     def score_batch(self, batch: int, scores: list[int], sender: Any = None, merged: tuple[bytes, int] | None = None):
@@ -305,15 +366,16 @@ class ActorRound(Round):
         self.record(ev, contributor.address, base, cid(n))
         return tx
 
-    def report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
-        blob = encode_scores(scores, self.higher)
-        tx = send(self.market.report, oracle, self.bounty_id, batch, blob, merged)
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
-        return tx
+    def _send(self, fn: Any, oracle: Any, *args: Any) -> Any:
+        return send(fn, oracle, *args)
 
     def final_report(self, oracle: Any, batch: int, scores: list[int], merged: tuple[bytes, int] = ZERO_CID):
-        blob = encode_scores(scores, self.higher)
-        tx = send(self.market.reportAndSettle, oracle, self.bounty_id, batch, blob, merged,
-                  pack_records(self.records[batch]), self.batch_reports(batch, without=oracle))
-        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (blob, merged)
+        if self.committee.index(oracle) not in self.queued.get(batch, {}):
+            self.commit(oracle, batch, scores, merged)
+        _, scores, merged = self.queued[batch][self.committee.index(oracle)]
+        self.reveal_queued(batch, skip=oracle)
+        tx = send(self.market.reportAndSettle, oracle, self.bounty_id, batch, encode_scores(scores, self.higher), merged,
+                  self.salt(oracle, batch), pack_records(self.records[batch]), self.batch_reports(batch, without=oracle))
+        self.queued[batch].pop(self.committee.index(oracle))
+        self.reports.setdefault(batch, {})[self.committee.index(oracle)] = (encode_scores(scores, self.higher), merged)
         return tx

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
-from eth_abi import decode as abi_decode
+from eth_abi import decode as abi_decode, encode
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
@@ -134,6 +134,20 @@ def decode_report(blob: bytes) -> tuple[list[int], int, list[int]]:
 def report_scores(blob: bytes) -> list[int]:
     """The per-submission scores of a ReportPosted report."""
     return decode_report(blob)[0]
+
+
+_LOW32 = (1 << 256) - 1 - 0xFFFFFFFF
+
+
+def report_commitment(bounty_id: int, batch: int, member: str, salt: bytes, report: bytes,
+                      merged: tuple[bytes, int]) -> bytes:
+    """R11: keccak256(abi.encode(bountyId, member, salt, digest)), digest =
+    keccak256(abi.encodePacked(batch, report, merged.digest, merged.codec)) over
+    `encode_report`'s bytes; both with their low 32 bits zeroed, as `commitReport` stores it."""
+    digest = int.from_bytes(keccak(batch.to_bytes(32, "big") + bytes(report) + bytes(merged[0])
+                                   + bytes([merged[1]])), "big") & _LOW32
+    h = keccak(encode(["uint256", "address", "bytes32", "uint256"], [bounty_id, member, salt, digest]))
+    return (int.from_bytes(h, "big") & _LOW32).to_bytes(32, "big")
 
 
 def pack_records(records: list[tuple]) -> bytes:
@@ -276,6 +290,12 @@ class Market:
     def batch(self, bounty_id: int, batch: int) -> dict[str, Any]:
         values = self._view(self.market.functions.getBatch(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
         return dict(zip(("recordsHash", "filledAt", "reportedMask", "decided", "submissions", "timeoutAt"), values))
+
+    def commits(self, bounty_id: int, batch: int) -> dict[str, Any]:
+        """Who committed to a report of the reportable batch, and when its reveal phase opens at
+        the latest (R11)."""
+        values = self._view(self.market.functions.getCommits(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
+        return dict(zip(("committedMask", "revealAt"), values))
 
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()
@@ -539,15 +559,42 @@ class Market:
                 return int(ev["submissionId"])
         raise ChainError("submitUpdate mined without a SubmissionReceived event")
 
-    def report(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int],
-               on_sent: Callable[[bytes], None] | None = None) -> Any:
-        """`report`: `encode_report`'s bytes."""
-        return self.send(self.market.functions.report(bounty_id, batch, report, merged), on_sent=on_sent)
+    def disclose_keys(self, bounty_id: int, batch: int, keys: bytes) -> Any:
+        """F2: a member discloses the content keys of a decided batch's updates once the bounty is
+        closed (32 bytes per submission in id order, zero for one it does not disclose)."""
+        return self.send(self.market.functions.discloseKeys(bounty_id, batch, keys))
 
-    def report_and_settle(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int],
+    @staticmethod
+    def disclosed_keys(events: Iterable[Event], bounty_id: int) -> dict[int, list[bytes]]:
+        """Every key disclosed on chain (KeysDisclosed), by submission id: each member's
+        non-zero key, in log order. Unchecked: a reader checks each against its envelope."""
+        out: dict[int, list[bytes]] = {}
+        batch_size = next((int(e["params"]["batchSize"]) for e in events
+                           if e.name == "BountyOpened" and e["bountyId"] == bounty_id), None)
+        for e in events:
+            if e.name != "KeysDisclosed" or e["bountyId"] != bounty_id or batch_size is None:
+                continue
+            keys = bytes(e["keys"])
+            for i in range(len(keys) // 32):
+                key = keys[32 * i:32 * i + 32]
+                if any(key):
+                    out.setdefault(int(e["batch"]) * batch_size + i, []).append(key)
+        return out
+
+    def commit_report(self, bounty_id: int, batch: int, commitment: bytes,
+                      on_sent: Callable[[bytes], None] | None = None) -> Any:
+        """R11: commit to a report (`report_commitment`) before the reveal phase."""
+        return self.send(self.market.functions.commitReport(bounty_id, batch, commitment), on_sent=on_sent)
+
+    def report(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int], salt: bytes,
+               on_sent: Callable[[bytes], None] | None = None) -> Any:
+        """Reveal the committed report (R11): `encode_report`'s bytes."""
+        return self.send(self.market.functions.report(bounty_id, batch, report, merged, salt), on_sent=on_sent)
+
+    def report_and_settle(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int], salt: bytes,
                           records: list[tuple], others: list[tuple], on_sent: Callable[[bytes], None] | None = None) -> Any:
-        """The finalising report: report and settle in one transaction (the last member to report)."""
-        return self.send(self.market.functions.reportAndSettle(bounty_id, batch, report, merged,
+        """The finalising report: reveal and settle in one transaction (the last member to report)."""
+        return self.send(self.market.functions.reportAndSettle(bounty_id, batch, report, merged, salt,
                                                                pack_records(records), others), on_sent=on_sent)
 
     def settle(self, bounty_id: int, batch: int, records: list[tuple], reports: list[tuple]) -> Any:

@@ -227,10 +227,11 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_claim)
 
     p = sub.add_parser("audit", help="after the reveal: re-score every version, and every report whose updates "
-                                     "you hold the keys of (updates are sealed for the committee only)")
+                                     "you hold the keys of (updates are sealed for the committee only; the members' "
+                                     "nodes disclose their keys on chain once the bounty is revealed)")
     p.add_argument("bounty", type=int)
     p.add_argument("--update-keys", type=Path, metavar="FILE",
-                   help="JSON {cid: hex key}: update keys a committee member disclosed after settlement; each is "
-                        "checked against its envelope's key commitment")
+                   help="JSON {cid: hex key}: more update keys a committee member disclosed, beside those on chain "
+                        "(KeysDisclosed, read by default); each is checked against its envelope's key commitment")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_audit)

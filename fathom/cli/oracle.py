@@ -132,7 +132,9 @@ def register(sub: Any) -> None:
                                     "(in a registry staking half, rule O7), trigger every committee draw that is "
                                     "due, join at once a drawn seat whose bounty the policy accepts, vacate drawn "
                                     "seats left idle past the join timeout (C6), and serve every bounty whose "
-                                    "committee names this account (named or drawn) and that the policy accepts."))
+                                    "committee names this account (named or drawn) and that the policy accepts: "
+                                    "commit to each batch's report, then reveal it (R11); once a bounty is revealed, "
+                                    "disclose its updates' keys on chain for anyone's audit (F2)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once)")

@@ -325,6 +325,22 @@ def quorum(committee_size: int) -> int:
     return committee_size // 2 + 1
 
 
+#: The last 1/REVEAL_SHARE of a batch's scoring timeout is its reveal phase (rule R11;
+#: BountyMarketStorage.REVEAL_SHARE).
+REVEAL_SHARE = 4
+
+
+def reveal_at(timeout_at: int, scoring_timeout: int) -> int:
+    """When a batch's reveal phase opens at the latest (R11; `getCommits`' revealAt)."""
+    return timeout_at - scoring_timeout // REVEAL_SHARE
+
+
+def reveal_open(committed: int, opted: int, reported: int, now: int, reveal_at_: int) -> bool:
+    """Rule R11, as `_revealOpen`: reports (reveals) are accepted, and commitments refused,
+    once a report is public, every opted-in member committed, or the reveal phase began."""
+    return reported != 0 or committed == opted or now >= reveal_at_
+
+
 # ------------------------------------------------------------------ market helpers
 
 

@@ -48,7 +48,7 @@ from fathom.ml.artefacts import (ArtefactSchemaError, Model, Update, ValidationS
                                  unpack_validation)
 from fathom.crypto import paillier
 from fathom.crypto.envelope import MAGIC as ENVELOPE_MAGIC
-from fathom.crypto.envelope import BadWrap, NotARecipient, Opened, open_envelope, read_header
+from fathom.crypto.envelope import BadWrap, NotARecipient, Opened, key_commitment, open_envelope, read_header
 from fathom.errors import FathomError
 from fathom.chain.market import Event, Market
 from fathom.storage.store import Store, cid_from_chain
@@ -546,6 +546,28 @@ class BountyReader:
             except FathomError:
                 continue
             out[cid] = opened.key
+        return out
+
+    def disclosed_on_chain(self) -> dict[str, bytes]:
+        """The update keys members disclosed on chain once the bounty closed (KeysDisclosed,
+        F2), by CID: for each update, the first disclosed key that matches its envelope's key
+        commitment. A wrong key (a member's mistake or lie) is passed over, never trusted: the
+        update then stays sealed to this reader, never made invalid by it. An update that
+        cannot be fetched, or whose envelope does not parse, is left out too."""
+        candidates = Market.disclosed_keys(self.events, self.bounty_id)
+        received = {int(ev["submissionId"]): ev for ev in self.events if ev.name == "SubmissionReceived"}
+        out: dict[str, bytes] = {}
+        for sid, keys in sorted(candidates.items()):
+            if sid not in received:
+                continue
+            try:
+                cid = cid_from_chain(*received[sid]["update"])
+                committed = read_header(self.fetch(cid)).key_commitment
+            except FathomError:
+                continue
+            key = next((k for k in keys if key_commitment(k) == committed), None)
+            if key is not None:
+                out[cid] = key
         return out
 
     def update_header_author(self, cid: str) -> str:

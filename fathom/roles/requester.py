@@ -569,8 +569,10 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
 
     Updates are sealed for the committee only (F2): a report's scores are re-checked for
     the updates this caller can open, as a member (`private_key`) or with their disclosed
-    content keys (`update_keys`, by CID, each checked against its envelope's key
-    commitment). `sealed` counts the updates it could not open: not differences.
+    content keys: those members disclosed on chain after close (KeysDisclosed, each checked
+    against its envelope's key commitment before use, so a wrong one is passed over) and
+    `update_keys` (by CID; these take precedence). `sealed` counts the updates it could not
+    open: not differences.
     Each report is recomputed by the acceptance rule (F12) against the head it was scored
     on, and each version's score is its merged model's report (the merged model against its
     parent, as the members report it, R5); `submissions` gives, per update
@@ -583,6 +585,8 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
     validation_key, model_key = keys
     reader = BountyReader(market, store, bounty_id, private_key, model_key=model_key if any(model_key) else None,
                           validation_key=validation_key, update_keys=update_keys)
+    for cid, key in reader.disclosed_on_chain().items():  # F2: members' disclosures after close
+        reader.update_keys.setdefault(cid, key)
     params = reader.params
     tolerance, resolution = params["tolerance"], params["resolution"]
     # the set the reveal names (checked by the contract against the commitment), checked

@@ -66,11 +66,12 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
         uint32[] memory s = new uint32[](1);
         s[0] = score;
         reports = new BatchReport[](3);
+        address[] memory members = new address[](3);
         for (uint256 i = 0; i < 3; ++i) {
             reports[i] = BatchReport(MarketModel.encode(s, market.getBounty(id).higherIsBetter), MarketSetup.cid("merged", batch));
-            vm.prank(oracles[i]);
-            market.report(id, batch, reports[i].scores, reports[i].merged);
+            members[i] = oracles[i];
         }
+        MarketSetup.commitAndReveal(market, id, batch, members, reports);
     }
 
     /// @dev Bug 1 (fixed): a fee budget of 1.5 * 2^96 used to be accepted, and the second

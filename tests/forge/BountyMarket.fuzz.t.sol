@@ -101,17 +101,28 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         }
     }
 
-    function _report(uint256 id, uint256 batch, address oracle, uint32[] memory scores)
-        internal
-        returns (BatchReport memory r)
-    {
+    function _report(uint256 id, uint256 batch, uint32[] memory scores) internal view returns (BatchReport memory r) {
         r = BatchReport(MarketModel.encode(scores, market.getBounty(id).higherIsBetter), MarketSetup.cid("merged", batch));
-        vm.prank(oracle);
-        market.report(id, batch, r.scores, r.merged);
+    }
+
+    /// @dev The first reports.length oracles commit to their reports, then reveal them (R11).
+    function _send(uint256 id, uint256 batch, BatchReport[] memory reports) internal {
+        address[] memory members = new address[](reports.length);
+        for (uint256 o = 0; o < reports.length; ++o) {
+            members[o] = oracles[o];
+        }
+        MarketSetup.commitAndReveal(market, id, batch, members, reports);
     }
 
     function _rand(uint256 seed, uint256 i) internal pure returns (uint256) {
         return uint256(keccak256(abi.encode(seed, i)));
+    }
+
+    /// @dev An ETH bounty with a committee of 3 and the baseline set, batches of `batchSize`.
+    function _openEth3(uint16 batchSize) internal returns (uint256 id) {
+        BountyParams memory p = MarketSetup.params(ETH, _committee(3));
+        p.batchSize = batchSize;
+        id = _openWithBaseline(p, 5_000);
     }
 
     // --------------------------------------------------- F2: the audit's key disclosure on chain
@@ -120,9 +131,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
     ///      bounty is closed; before, for a batch that never existed, from a non-member, or with
     ///      the wrong length it is refused.
     function test_f2_a_member_discloses_update_keys_on_chain_once_the_bounty_is_closed() public {
-        BountyParams memory p = MarketSetup.params(ETH, _committee(3));
-        p.batchSize = 2;
-        uint256 id = _openWithBaseline(p, 5_000);
+        uint256 id = _openEth3(2);
         SubmissionRecord[] memory records = new SubmissionRecord[](2);
         records[0] = _submit(id, contributors[0], 0);
         records[1] = _submit(id, contributors[1], 1);
@@ -137,8 +146,9 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         s[1] = 5_000;
         BatchReport[] memory reports = new BatchReport[](3);
         for (uint256 o = 0; o < 3; ++o) {
-            reports[o] = _report(id, 0, oracles[o], s);
+            reports[o] = _report(id, 0, s);
         }
+        _send(id, 0, reports);
         market.settleBatch(id, 0, records, reports);
         vm.prank(oracles[0]);
         vm.expectRevert(
@@ -168,6 +178,101 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         assertEq(uint256(logs[0].topics[2]), 0, "batch");
         assertEq(address(uint160(uint256(logs[0].topics[3]))), oracles[0], "member");
         assertEq(keccak256(abi.decode(logs[0].data, (bytes))), keccak256(keys), "the keys");
+    }
+
+    // ------------------------------------------------ R11: copied reports (commit, then reveal)
+
+    /// @dev A batch of one submission on a 3-member ETH bounty, members 0 and 1 committed to an
+    ///      honest report and revealed it once the commit phase ran out (member 2 did not commit).
+    function _twoRevealed() internal returns (uint256 id, SubmissionRecord[] memory records, BatchReport[] memory reports) {
+        id = _openEth3(1);
+        records = new SubmissionRecord[](1);
+        records[0] = _submit(id, contributors[0], 0);
+        uint32[] memory s = new uint32[](1);
+        s[0] = 6_000;
+        reports = new BatchReport[](2);
+        reports[0] = _report(id, 0, s);
+        reports[1] = _report(id, 0, s);
+        _send(id, 0, reports); // commits, warps to the reveal phase (member 2 silent), reveals
+    }
+
+    function test_a_member_that_copies_revealed_scores_without_committing_earns_nothing() public {
+        (uint256 id, SubmissionRecord[] memory records, BatchReport[] memory reports) = _twoRevealed();
+        address copier = oracles[2];
+        // the scores are public now (ReportPosted); the copier cannot commit to them any more ...
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommitClosed.selector, id, 0));
+        market.commitReport(id, 0, MarketSetup.reportCommitment(id, 0, copier, reports[0]));
+        // ... nor post them without a commitment
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, copier));
+        market.report(id, 0, reports[0].scores, reports[0].merged, MarketSetup.reportSalt(id, 0, copier));
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt);
+        market.settleBatch(id, 0, records, reports);
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        assertGt(fee, 0, "the bounty pays a fee");
+        assertEq(market.claimable(copier, ETH), 0, "the copier earned a fee");
+        assertEq(market.claimable(oracles[0], ETH), fee / 2, "the members that scored share the fee");
+    }
+
+    function test_a_member_that_copies_revealed_scores_after_committing_cannot_swap_its_report() public {
+        uint256 id = _openEth3(1);
+        SubmissionRecord[] memory records = new SubmissionRecord[](1);
+        records[0] = _submit(id, contributors[0], 0);
+        uint32[] memory s = new uint32[](1);
+        s[0] = 6_000;
+        BatchReport memory honest = _report(id, 0, s);
+        uint32[] memory g = new uint32[](1);
+        g[0] = 1; // committed without scoring
+        BatchReport memory garbage = _report(id, 0, g);
+        address copier = oracles[2];
+        for (uint256 o = 0; o < 3; ++o) {
+            vm.prank(oracles[o]);
+            market.commitReport(id, 0, MarketSetup.reportCommitment(id, 0, oracles[o], o == 2 ? garbage : honest));
+        }
+        // every member committed: the reveal phase is open, and commitments are closed
+        vm.prank(oracles[0]);
+        market.report(id, 0, honest.scores, honest.merged, MarketSetup.reportSalt(id, 0, oracles[0]));
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommitClosed.selector, id, 0));
+        market.commitReport(id, 0, MarketSetup.reportCommitment(id, 0, copier, honest));
+        vm.prank(copier);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, copier));
+        market.report(id, 0, honest.scores, honest.merged, MarketSetup.reportSalt(id, 0, copier));
+    }
+
+    function test_r11_a_reveal_waits_for_every_commitment_or_the_reveal_phase() public {
+        uint256 id = _openEth3(1);
+        _submit(id, contributors[0], 0);
+        uint32[] memory s = new uint32[](1);
+        s[0] = 6_000;
+        BatchReport memory r = _report(id, 0, s);
+        vm.prank(oracles[0]);
+        market.commitReport(id, 0, MarketSetup.reportCommitment(id, 0, oracles[0], r));
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealNotOpen.selector, id, 0));
+        market.report(id, 0, r.scores, r.merged, MarketSetup.reportSalt(id, 0, oracles[0]));
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, 0);
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        assertEq(committed, 1, "member 0 committed");
+        assertEq(revealAt, timeoutAt - market.getBounty(id).scoringTimeout / 4, "the last quarter is the reveal phase");
+        vm.warp(revealAt);
+        vm.prank(oracles[0]);
+        market.report(id, 0, r.scores, r.merged, MarketSetup.reportSalt(id, 0, oracles[0]));
+    }
+
+    /// @dev R11: the market's commitment is the one fathom.chain.market.report_commitment computes
+    ///      (tests/python/test_chain_commitment.py checks the same vector on the Python side).
+    function test_r11_the_commitment_matches_the_nodes() public pure {
+        uint32[] memory s = new uint32[](1);
+        s[0] = 6_000;
+        BatchReport memory r = BatchReport(MarketModel.encode(s, true), Cid(bytes32(uint256(0x22) * (type(uint256).max / 0xff)), 0x55));
+        uint256 low = ~uint256(0xffffffff);
+        uint256 digest = uint256(keccak256(abi.encodePacked(uint256(0), r.scores, r.merged.digest, r.merged.codec))) & low;
+        bytes32 salt = bytes32(uint256(0x11) * (type(uint256).max / 0xff));
+        bytes32 c = bytes32(uint256(keccak256(abi.encode(uint256(1), address(0xD000), salt, digest))) & low);
+        assertEq(c, bytes32(0xac68b3143eff5dedab461fb181c4482c3cbd947af4320be7fa08d3af00000000), "commitment vector");
     }
 
     // ------------------------------------------------------- B2 / U2: fee-on-transfer
@@ -297,9 +402,10 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         r.reports = new BatchReport[](r.m);
         r.scoreBytes = new bytes[](r.m);
         for (uint256 o = 0; o < r.m; ++o) {
-            r.reports[o] = _report(r.id, 0, oracles[o], _scores(seed, o, r.n, p));
+            r.reports[o] = _report(r.id, 0, _scores(seed, o, r.n, p));
             r.scoreBytes[o] = r.reports[o].scores;
         }
+        _send(r.id, 0, r.reports);
         MarketModel.Outcome memory out = _expected(r, p);
         _settleAndCheck(r, out);
     }
@@ -544,8 +650,9 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         uint32[] memory s = new uint32[](1);
         s[0] = score;
         for (uint256 o = 0; o < 3; ++o) {
-            reports[o] = _report(id, b, oracles[o], s);
+            reports[o] = _report(id, b, s);
         }
+        _send(id, b, reports);
         market.settleBatch(id, b, records, reports);
     }
 
@@ -568,9 +675,11 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             records[i] = _submit(id, contributors[i % 4], i);
         }
         uint32[] memory s = new uint32[](n);
+        BatchReport[] memory given = new BatchReport[](reporters);
         for (uint256 o = 0; o < reporters; ++o) {
-            _report(id, 0, oracles[o], s);
+            given[o] = _report(id, 0, s);
         }
+        _send(id, 0, given);
         (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
         vm.warp(timeoutAt - 1);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotVoidable.selector, id, 0));
@@ -663,8 +772,9 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             s[0] = uint32(5_100 + 100 * b); // each beats the head, none reaches 9000
             BatchReport[] memory reports = new BatchReport[](3);
             for (uint256 o = 0; o < 3; ++o) {
-                reports[o] = _report(id, b, oracles[o], s);
+                reports[o] = _report(id, b, s);
             }
+            _send(id, b, reports);
             market.settleBatch(id, b, records, reports);
         }
         vm.prank(requester);
@@ -749,8 +859,9 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         }
         BatchReport[] memory reports = new BatchReport[](3);
         for (uint256 o = 0; o < 3; ++o) {
-            reports[o] = _report(c.id, 0, oracles[o], c.scores);
+            reports[o] = _report(c.id, 0, c.scores);
         }
+        _send(c.id, 0, reports);
         uint256 burnedBefore = market.pendingBurn(c.tok);
         market.settleBatch(c.id, 0, _oneOffRecords(c), reports);
         uint256 burned = market.pendingBurn(c.tok) - burnedBefore;

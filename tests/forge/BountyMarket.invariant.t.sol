@@ -26,7 +26,7 @@ abstract contract MarketInvariantBase is Test {
         handler = new MarketHandler(market, registry, token);
         handler.bootstrap();
 
-        bytes4[] memory selectors = new bytes4[](31);
+        bytes4[] memory selectors = new bytes4[](32);
         selectors[0] = MarketHandler.createBounty.selector;
         selectors[1] = MarketHandler.topUp.selector;
         selectors[2] = MarketHandler.joinCommittee.selector;
@@ -61,6 +61,8 @@ abstract contract MarketInvariantBase is Test {
         // one-off submissions and their payout claims (U6, P3)
         selectors[29] = MarketHandler.submitUpdateOnce.selector;
         selectors[30] = MarketHandler.claimPayout.selector;
+        // commit-then-reveal (R11): commits, the commit phase running out, copy attempts
+        selectors[31] = MarketHandler.commitReport.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector(address(handler), selectors));
     }
@@ -142,6 +144,12 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
     ///      reports from more than half of the committee, and so did every baseline.
     function invariant_noDecisionByLessThanHalfTheCommittee() public view {
         _check(handler.checkQuorums());
+    }
+
+    /// @dev A copied report earns nothing (R11): once a report of a batch is public, a member
+    ///      that had not committed can neither commit nor post a copy of it.
+    function invariant_aCopiedReportEarnsNothing() public view {
+        _check(handler.checkCopies());
     }
 
     /// @dev No getter reverts for what exists: every external view of BountyMarket (its

@@ -156,8 +156,8 @@ def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_an
     the contributor serves members 0-2 only, and member 3 reaches none of them. On today's
     main member 3 scores the update INVALID at once, against a median that is a real
     score, and is slashed as deviant. Now it does not report before the report deadline,
-    and at the deadline three reports (a quorum) are in, so it abstains: the batch settles
-    after its timeout with the three, member 3 earns no fee and loses nothing."""
+    and at the deadline three commitments (a quorum, R11) are in, so it abstains: the batch
+    settles after its timeout with the three, member 3 earns no fee and loses nothing."""
     rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=4)
     bid = rnd.bounty_id
     shared = Shared(rnd.store)
@@ -170,14 +170,21 @@ def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_an
     contribute(rnd.market_of("c0"), hidden, c0.key, bid, *DATA["shard0"], lr=0.5, epochs=3, batch_size=32)
     for node in nodes:
         node.tick()
-    reports = named(rnd.events(), "ReportPosted", batch=0)
-    assert sorted(r["oracle"] for r in reports) == sorted(o.address for o in rnd.oracles[:3])
+    commits = named(rnd.events(), "ReportCommitted", batch=0)  # R11: reports are revealed later
+    assert sorted(r["oracle"] for r in commits) == sorted(o.address for o in rnd.oracles[:3])
     stake_before = rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0]
     timeout = rnd.view()["scoringTimeout"]
     advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
     nodes[3].tick()
     assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address), "it reported what it could not fetch"
     assert "abstained" in skips(nodes[3], bid)[0]
+    # R11: member 3 never commits, so the reveal phase begins at revealAt; the three reveal in
+    # it (a jump straight past the timeout would leave them no time: the first reveal voids)
+    reveal_at = rnd.viewer.commits(bid, 0)["revealAt"]
+    advance_time(world.w3, reveal_at - world.w3.eth.get_block("latest")["timestamp"])
+    rnd.drive(lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 3, nodes=nodes)
+    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address)
+    assert rnd.view()["nextBatch"] == 0  # a quorum, not every member: it waits for the timeout
     advance_time(world.w3, timeout)  # past the timeout: three reports settle it
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
     events = rnd.events()
@@ -255,8 +262,12 @@ def test_a_batch_is_fetched_side_by_side_under_one_deadline_derived_from_its_tim
     me = rnd.oracles[0].address
     for _ in range(5):
         node.tick()
-        if named(rnd.events(), "ReportPosted", oracle=me):
+        if named(rnd.events(), "ReportCommitted", oracle=me):
             break
+    assert named(rnd.events(), "ReportCommitted", oracle=me)
+    # the other members run no node: the reveal phase opens at revealAt (R11), and it reveals
+    advance_time(world.w3, rnd.viewer.commits(rnd.bounty_id, 0)["revealAt"] - rnd.viewer.now() + 1)
+    node.tick()
     (posted,) = named(rnd.events(), "ReportPosted", oracle=me)
     assert INVALID not in report_scores(posted["scores"])
     node.close()

@@ -19,7 +19,8 @@ The faults: a SIGKILL at each of the points FATHOM_FAULT_PAUSE can pause the dae
 (fathom/roles/oracle/), then a restart; a 30 s RPC outage and a store outage (a TCP relay in
 front of anvil or of the js-ipfs API, cutting every connection while down; the store goes
 down in the middle of the daemon's request for an update); re-orgs with `anvil_reorg` of
-depth 1 to confirmations + 2; a report transaction dropped from the mempool
+depth 1 to confirmations + 5 (R11: the others commit first, the daemon commits and
+reveals); a report transaction dropped from the mempool
 (`anvil_dropTransaction`, automine off). The session prints "N of N fault scenarios
 survived" (tests/python/conftest.py), also under -q.
 """
@@ -70,6 +71,12 @@ REPORT_SELECTORS = {
     "0x" + function_abi_to_4byte_selector(entry).hex()
     for entry in abi("BountyMarket")
     if entry.get("type") == "function" and entry["name"] in ("report", "reportAndSettle")
+}
+#: R11: a member commits to its report before it reveals it (report / reportAndSettle).
+COMMIT_SELECTORS = {
+    "0x" + function_abi_to_4byte_selector(entry).hex()
+    for entry in abi("BountyMarket")
+    if entry.get("type") == "function" and entry["name"] == "commitReport"
 }
 
 
@@ -340,6 +347,10 @@ class Scenario:
     def daemon_reported(self, batch: int) -> bool:
         return bool(reports_by(self.events(), self.me, batch))
 
+    def daemon_committed(self, batch: int) -> bool:
+        """R11: the daemon's commitment to its report of `batch` is mined."""
+        return any(e.name == "ReportCommitted" and e["oracle"] == self.me and e["batch"] == batch for e in self.events())
+
     def settle_batch0(self) -> None:
         self.wait("batch 0 to settle", lambda: self.rnd.view()["nextBatch"] == 1)
 
@@ -479,11 +490,14 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
     sc = new_scenario(world, tmp_path, scenario_cleanup)
     w3, bid, daemon = sc.w3, sc.bid, sc.daemon
     fault = "sent" if point == "sent-pending" else point
-    daemon.start(fault=fault)
     sc.fill_batch0()
+    sc.confirm()
+    for node in sc.others:  # R11: the others commit first; they reveal once the daemon has committed
+        node.tick()
+    assert not reports_by(sc.events(), sc.others[0].address, 0)
     if point == "sent-pending":
-        set_automine(w3, False)
-    sc.confirm()  # then no more blocks until the daemon pauses: it reports first, the others are held
+        set_automine(w3, False)  # then no more blocks until the daemon pauses; the others are held
+    daemon.start(fault=fault)
     sc.wait(f"the daemon to pause at {fault!r}", daemon.marker.exists, with_others=False, mining=False, timeout=90)
 
     stored = daemon.stored_report(bid, 0)
@@ -492,10 +506,14 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
         assert stored is None and not on_chain
     elif point == "scored":
         assert stored is not None and stored[1:] == (0, None) and not on_chain
-    elif point == "sent-pending":
+    elif point == "sent-pending":  # its first transaction, the commitment (R11), is in the mempool
         (tx,) = pending_from(w3, sc.me)
         assert stored[1:] == (0, tx["hash"]) and not on_chain
-    else:  # sent, mined: automine mined it
+    elif point == "sent":  # the commitment was sent (and automine mined it); no report yet
+        committed = [e for e in sc.events() if e.name == "ReportCommitted" and e["oracle"] == sc.me and e["batch"] == 0]
+        assert stored is not None and stored[1] == 0 and len(committed) == 1 and not on_chain
+        assert stored[2] == hx(committed[0].tx)
+    else:  # mined: the commitment opened the reveal phase, and automine mined the report
         assert stored is not None and stored[1] == 0 and len(on_chain) == 1
         assert stored[2] == hx(on_chain[0].tx)
     daemon.kill()
@@ -533,9 +551,11 @@ def test_F6_an_rpc_outage_of_30s_is_survived_with_backoff(world: World, tmp_path
     sc.fill_batch0()
     relay.down()
     began = time.monotonic()
-    # the chain goes on without the daemon: the batch is confirmed, the others report
-    sc.wait("the others to report batch 0", lambda: all(reports_by(sc.events(), o.address, 0)
-                                                          for o in sc.rnd.oracles[1:]))
+    # the chain goes on without the daemon: the batch is confirmed, the others commit to their
+    # reports (R11: they reveal once every member committed, the daemon included, or at revealAt)
+    sc.wait("the others to commit to batch 0", lambda: all(
+        any(e.name == "ReportCommitted" and e["oracle"] == o.address and e["batch"] == 0 for e in sc.events())
+        for o in sc.rnd.oracles[1:]))
     while time.monotonic() - began < 30:
         daemon.check()
         mine(sc.w3)
@@ -606,39 +626,53 @@ def submit_in_one_block(sc: Scenario, monkeypatch) -> int:
 
 @pytest.mark.parametrize("depth, case", [
     (1, "the daemon's report, not replayed"),
-    (2, "the daemon's report, replayed"),
+    (2, "the daemon's commitment and report, replayed"),
     (CONFIRMATIONS, "all three reports and the settlement"),
-    (CONFIRMATIONS + 1, "the daemon's report and its checkpoint block"),
-    (CONFIRMATIONS + 2, "the daemon's report and both submissions, replayed in the other order"),
+    (CONFIRMATIONS + 1, "the daemon's commitment, report and checkpoint block"),
+    (CONFIRMATIONS + 5, "everything from both submissions on, replayed in the other order, then the daemon's "
+                        "stale commitment"),
 ])
 def test_F6_a_reorg_leaves_exactly_one_report_per_batch(world: World, tmp_path, scenario_cleanup, monkeypatch, depth,
                                                         case):
+    """R11: the others commit first (in-process, one block each), then the daemon commits and
+    reveals (two blocks: its commitment completes the commit phase). A re-org then removes the
+    last `depth` blocks; after it every member has exactly one report on batch 0."""
     sc = new_scenario(world, tmp_path, scenario_cleanup)
     w3, bid, daemon = sc.w3, sc.bid, sc.daemon
-    daemon.start()
-    reorder = depth == CONFIRMATIONS + 2
+    reorder = depth == CONFIRMATIONS + 5
     filled = submit_in_one_block(sc, monkeypatch) if reorder else sc.fill_batch0()
     subs_before = sorted(named(sc.events(), "SubmissionReceived", batch=0), key=lambda e: e["submissionId"])
+    for node in sc.others:  # R11: the others commit first; they reveal once the daemon has committed
+        node.tick()
+    others_committed = [e for e in sc.events() if e.name == "ReportCommitted" and e["batch"] == 0]
+    assert [e["oracle"] for e in others_committed] == [o.address for o in sc.others]
+    assert not named(sc.events(), "ReportPosted")
     sc.confirm()
+    daemon.start()
     sc.wait("the daemon to report batch 0", lambda: sc.daemon_reported(0), with_others=False, mining=False)
     (report,) = reports_by(sc.events(), sc.me, 0)
-    assert report.block == filled + CONFIRMATIONS + 1 == w3.eth.block_number
+    (commit,) = [e for e in sc.events() if e.name == "ReportCommitted" and e["oracle"] == sc.me and e["batch"] == 0]
+    assert commit.block + 1 == report.block == w3.eth.block_number
+    assert report.block == filled + len(sc.others) + CONFIRMATIONS + 2
     # the daemon has synced past its report: its checkpoint is the newest confirmed block
     sc.wait("the daemon's checkpoint to reach the head", lambda: daemon.checkpoint == report.block - CONFIRMATIONS,
             with_others=False, mining=False)
-    if depth == CONFIRMATIONS:  # the others report and settle on top of it
+    if depth == CONFIRMATIONS:  # the others reveal and settle on top of it
         for node in sc.others:
             node.tick()
         assert sc.rnd.view()["nextBatch"] == 1
     head = w3.eth.block_number
     removed = range(head - depth + 1, head + 1)
     assert report.block in removed
+    assert (commit.block in removed) == (depth in (2, CONFIRMATIONS + 1, CONFIRMATIONS + 5))
     replay: list = []
-    if depth == 2:
-        replay = [[raw_tx(w3, report.tx), 0]]
+    if depth == 2:  # the commitment first: the report reveals it
+        replay = [[raw_tx(w3, commit.tx), 0], [raw_tx(w3, report.tx), 1]]
     if reorder:
-        assert filled in removed
-        replay = [[raw_tx(w3, s.tx), 0] for s in reversed(subs_before)]
+        assert filled in removed and all(e.block in removed for e in others_committed)
+        # the submissions in the other order, then the daemon's commitment to its report on the
+        # old order (the others' commitments are not replayed: commits stay open)
+        replay = [[raw_tx(w3, s.tx), 0] for s in reversed(subs_before)] + [[raw_tx(w3, commit.tx), 1]]
     hashes = [w3.eth.get_block(n)["hash"] for n in removed]
     # a transfer in each block of the new branch: anvil keeps the timestamps, so an empty
     # block would come out the same as the one it replaces, hash and all
@@ -651,9 +685,16 @@ def test_F6_a_reorg_leaves_exactly_one_report_per_batch(world: World, tmp_path, 
     events = sc.events()
     assert len(reports_by(events, sc.me, 0)) == (1 if depth == 2 else 0)
     assert not named(events, "BatchSettled")
+    mine_committed = lambda: [e for e in sc.events()  # noqa: E731
+                              if e.name == "ReportCommitted" and e["oracle"] == sc.me and e["batch"] == 0]
     if reorder:
         subs_after = sorted(named(events, "SubmissionReceived", batch=0), key=lambda e: e["submissionId"])
         assert [s["contributor"] for s in subs_after] == [s["contributor"] for s in reversed(subs_before)]
+        assert len(mine_committed()) == 1 and not [e for e in events if e.name == "ReportCommitted"
+                                                    and e["oracle"] != sc.me]
+        # the daemon re-scores and commits again (its commitment on chain is to the old order)
+        # before the others are let go: their commitments would close the commit phase
+        sc.wait("the daemon to commit again", lambda: len(mine_committed()) == 2, with_others=False)
     sc.settle_batch0()
     out = daemon.output()
     if depth in (1, CONFIRMATIONS, CONFIRMATIONS + 1):
@@ -662,6 +703,7 @@ def test_F6_a_reorg_leaves_exactly_one_report_per_batch(world: World, tmp_path, 
         assert "re-org below block" in out, "the daemon did not notice the re-org under its checkpoint"
     if reorder:
         assert "holds other submissions since a re-org: scoring it again" in out
+        assert "the report changed since it committed (re-org); committing again" in out
         # what makes the stale report wrong: the two updates score apart by more than the tolerance
         scores = report_scores(reports_by(sc.events(), sc.me, 0)[0]["scores"])
         assert abs(scores[0] - scores[1]) > sc.rnd.viewer.opened_params(bid)["tolerance"]
@@ -680,7 +722,7 @@ def test_F6_a_dropped_report_transaction_is_noticed_and_resent(world: World, tmp
     sc.confirm()
     sc.wait("the daemon's report in the mempool", lambda: bool(pending_from(w3, sc.me)), with_others=False, mining=False)
     (tx,) = pending_from(w3, sc.me)
-    assert tx["input"][:10] in REPORT_SELECTORS
+    assert tx["input"][:10] in COMMIT_SELECTORS  # R11: its first transaction commits to the report
     rpc(w3, "anvil_dropTransaction", tx["hash"])
     assert not pending_from(w3, sc.me)
     sc.wait("the daemon to send its report again", lambda: bool(pending_from(w3, sc.me)), with_others=False,
@@ -690,6 +732,6 @@ def test_F6_a_dropped_report_transaction_is_noticed_and_resent(world: World, tmp
     assert int(again["nonce"], 16) == int(tx["nonce"], 16)
     set_automine(w3, True)
     mine(w3)
-    sc.wait("the resent report to be mined", lambda: sc.daemon_reported(0), with_others=False)
+    sc.wait("the resent commitment to be mined", lambda: sc.daemon_committed(0), with_others=False)
     sc.settle_batch0()
     sc.finish()

@@ -83,7 +83,7 @@ def test_a_restarted_oracle_resends_a_computed_report_once_and_never_reports_twi
     def crash(*_args, **_kwargs):
         raise ChainError("report: connection reset by peer (the process died here)")
 
-    monkeypatch.setattr(n0.market, "report", crash)
+    monkeypatch.setattr(n0.market, "commit_report", crash)  # R11: its first transaction is the commitment
     with pytest.raises(ChainError):
         n0.tick()
     scores, merged, sent = stored_report(n0, bid, 0)
@@ -113,7 +113,9 @@ def test_a_restarted_oracle_resends_a_computed_report_once_and_never_reports_twi
     assert report_scores(posted["scores"]) == scores
     assert (posted["merged"][0].hex(), posted["merged"][1]) == tuple(merged)
     assert stored_report(restarted, bid, 0)[2] == 1
-    assert rnd.view()["nextBatch"] == 1, "the restarted node settles the batch once everyone reported"
+    n1.tick()
+    n2.tick()  # R11: the reveals follow the commitments; the last one settles
+    assert rnd.view()["nextBatch"] == 1, "the batch settles once everyone reported"
     restarted.tick()
     restarted.tick()
     assert len(reports_by(rnd.events(), me, 0)) == 1
@@ -128,6 +130,8 @@ def test_a_restarted_oracle_resends_a_computed_report_once_and_never_reports_twi
         raise ChainError("the process died after sending")
 
     monkeypatch.setattr(restarted.market, "report", send_then_crash)
+    n1.tick()
+    n2.tick()  # R11: the others commit, so the restarted node's commitment opens the reveal phase
     with pytest.raises(ChainError):
         restarted.tick()
     again = rnd.node(0)
@@ -166,6 +170,12 @@ def test_the_node_waits_for_confirmations_before_acting_on_a_submission(world: W
     assert world.w3.eth.block_number == filled + 3
     node.tick()
     assert node.checkpoint == filled
+    # R11: with its confirmations it commits first, and reveals once the others committed
+    assert [e for e in rnd.events() if e.name == "ReportCommitted" and e["oracle"] == me and e["batch"] == 0]
+    assert not reports_by(rnd.events(), me, 0)
+    for other in rnd.nodes[1:]:
+        other.tick()
+    node.tick()
     assert len(reports_by(rnd.events(), me, 0)) == 1
 
 
@@ -293,7 +303,10 @@ def test_a_store_outage_while_fetching_an_update_is_retried_not_scored_invalid(w
         return False
 
     node = make_node(world, FlakyStore(rnd.store, failing), rnd.oracles[0], tmp_path / "oracle0", max_failures=4)
-    node.run(ticks=3)
+    node.run(ticks=3)  # the outage fails a tick; then it scores and commits (R11)
+    for other in rnd.nodes[1:]:
+        other.tick()
+    node.tick()  # every member committed: it reveals
     (posted,) = reports_by(rnd.events(), me, 0)
     assert 0 not in skips(node, bid), f"an outage was recorded as a bad artefact: {skips(node, bid)}"
     assert report_scores(posted["scores"])[0] != INVALID, "an honest update was scored INVALID during a store outage"

@@ -25,6 +25,7 @@ from fathom.chain.market import INVALID, WAD, Market, report_scores
 from fathom.protocol import payouts as payouts_mod
 from fathom.roles.requester import audit, export_model, lineage, payouts, reveal
 from fathom.storage.store import CODEC_RAW, cid_from_chain, cid_to_chain
+from fathom.roles.oracle import reports as oracle_reports
 
 from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401
@@ -198,14 +199,22 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
     report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == []
     assert len(report["versions"]) == len(versions) and report["reports"] == 6
-    # updates stay sealed for the committee (F2): re-scored once a member discloses their keys
-    assert report["sealed"] > 0
-    member = BountyReader(rnd.viewer, rnd.store, bid, rnd.oracles[0].key)
-    submitted = {cid_from_chain(*e["update"]): e["contributor"] for e in rnd.events() if e.name == "SubmissionReceived"}
-    disclosed = member.disclose(submitted)
-    assert len(disclosed) == len(submitted)  # every update of this round opens
-    report = audit(rnd.viewer, rnd.store, bid, update_keys=disclosed)
+    # updates stay sealed for the committee (F2) until a member discloses their keys: each
+    # member's node does so on chain once the bounty is revealed, and the audit opens every
+    # update from those KeysDisclosed events alone
+    assert report["sealed"] > 0 and not named(rnd.events(), "KeysDisclosed")
+    for node in rnd.nodes:
+        node.tick()
+    disclosures = named(rnd.events(), "KeysDisclosed")
+    assert sorted((e["oracle"], e["batch"]) for e in disclosures) == sorted(
+        (o.address, k) for o in rnd.oracles for k in (0, 1))
+    assert all(len(e["keys"]) == 32 * len(Market.records_of(rnd.events(), bid, e["batch"])) and all(
+        any(e["keys"][i:i + 32]) for i in range(0, len(e["keys"]), 32)) for e in disclosures)  # every update opens
+    report = audit(rnd.viewer, rnd.store, bid)
     assert report["differences"] == [] and report["sealed"] == 0
+    for node in rnd.nodes:  # once per member and batch
+        node.tick()
+    assert len(named(rnd.events(), "KeysDisclosed")) == len(disclosures)
     # the requester exports the head: the audit's own rebuild of it (parent + update, F5), and
     # it scores at least what the chain records (F12 records the conservative lower bound)
     info = export_model(rnd.viewer, rnd.store, bid, tmp_path / "final", model_key=rnd.secrets.model_key)
@@ -248,19 +257,36 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address, chain_id=chain_id, market=market_address))
     rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
 
-    # (b) is unavailable, not invalid: nobody reports before the batch's report deadline
-    # (its timeout less a quarter of the scoring timeout), fetching it again every tick (F8)
+    # (b) is unavailable, not invalid: nobody commits to a report before the batch's report
+    # deadline (its timeout less half the scoring timeout: the next quarter is left for the
+    # commitments, before the reveal phase, R11), fetching it again every tick (F8)
     for _ in range(3):
         for node in rnd.nodes:
             node.tick()
-    assert not named(rnd.events(), "ReportPosted", batch=0)
+    assert not named(rnd.events(), "ReportCommitted", batch=0) and not named(rnd.events(), "ReportPosted", batch=0)
     assert all(2 not in skips(node, bid) for node in rnd.nodes)
-    advance_time(rnd.world.w3, rnd.view()["scoringTimeout"] * 3 // 4 + 1)
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(rnd.world.w3, timeout - timeout // oracle_reports.REPORT_RESERVE + 1)
+    # at the report deadline members 0 and 1 commit to INVALID for (b) (no quorum of commitments
+    # yet); member 2 then sees a quorum of commitments whose reports it cannot read (R11), so it
+    # abstains (F8 case 3): no report, no fee, no offence
+    for node in rnd.nodes:
+        node.tick()
+    reporting = committee[:2]
+    assert [e["oracle"] for e in named(rnd.events(), "ReportCommitted", batch=0)] == reporting
+    assert "abstained" in skips(rnd.nodes[2], bid)[2]
+    # member 2 never commits: the reveal phase begins at revealAt; the two reveal, and the
+    # batch settles after its timeout (a quorum of 2, not every member)
+    reveal_at = rnd.viewer.commits(bid, 0)["revealAt"]
+    advance_time(rnd.world.w3, reveal_at - rnd.world.w3.eth.get_block("latest")["timestamp"])
+    rnd.drive(lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 2)
+    assert rnd.view()["nextBatch"] == 0
+    advance_time(rnd.world.w3, timeout)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
-    # every oracle scored every bad artefact INVALID, and the honest one alike
+    # every reporting oracle scored every bad artefact INVALID, and the honest one alike
     reports = named(events, "ReportPosted", batch=0)
-    assert sorted(r["oracle"] for r in reports) == sorted(committee)
+    assert sorted(r["oracle"] for r in reports) == sorted(reporting)
     for r in reports:
         scores = report_scores(r["scores"])
         assert scores[1:] == [INVALID] * 5, r["oracle"]
@@ -274,28 +300,34 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
         (ev,) = named(events, "StakeSlashed", submissionId=i)
         assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
             rnd.contributors[name].address, INVALID, burned, STAKE - burned), name
-    # nothing else moves: the honest author is paid by the rule, every oracle earns its share,
-    # nobody but the bad submitters loses anything, the requester is owed nothing yet
+    # nothing else moves: the honest author is paid by the rule, every reporting oracle earns
+    # its share (the abstaining one nothing, R9), nobody but the bad submitters loses anything,
+    # the requester is owed nothing yet
     viewer = rnd.viewer
     assert viewer.claimable(rnd.contributors["honest"].address) == STAKE + acc["reward"] == STAKE + d.reward > STAKE
     for name in names[1:]:
         assert viewer.claimable(rnd.contributors[name].address) == STAKE - burned, name
     for o in rnd.oracles:
-        assert viewer.claimable(o.address) == params["oracleFeePerBatch"] // 3
+        assert viewer.claimable(o.address) == (params["oracleFeePerBatch"] // 2 if o.address in reporting else 0)
         assert viewer.registry.functions.oracleInfo(o.address).call()[0] == 2 * WAD
     assert viewer.claimable(rnd.requester.address) == 0
     assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
     assert viewer.market.functions.pendingBurn(ETH).call() == 5 * burned
     assert rnd.view()["versionCount"] == 1 and rnd.view()["headScore"] == acc["score"]
 
-    # each oracle says why it skipped each artefact
+    # each oracle says why it skipped each artefact (the abstaining one, once the reports are
+    # public and all say INVALID for (b), scores the batch too; it cannot commit any more)
     expected = {1: "AuthorMismatch", 2: "CidNotFound", 3: "BadMagic", 4: "ModelError", 5: "NotARecipient"}
-    for node in rnd.nodes:
+    for node in rnd.nodes[:2]:
         reasons = skips(node, bid)
         assert set(reasons) == set(expected), node.address
         for sid, kind in expected.items():
             assert reasons[sid].startswith(kind + ":"), (sid, reasons[sid])
         assert "shape" in reasons[4]
+        assert "reported INVALID" in reasons[2]
+    reasons = skips(rnd.nodes[2], bid)
+    for sid, reason in reasons.items():
+        assert reason.startswith(expected[sid] + ":"), (sid, reason)
 
 
 def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_contract():
@@ -324,6 +356,7 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     open updates, gets a plain error instead of a wrong model."""
     from fathom.ml.artefacts import apply_update
     from fathom.roles.reader import BountyReader
+    from fathom.chain.market import report_commitment
     from fathom.roles.requester import reveal
 
     rnd = open_round(world, tmp_path, ["c0", "c1", "c2"], batchSize=3)
@@ -336,8 +369,11 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
     records = Market.records_of(rnd.events(), bid, 0)
     reports = []
     for oracle in rnd.oracles:
-        world.market_for(oracle).report(bid, 0, blob, protocol.ZERO_CID)
+        commitment = report_commitment(bid, 0, oracle.address, b"\x5a" * 32, blob, protocol.ZERO_CID)
+        world.market_for(oracle).commit_report(bid, 0, commitment)  # R11: commit, then reveal
         reports.append((blob, protocol.ZERO_CID))
+    for oracle in rnd.oracles:
+        world.market_for(oracle).report(bid, 0, blob, protocol.ZERO_CID, b"\x5a" * 32)
     world.market_for(rnd.oracles[0]).settle(bid, 0, records, reports)
     (accepted,) = named(rnd.events(), "VersionAccepted")
     assert accepted["submissionId"] == 0 and not any(accepted["merged"][0])
@@ -368,6 +404,18 @@ def test_a_version_whose_merged_model_nobody_named_is_rebuilt_from_its_parent_an
         anyone.model(1)
     disclosed = oracle.disclose({cid_from_chain(*records[0][3]): records[0][0]})
     assert list(disclosed) == [cid_from_chain(*records[0][3])]
+    # a member that discloses wrong keys on chain opens nothing for anyone (each key is checked
+    # against its envelope's key commitment, never trusted) ...
+    world.market_for(rnd.oracles[2]).disclose_keys(bid, 0, b"\x01" * 32 * len(records))
+    assert BountyReader(world.viewer(), rnd.store, bid).disclosed_on_chain() == {}
+    # ... and an honest member's node, once the bounty is revealed, discloses every update's key
+    rnd.nodes[1].tick()
+    on_chain = BountyReader(world.viewer(), rnd.store, bid).disclosed_on_chain()
+    assert len(on_chain) == len(records) and on_chain[cid_from_chain(*records[0][3])] == disclosed[
+        cid_from_chain(*records[0][3])]
+    from_chain = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, validation_key=vkey, update_keys=on_chain)
+    for name, arr in expected.arrays.items():
+        assert np.array_equal(from_chain.model(1).arrays[name], arr)
     wrong = BountyReader(world.viewer(), rnd.store, bid, model_key=mkey, update_keys={k: bytes(32) for k in disclosed})
     with pytest.raises(FathomError):
         wrong.model(1)

@@ -1,16 +1,18 @@
 """The oracle node's duties, one per state of a bounty: join, baseline, report, finalise,
-settle, void, close (rules C1, S1, R1-R10, E2)."""
+settle, void, close, and once revealed disclose the update keys (rules C1, S1, R1-R11, E2, F2)."""
 
 from __future__ import annotations
 
 import logging
+import os
 from typing import Any, Callable, Mapping
 
 from fathom.chain.client import ChainError
 from fathom.protocol import settlement as protocol
-from fathom.chain.market import Market, encode_report
+from fathom.chain.market import Market, encode_report, report_commitment
 from fathom.errors import FathomError
 from fathom.roles.oracle.faults import fault_point
+from fathom.storage.store import InvalidCid, cid_from_chain
 
 log = logging.getLogger("fathom.roles.oracle")
 
@@ -111,9 +113,13 @@ class Duties:
             if tx is not None and self._awaited(bounty_id, k, tx):
                 batch = self.market.batch(bounty_id, k)
         if not batch["reportedMask"] & bit:
-            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged):
+            if not self._revealable(bounty_id, k, batch, bit, opted, scores, merged):
+                self._finish_batch(bounty_id, k, batch, members, opted, view)
                 return
-            self.market.report(bounty_id, k, report_bytes(scores), merged, on_sent=self._on_sent(bounty_id, k))
+            salt = self._salt(bounty_id, k)
+            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged, salt):
+                return
+            self.market.report(bounty_id, k, report_bytes(scores), merged, salt, on_sent=self._on_sent(bounty_id, k))
             fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
@@ -164,6 +170,58 @@ class Duties:
                     raise
                 log.info("bounty %s: vacateSeat(%s) refused (%s)", bounty_id, oracle, exc)
 
+    def _salt(self, bounty_id: int, k: int) -> bytes:
+        """The salt of this member's commitment to its report of batch k (R11): drawn once and
+        kept with the report in the node's state, so that a restart reveals the same report."""
+        row = self.db.execute("SELECT salt FROM reports WHERE bounty = ? AND batch = ?", (bounty_id, k)).fetchone()
+        if row and row[0]:
+            return bytes.fromhex(row[0])
+        salt = os.urandom(32)
+        self.db.execute("UPDATE reports SET salt = ? WHERE bounty = ? AND batch = ?", (salt.hex(), bounty_id, k))
+        return salt
+
+    def _revealable(self, bounty_id: int, k: int, batch: dict[str, Any], bit: int, opted: int,
+                    scores: dict[str, Any], merged: tuple) -> bool:
+        """R11: True once this member's commitment is on chain and the batch's reveal phase is
+        open. While the commit phase is on, it commits first (the reveal waits for the phase:
+        every opted-in member committed, or revealAt). A member that did not commit before the
+        reveal phase began stays silent: no report of it would count."""
+        commits = self.market.commits(bounty_id, k)
+
+        def reveal_open(c: Mapping[str, Any]) -> bool:
+            return protocol.reveal_open(c["committedMask"], opted, batch["reportedMask"], self.market.now(), c["revealAt"])
+
+        commitment = report_commitment(bounty_id, k, self.address, self._salt(bounty_id, k), report_bytes(scores), merged)
+        committed = bool(commits["committedMask"] & bit)
+        if committed and self._last_commitment(bounty_id, k) not in (None, commitment):
+            # a re-org changed the batch's submissions since it committed: the report it would
+            # reveal now is not the one it committed to, and a reveal of it must fail
+            if reveal_open(commits):
+                self._say(f"bounty {bounty_id}: batch {k}: its commitment is to a report from before a re-org and "
+                          f"commits are closed; no reveal of the new report can match it (R11)")
+                return False
+            self._say(f"bounty {bounty_id}: batch {k}: the report changed since it committed (re-org); committing again")
+            committed = False
+        if not committed:
+            if reveal_open(commits):
+                self._say(f"bounty {bounty_id}: batch {k}: the reveal phase began before this member committed; "
+                          f"it stays silent (R11)")
+                return False
+            self.market.commit_report(bounty_id, k, commitment, on_sent=self._on_sent(bounty_id, k))
+            fault_point("committed")
+            self._say(f"bounty {bounty_id}: batch {k} committed")
+            commits = self.market.commits(bounty_id, k)
+        return reveal_open(commits)
+
+    def _last_commitment(self, bounty_id: int, k: int) -> bytes | None:
+        """This member's latest commitment to batch k on chain (its last ReportCommitted event up
+        to the head), or None when no event of it is found."""
+        found = None
+        for e in self._latest(bounty_id):
+            if e.name == "ReportCommitted" and e["batch"] == k and e["oracle"] == self.address:
+                found = bytes(e["commitment"])
+        return found
+
     def _on_sent(self, bounty_id: int, k: int) -> Callable[[bytes], None]:
         def sent(tx_hash: bytes) -> None:
             self.db.execute("UPDATE reports SET tx = ? WHERE bounty = ? AND batch = ?",
@@ -186,7 +244,7 @@ class Duties:
         return True
 
     def _final_report(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], scores: dict[str, Any],
-                      merged: tuple) -> bool:
+                      merged: tuple, salt: bytes) -> bool:
         """The last member to report settles in the same transaction (reportAndSettle),
         passing the records and the others' reports from the events. False: report plainly."""
         events = self._latest(bounty_id)
@@ -198,7 +256,7 @@ class Duties:
         sent: list[bytes] = []
         on_sent = self._on_sent(bounty_id, k)
         try:
-            self.market.report_and_settle(bounty_id, k, report_bytes(scores), merged, records, others,
+            self.market.report_and_settle(bounty_id, k, report_bytes(scores), merged, salt, records, others,
                                           on_sent=lambda tx: (sent.append(tx), on_sent(tx)))
         except ChainError as exc:
             if sent:  # it left (then was dropped, or reverted): the next tick looks the transaction up
@@ -228,6 +286,37 @@ class Duties:
                           f"bounty {bounty_id}: batch {k} settled (decided, or voided for want of agreement)")
         elif timed_out:
             self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
+
+    def disclose(self, bounty_id: int) -> None:
+        """F2, once the bounty is revealed: for each decided batch, disclose on chain the content
+        keys of its updates that this member opens (`discloseKeys`, 32 bytes per submission,
+        zero for one it cannot open), so that anyone's audit opens them. Not at close already
+        (which the contract allows): the audit needs the reveal anyway, and a requester that
+        withholds its reveal does not get the keys of the updates it did not pay for. A batch
+        it disclosed already (its KeysDisclosed event), or tried in this run, is left alone;
+        one whose updates it opens none of is not sent."""
+        events = self._latest(bounty_id)
+        done = {int(e["batch"]) for e in events if e.name == "KeysDisclosed" and e["oracle"] == self.address}
+        decided = {int(e["batch"]) for e in events if e.name in ("BatchSettled", "BatchVoided")}
+        for k in sorted(decided - done):
+            if (bounty_id, k) in self._disclosed:
+                continue
+            cids: list[str | None] = []
+            updates: dict[str, str] = {}
+            for contributor, _, _, update in Market.records_of(events, bounty_id, k):
+                try:
+                    cid = cid_from_chain(*update)
+                except InvalidCid:
+                    cid = None  # nothing to disclose: it opened for nobody
+                cids.append(cid)
+                if cid is not None:
+                    updates[cid] = contributor
+            keys = self.reader(bounty_id).disclose(updates)
+            blob = b"".join(keys.get(cid, bytes(32)) if cid is not None else bytes(32) for cid in cids)
+            if any(blob):
+                self.market.disclose_keys(bounty_id, k, blob)
+                self._say(f"bounty {bounty_id}: batch {k}: disclosed the keys of {len(keys)} updates (F2)")
+            self._disclosed.add((bounty_id, k))
 
     def _try(self, action: Callable[[], Any], done: str) -> None:
         """Settle/void/close race with the other members: losing the race is fine."""

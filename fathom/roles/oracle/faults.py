@@ -9,8 +9,8 @@ Fault injection, for the fault suite (tests/python/test_oracle_faults.py) only:
 FATHOM_FAULT_PAUSE=<point> makes the node, the first time it reaches <point>, create
 the file named by FATHOM_FAULT_MARKER and sleep until it is killed. The points:
 `fetched` (a batch's artefacts fetched, not yet scored), `scored` (the report computed
-and stored, not sent), `sent` (the report transaction accepted by the node, its receipt
-not yet read), `mined` (the receipt read, the node's record of it not yet saved).
+and stored, not sent), `committed` (its commitment mined, R11; the report not revealed),
+`sent` (a commitment or report transaction accepted by the node, its receipt not yet read), `mined` (the receipt read, the node's record of it not yet saved).
 Unset, it costs one string comparison per point. The variable is read when this module
 is imported.
 """
@@ -29,7 +29,7 @@ from fathom.storage.store import StoreError, StoreTimeout, StoreUnavailable
 log = logging.getLogger("fathom.roles.oracle")
 
 #: Where FATHOM_FAULT_PAUSE can pause the node (see the module's docstring).
-FAULT_POINTS = ("fetched", "scored", "sent", "mined")
+FAULT_POINTS = ("fetched", "scored", "committed", "sent", "mined")
 _fault_pause: str | None = os.environ.get("FATHOM_FAULT_PAUSE") or None
 
 

@@ -87,6 +87,7 @@ class OracleNode(Duties, Reports):
         self._fetches: dict[tuple[int, int, str], dict[int, Future]] = {}
         self._pinning: dict[tuple[int, int], Future] = {}
         self._policy_registered = False
+        self._disclosed: set[tuple[int, int]] = set()  # (bounty, batch) whose keys this run tried to disclose (F2)
 
     # ------------------------------------------------------------ state
 
@@ -317,6 +318,8 @@ class OracleNode(Duties, Reports):
             try:
                 status = self.market.state(bounty_id)
                 if status in ("Closed", "Revealed"):
+                    if status == "Revealed":  # F2: the update keys, for anyone's audit (after the reveal)
+                        self.disclose(bounty_id)
                     continue
                 self.serve(bounty_id, status)
             except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's

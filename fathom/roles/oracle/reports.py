@@ -3,7 +3,8 @@
 Rule F8: a batch's updates are fetched by a thread pool under the batch's report deadline,
 `timeoutAt - scoringTimeout / REPORT_RESERVE`; an update that is `Unavailable` is fetched
 again until then; at the deadline the member abstains if a quorum reported, else reports
-INVALID for it. An update that opened and is malformed (`RejectionError`, `ModelError`)
+INVALID for it (a quorum of commitments counts: reports are not public before the reveal
+phase, R11). An update that opened and is malformed (`RejectionError`, `ModelError`)
 scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
 the node cannot serve raises `Unservable` (quarantined by the node, F9).
 """
@@ -32,9 +33,10 @@ from fathom.storage.store import ContentTooLarge, InvalidCid, cid_from_chain, ci
 
 ZERO_CID = (b"\0" * 32, 0)
 
-#: The report deadline of a batch is its timeout less 1/REPORT_RESERVE of the scoring timeout,
-#: kept for scoring and for the report's inclusion: fetches run until then (rule F8).
-REPORT_RESERVE = 4
+#: The report deadline of a batch is its timeout less 1/REPORT_RESERVE of the scoring timeout:
+#: fetches run until then (rule F8); the next quarter is for scoring and the commitment's
+#: inclusion before the reveal phase (the last quarter, R11).
+REPORT_RESERVE = 2
 
 #: Updates fetched side by side.
 FETCH_THREADS = 16
@@ -173,7 +175,8 @@ class Reports:
                       f"fetching again until the report deadline")
             return None
         if missing:
-            reported = bin(batch["reportedMask"]).count("1")
+            # the members that committed (R11; their reports are not public before the reveal phase)
+            reported = bin(self.market.commits(bounty_id, k)["committedMask"] | batch["reportedMask"]).count("1")
             if reported >= quorum(view, len(members)) and not self._posted_invalid(bounty_id, k, batch, members, missing):
                 # the posted quorum scored an update this member cannot fetch: its INVALID would
                 # be deviant, so it abstains (no fee, no offence). When every posted report says
@@ -264,8 +267,8 @@ class Reports:
         member could not fetch (then reporting INVALID for them agrees with the median)."""
         reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
         posted = Market.reports_of(self._latest(bounty_id), bounty_id, k, reporters)
-        if len(posted) != len(reporters):
-            return False  # not all confirmed yet: abstaining is the safe side
+        if not reporters or len(posted) != len(reporters):
+            return False  # only commitments (R11), or not all confirmed yet: abstaining is the safe side
         return all(report_scores(scores)[i] == INVALID for scores, _merged in posted for i in missing)
 
     def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:

@@ -2,7 +2,8 @@
 
 Tables: `meta` (checkpoint and its block hash), `events` (confirmed events of the market),
 `checkpoints` (recent block hashes, for re-orgs), `reports` (each computed report, with the
-hash of the records it scored and of the transaction that last sent it), `skips` (why a
+hash of the records it scored, of the transaction that last sent it or its commitment, and
+the salt of its commitment, R11), `skips` (why a
 submission was scored INVALID, or was unavailable), `quarantine` (bounties this node does
 not serve, with the reason, F9), `validation` (the committed validation set's CID and salt,
 F3), `pins` (updates pinned on sight, F8). Columns added after the first release are
@@ -47,7 +48,7 @@ def open_db(data_dir: Path, address: str) -> sqlite3.Connection:
         """
     )
     columns = {row[1] for row in db.execute("PRAGMA table_info(reports)")}
-    for column in ("records", "tx"):  # added after the first release: older state files lack them
+    for column in ("records", "tx", "salt"):  # added after the first release: older state files lack them
         if column not in columns:
             db.execute(f"ALTER TABLE reports ADD COLUMN {column} TEXT")
     return db

@@ -83,6 +83,8 @@ contract MarketHandler is IBountyMarketTypes {
     mapping(uint256 id => mapping(uint256 sid => uint32)) internal _truth;
     mapping(uint256 id => mapping(uint256 batch => mapping(uint256 member => BatchReport))) internal _reports;
     mapping(uint256 id => mapping(uint256 batch => uint256)) internal _outlierPlusOne;
+    /// @dev R11: each member's report as it committed to it (the reveal must be this report).
+    mapping(uint256 id => mapping(uint256 batch => mapping(uint256 member => BatchReport))) internal _committed;
     mapping(uint256 id => mapping(uint256 member => uint32)) internal _baselineReports;
     mapping(uint256 id => mapping(uint256 version => address)) internal _authors; // unclaimed bond shares
     mapping(uint256 id => uint256) internal _releasedMask;
@@ -117,6 +119,8 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 public unexpectedReverts; // a call the rules allow reverted
     uint256 public doubleClaims; // a second claim of the same balance succeeded
     uint256 public tamperAccepted; // forged records, reports or reveals accepted
+    uint256 public copyAttempts; // R11: a member without a commitment tried to post a revealed report
+    uint256 public copiesAccepted; // ... and the market took it (or took a commitment made after it)
     uint256 public rulesBroken; // e.g. an oracle unbonding while it serves a bounty
     string public lastViolation;
 
@@ -152,7 +156,8 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 internal constant F_REPORT_SETTLE = 22;
     uint256 internal constant F_SUBMIT_ONCE = 23;
     uint256 internal constant F_CLAIM_PAYOUT = 24;
-    uint256 internal constant N_FUNCTIONS = 25;
+    uint256 internal constant F_COMMIT = 25;
+    uint256 internal constant N_FUNCTIONS = 26;
 
     /// @dev Bit 95 of a record's stake field: a one-off submission (U6).
     uint256 internal constant ONE_OFF = 1 << 95;
@@ -233,7 +238,8 @@ contract MarketHandler is IBountyMarketTypes {
             "settleTampered",
             "reportAndSettle",
             "submitUpdateOnce",
-            "claimPayout"
+            "claimPayout",
+            "commitReport"
         ];
     }
 
@@ -975,7 +981,21 @@ contract MarketHandler is IBountyMarketTypes {
         if (timeoutAt == 0) return false;
         if (!unreported) return true;
         (, uint256 opted,) = market.getCommittee(id);
-        return opted & ~uint256(reportedMask) != 0;
+        uint256 can = opted & ~uint256(reportedMask);
+        // R11: once reveals are open, only the members that committed can still report
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        if (reportedMask != 0 || committed == opted || block.timestamp >= revealAt) can &= committed;
+        return can != 0;
+    }
+
+    /// @dev Settles the next batch of `id` with the reports it has (after its timeout unless every
+    ///      opted-in member reported), or voids it when they are fewer than a quorum (R4, R10).
+    function _settleOrVoid(uint256 id, uint256 batch) internal {
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        if (reportedMask != opted && block.timestamp < timeoutAt) vm.warp(timeoutAt);
+        if (_popcount(reportedMask) < _quorum(id)) _void(id, batch, reportedMask);
+        else _settle(id, batch);
     }
 
     function _findReportable(uint256 seed, bool unreported) internal view returns (uint256) {
@@ -1008,7 +1028,7 @@ contract MarketHandler is IBountyMarketTypes {
         if (id != 0) return id;
         id = _findReportable(seed, false);
         if (id != 0) {
-            _settle(id, market.getBounty(id).nextBatch);
+            _settleOrVoid(id, market.getBounty(id).nextBatch);
             if (_hasReportable(id, true)) return id;
         }
         id = _ensureOpen(seed);
@@ -1024,9 +1044,21 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
         (, uint256 opted,) = market.getCommittee(id);
-        uint256 missing = opted & ~uint256(reportedMask);
+        // R11: only members that committed can report (the others are silent)
+        uint256 committed = _openReveals(id, batch, uint256(keccak256(abi.encode(seed, "commits"))), true);
+        uint256 missing = opted & committed & ~uint256(reportedMask);
         uint256 size = _committee[id].length;
-        if (mode % 3 == 0 && _popcount(opted) > _quorum(id) && missing != 0) {
+        if (_popcount(missing | reportedMask) < _quorum(id)) {
+            // too few committed for a quorum: the batch can only be voided at its timeout (R10)
+            for (uint256 j = 0; j < size; ++j) {
+                if (missing & (1 << j) != 0) _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(seed, j))), true);
+            }
+            (,, reportedMask,,,) = market.getBatch(id, batch);
+            if (block.timestamp < timeoutAt) vm.warp(timeoutAt);
+            _void(id, batch, reportedMask);
+            return;
+        }
+        if (mode % 3 == 0 && _popcount(missing | reportedMask) > _quorum(id) && missing != 0) {
             for (uint256 j = 0; j < size; ++j) {
                 uint256 member = ((seed >> 8) + j) % size;
                 if (missing & (1 << member) == 0) continue;
@@ -1102,7 +1134,7 @@ contract MarketHandler is IBountyMarketTypes {
                     _tryReportAs(id, batch, j, uint256(keccak256(abi.encode(seed, batch, j))), true);
                 }
             }
-            _settle(id, batch);
+            _settleOrVoid(id, batch);
             if (market.getBounty(id).nextBatch == batch) return false;
         }
         if (market.state(id) == BountyState.Settling) _close(id);
@@ -1824,19 +1856,143 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     function _tryReportAs(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed, bool allowOutlier) internal {
-        (,, uint16 reportedMask,, uint256 subs, uint256 timeoutAt) = market.getBatch(id, batch);
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
         if (timeoutAt == 0 || reportedMask & (1 << member) != 0) return;
-        bool outlier = allowOutlier && !_infos[id - 1].trusted && _outlierPlusOne[id][batch] == 0 && noiseSeed % 4 == 0;
-        BatchReport memory r = _buildReport(id, batch, member, subs, noiseSeed, outlier);
+        // R11: a report is the reveal of a commitment; the members commit first if the
+        // commit phase is still on (one that did not commit cannot report)
+        uint256 committed = _openReveals(id, batch, noiseSeed, allowOutlier);
+        if (committed & (1 << member) == 0) return;
+        BatchReport memory r = _committed[id][batch][member];
         _call(F_REPORT);
         _prankFor(id, _committee[id][member]);
-        try market.report(id, batch, r.scores, r.merged) {
+        try market.report(id, batch, r.scores, r.merged, _salt(id, batch, member)) {
             _ok(F_REPORT);
             _reports[id][batch][member] = r;
-            if (outlier) _outlierPlusOne[id][batch] = member + 1;
         } catch {
             _unexpected("report");
         }
+    }
+
+    function _salt(uint256 id, uint256 batch, uint256 member) internal view returns (bytes32) {
+        return MarketSetup.reportSalt(id, batch, _committee[id][member]);
+    }
+
+    function _commitmentOf(uint256 id, uint256 batch, address member, BatchReport memory r) internal pure returns (bytes32) {
+        return MarketSetup.reportCommitment(id, batch, member, r);
+    }
+
+    /// @dev Member `member` commits to its report of `batch` (the report is fixed from here on).
+    function _commitAs(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed, bool allowOutlier) internal {
+        bool outlier = allowOutlier && !_infos[id - 1].trusted && _outlierPlusOne[id][batch] == 0 && noiseSeed % 4 == 0;
+        BatchReport memory r = _buildCommitted(id, batch, member, noiseSeed, outlier);
+        bytes32 commitment = _commitmentOf(id, batch, _committee[id][member], r);
+        _call(F_COMMIT);
+        _prankFor(id, _committee[id][member]);
+        try market.commitReport(id, batch, commitment) {
+            _ok(F_COMMIT);
+            _committed[id][batch][member] = r;
+            if (outlier) _outlierPlusOne[id][batch] = member + 1;
+        } catch {
+            _unexpected("commitReport");
+        }
+    }
+
+    function _buildCommitted(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed, bool outlier)
+        internal
+        view
+        returns (BatchReport memory)
+    {
+        (,,,, uint256 subs,) = market.getBatch(id, batch);
+        return _buildReport(id, batch, member, subs, noiseSeed, outlier);
+    }
+
+    /// @dev The reveal phase of `batch` (R11): if it has not begun, every opted-in member that
+    ///      has not committed commits now. Returns the committed members.
+    function _openReveals(uint256 id, uint256 batch, uint256 noiseSeed, bool allowOutlier) internal returns (uint256) {
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        if (committed == opted || block.timestamp >= revealAt || reportedMask != 0) return committed;
+        for (uint256 j = 0; j < _committee[id].length; ++j) {
+            if (opted & (1 << j) != 0 && committed & (1 << j) == 0) {
+                _commitAs(id, batch, j, uint256(keccak256(abi.encode(noiseSeed, j, "commit"))), allowOutlier);
+            }
+        }
+        (committed,) = market.getCommits(id, batch);
+        return committed;
+    }
+
+    /// @dev R11 attacks: once a report of the batch is public, a member that has not committed
+    ///      can neither commit (CommitClosed) nor post a copy of it (no commitment matches).
+    function _tryCopy(uint256 id, uint256 batch, uint256 seed) internal {
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        if (reportedMask == 0) return;
+        (uint256 source, uint256 copier) = _copyRoles(id, batch, reportedMask, seed);
+        if (source == type(uint256).max || copier == type(uint256).max) return;
+        BatchReport memory copy = _reports[id][batch][source];
+        address who = _committee[id][copier];
+        bytes32 salt = _salt(id, batch, copier);
+        ++copyAttempts;
+        vm.prank(who);
+        try market.commitReport(id, batch, _commitmentOf(id, batch, who, copy)) {
+            ++copiesAccepted;
+            lastViolation = "R11: a commitment accepted after a report of the batch was public";
+        } catch {}
+        vm.prank(who);
+        try market.report(id, batch, copy.scores, copy.merged, salt) {
+            ++copiesAccepted;
+            lastViolation = "R11: a copied report accepted without a commitment";
+        } catch {}
+    }
+
+    /// @dev A member whose report is public, and an opted-in member that did not commit.
+    function _copyRoles(uint256 id, uint256 batch, uint256 reportedMask, uint256 seed)
+        internal
+        view
+        returns (uint256 source, uint256 copier)
+    {
+        (uint16 committed,) = market.getCommits(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        source = type(uint256).max;
+        copier = type(uint256).max;
+        uint256 size = _committee[id].length;
+        for (uint256 j = 0; j < size; ++j) {
+            uint256 m = (seed + j) % size;
+            if (reportedMask & (1 << m) != 0 && source == type(uint256).max) source = m;
+            if (opted & (1 << m) != 0 && committed & (1 << m) == 0 && copier == type(uint256).max) copier = m;
+        }
+    }
+
+    /// @dev R11: one member commits to its report of the next batch of some bounty, or (odd
+    ///      `mode`) the commit phase runs out; then (`mode >> 1` odd) a member that did not commit
+    ///      tries to copy a revealed report.
+    function commitReport(uint256 seed, uint256 mode) external step(F_COMMIT) {
+        uint256 id = _findReportable(seed, true);
+        if (id == 0) return;
+        uint256 batch = market.getBounty(id).nextBatch;
+        _commitOne(id, batch, seed, mode % 2 == 1);
+        if ((mode >> 1) % 2 == 1) {
+            _tryReport(id, seed >> 24, seed >> 32, true);
+            _tryCopy(id, batch, seed >> 40);
+        }
+    }
+
+    /// @dev One member that has not committed commits, if the commit phase is on; with `expire`
+    ///      the commit phase then runs out (only while a quorum and one more have committed).
+    function _commitOne(uint256 id, uint256 batch, uint256 seed, bool expire) internal {
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        if (committed == opted || block.timestamp >= revealAt || reportedMask != 0) return;
+        uint256 size = _committee[id].length;
+        for (uint256 j = 0; j < size; ++j) {
+            uint256 m = ((seed >> 8) + j) % size;
+            if (opted & (1 << m) == 0 || committed & (1 << m) != 0) continue;
+            _commitAs(id, batch, m, seed >> 16, true);
+            break;
+        }
+        (committed,) = market.getCommits(id, batch);
+        if (expire && _popcount(committed) >= _quorum(id) + 1 && block.timestamp < revealAt) vm.warp(revealAt);
     }
 
     function _buildReport(uint256 id, uint256 batch, uint256 member, uint256 subs, uint256 noiseSeed, bool outlier)
@@ -1981,11 +2137,12 @@ contract MarketHandler is IBountyMarketTypes {
     /// @dev Member `member` posts its report and settles the batch in one call: the records
     ///      packed as SubmissionReceived gives them, the other reports in committee order.
     function _reportAndSettle(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed) internal {
-        (,, uint16 reportedMask,, uint256 subs,) = market.getBatch(id, batch);
-        bool outlier = !_infos[id - 1].trusted && _outlierPlusOne[id][batch] == 0 && noiseSeed % 4 == 0;
-        BatchReport memory own = _buildReport(id, batch, member, subs, noiseSeed, outlier);
+        (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
+        _openReveals(id, batch, noiseSeed, true);
+        BatchReport memory own = _committed[id][batch][member];
         _reports[id][batch][member] = own;
-        if (outlier) _outlierPlusOne[id][batch] = member + 1;
+        own.merged.digest = _salt(id, batch, member); // the salt rides in a spare field (stack depth)
+        Cid memory merged = _committed[id][batch][member].merged;
         SettleCtx memory c = _settleCtx(id, batch, reportedMask | (uint256(1) << member));
         address finaliser = _committee[id][member];
         BatchReport[] memory others = new BatchReport[](c.reports.length - 1);
@@ -2004,7 +2161,7 @@ contract MarketHandler is IBountyMarketTypes {
         vm.recordLogs();
         _prankFor(id, finaliser);
         uint256 gasBefore = gasleft();
-        try market.reportAndSettle(id, batch, own.scores, own.merged, packed, others) {
+        try market.reportAndSettle(id, batch, own.scores, merged, own.merged.digest, packed, others) {
             _ok(F_REPORT_SETTLE);
             if (gasBefore - gasleft() > TX_GAS_CAP) _undecidable("reportAndSettle: more than 2^24 gas");
         } catch {
@@ -2145,6 +2302,13 @@ contract MarketHandler is IBountyMarketTypes {
             ++voidGains;
             lastViolation = "void: the silent members' slashes were not all burned";
         }
+    }
+
+    /// @dev R11: no member posted a report it had not committed to before any report of the
+    ///      batch was public (a copier earns nothing).
+    function checkCopies() external view returns (string memory) {
+        if (copiesAccepted != 0) return lastViolation;
+        return "";
     }
 
     function _undecidable(string memory what) internal {

@@ -5,6 +5,7 @@ import {KeyRegistry} from "../../../contracts/KeyRegistry.sol";
 import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
 import {BountyMarket} from "../../../contracts/BountyMarket.sol";
 import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
+import {Vm} from "./Test.sol";
 
 /// @dev The deployment of scripts/deploy.py, and the parameters of a typical bounty.
 library MarketSetup {
@@ -42,6 +43,45 @@ library MarketSetup {
         returns (bytes32)
     {
         return keccak256(abi.encode(validationCid, key, salt));
+    }
+
+    /// @dev A member's salt for its report of a batch (R11), fixed for the tests.
+    function reportSalt(uint256 id, uint256 batch, address member) internal pure returns (bytes32) {
+        return keccak256(abi.encode("salt", id, batch, member));
+    }
+
+    /// @dev R11: the commitment to a report, as IBountyMarket.commitReport states it.
+    function reportCommitment(uint256 id, uint256 batch, address member, IBountyMarketTypes.BatchReport memory r)
+        internal
+        pure
+        returns (bytes32)
+    {
+        uint256 low = ~uint256(0xffffffff);
+        uint256 digest = uint256(keccak256(abi.encodePacked(batch, r.scores, r.merged.digest, r.merged.codec))) & low;
+        return bytes32(uint256(keccak256(abi.encode(id, member, reportSalt(id, batch, member), digest))) & low);
+    }
+
+    /// @dev Each of `members` commits to its report, then (warping to the reveal phase if some
+    ///      opted-in member did not commit) each reveals it, in order (R11).
+    function commitAndReveal(
+        IBountyMarket market,
+        uint256 id,
+        uint256 batch,
+        address[] memory members,
+        IBountyMarketTypes.BatchReport[] memory reports
+    ) internal {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.commitReport(id, batch, reportCommitment(id, batch, members[i], reports[i]));
+        }
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        if (committed != opted && block.timestamp < revealAt) vm.warp(revealAt);
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.report(id, batch, reports[i].scores, reports[i].merged, reportSalt(id, batch, members[i]));
+        }
     }
 
     /// @dev tests/market_helpers.py's defaults: linear curve, batches of 4, higher is better.

@@ -9,7 +9,7 @@ from brownie import chain
 from tests.helpers import reverts_with, to_staking
 from tests.market_helpers import (
     ETH, INVALID, SALT, VALIDATION_CID, VALIDATION_KEY, ZERO_CID, ActorRound, Round, arm, attempts, cid, encode_scores,
-    err, eth_owed, rejected, send,
+    err, eth_owed, pack_records, rejected, send,
 )
 
 STAKE = 10**16
@@ -162,6 +162,7 @@ def test_p1_a_receiver_that_reverts_blocks_only_itself_and_its_money_stays_claim
     rnd.report(o0, 1, [5_000] * 4)  # one report of three is not a quorum (two are)
     chain.sleep(3601)
     per_offence = market.memberBond(rnd.bounty_id)[1]  # C3: one offence of its bond, burned
+    rnd.reveal_queued(1)  # R11: the committed reports are revealed first
     tx = market.voidBatch(rnd.bounty_id, 1, rnd.records[1], {"from": rando})
     assert [(e["oracle"], e["amount"]) for e in tx.events["OracleSlashed"]] == [(ro.address, per_offence), (o1.address, per_offence)]
     market.cancel(rnd.bounty_id, {"from": requester})
@@ -331,7 +332,7 @@ def test_r1_r2_an_oracle_contract_reports_only_on_its_committee_once_and_only_th
     for i in range(4):
         other.submit(contributors[i % 3], i)
     with reverts_with("NotCommitteeMember", other.bounty_id, attacker.address):  # not its committee
-        send(market.report, attacker, other.bounty_id, 0, encode_scores([5_000] * 4), ZERO_CID)
+        send(market.report, attacker, other.bounty_id, 0, encode_scores([5_000] * 4), ZERO_CID, b"\0" * 32)
     rnd.submit(contributors[0], 1)
     with reverts_with("BatchNotReportable", bid, 0):  # not full, bounty open
         rnd.report(attacker, 0, [5_000])
@@ -340,18 +341,22 @@ def test_r1_r2_an_oracle_contract_reports_only_on_its_committee_once_and_only_th
     rnd.submit(contributors[1], 4)
     with reverts_with("BatchNotReportable", bid, 1):  # batch 0 is not decided
         rnd.report(attacker, 1, [5_000] * 2)
-    rnd.report(attacker, 0, [6_000, 5_000])
+    for o in (attacker, o0, o1):
+        rnd.commit(o, 0, [6_000, 5_000])  # R11: commit, then reveal
+    rnd.reveal(attacker, 0)
     with reverts_with("AlreadyReported", bid, 0, attacker.address):
-        rnd.report(attacker, 0, [6_000, 5_000])
+        send(market.report, attacker, bid, 0, encode_scores([6_000, 5_000]), ZERO_CID, rnd.salt(attacker, 0))
     with reverts_with("AlreadyReported", bid, 0, attacker.address):
-        rnd.final_report(attacker, 0, [9_000, 9_000])
-    rnd.report(o0, 0, [6_000, 5_000])
+        send(market.reportAndSettle, attacker, bid, 0, encode_scores([9_000, 9_000]), ZERO_CID, rnd.salt(attacker, 0),
+             pack_records(rnd.records[0]), rnd.batch_reports(0, without=attacker))
+    rnd.reveal(o0, 0)
     rnd.final_report(o1, 0, [6_000, 5_000])
     with reverts_with("BatchNotReportable", bid, 0):  # already decided
         rnd.report(attacker, 0, [9_000, 5_000])
     # batch 1: the attacker alone reports; voided at the timeout; too late to report after
     rnd.report(attacker, 1, [5_000, 5_000])
     chain.sleep(3601)
+    rnd.reveal_queued(1)  # R11: the committed reports are revealed first
     market.voidBatch(bid, 1, rnd.records[1], {"from": rando})
     with reverts_with("BatchNotReportable", bid, 1):
         rnd.report(o0, 1, [5_000, 5_000])
@@ -389,6 +394,7 @@ def test_e1_e2_a_cancel_takes_effect_only_once_every_batch_is_settled_or_void(
         market.close(bid, {"from": requester})
     rnd.report(staked_oracles[0], 1, [8_000, 8_000])  # below the quorum (2 of 3)
     chain.sleep(3601)
+    rnd.reveal_queued(1)  # R11: the committed reports are revealed first
     market.voidBatch(bid, 1, rnd.records[1], {"from": rando})
     with reverts_with("BatchesPending", bid, 2, 3):
         market.close(bid, {"from": requester})

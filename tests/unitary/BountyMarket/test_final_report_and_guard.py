@@ -57,40 +57,51 @@ def test_r1_the_final_report_is_checked_as_a_report(market, requester, staked_or
     _submit_four(rnd, contributors)
     zero = (b"\0" * 32, 0)
     with reverts_with("NotCommitteeMember", rnd.bounty_id, rando.address):
-        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, pack_records(rnd.records[0]), [], {"from": rando})
+        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, b"\0" * 32, pack_records(rnd.records[0]), [],
+                               {"from": rando})
+    for o in staked_oracles[:3]:
+        rnd.commit(o, 0, [5_000] * 4)  # R11: commit, then reveal
     for o in staked_oracles[:2]:
-        rnd.report(o, 0, [5_000] * 4)
+        rnd.reveal(o, 0)
+    last = staked_oracles[2]
     with reverts_with("AlreadyReported", rnd.bounty_id, 0, staked_oracles[0].address):
-        rnd.final_report(staked_oracles[0], 0, [5_000] * 4)
+        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, rnd.salt(staked_oracles[0], 0),
+                               pack_records(rnd.records[0]), rnd.batch_reports(0), {"from": staked_oracles[0]})
     with reverts_with("WrongScoreCount", 28, 22):
-        rnd.final_report(staked_oracles[2], 0, [5_000] * 3)
+        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 3), zero, rnd.salt(last, 0),
+                               pack_records(rnd.records[0]), rnd.batch_reports(0), {"from": last})
     with reverts_with("WrongScoreCount", 3, 1):  # the other reports must all be given
-        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, pack_records(rnd.records[0]), [], {"from": staked_oracles[2]})
-    rnd.final_report(staked_oracles[2], 0, [5_000] * 4)
+        market.reportAndSettle(rnd.bounty_id, 0, encode_scores([5_000] * 4), zero, rnd.salt(last, 0),
+                               pack_records(rnd.records[0]), [], {"from": last})
+    rnd.final_report(last, 0, [5_000] * 4)
 
 
 def test_r8_a_final_report_checks_the_records_and_the_other_reports(market, requester, staked_oracles, contributors, rando):
     rnd = Round.open(market, requester, staked_oracles[:3])
     _submit_four(rnd, contributors)
-    for o in staked_oracles[:2]:
-        rnd.report(o, 0, [5_000] * 4)
     last = staked_oracles[2]
     zero = (b"\0" * 32, 0)
     own = encode_scores([5_000] * 4)
+    for o in staked_oracles[:3]:
+        rnd.commit(o, 0, [5_000] * 4)  # R11: commit, then reveal
+    for o in staked_oracles[:2]:
+        rnd.reveal(o, 0)
+    salt = rnd.salt(last, 0)
     forged = list(rnd.records[0])
     forged[1] = (rando.address,) + tuple(forged[1][1:])
     with reverts_with("RecordsMismatch", rnd.bounty_id, 0):
-        market.reportAndSettle(rnd.bounty_id, 0, own, zero, pack_records(forged), rnd.batch_reports(0), {"from": last})
+        market.reportAndSettle(rnd.bounty_id, 0, own, zero, salt, pack_records(forged), rnd.batch_reports(0), {"from": last})
     with reverts_with("RecordsMismatch", rnd.bounty_id, 0):  # packed records: 69 bytes each
-        market.reportAndSettle(rnd.bounty_id, 0, own, zero, pack_records(rnd.records[0])[:-1], rnd.batch_reports(0), {"from": last})
+        market.reportAndSettle(rnd.bounty_id, 0, own, zero, salt, pack_records(rnd.records[0])[:-1], rnd.batch_reports(0),
+                               {"from": last})
     inflated = list(rnd.records[0])
     inflated[0] = (inflated[0][0], 2 * STAKE) + tuple(inflated[0][2:])
     with reverts_with("RecordsMismatch", rnd.bounty_id, 0):
-        market.reportAndSettle(rnd.bounty_id, 0, own, zero, pack_records(inflated), rnd.batch_reports(0), {"from": last})
+        market.reportAndSettle(rnd.bounty_id, 0, own, zero, salt, pack_records(inflated), rnd.batch_reports(0), {"from": last})
     others = rnd.batch_reports(0)
     others[1] = (encode_scores([9_000] * 4), others[1][1])
     with reverts_with("ReportMismatch", rnd.bounty_id, 0, 1):
-        market.reportAndSettle(rnd.bounty_id, 0, own, zero, pack_records(rnd.records[0]), others, {"from": last})
+        market.reportAndSettle(rnd.bounty_id, 0, own, zero, salt, pack_records(rnd.records[0]), others, {"from": last})
     rnd.final_report(last, 0, [5_000] * 4)
 
 

@@ -136,6 +136,7 @@ def test_u6_a_void_batch_returns_a_one_off_stake_to_the_claimable_balance(market
         rnd.submit(b, i)
     rnd.report(staked_oracles[0], 0, [6_000] * 4)
     chain.sleep(3601)
+    rnd.reveal_queued(0)  # R11: the committed reports are revealed first
     market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     assert market.claimable(b, ETH) == 3 * STAKE  # the silent members' slashes are burned, not shared
     assert market.claimable(a, ETH) == STAKE  # the ONE_OFF bit is not paid out

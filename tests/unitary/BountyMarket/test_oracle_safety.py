@@ -46,6 +46,7 @@ def test_void_drain_voiding_every_batch_pays_nobody_and_costs_a_silent_member_at
     for batch in range(voids):
         rnd.submit(attacker, batch)
         chain.sleep(601)
+        rnd.reveal_queued(batch)  # R11: the committed reports are revealed first
         tx = market.voidBatch(rnd.bounty_id, batch, rnd.records[batch], {"from": attacker})
         assert len(tx.events["OracleSlashed"]) == 3
     # each silent member lost exactly its bond for this bounty, never more, and none of it
@@ -140,6 +141,7 @@ def test_a_minority_decides_two_dishonest_of_five_cannot_move_a_decision_and_thr
         rnd.report(o, 0, genuine)
     chain.sleep(3601)
     with reverts_with("BatchNotVoidable", rnd.bounty_id, 0):  # a quorum reported
+        rnd.reveal_queued(0)  # R11: the committed reports are revealed first
         market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     tx = rnd.settle(0, rando)
     # 2 of the 4 agree with any median: no decision; nobody who reported is slashed, the
@@ -184,6 +186,7 @@ def test_a_minority_decides_three_reports_of_a_committee_of_six_are_not_a_quorum
     chain.sleep(3601)
     with reverts_with("BatchNotReady", rnd.bounty_id, 0, 3, market.getBatch(rnd.bounty_id, 0)["timeoutAt"]):
         rnd.settle(0, rando)
+    rnd.reveal_queued(0)  # R11: the committed reports are revealed first
     tx = market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     assert tx.events["BatchVoided"]["reports"] == 3
 

@@ -3,7 +3,7 @@
 from brownie import chain
 
 from tests.helpers import reverts_with
-from tests.market_helpers import ETH, Round
+from tests.market_helpers import ETH, Round, encode_scores
 
 STAKE = 10**16
 FEE = 3 * 10**15
@@ -14,12 +14,18 @@ def test_r1_only_opted_in_committee_members_report_once(market, requester, stake
     for i in range(4):
         rnd.submit(contributors[0], i)
     with reverts_with("NotCommitteeMember", rnd.bounty_id, rando.address):
-        market.report(rnd.bounty_id, 0, b"\0" * 16, (b"\0" * 32, 0), {"from": rando})
-    rnd.report(staked_oracles[0], 0, [5_000] * 4)
+        market.report(rnd.bounty_id, 0, b"\0" * 16, (b"\0" * 32, 0), b"\0" * 32, {"from": rando})
+    with reverts_with("NotCommitteeMember", rnd.bounty_id, rando.address):
+        market.commitReport(rnd.bounty_id, 0, b"\1" * 32, {"from": rando})
+    for o in staked_oracles[:3]:
+        rnd.commit(o, 0, [5_000] * 4)  # R11: every member committed, the reveal phase is open
+    rnd.reveal(staked_oracles[0], 0)
     with reverts_with("AlreadyReported", rnd.bounty_id, 0, staked_oracles[0].address):
-        rnd.report(staked_oracles[0], 0, [5_000] * 4)
+        market.report(rnd.bounty_id, 0, encode_scores([5_000] * 4), (b"\0" * 32, 0), rnd.salt(staked_oracles[0], 0),
+                      {"from": staked_oracles[0]})
     with reverts_with("WrongScoreCount", 28, 22):
-        rnd.report(staked_oracles[1], 0, [5_000] * 3)
+        market.report(rnd.bounty_id, 0, encode_scores([5_000] * 3), (b"\0" * 32, 0), rnd.salt(staked_oracles[1], 0),
+                      {"from": staked_oracles[1]})
 
 
 def test_c1_a_member_that_did_not_opt_in_cannot_report(market, requester, staked_oracles):
@@ -78,10 +84,12 @@ def test_r10_a_batch_without_quorum_is_voided_stakes_return_and_silent_members_a
         rnd.submit(contributors[i % 2], i)
     rnd.report(staked_oracles[0], 0, [6_000] * 4)  # 1 of 3: below the quorum (2)
     with reverts_with("BatchNotVoidable", rnd.bounty_id, 0):
+        rnd.reveal_queued(0)  # R11: the committed reports are revealed first
         market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     chain.sleep(3601)
     silent_stake = oracle_registry.oracleInfo(staked_oracles[2])[0]
     burn_before = market.pendingBurn(ETH)
+    rnd.reveal_queued(0)  # R11: the committed reports are revealed first
     tx = market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
     assert tx.events["BatchVoided"]["reports"] == 1
     assert [e["oracle"] for e in tx.events["OracleSlashed"]] == staked_oracles[1:3]

@@ -1,9 +1,10 @@
 """Rules B6, C2, S1, U2-U5, R2-R3, R6, P2."""
 
 from brownie import chain, web3
+from eth_utils import keccak
 
 from tests.helpers import reverts_with
-from tests.market_helpers import ETH, INVALID, WAD, Round, cid
+from tests.market_helpers import ETH, INVALID, RAW, WAD, Round, cid
 
 STAKE = 10**16
 
@@ -82,9 +83,13 @@ def test_r2_batches_are_scored_in_order(market, requester, staked_oracles, contr
 def test_r3_the_timeout_runs_from_when_the_previous_batch_was_decided(market, requester, staked_oracles, contributor, rando):
     rnd = Round.open(market, requester, staked_oracles[:4], batchSize=1)
     rnd.submit(contributor, 1)
+    for o in staked_oracles[:4]:
+        rnd.commit(o, 0, [6_000], (keccak(b"merged-0"), RAW))  # R11: batch 0's commitments, in its commit phase
     rnd.submit(contributor, 2)
     chain.sleep(7200)  # batch 1 filled long ago, but batch 0 is still pending
-    rnd.score_batch(0, [6_000], rando)
+    for o in staked_oracles[:3]:
+        rnd.reveal(o, 0)  # every member committed: the reveal phase is open
+    rnd.final_report(staked_oracles[3], 0, [6_000], (keccak(b"merged-0"), RAW))  # reveals and settles batch 0
     for o in staked_oracles[:3]:
         rnd.report(o, 1, [5_000])
     with reverts_with("BatchNotReady"):
