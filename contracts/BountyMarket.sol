@@ -887,6 +887,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 share := shr(240, calldataload(add(lane, shl(1, i))))
             }
             if (_baseAt(recs, i) + MAX_LAG < versions) stale |= 1 << i;
+            // slither-disable-next-line incorrect-equality (a share of zero: nothing to pay, not a balance compared)
             if (share == 0) continue;
             if (stale & (1 << i) != 0 || medians[i] <= st.headKey) capped = false;
             shares[i] = share;

@@ -178,6 +178,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 at = b.drawBlock;
         if (at != 0 && block.number < at + p) return;
         // Equivalent to: the least at >= block.number + DRAW_DELAY with at % (2 * p) == p
+        // slither-disable-next-line divide-before-multiply (rounds up to a period boundary on purpose: the first block of a drawing half)
         at = ((block.number + DRAW_DELAY + p - 1) / (2 * p)) * (2 * p) + p;
         b.drawBlock = uint32(at);
         emit CommitteeDrawArmed(bountyId, at);
@@ -187,6 +188,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     ///      public (an emptied seat would join a draw whose outcome its emptier can compute).
     function _seatsFrozen(uint256 bountyId) private view {
         uint256 p = _drawPeriod;
+        // slither-disable-next-line incorrect-equality (the parity of a block period, not a time compared)
         if ((block.number / p) & 1 == 1) revert SeatsFrozen(bountyId, (block.number / p + 1) * p);
     }
 

@@ -85,6 +85,7 @@ contract OracleRegistry is IOracleRegistry {
     /// @inheritdoc IOracleRegistry
     function phase() public view returns (bool drawing, uint256 until) {
         uint256 p = drawPeriod;
+        // slither-disable-next-line incorrect-equality (the parity of a block period, not a time compared)
         drawing = (block.number / p) & 1 == 1;
         until = (block.number / p + 1) * p;
     }
