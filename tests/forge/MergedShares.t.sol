@@ -71,9 +71,29 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         return BatchReport(MarketModel.encode(scores, merged, shares), cid);
     }
 
+    address[] internal _posters;
+    BatchReport[] internal _posted;
+
+    /// @dev A member commits to its report now (R11); `_reveal` opens every commitment later.
     function _post(uint256 id, uint256 batch, address o, BatchReport memory r) internal {
         vm.prank(o);
-        market.report(id, batch, r.scores, r.merged);
+        market.commitReport(id, batch, MarketSetup.reportCommitment(id, batch, o, r));
+        _posters.push(o);
+        _posted.push(r);
+    }
+
+    /// @dev Reveals every committed report, in commit order, warping to the reveal phase when
+    ///      some opted-in member did not commit (MarketSetup.commitAndReveal's rule).
+    function _reveal(uint256 id, uint256 batch) internal {
+        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (, uint256 opted,) = market.getCommittee(id);
+        if (committed != opted && block.timestamp < revealAt) vm.warp(revealAt);
+        for (uint256 i = 0; i < _posters.length; ++i) {
+            vm.prank(_posters[i]);
+            market.report(id, batch, _posted[i].scores, _posted[i].merged, MarketSetup.reportSalt(id, batch, _posters[i]));
+        }
+        delete _posters;
+        delete _posted;
     }
 
     function _u32(uint32 a, uint32 b) internal pure returns (uint32[] memory x) {
@@ -133,6 +153,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         BatchReport memory evil = _steering();
         _post(id, 0, oracles[0], honest);
         _post(id, 0, oracles[1], evil);
+        _reveal(id, 0);
         vm.warp(block.timestamp + p.scoringTimeout + 1);
         BatchReport[] memory reps = new BatchReport[](2);
         (reps[0], reps[1]) = (honest, evil);
@@ -154,6 +175,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         BatchReport[] memory reps = new BatchReport[](3);
         (reps[0], reps[1], reps[2]) = (_honest(), _steering(), _honest());
         for (uint256 i = 0; i < 3; ++i) _post(id, 0, oracles[i], reps[i]);
+        _reveal(id, 0);
         vm.recordLogs();
         vm.prank(keeper);
         market.settleBatch(id, 0, recs, reps);
@@ -171,6 +193,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         BatchReport[] memory reps = new BatchReport[](4);
         (reps[0], reps[1], reps[2], reps[3]) = (_honest(), _honest(), _steering(), _steering());
         for (uint256 i = 0; i < 4; ++i) _post(id, 0, oracles[i], reps[i]);
+        _reveal(id, 0);
         vm.recordLogs();
         vm.prank(keeper);
         market.settleBatch(id, 0, recs, reps);
@@ -187,6 +210,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
             BatchReport[] memory reps = new BatchReport[](4);
             for (uint256 i = 0; i < 4; ++i) reps[i] = i < evil ? _steering() : _honest();
             for (uint256 i = 0; i < 4; ++i) _post(id, 0, oracles[i], reps[i]);
+            _reveal(id, 0);
             uint256 before = market.claimable(allyC, ETH);
             vm.recordLogs();
             vm.prank(keeper);
@@ -221,6 +245,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
                 reps[i] = r;
                 _post(id, 0, oracles[i], r);
             }
+            _reveal(id, 0);
             uint256 before = market.claimable(honestC, ETH);
             vm.prank(keeper);
             market.settleBatch(id, 0, recs, reps);
@@ -249,6 +274,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
             reps[i] = _rep(sc, 9_000, sh, MarketSetup.cid("merged", 0));
             _post(id, 0, oracles[i], reps[i]);
         }
+        _reveal(id, 0);
         vm.prank(keeper);
         market.settleBatch(id, 0, recs, reps);
         uint256 reward = sum == 0 || sum > 10_000 ? 0 : (p.reward * 4_000) / 4_000; // merged 9,000 = the target
@@ -273,6 +299,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         BatchReport[] memory reps = new BatchReport[](3);
         (reps[0], reps[1], reps[2]) = (_honest(), other, _honest());
         for (uint256 i = 0; i < 3; ++i) _post(id, 0, oracles[i], reps[i]);
+        _reveal(id, 0);
         vm.recordLogs();
         vm.prank(keeper);
         market.settleBatch(id, 0, recs, reps);
@@ -305,6 +332,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         }
         MarketModel.Outcome memory o = MarketModel.settle(_modelParams(3), _linear(), _linear(), _stakes(p.stake), new uint256[](2), raw, cids);
         assertTrue(o.noMajority, "model: no vote has a quorum");
+        _reveal(id, 0);
         vm.recordLogs();
         vm.prank(keeper);
         market.settleBatch(id, 0, recs, reps);
@@ -364,6 +392,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
             reps[i] = BatchReport(MarketModel.encode(s, true), MarketSetup.cid("merged", batch));
             _post(id, batch, oracles[i], reps[i]);
         }
+        _reveal(id, batch);
         vm.prank(keeper);
         market.settleBatch(id, batch, recs, reps);
     }
@@ -404,6 +433,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         uint256 nz = 0;
         for (uint256 i = 0; i < cd.length; ++i) if (cd[i] != 0) ++nz;
         uint256 intrinsic = 21_000 + 16 * nz + 4 * (cd.length - nz);
+        _reveal(id, 0);
         vm.prank(keeper);
         uint256 g = gasleft();
         market.settleBatch(id, 0, recs, reps);
