@@ -16,13 +16,14 @@ def reverts_with(error: str, *args: object):
     return brownie.reverts(revert_pattern="(?i)" + re.escape(f"{error}: {shown}"))
 
 
-def to_staking(registry) -> None:
-    """Rule O7: mine until the next transaction lands in a registry staking half (stake,
-    requestUnbond, setPolicy and sync revert in a drawing half; scripts/deploy.py's local
-    period is 8 blocks)."""
+def to_staking(registry, txs: int = 1) -> None:
+    """Rule O7: mine until the next `txs` transactions all land in a registry staking half
+    (stake, requestUnbond, setPolicy and sync revert in a drawing half; scripts/deploy.py's
+    local period is 8 blocks, so `txs` must stay below it)."""
     period = registry.drawPeriod()
-    # both the block gas is estimated at (the latest) and the one the transaction lands in
-    while any((n // period) % 2 == 1 for n in (brownie.chain.height, brownie.chain.height + 1)):
+    assert 0 < txs < period, "a staking half holds fewer blocks"
+    # the block gas is estimated at (the latest) and the blocks the transactions land in
+    while any((n // period) % 2 == 1 for n in range(brownie.chain.height, brownie.chain.height + txs + 1)):
         brownie.chain.mine()
 
 

@@ -55,12 +55,18 @@ def _show_policy(policy: Any, is_set: bool) -> str:
             f"{policy.max_committee_by_batch}, token fees {'accepted' if policy.accept_token_fees else 'refused'}")
 
 
+def _progress(message: str) -> None:
+    """A wait the user should know about, on stderr: stdout keeps only the command's result
+    (scripts read it), whatever phase the registry is in (O7)."""
+    print(message, file=sys.stderr)
+
+
 def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.policy import Policy
 
     market = market_for(args, settings)
     if not args.show:
-        market.set_policy(_policy_from(args).as_tuple(), notify=print)
+        market.set_policy(_policy_from(args).as_tuple(), notify=_progress)
     raw, is_set = market.policy_of(market.account)
     print(f"oracle {market.account}: {_show_policy(Policy.from_tuple(raw), is_set)}")
     return 0
@@ -68,7 +74,7 @@ def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_oracle_stake(args: argparse.Namespace, settings: Settings) -> int:
     market = market_for(args, settings)
-    market.stake_oracle(wei(args.eth), notify=print)
+    market.stake_oracle(wei(args.eth), notify=_progress)
     print(f"staked {args.eth:g} ETH for {market.sender.address}")
     return 0
 

@@ -26,7 +26,7 @@ from fathom.roles.requester import reveal
 from fathom.cli.reputation import COUNTERS
 from fathom.storage.store import EmbeddedStore
 
-from roles_helpers import DATA, SLASH_BPS, STAKE, World, named, open_round, revert, snapshot
+from roles_helpers import DATA, SLASH_BPS, STAKE, World, mine, named, open_round, revert, snapshot
 from roles_helpers import world  # noqa: F401 - the module's chain fixture
 
 NETWORK = "rolestest"
@@ -360,9 +360,16 @@ def test_an_oracle_stakes_and_runs_from_the_command_line(on_chain, capsys, world
     on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + me.key.hex())
     on_chain.setenv("FATHOM_CONFIRMATIONS", "0")
     on_chain.setenv("FATHOM_DATA_DIR", str(tmp_path / "oracle"))
+    # start inside a drawing half (O7): the stake waits for the staking half and says so on
+    # stderr, while stdout holds only the result (scripts read it) whatever the phase
+    viewer = world.viewer()
+    while not viewer.drawing_until():
+        mine(world.w3)
+    until = viewer.drawing_until()
     code, out, err = run(capsys, "oracle", "stake", "2")
     assert code == 0, err
     assert out.strip() == f"staked 2 ETH for {me.address}"
+    assert f"drawing committees until block {until} (rule O7): stake waits for its staking half" in err
     assert world.viewer().registry.functions.isEligible(me.address).call()
     code, out, err = run(capsys, "oracle", "run", "--ticks", "2", "--poll", "0")
     assert code == 0, err

@@ -64,6 +64,9 @@ def test_o2_an_oracle_cannot_unbond_or_withdraw_from_inside_a_fee_payment(
     rnd.score_batch(0, [5_000] * 4, rando)
     fee = market.claimable(attacker, ETH)
     assert fee == 10**15
+    # the hook's requestUnbond must meet the serving check, not O7's drawing half: R11's
+    # commits and reveals leave the chain wherever the period puts it
+    to_staking(oracle_registry, txs=4)
     arm(attacker, oracle_registry.requestUnbond)
     arm(attacker, oracle_registry.withdraw)
     arm(attacker, market.leaveCommittee, bid)
