@@ -23,13 +23,7 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
         market = d.market;
         registry = d.registry;
         token = new MockERC20("Big supply", "BIG", 18);
-        for (uint256 i = 0; i < 3; ++i) {
-            address o = address(uint160(0xD000 + i));
-            oracles.push(o);
-            vm.deal(o, 10 ether);
-            vm.prank(o);
-            registry.stake{value: 10 ether}();
-        }
+        oracles = MarketSetup.stakeOracles(registry, 3);
     }
 
     function _open(BountyParams memory p) internal returns (uint256 id) {

@@ -37,13 +37,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         market = d.market;
         registry = d.registry;
         token = new MockERC20("Mock", "MCK", 18);
-        for (uint256 i = 0; i < 5; ++i) {
-            address o = address(uint160(0xD000 + i));
-            oracles.push(o);
-            vm.deal(o, 10 ether);
-            vm.prank(o);
-            registry.stake{value: 10 ether}();
-        }
+        oracles = MarketSetup.stakeOracles(registry, 5);
         for (uint256 i = 0; i < 4; ++i) {
             contributors.push(address(uint160(0xB000 + i)));
         }

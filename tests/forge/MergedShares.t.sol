@@ -26,13 +26,7 @@ contract MergedSharesTest is Test, IBountyMarketTypes {
         MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
         market = d.market;
         registry = d.registry;
-        for (uint256 i = 0; i < 16; ++i) {
-            address o = address(uint160(0xD000 + i));
-            oracles.push(o);
-            vm.deal(o, 10 ether);
-            vm.prank(o);
-            registry.stake{value: 10 ether}();
-        }
+        oracles = MarketSetup.stakeOracles(registry, 16);
     }
 
     function _committee(uint256 m) internal view returns (address[] memory c) {

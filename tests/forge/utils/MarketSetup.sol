@@ -45,6 +45,19 @@ library MarketSetup {
         return keccak256(abi.encode(validationCid, key, salt));
     }
 
+    /// @dev `n` oracles at 0xD000 + i, each staking 10 ETH in `registry` (the market's setUp of
+    ///      most suites; the deployment's staking half starts at block 0, rule O7).
+    function stakeOracles(OracleRegistry registry, uint256 n) internal returns (address[] memory oracles) {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        oracles = new address[](n);
+        for (uint256 i = 0; i < n; ++i) {
+            oracles[i] = address(uint160(0xD000 + i));
+            vm.deal(oracles[i], 10 ether);
+            vm.prank(oracles[i]);
+            registry.stake{value: 10 ether}();
+        }
+    }
+
     /// @dev A member's salt for its report of a batch (R11), fixed for the tests.
     function reportSalt(uint256 id, uint256 batch, address member) internal pure returns (bytes32) {
         return keccak256(abi.encode("salt", id, batch, member));
