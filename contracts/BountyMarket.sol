@@ -134,6 +134,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (n == 0) revert BatchNotReportable(bountyId, batch);
         uint256 bit = _memberBit(bountyId, msg.sender);
         if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        if ((status >> ST_LATE) & bit != 0) revert SitsOutBatch(bountyId, batch, msg.sender);
         // closed once reveals are open (so a commitment never follows a public report)
         if (_revealOpen(bountyId, b, status, batch, n)) revert CommitClosed(bountyId, batch);
         uint256 slot = _members[bountyId][msg.sender];
@@ -143,11 +144,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @inheritdoc IBountyMarketActions
-    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt) {
+    function getCommits(uint256 bountyId, uint256 batch)
+        external
+        view
+        returns (uint16 committedMask, uint256 revealAt, uint16 sittingOut)
+    {
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         uint256 n = _reportableSubmissions(b, status, batch);
-        if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n));
+        if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n), uint16(status >> ST_LATE));
     }
 
     /// @dev The report matches the sender's commitment (R11); returns its digest.
@@ -282,7 +287,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             _claimable[who][token] += stake & STAKE_MASK;
         }
         emit BatchVoided(bountyId, batch, _popcount(reported));
-        uint256 silent = (status >> ST_OPTED_IN & 0xffff) & ~reported;
+        // a member that joined while the batch was reportable sat it out: never charged for it
+        uint256 silent = _onDuty(status) & ~reported;
         uint256 bonds = _bonds(b);
         uint256 burned = 0;
         for (uint256 i = 0; silent != 0; ++i) {
@@ -630,9 +636,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (n == 0) revert BatchNotReportable(bountyId, batch);
         uint256 m = _popcount(mask);
         uint256 quorum = _quorum(status);
-        // every opted-in member reported, or the timeout passed; and always more than half of
+        // every member on duty reported, or the timeout passed; and always more than half of
         // the committee (opted in or not) reported
-        if (mask != (status >> ST_OPTED_IN & 0xffff) || m < quorum) {
+        if (mask != _onDuty(status) || m < quorum) {
             uint256 timeoutAt = _timeoutAt(bountyId, b, batch, n);
             if (block.timestamp < timeoutAt || m < quorum) revert BatchNotReady(bountyId, batch, m, timeoutAt);
         }
@@ -1254,7 +1260,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (n == batchSize && status & F_SPILLED != 0) delete _batchHashes[bountyId][batch];
-        status = _set(_set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0), ST_COMMITTED, 16, 0) & ~F_SPILLED;
+        status = _set(_set(_set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0), ST_COMMITTED, 16, 0), ST_LATE, 16, 0)
+            & ~F_SPILLED;
         if ((b.intake & LOW32) >= (batch + 2) * batchSize) status |= F_SPILLED;
         return status;
     }

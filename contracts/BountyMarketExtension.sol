@@ -148,7 +148,9 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         if ((status >> ST_OPTED_IN) & bit != 0) revert AlreadyOptedIn(bountyId, msg.sender);
-        b.status = status | (bit << ST_OPTED_IN);
+        // R11: joining while a batch is reportable, it sits that batch out (no commit, no charge)
+        uint256 late = _reportableSubmissions(b, status, _u(status, ST_NEXT_BATCH, 32)) != 0 ? bit << ST_LATE : 0;
+        b.status = status | (bit << ST_OPTED_IN) | late;
         // reserve the member's balance of the bounty's token: fee credits then rewrite it
         address token = _tokenOf(b.terms);
         if (_claimable[msg.sender][token] == 0) _claimable[msg.sender][token] = KEPT;

@@ -113,6 +113,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
     uint256 internal constant ST_COMMITTED = 222; // uint16 mask (bits 222-237): who committed to a report of batch nextBatch (R11)
     uint256 internal constant F_DRAWN = 1 << 238; // the committee is drawn from the registry (rule C4)
+    uint256 internal constant ST_LATE = 239; // uint16 mask (bits 239-254): who opted in while batch nextBatch was reportable; it sits that batch out (R11)
 
     // scoring word: bit offsets
     uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided
@@ -303,15 +304,22 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         return bytes32(0);
     }
 
-    /// @dev Rule R11: reveals (report, reportAndSettle) open once every opted-in member
-    ///      committed, or from the last 1/REVEAL_SHARE of the batch's scoring timeout on, and
-    ///      stay open once a report is public; commits close when they open.
+    /// @dev Rule R11: reveals (report, reportAndSettle) open once every member on duty for the
+    ///      batch committed, or from the last 1/REVEAL_SHARE of the batch's scoring timeout on,
+    ///      and stay open once a report is public; commits close when they open. A member that
+    ///      opts in while the batch is reportable sits it out (_onDuty), so a join can never
+    ///      re-open commits once every member on duty committed (a pending reveal is public).
     function _revealOpen(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 n) internal view returns (bool) {
-        // a report is public already (it stays open if a member joins later), or all committed
+        // a report is public already, or all on duty committed
         if (status >> ST_REPORTED & 0xffff != 0) return true;
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if ((status >> ST_COMMITTED & 0xffff) == (status >> ST_OPTED_IN & 0xffff)) return true;
+        if ((status >> ST_COMMITTED & 0xffff) == _onDuty(status)) return true;
         return block.timestamp >= _revealAt(bountyId, b, batch, n);
+    }
+
+    /// @dev The members on duty for batch nextBatch (R11): opted in before it became reportable.
+    function _onDuty(uint256 status) internal pure returns (uint256) {
+        return (status >> ST_OPTED_IN & 0xffff) & ~(status >> ST_LATE);
     }
 
     function _revealAt(uint256 bountyId, Bounty storage b, uint256 batch, uint256 n) internal view returns (uint256) {

@@ -124,6 +124,9 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error AlreadyReported(uint256 bountyId, uint256 batch, address oracle);
     error BatchNotDecided(uint256 bountyId, uint256 batch);
     error CommitClosed(uint256 bountyId, uint256 batch);
+    /// @dev R11: the member opted in while this batch was reportable, so it sits the batch out
+    ///      (it may neither commit nor report, and no void of it charges the member).
+    error SitsOutBatch(uint256 bountyId, uint256 batch, address oracle);
     error RevealNotOpen(uint256 bountyId, uint256 batch);
     error RevealMismatch(uint256 bountyId, uint256 batch, address oracle);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
@@ -334,13 +337,18 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         keccak256(abi.encode(bountyId, member, salt, digest)), where digest is
     ///         keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) with its
     ///         low 32 bits zeroed. Open while the batch is reportable, before the reveal phase
-    ///         (every opted-in member committed, or the last quarter of the scoring timeout)
-    ///         and before any reveal; a member may commit again until then.
+    ///         (every member on duty committed, or the last quarter of the scoring timeout)
+    ///         and before any reveal; a member may commit again until then. A member that
+    ///         opted in while the batch was reportable sits it out (SitsOutBatch).
     function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
 
     /// @notice Who committed to a report of a reportable batch (bit i = committee member i),
-    ///         and when its reveal phase opens at the latest (R11); zeros otherwise.
-    function getCommits(uint256 bountyId, uint256 batch) external view returns (uint16 committedMask, uint256 revealAt);
+    ///         when its reveal phase opens at the latest, and who sits it out, having opted
+    ///         in while it was reportable (R11); zeros otherwise.
+    function getCommits(uint256 bountyId, uint256 batch)
+        external
+        view
+        returns (uint16 committedMask, uint256 revealAt, uint16 sittingOut);
 
     /// @notice A member reveals its report of a batch: the scores and the merged model it
     ///         pinned, which must match its commitment (commitReport) with `salt`, in the

@@ -174,10 +174,10 @@ class Round:
         return tx
 
     def reveal_open(self, batch: int) -> bool:
-        committed, reveal_at = self.market.getCommits(self.bounty_id, batch)
+        committed, reveal_at, sitting_out = self.market.getCommits(self.bounty_id, batch)
         reported = self.market.getBatch(self.bounty_id, batch)[2]
-        opted = self.market.getCommittee(self.bounty_id)[1]
-        return reported != 0 or committed == opted or chain.time() >= reveal_at
+        duty = self.market.getCommittee(self.bounty_id)[1] & ~sitting_out
+        return reported != 0 or committed == duty or chain.time() >= reveal_at
 
     def reveal(self, oracle: Any, batch: int):
         """`oracle` reveals the report it committed to."""

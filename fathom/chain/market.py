@@ -292,10 +292,10 @@ class Market:
         return dict(zip(("recordsHash", "filledAt", "reportedMask", "decided", "submissions", "timeoutAt"), values))
 
     def commits(self, bounty_id: int, batch: int) -> dict[str, Any]:
-        """Who committed to a report of the reportable batch, and when its reveal phase opens at
-        the latest (R11)."""
+        """Who committed to a report of the reportable batch, when its reveal phase opens at the
+        latest, and who sits it out, having opted in while it was reportable (R11)."""
         values = self._view(self.market.functions.getCommits(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
-        return dict(zip(("committedMask", "revealAt"), values))
+        return dict(zip(("committedMask", "revealAt", "sittingOut"), values))
 
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()

@@ -335,10 +335,11 @@ def reveal_at(timeout_at: int, scoring_timeout: int) -> int:
     return timeout_at - scoring_timeout // REVEAL_SHARE
 
 
-def reveal_open(committed: int, opted: int, reported: int, now: int, reveal_at_: int) -> bool:
+def reveal_open(committed: int, duty: int, reported: int, now: int, reveal_at_: int) -> bool:
     """Rule R11, as `_revealOpen`: reports (reveals) are accepted, and commitments refused,
-    once a report is public, every opted-in member committed, or the reveal phase began."""
-    return reported != 0 or committed == opted or now >= reveal_at_
+    once a report is public, every member on duty committed (`duty`: opted in before the
+    batch became reportable, i.e. not sitting it out), or the reveal phase began."""
+    return reported != 0 or committed == duty or now >= reveal_at_
 
 
 # ------------------------------------------------------------------ market helpers

@@ -247,7 +247,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         vm.prank(oracles[0]);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealNotOpen.selector, id, 0));
         market.report(id, 0, r.scores, r.merged, MarketSetup.reportSalt(id, 0, oracles[0]));
-        (uint16 committed, uint256 revealAt) = market.getCommits(id, 0);
+        (uint16 committed, uint256 revealAt,) = market.getCommits(id, 0);
         (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
         assertEq(committed, 1, "member 0 committed");
         assertEq(revealAt, timeoutAt - market.getBounty(id).scoringTimeout / 4, "the last quarter is the reveal phase");

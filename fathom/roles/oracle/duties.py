@@ -100,6 +100,13 @@ class Duties:
         reportable = batch["filledAt"] != 0 or state == "Settling"
         if not reportable:
             return
+        # R11: a member that opted in while this batch was reportable sits it out; whether
+        # every member reported is asked of the members on duty
+        duty = opted & ~self.market.commits(bounty_id, k)["sittingOut"]
+        if not duty & bit:
+            log.info("bounty %s: batch %s: joined while it was reportable, sits it out (R11)", bounty_id, k)
+            self._finish_batch(bounty_id, k, batch, members, duty, view)
+            return
         if not batch["reportedMask"] & bit:
             events = self._confirmed(bounty_id)
             records = Market.records_of(events, bounty_id, k)
@@ -107,24 +114,24 @@ class Duties:
                 return  # wait for the batch's submissions to be confirmed
             report = self._report_for(bounty_id, k, records, view, batch, members)
             if report is None:  # still fetching, or abstaining (rule F8): others' reports may still settle it
-                self._finish_batch(bounty_id, k, batch, members, opted, view)
+                self._finish_batch(bounty_id, k, batch, members, duty, view)
                 return
             scores, merged, tx = report
             if tx is not None and self._awaited(bounty_id, k, tx):
                 batch = self.market.batch(bounty_id, k)
         if not batch["reportedMask"] & bit:
-            if not self._revealable(bounty_id, k, batch, bit, opted, scores, merged):
-                self._finish_batch(bounty_id, k, batch, members, opted, view)
+            if not self._revealable(bounty_id, k, batch, bit, duty, scores, merged):
+                self._finish_batch(bounty_id, k, batch, members, duty, view)
                 return
             salt = self._salt(bounty_id, k)
-            if (batch["reportedMask"] | bit) == opted and self._final_report(bounty_id, k, batch, members, scores, merged, salt):
+            if (batch["reportedMask"] | bit) == duty and self._final_report(bounty_id, k, batch, members, scores, merged, salt):
                 return
             self.market.report(bounty_id, k, report_bytes(scores), merged, salt, on_sent=self._on_sent(bounty_id, k))
             fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
-        self._finish_batch(bounty_id, k, batch, members, opted, view)
+        self._finish_batch(bounty_id, k, batch, members, duty, view)
 
     def _drawn(self, bounty_id: int) -> bool:
         """Whether the bounty's committee is drawn (C4); fixed at opening, so read once."""
@@ -180,7 +187,7 @@ class Duties:
         self.db.execute("UPDATE reports SET salt = ? WHERE bounty = ? AND batch = ?", (salt.hex(), bounty_id, k))
         return salt
 
-    def _revealable(self, bounty_id: int, k: int, batch: dict[str, Any], bit: int, opted: int,
+    def _revealable(self, bounty_id: int, k: int, batch: dict[str, Any], bit: int, duty: int,
                     scores: dict[str, Any], merged: tuple) -> bool:
         """R11: True once this member's commitment is on chain and the batch's reveal phase is
         open. While the commit phase is on, it commits first (the reveal waits for the phase:
@@ -189,7 +196,7 @@ class Duties:
         commits = self.market.commits(bounty_id, k)
 
         def reveal_open(c: Mapping[str, Any]) -> bool:
-            return protocol.reveal_open(c["committedMask"], opted, batch["reportedMask"], self.market.now(), c["revealAt"])
+            return protocol.reveal_open(c["committedMask"], duty, batch["reportedMask"], self.market.now(), c["revealAt"])
 
         commitment = report_commitment(bounty_id, k, self.address, self._salt(bounty_id, k), report_bytes(scores), merged)
         committed = bool(commits["committedMask"] & bit)
@@ -211,7 +218,17 @@ class Duties:
             fault_point("committed")
             self._say(f"bounty {bounty_id}: batch {k} committed")
             commits = self.market.commits(bounty_id, k)
-        return reveal_open(commits)
+        if not reveal_open(commits):
+            return False
+        if self.confirmations and batch["reportedMask"] == 0 and self.market.now() < commits["revealAt"]:
+            # open only because every member on duty committed: reveal once those commitments
+            # are confirmed, so that a re-org cannot let the last committer swap its commitment
+            # for a copy of a reveal it has seen (R11)
+            confirmed = {e["oracle"] for e in self._confirmed(bounty_id) if e.name == "ReportCommitted" and e["batch"] == k}
+            if len(confirmed) < bin(commits["committedMask"]).count("1"):
+                log.info("bounty %s: batch %s: reveals wait for the commitments' confirmations", bounty_id, k)
+                return False
+        return True
 
     def _last_commitment(self, bounty_id: int, k: int) -> bytes | None:
         """This member's latest commitment to batch k on chain (its last ReportCommitted event up
@@ -268,7 +285,7 @@ class Duties:
         self._say(f"bounty {bounty_id}: batch {k} reported and settled ({len(scores['scores'])} scores)")
         return True
 
-    def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], opted: int,
+    def _finish_batch(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str], duty: int,
                       view: dict[str, Any]) -> None:
         reported = batch["reportedMask"]
         needed = quorum(view, len(members))
@@ -276,8 +293,8 @@ class Duties:
         timed_out = self.market.now() >= batch["timeoutAt"]
         events = self._latest(bounty_id)
         records = Market.records_of(events, bounty_id, k)
-        if count >= needed and (reported == opted or timed_out):
-            # R4: a quorum reported, and everyone opted in or the timeout passed; the
+        if count >= needed and (reported == duty or timed_out):
+            # R4: a quorum reported, and every member on duty (R11) or the timeout passed; the
             # contract decides, or voids the batch when no quorum agrees with every median
             reporters = [m for i, m in enumerate(members) if reported >> i & 1]
             reports = Market.reports_of(events, bounty_id, k, reporters)

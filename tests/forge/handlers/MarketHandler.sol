@@ -981,9 +981,11 @@ contract MarketHandler is IBountyMarketTypes {
         if (timeoutAt == 0) return false;
         if (!unreported) return true;
         (, uint256 opted,) = market.getCommittee(id);
+        // R11: once reveals are open, only the members that committed can still report; a
+        // member that joined while the batch was reportable sits it out
+        (uint16 committed, uint256 revealAt, uint16 out) = market.getCommits(id, batch);
+        opted &= ~uint256(out);
         uint256 can = opted & ~uint256(reportedMask);
-        // R11: once reveals are open, only the members that committed can still report
-        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
         if (reportedMask != 0 || committed == opted || block.timestamp >= revealAt) can &= committed;
         return can != 0;
     }
@@ -1909,8 +1911,9 @@ contract MarketHandler is IBountyMarketTypes {
     /// @dev The reveal phase of `batch` (R11): if it has not begun, every opted-in member that
     ///      has not committed commits now. Returns the committed members.
     function _openReveals(uint256 id, uint256 batch, uint256 noiseSeed, bool allowOutlier) internal returns (uint256) {
-        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (uint16 committed, uint256 revealAt, uint16 out) = market.getCommits(id, batch);
         (, uint256 opted,) = market.getCommittee(id);
+        opted &= ~uint256(out); // those on duty (R11)
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
         if (committed == opted || block.timestamp >= revealAt || reportedMask != 0) return committed;
         for (uint256 j = 0; j < _committee[id].length; ++j) {
@@ -1918,7 +1921,7 @@ contract MarketHandler is IBountyMarketTypes {
                 _commitAs(id, batch, j, uint256(keccak256(abi.encode(noiseSeed, j, "commit"))), allowOutlier);
             }
         }
-        (committed,) = market.getCommits(id, batch);
+        (committed,,) = market.getCommits(id, batch);
         return committed;
     }
 
@@ -1951,8 +1954,9 @@ contract MarketHandler is IBountyMarketTypes {
         view
         returns (uint256 source, uint256 copier)
     {
-        (uint16 committed,) = market.getCommits(id, batch);
+        (uint16 committed,, uint16 out) = market.getCommits(id, batch);
         (, uint256 opted,) = market.getCommittee(id);
+        opted &= ~uint256(out); // those on duty (R11)
         source = type(uint256).max;
         copier = type(uint256).max;
         uint256 size = _committee[id].length;
@@ -1980,8 +1984,9 @@ contract MarketHandler is IBountyMarketTypes {
     /// @dev One member that has not committed commits, if the commit phase is on; with `expire`
     ///      the commit phase then runs out (only while a quorum and one more have committed).
     function _commitOne(uint256 id, uint256 batch, uint256 seed, bool expire) internal {
-        (uint16 committed, uint256 revealAt) = market.getCommits(id, batch);
+        (uint16 committed, uint256 revealAt, uint16 out) = market.getCommits(id, batch);
         (, uint256 opted,) = market.getCommittee(id);
+        opted &= ~uint256(out); // those on duty (R11)
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
         if (committed == opted || block.timestamp >= revealAt || reportedMask != 0) return;
         uint256 size = _committee[id].length;
@@ -1991,7 +1996,7 @@ contract MarketHandler is IBountyMarketTypes {
             _commitAs(id, batch, m, seed >> 16, true);
             break;
         }
-        (committed,) = market.getCommits(id, batch);
+        (committed,,) = market.getCommits(id, batch);
         if (expire && _popcount(committed) >= _quorum(id) + 1 && block.timestamp < revealAt) vm.warp(revealAt);
     }
 
