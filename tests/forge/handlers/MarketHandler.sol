@@ -497,7 +497,7 @@ contract MarketHandler is IBountyMarketTypes {
         if (id == 0) return;
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
-        (, uint256 opted,) = market.getCommittee(id);
+        uint256 opted = _onDuty(id, batch);
         uint256 silent = (seed >> 8) % 3 == 0 ? (seed >> 16) % _committee[id].length : type(uint256).max;
         for (uint256 j = 0; j < _committee[id].length; ++j) {
             if (opted & (1 << j) == 0 || reportedMask & (1 << j) != 0 || j == silent) continue;
@@ -994,7 +994,7 @@ contract MarketHandler is IBountyMarketTypes {
     ///      opted-in member reported), or voids it when they are fewer than a quorum (R4, R10).
     function _settleOrVoid(uint256 id, uint256 batch) internal {
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
-        (, uint256 opted,) = market.getCommittee(id);
+        uint256 opted = _onDuty(id, batch);
         if (reportedMask != opted && block.timestamp < timeoutAt) vm.warp(timeoutAt);
         if (_popcount(reportedMask) < _quorum(id)) _void(id, batch, reportedMask);
         else _settle(id, batch);
@@ -1045,7 +1045,7 @@ contract MarketHandler is IBountyMarketTypes {
     function _finishBatch(uint256 id, uint256 seed, uint256 mode) internal {
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
-        (, uint256 opted,) = market.getCommittee(id);
+        uint256 opted = _onDuty(id, batch);
         // R11: only members that committed can report (the others are silent)
         uint256 committed = _openReveals(id, batch, uint256(keccak256(abi.encode(seed, "commits"))), true);
         uint256 missing = opted & committed & ~uint256(reportedMask);
@@ -2050,8 +2050,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
         if (timeoutAt == 0 || reportedMask == 0) return (false, batch);
-        (, uint256 opted,) = market.getCommittee(id);
-        if (reportedMask == opted) return (true, batch);
+        if (reportedMask == _onDuty(id, batch)) return (true, batch);
         if (_popcount(reportedMask) < _quorum(id)) return (false, batch);
         if (block.timestamp >= timeoutAt) return (true, batch);
         if (!wait) return (false, batch);
@@ -2102,9 +2101,8 @@ contract MarketHandler is IBountyMarketTypes {
         c.o = _model(id, c.records, c.reports);
         c.slashAmounts = new uint256[](c.reports.length);
         if (c.o.noMajority) {
-            // R4: settlement voids the batch: the silent opted-in members lose an offence (C3)
-            (, uint256 opted,) = market.getCommittee(id);
-            (c.silentAmounts, c.ethSlashed) = _silentSlashes(id, opted & ~reportedMask);
+            // R4: settlement voids the batch: the silent members on duty lose an offence (C3, R11)
+            (c.silentAmounts, c.ethSlashed) = _silentSlashes(id, _onDuty(id, batch) & ~reportedMask);
             c.voidBefore = _voidSnapshot(id, c.records);
         } else {
             for (uint256 r = 0; r < c.reports.length; ++r) {
@@ -2355,6 +2353,14 @@ contract MarketHandler is IBountyMarketTypes {
         return "";
     }
 
+    /// @dev The members on duty for reportable `batch` (R11): opted in, not sitting it out
+    ///      (a member that opted in while the batch was reportable).
+    function _onDuty(uint256 id, uint256 batch) internal view returns (uint256) {
+        (, uint256 opted,) = market.getCommittee(id);
+        (,, uint16 out) = market.getCommits(id, batch);
+        return opted & ~uint256(out);
+    }
+
     /// @dev One offence for each member of `silent` (by committee index), and their sum.
     function _silentSlashes(uint256 id, uint256 silent) internal view returns (uint256[] memory amounts, uint256 sum) {
         amounts = new uint256[](_committee[id].length);
@@ -2540,8 +2546,7 @@ contract MarketHandler is IBountyMarketTypes {
     function _void(uint256 id, uint256 batch, uint256 reportedMask) internal {
         Info storage info = _infos[id - 1];
         SubmissionRecord[] memory records = _records[id][batch];
-        (, uint256 opted,) = market.getCommittee(id);
-        (uint256[] memory amounts, uint256 ethSlashed) = _silentSlashes(id, opted & ~reportedMask);
+        (uint256[] memory amounts, uint256 ethSlashed) = _silentSlashes(id, _onDuty(id, batch) & ~reportedMask);
         uint256[] memory before = _voidSnapshot(id, records);
         _call(F_VOID);
         _prankFor(id, keeper);
