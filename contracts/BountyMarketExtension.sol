@@ -132,6 +132,11 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _onlyDelegated();
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
+        // rule C5: a drawn bounty is funded only once its committee set the baseline, so its
+        // draws are re-rolled at the reward they are charged on (finding D)
+        if (b.status & (F_DRAWN | F_BASELINE) == F_DRAWN) {
+            revert BountyNotInState(bountyId, BountyState.AwaitingBaseline, BountyState.Open);
+        }
         uint256 received = _pullFunds(_tokenOf(b.terms), amount, 0);
         uint256 reward = b.reward + received;
         if (reward > type(uint128).max) revert InvalidParameter("amount");
@@ -195,43 +200,49 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @inheritdoc IBountyMarketExtension
+    // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, whose recordSeed and exclude write only its own storage and call nothing back)
     function vacateSeat(uint256 bountyId, address oracle) external {
         _requireNotEnded(bountyId);
         _seatsFrozen(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         uint256 seat = _members[bountyId][oracle] & 0xff; // 0 for a stranger or a tombstone
-        // rule C6: a drawn seat whose holder has not joined, once the join timeout has passed
-        // or at once if it cannot bond (its policy accepted the terms when it was drawn)
+        // rule C6: a drawn seat whose holder has not joined, at once if it cannot serve (not
+        // eligible, or its policy now refuses the terms); else only once the join timeout has
+        // passed and a whole staking half since the draw (time to top its stake up for the bond:
+        // a requester may not vacate an honest oracle for want of free stake, finding A)
+        IOracleRegistry r = IOracleRegistry(_registry);
+        uint256 p = _drawPeriod;
         if (
             status & F_DRAWN == 0 || seat == 0 || (status >> ST_OPTED_IN) & (1 << (seat - 1)) != 0
-                || (block.timestamp < uint256(b.drawnAt) + b.scoringTimeout && IOracleRegistry(_registry).canBond(oracle, b.memberBond))
+                || (
+                    (block.timestamp < uint256(b.drawnAt) + b.scoringTimeout || block.number < (b.drawnBlock / p + 2) * p)
+                        && r.isEligible(oracle) && r.accepts(oracle, _terms(b))
+                )
         ) revert SeatNotVacatable(bountyId, oracle);
         _committees[bountyId][seat - 1] = address(0);
         _members[bountyId][oracle] = LEFT_EARLY; // as if it had left: never seated here again
-        _gone[bountyId].push(oracle);
+        r.exclude(bountyId, oracle);
         _armDraw(bountyId, b);
         emit SeatVacated(bountyId, oracle);
     }
 
     /// @inheritdoc IBountyMarketExtension
+    // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, whose recordSeed and exclude write only its own storage and call nothing back)
     function drawCommittee(uint256 bountyId) external {
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 at = b.drawBlock;
         if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
         address[] storage seats = _committees[bountyId];
-        address[] storage gone = _gone[bountyId];
         uint256 size = seats.length;
-        // excluded: the seated, the requester, and (rule C6) those that left or were vacated
-        address[] memory exclude = new address[](size + 1 + gone.length);
+        // skipped: the seated and the requester; the registry excludes (rule C6) those that
+        // left or were vacated
+        address[] memory exclude = new address[](size + 1);
         uint256 empty = 0;
         for (uint256 i = 0; i < size; ++i) {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
-        }
-        for (uint256 i = 0; i < gone.length; ++i) {
-            exclude[size + 1 + i] = gone[i];
         }
         if (block.number >= at + _drawPeriod) {
             // lapsed: anyone could have drawn during the whole drawing half (rule O7: a draw
@@ -242,9 +253,12 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         }
         b.drawBlock = 0;
         b.drawnAt = uint32(block.timestamp);
+        b.drawnBlock = uint32(block.number);
         exclude[size] = b.requester;
-        // at < block.number < at + drawPeriod <= at + 256: the hash is readable
-        address[] memory drawn = IOracleRegistry(_registry).draw(uint256(keccak256(abi.encode(blockhash(at), bountyId))), empty, _terms(b), exclude);
+        // at < block.number < at + drawPeriod: the seed of the drawing half that `at` opens,
+        // recorded now if no one did (PREVRANDAO, rule C4: no builder can grind it)
+        IOracleRegistry r = IOracleRegistry(_registry);
+        address[] memory drawn = r.draw(bountyId, uint256(keccak256(abi.encode(r.recordSeed(), bountyId))), empty, _terms(b), exclude);
         if (drawn.length < empty && empty == size) {
             // the first draw found too few oracles whose policy and free stake take these terms:
             // the bounty ends, charged as a cancel (C5), rather than seat the few who accept them
@@ -261,9 +275,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             }
         }
         emit CommitteeDrawn(bountyId, seats);
+        // rule C6: a replacement that found fewer oracles than empty seats (its miss limit) is
+        // armed again for the seats still empty, in the next drawing half (finding C)
+        if (j < empty) _armDraw(bountyId, b);
     }
 
     /// @inheritdoc IBountyMarketExtension
+    // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, whose recordSeed and exclude write only its own storage and call nothing back)
     function leaveCommittee(uint256 bountyId) external {
         BountyState s = _state(bountyId);
         uint256 slot = _members[bountyId][msg.sender];
@@ -302,7 +320,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         // keeps only a tombstone (no seat index, so every member check refuses it), and every
         // later draw excludes it (C6)
         _members[bountyId][msg.sender] = LEFT_EARLY;
-        if (drawn) _gone[bountyId].push(msg.sender);
+        if (drawn) IOracleRegistry(_registry).exclude(bountyId, msg.sender);
     }
 
     /// @inheritdoc IBountyMarketExtension

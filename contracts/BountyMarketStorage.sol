@@ -48,6 +48,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         uint96 bondSlash; // what one offence takes from that bond (rule C3)
         uint32 drawBlock; // drawn mode: the block whose hash seeds the pending draw (0: none; rule C4)
         uint32 drawnAt; // drawn mode: when a draw last seated someone (mod 2^32; rule C6's join timeout)
+        uint32 drawnBlock; // drawn mode: the block of that draw (rule C6: a whole staking half to top up after it)
     }
 
     uint256 internal constant BPS = 10_000;
@@ -179,10 +180,6 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     ///      contributor's claimable balance. A stake is below 2^95 (createBounty checks it).
     uint256 internal constant ONE_OFF = 1 << 95;
     uint256 internal constant STAKE_MASK = ONE_OFF - 1;
-    /// @dev Drawn mode (rule C6): the oracles that left a bounty early or whose seat was
-    ///      vacated, in order; every later draw for the bounty excludes them. Each was drawn
-    ///      once (never twice), so the list is bounded by the seats ever drawn.
-    mapping(uint256 bountyId => address[]) internal _gone;
 
     // ------------------------------------------------------------ packed words
 

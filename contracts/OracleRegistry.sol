@@ -48,6 +48,12 @@ contract OracleRegistry is IOracleRegistry {
     /// @dev A draw stops after 16 * count + 32 samples (bounded gas), or after more than `count`
     ///      misses (samples refused by policy, free stake or eligibility).
     uint256 private constant SAMPLES_PER_SEAT = 16;
+    /// @dev Rule C4: each drawing period's seed, recorded by the first recordSeed in it.
+    mapping(uint256 period => uint256) private _seeds;
+    /// @dev Rule C6: the oracles a bounty's draws skip for good (those that left it or were
+    ///      vacated), one lookup per sample however many (a list scanned per sample was not
+    ///      bounded, finding F).
+    mapping(uint256 bountyId => mapping(address oracle => bool)) private _excluded;
     uint256 private constant EXTRA_SAMPLES = 32;
 
     constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_, uint256 drawPeriod_) {
@@ -88,6 +94,29 @@ contract OracleRegistry is IOracleRegistry {
         // slither-disable-next-line incorrect-equality (the parity of a block period, not a time compared)
         drawing = (block.number / p) & 1 == 1;
         until = (block.number / p + 1) * p;
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function recordSeed() external returns (uint256 seed) {
+        uint256 p = drawPeriod;
+        uint256 period = block.number / p;
+        // not in a staking half, nor at a drawing half's first block: the proposer of the last
+        // staking block knows the next block's PREVRANDAO (its own RANDAO reveal) while it can
+        // still include stakes; from the second block on, only drawing-half blocks know it
+        // slither-disable-next-line incorrect-equality (the parity of a block period, not a time compared)
+        if (period & 1 == 0) revert SeedNotOpen((period + 1) * p + 1);
+        // slither-disable-next-line incorrect-equality (a block's place in its period, not a time compared)
+        if (block.number % p == 0) revert SeedNotOpen(block.number + 1);
+        seed = _seeds[period];
+        if (seed != 0) return seed;
+        seed = uint256(keccak256(abi.encode(block.prevrandao, period)));
+        _seeds[period] = seed;
+        emit SeedRecorded(period, seed);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function seedOf(uint256 period) external view returns (uint256) {
+        return _seeds[period];
     }
 
     /// @inheritdoc IOracleRegistry
@@ -145,6 +174,11 @@ contract OracleRegistry is IOracleRegistry {
     }
 
     /// @inheritdoc IOracleRegistry
+    function exclude(uint256 bountyId, address oracle) external onlyMarket {
+        _excluded[bountyId][oracle] = true;
+    }
+
+    /// @inheritdoc IOracleRegistry
     function release(address oracle, uint256 amount) external onlyMarket {
         Oracle storage o = _oracles[oracle];
         uint32 active = o.activeBounties - 1; // reverts on underflow: the market releases once per bond
@@ -189,6 +223,7 @@ contract OracleRegistry is IOracleRegistry {
         _notDrawing();
         if (policy.maxCommitteeByBatch == 0) revert InvalidPolicy("maxCommitteeByBatch");
         if (policy.maxDuration == 0) revert InvalidPolicy("maxDuration");
+        if (policy.maxBond == 0) revert InvalidPolicy("maxBond");
         _policies[msg.sender] = policy;
         emit PolicySet(msg.sender, policy);
     }
@@ -205,7 +240,7 @@ contract OracleRegistry is IOracleRegistry {
         uint256 maxCxB = p.maxCommitteeByBatch;
         if (maxCxB == 0) return true; // no policy: every bounty the market allows
         return terms.scoringTimeout >= p.minScoringTimeout && terms.duration <= p.maxDuration
-            && terms.committeeByBatch <= maxCxB
+            && terms.committeeByBatch <= maxCxB && terms.bond <= p.maxBond
             && (terms.feeInEth ? terms.feePerBatch >= p.minFeePerBatch : p.acceptTokenFees);
     }
 
@@ -264,7 +299,7 @@ contract OracleRegistry is IOracleRegistry {
     }
 
     /// @inheritdoc IOracleRegistry
-    function draw(uint256 seed, uint256 count, Terms calldata terms, address[] calldata exclude)
+    function draw(uint256 bountyId, uint256 seed, uint256 count, Terms calldata terms, address[] calldata skip)
         external
         view
         returns (address[] memory drawn)
@@ -273,11 +308,9 @@ contract OracleRegistry is IOracleRegistry {
         (uint256 total, uint256 n) = totalWeight();
         uint256 found = 0;
         uint256 misses = 0;
-        uint256 samples = SAMPLES_PER_SEAT * count + EXTRA_SAMPLES;
-        for (uint256 k = 0; found < count && k < samples && total != 0; ++k) {
-            uint256 rand = uint256(keccak256(abi.encode(seed, k)));
-            address oracle = _leafOwner[_leafAt(rand % total, n)];
-            if (_taken(oracle, exclude, drawn, found)) continue; // a resample, not a miss
+        for (uint256 k = 0; found < count && k < SAMPLES_PER_SEAT * count + EXTRA_SAMPLES && total != 0; ++k) {
+            address oracle = _leafOwner[_leafAt(uint256(keccak256(abi.encode(seed, k))) % total, n)];
+            if (_excluded[bountyId][oracle] || _taken(oracle, skip, drawn, found)) continue; // a resample, not a miss
             // rule O7: only the weights and the policies, which no call changes in a drawing
             // half; eligibility and free stake are joinCommittee's (a drawn oracle that cannot
             // bond is vacated, its seat drawn again)
@@ -292,13 +325,13 @@ contract OracleRegistry is IOracleRegistry {
         }
     }
 
-    function _taken(address oracle, address[] calldata exclude, address[] memory drawn, uint256 found)
+    function _taken(address oracle, address[] calldata skip, address[] memory drawn, uint256 found)
         private
         pure
         returns (bool)
     {
-        for (uint256 i = 0; i < exclude.length; ++i) {
-            if (exclude[i] == oracle) return true;
+        for (uint256 i = 0; i < skip.length; ++i) {
+            if (skip[i] == oracle) return true;
         }
         for (uint256 i = 0; i < found; ++i) {
             if (drawn[i] == oracle) return true;

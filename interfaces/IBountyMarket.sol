@@ -107,7 +107,7 @@ interface IBountyMarketTypes {
         uint256 feesPaid;
         bytes32 validationCommitment;
         bool trustedCommittee; // the requester named the committee (rule C4's trusted mode)
-        uint64 drawBlock; // the block whose hash seeds the pending draw of empty seats (0: none)
+        uint64 drawBlock; // the first block of the drawing half whose recorded seed draws the empty seats (0: none)
     }
 }
 
@@ -442,7 +442,9 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         to the reward). Rules B1-B4.
     function createBounty(BountyParams calldata params) external payable returns (uint256 bountyId);
 
-    /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5.
+    /// @notice Anyone adds to the reward escrow of a bounty that has not ended. Rule B5. A
+    ///         drawn bounty takes none before its baseline (BountyNotInState(id,
+    ///         AwaitingBaseline, Open), rule C5: no re-roll at reward 0 then a top-up).
     function topUp(uint256 bountyId, uint256 amount) external payable;
 
     /// @notice A committee member opts in, locking memberBond(bountyId) of its registry stake. Rule C1.
@@ -459,20 +461,24 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     function leaveCommittee(uint256 bountyId) external;
 
     /// @notice Anyone: fill the bounty's empty seats by a stake-weighted draw (rule C4), seeded
-    ///         by the hash of the armed block (the first block of a registry drawing half, O7),
+    ///         by the registry's recorded seed of the drawing half the armed block opens (O7;
+    ///         registry.recordSeed, which records it now if nobody did), mixed with the id,
     ///         among oracles whose policy accepts the bounty, that do not sit on it, never left
     ///         or were vacated from it (C6), and are not the requester. The draw must run within
     ///         its seed's drawing half (`drawBlock < block.number < drawBlock + drawPeriod`);
     ///         after it, the draw has lapsed: a lapsed first draw cancels the bounty (C5's
     ///         charge), a lapsed replacement is re-armed for the next drawing half. If a
     ///         bounty's first draw cannot fill every seat, the bounty is cancelled (C5's charge
-    ///         applies); a replacement that cannot be filled leaves the seat empty (the quorum
-    ///         stays that of the full committee). Reverts DrawNotDue before the armed block.
+    ///         applies); a replacement that cannot fill every empty seat seats whom it found
+    ///         and is armed again for the rest (the quorum stays that of the full committee).
+    ///         Reverts DrawNotDue before the armed block.
     function drawCommittee(uint256 bountyId) external;
 
-    /// @notice Anyone: empty the drawn seat of `oracle`, which has not joined, once the bounty's
-    ///         scoringTimeout has passed since the draw that last seated someone, or at once if
-    ///         it cannot bond (the registry's canBond); it is never
+    /// @notice Anyone: empty the drawn seat of `oracle`, which has not joined: at once if it
+    ///         cannot serve (not eligible, or its policy now refuses the terms); otherwise once
+    ///         both the bounty's scoringTimeout has passed since the draw that last seated
+    ///         someone and a whole registry staking half since that draw's block (time to top
+    ///         up its stake for the bond, SECURITY.md finding A); it is never
     ///         seated on this bounty again and a new draw is armed for the seat. Uncharged for
     ///         the requester. Only in a registry staking half (SeatsFrozen otherwise, rule O7);
     ///         reverts SeatNotVacatable otherwise. Rule C6.

@@ -24,14 +24,17 @@ interface IOracleRegistry {
     ///         after it opened, its committee size x batch size at most `maxCommitteeByBatch`,
     ///         and its oracle fee per batch at least `minFeePerBatch` wei if it pays in ETH; a
     ///         bounty that pays in an ERC-20 (which the registry cannot price) only if
-    ///         `acceptTokenFees`. An oracle that never set a policy accepts every bounty the
-    ///         market allows.
+    ///         `acceptTokenFees`; and its member bond (what joining locks of the stake) at most
+    ///         `maxBond` wei, so that a requester cannot pick a bond the oracle could not post and
+    ///         have its seat vacated (SECURITY.md, finding A). An oracle that never set a policy
+    ///         accepts every bounty the market allows, whatever its bond.
     struct Policy {
         uint32 minScoringTimeout;
         uint64 maxDuration;
         uint96 minFeePerBatch;
         uint32 maxCommitteeByBatch;
         bool acceptTokenFees;
+        uint96 maxBond;
     }
 
     /// @notice A bounty's terms as a policy sees them, and the bond a member locks for it.
@@ -41,7 +44,7 @@ interface IOracleRegistry {
         uint256 feePerBatch; // oracle fee per batch, in the bounty's token
         bool feeInEth; // the bounty pays in ETH
         uint256 committeeByBatch; // committee size x batch size
-        uint256 bond; // what each member locks (checked when it joins, not when it is drawn)
+        uint256 bond; // what each member locks: the policy's maxBond bounds it; free stake is checked when it joins
     }
 
     /// @notice The registry's market was already set.
@@ -64,11 +67,14 @@ interface IOracleRegistry {
     error InsufficientFreeStake(address oracle, uint256 free, uint256 needed);
     /// @notice An ETH transfer failed.
     error EthTransferFailed(address to, uint256 amount);
-    /// @notice A policy field is out of range (`maxCommitteeByBatch` and `maxDuration` > 0).
+    /// @notice A policy field is out of range (`maxCommitteeByBatch`, `maxDuration` and `maxBond` > 0).
     error InvalidPolicy(string name);
     /// @notice Rule O7: the registry is in a drawing half, in which no stake, unbond, policy or
     ///         sync changes what a draw reads; it may be sent again from block `stakingFrom`.
     error RegistryDrawing(uint256 stakingFrom);
+    /// @notice Rule C4: a seed is recorded only in a drawing half after its first block; the next
+    ///         block that may record one is `from`.
+    error SeedNotOpen(uint256 from);
 
     /// @notice The market that may bond, release and slash was set.
     event MarketSet(address indexed market);
@@ -88,6 +94,18 @@ interface IOracleRegistry {
     event PolicySet(address indexed oracle, Policy policy);
     /// @notice `oracle`'s sortition weight was set to what it holds now, `weight` (rule O7).
     event OracleSynced(address indexed oracle, uint256 weight);
+    /// @notice The seed of drawing period `period` (block.number / drawPeriod) was recorded.
+    event SeedRecorded(uint256 indexed period, uint256 seed);
+
+    /// @notice Anyone (rule C4): the seed of this drawing half, recording it on the first call
+    ///         (from `block.prevrandao`, mixed with the period) and returning it on later ones.
+    ///         Reverts SeedNotOpen in a staking half and at a drawing half's first block (whose
+    ///         PREVRANDAO the last staking block's proposer knew while stakes were open). Every
+    ///         draw seeded by this half (drawCommittee) records or reads it, so nodes draw early.
+    function recordSeed() external returns (uint256 seed);
+
+    /// @notice The seed recorded for drawing period `period` (0: none yet).
+    function seedOf(uint256 period) external view returns (uint256);
 
     /// @notice Register or replace the sender's acceptance policy (rule O5). It binds the
     ///         committees drawn and joined from then on, not those it already serves. Reverts
@@ -97,19 +115,21 @@ interface IOracleRegistry {
     /// @notice `oracle`'s policy and whether it set one (if not, it accepts every bounty).
     function policyOf(address oracle) external view returns (Policy memory policy, bool set);
 
-    /// @notice Whether `oracle`'s policy accepts a bounty with these terms (the bond aside).
+    /// @notice Whether `oracle`'s policy accepts a bounty with these terms, its bond included
+    ///         (its free stake aside).
     function accepts(address oracle, Terms calldata terms) external view returns (bool);
 
     /// @notice Stake-weighted sortition (rule O6): up to `count` distinct oracles, each sample
     ///         drawn with probability proportional to its weight (its stake when it last staked
     ///         or was synced), from `seed`; a sample is kept only if the oracle's policy accepts
-    ///         `terms` and it is not in `exclude` (the requester, the seated members, those that
-    ///         left or were vacated). It reads nothing else (rule O7): eligibility and free
-    ///         stake are checked when a drawn oracle joins. A sample refused by policy is a
+    ///         `terms`, it is not in `skip` (the requester and the seated members, at most 17)
+    ///         and the market has not excluded it from bounty `bountyId` (those that left it or
+    ///         were vacated, rule C6: one lookup per sample). It reads nothing else (rule O7):
+    ///         eligibility and free stake are checked when a drawn oracle joins. A sample refused by policy is a
     ///         miss; after more than `count` misses, or 16 * count + 32 samples, the draw stops
     ///         and returns the oracles found so far (fewer than `count`): terms that most of the
     ///         stake refuses fail to draw instead of leaving the seats to the few who accept them.
-    function draw(uint256 seed, uint256 count, Terms calldata terms, address[] calldata exclude)
+    function draw(uint256 bountyId, uint256 seed, uint256 count, Terms calldata terms, address[] calldata skip)
         external
         view
         returns (address[] memory drawn);
@@ -152,6 +172,10 @@ interface IOracleRegistry {
     /// @notice Market only: bond `oracle` to one more bounty, locking `amount` of its stake.
     ///         Reverts if not eligible or if less than `amount` of its stake is unlocked.
     function bond(address oracle, uint256 amount) external;
+
+    /// @notice Market only (rule C6): `oracle` left bounty `bountyId` or was vacated from it;
+    ///         no later draw of that bounty seats it.
+    function exclude(uint256 bountyId, address oracle) external;
 
     /// @notice Market only: release `oracle` from one bounty, unlocking `amount` (what is
     ///         left of that bounty's bond).

@@ -30,6 +30,11 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
                    help="refuse ETH bounties paying less per batch to each committee (default 0)")
     g.add_argument("--max-committee-by-batch", type=count_arg, default=d.max_committee_by_batch, metavar="N",
                    help=f"refuse bounties whose committee size x batch size is larger (default {d.max_committee_by_batch})")
+    g.add_argument("--max-bond", type=amount_arg, default=None, metavar="ETH",
+                   help=f"refuse bounties whose member bond (what joining locks of the stake: the larger of "
+                   f"minStake/16 and the ETH fee budget) is larger; also the most the node stakes more for one "
+                   f"bounty (default {d.max_bond / 10**18:g}, the devnet's minimum stake: a requester cannot pick "
+                   f"a bond this oracle cannot post and have its drawn seat vacated)")
     g.add_argument("--eth-fees-only", action="store_true",
                    help="refuse bounties paying their oracles in an ERC-20 (the registry cannot price a token, so "
                    "--min-fee binds ETH bounties only; default: token fees accepted)")
@@ -38,11 +43,13 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
 def _policy_from(args: argparse.Namespace) -> Any:
     from fathom.protocol.policy import DAY, Policy
 
-    if args.max_days <= 0 or args.max_committee_by_batch == 0:
-        raise FathomError("--max-days and --max-committee-by-batch must be above 0: that policy would accept nothing")
+    max_bond = Policy().max_bond if args.max_bond is None else wei(args.max_bond)
+    if args.max_days <= 0 or args.max_committee_by_batch == 0 or max_bond == 0:
+        raise FathomError("--max-days, --max-committee-by-batch and --max-bond must be above 0: that policy would "
+                          "accept nothing")
     return Policy(min_scoring_timeout=args.min_timeout, max_duration=int(args.max_days * DAY),
                   min_fee_per_batch=wei(args.min_fee), max_committee_by_batch=args.max_committee_by_batch,
-                  accept_token_fees=not args.eth_fees_only)
+                  accept_token_fees=not args.eth_fees_only, max_bond=max_bond)
 
 
 def _show_policy(policy: Any, is_set: bool) -> str:
@@ -52,7 +59,8 @@ def _show_policy(policy: Any, is_set: bool) -> str:
         return "no policy registered: accepts every bounty the market allows"
     return (f"scoring timeout >= {policy.min_scoring_timeout}s, deadline <= {policy.max_duration / DAY:g} days after "
             f"opening, fee >= {eth(policy.min_fee_per_batch)} ETH per batch (ETH bounties), committee x batch <= "
-            f"{policy.max_committee_by_batch}, token fees {'accepted' if policy.accept_token_fees else 'refused'}")
+            f"{policy.max_committee_by_batch}, token fees {'accepted' if policy.accept_token_fees else 'refused'}, "
+            f"member bond <= {eth(policy.max_bond)} ETH")
 
 
 def _progress(message: str) -> None:

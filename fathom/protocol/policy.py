@@ -10,6 +10,12 @@ accepts every bounty the market allows, as an oracle with no policy does.
 
 Fees: the registry prices only ETH. `min_fee_per_batch` (wei) binds ETH bounties; a
 bounty that pays its oracles in an ERC-20 is accepted only with `accept_token_fees`.
+
+Bond: `max_bond` (wei) bounds the member bond a bounty asks (the larger of minStake/16 and
+its ETH fee budget), so a requester cannot pick a bond an honest node could not post and
+have its drawn seat vacated (SECURITY.md, finding A). It is also what the node may stake
+more for one bounty: a bounty whose bond is above it is refused before anything is staked.
+The default, 1 ETH, is the devnet's minimum stake: an operator risks at most that per bounty.
 """
 
 from __future__ import annotations
@@ -27,15 +33,16 @@ class Policy:
     min_fee_per_batch: int = 0  # wei, ETH bounties only
     max_committee_by_batch: int = 2048  # the market's own bound (B4)
     accept_token_fees: bool = True
+    max_bond: int = 10**18  # wei: the largest member bond it posts for one bounty (finding A)
 
-    def as_tuple(self) -> tuple[int, int, int, int, bool]:
+    def as_tuple(self) -> tuple[int, int, int, int, bool, int]:
         """IOracleRegistry.Policy, in field order."""
         return (self.min_scoring_timeout, self.max_duration, self.min_fee_per_batch,
-                self.max_committee_by_batch, self.accept_token_fees)
+                self.max_committee_by_batch, self.accept_token_fees, self.max_bond)
 
     @classmethod
     def from_tuple(cls, t: Any) -> "Policy":
-        return cls(int(t[0]), int(t[1]), int(t[2]), int(t[3]), bool(t[4]))
+        return cls(int(t[0]), int(t[1]), int(t[2]), int(t[3]), bool(t[4]), int(t[5]))
 
 
 @dataclass(frozen=True)
@@ -78,4 +85,6 @@ def refusal(policy: Policy, terms: Terms) -> str | None:
         return f"fee {terms.fee_per_batch} wei per batch is below the policy's {policy.min_fee_per_batch}"
     if not terms.fee_in_eth and not policy.accept_token_fees:
         return "the bounty pays its oracles in an ERC-20 and the policy accepts only ETH fees"
+    if terms.bond > policy.max_bond:
+        return f"member bond {terms.bond} wei is above the policy's {policy.max_bond}"
     return None

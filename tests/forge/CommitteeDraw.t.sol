@@ -30,7 +30,7 @@ contract CommitteeDrawTest is Test {
         MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
         market = d.market;
         registry = d.registry;
-        vm.deal(requester, 1_000 ether);
+        vm.deal(requester, 10_000 ether);
     }
 
     function _oracle(uint256 i) internal pure returns (address) {
@@ -67,13 +67,21 @@ contract CommitteeDrawTest is Test {
         id = market.createBounty{value: MarketSetup.escrow(p)}(p);
     }
 
-    /// @dev Mines to the armed block, gives it `h` as its hash, and draws.
+    /// @dev Mines to the block after the armed one, gives it `h` as its PREVRANDAO (the seed
+    ///      of the drawing half, if none is recorded yet: rule C4), and draws.
     function _draw(uint256 id, bytes32 h) internal returns (address[] memory members) {
         uint256 at = market.getBounty(id).drawBlock;
         vm.roll(at + 1);
-        vm.setBlockhash(at, h);
+        vm.prevrandao(h);
         market.drawCommittee(id);
         (members,,) = market.getCommittee(id);
+    }
+
+    /// @dev The seed drawCommittee passes the registry for bounty `id` armed at `at`, when the
+    ///      drawing half's seed is recorded from PREVRANDAO `h`.
+    function _marketSeed(bytes32 h, uint256 at, uint256 id) internal view returns (uint256) {
+        uint256 period = at / registry.drawPeriod();
+        return uint256(keccak256(abi.encode(uint256(keccak256(abi.encode(h, period))), id)));
     }
 
     /// @dev A drawn bounty of 3 among `n` staked oracles, drawn; its member `seat` joins and then
@@ -90,7 +98,7 @@ contract CommitteeDrawTest is Test {
     }
 
     function _policy(uint32 minTimeout) internal pure returns (IOracleRegistry.Policy memory) {
-        return IOracleRegistry.Policy(minTimeout, 365 days, 0, 2048, true);
+        return IOracleRegistry.Policy(minTimeout, 365 days, 0, 2048, true, 1000 ether);
     }
 
     function _terms(uint256 timeout) internal pure returns (IOracleRegistry.Terms memory t) {
@@ -111,7 +119,7 @@ contract CommitteeDrawTest is Test {
         uint256[4] memory hits;
         uint256 runs = 2_000;
         for (uint256 s = 0; s < runs; ++s) {
-            address[] memory d = registry.draw(s, 1, _terms(3600), new address[](0));
+            address[] memory d = registry.draw(0, s, 1, _terms(3600), new address[](0));
             hits[uint160(d[0]) - 0x10000]++;
         }
         for (uint256 i = 0; i < 4; ++i) {
@@ -147,7 +155,7 @@ contract CommitteeDrawTest is Test {
         assertEq(total, plain, "tree total");
         for (uint256 k = 0; k < 8; ++k) {
             uint256 s = uint256(keccak256(abi.encode(seed, "sample", k)));
-            address[] memory d = registry.draw(s, 1, _terms(3600), new address[](0));
+            address[] memory d = registry.draw(0, s, 1, _terms(3600), new address[](0));
             uint256 r = uint256(keccak256(abi.encode(s, uint256(0)))) % total;
             uint256 i = 0;
             while (r >= weight[i]) r -= weight[i++];
@@ -178,7 +186,7 @@ contract CommitteeDrawTest is Test {
         assertEq(total, 5 ether, "synced to what it holds");
         uint256 zero = 0;
         for (uint256 s = 0; s < 1_000; ++s) {
-            address[] memory d = registry.draw(s, 1, _terms(3600), new address[](0));
+            address[] memory d = registry.draw(0, s, 1, _terms(3600), new address[](0));
             if (d.length == 1 && d[0] == _oracle(0)) ++zero;
         }
         // p = 1 / (1 + 4) = 0.2: 200 of 1,000, sd 12.6
@@ -192,7 +200,7 @@ contract CommitteeDrawTest is Test {
         _stake(_oracle(0), 1 ether);
         assertTrue(registry.accepts(_oracle(0), _terms(600)), "no policy accepts all");
         vm.prank(_oracle(0));
-        registry.setPolicy(IOracleRegistry.Policy(1800, 30 days, 0.001 ether, 64, false));
+        registry.setPolicy(IOracleRegistry.Policy(1800, 30 days, 0.001 ether, 64, false, 1 ether));
         assertTrue(registry.accepts(_oracle(0), _terms(1800)), "inside the policy");
         assertFalse(registry.accepts(_oracle(0), _terms(600)), "timeout below its minimum");
         IOracleRegistry.Terms memory t = _terms(3600);
@@ -207,9 +215,17 @@ contract CommitteeDrawTest is Test {
         t = _terms(3600);
         t.feeInEth = false;
         assertFalse(registry.accepts(_oracle(0), t), "token fees refused");
+        t = _terms(3600);
+        t.bond = 1 ether;
+        assertTrue(registry.accepts(_oracle(0), t), "a bond at its maximum");
+        t.bond = 1 ether + 1;
+        assertFalse(registry.accepts(_oracle(0), t), "a bond above its maximum");
         vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxCommitteeByBatch"));
         vm.prank(_oracle(0));
-        registry.setPolicy(IOracleRegistry.Policy(0, 1, 0, 0, false));
+        registry.setPolicy(IOracleRegistry.Policy(0, 1, 0, 0, false, 1 ether));
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxBond"));
+        vm.prank(_oracle(0));
+        registry.setPolicy(IOracleRegistry.Policy(0, 1, 0, 1, false, 0)); // would accept nothing
     }
 
     /// @dev joinCommittee refuses an oracle whose policy does not take the bounty (trusted mode:
@@ -234,7 +250,7 @@ contract CommitteeDrawTest is Test {
         address mine = address(0xA11CE);
         _stake(mine, 2 ether);
         _stake(requester, 2 ether); // the requester is itself an oracle: never drawn for its bounty
-        vm.deal(requester, 1_000 ether);
+        vm.deal(requester, 10_000 ether);
         uint256 sits = 0;
         for (uint256 k = 0; k < 40; ++k) {
             uint256 id = _open(_drawnParams(3));
@@ -337,7 +353,6 @@ contract CommitteeDrawTest is Test {
         (uint256 id, address[] memory members) = _leftEarly(6, 1);
         uint256 at = market.getBounty(id).drawBlock;
         vm.roll(at + 8); // the drawing half is over
-        vm.setBlockhash(at, keccak256("public since"));
         market.drawCommittee(id);
         assertEq(market.getBounty(id).drawBlock, at + 16, "re-armed for the next drawing half");
         assertFalse(market.getBounty(id).cancelled, "a lapsed replacement draw ends nothing");
@@ -478,7 +493,8 @@ contract CommitteeDrawTest is Test {
         bool found = false;
         for (uint256 k = 0; k < 64 && !found; ++k) {
             h = keccak256(abi.encode("try", k));
-            address[] memory d = registry.draw(uint256(keccak256(abi.encode(h, id))), 1, t, exclude);
+            // bounty 0: without the registry's exclusions, to find a seed that lands on the leaver
+            address[] memory d = registry.draw(0, _marketSeed(h, v.drawBlock, id), 1, t, exclude);
             found = d.length == 1 && d[0] == members[0];
         }
         assertTrue(found, "no block hash draws the leaver");
@@ -486,6 +502,13 @@ contract CommitteeDrawTest is Test {
         address[] memory after_ = _draw(id, h);
         assertTrue(after_[0] != address(0), "the seat is filled");
         assertTrue(after_[0] != members[0], "the leaver was seated again");
+    }
+
+    /// @dev Rule C6: to the first staking block at which a seat drawn at block `drawnBlock`
+    ///      and not joined may be vacated (a whole staking half has passed since the draw).
+    function _afterJoinWindow(uint256 drawnBlock) internal {
+        uint256 p = registry.drawPeriod();
+        vm.roll((drawnBlock / p + 3) * p);
     }
 
     function _freeStake(address o) internal view returns (uint256) {
@@ -545,8 +568,8 @@ contract CommitteeDrawTest is Test {
         for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
         id = _open(_drawnParams(3));
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 1); // the hash of `at` is public; honest nodes draw a block later
-        vm.setBlockhash(at, keccak256("an honest, unpredictable block hash"));
+        vm.roll(at + 1); // the seed is recorded in the drawing half; honest nodes draw at once
+        vm.prevrandao(keccak256("an honest, unpredictable PREVRANDAO"));
     }
 
     /// @dev What the draw gives now (run and undone).
@@ -589,7 +612,7 @@ contract CommitteeDrawTest is Test {
         for (uint256 j = 0; j < 3; ++j) {
             vm.prank(mine[j]);
             vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.RegistryDrawing.selector, until));
-            registry.setPolicy(IOracleRegistry.Policy(type(uint32).max, 1, 0, 1, false)); // refuses all
+            registry.setPolicy(IOracleRegistry.Policy(type(uint32).max, 1, 0, 1, false, 1)); // refuses all
         }
         (address[] memory after_, bool cancelled) = _simulate(id);
         assertFalse(cancelled, "the draw cannot be made to fail");
@@ -677,6 +700,7 @@ contract CommitteeDrawTest is Test {
         IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
         uint256 id = _open(p);
         address[] memory m = _draw(id, keccak256("h"));
+        uint256 drawnBlock = block.number;
         vm.prank(m[0]);
         market.joinCommittee(id); // one honest member joins; m[1], m[2] stay idle
         _toStaking();
@@ -685,6 +709,9 @@ contract CommitteeDrawTest is Test {
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[0]));
         market.vacateSeat(id, m[0]); // joined
         vm.warp(block.timestamp + p.scoringTimeout);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[1]));
+        market.vacateSeat(id, m[1]); // the join timeout has passed, but not a whole staking half (finding A)
+        _afterJoinWindow(drawnBlock);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[0]));
         market.vacateSeat(id, m[0]); // joined members are never vacated
         uint256 burnBefore = market.pendingBurn(address(0));
@@ -740,7 +767,7 @@ contract CommitteeDrawTest is Test {
         uint256 id = _open(_drawnParams(size));
         uint256 at = market.getBounty(id).drawBlock;
         vm.roll(at + 1);
-        vm.setBlockhash(at, keccak256(bytes(what)));
+        vm.prevrandao(keccak256(bytes(what)));
         uint256 g = gasleft();
         market.drawCommittee(id);
         uint256 used = g - gasleft();
@@ -756,5 +783,320 @@ contract CommitteeDrawTest is Test {
             y = z;
             z = (x / z + z) / 2;
         }
+    }
+
+    // ------------------------------------------------------------ the second review (issue 15 finding 2)
+    // Its proofs of concept (/work/notes/s8/ReviewDraw2.t.sol, written against de58d5e, each
+    // passing while its attack worked), inverted into regression tests: each asserts the attack
+    // now fails (SECURITY.md, threat table).
+
+    /// @dev A drawn bounty of 3 among `n` oracles of 2 ETH, drawn with PREVRANDAO `r`, every
+    ///      member joined.
+    function _drawnAndJoined(uint256 n, bytes32 r) internal returns (uint256 id, address[] memory m) {
+        for (uint256 i = 0; i < n; ++i) _stake(_oracle(i), 2 ether);
+        id = _open(_drawnParams(3));
+        m = _draw(id, r);
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(m[i]);
+            market.joinCommittee(id);
+        }
+    }
+
+    function _isMine(address a) internal view returns (bool) {
+        return a == mine[0] || a == mine[1] || a == mine[2];
+    }
+
+    function _policy(uint32 minTimeout, uint96 maxBond) internal pure returns (IOracleRegistry.Policy memory) {
+        return IOracleRegistry.Policy(minTimeout, 365 days, 0, 2048, true, maxBond);
+    }
+
+    // ------------------------------------------------------------ A: bond terms + at-once vacate
+
+    /// @dev Finding A (critical), first half: the requester picks a member bond (the ETH fee
+    ///      budget) its honest draws cannot post. Honest oracles' policies now bound the bond
+    ///      (maxBond: 1 ETH here, as the node's default), so those oracles are not drawn: their
+    ///      samples are misses and the first draw fails, charged as a cancel (C5). The coalition
+    ///      never gets the seats for free.
+    function test_attack_A_big_bond_terms_are_refused_by_honest_policies_and_the_draw_fails_charged() public {
+        for (uint256 i = 0; i < 17; ++i) {
+            _stake(_oracle(i), 4 ether);
+            vm.prank(_oracle(i));
+            registry.setPolicy(_policy(600, 1 ether));
+        }
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 1.5 ether); // 4.5 of 72.5 ETH: 6.2%, no policy
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.oracleFeePerBatch = 0.0015 ether;
+        p.maxBatches = 1000; // fee budget 1.5 ETH = the bond
+        uint256 captured;
+        for (uint256 round = 0; round < 10; ++round) {
+            uint256 id = _open(p);
+            (uint256 bond,) = market.memberBond(id);
+            assertEq(bond, 1.5 ether, "bond = fee budget");
+            uint256 burn0 = market.pendingBurn(address(0));
+            address[] memory m = _draw(id, keccak256(abi.encode("an unbiased PREVRANDAO", round)));
+            for (uint256 i = 0; i < m.length; ++i) {
+                assertTrue(m[i] == address(0) || _isMine(m[i]), "an honest oracle drawn outside its policy");
+            }
+            if (market.getBounty(id).cancelled) {
+                assertEq(market.pendingBurn(address(0)) - burn0, p.reward / 20 + MarketSetup.drawDeposit(p), "a failed draw is charged");
+            } else {
+                ++captured; // only if every sample before the miss limit landed on the coalition
+            }
+        }
+        assertLe(captured, 1, "the coalition's 6% took the committee of big-bond bounties");
+    }
+
+    /// @dev Finding A (critical), second half: honest oracles whose policy accepts the bond but
+    ///      whose free stake is short of it are drawn; they cannot top up in the drawing half.
+    ///      The requester's vacate at the first staking block (front-running the top-up) is now
+    ///      refused: a seat lacking only free stake is vacatable only after a whole staking half
+    ///      since the draw. The top-up lands and the honest oracle joins.
+    function test_attack_A_vacating_honest_seats_short_of_free_stake_at_the_first_staking_block_is_refused() public {
+        for (uint256 i = 0; i < 17; ++i) {
+            _stake(_oracle(i), 4 ether);
+            vm.prank(_oracle(i));
+            registry.setPolicy(_policy(600, 2 ether));
+            vm.prank(address(market)); // 3 ETH of it bonded to other bounties it serves
+            registry.bond(_oracle(i), 3 ether);
+        }
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 1.5 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.oracleFeePerBatch = 0.0015 ether;
+        p.maxBatches = 1000;
+        uint256 id = _open(p);
+        (uint256 bond,) = market.memberBond(id);
+        address[] memory m = _draw(id, keccak256("an unbiased PREVRANDAO"));
+        uint256 drawnBlock = block.number;
+        uint256 honest;
+        for (uint256 i = 0; i < 3; ++i) {
+            if (_isMine(m[i])) continue;
+            ++honest;
+            assertFalse(registry.canBond(m[i], bond), "honest can bond");
+        }
+        assertGt(honest, 0, "no honest oracle drawn");
+        _toStaking(); // the first block of the staking half
+        for (uint256 i = 0; i < 3; ++i) {
+            if (_isMine(m[i])) continue;
+            vm.prank(requester); // front-runs the honest top-up
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[i]));
+            market.vacateSeat(id, m[i]);
+            vm.warp(block.timestamp + p.scoringTimeout); // the join timeout alone is not enough
+            vm.prank(requester);
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[i]));
+            market.vacateSeat(id, m[i]);
+            _stake(m[i], 1 ether); // its top-up lands
+            vm.prank(m[i]);
+            market.joinCommittee(id); // and it serves
+        }
+        (, uint256 opted,) = market.getCommittee(id);
+        for (uint256 i = 0; i < 3; ++i) {
+            if (!_isMine(m[i])) assertTrue(opted & (1 << i) != 0, "honest seat lost");
+        }
+        // an idle seat is still vacatable once a whole staking half has passed (rule C6)
+        for (uint256 i = 0; i < 3; ++i) {
+            if (opted & (1 << i) != 0) continue;
+            uint256 per = registry.drawPeriod();
+            vm.roll((drawnBlock / per + 3) * per);
+            market.vacateSeat(id, m[i]);
+        }
+    }
+
+    /// @dev Finding A's other side: a drawn oracle that cannot serve at all (unbonding, or its
+    ///      policy now refuses the terms) is vacated at once, uncharged, in a staking half.
+    function test_attack_A_ineligible_drawn_oracles_are_still_vacated_at_once() public {
+        for (uint256 i = 0; i < 8; ++i) _stake(_oracle(i), 2 ether);
+        uint256 id = _open(_drawnParams(3));
+        address[] memory m = _draw(id, keccak256("r"));
+        _toStaking();
+        vm.prank(m[0]);
+        registry.requestUnbond(); // drawn but not joined: it serves nothing, so it may unbond
+        vm.prank(m[1]);
+        registry.setPolicy(_policy(2 hours, 1 ether)); // the bounty's timeout is 1 hour
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[2]));
+        market.vacateSeat(id, m[2]); // eligible and accepting: it may still join
+        uint256 burn0 = market.pendingBurn(address(0));
+        market.vacateSeat(id, m[0]);
+        market.vacateSeat(id, m[1]);
+        assertEq(market.pendingBurn(address(0)), burn0, "uncharged");
+        (address[] memory now_,,) = market.getCommittee(id);
+        assertEq(now_[0], address(0), "unbonding oracle vacated");
+        assertEq(now_[1], address(0), "refusing oracle vacated");
+    }
+
+    // ------------------------------------------------------------ B: the seed block's builder
+
+    /// @dev Finding B (high). The seed was blockhash(drawBlock), which that block's builder
+    ///      grinds by varying its contents. The review's grind (an 8% coalition hashing candidate
+    ///      headers until one gives it all 3 seats) is run against the old seed; the draw now
+    ///      reads the drawing half's recorded PREVRANDAO, so the ground hash chooses nothing: the
+    ///      committee is the same whatever the seed block's hash.
+    function test_attack_B_builder_of_the_seed_block_grinds_its_hash() public {
+        for (uint256 i = 0; i < 17; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 1 ether); // 3 of 37 ETH: 8.1%
+        uint256 id = _open(_drawnParams(3));
+        uint256 at = market.getBounty(id).drawBlock;
+        address[] memory exclude = new address[](4);
+        exclude[3] = requester;
+        IOracleRegistry.Terms memory t;
+        bytes32 h;
+        uint256 tries;
+        for (tries = 1; tries <= 60_000; ++tries) {
+            h = keccak256(abi.encode("candidate header, extraData nonce", tries));
+            address[] memory d = registry.draw(id, uint256(keccak256(abi.encode(h, id))), 3, t, exclude);
+            if (d.length == 3 && _mineCount(d) == 3) break;
+        }
+        assertLe(tries, 60_000, "the grind against the old seed found nothing");
+        bytes32 r = keccak256("the drawing half's PREVRANDAO");
+        vm.roll(at + 1);
+        vm.prevrandao(r);
+        uint256 s = vm.snapshotState();
+        vm.setBlockhash(at, h); // the builder published block `at` with the ground header
+        market.drawCommittee(id);
+        (address[] memory ground,,) = market.getCommittee(id);
+        vm.revertToState(s);
+        vm.setBlockhash(at, keccak256("any other header"));
+        market.drawCommittee(id);
+        (address[] memory other,,) = market.getCommittee(id);
+        for (uint256 i = 0; i < 3; ++i) assertEq(ground[i], other[i], "the seed block's hash moved the draw");
+        assertLt(_mineCount(ground), 3, "the builder's coalition holds every seat");
+    }
+
+    /// @dev Rule C4: the seed is recorded once per drawing half, never in a staking half nor at a
+    ///      drawing half's first block (whose PREVRANDAO the last staking block's proposer knew
+    ///      while stakes were open), and later calls (any drawCommittee of the half) read it.
+    function test_attack_B_seed_recorded_while_stakes_are_open_or_by_the_last_staking_proposer_is_refused() public {
+        _toStaking();
+        uint256 p = registry.drawPeriod();
+        uint256 drawingAt = (block.number / p + 1) * p;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, drawingAt + 1));
+        registry.recordSeed();
+        vm.roll(drawingAt);
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, drawingAt + 1));
+        registry.recordSeed();
+        vm.roll(drawingAt + 1);
+        vm.prevrandao(bytes32(uint256(7)));
+        uint256 seed = registry.recordSeed();
+        assertEq(seed, uint256(keccak256(abi.encode(uint256(7), drawingAt / p))), "PREVRANDAO and the period");
+        vm.roll(drawingAt + 2);
+        vm.prevrandao(bytes32(uint256(8))); // a later block of the half cannot re-roll it
+        assertEq(registry.recordSeed(), seed, "recorded once");
+        assertEq(registry.seedOf(drawingAt / p), seed, "readable");
+    }
+
+    // ------------------------------------------------------------ C: a short replacement is re-armed
+
+    /// @dev Finding C (medium). A replacement draw that found fewer oracles than empty seats (the
+    ///      miss limit) armed nothing: the seats stayed empty for ever. It is now armed again for
+    ///      the seats still empty, and fills them once policies accept the terms again.
+    function test_attack_C_short_replacement_draw_leaves_seats_empty_for_ever() public {
+        (uint256 id, address[] memory m) = _drawnAndJoined(6, keccak256("x"));
+        _toStaking();
+        for (uint256 i = 0; i < 6; ++i) {
+            address o = _oracle(i);
+            if (o == m[0] || o == m[1] || o == m[2]) continue;
+            vm.prank(o);
+            registry.setPolicy(_policy(2 hours, 1 ether)); // the bounty's timeout is 1 hour
+        }
+        vm.prank(m[0]);
+        market.leaveCommittee(id);
+        vm.prank(m[1]);
+        market.leaveCommittee(id);
+        _draw(id, keccak256("any PREVRANDAO"));
+        (address[] memory after_,,) = market.getCommittee(id);
+        assertEq(after_[0], address(0), "seat 0 empty");
+        assertEq(after_[1], address(0), "seat 1 empty");
+        assertGt(market.getBounty(id).drawBlock, block.number, "re-armed for the seats still empty");
+        _toStaking();
+        for (uint256 i = 0; i < 6; ++i) {
+            vm.prank(_oracle(i));
+            registry.setPolicy(_policy(600, 1 ether));
+        }
+        address[] memory filled = _draw(id, keccak256("later"));
+        assertTrue(filled[0] != address(0) && filled[1] != address(0), "the empty seats are filled");
+        assertEq(filled[2], m[2], "the sitting member keeps its seat");
+    }
+
+    // ------------------------------------------------------------ D: parallel re-rolls at reward 0
+
+    /// @dev Finding D (medium). K drawn bounties opened at reward 0 in one staking half share a
+    ///      seed; the requester kept the one its coalition captured, cancelled the rest (each
+    ///      burning the draw deposit only) and topped the kept one up to 100 ETH. A drawn bounty
+    ///      now takes no top-up before its baseline: the reward a draw is charged on is the
+    ///      reward it carries into the baseline.
+    function test_attack_D_parallel_rerolls_at_reward_zero_then_top_up() public {
+        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 6 of 38 ETH: 15.8%
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 0;
+        uint256 k = 60;
+        uint256[] memory ids = new uint256[](k);
+        for (uint256 i = 0; i < k; ++i) ids[i] = _open(p);
+        uint256 at = market.getBounty(ids[0]).drawBlock;
+        assertEq(market.getBounty(ids[k - 1]).drawBlock, at, "one seed for all");
+        vm.roll(at + 1);
+        vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
+        uint256 kept = 0;
+        for (uint256 i = 0; i < k; ++i) {
+            market.drawCommittee(ids[i]);
+            (address[] memory m,,) = market.getCommittee(ids[i]);
+            if (kept == 0 && _mineCount(m) >= 2) kept = ids[i];
+        }
+        assertTrue(kept != 0, "no captured committee among the re-rolls");
+        vm.prank(requester);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                IBountyMarketErrors.BountyNotInState.selector, kept, IBountyMarketTypes.BountyState.AwaitingBaseline, IBountyMarketTypes.BountyState.Open
+            )
+        );
+        market.topUp{value: 100 ether}(kept, 100 ether);
+        assertEq(market.getBounty(kept).reward, 0, "the captured bounty carries nothing");
+    }
+
+    /// @dev Rule C5: once the baseline is set, a drawn bounty takes top-ups as any other.
+    function test_d_drawn_bounty_tops_up_after_its_baseline() public {
+        (uint256 id, address[] memory m) = _drawnAndJoined(5, keccak256("b"));
+        for (uint256 i = 0; i < 3; ++i) {
+            vm.prank(m[i]);
+            market.reportBaseline(id, 5_000); // below the target: the bounty stays open
+        }
+        assertTrue(market.getBounty(id).baselineSet, "baseline set");
+        vm.prank(requester);
+        market.topUp{value: 1 ether}(id, 1 ether);
+        assertEq(market.getBounty(id).reward, _drawnParams(3).reward + 1 ether, "topped up");
+    }
+
+    // ------------------------------------------------------------ F: gas of a draw with many excluded
+
+    /// @dev Finding F (low). The excluded oracles of a bounty were a list compared against on
+    ///      every sample: 300 of 330 excluded made a 16-seat draw cost 17.9M gas. They are now
+    ///      a per-bounty mapping in the registry, one lookup per sample (run with --isolate for
+    ///      cold storage, as benchmarks/gas.py measures it).
+    function test_gas_F_draw_with_300_excluded_of_330_oracles() public {
+        uint256 n = 330;
+        uint256 goneLen = 300;
+        for (uint256 i = 0; i < n; ++i) _stake(_oracle(i), 1 ether);
+        uint256 id = _open(_drawnParams(16));
+        for (uint256 i = 0; i < goneLen; ++i) {
+            vm.prank(address(market)); // as 300 leaves or vacates would
+            registry.exclude(id, _oracle(i));
+        }
+        uint256 at = market.getBounty(id).drawBlock;
+        vm.roll(at + 1);
+        vm.prevrandao(keccak256("g"));
+        uint256 g = gasleft();
+        market.drawCommittee(id);
+        uint256 used = g - gasleft();
+        console.log(string.concat("drawCommittee, 16 seats, 300 of 330 oracles excluded: ", vm.toString(used)));
+        assertLt(used, 1 << 24, "the draw stays within 2^24");
+        (address[] memory m,,) = market.getCommittee(id);
+        for (uint256 i = 0; i < m.length; ++i) {
+            if (m[i] != address(0)) assertGe(uint160(m[i]) - 0x10000, goneLen, "an excluded oracle drawn");
+        }
+    }
+
+    /// @dev Only the market excludes.
+    function test_f_only_the_market_excludes() public {
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.NotMarket.selector, address(this)));
+        registry.exclude(1, _oracle(0));
     }
 }

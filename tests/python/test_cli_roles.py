@@ -495,8 +495,25 @@ def test_oracle_run_help_shows_the_acceptance_policy_and_its_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     for needle in ("acceptance policy", "never joins one outside it", "--min-timeout SECONDS", "(default 600)",
                    "--max-days DAYS", "(default 365)", "--min-fee ETH", "(default 0)", "--max-committee-by-batch N",
-                   "(default 2048)", "--eth-fees-only", "ETH bounties only"):
+                   "(default 2048)", "--eth-fees-only", "ETH bounties only", "--max-bond ETH", "(default 1,",
+                   "have its drawn seat vacated"):
         assert needle in text, needle
+
+
+def test_attack_A_oracle_policy_refuses_a_zero_max_bond_with_nothing_sent(capsys):
+    """Finding A: --max-bond bounds the bond a bounty may ask; 0 would accept nothing, a user
+    mistake refused before anything is sent."""
+    from fathom.cli.oracle import _policy_from
+    from fathom.errors import FathomError
+    import argparse
+
+    args = argparse.Namespace(min_timeout=600, max_days=365, min_fee=0, max_committee_by_batch=2048,
+                              eth_fees_only=False, max_bond=0)
+    with pytest.raises(FathomError, match="--max-bond"):
+        _policy_from(args)
+    from decimal import Decimal
+    assert _policy_from(argparse.Namespace(**{**vars(args), "max_bond": Decimal("0.5")})).max_bond == 5 * 10**17
+    assert _policy_from(argparse.Namespace(**{**vars(args), "max_bond": None})).max_bond == 10**18
 
 
 def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):

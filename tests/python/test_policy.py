@@ -26,10 +26,20 @@ def test_each_bound_of_a_policy_refuses_with_its_reason():
     assert refusal(p, Terms(3_600, DAY, 2 * 10**15, True, 64)) is None
 
 
+def test_attack_A_a_bond_above_max_bond_is_refused_before_the_node_stakes_for_it():
+    """Finding A: a requester picks a member bond (its ETH fee budget) an honest node could not
+    post, to have its drawn seat vacated; the policy refuses a bond above max_bond (as
+    OracleRegistry.accepts does), and the node never stakes more for a refused bounty."""
+    p = Policy(max_bond=10**18)
+    assert refusal(p, Terms(3_600, DAY, 10**15, True, 12, bond=10**18)) is None
+    assert "bond" in refusal(p, Terms(3_600, DAY, 10**15, True, 12, bond=10**18 + 1))
+    assert "bond" in refusal(Policy(), Terms(3_600, DAY, 10**15, True, 12, bond=15 * 10**17))
+
+
 def test_terms_come_from_the_view_the_committee_and_the_opening_time():
     view = {"scoringTimeout": 900, "deadline": 1_000 + 7 * DAY, "oracleFeePerBatch": 5, "batchSize": 4,
             "token": "0x" + "00" * 20}
     t = terms_of(view, 3, opened_at=1_000)
     assert t == Terms(900, 7 * DAY, 5, True, 12)
     assert not terms_of({**view, "token": "0x" + "11" * 20}, 3, 1_000).fee_in_eth
-    assert Policy.from_tuple(Policy(1, 2, 3, 4, False).as_tuple()) == Policy(1, 2, 3, 4, False)
+    assert Policy.from_tuple(Policy(1, 2, 3, 4, False, 5).as_tuple()) == Policy(1, 2, 3, 4, False, 5)

@@ -204,10 +204,13 @@ class OracleNode(Duties, Reports):
         return int(self.market.w3.eth.get_block(int(row[0]))["timestamp"])
 
     def policy_refusal(self, bounty_id: int) -> str | None:
-        """Why this node's policy refuses the bounty (None if it accepts it), rule O5."""
+        """Why this node's policy refuses the bounty (None if it accepts it), rule O5. The
+        bond is among the terms: the node never stakes more for a bounty than its policy's
+        max_bond (finding A), since a refused bounty is never joined."""
         view = self.market.bounty(bounty_id)
         members, _, _ = self.market.committee(bounty_id)
-        return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id)))
+        bond, _ = self.market.member_bond(bounty_id)
+        return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id), bond))
 
     def trigger_draws(self) -> None:
         """Draw every committee whose armed block is mined (rule C4), whatever its terms:

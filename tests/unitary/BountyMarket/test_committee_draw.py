@@ -97,7 +97,7 @@ def test_c4_an_oracle_whose_policy_refuses_is_never_drawn(
 ):
     refuser = staked_oracles[0]
     to_staking(oracle_registry)
-    oracle_registry.setPolicy((3_600 * 2, 365 * 86_400, 0, 2048, True), {"from": refuser})
+    oracle_registry.setPolicy((3_600 * 2, 365 * 86_400, 0, 2048, True, 10**18), {"from": refuser})
     more_oracles(keyed_account, oracle_registry, 4, 200)  # 8 oracles, 1 refusing: the draw rarely misses
     seated = 0
     for _ in range(3):
@@ -160,7 +160,7 @@ def test_attack_F1_a_stake_top_up_after_the_seed_is_public_reverts_until_the_sta
     with reverts_with("RegistryDrawing", until):
         oracle_registry.stake({"from": staked_oracles[0], "value": 1})
     with reverts_with("RegistryDrawing", until):
-        oracle_registry.setPolicy((1, 1, 0, 1, False), {"from": staked_oracles[1]})
+        oracle_registry.setPolicy((1, 1, 0, 1, False, 1), {"from": staked_oracles[1]})
     with reverts_with("RegistryDrawing", until):
         oracle_registry.requestUnbond({"from": staked_oracles[2]})
     market.drawCommittee(bid, {"from": rando})
@@ -173,16 +173,22 @@ def test_attack_F4_an_idle_drawn_seat_is_vacated_after_the_timeout_and_redrawn(
     market, requester, oracle_registry, staked_oracles, keyed_account, rando
 ):
     """Rule C6 on a real chain: a drawn oracle that never joins is vacated by anyone once the
-    scoring timeout has passed since the draw, never drawn back, and the bounty goes on uncharged."""
+    scoring timeout and a whole staking half have passed since the draw, never drawn back, and
+    the bounty goes on uncharged."""
     more_oracles(keyed_account, oracle_registry, 2, 220)
     bid, _ = open_drawn(market, requester)
     members = draw_until_seated(market, bid, rando)
+    drawn_at = chain.height
     market.joinCommittee(bid, {"from": members[0]})
     market.joinCommittee(bid, {"from": members[1]})
     to_staking(oracle_registry)
     with reverts_with("SeatNotVacatable", bid, members[2]):
         market.vacateSeat(bid, members[2], {"from": rando})
     chain.sleep(3_600)
+    with reverts_with("SeatNotVacatable", bid, members[2]):  # the timeout, but not yet a whole staking half
+        market.vacateSeat(bid, members[2], {"from": rando})
+    period = oracle_registry.drawPeriod()
+    mine_past((drawn_at // period + 3) * period - 1)  # a whole staking half since the draw (finding A)
     to_staking(oracle_registry)
     burned = market.pendingBurn(ETH)
     tx = market.vacateSeat(bid, members[2], {"from": rando})
