@@ -495,6 +495,7 @@ def test_F6_sigkill_at_a_fault_point_then_restart(world: World, tmp_path, scenar
     for node in sc.others:  # R11: the others commit first; they reveal once the daemon has committed
         node.tick()
     assert not reports_by(sc.events(), sc.others[0].address, 0)
+    sc.confirm()  # the daemon reveals once the others' commitments are confirmed (R11)
     if point == "sent-pending":
         set_automine(w3, False)  # then no more blocks until the daemon pauses; the others are held
     daemon.start(fault=fault)

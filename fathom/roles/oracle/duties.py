@@ -221,11 +221,13 @@ class Duties:
         if not reveal_open(commits):
             return False
         if self.confirmations and batch["reportedMask"] == 0 and self.market.now() < commits["revealAt"]:
-            # open only because every member on duty committed: reveal once those commitments
-            # are confirmed, so that a re-org cannot let the last committer swap its commitment
-            # for a copy of a reveal it has seen (R11)
-            confirmed = {e["oracle"] for e in self._confirmed(bounty_id) if e.name == "ReportCommitted" and e["batch"] == k}
-            if len(confirmed) < bin(commits["committedMask"]).count("1"):
+            # open only because every member on duty committed: reveal once the other members'
+            # commitments are confirmed, so that a re-org cannot let the last committer swap its
+            # commitment for a copy of a reveal it has seen (R11; its own may be fresh: swapping
+            # it copies nothing)
+            confirmed = {e["oracle"] for e in self._confirmed(bounty_id)
+                         if e.name == "ReportCommitted" and e["batch"] == k and e["oracle"] != self.address}
+            if len(confirmed) < bin(commits["committedMask"] & ~bit).count("1"):
                 log.info("bounty %s: batch %s: reveals wait for the commitments' confirmations", bounty_id, k)
                 return False
         return True
