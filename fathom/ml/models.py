@@ -765,9 +765,9 @@ class _LayerStats:
     bias 2-norm of one layer (float64, from the float32 weights)."""
 
     def __init__(self, Ws: np.ndarray, bs: np.ndarray):
-        W64 = Ws.astype(np.float64)
+        self.W64 = W64 = Ws.astype(np.float64)  # (slots, in, out): a one-layer model's second pass reuses it
         col = np.sqrt(np.einsum("sio,sio->so", W64, W64))  # (slots, out)
-        b64 = bs.astype(np.float64)
+        self.b64 = b64 = bs.astype(np.float64)
         self.colmax = col.max(axis=1)
         self.frob = np.sqrt(np.square(col).sum(axis=1))
         self.bmax = np.abs(b64).max(axis=1)
@@ -813,24 +813,62 @@ class _Group:
         else:
             self.W0.reshape(d, size, w)[...] = Ws.transpose(1, 0, 2)
             self.b0[...] = bs.reshape(-1)
-        self.stats = [_LayerStats(Ws, bs) for Ws, bs in stacked]
-        # Output units whose weights and bias are bit-identical to a lower unit's: their
-        # logits are equal on every row in exact arithmetic and on the fixed-order path, so
-        # the lower unit wins every tie; the fast argmax skips them. (Each output column with
-        # its bias as one byte string; the first of equal ones within a slot is kept.)
-        Wl, bl = stacked[-1]
-        m = Wl.shape[2]
-        cols = np.ascontiguousarray(np.concatenate([Wl, bl[:, None, :]], axis=1).transpose(0, 2, 1))
-        keys = cols.reshape(size * m, -1).view(np.dtype((np.void, 4 * cols.shape[2])))[:, 0]
-        _, same = np.unique(keys, return_inverse=True)
-        _, first = np.unique(np.arange(size).repeat(m) * (size * m) + same.reshape(-1), return_index=True)
-        dup = np.ones(size * m, dtype=bool)
-        dup[first] = False
-        self.dup = np.ascontiguousarray(dup.reshape(size, m).T)
-        self.dup[:, self.used :] = False  # padding slots are never decided
+        self._stacked = stacked
+        self._stats: list[_LayerStats] | None = None
+        self._dup: np.ndarray | None = None
+        self._ready = threading.Lock()
         self._canon: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._w64: tuple[np.ndarray, np.ndarray] | None = None
         self._slot64: dict[int, _Group] = {}
+
+    def prepare(self) -> None:
+        """What the decisions need beside the weights, computed once (any thread may call
+        it; the others wait): every layer's norms (`_LayerStats`), the duplicate output
+        units, and a one-layer model's used slots in float64 (its second pass). `_totals`
+        has one worker prepare a group while another runs the group's first GEMM, so this
+        is off the batch's serial path."""
+        with self._ready:
+            if self._dup is not None:
+                return
+            stats = [_LayerStats(Ws, bs) for Ws, bs in self._stacked]
+            if len(stats) == 1:  # (slot, in, out) and (slot, out) float64, the used slots only
+                self._w64 = (stats[0].W64[: self.used], stats[0].b64[: self.used])
+            for st in stats:
+                del st.W64, st.b64
+            # Output units whose weights and bias are bit-identical to a lower unit's: their
+            # logits are equal on every row in exact arithmetic and on the fixed-order path,
+            # so the lower unit wins every tie; the fast argmax skips them. (Each output
+            # column with its bias as one byte string; the first of equal ones within a slot
+            # is kept. A set of byte strings per slot: hashing is linear, where sorting the
+            # columns as void keys with np.unique took a few ms of the batch's serial part.)
+            Wl, bl = self._stacked[-1]
+            m = Wl.shape[2]
+            dup = np.zeros((m, self.size), dtype=bool)  # padding slots (past `used`) are never decided
+            if m > 1:
+                cols = np.ascontiguousarray(np.concatenate([Wl, bl[:, None, :]], axis=1).transpose(0, 2, 1))
+                for slot in range(self.used):
+                    seen: set[bytes] = set()
+                    for j in range(m):
+                        key = cols[slot, j].tobytes()
+                        if key in seen:
+                            dup[j, slot] = True
+                        else:
+                            seen.add(key)
+            self._stats = stats
+            self._dup = dup
+
+    @property
+    def stats(self) -> list["_LayerStats"]:
+        self.prepare()
+        assert self._stats is not None
+        return self._stats
+
+    @property
+    def dup(self) -> np.ndarray:
+        """(unit, slot): True for an output unit equal to a lower unit of its slot."""
+        self.prepare()
+        assert self._dup is not None
+        return self._dup
 
     def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Logits of every slot on a row chunk, (row, output unit, slot) in this group's
@@ -861,8 +899,12 @@ class _Group:
             # per-unit work that follows runs on long contiguous arrays
             P = _scratch("planes", (w, c, self.size), self.dtype)
             np.add(A.reshape(c, w, self.size).transpose(1, 0, 2), self.b0.reshape(w, 1, self.size), out=P)
-            E = k * (np.multiply.outer(xn, st.colmax) + st.bmax)
-            return P.transpose(1, 0, 2), E * 1.01
+            E = _scratch("bound", (c, self.size), np.float64)  # k (outer + bmax) 1.01, as one expression would round it
+            np.multiply.outer(xn, st.colmax, out=E)
+            E += st.bmax
+            E *= k
+            E *= 1.01
+            return P.transpose(1, 0, 2), E
         A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
@@ -893,10 +935,8 @@ class _Group:
         logits (pairs, units, 1) through BLAS, one GEMM per slot on its rows, and their
         bound (pairs, 1) as `outputs` gives it for a float64 group of that slot alone."""
         d, w = spec.layers[0]
-        if self._w64 is None:  # the used slots' weights in float64, once (two threads may both build it: same values)
-            used = slice(0, self.used)
-            self._w64 = (np.ascontiguousarray(self.W0.reshape(d, w, self.size)[:, :, used].transpose(2, 0, 1), dtype=np.float64),
-                         self.b0.reshape(w, self.size)[:, used].T.astype(np.float64))
+        self.prepare()
+        assert self._w64 is not None
         W, b = self._w64
         Z = np.empty((len(rows), w), dtype=np.float64)
         Xr = X[rows]
@@ -1132,27 +1172,36 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return (P[yc, rows] == mx).astype(np.int64), count == 1
     # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact
-    mx64 = mx.astype(np.float64)
-    t = _scratch("exp", (c, G), np.float64)
-    S = np.zeros((c, G), np.float64)
-    Q = np.zeros((c, G), np.float64) if metric == "mse" else None
-    for j in range(m):
-        np.copyto(t, P[j])
-        t -= mx64
+    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact (the
+    # subtraction converts on the way). Every (row, slot) array below is this thread's
+    # scratch: a fresh one costs page faults on every chunk.
+    f64 = np.float64
+    mx64 = _scratch("max64", (c, G), f64)
+    np.copyto(mx64, mx)
+    S = _scratch("sum", (c, G), f64)
+    np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+    np.exp(S, out=S)
+    Q = None
+    if metric == "mse":
+        Q = _scratch("squares", (c, G), f64)
+        np.multiply(S, S, out=Q)
+    t = _scratch("exp", (c, G), f64)
+    for j in range(1, m):
+        np.subtract(P[j], mx64, out=t)
         np.exp(t, out=t)
         S += t
         if Q is not None:
             t *= t
             Q += t
-    if metric == "log_loss":
-        v = np.log(S)
+    zy = P[yc, rows]  # the label's logit, float32 (row, slot)
+    if Q is None:  # log loss
+        v = np.log(S, out=S)
         v += mx64
-        v -= P[yc, rows]
+        v -= zy
     else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
         # 2, so its rounding is a few ulps absolute, well inside a
-        ey = P[yc, rows].astype(np.float64)
-        ey -= mx64
+        ey = t
+        np.subtract(zy, mx64, out=ey)
         np.exp(ey, out=ey)
         v = Q
         v /= S
@@ -1167,14 +1216,20 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     Rmax = rf * Emax * (1 + 2.0**-20) + 2.0**-50
     if Rmax > 0.5:
         return None
-    a = v * (16 * _U64)
+    a = _scratch("rounding", (c, G), f64)
+    np.multiply(v, 16 * _U64, out=a)
     a += _U64 * (16 * m + 64)
-    hw = E * (rf * (1 + 2.0**-20) * (1 + Rmax))
+    hw = _scratch("half-width", (c, G), f64)
+    tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
+    np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)
     hw += 2.0**-50 * (1 + Rmax)
-    hw *= v + a
-    np.minimum(hw, 2 * E, out=hw)
-    hw += 3 * a
-    lo = v - hw
+    np.add(v, a, out=tmp)
+    hw *= tmp
+    np.multiply(E, 2, out=tmp)
+    np.minimum(hw, tmp, out=hw)
+    np.multiply(a, 3, out=tmp)
+    hw += tmp
+    lo = np.subtract(v, hw, out=tmp)
     return _grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric])
 
 
@@ -1362,7 +1417,13 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         return _sum_units(counted), rr + r0, ss, dead
 
     if workers > 1 and len(tasks) > 1:
-        results = list(_pool(int(workers)).map(work, tasks))  # numpy and BLAS release the GIL
+        pool = _pool(int(workers))
+        # each group's norms and duplicate units first, queued ahead of the tasks: one worker
+        # prepares them while another runs the group's first GEMM, which needs them only after
+        prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
+        results = list(pool.map(work, tasks))  # numpy and BLAS release the GIL
+        for future in prepared:
+            future.result()
     else:
         results = map(work, tasks)
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
