@@ -872,19 +872,22 @@ class _Group:
         assert self._dup is not None
         return self._dup
 
-    def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def outputs(self, spec: ModelSpec, Xc: np.ndarray, squares: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Logits of every slot on a row chunk, (row, output unit, slot) in this group's
         precision, and a proven bound (row, slot), float64, on their distance to the
-        fixed-order float64 logits (`exact_logits`) of every unit. Call it under
+        fixed-order float64 logits (`exact_logits`) of every unit. ``squares``: the rows'
+        sums of squares (``np.vecdot(Xc, Xc)``) if the caller has them. Call it under
         `_quiet` (non-finite outputs are caught later)."""
-        return self._outputs(spec, Xc)
+        return self._outputs(spec, Xc, squares)
 
-    def _outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _outputs(self, spec: ModelSpec, Xc: np.ndarray, squares: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         c, d = Xc.shape
         w = spec.layers[0][1]
         X = Xc if self.dtype == Xc.dtype else Xc.astype(self.dtype)
         # row norms in float32 (any order): covered by the factor (`_norm_coef`)
-        xn = np.sqrt(np.vecdot(Xc, Xc).astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        if squares is None:
+            squares = np.vecdot(Xc, Xc)
+        xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
         # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
         A = _scratch("gemm", (c, self.W0.shape[1]), self.dtype)
         (k0, k1), *more = self.blocks
@@ -1194,7 +1197,8 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         np.multiply(S, S, out=Q)
     t = _scratch("exp", (c, G), f64)
     for j in range(1, m):
-        np.subtract(P[j], mx64, out=t)
+        np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
+        t -= mx64
         np.exp(t, out=t)
         S += t
         if Q is not None:
@@ -1406,13 +1410,20 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     def work(task: tuple[int, int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
         r0, r1, g = task
         Xc = X[r0:r1]
-        if check_rows and g == 0 and not _finite_array(Xc):
+        # the rows' squared norms (float32, any order; the bound's ||x||) double as the
+        # features' check: a NaN or infinite value makes its row's sum, and so their total,
+        # not finite; only when the total is not finite (or finite values overflow it)
+        # does `_finite_array` look again, exactly
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = np.vecdot(Xc, Xc)
+            suspect = check_rows and g == 0 and not np.isfinite(squares.sum())
+        if suspect and not _finite_array(Xc):
             return None
         start, _stop, grp = groups[g]
         yc = y[r0:r1]
         dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
-            Z, E = grp.outputs(spec, Xc)  # Z may be this thread's scratch: used up here
+            Z, E = grp.outputs(spec, Xc, squares)  # Z may be this thread's scratch: used up here
             fast = _decide_planes(spec, Z, E, yc, metric, grp.dup)
             values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
             del Z

@@ -267,8 +267,8 @@ def test_an_adversarial_kernel_that_rounds_as_badly_as_the_bound_allows_changes_
     real = M._Group._outputs
     noise = np.random.default_rng(7)
 
-    def adversarial(self, spec, Xc):
-        Z, E = real(self, spec, Xc)
+    def adversarial(self, spec, Xc, *squares):
+        Z, E = real(self, spec, Xc, *squares)
         jolt = noise.uniform(-0.9, 0.9, Z.shape) * E[:, None, :]
         return (Z.astype(np.float64) + jolt).astype(Z.dtype), E
 
@@ -634,3 +634,24 @@ def test_rows_are_cut_into_equal_chunks_as_many_as_a_multiple_of_the_workers():
         assert max(sizes) <= rows and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
         assert len(chunks) % workers == 0 or len(chunks) == n or len(chunks) == 1
     assert M._row_chunks(0, 1024, 2) == []
+
+
+def test_features_are_checked_through_the_row_norms_a_late_nan_or_inf_is_refused_a_huge_finite_value_is_not():
+    # The rows' sums of squares (the bound's ||x||) double as the features' check: one NaN
+    # or infinity in the last chunk is refused as before; finite values whose squares
+    # overflow float32 are looked at exactly and scored (here: as the reference scores them).
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((300, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 300)
+    man = M.make_manifest("softmax", 8, 3, metric="accuracy")
+    cand = {"W0": rng.standard_normal((8, 3)).astype(np.float32) * np.float32(1e-20), "b0": np.zeros(3, np.float32)}
+    for bad in (np.nan, np.inf, -np.inf):
+        Xb = X.copy()
+        Xb[290, 5] = bad
+        for workers in (1, 2):
+            with pytest.raises(M.ModelError, match="NaN or infinite"):
+                M.score_many(man, _zero(man), [cand], Xb, y, chunk_rows=64, workers=workers)
+    Xh = X.copy()
+    Xh[290, 5] = 3e30  # its square is beyond float32: the cheap check cannot tell, the exact one does
+    got = M.score_many(man, _zero(man), [cand], Xh, y, chunk_rows=64, workers=2)
+    assert got.tolist() == [reference_score(man, cand, Xh, y)]
