@@ -114,14 +114,22 @@ schemes or reduced-precision "fast" modes). The
 only operations not covered by a bound are numpy's float64 exp / log / tanh on the
 fixed-order path and in the value itself, which are within a few ulps on every platform
 but not bit-specified: a row could differ between two libms only if its value lies
-within ~1e-15 of a rounding point of the grid (about one row in 10^9).
+within ~1e-15 of a rounding point of the grid (about one row in 10^9). They are not BLAS:
+``OPENBLAS_CORETYPE`` does not change them (`benchmarks/kernels.py` digests them in every
+kernel's child process: ``kernel_agreement.elementwise_differing``).
 
 Costs: every metric keeps float32's speed. At 784 features the proven float32 bound is
 about 1.2e-5 of ``||x|| ||w||`` (4 input blocks; 4.7e-5 in one block): about 0.1 % of the
 (row, candidate) pairs of a random model near a tie need accuracy's float64 pass, about
 0.3 % of log loss's and 0.6 % of mse's lie within the bound of a rounding point of their
-grid (a finer grid would leave many more uncertain). Intermediate arrays of a chunk are
-per-thread scratch buffers (`_scratch`), reused from chunk to chunk. The worst case, every row an exact or engineered tie, runs
+grid (a finer grid would leave many more uncertain). Around the GEMM: intermediate arrays
+of a chunk are per-thread scratch buffers (`_scratch`), reused from chunk to chunk; the
+rows are cut into equal chunks, as many as a multiple of the workers (`_row_chunks`), so
+that no worker idles at the end; a group's norms and duplicate units (`_Group.prepare`)
+are computed by one worker while another runs the group's first GEMM, leaving only the
+merges and the stacking of the weights serial (about 0.8 ms for 32 candidates at d=784);
+each chunk's rows' sums of squares serve both the bound and the features' finiteness
+check. The worst case, every row an exact or engineered tie, runs
 every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
 (a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
 d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
