@@ -28,6 +28,9 @@ Per kernel: how many scores differ from the reference child in their float64 bit
 ``scores``. The control (``plain_float32``) scores the same candidates the plain way
 (float32 logits from one GEMM, then the metric in float64): it shows that the kernels do
 round differently, so that 0 above is a property of the scorer, not of the data.
+``elementwise_differing``: per kernel, which of numpy's float64 exp / log / log1p / tanh
+gave other bits than in the reference child on fixed arguments (the scorer's only
+operations that IEEE does not round exactly; they are not BLAS, so none should).
 """
 
 from __future__ import annotations
@@ -183,8 +186,28 @@ def child(quick: bool) -> dict[str, Any]:
         out["batches"][batch["name"]] = {"data": digest, "seconds": round(seconds, 3),
                                          "scores": [float(s).hex() for s in scores],
                                          "plain": [float(s).hex() for s in plain]}
+    out["elementwise"] = _elementwise_digests()
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
+
+
+def _elementwise_digests() -> dict[str, str]:
+    """Digests of numpy's float64 exp / log / log1p / tanh (the scorer's only operations
+    outside IEEE's correctly rounded five) on fixed arguments over the ranges the scorer
+    feeds them: exp on [-745, 0] (z - max, and -|t| of softplus) and up to 709, log on
+    [1, 2^24] (a row's sum of exponentials, at least 1), log1p on [0, 1]. They are not
+    BLAS, so OPENBLAS_CORETYPE cannot change them; the children check that it does not."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    args = {
+        "exp": np.concatenate([-rng.exponential(4.0, 1 << 20), rng.uniform(-745.0, 709.0, 1 << 18)]),
+        "log": np.concatenate([1 + rng.exponential(2.0, 1 << 20), rng.uniform(1.0, 2.0**24, 1 << 18)]),
+        "log1p": rng.uniform(0.0, 1.0, 1 << 20),
+        "tanh": rng.standard_normal(1 << 20) * 4,
+    }
+    with np.errstate(all="ignore"):
+        return {name: hashlib.sha256(getattr(np, name)(a).tobytes()).hexdigest()[:16] for name, a in args.items()}
 
 
 # ---------------------------------------------------------------------------- the parent
@@ -241,6 +264,9 @@ def run(quick: bool = False) -> dict[str, Any]:
                                                                                "max_unit_gap": 0},
                                           "batches": {}})
         entry["coretypes"].append(name)
+        entry.setdefault("elementwise_differ", [])
+        entry["elementwise_differ"] = sorted(set(entry["elementwise_differ"]) | {
+            f for f, digest in res.get("elementwise", {}).items() if reference.get("elementwise", {}).get(f) != digest})
         if len(entry["coretypes"]) > 1:  # the same kernel under another name: checked, counted once
             same = sum(_compare(reference["batches"][k]["scores"], b["scores"])["scores_differ"]
                        for k, b in res["batches"].items())
@@ -268,6 +294,8 @@ def run(quick: bool = False) -> dict[str, Any]:
                       "batch_seconds": {k: v["seconds"] for k, v in reference["batches"].items()}},
         "kernels": kernels,
         "differing_scores": {arch: e["scores_differ"] for arch, e in kernels.items()},
+        # numpy's float64 exp / log / log1p / tanh are not BLAS: the same bits under every kernel
+        "elementwise_differing": {arch: e["elementwise_differ"] for arch, e in kernels.items()},
         "skipped": skipped,
         "rows": 2_000 if quick else ROWS,
         "resolution": RESOLUTION,

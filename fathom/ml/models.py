@@ -114,14 +114,22 @@ schemes or reduced-precision "fast" modes). The
 only operations not covered by a bound are numpy's float64 exp / log / tanh on the
 fixed-order path and in the value itself, which are within a few ulps on every platform
 but not bit-specified: a row could differ between two libms only if its value lies
-within ~1e-15 of a rounding point of the grid (about one row in 10^9).
+within ~1e-15 of a rounding point of the grid (about one row in 10^9). They are not BLAS:
+``OPENBLAS_CORETYPE`` does not change them (`benchmarks/kernels.py` digests them in every
+kernel's child process: ``kernel_agreement.elementwise_differing``).
 
 Costs: every metric keeps float32's speed. At 784 features the proven float32 bound is
 about 1.2e-5 of ``||x|| ||w||`` (4 input blocks; 4.7e-5 in one block): about 0.1 % of the
 (row, candidate) pairs of a random model near a tie need accuracy's float64 pass, about
 0.3 % of log loss's and 0.6 % of mse's lie within the bound of a rounding point of their
-grid (a finer grid would leave many more uncertain). Intermediate arrays of a chunk are
-per-thread scratch buffers (`_scratch`), reused from chunk to chunk. The worst case, every row an exact or engineered tie, runs
+grid (a finer grid would leave many more uncertain). Around the GEMM: intermediate arrays
+of a chunk are per-thread scratch buffers (`_scratch`), reused from chunk to chunk; the
+rows are cut into equal chunks, as many as a multiple of the workers (`_row_chunks`), so
+that no worker idles at the end; a group's norms and duplicate units (`_Group.prepare`)
+are computed by one worker while another runs the group's first GEMM, leaving only the
+merges and the stacking of the weights serial (about 0.8 ms for 32 candidates at d=784);
+each chunk's rows' sums of squares serve both the bound and the features' finiteness
+check. The worst case, every row an exact or engineered tie, runs
 every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
 (a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
 d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
@@ -191,10 +199,12 @@ METRIC_TABLE: dict[str, dict[str, Any]] = {
     "mse": {"higher_is_better": False, "unit": "squared error per row"},
 }
 
-#: Rows per chunk of the validation set in `score_many`: bounds memory to about
+#: Largest chunk of the validation set's rows in `score_many` (the rows are cut into equal
+#: chunks, as many as a multiple of the workers: `_row_chunks`): bounds memory to about
 #: ``chunk_rows * group * width`` floats (it changes no bit of a score). 1,024
 #: rows give the thread pool enough evenly sized tasks (10k rows: 10, not 3) at no loss of
-#: GEMM efficiency (softmax d=784, 32 candidates: 108 -> 126 GFLOP/s on 2 cores).
+#: GEMM efficiency (softmax d=784, 32 candidates: 108 -> 126 GFLOP/s on 2 cores); 512 or
+#: fewer lose more to per-chunk overhead than they gain in cache.
 DEFAULT_CHUNK_ROWS = 1024
 #: `default_group` aims at this many GEMM columns per group, with at most _MAX_GROUP slots.
 _GROUP_COLUMNS = 512
@@ -765,9 +775,9 @@ class _LayerStats:
     bias 2-norm of one layer (float64, from the float32 weights)."""
 
     def __init__(self, Ws: np.ndarray, bs: np.ndarray):
-        W64 = Ws.astype(np.float64)
+        self.W64 = W64 = Ws.astype(np.float64)  # (slots, in, out): a one-layer model's second pass reuses it
         col = np.sqrt(np.einsum("sio,sio->so", W64, W64))  # (slots, out)
-        b64 = bs.astype(np.float64)
+        self.b64 = b64 = bs.astype(np.float64)
         self.colmax = col.max(axis=1)
         self.frob = np.sqrt(np.square(col).sum(axis=1))
         self.bmax = np.abs(b64).max(axis=1)
@@ -813,38 +823,79 @@ class _Group:
         else:
             self.W0.reshape(d, size, w)[...] = Ws.transpose(1, 0, 2)
             self.b0[...] = bs.reshape(-1)
-        self.stats = [_LayerStats(Ws, bs) for Ws, bs in stacked]
-        # Output units whose weights and bias are bit-identical to a lower unit's: their
-        # logits are equal on every row in exact arithmetic and on the fixed-order path, so
-        # the lower unit wins every tie; the fast argmax skips them. (Each output column with
-        # its bias as one byte string; the first of equal ones within a slot is kept.)
-        Wl, bl = stacked[-1]
-        m = Wl.shape[2]
-        cols = np.ascontiguousarray(np.concatenate([Wl, bl[:, None, :]], axis=1).transpose(0, 2, 1))
-        keys = cols.reshape(size * m, -1).view(np.dtype((np.void, 4 * cols.shape[2])))[:, 0]
-        _, same = np.unique(keys, return_inverse=True)
-        _, first = np.unique(np.arange(size).repeat(m) * (size * m) + same.reshape(-1), return_index=True)
-        dup = np.ones(size * m, dtype=bool)
-        dup[first] = False
-        self.dup = np.ascontiguousarray(dup.reshape(size, m).T)
-        self.dup[:, self.used :] = False  # padding slots are never decided
+        self._stacked = stacked
+        self._stats: list[_LayerStats] | None = None
+        self._dup: np.ndarray | None = None
+        self._ready = threading.Lock()
         self._canon: list[tuple[np.ndarray, np.ndarray]] | None = None
         self._w64: tuple[np.ndarray, np.ndarray] | None = None
         self._slot64: dict[int, _Group] = {}
 
-    def outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def prepare(self) -> None:
+        """What the decisions need beside the weights, computed once (any thread may call
+        it; the others wait): every layer's norms (`_LayerStats`), the duplicate output
+        units, and a one-layer model's used slots in float64 (its second pass). `_totals`
+        has one worker prepare a group while another runs the group's first GEMM, so this
+        is off the batch's serial path."""
+        with self._ready:
+            if self._dup is not None:
+                return
+            stats = [_LayerStats(Ws, bs) for Ws, bs in self._stacked]
+            if len(stats) == 1:  # (slot, in, out) and (slot, out) float64, the used slots only
+                self._w64 = (stats[0].W64[: self.used], stats[0].b64[: self.used])
+            for st in stats:
+                del st.W64, st.b64
+            # Output units whose weights and bias are bit-identical to a lower unit's: their
+            # logits are equal on every row in exact arithmetic and on the fixed-order path,
+            # so the lower unit wins every tie; the fast argmax skips them. (Each output
+            # column with its bias as one byte string; the first of equal ones within a slot
+            # is kept. A set of byte strings per slot: hashing is linear, where sorting the
+            # columns as void keys with np.unique took a few ms of the batch's serial part.)
+            Wl, bl = self._stacked[-1]
+            m = Wl.shape[2]
+            dup = np.zeros((m, self.size), dtype=bool)  # padding slots (past `used`) are never decided
+            if m > 1:
+                cols = np.ascontiguousarray(np.concatenate([Wl, bl[:, None, :]], axis=1).transpose(0, 2, 1))
+                for slot in range(self.used):
+                    seen: set[bytes] = set()
+                    for j in range(m):
+                        key = cols[slot, j].tobytes()
+                        if key in seen:
+                            dup[j, slot] = True
+                        else:
+                            seen.add(key)
+            self._stats = stats
+            self._dup = dup
+
+    @property
+    def stats(self) -> list["_LayerStats"]:
+        self.prepare()
+        assert self._stats is not None
+        return self._stats
+
+    @property
+    def dup(self) -> np.ndarray:
+        """(unit, slot): True for an output unit equal to a lower unit of its slot."""
+        self.prepare()
+        assert self._dup is not None
+        return self._dup
+
+    def outputs(self, spec: ModelSpec, Xc: np.ndarray, squares: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Logits of every slot on a row chunk, (row, output unit, slot) in this group's
         precision, and a proven bound (row, slot), float64, on their distance to the
-        fixed-order float64 logits (`exact_logits`) of every unit. Call it under
+        fixed-order float64 logits (`exact_logits`) of every unit. ``squares``: the rows'
+        sums of squares (``np.vecdot(Xc, Xc)``) if the caller has them. Call it under
         `_quiet` (non-finite outputs are caught later)."""
-        return self._outputs(spec, Xc)
+        return self._outputs(spec, Xc, squares)
 
-    def _outputs(self, spec: ModelSpec, Xc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _outputs(self, spec: ModelSpec, Xc: np.ndarray, squares: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         c, d = Xc.shape
         w = spec.layers[0][1]
         X = Xc if self.dtype == Xc.dtype else Xc.astype(self.dtype)
         # row norms in float32 (any order): covered by the factor (`_norm_coef`)
-        xn = np.sqrt(np.vecdot(Xc, Xc).astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        if squares is None:
+            squares = np.vecdot(Xc, Xc)
+        xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
         # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
         A = _scratch("gemm", (c, self.W0.shape[1]), self.dtype)
         (k0, k1), *more = self.blocks
@@ -857,12 +908,21 @@ class _Group:
         k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
         st = self.stats[0]
         if not self.rest:
-            # (unit, row, slot) planes, each contiguous, with the bias added on the way: the
-            # per-unit work that follows runs on long contiguous arrays
+            # the bias (along the rows: long contiguous loops), then (unit, row, slot) planes,
+            # each contiguous, so that the per-unit work that follows runs on long contiguous
+            # arrays: the transposing copy moves a unit's slots (one row's `size` values) as
+            # one element of `size` values
+            A += self.b0
             P = _scratch("planes", (w, c, self.size), self.dtype)
-            np.add(A.reshape(c, w, self.size).transpose(1, 0, 2), self.b0.reshape(w, 1, self.size), out=P)
-            E = k * (np.multiply.outer(xn, st.colmax) + st.bmax)
-            return P.transpose(1, 0, 2), E * 1.01
+            run = np.dtype((np.void, self.size * self.dtype.itemsize))
+            P.view(run).reshape(w, c)[...] = A.view(run).reshape(c, w).T
+            # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
+            # (the 1.01 covers these few float64 roundings as well)
+            K = 1.01 * k
+            E = _scratch("bound", (c, self.size), np.float64)
+            np.multiply.outer(xn, st.colmax * K, out=E)
+            E += st.bmax * K
+            return P.transpose(1, 0, 2), E
         A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
@@ -893,10 +953,8 @@ class _Group:
         logits (pairs, units, 1) through BLAS, one GEMM per slot on its rows, and their
         bound (pairs, 1) as `outputs` gives it for a float64 group of that slot alone."""
         d, w = spec.layers[0]
-        if self._w64 is None:  # the used slots' weights in float64, once (two threads may both build it: same values)
-            used = slice(0, self.used)
-            self._w64 = (np.ascontiguousarray(self.W0.reshape(d, w, self.size)[:, :, used].transpose(2, 0, 1), dtype=np.float64),
-                         self.b0.reshape(w, self.size)[:, used].T.astype(np.float64))
+        self.prepare()
+        assert self._w64 is not None
         W, b = self._w64
         Z = np.empty((len(rows), w), dtype=np.float64)
         Xr = X[rows]
@@ -1132,27 +1190,37 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return (P[yc, rows] == mx).astype(np.int64), count == 1
     # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact
-    mx64 = mx.astype(np.float64)
-    t = _scratch("exp", (c, G), np.float64)
-    S = np.zeros((c, G), np.float64)
-    Q = np.zeros((c, G), np.float64) if metric == "mse" else None
-    for j in range(m):
-        np.copyto(t, P[j])
+    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact (the
+    # subtraction converts on the way). Every (row, slot) array below is this thread's
+    # scratch: a fresh one costs page faults on every chunk.
+    f64 = np.float64
+    mx64 = _scratch("max64", (c, G), f64)
+    np.copyto(mx64, mx)
+    S = _scratch("sum", (c, G), f64)
+    np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+    np.exp(S, out=S)
+    Q = None
+    if metric == "mse":
+        Q = _scratch("squares", (c, G), f64)
+        np.multiply(S, S, out=Q)
+    t = _scratch("exp", (c, G), f64)
+    for j in range(1, m):
+        np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
         t -= mx64
         np.exp(t, out=t)
         S += t
         if Q is not None:
             t *= t
             Q += t
-    if metric == "log_loss":
-        v = np.log(S)
+    zy = P[yc, rows]  # the label's logit, float32 (row, slot)
+    if Q is None:  # log loss
+        v = np.log(S, out=S)
         v += mx64
-        v -= P[yc, rows]
+        v -= zy
     else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
         # 2, so its rounding is a few ulps absolute, well inside a
-        ey = P[yc, rows].astype(np.float64)
-        ey -= mx64
+        ey = t
+        np.subtract(zy, mx64, out=ey)
         np.exp(ey, out=ey)
         v = Q
         v /= S
@@ -1167,14 +1235,20 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     Rmax = rf * Emax * (1 + 2.0**-20) + 2.0**-50
     if Rmax > 0.5:
         return None
-    a = v * (16 * _U64)
+    a = _scratch("rounding", (c, G), f64)
+    np.multiply(v, 16 * _U64, out=a)
     a += _U64 * (16 * m + 64)
-    hw = E * (rf * (1 + 2.0**-20) * (1 + Rmax))
+    hw = _scratch("half-width", (c, G), f64)
+    tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
+    np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)
     hw += 2.0**-50 * (1 + Rmax)
-    hw *= v + a
-    np.minimum(hw, 2 * E, out=hw)
-    hw += 3 * a
-    lo = v - hw
+    np.add(v, a, out=tmp)
+    hw *= tmp
+    np.multiply(E, 2, out=tmp)
+    np.minimum(hw, tmp, out=hw)
+    np.multiply(a, 3, out=tmp)
+    hw += tmp
+    lo = np.subtract(v, hw, out=tmp)
     return _grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric])
 
 
@@ -1279,6 +1353,17 @@ def _sum_units(values: np.ndarray) -> list[int]:
     return [(int(a) << 24) + int(b) for a, b in zip(hi, lo)]
 
 
+def _row_chunks(n: int, chunk_rows: int, workers: int) -> list[tuple[int, int]]:
+    """The row chunks of `_totals`, (start, stop): ``n`` rows in equal chunks (+-1 row) of at
+    most ``chunk_rows``, their number rounded up to a multiple of ``workers`` (at most n)."""
+    if n <= 0:
+        return []
+    count = -(-n // chunk_rows)
+    if workers > 1 and count > 1:
+        count = min(n, -(-count // workers) * workers)
+    return [(n * i // count, n * (i + 1) // count) for i in range(count)]
+
+
 _POOLS: dict[tuple[int, int], Any] = {}
 _POOLS_LOCK = threading.Lock()
 
@@ -1325,18 +1410,28 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     groups = [(start, min(B, start + size), _Group(spec, sets[start : start + size], size, dtype)) for start in range(0, B, size)]
     # One task per (row chunk, group). The sums are exact integers, so neither the order
     # in which tasks finish nor the number of workers can change them.
-    tasks = [(r0, g) for r0 in range(0, X.shape[0], chunk_rows) for g in range(len(groups))]
+    # The rows are cut into equal chunks of at most chunk_rows, as many as a multiple of
+    # the workers, so that no worker idles while another scores a longer last chunk (10k
+    # rows on 2 workers: 10 of 1,000, not 9 of 1,024 and one of 784).
+    tasks = [(r0, r1, g) for r0, r1 in _row_chunks(X.shape[0], chunk_rows, workers) for g in range(len(groups))]
 
-    def work(task: tuple[int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
-        r0, g = task
-        Xc = X[r0 : r0 + chunk_rows]
-        if check_rows and g == 0 and not _finite_array(Xc):
+    def work(task: tuple[int, int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
+        r0, r1, g = task
+        Xc = X[r0:r1]
+        # the rows' squared norms (float32, any order; the bound's ||x||) double as the
+        # features' check: a NaN or infinite value makes its row's sum, and so their total,
+        # not finite; only when the total is not finite (or finite values overflow it)
+        # does `_finite_array` look again, exactly
+        with np.errstate(over="ignore", invalid="ignore"):
+            squares = np.vecdot(Xc, Xc)
+            suspect = check_rows and g == 0 and not np.isfinite(squares.sum())
+        if suspect and not _finite_array(Xc):
             return None
         start, _stop, grp = groups[g]
-        yc = y[r0 : r0 + chunk_rows]
+        yc = y[r0:r1]
         dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
-            Z, E = grp.outputs(spec, Xc)  # Z may be this thread's scratch: used up here
+            Z, E = grp.outputs(spec, Xc, squares)  # Z may be this thread's scratch: used up here
             fast = _decide_planes(spec, Z, E, yc, metric, grp.dup)
             values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
             del Z
@@ -1362,12 +1457,18 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         return _sum_units(counted), rr + r0, ss, dead
 
     if workers > 1 and len(tasks) > 1:
-        results = list(_pool(int(workers)).map(work, tasks))  # numpy and BLAS release the GIL
+        pool = _pool(int(workers))
+        # each group's norms and duplicate units first, queued ahead of the tasks: one worker
+        # prepares them while another runs the group's first GEMM, which needs them only after
+        prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
+        results = list(pool.map(work, tasks))  # numpy and BLAS release the GIL
+        for future in prepared:
+            future.result()
     else:
         results = map(work, tasks)
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
     dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
-    for done, ((_, g), result) in enumerate(zip(tasks, results), start=1):
+    for done, ((_, _, g), result) in enumerate(zip(tasks, results), start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:

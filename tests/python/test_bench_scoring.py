@@ -11,6 +11,7 @@ from typing import Iterator
 
 from fathom.chain.market import INVALID
 from fathom.ml import models
+from fathom.roles.oracle.reports import _WORKERS
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
@@ -50,5 +51,7 @@ def test_the_oracle_shows_scoring_progress_through_its_hook_and_the_scores_do_no
         calls: list[tuple[int, int]] = []
         harness.node.progress = lambda done, total: calls.append((done, total))
         assert harness.report(harness.records) == quiet
-        total = -(-3000 // models.DEFAULT_CHUNK_ROWS)  # one task per row chunk (one group of candidates)
+        # one task per row chunk (one group of candidates): equal chunks of at most
+        # DEFAULT_CHUNK_ROWS, as many as a multiple of the node's workers
+        total = len(models._row_chunks(3000, models.DEFAULT_CHUNK_ROWS, _WORKERS))
         assert calls == [(i, total) for i in range(1, total + 1)]

@@ -267,8 +267,8 @@ def test_an_adversarial_kernel_that_rounds_as_badly_as_the_bound_allows_changes_
     real = M._Group._outputs
     noise = np.random.default_rng(7)
 
-    def adversarial(self, spec, Xc):
-        Z, E = real(self, spec, Xc)
+    def adversarial(self, spec, Xc, *squares):
+        Z, E = real(self, spec, Xc, *squares)
         jolt = noise.uniform(-0.9, 0.9, Z.shape) * E[:, None, :]
         return (Z.astype(np.float64) + jolt).astype(Z.dtype), E
 
@@ -589,3 +589,69 @@ def test_scratch_buffers_are_reused_within_a_thread_and_never_shared_between_thr
     assert not np.shares_memory(a, other[0])  # the row chunks' tasks never write into each other's
     huge = M._scratch("test-huge", (M._SCRATCH_MAX_BYTES // 4 + 1,), np.float32)
     assert not np.shares_memory(huge, M._scratch("test-huge", (8,), np.float32))  # too big to keep
+
+
+def test_duplicate_units_are_the_bit_identical_columns_of_one_slot_and_are_found_once_whatever_the_threads():
+    # A unit whose weights and bias are the same bytes as a lower unit's of its slot never
+    # wins (the lower one wins its ties); -0.0 is not +0.0's bytes, and a column equal to
+    # another slot's is no duplicate. Several threads asking at once get one answer.
+    import threading
+
+    spec = M.model_spec(M.make_manifest("softmax", 3, 4))
+    rng = np.random.default_rng(5)
+    W = rng.standard_normal((3, 4)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    a = {"W0": W.copy(), "b0": b.copy()}
+    a["W0"][:, 2], a["b0"][2] = W[:, 0], b[0]  # unit 2 == unit 0
+    a["W0"][:, 3], a["b0"][3] = W[:, 0], b[0]  # unit 3 == unit 0 too
+    z = {"W0": W.copy(), "b0": b.copy()}
+    z["W0"][:, 1], z["b0"][1] = 0.0, 0.0
+    z["W0"][:, 3], z["b0"][3] = -0.0, 0.0  # the same values, not the same bytes
+    other = {"W0": np.tile(a["W0"][:, :1], (1, 4)) + np.arange(4, dtype=np.float32), "b0": b.copy()}
+    grp = M._Group(spec, [a, z, other], 4)
+    seen: list[np.ndarray] = []
+    threads = [threading.Thread(target=lambda: seen.append(grp.dup)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(d is seen[0] for d in seen)
+    assert seen[0].tolist() == [[False, False, False, False], [False, False, False, False],
+                                [True, False, False, False], [True, False, False, False]]
+    # the second pass's float64 weights are the used slots' weights
+    W64, b64 = grp._w64
+    assert W64.shape == (3, 3, 4) and np.array_equal(W64[1], z["W0"]) and np.array_equal(b64[2], other["b0"])
+
+
+def test_rows_are_cut_into_equal_chunks_as_many_as_a_multiple_of_the_workers():
+    # 10k rows on 2 workers: 10 chunks of 1,000 (no short last chunk that leaves a worker
+    # idle); every row in exactly one chunk; no chunk above chunk_rows; scores unchanged
+    assert M._row_chunks(10_000, 1024, 2) == [(i * 1000, (i + 1) * 1000) for i in range(10)]
+    for n, rows, workers in [(1, 1024, 2), (7, 2, 4), (3000, 1024, 2), (3001, 1000, 3), (5, 1, 8), (100, 37, 1)]:
+        chunks = M._row_chunks(n, rows, workers)
+        assert [r0 for r0, _ in chunks] == [0] + [r1 for _, r1 in chunks[:-1]] and chunks[-1][1] == n
+        sizes = [r1 - r0 for r0, r1 in chunks]
+        assert max(sizes) <= rows and max(sizes) - min(sizes) <= 1 and min(sizes) >= 1
+        assert len(chunks) % workers == 0 or len(chunks) == n or len(chunks) == 1
+    assert M._row_chunks(0, 1024, 2) == []
+
+
+def test_features_are_checked_through_the_row_norms_a_late_nan_or_inf_is_refused_a_huge_finite_value_is_not():
+    # The rows' sums of squares (the bound's ||x||) double as the features' check: one NaN
+    # or infinity in the last chunk is refused as before; finite values whose squares
+    # overflow float32 are looked at exactly and scored (here: as the reference scores them).
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((300, 8), dtype=np.float32)
+    y = rng.integers(0, 3, 300)
+    man = M.make_manifest("softmax", 8, 3, metric="accuracy")
+    cand = {"W0": rng.standard_normal((8, 3)).astype(np.float32) * np.float32(1e-20), "b0": np.zeros(3, np.float32)}
+    for bad in (np.nan, np.inf, -np.inf):
+        Xb = X.copy()
+        Xb[290, 5] = bad
+        for workers in (1, 2):
+            with pytest.raises(M.ModelError, match="NaN or infinite"):
+                M.score_many(man, _zero(man), [cand], Xb, y, chunk_rows=64, workers=workers)
+    Xh = X.copy()
+    Xh[290, 5] = 3e30  # its square is beyond float32: the cheap check cannot tell, the exact one does
+    got = M.score_many(man, _zero(man), [cand], Xh, y, chunk_rows=64, workers=2)
+    assert got.tolist() == [reference_score(man, cand, Xh, y)]
