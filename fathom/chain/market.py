@@ -421,7 +421,9 @@ class Market:
         return self.send(self.market.functions.claimPayoutTo(token, to, bounty_id, position, amount, proof))
 
     def stake_oracle(self, amount: int, notify: Callable[[str], None] | None = None) -> Any:
-        """Stake `amount` more in the registry, once it is in a staking half (rule O7)."""
+        """Stake `amount` more in the registry, once it is in a staking half (rule O7). An
+        account short of `amount` is refused at once, not after the wait."""
+        self._need_sender().require_balance(amount, "stake")
         self.wait_for_staking_half("stake", notify)
         return self.send(self.registry.functions.stake(), value=amount)
 
