@@ -132,11 +132,9 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _onlyDelegated();
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
-        // rule C5: a drawn bounty is funded only once its committee set the baseline, so its
-        // draws are re-rolled at the reward they are charged on (finding D)
-        if (b.status & (F_DRAWN | F_BASELINE) == F_DRAWN) {
-            revert BountyNotInState(bountyId, BountyState.AwaitingBaseline, BountyState.Open);
-        }
+        // rule C5: a drawn bounty's reward is fixed when it opens, so every draw is re-rolled at
+        // the reward it is charged on, and a captured committee cannot be funded later (D, R3-1)
+        if (b.status & F_DRAWN != 0) revert DrawnRewardFixed(bountyId);
         uint256 received = _pullFunds(_tokenOf(b.terms), amount, 0);
         uint256 reward = b.reward + received;
         if (reward > type(uint128).max) revert InvalidParameter("amount");

@@ -124,6 +124,8 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error AlreadyReported(uint256 bountyId, uint256 batch, address oracle);
     error BatchNotDecided(uint256 bountyId, uint256 batch);
     error CommitClosed(uint256 bountyId, uint256 batch);
+    /// @dev C5: a drawn bounty's reward is fixed when it opens; it takes no top-up.
+    error DrawnRewardFixed(uint256 bountyId);
     /// @dev R11: the member opted in while this batch was reportable, so it sits the batch out
     ///      (it may neither commit nor report, and no void of it charges the member).
     error SitsOutBatch(uint256 bountyId, uint256 batch, address oracle);

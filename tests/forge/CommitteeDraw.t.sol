@@ -1043,26 +1043,65 @@ contract CommitteeDrawTest is Test {
         }
         assertTrue(kept != 0, "no captured committee among the re-rolls");
         vm.prank(requester);
-        vm.expectRevert(
-            abi.encodeWithSelector(
-                IBountyMarketErrors.BountyNotInState.selector, kept, IBountyMarketTypes.BountyState.AwaitingBaseline, IBountyMarketTypes.BountyState.Open
-            )
-        );
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawnRewardFixed.selector, kept));
         market.topUp{value: 100 ether}(kept, 100 ether);
         assertEq(market.getBounty(kept).reward, 0, "the captured bounty carries nothing");
     }
 
-    /// @dev Rule C5: once the baseline is set, a drawn bounty takes top-ups as any other.
-    function test_d_drawn_bounty_tops_up_after_its_baseline() public {
+    /// @dev Review 3, R3-1 (high): the same re-rolls, then the captured majority sets the
+    ///      baseline itself (a quorum of 2 of 3 after the scoring timeout) and the requester
+    ///      tops the kept bounty up once the pre-baseline ban is over. A drawn bounty's reward
+    ///      is now fixed when it opens: the top-up reverts before and after the baseline.
+    function test_attack_R3_1_reroll_at_reward_zero_then_top_up_after_the_captured_baseline() public {
+        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 6 of 38 ETH: 15.8%
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 0;
+        uint256 k = 60;
+        uint256[] memory ids = new uint256[](k);
+        for (uint256 i = 0; i < k; ++i) ids[i] = _open(p);
+        uint256 at = market.getBounty(ids[0]).drawBlock;
+        vm.roll(at + 1);
+        vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
+        uint256 kept = 0;
+        for (uint256 i = 0; i < k; ++i) {
+            market.drawCommittee(ids[i]);
+            (address[] memory m,,) = market.getCommittee(ids[i]);
+            if (kept == 0 && _mineCount(m) >= 2) kept = ids[i];
+        }
+        assertTrue(kept != 0, "no captured committee among the re-rolls");
+        (address[] memory members,,) = market.getCommittee(kept);
+        for (uint256 i = 0; i < 3; ++i) {
+            if (!_isMine(members[i])) continue;
+            vm.prank(members[i]);
+            market.joinCommittee(kept);
+            vm.prank(members[i]);
+            market.reportBaseline(kept, 5_000);
+        }
+        vm.warp(block.timestamp + p.scoringTimeout);
+        market.settleBaseline(kept);
+        assertTrue(market.getBounty(kept).baselineSet, "baseline set by the captured majority");
+        vm.deal(requester, 100 ether);
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawnRewardFixed.selector, kept));
+        market.topUp{value: 100 ether}(kept, 100 ether);
+        assertEq(market.getBounty(kept).reward, 0, "nothing behind the captured committee but what it opened with");
+    }
+
+    /// @dev Rule C5: a drawn bounty's reward is fixed when it opens, even after an honest
+    ///      baseline (a trusted bounty still takes top-ups: test_small_findings, the invariants).
+    function test_d_a_drawn_bounty_takes_no_top_up_even_after_its_baseline() public {
         (uint256 id, address[] memory m) = _drawnAndJoined(5, keccak256("b"));
         for (uint256 i = 0; i < 3; ++i) {
             vm.prank(m[i]);
             market.reportBaseline(id, 5_000); // below the target: the bounty stays open
         }
         assertTrue(market.getBounty(id).baselineSet, "baseline set");
+        vm.deal(requester, 1 ether);
         vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawnRewardFixed.selector, id));
         market.topUp{value: 1 ether}(id, 1 ether);
-        assertEq(market.getBounty(id).reward, _drawnParams(3).reward + 1 ether, "topped up");
+        assertEq(market.getBounty(id).reward, _drawnParams(3).reward, "the opening reward");
     }
 
     // ------------------------------------------------------------ F: gas of a draw with many excluded
