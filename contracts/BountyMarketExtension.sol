@@ -86,7 +86,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
 
         _committees[bountyId] = p.committee;
         if (_seatNamed(bountyId, b, p.committee)) {
-            // drawn mode (rule C4): every seat empty, drawn from a later block's hash
+            // drawn mode (rule C4): every seat empty, drawn from a later drawing half's recorded seed
             b.status = status | F_DRAWN;
             _armDraw(bountyId, b);
         }
@@ -174,9 +174,9 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         t.bond = b.memberBond;
     }
 
-    /// @dev Rules C4, O7: the empty seats will be drawn from the hash of a block nobody knows
-    ///      yet, the first block of a registry drawing half at least DRAW_DELAY blocks on, so
-    ///      that nothing the draw reads can change once that hash is known. A pending draw whose
+    /// @dev Rules C4, O7: the empty seats will be drawn from a seed nobody knows yet, the
+    ///      PREVRANDAO recorded (recordSeed) in the registry drawing half that begins at least
+    ///      DRAW_DELAY blocks on, so that nothing the draw reads can change once it is known. A pending draw whose
     ///      half has not ended keeps its seed (it fills every seat empty when it runs).
     function _armDraw(uint256 bountyId, Bounty storage b) private {
         uint256 p = _drawPeriod;

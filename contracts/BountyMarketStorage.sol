@@ -46,7 +46,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         bytes32 validationCommitment;
         uint96 memberBond; // what each member locks in the registry when it opts in (rule C1)
         uint96 bondSlash; // what one offence takes from that bond (rule C3)
-        uint32 drawBlock; // drawn mode: the block whose hash seeds the pending draw (0: none; rule C4)
+        uint32 drawBlock; // drawn mode: the first block of the drawing half whose recorded PREVRANDAO seeds the pending draw (0: none; rule C4)
         uint32 drawnAt; // drawn mode: when a draw last seated someone (mod 2^32; rule C6's join timeout)
         uint32 drawnBlock; // drawn mode: the block of that draw (rule C6: a whole staking half to top up after it)
     }

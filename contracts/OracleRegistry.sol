@@ -59,8 +59,8 @@ contract OracleRegistry is IOracleRegistry {
     constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_, uint256 drawPeriod_) {
         if (minStake_ == 0) revert InvalidRegistryParameter("minStake");
         if (slashBps_ == 0 || slashBps_ > BPS) revert InvalidRegistryParameter("slashBps");
-        // a draw runs after its seed block and within its drawing half, while the seed's hash
-        // is readable (the last 256 blocks): 2 <= P <= 256
+        // a drawing half needs a block to record its seed in after its first (recordSeed), and
+        // stakes wait at most P blocks (256: about 51 minutes on mainnet): 2 <= P <= 256
         if (drawPeriod_ < 2 || drawPeriod_ > 256) revert InvalidRegistryParameter("drawPeriod");
         drawPeriod = drawPeriod_;
         minStake = minStake_;
