@@ -1018,15 +1018,13 @@ contract CommitteeDrawTest is Test {
 
     // ------------------------------------------------------------ D: parallel re-rolls at reward 0
 
-    /// @dev Finding D (medium). K drawn bounties opened at reward 0 in one staking half share a
-    ///      seed; the requester kept the one its coalition captured, cancelled the rest (each
-    ///      burning the draw deposit only) and topped the kept one up to 100 ETH. A drawn bounty
-    ///      now takes no top-up before its baseline: the reward a draw is charged on is the
-    ///      reward it carries into the baseline.
-    function test_attack_D_parallel_rerolls_at_reward_zero_then_top_up() public {
+    /// @dev The re-rolls of findings D and R3-1: a 15.8% coalition (6 of 38 ETH) opens 60
+    ///      drawn bounties at reward 0 in one staking half (one seed for all), every draw runs,
+    ///      and the first whose committee the coalition holds a majority of is kept.
+    function _rerollsAtRewardZero() internal returns (IBountyMarketTypes.BountyParams memory p, uint256 kept) {
         for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
-        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 6 of 38 ETH: 15.8%
-        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
+        p = _drawnParams(3);
         p.reward = 0;
         uint256 k = 60;
         uint256[] memory ids = new uint256[](k);
@@ -1035,13 +1033,21 @@ contract CommitteeDrawTest is Test {
         assertEq(market.getBounty(ids[k - 1]).drawBlock, at, "one seed for all");
         vm.roll(at + 1);
         vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
-        uint256 kept = 0;
         for (uint256 i = 0; i < k; ++i) {
             market.drawCommittee(ids[i]);
             (address[] memory m,,) = market.getCommittee(ids[i]);
             if (kept == 0 && _mineCount(m) >= 2) kept = ids[i];
         }
         assertTrue(kept != 0, "no captured committee among the re-rolls");
+    }
+
+    /// @dev Finding D (medium). K drawn bounties opened at reward 0 in one staking half share a
+    ///      seed; the requester kept the one its coalition captured, cancelled the rest (each
+    ///      burning the draw deposit only) and topped the kept one up to 100 ETH. A drawn bounty
+    ///      now takes no top-up before its baseline: the reward a draw is charged on is the
+    ///      reward it carries into the baseline.
+    function test_attack_D_parallel_rerolls_at_reward_zero_then_top_up() public {
+        (, uint256 kept) = _rerollsAtRewardZero();
         vm.prank(requester);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawnRewardFixed.selector, kept));
         market.topUp{value: 100 ether}(kept, 100 ether);
@@ -1053,23 +1059,7 @@ contract CommitteeDrawTest is Test {
     ///      tops the kept bounty up once the pre-baseline ban is over. A drawn bounty's reward
     ///      is now fixed when it opens: the top-up reverts before and after the baseline.
     function test_attack_R3_1_reroll_at_reward_zero_then_top_up_after_the_captured_baseline() public {
-        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
-        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 6 of 38 ETH: 15.8%
-        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
-        p.reward = 0;
-        uint256 k = 60;
-        uint256[] memory ids = new uint256[](k);
-        for (uint256 i = 0; i < k; ++i) ids[i] = _open(p);
-        uint256 at = market.getBounty(ids[0]).drawBlock;
-        vm.roll(at + 1);
-        vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
-        uint256 kept = 0;
-        for (uint256 i = 0; i < k; ++i) {
-            market.drawCommittee(ids[i]);
-            (address[] memory m,,) = market.getCommittee(ids[i]);
-            if (kept == 0 && _mineCount(m) >= 2) kept = ids[i];
-        }
-        assertTrue(kept != 0, "no captured committee among the re-rolls");
+        (IBountyMarketTypes.BountyParams memory p, uint256 kept) = _rerollsAtRewardZero();
         (address[] memory members,,) = market.getCommittee(kept);
         for (uint256 i = 0; i < 3; ++i) {
             if (!_isMine(members[i])) continue;

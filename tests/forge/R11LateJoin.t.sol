@@ -116,21 +116,27 @@ contract R11LateJoinTest is Test, IBountyMarketTypes {
 
     // ------------------------------------------ F1: a late opt-in re-opens the commit phase
 
+    /// @dev Committee [A, B, L], A and B opted in: batch 0 fills, A and B commit the honest
+    ///      report (every member on duty committed: reveals open), then L opts in, as it would
+    ///      to front-run A's pending reveal.
+    function _committedThenLateJoin() internal returns (uint256 id, SubmissionRecord[] memory recs) {
+        (id,) = _open(2, 3600);
+        recs = _fill(id);
+        _commit(id, oracles[0], _honest());
+        _commit(id, oracles[1], _honest());
+        vm.prank(oracles[2]);
+        market.joinCommittee(id);
+    }
+
     /// @dev Committee [A, B, L]; A and B opted in, L seated but not yet. A and B commit: every
     ///      member on duty committed, so the reveal phase is open and A broadcasts its reveal.
     ///      L front-runs it with joinCommittee and a commitment to A's report. The join no
     ///      longer re-opens commits: L sits the batch out (SitsOutBatch), A's reveal lands, and
     ///      L can report nothing, so it is paid nothing.
     function test_attack_a_late_opt_in_reopens_commits_to_copy_a_pending_reveal() public {
-        (uint256 id,) = _open(2, 3600);
-        SubmissionRecord[] memory recs = _fill(id);
+        (uint256 id, SubmissionRecord[] memory recs) = _committedThenLateJoin();
         (address a, address b, address lazy) = (oracles[0], oracles[1], oracles[2]);
         BatchReport memory honest = _honest();
-        _commit(id, a, honest);
-        _commit(id, b, honest);
-        // A's reveal is pending; L front-runs it
-        vm.prank(lazy);
-        market.joinCommittee(id);
         (uint16 committed,, uint16 out) = market.getCommits(id, 0);
         assertEq(committed, 3, "A and B committed");
         assertEq(out, 4, "L sits the batch out");
@@ -160,15 +166,8 @@ contract R11LateJoinTest is Test, IBountyMarketTypes {
     /// @dev The griefing form: a join between the last commitment and the first reveal no
     ///      longer makes pending reveals revert (and leak their reports while commits re-open).
     function test_attack_a_late_opt_in_makes_pending_reveals_revert_and_leak() public {
-        (uint256 id,) = _open(2, 3600);
-        _fill(id);
-        (address a, address b, address lazy) = (oracles[0], oracles[1], oracles[2]);
-        BatchReport memory honest = _honest();
-        _commit(id, a, honest);
-        _commit(id, b, honest);
-        vm.prank(lazy);
-        market.joinCommittee(id);
-        _reveal(id, a, honest); // lands: reveals stay open
+        (uint256 id,) = _committedThenLateJoin();
+        _reveal(id, oracles[0], _honest()); // lands: reveals stay open
         assertEq(_reportedMask(id), 1, "A reported");
     }
 
