@@ -191,7 +191,7 @@ class Duties:
                     scores: dict[str, Any], merged: tuple) -> bool:
         """R11: True once this member's commitment is on chain and the batch's reveal phase is
         open. While the commit phase is on, it commits first (the reveal waits for the phase:
-        every opted-in member committed, or revealAt). A member that did not commit before the
+        every member on duty committed, or revealAt). A member that did not commit before the
         reveal phase began stays silent: no report of it would count."""
         commits = self.market.commits(bounty_id, k)
 
