@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 
 import {IBountyMarketExtension} from "../interfaces/IBountyMarket.sol";
-import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
+import {IOracleRegistry, SEED_OFFSET} from "../interfaces/IOracleRegistry.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
 import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 
@@ -175,8 +175,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     }
 
     /// @dev Rules C4, O7: the empty seats will be drawn from a seed nobody knows yet, the
-    ///      PREVRANDAO recorded (recordSeed) in the registry drawing half that begins at least
-    ///      DRAW_DELAY blocks on, so that nothing the draw reads can change once it is known. A pending draw whose
+    ///      PREVRANDAO recorded (recordSeed) in the seed block of the registry drawing half that
+    ///      begins at least DRAW_DELAY blocks on, so that nothing the draw reads can change once it is known. A pending draw whose
     ///      half has not ended keeps its seed (it fills every seat empty when it runs).
     function _armDraw(uint256 bountyId, Bounty storage b) private {
         uint256 p = _drawPeriod;
@@ -231,7 +231,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 at = b.drawBlock;
-        if (at == 0 || block.number <= at) revert DrawNotDue(bountyId, at);
+        if (at == 0 || block.number < at + SEED_OFFSET) revert DrawNotDue(bountyId, at);
         address[] storage seats = _committees[bountyId];
         uint256 size = seats.length;
         // skipped: the seated and the requester; the registry excludes (rule C6) those that
@@ -242,21 +242,24 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
         }
-        if (block.number >= at + _drawPeriod) {
-            // lapsed: anyone could have drawn during the whole drawing half (rule O7: a draw
-            // runs within its seed's half). A lapsed first draw is a failed one (charged, C5):
-            // waiting out a public bad outcome is no free re-roll
-            if (empty == size && b.status & F_BASELINE == 0) return _cancel(bountyId, b);
+        // the seed of the drawing half `at` opens (rule C4): recorded now if this is its seed
+        // block at + SEED_OFFSET, else the one recorded there, 0 if nobody did (missed)
+        (uint256 seed, bool over) = IOracleRegistry(_registry).seedFor(at);
+        if (seed == 0 || over) {
+            // lapsed. A missed seed (censored seed block: who censored cannot be told) lapses
+            // uncharged, first draw and replacement alike, re-armed for a later half. A seed
+            // recorded but not drawn within its half (rule O7): anyone could have drawn, so a
+            // lapsed first draw is a failed one (charged, C5): waiting out a public bad outcome
+            // is no free re-roll
+            if (seed != 0 && empty == size && b.status & F_BASELINE == 0) return _cancel(bountyId, b);
+            b.drawBlock = 0; // re-armed even within the half (its seed was missed)
             return _armDraw(bountyId, b);
         }
         b.drawBlock = 0;
         b.drawnAt = uint32(block.timestamp);
         b.drawnBlock = uint32(block.number);
         exclude[size] = b.requester;
-        // at < block.number < at + drawPeriod: the seed of the drawing half that `at` opens,
-        // recorded now if no one did (PREVRANDAO, rule C4: no builder can grind it)
-        IOracleRegistry r = IOracleRegistry(_registry);
-        address[] memory drawn = r.draw(bountyId, uint256(keccak256(abi.encode(r.recordSeed(), bountyId))), empty, _terms(b), exclude);
+        address[] memory drawn = IOracleRegistry(_registry).draw(bountyId, uint256(keccak256(abi.encode(seed, bountyId))), empty, _terms(b), exclude);
         if (drawn.length < empty && empty == size) {
             // the first draw found too few oracles whose policy and free stake take these terms:
             // the bounty ends, charged as a cancel (C5), rather than seat the few who accept them

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
+import {IOracleRegistry, SEED_OFFSET} from "../interfaces/IOracleRegistry.sol";
 
 /// @title OracleRegistry
 /// @notice ETH stakes of the oracles that score bounties, their acceptance policies and the
@@ -48,7 +48,8 @@ contract OracleRegistry is IOracleRegistry {
     /// @dev A draw stops after 16 * count + 32 samples (bounded gas), or after more than `count`
     ///      misses (samples refused by policy, free stake or eligibility).
     uint256 private constant SAMPLES_PER_SEAT = 16;
-    /// @dev Rule C4: each drawing period's seed, recorded by the first recordSeed in it.
+    /// @dev Rule C4: each drawing period's seed, recorded only in its block period * p + SEED_OFFSET
+    ///      (0: not yet, or missed: nobody recorded in that block, R3-2).
     mapping(uint256 period => uint256) private _seeds;
     /// @dev Rule C6: the oracles a bounty's draws skip for good (those that left it or were
     ///      vacated), one lookup per sample however many (a list scanned per sample was not
@@ -59,9 +60,9 @@ contract OracleRegistry is IOracleRegistry {
     constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_, uint256 drawPeriod_) {
         if (minStake_ == 0) revert InvalidRegistryParameter("minStake");
         if (slashBps_ == 0 || slashBps_ > BPS) revert InvalidRegistryParameter("slashBps");
-        // a drawing half needs a block to record its seed in after its first (recordSeed), and
-        // stakes wait at most P blocks (256: about 51 minutes on mainnet): 2 <= P <= 256
-        if (drawPeriod_ < 2 || drawPeriod_ > 256) revert InvalidRegistryParameter("drawPeriod");
+        // a drawing half holds its seed block, its SEED_OFFSET-th (recordSeed), and a block to
+        // draw in after it; stakes wait at most P blocks (256: about 51 minutes on mainnet)
+        if (drawPeriod_ <= SEED_OFFSET || drawPeriod_ > 256) revert InvalidRegistryParameter("drawPeriod");
         drawPeriod = drawPeriod_;
         minStake = minStake_;
         unbondingDelay = unbondingDelay_;
@@ -97,21 +98,37 @@ contract OracleRegistry is IOracleRegistry {
     }
 
     /// @inheritdoc IOracleRegistry
-    function recordSeed() external returns (uint256 seed) {
+    function seedOffset() external pure returns (uint256) {
+        return SEED_OFFSET;
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function recordSeed() public returns (uint256 seed) {
         uint256 p = drawPeriod;
         uint256 period = block.number / p;
-        // not in a staking half, nor at a drawing half's first block: the proposer of the last
-        // staking block knows the next block's PREVRANDAO (its own RANDAO reveal) while it can
-        // still include stakes; from the second block on, only drawing-half blocks know it
+        uint256 offset = block.number % p;
+        // rule C4 (R3-2, R3-3): only the one block period * p + SEED_OFFSET of a drawing half
+        // records; its PREVRANDAO is the RANDAO mix after the blocks SEED_OFFSET - 1 and
+        // SEED_OFFSET - 2 of the half, so only a proposer of the last staking block and both
+        // of those knew it while stakes were open; and no caller chooses among several blocks'
+        // seeds, since no other block records
         // slither-disable-next-line incorrect-equality (the parity of a block period, not a time compared)
-        if (period & 1 == 0) revert SeedNotOpen((period + 1) * p + 1);
-        // slither-disable-next-line incorrect-equality (a block's place in its period, not a time compared)
-        if (block.number % p == 0) revert SeedNotOpen(block.number + 1);
+        if (period & 1 == 0 || offset < SEED_OFFSET) revert SeedNotOpen((period | 1) * p + SEED_OFFSET);
         seed = _seeds[period];
-        if (seed != 0) return seed;
-        seed = uint256(keccak256(abi.encode(block.prevrandao, period)));
+        // after the seed block: the seed it recorded, or 0 if nobody did (missed: the half's
+        // draws lapse uncharged, BountyMarket.drawCommittee)
+        if (seed != 0 || offset != SEED_OFFSET) return seed;
+        seed = uint256(keccak256(abi.encode(block.prevrandao, period))) | 1; // never 0: 0 is "missed"
         _seeds[period] = seed;
         emit SeedRecorded(period, seed);
+    }
+
+    /// @inheritdoc IOracleRegistry
+    function seedFor(uint256 drawBlock) external returns (uint256 seed, bool over) {
+        uint256 p = drawPeriod;
+        // after the half: what its seed block recorded (0: missed); within it: recordSeed
+        if (block.number >= drawBlock + p) return (_seeds[drawBlock / p], true);
+        seed = recordSeed();
     }
 
     /// @inheritdoc IOracleRegistry

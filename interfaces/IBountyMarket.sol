@@ -146,7 +146,8 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error RecordsMismatch(uint256 bountyId, uint256 batch);
     error ReportMismatch(uint256 bountyId, uint256 batch, uint256 reportIndex);
     error InvalidScore(uint32 score);
-    /// @notice No draw is armed, or its block `drawBlock` is not yet mined (rule C4).
+    /// @notice No draw is armed, or its drawing half's seed block (`drawBlock` + SEED_OFFSET) is
+    ///         not yet reached (rule C4).
     error DrawNotDue(uint256 bountyId, uint256 drawBlock);
     /// @notice Rule O7: in a registry drawing half no drawn seat is emptied (leaveCommittee,
     ///         vacateSeat); it may be sent again from block `until`.
@@ -206,7 +207,8 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice A committee member opted in (bonded) or left (released).
     event CommitteeJoined(uint256 indexed bountyId, address indexed oracle);
     event CommitteeLeft(uint256 indexed bountyId, address indexed oracle);
-    /// @notice The empty seats will be drawn from the hash of block `drawBlock` (rule C4).
+    /// @notice The empty seats will be drawn from the seed of the drawing half that begins at
+    ///         `drawBlock`, the PREVRANDAO of its seed block drawBlock + SEED_OFFSET (rule C4).
     event CommitteeDrawArmed(uint256 indexed bountyId, uint256 drawBlock);
     /// @notice Seats were drawn: `committee` is the whole committee now (in seat order; a zero
     ///         address is a seat still empty because the draw found too few oracles).
@@ -463,17 +465,20 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     function leaveCommittee(uint256 bountyId) external;
 
     /// @notice Anyone: fill the bounty's empty seats by a stake-weighted draw (rule C4), seeded
-    ///         by the registry's recorded seed of the drawing half the armed block opens (O7;
-    ///         registry.recordSeed, which records it now if nobody did), mixed with the id,
-    ///         among oracles whose policy accepts the bounty, that do not sit on it, never left
-    ///         or were vacated from it (C6), and are not the requester. The draw must run within
-    ///         its seed's drawing half (`drawBlock < block.number < drawBlock + drawPeriod`);
-    ///         after it, the draw has lapsed: a lapsed first draw cancels the bounty (C5's
+    ///         by the seed of the drawing half the armed block opens (O7; registry.seedFor: the
+    ///         PREVRANDAO of the half's seed block drawBlock + SEED_OFFSET, recorded by this call
+    ///         if it runs in that block), mixed with the id, among oracles whose policy accepts
+    ///         the bounty, that do not sit on it, never left or were vacated from it (C6), and
+    ///         are not the requester. The draw runs from the seed block to the end of the half
+    ///         (`drawBlock + SEED_OFFSET <= block.number < drawBlock + drawPeriod`). If the seed
+    ///         block recorded nothing (missed), the draw lapses uncharged and is re-armed for a
+    ///         later half, first draw or replacement. A draw whose seed was recorded but that
+    ///         nobody ran within the half has lapsed: a lapsed first draw cancels the bounty (C5's
     ///         charge), a lapsed replacement is re-armed for the next drawing half. If a
     ///         bounty's first draw cannot fill every seat, the bounty is cancelled (C5's charge
     ///         applies); a replacement that cannot fill every empty seat seats whom it found
     ///         and is armed again for the rest (the quorum stays that of the full committee).
-    ///         Reverts DrawNotDue before the armed block.
+    ///         Reverts DrawNotDue before the seed block.
     function drawCommittee(uint256 bountyId) external;
 
     /// @notice Anyone: empty the drawn seat of `oracle`, which has not joined: at once if it

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+/// @dev Rule C4: a drawing half's seed is the PREVRANDAO of its block SEED_OFFSET (counted from
+///      0 at its first block), recorded there and in no other block (R3-2, R3-3).
+uint256 constant SEED_OFFSET = 2;
+
 /// @title Fathom oracle registry
 /// @notice Oracles bond ETH here to serve on bounty committees. A bonded stake stays
 ///         slashable while the oracle serves any bounty; leaving takes an unbonding
@@ -16,8 +20,8 @@ pragma solidity ^0.8.24;
 ///         blocks each (a block is in a drawing half when (number / drawPeriod) is odd). In a
 ///         drawing half nothing a draw reads changes: `stake`, `requestUnbond`, `setPolicy` and
 ///         `sync` revert with RegistryDrawing, and a slash leaves the tree alone; a draw seeded
-///         by the first block of a drawing half and run within it reads only state fixed before
-///         its seed was known.
+///         by its drawing half's seed block (recordSeed) and run within the half reads only
+///         state fixed before its seed was known.
 interface IOracleRegistry {
     /// @notice What an oracle accepts to serve (rule O5). A bounty is accepted when its scoring
     ///         timeout is at least `minScoringTimeout`, its deadline at most `maxDuration` seconds
@@ -72,8 +76,8 @@ interface IOracleRegistry {
     /// @notice Rule O7: the registry is in a drawing half, in which no stake, unbond, policy or
     ///         sync changes what a draw reads; it may be sent again from block `stakingFrom`.
     error RegistryDrawing(uint256 stakingFrom);
-    /// @notice Rule C4: a seed is recorded only in a drawing half after its first block; the next
-    ///         block that may record one is `from`.
+    /// @notice Rule C4: a seed is recorded only in a drawing half's seed block (its first block +
+    ///         SEED_OFFSET); the next such block is `from`.
     error SeedNotOpen(uint256 from);
 
     /// @notice The market that may bond, release and slash was set.
@@ -97,12 +101,24 @@ interface IOracleRegistry {
     /// @notice The seed of drawing period `period` (block.number / drawPeriod) was recorded.
     event SeedRecorded(uint256 indexed period, uint256 seed);
 
-    /// @notice Anyone (rule C4): the seed of this drawing half, recording it on the first call
-    ///         (from `block.prevrandao`, mixed with the period) and returning it on later ones.
-    ///         Reverts SeedNotOpen in a staking half and at a drawing half's first block (whose
-    ///         PREVRANDAO the last staking block's proposer knew while stakes were open). Every
-    ///         draw seeded by this half (drawCommittee) records or reads it, so nodes draw early.
+    /// @notice Rule C4: SEED_OFFSET, the place of a drawing half's seed block in it (2: its third).
+    function seedOffset() external pure returns (uint256);
+
+    /// @notice Anyone (rule C4): the seed of this drawing half. Recorded only in the half's
+    ///         seed block, drawingStart + SEED_OFFSET (from `block.prevrandao`, mixed with the
+    ///         period; never 0), by the first call there; later in the half it returns the seed
+    ///         recorded, or 0 if nobody recorded in the seed block (missed: the half's draws
+    ///         lapse uncharged and are re-armed). Reverts SeedNotOpen in a staking half and in a
+    ///         drawing half before its seed block. One block only, so no caller chooses among
+    ///         several blocks' seeds (R3-2), and the PREVRANDAO it takes was known while stakes
+    ///         were open only to one who proposed the last staking block and the two after it (R3-3).
     function recordSeed() external returns (uint256 seed);
+
+    /// @notice Anyone (the market's drawCommittee): the seed of the drawing half that begins at
+    ///         block `drawBlock`: within the half, recordSeed (which records it in the seed block
+    ///         and reverts SeedNotOpen before it); after it, the seed recorded then, with `over`
+    ///         true (the half is over). 0: missed (nobody recorded in the seed block).
+    function seedFor(uint256 drawBlock) external returns (uint256 seed, bool over);
 
     /// @notice The seed recorded for drawing period `period` (0: none yet).
     function seedOf(uint256 period) external view returns (uint256);

@@ -44,9 +44,9 @@ from fathom.chain.deployments import deployment_record, write_deployment
 ORACLE_MIN_STAKE = 10**18  # 1 ETH
 ORACLE_UNBONDING_DELAY = 7 * 24 * 3600
 ORACLE_SLASH_BPS = 1_000  # 10%
-# Rule O7: blocks per staking or drawing half of the registry. On a live network 256 (a
-# draw's seed is the first block of a drawing half and its hash stays readable for the whole
-# half); on a local chain, where blocks come only with transactions, 8 keeps tests and the
+# Rule O7: blocks per staking or drawing half of the registry (> SEED_OFFSET, 2: a drawing
+# half's seed is the PREVRANDAO of its third block, rule C4). On a live network 256 (about 51
+# minutes: stakes wait at most that long); on a local chain, where blocks come only with transactions, 8 keeps tests and the
 # demo short (fathom/chain/client.py uses the same).
 ORACLE_DRAW_PERIOD = 256
 ORACLE_DRAW_PERIOD_LOCAL = 8

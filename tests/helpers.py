@@ -27,6 +27,19 @@ def to_staking(registry, txs: int = 1) -> None:
         brownie.chain.mine()
 
 
+SEED_OFFSET = 2  # IOracleRegistry.SEED_OFFSET: a drawing half's seed block is its first + 2 (rule C4)
+
+
+def mine_to_seed(draw_block: int) -> None:
+    """Mine until the next transaction lands in the seed block of the drawing half that
+    `draw_block` opens (rule C4: a draw records or reads the PREVRANDAO of that one block, and
+    a half whose seed block recorded nothing lapses uncharged). Ganache mines a block per
+    transaction, so the test's next transaction is that block's."""
+    assert brownie.chain.height < draw_block + SEED_OFFSET, "the seed block is already mined"
+    while brownie.chain.height < draw_block + SEED_OFFSET - 1:
+        brownie.chain.mine()
+
+
 def mine_past(block: int) -> None:
     """Mine until the next transaction lands after `block` (a draw's seed block, rule C4)."""
     while brownie.chain.height < block:

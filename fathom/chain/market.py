@@ -19,6 +19,10 @@ from web3.exceptions import ContractCustomError, ContractLogicError, Transaction
 
 from fathom.chain.client import ETH, STATES, ChainError, Sender, abi, connect, contracts_at, describe_revert
 from fathom.config import Settings
+
+#: IOracleRegistry.SEED_OFFSET (registry.seedOffset()): a drawing half's seed is the PREVRANDAO
+#: of its block SEED_OFFSET, counted from 0 at its first block (rule C4)
+SEED_OFFSET = 2
 from fathom.chain.deployments import read_deployment
 from fathom.errors import FathomError
 
@@ -495,8 +499,34 @@ class Market:
         return int(self.registry.functions.minStake().call()) // 16
 
     def draw_committee(self, bounty_id: int) -> Any:
-        """Fill the bounty's empty seats from the armed block's hash (rule C4; anyone may)."""
-        return self.send(self.market.functions.drawCommittee(bounty_id))
+        """Fill the bounty's empty seats (rule C4; anyone may) from the seed of the drawing half
+        its armed block opens: recorded by this call if it lands in the half's seed block
+        (`seed_block`), read if recorded there; if nobody recorded there the draw lapses,
+        uncharged, and is re-armed for a later half."""
+        fn = self.market.functions.drawCommittee(bounty_id)
+        sender = self._need_sender()
+        try:  # estimated at the block it lands in: at the latest, the seed block's parent reverts DrawNotDue
+            gas = int(fn.estimate_gas({"from": sender.address}, block_identifier="pending") * 1.2) + 10_000
+        except (ContractCustomError, ContractLogicError, ValueError):
+            gas = None  # the send estimates again and says why it reverts
+        return sender.transact(fn, gas=gas)
+
+    def seed_block(self, draw_block: int) -> int:
+        """Rule C4: the one block whose PREVRANDAO seeds the drawing half `draw_block` opens,
+        draw_block + the registry's SEED_OFFSET (2: a draw lands there or later, never before)."""
+        return draw_block + SEED_OFFSET
+
+    def seed_recorded(self, draw_block: int) -> bool:
+        """Whether the seed of the drawing half `draw_block` opens is recorded (rule C4)."""
+        period = int(self.registry.functions.drawPeriod().call())
+        return int(self.registry.functions.seedOf(draw_block // period).call()) != 0
+
+    def mine_to(self, block: int) -> None:
+        """On a local development chain (blocks only with transactions), mine empty blocks
+        until the latest is `block`, so that the next transaction lands in block + 1 (the
+        seed block a draw must hit, rule C4); anywhere else do nothing."""
+        while self.is_local() and int(self.w3.eth.block_number) < block:
+            self.mine_if_local()
 
     def create_bounty(self, params: dict[str, Any]) -> int:
         missing = [f for f in PARAM_FIELDS if f not in params]

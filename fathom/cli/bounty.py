@@ -37,9 +37,11 @@ def held_out_line(test: dict[str, Any], validation: str | None) -> str:
 
 def committee_mode(view: dict, members: list[str]) -> str:
     """How the committee was chosen (rule C4), as every place that shows a bounty says it."""
+    from fathom.chain.market import SEED_OFFSET
+
     seats = ", ".join(m if int(m, 16) else "(empty seat)" for m in members)
     if not view["trustedCommittee"]:
-        pending = f"; draw due after block {view['drawBlock']}" if view["drawBlock"] else ""
+        pending = f"; draw due in block {view['drawBlock'] + SEED_OFFSET} (its seed block) or later" if view["drawBlock"] else ""
         return f"DRAWN from the oracle registry, stake-weighted ({len(members)} seats{pending}): {seats}"
     who = "a single oracle" if view["trustSingleOracle"] else f"{len(members)} oracles"
     return f"TRUSTED: named by the requester ({who}; contributors trust the requester's choice): {seats}"
@@ -210,8 +212,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
 def _seat(market: Any, settings: Settings, key: bytes, secrets: Any, wait: float) -> None:
     from fathom.roles.requester import draw_and_seat
 
-    print(f"bounty {secrets.bounty_id}: drawing its committee from the oracle registry (stake-weighted, from a later "
-          "block's hash) and handing the members their seat...", flush=True)
+    print(f"bounty {secrets.bounty_id}: drawing its committee from the oracle registry (stake-weighted, from the "
+          "PREVRANDAO of a later drawing half's seed block) and handing the members their seat...", flush=True)
     members = draw_and_seat(market, store_for(settings), key, secrets, wait=wait)
     print(f"bounty {secrets.bounty_id}: committee drawn and seated: {', '.join(members)}")
 

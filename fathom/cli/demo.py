@@ -192,7 +192,7 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
             "slash margin 0.05")
         committee = draw_and_seat(requester, store, parties["requester"].key, secrets, wait=300)
         names = {parties[f"oracle{i}"].address: f"oracle{i}" for i in range(3)}
-        log(f"committee drawn from the registry (stake-weighted, from the hash of a block after the opening) and "
+        log(f"committee drawn from the registry (stake-weighted, from the PREVRANDAO of a drawing half's seed block after the opening) and "
             f"seated: {', '.join(names.get(m, m) for m in committee)}")
         _wait("the baseline", lambda: requester.state(bid) == "Open", 300)
         baseline = requester.bounty(bid)["baselineScore"]

@@ -318,7 +318,9 @@ def draw_and_seat(market: Market, store: Store, private_key: bytes, secrets: Bou
         if view["drawBlock"] == 0 and all(int(m, 16) for m in members):
             seat_committee(market, store, private_key, secrets)
             return members
-        if view["drawBlock"] and market.w3.eth.block_number > view["drawBlock"]:
+        # C4: the draw lands in its half's seed block or later (on a local chain the loop mines to
+        # the block before it), never in the half's first blocks
+        if view["drawBlock"] and market.w3.eth.block_number >= market.seed_block(view["drawBlock"]) - 1:
             try:
                 market.draw_committee(bid)
             except ChainError as exc:

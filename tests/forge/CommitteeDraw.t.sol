@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 import {Test, console} from "./utils/Test.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
-import {IOracleRegistry} from "../../interfaces/IOracleRegistry.sol";
+import {IOracleRegistry, SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
 import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev A wrapper that opens a drawn bounty and keeps it only if it likes the committee: the
@@ -67,11 +67,12 @@ contract CommitteeDrawTest is Test {
         id = market.createBounty{value: MarketSetup.escrow(p)}(p);
     }
 
-    /// @dev Mines to the block after the armed one, gives it `h` as its PREVRANDAO (the seed
-    ///      of the drawing half, if none is recorded yet: rule C4), and draws.
+    /// @dev Mines to the seed block of the armed drawing half (its first block + SEED_OFFSET),
+    ///      gives it `h` as its PREVRANDAO (the seed of the half, if none is recorded yet: rule
+    ///      C4), and draws.
     function _draw(uint256 id, bytes32 h) internal returns (address[] memory members) {
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 1);
+        vm.roll(at + SEED_OFFSET);
         vm.prevrandao(h);
         market.drawCommittee(id);
         (members,,) = market.getCommittee(id);
@@ -81,7 +82,7 @@ contract CommitteeDrawTest is Test {
     ///      drawing half's seed is recorded from PREVRANDAO `h`.
     function _marketSeed(bytes32 h, uint256 at, uint256 id) internal view returns (uint256) {
         uint256 period = at / registry.drawPeriod();
-        return uint256(keccak256(abi.encode(uint256(keccak256(abi.encode(h, period))), id)));
+        return uint256(keccak256(abi.encode(uint256(keccak256(abi.encode(h, period))) | 1, id)));
     }
 
     /// @dev A drawn bounty of 3 among `n` staked oracles, drawn; its member `seat` joins and then
@@ -341,9 +342,11 @@ contract CommitteeDrawTest is Test {
         uint256 id2 = _open(_drawnParams(3));
         assertEq(market.getBounty(id2).drawBlock, 24, "at least 5 blocks on");
         uint256 at = 24;
-        vm.roll(at);
-        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id2, at));
-        market.drawCommittee(id2);
+        for (uint256 b = at; b < at + SEED_OFFSET; ++b) {
+            vm.roll(b); // the half's first blocks, before its seed block
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id2, at));
+            market.drawCommittee(id2);
+        }
     }
 
     /// @dev A replacement draw nobody ran within its drawing half has lapsed (rule O7: a draw
@@ -370,6 +373,8 @@ contract CommitteeDrawTest is Test {
         IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
         uint256 id = _open(p);
         uint256 burnBefore = market.pendingBurn(address(0));
+        vm.roll(market.getBounty(id).drawBlock + SEED_OFFSET);
+        registry.recordSeed(); // the seed is public: the outcome could be read, and drawn by anyone
         vm.roll(market.getBounty(id).drawBlock + 257);
         market.drawCommittee(id); // anyone may end it
         assertTrue(market.getBounty(id).cancelled, "a lapsed first draw ends the bounty");
@@ -568,7 +573,7 @@ contract CommitteeDrawTest is Test {
         for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
         id = _open(_drawnParams(3));
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 1); // the seed is recorded in the drawing half; honest nodes draw at once
+        vm.roll(at + SEED_OFFSET); // the seed is recorded in the drawing half; honest nodes draw at once
         vm.prevrandao(keccak256("an honest, unpredictable PREVRANDAO"));
     }
 
@@ -766,7 +771,7 @@ contract CommitteeDrawTest is Test {
     function _measure(uint256 size, string memory what) internal {
         uint256 id = _open(_drawnParams(size));
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 1);
+        vm.roll(at + SEED_OFFSET);
         vm.prevrandao(keccak256(bytes(what)));
         uint256 g = gasleft();
         market.drawCommittee(id);
@@ -947,7 +952,7 @@ contract CommitteeDrawTest is Test {
         }
         assertLe(tries, 60_000, "the grind against the old seed found nothing");
         bytes32 r = keccak256("the drawing half's PREVRANDAO");
-        vm.roll(at + 1);
+        vm.roll(at + SEED_OFFSET);
         vm.prevrandao(r);
         uint256 s = vm.snapshotState();
         vm.setBlockhash(at, h); // the builder published block `at` with the ground header
@@ -961,26 +966,35 @@ contract CommitteeDrawTest is Test {
         assertLt(_mineCount(ground), 3, "the builder's coalition holds every seat");
     }
 
-    /// @dev Rule C4: the seed is recorded once per drawing half, never in a staking half nor at a
-    ///      drawing half's first block (whose PREVRANDAO the last staking block's proposer knew
-    ///      while stakes were open), and later calls (any drawCommittee of the half) read it.
+    /// @dev Rule C4: the seed is recorded once per drawing half, in its seed block (first block
+    ///      + SEED_OFFSET) and no other: never in a staking half nor in the half's blocks before
+    ///      it (whose PREVRANDAO proposers of staking blocks could know while stakes were open,
+    ///      R3-3), and a later block of the half reads it (or 0, missed) without re-rolling it.
     function test_attack_B_seed_recorded_while_stakes_are_open_or_by_the_last_staking_proposer_is_refused() public {
         _toStaking();
         uint256 p = registry.drawPeriod();
         uint256 drawingAt = (block.number / p + 1) * p;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, drawingAt + 1));
+        uint256 seedBlock = drawingAt + SEED_OFFSET;
+        assertEq(registry.seedOffset(), SEED_OFFSET, "the registry's offset");
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, seedBlock));
         registry.recordSeed();
-        vm.roll(drawingAt);
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, drawingAt + 1));
-        registry.recordSeed();
-        vm.roll(drawingAt + 1);
+        for (uint256 b = drawingAt; b < seedBlock; ++b) {
+            vm.roll(b);
+            vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, seedBlock));
+            registry.recordSeed();
+        }
+        vm.roll(seedBlock);
         vm.prevrandao(bytes32(uint256(7)));
         uint256 seed = registry.recordSeed();
-        assertEq(seed, uint256(keccak256(abi.encode(uint256(7), drawingAt / p))), "PREVRANDAO and the period");
-        vm.roll(drawingAt + 2);
+        assertEq(seed, uint256(keccak256(abi.encode(uint256(7), drawingAt / p))) | 1, "PREVRANDAO and the period");
+        vm.roll(seedBlock + 1);
         vm.prevrandao(bytes32(uint256(8))); // a later block of the half cannot re-roll it
         assertEq(registry.recordSeed(), seed, "recorded once");
         assertEq(registry.seedOf(drawingAt / p), seed, "readable");
+        // the next drawing half's seed block is missed: later blocks of that half record nothing
+        vm.roll(seedBlock + 2 * p + 1);
+        assertEq(registry.recordSeed(), 0, "missed, and no later block records");
+        assertEq(registry.seedOf(drawingAt / p + 2), 0, "nothing recorded");
     }
 
     // ------------------------------------------------------------ C: a short replacement is re-armed
@@ -1031,7 +1045,7 @@ contract CommitteeDrawTest is Test {
         for (uint256 i = 0; i < k; ++i) ids[i] = _open(p);
         uint256 at = market.getBounty(ids[0]).drawBlock;
         assertEq(market.getBounty(ids[k - 1]).drawBlock, at, "one seed for all");
-        vm.roll(at + 1);
+        vm.roll(at + SEED_OFFSET);
         vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
         for (uint256 i = 0; i < k; ++i) {
             market.drawCommittee(ids[i]);
@@ -1110,7 +1124,7 @@ contract CommitteeDrawTest is Test {
             registry.exclude(id, _oracle(i));
         }
         uint256 at = market.getBounty(id).drawBlock;
-        vm.roll(at + 1);
+        vm.roll(at + SEED_OFFSET);
         vm.prevrandao(keccak256("g"));
         uint256 g = gasleft();
         market.drawCommittee(id);

@@ -258,8 +258,8 @@ def open_round(world: World, workdir: Path, contributors: list[str], store: Stor
                           confidence_bps=confidence_bps, test_set=test_set)
     nodes = [make_node(world, store, o, workdir / f"oracle{i}") for i, o in enumerate(oracles)]
     rnd = Round(world, store, workdir, requester, oracles, nodes, secrets, people)
-    if drawn:  # the draw is due after its seed block (C4, O7); a node triggers it, then the requester seats the members
-        mine(world.w3, market.bounty(secrets.bounty_id)["drawBlock"] + 1 - world.w3.eth.block_number)
+    if drawn:  # the draw lands in its half's seed block (C4, O7); a node triggers it, then the requester seats the members
+        mine(world.w3, market.seed_block(market.bounty(secrets.bounty_id)["drawBlock"]) - 1 - world.w3.eth.block_number)
         nodes[0].tick()
         if seat:
             assert seat_committee(market, store, requester.key, secrets) is not None, "the draw left a seat empty"

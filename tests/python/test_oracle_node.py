@@ -19,8 +19,8 @@ from web3 import HTTPProvider, Web3
 
 import fathom.roles.oracle.node as oracle_module
 import fathom.roles.oracle.state as oracle_state
-from fathom.chain.client import ChainError, Sender
-from fathom.chain.market import INVALID, Market, report_scores
+from fathom.chain.client import ETH, ChainError, Sender
+from fathom.chain.market import INVALID, SEED_OFFSET, Market, report_scores
 from fathom.roles.oracle import OracleStopped
 from fathom.storage.store import StoreUnavailable
 
@@ -372,8 +372,8 @@ def test_attack_a_node_never_joins_a_bounty_outside_its_policy(world: World, tmp
 
 
 def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: World, tmp_path):
-    """Rule C4: a drawn-mode bounty's seats are drawn by whoever calls drawCommittee once the
-    armed block is mined; every node does it on its next tick, even one whose policy refuses the
+    """Rule C4: a drawn-mode bounty's seats are drawn by whoever calls drawCommittee in (or
+    after) its drawing half's seed block; the node sends it to land in that block; every node does it on its next tick, even one whose policy refuses the
     bounty (attack F3), and then counts the bounty among its own if the draw seated it. The
     requester paid the draw deposit (C5) with createBounty."""
     from fathom.protocol.policy import Policy
@@ -391,19 +391,57 @@ def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: Worl
     bid = requester.create_bounty(terms)
     view = requester.bounty(bid)
     assert not view["trustedCommittee"] and view["drawBlock"] > 0
-    mine(world.w3, view["drawBlock"] + 1 - world.w3.eth.block_number)  # past the seed block (C4, O7)
+    mine(world.w3, view["drawBlock"] - world.w3.eth.block_number)  # the drawing half's first block (C4, O7)
     node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
     # a policy that refuses these terms: the node draws anyway (review F3, a draw only the
     # requester triggers is one it can let lapse whenever the outcome is bad)
     node.policy = Policy(min_scoring_timeout=7 * 24 * 3600)
     node.sync()
     assert node.policy_refusal(bid) is not None
-    node.trigger_draws()
+    node.trigger_draws()  # on a local chain it mines to the block before the seed block, then draws
+    seed_block = requester.seed_block(view["drawBlock"])
+    assert seed_block - view["drawBlock"] == requester.registry.functions.seedOffset().call() == SEED_OFFSET
+    assert world.w3.eth.block_number == seed_block, "the draw landed in the seed block (R3-2)"
+    assert requester.seed_recorded(view["drawBlock"])
     members = requester.committee(bid)[0]
     assert sorted(members) == sorted(o.address for o in oracles), "3 of 3 oracles seated"
     assert requester.bounty(bid)["drawBlock"] == 0
     node.sync()
     assert bid in node.my_bounties()
+
+
+def test_attack_R3_2_a_missed_seed_block_re_arms_the_draw_uncharged_and_the_node_draws_the_next_half(
+        world: World, tmp_path):
+    """Rule C4 (R3-2): only the seed block records a drawing half's seed. A node that comes
+    after it, when nobody recorded there (a censored or stuffed seed block), re-arms the draw
+    for a later half, uncharged (nothing burned, not cancelled), and draws that half in its
+    seed block."""
+    from fathom.roles.requester import default_terms
+    from fathom.storage.store import EmbeddedStore
+
+    oracles = [world.new_party(f"missed{i}") for i in range(3)]
+    for o in oracles:
+        world.market_for(o).stake_oracle(2 * 10**18)
+    requester = world.market_for(world.new_party("missed-requester"))
+    terms = default_terms(requester.now(), ["0x" + "00" * 20] * 3)
+    terms.update({"initialModel": (b"\x01" * 32, 0x55), "keyring": (b"\x02" * 32, 0x55),
+                  "validationCommitment": b"\x03" * 32})
+    bid = requester.create_bounty(terms)
+    at = requester.bounty(bid)["drawBlock"]
+    burned = requester.market.functions.pendingBurn(ETH).call()
+    mine(world.w3, requester.seed_block(at) + 1 - world.w3.eth.block_number)  # the seed block passed empty
+    node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    node.sync()
+    node.trigger_draws()
+    view = requester.bounty(bid)
+    assert not requester.seed_recorded(at), "nothing recorded after the seed block"
+    assert view["drawBlock"] > at and not view["cancelled"], "re-armed, not cancelled"
+    assert requester.market.functions.pendingBurn(ETH).call() == burned, "uncharged"
+    mine(world.w3, view["drawBlock"] - world.w3.eth.block_number)
+    node.sync()
+    node.trigger_draws()
+    assert world.w3.eth.block_number == requester.seed_block(view["drawBlock"])
+    assert sorted(requester.committee(bid)[0]) == sorted(o.address for o in oracles), "drawn the next half"
 
 
 def test_a_drawn_committee_is_seated_by_the_requester_and_decides_a_batch(world: World, tmp_path):

@@ -5,9 +5,10 @@ Each tick it
    (re-org safe: the checkpoint keeps the block hash; a changed hash rewinds it),
    storing what it needs in SQLite (`state.py`), in the same transaction as the new
    checkpoint, and notes each submitted update to pin at once (F8);
-2. triggers every committee draw that is due (rule C4: anyone may, and a draw left for 256
-   blocks is only re-armed, so the nodes draw as soon as they can) for a bounty its policy
-   accepts;
+2. triggers every committee draw that is due, whatever its terms (rule C4: anyone may; the
+   seed is recorded only in its drawing half's seed block, so the node sends its draws once
+   its head is the block before that one, and a half whose seed block recorded nothing
+   lapses, uncharged, and is re-armed);
 3. for every bounty whose committee names it (named by the requester, or drawn) and that is
    not quarantined: opts in (after checking it can serve it, F9, and that its acceptance
    policy takes the bounty, O5: it never joins outside it), reports the baseline, and for the next batch to decide
@@ -213,18 +214,29 @@ class OracleNode(Duties, Reports):
         return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id), bond))
 
     def trigger_draws(self) -> None:
-        """Draw every committee whose armed block is mined (rule C4), whatever its terms:
-        a draw only the requester would trigger lets it wait out, unseen, each outcome it
-        dislikes (review F3; a lapsed first draw is charged anyway, C5). A draw someone
-        else already ran, or one the contract refuses, is left alone; the next tick reads
-        the outcome."""
+        """Draw every committee whose armed drawing half has reached its seed block (rule C4),
+        whatever its terms: a draw only the requester would trigger lets it wait out, unseen,
+        each outcome it dislikes (review F3; a lapsed first draw is charged anyway, C5). The
+        seed is the PREVRANDAO of one block, the half's seed block (R3-2), and is recorded
+        only by a call that lands in it: so the node sends its draws as the first transactions
+        of the tick once its head is the block before it (on a local chain, where blocks come
+        only with transactions, it mines up to that block first). A draw sent later reads the
+        recorded seed, or, if the seed block recorded nothing, re-arms the draw uncharged. A
+        draw someone else already ran, or one the contract refuses, is left alone; the next
+        tick reads the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
         for bounty_id, at in self._armed_draws():
-            if head <= at or bounty_id in quarantined:
+            if bounty_id in quarantined:
+                continue
+            seed_block = self.market.seed_block(at)
+            if at <= head < seed_block - 1 and self.market.is_local():
+                self.market.mine_to(seed_block - 1)
+                head = self.market.w3.eth.block_number
+            if head < seed_block - 1:
                 continue
             view = self.market.bounty(bounty_id)
-            if view["drawBlock"] == 0 or head <= view["drawBlock"]:
+            if view["drawBlock"] != at:
                 continue  # drawn (or re-armed) by another node since
             try:
                 self.market.draw_committee(bounty_id)
@@ -233,6 +245,7 @@ class OracleNode(Duties, Reports):
                 if "revert" not in str(exc):
                     raise
                 log.info("bounty %s: drawCommittee refused (%s)", bounty_id, exc)
+            head = self.market.w3.eth.block_number
 
     def may_mine_to_staking(self) -> bool:
         """Whether this node may mine empty blocks to reach the registry's staking half (O7):

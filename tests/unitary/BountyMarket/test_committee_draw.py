@@ -5,7 +5,7 @@ policy accepts the bounty; a leaver is replaced; a cancel before the baseline is
 
 from brownie import chain
 
-from tests.helpers import mine_past, reverts_with, to_staking
+from tests.helpers import SEED_OFFSET, mine_past, mine_to_seed, reverts_with, to_staking
 from tests.market_helpers import ETH, Round, escrow_total, params
 
 REWARD = 10**18
@@ -45,7 +45,11 @@ def test_attack_a_requester_cannot_draw_in_the_opening_block_and_anyone_draws_af
     with reverts_with("DrawNotDue", bid, at):
         market.drawCommittee(bid, {"from": requester})
     mine_past(at)
-    drawn = market.drawCommittee(bid, {"from": rando})  # anyone
+    with reverts_with("DrawNotDue", bid, at):  # the half's blocks before its seed block (R3-2)
+        market.drawCommittee(bid, {"from": requester})
+    mine_to_seed(at)
+    drawn = market.drawCommittee(bid, {"from": rando})  # anyone, in the seed block
+    assert drawn.block_number == at + SEED_OFFSET
     members = list(drawn.events["CommitteeDrawn"]["committee"])
     assert len(set(members)) == 3 and set(members) <= {o.address for o in staked_oracles}
     assert requester.address not in members
@@ -65,7 +69,7 @@ def test_attack_the_requester_staked_as_an_oracle_is_never_drawn_for_its_own_bou
     oracle_registry.stake({"from": requester, "value": 50 * 10**18})  # most of the stake
     for _ in range(4):
         bid, _ = open_drawn(market, requester)
-        mine_past(market.getBounty(bid)["drawBlock"])
+        mine_to_seed(market.getBounty(bid)["drawBlock"])
         market.drawCommittee(bid, {"from": requester})
         assert requester.address not in list(market.getCommittee(bid)[0])
 
@@ -82,9 +86,9 @@ def more_oracles(keyed_account, oracle_registry, n, first):
 
 
 def draw_until_seated(market, bid, who, attempts=6):
-    """Mines to the armed block and draws, again while a seat stays empty (a re-armed draw)."""
+    """Mines to the armed half's seed block and draws, again while a seat stays empty (a re-armed draw)."""
     for _ in range(attempts):
-        mine_past(market.getBounty(bid)["drawBlock"])
+        mine_to_seed(market.getBounty(bid)["drawBlock"])
         market.drawCommittee(bid, {"from": who})
         members = list(market.getCommittee(bid)[0])
         if ZERO_ADDRESS not in members or market.getBounty(bid)["cancelled"]:
@@ -135,7 +139,7 @@ def test_c4_a_member_leaving_before_any_batch_is_replaced_by_a_new_draw(
 
 def test_c5_a_cancel_before_the_baseline_burns_five_percent_of_the_reward(market, requester, staked_oracles):
     bid, _ = open_drawn(market, requester)
-    mine_past(market.getBounty(bid)["drawBlock"])
+    mine_to_seed(market.getBounty(bid)["drawBlock"])
     market.drawCommittee(bid, {"from": requester})
     tx = market.cancel(bid, {"from": requester})
     assert tx.events["CancelCharged"]["burned"] == REWARD // 20
@@ -154,7 +158,8 @@ def test_attack_F1_a_stake_top_up_after_the_seed_is_public_reverts_until_the_sta
     drawing half ends no stake, unbond or policy may change what the draw reads."""
     bid, _ = open_drawn(market, requester)
     at = market.getBounty(bid)["drawBlock"]
-    mine_past(at)
+    mine_to_seed(at)
+    market.drawCommittee(bid, {"from": rando})  # the seed block records the seed
     drawing, until = oracle_registry.phase()
     assert until == at + 8
     with reverts_with("RegistryDrawing", until):
@@ -163,7 +168,6 @@ def test_attack_F1_a_stake_top_up_after_the_seed_is_public_reverts_until_the_sta
         oracle_registry.setPolicy((1, 1, 0, 1, False, 1), {"from": staked_oracles[1]})
     with reverts_with("RegistryDrawing", until):
         oracle_registry.requestUnbond({"from": staked_oracles[2]})
-    market.drawCommittee(bid, {"from": rando})
     assert ZERO_ADDRESS not in list(market.getCommittee(bid)[0])
     to_staking(oracle_registry)
     oracle_registry.stake({"from": staked_oracles[0], "value": 1})  # the staking half again
