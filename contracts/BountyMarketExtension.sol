@@ -207,15 +207,17 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 seat = _members[bountyId][oracle] & 0xff; // 0 for a stranger or a tombstone
         // rule C6: a drawn seat whose holder has not joined, at once if it cannot serve (not
         // eligible, or its policy now refuses the terms); else only once the join timeout has
-        // passed and a whole staking half since the draw (time to top its stake up for the bond:
-        // a requester may not vacate an honest oracle for want of free stake, finding A)
+        // passed and a whole staking half since the draw (time to top up, finding A), and then
+        // only if it holds the free stake for the bond and still did not join: never for want
+        // of free stake, which decoy bounties can lock (R3-5), so a vacate cannot buy a re-roll
         IOracleRegistry r = IOracleRegistry(_registry);
         uint256 p = _drawPeriod;
         if (
             status & F_DRAWN == 0 || seat == 0 || (status >> ST_OPTED_IN) & (1 << (seat - 1)) != 0
-                || (
-                    (block.timestamp < uint256(b.drawnAt) + b.scoringTimeout || block.number < (b.drawnBlock / p + 2) * p)
-                        && r.isEligible(oracle) && r.accepts(oracle, _terms(b))
+                || !r.vacatable(
+                    oracle,
+                    _terms(b),
+                    block.timestamp >= uint256(b.drawnAt) + b.scoringTimeout && block.number >= (b.drawnBlock / p + 2) * p
                 )
         ) revert SeatNotVacatable(bountyId, oracle);
         _committees[bountyId][seat - 1] = address(0);

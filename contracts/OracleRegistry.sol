@@ -233,6 +233,13 @@ contract OracleRegistry is IOracleRegistry {
         return isEligible(oracle) && o.stake - o.locked >= amount;
     }
 
+    /// @inheritdoc IOracleRegistry
+    function vacatable(address oracle, Terms calldata terms, bool windowPassed) external view returns (bool) {
+        Oracle storage o = _oracles[oracle];
+        // rule C6 (R3-5): never for want of free stake alone (locked <= stake: slashes take from both)
+        return !isEligible(oracle) || !accepts(oracle, terms) || (windowPassed && o.stake - o.locked >= terms.bond);
+    }
+
     // ------------------------------------------------------------ policies (rule O5)
 
     /// @inheritdoc IOracleRegistry
@@ -330,7 +337,7 @@ contract OracleRegistry is IOracleRegistry {
             if (_excluded[bountyId][oracle] || _taken(oracle, skip, drawn, found)) continue; // a resample, not a miss
             // rule O7: only the weights and the policies, which no call changes in a drawing
             // half; eligibility and free stake are joinCommittee's (a drawn oracle that cannot
-            // bond is vacated, its seat drawn again)
+            // serve is vacated and its seat drawn again; one short of free stake waits, C6)
             if (!accepts(oracle, terms)) {
                 if (++misses > count) break;
                 continue;

@@ -485,7 +485,9 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         cannot serve (not eligible, or its policy now refuses the terms); otherwise once
     ///         both the bounty's scoringTimeout has passed since the draw that last seated
     ///         someone and a whole registry staking half since that draw's block (time to top
-    ///         up its stake for the bond, SECURITY.md finding A); it is never
+    ///         up its stake for the bond, SECURITY.md finding A), and then only if it holds the
+    ///         free stake for the bond and still did not join: never for want of free stake,
+    ///         which decoy bounties can lock (R3-5; registry.vacatable). It is never
     ///         seated on this bounty again and a new draw is armed for the seat. Uncharged for
     ///         the requester. Only in a registry staking half (SeatsFrozen otherwise, rule O7);
     ///         reverts SeatNotVacatable otherwise. Rule C6.

@@ -120,6 +120,13 @@ interface IOracleRegistry {
     ///         true (the half is over). 0: missed (nobody recorded in the seed block).
     function seedFor(uint256 drawBlock) external returns (uint256 seed, bool over);
 
+    /// @notice Rule C6: whether a drawn `oracle` that has not joined a bounty of `terms` may have
+    ///         its seat vacated: at once if it cannot serve (not eligible, or its policy refuses
+    ///         the terms); once `windowPassed` (the join timeout and a whole staking half since
+    ///         the draw) only if it holds `terms.bond` of free stake and still did not join (dead
+    ///         or unwilling). Never for want of free stake alone (R3-5: decoy bounties lock it).
+    function vacatable(address oracle, Terms calldata terms, bool windowPassed) external view returns (bool);
+
     /// @notice The seed recorded for drawing period `period` (0: none yet).
     function seedOf(uint256 period) external view returns (uint256);
 

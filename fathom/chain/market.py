@@ -415,6 +415,10 @@ class Market:
         bond, per_offence = self._view(self.market.functions.memberBond(bounty_id), f"bounty {bounty_id}")
         return int(bond), int(per_offence)
 
+    def stake_of(self, oracle: str) -> int:
+        """An oracle's whole registry stake, locked or not."""
+        return int(self.registry.functions.oracleInfo(oracle).call()[0])
+
     def free_stake(self, oracle: str) -> int:
         """An oracle's registry stake that no bounty's bond holds."""
         stake = int(self.registry.functions.oracleInfo(oracle).call()[0])

@@ -102,6 +102,7 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
     node = OracleNode(
         market, store_for(settings), key, settings.data_dir,
         confirmations=settings.confirmations, poll_seconds=args.poll, stake_wei=wei(args.stake),
+        max_stake_wei=None if args.max_stake is None else wei(args.max_stake),
         max_failures=args.max_failures, policy=_policy_from(args),
         progress=Progress("scoring a batch", unit="chunk"),  # tqdm, silent unless stderr is a terminal
     )
@@ -151,7 +152,14 @@ def register(sub: Any) -> None:
                                     "disclose its updates' keys on chain for anyone's audit (F2)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
-                   "(without it, an account with no stake is refused at once)")
+                   "(without it, an account with no stake is refused at once, and the node never tops up); with "
+                   "it, the node also stakes what a bounty's bond lacks of free stake, up to --max-stake in all")
+    p.add_argument("--max-stake", type=amount_arg, default=None, metavar="ETH",
+                   help="the most this account's registry stake may total after the node's top-ups for bonds "
+                   "(default: --stake plus one --max-bond). Past it, or without --stake, a bounty whose bond "
+                   "lacks free stake waits, retried every tick, until bonds elsewhere are released: decoy "
+                   "bounties cannot draw an unbounded stake out of the node, and a drawn seat short of free "
+                   "stake is never vacated for it (rule C6)")
     p.add_argument("--poll", type=seconds_arg, default=2.0, help="seconds between ticks (default 2)")
     p.add_argument("--max-failures", type=count_arg, default=8, help="stop after this many failed ticks in a row")
     p.add_argument("--ticks", type=count_arg, help="stop after this many ticks (default: run until interrupted)")

@@ -201,6 +201,139 @@ contract DrawReview3Test is Test {
         assertTrue(again[0] != address(0) && again[0] != m[0], "the leaver is still excluded");
     }
 
+    // ------------------------------------------------------------ R3-5: honest free stake locked by decoys
+
+    /// @dev As the node does: an honest oracle joins every drawn seat it can bond for.
+    function _honestJoin(uint256 id) internal {
+        (address[] memory m, uint256 opted,) = market.getCommittee(id);
+        (uint256 bond,) = market.memberBond(id);
+        for (uint256 i = 0; i < m.length; ++i) {
+            if (m[i] == address(0) || _isMine(m[i]) || opted & (1 << i) != 0) continue;
+            if (registry.canBond(m[i], bond)) {
+                vm.prank(m[i]);
+                market.joinCommittee(id);
+            }
+        }
+    }
+
+    function _honestFreeLeft(uint256 bond) internal view returns (uint256 n) {
+        for (uint256 i = 0; i < 16; ++i) if (registry.canBond(_oracle(i), bond)) ++n;
+    }
+
+    /// @dev The review's decoys: drawn bounties at reward 0 whose bond is the honest maxBond
+    ///      (1 ETH of refundable fee budget, 365 days), joined by every honest oracle that can,
+    ///      until no honest oracle has free stake left. Returns the decoys.
+    function _decoysLockHonestStake() internal returns (uint256[] memory all, uint256 n) {
+        for (uint256 i = 0; i < 16; ++i) {
+            _stake(_oracle(i), 2 ether);
+            vm.prank(_oracle(i));
+            registry.setPolicy(IOracleRegistry.Policy(600, 365 days, 0, 2048, true, 1 ether)); // the node's default maxBond
+        }
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 6 of 38 ETH: 15.8%
+        IBountyMarketTypes.BountyParams memory decoy = _drawnParams(3);
+        decoy.reward = 0;
+        decoy.oracleFeePerBatch = 0.1 ether;
+        decoy.maxBatches = 10; // bond = fee budget = 1 ETH, refunded at close (no batch is ever filled)
+        decoy.deadline = uint64(block.timestamp + 365 days);
+        all = new uint256[](72);
+        for (uint256 round = 0; round < 12 && _honestFreeLeft(0.0625 ether) != 0; ++round) {
+            _toStaking();
+            for (uint256 i = 0; i < 6; ++i) all[n++] = _open(decoy);
+            vm.roll(market.getBounty(all[n - 1]).drawBlock + SEED_OFFSET);
+            vm.prevrandao(keccak256(abi.encode("decoy round", round)));
+            for (uint256 i = n - 6; i < n; ++i) {
+                market.drawCommittee(all[i]);
+                _honestJoin(all[i]);
+            }
+        }
+        assertEq(_honestFreeLeft(0.0625 ether), 0, "some honest oracle can still bond");
+    }
+
+    /// @dev R3-5 (high). Decoy bounties lock the honest oracles' free stake; on the real 100 ETH
+    ///      bounty each honest drawn member could not bond, so after the join window it was
+    ///      vacated and excluded and its seat drawn again, for free, until the coalition (15.8%,
+    ///      which never joins a decoy) held every seat (review: 48 decoys, 51.5 ETH refundable,
+    ///      captured after 5 draws). vacateSeat now never vacates for want of free stake: the
+    ///      honest seats wait (the vacate reverts, cycle after cycle) and the coalition never
+    ///      holds the committee.
+    function test_attack_R3_5_decoy_bounties_lock_honest_stake_and_the_real_committee_is_purged() public {
+        _decoysLockHonestStake();
+        _toStaking();
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 100 ether;
+        uint256 id = _open(p);
+        uint256 per = registry.drawPeriod();
+        bool honestSeated;
+        for (uint256 cycle = 0; cycle < 10; ++cycle) {
+            uint256 at = market.getBounty(id).drawBlock;
+            if (at != 0) {
+                vm.roll(at + SEED_OFFSET);
+                vm.prevrandao(keccak256(abi.encode("target cycle", cycle)));
+                market.drawCommittee(id);
+            }
+            uint256 drawnBlock = (block.number / per | 1) * per; // a drawing-half block: the draw's, or one as late
+            assertFalse(market.getBounty(id).cancelled, "first draw failed");
+            _honestJoin(id); // none can bond
+            (address[] memory m, uint256 opted,) = market.getCommittee(id);
+            for (uint256 i = 0; i < 3; ++i) {
+                if (_isMine(m[i]) && opted & (1 << i) == 0) {
+                    vm.prank(m[i]);
+                    market.joinCommittee(id);
+                }
+            }
+            // the join window: the scoring timeout and a whole staking half since the draw
+            vm.warp(block.timestamp + p.scoringTimeout);
+            vm.roll((drawnBlock / per + 3) * per);
+            (m, opted,) = market.getCommittee(id);
+            for (uint256 i = 0; i < 3; ++i) {
+                if (m[i] == address(0) || opted & (1 << i) != 0) continue;
+                honestSeated = true; // an honest member short of free stake, drawn
+                vm.prank(requester);
+                vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[i]));
+                market.vacateSeat(id, m[i]); // refused: it lacks only free stake, which decoys locked
+            }
+        }
+        (address[] memory fin,,) = market.getCommittee(id);
+        assertTrue(honestSeated, "no honest oracle drawn: the test shows nothing");
+        assertLt(_mineCount(fin), 3, "the coalition holds every seat");
+        assertLt(_mineCount(fin), 2, "the coalition holds a majority");
+    }
+
+    /// @dev R3-5's other side: a drawn oracle that HAS the free stake for the bond and still does
+    ///      not join (dead, or unwilling) is vacated once the join window has passed, uncharged;
+    ///      one short of free stake waits, and is vacatable once its stake frees up and it still
+    ///      does not join.
+    function test_attack_R3_5_a_dead_oracle_with_free_stake_is_still_vacated() public {
+        for (uint256 i = 0; i < 8; ++i) _stake(_oracle(i), 2 ether);
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        uint256 id = _open(p);
+        address[] memory m = _drawAt(id, keccak256("dead"));
+        uint256 drawnBlock = block.number;
+        (uint256 bond,) = market.memberBond(id);
+        vm.prank(m[0]);
+        market.joinCommittee(id);
+        _toStaking();
+        vm.prank(address(market)); // m[2]'s whole stake locked by bonds elsewhere
+        registry.bond(m[2], 2 ether);
+        uint256 per = registry.drawPeriod();
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[1]));
+        market.vacateSeat(id, m[1]); // the window has not passed
+        vm.warp(block.timestamp + p.scoringTimeout);
+        vm.roll((drawnBlock / per + 3) * per);
+        assertTrue(registry.canBond(m[1], bond), "m[1] has the free stake");
+        uint256 burn0 = market.pendingBurn(address(0));
+        market.vacateSeat(id, m[1]); // dead with free stake: vacated
+        assertEq(market.pendingBurn(address(0)), burn0, "uncharged");
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[2]));
+        market.vacateSeat(id, m[2]); // short of free stake: waits
+        vm.prank(address(market));
+        registry.release(m[2], 2 ether); // its other bounty ends
+        market.vacateSeat(id, m[2]); // free stake, still not joined: vacated
+        (address[] memory now_,,) = market.getCommittee(id);
+        assertEq(now_[1], address(0), "dead seat emptied");
+        assertEq(now_[2], address(0), "seat emptied once it could bond and did not");
+    }
+
     function _drawAt(uint256 id, bytes32 r) internal returns (address[] memory m) {
         vm.roll(market.getBounty(id).drawBlock + SEED_OFFSET);
         vm.prevrandao(r);

@@ -531,3 +531,56 @@ def test_bounty_open_refuses_a_missing_loss_target_a_wrong_metric_or_a_misfit_be
         assert cli_main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("fathom: error:") and says in err and err.count("\n") == 1, err
+
+
+def test_attack_R3_5_decoys_locking_free_stake_do_not_quarantine_the_bounty_and_the_node_joins_once_freed(
+        world: World, tmp_path, monkeypatch):
+    """Review 3, R3-5: decoy bounties lock an honest node's free stake, so its join of the real
+    bounty reverts InsufficientFreeStake. The node used to quarantine the bounty for good (and
+    its drawn seat was then vacated and redrawn toward the coalition). Now it waits, retries
+    every tick, and joins once its stake frees up; a top-up (with --stake) stops at the node's
+    overall cap, so decoys cannot draw an unbounded stake out of it either."""
+    from fathom.chain.client import ChainError
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, baseline=False)
+    node = rnd.nodes[0]
+    join = node.market.join
+    locked = {"on": True}
+
+    def short_of_stake(bounty_id):
+        if locked["on"]:
+            raise ChainError("joinCommittee would revert: InsufficientFreeStake(oracle, 0, 62500000000000000)")
+        return join(bounty_id)
+
+    monkeypatch.setattr(node.market, "join", short_of_stake)
+    node.max_failures = 2
+    node.run(ticks=3)
+    bid = rnd.bounty_id
+    assert bid not in node.quarantined(), "quarantined for want of free stake"
+    members, opted, _ = rnd.viewer.committee(bid)
+    assert not opted & (1 << members.index(node.address))
+    locked["on"] = False  # the decoys' bonds are released
+    node.tick()
+    members, opted, _ = rnd.viewer.committee(bid)
+    assert opted & (1 << members.index(node.address)), "joined once its stake freed up"
+
+
+def test_attack_R3_5_top_ups_for_bonds_stop_at_the_nodes_overall_cap(world: World, tmp_path, monkeypatch):
+    """With --stake, the node stakes what a bond lacks of free stake, but never past its overall
+    cap (--max-stake; default --stake plus one --max-bond): past it the bounty waits, unquarantined."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, baseline=False)
+    node = rnd.nodes[0]
+    staked: list[int] = []
+    monkeypatch.setattr(node.market, "free_stake", lambda oracle: 0)  # every bond of it locked by decoys
+    monkeypatch.setattr(node.market, "stake_oracle", lambda amount, notify=None: staked.append(amount))
+    stake = node.market.stake_of(node.address)
+    node.stake_wei = stake
+    node.max_stake_wei = stake  # no room for a top-up
+    node.tick()
+    assert staked == [] and rnd.bounty_id not in node.quarantined()
+    assert node.stake_cap() == stake
+    node.max_stake_wei = None  # the default: --stake plus one max_bond
+    assert node.stake_cap() == stake + node.policy.max_bond
+    bond, _ = node.market.member_bond(rnd.bounty_id)
+    node.tick()
+    assert staked == [bond], "topped up the missing bond within the cap"

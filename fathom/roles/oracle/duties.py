@@ -62,20 +62,18 @@ class Duties:
                 raise Unjoinable(f"outside this node's acceptance policy: {why}")
             bond, _ = self.market.member_bond(bounty_id)
             free = self.market.free_stake(self.address)
-            if free < bond and self.stake_wei:  # joining locks the bond (C1): stake what is missing
-                until = self.market.drawing_until()
-                if until and not self.may_mine_to_staking():  # O7: stakes wait for a staking half
-                    self._say(f"bounty {bounty_id}: its bond waits for the registry's staking half (block {until})")
-                    return
-                self.market.stake_oracle(bond - free, notify=self._say)
-                self._say(f"bounty {bounty_id}: staked {(bond - free) / 1e18:g} ETH more for its bond of {bond / 1e18:g} ETH")
+            if free < bond and not self._top_up(bounty_id, bond, free):
+                return  # waits for free stake, retried every tick (C6: its drawn seat waits too)
             try:
                 self.market.join(bounty_id)
             except ChainError as exc:
                 if not _reverts(exc):
                     raise  # the node did not answer: transient
-                # a join the contract refuses (this oracle's stake or policy does not cover the
-                # bounty) is refused again on every tick: it is that bounty's, never the node's
+                if "InsufficientFreeStake" in str(exc):  # bonds locked meanwhile: wait, never quarantine (R3-5)
+                    self._short_of_stake(bounty_id, bond)
+                    return
+                # a join the contract refuses (this oracle's policy does not cover the bounty,
+                # say) is refused again on every tick: it is that bounty's, never the node's
                 raise Unjoinable(f"joinCommittee reverts: {exc}") from None
             self._say(f"bounty {bounty_id}: joined the committee")
             opted |= bit
@@ -132,6 +130,33 @@ class Duties:
             self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, duty, view)
+
+    def _top_up(self, bounty_id: int, bond: int, free: int) -> bool:
+        """Joining locks the bond (C1). With `--stake`, stake what is missing, but never past the
+        node's overall cap `max_stake_wei` (decoy bounties could otherwise draw any amount out of
+        it, R3-5); without it, or past the cap, the bounty waits until bonds elsewhere are
+        released (a drawn seat short of free stake is never vacated, C6). True once staked."""
+        missing = bond - free
+        stake = self.market.stake_of(self.address)
+        if not self.stake_wei or stake + missing > self.stake_cap():
+            self._short_of_stake(bounty_id, bond)
+            return False
+        until = self.market.drawing_until()
+        if until and not self.may_mine_to_staking():  # O7: stakes wait for a staking half
+            self._say(f"bounty {bounty_id}: its bond waits for the registry's staking half (block {until})")
+            return False
+        self.market.stake_oracle(missing, notify=self._say)
+        self._say(f"bounty {bounty_id}: staked {missing / 1e18:g} ETH more for its bond of {bond / 1e18:g} ETH")
+        return True
+
+    def _short_of_stake(self, bounty_id: int, bond: int) -> None:
+        """Said once per bounty: the join waits for free stake (R3-5), retried every tick."""
+        waiting = self.__dict__.setdefault("_short_of_stake_said", set())
+        if bounty_id in waiting:
+            return
+        waiting.add(bounty_id)
+        self._say(f"bounty {bounty_id}: its bond of {bond / 1e18:g} ETH waits for free stake (bonds held by other "
+                  f"bounties; top-ups stop at {self.stake_cap() / 1e18:g} ETH in all): retried every tick")
 
     def _drawn(self, bounty_id: int) -> bool:
         """Whether the bounty's committee is drawn (C4); fixed at opening, so read once."""

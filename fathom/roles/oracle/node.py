@@ -69,7 +69,10 @@ class OracleNode(Duties, Reports):
     confirmations: int = 3
     poll_seconds: float = 2.0
     max_failures: int = 8
-    stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't)
+    stake_wei: int = 0  # stake this much on start if not yet eligible (0: don't, nor ever top up)
+    #: the most the node's registry stake may total after its top-ups for bonds (R3-5: decoy
+    #: bounties must not draw an unbounded amount out of it); None: stake_wei + one policy max_bond
+    max_stake_wei: int | None = None
     policy: Policy = field(default_factory=Policy)  # what it accepts to serve (O5), registered on start
     on_event: Callable[[str], None] | None = None
     #: progress(done, total) while a batch is scored (its row chunks): `fathom oracle run`
@@ -310,6 +313,10 @@ class OracleNode(Duties, Reports):
                 delay = min(60.0, max(self.poll_seconds, 0.5) * 2 ** failures)
                 self._say(f"retrying in {delay:.0f}s after: {exc}")
                 time.sleep(delay)
+
+    def stake_cap(self) -> int:
+        """The overall cap on this node's registry stake for its top-ups (`max_stake_wei`)."""
+        return self.stake_wei + self.policy.max_bond if self.max_stake_wei is None else self.max_stake_wei
 
     def _ensure_stake(self) -> None:
         if not self.market.registry.functions.isEligible(self.address).call():
