@@ -242,12 +242,37 @@ contract OracleRegistry is IOracleRegistry {
 
     // ------------------------------------------------------------ policies (rule O5)
 
+    /// @dev Rule O5 (R3-4): the standard envelope, the loosest terms every policy must accept.
+    uint256 private constant ENVELOPE_TIMEOUT = 1 hours;
+    uint256 private constant ENVELOPE_DURATION = 30 days;
+    uint256 private constant ENVELOPE_FEE = 0.001 ether;
+    uint256 private constant ENVELOPE_COMMITTEE_BY_BATCH = 3 * 64;
+
+    /// @inheritdoc IOracleRegistry
+    function envelope() public view returns (Policy memory e) {
+        // the bond: the market's floor, minStake / 16 (its BOND_FLOOR_DIVISOR); token fees are
+        // outside (the registry cannot price a token), so a policy may refuse them
+        e = Policy(
+            uint32(ENVELOPE_TIMEOUT),
+            uint64(ENVELOPE_DURATION),
+            uint96(ENVELOPE_FEE),
+            uint32(ENVELOPE_COMMITTEE_BY_BATCH),
+            false,
+            uint96(minStake / 16)
+        );
+    }
+
     /// @inheritdoc IOracleRegistry
     function setPolicy(Policy calldata policy) external {
         _notDrawing();
-        if (policy.maxCommitteeByBatch == 0) revert InvalidPolicy("maxCommitteeByBatch");
-        if (policy.maxDuration == 0) revert InvalidPolicy("maxDuration");
-        if (policy.maxBond == 0) revert InvalidPolicy("maxBond");
+        // rule O5 (R3-4): no policy refuses a bounty inside the standard envelope, so no staker
+        // turns its stake into misses that fail (and charge) honest requesters' first draws
+        Policy memory e = envelope();
+        if (policy.minScoringTimeout > e.minScoringTimeout) revert InvalidPolicy("minScoringTimeout");
+        if (policy.maxDuration < e.maxDuration) revert InvalidPolicy("maxDuration");
+        if (policy.minFeePerBatch > e.minFeePerBatch) revert InvalidPolicy("minFeePerBatch");
+        if (policy.maxCommitteeByBatch < e.maxCommitteeByBatch) revert InvalidPolicy("maxCommitteeByBatch");
+        if (policy.maxBond < e.maxBond) revert InvalidPolicy("maxBond");
         _policies[msg.sender] = policy;
         emit PolicySet(msg.sender, policy);
     }

@@ -71,7 +71,8 @@ interface IOracleRegistry {
     error InsufficientFreeStake(address oracle, uint256 free, uint256 needed);
     /// @notice An ETH transfer failed.
     error EthTransferFailed(address to, uint256 amount);
-    /// @notice A policy field is out of range (`maxCommitteeByBatch`, `maxDuration` and `maxBond` > 0).
+    /// @notice A policy field is stricter than the standard envelope (`envelope()`, R3-4): every
+    ///         policy accepts every bounty inside it.
     error InvalidPolicy(string name);
     /// @notice Rule O7: the registry is in a drawing half, in which no stake, unbond, policy or
     ///         sync changes what a draw reads; it may be sent again from block `stakingFrom`.
@@ -126,6 +127,14 @@ interface IOracleRegistry {
     ///         the draw) only if it holds `terms.bond` of free stake and still did not join (dead
     ///         or unwilling). Never for want of free stake alone (R3-5: decoy bounties lock it).
     function vacatable(address oracle, Terms calldata terms, bool windowPassed) external view returns (bool);
+
+    /// @notice Rule O5 (R3-4): the standard envelope, as the loosest policy `setPolicy` takes:
+    ///         every policy accepts a bounty that this one accepts (scoring timeout >= 1 hour,
+    ///         deadline <= 30 days after opening, committee x batch <= 192, fees in ETH of at
+    ///         least 0.001 ETH per batch, member bond <= minStake / 16, the market's floor), so
+    ///         such a bounty's draw never misses on a policy; `setPolicy` reverts
+    ///         InvalidPolicy(field) for a policy stricter on any field. Token fees lie outside it.
+    function envelope() external view returns (Policy memory);
 
     /// @notice The seed recorded for drawing period `period` (0: none yet).
     function seedOf(uint256 period) external view returns (uint256);

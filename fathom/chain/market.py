@@ -470,6 +470,10 @@ class Market:
         """Empty a drawn seat whose holder never joined within the timeout, or cannot bond (C6)."""
         return self.send(self.market.functions.vacateSeat(bounty_id, oracle))
 
+    def envelope(self) -> tuple:
+        """IOracleRegistry.envelope() as a Policy tuple: the standard envelope (R3-4)."""
+        return tuple(self.registry.functions.envelope().call())
+
     def policy_of(self, oracle: str) -> tuple[tuple, bool]:
         """(IOracleRegistry.Policy as a tuple, whether the oracle set one) (rule O1)."""
         policy, is_set = self.registry.functions.policyOf(oracle).call()

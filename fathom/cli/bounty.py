@@ -198,6 +198,8 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
         market.sender.require_balance(escrow, f"the escrow (reward {eth(terms['reward'])}, oracle fees "
                                               f"{eth(terms['oracleFeePerBatch'] * terms['maxBatches'])}, reveal bond "
                                               f"{eth(terms['revealBond'])})")
+    if not args.committee:
+        _say_if_outside_envelope(market, terms)
     secrets = open_bounty(market, store_for(settings), key, settings.data_dir, (model_manifest, model_arrays),
                           (val_manifest, val_arrays), terms, admitted=args.admit or [], clear=args.clear,
                           max_epsilon=args.max_epsilon, confidence_bps=int(round(args.confidence * 100)),
@@ -207,6 +209,23 @@ def _cmd_bounty_open(args: argparse.Namespace, settings: Settings) -> int:
     if not args.committee:
         _seat(market, settings, key, secrets, args.wait)
     return 0
+
+
+def _say_if_outside_envelope(market: Any, terms: dict[str, Any]) -> None:
+    """Rule O5 (R3-4): a drawn bounty inside the registry's standard envelope never misses a draw
+    on a policy; outside it, a policy may refuse it and its first draw fail, charged (C4, C5)."""
+    from fathom.protocol.policy import Policy, Terms, refusal
+
+    fees = terms["oracleFeePerBatch"] * terms["maxBatches"]
+    in_eth = terms["token"] == ETH_ADDRESS
+    bond = max(market.draw_deposit(), fees if in_eth else 0)  # C1: the floor minStake/16, or the ETH fee budget
+    why = refusal(Policy.from_tuple(market.envelope()), Terms(
+        terms["scoringTimeout"], terms["deadline"] - market.now(), terms["oracleFeePerBatch"], in_eth,
+        len(terms["committee"]) * terms["batchSize"], bond))
+    if why is not None:
+        print(f"note: these terms lie outside the oracle registry's standard envelope ({why.replace('policy', 'envelope')}):"
+              " an oracle's policy may refuse them, so the first draw may fail, and a failed first draw is charged "
+              "(5% of the reward and the draw deposit; rules O5, C4, C5)", flush=True)
 
 
 def _seat(market: Any, settings: Settings, key: bytes, secrets: Any, wait: float) -> None:
@@ -364,7 +383,10 @@ def register(sub: Any) -> None:
                    help="score units worse than the head past which an update is slashed")
     p.add_argument("--slash-bps", type=count_arg, default=5_000,
                    help="share of a slashed stake that is burned, in basis points")
-    p.add_argument("--timeout", type=count_arg, default=600, help="seconds the committee has to score a batch")
+    p.add_argument("--timeout", type=count_arg, default=3600, help="seconds the committee has to score a batch "
+                   "(default 3600, inside the registry's standard envelope, which every oracle policy accepts: a "
+                   "drawn bounty whose terms lie outside it is told so, since a policy may refuse it and its first "
+                   "draw then fail, charged, R3-4)")
     p.add_argument("--curve", default="0:0,1:1", help="reward curve, progress:share pairs from 0:0 to 1:1 (linear)")
     p.add_argument("--reward", type=amount_arg, default="1", help="reward escrow, in ETH (or token units)")
     p.add_argument("--stake", type=amount_arg, default="0.01", help="stake per submission, in ETH (or token units)")

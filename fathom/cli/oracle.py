@@ -21,7 +21,10 @@ def _policy_args(p: argparse.ArgumentParser) -> None:
     d = Policy()
     g = p.add_argument_group("acceptance policy (rule O5: registered in the oracle registry; committees are drawn "
                              "only among oracles whose policy accepts the bounty, and the node never joins one "
-                             "outside it)")
+                             "outside it. No option may be stricter than the registry's standard envelope, which "
+                             "every policy accepts: --min-timeout at most 3600, --max-days at least 30, --min-fee at "
+                             "most 0.001, --max-committee-by-batch at least 192, --max-bond at least minStake/16; "
+                             "token fees may be refused. A bounty inside it never misses a draw on a policy, R3-4)")
     g.add_argument("--min-timeout", type=count_arg, default=d.min_scoring_timeout, metavar="SECONDS",
                    help=f"refuse bounties whose scoring timeout is shorter (default {d.min_scoring_timeout})")
     g.add_argument("--max-days", type=seconds_arg, default=d.max_duration / DAY, metavar="DAYS",
@@ -52,6 +55,18 @@ def _policy_from(args: argparse.Namespace) -> Any:
                   accept_token_fees=not args.eth_fees_only, max_bond=max_bond)
 
 
+def _check_envelope(market: Any, policy: Any) -> None:
+    """Rule O5 (R3-4): refuse, with nothing sent, a policy stricter than the registry's standard
+    envelope (setPolicy would revert): every policy accepts every bounty inside it."""
+    from fathom.protocol.policy import Policy, envelope_breach
+
+    envelope = Policy.from_tuple(market.envelope())
+    breach = envelope_breach(policy, envelope)
+    if breach is not None:
+        raise FathomError(f"{breach}: stricter than the registry's standard envelope, which every policy must "
+                          f"accept ({_show_policy(envelope, True)}; rule O5)")
+
+
 def _show_policy(policy: Any, is_set: bool) -> str:
     from fathom.protocol.policy import DAY
 
@@ -74,7 +89,9 @@ def _cmd_oracle_policy(args: argparse.Namespace, settings: Settings) -> int:
 
     market = market_for(args, settings)
     if not args.show:
-        market.set_policy(_policy_from(args).as_tuple(), notify=_progress)
+        policy = _policy_from(args)
+        _check_envelope(market, policy)
+        market.set_policy(policy.as_tuple(), notify=_progress)
     raw, is_set = market.policy_of(market.account)
     print(f"oracle {market.account}: {_show_policy(Policy.from_tuple(raw), is_set)}")
     return 0
@@ -99,11 +116,13 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
         raise FathomError(f"{market.account} has no stake in the oracle registry, so no bounty can name it: stake "
                           f"first (`fathom oracle stake {eth(minimum)}`, at least {eth(minimum)} ETH) or pass "
                           f"--stake {eth(minimum)}")
+    policy = _policy_from(args)
+    _check_envelope(market, policy)
     node = OracleNode(
         market, store_for(settings), key, settings.data_dir,
         confirmations=settings.confirmations, poll_seconds=args.poll, stake_wei=wei(args.stake),
         max_stake_wei=None if args.max_stake is None else wei(args.max_stake),
-        max_failures=args.max_failures, policy=_policy_from(args),
+        max_failures=args.max_failures, policy=policy,
         progress=Progress("scoring a batch", unit="chunk"),  # tqdm, silent unless stderr is a terminal
     )
     print(f"oracle {node.address} following {node.market.address} from block {node.checkpoint + 1} "

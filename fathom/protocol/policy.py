@@ -16,6 +16,13 @@ its ETH fee budget), so a requester cannot pick a bond an honest node could not 
 have its drawn seat vacated (SECURITY.md, finding A). It is also what the node may stake
 more for one bounty: a bounty whose bond is above it is refused before anything is staked.
 The default, 1 ETH, is the devnet's minimum stake: an operator risks at most that per bounty.
+
+The standard envelope (R3-4, `OracleRegistry.envelope()`): the loosest policy the registry
+takes. Every policy accepts every bounty the envelope accepts (scoring timeout >= 1 hour,
+deadline <= 30 days, committee x batch <= 192, ETH fees >= 0.001 ETH per batch, bond <=
+minStake/16), so such a bounty's draw never misses on a policy; `envelope_breach` names the
+field of a policy stricter than it (setPolicy would revert), `refusal(envelope, terms)` says
+why a bounty lies outside it. The defaults lie inside it.
 """
 
 from __future__ import annotations
@@ -87,4 +94,20 @@ def refusal(policy: Policy, terms: Terms) -> str | None:
         return "the bounty pays its oracles in an ERC-20 and the policy accepts only ETH fees"
     if terms.bond > policy.max_bond:
         return f"member bond {terms.bond} wei is above the policy's {policy.max_bond}"
+    return None
+
+
+def envelope_breach(policy: Policy, envelope: Policy) -> str | None:
+    """The field on which `policy` is stricter than the registry's standard envelope (R3-4:
+    `setPolicy` reverts InvalidPolicy), as the option that sets it, or None."""
+    if policy.min_scoring_timeout > envelope.min_scoring_timeout:
+        return f"--min-timeout above {envelope.min_scoring_timeout}"
+    if policy.max_duration < envelope.max_duration:
+        return f"--max-days below {envelope.max_duration / DAY:g}"
+    if policy.min_fee_per_batch > envelope.min_fee_per_batch:
+        return f"--min-fee above {envelope.min_fee_per_batch / 10**18:g} ETH"
+    if policy.max_committee_by_batch < envelope.max_committee_by_batch:
+        return f"--max-committee-by-batch below {envelope.max_committee_by_batch}"
+    if policy.max_bond < envelope.max_bond:
+        return f"--max-bond below {envelope.max_bond / 10**18:g} ETH"
     return None

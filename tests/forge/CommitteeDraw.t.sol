@@ -57,9 +57,14 @@ contract CommitteeDrawTest is Test {
         }
     }
 
+    /// @dev If set, the scoring timeout of the drawn bounties a test opens: 30 minutes puts them
+    ///      outside the standard envelope (O5, R3-4), where a policy of 1 hour may refuse them.
+    uint32 internal drawnTimeout;
+
     function _drawnParams(uint256 size) internal view returns (IBountyMarketTypes.BountyParams memory p) {
         p = MarketSetup.params(address(0), new address[](size));
         if (size * p.batchSize > 2048) p.batchSize = uint16(2048 / size);
+        if (drawnTimeout != 0) p.scoringTimeout = drawnTimeout;
     }
 
     function _open(IBountyMarketTypes.BountyParams memory p) internal returns (uint256 id) {
@@ -201,7 +206,7 @@ contract CommitteeDrawTest is Test {
         _stake(_oracle(0), 1 ether);
         assertTrue(registry.accepts(_oracle(0), _terms(600)), "no policy accepts all");
         vm.prank(_oracle(0));
-        registry.setPolicy(IOracleRegistry.Policy(1800, 30 days, 0.001 ether, 64, false, 1 ether));
+        registry.setPolicy(IOracleRegistry.Policy(1800, 30 days, 0.001 ether, 192, false, 1 ether));
         assertTrue(registry.accepts(_oracle(0), _terms(1800)), "inside the policy");
         assertFalse(registry.accepts(_oracle(0), _terms(600)), "timeout below its minimum");
         IOracleRegistry.Terms memory t = _terms(3600);
@@ -211,7 +216,7 @@ contract CommitteeDrawTest is Test {
         t.feePerBatch = 0.0009 ether;
         assertFalse(registry.accepts(_oracle(0), t), "fee below its minimum");
         t = _terms(3600);
-        t.committeeByBatch = 65;
+        t.committeeByBatch = 193;
         assertFalse(registry.accepts(_oracle(0), t), "committee x batch too large");
         t = _terms(3600);
         t.feeInEth = false;
@@ -223,19 +228,21 @@ contract CommitteeDrawTest is Test {
         assertFalse(registry.accepts(_oracle(0), t), "a bond above its maximum");
         vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxCommitteeByBatch"));
         vm.prank(_oracle(0));
-        registry.setPolicy(IOracleRegistry.Policy(0, 1, 0, 0, false, 1 ether));
+        registry.setPolicy(IOracleRegistry.Policy(0, 365 days, 0, 0, false, 1 ether));
         vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxBond"));
         vm.prank(_oracle(0));
-        registry.setPolicy(IOracleRegistry.Policy(0, 1, 0, 1, false, 0)); // would accept nothing
+        registry.setPolicy(IOracleRegistry.Policy(0, 365 days, 0, 2048, false, 0)); // would accept nothing
     }
 
     /// @dev joinCommittee refuses an oracle whose policy does not take the bounty (trusted mode:
     ///      it changed its policy after the bounty named it).
     function test_o5_join_refused_outside_policy() public {
         _stakeMany(3, 2 ether);
-        uint256 id = _open(MarketSetup.params(address(0), oracles));
+        IBountyMarketTypes.BountyParams memory p = MarketSetup.params(address(0), oracles);
+        p.scoringTimeout = 30 minutes; // outside the standard envelope (R3-4): a policy may refuse it
+        uint256 id = _open(p);
         vm.prank(_oracle(0));
-        registry.setPolicy(_policy(2 hours)); // the bounty's timeout is 1 hour
+        registry.setPolicy(_policy(1 hours));
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.PolicyRefuses.selector, id, _oracle(0)));
         vm.prank(_oracle(0));
         market.joinCommittee(id);
@@ -910,13 +917,14 @@ contract CommitteeDrawTest is Test {
     ///      policy now refuses the terms) is vacated at once, uncharged, in a staking half.
     function test_attack_A_ineligible_drawn_oracles_are_still_vacated_at_once() public {
         for (uint256 i = 0; i < 8; ++i) _stake(_oracle(i), 2 ether);
+        drawnTimeout = 30 minutes; // outside the standard envelope (R3-4): a policy may refuse it
         uint256 id = _open(_drawnParams(3));
         address[] memory m = _draw(id, keccak256("r"));
         _toStaking();
         vm.prank(m[0]);
         registry.requestUnbond(); // drawn but not joined: it serves nothing, so it may unbond
         vm.prank(m[1]);
-        registry.setPolicy(_policy(2 hours, 1 ether)); // the bounty's timeout is 1 hour
+        registry.setPolicy(_policy(1 hours, 1 ether)); // the bounty's timeout is 30 minutes
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[2]));
         market.vacateSeat(id, m[2]); // eligible and accepting: it may still join
         uint256 burn0 = market.pendingBurn(address(0));
@@ -1003,13 +1011,14 @@ contract CommitteeDrawTest is Test {
     ///      miss limit) armed nothing: the seats stayed empty for ever. It is now armed again for
     ///      the seats still empty, and fills them once policies accept the terms again.
     function test_attack_C_short_replacement_draw_leaves_seats_empty_for_ever() public {
+        drawnTimeout = 30 minutes; // outside the standard envelope (R3-4): a policy may refuse it
         (uint256 id, address[] memory m) = _drawnAndJoined(6, keccak256("x"));
         _toStaking();
         for (uint256 i = 0; i < 6; ++i) {
             address o = _oracle(i);
             if (o == m[0] || o == m[1] || o == m[2]) continue;
             vm.prank(o);
-            registry.setPolicy(_policy(2 hours, 1 ether)); // the bounty's timeout is 1 hour
+            registry.setPolicy(_policy(1 hours, 1 ether)); // the bounty's timeout is 30 minutes
         }
         vm.prank(m[0]);
         market.leaveCommittee(id);

@@ -201,6 +201,87 @@ contract DrawReview3Test is Test {
         assertTrue(again[0] != address(0) && again[0] != m[0], "the leaver is still excluded");
     }
 
+    // ------------------------------------------------------------ R3-4: a refusing whale charged requesters
+
+    /// @dev R3-4 (medium). A staker whose policy refused everything turned each of its samples
+    ///      into a miss (never drawn, bonded or slashed): with half the stake it failed 22 of 40
+    ///      honest first draws, each charged to the honest requester. setPolicy now refuses a
+    ///      policy stricter than the standard envelope on any field, so a bounty inside it (the
+    ///      market's defaults here) never misses on a policy: the whale's refuse-all policy
+    ///      reverts, its strictest allowed one (the envelope itself) fails none of the 40 draws,
+    ///      and nothing is burned. Outside the envelope (terms the requester chose), the whale
+    ///      still refuses, and a failed first draw is still charged.
+    function test_attack_R3_4_a_refusing_whale_makes_first_draws_fail_charged_for_free() public {
+        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
+        address whale = address(0xD0D0);
+        _stake(whale, 32 ether); // 32 of 64 ETH
+        vm.prank(whale);
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "minScoringTimeout"));
+        registry.setPolicy(IOracleRegistry.Policy(7 days, 1, type(uint96).max, 1, false, 1)); // refuses all
+        vm.prank(whale);
+        registry.setPolicy(registry.envelope()); // the strictest it may register
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 10 ether;
+        uint256 k = 40;
+        uint256[] memory ids = new uint256[](k);
+        for (uint256 i = 0; i < k; ++i) ids[i] = _open(p);
+        vm.roll(market.getBounty(ids[0]).drawBlock + SEED_OFFSET);
+        vm.prevrandao(keccak256("an unbiased PREVRANDAO"));
+        uint256 burn0 = market.pendingBurn(address(0));
+        uint256 failed;
+        for (uint256 i = 0; i < k; ++i) {
+            market.drawCommittee(ids[i]);
+            if (market.getBounty(ids[i]).cancelled) ++failed;
+        }
+        assertEq(failed, 0, "an honest first draw inside the envelope failed");
+        assertEq(market.pendingBurn(address(0)), burn0, "an honest requester charged");
+        // outside the envelope (a 30-minute timeout the requester chose), the whale may refuse
+        _toStaking();
+        p.scoringTimeout = 30 minutes;
+        IOracleRegistry.Policy memory strict = registry.envelope();
+        vm.prank(whale);
+        registry.setPolicy(strict); // an hour: refuses the 30-minute bounty
+        IOracleRegistry.Terms memory t = IOracleRegistry.Terms(30 minutes, 7 days, p.oracleFeePerBatch, true, 12, 0.0625 ether);
+        assertFalse(registry.accepts(whale, t), "outside the envelope a policy may refuse");
+        t.scoringTimeout = 1 hours;
+        assertTrue(registry.accepts(whale, t), "inside it every policy accepts");
+    }
+
+    /// @dev Rule O5 (R3-4): the envelope is taken as a policy, and a policy one step stricter on
+    ///      any field is refused (InvalidPolicy naming the field); token fees may be refused.
+    function test_attack_R3_4_set_policy_refuses_a_policy_stricter_than_the_envelope_on_any_field() public {
+        _stake(_oracle(0), 2 ether);
+        IOracleRegistry.Policy memory e = registry.envelope();
+        assertEq(e.minScoringTimeout, 1 hours, "timeout");
+        assertEq(e.maxDuration, 30 days, "duration");
+        assertEq(e.minFeePerBatch, 0.001 ether, "fee");
+        assertEq(e.maxCommitteeByBatch, 192, "committee x batch");
+        assertEq(e.maxBond, registry.minStake() / 16, "the market's bond floor");
+        vm.startPrank(_oracle(0));
+        registry.setPolicy(e); // token fees refused: allowed
+        IOracleRegistry.Policy memory q = registry.envelope();
+        q.minScoringTimeout += 1;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "minScoringTimeout"));
+        registry.setPolicy(q);
+        q = registry.envelope();
+        q.maxDuration -= 1;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxDuration"));
+        registry.setPolicy(q);
+        q = registry.envelope();
+        q.minFeePerBatch += 1;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "minFeePerBatch"));
+        registry.setPolicy(q);
+        q = registry.envelope();
+        q.maxCommitteeByBatch -= 1;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxCommitteeByBatch"));
+        registry.setPolicy(q);
+        q = registry.envelope();
+        q.maxBond -= 1;
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxBond"));
+        registry.setPolicy(q);
+        vm.stopPrank();
+    }
+
     // ------------------------------------------------------------ R3-5: honest free stake locked by decoys
 
     /// @dev As the node does: an honest oracle joins every drawn seat it can bond for.

@@ -519,6 +519,60 @@ def test_attack_A_oracle_policy_refuses_a_zero_max_bond_with_nothing_sent(capsys
     assert _policy_from(argparse.Namespace(**{**vars(args), "max_bond": None})).max_bond == 10**18
 
 
+ENVELOPE = (3_600, 30 * 86_400, 10**15, 192, False, 10**18 // 16)  # OracleRegistry.envelope() at minStake 1 ETH
+
+
+class _EnvelopeMarket:
+    """Just what the envelope checks read of a Market (nothing is ever sent)."""
+
+    def envelope(self):
+        return ENVELOPE
+
+    def draw_deposit(self):
+        return 10**18 // 16
+
+    def now(self):
+        return 1_000_000
+
+
+def test_attack_R3_4_a_policy_stricter_than_the_envelope_is_refused_with_nothing_sent():
+    """Review 3, R3-4: `fathom oracle policy`/`run` refuse, before anything is sent, a policy
+    the registry's setPolicy would refuse (stricter than the standard envelope on a field),
+    naming the option; the defaults lie inside it."""
+    from fathom.cli.oracle import _check_envelope
+    from fathom.errors import FathomError
+    from fathom.protocol.policy import Policy
+
+    _check_envelope(_EnvelopeMarket(), Policy())  # the defaults: inside
+    _check_envelope(_EnvelopeMarket(), Policy.from_tuple(ENVELOPE))  # the envelope itself
+    for strict, option in ((Policy(min_scoring_timeout=3_601), "--min-timeout"),
+                           (Policy(max_duration=29 * 86_400), "--max-days"),
+                           (Policy(min_fee_per_batch=10**15 + 1), "--min-fee"),
+                           (Policy(max_committee_by_batch=191), "--max-committee-by-batch"),
+                           (Policy(max_bond=10**18 // 16 - 1), "--max-bond")):
+        with pytest.raises(FathomError, match=option):
+            _check_envelope(_EnvelopeMarket(), strict)
+
+
+def test_R3_4_bounty_open_says_when_a_drawn_bounty_lies_outside_the_envelope(capsys):
+    """`fathom bounty open`'s defaults lie inside the standard envelope (no note); a drawn
+    bounty outside it (a 10-minute timeout here) is told that its first draw may fail, charged."""
+    from fathom.cli.bounty import _say_if_outside_envelope
+
+    args = build_parser().parse_args(["bounty", "open", "--model", "m", "--validation", "v"])
+    market = _EnvelopeMarket()
+    terms = {"token": "0x" + "00" * 20, "oracleFeePerBatch": int(args.oracle_fee * 10**18),
+             "maxBatches": args.max_batches, "scoringTimeout": args.timeout,
+             "deadline": market.now() + int(args.days * 86_400), "committee": [None] * args.committee_size,
+             "batchSize": args.batch_size}
+    _say_if_outside_envelope(market, terms)
+    assert capsys.readouterr().out == "", "the CLI's defaults lie outside the envelope"
+    _say_if_outside_envelope(market, {**terms, "scoringTimeout": 600})
+    out = " ".join(capsys.readouterr().out.split())
+    assert "outside the oracle registry's standard envelope" in out and "scoring timeout 600s" in out
+    assert "charged" in out
+
+
 def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):
     with pytest.raises(SystemExit):
         main(["bounty", "open", "--help"])

@@ -442,6 +442,8 @@ def test_attack_R3_2_a_missed_seed_block_re_arms_the_draw_uncharged_and_the_node
     node.trigger_draws()
     assert world.w3.eth.block_number == requester.seed_block(view["drawBlock"])
     assert sorted(requester.committee(bid)[0]) == sorted(o.address for o in oracles), "drawn the next half"
+    # R3-4: the registry's standard envelope, as the CLI's checks read it (minStake / 16 the bond floor)
+    assert requester.envelope() == (3_600, 30 * 86_400, 10**15, 192, False, requester.draw_deposit())
 
 
 def test_a_drawn_committee_is_seated_by_the_requester_and_decides_a_batch(world: World, tmp_path):
