@@ -201,6 +201,66 @@ contract DrawReview3Test is Test {
         assertTrue(again[0] != address(0) && again[0] != m[0], "the leaver is still excluded");
     }
 
+    // ------------------------------------------------------------ R3-3: consecutive proposers
+
+    /// @dev What drawCommittee gives now if the seed block's PREVRANDAO is `r` (run and undone).
+    function _drawnUnder(uint256 id, uint256 blockNumber, bytes32 r) internal returns (address[] memory m) {
+        uint256 s = vm.snapshotState();
+        vm.roll(blockNumber);
+        vm.prevrandao(r);
+        market.drawCommittee(id);
+        (m,,) = market.getCommittee(id);
+        vm.revertToState(s);
+    }
+
+    /// @dev R3-3 (medium, now at its new boundary). A validator that proposes the last staking
+    ///      block (drawBlock - 1) and drawBlock knows PREVRANDAO(drawBlock + 1) while building a
+    ///      staking block: it ground a stake top-up of w wei against that seed (447 wei gave a 15%
+    ///      coalition all 3 seats) and recorded it in drawBlock + 1. The seed block is now
+    ///      drawBlock + 2, whose PREVRANDAO also takes in the RANDAO reveal of drawBlock + 1's
+    ///      proposer: the two-slot proposer's top-up, ground against the seed it knows, cannot
+    ///      be recorded in drawBlock + 1, and the seed block's own PREVRANDAO (unknown to it)
+    ///      does not give it the committee. Three consecutive slots are still needed and enough
+    ///      (SECURITY.md, known weaknesses).
+    function test_attack_R3_3_proposer_of_the_last_staking_block_and_the_next_grinds_a_stake_top_up() public {
+        for (uint256 i = 0; i < 17; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether); // 15%
+        uint256 id = _open(_drawnParams(3));
+        uint256 at = market.getBounty(id).drawBlock;
+        bytes32 known = keccak256("PREVRANDAO(drawBlock + 1), known to the proposer of drawBlock - 1 and drawBlock");
+        bytes32 seedRandao = keccak256("PREVRANDAO(drawBlock + 2): takes in drawBlock + 1's proposer's reveal");
+        vm.roll(at - 1); // the last staking block, being built by the attacker
+        (bool drawing,) = registry.phase();
+        assertFalse(drawing, "a staking block");
+        // the grind, against the seed the attacker knows, as if it were recorded (in the seed block)
+        uint256 w;
+        for (w = 1; w <= 20_000; ++w) {
+            uint256 s = vm.snapshotState();
+            vm.deal(mine[0], w);
+            vm.prank(mine[0]);
+            registry.stake{value: w}();
+            address[] memory m = _drawnUnder(id, at + SEED_OFFSET, known);
+            vm.revertToState(s);
+            if (_mineCount(m) == 3) break;
+        }
+        assertLe(w, 20_000, "no top-up found");
+        vm.deal(mine[0], w);
+        vm.prank(mine[0]);
+        registry.stake{value: w}(); // included in drawBlock - 1
+        vm.roll(at + 1); // its own block: the seed it knows cannot be recorded here
+        vm.prevrandao(known);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id, at));
+        market.drawCommittee(id);
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.SeedNotOpen.selector, at + SEED_OFFSET));
+        registry.recordSeed();
+        vm.roll(at + SEED_OFFSET); // the seed block: another proposer's reveal in its PREVRANDAO
+        vm.prevrandao(seedRandao);
+        market.drawCommittee(id);
+        (address[] memory got,,) = market.getCommittee(id);
+        assertLt(_mineCount(got), 3, "the ground top-up took every seat");
+        console.log(string.concat("R3-3: top-up ground (wei) ", vm.toString(w), ", coalition seats in the seed block's draw: ", vm.toString(_mineCount(got))));
+    }
+
     // ------------------------------------------------------------ R3-4: a refusing whale charged requesters
 
     /// @dev R3-4 (medium). A staker whose policy refused everything turned each of its samples
