@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, console} from "./utils/Test.sol";
+import {console} from "./utils/Test.sol";
+import {DrawTestBase} from "./utils/DrawTestBase.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
 import {IOracleRegistry, SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
@@ -18,36 +19,11 @@ contract DrawGrinder {
 
 /// @dev Rules O5 (acceptance policies), O6 (stake-weighted sortition), C4 (the drawn committee)
 ///      and C5 (a cancel before the baseline burns part of the reward).
-contract CommitteeDrawTest is Test {
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xBEEF);
+contract CommitteeDrawTest is DrawTestBase {
     address[] internal oracles;
 
-    receive() external payable {}
-
     function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        vm.deal(requester, 10_000 ether);
-    }
-
-    function _oracle(uint256 i) internal pure returns (address) {
-        return address(uint160(0x10000 + i));
-    }
-
-    /// @dev Rule O7: stakes, unbonds and policies wait for a staking half.
-    function _toStaking() internal {
-        (bool drawing, uint256 until) = registry.phase();
-        if (drawing) vm.roll(until);
-    }
-
-    function _stake(address o, uint256 amount) internal {
-        _toStaking();
-        vm.deal(o, amount);
-        vm.prank(o);
-        registry.stake{value: amount}();
+        _deploy(10_000 ether);
     }
 
     function _stakeMany(uint256 n, uint256 each) internal {
@@ -55,21 +31,6 @@ contract CommitteeDrawTest is Test {
             _stake(_oracle(i), each);
             oracles.push(_oracle(i));
         }
-    }
-
-    /// @dev If set, the scoring timeout of the drawn bounties a test opens: 30 minutes puts them
-    ///      outside the standard envelope (O5, R3-4), where a policy of 1 hour may refuse them.
-    uint32 internal drawnTimeout;
-
-    function _drawnParams(uint256 size) internal view returns (IBountyMarketTypes.BountyParams memory p) {
-        p = MarketSetup.params(address(0), new address[](size));
-        if (size * p.batchSize > 2048) p.batchSize = uint16(2048 / size);
-        if (drawnTimeout != 0) p.scoringTimeout = drawnTimeout;
-    }
-
-    function _open(IBountyMarketTypes.BountyParams memory p) internal returns (uint256 id) {
-        vm.prank(requester);
-        id = market.createBounty{value: MarketSetup.escrow(p)}(p);
     }
 
     /// @dev Mines to the seed block of the armed drawing half (its first block + SEED_OFFSET),
@@ -565,14 +526,6 @@ contract CommitteeDrawTest is Test {
 
     // ------------------------------------------------------------ O7, C6: the review's F1 and F4
 
-    address[3] internal mine = [address(0xA1), address(0xA2), address(0xA3)];
-
-    function _mineCount(address[] memory m) internal view returns (uint256 c) {
-        for (uint256 i = 0; i < m.length; ++i) {
-            for (uint256 j = 0; j < 3; ++j) if (m[i] == mine[j]) ++c;
-        }
-    }
-
     /// @dev 17 honest oracles of 2 ETH, the attacker's 3 of 2 ETH (15%), a drawn bounty of 3
     ///      whose seed block is mined with a hash nobody chose; returns the bounty.
     function _f1World() internal returns (uint256 id) {
@@ -812,10 +765,6 @@ contract CommitteeDrawTest is Test {
             vm.prank(m[i]);
             market.joinCommittee(id);
         }
-    }
-
-    function _isMine(address a) internal view returns (bool) {
-        return a == mine[0] || a == mine[1] || a == mine[2];
     }
 
     function _policy(uint32 minTimeout, uint96 maxBond) internal pure returns (IOracleRegistry.Policy memory) {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, console} from "./utils/Test.sol";
+import {console} from "./utils/Test.sol";
+import {DrawTestBase} from "./utils/DrawTestBase.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
-import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
 import {IOracleRegistry, SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
 import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
@@ -26,57 +26,12 @@ contract SeedPicker {
 /// @dev Regression tests of the third adversarial review of the committee draw (issue 15 item
 ///      2, /work/notes/s9_drawreview3.md): each proof of concept, adapted to today's code and
 ///      inverted, so that it asserts the attack fails.
-contract DrawReview3Test is Test {
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xBEEF);
+contract DrawReview3Test is DrawTestBase {
     address[] internal coalition;
-    address[3] internal mine = [address(0xA1), address(0xA2), address(0xA3)];
-
-    receive() external payable {}
 
     function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        vm.deal(requester, 100_000 ether);
+        _deploy(100_000 ether);
         for (uint256 j = 0; j < 3; ++j) coalition.push(mine[j]);
-    }
-
-    function _oracle(uint256 i) internal pure returns (address) {
-        return address(uint160(0x10000 + i));
-    }
-
-    function _toStaking() internal {
-        (bool drawing, uint256 until) = registry.phase();
-        if (drawing) vm.roll(until);
-    }
-
-    function _stake(address o, uint256 amount) internal {
-        _toStaking();
-        vm.deal(o, o.balance + amount);
-        vm.prank(o);
-        registry.stake{value: amount}();
-    }
-
-    function _drawnParams(uint256 size) internal view returns (IBountyMarketTypes.BountyParams memory p) {
-        p = MarketSetup.params(address(0), new address[](size));
-        if (size * p.batchSize > 2048) p.batchSize = uint16(2048 / size);
-    }
-
-    function _open(IBountyMarketTypes.BountyParams memory p) internal returns (uint256 id) {
-        vm.prank(requester);
-        id = market.createBounty{value: MarketSetup.escrow(p)}(p);
-    }
-
-    function _mineCount(address[] memory m) internal view returns (uint256 c) {
-        for (uint256 i = 0; i < m.length; ++i) {
-            for (uint256 j = 0; j < 3; ++j) if (m[i] == mine[j]) ++c;
-        }
-    }
-
-    function _isMine(address a) internal view returns (bool) {
-        return a == mine[0] || a == mine[1] || a == mine[2];
     }
 
     function _same(address[] memory a, address[] memory b) internal pure returns (bool) {
@@ -317,29 +272,26 @@ contract DrawReview3Test is Test {
         assertEq(e.minFeePerBatch, 0.001 ether, "fee");
         assertEq(e.maxCommitteeByBatch, 192, "committee x batch");
         assertEq(e.maxBond, registry.minStake() / 16, "the market's bond floor");
-        vm.startPrank(_oracle(0));
+        vm.prank(_oracle(0));
         registry.setPolicy(e); // token fees refused: allowed
-        IOracleRegistry.Policy memory q = registry.envelope();
-        q.minScoringTimeout += 1;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "minScoringTimeout"));
-        registry.setPolicy(q);
+        string[5] memory fields = ["minScoringTimeout", "maxDuration", "minFeePerBatch", "maxCommitteeByBatch", "maxBond"];
+        for (uint256 f = 0; f < 5; ++f) _refused(_stricter(f), fields[f]);
+    }
+
+    /// @dev The envelope made one step stricter on field `f` (in the order of `fields` above).
+    function _stricter(uint256 f) internal view returns (IOracleRegistry.Policy memory q) {
         q = registry.envelope();
-        q.maxDuration -= 1;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxDuration"));
+        if (f == 0) q.minScoringTimeout += 1;
+        else if (f == 1) q.maxDuration -= 1;
+        else if (f == 2) q.minFeePerBatch += 1;
+        else if (f == 3) q.maxCommitteeByBatch -= 1;
+        else q.maxBond -= 1;
+    }
+
+    function _refused(IOracleRegistry.Policy memory q, string memory field) internal {
+        vm.prank(_oracle(0));
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, field));
         registry.setPolicy(q);
-        q = registry.envelope();
-        q.minFeePerBatch += 1;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "minFeePerBatch"));
-        registry.setPolicy(q);
-        q = registry.envelope();
-        q.maxCommitteeByBatch -= 1;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxCommitteeByBatch"));
-        registry.setPolicy(q);
-        q = registry.envelope();
-        q.maxBond -= 1;
-        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidPolicy.selector, "maxBond"));
-        registry.setPolicy(q);
-        vm.stopPrank();
     }
 
     // ------------------------------------------------------------ R3-5: honest free stake locked by decoys

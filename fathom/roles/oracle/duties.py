@@ -181,7 +181,8 @@ class Duties:
     def _vacate_idle(self, bounty_id: int, members: list[str], opted: int) -> None:
         """Rule C6: a drawn seat whose holder has not joined within the bounty's scoring timeout
         since the draw blocks the baseline; a member vacates it (in a registry staking half, O7)
-        so that the seat is drawn again. A vacate the contract refuses is left for a later tick."""
+        so that the seat is drawn again. A vacate the contract refuses (the staking half not yet
+        passed, or a holder short of free stake, whose seat waits, R3-5) is left for a later tick."""
         idle = [m for i, m in enumerate(members) if int(m, 16) != 0 and not opted & (1 << i)]
         if not idle or self.market.drawing_until():
             return
