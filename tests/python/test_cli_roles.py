@@ -499,7 +499,8 @@ def test_oracle_run_help_shows_the_acceptance_policy_and_its_defaults(capsys):
     for needle in ("acceptance policy", "never joins one outside it", "--min-timeout SECONDS", "(default 600)",
                    "--max-days DAYS", "(default 365)", "--min-fee ETH", "(default 0)", "--max-committee-by-batch N",
                    "(default 2048)", "--eth-fees-only", "ETH bounties only", "--max-bond ETH", "(default 1,",
-                   "have its drawn seat vacated"):
+                   "have its drawn seat vacated", "--max-stake ETH", "(default: --stake plus one --max-bond)",
+                   "standard envelope"):
         assert needle in text, needle
 
 
