@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 from fathom.protocol import payouts  # noqa: E402
 from fathom.protocol import settlement as P  # noqa: E402
-from fathom.chain.market import report_commitment  # noqa: E402
+from fathom.chain.market import SEED_OFFSET, report_commitment  # noqa: E402
 from fathom.chain.client import (  # noqa: E402
     ETH,
     ORACLE_MIN_STAKE,
@@ -507,10 +507,13 @@ def _functions(env: Env) -> dict[str, Any]:
     f["BountyMarket.vacateSeat"] = _rec(env.send(anyone, market.vacateSeat(drawn_id, idle)),
                                         "anyone; a drawn seat not joined within the timeout and a whole staking half "
                                         "(C6): eligibility and policy read, excluded in the registry, emptied, re-armed")
-    # rule C4: the next drawing half's seed, recorded at its second block (drawCommittee records it if nobody did)
-    env.mine_to((env.w3.eth.block_number // (2 * ORACLE_DRAW_PERIOD) + 1) * 2 * ORACLE_DRAW_PERIOD + ORACLE_DRAW_PERIOD + 1)
+    # rule C4: the next drawing half's seed, recorded in its seed block (drawCommittee records it if nobody did)
+    half = (env.w3.eth.block_number // (2 * ORACLE_DRAW_PERIOD) + 1) * 2 * ORACLE_DRAW_PERIOD + ORACLE_DRAW_PERIOD
+    env.mine_to(half + SEED_OFFSET)
     f["OracleRegistry.recordSeed"] = _rec(env.send(anyone, reg.recordSeed()),
-                                          "anyone; the first call of a drawing half stores its PREVRANDAO seed (C4)")
+                                          "anyone; the first call in a drawing half's seed block stores its PREVRANDAO seed (C4)")
+    f["OracleRegistry.seedFor"] = _rec(env.send(anyone, reg.seedFor(half)),
+                                       "anyone (drawCommittee's call); within the half, after the seed block: reads it (C4)")
     committee = oracles[:3]
     a, r = Bounty.open(d, requester, committee, batch=32, max_batches=16)
     f["BountyMarket.createBounty"] = _rec(r, "ERC-20, committee 3, curve of 2 breakpoints, batch 32")
@@ -660,7 +663,10 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         # rule O5/O6: one policy check; a draw of 3 among the registry's 7 oracles (drawCommittee's core)
         "OracleRegistry.accepts": reg.accepts(oracle, TERMS_3x32),
         "OracleRegistry.draw": reg.draw(1, 2**255 + 7, 3, TERMS_3x32, [ETH] * 3 + [d.deployer.address]),
-        "OracleRegistry.seedOf": reg.seedOf(1),
+        "OracleRegistry.seedOf": reg.seedOf(1), "OracleRegistry.seedOffset": reg.seedOffset(),
+        "OracleRegistry.envelope": reg.envelope(),  # O5 (R3-4): the standard envelope
+        # C6 (R3-5): whether a drawn seat may be vacated (vacateSeat's check)
+        "OracleRegistry.vacatable": reg.vacatable(oracle, TERMS_3x32, True),
         "OracleRegistry.canBond": reg.canBond(oracle, WAD // 16), "OracleRegistry.phase": reg.phase(),
         "OracleRegistry.drawPeriod": reg.drawPeriod(),
         "KeyRegistry.publicKeyOf": keys.publicKeyOf(key_holder), "KeyRegistry.hasKey": keys.hasKey(key_holder),
@@ -679,13 +685,13 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
 
 def _drawn(d: Deployment, requester: Acct, anyone: Acct, seats: int, **kw: Any) -> tuple[Any, int]:
     """Opens an ERC-20 bounty in drawn mode (every seat the zero address; the ETH draw deposit,
-    C5, beside it), mines past its armed block (O7: the first block of a drawing half), and
+    C5, beside it), mines to its armed half's seed block (C4: its first block + SEED_OFFSET), and
     returns the receipt of `anyone`'s drawCommittee (C4) and the bounty's id."""
     p = params(d.token.address, [Acct(ETH)] * seats, d.env.now(), **kw)
     deposit = d.registry.functions.minStake().call() // 16
     r = d.env.send(requester, d.market.functions.createBounty(p), deposit)
     bid = d.market.events.BountyOpened().process_receipt(r, errors=DISCARD)[0]["args"]["bountyId"]
-    d.env.mine_to(d.market.functions.getBounty(bid).call()[-1] + 1)
+    d.env.mine_to(d.market.functions.getBounty(bid).call()[-1] + SEED_OFFSET)  # C4: the half's seed block
     r = d.env.send(anyone, d.market.functions.drawCommittee(bid))
     members = d.market.functions.getCommittee(bid).call()[0]
     assert ETH not in members, f"drawCommittee left a seat empty: {members}"
@@ -746,7 +752,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     for o in seated[1:]:  # a drawn seat is emptied only in a staking half (O7)
         env.to_staking()
         env.send(o, market.leaveCommittee(d16))
-    d.env.mine_to(market.getBounty(d16).call()[-1] + 1)
+    d.env.mine_to(market.getBounty(d16).call()[-1] + SEED_OFFSET)  # C4: the half's seed block
     w["BountyMarket.drawCommittee [every sample excluded]"] = _rec(
         env.send(anyone, market.drawCommittee(d16)),
         f"{c16}: 15 seats redrawn among {MAX_COMMITTEE} oracles, the 15 that left excluded (a mapping read per "
@@ -955,7 +961,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
                  "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey",
-                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed"):
+                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed", "OracleRegistry.seedFor"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
     # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes
