@@ -952,6 +952,10 @@ contract CommitteeDrawTest is DrawTestBase {
         vm.roll(seedBlock + 2 * p + 1);
         assertEq(registry.recordSeed(), 0, "missed, and no later block records");
         assertEq(registry.seedOf(drawingAt / p + 2), 0, "nothing recorded");
+        // a drawing half must hold its seed block and a block after it
+        vm.expectRevert(abi.encodeWithSelector(IOracleRegistry.InvalidRegistryParameter.selector, "drawPeriod"));
+        new OracleRegistry(1 ether, 7 days, 1_000, SEED_OFFSET);
+        assertEq(new OracleRegistry(1 ether, 7 days, 1_000, SEED_OFFSET + 1).drawPeriod(), SEED_OFFSET + 1, "the least period");
     }
 
     // ------------------------------------------------------------ C: a short replacement is re-armed
