@@ -476,6 +476,45 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
     return out
 
 
+def _thread_times() -> dict[str, tuple[int, int]] | None:
+    """Per thread of this process but the calling one: (ns running, ns runnable but waiting
+    for a core), from /proc/self/task/*/schedstat (Linux); None where there is none."""
+    import threading
+
+    own = str(threading.get_native_id())
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    out = {}
+    for tid in tasks:
+        if tid == own:
+            continue
+        try:
+            running, waiting = Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        out[tid] = (int(running), int(waiting))
+    return out
+
+
+def _workers_split(before: dict[str, tuple[int, int]] | None, after: dict[str, tuple[int, int]] | None,
+                   wall: float) -> tuple[float, float, float] | None:
+    """Seconds the threads that ran during a call of ``wall`` seconds spent, summed over
+    them: running, waiting for a core (other jobs), blocked (neither: the GIL, a lock, an
+    empty queue)."""
+    if before is None or after is None:
+        return None
+    running = waiting = blocked = 0.0
+    for tid, (r1, q1) in after.items():
+        r0, q0 = before.get(tid, (r1, q1))
+        if r1 - r0 > 100_000:  # it worked in this call (0.1 ms or more)
+            running += (r1 - r0) / 1e9
+            waiting += (q1 - q0) / 1e9
+            blocked += max(0.0, wall - (r1 - r0) / 1e9 - (q1 - q0) / 1e9)
+    return running, waiting, blocked
+
+
 def load_models(path: Path, name: str) -> Any:
     """Another copy of `fathom/ml/models.py` as a module of its own (it imports the rest of
     the package from this tree)."""
@@ -491,10 +530,12 @@ def load_models(path: Path, name: str) -> Any:
 
 def paired(base: str = "main", reps: int = 11, rows: int = 10_000) -> dict[str, Any]:
     """The scoring step of this tree's scorer against `fathom/ml/models.py` at git ref
-    ``base`` (or a models.py file of that path), in one process, alternating (ABBA) within each repetition with the numpy
-    peak measured beside them: other jobs' load falls on both sides alike, so the paired
-    speed ratio (base's time / this tree's) says what a change is worth where the fraction
-    itself cannot. Both sides must give the same score bits."""
+    ``base`` (or a models.py file of that path), in one process, alternating (ABBA) within
+    each repetition with the numpy peak measured beside them: other jobs' load falls on both
+    sides alike, so the paired speed ratio (base's time / this tree's) says what a change is
+    worth where the fraction itself cannot. Both sides must give the same score bits. On
+    Linux, each batch's worker threads are split (`_thread_times`) into running, waiting
+    for a core, and blocked (the GIL, the pool's queue at both ends)."""
     import subprocess
 
     root = Path(__file__).resolve().parent.parent
@@ -529,6 +570,7 @@ def paired(base: str = "main", reps: int = 11, rows: int = 10_000) -> dict[str, 
             assert got["base"].tobytes() == got["this"].tobytes(), f"{m}: the two scorers give different scores"
     times: dict[tuple[str, str], list[float]] = {(side, m): [] for side in sides for m in metrics}
     cpu: dict[tuple[str, str], list[float]] = {(side, m): [] for side in sides for m in metrics}
+    split: dict[tuple[str, str], list[tuple[float, float, float]]] = {(side, m): [] for side in sides for m in metrics}
     peaks: list[float] = []
     loads = [load()[0]]
     for r in range(reps):
@@ -543,10 +585,14 @@ def paired(base: str = "main", reps: int = 11, rows: int = 10_000) -> dict[str, 
         with _one_blas_thread():
             for m in metrics:
                 for side in (("base", "this", "this", "base") if r % 2 == 0 else ("this", "base", "base", "this")):
+                    before_threads = _thread_times()
                     t, c = time.perf_counter(), time.process_time()
                     sides[side].score_many(manifests[m], head, deltas, X, y, **kw)
                     times[(side, m)].append(time.perf_counter() - t)
                     cpu[(side, m)].append(time.process_time() - c)
+                    workers = _workers_split(before_threads, _thread_times(), times[(side, m)][-1])
+                    if workers is not None:
+                        split[(side, m)].append(workers)
         loads.append(load()[0])
     flops = 2.0 * n * d * K * BATCH
     out: dict[str, Any] = {"base": base, "repetitions": reps, "load_1min": [min(loads), max(loads)],
@@ -566,10 +612,18 @@ def paired(base: str = "main", reps: int = 11, rows: int = 10_000) -> dict[str, 
             "cpu_ratio_median": round(median(cpu_rep), 3), "base_cpu_ms": round(median(b_c) * 1e3, 2),
             "this_cpu_ms": round(median(t_c) * 1e3, 2),
             "gemm_fraction_base": round(frac["base"], 3), "gemm_fraction_this": round(frac["this"], 3)}
+        if split[("base", m)] and split[("this", m)]:
+            out["metrics"][m]["workers_ms_per_batch"] = {side: {
+                part: round(median([w[i] for w in split[(side, m)]]) * 1e3, 2)
+                for i, part in enumerate(("running", "waiting_for_a_core", "blocked"))} for side in sides}
         say(f"  {m:9s} base {median(b_t) * 1e3:6.1f} ms, this {median(t_t) * 1e3:6.1f} ms: speed ratio "
             f"{median(per_rep):.3f} [{min(per_rep):.2f}, {max(per_rep):.2f}]; CPU {median(b_c) * 1e3:.1f} -> "
             f"{median(t_c) * 1e3:.1f} ms (ratio {median(cpu_rep):.3f}); fraction of the peak "
             f"{frac['base']:.2f} -> {frac['this']:.2f}")
+        if "workers_ms_per_batch" in out["metrics"][m]:
+            say("            workers per batch (both, ms: running / waiting for a core / blocked): " + "; ".join(
+                f"{side} " + " / ".join(f"{v:.1f}" for v in parts.values())
+                for side, parts in out["metrics"][m]["workers_ms_per_batch"].items()))
     return out
 
 
