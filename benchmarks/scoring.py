@@ -380,10 +380,12 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
         A @ B  # numpy's own peak: its default threads (all cores)
         peak_t.append(time.perf_counter() - t)
         with threadpool_limits(1, "blas"):
-            t, c = time.perf_counter(), time.process_time()
+            # this thread's CPU, not the process's: OpenBLAS's own thread, woken by the 2-thread
+            # product just before, spins for ~0.1 s and would count as this product's CPU
+            t, c = time.perf_counter(), time.thread_time()
             A @ B
             peak1_t.append(time.perf_counter() - t)
-            cpu_t["peak_1_thread"].append(time.process_time() - c)
+            cpu_t["peak_1_thread"].append(time.thread_time() - c)
         with _one_blas_thread():  # exactly as the oracle scores
             t, c = time.perf_counter(), time.process_time()
             values = models.score_many(manifest, head, deltas, X, y, **kw)
@@ -469,6 +471,159 @@ def scoring_step(quick: bool = False) -> dict[str, Any]:
         f"{m} {out['scoring_step']['gemm_fraction_per_cpu_second'][m]:.2f}" for m in ("accuracy", "log_loss", "mse")))
     say("  per repetition (median [min, max]): " + ", ".join(
         f"{m} {median(v):.2f} [{v[0]:.2f}, {v[-1]:.2f}]" for m, v in per_rep.items()))
+    say(f"  load (1, 5, 15 min) before {before}, after {out['scoring_step']['load_after']}: other jobs' load moves "
+        "these ratios by tens of percent (the paired comparison: --part ab)")
+    return out
+
+
+def _thread_times() -> dict[str, tuple[int, int]] | None:
+    """Per thread of this process but the calling one: (ns running, ns runnable but waiting
+    for a core), from /proc/self/task/*/schedstat (Linux); None where there is none."""
+    import threading
+
+    own = str(threading.get_native_id())
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return None
+    out = {}
+    for tid in tasks:
+        if tid == own:
+            continue
+        try:
+            running, waiting = Path(f"/proc/self/task/{tid}/schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue
+        out[tid] = (int(running), int(waiting))
+    return out
+
+
+def _workers_split(before: dict[str, tuple[int, int]] | None, after: dict[str, tuple[int, int]] | None,
+                   wall: float) -> tuple[float, float, float] | None:
+    """Seconds the threads that ran during a call of ``wall`` seconds spent, summed over
+    them: running, waiting for a core (other jobs), blocked (neither: the GIL, a lock, an
+    empty queue)."""
+    if before is None or after is None:
+        return None
+    running = waiting = blocked = 0.0
+    for tid, (r1, q1) in after.items():
+        r0, q0 = before.get(tid, (r1, q1))
+        if r1 - r0 > 100_000:  # it worked in this call (0.1 ms or more)
+            running += (r1 - r0) / 1e9
+            waiting += (q1 - q0) / 1e9
+            blocked += max(0.0, wall - (r1 - r0) / 1e9 - (q1 - q0) / 1e9)
+    return running, waiting, blocked
+
+
+def load_models(path: Path, name: str) -> Any:
+    """Another copy of `fathom/ml/models.py` as a module of its own (it imports the rest of
+    the package from this tree)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def paired(base: str = "main", reps: int = 11, rows: int = 10_000) -> dict[str, Any]:
+    """The scoring step of this tree's scorer against `fathom/ml/models.py` at git ref
+    ``base`` (or a models.py file of that path), in one process, alternating (ABBA) within
+    each repetition with the numpy peak measured beside them: other jobs' load falls on both
+    sides alike, so the paired speed ratio (base's time / this tree's) says what a change is
+    worth where the fraction itself cannot. Both sides must give the same score bits. On
+    Linux, each batch's worker threads are split (`_thread_times`) into running, waiting
+    for a core, and blocked (the GIL, the pool's queue at both ends)."""
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    if Path(base).is_file():  # a copy of models.py (an experiment)
+        source = Path(base).read_text()
+    else:
+        source = subprocess.run(["git", "-C", str(root), "show", f"{base}:fathom/ml/models.py"], check=True,
+                                capture_output=True, text=True).stdout
+    workdir = Path(tempfile.mkdtemp(prefix="fathom-bench-ab-"))
+    try:
+        (workdir / "models_base.py").write_text(source)
+        other = load_models(workdir / "models_base.py", "fathom_bench_models_base")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    from threadpoolctl import threadpool_limits
+
+    d, n = 784, rows
+    metrics = ("accuracy", "log_loss", "mse")
+    manifests = {m: models.make_manifest("softmax", d, K, metric=m) for m in metrics}
+    head = models.init_model(manifests["accuracy"], seed=1)
+    deltas = random_deltas(head, BATCH, seed=2)
+    X, y = blobs(n, d, seed=3)
+    P = 2048
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((P, P), dtype=np.float32)
+    B = rng.standard_normal((P, P), dtype=np.float32)
+    kw = node_kwargs()
+    sides = {"base": other, "this": models}
+    with _one_blas_thread():
+        for m in metrics:  # warm-up, and the same bits on both sides
+            got = {side: mod.score_many(manifests[m], head, deltas, X, y, **kw) for side, mod in sides.items()}
+            assert got["base"].tobytes() == got["this"].tobytes(), f"{m}: the two scorers give different scores"
+    times: dict[tuple[str, str], list[float]] = {(side, m): [] for side in sides for m in metrics}
+    cpu: dict[tuple[str, str], list[float]] = {(side, m): [] for side in sides for m in metrics}
+    split: dict[tuple[str, str], list[tuple[float, float, float]]] = {(side, m): [] for side in sides for m in metrics}
+    peaks: list[float] = []
+    loads = [load()[0]]
+    for r in range(reps):
+        t = time.perf_counter()
+        A @ B
+        two = time.perf_counter() - t
+        with threadpool_limits(1, "blas"):
+            t = time.perf_counter()
+            A @ B
+            one = time.perf_counter() - t
+        peaks.append(2.0 * P**3 / min(one, two) / 1e9)
+        with _one_blas_thread():
+            for m in metrics:
+                for side in (("base", "this", "this", "base") if r % 2 == 0 else ("this", "base", "base", "this")):
+                    before_threads = _thread_times()
+                    t, c = time.perf_counter(), time.process_time()
+                    sides[side].score_many(manifests[m], head, deltas, X, y, **kw)
+                    times[(side, m)].append(time.perf_counter() - t)
+                    cpu[(side, m)].append(time.process_time() - c)
+                    workers = _workers_split(before_threads, _thread_times(), times[(side, m)][-1])
+                    if workers is not None:
+                        split[(side, m)].append(workers)
+        loads.append(load()[0])
+    flops = 2.0 * n * d * K * BATCH
+    out: dict[str, Any] = {"base": base, "repetitions": reps, "load_1min": [min(loads), max(loads)],
+                           "numpy_peak_gflops_median": round(median(peaks), 1), "metrics": {}}
+    say(f"  paired A/B against {base}'s models.py, {reps} repetitions (ABBA), load {min(loads):.2f}-{max(loads):.2f}, "
+        f"peak median {median(peaks):.1f} GFLOP/s")
+    for m in metrics:
+        b_t, t_t = times[("base", m)], times[("this", m)]
+        per_rep = [(b_t[2 * i] + b_t[2 * i + 1]) / (t_t[2 * i] + t_t[2 * i + 1]) for i in range(reps)]
+        frac = {side: median([flops / ((ts[2 * i] + ts[2 * i + 1]) / 2) / 1e9 / peaks[i] for i in range(reps)])
+                for side, ts in (("base", b_t), ("this", t_t))}
+        # CPU seconds of the process (both workers): the work a change saves, which load moves far less
+        b_c, t_c = cpu[("base", m)], cpu[("this", m)]
+        cpu_rep = [(b_c[2 * i] + b_c[2 * i + 1]) / (t_c[2 * i] + t_c[2 * i + 1]) for i in range(reps)]
+        out["metrics"][m] = {"speed_ratio_median": round(median(per_rep), 3), "speed_ratio_runs": sorted(
+            round(x, 3) for x in per_rep), "base_ms": round(median(b_t) * 1e3, 2), "this_ms": round(median(t_t) * 1e3, 2),
+            "cpu_ratio_median": round(median(cpu_rep), 3), "base_cpu_ms": round(median(b_c) * 1e3, 2),
+            "this_cpu_ms": round(median(t_c) * 1e3, 2),
+            "gemm_fraction_base": round(frac["base"], 3), "gemm_fraction_this": round(frac["this"], 3)}
+        if split[("base", m)] and split[("this", m)]:
+            out["metrics"][m]["workers_ms_per_batch"] = {side: {
+                part: round(median([w[i] for w in split[(side, m)]]) * 1e3, 2)
+                for i, part in enumerate(("running", "waiting_for_a_core", "blocked"))} for side in sides}
+        say(f"  {m:9s} base {median(b_t) * 1e3:6.1f} ms, this {median(t_t) * 1e3:6.1f} ms: speed ratio "
+            f"{median(per_rep):.3f} [{min(per_rep):.2f}, {max(per_rep):.2f}]; CPU {median(b_c) * 1e3:.1f} -> "
+            f"{median(t_c) * 1e3:.1f} ms (ratio {median(cpu_rep):.3f}); fraction of the peak "
+            f"{frac['base']:.2f} -> {frac['this']:.2f}")
+        if "workers_ms_per_batch" in out["metrics"][m]:
+            say("            workers per batch (both, ms: running / waiting for a core / blocked): " + "; ".join(
+                f"{side} " + " / ".join(f"{v:.1f}" for v in parts.values())
+                for side, parts in out["metrics"][m]["workers_ms_per_batch"].items()))
     return out
 
 
@@ -603,13 +758,20 @@ def run(quick: bool = False) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k and 10k rows only, fewer trials")
-    parser.add_argument("--part", choices=("whole", "step", "early", "kernels", "all"), default="all")
+    parser.add_argument("--part", choices=("whole", "step", "early", "kernels", "ab", "all"), default="all",
+                        help="step: the scoring step's GEMM fraction per metric (and the load); ab: this tree's "
+                             "scoring step against --base's, paired in one process")
+    parser.add_argument("--base", default="main",
+                        help="--part ab: the git ref whose fathom/ml/models.py is compared (or a models.py file)")
+    parser.add_argument("--reps", type=int, default=11, help="--part ab: repetitions")
     parser.add_argument("--json", type=Path, help="write this section's JSON here")
     args = parser.parse_args()
     if args.part == "whole":
         out = whole_path(args.quick)
     elif args.part == "step":
         out = scoring_step(args.quick)
+    elif args.part == "ab":
+        out = paired(args.base, args.reps)
     elif args.part == "early":
         out = early_reject(args.quick)
     elif args.part == "kernels":

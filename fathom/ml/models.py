@@ -96,7 +96,9 @@ could change the result:
    interval is the value moved by its absolute bound (Lipschitz constant x E,
    `_lipschitz`), narrowed by its relative bound (the value times e^(+-R), `_relative`:
    R = 2E for softmax log loss, 4E for its Brier score), widened by the rounding of
-   `_row_values` twice over; and every logit is inside float32's range by more than E.
+   `_row_values` twice over; and every logit is inside float32's range by more than E
+   (for a one-layer model proven from the norms when ``||x|| max_j ||w_j|| + max_j |b_j| +
+   3E`` is below float32's largest value, `_Group.span`; else read from the logits).
    For a softmax output the same tests run on contiguous (unit, row, candidate) planes
    (`_decide_planes`), never settling a row that `_decide` would not.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
@@ -457,12 +459,17 @@ def apply_update(params: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> 
 def _add_update(base: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """`apply_update` on parameters already checked (`_check_arrays`)."""
     shapes = {name: array.shape for name, array in base.items()}
-    upd = _check_arrays(shapes, delta, "update")
+    # The delta's values are checked through the sums: ``base`` is finite, so a sum is
+    # finite only if the delta's value is (finite + NaN or inf is not finite), one pass
+    # per array instead of two on a batch's serial path. Only a sum that is not finite
+    # looks at the delta itself, so that the error is the same as checking it first.
+    upd = _check_arrays(shapes, delta, "update", finite=False)
     merged: dict[str, np.ndarray] = {}
     with np.errstate(over="ignore", invalid="ignore"):
         for name in shapes:
             total = np.add(base[name], upd[name], dtype=np.float32)
             if not _finite_array(total):
+                _check_arrays(shapes, delta, "update")  # a NaN or infinite value of the delta: its own error
                 raise ModelError(f"applying the update overflows: array {name!r} of the result is not finite")
             merged[name] = total
     return merged
@@ -801,6 +808,7 @@ class _Group:
         self.dtype = np.dtype(dtype)
         self.u = _U32 if self.dtype == _F32 else _U64
         self.blocks = _k_blocks(d, self.dtype)
+        self._run = np.dtype((np.void, size * self.dtype.itemsize))  # one row's slots of one unit, as one element
         # roundings a first-layer term goes through: its block's sum, then the blocks'
         # fixed-order sum and the bias
         self.depth0 = max(k1 - k0 for k0, k1 in self.blocks) + len(self.blocks)
@@ -914,7 +922,7 @@ class _Group:
             # one element of `size` values
             A += self.b0
             P = _scratch("planes", (w, c, self.size), self.dtype)
-            run = np.dtype((np.void, self.size * self.dtype.itemsize))
+            run = self._run
             P.view(run).reshape(w, c)[...] = A.view(run).reshape(c, w).T
             # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
             # (the 1.01 covers these few float64 roundings as well)
@@ -941,6 +949,18 @@ class _Group:
             else:
                 E = eps * st.colmax + k * (hn * st.colmax + st.bmax)
         return np.ascontiguousarray(H.transpose(1, 2, 0)), E * 1.01
+
+    def span(self, spec: ModelSpec, squares: np.ndarray) -> float | None:
+        """A one-layer model's bound on |z| of every exact logit of rows whose sums of squares
+        are ``squares`` (any order, float32): ``|x . w_j + b_j| <= ||x|| max_j ||w_j|| +
+        max_j |b_j|`` (Cauchy-Schwarz), the norm rounded up as in `outputs` and the float64
+        roundings of the norms and of this sum covered by 2^-40; None for an mlp (or no rows)."""
+        if self.rest or not len(squares):
+            return None
+        st = self.stats[0]
+        with _quiet():
+            xn = math.sqrt(float(squares.max()) * (1 + _norm_coef(spec.layers[0][0], _U32)))
+        return (xn * float(st.colmax.max()) + float(st.bmax.max())) * (1 + 2.0**-40)
 
     def slot64(self, spec: ModelSpec, slot: int) -> "_Group":
         """Candidate ``slot`` alone, in float64 (the second pass for uncertain rows)."""
@@ -1148,7 +1168,7 @@ _MANTISSA_BITS = 52
 
 
 def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str,
-                   dup: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+                   dup: np.ndarray, span: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """`_decide` for the fast pass of a softmax output (units >= 2, float32), on contiguous
     (unit, row, slot) planes, with the same results wherever it says "certain" and never
     "certain" where `_decide` would not be; None where it does not apply (some logit within
@@ -1162,7 +1182,12 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     (e^R - 1)) + 3a)``, which contains `_decide`'s (e^R - 1 <= R (1 + R) for R <= 1; the
     roundings of these few products are inside R's own 2^-20 and 2^-50 terms, those of
     ``v -+ hw`` inside the third a), is settled when both ends have the same grid units
-    (`_grid_pair`)."""
+    (`_grid_pair`).
+
+    ``span``, if given, bounds |z| of every exact logit of these rows (`_Group.span`): then
+    every computed logit is within span + E of 0, and ``span + 3 max E`` below float32's
+    largest value proves them all inside its range by more than E without a pass over the
+    logits' minimum (a NaN logit still shows in the rows' maxima)."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
@@ -1172,10 +1197,12 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     mx = _scratch("max", (c, G), np.float32)
     with _quiet():
         np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
-        big = max(float(mx.max()), -float(P.min()))
-    Emax = float(E.max())
-    if not big + Emax < _F32_MAX:
-        return None
+        top = float(mx.max())
+        Emax = float(E.max())
+        if not (span is not None and top == top and span + 3 * Emax < _F32_MAX):
+            big = max(top, -float(P.min()))
+            if not big + Emax < _F32_MAX:
+                return None
     rows = np.arange(c)
     if metric == "accuracy":
         if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
@@ -1432,16 +1459,14 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
             Z, E = grp.outputs(spec, Xc, squares)  # Z may be this thread's scratch: used up here
-            fast = _decide_planes(spec, Z, E, yc, metric, grp.dup)
+            fast = _decide_planes(spec, Z, E, yc, metric, grp.dup, grp.span(spec, squares))
             values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
             del Z
             certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
-            rr, ss = np.nonzero(~certain)
+            ss, rr = np.nonzero(~certain.T)  # the uncertain pairs by slot, then row
             if len(rr) and not grp.rest:
                 # the second pass of a one-layer model, in this task: float64 through BLAS, one
                 # GEMM per candidate on its uncertain rows of this chunk
-                order = np.argsort(ss, kind="stable")
-                rr, ss = rr[order], ss[order]
                 Z2, E2 = grp.pairs64(spec, Xc, rr, ss)
                 beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
                 dead[ss[beyond]] = True

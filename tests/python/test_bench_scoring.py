@@ -55,3 +55,19 @@ def test_the_oracle_shows_scoring_progress_through_its_hook_and_the_scores_do_no
         # DEFAULT_CHUNK_ROWS, as many as a multiple of the node's workers
         total = len(models._row_chunks(3000, models.DEFAULT_CHUNK_ROWS, _WORKERS))
         assert calls == [(i, total) for i in range(1, total + 1)]
+
+
+def test_the_paired_comparison_scores_with_both_copies_of_the_scorer_and_reports_each_metric():
+    # `--part ab`: another copy of models.py loaded as a module of its own, run on the same
+    # batch as this tree's; here the copy is this tree's file itself, so the bits agree
+    out = bench_scoring.paired(str(Path(models.__file__)), reps=2, rows=2100)  # 4 row chunks: the pool runs them
+    assert out["repetitions"] == 2 and set(out["metrics"]) == {"accuracy", "log_loss", "mse"}
+    for figures in out["metrics"].values():
+        assert figures["speed_ratio_median"] > 0 and figures["cpu_ratio_median"] > 0
+        assert len(figures["speed_ratio_runs"]) == 2
+    if sys.platform.startswith("linux"):  # the workers' time split from the kernel's per-thread schedstat
+        split = out["metrics"]["log_loss"]["workers_ms_per_batch"]
+        assert set(split) == {"base", "this"} and split["this"]["running"] > 0
+        assert set(split["this"]) == {"running", "waiting_for_a_core", "blocked"}
+    other = sys.modules["fathom_bench_models_base"]
+    assert other is not models and other.score_many is not models.score_many

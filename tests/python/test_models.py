@@ -128,6 +128,12 @@ def test_apply_update_adds_in_float32_and_refuses_anything_that_does_not_fit():
     big = {n: np.full(a.shape, 3e38, np.float32) for n, a in p.items()}
     with pytest.raises(M.ModelError, match="overflows"):
         M.apply_update(big, big)
+    # the delta's values are checked through the sums: a NaN in a later array is still
+    # named as a NaN of the update, not as the overflow of an earlier one
+    with pytest.raises(M.ModelError, match="update array 'b1' has NaN or infinite values"):
+        M.apply_update(big, dict(big, b1=np.full(3, np.inf, np.float32)))
+    with pytest.raises(M.ModelError, match="update array 'W0' has NaN"):
+        M.apply_update(p, dict(delta, W0=np.where(np.eye(4, 5, dtype=bool), np.nan, delta["W0"]).astype(np.float32)))
     with pytest.raises(ValueError):  # a ModelError is a ValueError and a FathomError
         M.apply_update(p, wrong)
     assert issubclass(M.ModelError, FathomError)

@@ -249,6 +249,59 @@ def test_a_candidate_beyond_float32_range_is_invalid_on_both_paths(digits):
     assert np.isnan(got[0]) and math.isnan(reference_score(man, huge, X[:30], y[:30]))
 
 
+@pytest.mark.parametrize("metric", M.METRICS)
+def test_an_update_whose_logits_leave_float32s_range_on_one_row_only_is_invalid_on_both_paths(digits, metric):
+    # The fast path proves every logit inside float32's range from the rows' norms and the
+    # weights' (`_Group.span`) instead of reading the logits' minimum: an update that is
+    # moderate on every row but one, where a single feature meets a huge weight, must not
+    # slip through as valid (nor one that stays just inside the range be refused).
+    X, y = digits
+    man = M.make_manifest("softmax", 64, 10, metric=metric)
+    rows = X[:40].copy()
+    rows[:, 9:11] = 0.0
+    rows[17, 9:11] = 1.0  # only row 17 meets the huge weights
+    for scale, valid in ((3.0e38, False), (3.0e37, True)):
+        W = (np.random.default_rng(2).standard_normal((64, 10)) * 0.1).astype(np.float32)
+        W[9:11, 4] = -scale  # row 17's unit 4: twice float32's largest value, or a fifth of it
+        W[9:11, 6] = scale
+        update = {"W0": W, "b0": np.zeros(10, np.float32)}
+        got = M.score_many(man, _zero(man), [update], rows, y[:40])
+        want = reference_score(man, update, rows, y[:40])
+        assert (not math.isnan(got[0])) == valid and (got[0] == want or math.isnan(got[0]) and math.isnan(want))
+
+
+def test_the_span_bounds_every_exact_logit_and_leaves_the_range_test_to_the_logits_near_float32s_limit(digits):
+    X, _ = digits
+    spec = M.model_spec(M.make_manifest("softmax", 64, 10, metric="log_loss"))
+    rng = np.random.default_rng(12)
+    mixed = (rng.standard_normal((64, 10)) * 1e-6).astype(np.float32)
+    mixed[10], mixed[11] = 1e3, -1e3
+    sets = [{"W0": (rng.standard_normal((64, 10)) * s).astype(np.float32),
+             "b0": (rng.standard_normal(10) * b).astype(np.float32)} for s, b in ((0.3, 0), (5.0, 40.0), (1e-3, 1e4))]
+    sets.append({"W0": mixed, "b0": np.full(10, -7.0, np.float32)})
+    grp = M._Group(spec, sets, 4)
+    squares = np.vecdot(X, X)
+    span = grp.span(spec, squares)
+    for slot in range(4):
+        exact = grp.exact_logits(spec, X, np.arange(len(X)), np.full(len(X), slot))
+        assert np.abs(exact).max() <= span
+    assert M._Group(M.model_spec(M.make_manifest("mlp", 64, 10, h=8)), [M.init_model(
+        M.make_manifest("mlp", 64, 10, h=8))], 1).span(spec, squares) is None
+    # with and without the span, the same decisions where the logits are moderate; near
+    # float32's largest value the span proves nothing and the logits themselves decide
+    # (here: a candidate beyond the range is left to the general path, which refuses it)
+    with M._quiet():
+        Z, E = grp.outputs(spec, X, squares)
+        for metric in M.METRICS:
+            a = M._decide_planes(spec, Z, E, np.zeros(len(X), np.int64), metric, grp.dup, span)
+            b = M._decide_planes(spec, Z, E, np.zeros(len(X), np.int64), metric, grp.dup)
+            assert a is not None and all(np.array_equal(u, v) for u, v in zip(a, b))
+        huge = M._Group(spec, [{"W0": np.full((64, 10), 3e37, np.float32), "b0": np.zeros(10, np.float32)}], 1)
+        Z, E = huge.outputs(spec, X, squares)
+        assert not huge.span(spec, squares) + 3 * E.max() < F32_MAX
+        assert M._decide_planes(spec, Z, E, np.zeros(len(X), np.int64), "log_loss", huge.dup, huge.span(spec, squares)) is None
+
+
 @pytest.mark.parametrize("arch, k, h", [("softmax", 10, None), ("mlp", 10, 16), ("logistic", 2, None)])
 @pytest.mark.parametrize("metric", M.METRICS)
 def test_an_adversarial_kernel_that_rounds_as_badly_as_the_bound_allows_changes_no_score(digits, monkeypatch, arch, k, h, metric):
