@@ -129,6 +129,15 @@ contract AbstentionTest is Test, IBountyMarketTypes {
 
     // ------------------------------- F3: an abstainer framed by a committer that withholds
 
+    /// @dev Committee [A, B, D] (oracles 0-2), quorum 2, all opted in and the baseline set:
+    ///      batch 0 fills, A commits the honest report and D a junk one; B has not committed.
+    function _aAndDCommitted() internal returns (uint256 id, SubmissionRecord[] memory recs) {
+        id = _open(3, 3);
+        recs = _fill(id, 0);
+        _commit(id, 0, oracles[0], _report(2, 6_000));
+        _commit(id, 0, oracles[2], _report(2, 1));
+    }
+
     /// @dev Committee [A, B, D], quorum 2. An update is unavailable to B (its contributor, or D
     ///      acting as one, serves the blob selectively). A and D commit, so at its report
     ///      deadline B's node sees a quorum of commitments and abstains (F8 case 3). D then
@@ -136,11 +145,8 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     ///      batch out on chain (R12), pays nothing; D, who committed and did not reveal, pays its
     ///      offence; A, who reported, pays nothing.
     function test_attack_F3_an_abstainer_is_charged_when_a_committer_withholds_its_reveal() public {
-        uint256 id = _open(3, 3);
+        (uint256 id, SubmissionRecord[] memory recs) = _aAndDCommitted();
         (address a, address b, address d) = (oracles[0], oracles[1], oracles[2]);
-        SubmissionRecord[] memory recs = _fill(id, 0);
-        _commit(id, 0, a, _report(2, 6_000));
-        _commit(id, 0, d, _report(2, 1));
         _abstain(id, 0, b);
         (,, uint16 out) = market.getCommits(id, 0);
         assertEq(out, 1 << 1, "B sits the batch out");
@@ -160,11 +166,8 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     ///      R12 the abstainer B was the only member charged; now nobody is (the reporters are not
     ///      silent, B sat the batch out).
     function test_attack_F3b_an_abstainer_is_charged_when_a_committer_reveals_junk() public {
-        uint256 id = _open(3, 3);
+        (uint256 id, SubmissionRecord[] memory recs) = _aAndDCommitted();
         (address a, address b, address d) = (oracles[0], oracles[1], oracles[2]);
-        SubmissionRecord[] memory recs = _fill(id, 0);
-        _commit(id, 0, a, _report(2, 6_000));
-        _commit(id, 0, d, _report(2, 1));
         _abstain(id, 0, b);
         _reveal(id, 0, a, _report(2, 6_000));
         _reveal(id, 0, d, _report(2, 1));
@@ -256,11 +259,8 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     /// @dev The dead-member deterrent stays: a member on duty that neither commits nor abstains
     ///      is charged when the batch is voided (R10).
     function test_r10_a_silent_member_that_did_not_abstain_is_still_charged() public {
-        uint256 id = _open(3, 3);
-        (address a, address b, address d) = (oracles[0], oracles[1], oracles[2]);
-        SubmissionRecord[] memory recs = _fill(id, 0);
-        _commit(id, 0, a, _report(2, 6_000));
-        _commit(id, 0, d, _report(2, 1));
+        (uint256 id, SubmissionRecord[] memory recs) = _aAndDCommitted();
+        (address a, address b) = (oracles[0], oracles[1]);
         _toReveals(id, 0);
         _reveal(id, 0, a, _report(2, 6_000));
         _toTimeout(id, 0);
@@ -272,11 +272,8 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     /// @dev A member that committed cannot abstain afterwards (it would dodge the charge of the
     ///      commitment it does not reveal), and is charged when it does not reveal.
     function test_r12_a_member_that_committed_cannot_abstain_and_is_charged_if_it_does_not_reveal() public {
-        uint256 id = _open(3, 3);
+        (uint256 id, SubmissionRecord[] memory recs) = _aAndDCommitted();
         (address a, address b, address d) = (oracles[0], oracles[1], oracles[2]);
-        SubmissionRecord[] memory recs = _fill(id, 0);
-        _commit(id, 0, a, _report(2, 6_000));
-        _commit(id, 0, d, _report(2, 1));
         vm.prank(d);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommittedAlready.selector, id, 0, d));
         market.commitReport(id, 0, bytes32(0));

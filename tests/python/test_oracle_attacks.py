@@ -151,6 +151,23 @@ def oracle_db_pins(node, bounty_id: int) -> dict[int, int]:
     return dict(node.db.execute("SELECT submission, done FROM pins WHERE bounty = ?", (bounty_id,)).fetchall())
 
 
+def _one_member_cut_off(world: World, tmp_path, members: int) -> tuple:
+    """A committee of `members` and batches of 1, whose contributor submits one update that it
+    serves to every member but the last, which reaches none of the others (F8). Returns the
+    round and the members' nodes (each with its own store)."""
+    from fathom.roles.contributor import contribute
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=members)
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "withholder", [shared])
+    last = members - 1
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < last else [])]) for i in range(members)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(members)]
+    contribute(rnd.market_of("c0"), hidden, rnd.contributors["c0"].key, rnd.bounty_id, *DATA["shard0"], lr=0.5,
+               epochs=3, batch_size=32)
+    return rnd, nodes
+
+
 def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_and_is_not_slashed(world: World,
                                                                                                  tmp_path):
     """The same attack against a member cut off from the others (committee of 4, quorum 3):
@@ -160,16 +177,8 @@ def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_an
     and at the deadline three commitments (a quorum, R11) are in, so it abstains on chain
     (R12): the three are then every member on duty, so they reveal at once and the batch
     settles without waiting for its timeout; member 3 earns no fee and loses nothing."""
-    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=4)
+    rnd, nodes = _one_member_cut_off(world, tmp_path, members=4)
     bid = rnd.bounty_id
-    shared = Shared(rnd.store)
-    hidden = Peer(tmp_path / "withholder", [shared])
-    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 3 else [])]) for i in range(4)]
-    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(4)]
-    from fathom.roles.contributor import contribute
-
-    c0 = rnd.contributors["c0"]
-    contribute(rnd.market_of("c0"), hidden, c0.key, bid, *DATA["shard0"], lr=0.5, epochs=3, batch_size=32)
     for node in nodes:
         node.tick()
     commits = named(rnd.events(), "ReportCommitted", batch=0)  # R11: reports are revealed later
@@ -544,16 +553,8 @@ def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_rev
     member 0's report is alone and the batch is voided at its timeout. Before R12 member 2, silent
     and opted in, was charged an offence; now only member 1, which committed and did not reveal,
     pays, and member 2 keeps its whole stake."""
-    from fathom.roles.contributor import contribute
-
-    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=3)
+    rnd, nodes = _one_member_cut_off(world, tmp_path, members=3)
     bid = rnd.bounty_id
-    shared = Shared(rnd.store)
-    hidden = Peer(tmp_path / "withholder", [shared])
-    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 2 else [])]) for i in range(3)]
-    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(3)]
-    contribute(rnd.market_of("c0"), hidden, rnd.contributors["c0"].key, bid, *DATA["shard0"], lr=0.5, epochs=3,
-               batch_size=32)
     for node in nodes:
         node.tick()
     commits = named(rnd.events(), "ReportCommitted", batch=0)
