@@ -179,6 +179,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 from = _u(status, ST_NEXT_BATCH, 32);
         // at once while the next batch is not reportable (nobody committed to it), else from the
         // batch after it: a batch under way keeps its duties (_finishBatch applies the mask)
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (_reportableSubmissions(b, status, from) == 0) {
             status = out ? status | (bit << ST_LATE) : status & ~(bit << ST_LATE);
         } else {
