@@ -214,24 +214,29 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     ///      each batch is voided. The hostage's node, never seated, takes the standing sit-out
     ///      (C7) and is off duty for every batch: over 10 voids it pays nothing, nor does anyone
     ///      else (and no seat is redrawn: the committee keeps its size and quorum).
-    function test_attack_E_a_never_seated_member_is_charged_on_engineered_voids() public {
-        BountyParams memory p = MarketSetup.params(ETH, new address[](3));
+    /// @dev A drawn bounty of 3 seats, batches of 2, every drawn member joined (no baseline yet).
+    function _drawnJoined() internal returns (uint256 id, address[] memory m, BountyParams memory p) {
+        p = MarketSetup.params(ETH, new address[](3));
         p.batchSize = 2;
         p.maxBatches = 20;
         uint256 total = MarketSetup.escrow(p);
         vm.deal(requester, total);
         vm.prank(requester);
-        uint256 id = market.createBounty{value: total}(p); // the escrow and the draw deposit (C5)
+        id = market.createBounty{value: total}(p); // the escrow and the draw deposit (C5)
         vm.roll(market.getBounty(id).drawBlock + 1);
         vm.prevrandao(keccak256("an honest PREVRANDAO"));
         market.drawCommittee(id);
-        (address[] memory m,,) = market.getCommittee(id);
-        (eC, eH) = (m[0], m[2]);
-        address hostage = m[1];
+        (m,,) = market.getCommittee(id);
         for (uint256 i = 0; i < 3; ++i) {
             vm.prank(m[i]);
             market.joinCommittee(id);
         }
+    }
+
+    function test_attack_E_a_never_seated_member_is_charged_on_engineered_voids() public {
+        (uint256 id, address[] memory m, BountyParams memory p) = _drawnJoined();
+        (eC, eH) = (m[0], m[2]);
+        address hostage = m[1];
         // the hostage's node finds no key for it in the keyring: it sits out, at once
         vm.recordLogs();
         vm.prank(hostage);
@@ -414,5 +419,19 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         (,, out) = market.getCommits(id, 2);
         assertEq(out, 0, "on duty again");
         assertEq(market.standingSitOut(id), 0, "cleared");
+    }
+
+    /// @dev C2 with C7: a member that leaves its drawn seat early takes its standing sit-out
+    ///      with it, so the seat's next holder starts on duty (it inherits the seat's index).
+    function test_c7_leaving_early_clears_the_standing_sit_out_of_the_seat() public {
+        (uint256 id, address[] memory m,) = _drawnJoined();
+        vm.prank(m[1]);
+        market.sitOut(id, true);
+        assertEq(market.standingSitOut(id), 1 << 1, "taken");
+        (bool drawing, uint256 until) = registry.phase();
+        if (drawing) vm.roll(until); // seats are emptied only in a staking half (O7)
+        vm.prank(m[1]);
+        market.leaveCommittee(id);
+        assertEq(market.standingSitOut(id), 0, "the seat's sit-out left with its holder");
     }
 }
