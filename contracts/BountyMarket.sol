@@ -165,16 +165,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 bit = _memberBit(bountyId, msg.sender);
         uint256 status = b.status;
         if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
-        uint256 mask = b.standingOut;
-        if (out) {
-            // C7: only a member never seated (no baseline report, no commitment ever in its slot)
-            if (_members[bountyId][msg.sender] & HASH_MASK != 0 || b.baselineMask & bit != 0) {
-                revert ServedAlready(bountyId, msg.sender);
-            }
-            mask |= bit;
-        } else {
-            mask &= ~bit;
-        }
+        // C7: any opted-in member, not only one never seated: a requester may publish a keyring
+        // that no longer seats a member that served (B6), which then needs the sit-out as much
+        uint256 mask = out ? b.standingOut | bit : b.standingOut & ~bit;
         b.standingOut = uint16(mask);
         uint256 from = _u(status, ST_NEXT_BATCH, 32);
         // at once while the next batch is not reportable (nobody committed to it), else from the

@@ -135,9 +135,6 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     /// @dev R12: an abstention before `needed` (a quorum of the committee) committed; only
     ///      `committed` did.
     error AbstentionBeforeQuorum(uint256 bountyId, uint256 batch, uint256 committed, uint256 needed);
-    /// @dev C7: a standing sit-out for a member that served the bounty (it reported its baseline
-    ///      or committed to a batch report): only a member never seated may take one.
-    error ServedAlready(uint256 bountyId, address oracle);
     error RevealNotOpen(uint256 bountyId, uint256 batch);
     error RevealMismatch(uint256 bountyId, uint256 batch, address oracle);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
@@ -361,11 +358,11 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         (AbstentionBeforeQuorum). It emits ReportCommitted with a zero commitment.
     function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
 
-    /// @notice Rule C7: an opted-in member that was never seated (it reported no baseline and
-    ///         committed to no batch) takes (`out`) a standing sit-out: it is off duty, never
-    ///         charged by a void, from the next batch on (from the next to decide if that is
-    ///         not reportable yet); `out = false` (any member) puts it on duty again, from the
-    ///         same point. The committee and its quorum keep their size. Emits SitOutSet.
+    /// @notice Rule C7: an opted-in member (one that no keyring seats, above all) takes (`out`)
+    ///         a standing sit-out: it is off duty, never charged by a void, from the next batch
+    ///         on (from the next to decide if that is not reportable yet, as nobody committed to
+    ///         it); `out = false` puts it on duty again, from the same point. A batch under way
+    ///         keeps its duties. The committee and its quorum keep their size. Emits SitOutSet.
     function sitOut(uint256 bountyId, bool out) external;
 
     /// @notice The members with a standing sit-out (rule C7; bit i = committee member i).

@@ -364,18 +364,26 @@ contract AbstentionTest is Test, IBountyMarketTypes {
 
     // ------------------------------------------------------------- C7: the standing sit-out
 
-    /// @dev A member that served (reported the baseline, or committed to a batch) cannot take a
-    ///      standing sit-out: it would escape every later void's charge for silence.
-    function test_c7_a_member_that_served_cannot_take_a_standing_sit_out() public {
-        uint256 id = _open(3, 2); // oracles[2] joined but never reported
-        vm.prank(oracles[0]);
-        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.ServedAlready.selector, id, oracles[0]));
+    /// @dev A member that served (reported the baseline, committed to a batch) may take a standing
+    ///      sit-out too (a later keyring may no longer seat it, B6), but it escapes nothing it
+    ///      risks already: the batch under way keeps its duties, and a committed member that does
+    ///      not reveal is still charged. A stranger cannot take one.
+    function test_c7_a_member_that_served_escapes_no_duty_of_the_batch_under_way() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _aAndDCommitted(); // D reported the baseline too
+        address d = oracles[2];
+        vm.prank(d);
         market.sitOut(id, true);
-        _fill(id, 0);
-        _commit(id, 0, oracles[2], _report(2, 6_000));
-        vm.prank(oracles[2]);
-        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.ServedAlready.selector, id, oracles[2]));
-        market.sitOut(id, true);
+        (,, uint16 out) = market.getCommits(id, 0);
+        assertEq(out, 0, "on duty for the batch under way");
+        _toReveals(id, 0);
+        _reveal(id, 0, oracles[0], _report(2, 6_000));
+        _toTimeout(id, 0);
+        uint256 stakeD = _stakeOf(d);
+        market.voidBatch(id, 0, recs);
+        assertEq(stakeD - _stakeOf(d), _offence(id), "committed, not revealed: charged all the same");
+        _fill(id, 1);
+        (,, out) = market.getCommits(id, 1);
+        assertEq(out, 1 << 2, "off duty from the next batch");
         vm.prank(oracles[3]);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotCommitteeMember.selector, id, oracles[3]));
         market.sitOut(id, true);

@@ -171,7 +171,7 @@ class Duties:
             except ChainError as exc:
                 if not _reverts(exc):
                     raise
-                # ServedAlready: a member that reported or committed is seated and stays on duty
+                # NotOptedIn (it left): nothing to sit out
                 log.info("bounty %s: sitOut(%s) refused (%s)", bounty_id, not seated, exc)
                 return seated
             self._say(f"bounty {bounty_id}: " + ("no keyring seats this node yet: sitting out every batch until one "
