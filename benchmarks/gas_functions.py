@@ -965,7 +965,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
                  "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey",
-                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed"):
+                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed", "BountyMarket.sitOut"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
     # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes
