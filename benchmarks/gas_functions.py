@@ -386,13 +386,14 @@ class Bounty:
     def salt(self, member: int, k: int) -> bytes:
         return keccak(text=f"salt/{self.id}/{k}/{member}")
 
-    def commit_all(self, k: int, reps: list[list[int]] | list[bytes]) -> None:
+    def commit_all(self, k: int, reps: list[list[int]] | list[bytes], abstain: frozenset[int] = frozenset()) -> None:
         """R11: each member i commits to its report `reps[i]` of batch k (a report is the
-        reveal of a commitment); once all have committed, the reveal phase is open."""
+        reveal of a commitment); once all have committed, the reveal phase is open. The
+        members in `abstain` send a zero commitment instead (R12: they sit the batch out)."""
         merged = cid(f"merged/{self.d.market.address}/{self.id}/{k}")
         self.commits[k] = [
-            self.d.env.send(who, self.m.commitReport(self.id, k, report_commitment(self.id, k, who.address, self.salt(i, k),
-                                                                                  blob(reps[i]), merged)))
+            self.d.env.send(who, self.m.commitReport(self.id, k, bytes(32) if i in abstain else report_commitment(
+                self.id, k, who.address, self.salt(i, k), blob(reps[i]), merged)))
             for i, who in enumerate(self.committee)]
 
     def report(self, member: int, k: int, scores: list[int]) -> Any:
@@ -523,6 +524,10 @@ def _functions(env: Env) -> dict[str, Any]:
     f["BountyMarket.topUp"] = _rec(env.send(requester, market.topUp(a.id, 10 * WAD)), "ERC-20, 10 tokens")
     joins = a.join()
     f["BountyMarket.joinCommittee"] = _rec(joins[-1], "3rd member; creates its claimable slot for the token (C1)")
+    f["BountyMarket.sitOut"] = _rec(env.send(committee[2], market.sitOut(a.id, True)),
+                                    "a member never seated takes a standing sit-out, before the baseline: at once (C7)")
+    f["BountyMarket.sitOut [clear]"] = _rec(env.send(committee[2], market.sitOut(a.id, False)),
+                                            "the same member, seated, clears it (C7)")
     base = a.baseline([BASELINE] * 3)
     f["BountyMarket.reportBaseline"] = _rec(base[0], "1st of 3 members")
     f["BountyMarket.reportBaseline [last]"] = _rec(base[-1], "3rd of 3: sets the baseline (S2)")
@@ -550,14 +555,18 @@ def _functions(env: Env) -> dict[str, Any]:
         a.report(i, 1, mix(32, a.head, 100))
     f["BountyMarket.settleBatch"] = _rec(a.settle_batch(anyone, 1),
                                          "anyone, 3 reports, batch 32 (1 accepted, 4 slashed, 27 rejected), returning contributors")
-    # batch 2 misses its quorum (2 of 3): voided at the timeout, the silent members slashed (R10)
+    # batch 2 misses its quorum (2 of 3): member 2 abstains once 0 and 1 committed (R12), member 1
+    # withholds its reveal; voided at the timeout, the silent member 1 slashed, the abstainer not (R10)
     a.submit_all(people)
-    a.commit_all(2, [mix(32, a.head, 100)] * 3)
+    a.commit_all(2, [mix(32, a.head, 100)] * 3, abstain=frozenset({2}))
+    f["BountyMarket.commitReport [abstain]"] = _rec(a.commits[2][2], "3rd of 3, a zero commitment once 2 committed: "
+                                                                      "sits the batch out, opens the reveal phase (R12)")
     a.report(0, 2, mix(32, a.head, 100))
     env.warp(3_600 + 1)
-    r = expect(d.market, a.void_batch(anyone, 2), BatchVoided=1, OracleSlashed=2)
-    f["BountyMarket.voidBatch"] = _rec(r, "anyone, batch 32, 1 of 3 reported: the 2 silent members lose an offence "
-                                          "of their bond each, burned; the 32 stakes back")
+    r = expect(d.market, a.void_batch(anyone, 2), BatchVoided=1, OracleSlashed=1)
+    f["BountyMarket.voidBatch"] = _rec(r, "anyone, batch 32, 1 of 3 reported, 1 abstained (R12): the member that "
+                                          "committed and did not reveal loses an offence of its bond, burned; the 32 "
+                                          "stakes back")
     f["BountyMarket.cancel"] = _rec(env.send(requester, market.cancel(a.id)), "requester (E1)")
     f["BountyMarket.close"] = _rec(env.send(anyone, market.close(a.id)), "anyone, every batch decided (E2)")
     f["BountyMarket.discloseKeys"] = _rec(env.send(committee[0], market.discloseKeys(a.id, 0, b"\x01" * 32 * 32)),
@@ -648,6 +657,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "BountyMarket.getBounty": m.getBounty(a.id), "BountyMarket.getCommittee": m.getCommittee(a.id),
         "BountyMarket.getCurve": m.getCurve(a.id), "BountyMarket.getBatch": m.getBatch(a.id, 0),
         "BountyMarket.getCommits": m.getCommits(a.id, 0),  # R11: who committed, and revealAt
+        "BountyMarket.standingSitOut": m.standingSitOut(a.id),  # C7: the members with a standing sit-out
         "BountyMarket.reportHash": m.reportHash(a.id, 0, 0), "BountyMarket.versionAuthor": m.versionAuthor(e.id, 1),
         "BountyMarket.bondShare": m.bondShare(e.id), "BountyMarket.state": m.state(a.id),
         "BountyMarket.memberBond": m.memberBond(a.id), "OracleRegistry.lockedOf": reg.lockedOf(oracle),
@@ -961,7 +971,8 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
     for name in ("BountyMarket.setGuardian", "BountyMarket.pause", "BountyMarket.unpause", "BountyMarket.transferOwnership",
                  "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey",
-                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed", "OracleRegistry.seedFor"):
+                 "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed", "OracleRegistry.seedFor",
+                 "BountyMarket.sitOut"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
     # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes

@@ -137,10 +137,54 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if ((status >> ST_LATE) & bit != 0) revert SitsOutBatch(bountyId, batch, msg.sender);
         // closed once reveals are open (so a commitment never follows a public report)
         if (_revealOpen(bountyId, b, status, batch, n)) revert CommitClosed(bountyId, batch);
+        if (commitment == bytes32(0)) return _abstain(bountyId, b, status, batch, bit);
         uint256 slot = _members[bountyId][msg.sender];
         _members[bountyId][msg.sender] = (uint256(commitment) & HASH_MASK) | (slot & LOW32);
         b.status = status | (bit << ST_COMMITTED);
         emit ReportCommitted(bountyId, batch, msg.sender, commitment);
+    }
+
+    /// @dev Rule R12: the sender sits batch `batch` out (ST_LATE, as a late opt-in does): off
+    ///      duty, so a void does not charge it, and it can no longer commit (SitsOutBatch) nor
+    ///      reveal (its slot holds no commitment to this batch). Only instead of a commitment,
+    ///      so it never dodges the charge of a commitment left unrevealed; and only once a
+    ///      quorum committed, so an abstention never makes a void by itself: a void that follows
+    ///      one lacks the reveal of some member that committed, and charges that member.
+    function _abstain(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, uint256 bit) private {
+        uint256 committed = status >> ST_COMMITTED & 0xffff;
+        if (committed & bit != 0) revert CommittedAlready(bountyId, batch, msg.sender);
+        uint256 needed = _quorum(status);
+        if (_popcount(committed) < needed) revert AbstentionBeforeQuorum(bountyId, batch, _popcount(committed), needed);
+        b.status = status | (bit << ST_LATE);
+        emit ReportCommitted(bountyId, batch, msg.sender, bytes32(0));
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function sitOut(uint256 bountyId, bool out) external {
+        Bounty storage b = _bounties[bountyId];
+        uint256 bit = _memberBit(bountyId, msg.sender);
+        uint256 status = b.status;
+        if ((status >> ST_OPTED_IN) & bit == 0) revert NotOptedIn(bountyId, msg.sender);
+        // C7: any opted-in member, not only one never seated: a requester may publish a keyring
+        // that no longer seats a member that served (B6), which then needs the sit-out as much
+        uint256 mask = out ? b.standingOut | bit : b.standingOut & ~bit;
+        b.standingOut = uint16(mask);
+        uint256 from = _u(status, ST_NEXT_BATCH, 32);
+        // at once while the next batch is not reportable (nobody committed to it), else from the
+        // batch after it: a batch under way keeps its duties (_finishBatch applies the mask)
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (_reportableSubmissions(b, status, from) == 0) {
+            status = out ? status | (bit << ST_LATE) : status & ~(bit << ST_LATE);
+        } else {
+            ++from;
+        }
+        b.status = mask != 0 ? status | F_STANDING : status & ~F_STANDING;
+        emit SitOutSet(bountyId, msg.sender, out, from);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function standingSitOut(uint256 bountyId) external view returns (uint16) {
+        return _bounties[bountyId].standingOut;
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -287,7 +331,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             _claimable[who][token] += stake & STAKE_MASK;
         }
         emit BatchVoided(bountyId, batch, _popcount(reported));
-        // a member that joined while the batch was reportable sat it out: never charged for it
+        // a member that sat the batch out (a late opt-in, R11; an abstention, R12; a standing
+        // sit-out, C7) is never charged for it
         uint256 silent = _onDuty(status) & ~reported;
         uint256 bonds = _bonds(b);
         uint256 burned = 0;
@@ -1260,7 +1305,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 batchSize = _u(status, ST_BATCH_SIZE, 16);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (n == batchSize && status & F_SPILLED != 0) delete _batchHashes[bountyId][batch];
-        status = _set(_set(_set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0), ST_COMMITTED, 16, 0), ST_LATE, 16, 0)
+        // the next batch starts with the standing sit-outs (C7) off duty; cold, read only if any
+        uint256 late = status & F_STANDING != 0 ? b.standingOut : 0;
+        status = _set(_set(_set(_set(status, ST_NEXT_BATCH, 32, batch + 1), ST_REPORTED, 16, 0), ST_COMMITTED, 16, 0), ST_LATE, 16, late)
             & ~F_SPILLED;
         if ((b.intake & LOW32) >= (batch + 2) * batchSize) status |= F_SPILLED;
         return status;

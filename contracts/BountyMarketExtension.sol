@@ -310,7 +310,9 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 next = _u(status, ST_NEXT_BATCH, 32);
         if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
         if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
-        status &= ~(bit << ST_OPTED_IN);
+        // its standing sit-out (C7) goes with it: the seat's next holder starts on duty
+        status &= ~((bit << ST_OPTED_IN) | (bit << ST_LATE));
+        b.standingOut &= ~uint16(bit);
         if (drawn) {
             _seatsFrozen(bountyId);
             _committees[bountyId][(_members[bountyId][msg.sender] & 0xff) - 1] = address(0);

@@ -43,6 +43,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         uint16 releasedMask;
         bool revealed;
         bool bondSettled;
+        uint16 standingOut; // rule C7: members with a standing sit-out (the last 16 bits of this slot: no new storage)
         bytes32 validationCommitment;
         uint96 memberBond; // what each member locks in the registry when it opts in (rule C1)
         uint96 bondSlash; // what one offence takes from that bond (rule C3)
@@ -114,7 +115,8 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     uint256 internal constant F_SPILLED = 1 << 221; // batch nextBatch filled while an earlier one was pending
     uint256 internal constant ST_COMMITTED = 222; // uint16 mask (bits 222-237): who committed to a report of batch nextBatch (R11)
     uint256 internal constant F_DRAWN = 1 << 238; // the committee is drawn from the registry (rule C4)
-    uint256 internal constant ST_LATE = 239; // uint16 mask (bits 239-254): who opted in while batch nextBatch was reportable; it sits that batch out (R11)
+    uint256 internal constant ST_LATE = 239; // uint16 mask (bits 239-254): who sits batch nextBatch out: opted in while it was reportable (R11), abstained (R12), or a standing sit-out (C7)
+    uint256 internal constant F_STANDING = 1 << 255; // some member holds a standing sit-out (C7): settlement reads standingOut only then
 
     // scoring word: bit offsets
     uint256 internal constant SC_LAST_SETTLED = 0; // uint64: when the last batch (or the baseline) was decided

@@ -129,6 +129,12 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     /// @dev R11: the member opted in while this batch was reportable, so it sits the batch out
     ///      (it may neither commit nor report, and no void of it charges the member).
     error SitsOutBatch(uint256 bountyId, uint256 batch, address oracle);
+    /// @dev R12: an abstention (a zero commitment) from a member that committed to this batch
+    ///      already: it would dodge the charge of a commitment it does not reveal.
+    error CommittedAlready(uint256 bountyId, uint256 batch, address oracle);
+    /// @dev R12: an abstention before `needed` (a quorum of the committee) committed; only
+    ///      `committed` did.
+    error AbstentionBeforeQuorum(uint256 bountyId, uint256 batch, uint256 committed, uint256 needed);
     error RevealNotOpen(uint256 bountyId, uint256 batch);
     error RevealMismatch(uint256 bountyId, uint256 batch, address oracle);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
@@ -240,6 +246,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice A member committed to its report of a batch (rule R11); the report follows
     ///         in the reveal phase, as ReportPosted.
     event ReportCommitted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes32 commitment);
+    /// @notice A member took (`out`) or left its standing sit-out (rule C7); it is off duty
+    ///         (or on duty again) from batch `fromBatch` on.
+    event SitOutSet(uint256 indexed bountyId, address indexed oracle, bool out, uint256 fromBatch);
     /// @notice An oracle reported a whole batch; `scores` is laid out as BatchReport.scores.
     event ReportPosted(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, bytes scores, Cid merged);
     /// @notice A batch's merged model became version `version`: `author`, `submissionId` and
@@ -344,11 +353,27 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         (every member on duty committed, or the last quarter of the scoring timeout)
     ///         and before any reveal; a member may commit again until then. A member that
     ///         opted in while the batch was reportable sits it out (SitsOutBatch).
+    ///         A zero `commitment` is an *abstention* (rule R12): the member sits this batch
+    ///         out (getCommits' sittingOut), so no void of it charges the member, and it can
+    ///         neither commit nor report it. It is refused from a member that committed to the
+    ///         batch (CommittedAlready) and before a quorum of the committee committed
+    ///         (AbstentionBeforeQuorum). It emits ReportCommitted with a zero commitment.
     function commitReport(uint256 bountyId, uint256 batch, bytes32 commitment) external;
 
+    /// @notice Rule C7: an opted-in member (one that no keyring seats, above all) takes (`out`)
+    ///         a standing sit-out: it is off duty, never charged by a void, from the next batch
+    ///         on (from the next to decide if that is not reportable yet, as nobody committed to
+    ///         it); `out = false` puts it on duty again, from the same point. A batch under way
+    ///         keeps its duties. The committee and its quorum keep their size. Emits SitOutSet.
+    function sitOut(uint256 bountyId, bool out) external;
+
+    /// @notice The members with a standing sit-out (rule C7; bit i = committee member i).
+    function standingSitOut(uint256 bountyId) external view returns (uint16 mask);
+
     /// @notice Who committed to a report of a reportable batch (bit i = committee member i),
-    ///         when its reveal phase opens at the latest, and who sits it out, having opted
-    ///         in while it was reportable (R11); zeros otherwise.
+    ///         when its reveal phase opens at the latest, and who sits it out: opted in while
+    ///         it was reportable (R11), abstained (R12) or holds a standing sit-out (C7);
+    ///         zeros otherwise.
     function getCommits(uint256 bountyId, uint256 batch)
         external
         view

@@ -297,9 +297,14 @@ class Market:
 
     def commits(self, bounty_id: int, batch: int) -> dict[str, Any]:
         """Who committed to a report of the reportable batch, when its reveal phase opens at the
-        latest, and who sits it out, having opted in while it was reportable (R11)."""
+        latest, and who sits it out: opted in while it was reportable (R11), abstained (R12),
+        or holds a standing sit-out (C7)."""
         values = self._view(self.market.functions.getCommits(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
         return dict(zip(("committedMask", "revealAt", "sittingOut"), values))
+
+    def standing_sit_out(self, bounty_id: int) -> int:
+        """The members with a standing sit-out (C7), as a mask of committee indices."""
+        return int(self._view(self.market.functions.standingSitOut(bounty_id), f"bounty {bounty_id}"))
 
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()
@@ -625,6 +630,15 @@ class Market:
                       on_sent: Callable[[bytes], None] | None = None) -> Any:
         """R11: commit to a report (`report_commitment`) before the reveal phase."""
         return self.send(self.market.functions.commitReport(bounty_id, batch, commitment), on_sent=on_sent)
+
+    def abstain(self, bounty_id: int, batch: int, on_sent: Callable[[bytes], None] | None = None) -> Any:
+        """R12: sit the batch out (a zero commitment), once a quorum committed: no fee, and no
+        void of the batch charges this member."""
+        return self.send(self.market.functions.commitReport(bounty_id, batch, bytes(32)), on_sent=on_sent)
+
+    def sit_out(self, bounty_id: int, out: bool = True) -> Any:
+        """C7: take (or leave) a standing sit-out: off duty from the next batch on."""
+        return self.send(self.market.functions.sitOut(bounty_id, out))
 
     def report(self, bounty_id: int, batch: int, report: bytes, merged: tuple[bytes, int], salt: bytes,
                on_sent: Callable[[bytes], None] | None = None) -> Any:

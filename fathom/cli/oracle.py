@@ -148,6 +148,8 @@ def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
         print("  no quarantined bounty")
     for q in status["quarantined"]:
         print(f"  bounty {q['bounty']} quarantined: {q['reason']}")
+    for b in status["sitting_out"]:
+        print(f"  bounty {b}: sitting out every batch, no keyring seats this node (C7)")
     return 0
 
 
@@ -167,7 +169,9 @@ def register(sub: Any) -> None:
                                     "due, join at once a drawn seat whose bounty the policy accepts, vacate drawn "
                                     "seats left idle past the join timeout (C6), and serve every bounty whose "
                                     "committee names this account (named or drawn) and that the policy accepts: "
-                                    "commit to each batch's report, then reveal it (R11); once a bounty is revealed, "
+                                    "commit to each batch's report, then reveal it (R11), or abstain on chain when it cannot "
+                                    "fetch an update by the report deadline and a quorum committed (R12, F8); hold a "
+                                    "standing sit-out on a drawn seat no keyring seats yet (C7); once a bounty is revealed, "
                                     "disclose its updates' keys on chain for anyone's audit (F2)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
@@ -193,7 +197,8 @@ def register(sub: Any) -> None:
     p.set_defaults(func=_cmd_oracle_policy)
     p = with_key(oracle.add_parser("status", help="what this node's state holds: checkpoint, reports, quarantined bounties",
                                    description="Read the node's SQLite state in FATHOM_DATA_DIR (no chain access): "
-                                   "the checkpoint, reports, skipped submissions and every quarantined bounty "
-                                   "with its reason."))
+                                   "the checkpoint, reports, skipped submissions, every quarantined bounty "
+                                   "with its reason, and every drawn bounty where it holds a standing sit-out "
+                                   "because no keyring seats it yet (rule C7)."))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_oracle_status)

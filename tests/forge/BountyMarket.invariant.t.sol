@@ -152,6 +152,13 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
         _check(handler.checkCopies());
     }
 
+    /// @dev R12: an abstention is taken only once a quorum committed and only instead of a
+    ///      commitment, and an abstainer is off duty at every settle or void of its batch (no
+    ///      void charges it).
+    function invariant_anAbstainerIsNeverChargedForSilence() public view {
+        _check(handler.checkAbstentions());
+    }
+
     /// @dev No getter reverts for what exists: every external view of BountyMarket (its
     ///      extension's through the fallback), OracleRegistry and KeyRegistry succeeds, by
     ///      low-level staticcall, and returns what its ABI says, for every bounty id created,

@@ -43,6 +43,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     World,
     WrappedStore,
     advance_time,
+    drive,
     make_node,
     named,
     open_round,
@@ -150,24 +151,34 @@ def oracle_db_pins(node, bounty_id: int) -> dict[int, int]:
     return dict(node.db.execute("SELECT submission, done FROM pins WHERE bounty = ?", (bounty_id,)).fetchall())
 
 
+def _one_member_cut_off(world: World, tmp_path, members: int) -> tuple:
+    """A committee of `members` and batches of 1, whose contributor submits one update that it
+    serves to every member but the last, which reaches none of the others (F8). Returns the
+    round and the members' nodes (each with its own store)."""
+    from fathom.roles.contributor import contribute
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=members)
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "withholder", [shared])
+    last = members - 1
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < last else [])]) for i in range(members)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(members)]
+    contribute(rnd.market_of("c0"), hidden, rnd.contributors["c0"].key, rnd.bounty_id, *DATA["shard0"], lr=0.5,
+               epochs=3, batch_size=32)
+    return rnd, nodes
+
+
 def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_and_is_not_slashed(world: World,
                                                                                                  tmp_path):
     """The same attack against a member cut off from the others (committee of 4, quorum 3):
     the contributor serves members 0-2 only, and member 3 reaches none of them. On today's
     main member 3 scores the update INVALID at once, against a median that is a real
     score, and is slashed as deviant. Now it does not report before the report deadline,
-    and at the deadline three commitments (a quorum, R11) are in, so it abstains: the batch
-    settles after its timeout with the three, member 3 earns no fee and loses nothing."""
-    rnd = open_round(world, tmp_path, ["c0"], batchSize=1, members=4)
+    and at the deadline three commitments (a quorum, R11) are in, so it abstains on chain
+    (R12): the three are then every member on duty, so they reveal at once and the batch
+    settles without waiting for its timeout; member 3 earns no fee and loses nothing."""
+    rnd, nodes = _one_member_cut_off(world, tmp_path, members=4)
     bid = rnd.bounty_id
-    shared = Shared(rnd.store)
-    hidden = Peer(tmp_path / "withholder", [shared])
-    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 3 else [])]) for i in range(4)]
-    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(4)]
-    from fathom.roles.contributor import contribute
-
-    c0 = rnd.contributors["c0"]
-    contribute(rnd.market_of("c0"), hidden, c0.key, bid, *DATA["shard0"], lr=0.5, epochs=3, batch_size=32)
     for node in nodes:
         node.tick()
     commits = named(rnd.events(), "ReportCommitted", batch=0)  # R11: reports are revealed later
@@ -178,15 +189,15 @@ def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_an
     nodes[3].tick()
     assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address), "it reported what it could not fetch"
     assert "abstained" in skips(nodes[3], bid)[0]
-    # R11: member 3 never commits, so the reveal phase begins at revealAt; the three reveal in
-    # it (a jump straight past the timeout would leave them no time: the first reveal voids)
-    reveal_at = rnd.viewer.commits(bid, 0)["revealAt"]
-    advance_time(world.w3, reveal_at - world.w3.eth.get_block("latest")["timestamp"])
-    rnd.drive(lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 3, nodes=nodes)
-    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address)
-    assert rnd.view()["nextBatch"] == 0  # a quorum, not every member: it waits for the timeout
-    advance_time(world.w3, timeout)  # past the timeout: three reports settle it
+    assert rnd.viewer.commits(bid, 0)["sittingOut"] == 1 << 3, "it abstained on chain (R12)"
+    # every member on duty committed: the reveal phase is open before revealAt, and the three
+    # reports (every member on duty) settle the batch before its timeout
+    assert world.w3.eth.get_block("latest")["timestamp"] < rnd.viewer.commits(bid, 0)["revealAt"]
+    timeout_at = rnd.viewer.batch(bid, 0)["timeoutAt"]
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
+    assert world.w3.eth.get_block("latest")["timestamp"] < timeout_at, "settled before the timeout"
+    assert len(named(rnd.events(), "ReportPosted", batch=0)) == 3
+    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address)
     events = rnd.events()
     assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
     assert named(events, "VersionAccepted")
@@ -584,3 +595,43 @@ def test_attack_R3_5_top_ups_for_bonds_stop_at_the_nodes_overall_cap(world: Worl
     bond, _ = node.market.member_bond(rnd.bounty_id)
     node.tick()
     assert staked == [bond], "topped up the missing bond within the cap"
+
+
+def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_reveal_does_not_charge_it(
+        world: World, tmp_path):
+    """The R11 review's F3 (rule R12), against the node: committee of 3 (quorum 2), the
+    contributor serves members 0 and 1 only, and member 2 reaches neither. Members 0 and 1
+    commit; at its report deadline member 2 sees a quorum of commitments and abstains, now on
+    chain (a zero commitment: it sits the batch out). Member 1 then withholds its reveal, so
+    member 0's report is alone and the batch is voided at its timeout. Before R12 member 2, silent
+    and opted in, was charged an offence; now only member 1, which committed and did not reveal,
+    pays, and member 2 keeps its whole stake."""
+    rnd, nodes = _one_member_cut_off(world, tmp_path, members=3)
+    bid = rnd.bounty_id
+    for node in nodes:
+        node.tick()
+    commits = named(rnd.events(), "ReportCommitted", batch=0)
+    assert sorted(r["oracle"] for r in commits) == sorted(o.address for o in rnd.oracles[:2])
+    stake = lambda i: rnd.viewer.registry.functions.oracleInfo(rnd.oracles[i].address).call()[0]  # noqa: E731
+    before = [stake(i) for i in range(3)]
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    nodes[2].tick()
+    (abstention,) = named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)
+    assert bytes(abstention["commitment"]) == bytes(32), "the abstention is a zero commitment"
+    assert rnd.viewer.commits(bid, 0)["sittingOut"] == 1 << 2
+    nodes[2].tick()  # a later tick sends nothing more: it sits the batch out already
+    assert len(named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)) == 1
+    assert "abstained" in skips(nodes[2], bid)[0]
+    # member 1 withholds its reveal: its node runs no more. Every member on duty committed, so
+    # member 0 reveals at once, alone: below the quorum, the batch is voided at its timeout
+    nodes[0].tick()
+    assert [r["oracle"] for r in named(rnd.events(), "ReportPosted", batch=0)] == [rnd.oracles[0].address]
+    advance_time(world.w3, timeout)
+    drive([nodes[0]], lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    assert named(events, "BatchVoided", batch=0)
+    assert stake(2) == before[2], "the honest abstainer is not charged"
+    assert stake(0) == before[0], "the honest reporter is not charged"
+    assert stake(1) < before[1], "the member that committed and withheld its reveal is charged"
+    assert {e["oracle"] for e in named(events, "OracleSlashed") if e["amount"]} == {rnd.oracles[1].address}

@@ -494,3 +494,35 @@ def test_attack_a_requester_that_never_seats_its_drawn_members_cannot_have_them_
     for i, m in enumerate(members):
         assert (after[i] == m) == (m in ours), "the idle seats were vacated, the joined ones kept"
     assert not rnd.view()["cancelled"], "uncharged: the bounty goes on"
+
+
+def test_attack_E_a_never_seated_drawn_node_sits_out_until_a_keyring_seats_it(world: World, tmp_path):
+    """Rule C7 (review 2, finding E): a drawn node joins (bonds) its seat at once and waits for
+    the keyring that seats it; a requester that never seats it could void batch after batch
+    through its own deviant seat and have it charged for silence every time. So while no
+    keyring seats it, the node holds a standing sit-out (off duty for every batch: no void
+    charges it), which `fathom oracle status` lists; once the requester seats it, it clears it
+    and serves (here: the baseline)."""
+    from fathom.roles.oracle import node_status
+    from fathom.roles.requester import seat_committee
+
+    rnd = open_round(world, tmp_path, ["c0"], drawn=True, seat=False, baseline=None)
+    bid = rnd.bounty_id
+    for node in rnd.nodes:
+        node.tick()
+    members, opted, _ = rnd.viewer.committee(bid)
+    assert opted == 0b111, "every node joined its drawn seat at once"
+    assert rnd.viewer.standing_sit_out(bid) == 0b111, "unseated: each node sits out (C7)"
+    outs = named(rnd.events(), "SitOutSet")
+    assert sorted(e["oracle"] for e in outs) == sorted(members) and all(e["out"] for e in outs)
+    for node in rnd.nodes:
+        node.tick()  # stores the SitOutSet events; sends nothing more
+    assert len(named(rnd.events(), "SitOutSet")) == 3
+    status = node_status(tmp_path / "oracle0", rnd.oracles[0].key)
+    assert status["sitting_out"] == [bid]
+    assert seat_committee(world.market_for(rnd.requester), rnd.store, rnd.requester.key, rnd.secrets) is not None
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Open")
+    assert rnd.viewer.standing_sit_out(bid) == 0, "seated: on duty again"
+    for node in rnd.nodes:
+        node.tick()
+    assert node_status(tmp_path / "oracle0", rnd.oracles[0].key)["sitting_out"] == []

@@ -79,8 +79,8 @@ class Duties:
             opted |= bit
         if drawn and state == "AwaitingBaseline":
             self._vacate_idle(bounty_id, members, opted)
-        if drawn and not self._seated(bounty_id):
-            log.info("bounty %s: joined, waiting for the keyring that seats this node", bounty_id)
+        if drawn and not self._standing(bounty_id, bit, self._seated(bounty_id)):
+            log.info("bounty %s: joined, waiting for the keyring that seats this node (sitting out, C7)", bounty_id)
             return
         if state == "AwaitingBaseline":
             if not baseline_mask & bit:
@@ -102,7 +102,8 @@ class Duties:
         # every member reported is asked of the members on duty
         duty = opted & ~self.market.commits(bounty_id, k)["sittingOut"]
         if not duty & bit:
-            log.info("bounty %s: batch %s: joined while it was reportable, sits it out (R11)", bounty_id, k)
+            log.info("bounty %s: batch %s: sits it out (joined while it was reportable, R11; abstained, R12; "
+                     "or a standing sit-out, C7)", bounty_id, k)
             self._finish_batch(bounty_id, k, batch, members, duty, view)
             return
         if not batch["reportedMask"] & bit:
@@ -177,6 +178,47 @@ class Duties:
         self._check_servable(bounty_id)
         seated.add(bounty_id)
         return True
+
+    def _standing(self, bounty_id: int, bit: int, seated: bool) -> bool:
+        """Rule C7 for a drawn seat this node joined: while no keyring seats it, it holds a
+        standing sit-out, so that a requester that never seats it cannot have it charged for
+        silence on the voids it engineers (review 2, finding E); once seated, it clears it and
+        is on duty again. Taken at once on joining, not after a grace: before the baseline no
+        batch is reportable, so the sit-out holds from the first batch, whereas a later one
+        could come while a batch the requester filled is under way. Returns `seated`."""
+        on_duty = self.__dict__.setdefault("_on_duty_bounties", set())
+        if bounty_id in on_duty:
+            return True  # seated, and its sit-out cleared: nothing more to do
+        out = bool(self.market.standing_sit_out(bounty_id) & bit)
+        if out == seated:
+            try:
+                self.market.sit_out(bounty_id, not seated)
+            except ChainError as exc:
+                if not _reverts(exc):
+                    raise
+                # NotOptedIn (it left): nothing to sit out
+                log.info("bounty %s: sitOut(%s) refused (%s)", bounty_id, not seated, exc)
+                return seated
+            self._say(f"bounty {bounty_id}: " + ("no keyring seats this node yet: sitting out every batch until one "
+                                                 "does (C7)" if not seated else "seated: on duty again (C7)"))
+        if seated:
+            on_duty.add(bounty_id)
+        return seated
+
+    def _abstain(self, bounty_id: int, k: int, members: list[str]) -> None:
+        """R12: sit batch k out on chain (a zero commitment), so that a void of it does not
+        charge this member: one that committed may withhold its reveal, or reveal junk, after
+        this member abstained (the R11 review's F3). Once: a member already sitting out sends
+        nothing. A refusal (the reveal phase began: commits are closed) leaves it silent."""
+        bit = 1 << members.index(self.address)
+        if self.market.commits(bounty_id, k)["sittingOut"] & bit:
+            return
+        try:
+            self.market.abstain(bounty_id, k)
+        except ChainError as exc:
+            if not _reverts(exc):
+                raise  # the node did not answer: transient, the next tick abstains again
+            self._say(f"bounty {bounty_id}: batch {k}: the abstention was refused ({exc}); silent")
 
     def _vacate_idle(self, bounty_id: int, members: list[str], opted: int) -> None:
         """Rule C6: a drawn seat whose holder has not joined within the bounty's scoring timeout

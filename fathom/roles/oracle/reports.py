@@ -2,7 +2,7 @@
 
 Rule F8: a batch's updates are fetched by a thread pool under the batch's report deadline,
 `timeoutAt - scoringTimeout / REPORT_RESERVE`; an update that is `Unavailable` is fetched
-again until then; at the deadline the member abstains if a quorum reported, else reports
+again until then; at the deadline the member abstains (on chain, R12) if a quorum committed, else reports
 INVALID for it (a quorum of commitments counts: reports are not public before the reveal
 phase, R11). An update that opened and is malformed (`RejectionError`, `ModelError`)
 scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
@@ -183,8 +183,9 @@ class Reports:
                 # INVALID for each of them too, it reports with them instead (below).
                 for i, exc in missing.items():
                     self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
+                self._abstain(bounty_id, k, members)
                 self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "
-                          f"report deadline, and {reported} members reported already)")
+                          f"report deadline, and {reported} members committed already)")
                 return None
         fault_point("fetched")
         updates: dict[int, Any] = {}

@@ -12,6 +12,7 @@ added on open, so older state files keep working.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,7 +82,14 @@ def node_status(data_dir: Path, private_key: bytes) -> dict[str, Any]:
         quarantined = ([{"bounty": b, "reason": r, "since": t} for b, r, t in
                         db.execute("SELECT bounty, reason, since FROM quarantine ORDER BY bounty")]
                        if "quarantine" in tables else [])
+        # C7: the bounties where this node's last standing sit-out (SitOutSet) is on
+        standing: dict[int, bool] = {}
+        for bounty, args in db.execute("SELECT bounty, args FROM events WHERE name = 'SitOutSet' ORDER BY block, idx"):
+            a = json.loads(args)
+            if str(a["oracle"]).lower() == address.lower():
+                standing[int(bounty)] = bool(a["out"])
         return {"address": address, "path": str(path), "checkpoint": int(checkpoint[0]) if checkpoint else None,
+                "sitting_out": sorted(b for b, out in standing.items() if out),
                 "reports": one("SELECT COUNT(*) FROM reports"), "unsent": one("SELECT COUNT(*) FROM reports WHERE sent = 0"),
                 "skips": one("SELECT COUNT(*) FROM skips"), "quarantined": quarantined}
     finally:

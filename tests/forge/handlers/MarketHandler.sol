@@ -121,6 +121,10 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 public tamperAccepted; // forged records, reports or reveals accepted
     uint256 public copyAttempts; // R11: a member without a commitment tried to post a revealed report
     uint256 public copiesAccepted; // ... and the market took it (or took a commitment made after it)
+    uint256 public abstentions; // R12: abstentions taken (zero commitments once a quorum committed)
+    uint256 public abstentionsMisaccepted; // ... taken before a quorum committed, or after the member committed
+    uint256 public abstainersOnDuty; // ... whose member the market still counted on duty at a settle or void
+    mapping(uint256 id => mapping(uint256 batch => uint256)) internal _abstained; // R12: who abstained
     uint256 public rulesBroken; // e.g. an oracle unbonding while it serves a bounty
     string public lastViolation;
 
@@ -1045,9 +1049,9 @@ contract MarketHandler is IBountyMarketTypes {
     function _finishBatch(uint256 id, uint256 seed, uint256 mode) internal {
         uint256 batch = market.getBounty(id).nextBatch;
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(id, batch);
-        uint256 opted = _onDuty(id, batch);
         // R11: only members that committed can report (the others are silent)
         uint256 committed = _openReveals(id, batch, uint256(keccak256(abi.encode(seed, "commits"))), true);
+        uint256 opted = _onDuty(id, batch); // after any abstention (R12), which takes its member off duty
         uint256 missing = opted & committed & ~uint256(reportedMask);
         uint256 size = _committee[id].length;
         if (_popcount(missing | reportedMask) < _quorum(id)) {
@@ -1916,13 +1920,57 @@ contract MarketHandler is IBountyMarketTypes {
         opted &= ~uint256(out); // those on duty (R11)
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
         if (committed == opted || block.timestamp >= revealAt || reportedMask != 0) return committed;
+        uint256 n = _popcount(committed);
         for (uint256 j = 0; j < _committee[id].length; ++j) {
             if (opted & (1 << j) != 0 && committed & (1 << j) == 0) {
-                _commitAs(id, batch, j, uint256(keccak256(abi.encode(noiseSeed, j, "commit"))), allowOutlier);
+                uint256 s = uint256(keccak256(abi.encode(noiseSeed, j, "commit")));
+                // R12: once a quorum committed, a member may abstain instead (1 in 4); before
+                // that, or after committing, an abstention must be refused
+                if (n >= _quorum(id) && (s >> 128) % 4 == 0 && !_infos[id - 1].trusted) {
+                    _abstainAs(id, batch, j, true);
+                    continue;
+                }
+                if (n < _quorum(id)) _abstainAs(id, batch, j, false);
+                _commitAs(id, batch, j, s, allowOutlier);
+                _abstainAs(id, batch, j, false);
+                ++n;
             }
         }
         (committed,,) = market.getCommits(id, batch);
         return committed;
+    }
+
+    /// @dev R12: member `member` abstains from `batch` (a zero commitment). `allowed`: the rules
+    ///      accept it (a quorum committed, the member has not); else it must be refused.
+    function _abstainAs(uint256 id, uint256 batch, uint256 member, bool allowed) internal {
+        _prankFor(id, _committee[id][member]);
+        try market.commitReport(id, batch, bytes32(0)) {
+            if (!allowed) {
+                ++abstentionsMisaccepted;
+                lastViolation = "R12: an abstention accepted before a quorum committed, or after the member committed";
+                return;
+            }
+            ++abstentions;
+            _abstained[id][batch] |= 1 << member;
+        } catch {
+            if (allowed) _unexpected("commitReport(0)");
+        }
+    }
+
+    /// @dev The members on duty for `batch`, as the market says; an abstainer (R12) must not be
+    ///      one of them, so that no void charges it.
+    function _dutyChecked(uint256 id, uint256 batch) internal returns (uint256 duty) {
+        duty = _onDuty(id, batch);
+        if (duty & _abstained[id][batch] != 0) {
+            ++abstainersOnDuty;
+            lastViolation = "R12: an abstainer is on duty, so a void would charge it";
+        }
+    }
+
+    /// @dev R12: no abstention was taken that the rules refuse, and no abstainer stayed on duty.
+    function checkAbstentions() external view returns (string memory) {
+        if (abstentionsMisaccepted != 0 || abstainersOnDuty != 0) return lastViolation;
+        return "";
     }
 
     /// @dev R11 attacks: once a report of the batch is public, a member that has not committed
@@ -2118,6 +2166,7 @@ contract MarketHandler is IBountyMarketTypes {
     function _settle(uint256 id, uint256 batch) internal {
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
         SettleCtx memory c = _settleCtx(id, batch, reportedMask);
+        _dutyChecked(id, batch);
         _call(F_SETTLE);
         vm.recordLogs(); // starts a fresh log buffer
         _prankFor(id, keeper);
@@ -2160,6 +2209,7 @@ contract MarketHandler is IBountyMarketTypes {
                 packed, abi.encodePacked(s.contributor, s.stake, s.baseVersion, s.update.digest, s.update.codec)
             );
         }
+        _dutyChecked(id, batch);
         _call(F_REPORT_SETTLE);
         vm.recordLogs();
         _prankFor(id, finaliser);
@@ -2546,7 +2596,7 @@ contract MarketHandler is IBountyMarketTypes {
     function _void(uint256 id, uint256 batch, uint256 reportedMask) internal {
         Info storage info = _infos[id - 1];
         SubmissionRecord[] memory records = _records[id][batch];
-        (uint256[] memory amounts, uint256 ethSlashed) = _silentSlashes(id, _onDuty(id, batch) & ~reportedMask);
+        (uint256[] memory amounts, uint256 ethSlashed) = _silentSlashes(id, _dutyChecked(id, batch) & ~reportedMask);
         uint256[] memory before = _voidSnapshot(id, records);
         _call(F_VOID);
         _prankFor(id, keeper);

@@ -117,3 +117,31 @@ def test_r8_settlement_checks_records_and_reports_against_the_chain(market, requ
     rnd.settle(0, rando)
     with reverts_with("BatchNotReportable", rnd.bounty_id, 0):
         rnd.settle(0, rando)  # never settled twice
+
+
+def test_r12_an_abstainer_is_not_charged_when_a_committer_withholds_its_reveal(
+    market, requester, staked_oracles, contributors, oracle_registry, rando
+):
+    """The R11 review's F3 on ganache: B cannot fetch an update, A and D commit (a quorum), so
+    B abstains (a zero commitment, R12); D withholds its reveal and the batch is voided. Only D,
+    which committed and did not reveal, is charged; a member that committed cannot abstain."""
+    rnd = Round.open(market, requester, staked_oracles[:3])
+    for i in range(4):
+        rnd.submit(contributors[i % 2], i)
+    a, b, d = staked_oracles[:3]
+    with reverts_with("AbstentionBeforeQuorum", rnd.bounty_id, 0, 0, 2):
+        market.commitReport(rnd.bounty_id, 0, b"\0" * 32, {"from": b})
+    rnd.commit(a, 0, [6_000] * 4)
+    rnd.commit(d, 0, [1] * 4)
+    with reverts_with("CommittedAlready", rnd.bounty_id, 0, d):
+        market.commitReport(rnd.bounty_id, 0, b"\0" * 32, {"from": d})
+    tx = market.commitReport(rnd.bounty_id, 0, b"\0" * 32, {"from": b})
+    assert tx.events["ReportCommitted"]["commitment"] == "0x" + "00" * 32
+    assert market.getCommits(rnd.bounty_id, 0)[2] == 1 << 1  # B sits the batch out
+    rnd.reveal_queued(0, skip=d)  # open at once: every member on duty committed
+    chain.sleep(3601)
+    stakes = [oracle_registry.oracleInfo(o)[0] for o in (a, b, d)]
+    tx = market.voidBatch(rnd.bounty_id, 0, rnd.records[0], {"from": rando})
+    assert [e["oracle"] for e in tx.events["OracleSlashed"]] == [d]
+    per_offence = market.memberBond(rnd.bounty_id)[1]
+    assert [oracle_registry.oracleInfo(o)[0] for o in (a, b, d)] == [stakes[0], stakes[1], stakes[2] - per_offence]
