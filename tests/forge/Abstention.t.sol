@@ -5,6 +5,7 @@ import {Test, Vm} from "./utils/Test.sol";
 import {MarketModel} from "./utils/MarketModel.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
+import {SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
 import {IBountyMarket, IBountyMarketTypes, IBountyMarketEvents, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Silence an honest member could not avoid, charged on a void someone else engineers
@@ -223,7 +224,7 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         vm.deal(requester, total);
         vm.prank(requester);
         id = market.createBounty{value: total}(p); // the escrow and the draw deposit (C5)
-        vm.roll(market.getBounty(id).drawBlock + 1);
+        vm.roll(market.getBounty(id).drawBlock + SEED_OFFSET); // the drawing half's seed block (C4)
         vm.prevrandao(keccak256("an honest PREVRANDAO"));
         market.drawCommittee(id);
         (m,,) = market.getCommittee(id);
