@@ -665,6 +665,12 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if ((status >> ST_REPORTED) & bit != 0) revert AlreadyReported(bountyId, batch, msg.sender);
         if (scores.length != _reportLength(n)) revert WrongScoreCount(_reportLength(n), scores.length);
         if (!_revealOpen(bountyId, b, status, batch, n)) revert RevealNotOpen(bountyId, batch);
+        // R11: only a commitment made in this batch opens (review 10, S1 and S2): a member's slot
+        // keeps its last commitment across batches, and one made during an earlier batch to this
+        // batch's report would otherwise be revealed without ever showing as committed here (so
+        // an honest member saw no quorum of commitments and could not abstain, R12) or by a
+        // member sitting the batch out (which cannot commit, so this also shuts it out)
+        if ((status >> ST_COMMITTED) & bit == 0) revert RevealMismatch(bountyId, batch, msg.sender);
     }
 
     // ------------------------------------------------------------ settlement

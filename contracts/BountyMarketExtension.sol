@@ -227,13 +227,25 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         emit SeatVacated(bountyId, oracle);
     }
 
+    /// @dev The bounty is AwaitingBaseline or Open (what _requireNotEnded requires).
+    function _live(uint256 bountyId) private view returns (bool) {
+        BountyState s = _state(bountyId);
+        return s == BountyState.Open || s == BountyState.AwaitingBaseline;
+    }
+
     /// @inheritdoc IBountyMarketExtension
     // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, whose recordSeed and exclude write only its own storage and call nothing back)
     function drawCommittee(uint256 bountyId) external {
-        _requireNotEnded(bountyId);
         Bounty storage b = _bounties[bountyId];
         uint256 at = b.drawBlock;
         if (at == 0 || block.number < at + SEED_OFFSET) revert DrawNotDue(bountyId, at);
+        // the seed of the drawing half `at` opens (rule C4): recorded now if this is its seed
+        // block at + SEED_OFFSET, else the one recorded there, 0 if nobody did (missed). First,
+        // before anything a requester can make revert (review 10, D4: a bounty cancelled in the
+        // seed block made the nodes' draw of it revert, and the recording with it, so every
+        // draw of the half lapsed uncharged): an ended bounty records the seed and draws nothing
+        (uint256 seed, bool over) = IOracleRegistry(_registry).seedFor(at);
+        if (!_live(bountyId)) return;
         address[] storage seats = _committees[bountyId];
         uint256 size = seats.length;
         // skipped: the seated and the requester; the registry excludes (rule C6) those that
@@ -244,9 +256,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             exclude[i] = seats[i];
             if (exclude[i] == address(0)) ++empty;
         }
-        // the seed of the drawing half `at` opens (rule C4): recorded now if this is its seed
-        // block at + SEED_OFFSET, else the one recorded there, 0 if nobody did (missed)
-        (uint256 seed, bool over) = IOracleRegistry(_registry).seedFor(at);
         if (seed == 0 || over) {
             // lapsed. A missed seed (censored seed block: who censored cannot be told) lapses
             // uncharged, first draw and replacement alike, re-armed for a later half. A seed
