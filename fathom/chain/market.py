@@ -524,6 +524,28 @@ class Market:
             gas = None  # the send estimates again and says why it reverts
         return sender.transact(fn, gas=gas)
 
+    def draw_committees(self, bounty_ids: list[int], record_seed: bool) -> list[tuple[str, Any]]:
+        """The draws due in one seed block (rule C4, review 10 D4), sent back to back without
+        waiting for each receipt: first, if `record_seed`, a bare `registry.recordSeed()`,
+        which nothing can make revert in the seed block (a draw can: its bounty cancelled in
+        that block), then each draw. Returns ("recordSeed" or the bounty id, receipt or the
+        ChainError it met) per call; a call that fails stops no other."""
+        sender = self._need_sender()
+        calls: list[tuple[Any, int]] = []
+        names: list[str] = []
+        fns = ([("recordSeed", self.registry.functions.recordSeed())] if record_seed else []) + \
+            [(str(b), self.market.functions.drawCommittee(b)) for b in bounty_ids]
+        out: list[tuple[str, Any]] = []
+        for name, fn in fns:
+            try:  # estimated at the block it lands in (the pending one): at the latest, DrawNotDue / SeedNotOpen
+                gas = int(fn.estimate_gas({"from": sender.address}, block_identifier="pending") * 1.2) + 10_000
+            except (ContractCustomError, ContractLogicError, ValueError) as exc:
+                out.append((name, ChainError(f"{name} would revert: {exc}")))
+                continue
+            calls.append((fn, gas))
+            names.append(name)
+        return out + list(zip(names, sender.transact_all(calls)))
+
     def seed_block(self, draw_block: int) -> int:
         """Rule C4: the one block whose PREVRANDAO seeds the drawing half `draw_block` opens,
         draw_block + the registry's SEED_OFFSET (2: a draw lands there or later, never before)."""

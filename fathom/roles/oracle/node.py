@@ -221,14 +221,17 @@ class OracleNode(Duties, Reports):
         whatever its terms: a draw only the requester would trigger lets it wait out, unseen,
         each outcome it dislikes (review F3; a lapsed first draw is charged anyway, C5). The
         seed is the PREVRANDAO of one block, the half's seed block (R3-2), and is recorded
-        only by a call that lands in it: so the node sends its draws as the first transactions
-        of the tick once its head is the block before it (on a local chain, where blocks come
+        only by a call that lands in it: so the node sends, as the first transactions of the
+        tick once its head is the block before it, a bare recordSeed and then its draws, back
+        to back (review 10, D4) (on a local chain, where blocks come
         only with transactions, it mines up to that block first). A draw sent later reads the
         recorded seed, or, if the seed block recorded nothing, re-arms the draw uncharged. A
         draw someone else already ran, or one the contract refuses, is left alone; the next
         tick reads the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
+        due: list[int] = []
+        record = False
         for bounty_id, at in self._armed_draws():
             if bounty_id in quarantined:
                 continue
@@ -241,14 +244,23 @@ class OracleNode(Duties, Reports):
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] != at:
                 continue  # drawn (or re-armed) by another node since
-            try:
-                self.market.draw_committee(bounty_id)
-                self._say(f"bounty {bounty_id}: drew its committee")
-            except ChainError as exc:
-                if "revert" not in str(exc):
-                    raise
-                log.info("bounty %s: drawCommittee refused (%s)", bounty_id, exc)
-            head = self.market.w3.eth.block_number
+            due.append(bounty_id)
+            record = record or (head == seed_block - 1 and not self.market.seed_recorded(at))
+        if not due:
+            return
+        # review 10, D4: the seed is recorded by a bare recordSeed sent first, not inside the
+        # first draw (a requester cancelling that bounty in the seed block would revert it, and
+        # the recording with it: every draw of the half re-armed uncharged, a re-roll); the draws
+        # follow back to back, and one that reverts stops none of the others
+        for name, outcome in self.market.draw_committees(due, record_seed=record):
+            if not isinstance(outcome, ChainError):
+                self._say("recorded the drawing half's seed" if name == "recordSeed"
+                          else f"bounty {name}: drew its committee")
+            elif "revert" in str(outcome):
+                log.info("%s refused (%s)", "recordSeed" if name == "recordSeed" else f"bounty {name}: drawCommittee",
+                         outcome)
+            else:
+                raise outcome
 
     def may_mine_to_staking(self) -> bool:
         """Whether this node may mine empty blocks to reach the registry's staking half (O7):
