@@ -475,6 +475,12 @@ class Market:
         """Empty a drawn seat whose holder never joined within the timeout, or cannot bond (C6)."""
         return self.send(self.market.functions.vacateSeat(bounty_id, oracle))
 
+    def leave_committee(self, bounty_id: int) -> Any:
+        """Leave the bounty's committee and release this member's bond in the registry (what is
+        left of it after slashes): once the bounty is Closed or Revealed, at any time; before,
+        only as C2 allows (review 10, D3: nothing else ever releases a bond)."""
+        return self.send(self.market.functions.leaveCommittee(bounty_id))
+
     def envelope(self) -> tuple:
         """IOracleRegistry.envelope() as a Policy tuple: the standard envelope (R3-4)."""
         return tuple(self.registry.functions.envelope().call())

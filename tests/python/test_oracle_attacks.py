@@ -635,3 +635,50 @@ def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_rev
     assert stake(0) == before[0], "the honest reporter is not charged"
     assert stake(1) < before[1], "the member that committed and withheld its reveal is charged"
     assert {e["oracle"] for e in named(events, "OracleSlashed") if e["amount"]} == {rnd.oracles[1].address}
+
+
+def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_never_only_falls(
+        world: World, tmp_path, fathom_env, capsys):
+    """Review 10, D3: nothing in fathom called leaveCommittee, so every bounty an honest node
+    served locked another bond for good: its drawn seats elsewhere then waited for free stake
+    for ever (C6 never vacates them, R3-5), stalling the baseline and charging the honest
+    requester, and the node could never unbond. Now the node leaves every committee it joined
+    once the bounty is Closed (or Revealed, after its F2 disclosure), once, not again after a
+    restart; `fathom oracle leave ID` does it by hand and refuses, one line and nothing sent,
+    for an account that already left."""
+    from fathom.chain.deployments import write_deployment
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
+    bid = rnd.bounty_id
+    bond, _ = rnd.viewer.member_bond(bid)
+    stakes = [rnd.viewer.stake_of(o.address) for o in rnd.oracles]
+    assert all(rnd.viewer.free_stake(o.address) == s - bond for o, s in zip(rnd.oracles, stakes)), "bonded"
+    world.market_for(rnd.requester).cancel(bid)
+    running = rnd.nodes[:2]  # the third node is stopped: its operator leaves by hand
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Closed", nodes=running)
+    for node in running:
+        node.tick()
+    for o, s in zip(rnd.oracles[:2], stakes):
+        assert rnd.viewer.free_stake(o.address) == s, "the bond was released on close"
+    assert rnd.viewer.free_stake(rnd.oracles[2].address) == stakes[2] - bond
+    left = named(rnd.events(), "CommitteeLeft")
+    assert sorted(e["oracle"] for e in left) == sorted(n.address for n in running)
+    restarted = rnd.node(0)
+    restarted.tick()
+    assert len(named(rnd.events(), "CommitteeLeft")) == 2, "a restart does not leave again"
+
+    deployments = tmp_path / "deployments"
+    write_deployment(deployments, "leavetest", {"network": "leavetest", "chain_id": world.w3.eth.chain_id, "block": 0,
+                                                "contracts": world.addresses})
+    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
+    fathom_env.setenv("FATHOM_NETWORK", "leavetest")
+    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
+    fathom_env.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[2].key.hex())
+    assert cli_main(["oracle", "leave", str(bid)]) == 0
+    assert f"left the committee of bounty {bid}" in capsys.readouterr().out
+    assert rnd.viewer.free_stake(rnd.oracles[2].address) == stakes[2]
+    block = world.w3.eth.block_number
+    assert cli_main(["oracle", "leave", str(bid)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fathom: error:") and "already left" in err[0], err
+    assert world.w3.eth.block_number == block, "nothing sent"

@@ -355,6 +355,7 @@ class OracleNode(Duties, Reports):
                 if status in ("Closed", "Revealed"):
                     if status == "Revealed":  # F2: the update keys, for anyone's audit (after the reveal)
                         self.disclose(bounty_id)
+                    self.leave(bounty_id)  # D3: its bond back, or its stake only ever falls
                     continue
                 self.serve(bounty_id, status)
             except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
@@ -364,6 +365,32 @@ class OracleNode(Duties, Reports):
                     self._quarantine(bounty_id, exc)
         if failed is not None:
             raise failed
+
+    def leave(self, bounty_id: int) -> bool:
+        """Review 10, D3: once a bounty it joined is Closed or Revealed (after its F2 disclosure),
+        leave its committee, releasing the bond. Nothing else releases one: without this every
+        bounty served locks another bond for good, the node's drawn seats elsewhere wait for
+        free stake for ever (C6) and it can never unbond. Once: the chain's CommitteeLeft event
+        is the record (a restart does not send it again). True if it left now."""
+        left = self.__dict__.setdefault("_left_bounties", set())
+        if bounty_id in left:
+            return False
+        members, opted, _ = self.market.committee(bounty_id)
+        if self.address not in members or not opted & (1 << members.index(self.address)) or any(
+                e.name == "CommitteeLeft" and e["oracle"] == self.address for e in self._latest(bounty_id)):
+            left.add(bounty_id)
+            return False
+        try:
+            self.market.leave_committee(bounty_id)
+        except ChainError as exc:
+            if "revert" not in str(exc):
+                raise  # the node did not answer: transient
+            log.info("bounty %s: leaveCommittee refused (%s)", bounty_id, exc)
+            left.add(bounty_id)
+            return False
+        left.add(bounty_id)
+        self._say(f"bounty {bounty_id}: left its committee, its bond released")
+        return True
 
     # ------------------------------------------------------------ quarantine and pins
 
