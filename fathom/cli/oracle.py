@@ -163,8 +163,10 @@ def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
         print("  no quarantined bounty")
     for q in status["quarantined"]:
         print(f"  bounty {q['bounty']} quarantined: {q['reason']}")
+    quarantined = {q["bounty"] for q in status["quarantined"]}
     for b in status["sitting_out"]:
-        print(f"  bounty {b}: sitting out every batch, no keyring seats this node (C7)")
+        why = "quarantined after joining" if b in quarantined else "no keyring seats this node"
+        print(f"  bounty {b}: sitting out every batch, {why} (C7)")
     return 0
 
 
@@ -224,7 +226,8 @@ def register(sub: Any) -> None:
     p = with_key(oracle.add_parser("status", help="what this node's state holds: checkpoint, reports, quarantined bounties",
                                    description="Read the node's SQLite state in FATHOM_DATA_DIR (no chain access): "
                                    "the checkpoint, reports, skipped submissions, every quarantined bounty "
-                                   "with its reason, and every drawn bounty where it holds a standing sit-out "
-                                   "because no keyring seats it yet (rule C7)."))
+                                   "with its reason, and every bounty where it holds a standing sit-out "
+                                   "(rule C7): a drawn seat no keyring seats yet, or a bounty it joined and then "
+                                   "quarantined."))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_oracle_status)

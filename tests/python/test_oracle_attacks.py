@@ -682,3 +682,33 @@ def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_ne
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("fathom: error:") and "already left" in err[0], err
     assert world.w3.eth.block_number == block, "nothing sent"
+
+
+def test_attack_N1_a_joined_node_that_quarantines_a_bounty_sits_out_instead_of_staying_silent_on_duty(
+        world: World, tmp_path, monkeypatch, capsys):
+    """Review 10, N1: a member that quarantined a bounty it had already joined (any failure
+    after joining that is neither a rejection nor transient: say a contributor's crafted update
+    raising in scoring) stayed opted in, on duty and silent, so every void charged it until
+    its bond was gone. Now it takes the standing sit-out (C7) first, says so in the quarantine
+    reason and in `fathom oracle status`, and leaves once the bounty ends."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
+    bid = rnd.bounty_id
+    node = rnd.nodes[0]
+
+    def crafted(*args, **kwargs):
+        raise RuntimeError("an update crafted to raise in scoring")
+
+    monkeypatch.setattr(node, "_report_for", crafted)
+    rnd.contribute("c0", 0)
+    node.tick()
+    reason = node.quarantined().get(bid)
+    assert reason and "crafted" in reason and "sitting out" in reason, reason
+    members, _, _ = rnd.viewer.committee(bid)
+    assert rnd.viewer.standing_sit_out(bid) == 1 << members.index(node.address), "off duty (C7), not silent on duty"
+    node.tick()  # quarantined: nothing more is sent
+    assert len(named(rnd.events(), "SitOutSet")) == 1
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "oracle0"))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[0].key.hex())
+    assert cli_main(["oracle", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"bounty {bid}: sitting out every batch, quarantined after joining (C7)" in out, out

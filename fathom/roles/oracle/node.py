@@ -349,6 +349,15 @@ class OracleNode(Duties, Reports):
         failed: Exception | None = None
         for bounty_id in mine:
             if bounty_id in quarantined:
+                # a quarantined bounty it joined still holds its bond: released once it ends (D3)
+                try:
+                    if bounty_id not in self.__dict__.get("_left_bounties", ()) and \
+                            self.market.state(bounty_id) in ("Closed", "Revealed"):
+                        self.leave(bounty_id)
+                except Exception as exc:  # noqa: BLE001 - retried next tick; never the node's
+                    if not transient(exc):
+                        raise
+                    failed = failed or exc
                 continue
             try:
                 status = self.market.state(bounty_id)
@@ -398,13 +407,37 @@ class OracleNode(Duties, Reports):
         return dict(self.db.execute("SELECT bounty, reason FROM quarantine").fetchall())
 
     def _quarantine(self, bounty_id: int, exc: BaseException) -> None:
+        """Stop serving the bounty, for good, with its reason (F9). A bounty this node already
+        joined is first sat out (C7, review 10 N1): a member left on duty and silent would be
+        charged on every void, so a failure the attacker can cause (a crafted update that
+        raises, an artefact published after the join, D1) would drain its bond. A transient
+        failure of that sitOut raises (nothing recorded: the next tick quarantines again)."""
         reason = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, (FathomError, ValueError)):  # not a refusal we raise on purpose: show where
             log.error("bounty %s: unexpected failure", bounty_id, exc_info=exc)
+        if self._sit_out_joined(bounty_id):
+            reason += " (joined: sitting out every batch, C7; leaves once the bounty is closed)"
         self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", (bounty_id, reason, wall_time()))
         self._readers.pop(bounty_id, None)
         self._validation.pop(bounty_id, None)
         self._say(f"bounty {bounty_id}: quarantined, not served any more ({reason})")
+
+    def _sit_out_joined(self, bounty_id: int) -> bool:
+        """Take the standing sit-out (C7) on a bounty this node joined; True if it holds one."""
+        members, opted, _ = self.market.committee(bounty_id)
+        if self.address not in members or not opted & (1 << members.index(self.address)):
+            return False
+        bit = 1 << members.index(self.address)
+        if self.market.standing_sit_out(bounty_id) & bit:
+            return True
+        try:
+            self.market.sit_out(bounty_id, True)
+        except ChainError as exc:
+            if "revert" not in str(exc):
+                raise
+            log.info("bounty %s: sitOut(true) refused (%s)", bounty_id, exc)
+            return False
+        return True
 
     def _pin_new(self, mine: set[int]) -> None:
         """Pin each submitted update of my bounties as soon as its event is confirmed (in the
