@@ -188,7 +188,8 @@ def register(sub: Any) -> None:
                                     "committee names this account (named or drawn) and that the policy accepts: "
                                     "commit to each batch's report, then reveal it (R11), or abstain on chain when it cannot "
                                     "fetch an update by the report deadline and a quorum committed (R12, F8); hold a "
-                                    "standing sit-out on a drawn seat no keyring seats yet (C7); once a bounty is revealed, "
+                                    "standing sit-out on a drawn seat no keyring seats yet, and on a bounty it joined and then "
+                                    "quarantined because it cannot serve it (C7, F9); once a bounty is revealed, "
                                     "disclose its updates' keys on chain for anyone's audit (F2); once a bounty it "
                                     "joined is closed or revealed (after that disclosure), leave its committee, "
                                     "releasing the bond (as `fathom oracle leave`)."))

@@ -712,3 +712,37 @@ def test_attack_N1_a_joined_node_that_quarantines_a_bounty_sits_out_instead_of_s
     assert cli_main(["oracle", "status"]) == 0
     out = capsys.readouterr().out
     assert f"bounty {bid}: sitting out every batch, quarantined after joining (C7)" in out, out
+
+
+def test_attack_D1_an_unservable_drawn_bounty_is_joined_then_sat_out_so_its_seats_cannot_be_vacated(
+        world: World, tmp_path, monkeypatch):
+    """Review 10, D1: for a drawn seat a keyring already seated, the node ran its servability
+    check (F9) before joining; a requester publishing an artefact that fails it (here a
+    validation set of 10 features for an 8-feature model) had every honest drawn node
+    quarantine unjoined, holding free stake, so C6 read them as dead: each seat was vacated
+    and redrawn, uncharged, until a coalition that runs no check held the committee. Now a
+    drawn node joins (bonds) first and checks after; unservable, it quarantines with the
+    standing sit-out (C7), so no void charges it and no seat of it is vacatable. A named
+    committee still checks before it bonds (the F9 test above)."""
+    from fathom.chain.client import ChainError
+
+    X = np.zeros((50, 10), np.float32)
+    monkeypatch.setitem(DATA, "validation", (X, np.zeros(50, np.int64)))
+    monkeypatch.setattr(requester_module, "check_bounty", lambda *a: None)  # the attacker skips the tools' check
+    rnd = open_round(world, tmp_path, ["c0"], drawn=True, baseline=False)  # drawn, and seated by the keyring
+    monkeypatch.undo()
+    bid = rnd.bounty_id
+    for node in rnd.nodes:
+        node.tick()
+    members, opted, _ = rnd.viewer.committee(bid)
+    assert opted == 0b111, "every drawn node joined (bonded) before checking"
+    assert rnd.viewer.standing_sit_out(bid) == 0b111, "unservable: each sits out (C7), never on duty silent"
+    for node in rnd.nodes:
+        reason = node.quarantined().get(bid)
+        assert reason and "does not fit" in reason and "sitting out" in reason, reason
+    advance_time(world.w3, rnd.view()["scoringTimeout"])
+    anyone = world.market_for(world.new_party("vacater"))
+    anyone.wait_for_staking_half("the test")
+    for m in members:
+        with pytest.raises(ChainError, match="SeatNotVacatable"):
+            anyone.vacate_seat(bid, m)  # joined: no free re-roll
