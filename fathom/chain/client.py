@@ -304,17 +304,49 @@ class Sender:
         receipt = self.transact(contract.constructor(*args), value=value)
         return self.w3.eth.contract(address=receipt.contractAddress, abi=abi(name))
 
-    def _send(self, tx: dict[str, Any], fn: Any, wait: float, on_sent: Callable[[bytes], None] | None = None) -> Any:
+    def _submit(self, tx: dict[str, Any], fn: Any) -> Any:
+        """Hand a built (or, unlocked, an unsigned) transaction to the node; its hash."""
         what = getattr(fn, "fn_name", "deploy")
         try:
             if self.private_key:
                 tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
                 signed = Account.sign_transaction(tx, self.private_key)
-                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            else:
-                tx_hash = fn.transact(tx)
+                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            return fn.transact(tx)
         except ContractCustomError as exc:
             raise ChainError(f"{what} reverted: {describe_revert(exc.data)}") from None
+
+    def transact_all(self, calls: list[tuple[Any, int]], wait: float = 120.0) -> list[Any]:
+        """Send contract calls `(fn, gas)` back to back, with consecutive nonces and no wait for
+        any receipt in between (so that they can all land in one block: the seed block of
+        rule C4), then wait for each. Returns, in order, each call's receipt, or the ChainError
+        it met (refused when sent, or reverted when mined): one failing call stops no other."""
+        nonce = self.w3.eth.get_transaction_count(self.address, "pending")
+        sent: list[Any] = []
+        for fn, gas in calls:
+            tx: dict[str, Any] = {"from": self.address, "value": 0, "gas": gas, "nonce": nonce}
+            try:
+                sent.append(self._submit(fn.build_transaction(tx) if self.private_key else tx, fn))
+                nonce += 1
+            except ChainError as exc:
+                sent.append(exc)
+        out: list[Any] = []
+        for (fn, _), tx_hash in zip(calls, sent):
+            if isinstance(tx_hash, ChainError):
+                out.append(tx_hash)
+                continue
+            try:
+                receipt = self.wait_for_receipt(tx_hash, wait, fn.fn_name)
+            except ChainError as exc:
+                out.append(exc)
+                continue
+            out.append(receipt if receipt.status == 1 else
+                       ChainError(f"{fn.fn_name} reverted in transaction {Web3.to_hex(tx_hash)}"))
+        return out
+
+    def _send(self, tx: dict[str, Any], fn: Any, wait: float, on_sent: Callable[[bytes], None] | None = None) -> Any:
+        what = getattr(fn, "fn_name", "deploy")
+        tx_hash = self._submit(tx, fn)
         if on_sent is not None:
             on_sent(bytes(tx_hash))
         receipt = self.wait_for_receipt(tx_hash, wait, what)

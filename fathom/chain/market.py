@@ -475,6 +475,12 @@ class Market:
         """Empty a drawn seat whose holder never joined within the timeout, or cannot bond (C6)."""
         return self.send(self.market.functions.vacateSeat(bounty_id, oracle))
 
+    def leave_committee(self, bounty_id: int) -> Any:
+        """Leave the bounty's committee and release this member's bond in the registry (what is
+        left of it after slashes): once the bounty is Closed or Revealed, at any time; before,
+        only as C2 allows (review 10, D3: nothing else ever releases a bond)."""
+        return self.send(self.market.functions.leaveCommittee(bounty_id))
+
     def envelope(self) -> tuple:
         """IOracleRegistry.envelope() as a Policy tuple: the standard envelope (R3-4)."""
         return tuple(self.registry.functions.envelope().call())
@@ -523,6 +529,28 @@ class Market:
         except (ContractCustomError, ContractLogicError, ValueError):
             gas = None  # the send estimates again and says why it reverts
         return sender.transact(fn, gas=gas)
+
+    def draw_committees(self, bounty_ids: list[int], record_seed: bool) -> list[tuple[str, Any]]:
+        """The draws due in one seed block (rule C4, review 10 D4), sent back to back without
+        waiting for each receipt: first, if `record_seed`, a bare `registry.recordSeed()`,
+        which nothing can make revert in the seed block (a draw can: its bounty cancelled in
+        that block), then each draw. Returns ("recordSeed" or the bounty id, receipt or the
+        ChainError it met) per call; a call that fails stops no other."""
+        sender = self._need_sender()
+        calls: list[tuple[Any, int]] = []
+        names: list[str] = []
+        fns = ([("recordSeed", self.registry.functions.recordSeed())] if record_seed else []) + \
+            [(str(b), self.market.functions.drawCommittee(b)) for b in bounty_ids]
+        out: list[tuple[str, Any]] = []
+        for name, fn in fns:
+            try:  # estimated at the block it lands in (the pending one): at the latest, DrawNotDue / SeedNotOpen
+                gas = int(fn.estimate_gas({"from": sender.address}, block_identifier="pending") * 1.2) + 10_000
+            except (ContractCustomError, ContractLogicError, ValueError) as exc:
+                out.append((name, ChainError(f"{name} would revert: {exc}")))
+                continue
+            calls.append((fn, gas))
+            names.append(name)
+        return out + list(zip(names, sender.transact_all(calls)))
 
     def seed_block(self, draw_block: int) -> int:
         """Rule C4: the one block whose PREVRANDAO seeds the drawing half `draw_block` opens,

@@ -134,6 +134,21 @@ def _cmd_oracle_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_oracle_leave(args: argparse.Namespace, settings: Settings) -> int:
+    """Review 10, D3: leave a committee (release the bond); refused, nothing sent, unless joined."""
+    market = market_for(args, settings)
+    market.require_bounty(args.bounty)
+    me = market.sender.address
+    members, opted, _ = market.committee(args.bounty)
+    if me not in members or not opted & (1 << members.index(me)):
+        raise FathomError(f"{me} is not an opted-in member of bounty {args.bounty}: nothing to leave")
+    if any(e.name == "CommitteeLeft" and e["oracle"] == me for e in market.events(bounty_id=args.bounty)):
+        raise FathomError(f"{me} already left bounty {args.bounty}: its bond was released")
+    market.leave_committee(args.bounty)  # before close, C2's refusals come back as one line, unsent
+    print(f"left the committee of bounty {args.bounty}: the bond of {me} is released")
+    return 0
+
+
 def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.oracle import node_status
 
@@ -148,8 +163,10 @@ def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
         print("  no quarantined bounty")
     for q in status["quarantined"]:
         print(f"  bounty {q['bounty']} quarantined: {q['reason']}")
+    quarantined = {q["bounty"] for q in status["quarantined"]}
     for b in status["sitting_out"]:
-        print(f"  bounty {b}: sitting out every batch, no keyring seats this node (C7)")
+        why = "quarantined after joining" if b in quarantined else "no keyring seats this node"
+        print(f"  bounty {b}: sitting out every batch, {why} (C7)")
     return 0
 
 
@@ -171,8 +188,11 @@ def register(sub: Any) -> None:
                                     "committee names this account (named or drawn) and that the policy accepts: "
                                     "commit to each batch's report, then reveal it (R11), or abstain on chain when it cannot "
                                     "fetch an update by the report deadline and a quorum committed (R12, F8); hold a "
-                                    "standing sit-out on a drawn seat no keyring seats yet (C7); once a bounty is revealed, "
-                                    "disclose its updates' keys on chain for anyone's audit (F2)."))
+                                    "standing sit-out on a drawn seat no keyring seats yet, and on a bounty it joined and then "
+                                    "quarantined because it cannot serve it (C7, F9); once a bounty is revealed, "
+                                    "disclose its updates' keys on chain for anyone's audit (F2); once a bounty it "
+                                    "joined is closed or revealed (after that disclosure), leave its committee, "
+                                    "releasing the bond (as `fathom oracle leave`)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once, and the node never tops up); with "
@@ -195,10 +215,20 @@ def register(sub: Any) -> None:
     _policy_args(p)
     p.add_argument("--show", action="store_true", help="print the registered policy, change nothing")
     p.set_defaults(func=_cmd_oracle_policy)
+    p = with_key(oracle.add_parser("leave", help="leave a bounty's committee and release this oracle's bond",
+                                   description="Leave the committee of bounty ID and release this oracle's bond "
+                                   "in the registry (what slashes left of it). Once the bounty is Closed or "
+                                   "Revealed, at any time (`fathom oracle run` does it by itself, after its key "
+                                   "disclosure, F2); before, only while no batch is under way and the committee "
+                                   "stays large enough (rule C2). Refused, with nothing sent, for an account that "
+                                   "is not an opted-in member or already left."))
+    p.add_argument("bounty", type=int, metavar="ID")
+    p.set_defaults(func=_cmd_oracle_leave)
     p = with_key(oracle.add_parser("status", help="what this node's state holds: checkpoint, reports, quarantined bounties",
                                    description="Read the node's SQLite state in FATHOM_DATA_DIR (no chain access): "
                                    "the checkpoint, reports, skipped submissions, every quarantined bounty "
-                                   "with its reason, and every drawn bounty where it holds a standing sit-out "
-                                   "because no keyring seats it yet (rule C7)."))
+                                   "with its reason, and every bounty where it holds a standing sit-out "
+                                   "(rule C7): a drawn seat no keyring seats yet, or a bounty it joined and then "
+                                   "quarantined."))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_oracle_status)

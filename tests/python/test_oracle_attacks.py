@@ -635,3 +635,114 @@ def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_rev
     assert stake(0) == before[0], "the honest reporter is not charged"
     assert stake(1) < before[1], "the member that committed and withheld its reveal is charged"
     assert {e["oracle"] for e in named(events, "OracleSlashed") if e["amount"]} == {rnd.oracles[1].address}
+
+
+def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_never_only_falls(
+        world: World, tmp_path, fathom_env, capsys):
+    """Review 10, D3: nothing in fathom called leaveCommittee, so every bounty an honest node
+    served locked another bond for good: its drawn seats elsewhere then waited for free stake
+    for ever (C6 never vacates them, R3-5), stalling the baseline and charging the honest
+    requester, and the node could never unbond. Now the node leaves every committee it joined
+    once the bounty is Closed (or Revealed, after its F2 disclosure), once, not again after a
+    restart; `fathom oracle leave ID` does it by hand and refuses, one line and nothing sent,
+    for an account that already left."""
+    from fathom.chain.deployments import write_deployment
+
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
+    bid = rnd.bounty_id
+    bond, _ = rnd.viewer.member_bond(bid)
+    stakes = [rnd.viewer.stake_of(o.address) for o in rnd.oracles]
+    assert all(rnd.viewer.free_stake(o.address) == s - bond for o, s in zip(rnd.oracles, stakes)), "bonded"
+    world.market_for(rnd.requester).cancel(bid)
+    running = rnd.nodes[:2]  # the third node is stopped: its operator leaves by hand
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Closed", nodes=running)
+    for node in running:
+        node.tick()
+    for o, s in zip(rnd.oracles[:2], stakes):
+        assert rnd.viewer.free_stake(o.address) == s, "the bond was released on close"
+    assert rnd.viewer.free_stake(rnd.oracles[2].address) == stakes[2] - bond
+    left = named(rnd.events(), "CommitteeLeft")
+    assert sorted(e["oracle"] for e in left) == sorted(n.address for n in running)
+    restarted = rnd.node(0)
+    restarted.tick()
+    assert len(named(rnd.events(), "CommitteeLeft")) == 2, "a restart does not leave again"
+
+    deployments = tmp_path / "deployments"
+    write_deployment(deployments, "leavetest", {"network": "leavetest", "chain_id": world.w3.eth.chain_id, "block": 0,
+                                                "contracts": world.addresses})
+    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
+    fathom_env.setenv("FATHOM_NETWORK", "leavetest")
+    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
+    fathom_env.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[2].key.hex())
+    assert cli_main(["oracle", "leave", str(bid)]) == 0
+    assert f"left the committee of bounty {bid}" in capsys.readouterr().out
+    assert rnd.viewer.free_stake(rnd.oracles[2].address) == stakes[2]
+    block = world.w3.eth.block_number
+    assert cli_main(["oracle", "leave", str(bid)]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("fathom: error:") and "already left" in err[0], err
+    assert world.w3.eth.block_number == block, "nothing sent"
+
+
+def test_attack_N1_a_joined_node_that_quarantines_a_bounty_sits_out_instead_of_staying_silent_on_duty(
+        world: World, tmp_path, monkeypatch, capsys):
+    """Review 10, N1: a member that quarantined a bounty it had already joined (any failure
+    after joining that is neither a rejection nor transient: say a contributor's crafted update
+    raising in scoring) stayed opted in, on duty and silent, so every void charged it until
+    its bond was gone. Now it takes the standing sit-out (C7) first, says so in the quarantine
+    reason and in `fathom oracle status`, and leaves once the bounty ends."""
+    rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
+    bid = rnd.bounty_id
+    node = rnd.nodes[0]
+
+    def crafted(*args, **kwargs):
+        raise RuntimeError("an update crafted to raise in scoring")
+
+    monkeypatch.setattr(node, "_report_for", crafted)
+    rnd.contribute("c0", 0)
+    node.tick()
+    reason = node.quarantined().get(bid)
+    assert reason and "crafted" in reason and "sitting out" in reason, reason
+    members, _, _ = rnd.viewer.committee(bid)
+    assert rnd.viewer.standing_sit_out(bid) == 1 << members.index(node.address), "off duty (C7), not silent on duty"
+    node.tick()  # quarantined: nothing more is sent
+    assert len(named(rnd.events(), "SitOutSet")) == 1
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "oracle0"))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[0].key.hex())
+    assert cli_main(["oracle", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"bounty {bid}: sitting out every batch, quarantined after joining (C7)" in out, out
+
+
+def test_attack_D1_an_unservable_drawn_bounty_is_joined_then_sat_out_so_its_seats_cannot_be_vacated(
+        world: World, tmp_path, monkeypatch):
+    """Review 10, D1: for a drawn seat a keyring already seated, the node ran its servability
+    check (F9) before joining; a requester publishing an artefact that fails it (here a
+    validation set of 10 features for an 8-feature model) had every honest drawn node
+    quarantine unjoined, holding free stake, so C6 read them as dead: each seat was vacated
+    and redrawn, uncharged, until a coalition that runs no check held the committee. Now a
+    drawn node joins (bonds) first and checks after; unservable, it quarantines with the
+    standing sit-out (C7), so no void charges it and no seat of it is vacatable. A named
+    committee still checks before it bonds (the F9 test above)."""
+    from fathom.chain.client import ChainError
+
+    X = np.zeros((50, 10), np.float32)
+    monkeypatch.setitem(DATA, "validation", (X, np.zeros(50, np.int64)))
+    monkeypatch.setattr(requester_module, "check_bounty", lambda *a: None)  # the attacker skips the tools' check
+    rnd = open_round(world, tmp_path, ["c0"], drawn=True, baseline=False)  # drawn, and seated by the keyring
+    monkeypatch.undo()
+    bid = rnd.bounty_id
+    for node in rnd.nodes:
+        node.tick()
+    members, opted, _ = rnd.viewer.committee(bid)
+    assert opted == 0b111, "every drawn node joined (bonded) before checking"
+    assert rnd.viewer.standing_sit_out(bid) == 0b111, "unservable: each sits out (C7), never on duty silent"
+    for node in rnd.nodes:
+        reason = node.quarantined().get(bid)
+        assert reason and "does not fit" in reason and "sitting out" in reason, reason
+    advance_time(world.w3, rnd.view()["scoringTimeout"])
+    anyone = world.market_for(world.new_party("vacater"))
+    anyone.wait_for_staking_half("the test")
+    for m in members:
+        with pytest.raises(ChainError, match="SeatNotVacatable"):
+            anyone.vacate_seat(bid, m)  # joined: no free re-roll

@@ -11,6 +11,7 @@ checkpoint changed (a re-org), and retries RPC and store failures with backoff u
 from __future__ import annotations
 
 import json
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -401,7 +402,7 @@ def test_a_node_triggers_a_due_draw_and_the_drawn_committee_names_it(world: Worl
     node.trigger_draws()  # on a local chain it mines to the block before the seed block, then draws
     seed_block = requester.seed_block(view["drawBlock"])
     assert seed_block - view["drawBlock"] == requester.registry.functions.seedOffset().call() == SEED_OFFSET
-    assert world.w3.eth.block_number == seed_block, "the draw landed in the seed block (R3-2)"
+    assert world.w3.eth.get_block(seed_block)["transactions"], "the node's recordSeed landed in the seed block (R3-2, D4)"
     assert requester.seed_recorded(view["drawBlock"])
     members = requester.committee(bid)[0]
     assert sorted(members) == sorted(o.address for o in oracles), "3 of 3 oracles seated"
@@ -440,10 +441,90 @@ def test_attack_R3_2_a_missed_seed_block_re_arms_the_draw_uncharged_and_the_node
     mine(world.w3, view["drawBlock"] - world.w3.eth.block_number)
     node.sync()
     node.trigger_draws()
-    assert world.w3.eth.block_number == requester.seed_block(view["drawBlock"])
+    assert requester.seed_recorded(view["drawBlock"]), "recorded in the next half's seed block"
     assert sorted(requester.committee(bid)[0]) == sorted(o.address for o in oracles), "drawn the next half"
     # R3-4: the registry's standard envelope, as the CLI's checks read it (minStake / 16 the bond floor)
     assert requester.envelope() == (3_600, 30 * 86_400, 10**15, 192, False, requester.draw_deposit())
+
+
+def test_attack_D4_cancelling_the_first_drawn_bounty_in_the_seed_block_does_not_veto_the_seed(world: World, tmp_path):
+    """Review 10, D4: the seed block's PREVRANDAO is public one block early. A requester holding
+    the lowest-id armed draw of a half (a reward-0 decoy) cancels it in the seed block, ahead of
+    the nodes. The node used to send only that decoy's draw there (waiting for its receipt
+    before the next), which then reverted with the seed recording inside it: the seed block
+    recorded nothing and every draw of the half lapsed uncharged, a re-roll. Now the node's
+    first transaction aimed at the seed block is a bare recordSeed, and its draws follow back to
+    back in the same block; the decoy's reverting draw stops none of the others."""
+    import threading
+
+    from eth_account import Account
+
+    from fathom.roles.requester import default_terms
+    from fathom.storage.store import EmbeddedStore
+
+    w3 = world.w3
+    oracles = [world.new_party(f"veto{i}") for i in range(3)]
+    for o in oracles:
+        world.market_for(o).stake_oracle(2 * 10**18)
+    party = world.new_party("veto-requester")
+    requester = world.market_for(party)
+    terms = default_terms(requester.now(), ["0x" + "00" * 20] * 3)
+    terms.update({"initialModel": (b"\x01" * 32, 0x55), "keyring": (b"\x02" * 32, 0x55),
+                  "validationCommitment": b"\x03" * 32})
+    decoy = requester.create_bounty(terms)
+    real = requester.create_bounty(terms)
+    at = requester.bounty(decoy)["drawBlock"]
+    assert requester.bounty(real)["drawBlock"] == at, "both draws armed in one drawing half"
+    seed_block = requester.seed_block(at)
+    mine(w3, seed_block - 1 - w3.eth.block_number)
+
+    def pending() -> int:
+        return int(w3.provider.make_request("txpool_status", [])["result"]["pending"], 16)
+
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        errors: list[BaseException] = []
+
+        def draw() -> None:
+            try:  # the node in this thread (its state file is its thread's)
+                node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+                node.sync()
+                node.trigger_draws()
+            except BaseException as exc:  # noqa: BLE001 - re-raised below, in the test's thread
+                errors.append(exc)
+
+        drawing = threading.Thread(target=draw)
+        drawing.start()
+        seen, still = 0, 0
+        for _ in range(600):  # until the node's transactions for the seed block stop coming
+            if still >= 10 or not drawing.is_alive():
+                break
+            time.sleep(0.1)
+            now = pending()
+            still = still + 1 if now == seen and now >= 1 else 0
+            seen = now
+        # the attacker's cancel of the decoy, unseen by the node's estimates (a private order flow)
+        # and with a tip above the node's: first in the seed block
+        cancel = requester.market.functions.cancel(decoy).build_transaction({
+            "from": party.address, "gas": 500_000, "nonce": w3.eth.get_transaction_count(party.address),
+            "maxPriorityFeePerGas": 50 * 10**9, "maxFeePerGas": 200 * 10**9})
+        w3.eth.send_raw_transaction(Account.sign_transaction(cancel, party.key).raw_transaction)
+        w3.provider.make_request("evm_mine", [])  # the seed block, with all of them
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    while drawing.is_alive():  # what the node sends after the seed block
+        if pending():
+            w3.provider.make_request("evm_mine", [])
+        drawing.join(0.2)
+    assert not errors, errors
+    assert requester.bounty(decoy)["cancelled"], "the decoy was cancelled in the seed block"
+    assert requester.seed_recorded(at), "the seed block recorded the seed (no veto)"
+    view = requester.bounty(real)
+    assert view["drawBlock"] == 0, "the real bounty was drawn, not re-armed"
+    assert sorted(requester.committee(real)[0]) == sorted(o.address for o in oracles)
+    block = w3.eth.get_block(seed_block, full_transactions=True)
+    mine_ = [tx for tx in block.transactions if tx["from"] == oracles[0].address]
+    assert mine_ and mine_[0]["to"] == requester.registry.address, "the node's first transaction: recordSeed"
 
 
 def test_a_drawn_committee_is_seated_by_the_requester_and_decides_a_batch(world: World, tmp_path):

@@ -53,10 +53,12 @@ class Duties:
             # The node joins at once all the same: a seat not joined within the timeout may be
             # vacated by anyone (C6), so waiting for the keyring would let a requester that never
             # seats honest members have their seats drawn again for free
+            # a named (trusted) committee checks before it bonds anything (F9). A drawn seat joins
+            # first and checks after (`_seated` below): an unservable artefact the requester
+            # publishes must not keep the node unjoined with free stake, which C6 reads as dead
+            # and vacates, uncharged (review 10, D1: a free re-roll); joined, it sits out (N1)
             if not drawn:
                 self._check_servable(bounty_id)  # raises (quarantine) before it bonds anything
-            else:
-                self._seated(bounty_id)  # if already seated, the same check, before it bonds anything
             why = self.policy_refusal(bounty_id)
             if why is not None:  # never joins outside its policy (O5), whatever the registry holds
                 raise Unjoinable(f"outside this node's acceptance policy: {why}")
@@ -169,7 +171,8 @@ class Duties:
     def _seated(self, bounty_id: int) -> bool:
         """A drawn seat (C4): whether the requester's keyring seats this node yet. The first
         time it does, the bounty is checked (`_check_servable`, which quarantines a bounty
-        no member can serve) before this node scores anything; remembered once true."""
+        no member can serve, after the join: the quarantine then takes the standing sit-out,
+        review 10 D1/N1) before this node scores anything; remembered once true."""
         seated = self.__dict__.setdefault("_seated_bounties", set())
         if bounty_id in seated:
             return True

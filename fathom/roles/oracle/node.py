@@ -221,14 +221,17 @@ class OracleNode(Duties, Reports):
         whatever its terms: a draw only the requester would trigger lets it wait out, unseen,
         each outcome it dislikes (review F3; a lapsed first draw is charged anyway, C5). The
         seed is the PREVRANDAO of one block, the half's seed block (R3-2), and is recorded
-        only by a call that lands in it: so the node sends its draws as the first transactions
-        of the tick once its head is the block before it (on a local chain, where blocks come
+        only by a call that lands in it: so the node sends, as the first transactions of the
+        tick once its head is the block before it, a bare recordSeed and then its draws, back
+        to back (review 10, D4) (on a local chain, where blocks come
         only with transactions, it mines up to that block first). A draw sent later reads the
         recorded seed, or, if the seed block recorded nothing, re-arms the draw uncharged. A
         draw someone else already ran, or one the contract refuses, is left alone; the next
         tick reads the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
+        due: list[int] = []
+        record = False
         for bounty_id, at in self._armed_draws():
             if bounty_id in quarantined:
                 continue
@@ -241,14 +244,23 @@ class OracleNode(Duties, Reports):
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] != at:
                 continue  # drawn (or re-armed) by another node since
-            try:
-                self.market.draw_committee(bounty_id)
-                self._say(f"bounty {bounty_id}: drew its committee")
-            except ChainError as exc:
-                if "revert" not in str(exc):
-                    raise
-                log.info("bounty %s: drawCommittee refused (%s)", bounty_id, exc)
-            head = self.market.w3.eth.block_number
+            due.append(bounty_id)
+            record = record or (head == seed_block - 1 and not self.market.seed_recorded(at))
+        if not due:
+            return
+        # review 10, D4: the seed is recorded by a bare recordSeed sent first, not inside the
+        # first draw (a requester cancelling that bounty in the seed block would revert it, and
+        # the recording with it: every draw of the half re-armed uncharged, a re-roll); the draws
+        # follow back to back, and one that reverts stops none of the others
+        for name, outcome in self.market.draw_committees(due, record_seed=record):
+            if not isinstance(outcome, ChainError):
+                self._say("recorded the drawing half's seed" if name == "recordSeed"
+                          else f"bounty {name}: drew its committee")
+            elif "revert" in str(outcome):
+                log.info("%s refused (%s)", "recordSeed" if name == "recordSeed" else f"bounty {name}: drawCommittee",
+                         outcome)
+            else:
+                raise outcome
 
     def may_mine_to_staking(self) -> bool:
         """Whether this node may mine empty blocks to reach the registry's staking half (O7):
@@ -337,12 +349,22 @@ class OracleNode(Duties, Reports):
         failed: Exception | None = None
         for bounty_id in mine:
             if bounty_id in quarantined:
+                # a quarantined bounty it joined still holds its bond: released once it ends (D3)
+                try:
+                    if bounty_id not in self.__dict__.get("_left_bounties", ()) and \
+                            self.market.state(bounty_id) in ("Closed", "Revealed"):
+                        self.leave(bounty_id)
+                except Exception as exc:  # noqa: BLE001 - retried next tick; never the node's
+                    if not transient(exc):
+                        raise
+                    failed = failed or exc
                 continue
             try:
                 status = self.market.state(bounty_id)
                 if status in ("Closed", "Revealed"):
                     if status == "Revealed":  # F2: the update keys, for anyone's audit (after the reveal)
                         self.disclose(bounty_id)
+                    self.leave(bounty_id)  # D3: its bond back, or its stake only ever falls
                     continue
                 self.serve(bounty_id, status)
             except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
@@ -353,19 +375,69 @@ class OracleNode(Duties, Reports):
         if failed is not None:
             raise failed
 
+    def leave(self, bounty_id: int) -> bool:
+        """Review 10, D3: once a bounty it joined is Closed or Revealed (after its F2 disclosure),
+        leave its committee, releasing the bond. Nothing else releases one: without this every
+        bounty served locks another bond for good, the node's drawn seats elsewhere wait for
+        free stake for ever (C6) and it can never unbond. Once: the chain's CommitteeLeft event
+        is the record (a restart does not send it again). True if it left now."""
+        left = self.__dict__.setdefault("_left_bounties", set())
+        if bounty_id in left:
+            return False
+        members, opted, _ = self.market.committee(bounty_id)
+        if self.address not in members or not opted & (1 << members.index(self.address)) or any(
+                e.name == "CommitteeLeft" and e["oracle"] == self.address for e in self._latest(bounty_id)):
+            left.add(bounty_id)
+            return False
+        try:
+            self.market.leave_committee(bounty_id)
+        except ChainError as exc:
+            if "revert" not in str(exc):
+                raise  # the node did not answer: transient
+            log.info("bounty %s: leaveCommittee refused (%s)", bounty_id, exc)
+            left.add(bounty_id)
+            return False
+        left.add(bounty_id)
+        self._say(f"bounty {bounty_id}: left its committee, its bond released")
+        return True
+
     # ------------------------------------------------------------ quarantine and pins
 
     def quarantined(self) -> dict[int, str]:
         return dict(self.db.execute("SELECT bounty, reason FROM quarantine").fetchall())
 
     def _quarantine(self, bounty_id: int, exc: BaseException) -> None:
+        """Stop serving the bounty, for good, with its reason (F9). A bounty this node already
+        joined is first sat out (C7, review 10 N1): a member left on duty and silent would be
+        charged on every void, so a failure the attacker can cause (a crafted update that
+        raises, an artefact published after the join, D1) would drain its bond. A transient
+        failure of that sitOut raises (nothing recorded: the next tick quarantines again)."""
         reason = f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, (FathomError, ValueError)):  # not a refusal we raise on purpose: show where
             log.error("bounty %s: unexpected failure", bounty_id, exc_info=exc)
+        if self._sit_out_joined(bounty_id):
+            reason += " (joined: sitting out every batch, C7; leaves once the bounty is closed)"
         self.db.execute("INSERT OR REPLACE INTO quarantine VALUES (?, ?, ?)", (bounty_id, reason, wall_time()))
         self._readers.pop(bounty_id, None)
         self._validation.pop(bounty_id, None)
         self._say(f"bounty {bounty_id}: quarantined, not served any more ({reason})")
+
+    def _sit_out_joined(self, bounty_id: int) -> bool:
+        """Take the standing sit-out (C7) on a bounty this node joined; True if it holds one."""
+        members, opted, _ = self.market.committee(bounty_id)
+        if self.address not in members or not opted & (1 << members.index(self.address)):
+            return False
+        bit = 1 << members.index(self.address)
+        if self.market.standing_sit_out(bounty_id) & bit:
+            return True
+        try:
+            self.market.sit_out(bounty_id, True)
+        except ChainError as exc:
+            if "revert" not in str(exc):
+                raise
+            log.info("bounty %s: sitOut(true) refused (%s)", bounty_id, exc)
+            return False
+        return True
 
     def _pin_new(self, mine: set[int]) -> None:
         """Pin each submitted update of my bounties as soon as its event is confirmed (in the
