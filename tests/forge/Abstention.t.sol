@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, Vm} from "./utils/Test.sol";
+import {Test, Vm, console} from "./utils/Test.sol";
 import {MarketModel} from "./utils/MarketModel.sol";
 import {MarketSetup} from "./utils/MarketSetup.sol";
 import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
@@ -442,5 +442,133 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         vm.prank(m[1]);
         market.leaveCommittee(id);
         assertEq(market.standingSitOut(id), 0, "the seat's sit-out left with its holder");
+    }
+
+    // ------------------------------------------------------- review 10: forward commitments
+
+    // The review's proofs of concept S1, S1b and S2 (/work/notes/s10_Review10.t.sol), inverted:
+    // a commitment made during batch k-1 to a batch-k report is never opened in batch k (R11).
+
+    /// @dev Committee [A, B, X] (quorum 2). During batch 0, X "commits" to its batch-1 report
+    ///      and never reveals batch 0, which A and B decide. In batch 1 X abstains (R12) once A and
+    ///      B committed, then tried to reveal its forward commitment once A's and B's reveals were
+    ///      public, to be paid for a batch it sat out (and to keep silent, uncharged, had they
+    ///      disagreed). R11 now opens only a commitment made in this batch: the reveal is refused,
+    ///      the batch settles at once on A and B (every member on duty reported), and X earns nothing.
+    function test_attack_S1_a_member_sitting_out_reveals_a_report_committed_in_an_earlier_batch() public {
+        uint256 id = _open(3, 3);
+        address x = oracles[2];
+        _fill(id, 0);
+        SubmissionRecord[] memory recs1 = _fill(id, 1); // batch 1 fills while batch 0 is pending
+        _batch0(id, false);
+        _commit(id, 1, oracles[0], _report(2, 6_000));
+        _commit(id, 1, oracles[1], _report(2, 6_000));
+        vm.prank(x);
+        market.commitReport(id, 1, bytes32(0)); // R12: X sits batch 1 out
+        _logCommits(id);
+        _reveal(id, 1, oracles[0], _report(2, 6_000));
+        _reveal(id, 1, oracles[1], _report(2, 6_000));
+        BatchReport memory r = _report(2, 6_000);
+        vm.prank(x);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 1, x));
+        market.report(id, 1, r.scores, r.merged, MarketSetup.reportSalt(id, 1, x));
+        uint256 feeX = market.claimable(x, ETH);
+        BatchReport[] memory two = new BatchReport[](2);
+        (two[0], two[1]) = (_report(2, 6_000), _report(2, 6_000));
+        market.settleBatch(id, 1, recs1, two); // before the timeout: every member on duty reported
+        assertEq(market.getBounty(id).nextBatch, 2, "batch 1 decided without X");
+        assertEq(market.claimable(x, ETH), feeX, "X is not paid for a batch it sat out");
+    }
+
+    /// @dev S2: X pre-commits its batch-1 report during batch 0 and never commits in batch 1, so
+    ///      B (which cannot fetch an update served selectively) sees one commitment, below the
+    ///      quorum, cannot abstain and commits INVALID (F8 case 3). X then tried to reveal the
+    ///      true scores with A, making B the deviant. X's reveal is now refused: A and B disagree,
+    ///      no quorum agrees, the batch is voided, and the charge falls on X (on duty, silent),
+    ///      never on B.
+    function test_attack_S2_a_hidden_forward_commitment_frames_the_member_that_could_not_fetch() public {
+        uint256 id = _open(3, 3);
+        (address a, address b, address x) = (oracles[0], oracles[1], oracles[2]);
+        _fill(id, 0);
+        SubmissionRecord[] memory recs1 = _fill(id, 1);
+        _batch0(id, false);
+        _commit(id, 1, a, _report(2, 6_000));
+        BatchReport memory invalid = _report(2, type(uint32).max);
+        _commit(id, 1, b, invalid);
+        _toTimeout(id, 1);
+        vm.warp(block.timestamp - 1); // the reveal phase (last quarter), before the timeout
+        _reveal(id, 1, a, _report(2, 6_000));
+        _reveal(id, 1, b, invalid);
+        BatchReport memory r = _report(2, 6_000);
+        vm.prank(x);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 1, x));
+        market.report(id, 1, r.scores, r.merged, MarketSetup.reportSalt(id, 1, x));
+        _toTimeout(id, 1);
+        (uint256 stakeB, uint256 stakeX) = (_stakeOf(b), _stakeOf(x));
+        BatchReport[] memory two = new BatchReport[](2);
+        (two[0], two[1]) = (_report(2, 6_000), invalid);
+        market.settleBatch(id, 1, recs1, two);
+        assertEq(_stakeOf(b), stakeB, "the member that could not fetch is not charged");
+        assertLt(_stakeOf(x), stakeX, "the member that hid its commitment is charged for silence");
+    }
+
+    /// @dev Batch 0 of S1: A and B commit and reveal; X's "commitment" is to its batch-1
+    ///      report; A and B decide batch 0 at the timeout, X's silence costs it nothing.
+    function _batch0(uint256 id, bool standing) internal {
+        address x = oracles[2];
+        SubmissionRecord[] memory recs0 = _recs(id, 0);
+        _commit(id, 0, oracles[0], _report(2, 6_000));
+        _commit(id, 0, oracles[1], _report(2, 6_000));
+        vm.prank(x);
+        market.commitReport(id, 0, MarketSetup.reportCommitment(id, 1, x, _report(2, 6_000)));
+        if (standing) {
+            vm.prank(x);
+            market.sitOut(id, true); // from batch 1 on (batch 0 is under way)
+        }
+        _reveal(id, 0, oracles[0], _report(2, 6_000));
+        _reveal(id, 0, oracles[1], _report(2, 6_000));
+        _toTimeout(id, 0);
+        uint256 stakeX0 = _stakeOf(x);
+        BatchReport[] memory two = new BatchReport[](2);
+        (two[0], two[1]) = (_report(2, 6_000), _report(2, 6_000));
+        market.settleBatch(id, 0, recs0, two);
+        assertEq(_stakeOf(x), stakeX0, "X's unrevealed batch-0 commitment cost nothing (batch decided)");
+    }
+
+    function _recs(uint256 id, uint256 batch) internal view returns (SubmissionRecord[] memory recs) {
+        BountyView memory v = market.getBounty(id);
+        recs = new SubmissionRecord[](v.batchSize);
+        for (uint256 i = 0; i < recs.length; ++i) {
+            recs[i] = SubmissionRecord(contributor, v.stake, 0, MarketSetup.cid("update", batch * v.batchSize + i));
+        }
+    }
+
+    function _three() internal pure returns (BatchReport[] memory three) {
+        three = new BatchReport[](3);
+        (three[0], three[1], three[2]) = (_report(2, 6_000), _report(2, 6_000), _report(2, 6_000));
+    }
+
+    function _logCommits(uint256 id) internal view {
+        (uint16 committed,, uint16 sittingOut) = market.getCommits(id, 1);
+        console.log(string.concat("batch 1: committed mask ", vm.toString(uint256(committed)), ", sittingOut mask ", vm.toString(uint256(sittingOut))));
+        assertEq(sittingOut, 4, "X sits batch 1 out");
+    }
+
+    /// @dev The same through C7: a member holding a standing sit-out reveals a forward
+    ///      commitment; refused, so it is neither paid nor deviant.
+    function test_attack_S1b_a_standing_sit_out_still_reports_and_is_paid() public {
+        uint256 id = _open(3, 3);
+        address x = oracles[2];
+        _fill(id, 0);
+        _fill(id, 1);
+        _batch0(id, true);
+        _commit(id, 1, oracles[0], _report(2, 6_000));
+        _commit(id, 1, oracles[1], _report(2, 6_000));
+        _logCommits(id); // X holds a standing sit-out for batch 1 (C7)
+        _reveal(id, 1, oracles[0], _report(2, 6_000));
+        BatchReport memory r = _report(2, 6_000);
+        vm.prank(x);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 1, x));
+        market.report(id, 1, r.scores, r.merged, MarketSetup.reportSalt(id, 1, x));
     }
 }
