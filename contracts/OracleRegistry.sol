@@ -55,6 +55,10 @@ contract OracleRegistry is IOracleRegistry {
     ///      vacated), one lookup per sample however many (a list scanned per sample was not
     ///      bounded, finding F).
     mapping(uint256 bountyId => mapping(address oracle => bool)) private _excluded;
+    /// @dev Rule C6 (review 10, D2): the block at which each oracle's free stake last grew (a bond
+    ///      released, a stake added). A seat counts as idle only a whole period after it, so a
+    ///      vacate ordered right behind a release or a top-up cannot beat the oracle's join.
+    mapping(address oracle => uint256) private _freedAt;
     uint256 private constant EXTRA_SAMPLES = 32;
 
     constructor(uint256 minStake_, uint256 unbondingDelay_, uint256 slashBps_, uint256 drawPeriod_) {
@@ -144,6 +148,7 @@ contract OracleRegistry is IOracleRegistry {
         if (total < minStake) revert StakeBelowMinimum(total, minStake);
         o.stake = uint128(total);
         o.unbondingAt = 0;
+        _freedAt[msg.sender] = block.number;
         _setWeight(o, msg.sender, total);
         emit OracleStaked(msg.sender, msg.value, total);
     }
@@ -201,6 +206,7 @@ contract OracleRegistry is IOracleRegistry {
         uint32 active = o.activeBounties - 1; // reverts on underflow: the market releases once per bond
         o.activeBounties = active;
         o.locked -= uint128(amount); // the market releases what is left of the bond it locked
+        _freedAt[oracle] = block.number;
         emit OracleReleased(oracle, active, amount);
     }
 
@@ -237,7 +243,9 @@ contract OracleRegistry is IOracleRegistry {
     function vacatable(address oracle, Terms calldata terms, bool windowPassed) external view returns (bool) {
         Oracle storage o = _oracles[oracle];
         // rule C6 (R3-5): never for want of free stake alone (locked <= stake: slashes take from both)
-        return !isEligible(oracle) || !accepts(oracle, terms) || (windowPassed && o.stake - o.locked >= terms.bond);
+        // nor in the period after its free stake last grew (D2): a whole drawing half to join in
+        return !isEligible(oracle) || !accepts(oracle, terms)
+            || (windowPassed && o.stake - o.locked >= terms.bond && block.number >= _freedAt[oracle] + 2 * drawPeriod);
     }
 
     // ------------------------------------------------------------ policies (rule O5)

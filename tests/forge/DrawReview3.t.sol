@@ -421,7 +421,10 @@ contract DrawReview3Test is DrawTestBase {
         market.vacateSeat(id, m[2]); // short of free stake: waits
         vm.prank(address(market));
         registry.release(m[2], 2 ether); // its other bounty ends
-        market.vacateSeat(id, m[2]); // free stake, still not joined: vacated
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, m[2]));
+        market.vacateSeat(id, m[2]); // freed this very block: a whole period to join first (review 10, D2)
+        vm.roll(block.number + 2 * per); // the same place in a staking half, a period on
+        market.vacateSeat(id, m[2]); // free stake a whole period, still not joined: vacated
         (address[] memory now_,,) = market.getCommittee(id);
         assertEq(now_[1], address(0), "dead seat emptied");
         assertEq(now_[2], address(0), "seat emptied once it could bond and did not");

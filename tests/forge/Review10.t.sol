@@ -4,7 +4,7 @@ pragma solidity ^0.8.24;
 
 import {DrawTestBase} from "./utils/DrawTestBase.sol";
 import {SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
-import {IBountyMarketTypes} from "../../interfaces/IBountyMarket.sol";
+import {IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Review 10 (session 10's R12 abstention, C7 sit-out, R3-2/R3-4/R3-5 draw fixes): its proofs
 ///      of concept (/work/notes/s10_Review10.t.sol), inverted: each test asserts that its attack
@@ -56,5 +56,57 @@ contract Review10DrawTest is DrawTestBase {
         (address[] memory m,,) = market.getCommittee(id);
         assertEq(market.getBounty(id).drawBlock, 0, "drawn, not re-armed");
         for (uint256 i = 0; i < 3; ++i) assertEq(m[i], seen[i], "the committee the seed gave, not a re-roll");
+    }
+
+    /// @dev D2: R3-5's decoys plus timing. Decoys lock every honest oracle's stake, so its drawn
+    ///      seat waits (C6). The requester then ends a decoy so that the member's bond is
+    ///      released in a staking half, and orders vacateSeat right behind the release: for one
+    ///      block the member held free stake and had not joined, "dead or unwilling", and was
+    ///      vacated, excluded and redrawn, uncharged (the review's coalition of 15.8% held all 3
+    ///      seats after 15 raced vacates). A seat now counts as idle only a whole period after
+    ///      its holder's free stake last grew: the member joins on its next tick. One that still
+    ///      does not join a period later is vacated as before.
+    function test_attack_D2_the_requester_backruns_the_release_of_a_decoy_bond_with_vacateSeat() public {
+        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
+        vm.startPrank(address(market));
+        for (uint256 i = 0; i < 16; ++i) registry.bond(_oracle(i), 2 ether); // the decoys' bonds
+        vm.stopPrank();
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.deadline = uint64(block.timestamp + 30 days);
+        uint256 id = _open(p);
+        uint256 per = registry.drawPeriod();
+        address[] memory m;
+        address honest;
+        address dead;
+        for (uint256 round = 0; round < 40 && dead == address(0); ++round) {
+            m = _drawAt(id, keccak256(abi.encode("race", round)));
+            for (uint256 i = 0; i < m.length; ++i) {
+                if (m[i] == address(0) || _isMine(m[i])) continue;
+                if (honest == address(0)) honest = m[i];
+                else if (dead == address(0)) dead = m[i];
+            }
+        }
+        assertTrue(dead != address(0), "two honest seats drawn");
+        vm.warp(block.timestamp + p.scoringTimeout);
+        vm.roll((block.number / per + 3) * per); // a staking half after the join window
+        vm.startPrank(address(market)); // the requester ends its decoys: both bonds released
+        registry.release(honest, 2 ether);
+        registry.release(dead, 2 ether);
+        vm.stopPrank();
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, honest));
+        vm.prank(requester);
+        market.vacateSeat(id, honest); // ordered right behind the release: refused
+        vm.roll(block.number + 1);
+        vm.prank(honest);
+        market.joinCommittee(id); // the node's next tick
+        vm.roll(block.number + 2 * per); // a whole period later, the other never joined: idle
+        if ((block.number / per) & 1 == 1) vm.roll((block.number / per + 1) * per); // vacates wait for a staking half
+        vm.prank(requester);
+        market.vacateSeat(id, dead);
+        (address[] memory after_, uint256 opted,) = market.getCommittee(id);
+        uint256 seat;
+        for (uint256 i = 0; i < after_.length; ++i) if (after_[i] == honest) seat = i + 1;
+        assertTrue(seat != 0 && opted & (1 << (seat - 1)) != 0, "the member freed by the release joined and holds its seat");
     }
 }
