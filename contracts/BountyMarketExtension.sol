@@ -245,7 +245,13 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         // seed block made the nodes' draw of it revert, and the recording with it, so every
         // draw of the half lapsed uncharged): an ended bounty records the seed and draws nothing
         (uint256 seed, bool over) = IOracleRegistry(_registry).seedFor(at);
-        if (!_live(bountyId)) return;
+        if (!_live(bountyId)) {
+            // review 11, Z: and disarms it, saying so: left armed, every node re-sent this no-op
+            // draw on every tick for ever
+            b.drawBlock = 0;
+            emit CommitteeDrawDropped(bountyId, at);
+            return;
+        }
         address[] storage seats = _committees[bountyId];
         uint256 size = seats.length;
         // skipped: the seated and the requester; the registry excludes (rule C6) those that
@@ -301,14 +307,22 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         if ((status >> ST_OPTED_IN) & bit == 0 || b.releasedMask & bit != 0) revert NotOptedIn(bountyId, msg.sender);
-        if (s != BountyState.Closed && s != BountyState.Revealed) _leaveEarly(bountyId, b, status, bit);
+        if (s < BountyState.Closed) {
+            uint256 next = _u(status, ST_NEXT_BATCH, 32);
+            if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
+            // rule C2 (review 11, Z and S): once the bounty has ended with nothing reportable (no
+            // submission can come any more), a leave just releases, as after close: the early
+            // path would empty the seat and arm a draw on an ended bounty. So _armDraw never
+            // arms an ended bounty (its other callers require a live one)
+            if (s != BountyState.Settling) _leaveEarly(bountyId, b, status, bit);
+        }
         b.releasedMask |= uint16(bit);
         IOracleRegistry(_registry).release(msg.sender, _bondLeft(b.memberBond, b.bondSlash, (slot >> 8) & 0xffffff));
         emit CommitteeLeft(bountyId, msg.sender);
     }
 
-    /// @dev Rule C2: before close, a member leaves only while no batch is filled and undecided
-    ///      (nor its baseline report counted) and the committee stays at MIN_COMMITTEE or more;
+    /// @dev Rule C2: before its end, a member leaves only while no batch is filled and undecided
+    ///      (leaveCommittee checks that) (nor its baseline report counted) and the committee stays at MIN_COMMITTEE or more;
     ///      the committee shrinks by one, so every later quorum is of the smaller committee.
     ///      In drawn mode the seat is emptied instead and a new draw armed (rule C4): the
     ///      committee's size, and so every quorum, stays that of the full committee.
@@ -316,8 +330,6 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 size = _u(status, ST_COMMITTEE, 8);
         bool drawn = status & F_DRAWN != 0;
         if (!drawn && (status & F_SINGLE != 0 || size <= MIN_COMMITTEE)) revert CommitteeTooSmall(bountyId, size, MIN_COMMITTEE);
-        uint256 next = _u(status, ST_NEXT_BATCH, 32);
-        if (_reportableSubmissions(b, status, next) != 0) revert CommitteeBusy(bountyId, next);
         if (b.baselineMask & bit != 0 && status & F_BASELINE == 0) revert CommitteeBusy(bountyId, type(uint256).max);
         // its standing sit-out (C7) goes with it: the seat's next holder starts on duty
         status &= ~((bit << ST_OPTED_IN) | (bit << ST_LATE));

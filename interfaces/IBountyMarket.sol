@@ -219,6 +219,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice Seats were drawn: `committee` is the whole committee now (in seat order; a zero
     ///         address is a seat still empty because the draw found too few oracles).
     event CommitteeDrawn(uint256 indexed bountyId, address[] committee);
+    /// @notice The draw armed for `drawBlock` was dropped, its seed recorded, because the bounty
+    ///         ended before it ran (rule C4, review 11 Z): nothing is armed any more.
+    event CommitteeDrawDropped(uint256 indexed bountyId, uint256 drawBlock);
     /// @notice `oracle`, drawn and never joined, lost its seat, which a new draw fills (rule C6).
     event SeatVacated(uint256 indexed bountyId, address indexed oracle);
     /// @notice A drawn-committee bounty cancelled before its baseline burned `burned` of its
@@ -482,8 +485,9 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         oracle that cannot is vacated, rule C6).
     function joinCommittee(uint256 bountyId) external;
 
-    /// @notice A member leaves, releasing what is left of its bond: after close; or before, while
-    ///         no batch is filled and undecided, and then, in trusted mode, the committee keeps
+    /// @notice A member leaves, releasing what is left of its bond: after close, or once the
+    ///         bounty has ended with no batch reportable (it just releases; review 11 Z, S); or
+    ///         before its end, while no batch is filled and undecided, and then, in trusted mode, the committee keeps
     ///         at least 3 members (it shrinks by one); in drawn mode its seat is emptied and a
     ///         new draw is armed for it (rule C4), the committee's size unchanged, and only in a
     ///         registry staking half (SeatsFrozen otherwise, rule O7). Rule C2.
@@ -503,6 +507,8 @@ interface IBountyMarketExtension is IBountyMarketErrors, IBountyMarketEvents {
     ///         bounty's first draw cannot fill every seat, the bounty is cancelled (C5's charge
     ///         applies); a replacement that cannot fill every empty seat seats whom it found
     ///         and is armed again for the rest (the quorum stays that of the full committee).
+    ///         A bounty that ended before its draw ran draws nothing: the call records the seed,
+    ///         disarms the draw and emits CommitteeDrawDropped (review 11, Z).
     ///         Reverts DrawNotDue before the seed block.
     function drawCommittee(uint256 bountyId) external;
 

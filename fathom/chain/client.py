@@ -24,7 +24,7 @@ from eth_abi import decode as abi_decode
 from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 from web3 import Web3
-from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound
+from web3.exceptions import ContractCustomError, ContractLogicError, TransactionNotFound, Web3RPCError
 
 from fathom.config import PROJECT_ROOT
 from fathom.errors import FathomError
@@ -42,6 +42,11 @@ ORACLE_DRAW_PERIOD = 8  # rule O7: blocks per staking or drawing half on a local
 
 class ChainError(FathomError):
     """An RPC call or transaction failed; the message names the contract error if any."""
+
+
+class InsufficientFunds(ChainError):
+    """The node refused a transaction because the sender cannot pay for its gas: nothing was
+    sent (review 11, Z: a node drained by one kind of transaction must go on with the others)."""
 
 
 class TransactionDropped(ChainError):
@@ -315,6 +320,10 @@ class Sender:
             return fn.transact(tx)
         except ContractCustomError as exc:
             raise ChainError(f"{what} reverted: {describe_revert(exc.data)}") from None
+        except (ValueError, Web3RPCError) as exc:
+            if "insufficient funds" in str(exc).lower():
+                raise InsufficientFunds(f"{what}: {self.address} has not enough ETH for the gas") from None
+            raise
 
     def transact_all(self, calls: list[tuple[Any, int]], wait: float = 120.0) -> list[Any]:
         """Send contract calls `(fn, gas)` back to back, with consecutive nonces and no wait for

@@ -2,14 +2,17 @@
 pragma solidity ^0.8.24;
 
 
+import {Vm} from "./utils/Test.sol";
 import {DrawTestBase} from "./utils/DrawTestBase.sol";
 import {SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
-import {IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
+import {IBountyMarketTypes, IBountyMarketErrors, IBountyMarketEvents} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Review 10 (session 10's R12 abstention, C7 sit-out, R3-2/R3-4/R3-5 draw fixes): its proofs
 ///      of concept (/work/notes/s10_Review10.t.sol), inverted: each test asserts that its attack
 ///      now fails. Its S1, S1b and S2 are in Abstention.t.sol, beside the abstention they
-///      attack; its D1, D3 and N1 are the node's (tests/python).
+///      attack; its D1, D3 and N1 are the node's (tests/python). Review 11's Z (zombie armed
+///      draws), T (a missed seed block) and F (D2's timer reset for nothing), the follow-ups of
+///      D4 and D2, are here too (/work/notes/s11_Review11.t.sol, inverted).
 
 contract Review10DrawTest is DrawTestBase {
     function setUp() public {
@@ -108,5 +111,72 @@ contract Review10DrawTest is DrawTestBase {
         uint256 seat;
         for (uint256 i = 0; i < after_.length; ++i) if (after_[i] == honest) seat = i + 1;
         assertTrue(seat != 0 && opted & (1 << (seat - 1)) != 0, "the member freed by the release joined and holds its seat");
+    }
+
+    /// @dev Review 11, Z1: drawCommittee of an ended bounty recorded the seed and returned, but
+    ///      left `drawBlock` armed and emitted nothing, so every later call succeeded as a no-op
+    ///      and every node re-sent it on every tick for ever (39,613 gas each). Now it records the
+    ///      seed, disarms the draw and says so (CommitteeDrawDropped): a second call reverts
+    ///      DrawNotDue, which the nodes' sends meet before they pay for anything.
+    function test_attack_Z1_an_ended_bounty_keeps_its_draw_armed_and_every_draw_of_it_succeeds_as_a_no_op() public {
+        for (uint256 i = 0; i < 6; ++i) _stake(_oracle(i), 2 ether);
+        _toStaking();
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.reward = 0;
+        p.oracleFeePerBatch = 0;
+        p.revealBond = 0;
+        p.deadline = uint64(block.timestamp + 1);
+        uint256 id = _open(p);
+        uint256 at = market.getBounty(id).drawBlock;
+        vm.warp(block.timestamp + 2); // ended by its deadline before its drawing half
+        vm.roll(at + SEED_OFFSET);
+        vm.recordLogs();
+        market.drawCommittee(id);
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        bool dropped;
+        for (uint256 l = 0; l < logs.length; ++l) {
+            dropped = dropped || (logs[l].emitter == address(market) && logs[l].topics[0] == IBountyMarketEvents.CommitteeDrawDropped.selector
+                && uint256(logs[l].topics[1]) == id && abi.decode(logs[l].data, (uint256)) == at);
+        }
+        assertTrue(dropped, "CommitteeDrawDropped(id, at): the nodes forget it");
+        assertEq(market.getBounty(id).drawBlock, 0, "disarmed");
+        assertTrue(registry.seedOf(at / registry.drawPeriod()) != 0, "the seed is still recorded first (D4)");
+        for (uint256 k = 0; k < 3; ++k) {
+            vm.roll(block.number + 7);
+            vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.DrawNotDue.selector, id, 0));
+            market.drawCommittee(id); // no no-op for anyone to pay for
+            if (k == 1) market.close(id);
+        }
+    }
+
+    /// @dev Review 11, Z2: a member leaving a drawn committee after the deadline (Settling,
+    ///      nothing reportable) took C2's early path, which emptied its seat and armed a draw on
+    ///      the ended bounty: a zombie for the price of one leaveCommittee. Now the leave of an
+    ///      ended bounty with nothing reportable just releases the bond, as after close: no draw
+    ///      armed, the seat kept.
+    function test_attack_Z2_leaving_after_the_deadline_arms_a_draw_on_an_ended_bounty_for_ever() public {
+        for (uint256 i = 0; i < 6; ++i) _stake(_oracle(i), 2 ether);
+        _toStaking();
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.deadline = uint64(block.timestamp + 1 days);
+        uint256 id = _open(p);
+        address[] memory m = _drawAt(id, keccak256("z2"));
+        address leaver = m[0];
+        vm.prank(leaver);
+        market.joinCommittee(id);
+        assertTrue(registry.lockedOf(leaver) != 0, "bonded");
+        vm.warp(block.timestamp + 2 days);
+        uint256 dp = registry.drawPeriod();
+        vm.roll((block.number / (2 * dp) + 1) * 2 * dp + dp); // a drawing half: not even SeatsFrozen
+        assertEq(uint256(market.state(id)), uint256(IBountyMarketTypes.BountyState.Settling), "Settling");
+        vm.prank(leaver);
+        market.leaveCommittee(id);
+        assertEq(market.getBounty(id).drawBlock, 0, "no draw armed on an ended bounty");
+        assertEq(registry.lockedOf(leaver), 0, "its bond released");
+        (address[] memory after_,,) = market.getCommittee(id);
+        assertEq(after_[0], leaver, "its seat kept, as after close");
+        vm.prank(leaver);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotOptedIn.selector, id, leaver));
+        market.leaveCommittee(id); // once
     }
 }

@@ -746,3 +746,75 @@ def test_attack_D1_an_unservable_drawn_bounty_is_joined_then_sat_out_so_its_seat
     for m in members:
         with pytest.raises(ChainError, match="SeatNotVacatable"):
             anyone.vacate_seat(bid, m)  # joined: no free re-roll
+
+
+# ---------------------------------------------------------------- review 11: draws, seeds, leaves
+
+ZERO_ADDRESS = "0x" + "00" * 20
+
+
+def _drawn_terms(market, **overrides):
+    terms = default_terms(market.now(), [ZERO_ADDRESS] * 3)
+    terms.update({"initialModel": (b"\x01" * 32, 0x55), "keyring": (b"\x02" * 32, 0x55),
+                  "validationCommitment": b"\x03" * 32})
+    terms.update(overrides)
+    return terms
+
+
+def _txs_from(w3, address: str, first: int, last: int) -> list:
+    return [tx for n in range(first, last + 1) for tx in w3.eth.get_block(n, full_transactions=True).transactions
+            if tx["from"] == address]
+
+
+def test_attack_Z_a_node_sends_a_no_op_draw_of_an_ended_bounty_on_every_tick_for_ever(world: World, tmp_path,
+                                                                                      monkeypatch, caplog):
+    """Review 11, Z: a drawn bounty that ended with a draw armed (deadline = now + 30 s) was due on
+    every tick for ever: drawCommittee of it succeeded as a no-op, and every node paid for one
+    per tick (39,613 gas each), until a broke node stopped. Now the node drops the armed draw of
+    a bounty that is not Open or AwaitingBaseline (and never re-sends a draw it saw succeed);
+    the contract disarms it (CommitteeDrawDropped), which a restarted node reads; and a send the
+    node cannot pay for is logged loudly without failing the tick."""
+    import logging
+
+    from web3.exceptions import Web3RPCError
+
+    from fathom.storage.store import EmbeddedStore
+    from roles_helpers import mine
+
+    w3 = world.w3
+    oracles = [world.new_party(f"zombie-oracle{i}") for i in range(3)]
+    for o in oracles:
+        world.market_for(o).stake_oracle(2 * 10**18)
+    req = world.market_for(world.new_party("zombie-requester"))
+    zombie = req.create_bounty(_drawn_terms(req, reward=0, oracleFeePerBatch=0, maxBatches=1, revealBond=0,
+                                            deadline=req.now() + 30))
+    at = req.bounty(zombie)["drawBlock"]
+    advance_time(w3, 60)  # ended by its deadline before its drawing half
+    mine(w3, req.seed_block(at) - 1 - w3.eth.block_number)
+    node = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    start = w3.eth.block_number + 1
+    for _ in range(12):
+        node.tick()
+    draws = [tx for tx in _txs_from(w3, node.address, start, w3.eth.block_number) if tx["to"] == req.address]
+    assert draws == [], "no drawCommittee of an ended bounty, on any tick"
+    assert (zombie, at) not in node._armed_draws()
+    # anyone's draw of it records the seed and disarms it, saying so: a restarted node forgets it
+    req.draw_committee(zombie)
+    assert req.bounty(zombie)["drawBlock"] == 0
+    assert named(req.events(bounty_id=zombie), "CommitteeDrawDropped", drawBlock=at)
+    restarted = make_node(world, EmbeddedStore(tmp_path / "store"), oracles[0], tmp_path / "n0")
+    restarted.sync()
+    assert restarted._armed_draws() == []
+    # a node that cannot pay for a draw says so loudly and goes on with its tick
+    live = req.create_bounty(_drawn_terms(req))
+    at = req.bounty(live)["drawBlock"]
+    mine(w3, req.seed_block(at) - 1 - w3.eth.block_number)
+    restarted.sync()
+
+    def broke(*_a, **_k):
+        raise Web3RPCError('{"code": -32003, "message": "insufficient funds for gas * price + value"}')
+
+    monkeypatch.setattr(restarted.market.w3.eth, "send_raw_transaction", broke)
+    with caplog.at_level(logging.ERROR, logger="fathom.roles.oracle"):
+        restarted.tick()  # raises nothing: its other duties run
+    assert "NOT SENT" in caplog.text and "not enough ETH" in caplog.text

@@ -41,7 +41,7 @@ from pathlib import Path
 from time import time as wall_time
 from typing import Any, Callable
 
-from fathom.chain.client import ETH, ChainError
+from fathom.chain.client import ETH, ChainError, InsufficientFunds
 from fathom.chain.market import Event, Market
 from fathom.crypto.envelope import account_address
 from fathom.errors import FathomError
@@ -92,6 +92,7 @@ class OracleNode(Duties, Reports):
         self._pinning: dict[tuple[int, int], Future] = {}
         self._policy_registered = False
         self._disclosed: set[tuple[int, int]] = set()  # (bounty, batch) whose keys this run tried to disclose (F2)
+        self._draws_done: set[tuple[int, int]] = set()  # (bounty, draw block) drawn or ended: never sent again (Z)
 
     # ------------------------------------------------------------ state
 
@@ -189,7 +190,7 @@ class OracleNode(Duties, Reports):
         """(bounty, draw block) of every draw armed and not yet drawn, by the confirmed log."""
         rows = self.db.execute(
             "SELECT bounty, name, args FROM events WHERE name IN ('CommitteeDrawArmed', 'CommitteeDrawn', "
-            "'BountyCancelled') ORDER BY block, idx"
+            "'CommitteeDrawDropped', 'BountyCancelled', 'BountyClosed') ORDER BY block, idx"
         ).fetchall()
         armed: dict[int, int] = {}
         for bounty, name, args in rows:
@@ -197,7 +198,8 @@ class OracleNode(Duties, Reports):
                 armed[bounty] = int(json.loads(args)["drawBlock"])
             else:
                 armed.pop(bounty, None)
-        return sorted(armed.items())
+        # review 11, Z: a draw this node saw succeed, or found its bounty ended, is never sent again
+        return sorted(item for item in armed.items() if item not in self._draws_done)
 
     def _opened_at(self, bounty_id: int) -> int:
         row = self.db.execute(
@@ -232,7 +234,8 @@ class OracleNode(Duties, Reports):
         quarantined = self.quarantined()
         due: list[int] = []
         record = False
-        for bounty_id, at in self._armed_draws():
+        armed = dict(self._armed_draws())
+        for bounty_id, at in armed.items():
             if bounty_id in quarantined:
                 continue
             seed_block = self.market.seed_block(at)
@@ -244,6 +247,9 @@ class OracleNode(Duties, Reports):
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] != at:
                 continue  # drawn (or re-armed) by another node since
+            if view["endedAt"] or view["closedAt"]:  # review 11, Z: not Open nor AwaitingBaseline
+                self._draws_done.add((bounty_id, at))  # nothing to draw, ever: dropped for good
+                continue
             due.append(bounty_id)
             record = record or (head == seed_block - 1 and not self.market.seed_recorded(at))
         if not due:
@@ -254,8 +260,13 @@ class OracleNode(Duties, Reports):
         # follow back to back, and one that reverts stops none of the others
         for name, outcome in self.market.draw_committees(due, record_seed=record):
             if not isinstance(outcome, ChainError):
+                if name != "recordSeed":  # review 11, Z: a (bounty, at) drawn once is never re-sent
+                    self._draws_done.add((int(name), armed[int(name)]))
                 self._say("recorded the drawing half's seed" if name == "recordSeed"
                           else f"bounty {name}: drew its committee")
+            elif isinstance(outcome, InsufficientFunds):
+                # review 11, Z: loud, and never the node's stop: its reports, votes and leaves go on
+                log.error("%s NOT SENT: %s; fund this oracle's account", name, outcome)
             elif "revert" in str(outcome):
                 log.info("%s refused (%s)", "recordSeed" if name == "recordSeed" else f"bounty {name}: drawCommittee",
                          outcome)
