@@ -23,6 +23,12 @@ from fathom.config import Settings
 #: IOracleRegistry.SEED_OFFSET (registry.seedOffset()): a drawing half's seed is the PREVRANDAO
 #: of its block SEED_OFFSET, counted from 0 at its first block (rule C4)
 SEED_OFFSET = 2
+#: Review 11, T: the fixed gas limits of the transactions aimed at a seed block, sent without an
+#: estimate. recordSeed: 45,434 gas when it records (benchmarks/gas.json), with room to spare.
+#: drawCommittee: the worst case of benchmarks/gas.json's `worst_case` (1,581,121: 16 seats,
+#: 16 x 16 + 32 samples) plus a quarter; only the gas used is paid
+RECORD_SEED_GAS = 80_000
+DRAW_GAS = 2_000_000
 from fathom.chain.deployments import read_deployment
 from fathom.errors import FathomError
 
@@ -524,33 +530,49 @@ class Market:
         uncharged, and is re-armed for a later half."""
         fn = self.market.functions.drawCommittee(bounty_id)
         sender = self._need_sender()
-        try:  # estimated at the block it lands in: at the latest, the seed block's parent reverts DrawNotDue
-            gas = int(fn.estimate_gas({"from": sender.address}, block_identifier="pending") * 1.2) + 10_000
-        except (ContractCustomError, ContractLogicError, ValueError):
-            gas = None  # the send estimates again and says why it reverts
+        gas = None  # the send estimates at the latest block, and says why it reverts
+        try:  # no estimate at `pending` (an RPC may read it as `latest`, review 11 T)
+            fn.estimate_gas({"from": sender.address})
+        except ContractCustomError as exc:
+            if describe_revert(exc.data).startswith("DrawNotDue"):
+                gas = DRAW_GAS  # the latest block is the seed block's parent: aimed at the seed block
+        except (ContractLogicError, ValueError):
+            pass
         return sender.transact(fn, gas=gas)
 
-    def draw_committees(self, bounty_ids: list[int], record_seed: bool) -> list[tuple[str, Any]]:
-        """The draws due in one seed block (rule C4, review 10 D4), sent back to back without
-        waiting for each receipt: first, if `record_seed`, a bare `registry.recordSeed()`,
-        which nothing can make revert in the seed block (a draw can: its bounty cancelled in
-        that block), then each draw. Returns ("recordSeed" or the bounty id, receipt or the
-        ChainError it met) per call; a call that fails stops no other."""
+    def record_seed(self, nonce: int | None = None) -> Any:
+        """Send a bare `registry.recordSeed()` (rule C4), aimed at a drawing half's seed block,
+        which nothing can make revert there (review 10, D4): a fixed gas limit, no estimate (an
+        estimate at the seed block's parent reverts SeedNotOpen, review 11 T), `nonce` if the
+        caller fetched it ahead, and no wait for the receipt. Returns the transaction's hash."""
+        return self._need_sender().submit(self.registry.functions.recordSeed(), RECORD_SEED_GAS, nonce)
+
+    def next_nonce(self) -> int:
+        """The nonce this account's next transaction takes (its pending transactions counted)."""
+        sender = self._need_sender()
+        return int(self.w3.eth.get_transaction_count(sender.address, "pending"))
+
+    def draw_committees(self, bounty_ids: list[int], fixed_gas: bool) -> list[tuple[int, Any]]:
+        """The draws due (rule C4), sent back to back without waiting for each receipt, after
+        the bare recordSeed (`record_seed`). Aimed at the seed block (`fixed_gas`), each takes
+        DRAW_GAS: an estimate made before the seed block runs with another PREVRANDAO, so
+        other samples (review 11, T); later in the half each is estimated at the latest block,
+        whose recorded seed it reads. Returns (bounty id, receipt or the ChainError it met) per
+        draw; a draw that fails stops no other."""
         sender = self._need_sender()
         calls: list[tuple[Any, int]] = []
-        names: list[str] = []
-        fns = ([("recordSeed", self.registry.functions.recordSeed())] if record_seed else []) + \
-            [(str(b), self.market.functions.drawCommittee(b)) for b in bounty_ids]
-        out: list[tuple[str, Any]] = []
-        for name, fn in fns:
-            try:  # estimated at the block it lands in (the pending one): at the latest, DrawNotDue / SeedNotOpen
-                gas = int(fn.estimate_gas({"from": sender.address}, block_identifier="pending") * 1.2) + 10_000
+        ids: list[int] = []
+        out: list[tuple[int, Any]] = []
+        for b in bounty_ids:
+            fn = self.market.functions.drawCommittee(b)
+            try:
+                gas = DRAW_GAS if fixed_gas else int(fn.estimate_gas({"from": sender.address}) * 1.2) + 10_000
             except (ContractCustomError, ContractLogicError, ValueError) as exc:
-                out.append((name, ChainError(f"{name} would revert: {exc}")))
+                out.append((b, ChainError(f"drawCommittee({b}) would revert: {exc}")))
                 continue
             calls.append((fn, gas))
-            names.append(name)
-        return out + list(zip(names, sender.transact_all(calls)))
+            ids.append(b)
+        return out + list(zip(ids, sender.transact_all(calls)))
 
     def seed_block(self, draw_block: int) -> int:
         """Rule C4: the one block whose PREVRANDAO seeds the drawing half `draw_block` opens,

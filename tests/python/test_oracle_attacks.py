@@ -818,3 +818,132 @@ def test_attack_Z_a_node_sends_a_no_op_draw_of_an_ended_bounty_on_every_tick_for
     with caplog.at_level(logging.ERROR, logger="fathom.roles.oracle"):
         restarted.tick()  # raises nothing: its other duties run
     assert "NOT SENT" in caplog.text and "not enough ETH" in caplog.text
+
+
+class _SlowRpc:
+    """An RPC endpoint with a fixed latency per request (a hosted provider), logging methods."""
+
+    def __new__(cls, url: str, latency: float):
+        from web3 import HTTPProvider
+
+        class Slow(HTTPProvider):
+            def make_request(self, method, params):
+                if method != "eth_chainId" or "eth_chainId" not in self.methods:  # connect() caches it
+                    self.methods.append(method)
+                    time.sleep(latency)
+                return super().make_request(method, params)
+
+        provider = Slow(url, request_kwargs={"timeout": 30}, cache_allowed_requests=True,
+                        cacheable_requests={"eth_chainId"})
+        provider.methods = []
+        return provider
+
+
+def _open_in_one_block(world: World, party, market, count: int, **overrides) -> list[int]:
+    """`count` drawn bounties opened in one block (automine off): one drawing half."""
+    from eth_account import Account
+
+    from fathom.chain.market import PARAM_FIELDS
+
+    w3 = world.w3
+    terms = _drawn_terms(market, **{"reward": 0, "oracleFeePerBatch": 10**15, "maxBatches": 1, "revealBond": 0,
+                                    **overrides})
+    value = terms["oracleFeePerBatch"] * terms["maxBatches"] + market.draw_deposit()
+    nonce = w3.eth.get_transaction_count(party.address)
+    w3.provider.make_request("evm_setAutomine", [False])
+    try:
+        for i in range(count):
+            tx = market.market.functions.createBounty(tuple(terms[f] for f in PARAM_FIELDS)).build_transaction({
+                "from": party.address, "value": value, "gas": 1_500_000, "nonce": nonce + i,
+                "maxPriorityFeePerGas": 10**9, "maxFeePerGas": 100 * 10**9})
+            w3.eth.send_raw_transaction(Account.sign_transaction(tx, party.key).raw_transaction)
+        w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    last = market.bounty_count()
+    return list(range(last - count + 1, last + 1))
+
+
+def _race(world: World, tmp_path, oracle, decoys: int, tag: str, zombies: int = 0) -> dict:
+    """A synced node ticks at head == seed block - 1 through an RPC of 50 ms per request, while
+    the chain mines the seed block 1.5 s later (automine off, a scaled-down slot)."""
+    from web3 import Web3
+
+    from fathom.chain.client import Sender
+    from fathom.chain.market import Market
+    from roles_helpers import mine
+
+    w3 = world.w3
+    party = world.new_party(f"req-{tag}")
+    req = world.market_for(party)
+    if zombies:  # Z's zombies: ended by their deadline, their draws armed
+        _open_in_one_block(world, party, req, zombies, deadline=req.now() + 30)
+        advance_time(w3, 60)
+    ids = _open_in_one_block(world, party, req, decoys + 1)
+    real = ids[-1]
+    at = req.bounty(real)["drawBlock"]
+    seed_block = req.seed_block(at)
+    mine(w3, seed_block - 1 - w3.eth.block_number)
+    burned = req.market.functions.pendingBurn(ZERO_ADDRESS).call()
+    provider = _SlowRpc(world.chain.url, 0.05)
+    slow = Web3(provider)
+    errors: list[BaseException] = []
+    started = threading.Event()
+
+    def run() -> None:
+        try:  # the node in this thread (its state file is its thread's), synced as a running node is
+            node = make_node(world, EmbeddedStore(tmp_path / f"store-{tag}"), oracle, tmp_path / f"node-{tag}",
+                             market=Market(slow, world.addresses, Sender.from_key(slow, oracle.key)))
+            node.sync()
+            provider.methods.clear()
+            started.set()
+            node.tick()
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+            errors.append(exc)
+            started.set()
+
+    w3.provider.make_request("evm_setAutomine", [False])
+    thread = threading.Thread(target=run)
+    try:
+        thread.start()
+        started.wait(60)
+        time.sleep(1.5)  # the slot: the seed block is built with what reached the mempool
+        w3.provider.make_request("evm_mine", [])
+        while thread.is_alive():  # later slots, until the node's tick is done
+            thread.join(1.5)
+            w3.provider.make_request("evm_mine", [])
+    finally:
+        w3.provider.make_request("evm_setAutomine", [True])
+    assert not errors, errors
+    methods = provider.methods
+    in_seed = _txs_from(w3, oracle.address, seed_block, seed_block)
+    return {
+        "rpc_before_recordSeed": methods.index("eth_sendRawTransaction"),
+        "first_in_seed_block_to_registry": bool(in_seed) and in_seed[0]["to"] == req.registry.address,
+        "recorded": req.seed_recorded(at),
+        "real_drawn": req.bounty(real)["drawBlock"] == 0 and all(int(m, 16) for m in req.committee(real)[0]),
+        "charged": req.market.functions.pendingBurn(ZERO_ADDRESS).call() - burned,
+    }
+
+
+def test_attack_T_decoy_draws_push_the_nodes_recordSeed_past_the_seed_block_a_free_reroll(world: World, tmp_path):
+    """Review 11, T: the node sent its bare recordSeed only after a view and a gas estimate per
+    due draw, so 25 decoy (or zombie) draws through an RPC of 50 ms per request pushed it past
+    the seed block: nothing recorded, every draw of the half lapsed uncharged, a free re-roll
+    for a requester that records the seed itself only when it likes the draw. Now recordSeed is
+    the tick's first send, from the stored log with a fixed gas limit: as many RPCs before it
+    whatever the number of draws, and it lands in the seed block with 25 decoys or zombies."""
+    from roles_helpers import revert, snapshot
+
+    oracles = [world.new_party(f"t{i}") for i in range(3)]
+    for o in oracles:
+        world.market_for(o).stake_oracle(2 * 10**18)
+    results = {}
+    for tag, decoys, zombies in (("alone", 0, 0), ("crowded", 25, 0), ("zombies", 0, 25)):
+        snap = snapshot(world.w3)
+        results[tag] = _race(world, tmp_path, oracles[0], decoys=decoys, tag=tag, zombies=zombies)
+        revert(world.w3, snap)
+    for tag, r in results.items():
+        assert r["first_in_seed_block_to_registry"] and r["recorded"], (tag, r)
+        assert r["real_drawn"] and r["charged"] == 0, (tag, r)
+        assert r["rpc_before_recordSeed"] == results["alone"]["rpc_before_recordSeed"], (tag, results)

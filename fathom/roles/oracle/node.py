@@ -93,6 +93,8 @@ class OracleNode(Duties, Reports):
         self._policy_registered = False
         self._disclosed: set[tuple[int, int]] = set()  # (bounty, batch) whose keys this run tried to disclose (F2)
         self._draws_done: set[tuple[int, int]] = set()  # (bounty, draw block) drawn or ended: never sent again (Z)
+        self._seeds_sent: set[int] = set()  # draw blocks whose half's recordSeed this run sent (T)
+        self._seed_nonces: dict[int, int] = {}  # draw block -> the nonce fetched ahead for its recordSeed (T)
 
     # ------------------------------------------------------------ state
 
@@ -218,22 +220,56 @@ class OracleNode(Duties, Reports):
         bond, _ = self.market.member_bond(bounty_id)
         return refusal(self.policy, terms_of(view, len(members), self._opened_at(bounty_id), bond))
 
+    def record_seed(self, head: int | None = None) -> None:
+        """Review 11, T: send a bare `recordSeed` once the head is the parent of the seed block
+        of a drawing half this node knows a draw armed for, before any per-draw work (one view
+        and one estimate per due draw came first, so decoy or zombie draws pushed it past the
+        seed block: nothing recorded, and the requester, who sees PREVRANDAO a block ahead,
+        recorded itself only when it liked the draw). It takes its armed draws from the stored
+        log (no RPC), a fixed gas limit (no estimate: an estimate at `pending` that the RPC
+        reads as `latest` reverts SeedNotOpen), and a nonce fetched in an earlier tick, a few
+        blocks before (fetched now if none; fetched again once if the send is refused, a
+        transaction sent since having used it). It waits for no receipt. Once per half."""
+        head = self.market.w3.eth.block_number if head is None else head
+        for at in sorted({at for _, at in self._armed_draws()}):
+            seed_block = self.market.seed_block(at)
+            if seed_block - 4 <= head < seed_block - 1 and at not in self._seed_nonces:
+                self._seed_nonces[at] = self.market.next_nonce()  # ahead of the parent block
+            if head != seed_block - 1 or at in self._seeds_sent:
+                continue
+            self._seeds_sent.add(at)
+            nonce = self._seed_nonces.pop(at, None)
+            for attempt in range(2):
+                try:
+                    self.market.record_seed(self.market.next_nonce() if nonce is None else nonce)
+                    self._say(f"sent recordSeed for the drawing half of block {at}")
+                    break
+                except InsufficientFunds as exc:
+                    log.error("recordSeed NOT SENT: %s; fund this oracle's account", exc)
+                    break
+                except ChainError as exc:  # a nonce used since: fetch it again
+                    if attempt or nonce is None:
+                        log.warning("recordSeed not sent (%s)", exc)
+                        break
+                    nonce = None
+
     def trigger_draws(self) -> None:
         """Draw every committee whose armed drawing half has reached its seed block (rule C4),
         whatever its terms: a draw only the requester would trigger lets it wait out, unseen,
         each outcome it dislikes (review F3; a lapsed first draw is charged anyway, C5). The
         seed is the PREVRANDAO of one block, the half's seed block (R3-2), and is recorded
-        only by a call that lands in it: so the node sends, as the first transactions of the
-        tick once its head is the block before it, a bare recordSeed and then its draws, back
-        to back (review 10, D4) (on a local chain, where blocks come
-        only with transactions, it mines up to that block first). A draw sent later reads the
-        recorded seed, or, if the seed block recorded nothing, re-arms the draw uncharged. A
-        draw someone else already ran, or one the contract refuses, is left alone; the next
-        tick reads the outcome."""
+        only by a call that lands in it: once its head is the block before it, the node sends
+        a bare recordSeed first (`record_seed`, also the tick's first step: review 10 D4,
+        review 11 T), then its draws back to back, each with a fixed gas limit (on a local
+        chain, where blocks come only with transactions, it mines up to that block first). A
+        draw sent later reads the recorded seed, or, if the seed block recorded nothing,
+        re-arms the draw uncharged. A draw someone else already ran, one whose bounty ended
+        (dropped, review 11 Z), or one the contract refuses, is left alone; the next tick reads
+        the outcome."""
         head = self.market.w3.eth.block_number
         quarantined = self.quarantined()
         due: list[int] = []
-        record = False
+        fixed_gas = False
         armed = dict(self._armed_draws())
         for bounty_id, at in armed.items():
             if bounty_id in quarantined:
@@ -244,6 +280,9 @@ class OracleNode(Duties, Reports):
                 head = self.market.w3.eth.block_number
             if head < seed_block - 1:
                 continue
+            if head == seed_block - 1:
+                self.record_seed(head)  # before any per-draw work (review 11, T); once per half
+                fixed_gas = True
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] != at:
                 continue  # drawn (or re-armed) by another node since
@@ -251,25 +290,18 @@ class OracleNode(Duties, Reports):
                 self._draws_done.add((bounty_id, at))  # nothing to draw, ever: dropped for good
                 continue
             due.append(bounty_id)
-            record = record or (head == seed_block - 1 and not self.market.seed_recorded(at))
         if not due:
             return
-        # review 10, D4: the seed is recorded by a bare recordSeed sent first, not inside the
-        # first draw (a requester cancelling that bounty in the seed block would revert it, and
-        # the recording with it: every draw of the half re-armed uncharged, a re-roll); the draws
-        # follow back to back, and one that reverts stops none of the others
-        for name, outcome in self.market.draw_committees(due, record_seed=record):
+        # one draw that reverts (its bounty cancelled in the seed block, D4) stops none of the others
+        for bounty_id, outcome in self.market.draw_committees(due, fixed_gas=fixed_gas):
             if not isinstance(outcome, ChainError):
-                if name != "recordSeed":  # review 11, Z: a (bounty, at) drawn once is never re-sent
-                    self._draws_done.add((int(name), armed[int(name)]))
-                self._say("recorded the drawing half's seed" if name == "recordSeed"
-                          else f"bounty {name}: drew its committee")
+                self._draws_done.add((bounty_id, armed[bounty_id]))  # review 11, Z: never re-sent
+                self._say(f"bounty {bounty_id}: drew its committee")
             elif isinstance(outcome, InsufficientFunds):
                 # review 11, Z: loud, and never the node's stop: its reports, votes and leaves go on
-                log.error("%s NOT SENT: %s; fund this oracle's account", name, outcome)
+                log.error("bounty %s: drawCommittee NOT SENT: %s; fund this oracle's account", bounty_id, outcome)
             elif "revert" in str(outcome):
-                log.info("%s refused (%s)", "recordSeed" if name == "recordSeed" else f"bounty {name}: drawCommittee",
-                         outcome)
+                log.info("bounty %s: drawCommittee refused (%s)", bounty_id, outcome)
             else:
                 raise outcome
 
@@ -350,8 +382,9 @@ class OracleNode(Duties, Reports):
         """Serve every bounty once. A transient failure (RPC, store down) fails the tick
         after the other bounties were served (the loop backs off); any other failure
         quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
+        self.record_seed()  # first, before sync and serve, which can take seconds (review 11, T)
         self.sync()
-        self.trigger_draws()  # first: a policy or a stake that waits for a staking half may mine
+        self.trigger_draws()  # a policy or a stake that waits for a staking half may mine
         if not self._policy_registered:  # on the first tick that reaches the chain: retried like any
             self._policy_registered = self._ensure_policy()
         mine = self.my_bounties()
