@@ -261,10 +261,10 @@ class Market:
 
     # ------------------------------------------------------------ views
 
-    def _view(self, fn: Any, what: str) -> Any:
-        """Call a view; a revert (an unknown bounty, say) becomes a plain ChainError."""
+    def _view(self, fn: Any, what: str, block: int | str = "latest") -> Any:
+        """Call a view (at `block`); a revert (an unknown bounty, say) becomes a plain ChainError."""
         try:
-            return fn.call()
+            return fn.call(block_identifier=block)
         except ContractCustomError as exc:
             raise ChainError(f"{what}: {describe_revert(exc.data)}") from None
         except ContractLogicError as exc:
@@ -285,20 +285,22 @@ class Market:
             raise FathomError(f"bounty {bounty_id} has no submission {submission_id} "
                               + (f"(its submissions are numbered 0 to {count - 1})" if count else "(it has none yet)"))
 
-    def bounty(self, bounty_id: int) -> dict[str, Any]:
-        view = self._view(self.market.functions.getBounty(bounty_id), f"bounty {bounty_id}")
+    def bounty(self, bounty_id: int, block: int | str = "latest") -> dict[str, Any]:
+        view = self._view(self.market.functions.getBounty(bounty_id), f"bounty {bounty_id}", block)
         names = [o["name"] for o in _outputs("getBounty")[0]["components"]]
         return dict(zip(names, view))
 
-    def state(self, bounty_id: int) -> str:
-        return STATES[self._view(self.market.functions.state(bounty_id), f"bounty {bounty_id}")]
+    def state(self, bounty_id: int, block: int | str = "latest") -> str:
+        """The bounty's state (at `block`: a node acts on a confirmed one, review 11 S)."""
+        return STATES[self._view(self.market.functions.state(bounty_id), f"bounty {bounty_id}", block)]
 
     def committee(self, bounty_id: int) -> tuple[list[str], int, int]:
         members, opted, baseline = self._view(self.market.functions.getCommittee(bounty_id), f"bounty {bounty_id}")
         return [to_checksum_address(m) for m in members], opted, baseline
 
-    def batch(self, bounty_id: int, batch: int) -> dict[str, Any]:
-        values = self._view(self.market.functions.getBatch(bounty_id, batch), f"bounty {bounty_id} batch {batch}")
+    def batch(self, bounty_id: int, batch: int, block: int | str = "latest") -> dict[str, Any]:
+        values = self._view(self.market.functions.getBatch(bounty_id, batch), f"bounty {bounty_id} batch {batch}",
+                            block)
         return dict(zip(("recordsHash", "filledAt", "reportedMask", "decided", "submissions", "timeoutAt"), values))
 
     def commits(self, bounty_id: int, batch: int) -> dict[str, Any]:

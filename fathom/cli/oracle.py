@@ -144,7 +144,11 @@ def _cmd_oracle_leave(args: argparse.Namespace, settings: Settings) -> int:
         raise FathomError(f"{me} is not an opted-in member of bounty {args.bounty}: nothing to leave")
     if any(e.name == "CommitteeLeft" and e["oracle"] == me for e in market.events(bounty_id=args.bounty)):
         raise FathomError(f"{me} already left bounty {args.bounty}: its bond was released")
-    market.leave_committee(args.bounty)  # before close, C2's refusals come back as one line, unsent
+    if market.state(args.bounty) == "Settling" and \
+            not market.batch(args.bounty, market.bounty(args.bounty)["nextBatch"])["submissions"]:
+        market.close(args.bounty)  # review 11, S: ended with nothing left to decide: closed first (anyone may)
+        print(f"closed bounty {args.bounty}")
+    market.leave_committee(args.bounty)  # C2's refusals (a batch under way) come back as one line, unsent
     print(f"left the committee of bounty {args.bounty}: the bond of {me} is released")
     return 0
 
@@ -218,8 +222,9 @@ def register(sub: Any) -> None:
     p = with_key(oracle.add_parser("leave", help="leave a bounty's committee and release this oracle's bond",
                                    description="Leave the committee of bounty ID and release this oracle's bond "
                                    "in the registry (what slashes left of it). Once the bounty is Closed or "
-                                   "Revealed, at any time (`fathom oracle run` does it by itself, after its key "
-                                   "disclosure, F2); before, only while no batch is under way and the committee "
+                                   "Revealed, or ended with no batch left to decide (it is closed first: anyone may), "
+                                   "at any time, arming no draw (`fathom oracle run` does it by itself, after its key "
+                                   "disclosure, F2); before its end, only while no batch is under way and the committee "
                                    "stays large enough (rule C2). Refused, with nothing sent, for an account that "
                                    "is not an opted-in member or already left."))
     p.add_argument("bounty", type=int, metavar="ID")

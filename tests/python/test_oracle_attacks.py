@@ -947,3 +947,69 @@ def test_attack_T_decoy_draws_push_the_nodes_recordSeed_past_the_seed_block_a_fr
         assert r["first_in_seed_block_to_registry"] and r["recorded"], (tag, r)
         assert r["real_drawn"] and r["charged"] == 0, (tag, r)
         assert r["rpc_before_recordSeed"] == results["alone"]["rpc_before_recordSeed"], (tag, results)
+
+
+def test_attack_S_a_drawn_node_never_seated_never_closes_and_its_stake_stays_locked(
+        world: World, tmp_path, fathom_env, capsys):
+    """Review 11, S: the node closed a bounty only inside `serve`, after the C7 keyring gate, and
+    left only once it was Closed; a requester that never seats its drawn members and never
+    closes (reward 0: a close only burns its deposit) kept every honest bond locked past the
+    deadline, and `requestUnbond` reverted OracleStillServing for good. Now `fathom oracle
+    leave ID` of such a Settling bounty closes it first and leaves, arming no draw, and every
+    node that joined leaves it: all 3 bonds released, the stake unbondable."""
+    rnd = open_round(world, tmp_path, [], drawn=True, seat=False, baseline=False, reward=0)
+    bid = rnd.bounty_id
+    for node in rnd.nodes:
+        node.tick()  # join (bond), then the standing sit-out: no keyring seats them
+    _, opted, _ = rnd.viewer.committee(bid)
+    assert opted == 0b111 and rnd.viewer.standing_sit_out(bid) == 0b111
+    advance_time(world.w3, 8 * 86_400)  # past the 7-day deadline
+    _use_cli_as(world, tmp_path, fathom_env, rnd.oracles[2])
+    assert cli_main(["oracle", "leave", str(bid)]) == 0  # its operator, by hand
+    out = capsys.readouterr().out
+    assert f"closed bounty {bid}" in out and f"left the committee of bounty {bid}" in out
+    assert rnd.viewer.state(bid) == "Closed" and rnd.viewer.bounty(bid)["drawBlock"] == 0, "no draw armed"
+    for node in rnd.nodes[:2]:
+        node.tick()
+    assert len(named(rnd.events(), "CommitteeLeft")) == 3, "every bond released"
+    m = world.market_for(rnd.oracles[0])
+    assert m.free_stake(rnd.oracles[0].address) == m.stake_of(rnd.oracles[0].address)
+    m.wait_for_staking_half("the test")
+    m.send(m.registry.functions.requestUnbond())  # no longer OracleStillServing
+
+
+def _use_cli_as(world: World, tmp_path, fathom_env, party) -> None:
+    from fathom.chain.deployments import write_deployment
+
+    deployments = tmp_path / "deployments"
+    write_deployment(deployments, "leaves", {"network": "leaves", "chain_id": world.w3.eth.chain_id, "block": 0,
+                                             "contracts": world.addresses})
+    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
+    fathom_env.setenv("FATHOM_NETWORK", "leaves")
+    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
+    fathom_env.setenv("FATHOM_PRIVATE_KEY", party.key.hex())
+
+
+def test_attack_S_b_an_unservable_drawn_bounty_is_quarantined_and_never_closed_so_its_bond_stays(
+        world: World, tmp_path, monkeypatch):
+    """Review 11, S through D1's path: the drawn nodes join, find the artefact unservable and
+    quarantine the bounty with the standing sit-out; the tick then left it alone unless it was
+    Closed, which nobody made happen. Now a quarantined bounty the node joined is closed and
+    left like any other once it is Settling (confirmed) with nothing to decide."""
+    monkeypatch.setitem(DATA, "validation", (np.zeros((50, 10), np.float32), np.zeros(50, np.int64)))
+    monkeypatch.setattr(requester_module, "check_bounty", lambda *a: None)
+    rnd = open_round(world, tmp_path, [], drawn=True, baseline=False, reward=0)
+    monkeypatch.undo()
+    bid = rnd.bounty_id
+    for node in rnd.nodes:
+        node.tick()
+    assert all(bid in node.quarantined() for node in rnd.nodes)
+    _, opted, _ = rnd.viewer.committee(bid)
+    assert opted == 0b111, "joined (bonded), then quarantined"
+    advance_time(world.w3, 8 * 86_400)
+    for node in rnd.nodes:
+        node.tick()
+    assert rnd.viewer.state(bid) == "Closed", "a quarantined member closed it"
+    assert len(named(rnd.events(), "CommitteeLeft")) == 3, "every bond released"
+    for o in rnd.oracles:
+        assert rnd.viewer.free_stake(o.address) == rnd.viewer.stake_of(o.address)

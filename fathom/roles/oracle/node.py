@@ -93,6 +93,7 @@ class OracleNode(Duties, Reports):
         self._policy_registered = False
         self._disclosed: set[tuple[int, int]] = set()  # (bounty, batch) whose keys this run tried to disclose (F2)
         self._draws_done: set[tuple[int, int]] = set()  # (bounty, draw block) drawn or ended: never sent again (Z)
+        self._left_bounties: set[int] = set()  # bounties whose bond this run released, or found released (D3)
         self._seeds_sent: set[int] = set()  # draw blocks whose half's recordSeed this run sent (T)
         self._seed_nonces: dict[int, int] = {}  # draw block -> the nonce fetched ahead for its recordSeed (T)
 
@@ -391,25 +392,23 @@ class OracleNode(Duties, Reports):
         self._pin_new(set(mine))
         quarantined = self.quarantined()
         failed: Exception | None = None
+        head = self.market.w3.eth.block_number
         for bounty_id in mine:
             if bounty_id in quarantined:
-                # a quarantined bounty it joined still holds its bond: released once it ends (D3)
+                # a quarantined bounty it joined still holds its bond: released once it ends (D3, S)
                 try:
-                    if bounty_id not in self.__dict__.get("_left_bounties", ()) and \
-                            self.market.state(bounty_id) in ("Closed", "Revealed"):
-                        self.leave(bounty_id)
+                    self.wind_up(bounty_id, head, quarantined=True)
                 except Exception as exc:  # noqa: BLE001 - retried next tick; never the node's
                     if not transient(exc):
                         raise
                     failed = failed or exc
                 continue
             try:
+                if self.wind_up(bounty_id, head):
+                    continue
                 status = self.market.state(bounty_id)
                 if status in ("Closed", "Revealed"):
-                    if status == "Revealed":  # F2: the update keys, for anyone's audit (after the reveal)
-                        self.disclose(bounty_id)
-                    self.leave(bounty_id)  # D3: its bond back, or its stake only ever falls
-                    continue
+                    continue  # wound up once that is confirmed
                 self.serve(bounty_id, status)
             except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
                 if transient(exc):
@@ -419,13 +418,45 @@ class OracleNode(Duties, Reports):
         if failed is not None:
             raise failed
 
+    def wind_up(self, bounty_id: int, head: int, quarantined: bool = False) -> bool:
+        """Review 10 D3, review 11 S: release the bond of every bounty this node joined, seated,
+        sitting out (no keyring seats it, C7) or quarantined (F9), once it is over, judged on
+        its state `confirmations` blocks deep (a re-org must not land the leave in a state
+        where a batch is reportable again). Closed or Revealed: after its F2 disclosure (not for
+        a quarantined bounty), leave. Settling with no batch left to decide: close it (anyone
+        may; its requester, who alone gains from closing, may never do it: a reward-0 bounty's
+        close only burns its deposit, C5) and leave, which then only releases (C2). True if the
+        bounty is over for this node: nothing left to serve."""
+        confirmed = max(head - self.confirmations, 0)
+        status = self.market.state(bounty_id, confirmed)
+        if status in ("Closed", "Revealed"):
+            if status == "Revealed" and not quarantined:  # F2: the update keys, for anyone's audit
+                self.disclose(bounty_id)
+            self.leave(bounty_id)  # D3: its bond back, or its stake only ever falls
+            return True
+        if status != "Settling":
+            return False
+        if bounty_id not in self._left_bounties:
+            view = self.market.bounty(bounty_id, confirmed)
+            if self.market.batch(bounty_id, view["nextBatch"], confirmed)["submissions"]:
+                return False  # a batch still to decide: served (or, quarantined, sat out) first
+            if self._joined(bounty_id):
+                if self.market.state(bounty_id) == "Settling":
+                    self._try(lambda: self.market.close(bounty_id), f"bounty {bounty_id}: closed")
+                self.leave(bounty_id)
+        return True
+
+    def _joined(self, bounty_id: int) -> bool:
+        members, opted, _ = self.market.committee(bounty_id)
+        return self.address in members and bool(opted & (1 << members.index(self.address)))
+
     def leave(self, bounty_id: int) -> bool:
         """Review 10, D3: once a bounty it joined is Closed or Revealed (after its F2 disclosure),
         leave its committee, releasing the bond. Nothing else releases one: without this every
         bounty served locks another bond for good, the node's drawn seats elsewhere wait for
         free stake for ever (C6) and it can never unbond. Once: the chain's CommitteeLeft event
         is the record (a restart does not send it again). True if it left now."""
-        left = self.__dict__.setdefault("_left_bounties", set())
+        left = self._left_bounties
         if bounty_id in left:
             return False
         members, opted, _ = self.market.committee(bounty_id)
