@@ -56,7 +56,7 @@ contract OracleRegistry is IOracleRegistry {
     ///      bounded, finding F).
     mapping(uint256 bountyId => mapping(address oracle => bool)) private _excluded;
     /// @dev Rule C6 (review 10, D2): the block at which each oracle's free stake last grew (a bond
-    ///      released, a stake added). A seat counts as idle only a whole period after it, so a
+    ///      released, a stake of at least minStake / 16 added: review 11, F). A seat counts as idle only a whole period after it, so a
     ///      vacate ordered right behind a release or a top-up cannot beat the oracle's join.
     mapping(address oracle => uint256) private _freedAt;
     uint256 private constant EXTRA_SAMPLES = 32;
@@ -148,7 +148,9 @@ contract OracleRegistry is IOracleRegistry {
         if (total < minStake) revert StakeBelowMinimum(total, minStake);
         o.stake = uint128(total);
         o.unbondingAt = 0;
-        _freedAt[msg.sender] = block.number;
+        // review 11, F: only a stake of at least the bond floor (minStake / 16) restarts the idle
+        // clock; a 0-wei stake twice a period kept an idle drawn seat unvacatable for gas alone
+        if (msg.value >= minStake / 16) _freedAt[msg.sender] = block.number;
         _setWeight(o, msg.sender, total);
         emit OracleStaked(msg.sender, msg.value, total);
     }

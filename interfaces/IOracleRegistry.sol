@@ -171,8 +171,10 @@ interface IOracleRegistry {
     function totalWeight() external view returns (uint256 total, uint256 leaves);
 
     /// @notice Deposit ETH as (more) stake. The total must reach `minStake()`. An
-    ///         unbonding oracle that stakes again is bonded again. Reverts RegistryDrawing in a
-    ///         drawing half (rule O7).
+    ///         unbonding oracle that stakes again is bonded again. A stake of at least
+    ///         minStake / 16 (the bond floor) restarts its idle clock (rule C6: `vacatable`);
+    ///         a smaller one does not (review 11, F). Reverts RegistryDrawing in a drawing half
+    ///         (rule O7).
     function stake() external payable;
 
     /// @notice Start the unbonding delay. Only when the oracle serves no bounty. Reverts

@@ -179,4 +179,52 @@ contract Review10DrawTest is DrawTestBase {
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotOptedIn.selector, id, leaver));
         market.leaveCommittee(id); // once
     }
+
+    /// @dev Review 11, F: D2's idle clock restarted on any stake(), 0 wei included, so a coalition
+    ///      member drawn to an honest bounty that never joined and staked 0 wei twice a period was
+    ///      never vacatable (the PoC: 40 periods, 320 vacates refused, for 312,720 gas). Now only
+    ///      a stake of at least the bond floor (minStake / 16) restarts it: the 0-wei and 1-wei
+    ///      stakes leave the seat vacatable; a real top-up of the floor still protects a member
+    ///      about to join (D2).
+    function test_attack_F_a_zero_value_stake_every_period_keeps_an_idle_drawn_seat_unvacatable() public {
+        for (uint256 i = 0; i < 16; ++i) _stake(_oracle(i), 2 ether);
+        for (uint256 j = 0; j < 3; ++j) _stake(mine[j], 2 ether);
+        _toStaking();
+        IBountyMarketTypes.BountyParams memory p = _drawnParams(3);
+        p.deadline = uint64(block.timestamp + 30 days);
+        uint256 id = _open(p);
+        address[] memory m;
+        address idle;
+        for (uint256 round = 0; round < 60 && idle == address(0); ++round) {
+            m = _drawAt(id, keccak256(abi.encode("dust", round)));
+            for (uint256 i = 0; i < m.length; ++i) if (_isMine(m[i])) idle = m[i];
+            if (idle == address(0)) { // redraw by vacating all (test setup only)
+                vm.warp(block.timestamp + p.scoringTimeout);
+                vm.roll((block.number / registry.drawPeriod() + 3) * registry.drawPeriod());
+                _toStaking();
+                for (uint256 i = 0; i < m.length; ++i) if (m[i] != address(0)) market.vacateSeat(id, m[i]);
+            }
+        }
+        assertTrue(idle != address(0), "a coalition member drawn");
+        uint256 per = registry.drawPeriod();
+        vm.warp(block.timestamp + p.scoringTimeout);
+        vm.roll((block.number / per + 2) * per); // a staking half after the window
+        _toStaking();
+        uint256 floor = registry.minStake() / 16;
+        vm.deal(idle, floor + 1);
+        uint256 snap = vm.snapshotState();
+        vm.prank(idle);
+        registry.stake{value: floor}(); // a real top-up: a whole period's grace (D2)
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.SeatNotVacatable.selector, id, idle));
+        market.vacateSeat(id, idle);
+        vm.revertToState(snap);
+        vm.prank(idle);
+        registry.stake{value: 0}();
+        vm.roll(block.number + 1);
+        vm.prank(idle);
+        registry.stake{value: 1}();
+        market.vacateSeat(id, idle); // dust restarts nothing: the idle seat goes
+        (address[] memory after_,,) = market.getCommittee(id);
+        for (uint256 i = 0; i < after_.length; ++i) assertTrue(after_[i] != idle, "vacated");
+    }
 }

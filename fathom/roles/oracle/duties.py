@@ -148,6 +148,12 @@ class Duties:
         if until and not self.may_mine_to_staking():  # O7: stakes wait for a staking half
             self._say(f"bounty {bounty_id}: its bond waits for the registry's staking half (block {until})")
             return False
+        # review 11, F: a stake under the bond floor (minStake / 16) does not restart the registry's
+        # idle clock (C6), so a vacate could back-run it ahead of the join: at least the floor,
+        # within the cap
+        floor = self.market.draw_deposit()
+        if missing < floor and stake + floor <= self.stake_cap():
+            missing = floor
         self.market.stake_oracle(missing, notify=self._say)
         self._say(f"bounty {bounty_id}: staked {missing / 1e18:g} ETH more for its bond of {bond / 1e18:g} ETH")
         return True
