@@ -123,9 +123,13 @@ def test_p2_burned_stakes_leave_through_burn(market, requester, staked_oracles, 
 
 def test_c2_members_leave_a_closed_bounty_once(market, requester, staked_oracles, oracle_registry, rando):
     rnd = Round.open(market, requester, staked_oracles[:3])
-    market.cancel(rnd.bounty_id, {"from": requester})
-    with reverts_with("CommitteeTooSmall", rnd.bounty_id, 3, 3):  # before close, only above 3 members
+    with reverts_with("CommitteeTooSmall", rnd.bounty_id, 3, 3):  # before its end, only above 3 members
         market.leaveCommittee(rnd.bounty_id, {"from": staked_oracles[0]})
+    market.cancel(rnd.bounty_id, {"from": requester})
+    # ended with nothing reportable (review 11, Z and S): the leave just releases, the committee unchanged
+    market.leaveCommittee(rnd.bounty_id, {"from": staked_oracles[1]})
+    assert oracle_registry.oracleInfo(staked_oracles[1])[2] == 0
+    assert market.getBounty(rnd.bounty_id)["drawBlock"] == 0 and len(market.getCommittee(rnd.bounty_id)[0]) == 3
     market.close(rnd.bounty_id, {"from": rando})
     market.leaveCommittee(rnd.bounty_id, {"from": staked_oracles[0]})
     assert oracle_registry.oracleInfo(staked_oracles[0])[2] == 0
