@@ -637,6 +637,19 @@ def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_rev
     assert {e["oracle"] for e in named(events, "OracleSlashed") if e["amount"]} == {rnd.oracles[1].address}
 
 
+def _use_cli_as(world: World, tmp_path, fathom_env, party) -> None:
+    """Point `fathom` (cli_main) at this test chain, signing as `party`."""
+    from fathom.chain.deployments import write_deployment
+
+    deployments = tmp_path / "deployments"
+    write_deployment(deployments, "clitest", {"network": "clitest", "chain_id": world.w3.eth.chain_id, "block": 0,
+                                              "contracts": world.addresses})
+    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
+    fathom_env.setenv("FATHOM_NETWORK", "clitest")
+    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
+    fathom_env.setenv("FATHOM_PRIVATE_KEY", party.key.hex())
+
+
 def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_never_only_falls(
         world: World, tmp_path, fathom_env, capsys):
     """Review 10, D3: nothing in fathom called leaveCommittee, so every bounty an honest node
@@ -646,8 +659,6 @@ def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_ne
     once the bounty is Closed (or Revealed, after its F2 disclosure), once, not again after a
     restart; `fathom oracle leave ID` does it by hand and refuses, one line and nothing sent,
     for an account that already left."""
-    from fathom.chain.deployments import write_deployment
-
     rnd = open_round(world, tmp_path, ["c0"], batchSize=1)
     bid = rnd.bounty_id
     bond, _ = rnd.viewer.member_bond(bid)
@@ -667,13 +678,7 @@ def test_attack_D3_a_node_releases_its_bond_once_a_bounty_closes_so_its_stake_ne
     restarted.tick()
     assert len(named(rnd.events(), "CommitteeLeft")) == 2, "a restart does not leave again"
 
-    deployments = tmp_path / "deployments"
-    write_deployment(deployments, "leavetest", {"network": "leavetest", "chain_id": world.w3.eth.chain_id, "block": 0,
-                                                "contracts": world.addresses})
-    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
-    fathom_env.setenv("FATHOM_NETWORK", "leavetest")
-    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
-    fathom_env.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[2].key.hex())
+    _use_cli_as(world, tmp_path, fathom_env, rnd.oracles[2])
     assert cli_main(["oracle", "leave", str(bid)]) == 0
     assert f"left the committee of bounty {bid}" in capsys.readouterr().out
     assert rnd.viewer.free_stake(rnd.oracles[2].address) == stakes[2]
@@ -976,18 +981,6 @@ def test_attack_S_a_drawn_node_never_seated_never_closes_and_its_stake_stays_loc
     assert m.free_stake(rnd.oracles[0].address) == m.stake_of(rnd.oracles[0].address)
     m.wait_for_staking_half("the test")
     m.send(m.registry.functions.requestUnbond())  # no longer OracleStillServing
-
-
-def _use_cli_as(world: World, tmp_path, fathom_env, party) -> None:
-    from fathom.chain.deployments import write_deployment
-
-    deployments = tmp_path / "deployments"
-    write_deployment(deployments, "leaves", {"network": "leaves", "chain_id": world.w3.eth.chain_id, "block": 0,
-                                             "contracts": world.addresses})
-    fathom_env.setenv("FATHOM_RPC_URL", world.chain.url)
-    fathom_env.setenv("FATHOM_NETWORK", "leaves")
-    fathom_env.setenv("FATHOM_DEPLOYMENTS", str(deployments))
-    fathom_env.setenv("FATHOM_PRIVATE_KEY", party.key.hex())
 
 
 def test_attack_S_b_an_unservable_drawn_bounty_is_quarantined_and_never_closed_so_its_bond_stays(
