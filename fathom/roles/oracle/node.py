@@ -1,6 +1,8 @@
 """The oracle node's loop: follow the chain, serve each bounty, decide failures by type.
 
 Each tick it
+0. sends a bare recordSeed, before anything else, if its head is the parent of the seed block
+   of a drawing half it knows a draw armed for (rule C4, review 11 T);
 1. follows the market's events from its checkpoint up to `latest - confirmations`
    (re-org safe: the checkpoint keeps the block hash; a changed hash rewinds it),
    storing what it needs in SQLite (`state.py`), in the same transaction as the new
