@@ -988,7 +988,10 @@ def test_attack_S_b_an_unservable_drawn_bounty_is_quarantined_and_never_closed_s
     """Review 11, S through D1's path: the drawn nodes join, find the artefact unservable and
     quarantine the bounty with the standing sit-out; the tick then left it alone unless it was
     Closed, which nobody made happen. Now a quarantined bounty the node joined is closed and
-    left like any other once it is Settling (confirmed) with nothing to decide."""
+    left like any other once it is Settling with nothing to decide, at the node's
+    confirmation depth (the review's minor 3: not on the latest head, which a re-org may undo)."""
+    from roles_helpers import mine
+
     monkeypatch.setitem(DATA, "validation", (np.zeros((50, 10), np.float32), np.zeros(50, np.int64)))
     monkeypatch.setattr(requester_module, "check_bounty", lambda *a: None)
     rnd = open_round(world, tmp_path, [], drawn=True, baseline=False, reward=0)
@@ -999,8 +1002,14 @@ def test_attack_S_b_an_unservable_drawn_bounty_is_quarantined_and_never_closed_s
     assert all(bid in node.quarantined() for node in rnd.nodes)
     _, opted, _ = rnd.viewer.committee(bid)
     assert opted == 0b111, "joined (bonded), then quarantined"
-    advance_time(world.w3, 8 * 86_400)
-    for node in rnd.nodes:
+    advance_time(world.w3, 8 * 86_400)  # one block past the deadline
+    nodes = [rnd.node(i, confirmations=2) for i in range(3)]  # restarted, acting 2 blocks deep (minor 3)
+    for node in nodes:
+        node.tick()
+    assert rnd.viewer.state(bid) == "Settling" and not named(rnd.events(), "CommitteeLeft"), \
+        "nothing done on a Settling state not yet confirmed"
+    mine(world.w3, 2)
+    for node in nodes:
         node.tick()
     assert rnd.viewer.state(bid) == "Closed", "a quarantined member closed it"
     assert len(named(rnd.events(), "CommitteeLeft")) == 3, "every bond released"
