@@ -728,4 +728,28 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         assertGt(fees[0], 0, "the members that scored are paid");
         assertEq(lost[0] + lost[1] + lost[2], 0, "and not slashed");
     }
+
+    /// @dev R7a: UNAVAILABLE is no score: a baseline report of it is refused (InvalidScore), as
+    ///      INVALID is, and so is a target of it (a head could never be measured at it).
+    function test_r7a_a_baseline_or_target_of_unavailable_is_refused() public {
+        address[] memory c = new address[](3);
+        for (uint256 i = 0; i < 3; ++i) c[i] = oracles[i];
+        BountyParams memory p = MarketSetup.params(ETH, c);
+        p.target = UNAVAILABLE;
+        uint256 total = MarketSetup.escrow(p);
+        vm.deal(requester, 2 * total);
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "target"));
+        market.createBounty{value: total}(p);
+        p.target = UNAVAILABLE - 1; // MAX_SCORE is a target
+        vm.prank(requester);
+        uint256 id = market.createBounty{value: total}(p);
+        vm.prank(oracles[0]);
+        market.joinCommittee(id);
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidScore.selector, UNAVAILABLE));
+        market.reportBaseline(id, UNAVAILABLE);
+        vm.prank(oracles[0]);
+        market.reportBaseline(id, UNAVAILABLE - 1); // MAX_SCORE is a score
+    }
 }

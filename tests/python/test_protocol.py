@@ -519,6 +519,19 @@ def test_r7a_a_minority_claiming_unavailable_voids_at_most_it_never_slashes_a_fe
     assert d.voided and d.decisions[0].returned == d.decisions[0].stake
 
 
+def test_r7a_no_scorer_reports_unavailable_for_a_measured_score():
+    """R7a: the ml layer's clip (it does not import protocol) is settlement.MAX_SCORE, so a
+    saturated measurement is never read as UNAVAILABLE (nor INVALID) on chain."""
+    import inspect
+
+    from fathom.ml import metrics, significance
+
+    assert inspect.signature(significance.report_units).parameters["max_units"].default == MAX_SCORE
+    assert P.quantise(float("inf"), 10**14) == MAX_SCORE
+    assert P.quantise(metrics.METRIC_TABLE["mse"].high, 10**14) == MAX_SCORE
+    assert P.one_winner_report([6_000, U]) == (U, [0, 0]), "a partial report names no vote"
+
+
 def test_r7a_a_lazy_member_reporting_unavailable_everywhere_earns_no_fee_and_is_never_deviant():
     """R7a: partial reports (here UNAVAILABLE everywhere) earn no fee and are not deviant; the
     full reports decide and vote, and a version is made."""
