@@ -456,10 +456,10 @@ def quantise(score: float, resolution_wad: int) -> int:
 
 
 def dequantise(units: int, resolution_wad: int) -> float:
-    """The metric value of a score (for display); INVALID has none."""
+    """The metric value of a score (for display); INVALID and UNAVAILABLE have none."""
     _check_uint("score", units, 32)
-    if units == INVALID:
-        raise ProtocolError("INVALID is not a measurement")
+    if units > MAX_SCORE:
+        raise ProtocolError(f"{'INVALID' if units == INVALID else 'UNAVAILABLE'} is not a measurement")
     if resolution_wad <= 0:
         raise ProtocolError("resolution must be positive")
     return float(Fraction(units * resolution_wad, WAD))

@@ -530,6 +530,8 @@ def test_r7a_no_scorer_reports_unavailable_for_a_measured_score():
     assert P.quantise(float("inf"), 10**14) == MAX_SCORE
     assert P.quantise(metrics.METRIC_TABLE["mse"].high, 10**14) == MAX_SCORE
     assert P.one_winner_report([6_000, U]) == (U, [0, 0]), "a partial report names no vote"
+    with pytest.raises(P.ProtocolError, match="UNAVAILABLE is not a measurement"):
+        P.dequantise(U, 10**14)
 
 
 def test_r7a_a_lazy_member_reporting_unavailable_everywhere_earns_no_fee_and_is_never_deviant():
