@@ -24,6 +24,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     using SafeERC20 for IERC20;
 
     /// @dev Working memory of a settlement (keeps the stack shallow).
+    /// @dev st.agreed when fewer than a quorum of full reports were given (rule R7a): no vote.
+    uint256 private constant NO_VOTE = type(uint256).max;
+
     struct Settlement {
         uint256 bountyId;
         uint256 batch;
@@ -35,8 +38,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 mask; // reporters (bit i = committee member i)
         uint256 headKey;
         uint256 bestIndex; // the merged update with the largest share (the lowest id on ties): the version's author
-        uint256 agreed; // the first report of the (merged CID, shares) vote a quorum names (rule R5)
+        uint256 agreed; // the first report of the (merged CID, shares) vote a quorum names (rule R5); NO_VOTE: none
         uint256 deviantMask; // bit r = the r-th report
+        uint256 partialMask; // bit r = the r-th report says UNAVAILABLE somewhere (rule R7a): no fee, no vote
         uint256 burned;
         address token;
         uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
@@ -762,11 +766,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 fees = b.fees;
-        // R5: a version when some update that beats the head has a share, the merged model
-        // beats the head too, and a quorum names the same merged model
-        (Cid memory merged, bool agreed) = _mergedFor(st);
-        if (st.shareSum != 0 && medians[st.n] > st.headKey && agreed) {
-            _accept(st, b, recs, medians[st.n], _u(fees, FE_CURVE_LENGTH, 8), merged);
+        // R5: a version when some update that beats the head has a share (so a quorum named one
+        // vote, _shares), and the merged model beats the head too
+        if (st.shareSum != 0 && medians[st.n] > st.headKey) {
+            _accept(st, b, recs, medians[st.n], _u(fees, FE_CURVE_LENGTH, 8), _mergedFor(st));
         } else {
             st.shareSum = 0;
         }
@@ -784,20 +787,45 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ///      (last; RewardMath.median: the middle one, or for an even count the midpoint of the
     ///      two middle ones), the reporters that lie further than the tolerance from one (bit
     ///      r = the r-th report), and whether a quorum of reports lies within the tolerance of
-    ///      every median (else st.noMajority).
+    ///      every median (else st.noMajority). Rule R7a: a report's UNAVAILABLE (2^32 - 2) is
+    ///      no key: each median, deviance and agreement count is over the other reports; when
+    ///      a quorum of the committee says UNAVAILABLE the median is invalid and nobody is
+    ///      deviant on it; a report with any UNAVAILABLE is partial (st.partialMask).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
         medians = new uint256[](st.n + 1); // the batch's submissions, then the merged model
         uint256[] memory lanes = st.lanes;
         // key(s) = (s ^ kx) + (kx == 0) mod 2^32: s + 1 when higher is better, ~s when lower
-        // is; the invalid score (all ones) maps to 0 either way
+        // is; the invalid score (all ones) maps to 0 either way, UNAVAILABLE to kx ^ 0xfffffffe
+        // plus (kx == 0): 2^32 - 1 or 1, the key of no valid score (MAX_SCORE is 2^32 - 3)
         uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
-        // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64)
+        // tolerance (bits 0-31) | head key (bits 32-63); then the deviant mask (from bit 64),
+        // no majority (bit 128), some UNAVAILABLE (bit 129), the partial mask (from bit 160)
         uint256 acc = _u(st.scoring, SC_TOLERANCE, 32) | (st.headKey << 32);
         uint256 quorum = st.quorum;
-        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-        if (lanes.length == 3) acc = _medians3(lanes, medians, kx | acc << 32 | quorum << 96);
-        // any other number of reports: insertion sort into scratch memory, then the median
-        else assembly ("memory-safe") {
+        // three reports and no UNAVAILABLE among them: the closed form
+        bool slow = lanes.length != 3;
+        if (!slow) {
+            uint256 fast = _medians3(lanes, medians, kx | acc << 32 | quorum << 96);
+            slow = (fast >> 129) & 1 != 0;
+            if (!slow) acc = fast & ((1 << 160) - 1); // _medians3 keeps the quorum from bit 160
+        }
+        // any other number of reports, or some UNAVAILABLE: the general path
+        if (slow) acc = _mediansAny(lanes, medians, kx, _u(st.scoring, SC_TOLERANCE, 32) | quorum << 32);
+        st.deviantMask = (acc >> 64) & 0xffff;
+        st.partialMask = (acc >> 160) & 0xffff;
+        st.noMajority = (acc >> 128) & 1 != 0;
+        if (!st.noMajority) _vote(st);
+    }
+
+    /// @dev Pass 1 for any number of reports (rule R7a: UNAVAILABLE is no key): insertion sort
+    ///      of each slot's available keys into scratch memory, then the median, the deviant
+    ///      mask (from bit 64 of acc), no majority (bit 128) and the partial mask (from bit 160).
+    function _mediansAny(uint256[] memory lanes, uint256[] memory medians, uint256 kx, uint256 acc)
+        private
+        pure
+        returns (uint256)
+    {
+        assembly ("memory-safe") {
             function keyAt(at, x) -> k {
                 k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
             }
@@ -805,51 +833,67 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             function deviant(k, med, tol) -> d {
                 d := or(or(gt(k, add(med, tol)), gt(med, add(k, tol))), xor(iszero(k), iszero(med)))
             }
-            let sorted := mload(0x40)
+            // UNAVAILABLE's key; kx from bit 32 is spare: ux is kept there
+            kx := or(kx, shl(32, and(add(xor(0xfffffffe, kx), iszero(kx)), 0xffffffff)))
+            // scratch: the sorted keys, past the free memory pointer
             for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
-                let off := shl(2, i)
+                let a := 0 // available keys so far
                 for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
-                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                    let j := r
-                    for {} gt(j, 0) { j := sub(j, 1) } {
-                        let prev := mload(add(sorted, shl(5, sub(j, 1))))
-                        if iszero(gt(prev, k)) { break }
-                        mstore(add(sorted, shl(5, j)), prev)
+                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), shl(2, i)), and(kx, 0xffffffff))
+                    if eq(k, shr(32, kx)) {
+                        // slither-disable-next-line incorrect-shift (shl(160 + r, 1) is 1 shifted by 160 + r: bit r of the partial mask)
+                        acc := or(acc, shl(add(160, r), 1))
+                        continue
                     }
-                    mstore(add(sorted, shl(5, j)), k)
+                    let j := a
+                    for {} gt(j, 0) { j := sub(j, 1) } {
+                        let prev := mload(add(mload(0x40), shl(5, sub(j, 1))))
+                        if iszero(gt(prev, k)) { break }
+                        mstore(add(mload(0x40), shl(5, j)), prev)
+                    }
+                    mstore(add(mload(0x40), shl(5, j)), k)
+                    a := add(a, 1)
                 }
-                // med = m % 2 == 1 ? sorted[m / 2]
-                //     : (sorted[m / 2 - 1] == 0 ? 0 : (sorted[m / 2 - 1] + sorted[m / 2]) / 2)
-                let half := shr(1, mload(lanes))
-                let med := mload(add(sorted, shl(5, half)))
-                if iszero(and(mload(lanes), 1)) {
-                    let lo := mload(add(sorted, shl(5, sub(half, 1))))
-                    med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+                // UNAVAILABLE to a quorum of the committee (m - a >= quorum): invalid, nobody
+                // deviant on it. Else (then a >= 1, as m >= quorum > m - a):
+                // med = a % 2 == 1 ? sorted[a / 2]
+                //     : (sorted[a / 2 - 1] == 0 ? 0 : (sorted[a / 2 - 1] + sorted[a / 2]) / 2)
+                let med := 0
+                if lt(sub(mload(lanes), a), shr(32, and(acc, 0xffffffffffffffff))) {
+                    let half := shr(1, a)
+                    med := mload(add(mload(0x40), shl(5, half)))
+                    if iszero(and(a, 1)) {
+                        let lo := mload(add(mload(0x40), shl(5, sub(half, 1))))
+                        med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+                    }
+                    let agree := 0
+                    for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
+                        let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), shl(2, i)), and(kx, 0xffffffff))
+                        if eq(k, shr(32, kx)) { continue }
+                        let d := deviant(k, med, and(acc, 0xffffffff))
+                        acc := or(acc, shl(add(64, r), d))
+                        agree := add(agree, iszero(d))
+                    }
+                    // fewer than a quorum of the available reports within tolerance: no decision
+                    // (bit 128); so also when fewer than a quorum are available
+                    if lt(agree, shr(32, and(acc, 0xffffffffffffffff))) { acc := or(acc, shl(128, 1)) }
                 }
                 mstore(add(medians, shl(5, add(i, 1))), med)
-                let agree := 0
-                for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
-                    let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), off), kx)
-                    let d := deviant(k, med, and(acc, 0xffffffff))
-                    acc := or(acc, shl(add(64, r), d))
-                    agree := add(agree, iszero(d))
-                }
-                // fewer than a quorum of reports within tolerance: no decision (bit 128)
-                if lt(agree, quorum) { acc := or(acc, shl(128, 1)) }
             }
         }
-        st.deviantMask = (acc >> 64) & 0xffff;
-        st.noMajority = (acc >> 128) & 1 != 0;
-        if (!st.noMajority) _vote(st);
+        return acc;
     }
 
-    /// @dev Pass 1c (rules R4, R5, R7): a report's shares and merged CID are one vote,
-    ///      keccak256(shares, digest, codec) (packed; honest members compute identical ones,
-    ///      G7). A quorum must name one vote (st.agreed: its first report), else no decision
-    ///      (st.noMajority); a report naming another is deviant.
+    /// @dev Pass 1c (rules R4, R5, R7, R7a): a full report's shares and merged CID are one
+    ///      vote, keccak256(shares, digest, codec) (packed; honest members compute identical
+    ///      ones, G7); a partial report does not vote (it could not compute one). A quorum must
+    ///      name one vote (st.agreed: its first report), else no decision (st.noMajority); a
+    ///      full report naming another is deviant. With fewer than a quorum of full reports
+    ///      there is no vote (st.agreed = NO_VOTE): the batch is decided without a version.
     function _vote(Settlement memory st) private pure {
         uint256 m = st.m;
         uint256 n = st.n;
+        uint256 partial_ = st.partialMask;
         uint256[] memory votes = new uint256[](m);
         for (uint256 r = 0; r < m; ++r) {
             uint256 lane = st.lanes[r];
@@ -864,16 +908,22 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 mstore(add(votes, shl(5, add(r, 1))), keccak256(p, add(shl(1, n), 0x21)))
             }
         }
+        if (m - _popcount(partial_) < st.quorum) {
+            st.agreed = NO_VOTE;
+            return;
+        }
         for (uint256 r = 0; r < m; ++r) {
+            if ((partial_ >> r) & 1 != 0) continue;
             uint256 same = 0;
             for (uint256 q = 0; q < m; ++q) {
                 // slither-disable-next-line incorrect-equality (a hash compared, not a time or a balance)
-                if (votes[q] == votes[r]) ++same;
+                if (votes[q] == votes[r] && (partial_ >> q) & 1 == 0) ++same;
             }
             if (same >= st.quorum) {
                 st.agreed = r;
                 for (uint256 q = 0; q < m; ++q) {
-                    if (votes[q] != votes[r]) st.deviantMask |= 1 << q;
+                    // slither-disable-next-line incorrect-equality (a hash and a mask bit compared, not a time or a balance)
+                    if (votes[q] != votes[r] && (partial_ >> q) & 1 == 0) st.deviantMask |= 1 << q;
                 }
                 return;
             }
@@ -886,6 +936,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ///      (32-63) | head key (64-95) | quorum (96-103).
     function _medians3(uint256[] memory lanes, uint256[] memory medians, uint256 params) private pure returns (uint256 acc) {
         assembly ("memory-safe") {
+            // the key of UNAVAILABLE (R7a): seen anywhere, bit 129 sends the caller to the general path
+            let ux := and(add(xor(0xfffffffe, and(params, 0xffffffff)), iszero(and(params, 0xffffffff))), 0xffffffff)
+            let unavailable := 0
             let l0 := mload(add(lanes, 0x20))
             let l1 := mload(add(lanes, 0x40))
             let l2 := mload(add(lanes, 0x60))
@@ -896,6 +949,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
                 let c := and(add(xor(shr(224, calldataload(add(l1, off))), params), iszero(params)), 0xffffffff)
                 let d := and(add(xor(shr(224, calldataload(add(l2, off))), params), iszero(params)), 0xffffffff)
+                // slither-disable-next-line incorrect-equality (keys compared with UNAVAILABLE's, not a time or a balance)
+                unavailable := or(unavailable, or(or(eq(a, ux), eq(c, ux)), eq(d, ux)))
                 // lower median of three: max(min(a, c), min(max(a, c), d))
                 let med := c
                 let lo := a
@@ -915,6 +970,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 // fewer than a quorum of the three within tolerance: no decision (bit 128)
                 if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
             }
+            acc := or(acc, shl(129, unavailable))
         }
     }
 
@@ -933,7 +989,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 n = st.n;
         uint256[] memory shares = new uint256[](n);
         uint256 versions = _u(st.status, ST_VERSIONS, 32);
-        uint256 lane = st.lanes[st.agreed] + 4 * (n + 1);
+        // no vote (fewer than a quorum of full reports, R7a): every share 0, no version
+        bool voted = st.agreed != NO_VOTE;
+        uint256 lane = voted ? st.lanes[st.agreed] + 4 * (n + 1) : 0;
         uint256 sum = 0;
         uint256 best = 0;
         uint256 stale = 0;
@@ -941,7 +999,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         for (uint256 i = 0; i < n; ++i) {
             uint256 share;
             assembly ("memory-safe") {
-                share := shr(240, calldataload(add(lane, shl(1, i))))
+                share := mul(voted, shr(240, calldataload(add(lane, shl(1, i)))))
             }
             if (_baseAt(recs, i) + MAX_LAG < versions) stale |= 1 << i;
             // slither-disable-next-line incorrect-equality (a share of zero: nothing to pay, not a balance compared)
@@ -1261,15 +1319,17 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @dev The merged-model CID of the vote a quorum of the committee names (rule R5, _vote):
     ///      floor(size / 2) + 1 reports, so a minority cannot choose it. Settlement reaches
-    ///      here only when one has them (else the batch is voided), so `agreed` is true.
-    function _mergedFor(Settlement memory st) private pure returns (Cid memory merged, bool agreed) {
-        return (Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed])), true);
+    ///      here only with a positive agreed share sum, so only when a quorum named one vote.
+    function _mergedFor(Settlement memory st) private pure returns (Cid memory merged) {
+        return Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed]));
     }
 
     /// @dev Oracles within tolerance share the batch's fee; the others lose one offence's share
     ///      of their bond for this bounty (rule C3), which is burned.
     function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
-        uint256 good = st.m - _popcount(st.deviantMask);
+        // R7a: a partial report (UNAVAILABLE somewhere) earns no fee, but is not deviant for it
+        uint256 unpaid = st.deviantMask | st.partialMask;
+        uint256 good = st.m - _popcount(unpaid);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         uint256 share = good == 0 ? 0 : _u(fees, FE_FEE, 96) / good;
         // slither-disable-next-line divide-before-multiply (share rounds down on purpose: the dust stays with the requester)
@@ -1277,7 +1337,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         emit BatchSettled(st.bountyId, st.batch, st.m, share, st.rejected, st.scores);
         for (uint256 r = 0; r < st.m && share != 0; ++r) {
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-            if (st.deviantMask & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
+            if (unpaid & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
         }
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (st.deviantMask == 0) return;

@@ -352,7 +352,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
     /// @inheritdoc IBountyMarketExtension
     function reportBaseline(uint256 bountyId, uint32 score) external {
         _requireState(bountyId, BountyState.AwaitingBaseline);
-        if (score == RewardMath.INVALID) revert InvalidScore(score);
+        // INVALID or UNAVAILABLE (R7a); equivalent to `score > RewardMath.MAX_SCORE`, 3 bytes smaller
+        if (~score < 2) revert InvalidScore(score);
         Bounty storage b = _bounties[bountyId];
         uint256 bit = _memberBit(bountyId, msg.sender);
         uint256 status = b.status;
@@ -453,7 +454,8 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
             revert InvalidParameter("scoringTimeout");
         }
         if (p.deadline <= block.timestamp || p.deadline > block.timestamp + MAX_DURATION) revert InvalidParameter("deadline");
-        if (p.target == RewardMath.INVALID) revert InvalidParameter("target");
+        // INVALID or UNAVAILABLE (R7a): `p.target > RewardMath.MAX_SCORE`
+        if (~p.target < 2) revert InvalidParameter("target");
         if (p.reward > type(uint128).max) revert InvalidParameter("reward");
         uint256 size = p.committee.length;
         // one drawn seat never decides alone (a requester would re-roll until its own oracle sits)

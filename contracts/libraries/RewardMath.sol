@@ -14,6 +14,11 @@ library RewardMath {
     uint256 internal constant WAD = 1e18;
     /// @dev A reported score of all ones means "invalid artefact".
     uint32 internal constant INVALID = type(uint32).max;
+    /// @dev A reported score of 2^32 - 2 means "I could not fetch this artefact" (rule R7a):
+    ///      it is no key, and a report holding one is partial.
+    uint32 internal constant UNAVAILABLE = type(uint32).max - 1;
+    /// @dev The largest score a valid measurement may have.
+    uint32 internal constant MAX_SCORE = type(uint32).max - 2;
     uint256 internal constant MAX_BREAKPOINTS = 8;
 
     error InvalidCurve(uint256 index);

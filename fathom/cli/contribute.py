@@ -165,6 +165,9 @@ def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {report['sealed']} updates still sealed for the committee, not re-scored (F2)")
         head = report["versions"][-1]["chain"] if report["versions"] else None
         print(f"  {held_out_line(report['test_set'], None if head is None else str(head) + ' units')}")
+        if report["unavailable"]:
+            print(f"  {len(report['unavailable'])} report slots said UNAVAILABLE (the member could not fetch the "
+                  f"update by its report deadline, R7a): not re-checked, not differences")
         for d in report["differences"]:
             print(f"  differs: {d['what']}: chain {d['chain']}, re-scored {d['rescored']}")
         print("no differences" if not report["differences"] else f"{len(report['differences'])} differences")

@@ -56,7 +56,9 @@ from fathom.errors import FathomError
 __all__ = ["MetricInfo", "METRIC_TABLE", "EXTRA_METRICS", "MetricError", "value", "clip_for_quantisation", "Bootstrap",
            "paired_bootstrap", "bootstrap_seed"]
 
-_UNITS_MAX = (2**32 - 2) * 1e-4
+#: The largest score, in metric units at the default resolution: settlement.MAX_SCORE = 2**32 - 3
+#: (2**32 - 2 is UNAVAILABLE and 2**32 - 1 INVALID on chain, rule R7a; ml does not import protocol).
+_UNITS_MAX = (2**32 - 3) * 1e-4
 
 
 class MetricError(FathomError, ValueError):

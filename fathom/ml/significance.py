@@ -147,9 +147,10 @@ def paired_units(head_units: Any, candidate_units: Any, scale: Fraction, higher_
 
 
 def report_units(head_units: int, diff: PairedDifference, resolution_wad: int, higher_is_better: bool,
-                 max_units: int = 2**32 - 2) -> int:
+                 max_units: int = 2**32 - 3) -> int:
     """The score (in the bounty's units) an oracle reports for the candidate: the head's
-    recorded score moved by `diff.shrunk`, rounded towards the head, clipped to [0, max].
+    recorded score moved by `diff.shrunk`, rounded towards the head, clipped to [0, max]
+    (`max_units`: settlement.MAX_SCORE; 2**32 - 2 is UNAVAILABLE on chain, R7a).
     `resolution_wad` is one score unit in WAD, as on chain; the arithmetic is exact."""
     if resolution_wad <= 0:
         raise SignificanceError("the resolution must be positive")

@@ -22,7 +22,9 @@ and CIDs are `(digest, codec)` tuples, as in the contracts' ABI.
 Units (SPECIFICATION.md, "Units"):
 
 * a *score* is a `uint32` in score units (the metric divided by the bounty's
-  resolution); `INVALID = 2**32 - 1` means "invalid artefact";
+  resolution); `INVALID = 2**32 - 1` means "invalid artefact", `UNAVAILABLE = 2**32 - 2`
+  "I could not fetch it" (rule R7a: no key; a report holding one is *partial*), so a valid
+  score is at most `MAX_SCORE = 2**32 - 3`;
 * a *key* (goodness) is `score + 1` when higher is better, `2**32 - 1 - score` when
   lower is better, and `0` for an invalid score: larger is always better;
 * fixed point: `WAD = 10**18` means 1.0.
@@ -43,6 +45,7 @@ __all__ = [
     "WAD",
     "BPS",
     "INVALID",
+    "UNAVAILABLE",
     "MAX_SCORE",
     "MAX_KEY",
     "MAX_BREAKPOINTS",
@@ -102,9 +105,13 @@ WAD = 10**18
 BPS = 10_000
 #: A reported score of all ones means "invalid artefact" (`type(uint32).max`).
 INVALID = 2**32 - 1
-#: The largest score a valid measurement may have (one below INVALID).
-MAX_SCORE = INVALID - 1
-#: The largest goodness key (that of the best valid score in either direction).
+#: A reported score of 2**32 - 2 means "I could not fetch this artefact by the report deadline"
+#: (rule R7a, RewardMath.UNAVAILABLE): it is no key, and a report holding one is partial.
+UNAVAILABLE = INVALID - 1
+#: The largest score a valid measurement may have (RewardMath.MAX_SCORE).
+MAX_SCORE = INVALID - 2
+#: The largest goodness key (that of the best valid score in either direction: 0 when lower is
+#: better). UNAVAILABLE's would-be key (2**32 - 1 or 1) is never used (`decide_batch`).
 MAX_KEY = INVALID
 #: A curve has 2 to MAX_BREAKPOINTS breakpoints.
 MAX_BREAKPOINTS = 8
@@ -359,8 +366,8 @@ def target_reached(head_score: int, target: int, higher_is_better: bool) -> bool
 def baseline_score(scores: Sequence[int], higher_is_better: bool) -> int:
     """The baseline (version 0's score) from the committee's baseline reports (rule S2:
     the score of the median of their keys). Baseline reports cannot be invalid."""
-    if any(s == INVALID for s in scores):
-        raise ProtocolError("a baseline report cannot be INVALID (the market reverts InvalidScore)")
+    if any(s > MAX_SCORE for s in scores):
+        raise ProtocolError("a baseline report cannot be INVALID or UNAVAILABLE (the market reverts InvalidScore)")
     return score_of(median(key(s, higher_is_better) for s in scores), higher_is_better)
 
 
@@ -427,8 +434,9 @@ def quantise(score: float, resolution_wad: int) -> int:
       below that decimal) gives 8999 or 9000 as its exact binary value dictates, the
       same on every machine;
     * the result saturates to [0, MAX_SCORE]: a negative metric becomes 0, an
-      infinite or too large one MAX_SCORE = 2**32 - 2. INVALID (2**32 - 1) is never
-      returned: a valid score can never be mistaken for an invalid artefact;
+      infinite or too large one MAX_SCORE = 2**32 - 3. INVALID (2**32 - 1) and UNAVAILABLE
+      (2**32 - 2) are never returned: a valid score can never be mistaken for an invalid
+      artefact or for one the oracle could not fetch;
     * NaN raises `ProtocolError`: a metric that is not a number is no score; the
       oracle reports INVALID (or investigates) instead.
     """
@@ -448,10 +456,10 @@ def quantise(score: float, resolution_wad: int) -> int:
 
 
 def dequantise(units: int, resolution_wad: int) -> float:
-    """The metric value of a score (for display); INVALID has none."""
+    """The metric value of a score (for display); INVALID and UNAVAILABLE have none."""
     _check_uint("score", units, 32)
-    if units == INVALID:
-        raise ProtocolError("INVALID is not a measurement")
+    if units > MAX_SCORE:
+        raise ProtocolError(f"{'INVALID' if units == INVALID else 'UNAVAILABLE'} is not a measurement")
     if resolution_wad <= 0:
         raise ProtocolError("resolution must be positive")
     return float(Fraction(units * resolution_wad, WAD))
@@ -470,8 +478,11 @@ def encode_report(scores: Sequence[int], merged_score: int, shares: Sequence[int
 def one_winner_report(scores: Sequence[int], higher_is_better: bool = True) -> tuple[int, list[int]]:
     """The merged score and shares of a report that merges only its own best submission (a
     member that aggregates nothing): all of SHARE_TOTAL to `own_best`, whose score is the
-    merged model's; INVALID and no shares when every score is invalid."""
+    merged model's; INVALID and no shares when every score is invalid; UNAVAILABLE and no
+    shares for a partial report (some score UNAVAILABLE: it computes no vote, R7a)."""
     shares = [0] * len(scores)
+    if UNAVAILABLE in scores:
+        return UNAVAILABLE, shares
     if all(s == INVALID for s in scores):
         return INVALID, shares
     best = own_best(scores, higher_is_better)
@@ -679,6 +690,8 @@ class BatchDecision:
     voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
     merged_indices: tuple[int, ...] = ()  # positions merged into the new version (UpdateMerged)
     merged_median: int = 0  # the median key of the merged model's reported scores
+    partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): no fee, no vote
+    voted: bool = True  # False: fewer than a quorum of full reports, no vote, no version (R7a)
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -772,10 +785,15 @@ def decide_batch(
     submission's base version. `committee_size` (default: the number of reports) sets the
     quorum. `bonds_left` and `per_offence` predict the ETH slashed from deviant reporters.
 
-    The rule: the merged model's score is one more median (with every submission's). If,
-    for any of them, fewer than a quorum (more than half of the committee) of the reports
-    agree with the median (`agreeing`), or no (merged CID, share vector) vote is named by a
-    quorum (`agreed_vote`), the batch is voided. A submission based more than MAX_LAG
+    The rule: the merged model's score is one more median (with every submission's). A
+    score of UNAVAILABLE (rule R7a) is no key: each median is over the other reports; one
+    that a quorum of the committee reports UNAVAILABLE is invalid (its contributor failed
+    to keep it available, F8) and nobody is deviant on it; a report with any UNAVAILABLE is
+    *partial*: it earns no fee and does not vote. If, for any median, fewer than a quorum
+    (more than half of the committee) of the reports agree with it (`agreeing`), or a
+    quorum of full reports is given and no (merged CID, share vector) vote among them is
+    named by a quorum (`agreed_vote`), the batch is voided; with fewer than a quorum of
+    full reports there is no vote, and the batch is decided without a version. A submission based more than MAX_LAG
     versions behind the head is stale: refunded, never merged nor slashed. The agreed
     vector is paid exactly, within the caps (`capped_shares`): when some share is positive,
     the vector is capped and the merged model's median beats the head, the merged model
@@ -785,7 +803,7 @@ def decide_batch(
     slashed when its median is invalid or its key plus `slash_margin` is below the head's
     key (never when stale). A reporter is deviant if its validity differs from a median's,
     its key lies more than `tolerance` from it, or its vote is not the agreed one; the
-    others share `oracle_fee_per_batch` equally."""
+    others that are not partial share `oracle_fee_per_batch` equally."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -827,35 +845,52 @@ def decide_batch(
 
     head_key = terms.head_key
 
-    # _medians: the submissions' medians, then the merged model's; deviants
+    # _medians: the submissions' medians, then the merged model's; deviants. R7a: UNAVAILABLE
+    # is no key: each median, deviance and agreement count is over the other reports, and a
+    # slot a quorum of the committee says UNAVAILABLE is invalid with nobody deviant on it
     medians: list[int] = []
     deviant = [False] * m
+    partial = [False] * m
     no_majority = False
     for i in range(n + 1):
-        keys = [key(reports[r][i] if i < n else merged_scores[r], higher) for r in range(m)]
+        scores_i = [reports[r][i] if i < n else merged_scores[r] for r in range(m)]
+        given = [(r, key(x, higher)) for r, x in enumerate(scores_i) if x != UNAVAILABLE]
+        for r, x in enumerate(scores_i):
+            partial[r] = partial[r] or x == UNAVAILABLE
+        if m - len(given) >= q:
+            medians.append(0)  # unavailable to a quorum: invalid (the contributor's duty, F8)
+            continue
+        keys = [k for _r, k in given]
         med = median(keys)
         medians.append(med)
-        for r, k in enumerate(keys):
+        for r, k in given:
             if is_deviant(k, med, terms.tolerance):
                 deviant[r] = True
         if agreeing(keys, med, terms.tolerance) < q:
             no_majority = True
     merged_median = medians.pop()
-    # _vote: the merged CID and the share vector are one vote; a quorum must name one
+    # _vote: the merged CID and the share vector are one vote; a quorum of the full reports must
+    # name one (a partial report does not vote); fewer than a quorum of full reports: no vote
     cids = merged if merged is not None else [ZERO_CID] * m
-    agreed = None if no_majority else agreed_vote(cids, shares, q)
-    if agreed is None:
+    full = [r for r in range(m) if not partial[r]]
+    voted = len(full) >= q
+    agreed = None
+    if not no_majority and voted:
+        pick = agreed_vote([cids[r] for r in full], [shares[r] for r in full], q)
+        agreed = None if pick is None else full[pick]
+    if no_majority or (voted and agreed is None):
         return _voided(terms, submissions, medians, first_id, m, higher)
-    for r in range(m):
-        if tuple(shares[r]) != tuple(shares[agreed]) or bytes(cids[r][0]) != bytes(cids[agreed][0]) \
-                or cids[r][1] != cids[agreed][1]:
-            deviant[r] = True
+    if agreed is not None:
+        for r in full:
+            if tuple(shares[r]) != tuple(shares[agreed]) or bytes(cids[r][0]) != bytes(cids[agreed][0]) \
+                    or cids[r][1] != cids[agreed][1]:
+                deviant[r] = True
 
     # _shares: stale bases (G1), the agreed vector within the caps
     stale = [base + MAX_LAG < terms.version_count for base in base_versions]
-    share_of = [int(x) for x in shares[agreed]]
+    share_of = [int(x) for x in shares[agreed]] if agreed is not None else [0] * n
     best = max(range(n), key=lambda i: (share_of[i], -i))
-    cid = cids[agreed]
+    cid = cids[agreed] if agreed is not None else ZERO_CID
     accepted = (sum(share_of) != 0 and merged_median > head_key
                 and capped_shares(share_of, [not stale[i] and medians[i] > head_key for i in range(n)]))
     if not accepted:
@@ -897,10 +932,10 @@ def decide_batch(
     accepted_index = best if accepted else None
     head_score = score_of(merged_median, higher) if accepted else terms.head_score
 
-    # _payOracles
-    good = m - sum(deviant)
+    # _payOracles: a deviant or partial report (R7a) earns no fee
+    good = m - sum(d or p for d, p in zip(deviant, partial))
     share = terms.oracle_fee_per_batch // good if good else 0
-    oracle_fees = tuple(0 if d else share for d in deviant)
+    oracle_fees = tuple(0 if d or p else share for d, p in zip(deviant, partial))
 
     # _slashBond: one offence per deviant reporter, burned
     oracle_slashed: tuple[int, ...] | None = None
@@ -932,6 +967,8 @@ def decide_batch(
         oracle_burned=oracle_burned,
         merged_indices=tuple(i for i in range(n) if share_of[i]),
         merged_median=merged_median,
+        partial=tuple(partial),
+        voted=voted,
     )
 
 

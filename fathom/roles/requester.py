@@ -663,12 +663,18 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
         return out
 
     checked_reports = 0
+    unavailable: list[dict[str, Any]] = []  # R7a: what a member reported it could not fetch
     for e in events:
         if e.name != "ReportPosted":
             continue
         k = int(e["batch"])
         chain_scores = report_scores(bytes(e["scores"]))
         for i, (chain_score, q) in enumerate(zip(chain_scores, rescore_batch(k, len(chain_scores)))):
+            if chain_score == protocol.UNAVAILABLE:
+                # availability at the member's report deadline cannot be re-checked after the
+                # fact: listed, never a difference (the contract judges no member on it, R7a)
+                unavailable.append({"batch": k, "submission": k * batch_size + i, "oracle": e["oracle"]})
+                continue
             if q is None:
                 continue  # sealed for this caller: not a difference
             invalid_mismatch = (q == protocol.INVALID) != (chain_score == protocol.INVALID)
@@ -704,4 +710,4 @@ def audit(market: Market, store: Store, bounty_id: int, private_key: bytes | Non
                             "rescored": f"does not match: {test.get('reason')}"})
     return {"bounty": bounty_id, "versions": checked_versions, "reports": checked_reports,
             "sealed": len(sealed_ids) + len(unopened), "differences": differences, "submissions": compared,
-            "test_set": test}
+            "test_set": test, "unavailable": unavailable}

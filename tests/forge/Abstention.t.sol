@@ -571,4 +571,185 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 1, x));
         market.report(id, 1, r.scores, r.merged, MarketSetup.reportSalt(id, 1, x));
     }
+
+    // ------------------------------ R7a: "I could not fetch it" is never "invalid" (F8 timing)
+
+    uint32 internal constant UNAVAILABLE = type(uint32).max - 1;
+
+    /// @dev A report of a batch of two: `s0`, `s1`; a partial one (any UNAVAILABLE) names no
+    ///      merged model (merged score UNAVAILABLE), a full one none either (merged INVALID).
+    function _two(uint32 s0, uint32 s1) internal pure returns (BatchReport memory) {
+        uint32[] memory s = new uint32[](2);
+        (s[0], s[1]) = (s0, s1);
+        bool partial_ = s0 == UNAVAILABLE || s1 == UNAVAILABLE;
+        return BatchReport(MarketModel.encode(s, partial_ ? UNAVAILABLE : type(uint32).max, new uint16[](2)), Cid(bytes32(0), 0));
+    }
+
+    /// @dev Committee oracles[0..4] (quorum 3), baseline 5,000, batch 0 filled; `who[r]` commits
+    ///      `reps[r]` in that order (the last in the very last block before revealAt), then each
+    ///      reveals and the batch is settled at its timeout with their reports (committee order).
+    function _settleFive(address[] memory who, BatchReport[] memory reps)
+        internal
+        returns (uint256 id, uint256[5] memory stakes, uint256[5] memory fees)
+    {
+        id = _open(5, 5);
+        SubmissionRecord[] memory recs = _fill(id, 0);
+        (, uint256 revealAt,) = market.getCommits(id, 0);
+        for (uint256 r = 0; r < who.length; ++r) {
+            if (r == who.length - 1) vm.warp(revealAt - 1);
+            _commit(id, 0, who[r], reps[r]);
+        }
+        vm.warp(revealAt);
+        for (uint256 r = 0; r < who.length; ++r) _reveal(id, 0, who[r], reps[r]);
+        _toTimeout(id, 0);
+        for (uint256 i = 0; i < 5; ++i) stakes[i] = _stakeOf(oracles[i]);
+        BatchReport[] memory ordered = new BatchReport[](who.length);
+        uint256 k = 0;
+        for (uint256 i = 0; i < 5; ++i) {
+            for (uint256 r = 0; r < who.length; ++r) {
+                if (who[r] == oracles[i]) ordered[k++] = reps[r];
+            }
+        }
+        market.settleBatch(id, 0, recs, ordered);
+        assertTrue(_decided(id, 0), "decided or voided");
+        for (uint256 i = 0; i < 5; ++i) {
+            fees[i] = market.claimable(oracles[i], ETH);
+            stakes[i] -= _stakeOf(oracles[i]); // what each lost
+        }
+    }
+
+    /// @dev Every member reports: those in `mask` the `partial_` report, the others 6,000 twice.
+    function _five(uint256 mask, BatchReport memory partial_) internal view returns (address[] memory who, BatchReport[] memory reps) {
+        who = new address[](5);
+        reps = new BatchReport[](5);
+        for (uint256 i = 0; i < 5; ++i) {
+            who[i] = oracles[i];
+            reps[i] = mask & (1 << i) != 0 ? partial_ : _two(6_000, 6_000);
+        }
+    }
+
+    /// @dev The F8 timing attack (issue 14, finding 6). Committee [H1, H2, H3, D, X], quorum 3;
+    ///      update 0 reaches H1, H2 and D, not H3; X is offline. H1 and H2 commit early; D
+    ///      commits only after H3's report deadline, in the last block before revealAt, so H3
+    ///      saw 2 < 3 commitments and (F8 case 3 before R7a) reported INVALID for update 0: the
+    ///      median was the true score and H3 was slashed as deviant while D earned its fee. Now H3
+    ///      reports UNAVAILABLE for it: the median is over the three that fetched it, H3 is
+    ///      deviant on nothing and pays nothing (it earns no fee: its report is partial).
+    function test_attack_F8_timing_a_late_commitment_frames_the_member_that_could_not_fetch() public {
+        (address h1, address h2, address h3, address d) = (oracles[0], oracles[1], oracles[2], oracles[3]);
+        address[] memory who = new address[](4);
+        (who[0], who[1], who[2], who[3]) = (h1, h2, h3, d);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_two(6_000, 6_000), _two(6_000, 6_000), _two(UNAVAILABLE, 6_000), _two(6_000, 6_000));
+        (, uint256[5] memory lost, uint256[5] memory fees) = _settleFive(who, reps);
+        assertEq(lost[2], 0, "the member that could not fetch is not slashed");
+        assertEq(fees[2], 0, "a partial report earns no fee");
+        assertEq(lost[0] + lost[1] + lost[3], 0, "nobody else deviates");
+        assertGt(fees[0], 0, "the full reports share the fee");
+        assertEq(fees[0], fees[3], "D earns the same fee as the honest members, no more");
+        assertEq(lost[4], 0, "a silent member is charged only on a void");
+    }
+
+    /// @dev Variant: D abstains (R12) instead of committing, to leave H3 alone with H1 and H2 (X
+    ///      offline). Update 0 then has two available reports of three given: no quorum can agree
+    ///      on it, so the batch is voided (R4). H3, which reported, pays nothing; only the silent
+    ///      X is charged.
+    function test_attack_F8_timing_an_abstention_cannot_frame_the_member_that_could_not_fetch() public {
+        (address h1, address h2, address h3, address d) = (oracles[0], oracles[1], oracles[2], oracles[3]);
+        uint256 id = _open(5, 5);
+        SubmissionRecord[] memory recs = _fill(id, 0);
+        _commit(id, 0, h1, _two(6_000, 6_000));
+        _commit(id, 0, h2, _two(6_000, 6_000));
+        _commit(id, 0, h3, _two(UNAVAILABLE, 6_000));
+        _abstain(id, 0, d);
+        _toReveals(id, 0);
+        _reveal(id, 0, h1, _two(6_000, 6_000));
+        _reveal(id, 0, h2, _two(6_000, 6_000));
+        _reveal(id, 0, h3, _two(UNAVAILABLE, 6_000));
+        _toTimeout(id, 0);
+        uint256 stake3 = _stakeOf(h3);
+        uint256 stakeX = _stakeOf(oracles[4]);
+        BatchReport[] memory reports = new BatchReport[](3);
+        (reports[0], reports[1], reports[2]) = (_two(6_000, 6_000), _two(6_000, 6_000), _two(UNAVAILABLE, 6_000));
+        market.settleBatch(id, 0, recs, reports);
+        assertTrue(_decided(id, 0), "voided for want of agreement");
+        assertEq(_stakeOf(h3), stake3, "the member that could not fetch pays nothing");
+        assertEq(stakeX - _stakeOf(oracles[4]), _offence(id), "the silent member pays its offence");
+        assertEq(market.claimable(contributor, ETH), 2 * market.getBounty(id).stake, "a void returns every stake");
+    }
+
+    /// @dev Variant: two honest members (H2, H3) cannot fetch update 0; H1, D and X can. The
+    ///      median is over the three available reports; H2 and H3 are deviant on nothing.
+    function test_attack_F8_timing_several_honest_members_that_cannot_fetch_are_not_slashed() public {
+        (address[] memory who, BatchReport[] memory reps) = _five(1 << 1 | 1 << 2, _two(UNAVAILABLE, 6_000));
+        (, uint256[5] memory lost, uint256[5] memory fees) = _settleFive(who, reps);
+        for (uint256 i = 0; i < 5; ++i) assertEq(lost[i], 0, "nobody is slashed");
+        assertEq(fees[1] + fees[2], 0, "partial reports earn no fee");
+        assertGt(fees[0], 0, "full reports do");
+    }
+
+    /// @dev Variant: update 0 is unavailable to a majority (H2, H3, X); only H1 and D fetched it.
+    ///      Its contributor, whose duty availability is, is slashed as for an invalid artefact;
+    ///      no member is deviant on it (H1 and D reported its true score). With two full reports
+    ///      there is no vote (R7a): the batch is decided without a version, update 1 rejected by
+    ///      its median.
+    function test_attack_F8_an_update_unavailable_to_a_majority_slashes_its_contributor_not_a_member() public {
+        (address[] memory who, BatchReport[] memory reps) = _five(1 << 1 | 1 << 2 | 1 << 4, _two(UNAVAILABLE, 6_000));
+        (uint256 id, uint256[5] memory lost, uint256[5] memory fees) = _settleFive(who, reps);
+        for (uint256 i = 0; i < 5; ++i) assertEq(lost[i], 0, "no member is slashed");
+        uint256 stake = market.getBounty(id).stake;
+        assertEq(market.claimable(contributor, ETH), stake + stake / 2, "update 0 slashed by half, update 1 back");
+        assertGt(fees[0], 0, "a full report agreeing everywhere is paid");
+        assertEq(fees[1], 0, "a partial report is not");
+        assertEq(market.getBounty(id).versionCount, 0, "no version");
+    }
+
+    /// @dev A dishonest minority (D, X) claims update 0 unavailable while only H1 reported in time:
+    ///      two UNAVAILABLE of three reports are no quorum of the committee, so the contributor of
+    ///      an update the honest member fetched is not slashed: the batch is voided (stakes back).
+    function test_attack_a_minority_claiming_unavailable_cannot_get_a_fetched_update_slashed() public {
+        address[] memory who = new address[](3);
+        (who[0], who[1], who[2]) = (oracles[0], oracles[3], oracles[4]);
+        BatchReport[] memory reps = new BatchReport[](3);
+        (reps[0], reps[1], reps[2]) = (_two(6_000, 6_000), _two(UNAVAILABLE, 6_000), _two(UNAVAILABLE, 6_000));
+        (uint256 id, uint256[5] memory lost,) = _settleFive(who, reps);
+        assertEq(market.claimable(contributor, ETH), 2 * market.getBounty(id).stake, "voided: every stake back");
+        assertEq(lost[0], 0, "the honest reporter pays nothing");
+    }
+
+    /// @dev A lazy pair that never scores reports UNAVAILABLE everywhere to be counted as
+    ///      reporting (no silence charge) and to earn fees: it earns none, and the three that
+    ///      scored decide.
+    function test_attack_a_lazy_member_reporting_unavailable_everywhere_earns_no_fee() public {
+        (address[] memory who, BatchReport[] memory reps) = _five(1 << 3 | 1 << 4, _two(UNAVAILABLE, UNAVAILABLE));
+        (, uint256[5] memory lost, uint256[5] memory fees) = _settleFive(who, reps);
+        assertEq(fees[3] + fees[4], 0, "the lazy members earn nothing");
+        assertEq(lost[3] + lost[4], 0, "and are not charged: they reported");
+        assertGt(fees[0], 0, "the members that scored are paid");
+        assertEq(lost[0] + lost[1] + lost[2], 0, "and not slashed");
+    }
+
+    /// @dev R7a: UNAVAILABLE is no score: a baseline report of it is refused (InvalidScore), as
+    ///      INVALID is, and so is a target of it (a head could never be measured at it).
+    function test_r7a_a_baseline_or_target_of_unavailable_is_refused() public {
+        address[] memory c = new address[](3);
+        for (uint256 i = 0; i < 3; ++i) c[i] = oracles[i];
+        BountyParams memory p = MarketSetup.params(ETH, c);
+        p.target = UNAVAILABLE;
+        uint256 total = MarketSetup.escrow(p);
+        vm.deal(requester, 2 * total);
+        vm.prank(requester);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "target"));
+        market.createBounty{value: total}(p);
+        p.target = UNAVAILABLE - 1; // MAX_SCORE is a target
+        vm.prank(requester);
+        uint256 id = market.createBounty{value: total}(p);
+        vm.prank(oracles[0]);
+        market.joinCommittee(id);
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidScore.selector, UNAVAILABLE));
+        market.reportBaseline(id, UNAVAILABLE);
+        vm.prank(oracles[0]);
+        market.reportBaseline(id, UNAVAILABLE - 1); // MAX_SCORE is a score
+    }
 }

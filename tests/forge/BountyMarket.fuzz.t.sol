@@ -498,7 +498,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             (e.stakesBefore[o],,) = registry.oracleInfo(oracles[o]);
             if (out.noMajority) continue; // voided: no fee, no deviance
             if (out.deviantMask & (1 << o) != 0) e.ethSlashed += perOffence; // burned (C3)
-            else e.tok[contributors.length + o] += out.feeShare;
+            else if (out.partialMask & (1 << o) == 0) e.tok[contributors.length + o] += out.feeShare; // R7a
         }
         for (uint256 i = 0; i < r.n; ++i) {
             uint256 a = _contributorIndex(r.records[i].contributor);
@@ -706,7 +706,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         uint256 k = seed % 5; // with all five the baseline is set by the last report
         BountyParams memory p = MarketSetup.params(ETH, _committee(5));
         p.higherIsBetter = (seed >> 8) % 2 == 0;
-        p.target = p.higherIsBetter ? INVALID - 1 : 0;
+        p.target = p.higherIsBetter ? INVALID - 2 : 0; // MAX_SCORE: 2^32 - 2 is UNAVAILABLE (R7a)
         uint256 id = _open(p);
         uint64[] memory keys = new uint64[](k);
         for (uint256 i = 0; i < 5; ++i) {

@@ -205,6 +205,13 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         assertEq(handler.outlierViolations(), 0, "one outlier moved a median outside the honest range");
     }
 
+    /// @dev R7a: a member is never deviant on a slot it reported UNAVAILABLE: an outlier whose
+    ///      report is UNAVAILABLE everywhere (scores and merged score) is never slashed, whatever
+    ///      the others report (it earns no fee either: the fee checks compare with the model).
+    function invariant_aMemberIsNeverDeviantOnWhatItReportedUnavailable() public view {
+        assertEq(handler.unavailableDeviants(), 0, "a member slashed on what it could not fetch");
+    }
+
     struct Totals {
         uint256 runs;
         uint256[] calls;

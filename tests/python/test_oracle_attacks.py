@@ -30,6 +30,7 @@ from fathom.crypto.envelope import build_keyring, seal_for
 from fathom.errors import FathomError
 from fathom.ml import models, significance
 from fathom.ml.artefacts import pack_validation
+from fathom.protocol import settlement as protocol
 from fathom.roles.reader import BountyReader, ValidationSwapped
 from fathom.roles.requester import check_bounty, default_terms, open_bounty
 from fathom.storage.store import CidNotFound, EmbeddedStore, Store, cid_to_chain
@@ -168,15 +169,14 @@ def _one_member_cut_off(world: World, tmp_path, members: int) -> tuple:
     return rnd, nodes
 
 
-def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_and_is_not_slashed(world: World,
-                                                                                                 tmp_path):
+def test_a_member_that_cannot_fetch_an_update_reports_it_unavailable_and_is_not_slashed(world: World, tmp_path):
     """The same attack against a member cut off from the others (committee of 4, quorum 3):
-    the contributor serves members 0-2 only, and member 3 reaches none of them. On today's
-    main member 3 scores the update INVALID at once, against a median that is a real
-    score, and is slashed as deviant. Now it does not report before the report deadline,
-    and at the deadline three commitments (a quorum, R11) are in, so it abstains on chain
-    (R12): the three are then every member on duty, so they reveal at once and the batch
-    settles without waiting for its timeout; member 3 earns no fee and loses nothing."""
+    the contributor serves members 0-2 only, and member 3 reaches none of them. On an older
+    main member 3 scored the update INVALID at once, against a median that is a real score,
+    and was slashed as deviant. Now it does not report before the report deadline, and at
+    the deadline it commits to a report that says UNAVAILABLE for the update (R7a, F8 case 3):
+    every member on duty then committed, so all reveal at once and the batch settles before
+    its timeout; the median is the three scores, member 3 earns no fee and loses nothing."""
     rnd, nodes = _one_member_cut_off(world, tmp_path, members=4)
     bid = rnd.bounty_id
     for node in nodes:
@@ -187,22 +187,55 @@ def test_a_member_that_cannot_fetch_an_update_abstains_once_a_quorum_reported_an
     timeout = rnd.view()["scoringTimeout"]
     advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
     nodes[3].tick()
-    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address), "it reported what it could not fetch"
-    assert "abstained" in skips(nodes[3], bid)[0]
-    assert rnd.viewer.commits(bid, 0)["sittingOut"] == 1 << 3, "it abstained on chain (R12)"
-    # every member on duty committed: the reveal phase is open before revealAt, and the three
-    # reports (every member on duty) settle the batch before its timeout
+    assert named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[3].address)
+    assert "reported UNAVAILABLE" in skips(nodes[3], bid)[0]
     assert world.w3.eth.get_block("latest")["timestamp"] < rnd.viewer.commits(bid, 0)["revealAt"]
     timeout_at = rnd.viewer.batch(bid, 0)["timeoutAt"]
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
     assert world.w3.eth.get_block("latest")["timestamp"] < timeout_at, "settled before the timeout"
-    assert len(named(rnd.events(), "ReportPosted", batch=0)) == 3
-    assert not named(rnd.events(), "ReportPosted", oracle=rnd.oracles[3].address)
+    (own,) = named(rnd.events(), "ReportPosted", batch=0, oracle=rnd.oracles[3].address)
+    assert report_scores(own["scores"]) == [protocol.UNAVAILABLE], "never INVALID for what it could not fetch"
     events = rnd.events()
     assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
-    assert named(events, "VersionAccepted")
+    assert named(events, "VersionAccepted"), "the three full reports vote the version"
     assert rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0] == stake_before
-    assert rnd.viewer.claimable(rnd.oracles[3].address) == 0
+    assert rnd.viewer.claimable(rnd.oracles[3].address) == 0, "a partial report earns no fee (R7a)"
+    assert rnd.viewer.claimable(rnd.oracles[0].address) > 0
+
+
+def test_attack_F8_timing_a_late_commitment_frames_the_node_that_could_not_fetch(world: World, tmp_path):
+    """The F8 timing attack (issue 14, finding 6), against the node: committee of 5 (quorum 3),
+    the update reaches members 0-3 but not member 4; member 3 is offline. Members 0 and 1 commit
+    early; member 2 (dishonest) commits only after member 4's report deadline, before the
+    reveal phase. At its deadline member 4 saw 2 < 3 commitments, so before R7a it reported
+    INVALID, the median was the true score and it was slashed as deviant. Now it reports the
+    update UNAVAILABLE: it is not judged on it, whatever the count of commitments it saw."""
+    rnd, nodes = _one_member_cut_off(world, tmp_path, members=5)
+    bid = rnd.bounty_id
+    stake = lambda i: rnd.viewer.registry.functions.oracleInfo(rnd.oracles[i].address).call()[0]  # noqa: E731
+    before = [stake(i) for i in range(5)]
+    for i in (0, 1):
+        nodes[i].tick()
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    assert bin(rnd.viewer.commits(bid, 0)["committedMask"]).count("1") == 2, "fewer than a quorum committed"
+    nodes[4].tick()
+    nodes[2].tick()  # the late committer, before revealAt
+    assert world.w3.eth.get_block("latest")["timestamp"] < rnd.viewer.commits(bid, 0)["revealAt"]
+    assert bin(rnd.viewer.commits(bid, 0)["committedMask"]).count("1") == 4
+    advance_time(world.w3, timeout // 4)  # the reveal phase (member 3 never commits)
+    running = [nodes[i] for i in (0, 1, 2, 4)]
+    drive(running, lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 4)
+    advance_time(world.w3, timeout)
+    drive(running, lambda: rnd.view()["nextBatch"] == 1)
+    (own,) = named(rnd.events(), "ReportPosted", batch=0, oracle=rnd.oracles[4].address)
+    assert report_scores(own["scores"]) == [protocol.UNAVAILABLE]
+    events = rnd.events()
+    assert not named(events, "BatchVoided") and named(events, "VersionAccepted")
+    assert stake(4) == before[4], "the member that could not fetch is not slashed"
+    assert not [e for e in named(events, "OracleSlashed") if e["amount"]], "nobody is"
+    assert rnd.viewer.claimable(rnd.oracles[4].address) == 0
+    assert rnd.viewer.claimable(rnd.oracles[2].address) == rnd.viewer.claimable(rnd.oracles[0].address) > 0
 
 
 class _Holder:
@@ -597,15 +630,14 @@ def test_attack_R3_5_top_ups_for_bonds_stop_at_the_nodes_overall_cap(world: Worl
     assert staked == [bond], "topped up the missing bond within the cap"
 
 
-def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_reveal_does_not_charge_it(
+def test_attack_F3_a_node_that_cannot_fetch_reports_it_unavailable_and_a_withheld_reveal_does_not_charge_it(
         world: World, tmp_path):
-    """The R11 review's F3 (rule R12), against the node: committee of 3 (quorum 2), the
-    contributor serves members 0 and 1 only, and member 2 reaches neither. Members 0 and 1
-    commit; at its report deadline member 2 sees a quorum of commitments and abstains, now on
-    chain (a zero commitment: it sits the batch out). Member 1 then withholds its reveal, so
-    member 0's report is alone and the batch is voided at its timeout. Before R12 member 2, silent
-    and opted in, was charged an offence; now only member 1, which committed and did not reveal,
-    pays, and member 2 keeps its whole stake."""
+    """The R11 review's F3, against the node: committee of 3 (quorum 2), the contributor serves
+    members 0 and 1 only, and member 2 reaches neither. Members 0 and 1 commit; at its report
+    deadline member 2 commits to a report saying UNAVAILABLE for the update (R7a; it abstained
+    under R12 before). Member 1 then withholds its reveal, so members 0 and 2 reveal: one
+    available report is no quorum, and the batch is voided at its timeout. Member 2, which
+    reported, is not charged; only member 1, which committed and did not reveal, pays."""
     rnd, nodes = _one_member_cut_off(world, tmp_path, members=3)
     bid = rnd.bounty_id
     for node in nodes:
@@ -617,21 +649,19 @@ def test_attack_F3_a_node_that_cannot_fetch_abstains_on_chain_and_a_withheld_rev
     timeout = rnd.view()["scoringTimeout"]
     advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
     nodes[2].tick()
-    (abstention,) = named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)
-    assert bytes(abstention["commitment"]) == bytes(32), "the abstention is a zero commitment"
-    assert rnd.viewer.commits(bid, 0)["sittingOut"] == 1 << 2
-    nodes[2].tick()  # a later tick sends nothing more: it sits the batch out already
+    (commitment,) = named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)
+    assert any(bytes(commitment["commitment"])), "a commitment to a report, not an abstention"
+    nodes[2].tick()  # a later tick sends nothing more before the reveal
     assert len(named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)) == 1
-    assert "abstained" in skips(nodes[2], bid)[0]
+    assert "reported UNAVAILABLE" in skips(nodes[2], bid)[0]
     # member 1 withholds its reveal: its node runs no more. Every member on duty committed, so
-    # member 0 reveals at once, alone: below the quorum, the batch is voided at its timeout
-    nodes[0].tick()
-    assert [r["oracle"] for r in named(rnd.events(), "ReportPosted", batch=0)] == [rnd.oracles[0].address]
+    # members 0 and 2 reveal at once; one available report: the batch is voided at its timeout
+    drive([nodes[0], nodes[2]], lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 2)
     advance_time(world.w3, timeout)
-    drive([nodes[0]], lambda: rnd.view()["nextBatch"] == 1)
+    drive([nodes[0], nodes[2]], lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
     assert named(events, "BatchVoided", batch=0)
-    assert stake(2) == before[2], "the honest abstainer is not charged"
+    assert stake(2) == before[2], "the member that could not fetch is not charged"
     assert stake(0) == before[0], "the honest reporter is not charged"
     assert stake(1) < before[1], "the member that committed and withheld its reveal is charged"
     assert {e["oracle"] for e in named(events, "OracleSlashed") if e["amount"]} == {rnd.oracles[1].address}

@@ -57,8 +57,11 @@ def test_keys_order_scores_in_the_metrics_direction_and_invalid_is_worst(higher)
     worse, better = (10, 11) if higher else (11, 10)
     assert P.key(better, higher) == P.key(worse, higher) + 1
     assert P.key(INVALID, higher) == 0
-    assert min(P.key(0, higher), P.key(MAX_SCORE, higher)) == 1
-    assert max(P.key(0, higher), P.key(MAX_SCORE, higher)) == P.MAX_KEY
+    # R7a: MAX_SCORE is 2**32 - 3, so the valid keys leave out UNAVAILABLE's would-be key
+    # (2**32 - 1 when higher is better, 1 when lower), which the market tells apart
+    assert min(P.key(0, higher), P.key(MAX_SCORE, higher)) == (1 if higher else 2)
+    assert max(P.key(0, higher), P.key(MAX_SCORE, higher)) == (P.MAX_KEY - 1 if higher else P.MAX_KEY)
+    assert MAX_SCORE == P.UNAVAILABLE - 1 == INVALID - 2
     for s in (0, 1, 12_345, MAX_SCORE):
         assert P.score_of(P.key(s, higher), higher) == s
 
@@ -475,6 +478,68 @@ def test_r4_when_no_majority_agrees_with_a_median_the_batch_is_voided():
     assert split.voided and split.accepted is None
     with pytest.raises(P.ProtocolError, match="not a quorum"):
         decide_batch(terms(), subs(A), [[6_000], [6_000]], committee_size=5)
+
+
+U = P.UNAVAILABLE
+
+
+def test_r7a_attack_F8_timing_the_member_that_could_not_fetch_is_judged_on_nothing_it_reported_unavailable():
+    """R7a, the F8 timing attack (issue 14, finding 6) as the market decides it: committee of
+    5, H3 could not fetch update 0 (reports UNAVAILABLE), D committed late, X is silent. The
+    median is over the three that fetched it; H3 is not deviant and earns no fee; D earns the
+    same fee as the honest members."""
+    reports = [[6_000, 6_000], [6_000, 6_000], [U, 6_000], [6_000, 6_000]]  # H1, H2, H3, D
+    d = decide_batch(terms(oracle_fee_per_batch=30), subs(A, B), reports, committee_size=5)
+    assert not d.voided and d.medians == (P.key(6_000, True),) * 2
+    assert d.deviant == (False,) * 4 and d.partial == (False, False, True, False)
+    assert d.oracle_fees == (10, 10, 0, 10) and d.fees_paid == 30
+    # INVALID for what it could not fetch (F8 case 3 before R7a) made H3 deviant
+    old = decide_batch(terms(), subs(A, B), [[6_000, 6_000], [6_000, 6_000], [INVALID, 6_000], [6_000, 6_000]],
+                       committee_size=5)
+    assert old.deviant == (False, False, True, False)
+
+
+def test_r7a_an_update_unavailable_to_a_quorum_is_invalid_and_nobody_is_deviant_on_it():
+    """R7a: a quorum (3 of 5) says UNAVAILABLE for update 0: it is invalid and its contributor
+    slashed; H1 and D, who scored it, are not deviant. Two full reports are no quorum: no vote,
+    no version, the batch decided (not voided)."""
+    reports = [[6_000, 6_000], [U, 6_000], [U, 6_000], [6_000, 6_000], [U, 6_000]]
+    d = decide_batch(terms(), subs(A, B), reports, committee_size=5)
+    assert not d.voided and not d.voted and d.new_version is None
+    assert d.medians[0] == 0 and d.decisions[0].outcome is Outcome.SLASHED
+    assert d.decisions[1].outcome is Outcome.REJECTED and d.decisions[1].returned == d.decisions[1].stake
+    assert d.deviant == (False,) * 5 and d.oracle_fees[1] == d.oracle_fees[2] == d.oracle_fees[4] == 0
+    assert d.oracle_fees[0] == d.oracle_fees[3] > 0
+
+
+def test_r7a_a_minority_claiming_unavailable_voids_at_most_it_never_slashes_a_fetched_update():
+    """R7a: two UNAVAILABLE of three reports (committee 5) are no quorum of the committee, and
+    one available report is no quorum either: no decision, the batch is voided (stakes back)."""
+    d = decide_batch(terms(), subs(A), [[6_000], [U], [U]], committee_size=5)
+    assert d.voided and d.decisions[0].returned == d.decisions[0].stake
+
+
+def test_r7a_no_scorer_reports_unavailable_for_a_measured_score():
+    """R7a: the ml layer's clip (it does not import protocol) is settlement.MAX_SCORE, so a
+    saturated measurement is never read as UNAVAILABLE (nor INVALID) on chain."""
+    import inspect
+
+    from fathom.ml import metrics, significance
+
+    assert inspect.signature(significance.report_units).parameters["max_units"].default == MAX_SCORE
+    assert P.quantise(float("inf"), 10**14) == MAX_SCORE
+    assert P.quantise(metrics.METRIC_TABLE["mse"].high, 10**14) == MAX_SCORE
+    assert P.one_winner_report([6_000, U]) == (U, [0, 0]), "a partial report names no vote"
+    with pytest.raises(P.ProtocolError, match="UNAVAILABLE is not a measurement"):
+        P.dequantise(U, 10**14)
+
+
+def test_r7a_a_lazy_member_reporting_unavailable_everywhere_earns_no_fee_and_is_never_deviant():
+    """R7a: partial reports (here UNAVAILABLE everywhere) earn no fee and are not deviant; the
+    full reports decide and vote, and a version is made."""
+    reports = [[6_000], [6_000], [6_000], [U], [U]]
+    d = decide_batch(terms(oracle_fee_per_batch=30), subs(A), reports, committee_size=5)
+    assert d.new_version == 1 and d.deviant == (False,) * 5 and d.oracle_fees == (10, 10, 10, 0, 0)
 
 
 def test_c3_a_deviant_loses_one_offence_of_its_bond_and_it_is_burned():

@@ -227,7 +227,7 @@ def test_a_full_round_in_process_pays_by_the_rule_and_balances_the_books(world: 
 
 
 def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_moves(world: World, tmp_path):
-    names = ["honest", "copier", "missing", "garbage", "shape", "sealed_wrong"]
+    names = ["honest", "copier", "garbage", "shape", "sealed_wrong"]
     rnd = open_round(world, tmp_path, names, batchSize=len(names))
     bid = rnd.bounty_id
     params = rnd.viewer.opened_params(bid)
@@ -237,8 +237,7 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     honest = rnd.contribute("honest", 0)
     # (a) a copied CID: the author inside the ciphertext is `honest`, not the copier
     rnd.market_of("copier").submit(bid, 0, cid_to_chain(honest.cid))
-    # (b) a CID nobody stored
-    rnd.market_of("missing").submit(bid, 0, (random_digest(), CODEC_RAW))
+    # (b) a CID nobody stored: test_a_cid_nobody_stored_is_unavailable_to_every_member_and_slashed
     # (c) garbage bytes, stored and submitted
     rnd.market_of("garbage").submit(bid, 0, cid_to_chain(rnd.store.add(np.random.default_rng(5).bytes(999))))
     # (d) a well-sealed update of the wrong shape (d=9 instead of 8)
@@ -257,36 +256,15 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
     cid = rnd.store.add(seal_for(blob, only_requester, bid, "update", sw.address, chain_id=chain_id, market=market_address))
     rnd.market_of("sealed_wrong").submit(bid, 0, cid_to_chain(cid))
 
-    # (b) is unavailable, not invalid: nobody commits to a report before the batch's report
-    # deadline (its timeout less half the scoring timeout: the next quarter is left for the
-    # commitments, before the reveal phase, R11), fetching it again every tick (F8)
-    for _ in range(3):
-        for node in rnd.nodes:
-            node.tick()
-    assert not named(rnd.events(), "ReportCommitted", batch=0) and not named(rnd.events(), "ReportPosted", batch=0)
-    assert all(2 not in skips(node, bid) for node in rnd.nodes)
-    timeout = rnd.view()["scoringTimeout"]
-    advance_time(rnd.world.w3, timeout - timeout // oracle_reports.REPORT_RESERVE + 1)
-    # at the report deadline members 0 and 1 commit to INVALID for (b) (no quorum of commitments
-    # yet); member 2 then sees a quorum of commitments whose reports it cannot read (R11), so it
-    # abstains on chain (F8 case 3, R12: a zero commitment): no report, no fee, no offence
-    for node in rnd.nodes:
-        node.tick()
-    reporting = committee[:2]
-    commits = named(rnd.events(), "ReportCommitted", batch=0)
-    assert [e["oracle"] for e in commits if any(e["commitment"])] == reporting
-    assert [e["oracle"] for e in commits if not any(e["commitment"])] == [committee[2]]
-    assert "abstained" in skips(rnd.nodes[2], bid)[2]
-    # member 2 sits the batch out: the two on duty committed, so they reveal at once, and the
-    # batch settles without waiting for its timeout (a quorum of 2, every member on duty)
     rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    reporting = committee
     events = rnd.events()
     # every reporting oracle scored every bad artefact INVALID, and the honest one alike
     reports = named(events, "ReportPosted", batch=0)
     assert sorted(r["oracle"] for r in reports) == sorted(reporting)
     for r in reports:
         scores = report_scores(r["scores"])
-        assert scores[1:] == [INVALID] * 5, r["oracle"]
+        assert scores[1:] == [INVALID] * 4, r["oracle"]
         assert scores[0] != INVALID and scores[0] > terms.head_score
     d = check_batch_follows_the_rule(rnd, 0, terms)
     assert d.accepted_index == 0
@@ -298,33 +276,77 @@ def test_invalid_artefacts_are_settled_as_invalid_and_slashed_and_nothing_else_m
         assert (ev["contributor"], ev["score"], ev["burned"], ev["returned"]) == (
             rnd.contributors[name].address, INVALID, burned, STAKE - burned), name
     # nothing else moves: the honest author is paid by the rule, every reporting oracle earns
-    # its share (the abstaining one nothing, R9), nobody but the bad submitters loses anything,
+    # its share, nobody but the bad submitters loses anything,
     # the requester is owed nothing yet
     viewer = rnd.viewer
     assert viewer.claimable(rnd.contributors["honest"].address) == STAKE + acc["reward"] == STAKE + d.reward > STAKE
     for name in names[1:]:
         assert viewer.claimable(rnd.contributors[name].address) == STAKE - burned, name
     for o in rnd.oracles:
-        assert viewer.claimable(o.address) == (params["oracleFeePerBatch"] // 2 if o.address in reporting else 0)
+        assert viewer.claimable(o.address) == params["oracleFeePerBatch"] // 3
         assert viewer.registry.functions.oracleInfo(o.address).call()[0] == 2 * WAD
     assert viewer.claimable(rnd.requester.address) == 0
     assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
-    assert viewer.market.functions.pendingBurn(ETH).call() == 5 * burned
+    assert viewer.market.functions.pendingBurn(ETH).call() == 4 * burned
     assert rnd.view()["versionCount"] == 1 and rnd.view()["headScore"] == acc["score"]
 
-    # each oracle says why it skipped each artefact (the abstaining one, once the reports are
-    # public and all say INVALID for (b), scores the batch too; it cannot commit any more)
-    expected = {1: "AuthorMismatch", 2: "CidNotFound", 3: "BadMagic", 4: "ModelError", 5: "NotARecipient"}
-    for node in rnd.nodes[:2]:
+    # each oracle says why it skipped each artefact
+    expected = {1: "AuthorMismatch", 2: "BadMagic", 3: "ModelError", 4: "NotARecipient"}
+    for node in rnd.nodes:
         reasons = skips(node, bid)
         assert set(reasons) == set(expected), node.address
         for sid, kind in expected.items():
             assert reasons[sid].startswith(kind + ":"), (sid, reasons[sid])
-        assert "shape" in reasons[4]
-        assert "reported INVALID" in reasons[2]
-    reasons = skips(rnd.nodes[2], bid)
-    for sid, reason in reasons.items():
-        assert reason.startswith(expected[sid] + ":"), (sid, reason)
+        assert "shape" in reasons[3]
+
+
+def test_a_cid_nobody_stored_is_unavailable_to_every_member_and_slashed(world: World, tmp_path):
+    """F8, R7a: a submitted CID nobody stored is unavailable, not invalid: no member commits
+    before the batch's report deadline (its timeout less half the scoring timeout; the next
+    quarter is for the commitments, before the reveal phase, R11), each fetching it again every
+    tick. At the deadline every member reports it UNAVAILABLE: a quorum says so, so it is
+    invalid and its contributor, whose duty availability is, is slashed; no member is deviant
+    on it. Every report is partial: no fee, no vote, so the batch makes no version this time
+    and the honest update is rejected with its whole stake back (SPECIFICATION R7a)."""
+    rnd = open_round(world, tmp_path, ["honest", "missing"], batchSize=2)
+    bid = rnd.bounty_id
+    rnd.contribute("honest", 0)
+    rnd.market_of("missing").submit(bid, 0, (random_digest(), CODEC_RAW))
+    for _ in range(3):
+        for node in rnd.nodes:
+            node.tick()
+    assert not named(rnd.events(), "ReportCommitted", batch=0) and not named(rnd.events(), "ReportPosted", batch=0)
+    assert all(1 not in skips(node, bid) for node in rnd.nodes)
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(rnd.world.w3, timeout - timeout // oracle_reports.REPORT_RESERVE + 1)
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    reports = named(events, "ReportPosted", batch=0)
+    assert len(reports) == 3
+    for r in reports:
+        scores = report_scores(r["scores"])
+        assert scores[1] == protocol.UNAVAILABLE and scores[0] not in (INVALID, protocol.UNAVAILABLE), r["oracle"]
+    burned = STAKE * SLASH_BPS // 10_000
+    (ev,) = named(events, "StakeSlashed", submissionId=1)
+    assert (ev["contributor"], ev["score"], ev["burned"]) == (rnd.contributors["missing"].address, INVALID, burned)
+    assert not named(events, "VersionAccepted") and not named(events, "BatchVoided")
+    assert not [e for e in named(events, "OracleSlashed") if e["amount"]]
+    viewer = rnd.viewer
+    assert viewer.claimable(rnd.contributors["honest"].address) == STAKE, "rejected: its whole stake back"
+    for o in rnd.oracles:
+        assert viewer.claimable(o.address) == 0, "partial reports earn no fee"
+        assert viewer.registry.functions.oracleInfo(o.address).call()[0] == 2 * WAD
+    for node in rnd.nodes:
+        assert "reported UNAVAILABLE" in skips(node, bid)[1]
+    # the audit after the reveal lists the UNAVAILABLE slots, and finds no difference in them
+    requester = world.market_for(rnd.requester)
+    requester.cancel(bid)
+    rnd.drive(lambda: rnd.viewer.state(bid) == "Closed")
+    reveal(requester, rnd.secrets)
+    report = audit(rnd.viewer, rnd.store, bid)
+    assert report["differences"] == []
+    assert sorted((u["submission"], u["oracle"]) for u in report["unavailable"]) == sorted(
+        (1, o.address) for o in rnd.oracles)
 
 
 def test_the_protocol_model_prices_a_later_version_from_the_baseline_like_the_contract():

@@ -114,7 +114,7 @@ class Duties:
             if len(records) < batch["submissions"]:
                 return  # wait for the batch's submissions to be confirmed
             report = self._report_for(bounty_id, k, records, view, batch, members)
-            if report is None:  # still fetching, or abstaining (rule F8): others' reports may still settle it
+            if report is None:  # still fetching (rule F8): others' reports may still settle it
                 self._finish_batch(bounty_id, k, batch, members, duty, view)
                 return
             scores, merged, tx = report
@@ -213,21 +213,6 @@ class Duties:
         if seated:
             on_duty.add(bounty_id)
         return seated
-
-    def _abstain(self, bounty_id: int, k: int, members: list[str]) -> None:
-        """R12: sit batch k out on chain (a zero commitment), so that a void of it does not
-        charge this member: one that committed may withhold its reveal, or reveal junk, after
-        this member abstained (the R11 review's F3). Once: a member already sitting out sends
-        nothing. A refusal (the reveal phase began: commits are closed) leaves it silent."""
-        bit = 1 << members.index(self.address)
-        if self.market.commits(bounty_id, k)["sittingOut"] & bit:
-            return
-        try:
-            self.market.abstain(bounty_id, k)
-        except ChainError as exc:
-            if not _reverts(exc):
-                raise  # the node did not answer: transient, the next tick abstains again
-            self._say(f"bounty {bounty_id}: batch {k}: the abstention was refused ({exc}); silent")
 
     def _vacate_idle(self, bounty_id: int, members: list[str], opted: int) -> None:
         """Rule C6: a drawn seat whose holder has not joined within the bounty's scoring timeout

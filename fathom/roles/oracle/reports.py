@@ -2,10 +2,9 @@
 
 Rule F8: a batch's updates are fetched by a thread pool under the batch's report deadline,
 `timeoutAt - scoringTimeout / REPORT_RESERVE`; an update that is `Unavailable` is fetched
-again until then; at the deadline the member abstains (on chain, R12) if a quorum committed, else reports
-INVALID for it (a quorum of commitments counts: reports are not public before the reveal
-phase, R11). An update that opened and is malformed (`RejectionError`, `ModelError`)
-scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
+again until then; at the deadline the member reports it UNAVAILABLE (R7a: never INVALID,
+and never judged on it), a *partial* report that names no merged model and no shares. An
+update that opened and is malformed (`RejectionError`, `ModelError`) scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
 the node cannot serve raises `Unservable` (quarantined by the node, F9).
 """
 
@@ -20,14 +19,13 @@ from typing import Any
 
 import numpy as np
 
-from fathom.chain.market import INVALID, Market, pack_records, report_scores
+from fathom.chain.market import INVALID, pack_records
 from fathom.errors import FathomError, RejectionError
 from fathom.ml import models
 from fathom.ml.artefacts import DEFAULT_LIMITS, Update, apply_update, check_update_fits, check_validation_fits
 from fathom.ml import aggregate, encrypted, significance
 from fathom.ml.privacy.statement import check_statement, max_epsilon_of
 from fathom.protocol import settlement as protocol
-from fathom.roles.oracle.duties import quorum
 from fathom.roles.oracle.faults import fault_point, transient
 from fathom.storage.store import ContentTooLarge, InvalidCid, cid_from_chain, cid_to_chain
 
@@ -141,7 +139,7 @@ class Reports:
                     members: list[str]) -> tuple[dict[str, Any], tuple, str | None] | None:
         """The report on batch k: stored (the report, merged CID, hash of the transaction that
         last sent it), or computed now, stored, and not sent yet (no hash). None: not yet
-        (updates still being fetched before the report deadline), or never (abstaining).
+        (updates still being fetched before the report deadline).
         A report is {"scores": per submission, "merged_score": the merged model's,
         "shares": per submission, of SHARE_TOTAL} (`report_bytes` encodes it)."""
         digest = hashlib.sha256(pack_records(records)).hexdigest()
@@ -174,19 +172,6 @@ class Reports:
             self._say(f"bounty {bounty_id}: batch {k}: {len(missing)} update(s) unavailable so far; "
                       f"fetching again until the report deadline")
             return None
-        if missing:
-            # the members that committed (R11; their reports are not public before the reveal phase)
-            reported = bin(self.market.commits(bounty_id, k)["committedMask"] | batch["reportedMask"]).count("1")
-            if reported >= quorum(view, len(members)) and not self._posted_invalid(bounty_id, k, batch, members, missing):
-                # the posted quorum scored an update this member cannot fetch: its INVALID would
-                # be deviant, so it abstains (no fee, no offence). When every posted report says
-                # INVALID for each of them too, it reports with them instead (below).
-                for i, exc in missing.items():
-                    self._note(bounty_id, first_id + i, "unavailable, abstained", exc)
-                self._abstain(bounty_id, k, members)
-                self._say(f"bounty {bounty_id}: batch {k}: abstaining ({len(missing)} update(s) unavailable at the "
-                          f"report deadline, and {reported} members committed already)")
-                return None
         fault_point("fetched")
         updates: dict[int, Any] = {}
         for i, (contributor, _stake, _base, _update) in enumerate(records):
@@ -207,9 +192,11 @@ class Reports:
         for i, exc in sorted(invalid.items()):
             self._skip(bounty_id, first_id + i, exc)
         for i, exc in sorted(missing.items()):
-            self._note(bounty_id, first_id + i, "unavailable at the report deadline, reported INVALID", exc)
+            self._note(bounty_id, first_id + i, "unavailable at the report deadline, reported UNAVAILABLE", exc)
         valid = sorted(updates)
-        scores = [INVALID] * len(records)
+        # R7a: what it could not fetch is UNAVAILABLE, never INVALID; such a partial report is
+        # judged only on what it scored, earns no fee and does not vote (no merge below)
+        scores = [protocol.UNAVAILABLE if i in missing else INVALID for i in range(len(records))]
         if updates:
             # the acceptance rule (F12): each candidate is reported as the head's recorded
             # score moved only by the part of its paired difference beyond the noise
@@ -224,8 +211,8 @@ class Reports:
                     self._say(f"bounty {bounty_id}: submission {first_id + i}: {diff.verdict} "
                               f"(difference {diff.mean:+.5f}, lower bound {diff.lcb:+.5f}, upper {diff.ucb:+.5f})")
         merged = ZERO_CID
-        merged_score, shares = INVALID, [0] * len(records)
-        if updates:
+        merged_score, shares = (protocol.UNAVAILABLE if missing else INVALID), [0] * len(records)
+        if updates and not missing:
             # R5, G1-G7: the batch's merged model and each update's share of what it adds
             with _one_blas_thread():
                 decision = aggregate.decide(
@@ -261,16 +248,6 @@ class Reports:
         )
         fault_point("scored")
         return report, merged, None
-
-    def _posted_invalid(self, bounty_id: int, k: int, batch: dict[str, Any], members: list[str],
-                        missing: dict[int, BaseException]) -> bool:
-        """Whether every report already posted for batch k says INVALID for every update this
-        member could not fetch (then reporting INVALID for them agrees with the median)."""
-        reporters = [m for i, m in enumerate(members) if batch["reportedMask"] >> i & 1]
-        posted = Market.reports_of(self._latest(bounty_id), bounty_id, k, reporters)
-        if not reporters or len(posted) != len(reporters):
-            return False  # only commitments (R11), or not all confirmed yet: abstaining is the safe side
-        return all(report_scores(scores)[i] == INVALID for scores, _merged in posted for i in missing)
 
     def _skip(self, bounty_id: int, submission: int, exc: BaseException) -> None:
         reason = f"{type(exc).__name__}: {exc}"

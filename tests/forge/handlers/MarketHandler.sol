@@ -115,6 +115,8 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 public outlierBatches; // settled batches that had one arbitrary report
     uint256 public medianChecks;
     uint256 public outlierViolations; // a median outside the honest range
+    uint256 public unavailableDeviants; // R7a: a report UNAVAILABLE everywhere, slashed as deviant
+    uint256 public unavailableReports; // reports UNAVAILABLE everywhere that a settlement decided on
     uint256 public modelMismatches; // the market decided differently from the model
     uint256 public unexpectedReverts; // a call the rules allow reverted
     uint256 public doubleClaims; // a second claim of the same balance succeeded
@@ -1789,7 +1791,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 delta = r % (2 * span + 1);
         int256 s = int256(uint256(truth)) + int256(delta) - int256(span);
         if (s < 0) s = 0;
-        if (s >= int256(uint256(INVALID))) s = int256(uint256(INVALID)) - 1;
+        if (s >= int256(uint256(INVALID)) - 1) s = int256(uint256(INVALID)) - 2; // MAX_SCORE (R7a)
         return uint32(uint256(s));
     }
 
@@ -2061,7 +2063,8 @@ contract MarketHandler is IBountyMarketTypes {
     }
 
     /// @dev Honest: each submission's truth with a little noise. Outlier: all invalid, all 0,
-    ///      all the best valid score, or random.
+    ///      all the best valid score, random, or all UNAVAILABLE (R7a: a member claiming it could
+    ///      fetch nothing, to earn a fee or dodge a charge).
     function _scores(uint256 id, uint256 batch, uint256 member, uint256 subs, uint256 noiseSeed, bool outlier)
         internal
         view
@@ -2069,14 +2072,15 @@ contract MarketHandler is IBountyMarketTypes {
     {
         uint256 first = batch * market.getBounty(id).batchSize;
         uint256 tol = _tolerance(id);
-        uint256 mode = (noiseSeed >> 8) % 4;
+        uint256 mode = (noiseSeed >> 8) % 5;
         scores = new uint32[](subs);
         for (uint256 i = 0; i < subs; ++i) {
             if (!outlier) scores[i] = _noisy(_truth[id][first + i], noiseSeed, member * 1000 + i, tol);
             else if (mode == 0) scores[i] = INVALID;
             else if (mode == 1) scores[i] = 0;
-            else if (mode == 2) scores[i] = INVALID - 1;
-            else scores[i] = uint32(uint256(keccak256(abi.encode(noiseSeed, i))));
+            else if (mode == 2) scores[i] = INVALID - 2;
+            else if (mode == 3) scores[i] = uint32(uint256(keccak256(abi.encode(noiseSeed, i))));
+            else scores[i] = INVALID - 1; // UNAVAILABLE
         }
     }
 
@@ -2286,7 +2290,7 @@ contract MarketHandler is IBountyMarketTypes {
         ghostBurned[c.tok] += o.totalBurned;
         for (uint256 r = 0; r < c.reports.length; ++r) {
             if (o.deviantMask & (1 << r) == 0) {
-                credited[c.reporters[r]][c.tok] += o.feeShare;
+                if (o.partialMask & (1 << r) == 0) credited[c.reporters[r]][c.tok] += o.feeShare; // R7a: no fee when partial
             } else {
                 oracleStake[c.reporters[r]] -= c.slashAmounts[r];
                 if (c.slashAmounts[r] != 0) ++offences[c.id][c.reporters[r]];
@@ -2522,6 +2526,9 @@ contract MarketHandler is IBountyMarketTypes {
             if (seen[i] != 1) _mismatch("settleBatch: a submission without exactly one outcome");
         }
         if (oracleSlashes != _popcount(c.o.deviantMask)) _mismatch("settleBatch: deviant oracles");
+        for (uint256 r = 0; r < c.reports.length; ++r) {
+            if (_allUnavailable(c.reports[r].scores)) ++unavailableReports;
+        }
         if (_outlierPlusOne[c.id][c.batch] != 0) ++outlierBatches;
     }
 
@@ -2559,6 +2566,10 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 amount = abi.decode(lg.data, (uint256));
         for (uint256 r = 0; r < c.reporters.length; ++r) {
             if (c.reporters[r] != o) continue;
+            if (_allUnavailable(c.reports[r].scores)) {
+                ++unavailableDeviants;
+                lastViolation = "R7a: a member slashed as deviant on what it could not fetch";
+            }
             if (c.slashAmounts[r] != amount) _mismatch("settleBatch: oracle slash amount");
             if (amount > oracleStake[o] + c.slashAmounts[r]) {
                 ++oracleSlashViolations;
@@ -2567,6 +2578,15 @@ contract MarketHandler is IBountyMarketTypes {
             return;
         }
         _mismatch("settleBatch: slashed an oracle that did not report");
+    }
+
+    /// @dev Every score of a report (the merged model's too) is UNAVAILABLE (R7a).
+    function _allUnavailable(bytes memory report) internal pure returns (bool) {
+        uint256 n = (report.length - 4) / 6;
+        for (uint256 i = 0; i <= n; ++i) {
+            if (MarketModel.scoreAt(report, i) != INVALID - 1) return false;
+        }
+        return true;
     }
 
     /// @dev R5: with at most one arbitrary report, the median of every submission lies within

@@ -10,6 +10,8 @@ library MarketModel {
     uint256 internal constant WAD = 1e18;
     uint256 internal constant BPS = 10_000;
     uint32 internal constant INVALID = type(uint32).max;
+    /// @dev "I could not fetch it" (rule R7a): no key; a report holding one is partial.
+    uint32 internal constant UNAVAILABLE = type(uint32).max - 1;
     uint256 internal constant MAX_LAG = 2;
 
     uint8 internal constant ACCEPTED = 1;
@@ -47,7 +49,9 @@ library MarketModel {
         uint64 mergedMedian;
         uint32 newHead;
         uint256 deviantMask; // bit r = report r is deviant
-        uint256 good; // reports within tolerance everywhere
+        uint256 partialMask; // bit r = report r says UNAVAILABLE somewhere (R7a): no fee, no vote
+        bool noVote; // fewer than a quorum of full reports (R7a): no vote, no version
+        uint256 good; // reports within tolerance everywhere, and not partial
         uint256 feeShare; // per good reporter
         uint256 totalBurned;
     }
@@ -168,21 +172,38 @@ library MarketModel {
         }
     }
 
-    /// @dev Medians (the submissions', then the merged model's), deviants and agreement.
+    /// @dev Medians (the submissions', then the merged model's), deviants and agreement, over
+    ///      the reports that are not UNAVAILABLE for the slot (R7a); a slot a quorum says
+    ///      UNAVAILABLE is invalid, and nobody is deviant on it.
     function _pass1(Params memory p, bytes[] memory reports, Outcome memory o) private pure {
         uint256 m = reports.length;
         uint256 n = o.medians.length;
         for (uint256 i = 0; i <= n; ++i) {
-            uint64[] memory ks = new uint64[](m);
+            uint256 a = 0;
             for (uint256 r = 0; r < m; ++r) {
-                ks[r] = key(scoreAt(reports[r], i), p.higher);
+                if (scoreAt(reports[r], i) == UNAVAILABLE) o.partialMask |= 1 << r;
+                else ++a;
             }
-            uint64 med = median(ks);
+            uint64[] memory ks = new uint64[](a);
+            uint256[] memory who = new uint256[](a);
+            a = 0;
+            for (uint256 r = 0; r < m; ++r) {
+                uint32 s = scoreAt(reports[r], i);
+                if (s == UNAVAILABLE) continue;
+                (ks[a], who[a]) = (key(s, p.higher), r);
+                ++a;
+            }
+            uint64 med = 0;
+            if (m - a < p.quorum) {
+                med = median(ks);
+                (uint256 deviants, uint256 agree) = _deviants(ks, med, p.tolerance);
+                for (uint256 j = 0; j < a; ++j) {
+                    if (deviants & (1 << j) != 0) o.deviantMask |= 1 << who[j];
+                }
+                if (agree < p.quorum) o.noMajority = true;
+            }
             if (i < n) o.medians[i] = med;
             else o.mergedMedian = med;
-            (uint256 deviants, uint256 agree) = _deviants(ks, med, p.tolerance);
-            o.deviantMask |= deviants;
-            if (agree < p.quorum) o.noMajority = true;
         }
     }
 
@@ -201,10 +222,20 @@ library MarketModel {
         returns (uint256 agreed)
     {
         uint256 m = reports.length;
+        uint256 full = 0;
         for (uint256 r = 0; r < m; ++r) {
+            if (o.partialMask & (1 << r) == 0) ++full;
+        }
+        if (full < p.quorum) {
+            o.noVote = true; // R7a: decided without a version
+            return 0;
+        }
+        for (uint256 r = 0; r < m; ++r) {
+            if (o.partialMask & (1 << r) != 0) continue; // a partial report does not vote
             uint256 votes = 0;
             uint256 others = 0;
             for (uint256 q = 0; q < m; ++q) {
+                if (o.partialMask & (1 << q) != 0) continue;
                 if (cids[q] == cids[r] && keccak256(sharesOf(reports[q], n)) == keccak256(sharesOf(reports[r], n))) ++votes;
                 else others |= 1 << q;
             }
@@ -274,7 +305,7 @@ library MarketModel {
         o.parts = new uint256[](n);
         _pass1(p, reports, o);
         uint256 agreed = o.noMajority ? 0 : _vote(p, reports, cids, n, o);
-        uint256 sum = o.noMajority ? 0 : _shares(p, bases, reports[agreed], o);
+        uint256 sum = o.noMajority || o.noVote ? 0 : _shares(p, bases, reports[agreed], o);
         o.accepted = sum != 0 && o.mergedMedian > headKey;
         if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
         for (uint256 i = 0; i < n; ++i) {
@@ -300,7 +331,7 @@ library MarketModel {
         o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
         uint256 deviants = 0;
         for (uint256 r = 0; r < m; ++r) {
-            if (o.deviantMask & (1 << r) != 0) ++deviants;
+            if ((o.deviantMask | o.partialMask) & (1 << r) != 0) ++deviants; // R7a: no fee for a partial report
         }
         o.good = m - deviants;
         o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
