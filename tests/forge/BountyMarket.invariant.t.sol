@@ -169,6 +169,14 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
         _check(handler.checkGetters());
     }
 
+    /// @dev R7a: a member is never deviant on a slot it reported UNAVAILABLE: an outlier whose
+    ///      report is UNAVAILABLE everywhere (scores and merged score) is never slashed, whatever
+    ///      the others report (it earns no fee either: the fee checks compare with the model). The
+    ///      median campaign counts such reports settled (its summary's R7a figure, required > 0).
+    function invariant_aMemberIsNeverDeviantOnWhatItReportedUnavailable() public view {
+        assertEq(handler.unavailableDeviants(), 0, "a member slashed on what it could not fetch");
+    }
+
     /// @dev Each run must do real work: an invariant that passes because every call reverted
     ///      would prove nothing. Per run, at least a quarter of the fuzzer's calls made a
     ///      successful call to the market or a registry (the least share in a run is about 60%;
@@ -194,7 +202,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
 
     function setUp() public override {
         super.setUp();
-        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0,0,0,100]}"); // a fresh summary for this `forge test`
+        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0,0,0,100,0]}"); // a fresh summary for this `forge test`
         vm.writeFile(TXT, "");
     }
 
@@ -203,13 +211,6 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
     ///      submission, and so every accepted version's score, lies in the honest range.
     function invariant_oneOutlierCannotMoveTheMedian() public view {
         assertEq(handler.outlierViolations(), 0, "one outlier moved a median outside the honest range");
-    }
-
-    /// @dev R7a: a member is never deviant on a slot it reported UNAVAILABLE: an outlier whose
-    ///      report is UNAVAILABLE everywhere (scores and merged score) is never slashed, whatever
-    ///      the others report (it earns no fee either: the fee checks compare with the model).
-    function invariant_aMemberIsNeverDeviantOnWhatItReportedUnavailable() public view {
-        assertEq(handler.unavailableDeviants(), 0, "a member slashed on what it could not fetch");
     }
 
     struct Totals {
@@ -239,6 +240,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             assertGe(t.extra[6] * 100, t.extra[5] * 70, "under 70% of the fuzzer's calls succeeded");
             assertGt(t.extra[0], 0, "no settled batch had an outlier report");
             assertGt(t.extra[2], 0, "no submission was slashed");
+            assertGt(t.extra[8], 0, "no settled batch had a report UNAVAILABLE everywhere (R7a)");
         }
     }
 
@@ -263,6 +265,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         t.extra[4] += handler.settledVersions();
         t.extra[5] += handler.steps();
         t.extra[6] += handler.okSteps();
+        t.extra[8] += handler.unavailableReports();
         if (handler.steps() != 0 && (handler.okSteps() * 100) / handler.steps() < t.extra[7]) {
             t.extra[7] = (handler.okSteps() * 100) / handler.steps();
         }
@@ -314,6 +317,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             string.concat("; submissions slashed (StakeSlashed checked): ", vm.toString(t.extra[2])),
             string.concat("; settled batches with an outlier report: ", vm.toString(t.extra[0])),
             string.concat("; medians checked against the honest range: ", vm.toString(t.extra[1])),
+            string.concat("; reports UNAVAILABLE everywhere, settled (R7a): ", vm.toString(t.extra[8])),
             string.concat("; least share of successful fuzzer calls in a run: ", vm.toString(t.extra[7]), "%\n")
         );
     }
