@@ -267,6 +267,9 @@ class Sender:
     address: str
     private_key: bytes | None = None
     drop_grace: float = 5.0
+    #: transactions this sender has handed to the node: a nonce fetched ahead is still this
+    #: account's next one only if nothing was sent since (review 12, T-n)
+    sent: int = field(default=0, compare=False)
 
     @classmethod
     def unlocked(cls, w3: Web3, index: int = 0) -> "Sender":
@@ -316,8 +319,11 @@ class Sender:
             if self.private_key:
                 tx.setdefault("nonce", self.w3.eth.get_transaction_count(self.address, "pending"))
                 signed = Account.sign_transaction(tx, self.private_key)
-                return self.w3.eth.send_raw_transaction(signed.raw_transaction)
-            return fn.transact(tx)
+                tx_hash = self.w3.eth.send_raw_transaction(signed.raw_transaction)
+            else:
+                tx_hash = fn.transact(tx)
+            self.sent += 1
+            return tx_hash
         except ContractCustomError as exc:
             raise ChainError(f"{what} reverted: {describe_revert(exc.data)}") from None
         except (ValueError, Web3RPCError) as exc:

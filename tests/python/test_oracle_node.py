@@ -607,3 +607,45 @@ def test_attack_E_a_never_seated_drawn_node_sits_out_until_a_keyring_seats_it(wo
     for node in rnd.nodes:
         node.tick()
     assert node_status(tmp_path / "oracle0", rnd.oracles[0].key)["sitting_out"] == []
+
+
+def test_attack_T_n_a_transaction_sent_after_the_seed_nonce_was_fetched_is_never_replaced_by_recordSeed():
+    """Review 12, T-n: the node fetches its recordSeed's nonce a few blocks before the seed
+    block's parent; a commitment or reveal it sent in between took that nonce, so the
+    recordSeed would have replaced it (a higher tip evicts the node's own pending report) or
+    been refused. Now a nonce fetched ahead is used only if the sender sent nothing since; else
+    the nonce is fetched again at the parent block. (A stand-in market: what is checked is
+    which nonce the node hands to recordSeed.)"""
+    class StandIn:
+        def __init__(self) -> None:
+            self.nonce, self.sends, self.record_nonces = 7, 0, []
+
+        def seed_block(self, at: int) -> int:
+            return at + SEED_OFFSET
+
+        def next_nonce(self) -> int:
+            return self.nonce
+
+        def sent_count(self) -> int:
+            return self.sends
+
+        def record_seed(self, nonce: int) -> str:
+            self.record_nonces.append(nonce)
+            return "0x"
+
+    def node_with(market: StandIn) -> SimpleNamespace:
+        node = SimpleNamespace(market=market, _seed_nonces={}, _seeds_sent=set(), _say=lambda m: None,
+                               _armed_draws=lambda: [(1, 100)])
+        node.record_seed = lambda head: oracle_module.OracleNode.record_seed(node, head)
+        return node
+
+    seed_block = 100 + SEED_OFFSET
+    quiet, busy = StandIn(), StandIn()
+    for market in (quiet, busy):
+        node = node_with(market)
+        node.record_seed(seed_block - 3)  # the nonce fetched ahead: 7
+        if market is busy:
+            market.nonce, market.sends = 8, 1  # the node's reveal took nonce 7 meanwhile
+        node.record_seed(seed_block - 1)  # the seed block's parent: recordSeed goes out
+    assert quiet.record_nonces == [7], "nothing sent since: the nonce fetched ahead is used"
+    assert busy.record_nonces == [8], "a send took the nonce fetched ahead: a fresh one, never a replacement"

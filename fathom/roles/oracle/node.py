@@ -97,7 +97,8 @@ class OracleNode(Duties, Reports):
         self._draws_done: set[tuple[int, int]] = set()  # (bounty, draw block) drawn or ended: never sent again (Z)
         self._left_bounties: set[int] = set()  # bounties whose bond this run released, or found released (D3)
         self._seeds_sent: set[int] = set()  # draw blocks whose half's recordSeed this run sent (T)
-        self._seed_nonces: dict[int, int] = {}  # draw block -> the nonce fetched ahead for its recordSeed (T)
+        # draw block -> the nonce fetched ahead for its recordSeed (T), and the sender's send count then (T-n)
+        self._seed_nonces: dict[int, tuple[int, int]] = {}
 
     # ------------------------------------------------------------ state
 
@@ -237,11 +238,15 @@ class OracleNode(Duties, Reports):
         for at in sorted({at for _, at in self._armed_draws()}):
             seed_block = self.market.seed_block(at)
             if seed_block - 4 <= head < seed_block - 1 and at not in self._seed_nonces:
-                self._seed_nonces[at] = self.market.next_nonce()  # ahead of the parent block
+                # ahead of the parent block, with how many sends had been made then
+                self._seed_nonces[at] = (self.market.next_nonce(), self.market.sent_count())
             if head != seed_block - 1 or at in self._seeds_sent:
                 continue
             self._seeds_sent.add(at)
-            nonce = self._seed_nonces.pop(at, None)
+            ahead = self._seed_nonces.pop(at, None)
+            # review 12, T-n: a transaction sent since took that nonce (a commit, a reveal): the
+            # recordSeed must not replace it, nor queue behind it, so fetch the nonce now
+            nonce = ahead[0] if ahead is not None and ahead[1] == self.market.sent_count() else None
             for attempt in range(2):
                 try:
                     self.market.record_seed(self.market.next_nonce() if nonce is None else nonce)
