@@ -1045,3 +1045,42 @@ def test_attack_S_b_an_unservable_drawn_bounty_is_quarantined_and_never_closed_s
     assert len(named(rnd.events(), "CommitteeLeft")) == 3, "every bond released"
     for o in rnd.oracles:
         assert rnd.viewer.free_stake(o.address) == rnd.viewer.stake_of(o.address)
+
+
+def test_attack_A2_a_never_published_update_made_stale_kills_the_version_for_free(world: World, tmp_path):
+    """Review 12, finding A': while batch 2 is pending (versions 2), X is submitted into batch 3
+    on base 0 (still accepted) and its CID is never published. Batch 2 makes version 3, so X is
+    stale at batch 3's settlement (G1): refunded whatever its median, never merged. The node
+    fetched it anyway, waited to its report deadline and reported it UNAVAILABLE: every report
+    partial, no vote, no version, no fee, the stake back (gas only). Now the node does not
+    fetch a stale update: every member reports it INVALID at once, the reports are full (each
+    member paid), nobody is slashed, X is refunded, all before the report deadline."""
+    from fathom.storage.store import compute_cid
+
+    # from an untrained version 0, so that three small steps each beat their head
+    rnd = open_round(world, tmp_path, ["c0", "c1", "c2", "x"], batchSize=1, target=10_000,
+                     initial=models.init_model(MANIFEST, seed=1))
+    bid = rnd.bounty_id
+    for k, lr in ((0, 0.001), (1, 0.003)):  # steps each significantly better than their head
+        rnd.contribute(f"c{k}", k, lr=lr, epochs=1)
+        rnd.drive(lambda: rnd.view()["nextBatch"] == k + 1)
+    assert rnd.view()["versionCount"] == 2, "two versions made"
+    rnd.contribute("c2", 2, lr=0.02, epochs=1)  # batch 2, pending
+    x = rnd.market_of("x")
+    x.submit(bid, 0, cid_to_chain(compute_cid(b"X: never published")))  # batch 3, base 0: accepted
+    deadline = rnd.viewer.batch(bid, 2)["timeoutAt"]  # batch 3's report deadline is later still
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 3)
+    assert rnd.view()["versionCount"] == 3, "batch 2 made version 3: X (base 0) is stale"
+    stakes = [rnd.viewer.registry.functions.oracleInfo(o.address).call()[0] for o in rnd.oracles]
+    fees = [rnd.viewer.claimable(o.address) for o in rnd.oracles]
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 4)
+    assert world.w3.eth.get_block("latest")["timestamp"] < deadline, "settled at once: nobody waited to fetch X"
+    posted = named(rnd.events(), "ReportPosted", batch=3)
+    assert len(posted) == 3 and all(report_scores(r["scores"]) == [INVALID] for r in posted), "full reports"
+    assert all("stale" in skips(node, bid)[3] for node in rnd.nodes)
+    events = rnd.events()
+    assert not named(events, "OracleSlashed") and not named(events, "BatchVoided")
+    assert all(rnd.viewer.claimable(o.address) > f for o, f in zip(rnd.oracles, fees)), "every member paid"
+    assert [rnd.viewer.registry.functions.oracleInfo(o.address).call()[0] for o in rnd.oracles] == stakes
+    assert named(events, "SubmissionRejected", submissionId=3) and not named(events, "StakeSlashed"), \
+        "the stale X is refunded, never slashed"

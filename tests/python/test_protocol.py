@@ -721,6 +721,26 @@ def test_g1_a_stale_update_is_refunded_never_merged_nor_slashed():
     assert d.new_version is None  # the only share was the stale one's
 
 
+
+def test_attack_A2_a_never_published_update_made_stale_kills_the_version_for_free():
+    """Review 12, finding A': X (the attacker's, base 0) is stale at settlement (3 versions)
+    and its CID was never published; honest Y scores 8,500 over the head 8,000. When every
+    member fetched X and reported it UNAVAILABLE, every report was partial: no vote, no
+    version, no fee, X refunded (gas only). The node no longer fetches a stale update: every
+    honest member reports it INVALID (its median INVALID, refunded as stale, G1), so the reports
+    are full, they vote, Y makes the version and every member is paid."""
+    t = terms(head_score=8_000, version_count=3, oracle_fee_per_batch=30)
+    cid = (b"\x11" * 32, 0x70)
+    honest = decide_batch(t, subs(A, B), [[INVALID, 8_500]] * 3, committee_size=3, merged=[cid] * 3,
+                          merged_scores=[8_500] * 3, shares=[[0, 10_000]] * 3, base_versions=[0, 2])
+    assert honest.voted and honest.new_version == 4 and honest.deviant == (False,) * 3
+    assert honest.decisions[0].stale and honest.decisions[0].returned == honest.decisions[0].stake, "X refunded"
+    assert honest.decisions[1].outcome is Outcome.ACCEPTED and honest.oracle_fees == (10, 10, 10)
+    # what the reports were when the node fetched X (the attack): no vote, no version, no fee
+    fetched = decide_batch(t, subs(A, B), [[U, 8_500]] * 3, committee_size=3, merged=[P.ZERO_CID] * 3,
+                           merged_scores=[U] * 3, shares=[[0, 0]] * 3, base_versions=[0, 2])
+    assert not fetched.voted and fetched.new_version is None and fetched.oracle_fees == (0, 0, 0)
+
 def test_r5_a_member_names_shares_only_where_its_own_score_beats_the_head():
     """R5's caps as the node applies them (`report_shares`): a candidate whose significant gain
     is below one score unit reports the head's score, so its share is dropped and the rest

@@ -5,7 +5,10 @@ Rule F8: a batch's updates are fetched by a thread pool under the batch's report
 again until then; at the deadline the member reports it UNAVAILABLE (R7a: never INVALID,
 and never judged on it), a *partial* report that names no merged model and no shares. An
 update that opened and is malformed (`RejectionError`, `ModelError`) scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
-the node cannot serve raises `Unservable` (quarantined by the node, F9).
+the node cannot serve raises `Unservable` (quarantined by the node, F9). An update already
+stale at this batch's settlement (G1: based more than MAX_LAG versions behind the head) is
+not fetched at all: it is reported INVALID, so an unpublished stale update cannot make the
+reports partial (review 12, A').
 """
 
 from __future__ import annotations
@@ -158,7 +161,16 @@ class Reports:
         first_id = k * view["batchSize"]
         invalid: dict[int, BaseException] = {}
         cids: dict[int, str] = {}
-        for i, (_contributor, _stake, _base, update) in enumerate(records):
+        for i, (_contributor, _stake, base, update) in enumerate(records):
+            if int(base) + protocol.MAX_LAG < head_version:
+                # G1 (review 12, A'): stale at this batch's settlement, so refunded whatever its
+                # median and never merged: not fetched at all, reported INVALID by every honest
+                # member alike. Fetched, an unpublished one would make each report partial and
+                # the batch lose its vote for the gas of one stale submission. The head here is
+                # settlement's: batches settle in order and only a settlement adds a version.
+                invalid[i] = RejectionError(f"stale: based on version {int(base)}, more than {protocol.MAX_LAG} "
+                                            f"behind the head {head_version} (G1), not fetched")
+                continue
             try:
                 cids[i] = cid_from_chain(bytes(update[0]), update[1])
             except InvalidCid as exc:  # what the submitter put on chain is no CID at all
