@@ -191,6 +191,15 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error ExpectedPause();
     /// @notice A call into the market while one of its token transfers is under way.
     error ReentrancyGuardReentrantCall();
+    /// @notice Rule P4: the market holds `held` of `token` but owes `owed` in it (a balance that
+    ///         fell without a transfer, such as a negative rebase). Every payout of the token
+    ///         reverts with it, and so does every transfer in, until `writeDown(token)`.
+    error TokenShortfall(address token, uint256 held, uint256 owed);
+    /// @notice Rule P4: `token` was written down: it takes no new money (createBounty, topUp,
+    ///         a stake by transfer), and `writeDown` ran once already.
+    error TokenWrittenDown(address token);
+    /// @notice Rule P4: writeDown of a token the market holds enough of (`held` >= `owed`).
+    error NoShortfall(address token, uint256 held, uint256 owed);
 }
 
 /// @title Fathom bounty market: events
@@ -316,6 +325,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event PayoutClaimed(address indexed account, uint256 indexed bountyId, uint256 position, uint256 amount);
     /// @notice Burned amounts left the contract for the burn address.
     event Burned(address indexed token, uint256 amount);
+    /// @notice Rule P4: the market held `held` of `token` and owed `owed`; from now on each
+    ///         payout of it pays `amount * held / owed` at the balances of its day.
+    event WrittenDown(address indexed token, uint256 held, uint256 owed);
     /// @notice The guardian that may pause new bounties and submissions changed.
     event GuardianSet(address indexed guardian);
     /// @notice The guardian paused / resumed new bounties and submissions.
@@ -421,7 +433,8 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1. Reverts
     ///         ReentrancyGuardReentrantCall from a token hook while the market measures a
-    ///         transfer in (createBounty, topUp, submitUpdate), as claimTo and burn do.
+    ///         transfer in (createBounty, topUp, submitUpdate), as claimTo and burn do, and
+    ///         TokenShortfall while the market holds less of the token than it owes (P4).
     function claim(address token) external;
 
     /// @notice Withdraw the sender's claimable balance of `token` to `to`. Rule P1.
@@ -448,6 +461,20 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Anyone sends burned amounts of `token` to the burn address. Rule P2.
     function burn(address token) external;
+
+    /// @notice Rule P4, the way out of a shortfall: once the market holds less of an ERC-20
+    ///         than it owes in it (TokenShortfall), anyone writes the token down. Every later
+    ///         payout of it (claim, claimTo, claimPayout, claimPayoutTo, burn) pays
+    ///         `amount * held / owed`, held and owed as they stand before that payout, so that
+    ///         everyone owed the token bears the loss pro rata whatever the order of the claims;
+    ///         the token takes no new money. Reverts NoShortfall when the market holds what it
+    ///         owes (always for ETH), TokenWrittenDown the second time.
+    function writeDown(address token) external;
+
+    /// @notice Rule P4: what the market owes in `token` (every escrow, fee budget, reveal bond,
+    ///         stake, claimable balance, unclaimed one-off payout and pending burn; 0 for ETH,
+    ///         which is not booked) and whether the token was written down.
+    function books(address token) external view returns (uint256 owed, bool writtenDown);
 
     /// @notice Owner: set the guardian. Rule A1.
     function setGuardian(address guardian) external;

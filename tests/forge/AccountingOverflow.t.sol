@@ -33,14 +33,7 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
         token.approve(address(market), total);
         vm.prank(requester);
         id = market.createBounty(p);
-        for (uint256 i = 0; i < 3; ++i) {
-            vm.prank(oracles[i]);
-            market.joinCommittee(id);
-        }
-        for (uint256 i = 0; i < 3; ++i) {
-            vm.prank(oracles[i]);
-            market.reportBaseline(id, 5_000);
-        }
+        MarketSetup.joinAndReportBaseline(market, id, oracles, 5_000);
     }
 
     /// @dev One submission in batch `batch`, scored `score` by all three members.

@@ -58,6 +58,20 @@ library MarketSetup {
         }
     }
 
+    /// @dev Each of `members` opts in, then reports the baseline `score`: with them all, the
+    ///      bounty is Open (unless the score reaches the target).
+    function joinAndReportBaseline(IBountyMarket market, uint256 id, address[] memory members, uint32 score) internal {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.reportBaseline(id, score);
+        }
+    }
+
     /// @dev A member's salt for its report of a batch (R11), fixed for the tests.
     function reportSalt(uint256 id, uint256 batch, address member) internal pure returns (bytes32) {
         return keccak256(abi.encode("salt", id, batch, member));
