@@ -123,7 +123,20 @@ PLAIN_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "NotRequester": lambda a: f"{a['caller']} is not the requester of bounty {a['bountyId']}",
     "StakeBelowMinimum": lambda a: f"an oracle stake must be at least {a['minimum'] / 1e18:g} ETH (got {a['stake'] / 1e18:g})",
     "BatchesPending": lambda a: f"bounty {a['bountyId']} still has batches to decide (next {a['nextBatch']} of {a['batches']})",
+    "TokenShortfall": lambda a: (
+        f"the market holds {a['held']} but owes {a['owed']} of token {_token(a)} (its balance fell without "
+        f"a transfer, such as a negative rebase): its payouts and deposits are frozen (rule P4) until anyone "
+        f"writes it down, after which everyone owed it is paid {a['held'] / a['owed']:.2%} of what they are "
+        f"owed: `fathom claim --token {_token(a)} --write-down`"),
+    "TokenWrittenDown": lambda a: (
+        f"token {_token(a)} was written down (rule P4): the market takes no new money in it, and pays what "
+        f"it owes pro rata"),
+    "NoShortfall": lambda a: f"the market holds {a['held']} of token {_token(a)} and owes {a['owed']}: nothing to write down",
 }
+
+
+def _token(args: dict[str, Any]) -> str:
+    return to_checksum_address(args["token"])
 
 
 def _state(index: int) -> str:

@@ -488,7 +488,45 @@ def test_claim_json_gives_exact_wei(on_chain, capsys, done, fresh_chain):
     code, out, err = run(capsys, "claim", "--json")
     assert code == 0, err
     assert json.loads(out) == {"account": c0.address, "token": "0x" + "00" * 20, "balance": owed, "one_off": [],
-                               "total": owed}
+                               "total": owed, "written_down": False}
+
+
+def test_p4_a_frozen_token_is_one_error_line_naming_the_shortfall_and_claim_write_down_pays_pro_rata(
+        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
+    """Rule P4 from the command line: the token halves the market's balance (a negative rebase);
+    `fathom claim` fails in one line that names what the market holds and owes and how to write
+    the token down; `fathom claim --write-down` does, and pays the requester half its refund."""
+    token = world.funder.deploy("RebasingToken")
+    new_party = world.new_party
+
+    def funded(name, eth=100):  # the requester needs tokens for the escrow
+        party = new_party(name, eth)
+        if name == "requester":
+            world.funder.transact(token.functions.mint(party.address, 10**30))
+        return party
+
+    monkeypatch.setattr(world, "new_party", funded)
+    rnd = open_round(world, tmp_path, [], baseline=False, token=token.address)
+    requester = world.market_for(rnd.requester)
+    requester.cancel(rnd.bounty_id)
+    requester.close(rnd.bounty_id)
+    refund = rnd.viewer.claimable(rnd.requester.address, token.address)
+    owed, written_down = rnd.viewer.books(token.address)
+    assert refund > 0 and owed > refund and not written_down  # the reveal bond is still owed too
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + rnd.requester.key.hex())
+    code, _, err = run(capsys, "claim", "--token", token.address, "--write-down")  # solvent: nothing to write down
+    assert_one_line_error(code, err, "NoShortfall", f"holds {owed} of token {token.address} and owes {owed}")
+    world.funder.transact(token.functions.rebase(1, 2))  # every balance halves, the requester's wallet too
+    before = int(token.functions.balanceOf(rnd.requester.address).call())
+    code, _, err = run(capsys, "claim", "--token", token.address)
+    assert_one_line_error(code, err, "TokenShortfall", f"holds {owed // 2} but owes {owed}", "50.00%",
+                          f"fathom claim --token {token.address} --write-down")
+    assert int(token.functions.balanceOf(rnd.requester.address).call()) == before
+    code, out, err = run(capsys, "claim", "--token", token.address, "--write-down")
+    assert code == 0, err
+    assert out.startswith("wrote ") and "pro rata" in out.splitlines()[-1]
+    assert int(token.functions.balanceOf(rnd.requester.address).call()) - before == refund // 2
+    assert rnd.viewer.books(token.address) == (owed - refund, True)
 
 
 def test_oracle_run_help_shows_the_acceptance_policy_and_its_defaults(capsys):
