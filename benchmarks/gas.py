@@ -298,7 +298,7 @@ def main() -> int:
     print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20':>10}{'ETH':>10}   target")
     print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
     print(f"{'  returning, staking by transfer every time':<44}{out['per_contribution_by_transfer_c3_b32']:>10,}{out['eth']['per_contribution_by_transfer_c3_b32']:>10,}")
-    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  140,000")
     print(f"{'  half merged: returning / one-off':<44}{out['per_contribution_half_c3_b32']:>10,}"
           f"{out['per_contribution_single_half_c3_b32']:>10,}")
     print(f"{'  one-off through submitUpdate and claim':<44}{out['per_contribution_single_by_balance_c3_b32']:>10,}"
