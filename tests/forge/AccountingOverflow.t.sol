@@ -27,12 +27,7 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
     }
 
     function _open(BountyParams memory p) internal returns (uint256 id) {
-        uint256 total = MarketSetup.escrow(p);
-        token.mint(requester, total);
-        vm.prank(requester);
-        token.approve(address(market), total);
-        vm.prank(requester);
-        id = market.createBounty(p);
+        id = MarketSetup.openWithToken(market, requester, p);
         MarketSetup.joinAndReportBaseline(market, id, oracles, 5_000);
     }
 

@@ -32,12 +32,7 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
     }
 
     function _open(address requester, BountyParams memory p) internal returns (uint256 id) {
-        uint256 total = MarketSetup.escrow(p);
-        tok.mint(requester, total);
-        vm.prank(requester);
-        tok.approve(address(market), total);
-        vm.prank(requester);
-        id = market.createBounty(p);
+        return MarketSetup.openWithToken(market, requester, p);
     }
 
     /// @dev The requester cancels before any baseline (a named committee: nothing burned), closes

@@ -7,6 +7,12 @@ import {BountyMarket} from "../../../contracts/BountyMarket.sol";
 import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
 import {Vm} from "./Test.sol";
 
+/// @dev The test tokens' minting and approval (MockERC20, RebasingToken, FeeOnTransferToken...).
+interface IMintableToken {
+    function mint(address to, uint256 amount) external;
+    function approve(address spender, uint256 amount) external returns (bool);
+}
+
 /// @dev The deployment of scripts/deploy.py, and the parameters of a typical bounty.
 library MarketSetup {
     uint256 internal constant ORACLE_MIN_STAKE = 1 ether;
@@ -56,6 +62,21 @@ library MarketSetup {
             vm.prank(oracles[i]);
             registry.stake{value: 10 ether}();
         }
+    }
+
+    /// @dev `requester` opens an ERC-20 bounty of `p` (a named committee), the escrow minted to it
+    ///      and approved first.
+    function openWithToken(IBountyMarket market, address requester, IBountyMarketTypes.BountyParams memory p)
+        internal
+        returns (uint256 id)
+    {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        uint256 total = escrow(p);
+        IMintableToken(p.token).mint(requester, total);
+        vm.prank(requester);
+        IMintableToken(p.token).approve(address(market), total);
+        vm.prank(requester);
+        id = market.createBounty(p);
     }
 
     /// @dev Each of `members` opts in, then reports the baseline `score`: with them all, the
