@@ -63,11 +63,41 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     address public immutable oracleRegistry;
     /// @inheritdoc IBountyMarketActions
     address public immutable extension;
+    /// @dev Rule P4: the deployer's fixed-balance ERC-20s (at most 4; unused ones are zero, and
+    ///      zero is ETH, which is not balance-checked either). Immutables: no storage read.
+    address private immutable _fixed0;
+    address private immutable _fixed1;
+    address private immutable _fixed2;
+    address private immutable _fixed3;
 
     // ------------------------------------------------------------ constructor
 
-    constructor(address keyRegistry_, address oracleRegistry_, address owner_, address guardian_) Ownable(owner_) {
+    /// @param fixedBalanceTokens_ Rule P4: at most 4 ERC-20s whose balances change only by
+    ///        transfers, vouched for by the deployer; the market keeps no books of them and pays
+    ///        them without reading its balance first. Every other ERC-20 is balance-checked.
+    constructor(
+        address keyRegistry_,
+        address oracleRegistry_,
+        address owner_,
+        address guardian_,
+        address[] memory fixedBalanceTokens_
+    ) Ownable(owner_) {
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
+        uint256 n = fixedBalanceTokens_.length;
+        if (n > 4) revert InvalidParameter("fixedBalanceTokens");
+        address[4] memory listed;
+        for (uint256 i; i < n; ++i) {
+            address t = fixedBalanceTokens_[i];
+            if (t == address(0)) revert InvalidParameter("fixedBalanceTokens");
+            for (uint256 j; j < i; ++j) {
+                if (listed[j] == t) revert InvalidParameter("fixedBalanceTokens");
+            }
+            listed[i] = t;
+        }
+        _fixed0 = listed[0];
+        _fixed1 = listed[1];
+        _fixed2 = listed[2];
+        _fixed3 = listed[3];
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
         _guard = uint160(guardian_);
@@ -505,6 +535,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function writeDown(address token) external {
+        if (!_balanceChecked(token)) revert NotBalanceChecked(token);
         uint256 owed = _books[token];
         if (owed & WRITTEN_DOWN != 0) revert TokenWrittenDown(token);
         // slither-disable-next-line incorrect-equality (0: nothing owed, nothing to measure; ETH is never booked)
@@ -516,8 +547,20 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @inheritdoc IBountyMarketActions
     function books(address token) external view returns (uint256 owed, bool writtenDown) {
+        if (!_balanceChecked(token)) return (0, false); // ETH and the deployer's fixed-balance tokens
         uint256 word = _books[token];
         return (word & ~WRITTEN_DOWN, word & WRITTEN_DOWN != 0);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function balanceChecked(address token) external view returns (bool) {
+        return _balanceChecked(token);
+    }
+
+    /// @dev Rule P4: not ETH (zero) and not one of the deployer's fixed-balance tokens (a few
+    ///      comparisons with immutables).
+    function _balanceChecked(address token) internal view override returns (bool) {
+        return token != ETH && token != _fixed0 && token != _fixed1 && token != _fixed2 && token != _fixed3;
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -1355,8 +1398,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ///      bounty out of another's escrow, all or nothing, first come first served. Short and not
     ///      written down: the payout reverts TokenShortfall. Written down: it pays
     ///      `amount * held / owed`, which leaves the ratio for everyone still owed where it was.
-    ///      Either way the books drop by the whole `amount`, the debt the payout settles.
+    ///      Either way the books drop by the whole `amount`, the debt the payout settles. A token
+    ///      the deployer listed as fixed-balance pays `amount` with no balance read and no books.
     function _debit(address token, uint256 amount) private returns (uint256 pay) {
+        if (!_balanceChecked(token)) return amount; // listed fixed-balance by the deployer: no books
         uint256 word = _books[token];
         uint256 owed = word & ~WRITTEN_DOWN;
         uint256 held = _held(token);

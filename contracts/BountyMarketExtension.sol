@@ -408,6 +408,18 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         return true;
     }
 
+    /// @dev Rule P4: the market's balanceChecked(token), asked of the market itself (under
+    ///      delegatecall address(this) is the market, which holds the list in its immutables; only
+    ///      createBounty and topUp ask). A failed call counts as checked.
+    function _balanceChecked(address token) internal view override returns (bool checked) {
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x124196da)) // balanceChecked(address)
+            mstore(4, token)
+            let ok := staticcall(gas(), address(), 0, 0x24, 0, 0x20) // before the mload: Yul evaluates right to left
+            checked := or(iszero(ok), iszero(iszero(mload(0))))
+        }
+    }
+
     /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
     ///      `eth` more must come with it in ETH (the draw deposit, rule C5).
     function _pullFunds(address token, uint256 amount, uint256 eth) private returns (uint256 received) {
@@ -417,7 +429,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         }
         if (msg.value != eth) revert WrongPayment(eth, msg.value);
         if (amount == 0) return 0;
-        return _pullToken(token, amount); // what arrived, booked (rule P4)
+        return _pullToken(token, amount); // what arrived, booked unless listed (rule P4)
     }
 
     function _validateParams(BountyParams calldata p) private view {

@@ -397,10 +397,14 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         if (s != expected) revert BountyNotInState(bountyId, s, expected);
     }
 
+    /// @dev Rule P4: whether the market keeps books of ERC-20 `token` (false for the deployer's
+    ///      fixed-balance tokens, which the market reads from its immutables).
+    function _balanceChecked(address token) internal view virtual returns (bool);
+
     /// @dev transferFrom(sender, market, amount) of ERC-20 `token` with SafeERC20's checks,
     ///      measured by the market's balance before and after (callers hold the lock, so no other
     ///      transfer lands inside the difference). Returns what arrived, never more than `amount`.
-    ///      Rule P4 books it: refused when the token is written down, or when the market held less
+    ///      Rule P4 books it, unless the deployer listed it as fixed-balance: refused when the token is written down, or when the market held less
     ///      than it owed before (new money would pay for an old loss). The books stay below 2^128,
     ///      so that a pro-rata payout's product cannot overflow.
     function _pullToken(address token, uint256 amount) internal returns (uint256 received) {
@@ -432,6 +436,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         }
         if (failed != 0) revert SafeERC20.SafeERC20FailedOperation(token);
         if (received > amount) received = amount; // a token that reports more than it was asked for
+        if (!_balanceChecked(token)) return received; // listed fixed-balance by the deployer: no books
         uint256 owed = _books[token];
         if (owed & WRITTEN_DOWN != 0) revert TokenWrittenDown(token);
         if (before < owed) revert TokenShortfall(token, before, owed);

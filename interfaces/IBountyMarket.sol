@@ -200,6 +200,10 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error TokenWrittenDown(address token);
     /// @notice Rule P4: writeDown of a token the market holds enough of (`held` >= `owed`).
     error NoShortfall(address token, uint256 held, uint256 owed);
+    /// @notice Rule P4: writeDown of a token the market does not balance-check: ETH, or an
+    ///         ERC-20 the deployer listed as fixed-balance (balanceChecked is false), of which
+    ///         the market keeps no books.
+    error NotBalanceChecked(address token);
 }
 
 /// @title Fathom bounty market: events
@@ -475,6 +479,13 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         stake, claimable balance, unclaimed one-off payout and pending burn; 0 for ETH,
     ///         which is not booked) and whether the token was written down.
     function books(address token) external view returns (uint256 owed, bool writtenDown);
+
+    /// @notice Rule P4: whether the market keeps books of `token` and checks its balance before
+    ///         each payout. False for ETH and for the at most 4 fixed-balance ERC-20s the
+    ///         deployer listed at construction (tokens whose balances change only by transfers,
+    ///         vouched for by the deployer: a listed token that later falls without a transfer is
+    ///         not protected); true for every other ERC-20.
+    function balanceChecked(address token) external view returns (bool);
 
     /// @notice Owner: set the guardian. Rule A1.
     function setGuardian(address guardian) external;

@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -396,11 +397,14 @@ class Sender:
             time.sleep(0.1)
 
 
-def deploy_all(deployer: Sender, guardian: str | None = None) -> dict[str, Any]:
-    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py)."""
+def deploy_all(deployer: Sender, guardian: str | None = None, fixed_balance_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py).
+    `fixed_balance_tokens`: rule P4's list, vouched for by the deployer (none: every ERC-20 is
+    balance-checked)."""
     keys = deployer.deploy("KeyRegistry")
     registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD)
-    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address)
+    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address,
+                             [to_checksum_address(t) for t in fixed_balance_tokens])
     deployer.transact(registry.functions.setMarket(market.address))
     return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarket": market}
 

@@ -313,3 +313,136 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         market.submitUpdateOnce(id, 0, r.update);
     }
 }
+
+/// @dev Rule P4's list: a market deployed with `listed` as a fixed-balance token (vouched for by
+///      the deployer) keeps no books of it and pays it without reading its balance, so a listed
+///      token that does fall is NOT protected (the trust the deployer carries); an unlisted
+///      token in the same market is balance-checked and freezes as before.
+contract FixedBalanceListTest is Test, IBountyMarketTypes {
+    IBountyMarket internal market;
+    OracleRegistry internal registry;
+    RebasingToken internal listed;
+    RebasingToken internal checked;
+    address[] internal oracles;
+
+    function setUp() public {
+        listed = new RebasingToken();
+        checked = new RebasingToken();
+        address[] memory list = new address[](1);
+        list[0] = address(listed);
+        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this), list);
+        market = d.market;
+        registry = d.registry;
+        oracles = MarketSetup.stakeOracles(registry, 3);
+    }
+
+    /// @dev A bounty in `token` whose whole escrow the requester `who` can claim (cancelled
+    ///      before any baseline, closed and revealed).
+    function _claimableEscrow(RebasingToken token, address who) internal returns (uint256 e) {
+        BountyParams memory p = MarketSetup.params(address(token), oracles);
+        p.reward = 1 ether;
+        uint256 id = MarketSetup.openWithToken(market, who, p);
+        vm.startPrank(who);
+        market.cancel(id);
+        market.close(id);
+        market.reveal(id, MarketSetup.cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)), bytes32(0));
+        vm.stopPrank();
+        e = MarketSetup.escrow(p);
+        assertEq(market.claimable(who, address(token)), e, "the whole escrow is claimable");
+    }
+
+    function test_p4_a_listed_token_skips_the_books_and_pays_without_the_balance_read() public {
+        assertFalse(market.balanceChecked(address(listed)), "a listed token is balance-checked");
+        assertTrue(market.balanceChecked(address(checked)), "an unlisted token is not balance-checked");
+        assertFalse(market.balanceChecked(address(0)), "ETH is balance-checked");
+        address a = address(0xA1);
+        address b = address(0xB1);
+        uint256 e = _claimableEscrow(listed, a);
+        _claimableEscrow(listed, b);
+        (uint256 owed, bool down) = market.books(address(listed));
+        assertEq(owed, 0, "a listed token was booked (createBounty, through the extension)");
+        assertFalse(down, "a listed token is written down");
+        // the simulated loss: unprotected, as before P4; A's claim is not frozen and reads no balance
+        listed.rebase(1, 2);
+        vm.expectCall(address(listed), abi.encodeCall(listed.balanceOf, (address(market))), 0);
+        vm.prank(a);
+        market.claim(address(listed));
+        assertEq(listed.balanceOf(a), e, "a listed token's payout was frozen or cut after its loss");
+        // (shares, not balanceOf: the expectCall above counts every balanceOf(market) to the end)
+        assertEq(listed.sharesOf(address(market)), 0, "B's escrow paid A: the deployer's trust, not P4's");
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotBalanceChecked.selector, address(listed)));
+        market.writeDown(address(listed));
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.NotBalanceChecked.selector, address(0)));
+        market.writeDown(address(0));
+    }
+
+    function test_p4_a_listed_token_after_a_loss_still_takes_new_money_unbooked() public {
+        _claimableEscrow(listed, address(0xA1));
+        listed.rebase(1, 2);
+        // new money still comes in (no freeze), measured by the transfer as before
+        uint256 e = _claimableEscrow(listed, address(0xA2));
+        (uint256 owed, bool down) = market.books(address(listed));
+        assertEq(owed, 0, "a listed token was booked after its loss");
+        assertFalse(down, "a listed token is written down");
+        vm.prank(address(0xA2));
+        market.claim(address(listed));
+        assertEq(listed.balanceOf(address(0xA2)), e, "a listed token's payout was cut after its loss");
+    }
+
+    function test_p4_an_unlisted_token_in_the_same_market_still_freezes() public {
+        address a = address(0xA1);
+        uint256 e = _claimableEscrow(checked, a);
+        _claimableEscrow(checked, address(0xB1));
+        (uint256 owed,) = market.books(address(checked));
+        assertEq(owed, 2 * e, "an unlisted token is booked");
+        checked.rebase(1, 2);
+        vm.expectRevert(
+            abi.encodeWithSelector(IBountyMarketErrors.TokenShortfall.selector, address(checked), e, 2 * e)
+        );
+        vm.prank(a);
+        market.claim(address(checked));
+        market.writeDown(address(checked));
+        vm.prank(a);
+        market.claim(address(checked));
+        assertEq(checked.balanceOf(a), e / 2, "the unlisted token's loss is shared pro rata");
+    }
+
+    function _deploy(address[] memory list) external {
+        MarketSetup.deploy(address(this), address(this), list);
+    }
+
+    function _expectRefused(address[] memory list) internal {
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.InvalidParameter.selector, "fixedBalanceTokens"));
+        this._deploy(list);
+    }
+
+    function test_p4_the_constructor_refuses_five_tokens_a_zero_address_or_a_duplicate() public {
+        address[] memory list = new address[](5);
+        for (uint256 i = 0; i < 5; ++i) {
+            list[i] = address(uint160(0x7000 + i));
+        }
+        _expectRefused(list);
+        address[] memory four = new address[](4);
+        for (uint256 i = 0; i < 4; ++i) {
+            four[i] = list[i];
+        }
+        this._deploy(four); // four is the most, and fine
+        four[3] = address(0);
+        _expectRefused(four);
+        four[3] = four[1];
+        _expectRefused(four);
+    }
+
+    function test_p4_four_listed_tokens_are_each_unchecked_and_nothing_else_is() public {
+        address[] memory list = new address[](4);
+        for (uint256 i = 0; i < 4; ++i) {
+            list[i] = address(uint160(0x7000 + i));
+        }
+        IBountyMarket m = MarketSetup.deploy(address(this), address(this), list).market;
+        for (uint256 i = 0; i < 4; ++i) {
+            assertFalse(m.balanceChecked(list[i]), "a listed token is balance-checked");
+        }
+        assertTrue(m.balanceChecked(address(0x7004)), "an unlisted token is not balance-checked");
+        assertFalse(m.balanceChecked(address(0)), "ETH is balance-checked");
+    }
+}

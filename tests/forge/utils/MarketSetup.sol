@@ -31,10 +31,20 @@ library MarketSetup {
     }
 
     /// @dev The caller deploys (and so may set the registry's market), `owner` owns the market.
+    ///      No fixed-balance tokens: every ERC-20 is balance-checked (rule P4).
     function deploy(address owner, address guardian) internal returns (Deployment memory d) {
+        return deploy(owner, guardian, new address[](0));
+    }
+
+    /// @dev As deploy(owner, guardian), with the deployer's fixed-balance tokens (rule P4).
+    function deploy(address owner, address guardian, address[] memory fixedBalanceTokens)
+        internal
+        returns (Deployment memory d)
+    {
         d.keyRegistry = new KeyRegistry();
         d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD);
-        BountyMarket market = new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian);
+        BountyMarket market =
+            new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian, fixedBalanceTokens);
         d.registry.setMarket(address(market));
         d.market = IBountyMarket(address(market));
     }
