@@ -314,6 +314,11 @@ class Market:
         owed, written_down = self.market.functions.books(token).call()
         return int(owed), bool(written_down)
 
+    def balance_checked(self, token: str) -> bool:
+        """Rule P4: whether the market books `token` and checks its balance before each payout
+        (false for ETH and for the fixed-balance tokens the deployer listed)."""
+        return bool(self.market.functions.balanceChecked(token).call())
+
     def write_down(self, token: str) -> Any:
         """Rule P4: share a token's shortfall pro rata (anyone may, once the market holds less than it owes)."""
         return self.send(self.market.functions.writeDown(token))

@@ -19,6 +19,7 @@ from fathom.roles.contributor import payouts_owed
 from fathom.chain.client import free_port
 from fathom.cli import build_parser, main
 from fathom.cli._common import eth
+from fathom.cli.bounty import token_line
 from fathom.crypto.envelope import generate_private_key
 from fathom.chain.deployments import write_deployment
 from fathom.roles.oracle import OracleNode
@@ -231,6 +232,35 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     code, out, _ = run(capsys, "bounty", "show", str(bid))
     assert code == 0 and "committee: TRUSTED: named by the requester (3 oracles" in out  # C4: the mode is shown
     assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["trustedCommittee"] is True
+    assert "  token ETH (its balance cannot fall without a transfer: not booked)" in out.splitlines()
+    assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["balanceChecked"] is False
+
+
+def test_p4_bounty_show_says_whether_the_token_is_balance_checked_or_listed_by_the_deployer(
+        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
+    """Rule P4 in `bounty show`: this world's market lists no token, so a bounty in an ERC-20 says
+    the market checks its balance; a token the deployer listed as fixed-balance says so, and
+    that the deployer vouches for it (the same line, from the market's balanceChecked)."""
+    token = world.funder.deploy("RebasingToken")
+    new_party = world.new_party
+
+    def funded(name, eth=100):  # the requester needs tokens for the escrow
+        party = new_party(name, eth)
+        if name == "requester":
+            world.funder.transact(token.functions.mint(party.address, 10**30))
+        return party
+
+    monkeypatch.setattr(world, "new_party", funded)
+    rnd = open_round(world, tmp_path, [], baseline=False, token=token.address)
+    code, out, err = run(capsys, "bounty", "show", str(rnd.bounty_id))
+    assert code == 0, err
+    line = f"  token {token.address}: balance-checked (rule P4)"
+    assert [x for x in out.splitlines() if x.startswith(line)], out
+    assert f"fathom claim --token {token.address} --write-down" in out
+    assert json.loads(run(capsys, "bounty", "show", str(rnd.bounty_id), "--json")[1])["balanceChecked"] is True
+    listed = token_line(token.address, False)
+    assert listed.startswith(f"token {token.address}: listed as fixed-balance by the deployer (rule P4): not balance-checked")
+    assert "vouches" in listed and "unprotected" in listed
 
 
 def test_outcome_audit_and_export_after_the_reveal(on_chain, capsys, done, tmp_path):
