@@ -85,6 +85,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
         uint256 n = fixedBalanceTokens_.length;
         if (n > 4) revert InvalidParameter("fixedBalanceTokens");
+        // slither-disable-next-line uninitialized-local (zeros until filled: an unused entry stays zero, which is ETH's address)
         address[4] memory listed;
         for (uint256 i; i < n; ++i) {
             address t = fixedBalanceTokens_[i];
