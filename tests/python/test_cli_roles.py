@@ -236,11 +236,9 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["balanceChecked"] is False
 
 
-def test_p4_bounty_show_says_whether_the_token_is_balance_checked_or_listed_by_the_deployer(
-        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
-    """Rule P4 in `bounty show`: this world's market lists no token, so a bounty in an ERC-20 says
-    the market checks its balance; a token the deployer listed as fixed-balance says so, and
-    that the deployer vouches for it (the same line, from the market's balanceChecked)."""
+def _rebasing_token_round(world, tmp_path, monkeypatch):
+    """A RebasingToken (balance-checked on this world's market, which lists no token) and a
+    bounty opened in it, no baseline yet; the requester was minted the escrow."""
     token = world.funder.deploy("RebasingToken")
     new_party = world.new_party
 
@@ -251,7 +249,15 @@ def test_p4_bounty_show_says_whether_the_token_is_balance_checked_or_listed_by_t
         return party
 
     monkeypatch.setattr(world, "new_party", funded)
-    rnd = open_round(world, tmp_path, [], baseline=False, token=token.address)
+    return token, open_round(world, tmp_path, [], baseline=False, token=token.address)
+
+
+def test_p4_bounty_show_says_whether_the_token_is_balance_checked_or_listed_by_the_deployer(
+        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
+    """Rule P4 in `bounty show`: this world's market lists no token, so a bounty in an ERC-20 says
+    the market checks its balance; a token the deployer listed as fixed-balance says so, and
+    that the deployer vouches for it (the same line, from the market's balanceChecked)."""
+    token, rnd = _rebasing_token_round(world, tmp_path, monkeypatch)
     code, out, err = run(capsys, "bounty", "show", str(rnd.bounty_id))
     assert code == 0, err
     line = f"  token {token.address}: balance-checked (rule P4)"
@@ -526,17 +532,7 @@ def test_p4_a_frozen_token_is_one_error_line_naming_the_shortfall_and_claim_writ
     """Rule P4 from the command line: the token halves the market's balance (a negative rebase);
     `fathom claim` fails in one line that names what the market holds and owes and how to write
     the token down; `fathom claim --write-down` does, and pays the requester half its refund."""
-    token = world.funder.deploy("RebasingToken")
-    new_party = world.new_party
-
-    def funded(name, eth=100):  # the requester needs tokens for the escrow
-        party = new_party(name, eth)
-        if name == "requester":
-            world.funder.transact(token.functions.mint(party.address, 10**30))
-        return party
-
-    monkeypatch.setattr(world, "new_party", funded)
-    rnd = open_round(world, tmp_path, [], baseline=False, token=token.address)
+    token, rnd = _rebasing_token_round(world, tmp_path, monkeypatch)
     requester = world.market_for(rnd.requester)
     requester.cancel(rnd.bounty_id)
     requester.close(rnd.bounty_id)
