@@ -673,6 +673,7 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "BountyMarket.payoutRoot": m.payoutRoot(a.id, 0, 0),
         "BountyMarket.claimable": m.claimable(oracle, d.token.address), "BountyMarket.pendingBurn": m.pendingBurn(ETH),
         "BountyMarket.books": m.books(d.token.address),  # P4: what the market owes in the token
+        "BountyMarket.balanceChecked": m.balanceChecked(d.token.address),  # P4: false for a listed token
         "BountyMarket.bountyCount": m.bountyCount(), "BountyMarket.guardian": m.guardian(), "BountyMarket.paused": m.paused(),
         "BountyMarket.keyRegistry": m.keyRegistry(), "BountyMarket.oracleRegistry": m.oracleRegistry(),
         "BountyMarket.extension": m.extension(), "BountyMarket.owner": m.owner(), "BountyMarket.pendingOwner": m.pendingOwner(),
