@@ -133,6 +133,9 @@ PLAIN_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
         f"token {_token(a)} was written down (rule P4): the market takes no new money in it, and pays what "
         f"it owes pro rata"),
     "NoShortfall": lambda a: f"the market holds {a['held']} of token {_token(a)} and owes {a['owed']}: nothing to write down",
+    "NotBalanceChecked": lambda a: (
+        f"token {_token(a)} is not balance-checked (ETH, or listed as fixed-balance by the market's deployer, "
+        f"rule P4): the market keeps no books of it, so there is nothing to write down; claim without --write-down"),
 }
 
 

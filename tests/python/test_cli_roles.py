@@ -16,7 +16,7 @@ import pytest
 from eth_utils import to_checksum_address
 
 from fathom.roles.contributor import payouts_owed
-from fathom.chain.client import free_port
+from fathom.chain.client import describe_revert, free_port
 from fathom.cli import build_parser, main
 from fathom.cli._common import eth
 from fathom.cli.bounty import token_line
@@ -645,3 +645,16 @@ def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):
     for needle in ("(default: 0.01)", "(default: 1)", "(default: 0.0001)", "0.98 for accuracy", "in the metric's units",
                    "higher-is-better", "X.npy (float32", "int64"):
         assert needle in text, needle
+
+
+def test_p4_write_down_of_a_token_the_deployer_listed_is_one_plain_line():
+    """writeDown of a fixed-balance token (or ETH) reverts NotBalanceChecked(token): the CLI says
+    in plain words that the market keeps no books of it (rule P4)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    token = "0x" + "ab" * 20
+    data = "0x" + keccak(text="NotBalanceChecked(address)")[:4].hex() + encode(["address"], [token]).hex()
+    text = describe_revert(data)
+    assert text.startswith(f"NotBalanceChecked: token {to_checksum_address(token)} is not balance-checked"), text
+    assert "listed as fixed-balance by the market's deployer" in text and "nothing to write down" in text
