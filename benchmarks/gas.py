@@ -29,6 +29,11 @@ worse than the head), the rest rejected. The "half" mix merges half the batch in
 (rule R5: every update significant on its own may be merged and paid its share), B/8
 slashed, the rest rejected (`per_contribution_half_c3_b32`, `..._single_half_c3_b32`).
 
+Rule P4: the headline ERC-20 figures list the MockERC20 (a plain OpenZeppelin ERC20) as a
+fixed-balance token at deployment, as a mainnet market lists USDC, DAI or WETH: the market keeps
+no books of it. `balance_checked` measures the returning and one-off contributor again with the
+same token unlisted (books, and a balance read before every payout).
+
     python benchmarks/gas.py            # prints the table, writes benchmarks/gas.json
 """
 
@@ -82,6 +87,11 @@ class Scenario:
     once: bool = False
     # The half mix: half of each batch merged (equal shares), B/8 slashed, the rest rejected.
     half: bool = False
+    # Rule P4: the market is deployed with the MockERC20 listed as fixed-balance (a plain
+    # OpenZeppelin ERC20, whose balances change only by transfers), as USDC, DAI or WETH would
+    # be on mainnet; checked=True leaves it unlisted, so the market keeps its books and reads
+    # its balance before every payout.
+    checked: bool = False
 
 
 def _salt(member: str, batch: int) -> bytes:
@@ -127,8 +137,11 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     w3 = connect(url)
     accts = w3.eth.accounts
     deployer = Sender.unlocked(w3, 0)
-    c = deploy_all(deployer)
+    token = deployer.deploy("MockERC20", "Bench", "BNC", 18) if scn.token == "erc20" else None
+    listed = [token.address] if token is not None and not scn.checked else []
+    c = deploy_all(deployer, fixed_balance_tokens=listed)
     market, registry = c["BountyMarket"], c["OracleRegistry"]
+    assert market.functions.balanceChecked(token.address if token else ETH).call() == (token is not None and scn.checked)
     requester = Sender.unlocked(w3, 1)
     oracles = [Sender.unlocked(w3, 2 + i) for i in range(scn.committee)]
     pools = [[Sender.unlocked(w3, 10 + (k if scn.once else 0) * scn.batch + i) for i in range(scn.batch)]
@@ -137,9 +150,7 @@ def run(scn: Scenario, url: str) -> dict[str, Any]:
     gas: dict[str, list[int]] = {k: [] for k in ("submit", "commit", "report", "settle", "claim", "submit_first")}
 
     token_addr = ETH
-    token = None
-    if scn.token == "erc20":
-        token = deployer.deploy("MockERC20", "Bench", "BNC", 18)
+    if token is not None:
         token_addr = token.address
         for who in [requester, *(c for pool in pools for c in pool)]:
             deployer.transact(token.functions.mint(who.address, 10**24))
@@ -250,6 +261,13 @@ def figure(scn: Scenario, url: str) -> dict[str, Any]:
     return {"returning": returning, "returning_by_transfer": by_transfer, "single": single, "single_by_balance": by_balance}
 
 
+def figure_checked(scn: Scenario, url: str) -> dict[str, Any]:
+    """Rule P4's cost: returning and one-off contributors with the token unlisted (balance-checked)."""
+    returning = run(Scenario(scn.token, scn.batch, scn.committee, restake=True, checked=True), url)
+    single = run(Scenario(scn.token, scn.batch, scn.committee, batches=2, once=True, checked=True), url)
+    return {"returning": returning, "single": single}
+
+
 def figure_half(scn: Scenario, url: str) -> dict[str, Any]:
     """The half mix (half of each batch merged): returning and one-off contributors."""
     returning = run(Scenario(scn.token, scn.batch, scn.committee, restake=True, half=True), url)
@@ -271,13 +289,19 @@ def main() -> int:
         half = figure_half(Scenario("erc20", 32, 3), chain.url)
         out["per_contribution_half_c3_b32"] = half["returning"]["per_contribution"]
         out["per_contribution_single_half_c3_b32"] = half["single"]["per_contribution"]
+        checked = figure_checked(Scenario("erc20", 32, 3), chain.url)
+        out["balance_checked"] = {
+            "note": "the same ERC-20 unlisted: the market books it and reads its balance before each payout (rule P4)",
+            "per_contribution_c3_b32": checked["returning"]["per_contribution"],
+            "per_contribution_single_c3_b32": checked["single"]["per_contribution"],
+        }
         out["eth"] = {
             "per_contribution_c3_b32": main_eth["returning"]["per_contribution"],
             "per_contribution_by_transfer_c3_b32": main_eth["returning_by_transfer"]["per_contribution"],
             "per_contribution_single_c3_b32": main_eth["single"]["per_contribution"],
             "per_contribution_single_by_balance_c3_b32": main_eth["single_by_balance"]["per_contribution"],
         }
-        out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth, "erc20_half": half}
+        out["detail_c3_b32"] = {"erc20": main_erc20, "eth": main_eth, "erc20_half": half, "erc20_checked": checked}
         out["by_batch"] = {}
         for b in (1, 8, 32, 128):
             f = main_erc20 if b == 32 else figure(Scenario("erc20", b, 3), chain.url)
@@ -295,10 +319,12 @@ def main() -> int:
     path = ROOT / "benchmarks" / "gas.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     d = out["detail_c3_b32"]
-    print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20':>10}{'ETH':>10}   target")
+    print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20*':>10}{'ETH':>10}   target")
     print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
     print(f"{'  returning, staking by transfer every time':<44}{out['per_contribution_by_transfer_c3_b32']:>10,}{out['eth']['per_contribution_by_transfer_c3_b32']:>10,}")
-    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  120,000")
+    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  130,000")
+    print(f"{'  balance-checked ERC-20 (P4): returning / one-off':<44}{out['balance_checked']['per_contribution_c3_b32']:>10,}"
+          f"{out['balance_checked']['per_contribution_single_c3_b32']:>10,}")
     print(f"{'  half merged: returning / one-off':<44}{out['per_contribution_half_c3_b32']:>10,}"
           f"{out['per_contribution_single_half_c3_b32']:>10,}")
     print(f"{'  one-off through submitUpdate and claim':<44}{out['per_contribution_single_by_balance_c3_b32']:>10,}"
@@ -306,6 +332,7 @@ def main() -> int:
     for key in ("submit_mean", "submit_first_in_batch", "commit_mean", "report_mean", "settle_mean", "claim_mean",
                 "scoring_per_contribution"):
         print(f"  {key:<42}{d['erc20']['returning'][key]:>10,}{d['eth']['returning'][key]:>10,}")
+    print("  * ERC-20: listed as fixed-balance by the deployer (rule P4), except the balance-checked row")
     print("by batch size (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_batch"].items()})
     print("by committee (returning / one-off):", {k: (v["returning"], v["single"]) for k, v in out["by_committee"].items()})
     print(gas_functions.short_table(out))

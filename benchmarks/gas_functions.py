@@ -598,6 +598,15 @@ def _functions(env: Env) -> dict[str, Any]:
                                                                                   amount, proof)),
                                            "ERC-20, a one-off payout to another address holding none of the token (P3)")
 
+    # ---- rule P4: a token whose balance fell without a transfer (a negative rebase) is written down
+    rebasing = Sender.unlocked(env.w3, 0).deploy("RebasingToken")
+    env.send(d.deployer, rebasing.functions.mint(requester.address, 10**30))
+    env.send(requester, rebasing.functions.approve(d.market.address, 2**256 - 1))
+    env.send(requester, market.createBounty(params(rebasing.address, committee, env.now())))
+    env.send(d.deployer, rebasing.functions.rebase(1, 2))
+    f["BountyMarket.writeDown"] = _rec(env.send(anyone, market.writeDown(rebasing.address)),
+                                       "anyone, a token the market holds half of what it owes in (P4)")
+
     # ---- an ETH bounty, committee of 4: settleBaseline, bond forfeiture, ETH variants
     e_committee = oracles[3:7]
     e, r = Bounty.open(d, requester, e_committee, eth=True, batch=4, max_batches=4)
@@ -663,6 +672,8 @@ def _views(d: Deployment, a: Bounty, e: Bounty, key_holder: str, oracle: str) ->
         "BountyMarket.memberBond": m.memberBond(a.id), "OracleRegistry.lockedOf": reg.lockedOf(oracle),
         "BountyMarket.payoutRoot": m.payoutRoot(a.id, 0, 0),
         "BountyMarket.claimable": m.claimable(oracle, d.token.address), "BountyMarket.pendingBurn": m.pendingBurn(ETH),
+        "BountyMarket.books": m.books(d.token.address),  # P4: what the market owes in the token
+        "BountyMarket.balanceChecked": m.balanceChecked(d.token.address),  # P4: false for a listed token
         "BountyMarket.bountyCount": m.bountyCount(), "BountyMarket.guardian": m.guardian(), "BountyMarket.paused": m.paused(),
         "BountyMarket.keyRegistry": m.keyRegistry(), "BountyMarket.oracleRegistry": m.oracleRegistry(),
         "BountyMarket.extension": m.extension(), "BountyMarket.owner": m.owner(), "BountyMarket.pendingOwner": m.pendingOwner(),
@@ -972,7 +983,7 @@ def _worst(env: Env, functions: dict[str, Any]) -> dict[str, Any]:
                  "BountyMarket.acceptOwnership", "OracleRegistry.setPolicy", "OracleRegistry.withdraw", "OracleRegistry.setMarket",
                  "OracleRegistry.bond", "OracleRegistry.release", "OracleRegistry.slash", "KeyRegistry.publishKey",
                  "BountyMarket.vacateSeat", "OracleRegistry.exclude", "OracleRegistry.recordSeed", "OracleRegistry.seedFor",
-                 "BountyMarket.sitOut"):
+                 "BountyMarket.sitOut", "BountyMarket.writeDown"):
         w[name] = {"gas": functions[name]["gas"], "bound": "O(1): no input of variable size; "
                                                            f"as in functions ({functions[name]['case']})"}
     # the sortition tree (O6): a stake change updates log2(N) + 1 of its nodes

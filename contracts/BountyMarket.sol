@@ -67,11 +67,42 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     address public immutable oracleRegistry;
     /// @inheritdoc IBountyMarketActions
     address public immutable extension;
+    /// @dev Rule P4: the deployer's fixed-balance ERC-20s (at most 4; unused ones are zero, and
+    ///      zero is ETH, which is not balance-checked either). Immutables: no storage read.
+    address private immutable _fixed0;
+    address private immutable _fixed1;
+    address private immutable _fixed2;
+    address private immutable _fixed3;
 
     // ------------------------------------------------------------ constructor
 
-    constructor(address keyRegistry_, address oracleRegistry_, address owner_, address guardian_) Ownable(owner_) {
+    /// @param fixedBalanceTokens_ Rule P4: at most 4 ERC-20s whose balances change only by
+    ///        transfers, vouched for by the deployer; the market keeps no books of them and pays
+    ///        them without reading its balance first. Every other ERC-20 is balance-checked.
+    constructor(
+        address keyRegistry_,
+        address oracleRegistry_,
+        address owner_,
+        address guardian_,
+        address[] memory fixedBalanceTokens_
+    ) Ownable(owner_) {
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
+        uint256 n = fixedBalanceTokens_.length;
+        if (n > 4) revert InvalidParameter("fixedBalanceTokens");
+        // slither-disable-next-line uninitialized-local (zeros until filled: an unused entry stays zero, which is ETH's address)
+        address[4] memory listed;
+        for (uint256 i; i < n; ++i) {
+            address t = fixedBalanceTokens_[i];
+            if (t == address(0)) revert InvalidParameter("fixedBalanceTokens");
+            for (uint256 j; j < i; ++j) {
+                if (listed[j] == t) revert InvalidParameter("fixedBalanceTokens");
+            }
+            listed[i] = t;
+        }
+        _fixed0 = listed[0];
+        _fixed1 = listed[1];
+        _fixed2 = listed[2];
+        _fixed3 = listed[3];
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
         _guard = uint160(guardian_);
@@ -430,41 +461,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return _record(bountyId, b, status, intake, baseVersion, update, stake);
     }
 
-    /// @dev transferFrom(sender, market, stake) with SafeERC20's checks, holding the lock so no
-    ///      other transfer can land inside the balance difference; returns what arrived
-    ///      (never more than the stake).
+    /// @dev The stake by transferFrom (_pullToken, which books it: rule P4), holding the lock so
+    ///      no other transfer can land inside the balance difference; returns what arrived (never
+    ///      more than the stake).
     function _pullStake(address token, uint256 stake, uint256 g) private returns (uint256 received) {
-        uint256 failed;
-        assembly ("memory-safe") {
-            sstore(_guard.slot, or(g, GUARD_LOCKED))
-            mstore(0, shl(224, 0x70a08231)) // balanceOf(address)
-            mstore(4, address())
-            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
-            let before := mload(0)
-            let p := mload(0x40)
-            mstore(p, shl(224, 0x23b872dd)) // transferFrom(address,address,uint256)
-            mstore(add(p, 0x04), caller())
-            mstore(add(p, 0x24), address())
-            mstore(add(p, 0x44), stake)
-            if iszero(call(gas(), token, 0, p, 0x64, 0, 0x20)) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-            // no return data: the token must be a contract; else it must return true
-            switch returndatasize()
-            case 0 { if iszero(extcodesize(token)) { failed := 1 } }
-            default { if iszero(eq(mload(0), 1)) { failed := 1 } }
-            mstore(0, shl(224, 0x70a08231))
-            mstore(4, address())
-            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
-            received := sub(mload(0), before)
-            if gt(received, mload(0)) { received := 0 } // the balance fell
-            sstore(_guard.slot, g)
-        }
-        if (failed != 0) revert SafeERC20.SafeERC20FailedOperation(token);
+        // slither-disable-next-line write-after-write (a token hook inside _pullToken reads the lock)
+        _guard = g | GUARD_LOCKED;
+        received = _pullToken(token, stake);
+        _guard = g;
         // slither-disable-next-line incorrect-equality (a token that delivered nothing; no balance is compared)
         if (received == 0) revert FundingShortfall(0, stake);
-        if (received > stake) received = stake; // never credit more than the stake
     }
 
     // ---------------------------------------------------------------- claims
@@ -530,6 +536,36 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _payouts[bountyId][group] = word | bit; // effects before the transfer
         emit PayoutClaimed(msg.sender, bountyId, position, amount);
         _pushFunds(token, to, amount);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function writeDown(address token) external {
+        if (!_balanceChecked(token)) revert NotBalanceChecked(token);
+        uint256 owed = _books[token];
+        if (owed & WRITTEN_DOWN != 0) revert TokenWrittenDown(token);
+        // slither-disable-next-line incorrect-equality (0: nothing owed, nothing to measure; ETH is never booked)
+        uint256 held = owed == 0 ? 0 : _held(token);
+        if (held >= owed) revert NoShortfall(token, held, owed);
+        _books[token] = owed | WRITTEN_DOWN;
+        emit WrittenDown(token, held, owed);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function books(address token) external view returns (uint256 owed, bool writtenDown) {
+        if (!_balanceChecked(token)) return (0, false); // ETH and the deployer's fixed-balance tokens
+        uint256 word = _books[token];
+        return (word & ~WRITTEN_DOWN, word & WRITTEN_DOWN != 0);
+    }
+
+    /// @inheritdoc IBountyMarketActions
+    function balanceChecked(address token) external view returns (bool) {
+        return _balanceChecked(token);
+    }
+
+    /// @dev Rule P4: not ETH (zero) and not one of the deployer's fixed-balance tokens (a few
+    ///      comparisons with immutables).
+    function _balanceChecked(address token) internal view override returns (bool) {
+        return token != ETH && token != _fixed0 && token != _fixed1 && token != _fixed2 && token != _fixed3;
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -1399,8 +1435,44 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             (bool ok,) = to.call{value: amount}("");
             if (!ok) revert EthTransferFailed(to, amount);
         } else {
-            IERC20(token).safeTransfer(to, amount);
+            IERC20(token).safeTransfer(to, _debit(token, amount));
         }
+    }
+
+    /// @dev The market's balance of ERC-20 `token`. Equivalent to
+    ///      `IERC20(token).balanceOf(address(this))` without the code-size check (the token moved
+    ///      money in before, so it has code); a call that fails or returns short reverts
+    ///      SafeERC20FailedOperation(token).
+    function _held(address token) private view returns (uint256 held) {
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x70a08231)) // balanceOf(address)
+            mstore(4, address())
+            ok := and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))
+            held := mload(0)
+        }
+        if (!ok) revert SafeERC20.SafeERC20FailedOperation(token);
+    }
+
+    /// @dev Rule P4, before every payout of an ERC-20: the market must still hold what it owes in
+    ///      it. A balance that fell without a transfer (a negative rebase) would otherwise pay one
+    ///      bounty out of another's escrow, all or nothing, first come first served. Short and not
+    ///      written down: the payout reverts TokenShortfall. Written down: it pays
+    ///      `amount * held / owed`, which leaves the ratio for everyone still owed where it was.
+    ///      Either way the books drop by the whole `amount`, the debt the payout settles. A token
+    ///      the deployer listed as fixed-balance pays `amount` with no balance read and no books.
+    function _debit(address token, uint256 amount) private returns (uint256 pay) {
+        if (!_balanceChecked(token)) return amount; // listed fixed-balance by the deployer: no books
+        uint256 word = _books[token];
+        uint256 owed = word & ~WRITTEN_DOWN;
+        uint256 held = _held(token);
+        pay = amount;
+        if (held < owed) {
+            // slither-disable-next-line incorrect-equality (the WRITTEN_DOWN flag is clear, not a balance compared)
+            if (word == owed) revert TokenShortfall(token, held, owed);
+            pay = (amount * held) / owed; // owed < 2^128 (_pullToken): no overflow
+        }
+        _books[token] = word - amount;
     }
 
     /// @dev Committee member i (i < committee size: no length check needed).

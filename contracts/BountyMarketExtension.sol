@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
-
 import {IBountyMarketExtension} from "../interfaces/IBountyMarket.sol";
 import {IOracleRegistry, SEED_OFFSET} from "../interfaces/IOracleRegistry.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
@@ -17,8 +14,6 @@ import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 ///         size limit. Called directly, it sees an empty market of its own.
 // slither-disable-next-line locked-ether (its payable functions run only by delegatecall from the market, which holds the ETH and pays it out through claims; called directly they revert)
 contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
-    using SafeERC20 for IERC20;
-
     /// @dev The market's oracle registry (the market passes it; immutables live in code, so
     ///      they read the same under delegatecall).
     address private immutable _registry;
@@ -59,8 +54,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         uint256 received = _pullFunds(p.token, p.reward + fixedPart, p.committee[0] == address(0) ? _drawDeposit() : 0);
         _bountyCount = bountyId; // it exists once funded: a token hook in the pull finds no bounty
         if (received < fixedPart) revert FundingShortfall(received, fixedPart);
-        uint256 reward = received - fixedPart; // what arrived for the reward: never over-credits
-        if (reward > p.reward) reward = p.reward; // a token that reports more than it was asked for
+        uint256 reward = received - fixedPart; // what arrived for the reward (never more than asked)
 
         b.intake = RECORDS_SEED; // the words every batch reuses exist from the start
         b.ready = 1;
@@ -427,6 +421,18 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         return true;
     }
 
+    /// @dev Rule P4: the market's balanceChecked(token), asked of the market itself (under
+    ///      delegatecall address(this) is the market, which holds the list in its immutables; only
+    ///      createBounty and topUp ask). A failed call counts as checked.
+    function _balanceChecked(address token) internal view override returns (bool checked) {
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x124196da)) // balanceChecked(address)
+            mstore(4, token)
+            let ok := staticcall(gas(), address(), 0, 0x24, 0, 0x20) // before the mload: Yul evaluates right to left
+            checked := or(iszero(ok), iszero(iszero(mload(0))))
+        }
+    }
+
     /// @dev Takes `amount` from the sender and returns what actually arrived (callers hold the lock).
     ///      `eth` more must come with it in ETH (the draw deposit, rule C5).
     function _pullFunds(address token, uint256 amount, uint256 eth) private returns (uint256 received) {
@@ -436,9 +442,7 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         }
         if (msg.value != eth) revert WrongPayment(eth, msg.value);
         if (amount == 0) return 0;
-        uint256 before = IERC20(token).balanceOf(address(this));
-        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
-        received = IERC20(token).balanceOf(address(this)) - before;
+        return _pullToken(token, amount); // what arrived, booked unless listed (rule P4)
     }
 
     function _validateParams(BountyParams calldata p) private view {

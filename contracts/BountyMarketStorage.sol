@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+
 import {IBountyMarketErrors} from "../interfaces/IBountyMarket.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
 
@@ -182,6 +184,15 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     ///      contributor's claimable balance. A stake is below 2^95 (createBounty checks it).
     uint256 internal constant ONE_OFF = 1 << 95;
     uint256 internal constant STAKE_MASK = ONE_OFF - 1;
+    /// @dev Rule P4, per ERC-20 (never ETH, which cannot fall without a transfer): what the market
+    ///      owes in it (low bits: every escrow, fee budget, reveal bond, stake, claimable balance,
+    ///      unclaimed one-off payout and pending burn), and WRITTEN_DOWN once its loss is shared
+    ///      pro rata. Money only moves between those inside the market, so the sum changes only
+    ///      when the token crosses the market's boundary: createBounty and topUp, a stake by
+    ///      transfer, and a payout (claims and burn). Nothing per submission from a balance.
+    // slither-disable-next-line uninitialized-state (written by both through _pullToken; BountyMarket debits it)
+    mapping(address token => uint256) internal _books;
+    uint256 internal constant WRITTEN_DOWN = 1 << 255;
 
     // ------------------------------------------------------------ packed words
 
@@ -384,6 +395,54 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     function _requireState(uint256 bountyId, BountyState expected) internal view {
         BountyState s = _state(bountyId);
         if (s != expected) revert BountyNotInState(bountyId, s, expected);
+    }
+
+    /// @dev Rule P4: whether the market keeps books of ERC-20 `token` (false for the deployer's
+    ///      fixed-balance tokens, which the market reads from its immutables).
+    function _balanceChecked(address token) internal view virtual returns (bool);
+
+    /// @dev transferFrom(sender, market, amount) of ERC-20 `token` with SafeERC20's checks,
+    ///      measured by the market's balance before and after (callers hold the lock, so no other
+    ///      transfer lands inside the difference). Returns what arrived, never more than `amount`.
+    ///      Rule P4 books it, unless the deployer listed it as fixed-balance: refused when the token is written down, or when the market held less
+    ///      than it owed before (new money would pay for an old loss). The books stay below 2^128,
+    ///      so that a pro-rata payout's product cannot overflow.
+    function _pullToken(address token, uint256 amount) internal returns (uint256 received) {
+        uint256 failed;
+        uint256 before;
+        assembly ("memory-safe") {
+            mstore(0, shl(224, 0x70a08231)) // balanceOf(address)
+            mstore(4, address())
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
+            before := mload(0)
+            let p := mload(0x40)
+            mstore(p, shl(224, 0x23b872dd)) // transferFrom(address,address,uint256)
+            mstore(add(p, 0x04), caller())
+            mstore(add(p, 0x24), address())
+            mstore(add(p, 0x44), amount)
+            if iszero(call(gas(), token, 0, p, 0x64, 0, 0x20)) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            // no return data: the token must be a contract; else it must return true
+            switch returndatasize()
+            case 0 { if iszero(extcodesize(token)) { failed := 1 } }
+            default { if iszero(eq(mload(0), 1)) { failed := 1 } }
+            mstore(0, shl(224, 0x70a08231))
+            mstore(4, address())
+            if iszero(and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0, 0x24, 0, 0x20))) { failed := 1 }
+            received := sub(mload(0), before)
+            if gt(received, mload(0)) { received := 0 } // the balance fell
+        }
+        if (failed != 0) revert SafeERC20.SafeERC20FailedOperation(token);
+        if (received > amount) received = amount; // a token that reports more than it was asked for
+        if (!_balanceChecked(token)) return received; // listed fixed-balance by the deployer: no books
+        uint256 owed = _books[token];
+        if (owed & WRITTEN_DOWN != 0) revert TokenWrittenDown(token);
+        if (before < owed) revert TokenShortfall(token, before, owed);
+        owed += received;
+        if (owed >> 128 != 0) revert InvalidParameter("amount");
+        _books[token] = owed;
     }
 
     /// @dev keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) of a batch

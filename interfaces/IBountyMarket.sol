@@ -191,6 +191,19 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error ExpectedPause();
     /// @notice A call into the market while one of its token transfers is under way.
     error ReentrancyGuardReentrantCall();
+    /// @notice Rule P4: the market holds `held` of `token` but owes `owed` in it (a balance that
+    ///         fell without a transfer, such as a negative rebase). Every payout of the token
+    ///         reverts with it, and so does every transfer in, until `writeDown(token)`.
+    error TokenShortfall(address token, uint256 held, uint256 owed);
+    /// @notice Rule P4: `token` was written down: it takes no new money (createBounty, topUp,
+    ///         a stake by transfer), and `writeDown` ran once already.
+    error TokenWrittenDown(address token);
+    /// @notice Rule P4: writeDown of a token the market holds enough of (`held` >= `owed`).
+    error NoShortfall(address token, uint256 held, uint256 owed);
+    /// @notice Rule P4: writeDown of a token the market does not balance-check: ETH, or an
+    ///         ERC-20 the deployer listed as fixed-balance (balanceChecked is false), of which
+    ///         the market keeps no books.
+    error NotBalanceChecked(address token);
 }
 
 /// @title Fathom bounty market: events
@@ -319,6 +332,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     event PayoutClaimed(address indexed account, uint256 indexed bountyId, uint256 position, uint256 amount);
     /// @notice Burned amounts left the contract for the burn address.
     event Burned(address indexed token, uint256 amount);
+    /// @notice Rule P4: the market held `held` of `token` and owed `owed`; from now on each
+    ///         payout of it pays `amount * held / owed` at the balances of its day.
+    event WrittenDown(address indexed token, uint256 held, uint256 owed);
     /// @notice The guardian that may pause new bounties and submissions changed.
     event GuardianSet(address indexed guardian);
     /// @notice The guardian paused / resumed new bounties and submissions.
@@ -424,7 +440,8 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Withdraw the sender's whole claimable balance of `token`. Rule P1. Reverts
     ///         ReentrancyGuardReentrantCall from a token hook while the market measures a
-    ///         transfer in (createBounty, topUp, submitUpdate), as claimTo and burn do.
+    ///         transfer in (createBounty, topUp, submitUpdate), as claimTo and burn do, and
+    ///         TokenShortfall while the market holds less of the token than it owes (P4).
     function claim(address token) external;
 
     /// @notice Withdraw the sender's claimable balance of `token` to `to`. Rule P1.
@@ -451,6 +468,27 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice Anyone sends burned amounts of `token` to the burn address. Rule P2.
     function burn(address token) external;
+
+    /// @notice Rule P4, the way out of a shortfall: once the market holds less of an ERC-20
+    ///         than it owes in it (TokenShortfall), anyone writes the token down. Every later
+    ///         payout of it (claim, claimTo, claimPayout, claimPayoutTo, burn) pays
+    ///         `amount * held / owed`, held and owed as they stand before that payout, so that
+    ///         everyone owed the token bears the loss pro rata whatever the order of the claims;
+    ///         the token takes no new money. Reverts NoShortfall when the market holds what it
+    ///         owes (always for ETH), TokenWrittenDown the second time.
+    function writeDown(address token) external;
+
+    /// @notice Rule P4: what the market owes in `token` (every escrow, fee budget, reveal bond,
+    ///         stake, claimable balance, unclaimed one-off payout and pending burn; 0 for ETH,
+    ///         which is not booked) and whether the token was written down.
+    function books(address token) external view returns (uint256 owed, bool writtenDown);
+
+    /// @notice Rule P4: whether the market keeps books of `token` and checks its balance before
+    ///         each payout. False for ETH and for the at most 4 fixed-balance ERC-20s the
+    ///         deployer listed at construction (tokens whose balances change only by transfers,
+    ///         vouched for by the deployer: a listed token that later falls without a transfer is
+    ///         not protected); true for every other ERC-20.
+    function balanceChecked(address token) external view returns (bool);
 
     /// @notice Owner: set the guardian. Rule A1.
     function setGuardian(address guardian) external;

@@ -32,12 +32,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network, web3
 
 from fathom.config import Settings
-from fathom.chain.deployments import deployment_record, write_deployment
+from fathom.chain.deployments import deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
+from fathom.errors import FathomError
 
 # Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
 # and the share of its stake each offence costs (the same as fathom/chain.py's).
@@ -56,13 +58,16 @@ class DeployAborted(Exception):
     pass
 
 
-def deploy_all(deployer: Any, guardian: Any = None, tx: dict | None = None) -> dict[str, Any]:
-    """Deploy every contract from `deployer` (owner and, unless given, guardian); return them by name."""
+def deploy_all(deployer: Any, guardian: Any = None, tx: dict | None = None,
+               fixed_balance_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    """Deploy every contract from `deployer` (owner and, unless given, guardian); return them by name.
+    `fixed_balance_tokens`: rule P4's list, vouched for by the deployer (none: every ERC-20 is
+    balance-checked; main() reads it from FATHOM_FIXED_BALANCE_TOKENS)."""
     opts = {"from": deployer, **(tx or {})}
     key_registry = KeyRegistry.deploy(opts)
     period = ORACLE_DRAW_PERIOD_LOCAL if _is_local() else ORACLE_DRAW_PERIOD
     oracle_registry = OracleRegistry.deploy(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, period, opts)
-    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, opts)
+    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, list(fixed_balance_tokens), opts)
     oracle_registry.setMarket(market, opts)
     return {"KeyRegistry": key_registry, "OracleRegistry": oracle_registry, "BountyMarket": market}
 
@@ -86,7 +91,7 @@ def _is_local() -> bool:
     return network.show_active() in ("development", "anvil", "development-fork")
 
 
-def _confirm(deployer: Any, guardian: str) -> None:
+def _confirm(deployer: Any, guardian: str, fixed: Sequence[str] = ()) -> None:
     balance = web3.eth.get_balance(deployer.address)
     gas_price = web3.eth.gas_price
     print("\nAbout to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarket + extension):")
@@ -94,6 +99,7 @@ def _confirm(deployer: Any, guardian: str) -> None:
     print(f"  deployer  {deployer.address}, balance {balance / 1e18:.6f} ETH")
     print(f"  gas price {gas_price / 1e9:.3f} gwei; about 9.5M gas, so about {9.5e6 * gas_price / 1e18:.4f} ETH")
     print(f"  owner     {deployer.address}; guardian {guardian}")
+    print(f"  {fixed_balance_line(fixed)}")
     if os.environ.get("FATHOM_YES") == "1":
         print("  FATHOM_YES=1: not asking")
         return
@@ -109,13 +115,14 @@ def main() -> dict[str, Any]:
     try:
         deployer = _deployer()
         guardian = os.environ.get("FATHOM_GUARDIAN") or deployer.address
+        fixed = fixed_balance_tokens()  # rule P4: FATHOM_FIXED_BALANCE_TOKENS, vouched for by the deployer
         if not _is_local():
-            _confirm(deployer, guardian)
-    except DeployAborted as exc:
+            _confirm(deployer, guardian, fixed)
+    except (DeployAborted, FathomError) as exc:
         print(f"deploy: {exc}", file=sys.stderr)
         sys.exit(1)
     start_block = chain.height
-    contracts = deploy_all(deployer, guardian)
+    contracts = deploy_all(deployer, guardian, fixed_balance_tokens=fixed)
     record = deployment_record(net, chain.id, start_block + 1, deployer.address,
                                {name: c.address for name, c in contracts.items()})
     path = write_deployment(Settings.from_env().deployments_dir, net, record)

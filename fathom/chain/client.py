@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -128,7 +129,23 @@ PLAIN_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "NotRequester": lambda a: f"{a['caller']} is not the requester of bounty {a['bountyId']}",
     "StakeBelowMinimum": lambda a: f"an oracle stake must be at least {a['minimum'] / 1e18:g} ETH (got {a['stake'] / 1e18:g})",
     "BatchesPending": lambda a: f"bounty {a['bountyId']} still has batches to decide (next {a['nextBatch']} of {a['batches']})",
+    "TokenShortfall": lambda a: (
+        f"the market holds {a['held']} but owes {a['owed']} of token {_token(a)} (its balance fell without "
+        f"a transfer, such as a negative rebase): its payouts and deposits are frozen (rule P4) until anyone "
+        f"writes it down, after which everyone owed it is paid {a['held'] / a['owed']:.2%} of what they are "
+        f"owed: `fathom claim --token {_token(a)} --write-down`"),
+    "TokenWrittenDown": lambda a: (
+        f"token {_token(a)} was written down (rule P4): the market takes no new money in it, and pays what "
+        f"it owes pro rata"),
+    "NoShortfall": lambda a: f"the market holds {a['held']} of token {_token(a)} and owes {a['owed']}: nothing to write down",
+    "NotBalanceChecked": lambda a: (
+        f"token {_token(a)} is not balance-checked (ETH, or listed as fixed-balance by the market's deployer, "
+        f"rule P4): the market keeps no books of it, so there is nothing to write down; claim without --write-down"),
 }
+
+
+def _token(args: dict[str, Any]) -> str:
+    return to_checksum_address(args["token"])
 
 
 def _state(index: int) -> str:
@@ -411,11 +428,14 @@ class Sender:
             time.sleep(0.1)
 
 
-def deploy_all(deployer: Sender, guardian: str | None = None) -> dict[str, Any]:
-    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py)."""
+def deploy_all(deployer: Sender, guardian: str | None = None, fixed_balance_tokens: Sequence[str] = ()) -> dict[str, Any]:
+    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py).
+    `fixed_balance_tokens`: rule P4's list, vouched for by the deployer (none: every ERC-20 is
+    balance-checked)."""
     keys = deployer.deploy("KeyRegistry")
     registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD)
-    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address)
+    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address,
+                             [to_checksum_address(t) for t in fixed_balance_tokens])
     deployer.transact(registry.functions.setMarket(market.address))
     return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarket": market}
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +12,44 @@ from fathom.errors import DeploymentNotFound, FathomError
 
 #: The compiler settings the record names (brownie-config.yaml and foundry.toml agree).
 COMPILER = {"solc": "0.8.28", "optimizer_runs": 200, "evm_version": "shanghai"}
+
+
+#: Rule P4: the environment variable naming the deployer's fixed-balance tokens.
+FIXED_BALANCE_ENV = "FATHOM_FIXED_BALANCE_TOKENS"
+#: Rule P4: the market takes at most this many fixed-balance tokens.
+MAX_FIXED_BALANCE_TOKENS = 4
+
+
+def fixed_balance_tokens(env: Mapping[str, str] | None = None) -> list[str]:
+    """Rule P4: the ERC-20s the deployer vouches change balance only by transfers (USDC, DAI,
+    WETH...), from FATHOM_FIXED_BALANCE_TOKENS (comma-separated addresses; unset or empty: none,
+    so every ERC-20 is balance-checked). The market keeps no books of a listed token: one that
+    later falls without a transfer is unprotected. FathomError for a malformed, zero or repeated
+    address or more than 4 (the constructor would refuse them too)."""
+    from eth_utils import is_address, to_checksum_address
+
+    raw = (os.environ if env is None else env).get(FIXED_BALANCE_ENV, "")
+    tokens: list[str] = []
+    for part in (p.strip() for p in raw.split(",")):
+        if not part:
+            continue
+        if not is_address(part) or int(part, 16) == 0:
+            raise FathomError(f"{FIXED_BALANCE_ENV}: {part!r} is not a token address")
+        token = to_checksum_address(part)
+        if token in tokens:
+            raise FathomError(f"{FIXED_BALANCE_ENV}: {token} is listed twice")
+        tokens.append(token)
+    if len(tokens) > MAX_FIXED_BALANCE_TOKENS:
+        raise FathomError(f"{FIXED_BALANCE_ENV}: {len(tokens)} tokens, the market takes at most {MAX_FIXED_BALANCE_TOKENS}")
+    return tokens
+
+
+def fixed_balance_line(tokens: Sequence[str]) -> str:
+    """The deployment summary's line for rule P4's list."""
+    if not tokens:
+        return "fixed-balance tokens: none (every ERC-20 is balance-checked, rule P4)"
+    return (f"fixed-balance tokens: {', '.join(tokens)} (you vouch their balances change only by transfers: "
+            "the market keeps no books of them and a later rebase is unprotected, rule P4)")
 
 
 def deployment_path(directory: Path, network: str) -> Path:

@@ -322,6 +322,20 @@ class Market:
     def claimable(self, account: str, token: str = ETH) -> int:
         return self.market.functions.claimable(account, token).call()
 
+    def books(self, token: str) -> tuple[int, bool]:
+        """Rule P4: what the market owes in an ERC-20 (0 for ETH) and whether it was written down."""
+        owed, written_down = self.market.functions.books(token).call()
+        return int(owed), bool(written_down)
+
+    def balance_checked(self, token: str) -> bool:
+        """Rule P4: whether the market books `token` and checks its balance before each payout
+        (false for ETH and for the fixed-balance tokens the deployer listed)."""
+        return bool(self.market.functions.balanceChecked(token).call())
+
+    def write_down(self, token: str) -> Any:
+        """Rule P4: share a token's shortfall pro rata (anyone may, once the market holds less than it owes)."""
+        return self.send(self.market.functions.writeDown(token))
+
     def wallet_balance(self, account: str | None = None) -> int:
         """The ETH (wei) an account holds, the sender's by default."""
         return int(self.w3.eth.get_balance(account or self._need_sender().address))

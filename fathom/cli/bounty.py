@@ -47,6 +47,18 @@ def committee_mode(view: dict, members: list[str]) -> str:
     return f"TRUSTED: named by the requester ({who}; contributors trust the requester's choice): {seats}"
 
 
+def token_line(token: str, balance_checked: bool) -> str:
+    """`bounty show`'s line for the bounty's token and whether rule P4 protects it."""
+    if int(token, 16) == 0:
+        return "token ETH (its balance cannot fall without a transfer: not booked)"
+    if balance_checked:
+        return (f"token {token}: balance-checked (rule P4): the market books what it owes in it and freezes its "
+                f"payouts if its balance falls without a transfer, until `fathom claim --token {token} --write-down` "
+                "shares the loss pro rata")
+    return (f"token {token}: listed as fixed-balance by the deployer (rule P4): not balance-checked; the deployer "
+            "vouches that its balances change only by transfers (a rebase or slashing would go unprotected)")
+
+
 def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.protocol.settlement import INVALID, dequantise
     from fathom.roles.requester import held_out_report
@@ -66,9 +78,11 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
 
     test = held_out_report(market, store_for(settings), args.bounty, _optional_key(args, settings))
     mode = _mode_of(args, settings, market)
+    checked = market.balance_checked(view["token"])
     if args.json:
         out = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in view.items()}
         out["privacyTerms"] = mode
+        out["balanceChecked"] = checked
         out.update({"metricName": metric, "baseline": units(view["baselineScore"]), "head": units(view["headScore"]),
                     "targetValue": units(view["target"]), "testSet": test})
         print(json.dumps(out, indent=2))
@@ -76,6 +90,7 @@ def _cmd_bounty_show(args: argparse.Namespace, settings: Settings) -> int:
     better = "higher" if view["higherIsBetter"] else "lower"
     print(f"bounty {args.bounty}: {view['state']}, requester {view['requester']}")
     print(f"  reward {eth(view['reward'])} (paid {eth(view['paid'])}), stake {eth(view['stake'])}, batch size {view['batchSize']}")
+    print(f"  {token_line(view['token'], checked)}")
     print(f"  metric {metric} ({better} is better; one score unit = {resolution / 1e18:g})")
     print(f"  baseline {units(view['baselineScore']) or '-'}, head version {view['versionCount']} at "
           f"{units(view['headScore']) or '-'}, target {units(view['target'])}")

@@ -120,18 +120,31 @@ def _cmd_claim(args: argparse.Namespace, settings: Settings) -> int:
     from fathom.roles.contributor import claim_payouts
 
     market = market_for(args, settings)
-    amount = market.claim(args.token)
     name = "ETH" if args.token == ETH_ADDRESS else args.token
+    written_down = args.token != ETH_ADDRESS and market.books(args.token)[1]
+    if args.write_down:
+        if args.token == ETH_ADDRESS:
+            raise FathomError("--write-down: ETH is never written down (rule P4 books ERC-20 tokens only); pass --token")
+        if not written_down:
+            market.write_down(args.token)  # NoShortfall, in one line, if the market holds what it owes
+            written_down = True
+            if not args.json:
+                print(f"wrote {name} down (rule P4): every payout of it is now pro rata to what the market holds")
+    amount = market.claim(args.token)
     paid = claim_payouts(market, args.token)
     if args.json:  # amounts in wei (the token's smallest unit), exact
         print(json.dumps({"account": market.account, "token": args.token, "balance": amount,
                           "one_off": [{k: p[k] for k in ("bountyId", "submissionId", "amount")} for p in paid],
-                          "total": amount + sum(p["amount"] for p in paid)}))
+                          "total": amount + sum(p["amount"] for p in paid),
+                          "written_down": written_down}))
         return 0
     if amount:
         print(f"claimed {eth(amount)} ({name}) from your balance")
     for p in paid:
         print(f"claimed {eth(p['amount'])} ({name}): one-off payout of bounty {p['bountyId']} submission {p['submissionId']}")
+    if written_down and (amount or paid):
+        print(f"{name} is written down (rule P4): each claim above was paid pro rata, the market's holding over "
+              "what it owed at that moment; the token's Transfer events show what arrived")
     if not amount and not paid:
         print("nothing to claim")
     return 0
@@ -227,6 +240,10 @@ def register(sub: Any) -> None:
                                                "claimable balance and its one-off payouts, in the token"))
     p.add_argument("--token", type=address_arg, default=ETH_ADDRESS, help="ERC-20 address (default: ETH)")
     p.add_argument("--json", action="store_true", help="print what was claimed as JSON, in wei")
+    p.add_argument("--write-down", action="store_true",
+                   help="an ERC-20 the market holds less of than it owes (a negative rebase: claims fail with "
+                        "TokenShortfall) is written down first, so that everyone owed it, you too, is paid pro rata "
+                        "(rule P4; anyone may, once)")
     p.set_defaults(func=_cmd_claim)
 
     p = sub.add_parser("audit", help="after the reveal: re-score every version, and every report whose updates "

@@ -43,7 +43,7 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
     chain), write the deployment record, return it and its path. Nothing is sent on a
     live chain without a confirmation (a terminal's answer, or FATHOM_YES=1)."""
     from fathom.chain.client import Sender, deploy_all
-    from fathom.chain.deployments import deployment_record, write_deployment
+    from fathom.chain.deployments import deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
 
     chain_id = w3.eth.chain_id
     local = chain_id in LOCAL_CHAIN_IDS
@@ -54,6 +54,7 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
     else:
         raise FathomError("no deployer: set FATHOM_PRIVATE_KEY or pass --key-file (keys never come from the repository)")
     guardian = guardian or settings.guardian or sender.address
+    fixed = fixed_balance_tokens()  # rule P4: FATHOM_FIXED_BALANCE_TOKENS, vouched for by the deployer
     gas_price = w3.eth.gas_price
     balance = w3.eth.get_balance(sender.address)
     if not local:
@@ -62,7 +63,8 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
             f"  deployer  {sender.address}, balance {eth(balance)} ETH\n"
             f"  gas price {gas_price / 1e9:.3f} gwei; about {DEPLOY_GAS / 1e6:.1f}M gas, "
             f"so about {eth(DEPLOY_GAS * gas_price)} ETH\n"
-            f"  owner     {sender.address}; guardian {guardian}")
+            f"  owner     {sender.address}; guardian {guardian}\n"
+            f"  {fixed_balance_line(fixed)}")
     if balance < DEPLOY_GAS * gas_price:
         raise FathomError(f"the deployer {sender.address} holds {eth(balance)} ETH, less than the deployment's gas "
                           f"(about {eth(DEPLOY_GAS * gas_price)} ETH): nothing was sent")
@@ -75,7 +77,7 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
         elif input("Deploy? [y/N] ").strip().lower() not in ("y", "yes"):
             raise FathomError("deployment cancelled; nothing was sent")
     block = w3.eth.block_number + 1
-    contracts = deploy_all(sender, guardian)
+    contracts = deploy_all(sender, guardian, fixed)
     record = deployment_record(network, chain_id, block, sender.address, {n: c.address for n, c in contracts.items()})
     return record, write_deployment(settings.deployments_dir, network, record)
 

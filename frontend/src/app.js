@@ -157,6 +157,14 @@ function addressCell(a, cls = "address", label = null) {
   return h("td", { class: cls, title: a, dataset: { address: a } }, h("code", {}, label ?? shortAddress(a)));
 }
 
+/** Rule P4: whether the market protects the bounty's token against a balance that falls without a transfer. */
+function tokenText(token) {
+  if (token.address === ZERO_ADDRESS) return "ETH";
+  return token.balanceChecked
+    ? `${token.symbol} ${token.address}: balance-checked (rule P4): payouts freeze if the market's balance falls short`
+    : `${token.symbol} ${token.address}: listed as fixed-balance by the deployer (rule P4): not balance-checked`;
+}
+
 async function renderBounty(id) {
   const b = await app.market.bounty(id);
   const { view, token, params } = b;
@@ -169,6 +177,7 @@ async function renderBounty(id) {
     ["state", stateBadge(b.state)],
     ["requester", h("code", { title: view.requester }, view.requester)],
     ["reward", `${amountText(view.reward, token)} escrowed, ${amountText(view.paid, token)} paid to contributors`],
+    ["token", tokenText(token)],
     ["metric", `${params.metric} (${params.higherIsBetter ? "higher" : "lower"} is better), resolution ${fractionText(res)}`],
     ["baseline → head", `${view.baselineSet ? scoreText(view.baselineScore, res) : "-"} → ${headScore(b)} (target ${scoreText(view.target, res)})`],
     ["versions / submissions", `${view.versionCount} accepted of ${view.submissionCount} submitted`],

@@ -117,11 +117,13 @@ export class Market {
   }
 
   async token(address) {
-    if (address === ZERO_ADDRESS) return { address, symbol: "ETH", decimals: 18 };
+    if (address === ZERO_ADDRESS) return { address, symbol: "ETH", decimals: 18, balanceChecked: false };
     if (!this.tokens.has(address)) {
       const erc20 = new ethers.Contract(address, ERC20, this.provider);
-      const meta = Promise.all([erc20.symbol().catch(() => address.slice(0, 8)), erc20.decimals().catch(() => 18n)])
-        .then(([symbol, decimals]) => ({ address, symbol, decimals: Number(decimals) }));
+      // rule P4: balance-checked by the market, or listed as fixed-balance by its deployer
+      const meta = Promise.all([erc20.symbol().catch(() => address.slice(0, 8)), erc20.decimals().catch(() => 18n),
+        this.contract.balanceChecked(address)])
+        .then(([symbol, decimals, balanceChecked]) => ({ address, symbol, decimals: Number(decimals), balanceChecked }));
       this.tokens.set(address, meta);
     }
     return this.tokens.get(address);

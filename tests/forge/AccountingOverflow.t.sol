@@ -27,20 +27,8 @@ contract AccountingOverflowTest is Test, IBountyMarketTypes {
     }
 
     function _open(BountyParams memory p) internal returns (uint256 id) {
-        uint256 total = MarketSetup.escrow(p);
-        token.mint(requester, total);
-        vm.prank(requester);
-        token.approve(address(market), total);
-        vm.prank(requester);
-        id = market.createBounty(p);
-        for (uint256 i = 0; i < 3; ++i) {
-            vm.prank(oracles[i]);
-            market.joinCommittee(id);
-        }
-        for (uint256 i = 0; i < 3; ++i) {
-            vm.prank(oracles[i]);
-            market.reportBaseline(id, 5_000);
-        }
+        id = MarketSetup.openWithToken(market, requester, p);
+        MarketSetup.joinAndReportBaseline(market, id, oracles, 5_000);
     }
 
     /// @dev One submission in batch `batch`, scored `score` by all three members.

@@ -102,6 +102,29 @@ contract InvariantChecksTest is MarketInvariantBase {
         );
     }
 
+    /// @dev Rule P4's books must be exact: one wei too many would refuse every payout of a solvent
+    ///      token, one too few would let a loss that size go unseen.
+    function test_escrowConservation_fails_on_books_that_do_not_match_what_is_owed() public {
+        _play();
+        vm.record();
+        market.books(address(token));
+        bytes32 slot = _slotRead(address(market));
+        vm.store(address(market), slot, bytes32(uint256(vm.load(address(market), slot)) + 1));
+        _fails(handler.checkEscrow(address(token)), "escrow: books(token) != what the market owes in it");
+    }
+
+    /// @dev The campaign's tokens never rebase: a write-down of one (the flag in its books word)
+    ///      is a fault the check must see.
+    function test_escrowConservation_fails_on_a_token_written_down_without_a_loss() public {
+        _play();
+        vm.record();
+        (uint256 owed,) = market.books(address(token));
+        assertGt(owed, 0, "the sequence left nothing owed in the token");
+        bytes32 slot = _slotRead(address(market));
+        vm.store(address(market), slot, bytes32(owed | (1 << 255)));
+        _fails(handler.checkEscrow(address(token)), "escrow: a token that never rebased is short or written down");
+    }
+
     function test_nobodyGainsFromAVoid_fails_on_burned_ETH_that_does_not_match_the_slashes() public {
         _play();
         assertGt(handler.voidsChecked(), 0, "the sequence voided no batch");

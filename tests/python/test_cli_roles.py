@@ -16,9 +16,10 @@ import pytest
 from eth_utils import to_checksum_address
 
 from fathom.roles.contributor import payouts_owed
-from fathom.chain.client import free_port
+from fathom.chain.client import describe_revert, free_port
 from fathom.cli import build_parser, main
 from fathom.cli._common import eth
+from fathom.cli.bounty import token_line
 from fathom.crypto.envelope import generate_private_key
 from fathom.chain.deployments import write_deployment
 from fathom.roles.oracle import OracleNode
@@ -231,6 +232,41 @@ def test_bounty_lineage_prints_every_version_and_the_payouts(on_chain, capsys, d
     code, out, _ = run(capsys, "bounty", "show", str(bid))
     assert code == 0 and "committee: TRUSTED: named by the requester (3 oracles" in out  # C4: the mode is shown
     assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["trustedCommittee"] is True
+    assert "  token ETH (its balance cannot fall without a transfer: not booked)" in out.splitlines()
+    assert json.loads(run(capsys, "bounty", "show", str(bid), "--json")[1])["balanceChecked"] is False
+
+
+def _rebasing_token_round(world, tmp_path, monkeypatch):
+    """A RebasingToken (balance-checked on this world's market, which lists no token) and a
+    bounty opened in it, no baseline yet; the requester was minted the escrow."""
+    token = world.funder.deploy("RebasingToken")
+    new_party = world.new_party
+
+    def funded(name, eth=100):  # the requester needs tokens for the escrow
+        party = new_party(name, eth)
+        if name == "requester":
+            world.funder.transact(token.functions.mint(party.address, 10**30))
+        return party
+
+    monkeypatch.setattr(world, "new_party", funded)
+    return token, open_round(world, tmp_path, [], baseline=False, token=token.address)
+
+
+def test_p4_bounty_show_says_whether_the_token_is_balance_checked_or_listed_by_the_deployer(
+        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
+    """Rule P4 in `bounty show`: this world's market lists no token, so a bounty in an ERC-20 says
+    the market checks its balance; a token the deployer listed as fixed-balance says so, and
+    that the deployer vouches for it (the same line, from the market's balanceChecked)."""
+    token, rnd = _rebasing_token_round(world, tmp_path, monkeypatch)
+    code, out, err = run(capsys, "bounty", "show", str(rnd.bounty_id))
+    assert code == 0, err
+    line = f"  token {token.address}: balance-checked (rule P4)"
+    assert [x for x in out.splitlines() if x.startswith(line)], out
+    assert f"fathom claim --token {token.address} --write-down" in out
+    assert json.loads(run(capsys, "bounty", "show", str(rnd.bounty_id), "--json")[1])["balanceChecked"] is True
+    listed = token_line(token.address, False)
+    assert listed.startswith(f"token {token.address}: listed as fixed-balance by the deployer (rule P4): not balance-checked")
+    assert "vouches" in listed and "unprotected" in listed
 
 
 def test_outcome_audit_and_export_after_the_reveal(on_chain, capsys, done, tmp_path):
@@ -488,7 +524,35 @@ def test_claim_json_gives_exact_wei(on_chain, capsys, done, fresh_chain):
     code, out, err = run(capsys, "claim", "--json")
     assert code == 0, err
     assert json.loads(out) == {"account": c0.address, "token": "0x" + "00" * 20, "balance": owed, "one_off": [],
-                               "total": owed}
+                               "total": owed, "written_down": False}
+
+
+def test_p4_a_frozen_token_is_one_error_line_naming_the_shortfall_and_claim_write_down_pays_pro_rata(
+        on_chain, capsys, world, tmp_path, monkeypatch, fresh_chain):
+    """Rule P4 from the command line: the token halves the market's balance (a negative rebase);
+    `fathom claim` fails in one line that names what the market holds and owes and how to write
+    the token down; `fathom claim --write-down` does, and pays the requester half its refund."""
+    token, rnd = _rebasing_token_round(world, tmp_path, monkeypatch)
+    requester = world.market_for(rnd.requester)
+    requester.cancel(rnd.bounty_id)
+    requester.close(rnd.bounty_id)
+    refund = rnd.viewer.claimable(rnd.requester.address, token.address)
+    owed, written_down = rnd.viewer.books(token.address)
+    assert refund > 0 and owed > refund and not written_down  # the reveal bond is still owed too
+    on_chain.setenv("FATHOM_PRIVATE_KEY", "0x" + rnd.requester.key.hex())
+    code, _, err = run(capsys, "claim", "--token", token.address, "--write-down")  # solvent: nothing to write down
+    assert_one_line_error(code, err, "NoShortfall", f"holds {owed} of token {token.address} and owes {owed}")
+    world.funder.transact(token.functions.rebase(1, 2))  # every balance halves, the requester's wallet too
+    before = int(token.functions.balanceOf(rnd.requester.address).call())
+    code, _, err = run(capsys, "claim", "--token", token.address)
+    assert_one_line_error(code, err, "TokenShortfall", f"holds {owed // 2} but owes {owed}", "50.00%",
+                          f"fathom claim --token {token.address} --write-down")
+    assert int(token.functions.balanceOf(rnd.requester.address).call()) == before
+    code, out, err = run(capsys, "claim", "--token", token.address, "--write-down")
+    assert code == 0, err
+    assert out.startswith("wrote ") and "pro rata" in out.splitlines()[-1]
+    assert int(token.functions.balanceOf(rnd.requester.address).call()) - before == refund // 2
+    assert rnd.viewer.books(token.address) == (owed - refund, True)
 
 
 def test_oracle_run_help_shows_the_acceptance_policy_and_its_defaults(capsys):
@@ -581,3 +645,16 @@ def test_bounty_open_help_shows_defaults_and_the_targets_units(capsys):
     for needle in ("(default: 0.01)", "(default: 1)", "(default: 0.0001)", "0.98 for accuracy", "in the metric's units",
                    "higher-is-better", "X.npy (float32", "int64"):
         assert needle in text, needle
+
+
+def test_p4_write_down_of_a_token_the_deployer_listed_is_one_plain_line():
+    """writeDown of a fixed-balance token (or ETH) reverts NotBalanceChecked(token): the CLI says
+    in plain words that the market keeps no books of it (rule P4)."""
+    from eth_abi import encode
+    from eth_utils import keccak
+
+    token = "0x" + "ab" * 20
+    data = "0x" + keccak(text="NotBalanceChecked(address)")[:4].hex() + encode(["address"], [token]).hex()
+    text = describe_revert(data)
+    assert text.startswith(f"NotBalanceChecked: token {to_checksum_address(token)} is not balance-checked"), text
+    assert "listed as fixed-balance by the market's deployer" in text and "nothing to write down" in text

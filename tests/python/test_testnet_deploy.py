@@ -120,3 +120,30 @@ def test_a_restarted_local_chain_is_refused_with_its_record_then_deployed_to_aga
         assert new["contracts"] != old["contracts"]
         proc = fathom("bounty", "lineage", "1", env=env)
         assert_one_line_error(proc, "bounty 1 does not exist", "no bounty has been opened")
+
+
+def test_p4_the_deployer_lists_fixed_balance_tokens_from_the_environment(live_chain, funded_key, tmp_path):
+    """FATHOM_FIXED_BALANCE_TOKENS (comma-separated) reaches the market's constructor: a listed
+    token is not balance-checked, any other is; the summary names the list and the trust it
+    carries. A malformed list is one line and sends nothing."""
+    key, address = funded_key
+    listed = [Account.create().address for _ in range(2)]
+    env = clean_env(FATHOM_PRIVATE_KEY=key, FATHOM_YES="1", FATHOM_DEPLOYMENTS=str(tmp_path),
+                    FATHOM_FIXED_BALANCE_TOKENS=f" {listed[0].lower()}, {listed[1]} ")
+    proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert f"fixed-balance tokens: {listed[0]}, {listed[1]} (you vouch" in proc.stdout
+    record = json.loads((tmp_path / f"{NETWORK}.json").read_text())
+    w3 = connect(live_chain.url)
+    market = w3.eth.contract(address=record["contracts"]["BountyMarket"],
+                             abi=json.loads((ROOT / "interfaces" / "_abi" / "BountyMarket.json").read_text()))
+    assert [market.functions.balanceChecked(t).call() for t in listed] == [False, False]
+    assert market.functions.balanceChecked(Account.create().address).call() is True
+    assert market.functions.balanceChecked("0x" + "00" * 20).call() is False  # ETH
+    sent = w3.eth.get_transaction_count(address)
+    for bad, needle in ((f"{listed[0]},{listed[0]}", "listed twice"), ("0x1234", "is not a token address"),
+                        (",".join(Account.create().address for _ in range(5)), "at most 4")):
+        env["FATHOM_FIXED_BALANCE_TOKENS"] = bad
+        proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
+        assert_one_line_error(proc, "FATHOM_FIXED_BALANCE_TOKENS", needle)
+    assert w3.eth.get_transaction_count(address) == sent, "a transaction was sent"

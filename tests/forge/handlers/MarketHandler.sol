@@ -1377,6 +1377,11 @@ contract MarketHandler is IBountyMarketTypes {
             }
         }
         if (held != owed) return "escrow: balance != open escrow + fees + bonds + locked stakes + claimable + burns";
+        // rule P4: the market's own books of an ERC-20 are that same sum (ETH is not booked), and
+        // it holds at least what they say (these tokens never rebase: no shortfall, no write-down)
+        (uint256 booked, bool writtenDown) = market.books(tok);
+        if (booked != (tok == ETH ? 0 : owed)) return "escrow: books(token) != what the market owes in it";
+        if (writtenDown || (tok != ETH && held < booked)) return "escrow: a token that never rebased is short or written down";
         if (held != ghostIn[tok] - ghostOut[tok]) return "escrow: balance != paid in - claimed - burned";
         if (market.pendingBurn(tok) != ghostBurned[tok] - ghostBurnSent[tok]) {
             return "escrow: pendingBurn != burned - sent";
@@ -1449,7 +1454,7 @@ contract MarketHandler is IBountyMarketTypes {
     ///      BountyMarket: bountyCount, paused, guardian, owner, pendingOwner, keyRegistry,
     ///        oracleRegistry, extension; state(id) for every bounty id created; claimable(a, t)
     ///        for every actor, the claimTo sink and the market, for ETH and the ERC-20;
-    ///        pendingBurn(t) for both tokens.
+    ///        pendingBurn(t) and books(t) for both tokens.
     ///      BountyMarketExtension, through the market's fallback: getBounty(id), getCommittee(id),
     ///        getCurve(id), bondShare(id) for every id; getBatch(id, b) for every batch that
     ///        holds a submission (so every submission id) and the one after the last;
@@ -1503,6 +1508,7 @@ contract MarketHandler is IBountyMarketTypes {
             if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.pendingBurn, (tok)), 32)) {
                 return "getter reverted: pendingBurn";
             }
+            if (!_viewOk(m, abi.encodeCall(IBountyMarketActions.books, (tok)), 64)) return "getter reverted: books";
             for (uint256 i = 0; i <= actors.length + 1; ++i) {
                 address a = i < actors.length ? actors[i] : (i == actors.length ? sink : m);
                 if (!_viewOk(m, abi.encodeCall(IBountyMarketExtension.claimable, (a, tok)), 32)) {

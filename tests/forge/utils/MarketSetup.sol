@@ -7,6 +7,12 @@ import {BountyMarket} from "../../../contracts/BountyMarket.sol";
 import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
 import {Vm} from "./Test.sol";
 
+/// @dev The test tokens' minting and approval (MockERC20, RebasingToken, FeeOnTransferToken...).
+interface IMintableToken {
+    function mint(address to, uint256 amount) external;
+    function approve(address spender, uint256 amount) external returns (bool);
+}
+
 /// @dev The deployment of scripts/deploy.py, and the parameters of a typical bounty.
 library MarketSetup {
     uint256 internal constant ORACLE_MIN_STAKE = 1 ether;
@@ -25,10 +31,20 @@ library MarketSetup {
     }
 
     /// @dev The caller deploys (and so may set the registry's market), `owner` owns the market.
+    ///      No fixed-balance tokens: every ERC-20 is balance-checked (rule P4).
     function deploy(address owner, address guardian) internal returns (Deployment memory d) {
+        return deploy(owner, guardian, new address[](0));
+    }
+
+    /// @dev As deploy(owner, guardian), with the deployer's fixed-balance tokens (rule P4).
+    function deploy(address owner, address guardian, address[] memory fixedBalanceTokens)
+        internal
+        returns (Deployment memory d)
+    {
         d.keyRegistry = new KeyRegistry();
         d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD);
-        BountyMarket market = new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian);
+        BountyMarket market =
+            new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian, fixedBalanceTokens);
         d.registry.setMarket(address(market));
         d.market = IBountyMarket(address(market));
     }
@@ -55,6 +71,35 @@ library MarketSetup {
             vm.deal(oracles[i], 10 ether);
             vm.prank(oracles[i]);
             registry.stake{value: 10 ether}();
+        }
+    }
+
+    /// @dev `requester` opens an ERC-20 bounty of `p` (a named committee), the escrow minted to it
+    ///      and approved first.
+    function openWithToken(IBountyMarket market, address requester, IBountyMarketTypes.BountyParams memory p)
+        internal
+        returns (uint256 id)
+    {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        uint256 total = escrow(p);
+        IMintableToken(p.token).mint(requester, total);
+        vm.prank(requester);
+        IMintableToken(p.token).approve(address(market), total);
+        vm.prank(requester);
+        id = market.createBounty(p);
+    }
+
+    /// @dev Each of `members` opts in, then reports the baseline `score`: with them all, the
+    ///      bounty is Open (unless the score reaches the target).
+    function joinAndReportBaseline(IBountyMarket market, uint256 id, address[] memory members, uint32 score) internal {
+        Vm vm = Vm(address(uint160(uint256(keccak256("hevm cheat code")))));
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < members.length; ++i) {
+            vm.prank(members[i]);
+            market.reportBaseline(id, score);
         }
     }
 

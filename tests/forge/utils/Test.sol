@@ -28,6 +28,8 @@ interface Vm {
     function expectRevert(bytes calldata revertData) external;
     function expectRevert(bytes4 selector) external;
     function expectRevert() external;
+    // the next call makes exactly `count` calls to `callee` with `data` (0: none)
+    function expectCall(address callee, bytes calldata data, uint64 count) external;
     function assume(bool condition) external pure;
     function label(address account, string calldata name) external;
     function assertTrue(bool condition, string calldata error) external pure;
