@@ -720,3 +720,36 @@ def test_the_seed_block_parent_sends_recordSeed_once_per_tick_and_trigger_draws_
     node._seeds_sent.clear()  # the head reached the parent after the first step: sent from trigger_draws
     oracle_module.OracleNode.trigger_draws(node)
     assert record_calls == [None, parent]
+
+
+def test_f4_at_min_scoring_timeout_the_nodes_deadlines_end_before_the_commit_close():
+    """Review 11, F4 (rule B4): commits close at three quarters of the scoring timeout (R11), so
+    at the 600 s floor an honest member has 450 s from the batch becoming reportable to commit.
+    The node's deadlines fit inside it: its confirmations, then fetching until the report
+    deadline (`reports.py`: half of the timeout, a quarter before the commit close), then the
+    scoring window, where the encrypted mode's Paillier budget (`check_budget`, at four times
+    the measured cost) leaves 60 s for parsing, scoring and the commitment's inclusion. Before,
+    the budget was the whole 150 s window: a batch at the bound committed after the close."""
+    from fathom.ml import encrypted, models
+    from fathom.protocol.settlement import MIN_SCORING_TIMEOUT, reveal_at
+    from fathom.roles.oracle.reports import REPORT_RESERVE
+
+    timeout = MIN_SCORING_TIMEOUT
+    assert timeout == 600
+    reportable = 1_000_000
+    timeout_at = reportable + timeout
+    commit_close = reveal_at(timeout_at, timeout)
+    assert commit_close - reportable == 450
+    fetch_deadline = timeout_at - timeout // REPORT_RESERVE  # as the node computes it (F8)
+    assert fetch_deadline == commit_close - timeout // encrypted.BUDGET_SHARE, "one quarter before the commit close"
+    assert reportable + 3 * 12 < fetch_deadline, "its 3 confirmations (12 s blocks) leave time to fetch"
+    budget = encrypted.budget_seconds(timeout)
+    assert budget > 0 and fetch_deadline + budget + encrypted.COMMIT_MARGIN_SECONDS <= commit_close
+    # the budget is what check_budget enforces: the largest batch within it passes, one more is refused
+    manifest = models.make_manifest("logistic", 100, 2, metric="accuracy")  # 101 weights
+    per_update = 101 * encrypted.DECRYPT_SECONDS
+    fits = int(budget // per_update) - 1  # (batch + 1) updates' worth of work
+    assert encrypted.committee_seconds(1, 100, fits) <= budget < encrypted.committee_seconds(1, 100, fits + 1)
+    encrypted.check_budget(manifest, fits, timeout)
+    with pytest.raises(encrypted.EncryptedModeError, match="less 60 s to commit"):
+        encrypted.check_budget(manifest, fits + 1, timeout)
