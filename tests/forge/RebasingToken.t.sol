@@ -175,6 +175,32 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         assertEq(tok.balanceOf(who[2]), e, "a solvent written-down token pays in full");
     }
 
+    /// @dev `who` holds 10 tokens and lets the market take them.
+    function _fund(address who) internal {
+        tok.mint(who, 10 ether);
+        vm.prank(who);
+        tok.approve(address(market), type(uint256).max);
+    }
+
+    /// @dev Every way new money comes in reverts TokenShortfall(held, owed): a stake by transfer
+    ///      (contributor `c`, both ways of submitting), a top-up and a new bounty (requester `a`).
+    function _expectNoNewMoney(uint256 id, address c, address a, BountyParams memory p, uint256 held, uint256 owed)
+        internal
+    {
+        _expectShortfall(held, owed);
+        vm.prank(c);
+        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
+        _expectShortfall(held, owed);
+        vm.prank(c);
+        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
+        _expectShortfall(held, owed);
+        vm.prank(a);
+        market.topUp(id, 1 ether);
+        _expectShortfall(held, owed);
+        vm.prank(a);
+        market.createBounty(p);
+    }
+
     /// @dev While short, a token takes no new money (it would pay for the old loss): no bounty,
     ///      no top-up, no stake by transfer, either way of submitting. Written down and still
     ///      short, none either (TokenShortfall). A stake from a claimable balance moves no token:
@@ -189,42 +215,16 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         uint256 e = MarketSetup.escrow(p);
         tok.rebase(1, 2);
         address c = address(0xC1);
-        tok.mint(c, 10 ether);
-        tok.mint(a, 10 ether);
-        vm.prank(c);
-        tok.approve(address(market), type(uint256).max);
-        vm.prank(a);
-        tok.approve(address(market), type(uint256).max);
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.topUp(id, 1 ether);
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.createBounty(p);
+        _fund(c);
+        _fund(a);
+        _expectNoNewMoney(id, c, a, p, e, 2 * e);
         vm.prank(r);
         market.submitUpdateFromBalance(id, 0, MarketSetup.cid("update", 1));
         assertEq(market.claimable(r, address(tok)), e - p.stake, "the stake came from the balance");
         (uint256 owed,) = market.books(address(tok));
         assertEq(owed, 2 * e, "a stake from a balance crosses no boundary: the books are unchanged");
         market.writeDown(address(tok));
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.topUp(id, 1 ether);
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.createBounty(p);
+        _expectNoNewMoney(id, c, a, p, e, 2 * e);
     }
 
     /// @dev Review 13, A1: the write-down flag is stored for good, and it used to refuse every
@@ -246,12 +246,8 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         tok.rebase(1, 1); // the balance comes back: the market holds what it owes
         assertEq(tok.balanceOf(address(market)), owed, "whole again");
         address c = address(0xC1);
-        tok.mint(c, 10 ether);
-        tok.mint(a, 10 ether);
-        vm.prank(c);
-        tok.approve(address(market), type(uint256).max);
-        vm.prank(a);
-        tok.approve(address(market), type(uint256).max);
+        _fund(c);
+        _fund(a);
         vm.prank(c);
         market.submitUpdate(id, 0, MarketSetup.cid("update", 0)); // a contributor's stake by transfer
         vm.prank(a);
@@ -267,6 +263,40 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         _expectShortfall(booked / 2, booked);
         vm.prank(a);
         market.topUp(id, 1 ether);
+    }
+
+    /// @dev Review 13, A2: a written-down payout books its debt before the transfer, and a token
+    ///      that calls its recipient before it moves the balance let the recipient's hook claim
+    ///      again while the market's balance still held the first payout: the second claim was
+    ///      paid at `held / owed` with `held` too high (or in full), out of the others' share of
+    ///      the loss. Now the books are marked PAYING until the transfer returns, and the hook's
+    ///      claim reverts (so does the payout that called it): the coalition claims one at a time.
+    function test_attack_a_recipient_called_before_the_balance_moves_claims_again_above_the_ratio() public {
+        tok = new RecipientFirstRebasingToken();
+        address a = address(0xA1); // the coalition: a and its hook contract
+        RecipientHook hook = new RecipientHook(market, address(tok));
+        address honest = address(0xC1);
+        _windUp(a, _open(a, _params(1 ether)));
+        _windUp(address(hook), _open(address(hook), _params(1 ether)));
+        _windUp(honest, _open(honest, _params(1 ether)));
+        uint256 e = market.claimable(honest, address(tok));
+        tok.rebase(1, 2); // holds 3e/2, owes 3e
+        market.writeDown(address(tok));
+        vm.prank(a);
+        (bool ok,) = address(market).call(abi.encodeCall(market.claimTo, (address(tok), address(hook))));
+        if (!ok) { // refused: a claims for itself, then the hook for itself
+            vm.prank(a);
+            market.claimTo(address(tok), a);
+        }
+        if (market.claimable(address(hook), address(tok)) != 0) {
+            vm.prank(address(hook));
+            market.claim(address(tok));
+        }
+        uint256 coalition = tok.balanceOf(a) + tok.balanceOf(address(hook));
+        assertLe(coalition, e, "the coalition took more than its half of its 2e");
+        vm.prank(honest);
+        market.claim(address(tok));
+        assertGe(tok.balanceOf(honest), e / 2, "the honest requester bears more than its half");
     }
 
     address internal constant SINK = address(0x5111);
@@ -489,53 +519,18 @@ contract FixedBalanceListTest is Test, IBountyMarketTypes {
     }
 }
 
-/// @dev A rebasing token (balances are shares times `num / den`) that tells a registered
-///      recipient of a transfer before it moves the balance (a hook ERC-777 calls after it).
-contract RecipientFirstRebasingToken {
-    uint256 public num = 1;
-    uint256 public den = 1;
-    mapping(address account => uint256) public sharesOf;
-    mapping(address owner => mapping(address spender => uint256)) public allowance;
+/// @dev A RebasingToken that tells a registered recipient of a transfer before it moves the
+///      balance (ERC-777 calls its recipient after).
+contract RecipientFirstRebasingToken is RebasingToken {
     mapping(address account => bool) public hooked;
-
-    function balanceOf(address account) public view returns (uint256) {
-        return sharesOf[account] * num / den;
-    }
-
-    function rebase(uint256 num_, uint256 den_) external {
-        num = num_;
-        den = den_;
-    }
 
     function register() external {
         hooked[msg.sender] = true;
     }
 
-    function mint(address to, uint256 amount) external {
-        sharesOf[to] += amount * den / num;
-    }
-
-    function approve(address spender, uint256 amount) external returns (bool) {
-        allowance[msg.sender][spender] = amount;
-        return true;
-    }
-
-    function transfer(address to, uint256 amount) external returns (bool) {
-        _move(msg.sender, to, amount);
-        return true;
-    }
-
-    function transferFrom(address from, address to, uint256 amount) external returns (bool) {
-        allowance[from][msg.sender] -= amount;
-        _move(from, to, amount);
-        return true;
-    }
-
-    function _move(address from, address to, uint256 amount) private {
-        if (hooked[to]) RecipientHook(to).tokensReceived(from, amount); // before the balance moves
-        uint256 s = amount * den / num;
-        sharesOf[from] -= s;
-        sharesOf[to] += s;
+    function transfer(address to, uint256 amount) public override returns (bool) {
+        if (hooked[to]) RecipientHook(to).tokensReceived(msg.sender, amount); // before the balance moves
+        return super.transfer(to, amount);
     }
 }
 
@@ -552,59 +547,5 @@ contract RecipientHook {
 
     function tokensReceived(address, uint256) external {
         if (market.claimable(address(this), token) != 0) market.claim(token);
-    }
-}
-
-/// @dev Review 13, A2 (rule P4): a written-down payout books its debt before the transfer, and a
-///      token that calls its recipient before it moves the balance lets the recipient claim again
-///      while the market's balance still holds the first payout: the second claim was paid at
-///      `held / owed` with `held` too high (or in full), out of the others' share of the loss.
-contract RecipientFirstRebasingTest is Test, IBountyMarketTypes {
-    IBountyMarket internal market;
-    RecipientFirstRebasingToken internal tok;
-    address[] internal oracles;
-
-    function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        tok = new RecipientFirstRebasingToken();
-        oracles = MarketSetup.stakeOracles(d.registry, 3);
-    }
-
-    function _windUp(address requester) internal {
-        BountyParams memory p = MarketSetup.params(address(tok), oracles);
-        uint256 id = MarketSetup.openWithToken(market, requester, p);
-        vm.startPrank(requester);
-        market.cancel(id);
-        market.close(id);
-        market.reveal(id, MarketSetup.cid("validation", 0), bytes32(uint256(0x11)), bytes32(uint256(0x22)), bytes32(0));
-        vm.stopPrank();
-    }
-
-    function test_attack_a_recipient_called_before_the_balance_moves_claims_again_above_the_ratio() public {
-        address a = address(0xA1); // the coalition: a and its hook contract
-        RecipientHook hook = new RecipientHook(market, address(tok));
-        address honest = address(0xC1);
-        _windUp(a);
-        _windUp(address(hook));
-        _windUp(honest);
-        uint256 e = market.claimable(honest, address(tok));
-        tok.rebase(1, 2); // holds 3e/2, owes 3e
-        market.writeDown(address(tok));
-        vm.prank(a);
-        (bool ok,) = address(market).call(abi.encodeCall(market.claimTo, (address(tok), address(hook))));
-        if (!ok) { // refused: a then claims for itself, and the hook for itself, one after the other
-            vm.prank(a);
-            market.claimTo(address(tok), a);
-        }
-        if (market.claimable(address(hook), address(tok)) != 0) {
-            vm.prank(address(hook));
-            market.claim(address(tok));
-        }
-        uint256 coalition = tok.balanceOf(a) + tok.balanceOf(address(hook));
-        assertLe(coalition, e, "the coalition took more than its half of its 2e");
-        vm.prank(honest);
-        market.claim(address(tok));
-        assertGe(tok.balanceOf(honest), e / 2, "the honest requester bears more than its half");
     }
 }
