@@ -319,10 +319,10 @@ def main() -> int:
     path = ROOT / "benchmarks" / "gas.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
     d = out["detail_c3_b32"]
-    print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20*':>10}{'ETH':>10}   target")
-    print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   80,000")
+    print(f"{'gas per scored contribution (C=3, B=32)':<44}{'ERC-20*':>10}{'ETH':>10}   ceiling (goal)")
+    print(f"{'  returning (restakes, claims once per 4)':<44}{out['per_contribution_c3_b32']:>10,}{out['eth']['per_contribution_c3_b32']:>10,}   90,000 (80,000)")
     print(f"{'  returning, staking by transfer every time':<44}{out['per_contribution_by_transfer_c3_b32']:>10,}{out['eth']['per_contribution_by_transfer_c3_b32']:>10,}")
-    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}  130,000")
+    print(f"{'  one-off (submitUpdateOnce, claimPayout)':<44}{out['per_contribution_single_c3_b32']:>10,}{out['eth']['per_contribution_single_c3_b32']:>10,}   130,000 (120,000)")
     print(f"{'  balance-checked ERC-20 (P4): returning / one-off':<44}{out['balance_checked']['per_contribution_c3_b32']:>10,}"
           f"{out['balance_checked']['per_contribution_single_c3_b32']:>10,}")
     print(f"{'  half merged: returning / one-off':<44}{out['per_contribution_half_c3_b32']:>10,}"

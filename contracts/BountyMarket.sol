@@ -554,7 +554,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     function books(address token) external view returns (uint256 owed, bool writtenDown) {
         if (!_balanceChecked(token)) return (0, false); // ETH and the deployer's fixed-balance tokens
         uint256 word = _books[token];
-        return (word & ~WRITTEN_DOWN, word & WRITTEN_DOWN != 0);
+        return (word & ~(WRITTEN_DOWN | PAYING), word & WRITTEN_DOWN != 0);
     }
 
     /// @inheritdoc IBountyMarketActions
@@ -1434,8 +1434,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // slither-disable-next-line arbitrary-send-eth (pays only the caller's own claimable, to the address the caller chose)
             (bool ok,) = to.call{value: amount}("");
             if (!ok) revert EthTransferFailed(to, amount);
+        } else if (!_balanceChecked(token)) {
+            IERC20(token).safeTransfer(to, amount); // listed fixed-balance by the deployer: no books
         } else {
-            IERC20(token).safeTransfer(to, _debit(token, amount));
+            _payChecked(token, to, amount);
         }
     }
 
@@ -1454,24 +1456,30 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (!ok) revert SafeERC20.SafeERC20FailedOperation(token);
     }
 
-    /// @dev Rule P4, before every payout of an ERC-20: the market must still hold what it owes in
-    ///      it. A balance that fell without a transfer (a negative rebase) would otherwise pay one
-    ///      bounty out of another's escrow, all or nothing, first come first served. Short and not
-    ///      written down: the payout reverts TokenShortfall. Written down: it pays
-    ///      `amount * held / owed`, which leaves the ratio for everyone still owed where it was.
-    ///      Either way the books drop by the whole `amount`, the debt the payout settles. A token
-    ///      the deployer listed as fixed-balance pays `amount` with no balance read and no books.
-    function _debit(address token, uint256 amount) private returns (uint256 pay) {
-        if (!_balanceChecked(token)) return amount; // listed fixed-balance by the deployer: no books
+    /// @dev Rule P4, every payout of a balance-checked ERC-20: the market must still hold what it
+    ///      owes in it. A balance that fell without a transfer (a negative rebase) would otherwise
+    ///      pay one bounty out of another's escrow, all or nothing, first come first served. Short
+    ///      and not written down: the payout reverts TokenShortfall. Written down: it pays
+    ///      `amount * held / owed`, which leaves the ratio for everyone still owed where it was,
+    ///      with PAYING set in the books until the transfer returns (review 13, A2: a token that
+    ///      calls its recipient before it moves the balance would show a hook the booked debt
+    ///      without the payment, a ratio too high; PAYING refuses every payout and transfer in of
+    ///      the token meanwhile). Either way the books drop by the whole `amount`, the debt the
+    ///      payout settles.
+    function _payChecked(address token, address to, uint256 amount) private {
         uint256 word = _books[token];
+        if (word & PAYING != 0) revert ReentrancyGuardReentrantCall();
         uint256 owed = word & ~WRITTEN_DOWN;
         uint256 held = _held(token);
-        pay = amount;
-        if (held < owed) {
-            // slither-disable-next-line incorrect-equality (the WRITTEN_DOWN flag is clear, not a balance compared)
-            if (word == owed) revert TokenShortfall(token, held, owed);
-            pay = (amount * held) / owed; // owed < 2^128 (_pullToken): no overflow
+        if (held >= owed) {
+            _books[token] = word - amount;
+            IERC20(token).safeTransfer(to, amount);
+            return;
         }
+        // slither-disable-next-line incorrect-equality (the WRITTEN_DOWN flag is clear, not a balance compared)
+        if (word == owed) revert TokenShortfall(token, held, owed);
+        _books[token] = (word - amount) | PAYING;
+        IERC20(token).safeTransfer(to, (amount * held) / owed); // owed < 2^128 (_pullToken): no overflow
         _books[token] = word - amount;
     }
 

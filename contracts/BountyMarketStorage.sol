@@ -193,6 +193,10 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     // slither-disable-next-line uninitialized-state (written by both through _pullToken; BountyMarket debits it)
     mapping(address token => uint256) internal _books;
     uint256 internal constant WRITTEN_DOWN = 1 << 255;
+    /// @dev Set while a pro-rata payout of the token is in flight (review 13, A2): its debt is
+    ///      booked but its transfer has not moved the balance yet, so `held / owed` reads too high
+    ///      to a token hook; every payout and transfer in of the token is refused meanwhile.
+    uint256 internal constant PAYING = 1 << 254;
 
     // ------------------------------------------------------------ packed words
 
@@ -404,9 +408,11 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
     /// @dev transferFrom(sender, market, amount) of ERC-20 `token` with SafeERC20's checks,
     ///      measured by the market's balance before and after (callers hold the lock, so no other
     ///      transfer lands inside the difference). Returns what arrived, never more than `amount`.
-    ///      Rule P4 books it, unless the deployer listed it as fixed-balance: refused when the token is written down, or when the market held less
-    ///      than it owed before (new money would pay for an old loss). The books stay below 2^128,
-    ///      so that a pro-rata payout's product cannot overflow.
+    ///      Rule P4 books it, unless the deployer listed it as fixed-balance: refused when the market
+    ///      held less than it owed before (new money would pay for an old loss), written down or
+    ///      not; a written-down token that holds what it owes again takes new money (review 13, A1:
+    ///      a stored refusal let anyone close a token for good by writing down a one-wei shortfall).
+    ///      The books stay below 2^128, so that a pro-rata payout's product cannot overflow.
     function _pullToken(address token, uint256 amount) internal returns (uint256 received) {
         uint256 failed;
         uint256 before;
@@ -437,12 +443,12 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         if (failed != 0) revert SafeERC20.SafeERC20FailedOperation(token);
         if (received > amount) received = amount; // a token that reports more than it was asked for
         if (!_balanceChecked(token)) return received; // listed fixed-balance by the deployer: no books
-        uint256 owed = _books[token];
-        if (owed & WRITTEN_DOWN != 0) revert TokenWrittenDown(token);
+        uint256 word = _books[token];
+        if (word & PAYING != 0) revert ReentrancyGuardReentrantCall(); // a hook inside a pro-rata payout
+        uint256 owed = word & ~WRITTEN_DOWN;
         if (before < owed) revert TokenShortfall(token, before, owed);
-        owed += received;
-        if (owed >> 128 != 0) revert InvalidParameter("amount");
-        _books[token] = owed;
+        if ((owed + received) >> 128 != 0) revert InvalidParameter("amount");
+        _books[token] = word + received; // the write-down flag, if set, stays: a later loss is pro rata at once
     }
 
     /// @dev keccak256(abi.encodePacked(batch, scores, merged.digest, merged.codec)) of a batch

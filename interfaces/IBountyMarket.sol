@@ -193,10 +193,10 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     error ReentrancyGuardReentrantCall();
     /// @notice Rule P4: the market holds `held` of `token` but owes `owed` in it (a balance that
     ///         fell without a transfer, such as a negative rebase). Every payout of the token
-    ///         reverts with it, and so does every transfer in, until `writeDown(token)`.
+    ///         reverts with it until `writeDown(token)`, and every transfer in while it holds
+    ///         less than it owes, written down or not.
     error TokenShortfall(address token, uint256 held, uint256 owed);
-    /// @notice Rule P4: `token` was written down: it takes no new money (createBounty, topUp,
-    ///         a stake by transfer), and `writeDown` ran once already.
+    /// @notice Rule P4: `writeDown(token)` ran once already.
     error TokenWrittenDown(address token);
     /// @notice Rule P4: writeDown of a token the market holds enough of (`held` >= `owed`).
     error NoShortfall(address token, uint256 held, uint256 owed);
@@ -474,7 +474,8 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         payout of it (claim, claimTo, claimPayout, claimPayoutTo, burn) pays
     ///         `amount * held / owed`, held and owed as they stand before that payout, so that
     ///         everyone owed the token bears the loss pro rata whatever the order of the claims;
-    ///         the token takes no new money. Reverts NoShortfall when the market holds what it
+    ///         the token takes no new money until the market holds what it owes again (a positive
+    ///         rebase, a donation). Reverts NoShortfall when the market holds what it
     ///         owes (always for ETH), TokenWrittenDown the second time.
     function writeDown(address token) external;
 

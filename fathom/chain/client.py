@@ -131,12 +131,12 @@ PLAIN_ERRORS: dict[str, Callable[[dict[str, Any]], str]] = {
     "BatchesPending": lambda a: f"bounty {a['bountyId']} still has batches to decide (next {a['nextBatch']} of {a['batches']})",
     "TokenShortfall": lambda a: (
         f"the market holds {a['held']} but owes {a['owed']} of token {_token(a)} (its balance fell without "
-        f"a transfer, such as a negative rebase): its payouts and deposits are frozen (rule P4) until anyone "
-        f"writes it down, after which everyone owed it is paid {a['held'] / a['owed']:.2%} of what they are "
-        f"owed: `fathom claim --token {_token(a)} --write-down`"),
+        f"a transfer, such as a negative rebase): its payouts are frozen (rule P4) until anyone writes it "
+        f"down, after which everyone owed it is paid {a['held'] / a['owed']:.2%} of what they are owed "
+        f"(`fathom claim --token {_token(a)} --write-down`), and it takes no deposit until the market holds "
+        f"what it owes again"),
     "TokenWrittenDown": lambda a: (
-        f"token {_token(a)} was written down (rule P4): the market takes no new money in it, and pays what "
-        f"it owes pro rata"),
+        f"token {_token(a)} was written down already (rule P4): the market pays what it owes in it pro rata"),
     "NoShortfall": lambda a: f"the market holds {a['held']} of token {_token(a)} and owes {a['owed']}: nothing to write down",
     "NotBalanceChecked": lambda a: (
         f"token {_token(a)} is not balance-checked (ETH, or listed as fixed-balance by the market's deployer, "

@@ -426,7 +426,8 @@ def register(sub: Any) -> None:
                         "cannot read or use, and the committee alone holds the key (sealed for it; published with the "
                         "model key at the reveal). Linear models only: logistic, or softmax trained one-vs-rest. Bound: "
                         "at most 1,024 weights (classes x (features + 1)), and (batch size + 1) x weights x 10 ms within "
-                        "a quarter of --timeout (the committee's decryption budget); checked before anything is sent. Needs a named "
+                        "a quarter of --timeout less 60 s (the committee's decryption budget, leaving time to commit before the commit "
+                        "close); checked before anything is sent. Needs a named "
                         "--committee for now (the key is sealed for exactly the committee at opening)")
     p.set_defaults(func=_cmd_bounty_open)
     p = with_key(bounty.add_parser("seat", help="draw (if due) and seat a drawn committee: hand the drawn members "

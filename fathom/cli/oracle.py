@@ -195,8 +195,9 @@ def register(sub: Any) -> None:
                                     "standing sit-out on a drawn seat no keyring seats yet, and on a bounty it joined and then "
                                     "quarantined because it cannot serve it (C7, F9); once a bounty is revealed, "
                                     "disclose its updates' keys on chain for anyone's audit (F2); once a bounty it "
-                                    "joined is closed or revealed (after that disclosure), leave its committee, "
-                                    "releasing the bond (as `fathom oracle leave`)."))
+                                    "joined is closed or revealed (after that disclosure), or has ended with no batch left to "
+                                    "decide (closing it first; a quarantined bounty's batches it settles or voids once "
+                                    "their timeout passed), leave its committee, releasing the bond (as `fathom oracle leave`)."))
     _policy_args(p)
     p.add_argument("--stake", type=amount_arg, default=0, help="stake this much ETH first if not yet eligible "
                    "(without it, an account with no stake is refused at once, and the node never tops up); with "

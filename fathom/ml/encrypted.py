@@ -125,10 +125,14 @@ _MAX_HEADER = 4096
 #: four times the 2.5 ms measured on one idle core (benchmarks/paillier.py; 7 ms at a
 #: load of 6.5), so the bound below holds on a busy machine.
 DECRYPT_SECONDS = 0.010
-#: The share of the scoring timeout a batch's Paillier work may take: the report deadline
-#: keeps the last quarter of the timeout for parsing, scoring and the report's inclusion
-#: (SPECIFICATION F8), and this mode's decryptions must fit in it.
+#: The scoring window, as a share of the scoring timeout: a member fetches until half of it
+#: (the report deadline, SPECIFICATION F8) and commits before three quarters (the commit close,
+#: R11), so parsing, scoring and the commitment's inclusion have one quarter.
 BUDGET_SHARE = 4
+#: What a batch's Paillier work leaves of the scoring window for parsing and scoring in the
+#: clear and the commitment's inclusion before the commit close: five 12-second blocks (review
+#: 11, F4: at the 600 s floor the budget was the whole 150 s window, with no room to commit).
+COMMIT_MARGIN_SECONDS = 60
 #: Steps of one update (each a (d+1)^2 matrix product in the clear; the encrypted cost is the same for any number).
 MAX_STEPS = 10_000
 
@@ -254,21 +258,28 @@ def committee_seconds(rows: int, inputs: int, batch_size: int) -> float:
     return (batch_size + 1) * rows * (inputs + 1) * DECRYPT_SECONDS
 
 
+def budget_seconds(scoring_timeout: int) -> float:
+    """The Paillier work a batch may take: the scoring window (a quarter of the scoring timeout,
+    from the report deadline to the commit close) less `COMMIT_MARGIN_SECONDS`."""
+    return scoring_timeout / BUDGET_SHARE - COMMIT_MARGIN_SECONDS
+
+
 def check_budget(manifest: Mapping[str, object], batch_size: int, scoring_timeout: int) -> tuple[int, int]:
     """The mode's size bound, checked before a bounty is opened (and by each member before it
     joins): a linear model (logistic or softmax, one-vs-rest), at most `MAX_WEIGHTS`
     ciphertexts per model or update, and a batch's Paillier work (`committee_seconds`)
-    within a quarter of the scoring timeout. Returns (rows, inputs)."""
+    within `budget_seconds(scoring_timeout)`. Returns (rows, inputs)."""
     task_of(manifest)
     spec = models.model_spec(manifest)
     rows, inputs = spec.outputs, spec.d
     _check_size(rows, inputs)
     seconds = committee_seconds(rows, inputs, batch_size)
-    if seconds > scoring_timeout / BUDGET_SHARE:
-        needed = int(np.ceil(seconds * BUDGET_SHARE))
+    if seconds > budget_seconds(scoring_timeout):
+        needed = int(np.ceil((seconds + COMMIT_MARGIN_SECONDS) * BUDGET_SHARE))
         raise EncryptedModeError(
             f"a batch of {batch_size} encrypted updates of {rows * (inputs + 1)} weights costs each committee member "
-            f"up to {seconds:.0f} s of Paillier work, more than a quarter of the {scoring_timeout} s scoring timeout: "
+            f"up to {seconds:.0f} s of Paillier work, more than the {budget_seconds(scoring_timeout):.0f} s a "
+            f"{scoring_timeout} s scoring timeout leaves for it (a quarter, less {COMMIT_MARGIN_SECONDS} s to commit): "
             f"use --timeout {needed} or more, or a smaller batch or model")
     return rows, inputs
 

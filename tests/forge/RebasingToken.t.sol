@@ -175,9 +175,36 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         assertEq(tok.balanceOf(who[2]), e, "a solvent written-down token pays in full");
     }
 
+    /// @dev `who` holds 10 tokens and lets the market take them.
+    function _fund(address who) internal {
+        tok.mint(who, 10 ether);
+        vm.prank(who);
+        tok.approve(address(market), type(uint256).max);
+    }
+
+    /// @dev Every way new money comes in reverts TokenShortfall(held, owed): a stake by transfer
+    ///      (contributor `c`, both ways of submitting), a top-up and a new bounty (requester `a`).
+    function _expectNoNewMoney(uint256 id, address c, address a, BountyParams memory p, uint256 held, uint256 owed)
+        internal
+    {
+        _expectShortfall(held, owed);
+        vm.prank(c);
+        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
+        _expectShortfall(held, owed);
+        vm.prank(c);
+        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
+        _expectShortfall(held, owed);
+        vm.prank(a);
+        market.topUp(id, 1 ether);
+        _expectShortfall(held, owed);
+        vm.prank(a);
+        market.createBounty(p);
+    }
+
     /// @dev While short, a token takes no new money (it would pay for the old loss): no bounty,
-    ///      no top-up, no stake by transfer, either way of submitting. Once written down, none
-    ///      either (TokenWrittenDown). A stake from a claimable balance moves no token: it goes on.
+    ///      no top-up, no stake by transfer, either way of submitting. Written down and still
+    ///      short, none either (TokenShortfall). A stake from a claimable balance moves no token:
+    ///      it goes on.
     function test_p4_a_short_or_written_down_token_takes_no_new_money() public {
         address a = address(0xA1);
         BountyParams memory p = _params(1 ether);
@@ -188,43 +215,88 @@ contract RebasingTokenTest is Test, IBountyMarketTypes {
         uint256 e = MarketSetup.escrow(p);
         tok.rebase(1, 2);
         address c = address(0xC1);
-        tok.mint(c, 10 ether);
-        tok.mint(a, 10 ether);
-        vm.prank(c);
-        tok.approve(address(market), type(uint256).max);
-        vm.prank(a);
-        tok.approve(address(market), type(uint256).max);
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(c);
-        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.topUp(id, 1 ether);
-        _expectShortfall(e, 2 * e);
-        vm.prank(a);
-        market.createBounty(p);
+        _fund(c);
+        _fund(a);
+        _expectNoNewMoney(id, c, a, p, e, 2 * e);
         vm.prank(r);
         market.submitUpdateFromBalance(id, 0, MarketSetup.cid("update", 1));
         assertEq(market.claimable(r, address(tok)), e - p.stake, "the stake came from the balance");
         (uint256 owed,) = market.books(address(tok));
         assertEq(owed, 2 * e, "a stake from a balance crosses no boundary: the books are unchanged");
         market.writeDown(address(tok));
-        bytes memory down = abi.encodeWithSelector(IBountyMarketErrors.TokenWrittenDown.selector, address(tok));
-        vm.expectRevert(down);
+        _expectNoNewMoney(id, c, a, p, e, 2 * e);
+    }
+
+    /// @dev Review 13, A1: the write-down flag is stored for good, and it used to refuse every
+    ///      transfer in (TokenWrittenDown). A shortfall of one wei (stETH's rounding, a balance
+    ///      that dips for a block) that anyone wrote down closed the token to new money on this
+    ///      market for ever, even once it held what it owed again: open bounties in it took no
+    ///      stake by transfer and no top-up, and nobody could open one in it. Now only a
+    ///      shortfall refuses new money (TokenShortfall): whole again, the token takes it, booked,
+    ///      and stays written down (a later loss is shared pro rata at once).
+    function test_attack_a_one_wei_shortfall_written_down_closes_the_token_to_new_money_for_good() public {
+        BountyParams memory p = _params(1 ether);
+        address a = address(0xA1);
+        uint256 id = _open(a, p);
+        MarketSetup.joinAndReportBaseline(market, id, oracles, 5_000);
+        (uint256 owed,) = market.books(address(tok));
+        tok.rebase(owed - 1, owed); // one wei short: a rounding loss
+        vm.prank(address(0x6e));
+        market.writeDown(address(tok)); // anyone, for the price of gas
+        tok.rebase(1, 1); // the balance comes back: the market holds what it owes
+        assertEq(tok.balanceOf(address(market)), owed, "whole again");
+        address c = address(0xC1);
+        _fund(c);
+        _fund(a);
         vm.prank(c);
-        market.submitUpdate(id, 0, MarketSetup.cid("update", 0));
-        vm.expectRevert(down);
-        vm.prank(c);
-        market.submitUpdateOnce(id, 0, MarketSetup.cid("update", 0));
-        vm.expectRevert(down);
+        market.submitUpdate(id, 0, MarketSetup.cid("update", 0)); // a contributor's stake by transfer
         vm.prank(a);
         market.topUp(id, 1 ether);
-        vm.expectRevert(down);
         vm.prank(a);
         market.createBounty(p);
+        (uint256 booked, bool down) = market.books(address(tok));
+        assertEq(booked, tok.balanceOf(address(market)), "the new money is booked, and owed in full");
+        assertTrue(down, "still written down");
+        tok.rebase(1, 2); // a later loss: already written down, and no new money while short
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.TokenWrittenDown.selector, address(tok)));
+        market.writeDown(address(tok));
+        _expectShortfall(booked / 2, booked);
+        vm.prank(a);
+        market.topUp(id, 1 ether);
+    }
+
+    /// @dev Review 13, A2: a written-down payout books its debt before the transfer, and a token
+    ///      that calls its recipient before it moves the balance let the recipient's hook claim
+    ///      again while the market's balance still held the first payout: the second claim was
+    ///      paid at `held / owed` with `held` too high (or in full), out of the others' share of
+    ///      the loss. Now the books are marked PAYING until the transfer returns, and the hook's
+    ///      claim reverts (so does the payout that called it): the coalition claims one at a time.
+    function test_attack_a_recipient_called_before_the_balance_moves_claims_again_above_the_ratio() public {
+        tok = new RecipientFirstRebasingToken();
+        address a = address(0xA1); // the coalition: a and its hook contract
+        RecipientHook hook = new RecipientHook(market, address(tok));
+        address honest = address(0xC1);
+        _windUp(a, _open(a, _params(1 ether)));
+        _windUp(address(hook), _open(address(hook), _params(1 ether)));
+        _windUp(honest, _open(honest, _params(1 ether)));
+        uint256 e = market.claimable(honest, address(tok));
+        tok.rebase(1, 2); // holds 3e/2, owes 3e
+        market.writeDown(address(tok));
+        vm.prank(a);
+        (bool ok,) = address(market).call(abi.encodeCall(market.claimTo, (address(tok), address(hook))));
+        if (!ok) { // refused: a claims for itself, then the hook for itself
+            vm.prank(a);
+            market.claimTo(address(tok), a);
+        }
+        if (market.claimable(address(hook), address(tok)) != 0) {
+            vm.prank(address(hook));
+            market.claim(address(tok));
+        }
+        uint256 coalition = tok.balanceOf(a) + tok.balanceOf(address(hook));
+        assertLe(coalition, e, "the coalition took more than its half of its 2e");
+        vm.prank(honest);
+        market.claim(address(tok));
+        assertGe(tok.balanceOf(honest), e / 2, "the honest requester bears more than its half");
     }
 
     address internal constant SINK = address(0x5111);
@@ -444,5 +516,36 @@ contract FixedBalanceListTest is Test, IBountyMarketTypes {
         }
         assertTrue(m.balanceChecked(address(0x7004)), "an unlisted token is not balance-checked");
         assertFalse(m.balanceChecked(address(0)), "ETH is balance-checked");
+    }
+}
+
+/// @dev A RebasingToken that tells a registered recipient of a transfer before it moves the
+///      balance (ERC-777 calls its recipient after).
+contract RecipientFirstRebasingToken is RebasingToken {
+    mapping(address account => bool) public hooked;
+
+    function register() external {
+        hooked[msg.sender] = true;
+    }
+
+    function transfer(address to, uint256 amount) public override returns (bool) {
+        if (hooked[to]) RecipientHook(to).tokensReceived(msg.sender, amount); // before the balance moves
+        return super.transfer(to, amount);
+    }
+}
+
+/// @dev A requester whose hook claims its own balance while a payout to it is in flight.
+contract RecipientHook {
+    IBountyMarket internal immutable market;
+    address internal immutable token;
+
+    constructor(IBountyMarket market_, address token_) {
+        market = market_;
+        token = token_;
+        RecipientFirstRebasingToken(token_).register();
+    }
+
+    function tokensReceived(address, uint256) external {
+        if (market.claimable(address(this), token) != 0) market.claim(token);
     }
 }

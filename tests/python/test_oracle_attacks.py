@@ -41,6 +41,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     DATA,
     K,
     MANIFEST,
+    Round,
     World,
     WrappedStore,
     advance_time,
@@ -1084,3 +1085,57 @@ def test_attack_A2_a_never_published_update_made_stale_kills_the_version_for_fre
     assert [rnd.viewer.registry.functions.oracleInfo(o.address).call()[0] for o in rnd.oracles] == stakes
     assert named(events, "SubmissionRejected", submissionId=3) and not named(events, "StakeSlashed"), \
         "the stale X is refunded, never slashed"
+
+
+def _every_member_quarantines_a_pending_batch(world: World, tmp_path) -> tuple[Round, int]:
+    """A drawn, seated bounty with one submission in its last (partial) batch, which every
+    member's node quarantines before reporting (the failure a crafted update causes on every
+    node alike, D1, stood in for by `_quarantine`): each takes the standing sit-out (C7)."""
+    rnd = open_round(world, tmp_path, ["c0"], drawn=True)
+    bid = rnd.bounty_id
+    rnd.contribute("c0", 0)
+    for node in rnd.nodes:
+        node.sync()
+        node._quarantine(bid, FathomError("an update that raises on every node"))
+    assert rnd.viewer.standing_sit_out(bid) == 0b111
+    advance_time(world.w3, 8 * 86_400 + rnd.view()["scoringTimeout"])  # past the deadline and the batch's timeout
+    return rnd, bid
+
+
+def test_attack_B1_a_batch_every_member_quarantined_is_never_decided_and_every_bond_stays_locked(
+        world: World, tmp_path):
+    """Review 13, B1: a quarantined bounty was left once it was Settling with nothing to decide,
+    but a quarantined node decided nothing: when every member quarantined it (a crafted update
+    that fails on every node), nobody voided its last batch, it never reached "nothing to decide",
+    and every member's bond stayed locked for as long as the requester (or the contributor) left
+    it so; `requestUnbond` reverted OracleStillServing. Now a quarantined node settles or voids
+    the next batch once its timeout passed (it sits out: the void charges it nothing), then
+    closes the bounty and leaves it: every bond released, none charged."""
+    rnd, bid = _every_member_quarantines_a_pending_batch(world, tmp_path)
+    burned = rnd.viewer.market.functions.pendingBurn("0x" + "00" * 20).call()
+    rnd.drive(lambda: len(named(rnd.events(), "CommitteeLeft")) == 3, rounds=3)
+    assert named(rnd.events(), "BatchVoided"), "a quarantined member voided the batch nobody reported"
+    assert rnd.viewer.state(bid) == "Closed"
+    assert len(named(rnd.events(), "CommitteeLeft")) == 3, "every bond released"
+    assert rnd.viewer.market.functions.pendingBurn("0x" + "00" * 20).call() == burned, "nobody charged"
+    for o in rnd.oracles:
+        assert rnd.viewer.free_stake(o.address) == rnd.viewer.stake_of(o.address)
+
+
+def test_a_quarantined_bountys_wind_up_that_fails_never_stops_the_node(world: World, tmp_path, monkeypatch):
+    """Review 13, B3 (hardening): the tick re-raised any failure of a quarantined bounty's wind-up that was
+    not transient, so a deterministic one failed every tick and `max_failures` of them stopped
+    the node, with every other bounty's reports. Now it is logged and retried next tick."""
+    rnd, bid = _every_member_quarantines_a_pending_batch(world, tmp_path)
+    node = rnd.nodes[0]
+
+    def broken(*args: object, **kwargs: object) -> bool:
+        raise ValueError("a wind-up that fails the same way every tick")
+
+    import fathom.roles.oracle.node as node_module
+    from types import SimpleNamespace
+
+    monkeypatch.setattr(node, "wind_up", broken)
+    monkeypatch.setattr(node_module, "time", SimpleNamespace(sleep=lambda seconds: None))
+    node.run(ticks=node.max_failures + 1)  # no OracleStopped
+    assert rnd.viewer.state(bid) == "Settling"

@@ -649,3 +649,107 @@ def test_attack_T_n_a_transaction_sent_after_the_seed_nonce_was_fetched_is_never
         node.record_seed(seed_block - 1)  # the seed block's parent: recordSeed goes out
     assert quiet.record_nonces == [7], "nothing sent since: the nonce fetched ahead is used"
     assert busy.record_nonces == [8], "a send took the nonce fetched ahead: a fresh one, never a replacement"
+
+
+def test_a_tick_reads_an_open_bountys_state_once_and_an_ended_ones_once_at_each_depth(world: World, tmp_path, monkeypatch):
+    """Session 13, item 1: `wind_up` read each bounty's state at the confirmation depth and the
+    tick read it again at the head, every tick, for every bounty, though a bounty live at the
+    head (states only move forward) is live deeper too. Now the tick reads the head once and,
+    only where the bounty has ended there, the confirmed state once, and hands both to
+    `wind_up`: an Open bounty costs one state call a tick, a Settling one two."""
+    rnd = open_round(world, tmp_path, [])
+    bid = rnd.bounty_id
+    node = rnd.node(0, confirmations=1)
+    node.tick()
+    real = Market._view
+    calls: list[tuple[str, object]] = []
+
+    def counting(self, fn, what, block="latest"):
+        if self is node.market and what.startswith(f"bounty {bid}"):
+            calls.append((fn.fn_name, block))
+        return real(self, fn, what, block)
+
+    monkeypatch.setattr(Market, "_view", counting)
+    node.tick()
+    assert rnd.viewer.state(bid) == "Open"
+    assert [c for c in calls if c[0] == "state"] == [("state", "latest")], calls
+    advance_time(world.w3, 8 * 86_400)  # past the deadline: Settling, nothing to decide
+    mine(world.w3, 2)
+    calls.clear()
+    node.tick()
+    states = [c for c in calls if c[0] == "state"]
+    assert len(states) == 2 and states[0] == ("state", "latest") and states[1][1] != "latest", calls
+    assert rnd.viewer.state(bid) == "Closed", "closed on the confirmed Settling state, with the head's state passed in"
+
+
+def test_the_seed_block_parent_sends_recordSeed_once_per_tick_and_trigger_draws_only_checks_it():
+    """Session 13, item 2: the tick's first step sends the bare recordSeed when its head is the
+    seed block's parent; `trigger_draws` called `record_seed` again (its armed draws from the
+    database, one seed-block computation each) at that head. Now it checks `_seeds_sent` and
+    calls it only if the head moved there since the first step (on a local chain, mined to it)."""
+    parent = 100 + SEED_OFFSET - 1
+    record_calls: list[int] = []
+
+    class StandIn:
+        w3 = SimpleNamespace(eth=SimpleNamespace(block_number=parent))
+
+        def seed_block(self, at: int) -> int:
+            return at + SEED_OFFSET
+
+        def is_local(self) -> bool:
+            return False
+
+        def bounty(self, bounty_id: int) -> dict:
+            return {"drawBlock": 100, "endedAt": 0, "closedAt": 0}
+
+        def draw_committees(self, due, fixed_gas):
+            return [(b, None) for b in due]
+
+    node = SimpleNamespace(market=StandIn(), _seeds_sent=set(), _draws_done=set(), _say=lambda m: None,
+                           quarantined=lambda: {}, _armed_draws=lambda: [(1, 100)])
+
+    def record_seed(head=None):
+        record_calls.append(head)
+        node._seeds_sent.add(100)
+
+    node.record_seed = record_seed
+    record_seed()  # the tick's first step
+    oracle_module.OracleNode.trigger_draws(node)
+    assert record_calls == [None], "sent once, by the first step; trigger_draws only checked it"
+    assert (1, 100) in node._draws_done
+    node._seeds_sent.clear()  # the head reached the parent after the first step: sent from trigger_draws
+    oracle_module.OracleNode.trigger_draws(node)
+    assert record_calls == [None, parent]
+
+
+def test_f4_at_min_scoring_timeout_the_nodes_deadlines_end_before_the_commit_close():
+    """Review 11, F4 (rule B4): commits close at three quarters of the scoring timeout (R11), so
+    at the 600 s floor an honest member has 450 s from the batch becoming reportable to commit.
+    The node's deadlines fit inside it: its confirmations, then fetching until the report
+    deadline (`reports.py`: half of the timeout, a quarter before the commit close), then the
+    scoring window, where the encrypted mode's Paillier budget (`check_budget`, at four times
+    the measured cost) leaves 60 s for parsing, scoring and the commitment's inclusion. Before,
+    the budget was the whole 150 s window: a batch at the bound committed after the close."""
+    from fathom.ml import encrypted, models
+    from fathom.protocol.settlement import MIN_SCORING_TIMEOUT, reveal_at
+    from fathom.roles.oracle.reports import REPORT_RESERVE
+
+    timeout = MIN_SCORING_TIMEOUT
+    assert timeout == 600
+    reportable = 1_000_000
+    timeout_at = reportable + timeout
+    commit_close = reveal_at(timeout_at, timeout)
+    assert commit_close - reportable == 450
+    fetch_deadline = timeout_at - timeout // REPORT_RESERVE  # as the node computes it (F8)
+    assert fetch_deadline == commit_close - timeout // encrypted.BUDGET_SHARE, "one quarter before the commit close"
+    assert reportable + 3 * 12 < fetch_deadline, "its 3 confirmations (12 s blocks) leave time to fetch"
+    budget = encrypted.budget_seconds(timeout)
+    assert budget > 0 and fetch_deadline + budget + encrypted.COMMIT_MARGIN_SECONDS <= commit_close
+    # the budget is what check_budget enforces: the largest batch within it passes, one more is refused
+    manifest = models.make_manifest("logistic", 100, 2, metric="accuracy")  # 101 weights
+    per_update = 101 * encrypted.DECRYPT_SECONDS
+    fits = int(budget // per_update) - 1  # (batch + 1) updates' worth of work
+    assert encrypted.committee_seconds(1, 100, fits) <= budget < encrypted.committee_seconds(1, 100, fits + 1)
+    encrypted.check_budget(manifest, fits, timeout)
+    with pytest.raises(encrypted.EncryptedModeError, match="less 60 s to commit"):
+        encrypted.check_budget(manifest, fits + 1, timeout)

@@ -57,6 +57,9 @@ from fathom.storage.store import InvalidCid, Store, cid_from_chain
 
 log = logging.getLogger("fathom.roles.oracle")
 
+#: states in which a bounty has not ended (at the head: nothing to wind up at any depth)
+LIVE = ("AwaitingBaseline", "Open")
+
 
 class OracleStopped(FathomError):
     """Too many failures in a row: the node stops loudly instead of limping on."""
@@ -96,6 +99,9 @@ class OracleNode(Duties, Reports):
         self._disclosed: set[tuple[int, int]] = set()  # (bounty, batch) whose keys this run tried to disclose (F2)
         self._draws_done: set[tuple[int, int]] = set()  # (bounty, draw block) drawn or ended: never sent again (Z)
         self._left_bounties: set[int] = set()  # bounties whose bond this run released, or found released (D3)
+        #: bounties over for this node for good (Revealed and wound up; or ended, quarantined or never
+        #: joined, and left): read no more, so that a long-lived node's ticks do not grow with its history
+        self._wound_up: set[int] = set()
         self._seeds_sent: set[int] = set()  # draw blocks whose half's recordSeed this run sent (T)
         # draw block -> the nonce fetched ahead for its recordSeed (T), and the sender's send count then (T-n)
         self._seed_nonces: dict[int, tuple[int, int]] = {}
@@ -289,7 +295,8 @@ class OracleNode(Duties, Reports):
             if head < seed_block - 1:
                 continue
             if head == seed_block - 1:
-                self.record_seed(head)  # before any per-draw work (review 11, T); once per half
+                if at not in self._seeds_sent:  # the tick's first step sent it, unless the head moved on
+                    self.record_seed(head)  # since (mined to it just now): before any per-draw work (T)
                 fixed_gas = True
             view = self.market.bounty(bounty_id)
             if view["drawBlock"] != at:
@@ -389,7 +396,10 @@ class OracleNode(Duties, Reports):
     def tick(self) -> None:
         """Serve every bounty once. A transient failure (RPC, store down) fails the tick
         after the other bounties were served (the loop backs off); any other failure
-        quarantines that one bounty, with its reason, for good (`fathom oracle status`)."""
+        quarantines that one bounty, with its reason, for good (`fathom oracle status`).
+        Each bounty's state is read once at the head and, only where it has ended there, once
+        at the confirmation depth (states only move forward: a bounty live at the head is live
+        deeper too, and has nothing to wind up); both go to `wind_up`."""
         self.record_seed()  # first, before sync and serve, which can take seconds (review 11, T)
         self.sync()
         self.trigger_draws()  # a policy or a stake that waits for a staking half may mine
@@ -400,58 +410,85 @@ class OracleNode(Duties, Reports):
         quarantined = self.quarantined()
         failed: Exception | None = None
         head = self.market.w3.eth.block_number
+        confirmed = max(head - self.confirmations, 0)
         for bounty_id in mine:
-            if bounty_id in quarantined:
-                # a quarantined bounty it joined still holds its bond: released once it ends (D3, S)
-                try:
-                    self.wind_up(bounty_id, head, quarantined=True)
-                except Exception as exc:  # noqa: BLE001 - retried next tick; never the node's
-                    if not transient(exc):
-                        raise
-                    failed = failed or exc
+            if bounty_id in self._wound_up:
                 continue
+            # a quarantined bounty it joined still holds its bond: released once it ends (D3, S)
+            held_off = bounty_id in quarantined
             try:
-                if self.wind_up(bounty_id, head):
-                    continue
                 status = self.market.state(bounty_id)
+                if status == "Closed" and bounty_id in self._left_bounties:
+                    continue  # left: nothing until the reveal (its F2 disclosure)
+                settled = status if status in LIVE else self.market.state(bounty_id, confirmed)
+                if self.wind_up(bounty_id, head, settled, status, quarantined=held_off) or held_off:
+                    continue
                 if status in ("Closed", "Revealed"):
                     continue  # wound up once that is confirmed
                 self.serve(bounty_id, status)
             except Exception as exc:  # noqa: BLE001 - one bounty's failure is that bounty's, never the node's
                 if transient(exc):
                     failed = failed or exc
+                elif held_off:
+                    # review 13, B3: raised, it failed every tick, and `max_failures` of them stopped
+                    # the node, every other bounty's reports with it; retried next tick instead
+                    log.warning("bounty %s (quarantined): winding up failed (%s: %s)", bounty_id,
+                                type(exc).__name__, exc)
                 else:
                     self._quarantine(bounty_id, exc)
         if failed is not None:
             raise failed
 
-    def wind_up(self, bounty_id: int, head: int, quarantined: bool = False) -> bool:
+    def wind_up(self, bounty_id: int, head: int, settled: str, status: str, quarantined: bool = False) -> bool:
         """Review 10 D3, review 11 S: release the bond of every bounty this node joined, seated,
         sitting out (no keyring seats it, C7) or quarantined (F9), once it is over, judged on
-        its state `confirmations` blocks deep (a re-org must not land the leave in a state
-        where a batch is reportable again). Closed or Revealed: after its F2 disclosure (not for
-        a quarantined bounty), leave. Settling with no batch left to decide: close it (anyone
-        may; its requester, who alone gains from closing, may never do it: a reward-0 bounty's
-        close only burns its deposit, C5) and leave, which then only releases (C2). True if the
-        bounty is over for this node: nothing left to serve."""
-        confirmed = max(head - self.confirmations, 0)
-        status = self.market.state(bounty_id, confirmed)
-        if status in ("Closed", "Revealed"):
-            if status == "Revealed" and not quarantined:  # F2: the update keys, for anyone's audit
+        `settled`, its state `confirmations` blocks deep (a re-org must not land the leave in a
+        state where a batch is reportable again); `status` is its state at the head (the tick
+        reads both, once). Closed or Revealed: after its F2 disclosure (not for a quarantined
+        bounty), leave. Settling with no batch left to decide: close it (anyone may; its
+        requester, who alone gains from closing, may never do it: a reward-0 bounty's close only
+        burns its deposit, C5) and leave, which then only releases (C2). Settling with a batch
+        left and quarantined: decide it once its timeout passed (review 13, B1: every member
+        quarantined, nobody voided it, and the bonds stayed locked for as long as the requester
+        liked). True if the bounty is over for this node: nothing left to serve."""
+        if settled in ("Closed", "Revealed"):
+            if settled == "Revealed" and not quarantined:  # F2: the update keys, for anyone's audit
                 self.disclose(bounty_id)
             self.leave(bounty_id)  # D3: its bond back, or its stake only ever falls
+            if settled == "Revealed" or quarantined:
+                self._wound_up.add(bounty_id)  # nothing more to send, ever
             return True
-        if status != "Settling":
+        if settled != "Settling":
             return False
         if bounty_id not in self._left_bounties:
+            confirmed = max(head - self.confirmations, 0)
             view = self.market.bounty(bounty_id, confirmed)
             if self.market.batch(bounty_id, view["nextBatch"], confirmed)["submissions"]:
+                if quarantined:
+                    self._decide_due(bounty_id)
                 return False  # a batch still to decide: served (or, quarantined, sat out) first
             if self._joined(bounty_id):
-                if self.market.state(bounty_id) == "Settling":
+                if status == "Settling":
                     self._try(lambda: self.market.close(bounty_id), f"bounty {bounty_id}: closed")
                 self.leave(bounty_id)
+            else:
+                self._wound_up.add(bounty_id)  # ended, never joined: it never will (serve joins a live one)
         return True
+
+    def _decide_due(self, bounty_id: int) -> None:
+        """Review 13, B1: settle or void the next batch of a quarantined bounty once its timeout
+        passed (anyone may, C2 needs it decided before the leave). The node holds the standing
+        sit-out there (C7), so a void charges it nothing; without this, a failure the attacker
+        causes on every node (a crafted update, D1) left a batch that no member decides, and the
+        bounty never reached "nothing to decide"."""
+        view = self.market.bounty(bounty_id)
+        k = view["nextBatch"]
+        batch = self.market.batch(bounty_id, k)
+        if not batch["submissions"] or batch["decided"] or self.market.now() < batch["timeoutAt"]:
+            return
+        members, opted, _ = self.market.committee(bounty_id)
+        duty = opted & ~self.market.commits(bounty_id, k)["sittingOut"]
+        self._finish_batch(bounty_id, k, batch, members, duty, view)
 
     def _joined(self, bounty_id: int) -> bool:
         members, opted, _ = self.market.committee(bounty_id)
