@@ -102,8 +102,9 @@ could change the result:
    For a softmax output the same tests run on contiguous (unit, row, candidate) planes
    (`_decide_planes`), never settling a row that `_decide` would not.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
-   bound (one-layer models: in the chunk's own task, one GEMM per candidate on its
-   uncertain rows, `_Group.pairs64`; an mlp: one candidate at a time after the chunks);
+   bound (one-layer models: after the chunks, every chunk's uncertain pairs at once, one
+   GEMM per candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut
+   among the workers; an mlp: one candidate at a time after the chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
 
@@ -1456,7 +1457,6 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             return None
         start, _stop, grp = groups[g]
         yc = y[r0:r1]
-        dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
             Z, E = grp.outputs(spec, Xc, squares)  # Z may be this thread's scratch: used up here
             fast = _decide_planes(spec, Z, E, yc, metric, grp.dup, grp.span(spec, squares))
@@ -1464,25 +1464,42 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             del Z
             certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
             ss, rr = np.nonzero(~certain.T)  # the uncertain pairs by slot, then row
-            if len(rr) and not grp.rest:
-                # the second pass of a one-layer model, in this task: float64 through BLAS, one
-                # GEMM per candidate on its uncertain rows of this chunk
-                Z2, E2 = grp.pairs64(spec, Xc, rr, ss)
-                beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
-                dead[ss[beyond]] = True
-                v2, c2 = _decide(spec, Z2, E2, yc[rr], metric, grp.dup[:, ss][:, :, None])
-                settled = c2[:, 0]
-                values[rr[settled], ss[settled]] = v2[settled, 0]
-                certain[rr[settled], ss[settled]] = True
-                left = ~settled & ~dead[ss]
-                rr, ss = rr[left], ss[left]
         counted = np.where(certain, values, 0)
         if rows_out is not None:  # disjoint slices per task: no lock needed
             rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = counted[:, : grp.used]
-        return _sum_units(counted), rr + r0, ss, dead
+        return _sum_units(counted), rr + r0, ss
 
-    if workers > 1 and len(tasks) > 1:
-        pool = _pool(int(workers))
+    def second(g: int, rows: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A one-layer group's second pass on its uncertain (row, slot) pairs of every chunk,
+        sorted by slot: float64 through BLAS, one GEMM per candidate on all its uncertain
+        rows (about 30-70 rows, where a chunk's share was 3-7: the per-call cost of BLAS
+        and of `_decide` is paid once per batch, not once per chunk). Returns the settled
+        values and which pairs are settled, and the slots with a logit certainly beyond
+        float32's range."""
+        start, _stop, grp = groups[g]
+        with _quiet():
+            Z2, E2 = grp.pairs64(spec, X, rows, slots)
+            beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
+            v2, c2 = _decide(spec, Z2, E2, y[rows], metric, grp.dup[:, slots][:, :, None])
+        return v2[:, 0], c2[:, 0], np.unique(slots[beyond])
+
+    def parts(rows: np.ndarray, slots: np.ndarray, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The pairs sorted by slot, cut at slot boundaries into at most ``count`` parts of
+        about equal size (one per worker)."""
+        order = np.argsort(slots, kind="stable")
+        rows, slots = rows[order], slots[order]
+        if count <= 1 or len(rows) < 2:
+            return [(rows, slots)]
+        bounds = np.flatnonzero(np.diff(slots)) + 1  # where a slot begins
+        if not len(bounds):
+            return [(rows, slots)]
+        # per cut, the slot boundary nearest to an equal share
+        cuts = sorted({int(bounds[np.abs(bounds - len(rows) * i / count).argmin()]) for i in range(1, count)})
+        edges = [0, *cuts, len(rows)]
+        return [(rows[a:b], slots[a:b]) for a, b in zip(edges, edges[1:]) if b > a]
+
+    pool = _pool(int(workers)) if workers > 1 else None
+    if pool is not None and len(tasks) > 1:
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
@@ -1498,17 +1515,40 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             progress(done, len(tasks))
         if result is None:
             raise ModelError(_NOT_FINITE_FEATURES)
-        sums, rr, ss, dead_here = result
+        sums, rr, ss = result
         start, stop, _grp = groups[g]
         for i in range(stop - start):
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
-        dead[g] |= dead_here
+    uncertain = []
+    for g in range(len(groups)):
+        rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        uncertain.append((rows, slots))
+    # the second pass of one-layer groups: all their uncertain pairs at once, cut by slot
+    # among the workers
+    jobs = [(g, r, s) for g, (rows, slots) in enumerate(uncertain) if len(rows) and not groups[g][2].rest
+            for r, s in parts(rows, slots, int(workers))]
+    if jobs:
+        done_jobs = list(pool.map(lambda job: second(*job), jobs)) if pool is not None and len(jobs) > 1 else [
+            second(*job) for job in jobs]
+        left: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        for (g, r, s), (v2, settled, beyond) in zip(jobs, done_jobs):
+            start, _stop, grp = groups[g]
+            dead[g][beyond] = True
+            per_slot = np.zeros(grp.size, dtype=np.int64)
+            np.add.at(per_slot, s[settled], v2[settled])  # exact integers
+            for slot in np.flatnonzero(per_slot):
+                units[start + slot] += int(per_slot[slot])
+            if rows_out is not None:
+                rows_out[r[settled], start + s[settled]] = v2[settled]
+            left.setdefault(g, []).append((r[~settled], s[~settled]))
+        for g, pieces in left.items():
+            uncertain[g] = (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
     for g, (start, _stop, grp) in enumerate(groups):
         for slot in np.flatnonzero(dead[g][: grp.used]):
             ok[start + slot] = False
-        rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        rows, slots = uncertain[g]
         live = ~dead[g][slots]
         rows, slots = rows[live], slots[live]
         if len(rows) and grp.rest and grp.dtype == _F32:  # an mlp's second pass: float64, one candidate at a time
