@@ -599,7 +599,7 @@ def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_wher
         assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
 
 
-def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(digits, monkeypatch):
+def test_the_second_pass_applies_each_candidates_own_tie_rule(digits, monkeypatch):
     # A batch with a candidate whose units 3 and 7 are bit-identical (unit 7 never wins) and
     # one whose unit 7 beats unit 2 by far less than the float32 bound but more than the
     # float64 one: its rows take the second pass, which must not skip that unit 7.
@@ -628,6 +628,46 @@ def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(dig
     assert got.tolist() == [reference_score(man, c, X, y) for c in cands]
     assert seen["pairs"] > 20 and exact["pairs"] < seen["pairs"]  # settled by the float64 pass
     assert got[1] != float(np.mean(y == 2))  # unit 7 did win rows
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_the_second_pass_runs_once_per_group_on_every_chunks_uncertain_pairs_and_settles_them_exactly(metric, monkeypatch):
+    # A one-layer model's float64 second pass runs after the row chunks, on the uncertain
+    # pairs of all of them at once, cut by candidate among the workers: one BLAS call per
+    # candidate per batch instead of one per candidate per chunk. Every row it settles is the
+    # fixed-order path's value, whatever the chunking and the workers.
+    rng = np.random.default_rng(12)
+    X = rng.standard_normal((3000, 784), dtype=np.float32)
+    y = rng.integers(0, 10, 3000)
+    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    head = M.init_params("softmax", 784, 10, seed=0)
+    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
+              for _ in range(8)]
+    calls = []
+    real = M._Group.pairs64
+
+    def spy(self, spec, Xc, rows, slots):
+        calls.append((Xc.shape[0], rows.copy(), slots.copy()))
+        return real(self, spec, Xc, rows, slots)
+
+    monkeypatch.setattr(M._Group, "pairs64", spy)
+    units, valid, _ = M.row_units(man, head, deltas, X, y, chunk_rows=500, workers=2)  # 6 row chunks
+    assert valid.all() and 1 <= len(calls) <= 2  # one part per worker, not one call per chunk
+    slots_seen = [set(s.tolist()) for _, _, s in calls]
+    assert all(n == len(X) for n, _, _ in calls)  # the whole validation set: rows of every chunk
+    assert all((np.diff(s) >= 0).all() for _, _, s in calls)  # sorted by candidate
+    assert len(calls) == 1 or not (slots_seen[0] & slots_seen[1])  # a candidate in one part only
+    rows = np.concatenate([r for _, r, _ in calls])
+    slots = np.concatenate([s for _, _, s in calls])
+    assert len(rows) > 20 and rows.max() >= 2500 and rows.min() < 500  # pairs from the first and last chunks
+    # each pair it saw, on the fixed-order path: the same values as the rows the batch reports
+    # (one group: slot 0 the head, slot i delta i, as row_units' columns)
+    sets = [M.check_params(man, head)] + [M.apply_update(head, d) for d in deltas]
+    exact, ok = M._exact_results(M.model_spec(man), M._Group(M.model_spec(man), sets, 9), X, y, rows, slots, metric)
+    assert ok.all() and (units[rows, slots] == exact).all()
+    calls.clear()
+    again, _, _ = M.row_units(man, head, deltas, X, y, workers=1)
+    assert len(calls) == 1 and (again == units).all()
 
 
 def test_scratch_buffers_are_reused_within_a_thread_and_never_shared_between_threads():
