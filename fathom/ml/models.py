@@ -1161,6 +1161,12 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
     return units, certain
 
 
+#: `_decide_planes` computes log loss's and mse's exponentials without shifting them by the
+#: rows' maxima when a one-layer model's logits are proven within this of 0 (`_Group.span`,
+#: plus 3E): e^(2 * 170) times any count of units stays far inside float64's normal range
+#: (about e^(+-708)), so neither S, Q nor S^2 can overflow or lose a term to underflow.
+_UNSHIFTED_SPAN = 170.0
+
 #: For a value on the floating grid's unclamped part, [2^(b-21), ROW_CAP), rounding to b
 #: significant bits (halves up) is adding half of the last kept bit to the float64's bit
 #: pattern and clearing the bits below it (a carry moves to the next binade exactly as the
@@ -1188,23 +1194,36 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     ``span``, if given, bounds |z| of every exact logit of these rows (`_Group.span`): then
     every computed logit is within span + E of 0, and ``span + 3 max E`` below float32's
     largest value proves them all inside its range by more than E without a pass over the
-    logits' minimum (a NaN logit still shows in the rows' maxima)."""
+    logits' minimum (a NaN logit still shows in the rows' maxima). When moreover ``span +
+    3 max E <= _UNSHIFTED_SPAN`` (170), log loss and mse take ``e_j = exp(z_j)`` unshifted
+    (no maxima, no subtraction per unit): every e_j, S, S^2 and Q lies within e^(+-340)
+    times the number of units, far inside float64's normal range, so each is the shifted
+    one times the same exact factor e^(max) up to the same relative roundings, p_j and the
+    Brier score are unchanged, and log loss is ``log S - z_y``, whose only new rounding is
+    log's, relative to ``|log S| <= span + E + log m``: ``a`` gains ``4 (span + E + log m +
+    1)`` ulps for it (a NaN logit, impossible once span holds, would make its row's value
+    NaN, never settled)."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
     P = Z.transpose(1, 0, 2)
     if not P.flags.c_contiguous:
         P = np.ascontiguousarray(P)
-    mx = _scratch("max", (c, G), np.float32)
     with _quiet():
-        np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
-        top = float(mx.max())
         Emax = float(E.max())
-        if not (span is not None and top == top and span + 3 * Emax < _F32_MAX):
-            big = max(top, -float(P.min()))
-            if not big + Emax < _F32_MAX:
-                return None
     rows = np.arange(c)
+    # log loss and mse of logits proven small (`span`): the exponentials need no shift by the
+    # rows' maxima, so neither the maxima nor a subtraction per unit
+    unshifted = metric != "accuracy" and span is not None and span + 3 * Emax <= _UNSHIFTED_SPAN
+    if not unshifted:
+        mx = _scratch("max", (c, G), np.float32)
+        with _quiet():
+            np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
+            top = float(mx.max())
+            if not (span is not None and top == top and span + 3 * Emax < _F32_MAX):
+                big = max(top, -float(P.min()))
+                if not big + Emax < _F32_MAX:
+                    return None
     if metric == "accuracy":
         if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
             P = P.copy()
@@ -1218,14 +1237,18 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return (P[yc, rows] == mx).astype(np.int64), count == 1
     # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact (the
-    # subtraction converts on the way). Every (row, slot) array below is this thread's
-    # scratch: a fresh one costs page faults on every chunk.
+    # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
+    # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
+    # is this thread's scratch: a fresh one costs page faults on every chunk.
     f64 = np.float64
-    mx64 = _scratch("max64", (c, G), f64)
-    np.copyto(mx64, mx)
     S = _scratch("sum", (c, G), f64)
-    np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+    if unshifted:
+        mx64 = None
+        np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
+    else:
+        mx64 = _scratch("max64", (c, G), f64)
+        np.copyto(mx64, mx)
+        np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
     np.exp(S, out=S)
     Q = None
     if metric == "mse":
@@ -1234,7 +1257,8 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     t = _scratch("exp", (c, G), f64)
     for j in range(1, m):
         np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
-        t -= mx64
+        if mx64 is not None:
+            t -= mx64
         np.exp(t, out=t)
         S += t
         if Q is not None:
@@ -1243,12 +1267,16 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     zy = P[yc, rows]  # the label's logit, float32 (row, slot)
     if Q is None:  # log loss
         v = np.log(S, out=S)
-        v += mx64
+        if mx64 is not None:
+            v += mx64
         v -= zy
     else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
         # 2, so its rounding is a few ulps absolute, well inside a
         ey = t
-        np.subtract(zy, mx64, out=ey)
+        if mx64 is not None:
+            np.subtract(zy, mx64, out=ey)
+        else:
+            np.copyto(ey, zy)
         np.exp(ey, out=ey)
         v = Q
         v /= S
@@ -1265,7 +1293,9 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         return None
     a = _scratch("rounding", (c, G), f64)
     np.multiply(v, 16 * _U64, out=a)
-    a += _U64 * (16 * m + 64)
+    # unshifted, log S is near the logits' scale: its rounding (and log's error) is relative
+    # to |log S| <= span + E + log m, not to log m
+    a += _U64 * (16 * m + 64 + (4 * (span + Emax + math.log(m) + 1) if unshifted else 0))
     hw = _scratch("half-width", (c, G), f64)
     tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
     np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)

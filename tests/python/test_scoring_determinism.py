@@ -599,6 +599,54 @@ def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_wher
         assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
 
 
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_the_span_limit(metric, monkeypatch):
+    # With logits proven within _UNSHIFTED_SPAN of 0, `_decide_planes` takes exp(z_j) without
+    # shifting by the row's maximum (no maxima, no subtraction per unit). It must still
+    # never settle a row that `_decide` does not, and give its value where it does: on
+    # moderate rows, rows at rounding points of the grid, confident rows (the label leads by
+    # 10-40) with every logit near +-(the limit), and a duplicate unit.
+    rng = np.random.default_rng(37)
+    c, m, G = 900, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 5e-4, (c, G))
+    y = rng.integers(0, m, c)
+    limit = M._UNSHIFTED_SPAN - 3 * E.max() - 1
+    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 40 - limit), the rest 10 to 40 below
+        top = limit if r % 8 else 40 - limit
+        Z[r] = (top - rng.uniform(10, 40, (m, G))).astype(np.float32)
+        Z[r, y[r]] = np.float32(top)
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    span = float(np.abs(Z).max()) + float(E.max())
+    assert span + 3 * E.max() <= M._UNSHIFTED_SPAN
+    shifted = []
+    real_max = np.max
+
+    def spy_max(a, *args, **kwargs):  # the shifted path takes the rows' maxima; the unshifted one never
+        shifted.append(np.shape(a))
+        return real_max(a, *args, **kwargs)
+
+    with M._quiet():
+        general = M._decide(spec, Z, E, y, metric, dup)
+        monkeypatch.setattr(M.np, "max", spy_max)
+        fast = M._decide_planes(spec, Z, E, y, metric, dup, span)
+        unshifted_maxima = [s for s in shifted if len(s) == 3]
+        shifted.clear()
+        over = M._decide_planes(spec, Z, E, y, metric, dup, M._UNSHIFTED_SPAN)  # beyond the limit: shifted
+        monkeypatch.undo()
+    assert not unshifted_maxima and any(len(s) == 3 for s in shifted)
+    for (fv, fc) in (fast, over):
+        (gv, gc) = general
+        assert not (fc & ~gc).any()
+        assert (fv[fc] == gv[fc]).all()
+        assert fc.sum() >= 0.98 * gc.sum() and 0 < gc.sum() < gc.size
+    confident = np.arange(c) % 4 == 0
+    assert fast[1][confident].mean() > 0.9  # the confident rows near the limit are settled too
+
+
 def test_the_second_pass_applies_each_candidates_own_tie_rule(digits, monkeypatch):
     # A batch with a candidate whose units 3 and 7 are bit-identical (unit 7 never wins) and
     # one whose unit 7 beats unit 2 by far less than the float32 bound but more than the
