@@ -102,9 +102,11 @@ could change the result:
    For a softmax output the same tests run on contiguous (unit, row, candidate) planes
    (`_decide_planes`), never settling a row that `_decide` would not.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
-   bound (one-layer models: after the chunks, every chunk's uncertain pairs at once, one
-   GEMM per candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut
-   among the workers; an mlp: one candidate at a time after the chunks);
+   bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
+   candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
+   workers: a worker left without a chunk takes the pairs gathered so far while the last
+   chunks run, the rest follow at the end; an mlp: one candidate at a time after the
+   chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
 
@@ -1529,56 +1531,74 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         return [(rows[a:b], slots[a:b]) for a, b in zip(edges, edges[1:]) if b > a]
 
     pool = _pool(int(workers)) if workers > 1 else None
+    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
+    dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
+    jobs: list[tuple[int, np.ndarray, np.ndarray, Any]] = []  # (group, rows, slots, future or result)
+
+    def launch(count: int) -> None:
+        """Second-pass jobs (`second`) for the uncertain pairs gathered so far of the one-layer
+        groups, cut into ``count`` parts by candidate; those pairs leave `pending`."""
+        for g, pieces in enumerate(pending):
+            if not pieces or groups[g][2].rest:
+                continue
+            rows, slots = np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+            pending[g] = []
+            if len(rows):
+                for r, s in parts(rows, slots, count):
+                    jobs.append((g, r, s, pool.submit(second, g, r, s) if pool is not None else second(g, r, s)))
+
+    failed = False
     if pool is not None and len(tasks) > 1:
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
-        results = list(pool.map(work, tasks))  # numpy and BLAS release the GIL
-        for future in prepared:
-            future.result()
+        futures = [pool.submit(work, task) for task in tasks]  # numpy and BLAS release the GIL
+        # once all but `workers` - 1 chunks are done, a worker is free while the last run: it
+        # starts the second pass on the pairs gathered so far, the rest follow at the end
+        early = len(tasks) - int(workers) + 1
+        results: Iterable[Any] = (future.result() for future in futures)
     else:
+        early = 0
         results = map(work, tasks)
-    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
-    dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
     for done, ((_, _, g), result) in enumerate(zip(tasks, results), start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:
-            raise ModelError(_NOT_FINITE_FEATURES)
+            failed = True
+            continue
         sums, rr, ss = result
         start, stop, _grp = groups[g]
         for i in range(stop - start):
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
-    uncertain = []
-    for g in range(len(groups)):
-        rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        uncertain.append((rows, slots))
-    # the second pass of one-layer groups: all their uncertain pairs at once, cut by slot
-    # among the workers
-    jobs = [(g, r, s) for g, (rows, slots) in enumerate(uncertain) if len(rows) and not groups[g][2].rest
-            for r, s in parts(rows, slots, int(workers))]
-    if jobs:
-        done_jobs = list(pool.map(lambda job: second(*job), jobs)) if pool is not None and len(jobs) > 1 else [
-            second(*job) for job in jobs]
-        left: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for (g, r, s), (v2, settled, beyond) in zip(jobs, done_jobs):
-            start, _stop, grp = groups[g]
-            dead[g][beyond] = True
-            per_slot = np.zeros(grp.size, dtype=np.int64)
-            np.add.at(per_slot, s[settled], v2[settled])  # exact integers
-            for slot in np.flatnonzero(per_slot):
-                units[start + slot] += int(per_slot[slot])
-            if rows_out is not None:
-                rows_out[r[settled], start + s[settled]] = v2[settled]
-            left.setdefault(g, []).append((r[~settled], s[~settled]))
-        for g, pieces in left.items():
-            uncertain[g] = (np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces]))
+        if done == early and not failed:
+            launch(1)
+    if pool is not None and len(tasks) > 1:
+        for future in prepared:
+            future.result()
+    if failed:
+        for *_, job in jobs:  # let the jobs already started end before refusing
+            if pool is not None:
+                job.result()
+        raise ModelError(_NOT_FINITE_FEATURES)
+    launch(int(workers))
+    uncertain: list[list[tuple[np.ndarray, np.ndarray]]] = [list(pieces) for pieces in pending]  # mlp groups' pairs
+    for g, r, s, job in jobs:
+        v2, settled, beyond = job.result() if pool is not None else job
+        start, _stop, grp = groups[g]
+        dead[g][beyond] = True
+        per_slot = np.zeros(grp.size, dtype=np.int64)
+        np.add.at(per_slot, s[settled], v2[settled])  # exact integers
+        for slot in np.flatnonzero(per_slot):
+            units[start + slot] += int(per_slot[slot])
+        if rows_out is not None:
+            rows_out[r[settled], start + s[settled]] = v2[settled]
+        uncertain[g].append((r[~settled], s[~settled]))
     for g, (start, _stop, grp) in enumerate(groups):
         for slot in np.flatnonzero(dead[g][: grp.used]):
             ok[start + slot] = False
-        rows, slots = uncertain[g]
+        rows = np.concatenate([p[0] for p in uncertain[g]]) if uncertain[g] else np.zeros(0, np.int64)
+        slots = np.concatenate([p[1] for p in uncertain[g]]) if uncertain[g] else np.zeros(0, np.int64)
         live = ~dead[g][slots]
         rows, slots = rows[live], slots[live]
         if len(rows) and grp.rest and grp.dtype == _F32:  # an mlp's second pass: float64, one candidate at a time
