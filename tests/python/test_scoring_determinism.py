@@ -430,19 +430,26 @@ def test_rows_at_a_rounding_point_of_the_row_grid_score_the_same_bits_on_the_ora
     assert valid.all() and [float(u * scale) for u in units[:, 1]] == rows
 
 
+def _random_d784_batch(metric, seed, rows):
+    """The performance shape: a softmax over 784 features and 10 classes, 8 random updates of
+    a seeded head, `rows` standard normal rows: (manifest, head, deltas, X, y)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, 784), dtype=np.float32)
+    y = rng.integers(0, 10, rows)
+    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    head = M.init_params("softmax", 784, 10, seed=0)
+    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
+              for _ in range(8)]
+    return man, head, deltas, X, y
+
+
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
 def test_log_loss_and_mse_are_settled_by_the_float32_pass_on_most_rows(metric, monkeypatch):
     # Issue 14 item 8's speed: the GEMM runs in float32 for every metric, and its bound
     # settles all but a few rows of the performance shape (784 features, 10 classes); the
     # rest take the float64 pass and, rarer still, the fixed-order path.
-    rng = np.random.default_rng(11)
-    X = rng.standard_normal((2000, 784), dtype=np.float32)
-    y = rng.integers(0, 10, 2000)
-    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    man, head, deltas, X, y = _random_d784_batch(metric, 11, 2000)
     spec = M.model_spec(man)
-    head = M.init_params("softmax", 784, 10, seed=0)
-    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
-              for _ in range(8)]
     params = [M.apply_update(head, d) for d in deltas]
     made = []
     real = M._Group.__init__
@@ -679,19 +686,13 @@ def test_the_second_pass_applies_each_candidates_own_tie_rule(digits, monkeypatc
 
 
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
-def test_the_second_pass_runs_once_per_group_on_every_chunks_uncertain_pairs_and_settles_them_exactly(metric, monkeypatch):
+def test_the_second_pass_takes_many_chunks_uncertain_pairs_at_once_and_settles_them_exactly(metric, monkeypatch):
     # A one-layer model's float64 second pass runs on the uncertain pairs of many row chunks
     # at once, cut by candidate among the workers: a worker left without a chunk takes those
     # gathered so far while the last chunks run, the rest follow at the end. So one BLAS call
     # per candidate per part instead of one per candidate per chunk. Every row it settles is
     # the fixed-order path's value, whatever the chunking and the workers.
-    rng = np.random.default_rng(12)
-    X = rng.standard_normal((3000, 784), dtype=np.float32)
-    y = rng.integers(0, 10, 3000)
-    man = M.make_manifest("softmax", 784, 10, metric=metric)
-    head = M.init_params("softmax", 784, 10, seed=0)
-    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
-              for _ in range(8)]
+    man, head, deltas, X, y = _random_d784_batch(metric, 12, 3000)
     calls = []
     real = M._Group.pairs64
 
