@@ -755,11 +755,33 @@ def run(quick: bool = False) -> dict[str, Any]:
     return out
 
 
+def record_step(out: dict[str, Any], path: Path | None = None) -> None:
+    """Write the scoring step's figures into benchmarks/results.json's ``scoring`` section
+    (the other sections and the rest of ``scoring`` kept), with when it ran, the load
+    before and after, and the targets table recomputed."""
+    import datetime as dt
+
+    import run as run_module
+    from common import write_json
+
+    path = path or run_module.RESULTS
+    results = json.loads(path.read_text()) if path.exists() else {}
+    results.setdefault("scoring", {}).update(out)
+    results.setdefault("sections", {})["scoring_step"] = {
+        "ran": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "python benchmarks/scoring.py --part step",
+        "load_before": out["scoring_step"]["load_before"], "load_after": out["scoring_step"]["load_after"]}
+    results["targets"] = run_module.targets(results)
+    write_json(path, results)
+    say(f"  wrote the scoring step's figures into {path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1k and 10k rows only, fewer trials")
     parser.add_argument("--part", choices=("whole", "step", "early", "kernels", "ab", "all"), default="all",
-                        help="step: the scoring step's GEMM fraction per metric (and the load); ab: this tree's "
+                        help="step: the scoring step's GEMM fraction per metric (and the load), written into "
+                             "benchmarks/results.json's scoring section; ab: this tree's "
                              "scoring step against --base's, paired in one process")
     parser.add_argument("--base", default="main",
                         help="--part ab: the git ref whose fathom/ml/models.py is compared (or a models.py file)")
@@ -770,6 +792,7 @@ def main() -> int:
         out = whole_path(args.quick)
     elif args.part == "step":
         out = scoring_step(args.quick)
+        record_step(out)
     elif args.part == "ab":
         out = paired(args.base, args.reps)
     elif args.part == "early":

@@ -102,8 +102,11 @@ could change the result:
    For a softmax output the same tests run on contiguous (unit, row, candidate) planes
    (`_decide_planes`), never settling a row that `_decide` would not.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
-   bound (one-layer models: in the chunk's own task, one GEMM per candidate on its
-   uncertain rows, `_Group.pairs64`; an mlp: one candidate at a time after the chunks);
+   bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
+   candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
+   workers: a worker left without a chunk takes the pairs gathered so far while the last
+   chunks run, the rest follow at the end; an mlp: one candidate at a time after the
+   chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
 
@@ -1160,6 +1163,12 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
     return units, certain
 
 
+#: `_decide_planes` computes log loss's and mse's exponentials without shifting them by the
+#: rows' maxima when a one-layer model's logits are proven within this of 0 (`_Group.span`,
+#: plus 3E): e^(2 * 170) times any count of units stays far inside float64's normal range
+#: (about e^(+-708)), so neither S, Q nor S^2 can overflow or lose a term to underflow.
+_UNSHIFTED_SPAN = 170.0
+
 #: For a value on the floating grid's unclamped part, [2^(b-21), ROW_CAP), rounding to b
 #: significant bits (halves up) is adding half of the last kept bit to the float64's bit
 #: pattern and clearing the bits below it (a carry moves to the next binade exactly as the
@@ -1187,23 +1196,36 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     ``span``, if given, bounds |z| of every exact logit of these rows (`_Group.span`): then
     every computed logit is within span + E of 0, and ``span + 3 max E`` below float32's
     largest value proves them all inside its range by more than E without a pass over the
-    logits' minimum (a NaN logit still shows in the rows' maxima)."""
+    logits' minimum (a NaN logit still shows in the rows' maxima). When moreover ``span +
+    3 max E <= _UNSHIFTED_SPAN`` (170), log loss and mse take ``e_j = exp(z_j)`` unshifted
+    (no maxima, no subtraction per unit): every e_j, S, S^2 and Q lies within e^(+-340)
+    times the number of units, far inside float64's normal range, so each is the shifted
+    one times the same exact factor e^(max) up to the same relative roundings, p_j and the
+    Brier score are unchanged, and log loss is ``log S - z_y``, whose only new rounding is
+    log's, relative to ``|log S| <= span + E + log m``: ``a`` gains ``4 (span + E + log m +
+    1)`` ulps for it (a NaN logit, impossible once span holds, would make its row's value
+    NaN, never settled)."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
     P = Z.transpose(1, 0, 2)
     if not P.flags.c_contiguous:
         P = np.ascontiguousarray(P)
-    mx = _scratch("max", (c, G), np.float32)
     with _quiet():
-        np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
-        top = float(mx.max())
         Emax = float(E.max())
-        if not (span is not None and top == top and span + 3 * Emax < _F32_MAX):
-            big = max(top, -float(P.min()))
-            if not big + Emax < _F32_MAX:
-                return None
     rows = np.arange(c)
+    # log loss and mse of logits proven small (`span`): the exponentials need no shift by the
+    # rows' maxima, so neither the maxima nor a subtraction per unit
+    unshifted = metric != "accuracy" and span is not None and span + 3 * Emax <= _UNSHIFTED_SPAN
+    if not unshifted:
+        mx = _scratch("max", (c, G), np.float32)
+        with _quiet():
+            np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
+            top = float(mx.max())
+            if not (span is not None and top == top and span + 3 * Emax < _F32_MAX):
+                big = max(top, -float(P.min()))
+                if not big + Emax < _F32_MAX:
+                    return None
     if metric == "accuracy":
         if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
             P = P.copy()
@@ -1217,14 +1239,18 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return (P[yc, rows] == mx).astype(np.int64), count == 1
     # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max) (and Q = sum_j e_j^2 for mse); float32 to float64 is exact (the
-    # subtraction converts on the way). Every (row, slot) array below is this thread's
-    # scratch: a fresh one costs page faults on every chunk.
+    # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
+    # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
+    # is this thread's scratch: a fresh one costs page faults on every chunk.
     f64 = np.float64
-    mx64 = _scratch("max64", (c, G), f64)
-    np.copyto(mx64, mx)
     S = _scratch("sum", (c, G), f64)
-    np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+    if unshifted:
+        mx64 = None
+        np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
+    else:
+        mx64 = _scratch("max64", (c, G), f64)
+        np.copyto(mx64, mx)
+        np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
     np.exp(S, out=S)
     Q = None
     if metric == "mse":
@@ -1233,7 +1259,8 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     t = _scratch("exp", (c, G), f64)
     for j in range(1, m):
         np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
-        t -= mx64
+        if mx64 is not None:
+            t -= mx64
         np.exp(t, out=t)
         S += t
         if Q is not None:
@@ -1242,12 +1269,16 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     zy = P[yc, rows]  # the label's logit, float32 (row, slot)
     if Q is None:  # log loss
         v = np.log(S, out=S)
-        v += mx64
+        if mx64 is not None:
+            v += mx64
         v -= zy
     else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
         # 2, so its rounding is a few ulps absolute, well inside a
         ey = t
-        np.subtract(zy, mx64, out=ey)
+        if mx64 is not None:
+            np.subtract(zy, mx64, out=ey)
+        else:
+            np.copyto(ey, zy)
         np.exp(ey, out=ey)
         v = Q
         v /= S
@@ -1264,7 +1295,9 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         return None
     a = _scratch("rounding", (c, G), f64)
     np.multiply(v, 16 * _U64, out=a)
-    a += _U64 * (16 * m + 64)
+    # unshifted, log S is near the logits' scale: its rounding (and log's error) is relative
+    # to |log S| <= span + E + log m, not to log m
+    a += _U64 * (16 * m + 64 + (4 * (span + Emax + math.log(m) + 1) if unshifted else 0))
     hw = _scratch("half-width", (c, G), f64)
     tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
     np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)
@@ -1456,7 +1489,6 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             return None
         start, _stop, grp = groups[g]
         yc = y[r0:r1]
-        dead = np.zeros(grp.size, dtype=bool)  # slots with a logit certainly beyond float32's range
         with _quiet():
             Z, E = grp.outputs(spec, Xc, squares)  # Z may be this thread's scratch: used up here
             fast = _decide_planes(spec, Z, E, yc, metric, grp.dup, grp.span(spec, squares))
@@ -1464,51 +1496,109 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             del Z
             certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
             ss, rr = np.nonzero(~certain.T)  # the uncertain pairs by slot, then row
-            if len(rr) and not grp.rest:
-                # the second pass of a one-layer model, in this task: float64 through BLAS, one
-                # GEMM per candidate on its uncertain rows of this chunk
-                Z2, E2 = grp.pairs64(spec, Xc, rr, ss)
-                beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
-                dead[ss[beyond]] = True
-                v2, c2 = _decide(spec, Z2, E2, yc[rr], metric, grp.dup[:, ss][:, :, None])
-                settled = c2[:, 0]
-                values[rr[settled], ss[settled]] = v2[settled, 0]
-                certain[rr[settled], ss[settled]] = True
-                left = ~settled & ~dead[ss]
-                rr, ss = rr[left], ss[left]
         counted = np.where(certain, values, 0)
         if rows_out is not None:  # disjoint slices per task: no lock needed
             rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = counted[:, : grp.used]
-        return _sum_units(counted), rr + r0, ss, dead
+        return _sum_units(counted), rr + r0, ss
 
-    if workers > 1 and len(tasks) > 1:
-        pool = _pool(int(workers))
+    def second(g: int, rows: np.ndarray, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """A one-layer group's second pass on its uncertain (row, slot) pairs of every chunk,
+        sorted by slot: float64 through BLAS, one GEMM per candidate on all its uncertain
+        rows (about 30-70 rows, where a chunk's share was 3-7: the per-call cost of BLAS
+        and of `_decide` is paid once per batch, not once per chunk). Returns the settled
+        values and which pairs are settled, and the slots with a logit certainly beyond
+        float32's range."""
+        start, _stop, grp = groups[g]
+        with _quiet():
+            Z2, E2 = grp.pairs64(spec, X, rows, slots)
+            beyond = np.abs(Z2).max(axis=1)[:, 0] - E2[:, 0] > _F32_MAX
+            v2, c2 = _decide(spec, Z2, E2, y[rows], metric, grp.dup[:, slots][:, :, None])
+        return v2[:, 0], c2[:, 0], np.unique(slots[beyond])
+
+    def parts(rows: np.ndarray, slots: np.ndarray, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The pairs sorted by slot, cut at slot boundaries into at most ``count`` parts of
+        about equal size (one per worker)."""
+        order = np.argsort(slots, kind="stable")
+        rows, slots = rows[order], slots[order]
+        if count <= 1 or len(rows) < 2:
+            return [(rows, slots)]
+        bounds = np.flatnonzero(np.diff(slots)) + 1  # where a slot begins
+        if not len(bounds):
+            return [(rows, slots)]
+        # per cut, the slot boundary nearest to an equal share
+        cuts = sorted({int(bounds[np.abs(bounds - len(rows) * i / count).argmin()]) for i in range(1, count)})
+        edges = [0, *cuts, len(rows)]
+        return [(rows[a:b], slots[a:b]) for a, b in zip(edges, edges[1:]) if b > a]
+
+    pool = _pool(int(workers)) if workers > 1 else None
+    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
+    dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
+    jobs: list[tuple[int, np.ndarray, np.ndarray, Any]] = []  # (group, rows, slots, future or result)
+
+    def launch(count: int) -> None:
+        """Second-pass jobs (`second`) for the uncertain pairs gathered so far of the one-layer
+        groups, cut into ``count`` parts by candidate; those pairs leave `pending`."""
+        for g, pieces in enumerate(pending):
+            if not pieces or groups[g][2].rest:
+                continue
+            rows, slots = np.concatenate([p[0] for p in pieces]), np.concatenate([p[1] for p in pieces])
+            pending[g] = []
+            if len(rows):
+                for r, s in parts(rows, slots, count):
+                    jobs.append((g, r, s, pool.submit(second, g, r, s) if pool is not None else second(g, r, s)))
+
+    failed = False
+    if pool is not None and len(tasks) > 1:
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
-        results = list(pool.map(work, tasks))  # numpy and BLAS release the GIL
-        for future in prepared:
-            future.result()
+        futures = [pool.submit(work, task) for task in tasks]  # numpy and BLAS release the GIL
+        # once all but `workers` - 1 chunks are done, a worker is free while the last run: it
+        # starts the second pass on the pairs gathered so far, the rest follow at the end
+        early = len(tasks) - int(workers) + 1
+        results: Iterable[Any] = (future.result() for future in futures)
     else:
+        early = 0
         results = map(work, tasks)
-    pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
-    dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
     for done, ((_, _, g), result) in enumerate(zip(tasks, results), start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:
-            raise ModelError(_NOT_FINITE_FEATURES)
-        sums, rr, ss, dead_here = result
+            failed = True
+            continue
+        sums, rr, ss = result
         start, stop, _grp = groups[g]
         for i in range(stop - start):
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
-        dead[g] |= dead_here
+        if done == early and not failed:
+            launch(1)
+    if pool is not None and len(tasks) > 1:
+        for future in prepared:
+            future.result()
+    if failed:
+        for *_, job in jobs:  # let the jobs already started end before refusing
+            if pool is not None:
+                job.result()
+        raise ModelError(_NOT_FINITE_FEATURES)
+    launch(int(workers))
+    uncertain: list[list[tuple[np.ndarray, np.ndarray]]] = [list(pieces) for pieces in pending]  # mlp groups' pairs
+    for g, r, s, job in jobs:
+        v2, settled, beyond = job.result() if pool is not None else job
+        start, _stop, grp = groups[g]
+        dead[g][beyond] = True
+        per_slot = np.zeros(grp.size, dtype=np.int64)
+        np.add.at(per_slot, s[settled], v2[settled])  # exact integers
+        for slot in np.flatnonzero(per_slot):
+            units[start + slot] += int(per_slot[slot])
+        if rows_out is not None:
+            rows_out[r[settled], start + s[settled]] = v2[settled]
+        uncertain[g].append((r[~settled], s[~settled]))
     for g, (start, _stop, grp) in enumerate(groups):
         for slot in np.flatnonzero(dead[g][: grp.used]):
             ok[start + slot] = False
-        rows = np.concatenate([p[0] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
-        slots = np.concatenate([p[1] for p in pending[g]]) if pending[g] else np.zeros(0, np.int64)
+        rows = np.concatenate([p[0] for p in uncertain[g]]) if uncertain[g] else np.zeros(0, np.int64)
+        slots = np.concatenate([p[1] for p in uncertain[g]]) if uncertain[g] else np.zeros(0, np.int64)
         live = ~dead[g][slots]
         rows, slots = rows[live], slots[live]
         if len(rows) and grp.rest and grp.dtype == _F32:  # an mlp's second pass: float64, one candidate at a time

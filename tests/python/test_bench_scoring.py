@@ -92,3 +92,18 @@ def test_run_checks_contribution_gas_against_issue_14s_ceilings_and_shows_the_go
     assert not rows["gas.per_contribution_c3_b32"]["met"] and not rows["gas.per_contribution_single_c3_b32"]["met"]
     rows = gas_rows(90_000, 130_000)
     assert rows["gas.per_contribution_c3_b32"]["met"] and rows["gas.per_contribution_single_c3_b32"]["met"]
+
+
+def test_the_scoring_steps_figures_go_into_results_json_beside_the_other_sections(tmp_path):
+    # `--part step` writes its fractions and load into results.json's scoring section, keeping
+    # every other figure, and the targets table follows them
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"gas": {"x": 1}, "scoring": {"kernel_agreement": {"k": 0}, "gemm_fraction_mse": 0.1}}))
+    step = {"gemm_fraction": 0.9, "gemm_fraction_log_loss": 0.8, "gemm_fraction_mse": 0.7,
+            "scoring_step": {"load_before": [0.1, 0.2, 0.3], "load_after": [0.2, 0.2, 0.3]}}
+    bench_scoring.record_step(step, path)
+    got = json.loads(path.read_text())
+    assert got["gas"] == {"x": 1} and got["scoring"]["kernel_agreement"] == {"k": 0}
+    assert got["scoring"]["gemm_fraction_mse"] == 0.7 and got["sections"]["scoring_step"]["load_before"] == [0.1, 0.2, 0.3]
+    met = {row["key"]: row["met"] for row in got["targets"]}
+    assert met["scoring.gemm_fraction_mse"] is True and met["scoring.gemm_fraction_log_loss"] is True

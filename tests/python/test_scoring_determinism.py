@@ -430,19 +430,26 @@ def test_rows_at_a_rounding_point_of_the_row_grid_score_the_same_bits_on_the_ora
     assert valid.all() and [float(u * scale) for u in units[:, 1]] == rows
 
 
+def _random_d784_batch(metric, seed, rows):
+    """The performance shape: a softmax over 784 features and 10 classes, 8 random updates of
+    a seeded head, `rows` standard normal rows: (manifest, head, deltas, X, y)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((rows, 784), dtype=np.float32)
+    y = rng.integers(0, 10, rows)
+    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    head = M.init_params("softmax", 784, 10, seed=0)
+    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
+              for _ in range(8)]
+    return man, head, deltas, X, y
+
+
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
 def test_log_loss_and_mse_are_settled_by_the_float32_pass_on_most_rows(metric, monkeypatch):
     # Issue 14 item 8's speed: the GEMM runs in float32 for every metric, and its bound
     # settles all but a few rows of the performance shape (784 features, 10 classes); the
     # rest take the float64 pass and, rarer still, the fixed-order path.
-    rng = np.random.default_rng(11)
-    X = rng.standard_normal((2000, 784), dtype=np.float32)
-    y = rng.integers(0, 10, 2000)
-    man = M.make_manifest("softmax", 784, 10, metric=metric)
+    man, head, deltas, X, y = _random_d784_batch(metric, 11, 2000)
     spec = M.model_spec(man)
-    head = M.init_params("softmax", 784, 10, seed=0)
-    deltas = [{"W0": (rng.standard_normal((784, 10)) * 0.01).astype(np.float32), "b0": np.zeros(10, np.float32)}
-              for _ in range(8)]
     params = [M.apply_update(head, d) for d in deltas]
     made = []
     real = M._Group.__init__
@@ -599,7 +606,55 @@ def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_wher
         assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
 
 
-def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(digits, monkeypatch):
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_the_span_limit(metric, monkeypatch):
+    # With logits proven within _UNSHIFTED_SPAN of 0, `_decide_planes` takes exp(z_j) without
+    # shifting by the row's maximum (no maxima, no subtraction per unit). It must still
+    # never settle a row that `_decide` does not, and give its value where it does: on
+    # moderate rows, rows at rounding points of the grid, confident rows (the label leads by
+    # 10-40) with every logit near +-(the limit), and a duplicate unit.
+    rng = np.random.default_rng(37)
+    c, m, G = 900, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 5e-4, (c, G))
+    y = rng.integers(0, m, c)
+    limit = M._UNSHIFTED_SPAN - 3 * E.max() - 1
+    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 40 - limit), the rest 10 to 40 below
+        top = limit if r % 8 else 40 - limit
+        Z[r] = (top - rng.uniform(10, 40, (m, G))).astype(np.float32)
+        Z[r, y[r]] = np.float32(top)
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    span = float(np.abs(Z).max()) + float(E.max())
+    assert span + 3 * E.max() <= M._UNSHIFTED_SPAN
+    shifted = []
+    real_max = np.max
+
+    def spy_max(a, *args, **kwargs):  # the shifted path takes the rows' maxima; the unshifted one never
+        shifted.append(np.shape(a))
+        return real_max(a, *args, **kwargs)
+
+    with M._quiet():
+        general = M._decide(spec, Z, E, y, metric, dup)
+        monkeypatch.setattr(M.np, "max", spy_max)
+        fast = M._decide_planes(spec, Z, E, y, metric, dup, span)
+        unshifted_maxima = [s for s in shifted if len(s) == 3]
+        shifted.clear()
+        over = M._decide_planes(spec, Z, E, y, metric, dup, M._UNSHIFTED_SPAN)  # beyond the limit: shifted
+        monkeypatch.undo()
+    assert not unshifted_maxima and any(len(s) == 3 for s in shifted)
+    for (fv, fc) in (fast, over):
+        (gv, gc) = general
+        assert not (fc & ~gc).any()
+        assert (fv[fc] == gv[fc]).all()
+        assert fc.sum() >= 0.98 * gc.sum() and 0 < gc.sum() < gc.size
+    confident = np.arange(c) % 4 == 0
+    assert fast[1][confident].mean() > 0.9  # the confident rows near the limit are settled too
+
+
+def test_the_second_pass_applies_each_candidates_own_tie_rule(digits, monkeypatch):
     # A batch with a candidate whose units 3 and 7 are bit-identical (unit 7 never wins) and
     # one whose unit 7 beats unit 2 by far less than the float32 bound but more than the
     # float64 one: its rows take the second pass, which must not skip that unit 7.
@@ -628,6 +683,42 @@ def test_the_second_pass_in_a_row_chunk_applies_each_candidates_own_tie_rule(dig
     assert got.tolist() == [reference_score(man, c, X, y) for c in cands]
     assert seen["pairs"] > 20 and exact["pairs"] < seen["pairs"]  # settled by the float64 pass
     assert got[1] != float(np.mean(y == 2))  # unit 7 did win rows
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_the_second_pass_takes_many_chunks_uncertain_pairs_at_once_and_settles_them_exactly(metric, monkeypatch):
+    # A one-layer model's float64 second pass runs on the uncertain pairs of many row chunks
+    # at once, cut by candidate among the workers: a worker left without a chunk takes those
+    # gathered so far while the last chunks run, the rest follow at the end. So one BLAS call
+    # per candidate per part instead of one per candidate per chunk. Every row it settles is
+    # the fixed-order path's value, whatever the chunking and the workers.
+    man, head, deltas, X, y = _random_d784_batch(metric, 12, 3000)
+    calls = []
+    real = M._Group.pairs64
+
+    def spy(self, spec, Xc, rows, slots):
+        calls.append((Xc.shape[0], rows.copy(), slots.copy()))
+        return real(self, spec, Xc, rows, slots)
+
+    monkeypatch.setattr(M._Group, "pairs64", spy)
+    units, valid, _ = M.row_units(man, head, deltas, X, y, chunk_rows=500, workers=2)  # 6 row chunks
+    # 6 chunks on 2 workers: one part while the last chunk runs, then at most one per worker
+    assert valid.all() and 1 <= len(calls) <= 3
+    assert all(n == len(X) for n, _, _ in calls)  # rows of the whole validation set
+    assert all((np.diff(s) >= 0).all() for _, _, s in calls)  # sorted by candidate
+    assert max(len(np.unique(r // 500)) for _, r, _ in calls) >= 4  # one call, many chunks' pairs
+    rows = np.concatenate([r for _, r, _ in calls])
+    slots = np.concatenate([s for _, _, s in calls])
+    assert len(rows) > 20 and len(set(zip(rows.tolist(), slots.tolist()))) == len(rows)  # each pair once
+    assert rows.max() >= 2500 and rows.min() < 500  # pairs from the first and last chunks
+    # each pair it saw, on the fixed-order path: the same values as the rows the batch reports
+    # (one group: slot 0 the head, slot i delta i, as row_units' columns)
+    sets = [M.check_params(man, head)] + [M.apply_update(head, d) for d in deltas]
+    exact, ok = M._exact_results(M.model_spec(man), M._Group(M.model_spec(man), sets, 9), X, y, rows, slots, metric)
+    assert ok.all() and (units[rows, slots] == exact).all()
+    calls.clear()
+    again, _, _ = M.row_units(man, head, deltas, X, y, workers=1)
+    assert len(calls) == 1 and (again == units).all()
 
 
 def test_scratch_buffers_are_reused_within_a_thread_and_never_shared_between_threads():
