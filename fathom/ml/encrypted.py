@@ -258,28 +258,30 @@ def committee_seconds(rows: int, inputs: int, batch_size: int) -> float:
     return (batch_size + 1) * rows * (inputs + 1) * DECRYPT_SECONDS
 
 
-def budget_seconds(scoring_timeout: int) -> float:
+def budget_seconds(scoring_timeout: int, margin: float = COMMIT_MARGIN_SECONDS) -> float:
     """The Paillier work a batch may take: the scoring window (a quarter of the scoring timeout,
-    from the report deadline to the commit close) less `COMMIT_MARGIN_SECONDS`."""
-    return scoring_timeout / BUDGET_SHARE - COMMIT_MARGIN_SECONDS
+    from the report deadline to the commit close) less `margin`, the time left to commit
+    (`COMMIT_MARGIN_SECONDS` when a bounty is opened)."""
+    return scoring_timeout / BUDGET_SHARE - margin
 
 
-def check_budget(manifest: Mapping[str, object], batch_size: int, scoring_timeout: int) -> tuple[int, int]:
+def check_budget(manifest: Mapping[str, object], batch_size: int, scoring_timeout: int,
+                 margin: float = COMMIT_MARGIN_SECONDS) -> tuple[int, int]:
     """The mode's size bound, checked before a bounty is opened (and by each member before it
-    joins): a linear model (logistic or softmax, one-vs-rest), at most `MAX_WEIGHTS`
-    ciphertexts per model or update, and a batch's Paillier work (`committee_seconds`)
-    within `budget_seconds(scoring_timeout)`. Returns (rows, inputs)."""
+    joins, with `margin` 0): a linear model (logistic or softmax, one-vs-rest), at most
+    `MAX_WEIGHTS` ciphertexts per model or update, and a batch's Paillier work
+    (`committee_seconds`) within `budget_seconds(scoring_timeout, margin)`. Returns (rows, inputs)."""
     task_of(manifest)
     spec = models.model_spec(manifest)
     rows, inputs = spec.outputs, spec.d
     _check_size(rows, inputs)
     seconds = committee_seconds(rows, inputs, batch_size)
-    if seconds > budget_seconds(scoring_timeout):
-        needed = int(np.ceil((seconds + COMMIT_MARGIN_SECONDS) * BUDGET_SHARE))
+    if seconds > budget_seconds(scoring_timeout, margin):
+        needed = int(np.ceil((seconds + margin) * BUDGET_SHARE))
         raise EncryptedModeError(
             f"a batch of {batch_size} encrypted updates of {rows * (inputs + 1)} weights costs each committee member "
-            f"up to {seconds:.0f} s of Paillier work, more than the {budget_seconds(scoring_timeout):.0f} s a "
-            f"{scoring_timeout} s scoring timeout leaves for it (a quarter, less {COMMIT_MARGIN_SECONDS} s to commit): "
+            f"up to {seconds:.0f} s of Paillier work, more than the {budget_seconds(scoring_timeout, margin):.0f} s a "
+            f"{scoring_timeout} s scoring timeout leaves for it (a quarter, less {margin:.0f} s to commit): "
             f"use --timeout {needed} or more, or a smaller batch or model")
     return rows, inputs
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -347,3 +348,41 @@ def test_an_encrypted_bounty_takes_no_max_epsilon_no_admission_and_no_mlp(world,
         open_bounty(market, store, requester.key, tmp_path, (mlp, models.init_model(mlp, seed=0)), val, terms,
                     encrypted_weights=True)
     assert market.bounty_count() == count
+
+
+def test_attack_B4_an_encrypted_bounty_opened_before_the_commit_margin_is_still_joined_by_upgraded_members():
+    """Review 14: B4's commit margin made `check_budget` a quarter of the timeout less 60 s, and
+    a member ran the same check before joining, so a bounty opened earlier with 90-150 s of
+    budgeted work at the 600 s floor (the 1,024-weight bound at a batch of 8: 92 s) was
+    Unservable to every upgraded member and stranded until its requester cancelled. `bounty open`
+    keeps the margin; a member checks with none (the estimate is four times the measured cost)."""
+    manifest = models.make_manifest("logistic", 1023, 2, metric="accuracy")  # 1,024 weights: MAX_WEIGHTS
+    batch, timeout = 8, 600
+    seconds = encrypted.committee_seconds(1, 1023, batch)
+    assert encrypted.budget_seconds(timeout) < seconds <= encrypted.budget_seconds(timeout, margin=0)
+    with pytest.raises(encrypted.EncryptedModeError, match="less 60 s to commit"):
+        encrypted.check_budget(manifest, batch, timeout)  # a new bounty: refused, with the --timeout that fits
+    assert encrypted.check_budget(manifest, batch, timeout, margin=0) == (1, 1023)  # a member's pre-join check
+    with pytest.raises(encrypted.EncryptedModeError):  # beyond the old bound, a member still refuses it
+        encrypted.check_budget(manifest, batch * 2, timeout, margin=0)
+
+
+def test_attack_B4_a_members_pre_join_check_takes_a_bounty_opened_before_the_commit_margin(monkeypatch):
+    """Review 14, through the member's own check (`Reports._check_servable`, before it bonds):
+    the 92 s bounty above is joined, one beyond the old bound is still Unservable."""
+    from fathom.roles.oracle import reports
+
+    manifest = models.make_manifest("logistic", 1023, 2, metric="accuracy")
+    head = SimpleNamespace(manifest=manifest, metric="accuracy")
+    monkeypatch.setattr(reports, "check_validation_fits", lambda model, val: None)
+    monkeypatch.setattr(reports.significance, "confidence_of", lambda brief: 0.95)
+    monkeypatch.setattr(reports, "max_epsilon_of", lambda brief: None)
+
+    def member(batch: int) -> SimpleNamespace:
+        params = {"metric": b"accuracy", "higherIsBetter": True, "batchSize": batch, "scoringTimeout": 600}
+        reader = SimpleNamespace(model=lambda i: head, params=params, paillier_public=object(), opening_brief={})
+        return SimpleNamespace(reader=lambda b: reader, _validation_set=lambda b: None)
+
+    reports.Reports._check_servable(member(8), 1)  # joined: 92 s, within the quarter it was opened under
+    with pytest.raises(reports.Unservable, match="beyond what a member can decrypt in time"):
+        reports.Reports._check_servable(member(16), 1)

@@ -753,3 +753,59 @@ def test_f4_at_min_scoring_timeout_the_nodes_deadlines_end_before_the_commit_clo
     encrypted.check_budget(manifest, fits, timeout)
     with pytest.raises(encrypted.EncryptedModeError, match="less 60 s to commit"):
         encrypted.check_budget(manifest, fits + 1, timeout)
+
+
+class _NamedButNeverJoined:
+    """A stand-in market: a trusted-mode bounty naming this node and three of the requester's
+    members. The node refused it before bonding (quarantined: outside its policy, Unjoinable or
+    Unservable), so it never opted in. Settling; its next batch reported by the requester's
+    members, never settled, past its timeout."""
+
+    def __init__(self, me: str, joined: bool) -> None:
+        self.sent: list[str] = []
+        self.members = ["0x" + f"{i:02x}" * 20 for i in (1, 2, 3)] + [me]
+        self.opted = 0b1111 if joined else 0b0111
+
+    def bounty(self, bounty_id, block="latest"):
+        return {"nextBatch": 0, "trustSingleOracle": False}
+
+    def batch(self, bounty_id, k, block="latest"):
+        return {"submissions": 4, "decided": False, "timeoutAt": 1_000, "reportedMask": 0b0111}
+
+    def now(self):
+        return 2_000
+
+    def committee(self, bounty_id):
+        return self.members, self.opted, 0
+
+    def commits(self, bounty_id, k):
+        return {"committedMask": 0b0111, "revealAt": 900, "sittingOut": 0b1000}
+
+    def settle(self, *args):
+        self.sent.append("settle")
+
+    def void(self, *args):
+        self.sent.append("void")
+
+    def close(self, bounty_id):
+        self.sent.append("close")
+
+
+@pytest.mark.parametrize("joined", [False, True], ids=["named, refused before joining", "joined, then quarantined"])
+def test_attack_B1_a_quarantined_node_that_never_joined_pays_nothing_to_decide_the_requesters_batches(monkeypatch, joined):
+    """Review 14: review 13's B1 (a quarantined node decides the next batch once its timeout
+    passed, so that its bond comes back) ran for every quarantined bounty, joined or not. A
+    requester named honest nodes it knew would refuse (naming needs no consent), had its own
+    members report and never settle, and each named node paid the settlement (up to ~9.5M gas)
+    of every batch. Only a node holding a bond there decides: it needs the batch decided to leave."""
+    me = "0x" + "ee" * 20
+    monkeypatch.setattr(Market, "reports_of", staticmethod(lambda events, b, k, reporters: [(b"", ())] * len(reporters)))
+    chain = _NamedButNeverJoined(me, joined)
+    node = object.__new__(oracle_module.OracleNode)
+    node.market, node.address, node.confirmations = chain, me, 3
+    node._left_bounties, node._wound_up = set(), set()
+    node._latest = lambda bounty_id: []
+    node._say = lambda message: None
+    over = oracle_module.OracleNode.wind_up(node, 7, head=100, settled="Settling", status="Settling", quarantined=True)
+    assert over is False
+    assert chain.sent == (["settle"] if joined else []), chain.sent

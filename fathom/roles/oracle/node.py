@@ -464,7 +464,7 @@ class OracleNode(Duties, Reports):
             confirmed = max(head - self.confirmations, 0)
             view = self.market.bounty(bounty_id, confirmed)
             if self.market.batch(bounty_id, view["nextBatch"], confirmed)["submissions"]:
-                if quarantined:
+                if quarantined and self._joined(bounty_id):  # review 14: only to free its own bond
                     self._decide_due(bounty_id)
                 return False  # a batch still to decide: served (or, quarantined, sat out) first
             if self._joined(bounty_id):
