@@ -24,7 +24,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     using SafeERC20 for IERC20;
 
     /// @dev Working memory of a settlement (keeps the stack shallow).
-    /// @dev st.agreed when fewer than a quorum of full reports were given (rule R7a): no vote.
+    /// @dev st.agreed when no vote has a quorum and some submission is UNAVAILABLE to a quorum
+    ///      (rule R7a): the batch is decided without a version.
     uint256 private constant NO_VOTE = type(uint256).max;
 
     struct Settlement {
@@ -40,7 +41,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 bestIndex; // the merged update with the largest share (the lowest id on ties): the version's author
         uint256 agreed; // the first report of the (merged CID, shares) vote a quorum names (rule R5); NO_VOTE: none
         uint256 deviantMask; // bit r = the r-th report
-        uint256 partialMask; // bit r = the r-th report says UNAVAILABLE somewhere (rule R7a): no fee, no vote
+        uint256 partialMask; // bit r = the r-th report says UNAVAILABLE somewhere (rule R7a): no fee, never deviant for its vote
         uint256 burned;
         address token;
         uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
@@ -49,6 +50,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 ownCodec;
         uint256 quorum; // more than half of the committee (rule R4)
         bool noMajority; // some median has fewer than a quorum of reports within tolerance, or no vote a quorum
+        bool lost; // some submission is UNAVAILABLE to a quorum of the committee (rule R7a)
         uint256[] lanes; // calldata offset of the r-th report's scores
         uint256[] mergedDigest; // the r-th report's merged-model CID
         uint256[] mergedCodec;
@@ -819,14 +821,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _payOracles(st, b, fees);
     }
 
-    /// @dev Pass 1: the median of the reported keys per submission and of the merged model's
-    ///      (last; RewardMath.median: the middle one, or for an even count the midpoint of the
-    ///      two middle ones), the reporters that lie further than the tolerance from one (bit
-    ///      r = the r-th report), and whether a quorum of reports lies within the tolerance of
-    ///      every median (else st.noMajority). Rule R7a: a report's UNAVAILABLE (2^32 - 2) is
-    ///      no key: each median, deviance and agreement count is over the other reports; when
-    ///      a quorum of the committee says UNAVAILABLE the median is invalid and nobody is
-    ///      deviant on it; a report with any UNAVAILABLE is partial (st.partialMask).
+    /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
+    ///      middle one, or for an even count the midpoint of the two middle ones), the
+    ///      reporters that lie further than the tolerance from one (bit r = the r-th report),
+    ///      and whether a quorum of reports lies within the tolerance of every median (else
+    ///      st.noMajority); then the vote and the merged model's median (_vote, medians[n]).
+    ///      Rule R7a: a report's UNAVAILABLE (2^32 - 2) is no key: each median, deviance and
+    ///      agreement count is over the other reports; when a quorum of the committee says
+    ///      UNAVAILABLE the median is invalid, nobody is deviant on it (st.lost); a report with
+    ///      any UNAVAILABLE is partial (st.partialMask).
     function _medians(Settlement memory st) private pure returns (uint256[] memory medians) {
         medians = new uint256[](st.n + 1); // the batch's submissions, then the merged model
         uint256[] memory lanes = st.lanes;
@@ -850,12 +853,14 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         st.deviantMask = (acc >> 64) & 0xffff;
         st.partialMask = (acc >> 160) & 0xffff;
         st.noMajority = (acc >> 128) & 1 != 0;
-        if (!st.noMajority) _vote(st);
+        st.lost = (acc >> 130) & 1 != 0;
+        if (!st.noMajority) _vote(st, medians);
     }
 
     /// @dev Pass 1 for any number of reports (rule R7a: UNAVAILABLE is no key): insertion sort
-    ///      of each slot's available keys into scratch memory, then the median, the deviant
-    ///      mask (from bit 64 of acc), no majority (bit 128) and the partial mask (from bit 160).
+    ///      of each submission's available keys into scratch memory, then the median, the
+    ///      deviant mask (from bit 64 of acc), no majority (bit 128), some submission
+    ///      UNAVAILABLE to a quorum (bit 130) and the partial mask (from bit 160).
     function _mediansAny(uint256[] memory lanes, uint256[] memory medians, uint256 kx, uint256 acc)
         private
         pure
@@ -872,7 +877,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // UNAVAILABLE's key; kx from bit 32 is spare: ux is kept there
             kx := or(kx, shl(32, and(add(xor(0xfffffffe, kx), iszero(kx)), 0xffffffff)))
             // scratch: the sorted keys, past the free memory pointer
-            for { let i := 0 } lt(i, mload(medians)) { i := add(i, 1) } {
+            // the submissions only: the merged model's median is the vote's (_vote)
+            for { let i := 0 } lt(i, sub(mload(medians), 1)) { i := add(i, 1) } {
                 let a := 0 // available keys so far
                 for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
                     let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), shl(2, i)), and(kx, 0xffffffff))
@@ -895,7 +901,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 // med = a % 2 == 1 ? sorted[a / 2]
                 //     : (sorted[a / 2 - 1] == 0 ? 0 : (sorted[a / 2 - 1] + sorted[a / 2]) / 2)
                 let med := 0
-                if lt(sub(mload(lanes), a), shr(32, and(acc, 0xffffffffffffffff))) {
+                let lost := iszero(lt(sub(mload(lanes), a), shr(32, and(acc, 0xffffffffffffffff))))
+                acc := or(acc, shl(130, lost))
+                if iszero(lost) {
                     let half := shr(1, a)
                     med := mload(add(mload(0x40), shl(5, half)))
                     if iszero(and(a, 1)) {
@@ -920,21 +928,27 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return acc;
     }
 
-    /// @dev Pass 1c (rules R4, R5, R7, R7a): a full report's shares and merged CID are one
-    ///      vote, keccak256(shares, digest, codec) (packed; honest members compute identical
-    ///      ones, G7); a partial report does not vote (it could not compute one). A quorum must
-    ///      name one vote (st.agreed: its first report), else no decision (st.noMajority); a
-    ///      full report naming another is deviant. With fewer than a quorum of full reports
-    ///      there is no vote (st.agreed = NO_VOTE): the batch is decided without a version.
-    function _vote(Settlement memory st) private pure {
+    /// @dev Pass 1c (rules R4, R5, R7, R7a): a report's shares and merged CID are one vote,
+    ///      keccak256(shares, digest, codec) (packed; honest members compute identical ones,
+    ///      G7). A partial report votes over what it fetched (its UNAVAILABLE slots get no
+    ///      share); one whose merged score is UNAVAILABLE names no vote. A quorum must name one
+    ///      vote (st.agreed: its first report); a full report naming another is deviant only
+    ///      when a quorum of full reports named the agreed one (then an honest full report is
+    ///      among them, and every honest full report names it), a partial report never. The
+    ///      merged model's median, deviance and agreement are over the reports naming the
+    ///      agreed vote (medians[n]). No vote has a quorum: no decision (st.noMajority), unless
+    ///      some submission is UNAVAILABLE to a quorum (st.lost): then the batch is decided
+    ///      without a version (st.agreed = NO_VOTE), so that submission is slashed, not voided.
+    function _vote(Settlement memory st, uint256[] memory medians) private pure {
         uint256 m = st.m;
         uint256 n = st.n;
-        uint256 partial_ = st.partialMask;
         uint256[] memory votes = new uint256[](m);
+        uint256 voters = 0;
         for (uint256 r = 0; r < m; ++r) {
             uint256 lane = st.lanes[r];
             uint256 digest = st.mergedDigest[r];
             uint256 codec = st.mergedCodec[r];
+            uint256 score;
             assembly ("memory-safe") {
                 // the shares: 2n bytes after the n + 1 scores of 4 bytes each (rule R1)
                 let p := mload(0x40)
@@ -942,29 +956,115 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 mstore(add(p, shl(1, n)), digest)
                 mstore8(add(p, add(shl(1, n), 0x20)), codec)
                 mstore(add(votes, shl(5, add(r, 1))), keccak256(p, add(shl(1, n), 0x21)))
+                score := shr(224, calldataload(add(lane, shl(2, n)))) // the merged model's score
             }
+            // slither-disable-next-line incorrect-equality (a score compared with UNAVAILABLE's code, not a time or a balance)
+            if (score == RewardMath.UNAVAILABLE) st.partialMask |= 1 << r;
+            else voters |= 1 << r;
         }
-        if (m - _popcount(partial_) < st.quorum) {
-            st.agreed = NO_VOTE;
-            return;
-        }
+        uint256 full = ((1 << m) - 1) & ~st.partialMask;
         for (uint256 r = 0; r < m; ++r) {
-            if ((partial_ >> r) & 1 != 0) continue;
-            uint256 same = 0;
+            if ((voters >> r) & 1 == 0) continue;
+            uint256 same = 0; // the reports naming r's vote
+            uint256 named = 0; // how many
             for (uint256 q = 0; q < m; ++q) {
                 // slither-disable-next-line incorrect-equality (a hash compared, not a time or a balance)
-                if (votes[q] == votes[r] && (partial_ >> q) & 1 == 0) ++same;
-            }
-            if (same >= st.quorum) {
-                st.agreed = r;
-                for (uint256 q = 0; q < m; ++q) {
-                    // slither-disable-next-line incorrect-equality (a hash and a mask bit compared, not a time or a balance)
-                    if (votes[q] != votes[r] && (partial_ >> q) & 1 == 0) st.deviantMask |= 1 << q;
+                if ((voters >> q) & 1 != 0 && votes[q] == votes[r]) {
+                    same |= 1 << q;
+                    ++named;
                 }
-                return;
+            }
+            if (named < st.quorum) continue;
+            st.agreed = r;
+            // slither-disable-next-line incorrect-equality (a mask compared, not a time or a balance)
+            if (same & full == same ? named >= st.quorum : _popcount(same & full) >= st.quorum) {
+                st.deviantMask |= full & ~same;
+            }
+            // three reports naming one vote: the closed form (the common case)
+            // slither-disable-next-line incorrect-equality (a mask and a count compared, not a time or a balance)
+            medians[n] = same == 7 && m == 3 ? _mergedMedian3(st) : _mergedMedian(st, same);
+            return;
+        }
+        if (st.lost) st.agreed = NO_VOTE;
+        else st.noMajority = true;
+    }
+
+    /// @dev _mergedMedian when three reports name the agreed vote: _medians3's closed form
+    ///      on their merged scores (one slot, each lane moved to the merged model's score). Its
+    ///      two arrays are scratch past the free memory pointer, not allocated (as _mediansAny's
+    ///      keys): nothing allocates while they are read, and an allocation here pushes every
+    ///      later one further out, which cost a settlement of 32 about 1,400 gas of memory.
+    function _mergedMedian3(Settlement memory st) private pure returns (uint256 med) {
+        uint256 at = 4 * st.n; // the merged model's score: after the n submissions' (rule R1)
+        uint256[] memory lanes = st.lanes;
+        uint256[] memory three;
+        uint256[] memory one; // one slot (_medians3 leaves the last one alone)
+        assembly ("memory-safe") {
+            three := mload(0x40)
+            mstore(three, 3)
+            mstore(add(three, 0x20), add(mload(add(lanes, 0x20)), at))
+            mstore(add(three, 0x40), add(mload(add(lanes, 0x40)), at))
+            mstore(add(three, 0x60), add(mload(add(lanes, 0x60)), at))
+            one := add(three, 0x80)
+            mstore(one, 2)
+        }
+        uint256 acc = _medians3(three, one, (_higher(st.status) ? 0 : 0xffffffff)
+            | (_u(st.scoring, SC_TOLERANCE, 32) << 32) | (st.quorum << 96));
+        assembly ("memory-safe") {
+            med := mload(add(one, 0x20))
+        }
+        st.deviantMask |= (acc >> 64) & 7;
+        if ((acc >> 128) & 1 != 0) st.noMajority = true;
+    }
+
+    /// @dev The merged model's median over the reports in `same` (those naming the agreed vote,
+    ///      rule R7a), its deviants (into st.deviantMask) and whether a quorum of them agrees
+    ///      with it (else st.noMajority). As _mediansAny does for a submission: the keys
+    ///      (key(s) = (s ^ kx) + (kx == 0) mod 2^32) sorted into scratch memory, RewardMath.median.
+    function _mergedMedian(Settlement memory st, uint256 same) private pure returns (uint256 med) {
+        uint256 tol = _u(st.scoring, SC_TOLERANCE, 32);
+        uint256 kx = _higher(st.status) ? 0 : 0xffffffff;
+        uint256 slot = 4 * st.n; // the merged model's score: after the n submissions' (rule R1)
+        uint256[] memory keys = st.lanes; // each report's lane; read as keys below
+        uint256 deviants = 0;
+        uint256 agree = 0;
+        assembly ("memory-safe") {
+            function keyAt(at, x) -> k {
+                k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
+            }
+            let base := mload(0x40) // scratch: the sorted keys, past the free memory pointer
+            let a := 0
+            for { let q := 0 } lt(q, mload(keys)) { q := add(q, 1) } {
+                if iszero(and(shr(q, same), 1)) { continue }
+                let k := keyAt(add(mload(add(keys, shl(5, add(q, 1)))), slot), kx)
+                let j := a
+                for {} gt(j, 0) { j := sub(j, 1) } {
+                    let prev := mload(add(base, shl(5, sub(j, 1))))
+                    if iszero(gt(prev, k)) { break }
+                    mstore(add(base, shl(5, j)), prev)
+                }
+                mstore(add(base, shl(5, j)), k)
+                a := add(a, 1)
+            }
+            // med = a % 2 == 1 ? sorted[a / 2]
+            //     : (sorted[a / 2 - 1] == 0 ? 0 : (sorted[a / 2 - 1] + sorted[a / 2]) / 2)
+            let half := shr(1, a)
+            med := mload(add(base, shl(5, half)))
+            if iszero(and(a, 1)) {
+                let lo := mload(add(base, shl(5, sub(half, 1))))
+                med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+            }
+            for { let q := 0 } lt(q, mload(keys)) { q := add(q, 1) } {
+                if iszero(and(shr(q, same), 1)) { continue }
+                let k := keyAt(add(mload(add(keys, shl(5, add(q, 1)))), slot), kx)
+                // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
+                let d := or(or(gt(k, add(med, tol)), gt(med, add(k, tol))), xor(iszero(k), iszero(med)))
+                deviants := or(deviants, shl(q, d))
+                agree := add(agree, iszero(d))
             }
         }
-        st.noMajority = true;
+        st.deviantMask |= deviants;
+        if (agree < st.quorum) st.noMajority = true;
     }
 
     /// @dev Pass 1 for three reports: the closed-form median, the deviant mask (from bit 64
@@ -981,7 +1081,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             // tolerance | head key << 32 | quorum << 160; deviant bits from 64, no majority at 128
             acc := or(and(shr(32, params), 0xffffffffffffffff), shl(160, shr(96, params)))
             params := and(params, 0xffffffff) // kx
-            for { let off := 0 } lt(off, shl(2, mload(medians))) { off := add(off, 4) } {
+            // the submissions only: the merged model's median is the vote's (_vote)
+            for { let off := 0 } lt(off, shl(2, sub(mload(medians), 1))) { off := add(off, 4) } {
                 let a := and(add(xor(shr(224, calldataload(add(l0, off))), params), iszero(params)), 0xffffffff)
                 let c := and(add(xor(shr(224, calldataload(add(l1, off))), params), iszero(params)), 0xffffffff)
                 let d := and(add(xor(shr(224, calldataload(add(l2, off))), params), iszero(params)), 0xffffffff)
@@ -1003,7 +1104,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
                 d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
-                // fewer than a quorum of the three within tolerance: no decision (bit 128)
+                // fewer than a quorum of the three within tolerance: no decision (bit 128; 103
+                // for the merged slot)
                 if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
             }
             acc := or(acc, shl(129, unavailable))
@@ -1025,7 +1127,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 n = st.n;
         uint256[] memory shares = new uint256[](n);
         uint256 versions = _u(st.status, ST_VERSIONS, 32);
-        // no vote (fewer than a quorum of full reports, R7a): every share 0, no version
+        // no vote (split, with a submission UNAVAILABLE to a quorum, R7a): every share 0, no version
         bool voted = st.agreed != NO_VOTE;
         uint256 lane = voted ? st.lanes[st.agreed] + 4 * (n + 1) : 0;
         uint256 sum = 0;

@@ -478,11 +478,10 @@ def encode_report(scores: Sequence[int], merged_score: int, shares: Sequence[int
 def one_winner_report(scores: Sequence[int], higher_is_better: bool = True) -> tuple[int, list[int]]:
     """The merged score and shares of a report that merges only its own best submission (a
     member that aggregates nothing): all of SHARE_TOTAL to `own_best`, whose score is the
-    merged model's; INVALID and no shares when every score is invalid; UNAVAILABLE and no
-    shares for a partial report (some score UNAVAILABLE: it computes no vote, R7a)."""
+    merged model's; INVALID and no shares when every score is invalid. A partial report
+    (some score UNAVAILABLE) votes over what it fetched (R7a): its best among the others."""
     shares = [0] * len(scores)
-    if UNAVAILABLE in scores:
-        return UNAVAILABLE, shares
+    scores = [INVALID if s == UNAVAILABLE else s for s in scores]
     if all(s == INVALID for s in scores):
         return INVALID, shares
     best = own_best(scores, higher_is_better)
@@ -690,8 +689,8 @@ class BatchDecision:
     voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
     merged_indices: tuple[int, ...] = ()  # positions merged into the new version (UpdateMerged)
     merged_median: int = 0  # the median key of the merged model's reported scores
-    partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): no fee, no vote
-    voted: bool = True  # False: fewer than a quorum of full reports, no vote, no version (R7a)
+    partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): no fee, never deviant for its vote
+    voted: bool = True  # False: no vote has a quorum and some submission is UNAVAILABLE to a quorum (R7a): no version
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -785,15 +784,19 @@ def decide_batch(
     submission's base version. `committee_size` (default: the number of reports) sets the
     quorum. `bonds_left` and `per_offence` predict the ETH slashed from deviant reporters.
 
-    The rule: the merged model's score is one more median (with every submission's). A
-    score of UNAVAILABLE (rule R7a) is no key: each median is over the other reports; one
-    that a quorum of the committee reports UNAVAILABLE is invalid (its contributor failed
-    to keep it available, F8) and nobody is deviant on it; a report with any UNAVAILABLE is
-    *partial*: it earns no fee and does not vote. If, for any median, fewer than a quorum
-    (more than half of the committee) of the reports agree with it (`agreeing`), or a
-    quorum of full reports is given and no (merged CID, share vector) vote among them is
-    named by a quorum (`agreed_vote`), the batch is voided; with fewer than a quorum of
-    full reports there is no vote, and the batch is decided without a version. A submission based more than MAX_LAG
+    The rule: per submission, the median of the reported keys. A score of UNAVAILABLE (rule
+    R7a) is no key: each median is over the other reports; one that a quorum of the
+    committee reports UNAVAILABLE is invalid (its contributor failed to keep it available,
+    F8) and nobody is deviant on it; a report with any UNAVAILABLE is *partial*: it earns no
+    fee, and it votes over what it fetched (a merged score UNAVAILABLE names no vote). If,
+    for any median, fewer than a quorum (more than half of the committee) of the reports
+    agree with it (`agreeing`), the batch is voided. The (merged CID, share vector) vote: the
+    first one a quorum of the reports names (`agreed_vote`) is agreed; a full report naming
+    another is deviant only when a quorum of full reports named it (a partial report never
+    is); the merged model's score is one more median, over the reports naming the agreed vote
+    only, with the same deviance and agreement rules. No vote with a quorum: the batch is
+    voided, or, when some submission is UNAVAILABLE to a quorum, decided without a version (so
+    that submission is slashed). A submission based more than MAX_LAG
     versions behind the head is stale: refunded, never merged nor slashed. The agreed
     vector is paid exactly, within the caps (`capped_shares`): when some share is positive,
     the vector is capped and the merged model's median beats the head, the merged model
@@ -802,8 +805,8 @@ def decide_batch(
     (the rest stays in escrow). Every other submission is rejected (stake back), or
     slashed when its median is invalid or its key plus `slash_margin` is below the head's
     key (never when stale). A reporter is deviant if its validity differs from a median's,
-    its key lies more than `tolerance` from it, or its vote is not the agreed one; the
-    others that are not partial share `oracle_fee_per_batch` equally."""
+    its key lies more than `tolerance` from it, or its vote is not the agreed one (as
+    above); the others that are not partial share `oracle_fee_per_batch` equally."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -845,20 +848,22 @@ def decide_batch(
 
     head_key = terms.head_key
 
-    # _medians: the submissions' medians, then the merged model's; deviants. R7a: UNAVAILABLE
-    # is no key: each median, deviance and agreement count is over the other reports, and a
-    # slot a quorum of the committee says UNAVAILABLE is invalid with nobody deviant on it
+    # _medians: the submissions' medians; deviants. R7a: UNAVAILABLE is no key: each median,
+    # deviance and agreement count is over the other reports, and a slot a quorum of the
+    # committee says UNAVAILABLE is invalid with nobody deviant on it (lost)
     medians: list[int] = []
     deviant = [False] * m
     partial = [False] * m
     no_majority = False
-    for i in range(n + 1):
-        scores_i = [reports[r][i] if i < n else merged_scores[r] for r in range(m)]
+    lost = False
+    for i in range(n):
+        scores_i = [reports[r][i] for r in range(m)]
         given = [(r, key(x, higher)) for r, x in enumerate(scores_i) if x != UNAVAILABLE]
         for r, x in enumerate(scores_i):
             partial[r] = partial[r] or x == UNAVAILABLE
         if m - len(given) >= q:
             medians.append(0)  # unavailable to a quorum: invalid (the contributor's duty, F8)
+            lost = True
             continue
         keys = [k for _r, k in given]
         med = median(keys)
@@ -868,23 +873,40 @@ def decide_batch(
                 deviant[r] = True
         if agreeing(keys, med, terms.tolerance) < q:
             no_majority = True
-    merged_median = medians.pop()
-    # _vote: the merged CID and the share vector are one vote; a quorum of the full reports must
-    # name one (a partial report does not vote); fewer than a quorum of full reports: no vote
+    # _vote: the merged CID and the share vector are one vote; a partial report votes over what
+    # it fetched, one whose merged score is UNAVAILABLE names none (and is partial); the merged
+    # model's median is over the reports naming the agreed vote
     cids = merged if merged is not None else [ZERO_CID] * m
-    full = [r for r in range(m) if not partial[r]]
-    voted = len(full) >= q
+    for r in range(m):
+        partial[r] = partial[r] or merged_scores[r] == UNAVAILABLE
+    voters = [r for r in range(m) if merged_scores[r] != UNAVAILABLE]
+
+    def vote(r: int) -> tuple[bytes, int, tuple[int, ...]]:
+        return bytes(cids[r][0]), int(cids[r][1]), tuple(int(x) for x in shares[r])
+
     agreed = None
-    if not no_majority and voted:
-        pick = agreed_vote([cids[r] for r in full], [shares[r] for r in full], q)
-        agreed = None if pick is None else full[pick]
-    if no_majority or (voted and agreed is None):
+    merged_median = 0
+    if not no_majority:
+        pick = agreed_vote([cids[r] for r in voters], [shares[r] for r in voters], q)
+        agreed = None if pick is None else voters[pick]
+        if agreed is None:
+            no_majority = not lost  # R7a: with a submission unavailable to a quorum, decided, no version
+        else:
+            same = [r for r in voters if vote(r) == vote(agreed)]
+            if sum(not partial[r] for r in same) >= q:
+                for r in range(m):
+                    if not partial[r] and r not in same:
+                        deviant[r] = True
+            keys = [key(merged_scores[r], higher) for r in same]
+            merged_median = median(keys)
+            for r, k in zip(same, keys):
+                if is_deviant(k, merged_median, terms.tolerance):
+                    deviant[r] = True
+            if agreeing(keys, merged_median, terms.tolerance) < q:
+                no_majority = True
+    if no_majority:
         return _voided(terms, submissions, medians, first_id, m, higher)
-    if agreed is not None:
-        for r in full:
-            if tuple(shares[r]) != tuple(shares[agreed]) or bytes(cids[r][0]) != bytes(cids[agreed][0]) \
-                    or cids[r][1] != cids[agreed][1]:
-                deviant[r] = True
+    voted = agreed is not None
 
     # _shares: stale bases (G1), the agreed vector within the caps
     stale = [base + MAX_LAG < terms.version_count for base in base_versions]

@@ -39,6 +39,7 @@ from roles_helpers import (  # world, fresh_chain: the module's chain fixtures
     fresh_chain,  # noqa: F401
     world,  # noqa: F401
     DATA,
+    STAKE,
     K,
     MANIFEST,
     Round,
@@ -202,6 +203,53 @@ def test_a_member_that_cannot_fetch_an_update_reports_it_unavailable_and_is_not_
     assert rnd.viewer.registry.functions.oracleInfo(rnd.oracles[3].address).call()[0] == stake_before
     assert rnd.viewer.claimable(rnd.oracles[3].address) == 0, "a partial report earns no fee (R7a)"
     assert rnd.viewer.claimable(rnd.oracles[0].address) > 0
+
+
+def test_attack_A_two_updates_each_withheld_from_one_member_kill_the_version_for_free(world: World, tmp_path):
+    """Review 12, finding A, against the nodes (R7a): committee of 3, a batch of 3. The honest
+    c0's update is served to every member; the attacker's two junk updates (trained with a
+    negligible step: not significant, never merged) are each served to every member but one,
+    update 1 not to member 0 and update 2 not to member 2, until their report deadlines.
+    Before, members 0 and 2 sent partial reports that did not vote (no merge, UNAVAILABLE
+    merged score): one full report of three, no vote, the batch decided without a version,
+    c0 unpaid, for the attacker's gas. Now a partial report merges what it fetched: the junk
+    gets no share, so all three members name the same merged model and shares, the version is
+    made, c0 is paid, and nobody is slashed."""
+    from fathom.roles.contributor import contribute
+
+    rnd = open_round(world, tmp_path, ["c0", "bad"], batchSize=3)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden1 = Peer(tmp_path / "hidden1", [shared])  # update 1: not reachable by member 0
+    hidden2 = Peer(tmp_path / "hidden2", [shared])  # update 2: not reachable by member 2
+    reach = {0: [hidden2], 1: [hidden1, hidden2], 2: [hidden1]}
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *reach[i]]) for i in range(3)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(3)]
+    rnd.contribute("c0", 0)
+    bad = rnd.contributors["bad"]
+    for hidden, shard in ((hidden1, 1), (hidden2, 2)):
+        contribute(rnd.market_of("bad"), hidden, bad.key, bid, *DATA[f"shard{shard}"], lr=1e-9, epochs=1,
+                   batch_size=32)
+    timeout = rnd.view()["scoringTimeout"]
+    for node in nodes:
+        node.tick()
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    rnd.drive(lambda: rnd.view()["nextBatch"] == 1, nodes=nodes)
+    events = rnd.events()
+    posted = {r["oracle"]: r for r in named(events, "ReportPosted", batch=0)}
+    assert len(posted) == 3
+    partial = [protocol.decode_report(posted[rnd.oracles[i].address]["scores"]) for i in (0, 2)]
+    assert partial[0][0][1] == protocol.UNAVAILABLE and partial[1][0][2] == protocol.UNAVAILABLE
+    votes = {(bytes(r["scores"])[-6:], str(r["merged"])) for r in posted.values()}
+    assert len(votes) == 1, "the partial reports name the full report's vote"
+    assert all(x not in (INVALID, protocol.UNAVAILABLE) for _s, x, _sh in partial), "they score their merge"
+    assert not named(events, "BatchVoided") and not named(events, "StakeSlashed")
+    assert not [e for e in named(events, "OracleSlashed") if e["amount"]]
+    assert len(named(events, "VersionAccepted")) == 1, "the version is made"
+    assert rnd.viewer.claimable(rnd.contributors["c0"].address) > STAKE, "c0 is paid its reward"
+    assert rnd.viewer.claimable(bad.address) == 2 * STAKE, "the junk: rejected, stakes back"
+    assert rnd.viewer.claimable(rnd.oracles[1].address) > 0, "the full report is paid"
+    assert rnd.viewer.claimable(rnd.oracles[0].address) == 0, "a partial report is not (R7a)"
 
 
 def test_attack_F8_timing_a_late_commitment_frames_the_node_that_could_not_fetch(world: World, tmp_path):

@@ -501,15 +501,26 @@ def test_r7a_attack_F8_timing_the_member_that_could_not_fetch_is_judged_on_nothi
 
 def test_r7a_an_update_unavailable_to_a_quorum_is_invalid_and_nobody_is_deviant_on_it():
     """R7a: a quorum (3 of 5) says UNAVAILABLE for update 0: it is invalid and its contributor
-    slashed; H1 and D, who scored it, are not deviant. Two full reports are no quorum: no vote,
-    no version, the batch decided (not voided)."""
+    slashed; H1 and D, who scored it, are not deviant. The three partial reports vote over what
+    they fetched (update 1, their own best): a quorum names it, so the version is made without
+    update 0, and H1 and D, full reports naming another vote, are not deviant (no quorum of
+    full reports named the agreed one). When no vote has a quorum (here: the partial reports
+    name none, their merged score UNAVAILABLE), the batch is decided without a version, never
+    voided, so the unavailable update still pays its slash."""
     reports = [[6_000, 6_000], [U, 6_000], [U, 6_000], [6_000, 6_000], [U, 6_000]]
     d = decide_batch(terms(), subs(A, B), reports, committee_size=5)
-    assert not d.voided and not d.voted and d.new_version is None
+    assert not d.voided and d.voted and d.new_version == 1 and d.merged_indices == (1,)
     assert d.medians[0] == 0 and d.decisions[0].outcome is Outcome.SLASHED
-    assert d.decisions[1].outcome is Outcome.REJECTED and d.decisions[1].returned == d.decisions[1].stake
+    assert d.decisions[1].outcome is Outcome.ACCEPTED
     assert d.deviant == (False,) * 5 and d.oracle_fees[1] == d.oracle_fees[2] == d.oracle_fees[4] == 0
     assert d.oracle_fees[0] == d.oracle_fees[3] > 0
+    own = [P.one_winner_report(r) for r in reports]
+    none = decide_batch(terms(), subs(A, B), reports, committee_size=5,
+                        merged_scores=[U if U in r else x for r, (x, _) in zip(reports, own)],
+                        shares=[[0, 0] if U in r else sh for r, (_, sh) in zip(reports, own)])
+    assert not none.voided and not none.voted and none.new_version is None
+    assert none.decisions[0].outcome is Outcome.SLASHED and none.decisions[1].outcome is Outcome.REJECTED
+    assert none.deviant == (False,) * 5
 
 
 def test_r7a_a_minority_claiming_unavailable_voids_at_most_it_never_slashes_a_fetched_update():
@@ -529,7 +540,8 @@ def test_r7a_no_scorer_reports_unavailable_for_a_measured_score():
     assert inspect.signature(significance.report_units).parameters["max_units"].default == MAX_SCORE
     assert P.quantise(float("inf"), 10**14) == MAX_SCORE
     assert P.quantise(metrics.METRIC_TABLE["mse"].high, 10**14) == MAX_SCORE
-    assert P.one_winner_report([6_000, U]) == (U, [0, 0]), "a partial report names no vote"
+    assert P.one_winner_report([6_000, U]) == (6_000, [P.SHARE_TOTAL, 0]), "a partial report votes over what it fetched"
+    assert P.one_winner_report([U, U]) == (INVALID, [0, 0]), "having fetched nothing, it merges nothing"
     with pytest.raises(P.ProtocolError, match="UNAVAILABLE is not a measurement"):
         P.dequantise(U, 10**14)
 
@@ -673,10 +685,20 @@ def test_decisions_keep_the_rules_invariants_on_random_batches(seed, higher, m, 
         assert x.burned + x.returned == x.stake and 0 <= x.burned <= x.stake
         if x.outcome is not Outcome.ACCEPTED:
             assert x.reward == 0
-    # R5: the merged model's score (by default each report's own best, `one_winner_report`) is one more median
-    columns = [[r[i] for r in reports] for i in range(n)] + [[P.one_winner_report(r, higher)[0] for r in reports]]
+    # R5: a quorum agrees with every submission's median; then a quorum names one vote (by
+    # default each report's own best, `one_winner_report`), and the merged model's score is one
+    # more median over the reports naming it (R7a)
+    q = P.quorum(m)
+    columns = [[r[i] for r in reports] for i in range(n)]
     agreed = all(P.agreeing([P.key(v, higher) for v in col], P.median([P.key(v, higher) for v in col]), t.tolerance)
-                 >= P.quorum(m) for col in columns)
+                 >= q for col in columns)
+    own = [P.one_winner_report(r, higher) for r in reports]
+    votes = [tuple(sh) for _x, sh in own]
+    first = next((r for r in range(m) if votes.count(votes[r]) >= q), None)
+    if agreed and first is not None:
+        col = [P.key(own[r][0], higher) for r in range(m) if votes[r] == votes[first]]
+        agreed = P.agreeing(col, P.median(col), t.tolerance) >= q
+    agreed = agreed and first is not None
     assert d.voided == (not agreed)
     if d.voided:
         assert all(x.outcome is Outcome.VOIDED and x.returned == x.stake for x in d.decisions) and d.head_score_after == head
@@ -740,6 +762,96 @@ def test_attack_A2_a_never_published_update_made_stale_kills_the_version_for_fre
     fetched = decide_batch(t, subs(A, B), [[U, 8_500]] * 3, committee_size=3, merged=[P.ZERO_CID] * 3,
                            merged_scores=[U] * 3, shares=[[0, 0]] * 3, base_versions=[0, 2])
     assert not fetched.voted and fetched.new_version is None and fetched.oracle_fees == (0, 0, 0)
+
+def _withheld(reports, merged_scores, shares, cids, size=3, **kw):
+    """Review 12's finding A on the model: update 0 an honest contributor's, updates 1 and 2 the
+    attacker's; head 5,000; a fee of 30."""
+    subs_ = [Submission(A, 10**16), Submission(B, 10**16), Submission(B, 10**16)]
+    return decide_batch(terms(oracle_fee_per_batch=30, **kw), subs_, reports, committee_size=size,
+                        merged=cids, merged_scores=merged_scores, shares=shares)
+
+
+CID1, CID2, CID3, CID4 = ((bytes([k]) * 32, 0x70) for k in (1, 2, 3, 4))
+
+
+def test_attack_A_model_two_updates_each_withheld_from_one_member_kill_the_version_for_free():
+    """Review 12, finding A (R7a), inverted. The attacker withholds its junk update 1 from H1
+    and update 2 from H2 (each available to q = 2: no slash, no void). Before, the two partial
+    reports did not vote: 1 < q full reports, no vote, no version, for gas. Now each votes over
+    what it fetched: all three name update 0 alone at 6,000, so the version is made and update
+    0 paid; H1 and H2 earn no fee, nobody is deviant, the junk is rejected at the head."""
+    reports = [[6_000, U, 5_000], [6_000, 5_000, U], [6_000, 5_000, 5_000]]
+    d = _withheld(reports, [6_000] * 3, [[10_000, 0, 0]] * 3, [CID1] * 3)
+    assert not d.voided and d.voted and d.new_version == 1 and d.merged_indices == (0,)
+    assert d.decisions[0].reward > 0 and [x.returned for x in d.decisions] == [10**16] * 3
+    assert d.oracle_fees == (0, 0, 30) and d.deviant == (False,) * 3
+    # the same with the node's defaults for the partial reports (`one_winner_report`)
+    assert decide_batch(terms(), [Submission(A, 1)] * 3, reports, committee_size=3).new_version == 1
+
+
+def test_attack_withheld_good_updates_split_the_vote_into_a_void_and_cost_their_reward():
+    """R7a (a): the attacker's updates 1 and 2 are good (5,500) and withheld from H1 and H2:
+    three votes, none with a quorum, nothing unavailable to a quorum: voided as R5's split is
+    (every stake back, no fee, nobody deviant). Served to all, they would have been paid."""
+    reports = [[6_000, U, 5_500], [6_000, 5_500, U], [6_000, 5_500, 5_500]]
+    shares = [[7_000, 0, 3_000], [7_000, 3_000, 0], [5_000, 2_500, 2_500]]
+    d = _withheld(reports, [6_200, 6_200, 6_300], shares, [CID2, CID3, CID4])
+    assert d.voided and d.new_version is None and d.oracle_fees == (0, 0, 0) and not any(d.deviant)
+    assert [x.returned for x in d.decisions] == [10**16] * 3
+    served = _withheld([[6_000, 5_500, 5_500]] * 3, [6_300] * 3, [shares[2]] * 3, [CID4] * 3)
+    assert served.new_version == 1 and served.decisions[1].reward > 0 and served.decisions[2].reward > 0
+
+
+def test_attack_a_coalition_joining_a_partial_vote_slashes_no_honest_full_report():
+    """R7a (a), committee 5: a good update 1 unavailable to H1; dishonest D1, D2 name H1's
+    subset vote {0}: it has a quorum (one partial), the version is made without update 1 (its
+    stake back, as the split's void gave it), and the honest full reports naming {0, 1} are not
+    deviant: a vote is deviant only against one a quorum of full reports named."""
+    sub, full, dis = [6_000, U, 5_000], [6_000, 5_500, 5_000], [6_000, 5_500, 5_000]
+    d = _withheld([sub, full, full, dis, dis], [6_000, 6_200, 6_200, 6_000, 6_000],
+                  [[10_000, 0, 0], [7_000, 3_000, 0], [7_000, 3_000, 0], [10_000, 0, 0], [10_000, 0, 0]],
+                  [CID1, CID2, CID2, CID1, CID1], size=5)
+    assert d.new_version == 1 and d.merged_indices == (0,) and d.head_score_after == 6_000
+    assert d.deviant == (False,) * 5 and d.oracle_fees[0] == 0 and d.oracle_fees[1] > 0
+
+
+def test_attack_a_lazy_member_voting_with_a_dishonest_partner_cannot_decide_the_vote():
+    """R7a (b): a lazy member (UNAVAILABLE everywhere) and a dishonest full partner name a junk
+    vote (update 2 at 9,000); three honest full reports name theirs: the honest vote decides,
+    the partner is deviant, the lazy member earns nothing and is not deviant. With an honest
+    member late, the two can only void (as two full reports could)."""
+    h, lazy, dis = [6_000, 5_000, 5_000], [U, U, U], [6_000, 5_000, 5_000]
+    d = _withheld([h, h, h, lazy, dis], [6_000, 6_000, 6_000, 9_000, 9_000],
+                  [[10_000, 0, 0]] * 3 + [[0, 0, 10_000]] * 2, [CID1] * 3 + [CID4] * 2, size=5)
+    assert d.new_version == 1 and d.head_score_after == 6_000
+    assert d.deviant == (False, False, False, False, True) and d.oracle_fees[3] == d.oracle_fees[4] == 0
+    late = _withheld([h, h, lazy, dis], [6_000, 6_000, 9_000, 9_000],
+                     [[10_000, 0, 0]] * 2 + [[0, 0, 10_000]] * 2, [CID1] * 2 + [CID4] * 2, size=5)
+    assert late.voided and late.new_version is None
+
+
+def test_attack_claiming_unavailable_escapes_neither_merged_deviance_nor_buys_a_vote():
+    """R7a (c): D claims update 2 UNAVAILABLE. Naming the agreed vote with a merged score of
+    9,000, it is judged on it (deviant); naming a junk vote, it is not deviant for the vote but
+    earns no fee and decides nothing."""
+    h, d_ = [6_000, 5_000, 5_000], [6_000, 5_000, U]
+    judged = _withheld([h, h, d_], [6_000, 6_000, 9_000], [[10_000, 0, 0]] * 3, [CID1] * 3)
+    assert judged.head_score_after == 6_000 and judged.deviant == (False, False, True)
+    junk = _withheld([h, h, d_], [6_000, 6_000, 9_000], [[10_000, 0, 0]] * 2 + [[0, 10_000, 0]], [CID1] * 2 + [CID4])
+    assert junk.merged_indices == (0,) and junk.deviant == (False,) * 3 and junk.oracle_fees == (15, 15, 0)
+
+
+def test_r7a_a_split_vote_with_an_update_unavailable_to_a_quorum_slashes_it_and_is_decided():
+    """R7a: update 2 unavailable to H1-H3 (u = 3 >= q), good update 1 to H1 too; the votes split
+    three ways: decided without a version (never voided), update 2 slashed, nobody deviant."""
+    r1, r23, r45 = [6_000, U, U], [6_000, 5_500, U], [6_000, 5_500, 5_500]
+    d = _withheld([r1, r23, r23, r45, r45], [6_000, 6_200, 6_200, 6_300, 6_300],
+                  [[10_000, 0, 0], [7_000, 3_000, 0], [7_000, 3_000, 0], [5_000, 2_500, 2_500], [5_000, 2_500, 2_500]],
+                  [CID1, CID2, CID2, CID4, CID4], size=5)
+    assert not d.voided and not d.voted and d.new_version is None and not any(d.deviant)
+    assert d.decisions[2].outcome is Outcome.SLASHED and d.decisions[1].outcome is Outcome.REJECTED
+    assert d.oracle_fees[3] > 0 and d.oracle_fees[0] == 0
+
 
 def test_r5_a_member_names_shares_only_where_its_own_score_beats_the_head():
     """R5's caps as the node applies them (`report_shares`): a candidate whose significant gain

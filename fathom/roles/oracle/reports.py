@@ -3,7 +3,8 @@
 Rule F8: a batch's updates are fetched by a thread pool under the batch's report deadline,
 `timeoutAt - scoringTimeout / REPORT_RESERVE`; an update that is `Unavailable` is fetched
 again until then; at the deadline the member reports it UNAVAILABLE (R7a: never INVALID,
-and never judged on it), a *partial* report that names no merged model and no shares. An
+and never judged on it), a *partial* report that still votes over what it fetched: it merges
+the updates it could score, gives its UNAVAILABLE ones no share and scores that merge. An
 update that opened and is malformed (`RejectionError`, `ModelError`) scores INVALID (F4). The validation set is the one committed on chain (F3), and a bounty
 the node cannot serve raises `Unservable` (quarantined by the node, F9). An update already
 stale at this batch's settlement (G1: based more than MAX_LAG versions behind the head) is
@@ -209,7 +210,7 @@ class Reports:
             self._note(bounty_id, first_id + i, "unavailable at the report deadline, reported UNAVAILABLE", exc)
         valid = sorted(updates)
         # R7a: what it could not fetch is UNAVAILABLE, never INVALID; such a partial report is
-        # judged only on what it scored, earns no fee and does not vote (no merge below)
+        # judged only on what it scored and earns no fee, and votes over what it fetched (below)
         scores = [protocol.UNAVAILABLE if i in missing else INVALID for i in range(len(records))]
         if updates:
             # the acceptance rule (F12): each candidate is reported as the head's recorded
@@ -225,9 +226,11 @@ class Reports:
                     self._say(f"bounty {bounty_id}: submission {first_id + i}: {diff.verdict} "
                               f"(difference {diff.mean:+.5f}, lower bound {diff.lcb:+.5f}, upper {diff.ucb:+.5f})")
         merged = ZERO_CID
-        merged_score, shares = (protocol.UNAVAILABLE if missing else INVALID), [0] * len(records)
-        if updates and not missing:
-            # R5, G1-G7: the batch's merged model and each update's share of what it adds
+        merged_score, shares = INVALID, [0] * len(records)
+        if updates:
+            # R5, G1-G7: the batch's merged model and each update's share of what it adds; a
+            # partial report merges the updates it fetched (its UNAVAILABLE ones get no share,
+            # R7a), so it votes with the others whenever what it missed would not be merged
             with _one_blas_thread():
                 decision = aggregate.decide(
                     head.manifest, head.arrays, head_version,

@@ -2063,14 +2063,16 @@ contract MarketHandler is IBountyMarketTypes {
     {
         uint32[] memory scores = _scores(id, batch, member, subs, noiseSeed, outlier);
         r.scores = MarketModel.encode(scores, _infos[id - 1].higher);
-        r.merged = outlier
+        // an honest partial report (mode 5) names its own merge of what it fetched (R7a)
+        r.merged = outlier && (noiseSeed >> 8) % 6 != 5
             ? Cid(keccak256(abi.encode("junk", noiseSeed)), 0x55)
             : Cid(keccak256(abi.encode("merged", id, batch, _ownBest(scores, _infos[id - 1].higher))), 0x70);
     }
 
     /// @dev Honest: each submission's truth with a little noise. Outlier: all invalid, all 0,
-    ///      all the best valid score, random, or all UNAVAILABLE (R7a: a member claiming it could
-    ///      fetch nothing, to earn a fee or dodge a charge).
+    ///      all the best valid score, random, all UNAVAILABLE (R7a: a member claiming it could
+    ///      fetch nothing, to earn a fee or dodge a charge), or an honest partial report (one
+    ///      submission UNAVAILABLE, the others the truth, voting over what it fetched).
     function _scores(uint256 id, uint256 batch, uint256 member, uint256 subs, uint256 noiseSeed, bool outlier)
         internal
         view
@@ -2078,7 +2080,7 @@ contract MarketHandler is IBountyMarketTypes {
     {
         uint256 first = batch * market.getBounty(id).batchSize;
         uint256 tol = _tolerance(id);
-        uint256 mode = (noiseSeed >> 8) % 5;
+        uint256 mode = (noiseSeed >> 8) % 6;
         scores = new uint32[](subs);
         for (uint256 i = 0; i < subs; ++i) {
             if (!outlier) scores[i] = _noisy(_truth[id][first + i], noiseSeed, member * 1000 + i, tol);
@@ -2086,13 +2088,15 @@ contract MarketHandler is IBountyMarketTypes {
             else if (mode == 1) scores[i] = 0;
             else if (mode == 2) scores[i] = INVALID - 2;
             else if (mode == 3) scores[i] = uint32(uint256(keccak256(abi.encode(noiseSeed, i))));
-            else scores[i] = INVALID - 1; // UNAVAILABLE
+            else if (mode == 4 || i == (noiseSeed >> 16) % subs) scores[i] = INVALID - 1; // UNAVAILABLE
+            else scores[i] = _noisy(_truth[id][first + i], noiseSeed, member * 1000 + i, tol);
         }
     }
 
     function _ownBest(uint32[] memory scores, bool higher) internal pure returns (uint256 best) {
         uint64 bestKey = 0;
         for (uint256 i = 0; i < scores.length; ++i) {
+            if (scores[i] == INVALID - 1) continue; // UNAVAILABLE: not fetched, not merged (R7a)
             uint64 k = MarketModel.key(scores[i], higher);
             if (k > bestKey) {
                 bestKey = k;
@@ -2586,10 +2590,11 @@ contract MarketHandler is IBountyMarketTypes {
         _mismatch("settleBatch: slashed an oracle that did not report");
     }
 
-    /// @dev Every score of a report (the merged model's too) is UNAVAILABLE (R7a).
+    /// @dev Every submission's score of a report is UNAVAILABLE (R7a; it then votes for merging
+    ///      nothing, its merged score INVALID, and is deviant on nothing).
     function _allUnavailable(bytes memory report) internal pure returns (bool) {
         uint256 n = (report.length - 4) / 6;
-        for (uint256 i = 0; i <= n; ++i) {
+        for (uint256 i = 0; i < n; ++i) {
             if (MarketModel.scoreAt(report, i) != INVALID - 1) return false;
         }
         return true;

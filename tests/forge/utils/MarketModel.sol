@@ -49,8 +49,9 @@ library MarketModel {
         uint64 mergedMedian;
         uint32 newHead;
         uint256 deviantMask; // bit r = report r is deviant
-        uint256 partialMask; // bit r = report r says UNAVAILABLE somewhere (R7a): no fee, no vote
-        bool noVote; // fewer than a quorum of full reports (R7a): no vote, no version
+        uint256 partialMask; // bit r = report r says UNAVAILABLE somewhere (R7a): no fee, never deviant for its vote
+        bool noVote; // no vote has a quorum and some submission is UNAVAILABLE to a quorum (R7a): no version
+        bool lost; // some submission is UNAVAILABLE to a quorum of the committee (R7a)
         uint256 good; // reports within tolerance everywhere, and not partial
         uint256 feeShare; // per good reporter
         uint256 totalBurned;
@@ -74,7 +75,8 @@ library MarketModel {
     }
 
     /// @dev A report that merges its own best submission only (its largest key, the lowest
-    ///      index on ties): all of the share to it, its score the merged model's.
+    ///      index on ties): all of the share to it, its score the merged model's. A partial
+    ///      report votes over what it fetched (R7a): an UNAVAILABLE submission is never its best.
     function encode(uint32[] memory scores, bool higher) internal pure returns (bytes memory) {
         uint256 n = scores.length;
         uint16[] memory shares = new uint16[](n);
@@ -82,6 +84,7 @@ library MarketModel {
         uint256 best = 0;
         uint64 bestKey = 0;
         for (uint256 i = 0; i < n; ++i) {
+            if (scores[i] == UNAVAILABLE) continue;
             uint64 k = key(scores[i], higher);
             if (k > bestKey) (bestKey, best) = (k, i);
         }
@@ -172,13 +175,13 @@ library MarketModel {
         }
     }
 
-    /// @dev Medians (the submissions', then the merged model's), deviants and agreement, over
-    ///      the reports that are not UNAVAILABLE for the slot (R7a); a slot a quorum says
-    ///      UNAVAILABLE is invalid, and nobody is deviant on it.
+    /// @dev The submissions' medians, deviants and agreement, over the reports that are not
+    ///      UNAVAILABLE for the slot (R7a); a slot a quorum says UNAVAILABLE is invalid, nobody
+    ///      is deviant on it (o.lost). The merged model's median is the vote's (_vote).
     function _pass1(Params memory p, bytes[] memory reports, Outcome memory o) private pure {
         uint256 m = reports.length;
         uint256 n = o.medians.length;
-        for (uint256 i = 0; i <= n; ++i) {
+        for (uint256 i = 0; i < n; ++i) {
             uint256 a = 0;
             for (uint256 r = 0; r < m; ++r) {
                 if (scoreAt(reports[r], i) == UNAVAILABLE) o.partialMask |= 1 << r;
@@ -201,9 +204,10 @@ library MarketModel {
                     if (deviants & (1 << j) != 0) o.deviantMask |= 1 << who[j];
                 }
                 if (agree < p.quorum) o.noMajority = true;
+            } else {
+                o.lost = true;
             }
-            if (i < n) o.medians[i] = med;
-            else o.mergedMedian = med;
+            o.medians[i] = med;
         }
     }
 
@@ -213,38 +217,69 @@ library MarketModel {
         for (uint256 j = 0; j < 2 * n; ++j) out[j] = report[4 * n + 4 + j];
     }
 
-    /// @dev R4, R5, R7: the (merged CID, shares) vote a quorum of reports names (agreed, the
-    ///      first such report), and the reports that name another one (deviant). No quorum:
-    ///      no decision (noMajority).
+    /// @dev R4, R5, R7, R7a: the (merged CID, shares) vote a quorum of reports names (agreed,
+    ///      the first such report; a partial report votes over what it fetched, one with an
+    ///      UNAVAILABLE merged score names none), the full reports that name another one
+    ///      (deviant, only when a quorum of full reports named the agreed vote), and the merged
+    ///      model's median over the reports naming the agreed vote. No vote has a quorum: no
+    ///      decision (noMajority), or, with some submission UNAVAILABLE to a quorum, decided
+    ///      without a version (noVote).
     function _vote(Params memory p, bytes[] memory reports, bytes32[] memory cids, uint256 n, Outcome memory o)
         private
         pure
         returns (uint256 agreed)
     {
         uint256 m = reports.length;
-        uint256 full = 0;
+        uint256 voters = 0;
         for (uint256 r = 0; r < m; ++r) {
-            if (o.partialMask & (1 << r) == 0) ++full;
-        }
-        if (full < p.quorum) {
-            o.noVote = true; // R7a: decided without a version
-            return 0;
+            if (scoreAt(reports[r], n) == UNAVAILABLE) o.partialMask |= 1 << r;
+            else voters |= 1 << r;
         }
         for (uint256 r = 0; r < m; ++r) {
-            if (o.partialMask & (1 << r) != 0) continue; // a partial report does not vote
-            uint256 votes = 0;
-            uint256 others = 0;
+            if (voters & (1 << r) == 0) continue;
+            uint256 same = 0;
+            uint256 named = 0;
+            uint256 fullSame = 0;
             for (uint256 q = 0; q < m; ++q) {
-                if (o.partialMask & (1 << q) != 0) continue;
-                if (cids[q] == cids[r] && keccak256(sharesOf(reports[q], n)) == keccak256(sharesOf(reports[r], n))) ++votes;
-                else others |= 1 << q;
+                if (voters & (1 << q) == 0) continue;
+                if (cids[q] == cids[r] && keccak256(sharesOf(reports[q], n)) == keccak256(sharesOf(reports[r], n))) {
+                    same |= 1 << q;
+                    ++named;
+                    if (o.partialMask & (1 << q) == 0) ++fullSame;
+                }
             }
-            if (votes >= p.quorum) {
-                o.deviantMask |= others;
-                return r;
+            if (named < p.quorum) continue;
+            if (fullSame >= p.quorum) {
+                for (uint256 q = 0; q < m; ++q) {
+                    if (o.partialMask & (1 << q) == 0 && same & (1 << q) == 0) o.deviantMask |= 1 << q;
+                }
             }
+            _merged(p, reports, n, same, named, o);
+            return r;
         }
-        o.noMajority = true;
+        if (o.lost) o.noVote = true; // R7a: decided without a version, the unavailable one slashed
+        else o.noMajority = true;
+    }
+
+    /// @dev The merged model's median, deviants and agreement over the `named` reports in `same`.
+    function _merged(Params memory p, bytes[] memory reports, uint256 n, uint256 same, uint256 named, Outcome memory o)
+        private
+        pure
+    {
+        uint64[] memory ks = new uint64[](named);
+        uint256[] memory who = new uint256[](named);
+        uint256 j = 0;
+        for (uint256 q = 0; q < reports.length; ++q) {
+            if (same & (1 << q) == 0) continue;
+            (ks[j], who[j]) = (key(scoreAt(reports[q], n), p.higher), q);
+            ++j;
+        }
+        o.mergedMedian = median(ks);
+        (uint256 deviants, uint256 agree) = _deviants(ks, o.mergedMedian, p.tolerance);
+        for (uint256 k = 0; k < named; ++k) {
+            if (deviants & (1 << k) != 0) o.deviantMask |= 1 << who[k];
+        }
+        if (agree < p.quorum) o.noMajority = true;
     }
 
     /// @dev R5: the agreed report's shares, paid only within the caps (a share only on a

@@ -22,33 +22,45 @@ def _key(score: int, higher: bool) -> int:
 
 def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps):
     """Outcome per submission (with its share), deviant reporters and the merged CID, straight
-    from SPECIFICATION.md; None when some median (the merged model's too) has fewer than a
-    quorum (more than half of the m members) agreeing, or no (merged CID, shares) vote has one."""
+    from SPECIFICATION.md; None when some median has fewer than a quorum (more than half of the
+    m members) agreeing, or no (merged CID, shares) vote has one, or the merged model's median
+    (over the reports naming the agreed vote, R7a) has fewer than a quorum agreeing."""
     n, m = len(reports[0]), len(reports)
+    q = m // 2 + 1
     head = _key(BASELINE, higher)
     medians, deviant = [], set()
-    for i in range(n + 1):
-        keys = sorted(_key(r[i] if i < n else merged_scores[j], higher) for j, r in enumerate(reports))
-        if m % 2:
-            med = keys[m // 2]
-        else:  # the midpoint of the two middle keys; invalid if the lower one is
-            med = 0 if keys[m // 2 - 1] == 0 else (keys[m // 2 - 1] + keys[m // 2]) // 2
-        medians.append(med)
+
+    def median_of(keys):
+        keys = sorted(keys)
+        if len(keys) % 2:
+            return keys[len(keys) // 2]
+        lo, hi = keys[len(keys) // 2 - 1], keys[len(keys) // 2]
+        return 0 if lo == 0 else (lo + hi) // 2  # the midpoint of the two middle keys; invalid if the lower one is
+
+    def judge(keyed):  # [(reporter, key)] -> the median, or None when fewer than a quorum agree
+        med = median_of([k for _j, k in keyed])
         agree = 0
-        for j, r in enumerate(reports):
-            k = _key(r[i] if i < n else merged_scores[j], higher)
+        for j, k in keyed:
             if (k == 0) != (med == 0) or abs(k - med) > tolerance:
                 deviant.add(j)
             else:
                 agree += 1
-        if agree < m // 2 + 1:
+        return med if agree >= q else None
+
+    for i in range(n):
+        med = judge([(j, _key(r[i], higher)) for j, r in enumerate(reports)])
+        if med is None:
             return None, set(), None
-    merged_med = medians.pop()
+        medians.append(med)
     votes = [((bytes(c[0]), c[1]), tuple(x)) for c, x in zip(cids, shares)]
-    agreed = [v for v in votes if votes.count(v) >= m // 2 + 1]
+    agreed = [v for v in votes if votes.count(v) >= q]
     if not agreed:
         return None, set(), None
     deviant |= {j for j, v in enumerate(votes) if v != agreed[0]}
+    # the merged model's score: one more median, over the reports naming the agreed vote (R7a)
+    merged_med = judge([(j, _key(merged_scores[j], higher)) for j, v in enumerate(votes) if v == agreed[0]])
+    if merged_med is None:
+        return None, set(), None
     named, share = agreed[0]
     # the caps: a share only on a submission that beats the head, the sum at most 10,000
     capped = sum(share) <= 10_000 and all(medians[i] > head for i in range(n) if share[i])
