@@ -100,7 +100,10 @@ could change the result:
    (for a one-layer model proven from the norms when ``||x|| max_j ||w_j|| + max_j |b_j| +
    3E`` is below float32's largest value, `_Group.span`; else read from the logits).
    For a softmax output the same tests run on contiguous (unit, row, candidate) planes
-   (`_decide_planes`), never settling a row that `_decide` would not.
+   (`_decide_planes`), never settling a row that `_decide` would not; log loss's and mse's
+   exponentials there are float32's when the logits are proven within 64 of 0, each the
+   exact exponential of its logit moved by at most about 2^-18 (`_EXP32_SHIFT`), which the
+   interval adds to E (twice).
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
    bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
    candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
@@ -1181,6 +1184,33 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
 #: (about e^(+-708)), so neither S, Q nor S^2 can overflow or lose a term to underflow.
 _UNSHIFTED_SPAN = 170.0
 
+#: ... and in float32 (one vectorised exp over all the planes, about 5x faster than float64's
+#: per unit) when they are proven within this of 0: e^(+-64) is a normal float32 (its range is
+#: about e^(-87) to e^(88)), so every e_j keeps its relative accuracy.
+_UNSHIFTED_SPAN32 = 64.0
+#: The relative error assumed of numpy's float32 exp on normal results: 2^-18, 64 float32
+#: units in the last place (numpy's SIMD exp is within about 4, an IEEE libm's expf within
+#: 1). `_exp32_sound` checks it on this process's numpy once before the float32 path is used.
+_EXP32_REL = 2.0**-18
+#: e_j (1 + delta) with |delta| <= _EXP32_REL is exp(z_j + xi) with |xi| <= -log(1 - _EXP32_REL),
+#: which this bounds: float32 exponentials are the exact ones of logits moved by at most this.
+_EXP32_SHIFT = _EXP32_REL / (1 - _EXP32_REL)
+_EXP32_OK: list[bool] = []
+
+
+def _exp32_sound() -> bool:
+    """Whether numpy's float32 exp is within _EXP32_REL / 4 of the float64 one on 65,536
+    points across [-_UNSHIFTED_SPAN32 - 1, _UNSHIFTED_SPAN32 + 1] (float64's exp is within a
+    few 2^-53 of the exact value); checked once per process (about 1 ms). If not, log loss
+    and mse keep float64 exponentials."""
+    if not _EXP32_OK:
+        x = np.linspace(-_UNSHIFTED_SPAN32 - 1, _UNSHIFTED_SPAN32 + 1, 1 << 16, dtype=np.float32)
+        with _quiet():
+            ref = np.exp(x.astype(np.float64))
+            err = np.abs(np.exp(x).astype(np.float64) - ref) / ref
+        _EXP32_OK.append(bool(np.all(err <= _EXP32_REL / 4)))
+    return _EXP32_OK[0]
+
 #: For a value on the floating grid's unclamped part, [2^(b-21), ROW_CAP), rounding to b
 #: significant bits (halves up) is adding half of the last kept bit to the float64's bit
 #: pattern and clearing the bits below it (a carry moves to the next binade exactly as the
@@ -1216,7 +1246,21 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     Brier score are unchanged, and log loss is ``log S - z_y``, whose only new rounding is
     log's, relative to ``|log S| <= span + E + log m``: ``a`` gains ``4 (span + E + log m +
     1)`` ulps for it (a NaN logit, impossible once span holds, would make its row's value
-    NaN, never settled)."""
+    NaN, never settled).
+
+    When ``span + 3 max E <= _UNSHIFTED_SPAN32`` (64) the exponentials are float32's, one
+    vectorised exp over all the planes: every e^(z_j) is a normal float32 (e^(+-64)), computed
+    within a relative eta = _EXP32_REL (2^-18, 64 float32 ulps; checked once per process on
+    this numpy, `_exp32_sound`, else float64's are used), i.e. exactly ``exp(z_j + xi_j)``
+    with ``|xi_j| <= eta / (1 - eta)`` (_EXP32_SHIFT). Converted exactly to float64, they are
+    summed (S) and squared (Q: a float32's square is exact in float64) as before, and e_y is
+    the label's float32 exponential itself (the same bits as in S): the Brier score is
+    computed as before and log loss as ``log(S / e_y)`` (>= 0, its rounding relative, inside
+    `a`), so the value is the function of the logits z + xi, with `_row_values`' roundings.
+    Those are within E + xi of the exact ones, so E + _EXP32_SHIFT in place of E keeps the
+    interval proven; it takes E + 2 _EXP32_SHIFT (about 8e-6, against E of about 1e-4 at
+    d = 784), so that the value's own move (at most L and R of xi, by the same bounds)
+    leaves the interval holding `_decide`'s, computed from z."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
@@ -1256,42 +1300,67 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     # is this thread's scratch: a fresh one costs page faults on every chunk.
     f64 = np.float64
     S = _scratch("sum", (c, G), f64)
-    if unshifted:
-        mx64 = None
-        np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
-    else:
-        mx64 = _scratch("max64", (c, G), f64)
-        np.copyto(mx64, mx)
-        np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
-    np.exp(S, out=S)
-    Q = None
-    if metric == "mse":
-        Q = _scratch("squares", (c, G), f64)
-        np.multiply(S, S, out=Q)
     t = _scratch("exp", (c, G), f64)
-    for j in range(1, m):
-        np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
-        if mx64 is not None:
-            t -= mx64
-        np.exp(t, out=t)
-        S += t
+    Q = _scratch("squares", (c, G), f64) if metric == "mse" else None
+    # logits proven within _UNSHIFTED_SPAN32 of 0: float32 exponentials, all units in one call;
+    # each is the exact exp of its logit moved by at most _EXP32_SHIFT (`widen` below)
+    single = unshifted and span + 3 * Emax <= _UNSHIFTED_SPAN32 and _exp32_sound()
+    widen = 2 * _EXP32_SHIFT if single else 0.0
+    if single:
+        mx64 = None
+        X32 = _scratch("exp32", (m, c, G), np.float32)
+        np.exp(P, out=X32)
+        np.copyto(S, X32[0])
         if Q is not None:
-            t *= t
-            Q += t
-    zy = P[yc, rows]  # the label's logit, float32 (row, slot)
+            np.multiply(S, S, out=Q)  # exact: a float32's square has at most 48 bits
+        for j in range(1, m):
+            np.copyto(t, X32[j])
+            S += t
+            if Q is not None:
+                t *= t
+                Q += t
+        ey32 = X32[yc, rows]  # the label's e_y, float32 (row, slot): the same bits as in S
+    else:
+        if unshifted:
+            mx64 = None
+            np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
+        else:
+            mx64 = _scratch("max64", (c, G), f64)
+            np.copyto(mx64, mx)
+            np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+        np.exp(S, out=S)
+        if Q is not None:
+            np.multiply(S, S, out=Q)
+        for j in range(1, m):
+            np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
+            if mx64 is not None:
+                t -= mx64
+            np.exp(t, out=t)
+            S += t
+            if Q is not None:
+                t *= t
+                Q += t
+        zy = P[yc, rows]  # the label's logit, float32 (row, slot)
     if Q is None:  # log loss
-        v = np.log(S, out=S)
-        if mx64 is not None:
-            v += mx64
-        v -= zy
+        if single:  # log(S / e_y): log loss of the moved logits, a value >= 0 rounded relatively
+            S /= ey32
+            v = np.log(S, out=S)
+        else:
+            v = np.log(S, out=S)
+            if mx64 is not None:
+                v += mx64
+            v -= zy
     else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
         # 2, so its rounding is a few ulps absolute, well inside a
         ey = t
-        if mx64 is not None:
-            np.subtract(zy, mx64, out=ey)
+        if single:
+            np.copyto(ey, ey32)
         else:
-            np.copyto(ey, zy)
-        np.exp(ey, out=ey)
+            if mx64 is not None:
+                np.subtract(zy, mx64, out=ey)
+            else:
+                np.copyto(ey, zy)
+            np.exp(ey, out=ey)
         v = Q
         v /= S
         v /= S
@@ -1300,9 +1369,11 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         v -= ey
         v += 1
         v /= m
-    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`
+    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`,
+    # with E + widen in place of E (float32 exponentials: the logits moved by _EXP32_SHIFT, and
+    # as much again so that the interval still holds `_decide`'s, computed from z itself)
     rf = 2.0 if metric == "log_loss" else 4.0
-    Rmax = rf * Emax * (1 + 2.0**-20) + 2.0**-50
+    Rmax = rf * (Emax + widen) * (1 + 2.0**-20) + 2.0**-50
     if Rmax > 0.5:
         return None
     a = _scratch("rounding", (c, G), f64)
@@ -1312,11 +1383,14 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     a += _U64 * (16 * m + 64 + (4 * (span + Emax + math.log(m) + 1) if unshifted else 0))
     hw = _scratch("half-width", (c, G), f64)
     tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
-    np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)
-    hw += 2.0**-50 * (1 + Rmax)
+    k = rf * (1 + 2.0**-20) * (1 + Rmax)
+    np.multiply(E, k, out=hw)
+    hw += k * widen + 2.0**-50 * (1 + Rmax)
     np.add(v, a, out=tmp)
     hw *= tmp
     np.multiply(E, 2, out=tmp)
+    if widen:
+        tmp += 2 * widen
     np.minimum(hw, tmp, out=hw)
     np.multiply(a, 3, out=tmp)
     hw += tmp

@@ -654,6 +654,75 @@ def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_
     assert fast[1][confident].mean() > 0.9  # the confident rows near the limit are settled too
 
 
+@pytest.mark.parametrize("metric", ["log_loss", "mse"])
+def test_float32_exponentials_are_never_surer_than_the_general_decision_up_to_their_span_limit(metric, monkeypatch):
+    # Logits proven within _UNSHIFTED_SPAN32 of 0: `_decide_planes` takes float32 exp of all the
+    # planes at once (each the exact exp of its logit moved by at most _EXP32_SHIFT). It must
+    # never settle a row that `_decide` (float64 exponentials) does not, give its value where
+    # it does, and settle nearly as many: moderate rows, confident rows with every logit near
+    # +-(the limit), rows at rounding points of the grid, a duplicate unit. With a float32 exp
+    # that fails the accuracy check, the float64 exponentials decide, with the same results.
+    rng = np.random.default_rng(41)
+    c, m, G = 900, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 5e-4, (c, G))
+    y = rng.integers(0, m, c)
+    limit = M._UNSHIFTED_SPAN32 - 3 * E.max() - 1
+    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 30 - limit), the rest 10 to 30 below
+        top = limit if r % 8 else 30 - limit
+        Z[r] = (top - rng.uniform(10, 30, (m, G))).astype(np.float32)
+        Z[r, y[r]] = np.float32(top)
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    # edge rows: E set (by bisection) just past the least E at which `_decide` leaves the row
+    # uncertain, so that a rounding point of the grid lies inside its interval by a relative
+    # 1e-7 of E: an interval moved by float32's exp error and not widened for it would miss it
+    edge = (np.arange(c) % 6 == 1)[:, None] & np.ones(G, bool)
+    top_e = np.log(0.05)
+    lo, hi = np.full((c, G), np.log(1e-8)), np.full((c, G), top_e)
+    with M._quiet():
+        for _ in range(60):
+            mid = (lo + hi) / 2
+            sure = M._decide(spec, Z, np.where(edge, np.exp(mid), E), y, metric, dup)[1]
+            lo, hi = np.where(sure, mid, lo), np.where(sure, hi, mid)
+    moved = edge & (hi < top_e - 1e-9) & (lo > np.log(1e-8) + 1e-9)
+    E = np.where(moved, np.exp(hi) * (1 + 1e-7), E)
+    span = float(np.abs(Z).max()) + float(E.max())
+    assert span + 3 * E.max() <= M._UNSHIFTED_SPAN32 < span + 3 * E.max() + 2
+    assert M._exp32_sound()  # numpy's float32 exp on this machine is within the assumed bound
+    exps = []
+    real_exp = np.exp
+
+    def spy_exp(a, *args, **kwargs):
+        exps.append((np.asarray(a).dtype, np.ndim(a)))
+        return real_exp(a, *args, **kwargs)
+
+    with M._quiet():
+        general = M._decide(spec, Z, E, y, metric, dup)
+        monkeypatch.setattr(M.np, "exp", spy_exp)
+        fast = M._decide_planes(spec, Z, E, y, metric, dup, span)
+        single = list(exps)
+        exps.clear()
+        monkeypatch.setattr(M, "_EXP32_OK", [False])
+        wide = M._decide_planes(spec, Z, E, y, metric, dup, span)
+        double = list(exps)
+        monkeypatch.undo()
+    assert single == [(np.float32, 3)]  # one float32 exp over every plane
+    assert double and all(dtype == np.float64 for dtype, _ in double)
+    (gv, gc) = general
+    for (fv, fc) in (fast, wide):
+        assert not (fc & ~gc).any()
+        assert (fv[fc] == gv[fc]).all()
+        assert fc.sum() >= 0.98 * gc.sum() and 0 < gc.sum() < gc.size
+    confident = np.arange(c) % 4 == 0
+    assert fast[1][confident].mean() > 0.9
+    assert moved.sum() > 0.5 * edge.sum() and not gc[moved].any()  # the edge rows are left to the second pass
+    # the float32 path settles almost exactly the rows the float64 one does (the bound is wider by 2 _EXP32_SHIFT)
+    assert fast[1].sum() >= wide[1].sum() - 0.01 * c * G
+
+
 def test_the_second_pass_applies_each_candidates_own_tie_rule(digits, monkeypatch):
     # A batch with a candidate whose units 3 and 7 are bit-identical (unit 7 never wins) and
     # one whose unit 7 beats unit 2 by far less than the float32 bound but more than the
