@@ -99,8 +99,9 @@ could change the result:
    `_row_values` twice over; and every logit is inside float32's range by more than E
    (for a one-layer model proven from the norms when ``||x|| max_j ||w_j|| + max_j |b_j| +
    3E`` is below float32's largest value, `_Group.span`; else read from the logits).
-   For a softmax output the same tests run on contiguous (unit, row, candidate) planes
-   (`_decide_planes`), never settling a row that `_decide` would not; log loss's and mse's
+   For a softmax output the same tests run on contiguous (unit, candidate, row) planes
+   (`_decide_planes`; a one-layer model's GEMM runs transposed, ``W^T X^T``, and writes them
+   directly), never settling a row that `_decide` would not; log loss's and mse's
    exponentials there are float32's when the logits are proven within 64 of 0, each the
    exact exponential of its logit moved by at most about 2^-18 (`_EXP32_SHIFT`), which the
    interval adds to E (twice).
@@ -817,7 +818,6 @@ class _Group:
         self.dtype = np.dtype(dtype)
         self.u = _U32 if self.dtype == _F32 else _U64
         self.blocks = _k_blocks(d, self.dtype)
-        self._run = np.dtype((np.void, size * self.dtype.itemsize))  # one row's slots of one unit, as one element
         # roundings a first-layer term goes through: its block's sum, then the blocks'
         # fixed-order sum and the bias
         self.depth0 = max(k1 - k0 for k0, k1 in self.blocks) + len(self.blocks)
@@ -829,15 +829,16 @@ class _Group:
             for slot, params in enumerate(sets):
                 Ws[slot], bs[slot] = params[f"W{i}"], params[f"b{i}"]
             stacked.append((Ws, bs))
-        self.W0 = np.empty((d, w * size), dtype=self.dtype)
-        self.b0 = np.empty(w * size, dtype=self.dtype)
         self.rest: list[tuple[np.ndarray, np.ndarray]] = [
             (Ws.astype(self.dtype), bs[:, None, :].astype(self.dtype)) for Ws, bs in stacked[1:]]
         Ws, bs = stacked[0]
-        if not self.rest:
-            self.W0.reshape(d, w, size)[...] = Ws.transpose(1, 2, 0)
+        self.b0 = np.empty(w * size, dtype=self.dtype)
+        if not self.rest:  # transposed: (unit * size + slot, input), the GEMM computes W0T @ X.T
+            self.W0T = np.empty((w * size, d), dtype=self.dtype)
+            self.W0T.reshape(w, size, d)[...] = Ws.transpose(2, 0, 1)
             self.b0.reshape(w, size)[...] = bs.T
         else:
+            self.W0 = np.empty((d, w * size), dtype=self.dtype)
             self.W0.reshape(d, size, w)[...] = Ws.transpose(1, 0, 2)
             self.b0[...] = bs.reshape(-1)
         self._stacked = stacked
@@ -913,6 +914,30 @@ class _Group:
         if squares is None:
             squares = np.vecdot(Xc, Xc)
         xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
+        if not self.rest:
+            # the GEMM transposed, (width * size, d) @ (d, c), in input blocks summed in a fixed
+            # order: its result is already contiguous (unit, slot, row) planes, so the per-unit
+            # work that follows runs on long contiguous arrays with no transposing copy, and the
+            # bias is one constant per row of it
+            A = _scratch("gemm", (self.W0T.shape[0], c), self.dtype)
+            (k0, k1), *more = self.blocks
+            _gemm(self.W0T[:, k0:k1], X[:, k0:k1].T, out=A)
+            if more:
+                T = _scratch("gemm-block", A.shape, self.dtype)
+                for k0, k1 in more:
+                    _gemm(self.W0T[:, k0:k1], X[:, k0:k1].T, out=T)
+                    A += T
+            A += self.b0[:, None]
+            # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
+            # (the 1.01 covers these few float64 roundings as well); (slot, row) as the planes
+            st = self.stats[0]
+            K = 1.01 * k
+            E = _scratch("bound", (self.size, c), np.float64)
+            np.multiply.outer(st.colmax * K, xn, out=E)
+            E += (st.bmax * K)[:, None]
+            # (row, unit, slot) and (row, slot) views of the (unit, slot, row) planes
+            return A.reshape(w, self.size, c).transpose(2, 0, 1), E.T
         # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
         A = _scratch("gemm", (c, self.W0.shape[1]), self.dtype)
         (k0, k1), *more = self.blocks
@@ -922,24 +947,7 @@ class _Group:
             for k0, k1 in more:
                 _gemm(X[:, k0:k1], self.W0[k0:k1], out=T)
                 A += T
-        k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
         st = self.stats[0]
-        if not self.rest:
-            # the bias (along the rows: long contiguous loops), then (unit, row, slot) planes,
-            # each contiguous, so that the per-unit work that follows runs on long contiguous
-            # arrays: the transposing copy moves a unit's slots (one row's `size` values) as
-            # one element of `size` values
-            A += self.b0
-            P = _scratch("planes", (w, c, self.size), self.dtype)
-            run = self._run
-            P.view(run).reshape(w, c)[...] = A.view(run).reshape(c, w).T
-            # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
-            # (the 1.01 covers these few float64 roundings as well)
-            K = 1.01 * k
-            E = _scratch("bound", (c, self.size), np.float64)
-            np.multiply.outer(xn, st.colmax * K, out=E)
-            E += st.bmax * K
-            return P.transpose(1, 0, 2), E
         A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
@@ -1221,7 +1229,7 @@ _MANTISSA_BITS = 52
 def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str,
                    dup: np.ndarray, span: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """`_decide` for the fast pass of a softmax output (units >= 2, float32), on contiguous
-    (unit, row, slot) planes, with the same results wherever it says "certain" and never
+    (unit, slot, row) planes (or (unit, row, slot) ones), with the same results wherever it says "certain" and never
     "certain" where `_decide` would not be; None where it does not apply (some logit within
     E of float32's range or not finite, a relative bound above 1/2): then `_decide` decides.
 
@@ -1264,17 +1272,37 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
-    P = Z.transpose(1, 0, 2)
-    if not P.flags.c_contiguous:
-        P = np.ascontiguousarray(P)
+    # the planes: (unit, slot, row), as `_Group.outputs` lays them out (E then (slot, row)),
+    # else (unit, row, slot); every (row, slot) array below is in the planes' layout, and the
+    # results are returned as (row, slot) views
+    slot_major = Z.transpose(1, 2, 0).flags.c_contiguous
+    if slot_major:
+        P = Z.transpose(1, 2, 0)
+        E = np.ascontiguousarray(E.T)
+        shape = (G, c)
+        # where each (slot, row)'s label logit lies in the flat planes
+        flat = (yc * (G * c) + np.arange(c))[None, :] + (np.arange(G) * c)[:, None]
+    else:
+        P = Z.transpose(1, 0, 2)
+        if not P.flags.c_contiguous:
+            P = np.ascontiguousarray(P)
+        shape = (c, G)
+        rows = np.arange(c)
+
+    def at_label(planes: np.ndarray) -> np.ndarray:
+        """The label unit's entry of each (row, slot) of (unit, ...) planes shaped as P."""
+        return np.take(planes.reshape(-1), flat) if slot_major else planes[yc, rows]
+
+    def out(values: np.ndarray, certain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (values.T, certain.T) if slot_major else (values, certain)
+
     with _quiet():
         Emax = float(E.max())
-    rows = np.arange(c)
     # log loss and mse of logits proven small (`span`): the exponentials need no shift by the
     # rows' maxima, so neither the maxima nor a subtraction per unit
     unshifted = metric != "accuracy" and span is not None and span + 3 * Emax <= _UNSHIFTED_SPAN
     if not unshifted:
-        mx = _scratch("max", (c, G), np.float32)
+        mx = _scratch("max", shape, np.float32)
         with _quiet():
             np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
             top = float(mx.max())
@@ -1285,30 +1313,30 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     if metric == "accuracy":
         if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
             P = P.copy()
-            np.copyto(P, -np.inf, where=dup[:, None, :])
+            np.copyto(P, -np.inf, where=dup[:, :, None] if slot_major else dup[:, None, :])
             np.max(P, axis=0, out=mx)
         # max - 2E in float64, then to float32: both roundings are monotone and every
         # float32 is a float64, so z < thr (float32, exact) implies z < max - 2E exactly
         thr = np.subtract(mx, 2 * E).astype(np.float32)
-        ge = _scratch("ahead", (m, c, G), np.bool_)
+        ge = _scratch("ahead", (m, *shape), np.bool_)
         np.greater_equal(P, thr, out=ge)
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
-        return (P[yc, rows] == mx).astype(np.int64), count == 1
+        return out((at_label(P) == mx).astype(np.int64), count == 1)
     # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
     # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
     # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
     # is this thread's scratch: a fresh one costs page faults on every chunk.
     f64 = np.float64
-    S = _scratch("sum", (c, G), f64)
-    t = _scratch("exp", (c, G), f64)
-    Q = _scratch("squares", (c, G), f64) if metric == "mse" else None
+    S = _scratch("sum", shape, f64)
+    t = _scratch("exp", shape, f64)
+    Q = _scratch("squares", shape, f64) if metric == "mse" else None
     # logits proven within _UNSHIFTED_SPAN32 of 0: float32 exponentials, all units in one call;
     # each is the exact exp of its logit moved by at most _EXP32_SHIFT (`widen` below)
     single = unshifted and span + 3 * Emax <= _UNSHIFTED_SPAN32 and _exp32_sound()
     widen = 2 * _EXP32_SHIFT if single else 0.0
     if single:
         mx64 = None
-        X32 = _scratch("exp32", (m, c, G), np.float32)
+        X32 = _scratch("exp32", (m, *shape), np.float32)
         np.exp(P, out=X32)
         np.copyto(S, X32[0])
         if Q is not None:
@@ -1319,13 +1347,13 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
             if Q is not None:
                 t *= t
                 Q += t
-        ey32 = X32[yc, rows]  # the label's e_y, float32 (row, slot): the same bits as in S
+        ey32 = at_label(X32)  # the label's e_y, float32 (row, slot): the same bits as in S
     else:
         if unshifted:
             mx64 = None
             np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
         else:
-            mx64 = _scratch("max64", (c, G), f64)
+            mx64 = _scratch("max64", shape, f64)
             np.copyto(mx64, mx)
             np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
         np.exp(S, out=S)
@@ -1340,7 +1368,7 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
             if Q is not None:
                 t *= t
                 Q += t
-        zy = P[yc, rows]  # the label's logit, float32 (row, slot)
+        zy = at_label(P)  # the label's logit, float32 (row, slot)
     if Q is None:  # log loss
         if single:  # log(S / e_y): log loss of the moved logits, a value >= 0 rounded relatively
             S /= ey32
@@ -1376,13 +1404,13 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     Rmax = rf * (Emax + widen) * (1 + 2.0**-20) + 2.0**-50
     if Rmax > 0.5:
         return None
-    a = _scratch("rounding", (c, G), f64)
+    a = _scratch("rounding", shape, f64)
     np.multiply(v, 16 * _U64, out=a)
     # unshifted, log S is near the logits' scale: its rounding (and log's error) is relative
     # to |log S| <= span + E + log m, not to log m
     a += _U64 * (16 * m + 64 + (4 * (span + Emax + math.log(m) + 1) if unshifted else 0))
-    hw = _scratch("half-width", (c, G), f64)
-    tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
+    hw = _scratch("half-width", shape, f64)
+    tmp = _scratch("exp", shape, f64)  # t (and ey) are used up
     k = rf * (1 + 2.0**-20) * (1 + Rmax)
     np.multiply(E, k, out=hw)
     hw += k * widen + 2.0**-50 * (1 + Rmax)
@@ -1395,7 +1423,7 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     np.multiply(a, 3, out=tmp)
     hw += tmp
     lo = np.subtract(v, hw, out=tmp)
-    return _grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric])
+    return out(*_grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric]))
 
 
 def _grid_pair(lo: np.ndarray, hi: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1581,11 +1609,15 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
             del Z
             certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
-            # the uncertain pairs (few) by slot, then row: found on the contiguous array, then
-            # sorted (a search of the transposed view took about 45 us per chunk)
-            rr, ss = np.divmod(np.flatnonzero(~certain), grp.size)
-            order = np.argsort(ss, kind="stable")
-            rr, ss = rr[order], ss[order]
+            # the uncertain pairs (few) by slot, then row, found on the contiguous array (a
+            # search of a transposed view took about 45 us per chunk): (slot, row) as a
+            # one-layer group lays them out, else (row, slot) and then sorted by slot
+            if certain.T.flags.c_contiguous:
+                ss, rr = np.divmod(np.flatnonzero(~certain.T), certain.shape[0])
+            else:
+                rr, ss = np.divmod(np.flatnonzero(~certain), grp.size)
+                order = np.argsort(ss, kind="stable")
+                rr, ss = rr[order], ss[order]
         counted = values  # the decision's own array: uncertain entries zeroed in place
         counted[rr, ss] = 0
         if rows_out is not None:  # disjoint slices per task: no lock needed
