@@ -101,10 +101,11 @@ could change the result:
    3E`` is below float32's largest value, `_Group.span`; else read from the logits).
    For a softmax output the same tests run on contiguous (unit, candidate, row) planes
    (`_decide_planes`; a one-layer model's GEMM runs transposed, ``W^T X^T``, and writes them
-   directly), never settling a row that `_decide` would not; log loss's and mse's
-   exponentials there are float32's when the logits are proven within 64 of 0, each the
-   exact exponential of its logit moved by at most about 2^-18 (`_EXP32_SHIFT`), which the
-   interval adds to E (twice).
+   directly), never settling a row that `_decide` would not; log loss and mse are
+   computed there in float32 when the logits are proven within 40 - log k of 0 (float32
+   exponentials, each the exact exponential of its logit moved by at most about 2^-18, and
+   sums of positive terms within a relative gamma_{4k+4}(2^-24)), which the interval adds
+   (twice) to E and to its relative width.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
    bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
    candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
@@ -1192,10 +1193,10 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
 #: (about e^(+-708)), so neither S, Q nor S^2 can overflow or lose a term to underflow.
 _UNSHIFTED_SPAN = 170.0
 
-#: ... and in float32 (one vectorised exp over all the planes, about 5x faster than float64's
-#: per unit) when they are proven within this of 0: e^(+-64) is a normal float32 (its range is
-#: about e^(-87) to e^(88)), so every e_j keeps its relative accuracy.
-_UNSHIFTED_SPAN32 = 64.0
+#: ... and in float32 (one vectorised exp over all the planes, then float32 sums of positive
+#: terms) when they are proven within this of 0, log m included: every e_j, e_j^2, their sums
+#: and S^2 then lie within e^(+-80), normal float32s (whose range is about e^(-87) to e^(88)).
+_VALUES_SPAN32 = 40.0
 #: The relative error assumed of numpy's float32 exp on normal results: 2^-18, 64 float32
 #: units in the last place (numpy's SIMD exp is within about 4, an IEEE libm's expf within
 #: 1). `_exp32_sound` checks it on this process's numpy once before the float32 path is used.
@@ -1206,13 +1207,27 @@ _EXP32_SHIFT = _EXP32_REL / (1 - _EXP32_REL)
 _EXP32_OK: list[bool] = []
 
 
+class _Rel32(dict):
+    """m -> rho / (1 - rho), rho = gamma_{4m+4}(2^-24): a bound on the relative error of a
+    float32 value of `_decide_planes` (m units) against the same function of its float32
+    exponentials, computed exactly (the docstring counts the roundings)."""
+
+    def __missing__(self, m: int) -> float:
+        rho = _gamma(4 * m + 4, _U32)
+        self[m] = value = rho / (1 - rho) if rho < 0.5 else math.inf
+        return value
+
+
+_VALUES_REL32 = _Rel32()
+
+
 def _exp32_sound() -> bool:
     """Whether numpy's float32 exp is within _EXP32_REL / 4 of the float64 one on 65,536
-    points across [-_UNSHIFTED_SPAN32 - 1, _UNSHIFTED_SPAN32 + 1] (float64's exp is within a
+    points across [-_VALUES_SPAN32 - 1, _VALUES_SPAN32 + 1] (float64's exp is within a
     few 2^-53 of the exact value); checked once per process (about 1 ms). If not, log loss
     and mse keep float64 exponentials."""
     if not _EXP32_OK:
-        x = np.linspace(-_UNSHIFTED_SPAN32 - 1, _UNSHIFTED_SPAN32 + 1, 1 << 16, dtype=np.float32)
+        x = np.linspace(-_VALUES_SPAN32 - 1, _VALUES_SPAN32 + 1, 1 << 16, dtype=np.float32)
         with _quiet():
             ref = np.exp(x.astype(np.float64))
             err = np.abs(np.exp(x).astype(np.float64) - ref) / ref
@@ -1256,19 +1271,26 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     1)`` ulps for it (a NaN logit, impossible once span holds, would make its row's value
     NaN, never settled).
 
-    When ``span + 3 max E <= _UNSHIFTED_SPAN32`` (64) the exponentials are float32's, one
-    vectorised exp over all the planes: every e^(z_j) is a normal float32 (e^(+-64)), computed
-    within a relative eta = _EXP32_REL (2^-18, 64 float32 ulps; checked once per process on
-    this numpy, `_exp32_sound`, else float64's are used), i.e. exactly ``exp(z_j + xi_j)``
-    with ``|xi_j| <= eta / (1 - eta)`` (_EXP32_SHIFT). Converted exactly to float64, they are
-    summed (S) and squared (Q: a float32's square is exact in float64) as before, and e_y is
-    the label's float32 exponential itself (the same bits as in S): the Brier score is
-    computed as before and log loss as ``log(S / e_y)`` (>= 0, its rounding relative, inside
-    `a`), so the value is the function of the logits z + xi, with `_row_values`' roundings.
-    Those are within E + xi of the exact ones, so E + _EXP32_SHIFT in place of E keeps the
-    interval proven; it takes E + 2 _EXP32_SHIFT (about 8e-6, against E of about 1e-4 at
-    d = 784), so that the value's own move (at most L and R of xi, by the same bounds)
-    leaves the interval holding `_decide`'s, computed from z."""
+    When ``span + 3 max E + log m <= _VALUES_SPAN32`` (40), log loss and mse are computed in
+    float32. The exponentials: one vectorised float32 exp over all the planes; every e^(z_j)
+    is a normal float32 (within e^(+-40)), computed within a relative eta = _EXP32_REL (2^-18,
+    64 float32 ulps; checked once per process on this numpy, `_exp32_sound`, else the float64
+    path runs), i.e. exactly ``e_j = exp(z_j + xi_j)`` with ``|xi_j| <= eta / (1 - eta)``
+    (_EXP32_SHIFT). The values, from sums of positive terms only (no cancellation): the
+    label's e_y is taken out and ``N = sum_{j != y} e_j``; log loss is ``log1p(N / e_y)`` (the
+    ratio in float32, float64's log1p of it), mse ``(sum_{j != y} e_j^2 + N^2) / (N + e_y)^2 / m``
+    in float32. Every e_j^2, N^2, S^2 and sum lies within e^(+-80) (normal float32s), so each
+    operation is one relative rounding of 2^-24, and the value is the same function of the
+    e_j exactly (that is, of the logits z + xi) times ``1 + theta``, ``|theta| <= gamma_{4m+3}``
+    (mse: N and the sum of squares m - 1 and m roundings, N^2 and S^2 2m - 1 and 2m + 1, the
+    numerator 2m, the quotient and the division by m 2 more; log loss: N / e_y, m, and
+    log1p keeps a relative error of its argument relative, inside a); a quotient below
+    float32's normal range is off by at most 2^-149 absolutely, inside a. So the exact value
+    lies in the interval of `_decide` with E + _EXP32_SHIFT in place of E, widened by
+    ``rho / (1 - rho) (v + a)``, rho = gamma_{4m+4} (`_VALUES_REL32`). The interval takes both
+    twice over (E + 2 _EXP32_SHIFT, about 8e-6 more against E of about 1e-4 at d = 784, and 2
+    rho / (1 - rho), about 5e-6 relative at m = 10), so that the value's own distance from
+    the float64 one (at most the same amounts) leaves it holding `_decide`'s, computed from z."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
@@ -1287,11 +1309,11 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         if not P.flags.c_contiguous:
             P = np.ascontiguousarray(P)
         shape = (c, G)
-        rows = np.arange(c)
+        flat = (yc * (c * G) + np.arange(c) * G)[:, None] + np.arange(G)[None, :]
 
     def at_label(planes: np.ndarray) -> np.ndarray:
         """The label unit's entry of each (row, slot) of (unit, ...) planes shaped as P."""
-        return np.take(planes.reshape(-1), flat) if slot_major else planes[yc, rows]
+        return np.take(planes.reshape(-1), flat)
 
     def out(values: np.ndarray, certain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return (values.T, certain.T) if slot_major else (values, certain)
@@ -1322,33 +1344,40 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
         np.greater_equal(P, thr, out=ge)
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
         return out((at_label(P) == mx).astype(np.int64), count == 1)
-    # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
-    # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
-    # is this thread's scratch: a fresh one costs page faults on every chunk.
+    # logits proven within _VALUES_SPAN32 of 0 (log m included): the values in float32,
+    # from float32 exponentials of all the units in one call, each the exact exp of its
+    # logit moved by at most _EXP32_SHIFT, computed with no cancellation (the docstring)
+    single = unshifted and span + 3 * Emax + math.log(m) <= _VALUES_SPAN32 and _exp32_sound()
     f64 = np.float64
-    S = _scratch("sum", shape, f64)
-    t = _scratch("exp", shape, f64)
-    Q = _scratch("squares", shape, f64) if metric == "mse" else None
-    # logits proven within _UNSHIFTED_SPAN32 of 0: float32 exponentials, all units in one call;
-    # each is the exact exp of its logit moved by at most _EXP32_SHIFT (`widen` below)
-    single = unshifted and span + 3 * Emax <= _UNSHIFTED_SPAN32 and _exp32_sound()
-    widen = 2 * _EXP32_SHIFT if single else 0.0
     if single:
-        mx64 = None
         X32 = _scratch("exp32", (m, *shape), np.float32)
         np.exp(P, out=X32)
-        np.copyto(S, X32[0])
-        if Q is not None:
-            np.multiply(S, S, out=Q)  # exact: a float32's square has at most 48 bits
-        for j in range(1, m):
-            np.copyto(t, X32[j])
-            S += t
-            if Q is not None:
-                t *= t
-                Q += t
-        ey32 = at_label(X32)  # the label's e_y, float32 (row, slot): the same bits as in S
+        ey = at_label(X32)  # the label's e_y, float32
+        X32.reshape(-1)[flat] = 0  # the other units only, from here on
+        N = np.add.reduce(X32, axis=0, out=_scratch("others", shape, np.float32))  # sum_{j != y} e_j
+        v = _scratch("value", shape, f64)
+        if metric == "log_loss":  # log(S / e_y) = log1p(N / e_y): float64's log1p of a float32 ratio
+            N /= ey
+            np.copyto(v, N)
+            np.log1p(v, out=v)
+        else:  # m Brier = sum_{j != y} p_j^2 + (1 - p_y)^2 = (sum_{j != y} e_j^2 + N^2) / S^2
+            X32 *= X32
+            num = np.add.reduce(X32, axis=0, out=_scratch("squares32", shape, np.float32))
+            S32 = np.add(N, ey, out=ey)  # S = N + e_y
+            N *= N
+            num += N
+            S32 *= S32
+            num /= S32
+            num /= np.float32(m)
+            np.copyto(v, num)
     else:
+        # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
+        # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
+        # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
+        # is this thread's scratch: a fresh one costs page faults on every chunk.
+        S = _scratch("sum", shape, f64)
+        t = _scratch("exp", shape, f64)
+        Q = _scratch("squares", shape, f64) if metric == "mse" else None
         if unshifted:
             mx64 = None
             np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
@@ -1369,39 +1398,35 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
                 t *= t
                 Q += t
         zy = at_label(P)  # the label's logit, float32 (row, slot)
-    if Q is None:  # log loss
-        if single:  # log(S / e_y): log loss of the moved logits, a value >= 0 rounded relatively
-            S /= ey32
-            v = np.log(S, out=S)
-        else:
+        if Q is None:  # log loss
             v = np.log(S, out=S)
             if mx64 is not None:
                 v += mx64
             v -= zy
-    else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
-        # 2, so its rounding is a few ulps absolute, well inside a
-        ey = t
-        if single:
-            np.copyto(ey, ey32)
-        else:
+        else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
+            # 2, so its rounding is a few ulps absolute, well inside a
+            ey = t
             if mx64 is not None:
                 np.subtract(zy, mx64, out=ey)
             else:
                 np.copyto(ey, zy)
             np.exp(ey, out=ey)
-        v = Q
-        v /= S
-        v /= S
-        ey /= S
-        ey *= 2
-        v -= ey
-        v += 1
-        v /= m
-    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`,
-    # with E + widen in place of E (float32 exponentials: the logits moved by _EXP32_SHIFT, and
-    # as much again so that the interval still holds `_decide`'s, computed from z itself)
+            v = Q
+            v /= S
+            v /= S
+            ey /= S
+            ey *= 2
+            v -= ey
+            v += 1
+            v /= m
+    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`;
+    # float32 values: E + widen in place of E (the logits moved by _EXP32_SHIFT by the float32
+    # exponentials), plus slack (v + a) for the float32 arithmetic's relative error, each twice
+    # over so that the interval still holds `_decide`'s, computed from z in float64
+    widen = 2 * _EXP32_SHIFT if single else 0.0
+    slack = 2 * _VALUES_REL32[m] if single else 0.0
     rf = 2.0 if metric == "log_loss" else 4.0
-    Rmax = rf * (Emax + widen) * (1 + 2.0**-20) + 2.0**-50
+    Rmax = rf * (Emax + widen) * (1 + 2.0**-20) + 2.0**-50 + slack
     if Rmax > 0.5:
         return None
     a = _scratch("rounding", shape, f64)
@@ -1420,6 +1445,10 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     if widen:
         tmp += 2 * widen
     np.minimum(hw, tmp, out=hw)
+    if slack:
+        np.add(v, a, out=tmp)
+        tmp *= slack
+        hw += tmp
     np.multiply(a, 3, out=tmp)
     hw += tmp
     lo = np.subtract(v, hw, out=tmp)

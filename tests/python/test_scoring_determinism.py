@@ -655,9 +655,10 @@ def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_
 
 
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
-def test_float32_exponentials_are_never_surer_than_the_general_decision_up_to_their_span_limit(metric, monkeypatch):
-    # Logits proven within _UNSHIFTED_SPAN32 of 0: `_decide_planes` takes float32 exp of all the
-    # planes at once (each the exact exp of its logit moved by at most _EXP32_SHIFT). It must
+def test_float32_values_are_never_surer_than_the_general_decision_up_to_their_span_limit(metric, monkeypatch):
+    # Logits proven within _VALUES_SPAN32 - log m of 0: `_decide_planes` computes the values in
+    # float32, from one float32 exp of all the planes (each the exact exp of its logit moved by
+    # at most _EXP32_SHIFT) and sums of positive terms (within _VALUES_REL32). It must
     # never settle a row that `_decide` (float64 exponentials) does not, give its value where
     # it does, and settle nearly as many: moderate rows, confident rows with every logit near
     # +-(the limit), rows at rounding points of the grid, a duplicate unit. With a float32 exp
@@ -667,7 +668,7 @@ def test_float32_exponentials_are_never_surer_than_the_general_decision_up_to_th
     Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
     E = rng.uniform(1e-6, 5e-4, (c, G))
     y = rng.integers(0, m, c)
-    limit = M._UNSHIFTED_SPAN32 - 3 * E.max() - 1
+    limit = M._VALUES_SPAN32 - math.log(m) - 3 * E.max() - 1
     for r in range(0, c, 4):  # confident rows: the label at +limit (or at 30 - limit), the rest 10 to 30 below
         top = limit if r % 8 else 30 - limit
         Z[r] = (top - rng.uniform(10, 30, (m, G))).astype(np.float32)
@@ -690,7 +691,7 @@ def test_float32_exponentials_are_never_surer_than_the_general_decision_up_to_th
     moved = edge & (hi < top_e - 1e-9) & (lo > np.log(1e-8) + 1e-9)
     E = np.where(moved, np.exp(hi) * (1 + 1e-7), E)
     span = float(np.abs(Z).max()) + float(E.max())
-    assert span + 3 * E.max() <= M._UNSHIFTED_SPAN32 < span + 3 * E.max() + 2
+    assert span + 3 * E.max() + math.log(m) <= M._VALUES_SPAN32 < span + 3 * E.max() + math.log(m) + 2
     assert M._exp32_sound()  # numpy's float32 exp on this machine is within the assumed bound
     exps = []
     real_exp = np.exp
