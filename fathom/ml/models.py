@@ -110,7 +110,7 @@ could change the result:
    bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
    candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
    workers: a worker left without a chunk takes the pairs gathered so far while the last
-   chunks run, the rest follow at the end; an mlp: one candidate at a time after the
+   chunks run (the chunks' results are taken as they finish), the rest follow at the end; an mlp: one candidate at a time after the
    chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
@@ -1683,6 +1683,7 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         return [(rows[a:b], slots[a:b]) for a, b in zip(edges, edges[1:]) if b > a]
 
     pool = _pool(int(workers)) if workers > 1 else None
+    from concurrent.futures import as_completed
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
     dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
     jobs: list[tuple[int, np.ndarray, np.ndarray, Any]] = []  # (group, rows, slots, future or result)
@@ -1704,15 +1705,17 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
-        futures = [pool.submit(work, task) for task in tasks]  # numpy and BLAS release the GIL
+        futures = {pool.submit(work, task): task for task in tasks}  # numpy and BLAS release the GIL
         # once all but `workers` - 1 chunks are done, a worker is free while the last run: it
-        # starts the second pass on the pairs gathered so far, the rest follow at the end
+        # starts the second pass on the pairs gathered so far, the rest follow at the end.
+        # Results are taken as they finish (the sums are exact integers, in any order): taken
+        # in order, a chunk finishing late held back the second pass while a worker idled.
         early = len(tasks) - int(workers) + 1
-        results: Iterable[Any] = (future.result() for future in futures)
+        results: Iterable[Any] = ((futures[f], f.result()) for f in as_completed(futures))
     else:
         early = 0
-        results = map(work, tasks)
-    for done, ((_, _, g), result) in enumerate(zip(tasks, results), start=1):
+        results = zip(tasks, map(work, tasks))
+    for done, ((_, _, g), result) in enumerate(results, start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:
