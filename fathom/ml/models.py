@@ -109,8 +109,9 @@ could change the result:
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
    bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
    candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
-   workers: a worker left without a chunk takes the pairs gathered so far while the last
-   chunks run (the chunks' results are taken as they finish), the rest follow at the end; an mlp: one candidate at a time after the
+   workers: once a worker is left without a chunk, the pairs gathered so far, cut in one part
+   per worker, while the last chunks run (the chunks' results are taken as they finish), the
+   rest at the end; an mlp: one candidate at a time after the
    chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
@@ -1707,7 +1708,8 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
         futures = {pool.submit(work, task): task for task in tasks}  # numpy and BLAS release the GIL
         # once all but `workers` - 1 chunks are done, a worker is free while the last run: it
-        # starts the second pass on the pairs gathered so far, the rest follow at the end.
+        # starts the second pass on the pairs gathered so far, cut into `workers` parts so that
+        # a worker finishing its last chunk takes a part too; the rest follow at the end.
         # Results are taken as they finish (the sums are exact integers, in any order): taken
         # in order, a chunk finishing late held back the second pass while a worker idled.
         early = len(tasks) - int(workers) + 1
@@ -1727,7 +1729,7 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
         if done == early and not failed:
-            launch(1)
+            launch(int(workers))
     if pool is not None and len(tasks) > 1:
         for future in prepared:
             future.result()
