@@ -75,7 +75,8 @@ could change the result:
 
 1. For every row chunk (``chunk_rows`` rows) and group of ``group`` candidates, the first
    layer of all candidates is ONE GEMM ``X_chunk[c, d] @ [W_1 | ... | W_G]`` through BLAS
-   (float32 for every metric), computed in p input blocks (`_k_blocks`: blocks of about
+   (float32 for every metric; a one-layer model's computed as its transpose, the same dot
+   products), computed in p input blocks (`_k_blocks`: blocks of about
    256 inputs, at most 8; d = 784: 4 of 196) whose float32 results are summed in a fixed
    order, then the bias; further layers one batched matmul. Beside the logits, a proven
    bound E per row and candidate: a sum in which every term goes through at most h
