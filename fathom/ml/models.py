@@ -1246,9 +1246,10 @@ _MANTISSA_BITS = 52
 def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str,
                    dup: np.ndarray, span: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """`_decide` for the fast pass of a softmax output (units >= 2, float32), on contiguous
-    (unit, slot, row) planes (or (unit, row, slot) ones), with the same results wherever it says "certain" and never
-    "certain" where `_decide` would not be; None where it does not apply (some logit within
-    E of float32's range or not finite, a relative bound above 1/2): then `_decide` decides.
+    (unit, slot, row) planes (or (unit, row, slot) ones), with the same results wherever it
+    says "certain" and never "certain" where `_decide` would not be; None where it does not
+    apply (some logit within E of float32's range or not finite, a relative bound above
+    1/2): then `_decide` decides.
 
     Accuracy: a row is certain when every unit but the maximum lies below the float32
     threshold ``fl32(fl64(max - 2E))``: rounding is monotone, so a float32 below it lies
