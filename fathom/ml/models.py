@@ -85,7 +85,8 @@ could change the result:
    goes through at most h = (its block's length) + p roundings (d = 784: 200, not 785);
    with Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error
    added, ``E = 1.01 (gamma_h(u) + gamma_{d+1}(2^-53)) (||x|| max_j ||w_j|| + max_j |b_j|)``,
-   the norms rounded up (`_norm_coef`), the 1.01 covering the float64 roundings of E
+   the norms rounded up (`_norms_up`: underflow included), plus (d + 1) 2^-126 for the GEMM's
+   own underflow, the 1.01 covering the float64 roundings of E
    itself. Hidden layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is
    added).
 2. A row's result is taken from this pass only if no logit within E of the computed one
@@ -735,6 +736,23 @@ def _dot_coef(a: int, u: float) -> float:
     return _gamma(a + 1, u)
 
 
+#: What underflow can lose beyond the relative bounds, per rounding: gradual underflow loses
+#: at most half the least subnormal (2^-150 in float32), counted here as the least normal
+#: number, which covers a result flushed to zero as well. A float32 square of a feature near
+#: 1e-25 is 0, so without it a row's computed norm (and with zero biases its bound E) was 0
+#: while weights near 1e24 made logits of order 1 whose rounding depends on the kernel
+#: (review of session 13; `test_attack_underflowing_squares_hide_the_kernels_rounding_from_the_bound`).
+_TINY = {np.dtype(np.float32): 2.0**-126, np.dtype(np.float64): 2.0**-1022}
+
+
+def _norms_up(squares: Any, a: int, u: float, tiny: float) -> Any:
+    """Upper bounds of the exact 2-norms of vectors of length ``a`` whose computed sums of
+    squares (any order, unit roundoff ``u``, least normal ``tiny``) are ``squares``: each of
+    the a squares may lose ``tiny`` to underflow (additions of subnormals are exact), then
+    the sum's relative bound (`_norm_coef`)."""
+    return np.sqrt((squares + a * tiny) * (1 + _norm_coef(a, u)))
+
+
 def _norm_coef(a: int, u: float) -> float:
     """c such that a computed sum of ``a`` squares (any order), times 1 + c, is at least the
     exact sum: the computed one is >= (1 - gamma_a) of it, and (1 - gamma_a)(1 + c) = 1 for
@@ -916,8 +934,10 @@ class _Group:
         # row norms in float32 (any order): covered by the factor (`_norm_coef`)
         if squares is None:
             squares = np.vecdot(Xc, Xc)
-        xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        xn = _norms_up(squares.astype(np.float64), d, _U32, _TINY[_F32])
         k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
+        # and what underflow can lose in each of the d + 1 roundings of either pass
+        under = (d + 1) * (_TINY[np.dtype(self.dtype)] + _TINY[np.dtype(np.float64)])
         if not self.rest:
             # the GEMM transposed, (width * size, d) @ (d, c), in input blocks summed in a fixed
             # order: its result is already contiguous (unit, slot, row) planes, so the per-unit
@@ -938,7 +958,7 @@ class _Group:
             K = 1.01 * k
             E = _scratch("bound", (self.size, c), np.float64)
             np.multiply.outer(st.colmax * K, xn, out=E)
-            E += (st.bmax * K)[:, None]
+            E += (st.bmax * K)[:, None] + 1.01 * under
             # (row, unit, slot) and (row, slot) views of the (unit, slot, row) planes
             return A.reshape(w, self.size, c).transpose(2, 0, 1), E.T
         # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
@@ -954,20 +974,21 @@ class _Group:
         A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
-        eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * tanh_err  # 2-norm over hidden units
+        eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * (tanh_err + under)  # 2-norm over hidden units
         H = np.ascontiguousarray(A.reshape(c, self.size, w).transpose(1, 0, 2))
         for i, (W, b) in enumerate(self.rest):
             a = W.shape[1]
-            hn = np.sqrt(np.einsum("gcw,gcw->cg", H, H).astype(np.float64) * (1 + _norm_coef(a, self.u))) + eps  # >= the exact path's norm
+            hn = _norms_up(np.einsum("gcw,gcw->cg", H, H).astype(np.float64), a, self.u, _TINY[np.dtype(self.dtype)]) + eps  # >= the exact path's norm
+            under = (a + 1) * (_TINY[np.dtype(self.dtype)] + _TINY[np.dtype(np.float64)])
             st = self.stats[i + 1]
             k = _dot_coef(a, self.u) + _dot_coef(a, _U64)
             H = np.matmul(H, W)  # one GEMM per slot, all of the same shape
             H += b
             if i < len(self.rest) - 1:
                 _activate(spec, H)
-                eps = eps * st.frob + k * (hn * st.frob + st.bnorm) + math.sqrt(a) * tanh_err
+                eps = eps * st.frob + k * (hn * st.frob + st.bnorm) + math.sqrt(a) * (tanh_err + under)
             else:
-                E = eps * st.colmax + k * (hn * st.colmax + st.bmax)
+                E = eps * st.colmax + k * (hn * st.colmax + st.bmax) + under
         return np.ascontiguousarray(H.transpose(1, 2, 0)), E * 1.01
 
     def span(self, spec: ModelSpec, squares: np.ndarray) -> float | None:
@@ -979,7 +1000,7 @@ class _Group:
             return None
         st = self.stats[0]
         with _quiet():
-            xn = math.sqrt(float(squares.max()) * (1 + _norm_coef(spec.layers[0][0], _U32)))
+            xn = float(_norms_up(float(squares.max()), spec.layers[0][0], _U32, _TINY[_F32]))
         return (xn * float(st.colmax.max()) + float(st.bmax.max())) * (1 + 2.0**-40)
 
     def slot64(self, spec: ModelSpec, slot: int) -> "_Group":
@@ -1012,10 +1033,10 @@ class _Group:
                 np.copyto(X64[: hi - lo], Xs)
                 np.matmul(X64[: hi - lo], W[int(slots[lo])], out=Z[lo:hi])
         Z += b[slots]
-        xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        xn = _norms_up(squares.astype(np.float64), d, _U32, _TINY[_F32])
         st = self.stats[0]
         k = 2 * _dot_coef(d, _U64)  # this pass and the fixed-order one, both float64
-        E = k * (xn * st.colmax[slots] + st.bmax[slots]) * 1.01
+        E = (k * (xn * st.colmax[slots] + st.bmax[slots]) + 2 * (d + 1) * _TINY[np.dtype(np.float64)]) * 1.01
         return Z[:, :, None], E[:, None]
 
     def exact_logits(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:

@@ -870,3 +870,36 @@ def test_features_are_checked_through_the_row_norms_a_late_nan_or_inf_is_refused
     Xh[290, 5] = 3e30  # its square is beyond float32: the cheap check cannot tell, the exact one does
     got = M.score_many(man, _zero(man), [cand], Xh, y, chunk_rows=64, workers=2)
     assert got.tolist() == [reference_score(man, cand, Xh, y)]
+
+
+def test_attack_underflowing_squares_hide_the_kernels_rounding_from_the_bound():
+    """Review of session 13 (high, on main before): features near 1e-25 have float32 squares
+    that underflow to 0, so the computed norm was 0 and with zero biases the bound E was 0,
+    while weights near 1e24 make logits of order 1 whose float32 rounding depends on the
+    kernel: every row was settled by the float32 pass, and two kernels disagreed by dozens
+    of rows (the review: 1,942 / 1,951 / 1,980 correct rows of 4,000 on three kernels, 2,006
+    exactly). The norms now add what underflow can lose (and the GEMM its own), so the
+    bound holds against the fixed-order logits and the scores are the fixed-order path's."""
+    rng = np.random.default_rng(4)
+    n, d, m = 300, 784, 10
+    man = M.make_manifest("softmax", d, m, metric="accuracy")
+    spec = M.model_spec(man)
+    X = (rng.uniform(0.5, 1.5, (n, d)) * 1e-25).astype(np.float32)
+    y = rng.integers(0, 2, n)
+    W = np.zeros((d, m), np.float32)
+    W[:, 0] = (rng.uniform(0.5, 1.5, d) * 1e25 / d).astype(np.float32)
+    up = rng.random(d) < 0.5
+    W[:, 1] = np.nextafter(W[:, 0], np.where(up, np.inf, -np.inf).astype(np.float32))
+    params = {"W0": W, "b0": np.zeros(m, np.float32)}
+    assert not np.vecdot(X, X).any(), "the attack needs squares that underflow"
+    grp = M._Group(spec, [params], 1)
+    with M._quiet():
+        Z, E = grp.outputs(spec, X)
+        exact = grp.exact_logits(spec, X, np.arange(n), np.zeros(n, np.int64))
+    assert (np.abs(Z[:, :, 0].astype(np.float64) - exact) <= E).all()
+    # and the oracle's results are the fixed-order path's, row by row
+    head = {k: np.zeros_like(v) for k, v in params.items()}
+    units, _, _ = M.row_units(man, head, [params], X, y)
+    sets = [M.check_params(spec, head), M.apply_update(head, params)]
+    ref, _ = M._exact_results(spec, M._Group(spec, sets, 2, np.float32), X, y, np.repeat(np.arange(n), 2), np.tile(np.arange(2), n), "accuracy")
+    assert np.array_equal(units, ref.reshape(n, 2))
