@@ -75,7 +75,8 @@ could change the result:
 
 1. For every row chunk (``chunk_rows`` rows) and group of ``group`` candidates, the first
    layer of all candidates is ONE GEMM ``X_chunk[c, d] @ [W_1 | ... | W_G]`` through BLAS
-   (float32 for every metric), computed in p input blocks (`_k_blocks`: blocks of about
+   (float32 for every metric; a one-layer model's computed as its transpose, the same dot
+   products), computed in p input blocks (`_k_blocks`: blocks of about
    256 inputs, at most 8; d = 784: 4 of 196) whose float32 results are summed in a fixed
    order, then the bias; further layers one batched matmul. Beside the logits, a proven
    bound E per row and candidate: a sum in which every term goes through at most h
@@ -84,7 +85,8 @@ could change the result:
    goes through at most h = (its block's length) + p roundings (d = 784: 200, not 785);
    with Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error
    added, ``E = 1.01 (gamma_h(u) + gamma_{d+1}(2^-53)) (||x|| max_j ||w_j|| + max_j |b_j|)``,
-   the norms rounded up (`_norm_coef`), the 1.01 covering the float64 roundings of E
+   the norms rounded up (`_norms_up`: underflow included), plus (d + 1) 2^-126 for the GEMM's
+   own underflow, the 1.01 covering the float64 roundings of E
    itself. Hidden layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is
    added).
 2. A row's result is taken from this pass only if no logit within E of the computed one
@@ -99,13 +101,19 @@ could change the result:
    `_row_values` twice over; and every logit is inside float32's range by more than E
    (for a one-layer model proven from the norms when ``||x|| max_j ||w_j|| + max_j |b_j| +
    3E`` is below float32's largest value, `_Group.span`; else read from the logits).
-   For a softmax output the same tests run on contiguous (unit, row, candidate) planes
-   (`_decide_planes`), never settling a row that `_decide` would not.
+   For a softmax output the same tests run on contiguous (unit, candidate, row) planes
+   (`_decide_planes`; a one-layer model's GEMM runs transposed, ``W^T X^T``, and writes them
+   directly), never settling a row that `_decide` would not; log loss and mse are
+   computed there in float32 when the logits are proven within 40 - log k of 0 (float32
+   exponentials, each the exact exponential of its logit moved by at most about 2^-18, and
+   sums of positive terms within a relative gamma_{4k+4}(2^-24)), which the interval adds
+   (twice) to E and to its relative width.
 3. The rows left uncertain are computed again in float64 through BLAS with the float64
    bound (one-layer models: the uncertain pairs of many row chunks at once, one GEMM per
    candidate on all its uncertain rows, `_Group.pairs64`, the candidates cut among the
-   workers: a worker left without a chunk takes the pairs gathered so far while the last
-   chunks run, the rest follow at the end; an mlp: one candidate at a time after the
+   workers: once a worker is left without a chunk, the pairs gathered so far, cut in one part
+   per worker, while the last chunks run (the chunks' results are taken as they finish), the
+   rest at the end; an mlp: one candidate at a time after the
    chunks);
    what is still uncertain (exact ties, values within ~1e-12 of a rounding point) goes
    to the fixed-order path.
@@ -728,6 +736,23 @@ def _dot_coef(a: int, u: float) -> float:
     return _gamma(a + 1, u)
 
 
+#: What underflow can lose beyond the relative bounds, per rounding: gradual underflow loses
+#: at most half the least subnormal (2^-150 in float32), counted here as the least normal
+#: number, which covers a result flushed to zero as well. A float32 square of a feature near
+#: 1e-25 is 0, so without it a row's computed norm (and with zero biases its bound E) was 0
+#: while weights near 1e24 made logits of order 1 whose rounding depends on the kernel
+#: (review of session 13; `test_attack_underflowing_squares_hide_the_kernels_rounding_from_the_bound`).
+_TINY = {np.dtype(np.float32): 2.0**-126, np.dtype(np.float64): 2.0**-1022}
+
+
+def _norms_up(squares: Any, a: int, u: float, tiny: float) -> Any:
+    """Upper bounds of the exact 2-norms of vectors of length ``a`` whose computed sums of
+    squares (any order, unit roundoff ``u``, least normal ``tiny``) are ``squares``: each of
+    the a squares may lose ``tiny`` to underflow (additions of subnormals are exact), then
+    the sum's relative bound (`_norm_coef`)."""
+    return np.sqrt((squares + a * tiny) * (1 + _norm_coef(a, u)))
+
+
 def _norm_coef(a: int, u: float) -> float:
     """c such that a computed sum of ``a`` squares (any order), times 1 + c, is at least the
     exact sum: the computed one is >= (1 - gamma_a) of it, and (1 - gamma_a)(1 + c) = 1 for
@@ -756,6 +781,9 @@ def _k_blocks(d: int, dtype: Any) -> list[tuple[int, int]]:
 _gemm = np.matmul
 
 _LOCAL = threading.local()
+
+#: Rows of one candidate per float64 GEMM of the second pass (`_Group.pairs64`): 1.6 MB at d = 784.
+_PAIR_ROWS = 256
 
 
 #: Scratch arrays larger than this are not kept (a call with huge row chunks).
@@ -811,7 +839,6 @@ class _Group:
         self.dtype = np.dtype(dtype)
         self.u = _U32 if self.dtype == _F32 else _U64
         self.blocks = _k_blocks(d, self.dtype)
-        self._run = np.dtype((np.void, size * self.dtype.itemsize))  # one row's slots of one unit, as one element
         # roundings a first-layer term goes through: its block's sum, then the blocks'
         # fixed-order sum and the bias
         self.depth0 = max(k1 - k0 for k0, k1 in self.blocks) + len(self.blocks)
@@ -823,15 +850,16 @@ class _Group:
             for slot, params in enumerate(sets):
                 Ws[slot], bs[slot] = params[f"W{i}"], params[f"b{i}"]
             stacked.append((Ws, bs))
-        self.W0 = np.empty((d, w * size), dtype=self.dtype)
-        self.b0 = np.empty(w * size, dtype=self.dtype)
         self.rest: list[tuple[np.ndarray, np.ndarray]] = [
             (Ws.astype(self.dtype), bs[:, None, :].astype(self.dtype)) for Ws, bs in stacked[1:]]
         Ws, bs = stacked[0]
-        if not self.rest:
-            self.W0.reshape(d, w, size)[...] = Ws.transpose(1, 2, 0)
+        self.b0 = np.empty(w * size, dtype=self.dtype)
+        if not self.rest:  # transposed: (unit * size + slot, input), the GEMM computes W0T @ X.T
+            self.W0T = np.empty((w * size, d), dtype=self.dtype)
+            self.W0T.reshape(w, size, d)[...] = Ws.transpose(2, 0, 1)
             self.b0.reshape(w, size)[...] = bs.T
         else:
+            self.W0 = np.empty((d, w * size), dtype=self.dtype)
             self.W0.reshape(d, size, w)[...] = Ws.transpose(1, 0, 2)
             self.b0[...] = bs.reshape(-1)
         self._stacked = stacked
@@ -906,7 +934,33 @@ class _Group:
         # row norms in float32 (any order): covered by the factor (`_norm_coef`)
         if squares is None:
             squares = np.vecdot(Xc, Xc)
-        xn = np.sqrt(squares.astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        xn = _norms_up(squares.astype(np.float64), d, _U32, _TINY[_F32])
+        k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
+        # and what underflow can lose in each of the d + 1 roundings of either pass
+        under = (d + 1) * (_TINY[np.dtype(self.dtype)] + _TINY[np.dtype(np.float64)])
+        if not self.rest:
+            # the GEMM transposed, (width * size, d) @ (d, c), in input blocks summed in a fixed
+            # order: its result is already contiguous (unit, slot, row) planes, so the per-unit
+            # work that follows runs on long contiguous arrays with no transposing copy, and the
+            # bias is one constant per row of it
+            A = _scratch("gemm", (self.W0T.shape[0], c), self.dtype)
+            (k0, k1), *more = self.blocks
+            _gemm(self.W0T[:, k0:k1], X[:, k0:k1].T, out=A)
+            if more:
+                T = _scratch("gemm-block", A.shape, self.dtype)
+                for k0, k1 in more:
+                    _gemm(self.W0T[:, k0:k1], X[:, k0:k1].T, out=T)
+                    A += T
+            A += self.b0[:, None]
+            # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
+            # (the 1.01 covers these few float64 roundings as well); (slot, row) as the planes
+            st = self.stats[0]
+            K = 1.01 * k
+            E = _scratch("bound", (self.size, c), np.float64)
+            np.multiply.outer(st.colmax * K, xn, out=E)
+            E += (st.bmax * K)[:, None] + 1.01 * under
+            # (row, unit, slot) and (row, slot) views of the (unit, slot, row) planes
+            return A.reshape(w, self.size, c).transpose(2, 0, 1), E.T
         # the GEMM, (c, d) @ (d, width * size), in input blocks summed in a fixed order
         A = _scratch("gemm", (c, self.W0.shape[1]), self.dtype)
         (k0, k1), *more = self.blocks
@@ -916,41 +970,25 @@ class _Group:
             for k0, k1 in more:
                 _gemm(X[:, k0:k1], self.W0[k0:k1], out=T)
                 A += T
-        k = _gamma(self.depth0, self.u) + _dot_coef(d, _U64)  # this pass and the fixed-order one
         st = self.stats[0]
-        if not self.rest:
-            # the bias (along the rows: long contiguous loops), then (unit, row, slot) planes,
-            # each contiguous, so that the per-unit work that follows runs on long contiguous
-            # arrays: the transposing copy moves a unit's slots (one row's `size` values) as
-            # one element of `size` values
-            A += self.b0
-            P = _scratch("planes", (w, c, self.size), self.dtype)
-            run = self._run
-            P.view(run).reshape(w, c)[...] = A.view(run).reshape(c, w).T
-            # E = 1.01 k (||x|| colmax + bmax), the factors folded into the slots' constants
-            # (the 1.01 covers these few float64 roundings as well)
-            K = 1.01 * k
-            E = _scratch("bound", (c, self.size), np.float64)
-            np.multiply.outer(xn, st.colmax * K, out=E)
-            E += st.bmax * K
-            return P.transpose(1, 0, 2), E
         A += self.b0
         _activate(spec, A)
         tanh_err = 8 * (self.u + _U64) if spec.activation == "tanh" else 0.0
-        eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * tanh_err  # 2-norm over hidden units
+        eps = k * (np.multiply.outer(xn, st.frob) + st.bnorm) + math.sqrt(w) * (tanh_err + under)  # 2-norm over hidden units
         H = np.ascontiguousarray(A.reshape(c, self.size, w).transpose(1, 0, 2))
         for i, (W, b) in enumerate(self.rest):
             a = W.shape[1]
-            hn = np.sqrt(np.einsum("gcw,gcw->cg", H, H).astype(np.float64) * (1 + _norm_coef(a, self.u))) + eps  # >= the exact path's norm
+            hn = _norms_up(np.einsum("gcw,gcw->cg", H, H).astype(np.float64), a, self.u, _TINY[np.dtype(self.dtype)]) + eps  # >= the exact path's norm
+            under = (a + 1) * (_TINY[np.dtype(self.dtype)] + _TINY[np.dtype(np.float64)])
             st = self.stats[i + 1]
             k = _dot_coef(a, self.u) + _dot_coef(a, _U64)
             H = np.matmul(H, W)  # one GEMM per slot, all of the same shape
             H += b
             if i < len(self.rest) - 1:
                 _activate(spec, H)
-                eps = eps * st.frob + k * (hn * st.frob + st.bnorm) + math.sqrt(a) * tanh_err
+                eps = eps * st.frob + k * (hn * st.frob + st.bnorm) + math.sqrt(a) * (tanh_err + under)
             else:
-                E = eps * st.colmax + k * (hn * st.colmax + st.bmax)
+                E = eps * st.colmax + k * (hn * st.colmax + st.bmax) + under
         return np.ascontiguousarray(H.transpose(1, 2, 0)), E * 1.01
 
     def span(self, spec: ModelSpec, squares: np.ndarray) -> float | None:
@@ -962,7 +1000,7 @@ class _Group:
             return None
         st = self.stats[0]
         with _quiet():
-            xn = math.sqrt(float(squares.max()) * (1 + _norm_coef(spec.layers[0][0], _U32)))
+            xn = float(_norms_up(float(squares.max()), spec.layers[0][0], _U32, _TINY[_F32]))
         return (xn * float(st.colmax.max()) + float(st.bmax.max())) * (1 + 2.0**-40)
 
     def slot64(self, spec: ModelSpec, slot: int) -> "_Group":
@@ -979,17 +1017,26 @@ class _Group:
         self.prepare()
         assert self._w64 is not None
         W, b = self._w64
-        Z = np.empty((len(rows), w), dtype=np.float64)
-        Xr = X[rows]
-        xn = np.sqrt(np.vecdot(Xr, Xr).astype(np.float64) * (1 + _norm_coef(d, _U32)))
+        n = len(rows)
+        Z = np.empty((n, w), dtype=np.float64)
+        squares = np.empty(n, dtype=np.float32)
+        # each slot's rows (at most _PAIR_ROWS at a time) gathered and converted into a buffer
+        # that stays in cache: a float64 copy of all the pairs' rows (13 MB for 2,000 pairs at
+        # d = 784) cost more than the GEMMs
+        cuts = np.flatnonzero(np.diff(slots)) + 1
+        X64 = _scratch("rows64", (min(n, _PAIR_ROWS), d), np.float64)
+        for first, end in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [n]))):
+            for lo in range(int(first), int(end), _PAIR_ROWS):
+                hi = min(lo + _PAIR_ROWS, int(end))
+                Xs = X[rows[lo:hi]]
+                np.vecdot(Xs, Xs, out=squares[lo:hi])
+                np.copyto(X64[: hi - lo], Xs)
+                np.matmul(X64[: hi - lo], W[int(slots[lo])], out=Z[lo:hi])
+        Z += b[slots]
+        xn = _norms_up(squares.astype(np.float64), d, _U32, _TINY[_F32])
         st = self.stats[0]
         k = 2 * _dot_coef(d, _U64)  # this pass and the fixed-order one, both float64
-        E = k * (xn * st.colmax[slots] + st.bmax[slots]) * 1.01
-        Xr = Xr.astype(np.float64)
-        cuts = np.flatnonzero(np.diff(slots)) + 1
-        for lo, hi in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [len(rows)]))):
-            np.matmul(Xr[lo:hi], W[int(slots[lo])], out=Z[lo:hi])
-        Z += b[slots]
+        E = (k * (xn * st.colmax[slots] + st.bmax[slots]) + 2 * (d + 1) * _TINY[np.dtype(np.float64)]) * 1.01
         return Z[:, :, None], E[:, None]
 
     def exact_logits(self, spec: ModelSpec, X: np.ndarray, rows: np.ndarray, slots: np.ndarray) -> np.ndarray:
@@ -1169,6 +1216,47 @@ def _decide(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metri
 #: (about e^(+-708)), so neither S, Q nor S^2 can overflow or lose a term to underflow.
 _UNSHIFTED_SPAN = 170.0
 
+#: ... and in float32 (one vectorised exp over all the planes, then float32 sums of positive
+#: terms) when they are proven within this of 0, log m included: every e_j, e_j^2, their sums
+#: and S^2 then lie within e^(+-80), normal float32s (whose range is about e^(-87) to e^(88)).
+_VALUES_SPAN32 = 40.0
+#: The relative error assumed of numpy's float32 exp on normal results: 2^-18, 64 float32
+#: units in the last place (numpy's SIMD exp is within about 4, an IEEE libm's expf within
+#: 1). `_exp32_sound` checks it on this process's numpy once before the float32 path is used.
+_EXP32_REL = 2.0**-18
+#: e_j (1 + delta) with |delta| <= _EXP32_REL is exp(z_j + xi) with |xi| <= -log(1 - _EXP32_REL),
+#: which this bounds: float32 exponentials are the exact ones of logits moved by at most this.
+_EXP32_SHIFT = _EXP32_REL / (1 - _EXP32_REL)
+_EXP32_OK: list[bool] = []
+
+
+class _Rel32(dict):
+    """m -> rho / (1 - rho), rho = gamma_{4m+4}(2^-24): a bound on the relative error of a
+    float32 value of `_decide_planes` (m units) against the same function of its float32
+    exponentials, computed exactly (the docstring counts the roundings)."""
+
+    def __missing__(self, m: int) -> float:
+        rho = _gamma(4 * m + 4, _U32)
+        self[m] = value = rho / (1 - rho) if rho < 0.5 else math.inf
+        return value
+
+
+_VALUES_REL32 = _Rel32()
+
+
+def _exp32_sound() -> bool:
+    """Whether numpy's float32 exp is within _EXP32_REL / 4 of the float64 one on 65,536
+    points across [-_VALUES_SPAN32 - 1, _VALUES_SPAN32 + 1] (float64's exp is within a
+    few 2^-53 of the exact value); checked once per process (about 1 ms). If not, log loss
+    and mse keep float64 exponentials."""
+    if not _EXP32_OK:
+        x = np.linspace(-_VALUES_SPAN32 - 1, _VALUES_SPAN32 + 1, 1 << 16, dtype=np.float32)
+        with _quiet():
+            ref = np.exp(x.astype(np.float64))
+            err = np.abs(np.exp(x).astype(np.float64) - ref) / ref
+        _EXP32_OK.append(bool(np.all(err <= _EXP32_REL / 4)))
+    return _EXP32_OK[0]
+
 #: For a value on the floating grid's unclamped part, [2^(b-21), ROW_CAP), rounding to b
 #: significant bits (halves up) is adding half of the last kept bit to the float64's bit
 #: pattern and clearing the bits below it (a carry moves to the next binade exactly as the
@@ -1179,9 +1267,10 @@ _MANTISSA_BITS = 52
 def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray, metric: str,
                    dup: np.ndarray, span: float | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """`_decide` for the fast pass of a softmax output (units >= 2, float32), on contiguous
-    (unit, row, slot) planes, with the same results wherever it says "certain" and never
-    "certain" where `_decide` would not be; None where it does not apply (some logit within
-    E of float32's range or not finite, a relative bound above 1/2): then `_decide` decides.
+    (unit, slot, row) planes (or (unit, row, slot) ones), with the same results wherever it
+    says "certain" and never "certain" where `_decide` would not be; None where it does not
+    apply (some logit within E of float32's range or not finite, a relative bound above
+    1/2): then `_decide` decides.
 
     Accuracy: a row is certain when every unit but the maximum lies below the float32
     threshold ``fl32(fl64(max - 2E))``: rounding is monotone, so a float32 below it lies
@@ -1204,21 +1293,62 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     Brier score are unchanged, and log loss is ``log S - z_y``, whose only new rounding is
     log's, relative to ``|log S| <= span + E + log m``: ``a`` gains ``4 (span + E + log m +
     1)`` ulps for it (a NaN logit, impossible once span holds, would make its row's value
-    NaN, never settled)."""
+    NaN, never settled).
+
+    When ``span + 3 max E + log m <= _VALUES_SPAN32`` (40), log loss and mse are computed in
+    float32. The exponentials: one vectorised float32 exp over all the planes; every e^(z_j)
+    is a normal float32 (within e^(+-40)), computed within a relative eta = _EXP32_REL (2^-18,
+    64 float32 ulps; checked once per process on this numpy, `_exp32_sound`, else the float64
+    path runs), i.e. exactly ``e_j = exp(z_j + xi_j)`` with ``|xi_j| <= eta / (1 - eta)``
+    (_EXP32_SHIFT). The values, from sums of positive terms only (no cancellation): the
+    label's e_y is taken out and ``N = sum_{j != y} e_j``; log loss is ``log1p(N / e_y)`` (the
+    ratio in float32, float64's log1p of it), mse ``(sum_{j != y} e_j^2 + N^2) / (N + e_y)^2 / m``
+    in float32. Every e_j^2, N^2, S^2 and sum lies within e^(+-80) (normal float32s), so each
+    operation is one relative rounding of 2^-24, and the value is the same function of the
+    e_j exactly (that is, of the logits z + xi) times ``1 + theta``, ``|theta| <= gamma_{4m+3}``
+    (mse: N and the sum of squares m - 1 and m roundings, N^2 and S^2 2m - 1 and 2m + 1, the
+    numerator 2m, the quotient and the division by m 2 more; log loss: N / e_y, m, and
+    log1p keeps a relative error of its argument relative, inside a); a quotient below
+    float32's normal range is off by at most 2^-149 absolutely, inside a. So the exact value
+    lies in the interval of `_decide` with E + _EXP32_SHIFT in place of E, widened by
+    ``rho / (1 - rho) (v + a)``, rho = gamma_{4m+4} (`_VALUES_REL32`). The interval takes both
+    twice over (E + 2 _EXP32_SHIFT, about 8e-6 more against E of about 1e-4 at d = 784, and 2
+    rho / (1 - rho), about 5e-6 relative at m = 10), so that the value's own distance from
+    the float64 one (at most the same amounts) leaves it holding `_decide`'s, computed from z."""
     c, m, G = Z.shape
     if m == 1 or Z.dtype != _F32 or spec.output != "softmax":
         return None
-    P = Z.transpose(1, 0, 2)
-    if not P.flags.c_contiguous:
-        P = np.ascontiguousarray(P)
+    # the planes: (unit, slot, row), as `_Group.outputs` lays them out (E then (slot, row)),
+    # else (unit, row, slot); every (row, slot) array below is in the planes' layout, and the
+    # results are returned as (row, slot) views
+    slot_major = Z.transpose(1, 2, 0).flags.c_contiguous
+    if slot_major:
+        P = Z.transpose(1, 2, 0)
+        E = np.ascontiguousarray(E.T)
+        shape = (G, c)
+        # where each (slot, row)'s label logit lies in the flat planes
+        flat = (yc * (G * c) + np.arange(c))[None, :] + (np.arange(G) * c)[:, None]
+    else:
+        P = Z.transpose(1, 0, 2)
+        if not P.flags.c_contiguous:
+            P = np.ascontiguousarray(P)
+        shape = (c, G)
+        flat = (yc * (c * G) + np.arange(c) * G)[:, None] + np.arange(G)[None, :]
+
+    def at_label(planes: np.ndarray) -> np.ndarray:
+        """The label unit's entry of each (row, slot) of (unit, ...) planes shaped as P."""
+        return np.take(planes.reshape(-1), flat)
+
+    def out(values: np.ndarray, certain: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (values.T, certain.T) if slot_major else (values, certain)
+
     with _quiet():
         Emax = float(E.max())
-    rows = np.arange(c)
     # log loss and mse of logits proven small (`span`): the exponentials need no shift by the
     # rows' maxima, so neither the maxima nor a subtraction per unit
     unshifted = metric != "accuracy" and span is not None and span + 3 * Emax <= _UNSHIFTED_SPAN
     if not unshifted:
-        mx = _scratch("max", (c, G), np.float32)
+        mx = _scratch("max", shape, np.float32)
         with _quiet():
             np.max(P, axis=0, out=mx)  # NaN propagates (then the comparison below fails)
             top = float(mx.max())
@@ -1229,87 +1359,124 @@ def _decide_planes(spec: ModelSpec, Z: np.ndarray, E: np.ndarray, yc: np.ndarray
     if metric == "accuracy":
         if dup.any():  # units equal to a lower one never win: out of the race (on a copy)
             P = P.copy()
-            np.copyto(P, -np.inf, where=dup[:, None, :])
+            np.copyto(P, -np.inf, where=dup[:, :, None] if slot_major else dup[:, None, :])
             np.max(P, axis=0, out=mx)
         # max - 2E in float64, then to float32: both roundings are monotone and every
         # float32 is a float64, so z < thr (float32, exact) implies z < max - 2E exactly
         thr = np.subtract(mx, 2 * E).astype(np.float32)
-        ge = _scratch("ahead", (m, c, G), np.bool_)
+        ge = _scratch("ahead", (m, *shape), np.bool_)
         np.greater_equal(P, thr, out=ge)
         count = ge.sum(axis=0, dtype=np.uint8 if m < 256 else np.int64)
-        return (P[yc, rows] == mx).astype(np.int64), count == 1
-    # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
-    # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
-    # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
-    # is this thread's scratch: a fresh one costs page faults on every chunk.
+        return out((at_label(P) == mx).astype(np.int64), count == 1)
+    # logits proven within _VALUES_SPAN32 of 0 (log m included): the values in float32,
+    # from float32 exponentials of all the units in one call, each the exact exp of its
+    # logit moved by at most _EXP32_SHIFT, computed with no cancellation (the docstring)
+    single = unshifted and span + 3 * Emax + math.log(m) <= _VALUES_SPAN32 and _exp32_sound()
     f64 = np.float64
-    S = _scratch("sum", (c, G), f64)
-    if unshifted:
-        mx64 = None
-        np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
+    if single:
+        X32 = _scratch("exp32", (m, *shape), np.float32)
+        np.exp(P, out=X32)
+        ey = at_label(X32)  # the label's e_y, float32
+        X32.reshape(-1)[flat] = 0  # the other units only, from here on
+        N = np.add.reduce(X32, axis=0, out=_scratch("others", shape, np.float32))  # sum_{j != y} e_j
+        v = _scratch("value", shape, f64)
+        if metric == "log_loss":  # log(S / e_y) = log1p(N / e_y): float64's log1p of a float32 ratio
+            N /= ey
+            np.copyto(v, N)
+            np.log1p(v, out=v)
+        else:  # m Brier = sum_{j != y} p_j^2 + (1 - p_y)^2 = (sum_{j != y} e_j^2 + N^2) / S^2
+            X32 *= X32
+            num = np.add.reduce(X32, axis=0, out=_scratch("squares32", shape, np.float32))
+            S32 = np.add(N, ey, out=ey)  # S = N + e_y
+            N *= N
+            num += N
+            S32 *= S32
+            num /= S32
+            num /= np.float32(m)
+            np.copyto(v, num)
     else:
-        mx64 = _scratch("max64", (c, G), f64)
-        np.copyto(mx64, mx)
-        np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
-    np.exp(S, out=S)
-    Q = None
-    if metric == "mse":
-        Q = _scratch("squares", (c, G), f64)
-        np.multiply(S, S, out=Q)
-    t = _scratch("exp", (c, G), f64)
-    for j in range(1, m):
-        np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
-        if mx64 is not None:
-            t -= mx64
-        np.exp(t, out=t)
-        S += t
-        if Q is not None:
-            t *= t
-            Q += t
-    zy = P[yc, rows]  # the label's logit, float32 (row, slot)
-    if Q is None:  # log loss
-        v = np.log(S, out=S)
-        if mx64 is not None:
-            v += mx64
-        v -= zy
-    else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
-        # 2, so its rounding is a few ulps absolute, well inside a
-        ey = t
-        if mx64 is not None:
-            np.subtract(zy, mx64, out=ey)
+        # unit by unit, so that the float64 work stays in the core's own cache: S = sum_j e_j,
+        # e_j = exp(z_j - max), or exp(z_j) unshifted (and Q = sum_j e_j^2 for mse); float32 to
+        # float64 is exact (the subtraction converts on the way). Every (row, slot) array below
+        # is this thread's scratch: a fresh one costs page faults on every chunk.
+        S = _scratch("sum", shape, f64)
+        t = _scratch("exp", shape, f64)
+        Q = _scratch("squares", shape, f64) if metric == "mse" else None
+        if unshifted:
+            mx64 = None
+            np.copyto(S, P[0])  # float64 exp (np.exp of the float32 plane into S would run float32's)
         else:
-            np.copyto(ey, zy)
-        np.exp(ey, out=ey)
-        v = Q
-        v /= S
-        v /= S
-        ey /= S
-        ey *= 2
-        v -= ey
-        v += 1
-        v /= m
-    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`
+            mx64 = _scratch("max64", shape, f64)
+            np.copyto(mx64, mx)
+            np.subtract(P[0], mx64, out=S)  # 0 + e_0 is e_0
+        np.exp(S, out=S)
+        if Q is not None:
+            np.multiply(S, S, out=Q)
+        for j in range(1, m):
+            np.copyto(t, P[j])  # (a copy, then a float64 subtraction: faster than one mixed one)
+            if mx64 is not None:
+                t -= mx64
+            np.exp(t, out=t)
+            S += t
+            if Q is not None:
+                t *= t
+                Q += t
+        zy = at_label(P)  # the label's logit, float32 (row, slot)
+        if Q is None:  # log loss
+            v = np.log(S, out=S)
+            if mx64 is not None:
+                v += mx64
+            v -= zy
+        else:  # m Brier = sum_j (p_j - [j == y])^2 = Q / S^2 - 2 e_y / S + 1: terms of at most
+            # 2, so its rounding is a few ulps absolute, well inside a
+            ey = t
+            if mx64 is not None:
+                np.subtract(zy, mx64, out=ey)
+            else:
+                np.copyto(ey, zy)
+            np.exp(ey, out=ey)
+            v = Q
+            v /= S
+            v /= S
+            ey /= S
+            ey *= 2
+            v -= ey
+            v += 1
+            v /= m
+    # the interval's half-width: L = 2E, R = 2E (log loss) or 4E (Brier / m), as in `_decide`;
+    # float32 values: E + widen in place of E (the logits moved by _EXP32_SHIFT by the float32
+    # exponentials), plus slack (v + a) for the float32 arithmetic's relative error, each twice
+    # over so that the interval still holds `_decide`'s, computed from z in float64
+    widen = 2 * _EXP32_SHIFT if single else 0.0
+    slack = 2 * _VALUES_REL32[m] if single else 0.0
     rf = 2.0 if metric == "log_loss" else 4.0
-    Rmax = rf * Emax * (1 + 2.0**-20) + 2.0**-50
+    Rmax = rf * (Emax + widen) * (1 + 2.0**-20) + 2.0**-50 + slack
     if Rmax > 0.5:
         return None
-    a = _scratch("rounding", (c, G), f64)
+    a = _scratch("rounding", shape, f64)
     np.multiply(v, 16 * _U64, out=a)
     # unshifted, log S is near the logits' scale: its rounding (and log's error) is relative
     # to |log S| <= span + E + log m, not to log m
     a += _U64 * (16 * m + 64 + (4 * (span + Emax + math.log(m) + 1) if unshifted else 0))
-    hw = _scratch("half-width", (c, G), f64)
-    tmp = _scratch("exp", (c, G), f64)  # t (and ey) are used up
-    np.multiply(E, rf * (1 + 2.0**-20) * (1 + Rmax), out=hw)
-    hw += 2.0**-50 * (1 + Rmax)
+    hw = _scratch("half-width", shape, f64)
+    tmp = _scratch("exp", shape, f64)  # t (and ey) are used up
+    k = rf * (1 + 2.0**-20) * (1 + Rmax)
+    np.multiply(E, k, out=hw)
+    hw += k * widen + 2.0**-50 * (1 + Rmax)
     np.add(v, a, out=tmp)
     hw *= tmp
     np.multiply(E, 2, out=tmp)
+    if widen:
+        tmp += 2 * widen
     np.minimum(hw, tmp, out=hw)
+    if slack:
+        np.add(v, a, out=tmp)
+        tmp *= slack
+        hw += tmp
     np.multiply(a, 3, out=tmp)
     hw += tmp
     lo = np.subtract(v, hw, out=tmp)
-    return _grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric])
+    return out(*_grid_pair(lo, np.add(v, hw, out=hw), ROW_BITS[metric]))
 
 
 def _grid_pair(lo: np.ndarray, hi: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1495,8 +1662,17 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             values, certain = fast if fast is not None else _decide(spec, Z, E, yc, metric, grp.dup)
             del Z
             certain[:, grp.used :] = True  # padding slots: neither counted nor recomputed
-            ss, rr = np.nonzero(~certain.T)  # the uncertain pairs by slot, then row
-        counted = np.where(certain, values, 0)
+            # the uncertain pairs (few) by slot, then row, found on the contiguous array (a
+            # search of a transposed view took about 45 us per chunk): (slot, row) as a
+            # one-layer group lays them out, else (row, slot) and then sorted by slot
+            if certain.T.flags.c_contiguous:
+                ss, rr = np.divmod(np.flatnonzero(~certain.T), certain.shape[0])
+            else:
+                rr, ss = np.divmod(np.flatnonzero(~certain), grp.size)
+                order = np.argsort(ss, kind="stable")
+                rr, ss = rr[order], ss[order]
+        counted = values  # the decision's own array: uncertain entries zeroed in place
+        counted[rr, ss] = 0
         if rows_out is not None:  # disjoint slices per task: no lock needed
             rows_out[r0 : r0 + Xc.shape[0], start : start + grp.used] = counted[:, : grp.used]
         return _sum_units(counted), rr + r0, ss
@@ -1531,6 +1707,7 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         return [(rows[a:b], slots[a:b]) for a, b in zip(edges, edges[1:]) if b > a]
 
     pool = _pool(int(workers)) if workers > 1 else None
+    from concurrent.futures import as_completed
     pending: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in groups]
     dead = [np.zeros(grp.size, dtype=bool) for _, _, grp in groups]
     jobs: list[tuple[int, np.ndarray, np.ndarray, Any]] = []  # (group, rows, slots, future or result)
@@ -1552,15 +1729,18 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
         prepared = [pool.submit(grp.prepare) for _, _, grp in groups]
-        futures = [pool.submit(work, task) for task in tasks]  # numpy and BLAS release the GIL
+        futures = {pool.submit(work, task): task for task in tasks}  # numpy and BLAS release the GIL
         # once all but `workers` - 1 chunks are done, a worker is free while the last run: it
-        # starts the second pass on the pairs gathered so far, the rest follow at the end
+        # starts the second pass on the pairs gathered so far, cut into `workers` parts so that
+        # a worker finishing its last chunk takes a part too; the rest follow at the end.
+        # Results are taken as they finish (the sums are exact integers, in any order): taken
+        # in order, a chunk finishing late held back the second pass while a worker idled.
         early = len(tasks) - int(workers) + 1
-        results: Iterable[Any] = (future.result() for future in futures)
+        results: Iterable[Any] = ((futures[f], f.result()) for f in as_completed(futures))
     else:
         early = 0
-        results = map(work, tasks)
-    for done, ((_, _, g), result) in enumerate(zip(tasks, results), start=1):
+        results = zip(tasks, map(work, tasks))
+    for done, ((_, _, g), result) in enumerate(results, start=1):
         if progress is not None:  # (tasks done, tasks): a display only, never part of the result
             progress(done, len(tasks))
         if result is None:
@@ -1572,7 +1752,7 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
         if done == early and not failed:
-            launch(1)
+            launch(int(workers))
     if pool is not None and len(tasks) > 1:
         for future in prepared:
             future.result()
