@@ -854,9 +854,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         _payOracles(st, b, fees);
     }
 
-    /// @dev Rule R7b: no majority while some report is partial (an UNAVAILABLE score, or merged
-    ///      score, which _vote did not see when a median already failed) and the batch had no
-    ///      second round: it gets one instead of a void. The partial reports are cleared, the full
+    /// @dev Rule R7b: no majority while some report is partial (st.partialMask: an UNAVAILABLE
+    ///      submission score; an UNAVAILABLE merged score only once every median had its quorum,
+    ///      as _vote sees it) and the batch had no second round: it gets one instead of a void. The partial reports are cleared, the full
     ///      ones stand (and are the committed mask: a commitment is spent once revealed), the
     ///      timeout restarts now, `retried` marks the batch; the reportAndSettle sender's own full
     ///      report is stored so that it stands too. Nothing is paid or charged. Returns false
@@ -1171,8 +1171,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
                 d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
-                // fewer than a quorum of the three within tolerance: no decision (bit 128; 103
-                // for the merged slot)
+                // fewer than a quorum of the three within tolerance: no decision (bit 128)
                 if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
             }
             acc := or(acc, shl(129, unavailable))
