@@ -24,7 +24,7 @@ contract CodeSizeTest is Test {
     }
 
     /// @dev EIP-3860: a creation transaction's data (initcode, here with the constructor's
-    ///      arguments) is at most 49,152 bytes; ganache and anvil at shanghai refuse more.
+    ///      arguments) is at most 49,152 bytes; ganache at shanghai refuses more (checked).
     ///      BountyMarket's initcode embeds the extension's (the constructor creates it), so the
     ///      two contracts share this budget. Arguments at their largest: four addresses, the
     ///      array's offset and length, and four fixed-balance tokens (rule P4): 10 words.
