@@ -7,9 +7,10 @@ This module mirrors, operation for operation, what the contracts compute:
 * `BountyMarket.settleBatch` (`_medians`, `_decide`, `_outcome`, `_accept`,
   `_vote`, `_shares`, `_mergedFor`, `_payOracles`, `_slashBond`, `_void`) and `_setBaseline`: how a batch of
   submissions and the committee's reports become accepted / rejected / slashed
-  submissions (or a batch voided for want of a majority), a new model version, a reward,
-  returned and burned stakes, deviant oracles, their burned bond shares and the oracle fee
-  shares (SPECIFICATION.md rules C1, C3, S2, R4, R5, R6, R7).
+  submissions (or a batch voided for want of a majority, or retried once for it when a
+  report is partial: R7b's second round), a new model version, a reward, returned and burned
+  stakes, deviant oracles, their burned bond shares and the oracle fee shares
+  (SPECIFICATION.md rules C1, C3, S2, R4, R5, R6, R7, R7a, R7b).
 
 Everything is integer arithmetic with the contracts' rounding (every division rounds
 down), so a client can predict a settlement to the wei before sending it, and an
