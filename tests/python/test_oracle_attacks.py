@@ -339,6 +339,55 @@ def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_score
         node.close()
 
 
+def test_attack_three_good_updates_each_withheld_from_one_member_of_three_get_a_committed_second_round(
+        world: World, tmp_path):
+    """R7b when no full report stands: committee 3, three good updates, each served by its
+    contributor to two members only (update i not to member i) and by the members to each other
+    only after the first reports are public. Every first-round report is partial (each misses
+    one update, none is unavailable to a quorum), the three merges differ: a retry clearing all
+    three. With nothing standing, the second round is an ordinary commit/reveal round: each node
+    fetches what it missed from the others, commits, reveals; the version merges the updates and
+    every member, having committed, earns the fee."""
+    from fathom.roles.contributor import contribute
+
+    rnd = open_round(world, tmp_path, ["good"], batchSize=3)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = [Peer(tmp_path / f"hidden{i}", [shared]) for i in range(3)]  # update i: not for member i
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *(h for j, h in enumerate(hidden) if j != i)]) for i in range(3)]
+    released = threading.Event()
+    for p in peers:
+        p.sources += [_Released(q, released) for q in peers if q is not p]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(3)]
+    good = rnd.contributors["good"]
+    for i in range(3):
+        contribute(rnd.market_of("good"), hidden[i], good.key, bid, *DATA[f"shard{i}"], lr=0.5, epochs=3,
+                   batch_size=32, seed=i)
+    for node in nodes:
+        node.tick()
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    drive(nodes, lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 3)
+    first = {r["oracle"]: report_scores(r["scores"]) for r in named(rnd.events(), "ReportPosted", batch=0)}
+    for i in range(3):
+        assert first[rnd.oracles[i].address][i] == protocol.UNAVAILABLE, first
+    released.set()
+    drive(nodes, lambda: bool(named(rnd.events(), "BatchRetried", batch=0)))
+    (retry,) = named(rnd.events(), "BatchRetried", batch=0)
+    assert retry["cleared"] == 0b111 and rnd.viewer.batch(bid, 0)["reportedMask"] == 0
+    drive(nodes, lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    assert len(named(events, "ReportCommitted", batch=0)) == 6, "the second round committed, then revealed"
+    assert not named(events, "BatchVoided") and not [e for e in named(events, "OracleSlashed") if e["amount"]]
+    assert len(named(events, "VersionAccepted")) == 1
+    assert len(named(events, "UpdateMerged")) >= 2, "the withheld updates are merged and paid"
+    assert rnd.viewer.claimable(good.address) > 3 * STAKE
+    fees = [rnd.viewer.claimable(o.address) for o in rnd.oracles]
+    assert fees[0] == fees[1] == fees[2] > 0, "second-round reports that were committed earn the fee"
+    for node in nodes:
+        node.close()
+
+
 def test_attack_F8_timing_a_late_commitment_frames_the_node_that_could_not_fetch(world: World, tmp_path):
     """The F8 timing attack (issue 14, finding 6), against the node: committee of 5 (quorum 3),
     the update reaches members 0-3 but not member 4; member 3 is offline. Members 0 and 1 commit
