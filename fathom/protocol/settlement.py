@@ -816,7 +816,9 @@ def decide_batch(
     that submission is slashed). R7b: where the batch would be voided for want of a majority
     and some report is partial, a batch not yet `retried` is retried instead (`retry`, with
     `cleared` the partial reporters' member bits): nothing is decided, paid or charged; once
-    retried it voids. A submission based more than MAX_LAG
+    retried it voids. When a submission's median already lacks a quorum, settlement never reads
+    the merged scores: a report partial only by its merged score is then not seen (a batch with
+    no other partial report voids; it is not cleared). A submission based more than MAX_LAG
     versions behind the head is stale: refunded, never merged nor slashed. The agreed
     vector is paid exactly, within the caps (`capped_shares`): when some share is positive,
     the vector is capped and the merged model's median beats the head, the merged model
@@ -907,6 +909,9 @@ def decide_batch(
     # it fetched, one whose merged score is UNAVAILABLE names none (and is partial); the merged
     # model's median is over the reports naming the agreed vote
     cids = merged if merged is not None else [ZERO_CID] * m
+    # R7b: the partial reports settlement sees when a median already failed (`_vote` does not run,
+    # so a report partial only by its merged score is not seen: no retry for it, nor cleared)
+    seen = list(partial) if no_majority else None
     for r in range(m):
         partial[r] = partial[r] or merged_scores[r] == UNAVAILABLE
     voters = [r for r in range(m) if merged_scores[r] != UNAVAILABLE]
@@ -934,9 +939,10 @@ def decide_batch(
                     deviant[r] = True
             if agreeing(keys, merged_median, terms.tolerance) < q:
                 no_majority = True
-    if no_majority and any(partial) and not retried:
+    seen = partial if seen is None else seen
+    if no_majority and any(seen) and not retried:
         # R7b: a second round instead of the first void for want of agreement with a partial report
-        cleared = sum(1 << members[r] for r in range(m) if partial[r])
+        cleared = sum(1 << members[r] for r in range(m) if seen[r])
         return _retried(terms, submissions, medians, first_id, m, higher, cleared)
     if no_majority:
         return _voided(terms, submissions, medians, first_id, m, higher)

@@ -866,6 +866,22 @@ def test_r7b_a_split_of_full_reports_voids_at_once_and_a_decided_batch_is_never_
     assert not partial_ok.retry and partial_ok.new_version == 1 and partial_ok.oracle_fees == (0, 15, 15)
 
 
+def test_r7b_a_report_partial_only_by_its_merged_score_is_seen_only_when_the_medians_agreed():
+    """R7b as settleBatch reads it (retry_deviations.md 1): a merged score UNAVAILABLE (which an
+    honest node never sends beside available scores) is read only by the vote. When a median
+    already lacks a quorum the vote is not reached: with no other partial report the batch
+    voids, and such a report is not cleared; when the medians agree and the vote splits, it is."""
+    cid = [CID1, CID2, CID3]
+    medians_split = _withheld([[6_000, 5_000, 5_000], [6_000, 5_000, 7_000], [6_000, 5_000, 9_000]],
+                              [6_000, 6_000, U], [[10_000, 0, 0]] * 3, cid)
+    assert medians_split.voided and not medians_split.retry
+    with_other = _withheld([[6_000, 5_000, 5_000], [6_000, U, 7_000], [6_000, 5_000, 9_000]],
+                           [6_000, 6_000, U], [[10_000, 0, 0]] * 3, cid)
+    assert with_other.retry and with_other.cleared == 0b010
+    vote_split = _withheld([[6_000, 5_000, 5_000]] * 3, [6_000, 6_100, U], [[10_000, 0, 0]] * 3, cid)
+    assert vote_split.retry and vote_split.cleared == 0b100
+
+
 def test_attack_copying_the_public_first_round_reports_in_the_second_round_earns_no_fee():
     """R7b: a second-round report is made after the standing full reports are public, so it
     could be a copy. It counts toward the quorum and the vote as any report, and is judged for
