@@ -27,6 +27,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     /// @dev st.agreed when no vote has a quorum and some submission is UNAVAILABLE to a quorum
     ///      (rule R7a): the batch is decided without a version.
     uint256 private constant NO_VOTE = type(uint256).max;
+    /// @dev _checkReport's flag beside a member bit (bits 0-15): a report without a commitment,
+    ///      in a batch given a second round (rule R7b); _checkReveal checks no commitment. Bit 64:
+    ///      shifted to the reporter mask (ST_REPORTED, 192) it falls off the word.
+    uint256 private constant UNCOMMITTED = 1 << 64;
 
     struct Settlement {
         uint256 bountyId;
@@ -41,13 +45,15 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 bestIndex; // the merged update with the largest share (the lowest id on ties): the version's author
         uint256 agreed; // the first report of the (merged CID, shares) vote a quorum names (rule R5); NO_VOTE: none
         uint256 deviantMask; // bit r = the r-th report
-        uint256 partialMask; // bit r = the r-th report says UNAVAILABLE somewhere (rule R7a): no fee, never deviant for its vote
+        uint256 partialMask; // bit r = the r-th report says UNAVAILABLE somewhere (rule R7a): no fee, never deviant for its vote;
+        // once decided, also the reports without a commitment (a retried batch's second round, R7b): no fee
         uint256 burned;
         address token;
         uint256 own; // the sender's member index in reportAndSettle (its report is not stored)
         uint256 ownLane;
         uint256 ownDigest;
         uint256 ownCodec;
+        uint256 ownReport; // its report's digest (_reportDigest): stored only if a retry keeps it standing (R7b)
         uint256 quorum; // more than half of the committee (rule R4)
         bool noMajority; // some median has fewer than a quorum of reports within tolerance, or no vote a quorum
         bool lost; // some submission is UNAVAILABLE to a quorum of the committee (rule R7a)
@@ -90,17 +96,19 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     ) Ownable(owner_) {
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
         uint256 n = fixedBalanceTokens_.length;
-        if (n > 4) revert InvalidParameter("fixedBalanceTokens");
         // slither-disable-next-line uninitialized-local (zeros until filled: an unused entry stays zero, which is ETH's address)
         address[4] memory listed;
-        for (uint256 i; i < n; ++i) {
+        // more than 4, a zero address or a duplicate (one revert site: initcode bytes, EIP-3860)
+        bool bad = n > 4;
+        for (uint256 i; i < n && !bad; ++i) {
             address t = fixedBalanceTokens_[i];
-            if (t == address(0)) revert InvalidParameter("fixedBalanceTokens");
+            bad = t == address(0);
             for (uint256 j; j < i; ++j) {
-                if (listed[j] == t) revert InvalidParameter("fixedBalanceTokens");
+                if (listed[j] == t) bad = true;
             }
             listed[i] = t;
         }
+        if (bad) revert InvalidParameter("fixedBalanceTokens");
         _fixed0 = listed[0];
         _fixed1 = listed[1];
         _fixed2 = listed[2];
@@ -157,8 +165,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
-        b.status = status | (bit << ST_REPORTED);
-        _members[bountyId][msg.sender] = _checkReveal(bountyId, batch, memberSlot, scores, merged, salt) | (memberSlot & LOW32);
+        b.status = status | (bit << ST_REPORTED); // UNCOMMITTED falls off the word
+        _members[bountyId][msg.sender] = _checkReveal(bountyId, batch, memberSlot, scores, merged, salt, bit) | (memberSlot & LOW32);
         _emitReport(bountyId, batch, scores, merged);
     }
 
@@ -236,14 +244,21 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         if (n != 0) return (uint16(status >> ST_COMMITTED), _revealAt(bountyId, b, batch, n), uint16(status >> ST_LATE));
     }
 
-    /// @dev The report matches the sender's commitment (R11); returns its digest.
-    function _checkReveal(uint256 bountyId, uint256 batch, uint256 memberSlot, bytes calldata scores, Cid calldata merged, bytes32 salt)
-        private
-        view
-        returns (uint256 digest)
-    {
+    /// @dev The report matches the sender's commitment (R11), unless `bit` carries UNCOMMITTED
+    ///      (a retried batch's second round, R7b); returns its digest.
+    function _checkReveal(
+        uint256 bountyId,
+        uint256 batch,
+        uint256 memberSlot,
+        bytes calldata scores,
+        Cid calldata merged,
+        bytes32 salt,
+        uint256 bit
+    ) private view returns (uint256 digest) {
         digest = _reportDigest(batch, scores, merged);
-        if (_commitment(bountyId, msg.sender, salt, digest) != memberSlot & HASH_MASK) revert RevealMismatch(bountyId, batch, msg.sender);
+        if (bit & UNCOMMITTED == 0 && _commitment(bountyId, msg.sender, salt, digest) != memberSlot & HASH_MASK) {
+            revert RevealMismatch(bountyId, batch, msg.sender);
+        }
     }
 
     /// @dev ReportPosted(bountyId, batch, sender, scores, merged), encoded by hand.
@@ -298,10 +313,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         Bounty storage b = _bounties[bountyId];
         uint256 status = b.status;
         (uint256 memberSlot, uint256 bit) = _checkReport(bountyId, b, status, batch, scores);
-        _checkReveal(bountyId, batch, memberSlot, scores, merged, salt);
+        uint256 digest = _checkReveal(bountyId, batch, memberSlot, scores, merged, salt, bit);
         _emitReport(bountyId, batch, scores, merged);
-        st = _begin(bountyId, b, status, batch, (status >> ST_REPORTED & 0xffff) | bit, others + 1);
+        st = _begin(bountyId, b, status, batch, (status >> ST_REPORTED & 0xffff) | (bit & 0xffff), others + 1);
         st.own = (memberSlot & 0xff) - 1;
+        st.ownReport = digest;
         uint256 lane;
         assembly {
             lane := scores.offset
@@ -690,7 +706,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     /// @dev The batch is reportable and in its reveal phase (R11), the sender an opted-in member
     ///      that has not reported it, and the scores hold 4 bytes per submission. Returns the
-    ///      sender's member slot and bit.
+    ///      sender's member slot and bit, with UNCOMMITTED beside it for a member on duty
+    ///      without a commitment in a batch given a second round (R7b).
     function _checkReport(uint256 bountyId, Bounty storage b, uint256 status, uint256 batch, bytes calldata scores)
         private
         view
@@ -712,7 +729,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // batch's report would otherwise be revealed without ever showing as committed here (so
         // an honest member saw no quorum of commitments and could not abstain, R12) or by a
         // member sitting the batch out (which cannot commit, so this also shuts it out)
-        if ((status >> ST_COMMITTED) & bit == 0) revert RevealMismatch(bountyId, batch, msg.sender);
+        if ((status >> ST_COMMITTED) & bit == 0) {
+            // R7b: a retried batch takes a report without a commitment (it earns no fee) from a
+            // member on duty (not one sitting it out); `retried` is cold, read only here and in _retry
+            uint256 mark;
+            unchecked {
+                mark = batch + 1; // batch is the next to decide: below 2^32
+            }
+            if (b.retried != mark || (status >> ST_LATE) & bit != 0) revert RevealMismatch(bountyId, batch, msg.sender);
+            bit |= UNCOMMITTED;
+        }
     }
 
     // ------------------------------------------------------------ settlement
@@ -798,9 +824,16 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             revert RecordsMismatch(st.bountyId, st.batch);
         }
         uint256[] memory medians = _medians(st);
-        if (st.noMajority) return _void(st.bountyId, b, st.status, st.batch, st.n, recs, st.mask);
+        if (st.noMajority) {
+            if (_retry(st, b)) return;
+            return _void(st.bountyId, b, st.status, st.batch, st.n, recs, st.mask);
+        }
         _shares(st, medians, recs);
 
+        // R7b: a report without a commitment (a second round's) earns no fee; _finishBatch
+        // clears the committed mask, so it is read first (in a first round every reporter committed)
+        uint256 uncommitted = st.mask & ~(st.status >> ST_COMMITTED);
+        if (uncommitted != 0) st.partialMask |= _reportBits(st.mask, uncommitted, 1);
         st.status = _finishBatch(st.bountyId, b, st.status, st.batch, st.n);
         st.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 fees = b.fees;
@@ -819,6 +852,68 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         // Effects are done; the only external calls left are to the oracle registry (immutable,
         // deployed with this market), whose slashed ETH is burned.
         _payOracles(st, b, fees);
+    }
+
+    /// @dev Rule R7b: no majority while some report is partial (st.partialMask: an UNAVAILABLE
+    ///      submission score; an UNAVAILABLE merged score only once every median had its quorum,
+    ///      as _vote sees it) and the batch had no second round: it gets one instead of a void. The partial reports are cleared, the full
+    ///      ones stand (and are the committed mask: a commitment is spent once revealed), the
+    ///      timeout restarts now, `retried` marks the batch; the reportAndSettle sender's own full
+    ///      report is stored so that it stands too. Nothing is paid or charged. Returns false
+    ///      (void) when nothing is partial or the batch was retried already.
+    function _retry(Settlement memory st, Bounty storage b) private returns (bool) {
+        uint256 partials = st.partialMask;
+        uint256 mark;
+        unchecked {
+            mark = st.batch + 1; // a batch number is below 2^32
+        }
+        // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
+        if (partials == 0 || b.retried == mark) return false;
+        b.retried = uint32(mark);
+        uint256 mask = st.mask;
+        uint256 cleared = _reportBits(mask, partials, 0);
+        b.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
+        uint256 standing = mask & ~cleared;
+        // the reporter and committed masks := standing
+        b.status = (st.status & ~((0xffff << ST_REPORTED) | (0xffff << ST_COMMITTED))) | (standing << ST_REPORTED) | (standing << ST_COMMITTED);
+        uint256 id = st.bountyId;
+        uint256 own = st.own;
+        uint256 digest = st.ownReport;
+        bytes32 retried = BatchRetried.selector;
+        assembly ("memory-safe") {
+            // Equivalent to:
+            //   if ((standing >> own) & 1 != 0) // the reportAndSettle sender's, full (own: all ones otherwise)
+            //       _members[id][msg.sender] = digest | (_members[id][msg.sender] & LOW32);
+            //   emit BatchRetried(id, mark - 1, uint16(cleared));
+            if and(shr(own, standing), 1) {
+                mstore(0, id)
+                mstore(0x20, _members.slot)
+                mstore(0x20, keccak256(0, 0x40))
+                mstore(0, caller())
+                let slot := keccak256(0, 0x40)
+                sstore(slot, or(digest, and(sload(slot), 0xffffffff)))
+            }
+            mstore(0, cleared)
+            log3(0, 0x20, retried, id, sub(mark, 1))
+        }
+        return true;
+    }
+
+    /// @dev Between report bits (bit r = the r-th report, reporters in committee order) and
+    ///      member bits (bit i = committee member i) over the reporters in `mask`: `x` in report
+    ///      bits to member bits (`toReports` 0), or member bits to report bits (`toReports` 1).
+    function _reportBits(uint256 mask, uint256 x, uint256 toReports) private pure returns (uint256 out) {
+        assembly ("memory-safe") {
+            let r := 0
+            for { let i := 0 } shr(i, mask) { i := add(i, 1) } {
+                if and(shr(i, mask), 1) {
+                    // from bit (toReports ? i : r) of x to bit (toReports ? r : i) of out
+                    let from := xor(r, mul(xor(i, r), toReports))
+                    out := or(out, shl(xor(i, mul(xor(i, r), toReports)), and(shr(from, x), 1)))
+                    r := add(r, 1)
+                }
+            }
+        }
     }
 
     /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
@@ -980,41 +1075,13 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             if (same & full == same ? named >= st.quorum : _popcount(same & full) >= st.quorum) {
                 st.deviantMask |= full & ~same;
             }
-            // three reports naming one vote: the closed form (the common case)
-            // slither-disable-next-line incorrect-equality (a mask and a count compared, not a time or a balance)
-            medians[n] = same == 7 && m == 3 ? _mergedMedian3(st) : _mergedMedian(st, same);
+            // (three reports naming one vote had a closed form, _mergedMedian3, until R7b needed
+            // its bytes: BountyMarket's initcode, with the extension's, is within EIP-3860)
+            medians[n] = _mergedMedian(st, same);
             return;
         }
         if (st.lost) st.agreed = NO_VOTE;
         else st.noMajority = true;
-    }
-
-    /// @dev _mergedMedian when three reports name the agreed vote: _medians3's closed form
-    ///      on their merged scores (one slot, each lane moved to the merged model's score). Its
-    ///      two arrays are scratch past the free memory pointer, not allocated (as _mediansAny's
-    ///      keys): nothing allocates while they are read, and an allocation here pushes every
-    ///      later one further out, which cost a settlement of 32 about 1,400 gas of memory.
-    function _mergedMedian3(Settlement memory st) private pure returns (uint256 med) {
-        uint256 at = 4 * st.n; // the merged model's score: after the n submissions' (rule R1)
-        uint256[] memory lanes = st.lanes;
-        uint256[] memory three;
-        uint256[] memory one; // one slot (_medians3 leaves the last one alone)
-        assembly ("memory-safe") {
-            three := mload(0x40)
-            mstore(three, 3)
-            mstore(add(three, 0x20), add(mload(add(lanes, 0x20)), at))
-            mstore(add(three, 0x40), add(mload(add(lanes, 0x40)), at))
-            mstore(add(three, 0x60), add(mload(add(lanes, 0x60)), at))
-            one := add(three, 0x80)
-            mstore(one, 2)
-        }
-        uint256 acc = _medians3(three, one, (_higher(st.status) ? 0 : 0xffffffff)
-            | (_u(st.scoring, SC_TOLERANCE, 32) << 32) | (st.quorum << 96));
-        assembly ("memory-safe") {
-            med := mload(add(one, 0x20))
-        }
-        st.deviantMask |= (acc >> 64) & 7;
-        if ((acc >> 128) & 1 != 0) st.noMajority = true;
     }
 
     /// @dev The merged model's median over the reports in `same` (those naming the agreed vote,
@@ -1104,8 +1171,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 c := or(or(gt(c, add(med, lo)), gt(med, add(c, lo))), xor(iszero(c), iszero(med)))
                 d := or(or(gt(d, add(med, lo)), gt(med, add(d, lo))), xor(iszero(d), iszero(med)))
                 acc := or(acc, shl(64, or(a, or(shl(1, c), shl(2, d)))))
-                // fewer than a quorum of the three within tolerance: no decision (bit 128; 103
-                // for the merged slot)
+                // fewer than a quorum of the three within tolerance: no decision (bit 128)
                 if lt(sub(3, add(a, add(c, d))), shr(160, acc)) { acc := or(acc, shl(128, 1)) }
             }
             acc := or(acc, shl(129, unavailable))
@@ -1462,10 +1528,12 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed]));
     }
 
-    /// @dev Oracles within tolerance share the batch's fee; the others lose one offence's share
-    ///      of their bond for this bounty (rule C3), which is burned.
+    /// @dev Oracles within tolerance share the batch's fee, except partial reports (R7a) and
+    ///      reports without a commitment (R7b; both in st.partialMask by now); the deviant ones
+    ///      lose one offence's share of their bond for this bounty (rule C3), which is burned.
     function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
-        // R7a: a partial report (UNAVAILABLE somewhere) earns no fee, but is not deviant for it
+        // R7a: a partial report (UNAVAILABLE somewhere) earns no fee, but is not deviant for it;
+        // R7b: nor does a report without a commitment
         uint256 unpaid = st.deviantMask | st.partialMask;
         uint256 good = st.m - _popcount(unpaid);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)

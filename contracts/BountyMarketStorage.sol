@@ -52,6 +52,7 @@ abstract contract BountyMarketStorage is IBountyMarketErrors {
         uint32 drawBlock; // drawn mode: the first block of the drawing half whose recorded PREVRANDAO seeds the pending draw (0: none; rule C4)
         uint32 drawnAt; // drawn mode: when a draw last seated someone (mod 2^32; rule C6's join timeout)
         uint32 drawnBlock; // drawn mode: the block of that draw (rule C6: a whole staking half to top up after it)
+        uint32 retried; // rule R7b: batch + 1 of the last batch given a second round (beside drawnBlock: no new slot; read only on rare paths)
     }
 
     uint256 internal constant BPS = 10_000;

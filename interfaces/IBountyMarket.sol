@@ -136,6 +136,8 @@ interface IBountyMarketErrors is IBountyMarketTypes {
     ///      `committed` did.
     error AbstentionBeforeQuorum(uint256 bountyId, uint256 batch, uint256 committed, uint256 needed);
     error RevealNotOpen(uint256 bountyId, uint256 batch);
+    /// @dev R11: the report matches no commitment of this member to this batch (or the member
+    ///      made none, and the batch had no second round, R7b).
     error RevealMismatch(uint256 bountyId, uint256 batch, address oracle);
     error BaselineNotReady(uint256 bountyId, uint256 reports, uint256 needed);
     error BaseVersionUnknown(uint256 bountyId, uint256 baseVersion, uint256 versionCount);
@@ -317,6 +319,13 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     );
     /// @notice A batch missed its quorum by the timeout: stakes returned in full.
     event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
+    /// @notice Rule R7b: the batch's vote split (or some median lacked a quorum) while some report
+    ///         was partial, so instead of a void it gets a second round, once: the partial
+    ///         reports of the members in `cleared` (bit i = committee member i) were cleared and
+    ///         they may report again, the full reports stand, and the scoring timeout restarts
+    ///         now. Nothing is paid or charged. A member on duty without a commitment may now
+    ///         report without one (no fee).
+    event BatchRetried(uint256 indexed bountyId, uint256 indexed batch, uint16 cleared);
     /// @notice The requester cancelled; it takes effect once pending batches settle.
     event BountyCancelled(uint256 indexed bountyId);
     /// @notice Books closed: `rewardRefund` + `feeRefund` became claimable by the requester.
@@ -400,7 +409,11 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
 
     /// @notice A member reveals its report of a batch: the scores and the merged model it
     ///         pinned, which must match its commitment (commitReport) with `salt`, in the
-    ///         batch's reveal phase. Rules R1-R3, R11.
+    ///         batch's reveal phase. Rules R1-R3, R11. In a batch given a second round
+    ///         (BatchRetried, rule R7b) a member on duty without a commitment may report without
+    ///         one (`salt` is ignored); such a report counts as any other but earns no fee.
+    ///         Reverts RevealMismatch for a report that matches no commitment of this batch
+    ///         otherwise, and SitsOutBatch for a member sitting a retried batch out.
     function report(uint256 bountyId, uint256 batch, bytes calldata scores, Cid calldata merged, bytes32 salt) external;
 
     /// @notice A member reports a batch (as `report`) and settles it in the same transaction
@@ -411,8 +424,9 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         uint8 update.codec) from SubmissionReceived (the tail of each records-hash
     ///         link). `others` are the other reporters' reports, in committee order, as their
     ///         ReportPosted events give them (this member's own report is `scores` and
-    ///         `merged`, and is not stored). Emits ReportPosted, then everything settleBatch
-    ///         emits. Rules R1-R9.
+    ///         `merged`, and is not stored, unless the settlement gives the batch a second
+    ///         round (R7b) in which this report is full: then it stands, stored as `report`
+    ///         stores it). Emits ReportPosted, then everything settleBatch emits. Rules R1-R9, R7b.
     function reportAndSettle(
         uint256 bountyId,
         uint256 batch,
@@ -427,7 +441,9 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     ///         timeout with a quorum, passing the records (from SubmissionReceived, in id
     ///         order) and the reports (from ReportPosted, in committee order of the reporters)
     ///         the chain committed to. Members usually settle with reportAndSettle instead.
-    ///         Rules R4-R9.
+    ///         Rules R4-R9. When the vote splits (or some median lacks a quorum) while some
+    ///         report is partial and the batch had no second round yet, it gets one (R7b,
+    ///         BatchRetried) instead of the void (BatchVoided) a second split brings.
     function settleBatch(
         uint256 bountyId,
         uint256 batch,

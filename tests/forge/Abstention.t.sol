@@ -592,8 +592,22 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         internal
         returns (uint256 id, uint256[5] memory stakes, uint256[5] memory fees)
     {
+        for (uint256 i = 0; i < 5; ++i) stakes[i] = _stakeOf(oracles[i]);
+        (id,) = _settleFiveOnce(who, reps);
+        assertTrue(_decided(id, 0), "decided or voided");
+        for (uint256 i = 0; i < 5; ++i) {
+            fees[i] = market.claimable(oracles[i], ETH);
+            stakes[i] -= _stakeOf(oracles[i]); // what each lost
+        }
+    }
+
+    /// @dev _settleFive's first settlement, which may give the batch a second round (R7b).
+    function _settleFiveOnce(address[] memory who, BatchReport[] memory reps)
+        internal
+        returns (uint256 id, SubmissionRecord[] memory recs)
+    {
         id = _open(5, 5);
-        SubmissionRecord[] memory recs = _fill(id, 0);
+        recs = _fill(id, 0);
         (, uint256 revealAt,) = market.getCommits(id, 0);
         for (uint256 r = 0; r < who.length; ++r) {
             if (r == who.length - 1) vm.warp(revealAt - 1);
@@ -602,7 +616,6 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         vm.warp(revealAt);
         for (uint256 r = 0; r < who.length; ++r) _reveal(id, 0, who[r], reps[r]);
         _toTimeout(id, 0);
-        for (uint256 i = 0; i < 5; ++i) stakes[i] = _stakeOf(oracles[i]);
         BatchReport[] memory ordered = new BatchReport[](who.length);
         uint256 k = 0;
         for (uint256 i = 0; i < 5; ++i) {
@@ -611,11 +624,6 @@ contract AbstentionTest is Test, IBountyMarketTypes {
             }
         }
         market.settleBatch(id, 0, recs, ordered);
-        assertTrue(_decided(id, 0), "decided or voided");
-        for (uint256 i = 0; i < 5; ++i) {
-            fees[i] = market.claimable(oracles[i], ETH);
-            stakes[i] -= _stakeOf(oracles[i]); // what each lost
-        }
     }
 
     /// @dev Every member reports: those in `mask` the `partial_` report, the others 6,000 twice.
@@ -652,8 +660,9 @@ contract AbstentionTest is Test, IBountyMarketTypes {
 
     /// @dev Variant: D abstains (R12) instead of committing, to leave H3 alone with H1 and H2 (X
     ///      offline). Update 0 then has two available reports of three given: no quorum can agree
-    ///      on it, so the batch is voided (R4). H3, which reported, pays nothing; only the silent
-    ///      X is charged.
+    ///      on it. H3's report is partial, so the batch first gets a second round (R7b); if H3
+    ///      still cannot fetch update 0 it reports UNAVAILABLE again and the batch is voided (R4).
+    ///      H3, which reported in both rounds, pays nothing; only the silent X is charged.
     function test_attack_F8_timing_an_abstention_cannot_frame_the_member_that_could_not_fetch() public {
         (address h1, address h2, address h3, address d) = (oracles[0], oracles[1], oracles[2], oracles[3]);
         uint256 id = _open(5, 5);
@@ -671,6 +680,11 @@ contract AbstentionTest is Test, IBountyMarketTypes {
         uint256 stakeX = _stakeOf(oracles[4]);
         BatchReport[] memory reports = new BatchReport[](3);
         (reports[0], reports[1], reports[2]) = (_two(6_000, 6_000), _two(6_000, 6_000), _two(UNAVAILABLE, 6_000));
+        market.settleBatch(id, 0, recs, reports);
+        assertTrue(!_decided(id, 0), "a second round first (R7b)");
+        vm.prank(h3);
+        market.report(id, 0, reports[2].scores, reports[2].merged, bytes32(0)); // still unavailable to it
+        _toTimeout(id, 0);
         market.settleBatch(id, 0, recs, reports);
         assertTrue(_decided(id, 0), "voided for want of agreement");
         assertEq(_stakeOf(h3), stake3, "the member that could not fetch pays nothing");
@@ -706,15 +720,26 @@ contract AbstentionTest is Test, IBountyMarketTypes {
 
     /// @dev A dishonest minority (D, X) claims update 0 unavailable while only H1 reported in time:
     ///      two UNAVAILABLE of three reports are no quorum of the committee, so the contributor of
-    ///      an update the honest member fetched is not slashed: the batch is voided (stakes back).
+    ///      an update the honest member fetched is not slashed. The reports are partial, so the
+    ///      batch gets a second round (R7b); D and X claim it again, and the batch is voided
+    ///      (stakes back).
     function test_attack_a_minority_claiming_unavailable_cannot_get_a_fetched_update_slashed() public {
         address[] memory who = new address[](3);
         (who[0], who[1], who[2]) = (oracles[0], oracles[3], oracles[4]);
         BatchReport[] memory reps = new BatchReport[](3);
         (reps[0], reps[1], reps[2]) = (_two(6_000, 6_000), _two(UNAVAILABLE, 6_000), _two(UNAVAILABLE, 6_000));
-        (uint256 id, uint256[5] memory lost,) = _settleFive(who, reps);
+        (uint256 id, SubmissionRecord[] memory recs) = _settleFiveOnce(who, reps);
+        assertTrue(!_decided(id, 0), "a second round first (R7b)");
+        uint256 stake0 = _stakeOf(oracles[0]);
+        for (uint256 r = 1; r < 3; ++r) {
+            vm.prank(who[r]);
+            market.report(id, 0, reps[r].scores, reps[r].merged, bytes32(0));
+        }
+        _toTimeout(id, 0);
+        market.settleBatch(id, 0, recs, reps);
+        assertTrue(_decided(id, 0), "voided");
         assertEq(market.claimable(contributor, ETH), 2 * market.getBounty(id).stake, "voided: every stake back");
-        assertEq(lost[0], 0, "the honest reporter pays nothing");
+        assertEq(_stakeOf(oracles[0]), stake0, "the honest reporter pays nothing");
     }
 
     /// @dev A lazy pair that never scores reports UNAVAILABLE everywhere to be counted as

@@ -177,6 +177,15 @@ contract BountyMarketInvariantTest is MarketInvariantBase {
         assertEq(handler.unavailableDeviants(), 0, "a member slashed on what it could not fetch");
     }
 
+    /// @dev R7b: a second round moves no money: each retry emitted one BatchRetried naming
+    ///      exactly the partial reporters (as the model predicts), decided nothing (no
+    ///      BatchSettled, BatchVoided, version or slash), left every contributor's claimable and
+    ///      the ETH pending burn as they were, kept the batch the next to decide with the full
+    ///      reports (only) standing and committed, and restarted its timeout.
+    function invariant_aRetryMovesNoMoney() public view {
+        _check(handler.checkRetries());
+    }
+
     /// @dev Each run must do real work: an invariant that passes because every call reverted
     ///      would prove nothing. Per run, at least a quarter of the fuzzer's calls made a
     ///      successful call to the market or a registry (the least share in a run is about 60%;
@@ -202,7 +211,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
 
     function setUp() public override {
         super.setUp();
-        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0,0,0,100,0]}"); // a fresh summary for this `forge test`
+        vm.writeFile(JSON, "{\"runs\":0,\"c\":[],\"s\":[],\"x\":[0,0,0,0,0,0,0,100,0,0,0]}"); // a fresh summary for this `forge test`
         vm.writeFile(TXT, "");
     }
 
@@ -218,7 +227,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         uint256[] calls;
         uint256[] ok;
         uint256[] extra; // outlier batches, median checks, stake slashes, bounties, versions,
-        // fuzzer calls, fuzzer calls with a success, the least share of those in a run (%)
+        // fuzzer calls, fuzzer calls with a success, the least share of those in a run (%),
+        // reports UNAVAILABLE everywhere, second rounds (R7b), their reports without a commitment
     }
 
     function afterInvariant() public {
@@ -241,6 +251,7 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             assertGt(t.extra[0], 0, "no settled batch had an outlier report");
             assertGt(t.extra[2], 0, "no submission was slashed");
             assertGt(t.extra[8], 0, "no settled batch had a report UNAVAILABLE everywhere (R7a)");
+            assertGt(t.extra[9], 0, "no batch was given a second round (R7b)");
         }
     }
 
@@ -266,6 +277,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
         t.extra[5] += handler.steps();
         t.extra[6] += handler.okSteps();
         t.extra[8] += handler.unavailableReports();
+        t.extra[9] += handler.retries();
+        t.extra[10] += handler.uncommittedReports();
         if (handler.steps() != 0 && (handler.okSteps() * 100) / handler.steps() < t.extra[7]) {
             t.extra[7] = (handler.okSteps() * 100) / handler.steps();
         }
@@ -318,6 +331,8 @@ contract BountyMarketMedianInvariantTest is MarketInvariantBase {
             string.concat("; settled batches with an outlier report: ", vm.toString(t.extra[0])),
             string.concat("; medians checked against the honest range: ", vm.toString(t.extra[1])),
             string.concat("; reports UNAVAILABLE everywhere, settled (R7a): ", vm.toString(t.extra[8])),
+            string.concat("; second rounds (R7b): ", vm.toString(t.extra[9])),
+            string.concat("; second-round reports without a commitment (R7b): ", vm.toString(t.extra[10])),
             string.concat("; least share of successful fuzzer calls in a run: ", vm.toString(t.extra[7]), "%\n")
         );
     }

@@ -74,10 +74,21 @@ contract PartialVoteTest is Test, IBountyMarketTypes {
     ///      every member in `reporters` (a mask) commits and reveals its report (reps in
     ///      committee order, one per reporter); settled at the timeout.
     function _run(uint256 size, uint256 reporters, BatchReport[] memory reps) internal returns (Run memory run) {
+        SubmissionRecord[] memory recs;
+        (run, recs) = _start(size, reporters, reps);
+        _settleAndMeasure(run, recs, reps);
+        assertGt(market.getBounty(run.id).nextBatch, 0, "batch decided or voided");
+    }
+
+    /// @dev _run up to the settlement: the bounty, the submissions, the reports, the timeout.
+    function _start(uint256 size, uint256 reporters, BatchReport[] memory reps)
+        internal
+        returns (Run memory run, SubmissionRecord[] memory recs)
+    {
         run.id = _open(size);
         BountyView memory v = market.getBounty(run.id);
         run.stake = v.stake;
-        SubmissionRecord[] memory recs = new SubmissionRecord[](3);
+        recs = new SubmissionRecord[](3);
         for (uint256 i = 0; i < 3; ++i) {
             address who = i == 0 ? honest : attacker;
             recs[i] = SubmissionRecord(who, v.stake, 0, MarketSetup.cid("update", i));
@@ -101,15 +112,25 @@ contract PartialVoteTest is Test, IBountyMarketTypes {
         }
         (,,,,, uint256 timeoutAt) = market.getBatch(run.id, 0);
         if (block.timestamp < timeoutAt) vm.warp(timeoutAt);
+    }
+
+    /// @dev settleBatch with `reps` (the reporters' reports in committee order); each member's
+    ///      claimable and lost registry stake after it.
+    function _settleAndMeasure(Run memory run, SubmissionRecord[] memory recs, BatchReport[] memory reps) internal {
         uint256[5] memory before;
         for (uint256 i = 0; i < 5; ++i) (before[i],,) = registry.oracleInfo(oracles[i]);
         market.settleBatch(run.id, 0, recs, reps);
-        assertGt(market.getBounty(run.id).nextBatch, 0, "batch decided or voided");
         for (uint256 i = 0; i < 5; ++i) {
             run.fees[i] = market.claimable(oracles[i], ETH);
             (uint256 s,,) = registry.oracleInfo(oracles[i]);
             run.lost[i] = before[i] - s;
         }
+    }
+
+    /// @dev A report without a commitment, as a retried batch's second round takes it (R7b).
+    function _second(uint256 id, uint256 member, BatchReport memory r) internal {
+        vm.prank(oracles[member]);
+        market.report(id, 0, r.scores, r.merged, bytes32(0));
     }
 
     function _three(BatchReport memory a, BatchReport memory b, BatchReport memory c)
@@ -172,20 +193,31 @@ contract PartialVoteTest is Test, IBountyMarketTypes {
 
     /// @dev (a) A withheld GOOD update. The attacker's updates 1 and 2 beat the head (5,500);
     ///      it withholds 1 from H1 and 2 from H2. H1 merges {0, 2}, H2 {0, 1}, H3 {0, 1, 2}:
-    ///      three votes, none with a quorum, and no update is unavailable to a quorum, so the
-    ///      batch is voided as R5's split is: every stake back, no fee, nobody slashed or
-    ///      charged (all reported). The price: the reward its own good updates would have
-    ///      earned (the control below pays them); it is SECURITY's residual row.
-    function test_attack_withheld_good_updates_split_the_vote_into_a_void_and_cost_their_reward() public {
+    ///      three votes, none with a quorum, and no update is unavailable to a quorum. Before R7b
+    ///      the batch was voided (every honest update unpaid, free for the attacker, repeatable).
+    ///      Now it gets a second round (R7b): H1's and H2's partial reports are cleared, H3's
+    ///      full one stands and the timeout restarts; H1 and H2 fetch the updates from the members
+    ///      that pinned them and report again, without a commitment: the version is made and
+    ///      every update paid. H3 earns the fee; the second-round reports do not; nobody slashed.
+    function test_attack_withheld_good_updates_split_the_vote_gets_a_second_round_not_a_void() public {
         BatchReport memory h1 = _rep([uint32(6_000), UNAV, 5_500], 6_200, [uint16(7_000), 0, 3_000], 2);
         BatchReport memory h2 = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 3);
         BatchReport memory h3 = _rep([uint32(6_000), 5_500, 5_500], 6_300, [uint16(5_000), 2_500, 2_500], 4);
-        Run memory run = _run(3, 7, _three(h1, h2, h3));
-        assertEq(market.getBounty(run.id).versionCount, 0, "no version: the vote split");
-        assertEq(market.claimable(honest, ETH), run.stake, "update 0: its stake back (voided), it may be sent again");
-        assertEq(market.claimable(attacker, ETH), 2 * run.stake, "the attacker: stakes back, no reward");
-        assertEq(_sum(run.fees), 0, "a void pays no fee");
-        assertEq(_sum(run.lost), 0, "nobody slashed nor charged: every member reported");
+        (Run memory run, SubmissionRecord[] memory recs) = _start(3, 7, _three(h1, h2, h3));
+        _settleAndMeasure(run, recs, _three(h1, h2, h3));
+        assertEq(market.getBounty(run.id).nextBatch, 0, "not voided: a second round");
+        (,, uint16 reported,,,) = market.getBatch(run.id, 0);
+        assertEq(reported, 4, "H3's full report stands, the partial ones are cleared");
+        assertEq(market.claimable(honest, ETH) + market.claimable(attacker, ETH) + _sum(run.fees), 0, "a retry moves no money");
+        _second(run.id, 0, h3);
+        _second(run.id, 1, h3);
+        _settleAndMeasure(run, recs, _three(h3, h3, h3));
+        assertEq(market.getBounty(run.id).versionCount, 1, "the version is made");
+        assertGt(market.claimable(honest, ETH), run.stake, "the honest update 0 is paid its reward");
+        assertGt(market.claimable(attacker, ETH), 2 * run.stake, "the withheld good updates too");
+        assertEq(run.fees[0] + run.fees[1], 0, "second-round reports earn no fee");
+        assertGt(run.fees[2], 0, "the standing full report is paid");
+        assertEq(_sum(run.lost), 0, "nobody slashed nor charged");
     }
 
     /// @dev Control of (a): served to everyone, the attacker's good updates are merged and paid.
@@ -233,21 +265,31 @@ contract PartialVoteTest is Test, IBountyMarketTypes {
     }
 
     /// @dev (b), with one honest member late: H1, H2 name the honest vote, L and D the junk one:
-    ///      no vote has the quorum, as if L's report were full, so the batch is voided (R4) and
-    ///      the late member charged; the junk vote is never decided.
-    function test_attack_a_lazy_member_and_a_partner_void_at_most_while_an_honest_member_is_late() public {
+    ///      no vote has the quorum, as if L's report were full. L's report is partial, so the
+    ///      batch gets a second round (R7b) rather than a void: L is cleared, the late member H3
+    ///      reports then (no commitment) and the honest vote has its quorum; the junk vote is
+    ///      never decided, D is deviant, L (silent in the second round) earns nothing.
+    function test_attack_a_lazy_member_and_a_partner_get_a_second_round_at_most_while_an_honest_member_is_late() public {
         BatchReport memory h = _rep([uint32(6_000), 5_000, 5_000], 6_000, [uint16(10_000), 0, 0], 1);
         BatchReport memory lazy = _rep([UNAV, UNAV, UNAV], 9_000, [uint16(0), 0, 10_000], 9);
         BatchReport memory d = _rep([uint32(6_000), 5_000, 5_000], 9_000, [uint16(0), 0, 10_000], 9);
         BatchReport[] memory reps = new BatchReport[](4);
         (reps[0], reps[1], reps[2], reps[3]) = (h, h, lazy, d);
-        Run memory run = _run(5, 1 | 2 | 8 | 16, reps);
-        assertEq(market.getBounty(run.id).versionCount, 0, "no version: voided");
-        assertEq(market.claimable(honest, ETH), run.stake, "voided: the stake back");
-        assertEq(_sum(run.fees), 0, "a void pays no fee");
+        (Run memory run, SubmissionRecord[] memory recs) = _start(5, 1 | 2 | 8 | 16, reps);
+        _settleAndMeasure(run, recs, reps);
+        assertEq(market.getBounty(run.id).nextBatch, 0, "a second round, not a void");
+        assertEq(_sum(run.lost) + _sum(run.fees), 0, "a retry charges and pays nobody");
+        _second(run.id, 2, h);
+        (,,,,, uint256 timeoutAt) = market.getBatch(run.id, 0);
+        vm.warp(timeoutAt); // L stays silent
+        (reps[0], reps[1], reps[2], reps[3]) = (h, h, h, d);
+        _settleAndMeasure(run, recs, reps);
+        assertEq(market.getBounty(run.id).headScore, 6_000, "the honest vote decides");
         (, uint256 perOffence) = market.memberBond(run.id);
-        assertEq(run.lost[2], perOffence, "only the silent member is charged");
-        assertEq(run.lost[0] + run.lost[1] + run.lost[3] + run.lost[4], 0, "nobody else");
+        assertEq(run.lost[4], perOffence, "D is deviant for its junk vote");
+        assertEq(run.lost[0] + run.lost[1] + run.lost[2] + run.lost[3], 0, "nobody else slashed");
+        assertEq(run.fees[2] + run.fees[3] + run.fees[4], 0, "no fee to the second-round, silent or deviant reports");
+        assertGt(run.fees[0], 0, "the standing honest reports are paid");
     }
 
     /// @dev (c) A dishonest member D claims update 2 UNAVAILABLE to escape deviance on the

@@ -127,6 +127,12 @@ contract MarketHandler is IBountyMarketTypes {
     uint256 public abstentionsMisaccepted; // ... taken before a quorum committed, or after the member committed
     uint256 public abstainersOnDuty; // ... whose member the market still counted on duty at a settle or void
     mapping(uint256 id => mapping(uint256 batch => uint256)) internal _abstained; // R12: who abstained
+    /// @dev R7b: the batches given a second round, and who reported in it without a commitment.
+    mapping(uint256 id => mapping(uint256 batch => bool)) internal _retried;
+    mapping(uint256 id => mapping(uint256 batch => uint256)) internal _uncommitted;
+    uint256 public retries; // R7b: second rounds the market gave (and the model predicted)
+    uint256 public uncommittedReports; // R7b: second-round reports made without a commitment
+    uint256 public retryMoves; // R7b: a retry that moved money, decided the batch or cleared the wrong reports
     uint256 public rulesBroken; // e.g. an oracle unbonding while it serves a bounty
     string public lastViolation;
 
@@ -992,7 +998,8 @@ contract MarketHandler is IBountyMarketTypes {
         (uint16 committed, uint256 revealAt, uint16 out) = market.getCommits(id, batch);
         opted &= ~uint256(out);
         uint256 can = opted & ~uint256(reportedMask);
-        if (reportedMask != 0 || committed == opted || block.timestamp >= revealAt) can &= committed;
+        // R7b: in a batch given a second round, a member without a commitment reports without one
+        if ((reportedMask != 0 || committed == opted || block.timestamp >= revealAt) && !_retried[id][batch]) can &= committed;
         return can != 0;
     }
 
@@ -1055,6 +1062,8 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 committed = _openReveals(id, batch, uint256(keccak256(abi.encode(seed, "commits"))), true);
         uint256 opted = _onDuty(id, batch); // after any abstention (R12), which takes its member off duty
         uint256 missing = opted & committed & ~uint256(reportedMask);
+        // R7b: a second round with a report public takes the others' reports without a commitment
+        if (_retried[id][batch] && reportedMask != 0) missing = opted & ~uint256(reportedMask);
         uint256 size = _committee[id].length;
         if (_popcount(missing | reportedMask) < _quorum(id)) {
             // too few committed for a quorum: the batch can only be voided at its timeout (R10)
@@ -1078,7 +1087,7 @@ contract MarketHandler is IBountyMarketTypes {
         if ((mode >> 2) % 2 == 0 && missing != 0) {
             for (uint256 j = 0; j < size; ++j) {
                 uint256 member = ((seed >> 16) + j) % size;
-                if (missing & (1 << member) == 0) continue;
+                if (missing & committed & (1 << member) == 0) continue; // a member with a commitment (its salt)
                 finaliser = member;
                 missing &= ~(uint256(1) << member);
                 break;
@@ -1205,6 +1214,7 @@ contract MarketHandler is IBountyMarketTypes {
                 for (uint256 j = 0; j < _committee[id].length; ++j) {
                     if (opted & (1 << j) != 0) _tryReportAs(id, batch, j, guard, false);
                 }
+                bool wasRetried = _retried[id][batch];
                 (bool ready,) = _settleReady(id, true);
                 if (ready) {
                     _settle(id, batch);
@@ -1213,7 +1223,9 @@ contract MarketHandler is IBountyMarketTypes {
                     if (block.timestamp < timeoutAt) vm.warp(timeoutAt);
                     _void(id, batch, reportedMask);
                 }
-                if (market.getBounty(id).nextBatch == batch) {
+                // R7b: a first settlement may give the batch its second round (once); the next
+                // pass reports and decides it
+                if (market.getBounty(id).nextBatch == batch && (wasRetried || !_retried[id][batch])) {
                     return "drain: a pending batch can be neither settled nor voided";
                 }
             }
@@ -1875,7 +1887,7 @@ contract MarketHandler is IBountyMarketTypes {
         // R11: a report is the reveal of a commitment; the members commit first if the
         // commit phase is still on (one that did not commit cannot report)
         uint256 committed = _openReveals(id, batch, noiseSeed, allowOutlier);
-        if (committed & (1 << member) == 0) return;
+        if (committed & (1 << member) == 0) return _tryReportUncommitted(id, batch, member, noiseSeed);
         BatchReport memory r = _committed[id][batch][member];
         _call(F_REPORT);
         _prankFor(id, _committee[id][member]);
@@ -1884,6 +1896,28 @@ contract MarketHandler is IBountyMarketTypes {
             _reports[id][batch][member] = r;
         } catch {
             _unexpected("report");
+        }
+    }
+
+    /// @dev R7b: in a batch given a second round, once reveals are open, a member on duty without
+    ///      a commitment reports without one (an honest report: it fetched what it missed from the
+    ///      members that pinned it); the market must take it. Elsewhere nothing is tried here (the
+    ///      copy attempts of _tryCopy check the refusal).
+    function _tryReportUncommitted(uint256 id, uint256 batch, uint256 member, uint256 noiseSeed) internal {
+        if (!_retried[id][batch]) return;
+        (,, uint16 reportedMask,, uint256 subs,) = market.getBatch(id, batch);
+        (, uint256 revealAt, uint16 out) = market.getCommits(id, batch);
+        if ((reportedMask == 0 && block.timestamp < revealAt) || out & (1 << member) != 0) return;
+        BatchReport memory r = _buildReport(id, batch, member, subs, noiseSeed, false);
+        _call(F_REPORT);
+        _prankFor(id, _committee[id][member]);
+        try market.report(id, batch, r.scores, r.merged, bytes32(0)) {
+            _ok(F_REPORT);
+            _reports[id][batch][member] = r;
+            _uncommitted[id][batch] |= 1 << member;
+            ++uncommittedReports;
+        } catch {
+            _unexpected("report (second round, no commitment)");
         }
     }
 
@@ -1985,7 +2019,8 @@ contract MarketHandler is IBountyMarketTypes {
     ///      can neither commit (CommitClosed) nor post a copy of it (no commitment matches).
     function _tryCopy(uint256 id, uint256 batch, uint256 seed) internal {
         (,, uint16 reportedMask,,,) = market.getBatch(id, batch);
-        if (reportedMask == 0) return;
+        // R7b: a second round takes reports without a commitment by design (they earn no fee)
+        if (reportedMask == 0 || _retried[id][batch]) return;
         (uint256 source, uint256 copier) = _copyRoles(id, batch, reportedMask, seed);
         if (source == type(uint256).max || copier == type(uint256).max) return;
         BatchReport memory copy = _reports[id][batch][source];
@@ -2160,7 +2195,7 @@ contract MarketHandler is IBountyMarketTypes {
         c.batch = batch;
         c.tok = _infos[id - 1].token;
         (c.records, c.reports, c.reporters) = _settlementInputs(id, batch, reportedMask);
-        c.o = _model(id, c.records, c.reports);
+        c.o = _model(id, c.records, c.reports, _retried[id][batch], _reportBits(reportedMask, _uncommitted[id][batch]));
         c.slashAmounts = new uint256[](c.reports.length);
         if (c.o.noMajority) {
             // R4: settlement voids the batch: the silent members on duty lose an offence (C3, R11)
@@ -2195,6 +2230,7 @@ contract MarketHandler is IBountyMarketTypes {
             return;
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (c.o.retry) return _applyRetry(c, logs, reportedMask);
         if (c.o.noMajority) return _applyNoMajority(c, logs);
         _applySettlement(c);
         _checkSettlementLogs(c, logs);
@@ -2238,19 +2274,48 @@ contract MarketHandler is IBountyMarketTypes {
             return;
         }
         Vm.Log[] memory logs = vm.getRecordedLogs();
+        if (c.o.retry) return _applyRetry(c, logs, reportedMask | (uint256(1) << member));
         if (c.o.noMajority) return _applyNoMajority(c, logs);
         _applySettlement(c);
         _checkSettlementLogs(c, logs);
     }
 
-    function _model(uint256 id, SubmissionRecord[] memory records, BatchReport[] memory reports)
-        internal
-        view
-        returns (MarketModel.Outcome memory)
-    {
+    /// @dev Member bits `x` (within `reportedMask`) as report bits: bit r = the r-th reporter.
+    function _reportBits(uint256 reportedMask, uint256 x) internal pure returns (uint256 out) {
+        uint256 r = 0;
+        for (uint256 j = 0; j < 16; ++j) {
+            if (reportedMask & (1 << j) == 0) continue;
+            if (x & (1 << j) != 0) out |= 1 << r;
+            ++r;
+        }
+    }
+
+    function _model(
+        uint256 id,
+        SubmissionRecord[] memory records,
+        BatchReport[] memory reports,
+        bool retried,
+        uint256 uncommitted
+    ) internal view returns (MarketModel.Outcome memory) {
+        uint256[] memory stakes = new uint256[](records.length);
+        uint256[] memory bases = new uint256[](records.length);
+        for (uint256 i = 0; i < records.length; ++i) {
+            stakes[i] = records[i].stake & (ONE_OFF - 1);
+            bases[i] = records[i].baseVersion;
+        }
+        bytes[] memory scores = new bytes[](reports.length);
+        bytes32[] memory cids = new bytes32[](reports.length);
+        for (uint256 r = 0; r < reports.length; ++r) {
+            scores[r] = reports[r].scores;
+            cids[r] = keccak256(abi.encode(reports[r].merged));
+        }
+        return MarketModel.settle(_modelParams(id), _xs[id], _ys[id], stakes, bases, scores, cids, retried, uncommitted);
+    }
+
+    function _modelParams(uint256 id) internal view returns (MarketModel.Params memory) {
         Info storage info = _infos[id - 1];
         BountyView memory v = market.getBounty(id);
-        MarketModel.Params memory p = MarketModel.Params({
+        return MarketModel.Params({
             higher: info.higher,
             headScore: info.head,
             baselineScore: info.baseline,
@@ -2264,19 +2329,6 @@ contract MarketHandler is IBountyMarketTypes {
             feePerBatch: v.oracleFeePerBatch,
             versions: info.versions
         });
-        uint256[] memory stakes = new uint256[](records.length);
-        uint256[] memory bases = new uint256[](records.length);
-        for (uint256 i = 0; i < records.length; ++i) {
-            stakes[i] = records[i].stake & (ONE_OFF - 1);
-            bases[i] = records[i].baseVersion;
-        }
-        bytes[] memory scores = new bytes[](reports.length);
-        bytes32[] memory cids = new bytes32[](reports.length);
-        for (uint256 r = 0; r < reports.length; ++r) {
-            scores[r] = reports[r].scores;
-            cids[r] = keccak256(abi.encode(reports[r].merged));
-        }
-        return MarketModel.settle(p, _xs[id], _ys[id], stakes, bases, scores, cids);
     }
 
     function _applySettlement(SettleCtx memory c) internal {
@@ -2300,7 +2352,8 @@ contract MarketHandler is IBountyMarketTypes {
         ghostBurned[c.tok] += o.totalBurned;
         for (uint256 r = 0; r < c.reports.length; ++r) {
             if (o.deviantMask & (1 << r) == 0) {
-                if (o.partialMask & (1 << r) == 0) credited[c.reporters[r]][c.tok] += o.feeShare; // R7a: no fee when partial
+                // R7a: no fee when partial; R7b: nor without a commitment
+                if ((o.partialMask | o.uncommitted) & (1 << r) == 0) credited[c.reporters[r]][c.tok] += o.feeShare;
             } else {
                 oracleStake[c.reporters[r]] -= c.slashAmounts[r];
                 if (c.slashAmounts[r] != 0) ++offences[c.id][c.reporters[r]];
@@ -2451,6 +2504,70 @@ contract MarketHandler is IBountyMarketTypes {
         }
         _burnEth(sum);
         if (market.getBounty(id).nextBatch != batch + 1) _mismatch("void: batch not decided");
+    }
+
+    /// @dev R7b: the settlement found no majority with a partial report, in a first round: the
+    ///      market gave the batch a second round. One BatchRetried naming exactly the partial
+    ///      reporters, nothing decided (no BatchSettled, BatchVoided, version or slash), no money
+    ///      moved (each contributor's claimable and the ETH pending burn as before), the batch
+    ///      still the next, and the full reports (only) standing and committed, the timeout
+    ///      restarted. `mask`: the reporters (the reportAndSettle sender's included).
+    function _applyRetry(SettleCtx memory c, Vm.Log[] memory logs, uint256 mask) internal {
+        ++retries;
+        uint256 cleared = 0;
+        uint256 r = 0;
+        for (uint256 j = 0; j < _committee[c.id].length; ++j) {
+            if (mask & (1 << j) == 0) continue;
+            if (c.o.cleared & (1 << r) != 0) cleared |= 1 << j;
+            ++r;
+        }
+        uint256 events = 0;
+        for (uint256 l = 0; l < logs.length; ++l) {
+            Vm.Log memory lg = logs[l];
+            if (lg.emitter != address(market) || lg.topics.length < 2 || uint256(lg.topics[1]) != c.id) continue;
+            bytes32 sig = lg.topics[0];
+            if (sig == IBountyMarketEvents.BatchRetried.selector) {
+                ++events;
+                if (uint256(lg.topics[2]) != c.batch || abi.decode(lg.data, (uint256)) != cleared) {
+                    _retryMoved("BatchRetried: wrong batch or cleared reporters");
+                }
+            }
+            if (
+                sig == IBountyMarketEvents.BatchSettled.selector || sig == IBountyMarketEvents.BatchVoided.selector
+                    || sig == IBountyMarketEvents.VersionAccepted.selector || sig == IBountyMarketEvents.StakeSlashed.selector
+                    || sig == IBountyMarketEvents.OracleSlashed.selector
+            ) _retryMoved("retry: something was decided");
+        }
+        if (events != 1) _retryMoved("retry: not exactly one BatchRetried");
+        uint256[] memory after_ = _voidSnapshot(c.id, c.records);
+        for (uint256 k = 0; k < after_.length; ++k) {
+            if (after_[k] != c.voidBefore[k]) _retryMoved("retry: money moved");
+        }
+        if (market.getBounty(c.id).nextBatch != c.batch) _retryMoved("retry: the batch was decided");
+        (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(c.id, c.batch);
+        (uint16 committed,,) = market.getCommits(c.id, c.batch);
+        uint256 standing = mask & ~cleared;
+        if (reportedMask != standing || committed != standing) _retryMoved("retry: the standing reports are not the full ones");
+        if (timeoutAt != block.timestamp + market.getBounty(c.id).scoringTimeout) _retryMoved("retry: the timeout did not restart");
+        _retried[c.id][c.batch] = true;
+        for (uint256 j = 0; j < _committee[c.id].length; ++j) {
+            if (cleared & (1 << j) == 0) continue;
+            delete _reports[c.id][c.batch][j];
+            // the only partial reports here are the outlier's (honest members fetch everything);
+            // cleared, it reports honestly in the second round: the batch has no outlier any more
+            if (_outlierPlusOne[c.id][c.batch] == j + 1) _outlierPlusOne[c.id][c.batch] = 0;
+        }
+    }
+
+    function _retryMoved(string memory what) internal {
+        ++retryMoves;
+        lastViolation = what;
+    }
+
+    /// @dev R7b: no retry moved money, decided its batch, or kept the wrong reports standing.
+    function checkRetries() external view returns (string memory) {
+        if (retryMoves != 0) return lastViolation;
+        return "";
     }
 
     /// @dev R4: no majority agreed with some median, so settlement voided the batch: one

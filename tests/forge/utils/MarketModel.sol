@@ -55,6 +55,10 @@ library MarketModel {
         uint256 good; // reports within tolerance everywhere, and not partial
         uint256 feeShare; // per good reporter
         uint256 totalBurned;
+        bool retry; // rule R7b: no majority, some report partial, no second round yet: a second round, not a void
+        uint256 cleared; // then the partial reports (bit r = report r) cleared for it
+        uint256 uncommitted; // input: bit r = report r came without a commitment (a second round's, R7b): no fee
+        bool retried; // input: the batch had its second round already (R7b)
     }
 
     /// @dev Goodness: larger is better, 0 is invalid (SPECIFICATION "Units").
@@ -318,8 +322,9 @@ library MarketModel {
         return due < p.reward - p.paid ? due : p.reward - p.paid;
     }
 
-    /// @dev R5-R7 for one batch: `stakes` and `bases` (base versions) per submission, `reports`
-    ///      the reporters' report bytes and `cids` keccak256 of the merged CID each names.
+    /// @dev R5-R7 for one batch in its first round: `stakes` and `bases` (base versions) per
+    ///      submission, `reports` the reporters' report bytes and `cids` keccak256 of the merged
+    ///      CID each names.
     function settle(
         Params memory p,
         uint64[] memory xs,
@@ -329,6 +334,42 @@ library MarketModel {
         bytes[] memory reports,
         bytes32[] memory cids
     ) internal pure returns (Outcome memory o) {
+        _settle(p, xs, ys, stakes, bases, reports, cids, o);
+    }
+
+    /// @dev As settle, for a batch that had its second round already (`retried`) or not, with
+    ///      `uncommitted` (bit r) the reports made without a commitment in a second round. Rule
+    ///      R7b: no majority while some report is partial (an UNAVAILABLE submission score, or
+    ///      an UNAVAILABLE merged score once every submission median had a quorum: the partial
+    ///      mask as the vote sees it) and no second round yet: o.retry (o.noMajority stays set),
+    ///      the partial reports cleared (o.cleared), nothing decided or paid. Otherwise as in a
+    ///      first round, except that an uncommitted report earns no fee.
+    function settle(
+        Params memory p,
+        uint64[] memory xs,
+        uint64[] memory ys,
+        uint256[] memory stakes,
+        uint256[] memory bases,
+        bytes[] memory reports,
+        bytes32[] memory cids,
+        bool retried,
+        uint256 uncommitted
+    ) internal pure returns (Outcome memory o) {
+        o.retried = retried;
+        o.uncommitted = uncommitted;
+        _settle(p, xs, ys, stakes, bases, reports, cids, o);
+    }
+
+    function _settle(
+        Params memory p,
+        uint64[] memory xs,
+        uint64[] memory ys,
+        uint256[] memory stakes,
+        uint256[] memory bases,
+        bytes[] memory reports,
+        bytes32[] memory cids,
+        Outcome memory o
+    ) private pure {
         uint256 n = stakes.length;
         uint256 m = reports.length;
         uint64 headKey = key(p.headScore, p.higher);
@@ -340,6 +381,11 @@ library MarketModel {
         o.parts = new uint256[](n);
         _pass1(p, reports, o);
         uint256 agreed = o.noMajority ? 0 : _vote(p, reports, cids, n, o);
+        if (o.noMajority && o.partialMask != 0 && !o.retried) {
+            o.retry = true;
+            o.cleared = o.partialMask;
+            return;
+        }
         uint256 sum = o.noMajority || o.noVote ? 0 : _shares(p, bases, reports[agreed], o);
         o.accepted = sum != 0 && o.mergedMedian > headKey;
         if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
@@ -366,7 +412,8 @@ library MarketModel {
         o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
         uint256 deviants = 0;
         for (uint256 r = 0; r < m; ++r) {
-            if ((o.deviantMask | o.partialMask) & (1 << r) != 0) ++deviants; // R7a: no fee for a partial report
+            // R7a: no fee for a partial report; R7b: nor for one without a commitment
+            if ((o.deviantMask | o.partialMask | o.uncommitted) & (1 << r) != 0) ++deviants;
         }
         o.good = m - deviants;
         o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;

@@ -1,8 +1,11 @@
-"""Rules R5 and R7 against a direct model: random batches (either metric direction, invalid
-scores, outlier reports, random merged scores, share vectors (some over the caps) and merged
-CIDs, committees of 3 and 4), settled by settleBatch or by the last member's reportAndSettle,
-decide every submission, pay the agreed (merged CID, shares) vote exactly and slash every
-deviant reporter as the rules say."""
+"""Rules R5, R7, R7a and R7b against a direct model: random batches (either metric direction,
+invalid scores, outlier reports, random merged scores, share vectors (some over the caps) and
+merged CIDs, committees of 3 and 4, now and then a partial report: one update UNAVAILABLE to
+one member, which votes over what it fetched), settled by settleBatch or by the last member's
+reportAndSettle, decide every submission, pay the agreed (merged CID, shares) vote exactly
+and slash every deviant reporter as the rules say; a batch without a majority is voided, or,
+with a partial report, given its second round (R7b: BatchRetried names the partial members,
+nothing is decided or slashed)."""
 
 import random
 
@@ -12,6 +15,8 @@ from tests.market_helpers import INVALID, Round, cid, rejected
 
 STAKE = 10**16
 BASELINE = 5_000
+UNAV = INVALID - 1  # R7a: "I could not fetch it"
+RETRY = "retry"  # R7b: the model's outcome for a first round without a majority and a partial report
 
 
 def _key(score: int, higher: bool) -> int:
@@ -22,13 +27,19 @@ def _key(score: int, higher: bool) -> int:
 
 def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps):
     """Outcome per submission (with its share), deviant reporters and the merged CID, straight
-    from SPECIFICATION.md; None when some median has fewer than a quorum (more than half of the
-    m members) agreeing, or no (merged CID, shares) vote has one, or the merged model's median
-    (over the reports naming the agreed vote, R7a) has fewer than a quorum agreeing."""
+    from SPECIFICATION.md; when some median has fewer than a quorum (more than half of the m
+    members) agreeing, or no (merged CID, shares) vote has one, or the merged model's median
+    (over the reports naming the agreed vote, R7a) has fewer than a quorum agreeing: RETRY if
+    some report is partial (R7b, a first round), else None (voided). R7a: an UNAVAILABLE score
+    is no key; a slot a quorum says UNAVAILABLE is invalid, nobody deviant on it; a partial
+    report is never deviant for its vote, a full one only against a vote a quorum of full
+    reports named; no vote and a slot lost: decided without a version."""
     n, m = len(reports[0]), len(reports)
     q = m // 2 + 1
     head = _key(BASELINE, higher)
     medians, deviant = [], set()
+    partial = [UNAV in r for r in reports]  # (no trial sends an UNAVAILABLE merged score)
+    split = (RETRY if any(partial) else None), set(), None
 
     def median_of(keys):
         keys = sorted(keys)
@@ -47,21 +58,32 @@ def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slas
                 agree += 1
         return med if agree >= q else None
 
+    lost = False
     for i in range(n):
-        med = judge([(j, _key(r[i], higher)) for j, r in enumerate(reports)])
+        keyed = [(j, _key(r[i], higher)) for j, r in enumerate(reports) if r[i] != UNAV]
+        if m - len(keyed) >= q:  # unavailable to a quorum: invalid, nobody deviant on it
+            medians.append(0)
+            lost = True
+            continue
+        med = judge(keyed)
         if med is None:
-            return None, set(), None
+            return split
         medians.append(med)
     votes = [((bytes(c[0]), c[1]), tuple(x)) for c, x in zip(cids, shares)]
     agreed = [v for v in votes if votes.count(v) >= q]
-    if not agreed:
-        return None, set(), None
-    deviant |= {j for j, v in enumerate(votes) if v != agreed[0]}
-    # the merged model's score: one more median, over the reports naming the agreed vote (R7a)
-    merged_med = judge([(j, _key(merged_scores[j], higher)) for j, v in enumerate(votes) if v == agreed[0]])
-    if merged_med is None:
-        return None, set(), None
-    named, share = agreed[0]
+    if not agreed and not lost:
+        return split
+    if agreed:
+        same = [j for j, v in enumerate(votes) if v == agreed[0]]
+        if sum(not partial[j] for j in same) >= q:
+            deviant |= {j for j in range(m) if not partial[j] and j not in same}
+        # the merged model's score: one more median, over the reports naming the agreed vote (R7a)
+        merged_med = judge([(j, _key(merged_scores[j], higher)) for j in same])
+        if merged_med is None:
+            return split
+        named, share = agreed[0]
+    else:  # R7a: no vote, a slot lost: decided without a version
+        merged_med, named, share = 0, None, (0,) * n
     # the caps: a share only on a submission that beats the head, the sum at most 10,000
     capped = sum(share) <= 10_000 and all(medians[i] > head for i in range(n) if share[i])
     version = sum(share) > 0 and merged_med > head and capped
@@ -103,13 +125,17 @@ def _trial(rng: random.Random, trial: int) -> dict:
         shares.append(true_shares if honest or rng.random() < 0.5 else [rng.randint(0, 10_000) for _ in range(n)])
         cids.append(cid(7) if honest else rng.choice([cid(7), cid(8), P.ZERO_CID]))
     merged_scores = [r.pop() for r in reports]
+    if rng.random() < 0.4:  # R7a: one update unavailable to one member, which votes over the rest
+        j, i = rng.randrange(m), rng.randrange(n)
+        reports[j][i] = UNAV
+        shares[j] = P.report_shares([0 if k == i else x for k, x in enumerate(shares[j])], reports[j], BASELINE, higher)
     return dict(m=m, higher=higher, n=n, tolerance=tolerance, margin=margin, slash_bps=slash_bps, who=who,
                 reports=reports, merged_scores=merged_scores, shares=shares, cids=cids, final=trial % 4 < 2)
 
 
 def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_oracles, contributors, rando, oracle_registry):
     rng = random.Random(20240611)
-    voided = decided = versions = several = 0
+    voided = decided = versions = several = retried = 0
     for trial in range(16):
         for o in staked_oracles[:4]:  # deviant reporters lose stake: keep everyone eligible
             to_staking(oracle_registry)
@@ -127,12 +153,20 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             rnd.report(committee[j], 0, blobs[j], cids[j])
         tx = rnd.final_report(committee[-1], 0, blobs[-1], cids[-1]) if final else rnd.settle(0, rando)
 
+        expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps)
+        if expected == RETRY:  # R7b: a second round, not a void: the partial members cleared, nothing decided
+            cleared = sum(1 << j for j, r in enumerate(reports) if UNAV in r)
+            assert "BatchRetried" in tx.events and tx.events["BatchRetried"]["cleared"] == cleared, (trial, reports)
+            assert not any(e in tx.events for e in ("BatchVoided", "BatchSettled", "OracleSlashed", "StakeSlashed")), trial
+            assert market.getBounty(rnd.bounty_id)["nextBatch"] == 0, trial
+            retried += 1
+            continue
+        assert "BatchRetried" not in tx.events, (trial, reports)
         got = []
         for name, kind in (("UpdateMerged", "merged"), ("SubmissionRejected", "rejected"), ("StakeSlashed", "slashed")):
             for e in rejected(tx, rnd) if kind == "rejected" else tx.events[name] if name in tx.events else []:
                 row = (kind, e["submissionId"], e["score"])
                 got.append(row + ((e["burned"],) if kind == "slashed" else (e["share"],) if kind == "merged" else ()))
-        expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps)
         if expected is None:  # R4: no majority agreed with a median or a vote: voided, nobody slashed
             assert "BatchVoided" in tx.events and got == [] and "OracleSlashed" not in tx.events, (trial, reports)
             voided += 1
@@ -159,7 +193,7 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             _outcome_of(tx, x.submission_id) for x in d.decisions], (trial, reports, shares, cids)
         slashed = {e["oracle"] for e in tx.events["OracleSlashed"]} if "OracleSlashed" in tx.events else set()
         assert slashed == {committee[j].address for j in deviant}, (trial, reports)
-    assert decided >= 5 and versions >= 2 and several >= 1, (decided, voided, versions, several)
+    assert decided >= 5 and versions >= 2 and several >= 1 and retried >= 1, (decided, voided, versions, several, retried)
 
 
 def _terms(market, rnd) -> P.BountyTerms:

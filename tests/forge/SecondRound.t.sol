@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {Test, Vm} from "./utils/Test.sol";
+import {MarketModel} from "./utils/MarketModel.sol";
+import {MarketSetup} from "./utils/MarketSetup.sol";
+import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
+import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
+
+/// @dev Rule R7b, a second round (SECURITY R15-2/3, /work/notes/retry_design.md). A batch whose
+///      vote splits (or some median lacks a quorum) while some report is partial is not voided
+///      at once: the partial reports are cleared, the full ones stand, the timeout restarts and
+///      the partial members report again (fetching the updates from the members that pinned
+///      them). At most one retry per batch; second-round reports earn no fee. Committee
+///      oracles[0..size-1], a batch of 3: update 0 an honest contributor's (6,000), updates 1 and
+///      2 the withholding contributor's; the head is 5,000.
+contract SecondRoundTest is Test, IBountyMarketTypes {
+    event BatchRetried(uint256 indexed bountyId, uint256 indexed batch, uint16 cleared);
+    event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
+
+    address internal constant ETH = address(0);
+    uint32 internal constant UNAV = type(uint32).max - 1;
+
+    IBountyMarket internal market;
+    OracleRegistry internal registry;
+    address internal requester = address(0xA11CE);
+    address internal honest = address(0xC0);
+    address internal withholder = address(0xBAD);
+    address[] internal oracles;
+    uint256 internal stake;
+    uint256 internal timeout;
+
+    function setUp() public {
+        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
+        market = d.market;
+        registry = d.registry;
+        oracles = MarketSetup.stakeOracles(registry, 5);
+        vm.deal(honest, 1_000 ether);
+        vm.deal(withholder, 1_000 ether);
+    }
+
+    // ------------------------------------------------------------------ helpers
+
+    /// @dev A committee of `size`, baseline 5,000, and `batches` full batches of 3: in each,
+    ///      update 0 by the honest contributor, 1 and 2 by the withholder. Returns the records
+    ///      of batch 0 (batch b's updates are tagged 3b + i).
+    function _open(uint256 size, uint256 batches) internal returns (uint256 id, SubmissionRecord[] memory recs) {
+        address[] memory c = new address[](size);
+        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
+        BountyParams memory p = MarketSetup.params(ETH, c);
+        p.batchSize = 3;
+        p.maxBatches = 20;
+        uint256 total = MarketSetup.escrow(p);
+        vm.deal(requester, total);
+        vm.prank(requester);
+        id = market.createBounty{value: total}(p);
+        MarketSetup.joinAndReportBaseline(market, id, c, 5_000);
+        stake = p.stake;
+        timeout = p.scoringTimeout;
+        for (uint256 b = 0; b < batches; ++b) {
+            SubmissionRecord[] memory r = _submit(id, b);
+            if (b == 0) recs = r;
+        }
+    }
+
+    function _submit(uint256 id, uint256 b) internal returns (SubmissionRecord[] memory recs) {
+        recs = new SubmissionRecord[](3);
+        for (uint256 i = 0; i < 3; ++i) {
+            address who = i == 0 ? honest : withholder;
+            recs[i] = SubmissionRecord(who, uint96(stake), uint32(market.getBounty(id).versionCount), MarketSetup.cid("update", 3 * b + i));
+            vm.prank(who);
+            market.submitUpdate{value: stake}(id, recs[i].baseVersion, recs[i].update);
+        }
+    }
+
+    /// @dev A report of a batch of 3 (PartialVote's): scores, merged score, shares, merged CID tag.
+    function _rep(uint32[3] memory s, uint32 merged, uint16[3] memory sh, uint256 cidTag)
+        internal
+        pure
+        returns (BatchReport memory)
+    {
+        uint32[] memory scores = new uint32[](3);
+        uint16[] memory shares = new uint16[](3);
+        for (uint256 i = 0; i < 3; ++i) (scores[i], shares[i]) = (s[i], sh[i]);
+        Cid memory cid = cidTag == 0 ? Cid(bytes32(0), 0) : MarketSetup.cid("merged", cidTag);
+        return BatchReport(MarketModel.encode(scores, merged, shares), cid);
+    }
+
+    /// @dev The full honest report: updates 0 (6,000) and 1 (5,500) merged, 2 junk at the head.
+    function _full() internal pure returns (BatchReport memory) {
+        return _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+    }
+
+    /// @dev A member that could not fetch update 1: it merges update 0 alone.
+    function _without1() internal pure returns (BatchReport memory) {
+        return _rep([uint32(6_000), UNAV, 5_000], 6_000, [uint16(10_000), 0, 0], 1);
+    }
+
+    function _commit(uint256 id, uint256 batch, uint256 member, BatchReport memory r) internal {
+        vm.prank(oracles[member]);
+        market.commitReport(id, batch, MarketSetup.reportCommitment(id, batch, oracles[member], r));
+    }
+
+    function _reveal(uint256 id, uint256 batch, uint256 member, BatchReport memory r) internal {
+        vm.prank(oracles[member]);
+        market.report(id, batch, r.scores, r.merged, MarketSetup.reportSalt(id, batch, oracles[member]));
+    }
+
+    /// @dev A second-round report without a commitment (the salt is ignored).
+    function _second(uint256 id, uint256 batch, uint256 member, BatchReport memory r) internal {
+        vm.prank(oracles[member]);
+        market.report(id, batch, r.scores, r.merged, bytes32(0));
+    }
+
+    /// @dev First round: the members in `committers` commit to reps[member]; then (at the reveal
+    ///      phase) those in `revealers` reveal; then the timeout passes.
+    function _round1(uint256 id, uint256 committers, uint256 revealers, BatchReport[] memory reps) internal {
+        for (uint256 i = 0; i < reps.length; ++i) {
+            if (committers & (1 << i) != 0) _commit(id, 0, i, reps[i]);
+        }
+        (, uint256 revealAt,) = market.getCommits(id, 0);
+        if (block.timestamp < revealAt) vm.warp(revealAt);
+        for (uint256 i = 0; i < reps.length; ++i) {
+            if (revealers & (1 << i) != 0) _reveal(id, 0, i, reps[i]);
+        }
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        if (block.timestamp < timeoutAt) vm.warp(timeoutAt);
+    }
+
+    /// @dev The reports of the members in `mask`, in committee order.
+    function _pick(BatchReport[] memory reps, uint256 mask) internal pure returns (BatchReport[] memory out) {
+        uint256 m = 0;
+        for (uint256 i = 0; i < reps.length; ++i) if (mask & (1 << i) != 0) ++m;
+        out = new BatchReport[](m);
+        uint256 k = 0;
+        for (uint256 i = 0; i < reps.length; ++i) if (mask & (1 << i) != 0) out[k++] = reps[i];
+    }
+
+    function _settle(uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps, uint256 mask) internal {
+        market.settleBatch(id, 0, recs, _pick(reps, mask));
+    }
+
+    /// @dev The recorded logs hold the market's event `sig` for (id, batch 0) with data `arg`.
+    function _logged(bytes32 sig, uint256 id, uint256 arg) internal {
+        Vm.Log[] memory logs = vm.getRecordedLogs();
+        uint256 found = 0;
+        for (uint256 l = 0; l < logs.length; ++l) {
+            Vm.Log memory lg = logs[l];
+            if (lg.emitter != address(market) || lg.topics[0] != sig) continue;
+            assertEq(uint256(lg.topics[1]), id, "bounty");
+            assertEq(uint256(lg.topics[2]), 0, "batch");
+            assertEq(abi.decode(lg.data, (uint256)), arg, "event argument");
+            ++found;
+        }
+        assertEq(found, 1, "the event, once");
+    }
+
+    function _fees() internal view returns (uint256[5] memory f) {
+        for (uint256 i = 0; i < 5; ++i) f[i] = market.claimable(oracles[i], ETH);
+    }
+
+    function _stakes() internal view returns (uint256[5] memory s) {
+        for (uint256 i = 0; i < 5; ++i) (s[i],,) = registry.oracleInfo(oracles[i]);
+    }
+
+    /// @dev After a retry: the batch is still the next, nothing was paid, the standing reports
+    ///      and commitments are `standing`, and the timeout runs from now.
+    function _assertRetried(uint256 id, uint256 standing) internal view {
+        assertEq(market.getBounty(id).nextBatch, 0, "the batch is still the next to decide");
+        assertEq(market.getBounty(id).versionCount, 0, "no version yet");
+        (,, uint16 reported,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        assertEq(reported, standing, "the full reports stand, the partial ones are cleared");
+        (uint16 committed,,) = market.getCommits(id, 0);
+        assertEq(committed, standing, "committed: exactly the standing reports");
+        assertEq(timeoutAt, block.timestamp + timeout, "the timeout restarts");
+        assertEq(market.claimable(honest, ETH) + market.claimable(withholder, ETH), 0, "no stake back yet");
+        assertEq(market.pendingBurn(ETH), 0, "nobody charged");
+    }
+
+    // ------------------------------------------------------------------ (a)
+
+    /// @dev (a) Committee 4 (quorum 3): the withholder serves its GOOD update 1 to members 0 and 1
+    ///      only. They name {0, 1}, members 2 and 3 (partial) {0}: two votes of two, no median of
+    ///      update 1 with a quorum. Before R7b: a void, every honest update unpaid. Now: a retry;
+    ///      members 2 and 3 fetch update 1 from the members that pinned it and report again (full,
+    ///      no commitment needed): the version is made and the updates paid; the standing full
+    ///      reporters earn the fee, the second-round reporters do not.
+    function test_attack_one_good_update_withheld_from_half_an_even_committee_gets_a_second_round() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _without1());
+        _round1(id, 15, 15, reps);
+        uint256[5] memory before = _stakes();
+        vm.recordLogs();
+        _settle(id, recs, reps, 15);
+        _logged(BatchRetried.selector, id, 12);
+        _assertRetried(id, 3);
+        assertEq(_fees()[0] + _fees()[2], 0, "a retry pays no fee");
+
+        // second round: members 2 and 3 fetched update 1 from members 0 and 1
+        _second(id, 0, 2, _full());
+        _second(id, 0, 3, _full());
+        (reps[2], reps[3]) = (_full(), _full());
+        _settle(id, recs, reps, 15); // every member on duty reported: at once
+        assertEq(market.getBounty(id).nextBatch, 1, "decided");
+        assertEq(market.getBounty(id).versionCount, 1, "the version is made");
+        assertEq(market.getBounty(id).headScore, 6_200, "at the merged score");
+        assertGt(market.claimable(honest, ETH), stake, "the honest update is paid its reward");
+        assertGt(market.claimable(withholder, ETH), 2 * stake, "the withheld good update too");
+        uint256[5] memory f = _fees();
+        assertGt(f[0], 0, "a standing full reporter is paid");
+        assertEq(f[0], f[1], "alike");
+        assertEq(f[2] + f[3], 0, "second-round reporters earn no fee");
+        uint256[5] memory afterStakes = _stakes();
+        for (uint256 i = 0; i < 4; ++i) assertEq(afterStakes[i], before[i], "nobody slashed");
+    }
+
+    // ------------------------------------------------------------------ (c)
+
+    /// @dev (c) At most one retry: the partial members still cannot fetch update 1 in the second
+    ///      round and report partial again; the vote splits again and settlement voids the batch
+    ///      (every stake back, no fee, nobody charged: every member reported).
+    function test_attack_a_retried_batch_that_splits_again_is_voided_not_retried_forever() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _without1());
+        _round1(id, 15, 15, reps);
+        _settle(id, recs, reps, 15);
+        _assertRetried(id, 3);
+        _second(id, 0, 2, _without1());
+        _second(id, 0, 3, _without1());
+        vm.recordLogs();
+        _settle(id, recs, reps, 15);
+        _logged(BatchVoided.selector, id, 4);
+        assertEq(market.getBounty(id).nextBatch, 1, "voided: decided, not pending");
+        assertEq(market.claimable(honest, ETH), stake, "stakes back");
+        assertEq(market.claimable(withholder, ETH), 2 * stake, "stakes back");
+        uint256[5] memory f = _fees();
+        assertEq(f[0] + f[1] + f[2] + f[3], 0, "a void pays no fee");
+        assertEq(market.pendingBurn(ETH), 0, "nobody charged: every member reported");
+    }
+
+    /// @dev (c) Nothing is undecidable: after a retry in which the partial members do not report
+    ///      again, only 2 of 4 reports stand (under the quorum). The batch cannot be settled, nor
+    ///      voided before the restarted timeout; after it voidBatch voids it and charges the two
+    ///      silent members (cleared and never reported again) as silent (R10).
+    function test_attack_a_retry_whose_partial_members_stay_silent_is_voided_after_the_restarted_timeout() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _without1());
+        _round1(id, 15, 15, reps);
+        _settle(id, recs, reps, 15);
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotReady.selector, id, 0, 2, timeoutAt));
+        _settle(id, recs, reps, 3);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.BatchNotVoidable.selector, id, 0));
+        market.voidBatch(id, 0, recs);
+        vm.warp(timeoutAt);
+        uint256[5] memory before = _stakes();
+        market.voidBatch(id, 0, recs);
+        assertEq(market.getBounty(id).nextBatch, 1, "voided");
+        assertEq(market.claimable(honest, ETH), stake, "stakes back");
+        uint256[5] memory afterStakes = _stakes();
+        (, uint256 perOffence) = market.memberBond(id);
+        assertEq(before[0] - afterStakes[0] + before[1] - afterStakes[1], 0, "the standing reporters are not charged");
+        assertEq(before[2] - afterStakes[2], perOffence, "a cleared member that never reported again is silent");
+        assertEq(before[3] - afterStakes[3], perOffence, "both");
+    }
+
+    // ------------------------------------------------------------------ (d)
+
+    /// @dev (d) Second-round reporters earn no fee. Committee 4: members 0 and 1 full, member 2
+    ///      partial, member 3 committed and never revealed (silent). Retry (cleared: member 2).
+    ///      Member 2 reports again (full); member 3, silent in the first round, copies member 0's
+    ///      public report. Both count toward the decision; neither is paid; the fee is shared by
+    ///      the two standing full reporters only.
+    function test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _full());
+        _round1(id, 15, 7, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 7);
+        _logged(BatchRetried.selector, id, 4);
+        _assertRetried(id, 3);
+        _second(id, 0, 2, _full());
+        _second(id, 0, 3, reps[0]); // the copy
+        reps[2] = _full();
+        _settle(id, recs, reps, 15);
+        assertEq(market.getBounty(id).versionCount, 1, "decided with a version");
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        uint256[5] memory f = _fees();
+        assertEq(f[0], fee / 2, "the standing full reporters share the fee");
+        assertEq(f[1], fee / 2, "both");
+        assertEq(f[2], 0, "the second-round report of a cleared member is not paid");
+        assertEq(f[3], 0, "nor the copier's");
+        assertEq(market.getBounty(id).feesPaid, 2 * (fee / 2), "feesPaid counts the paid ones only");
+    }
+
+    // ------------------------------------------------------------------ (e)
+
+    /// @dev (e) Without a retry, a report needs a commitment (R11 stays): in a first round, and in
+    ///      the batch after a retried one (`retried` names its batch).
+    function test_attack_a_report_without_a_commitment_in_a_batch_not_retried_is_refused() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(3, 2);
+        BatchReport[] memory reps = new BatchReport[](3);
+        BatchReport memory other = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 3);
+        (reps[0], reps[1], reps[2]) = (_without1(), other, _full());
+        _round1(id, 7, 7, reps);
+        _settle(id, recs, reps, 7); // three votes: retried
+        _assertRetried(id, 4);
+        _second(id, 0, 0, _full());
+        _second(id, 0, 1, _full());
+        (reps[0], reps[1]) = (_full(), _full());
+        _settle(id, recs, reps, 7);
+        assertEq(market.getBounty(id).nextBatch, 1, "batch 0 decided");
+
+        // batch 1: member 0 commits and reveals; member 1, without a commitment, cannot report
+        BatchReport memory r1 = _rep([uint32(6_000), 5_000, 5_000], 6_000, [uint16(10_000), 0, 0], 1);
+        _commit(id, 1, 0, r1);
+        _commit(id, 1, 2, r1);
+        (, uint256 revealAt,) = market.getCommits(id, 1);
+        vm.warp(revealAt);
+        _reveal(id, 1, 0, r1);
+        vm.prank(oracles[1]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 1, oracles[1]));
+        market.report(id, 1, r1.scores, r1.merged, bytes32(0));
+    }
+
+    // ------------------------------------------------------------------ (f)
+
+    /// @dev (f) reportAndSettle: the last member (full) reports and settles; its settlement finds
+    ///      the split and retries. Its report is not stored by reportAndSettle, yet it must stand:
+    ///      the retry stores it (reporter bit, digest), so the second round's settlement takes it
+    ///      and pays it.
+    function test_attack_a_retry_by_report_and_settle_keeps_the_senders_full_report_standing() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _without1());
+        for (uint256 i = 0; i < 4; ++i) _commit(id, 0, i, reps[i]);
+        _reveal(id, 0, 0, reps[0]);
+        _reveal(id, 0, 2, reps[2]);
+        _reveal(id, 0, 3, reps[3]);
+        bytes memory packed;
+        for (uint256 i = 0; i < 3; ++i) {
+            SubmissionRecord memory r = recs[i];
+            packed = bytes.concat(packed, abi.encodePacked(r.contributor, r.stake, r.baseVersion, r.update.digest, r.update.codec));
+        }
+        vm.recordLogs();
+        vm.prank(oracles[1]);
+        market.reportAndSettle(id, 0, reps[1].scores, reps[1].merged, MarketSetup.reportSalt(id, 0, oracles[1]), packed, _pick(reps, 13));
+        _logged(BatchRetried.selector, id, 12);
+        _assertRetried(id, 3);
+        uint256 low = ~uint256(0xffffffff);
+        bytes32 digest = bytes32(uint256(keccak256(abi.encodePacked(uint256(0), reps[1].scores, reps[1].merged.digest, reps[1].merged.codec))) & low);
+        assertEq(market.reportHash(id, 0, 1), digest, "the sender's report stands, stored");
+
+        _second(id, 0, 2, _full());
+        (reps[2]) = (_full());
+        // member 3 reports again and settles in one call, without a commitment
+        vm.prank(oracles[3]);
+        market.reportAndSettle(id, 0, reps[0].scores, reps[0].merged, bytes32(0), packed, _pick(reps, 7));
+        assertEq(market.getBounty(id).versionCount, 1, "the version is made");
+        uint256[5] memory f = _fees();
+        assertGt(f[1], 0, "the reportAndSettle sender's standing report is paid");
+        assertEq(f[0], f[1], "as the other standing one");
+        assertEq(f[2] + f[3], 0, "second-round reports are not");
+    }
+
+    /// @dev (f) The sender of reportAndSettle is itself partial: its report is cleared with the
+    ///      others (not stored), and it may report again.
+    function test_attack_a_partial_sender_of_report_and_settle_is_cleared_and_reports_again() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _without1());
+        for (uint256 i = 0; i < 4; ++i) _commit(id, 0, i, reps[i]);
+        for (uint256 i = 0; i < 3; ++i) _reveal(id, 0, i, reps[i]);
+        bytes memory packed;
+        for (uint256 i = 0; i < 3; ++i) {
+            SubmissionRecord memory r = recs[i];
+            packed = bytes.concat(packed, abi.encodePacked(r.contributor, r.stake, r.baseVersion, r.update.digest, r.update.codec));
+        }
+        vm.recordLogs();
+        vm.prank(oracles[3]);
+        market.reportAndSettle(id, 0, reps[3].scores, reps[3].merged, MarketSetup.reportSalt(id, 0, oracles[3]), packed, _pick(reps, 7));
+        _logged(BatchRetried.selector, id, 12);
+        _assertRetried(id, 3);
+        _second(id, 0, 3, _full());
+        _second(id, 0, 2, _full());
+        (reps[2], reps[3]) = (_full(), _full());
+        _settle(id, recs, reps, 15);
+        assertEq(market.getBounty(id).versionCount, 1, "the version is made");
+    }
+
+    // ------------------------------------------------------------------ (g)
+
+    /// @dev (g) Every first-round report partial (each update unavailable to one member: three
+    ///      votes, none lost): no report stands, so the second round is an ordinary commit/reveal
+    ///      round: commits open again, reveals wait for them (or the new reveal phase), and the
+    ///      committed reports are paid as in any first round.
+    function test_attack_an_all_partial_first_round_gets_a_commit_reveal_second_round() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(3, 1);
+        BatchReport[] memory reps = new BatchReport[](3);
+        reps[0] = _without1();
+        reps[1] = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[2] = _rep([UNAV, 5_500, 5_000], 5_500, [uint16(0), 10_000, 0], 5);
+        _round1(id, 7, 7, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 7);
+        _logged(BatchRetried.selector, id, 7);
+        _assertRetried(id, 0);
+        BatchReport memory full = _full();
+        vm.prank(oracles[0]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealNotOpen.selector, id, 0));
+        market.report(id, 0, full.scores, full.merged, bytes32(0));
+        for (uint256 i = 0; i < 3; ++i) _commit(id, 0, i, full);
+        for (uint256 i = 0; i < 3; ++i) _reveal(id, 0, i, full);
+        (reps[0], reps[1], reps[2]) = (full, full, full);
+        _settle(id, recs, reps, 7);
+        assertEq(market.getBounty(id).versionCount, 1, "the version is made");
+        uint256[5] memory f = _fees();
+        assertGt(f[0], 0, "committed second-round reports are paid");
+        assertEq(f[0], f[2], "alike");
+    }
+
+    // ------------------------------------------------------------------ (h)
+
+    /// @dev (h) A dishonest minority cannot use the retry to decide or to frame. Committee 3: D
+    ///      (member 0) reports partial junk, honest H (member 1) is late (committed, did not
+    ///      reveal), honest H2 (member 2) reports in full. Two reports, a split: a retry (cleared:
+    ///      D). Then H reports (no commitment) and D reports junk again, in full: H and H2 form the
+    ///      quorum, D is deviant, H2's standing report is not; H is not paid (second round).
+    function test_attack_a_dishonest_partial_member_cannot_use_the_retry_to_decide_or_frame() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(3, 1);
+        BatchReport[] memory reps = new BatchReport[](3);
+        BatchReport memory h = _rep([uint32(6_000), 5_000, 5_000], 6_000, [uint16(10_000), 0, 0], 1);
+        reps[0] = _rep([uint32(9_000), UNAV, 9_000], 9_500, [uint16(0), 0, 10_000], 9);
+        (reps[1], reps[2]) = (h, h);
+        _round1(id, 7, 5, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 5);
+        _logged(BatchRetried.selector, id, 1);
+        _assertRetried(id, 4);
+        uint256[5] memory before = _stakes();
+        _second(id, 0, 1, h);
+        BatchReport memory junk = _rep([uint32(9_000), 9_000, 9_000], 9_500, [uint16(0), 0, 10_000], 9);
+        _second(id, 0, 0, junk);
+        reps[0] = junk;
+        _settle(id, recs, reps, 7);
+        assertEq(market.getBounty(id).headScore, 6_000, "the honest vote decides");
+        uint256[5] memory afterStakes = _stakes();
+        (, uint256 perOffence) = market.memberBond(id);
+        assertEq(before[0] - afterStakes[0], perOffence, "D is deviant");
+        assertEq(before[2] - afterStakes[2], 0, "the honest standing report is not made deviant");
+        assertEq(before[1] - afterStakes[1], 0, "nor the late honest member");
+        uint256[5] memory f = _fees();
+        assertGt(f[2], 0, "the standing honest report is paid");
+        assertEq(f[1], 0, "the second-round report is not");
+        assertEq(f[0], 0, "D is not");
+    }
+
+    /// @dev (h) A member sitting the batch out (here: it abstained, R12) cannot report in the
+    ///      second round: it has no commitment, and the exception is for members on duty.
+    function test_attack_a_member_sitting_the_batch_out_cannot_report_in_the_second_round() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
+        BatchReport[] memory reps = new BatchReport[](4);
+        (reps[0], reps[1], reps[2]) = (_full(), _full(), _without1());
+        _commit(id, 0, 0, reps[0]);
+        _commit(id, 0, 1, reps[1]);
+        _commit(id, 0, 2, reps[2]);
+        vm.prank(oracles[3]);
+        market.commitReport(id, 0, bytes32(0)); // abstains (a quorum committed)
+        _reveal(id, 0, 0, reps[0]);
+        _reveal(id, 0, 1, reps[1]);
+        _reveal(id, 0, 2, reps[2]);
+        // every member on duty reported: no wait
+        _settle(id, recs, reps, 7);
+        BatchReport memory full = _full();
+        vm.prank(oracles[3]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[3]));
+        market.report(id, 0, full.scores, full.merged, bytes32(0));
+    }
+}
