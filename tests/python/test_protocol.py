@@ -802,7 +802,7 @@ def test_attack_A_model_two_updates_each_withheld_from_one_member_kill_the_versi
     assert decide_batch(terms(), [Submission(A, 1)] * 3, reports, committee_size=3).new_version == 1
 
 
-def test_attack_withheld_good_updates_split_the_vote_and_are_scored_in_a_second_round():
+def test_attack_withheld_good_updates_split_the_vote_gets_a_second_round_not_a_void():
     """R7a (a), R7b: the attacker's updates 1 and 2 are good (5,500) and withheld from H1 and H2:
     three votes, none with a quorum, nothing unavailable to a quorum. Under R7a alone the batch
     was voided (every stake back, the good updates unpaid, for gas). Now the partial reports are
@@ -825,7 +825,7 @@ def test_attack_withheld_good_updates_split_the_vote_and_are_scored_in_a_second_
     assert second.oracle_fees == (0, 0, 30) and not any(second.deviant)
 
 
-def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_scored_in_a_second_round():
+def test_attack_one_good_update_withheld_from_half_an_even_committee_gets_a_second_round():
     """R7b, committee 4 (quorum 3): the good update 1 is withheld from H3 and H4. Update 1's
     median has two agreeing reports (no quorum), the votes split 2 against 2: a retry clearing
     H3 and H4 (members 2 and 3). Their second-round reports, fetched from H1 and H2, make the
@@ -845,7 +845,7 @@ def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_score
     assert gap.retry and gap.cleared == 0b1100
 
 
-def test_r7b_a_second_split_voids_the_batch():
+def test_attack_a_retried_batch_that_splits_again_is_voided_not_retried_forever():
     """R7b: at most one retry per batch. A retried batch whose reports split again (the
     withheld updates still out of the partial members' reach) is voided as R5's split is."""
     reports = [[6_000, U, 5_500], [6_000, 5_500, U], [6_000, 5_500, 5_500]]
@@ -882,7 +882,7 @@ def test_r7b_a_report_partial_only_by_its_merged_score_is_seen_only_when_the_med
     assert vote_split.retry and vote_split.cleared == 0b100
 
 
-def test_attack_copying_the_public_first_round_reports_in_the_second_round_earns_no_fee():
+def test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee():
     """R7b: a second-round report is made after the standing full reports are public, so it
     could be a copy. It counts toward the quorum and the vote as any report, and is judged for
     deviance, but earns no fee (uncommitted); a deviant one is slashed as usual."""
