@@ -269,7 +269,7 @@ class _Released:
 
 
 def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_scored_in_a_second_round(
-        world: World, tmp_path):
+        world: World, tmp_path, monkeypatch, capsys):
     """Review 15's committee-4 variant of R7a (a), against the nodes (R7b): a batch of one good
     update, which its contributor serves to members 0 and 1 only, and which members 0 and 1
     serve to the others only once members 2 and 3 revealed their first reports (the attacker's
@@ -319,7 +319,12 @@ def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_score
     assert rnd.view()["nextBatch"] == 0
     assert len(named(rnd.events(), "ReportPosted", batch=0, oracle=rnd.oracles[2].address)) == 2
     status = node_status(tmp_path / "node2", rnd.oracles[2].key)
-    assert status["second_round"] == [{"bounty": bid, "batch": 0, "cleared": 0b1100}], "`fathom oracle status` shows it"
+    assert status["second_round"] == [{"bounty": bid, "batch": 0, "cleared": 0b1100}]
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "node2"))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[2].key.hex())
+    assert cli_main(["oracle", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"bounty {bid} batch 0: in its second round (R7b), the partial reports of members [2, 3] cleared" in out, out
     drive(nodes, lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()
     assert not named(events, "BatchVoided") and not named(events, "StakeSlashed")
