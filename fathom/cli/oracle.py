@@ -171,6 +171,9 @@ def _cmd_oracle_status(args: argparse.Namespace, settings: Settings) -> int:
     for b in status["sitting_out"]:
         why = "quarantined after joining" if b in quarantined else "no keyring seats this node"
         print(f"  bounty {b}: sitting out every batch, {why} (C7)")
+    for r in status["second_round"]:
+        print(f"  bounty {r['bounty']} batch {r['batch']}: in its second round (R7b), the partial reports of "
+              f"members {[i for i in range(16) if r['cleared'] >> i & 1]} cleared to report again")
     return 0
 
 
@@ -191,7 +194,10 @@ def register(sub: Any) -> None:
                                     "seats left idle past the join timeout (C6), and serve every bounty whose "
                                     "committee names this account (named or drawn) and that the policy accepts: "
                                     "commit to each batch's report, then reveal it (R11), reporting UNAVAILABLE (never INVALID) an "
-                                    "update it cannot fetch by the report deadline (R7a, F8); hold a "
+                                    "update it cannot fetch by the report deadline (R7a, F8); when a batch is retried "
+                                    "for its split votes with its partial report cleared (R7b), fetch again what it "
+                                    "reported UNAVAILABLE (from the members that pinned it) and report again, without "
+                                    "a commitment once the standing full reports are public; hold a "
                                     "standing sit-out on a drawn seat no keyring seats yet, and on a bounty it joined and then "
                                     "quarantined because it cannot serve it (C7, F9); once a bounty is revealed, "
                                     "disclose its updates' keys on chain for anyone's audit (F2); once a bounty it "
@@ -235,6 +241,8 @@ def register(sub: Any) -> None:
                                    "the checkpoint, reports, skipped submissions, every quarantined bounty "
                                    "with its reason, and every bounty where it holds a standing sit-out "
                                    "(rule C7): a drawn seat no keyring seats yet, or a bounty it joined and then "
-                                   "quarantined."))
+                                   "quarantined; and every batch in its second round (rule R7b: retried because "
+                                   "the votes split with a partial report; the members whose partial reports were "
+                                   "cleared fetch again and report again), as far as the confirmed log shows."))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_oracle_status)

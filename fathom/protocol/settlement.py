@@ -7,9 +7,10 @@ This module mirrors, operation for operation, what the contracts compute:
 * `BountyMarket.settleBatch` (`_medians`, `_decide`, `_outcome`, `_accept`,
   `_vote`, `_shares`, `_mergedFor`, `_payOracles`, `_slashBond`, `_void`) and `_setBaseline`: how a batch of
   submissions and the committee's reports become accepted / rejected / slashed
-  submissions (or a batch voided for want of a majority), a new model version, a reward,
-  returned and burned stakes, deviant oracles, their burned bond shares and the oracle fee
-  shares (SPECIFICATION.md rules C1, C3, S2, R4, R5, R6, R7).
+  submissions (or a batch voided for want of a majority, or retried once for it when a
+  report is partial: R7b's second round), a new model version, a reward, returned and burned
+  stakes, deviant oracles, their burned bond shares and the oracle fee shares
+  (SPECIFICATION.md rules C1, C3, S2, R4, R5, R6, R7, R7a, R7b).
 
 Everything is integer arithmetic with the contracts' rounding (every division rounds
 down), so a client can predict a settlement to the wei before sending it, and an
@@ -561,6 +562,9 @@ class Outcome(str, Enum):
     REJECTED = "rejected"  # a bit of BatchSettled.rejected (no share, stale, or no version): stake back
     SLASHED = "slashed"  # StakeSlashed: slashBps of the stake burned, the rest back
     VOIDED = "voided"  # BatchVoided: no majority agreed with a median; every stake back
+    #: BatchRetried (R7b): no majority with a partial report, in the batch's first round: the
+    #: partial reports are cleared for a second round; nothing is decided, the stake stays staked
+    RETRIED = "retried"
 
 
 @dataclass(frozen=True)
@@ -683,7 +687,7 @@ class BatchDecision:
     fee_share: int  # BatchSettled.feeShare: each non-deviant reporter's share
     oracle_fees: tuple[int, ...]  # per report: fee_share, or 0 for a deviant
     fees_paid: int  # fee_share * non-deviant reporters (added to feesPaid)
-    fee_unpaid: int  # oracleFeePerBatch - fees_paid (refunded to the requester at close)
+    fee_unpaid: int  # oracleFeePerBatch - fees_paid (refunded to the requester at close); 0 for a retry (undecided)
     oracle_slashed: tuple[int, ...] | None  # ETH taken from each reporter's bond (None: bonds not given)
     oracle_burned: int | None  # all of it, burned (pendingBurn(ETH)): nobody is paid from a slash
     voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
@@ -691,6 +695,12 @@ class BatchDecision:
     merged_median: int = 0  # the median key of the merged model's reported scores
     partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): no fee, never deviant for its vote
     voted: bool = True  # False: no vote has a quorum and some submission is UNAVAILABLE to a quorum (R7a): no version
+    #: R7b: no majority with some partial report in a batch not yet retried: BatchRetried, a second
+    #: round; nothing is paid, charged, returned or burned, and the batch is still the next to decide
+    retry: bool = False
+    #: with `retry`, BatchRetried.cleared: the committee bits (bit i = member index i) of the partial
+    #: reports cleared, whose members report again; the full reports stand
+    cleared: int = 0
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -772,6 +782,9 @@ def decide_batch(
     merged_scores: Sequence[int] | None = None,
     shares: Sequence[Sequence[int]] | None = None,
     base_versions: Sequence[int] | None = None,
+    retried: bool = False,
+    uncommitted: Sequence[bool] | None = None,
+    members: Sequence[int] | None = None,
 ) -> BatchDecision:
     """Decide a batch exactly as `BountyMarket.settleBatch` does (rules R5-R7, G1).
 
@@ -783,6 +796,10 @@ def decide_batch(
     model's CID. `base_versions` (default: every submission on the head) gives each
     submission's base version. `committee_size` (default: the number of reports) sets the
     quorum. `bonds_left` and `per_offence` predict the ETH slashed from deviant reporters.
+    `retried` says the batch was retried already (R7b: this is its second round);
+    `uncommitted[r]` that report r was made in a second round without a commitment (default:
+    none); `members[r]` is report r's member index in the committee (default r), for the
+    cleared mask of a retry.
 
     The rule: per submission, the median of the reported keys. A score of UNAVAILABLE (rule
     R7a) is no key: each median is over the other reports; one that a quorum of the
@@ -796,7 +813,12 @@ def decide_batch(
     is); the merged model's score is one more median, over the reports naming the agreed vote
     only, with the same deviance and agreement rules. No vote with a quorum: the batch is
     voided, or, when some submission is UNAVAILABLE to a quorum, decided without a version (so
-    that submission is slashed). A submission based more than MAX_LAG
+    that submission is slashed). R7b: where the batch would be voided for want of a majority
+    and some report is partial, a batch not yet `retried` is retried instead (`retry`, with
+    `cleared` the partial reporters' member bits): nothing is decided, paid or charged; once
+    retried it voids. When a submission's median already lacks a quorum, settlement never reads
+    the merged scores: a report partial only by its merged score is then not seen (a batch with
+    no other partial report voids; it is not cleared). A submission based more than MAX_LAG
     versions behind the head is stale: refunded, never merged nor slashed. The agreed
     vector is paid exactly, within the caps (`capped_shares`): when some share is positive,
     the vector is capped and the merged model's median beats the head, the merged model
@@ -806,7 +828,8 @@ def decide_batch(
     slashed when its median is invalid or its key plus `slash_margin` is below the head's
     key (never when stale). A reporter is deviant if its validity differs from a median's,
     its key lies more than `tolerance` from it, or its vote is not the agreed one (as
-    above); the others that are not partial share `oracle_fee_per_batch` equally."""
+    above); the others that are not partial, nor `uncommitted` (R7b: a second-round report made
+    after the standing ones were public), share `oracle_fee_per_batch` equally."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -839,6 +862,15 @@ def decide_batch(
         raise ProtocolError(f"{len(base_versions)} base versions for {n} submissions")
     if (bonds_left is None) != (per_offence is None):
         raise ProtocolError("give both bonds_left and per_offence, or neither")
+    uncommitted = [False] * m if uncommitted is None else [bool(u) for u in uncommitted]
+    if len(uncommitted) != m:
+        raise ProtocolError(f"{len(uncommitted)} uncommitted flags for {m} reports")
+    if any(uncommitted) and not retried:
+        raise ProtocolError("a report without a commitment (uncommitted) counts only in a retried batch (R7b)")
+    members = list(range(m)) if members is None else [int(x) for x in members]
+    if len(members) != m or len(set(members)) != m or not all(0 <= x < MAX_COMMITTEE for x in members) \
+            or members != sorted(members):
+        raise ProtocolError(f"members: {m} distinct committee indices in committee order, got {members}")
     if bonds_left is not None and len(bonds_left) != m:
         raise ProtocolError(f"{len(bonds_left)} bonds for {m} reports")
     size = m if committee_size is None else committee_size
@@ -877,6 +909,9 @@ def decide_batch(
     # it fetched, one whose merged score is UNAVAILABLE names none (and is partial); the merged
     # model's median is over the reports naming the agreed vote
     cids = merged if merged is not None else [ZERO_CID] * m
+    # R7b: the partial reports settlement sees when a median already failed (`_vote` does not run,
+    # so a report partial only by its merged score is not seen: no retry for it, nor cleared)
+    seen = list(partial) if no_majority else None
     for r in range(m):
         partial[r] = partial[r] or merged_scores[r] == UNAVAILABLE
     voters = [r for r in range(m) if merged_scores[r] != UNAVAILABLE]
@@ -904,6 +939,11 @@ def decide_batch(
                     deviant[r] = True
             if agreeing(keys, merged_median, terms.tolerance) < q:
                 no_majority = True
+    seen = partial if seen is None else seen
+    if no_majority and any(seen) and not retried:
+        # R7b: a second round instead of the first void for want of agreement with a partial report
+        cleared = sum(1 << members[r] for r in range(m) if seen[r])
+        return _retried(terms, submissions, medians, first_id, m, higher, cleared)
     if no_majority:
         return _voided(terms, submissions, medians, first_id, m, higher)
     voted = agreed is not None
@@ -954,10 +994,11 @@ def decide_batch(
     accepted_index = best if accepted else None
     head_score = score_of(merged_median, higher) if accepted else terms.head_score
 
-    # _payOracles: a deviant or partial report (R7a) earns no fee
-    good = m - sum(d or p for d, p in zip(deviant, partial))
+    # _payOracles: a deviant or partial report (R7a) earns no fee, nor one without a commitment (R7b)
+    unpaid = [d or p or u for d, p, u in zip(deviant, partial, uncommitted)]
+    good = m - sum(unpaid)
     share = terms.oracle_fee_per_batch // good if good else 0
-    oracle_fees = tuple(0 if d or p else share for d, p in zip(deviant, partial))
+    oracle_fees = tuple(0 if x else share for x in unpaid)
 
     # _slashBond: one offence per deviant reporter, burned
     oracle_slashed: tuple[int, ...] | None = None
@@ -991,6 +1032,27 @@ def decide_batch(
         merged_median=merged_median,
         partial=tuple(partial),
         voted=voted,
+    )
+
+
+def _retried(terms: BountyTerms, submissions: Sequence[Submission], medians: list[int], first_id: int, m: int,
+             higher: bool, cleared: int) -> BatchDecision:
+    """A first round with no majority and a partial report (R7b, `BatchRetried`): the partial
+    reports are cleared for a second round; no stake moves, no fee, no slash, no version."""
+    decisions = tuple(
+        SubmissionDecision(
+            index=i, submission_id=first_id + i, contributor=sub.contributor, outcome=Outcome.RETRIED,
+            median_key=med, score=INVALID if med == 0 else score_of(med, higher), stake=sub.stake, reward=0,
+            burned=0, returned=0,
+        )
+        for i, (sub, med) in enumerate(zip(submissions, medians))
+    )
+    return BatchDecision(
+        decisions=decisions, medians=tuple(medians), median_scores=tuple(d.score for d in decisions),
+        deviant=(False,) * m, accepted_index=None, new_version=None, reward=0, merged=None,
+        head_score_after=terms.head_score, paid_after=terms.paid, version_count_after=terms.version_count,
+        target_reached_after=terms.target_reached, burned=0, fee_share=0, oracle_fees=(0,) * m, fees_paid=0,
+        fee_unpaid=0, oracle_slashed=None, oracle_burned=None, retry=True, cleared=cleared,
     )
 
 

@@ -252,6 +252,148 @@ def test_attack_A_two_updates_each_withheld_from_one_member_kill_the_version_for
     assert rnd.viewer.claimable(rnd.oracles[0].address) == 0, "a partial report is not (R7a)"
 
 
+class _Released:
+    """Another member's node as a provider that serves what it holds only once `open` is set:
+    the attacker's timing (the withheld update reaches the partial members from the others only
+    after their first-round reports are public)."""
+
+    def __init__(self, peer: Peer, gate: threading.Event) -> None:
+        self.peer = peer
+        self.gate = gate
+
+    def holds(self, cid: str) -> bool:
+        return self.gate.is_set() and self.peer.local.has(cid)
+
+    def cat(self, cid: str, max_size: int) -> bytes:
+        return self.peer.local.cat(cid, max_size)
+
+
+def test_attack_a_good_update_withheld_from_half_of_a_committee_of_four_is_scored_in_a_second_round(
+        world: World, tmp_path, monkeypatch, capsys):
+    """Review 15's committee-4 variant of R7a (a), against the nodes (R7b): a batch of one good
+    update, which its contributor serves to members 0 and 1 only, and which members 0 and 1
+    serve to the others only once members 2 and 3 revealed their first reports (the attacker's
+    best timing). Members 2 and 3 report it UNAVAILABLE at their report deadline: two reports
+    agree with its median (no quorum of 3) and the votes split 2 against 2. Under R7a alone the
+    batch was voided: the good update refunded unpaid, for gas. Now the contract retries it
+    (BatchRetried, members 2 and 3 cleared), members 2 and 3 fetch the update from the members
+    that pinned it, score it and report again without a commitment (the full reports stand; a
+    restarted node sends the second-round report, never the cleared one), and the batch is
+    decided: the version is made and the update paid; members 0 and 1 earn the fee, members 2
+    and 3 (second-round reports) none, nobody is slashed."""
+    from fathom.roles.contributor import contribute
+    from fathom.roles.oracle.state import node_status
+
+    rnd = open_round(world, tmp_path, ["good"], batchSize=1, members=4)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = Peer(tmp_path / "hidden", [shared])  # the contributor's node: members 0 and 1 only
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *([hidden] if i < 2 else [])]) for i in range(4)]
+    released = threading.Event()
+    for p in peers:
+        p.sources += [_Released(q, released) for q in peers if q is not p]
+    said: list[list[str]] = [[] for _ in range(4)]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}", on_event=said[i].append)
+             for i in range(4)]
+    good = rnd.contributors["good"]
+    update = contribute(rnd.market_of("good"), hidden, good.key, bid, *DATA["shard0"], lr=0.5, epochs=3,
+                        batch_size=32)
+    assert not rnd.store.has(update.cid)
+    for node in nodes:
+        node.tick()
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    drive(nodes, lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 4)
+    first = {r["oracle"]: report_scores(r["scores"]) for r in named(rnd.events(), "ReportPosted", batch=0)}
+    assert [first[rnd.oracles[i].address] for i in (2, 3)] == [[protocol.UNAVAILABLE]] * 2, first
+    assert protocol.UNAVAILABLE not in first[rnd.oracles[0].address] + first[rnd.oracles[1].address]
+    released.set()  # the partial reports are public: members 0 and 1 now serve what they pinned
+    drive(nodes, lambda: bool(named(rnd.events(), "BatchRetried", batch=0)))
+    (retry,) = named(rnd.events(), "BatchRetried", batch=0)
+    assert retry["cleared"] == 0b1100, "the partial reports of members 2 and 3 are cleared"
+    assert not named(rnd.events(), "BatchVoided"), "not voided: a second round"
+    nodes[3].close()
+    nodes[3] = make_node(world, peers[3], rnd.oracles[3], tmp_path / "node3",  # a restart: no cleared report sent
+                         on_event=said[3].append)
+    nodes[2].tick()  # fetches the update from member 0 or 1, reports it in full (member 3 has not yet)
+    assert rnd.view()["nextBatch"] == 0
+    assert len(named(rnd.events(), "ReportPosted", batch=0, oracle=rnd.oracles[2].address)) == 2
+    status = node_status(tmp_path / "node2", rnd.oracles[2].key)
+    assert status["second_round"] == [{"bounty": bid, "batch": 0, "cleared": 0b1100}]
+    monkeypatch.setenv("FATHOM_DATA_DIR", str(tmp_path / "node2"))
+    monkeypatch.setenv("FATHOM_PRIVATE_KEY", rnd.oracles[2].key.hex())
+    assert cli_main(["oracle", "status"]) == 0
+    out = capsys.readouterr().out
+    assert f"bounty {bid} batch 0: in its second round (R7b), the partial reports of members [2, 3] cleared" in out, out
+    drive(nodes, lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    assert not named(events, "BatchVoided") and not named(events, "StakeSlashed")
+    assert not [e for e in named(events, "OracleSlashed") if e["amount"]]
+    (accepted,) = named(events, "VersionAccepted")
+    assert accepted["author"] == good.address
+    assert rnd.viewer.claimable(good.address) > STAKE, "the withheld update is paid its reward"
+    for i in (2, 3):
+        mine = named(events, "ReportPosted", batch=0, oracle=rnd.oracles[i].address)
+        assert len(mine) == 2 and protocol.UNAVAILABLE not in report_scores(mine[-1]["scores"])
+        assert any("in its second round (R7b" in m for m in said[i]), said[i]
+        assert rnd.viewer.claimable(rnd.oracles[i].address) == 0, "a second-round report earns no fee (R7b)"
+    assert len(named(events, "ReportCommitted", batch=0)) == 4, "the second round reported without commitments"
+    assert rnd.viewer.claimable(rnd.oracles[0].address) == rnd.viewer.claimable(rnd.oracles[1].address) > 0
+    nodes[2].sync()  # its log now holds the settlement: the batch is no longer in a second round
+    assert node_status(tmp_path / "node2", rnd.oracles[2].key)["second_round"] == []
+    for node in nodes:
+        node.close()
+
+
+def test_attack_three_good_updates_each_withheld_from_one_member_of_three_get_a_committed_second_round(
+        world: World, tmp_path):
+    """R7b when no full report stands: committee 3, three good updates, each served by its
+    contributor to two members only (update i not to member i) and by the members to each other
+    only after the first reports are public. Every first-round report is partial (each misses
+    one update, none is unavailable to a quorum), the three merges differ: a retry clearing all
+    three. With nothing standing, the second round is an ordinary commit/reveal round: each node
+    fetches what it missed from the others, commits, reveals; the version merges the updates and
+    every member, having committed, earns the fee."""
+    from fathom.roles.contributor import contribute
+
+    rnd = open_round(world, tmp_path, ["good"], batchSize=3)
+    bid = rnd.bounty_id
+    shared = Shared(rnd.store)
+    hidden = [Peer(tmp_path / f"hidden{i}", [shared]) for i in range(3)]  # update i: not for member i
+    peers = [Peer(tmp_path / f"peer{i}", [shared, *(h for j, h in enumerate(hidden) if j != i)]) for i in range(3)]
+    released = threading.Event()
+    for p in peers:
+        p.sources += [_Released(q, released) for q in peers if q is not p]
+    nodes = [make_node(world, peers[i], rnd.oracles[i], tmp_path / f"node{i}") for i in range(3)]
+    good = rnd.contributors["good"]
+    for i in range(3):
+        contribute(rnd.market_of("good"), hidden[i], good.key, bid, *DATA[f"shard{i}"], lr=0.5, epochs=3,
+                   batch_size=32, seed=i)
+    for node in nodes:
+        node.tick()
+    timeout = rnd.view()["scoringTimeout"]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # past the report deadline
+    drive(nodes, lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 3)
+    first = {r["oracle"]: report_scores(r["scores"]) for r in named(rnd.events(), "ReportPosted", batch=0)}
+    for i in range(3):
+        assert first[rnd.oracles[i].address][i] == protocol.UNAVAILABLE, first
+    released.set()
+    drive(nodes, lambda: bool(named(rnd.events(), "BatchRetried", batch=0)))
+    (retry,) = named(rnd.events(), "BatchRetried", batch=0)
+    assert retry["cleared"] == 0b111 and rnd.viewer.batch(bid, 0)["reportedMask"] == 0
+    drive(nodes, lambda: rnd.view()["nextBatch"] == 1)
+    events = rnd.events()
+    assert len(named(events, "ReportCommitted", batch=0)) == 6, "the second round committed, then revealed"
+    assert not named(events, "BatchVoided") and not [e for e in named(events, "OracleSlashed") if e["amount"]]
+    assert len(named(events, "VersionAccepted")) == 1
+    assert len(named(events, "UpdateMerged")) >= 2, "the withheld updates are merged and paid"
+    assert rnd.viewer.claimable(good.address) > 3 * STAKE
+    fees = [rnd.viewer.claimable(o.address) for o in rnd.oracles]
+    assert fees[0] == fees[1] == fees[2] > 0, "second-round reports that were committed earn the fee"
+    for node in nodes:
+        node.close()
+
+
 def test_attack_F8_timing_a_late_commitment_frames_the_node_that_could_not_fetch(world: World, tmp_path):
     """The F8 timing attack (issue 14, finding 6), against the node: committee of 5 (quorum 3),
     the update reaches members 0-3 but not member 4; member 3 is offline. Members 0 and 1 commit
@@ -685,8 +827,11 @@ def test_attack_F3_a_node_that_cannot_fetch_reports_it_unavailable_and_a_withhel
     members 0 and 1 only, and member 2 reaches neither. Members 0 and 1 commit; at its report
     deadline member 2 commits to a report saying UNAVAILABLE for the update (R7a; it abstained
     under R12 before). Member 1 then withholds its reveal, so members 0 and 2 reveal: one
-    available report is no quorum, and the batch is voided at its timeout. Member 2, which
-    reported, is not charged; only member 1, which committed and did not reveal, pays."""
+    available report is no quorum. At the timeout the batch gets a second round (R7b: no
+    majority with a partial report), member 2's report cleared and member 1's unrevealed
+    commitment spent; member 2, still cut off, reports UNAVAILABLE again at the second round's
+    report deadline, and the batch is voided at the restarted timeout. Member 2, which reported,
+    is not charged; only member 1, which reported in neither round, pays."""
     rnd, nodes = _one_member_cut_off(world, tmp_path, members=3)
     bid = rnd.bounty_id
     for node in nodes:
@@ -704,8 +849,16 @@ def test_attack_F3_a_node_that_cannot_fetch_reports_it_unavailable_and_a_withhel
     assert len(named(rnd.events(), "ReportCommitted", batch=0, oracle=rnd.oracles[2].address)) == 1
     assert "reported UNAVAILABLE" in skips(nodes[2], bid)[0]
     # member 1 withholds its reveal: its node runs no more. Every member on duty committed, so
-    # members 0 and 2 reveal at once; one available report: the batch is voided at its timeout
+    # members 0 and 2 reveal at once; one available report and a partial one: a second round at
+    # the timeout (R7b), where member 2 reports UNAVAILABLE again; voided at the new timeout
     drive([nodes[0], nodes[2]], lambda: len(named(rnd.events(), "ReportPosted", batch=0)) == 2)
+    advance_time(world.w3, timeout)
+    drive([nodes[0], nodes[2]], lambda: bool(named(rnd.events(), "BatchRetried", batch=0)))
+    assert [e["cleared"] for e in named(rnd.events(), "BatchRetried", batch=0)] == [1 << 2]
+    advance_time(world.w3, timeout - timeout // oracle_module.REPORT_RESERVE + 1)  # the second round's deadline
+    mine = lambda: named(rnd.events(), "ReportPosted", batch=0, oracle=rnd.oracles[2].address)  # noqa: E731
+    drive([nodes[0], nodes[2]], lambda: len(mine()) == 2)
+    assert report_scores(mine()[-1]["scores"]) == [protocol.UNAVAILABLE], "still cut off: partial again"
     advance_time(world.w3, timeout)
     drive([nodes[0], nodes[2]], lambda: rnd.view()["nextBatch"] == 1)
     events = rnd.events()

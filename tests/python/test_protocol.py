@@ -525,8 +525,12 @@ def test_r7a_an_update_unavailable_to_a_quorum_is_invalid_and_nobody_is_deviant_
 
 def test_r7a_a_minority_claiming_unavailable_voids_at_most_it_never_slashes_a_fetched_update():
     """R7a: two UNAVAILABLE of three reports (committee 5) are no quorum of the committee, and
-    one available report is no quorum either: no decision, the batch is voided (stakes back)."""
+    one available report is no quorum either: no decision. R7b: in the first round the two
+    partial reports are cleared for a second (nothing slashed, nothing returned yet); with the
+    same reports again the batch is voided (stakes back)."""
     d = decide_batch(terms(), subs(A), [[6_000], [U], [U]], committee_size=5)
+    assert d.retry and d.cleared == 0b110 and d.burned == 0 and d.decisions[0].outcome is Outcome.RETRIED
+    d = decide_batch(terms(), subs(A), [[6_000], [U], [U]], committee_size=5, retried=True)
     assert d.voided and d.decisions[0].returned == d.decisions[0].stake
 
 
@@ -763,12 +767,21 @@ def test_attack_A2_a_never_published_update_made_stale_kills_the_version_for_fre
                            merged_scores=[U] * 3, shares=[[0, 0]] * 3, base_versions=[0, 2])
     assert not fetched.voted and fetched.new_version is None and fetched.oracle_fees == (0, 0, 0)
 
-def _withheld(reports, merged_scores, shares, cids, size=3, **kw):
+def _withheld(reports, merged_scores, shares, cids, size=3, retried=False, uncommitted=None, members=None, **kw):
     """Review 12's finding A on the model: update 0 an honest contributor's, updates 1 and 2 the
-    attacker's; head 5,000; a fee of 30."""
+    attacker's; head 5,000; a fee of 30. `retried`: the batch is in its second round (R7b)."""
     subs_ = [Submission(A, 10**16), Submission(B, 10**16), Submission(B, 10**16)]
     return decide_batch(terms(oracle_fee_per_batch=30, **kw), subs_, reports, committee_size=size,
-                        merged=cids, merged_scores=merged_scores, shares=shares)
+                        merged=cids, merged_scores=merged_scores, shares=shares, retried=retried,
+                        uncommitted=uncommitted, members=members)
+
+
+def _withheld4(reports, merged_scores, shares, cids, **kw):
+    """Review 15's committee-4 variant: update 0 an honest contributor's, update 1 (good) the
+    attacker's; head 5,000; a fee of 30."""
+    subs_ = [Submission(A, 10**16), Submission(B, 10**16)]
+    return decide_batch(terms(oracle_fee_per_batch=30), subs_, reports, committee_size=4, merged=cids,
+                        merged_scores=merged_scores, shares=shares, **kw)
 
 
 CID1, CID2, CID3, CID4 = ((bytes([k]) * 32, 0x70) for k in (1, 2, 3, 4))
@@ -789,17 +802,97 @@ def test_attack_A_model_two_updates_each_withheld_from_one_member_kill_the_versi
     assert decide_batch(terms(), [Submission(A, 1)] * 3, reports, committee_size=3).new_version == 1
 
 
-def test_attack_withheld_good_updates_split_the_vote_into_a_void_and_cost_their_reward():
-    """R7a (a): the attacker's updates 1 and 2 are good (5,500) and withheld from H1 and H2:
-    three votes, none with a quorum, nothing unavailable to a quorum: voided as R5's split is
-    (every stake back, no fee, nobody deviant). Served to all, they would have been paid."""
+def test_attack_withheld_good_updates_split_the_vote_gets_a_second_round_not_a_void():
+    """R7a (a), R7b: the attacker's updates 1 and 2 are good (5,500) and withheld from H1 and H2:
+    three votes, none with a quorum, nothing unavailable to a quorum. Under R7a alone the batch
+    was voided (every stake back, the good updates unpaid, for gas). Now the partial reports are
+    cleared (BatchRetried with H1 and H2's bits) and nothing moves: no stake back, no fee, no
+    reward, no version. In the second round H1 and H2 fetch the updates from H3, which pinned
+    them, and report in full without a commitment: the version is made and both withheld
+    updates are paid; H1 and H2, who reported after H3's report was public, earn no fee."""
     reports = [[6_000, U, 5_500], [6_000, 5_500, U], [6_000, 5_500, 5_500]]
     shares = [[7_000, 0, 3_000], [7_000, 3_000, 0], [5_000, 2_500, 2_500]]
     d = _withheld(reports, [6_200, 6_200, 6_300], shares, [CID2, CID3, CID4])
-    assert d.voided and d.new_version is None and d.oracle_fees == (0, 0, 0) and not any(d.deviant)
+    assert d.retry and not d.voided and d.cleared == 0b011
+    assert d.new_version is None and d.reward == 0 and d.oracle_fees == (0, 0, 0) and not any(d.deviant)
+    assert d.fees_paid == 0 and d.burned == 0 and d.paid_after == 0 and d.version_count_after == 0
+    assert all(x.outcome is Outcome.RETRIED and x.returned == 0 and x.reward == 0 for x in d.decisions)
+    assert d.contributor_credits() == {}, "nothing is paid back yet: the batch is still to decide"
+    second = _withheld([[6_000, 5_500, 5_500]] * 3, [6_300] * 3, [shares[2]] * 3, [CID4] * 3, retried=True,
+                       uncommitted=[True, True, False])
+    assert not second.retry and not second.voided and second.new_version == 1
+    assert second.decisions[1].reward > 0 and second.decisions[2].reward > 0 and second.merged_indices == (0, 1, 2)
+    assert second.oracle_fees == (0, 0, 30) and not any(second.deviant)
+
+
+def test_attack_one_good_update_withheld_from_half_an_even_committee_gets_a_second_round():
+    """R7b, committee 4 (quorum 3): the good update 1 is withheld from H3 and H4. Update 1's
+    median has two agreeing reports (no quorum), the votes split 2 against 2: a retry clearing
+    H3 and H4 (members 2 and 3). Their second-round reports, fetched from H1 and H2, make the
+    version with update 1 paid; only H1 and H2, who committed, earn the fee."""
+    full, partial = [6_000, 5_500], [6_000, U]
+    first = _withheld4([full, full, partial, partial], [6_200, 6_200, 6_000, 6_000],
+                       [[7_000, 3_000]] * 2 + [[10_000, 0]] * 2, [CID2] * 2 + [CID1] * 2)
+    assert first.retry and first.cleared == 0b1100 and first.new_version is None
+    assert first.decisions[1].outcome is Outcome.RETRIED and first.oracle_fees == (0,) * 4
+    second = _withheld4([full] * 4, [6_200] * 4, [[7_000, 3_000]] * 4, [CID2] * 4, retried=True,
+                        uncommitted=[False, False, True, True])
+    assert second.new_version == 1 and second.decisions[1].outcome is Outcome.ACCEPTED
+    assert second.decisions[1].reward > 0 and second.oracle_fees == (15, 15, 0, 0)
+    # the cleared mask is in committee order: members 0, 2, 3 reported, the last two partial
+    gap = _withheld4([full, partial, partial], [6_200, 6_000, 6_000], [[7_000, 3_000]] + [[10_000, 0]] * 2,
+                     [CID2] + [CID1] * 2, members=[0, 2, 3])
+    assert gap.retry and gap.cleared == 0b1100
+
+
+def test_attack_a_retried_batch_that_splits_again_is_voided_not_retried_forever():
+    """R7b: at most one retry per batch. A retried batch whose reports split again (the
+    withheld updates still out of the partial members' reach) is voided as R5's split is."""
+    reports = [[6_000, U, 5_500], [6_000, 5_500, U], [6_000, 5_500, 5_500]]
+    shares = [[7_000, 0, 3_000], [7_000, 3_000, 0], [5_000, 2_500, 2_500]]
+    d = _withheld(reports, [6_200, 6_200, 6_300], shares, [CID2, CID3, CID4], retried=True,
+                  uncommitted=[True, True, False])
+    assert d.voided and not d.retry and d.cleared == 0 and d.new_version is None and d.oracle_fees == (0, 0, 0)
     assert [x.returned for x in d.decisions] == [10**16] * 3
-    served = _withheld([[6_000, 5_500, 5_500]] * 3, [6_300] * 3, [shares[2]] * 3, [CID4] * 3)
-    assert served.new_version == 1 and served.decisions[1].reward > 0 and served.decisions[2].reward > 0
+
+
+def test_r7b_a_split_of_full_reports_voids_at_once_and_a_decided_batch_is_never_retried():
+    """R7b retries only for want of agreement with a partial report: full reports that split
+    void at once (R5), and a batch with a majority is decided in its first round."""
+    split = _withheld([[6_000, 5_000, 5_000]] * 3, [6_000, 6_100, 6_200], [[10_000, 0, 0]] * 3, [CID1, CID2, CID3])
+    assert split.voided and not split.retry
+    partial_ok = _withheld([[6_000, U, 5_000], [6_000, 5_000, 5_000], [6_000, 5_000, 5_000]], [6_000] * 3,
+                           [[10_000, 0, 0]] * 3, [CID1] * 3)
+    assert not partial_ok.retry and partial_ok.new_version == 1 and partial_ok.oracle_fees == (0, 15, 15)
+
+
+def test_r7b_a_report_partial_only_by_its_merged_score_is_seen_only_when_the_medians_agreed():
+    """R7b as settleBatch reads it (retry_deviations.md 1): a merged score UNAVAILABLE (which an
+    honest node never sends beside available scores) is read only by the vote. When a median
+    already lacks a quorum the vote is not reached: with no other partial report the batch
+    voids, and such a report is not cleared; when the medians agree and the vote splits, it is."""
+    cid = [CID1, CID2, CID3]
+    medians_split = _withheld([[6_000, 5_000, 5_000], [6_000, 5_000, 7_000], [6_000, 5_000, 9_000]],
+                              [6_000, 6_000, U], [[10_000, 0, 0]] * 3, cid)
+    assert medians_split.voided and not medians_split.retry
+    with_other = _withheld([[6_000, 5_000, 5_000], [6_000, U, 7_000], [6_000, 5_000, 9_000]],
+                           [6_000, 6_000, U], [[10_000, 0, 0]] * 3, cid)
+    assert with_other.retry and with_other.cleared == 0b010
+    vote_split = _withheld([[6_000, 5_000, 5_000]] * 3, [6_000, 6_100, U], [[10_000, 0, 0]] * 3, cid)
+    assert vote_split.retry and vote_split.cleared == 0b100
+
+
+def test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee():
+    """R7b: a second-round report is made after the standing full reports are public, so it
+    could be a copy. It counts toward the quorum and the vote as any report, and is judged for
+    deviance, but earns no fee (uncommitted); a deviant one is slashed as usual."""
+    reports = [[6_000, 5_500, 5_500], [6_000, 5_500, 5_500], [6_000, 5_500, 5_500], [9_000, 5_500, 5_500]]
+    d = decide_batch(terms(oracle_fee_per_batch=30), subs(A, B, B), reports, committee_size=4, retried=True,
+                     uncommitted=[False, True, False, True], bonds_left=[100] * 4, per_offence=10)
+    assert d.oracle_fees == (15, 0, 15, 0) and d.deviant == (False, False, False, True)
+    assert d.oracle_slashed == (0, 0, 0, 10)
+    with pytest.raises(P.ProtocolError, match="uncommitted"):
+        decide_batch(terms(), subs(A), [[6_000]] * 3, uncommitted=[True])
 
 
 def test_attack_a_coalition_joining_a_partial_vote_slashes_no_honest_full_report():
@@ -819,15 +912,19 @@ def test_attack_a_lazy_member_voting_with_a_dishonest_partner_cannot_decide_the_
     """R7a (b): a lazy member (UNAVAILABLE everywhere) and a dishonest full partner name a junk
     vote (update 2 at 9,000); three honest full reports name theirs: the honest vote decides,
     the partner is deviant, the lazy member earns nothing and is not deviant. With an honest
-    member late, the two can only void (as two full reports could)."""
+    member late, the two can only void (as two full reports could), after one retry (R7b: the
+    lazy report is partial, so the split first clears it; the same reports again void)."""
     h, lazy, dis = [6_000, 5_000, 5_000], [U, U, U], [6_000, 5_000, 5_000]
     d = _withheld([h, h, h, lazy, dis], [6_000, 6_000, 6_000, 9_000, 9_000],
                   [[10_000, 0, 0]] * 3 + [[0, 0, 10_000]] * 2, [CID1] * 3 + [CID4] * 2, size=5)
     assert d.new_version == 1 and d.head_score_after == 6_000
     assert d.deviant == (False, False, False, False, True) and d.oracle_fees[3] == d.oracle_fees[4] == 0
-    late = _withheld([h, h, lazy, dis], [6_000, 6_000, 9_000, 9_000],
-                     [[10_000, 0, 0]] * 2 + [[0, 0, 10_000]] * 2, [CID1] * 2 + [CID4] * 2, size=5)
-    assert late.voided and late.new_version is None
+    late = [[h, h, lazy, dis], [6_000, 6_000, 9_000, 9_000], [[10_000, 0, 0]] * 2 + [[0, 0, 10_000]] * 2,
+            [CID1] * 2 + [CID4] * 2]
+    first = _withheld(*late, size=5, members=[0, 1, 3, 4])
+    assert first.retry and first.cleared == 1 << 3 and first.new_version is None
+    second = _withheld(*late, size=5, retried=True, uncommitted=[False, False, True, False])
+    assert second.voided and second.new_version is None
 
 
 def test_attack_claiming_unavailable_escapes_neither_merged_deviance_nor_buys_a_vote():

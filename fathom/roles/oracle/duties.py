@@ -1,5 +1,12 @@
 """The oracle node's duties, one per state of a bounty: join, baseline, report, finalise,
-settle, void, close, and once revealed disclose the update keys (rules C1, S1, R1-R11, E2, F2)."""
+settle, void, close, and once revealed disclose the update keys (rules C1, S1, R1-R11, E2, F2).
+
+A batch retried for want of a majority with a partial report (R7b, `BatchRetried`) gets a second
+round: a member whose partial report was cleared scores it again (`Reports._report_for`, which
+fetches again what it reported UNAVAILABLE) and reports once more, without a commitment when the
+standing full reports opened the reveal phase (`report` with a zero salt; the contract takes it
+only in a retried batch, and pays it no fee), else by an ordinary commit and reveal. A member
+whose full report stands sends nothing more, and settles as in a first round."""
 
 from __future__ import annotations
 
@@ -108,12 +115,16 @@ class Duties:
                      "or a standing sit-out, C7)", bounty_id, k)
             self._finish_batch(bounty_id, k, batch, members, duty, view)
             return
+        retried = None
         if not batch["reportedMask"] & bit:
             events = self._confirmed(bounty_id)
             records = Market.records_of(events, bounty_id, k)
             if len(records) < batch["submissions"]:
                 return  # wait for the batch's submissions to be confirmed
-            report = self._report_for(bounty_id, k, records, view, batch, members)
+            # R7b: a retried batch whose retry cleared this member's partial report: scored again
+            retried = self._retried(bounty_id, k)
+            again = retried is not None and bool(retried & bit)
+            report = self._report_for(bounty_id, k, records, view, batch, members, again=again)
             if report is None:  # still fetching (rule F8): others' reports may still settle it
                 self._finish_batch(bounty_id, k, batch, members, duty, view)
                 return
@@ -121,16 +132,19 @@ class Duties:
             if tx is not None and self._awaited(bounty_id, k, tx):
                 batch = self.market.batch(bounty_id, k)
         if not batch["reportedMask"] & bit:
-            if not self._revealable(bounty_id, k, batch, bit, duty, scores, merged):
+            how = self._revealable(bounty_id, k, batch, bit, duty, scores, merged, retried=retried is not None)
+            if how is None:
                 self._finish_batch(bounty_id, k, batch, members, duty, view)
                 return
-            salt = self._salt(bounty_id, k)
+            # R7b: a report without a commitment (the salt is not read: zero) in a retried batch
+            salt = bytes(32) if how == "direct" else self._salt(bounty_id, k)
             if (batch["reportedMask"] | bit) == duty and self._final_report(bounty_id, k, batch, members, scores, merged, salt):
                 return
             self.market.report(bounty_id, k, report_bytes(scores), merged, salt, on_sent=self._on_sent(bounty_id, k))
             fault_point("mined")
             self.db.execute("UPDATE reports SET sent = 1 WHERE bounty = ? AND batch = ?", (bounty_id, k))
-            self._say(f"bounty {bounty_id}: batch {k} reported ({len(scores['scores'])} scores)")
+            said = " in its second round, without a commitment (R7b)" if how == "direct" else ""
+            self._say(f"bounty {bounty_id}: batch {k} reported{said} ({len(scores['scores'])} scores)")
             batch = self.market.batch(bounty_id, k)
         self._finish_batch(bounty_id, k, batch, members, duty, view)
 
@@ -249,12 +263,25 @@ class Duties:
         self.db.execute("UPDATE reports SET salt = ? WHERE bounty = ? AND batch = ?", (salt.hex(), bounty_id, k))
         return salt
 
+    def _retried(self, bounty_id: int, k: int) -> int | None:
+        """R7b: the `cleared` mask of batch k's BatchRetried (committee bits of the partial reports
+        the retry cleared), or None if the batch was not retried. The log up to the head is read:
+        the retry changes what the chain takes from this member at once."""
+        found = None
+        for e in self._latest(bounty_id):
+            if e.name == "BatchRetried" and int(e["batch"]) == k:
+                found = int(e["cleared"])
+        return found
+
     def _revealable(self, bounty_id: int, k: int, batch: dict[str, Any], bit: int, duty: int,
-                    scores: dict[str, Any], merged: tuple) -> bool:
-        """R11: True once this member's commitment is on chain and the batch's reveal phase is
+                    scores: dict[str, Any], merged: tuple, retried: bool = False) -> str | None:
+        """R11: "reveal" once this member's commitment is on chain and the batch's reveal phase is
         open. While the commit phase is on, it commits first (the reveal waits for the phase:
-        every member on duty committed, or revealAt). A member that did not commit before the
-        reveal phase began stays silent: no report of it would count."""
+        every member on duty committed, or revealAt); None while it waits. A member that did not
+        commit before the reveal phase began stays silent: no report of it would count, except in
+        a `retried` batch (R7b), which takes a report without a commitment once reports are
+        public or the reveal phase began: "direct" (it earns no fee; a cleared partial report
+        that did not report again would be charged as silent)."""
         commits = self.market.commits(bounty_id, k)
 
         def reveal_open(c: Mapping[str, Any]) -> bool:
@@ -268,20 +295,22 @@ class Duties:
             if reveal_open(commits):
                 self._say(f"bounty {bounty_id}: batch {k}: its commitment is to a report from before a re-org and "
                           f"commits are closed; no reveal of the new report can match it (R11)")
-                return False
+                return None
             self._say(f"bounty {bounty_id}: batch {k}: the report changed since it committed (re-org); committing again")
             committed = False
         if not committed:
+            if reveal_open(commits) and retried:
+                return "direct"
             if reveal_open(commits):
                 self._say(f"bounty {bounty_id}: batch {k}: the reveal phase began before this member committed; "
                           f"it stays silent (R11)")
-                return False
+                return None
             self.market.commit_report(bounty_id, k, commitment, on_sent=self._on_sent(bounty_id, k))
             fault_point("committed")
             self._say(f"bounty {bounty_id}: batch {k} committed")
             commits = self.market.commits(bounty_id, k)
         if not reveal_open(commits):
-            return False
+            return None
         if self.confirmations and batch["reportedMask"] == 0 and self.market.now() < commits["revealAt"]:
             # open only because every member on duty committed: reveal once the other members'
             # commitments are confirmed, so that a re-org cannot let the last committer swap its
@@ -291,8 +320,8 @@ class Duties:
                          if e.name == "ReportCommitted" and e["batch"] == k and e["oracle"] != self.address}
             if len(confirmed) < bin(commits["committedMask"] & ~bit).count("1"):
                 log.info("bounty %s: batch %s: reveals wait for the commitments' confirmations", bounty_id, k)
-                return False
-        return True
+                return None
+        return "reveal"
 
     def _last_commitment(self, bounty_id: int, k: int) -> bytes | None:
         """This member's latest commitment to batch k on chain (its last ReportCommitted event up
@@ -364,7 +393,8 @@ class Duties:
             reports = Market.reports_of(events, bounty_id, k, reporters)
             if len(reports) == count:
                 self._try(lambda: self.market.settle(bounty_id, k, records, reports),
-                          f"bounty {bounty_id}: batch {k} settled (decided, or voided for want of agreement)")
+                          f"bounty {bounty_id}: batch {k} settled (decided; or, for want of agreement, retried "
+                          f"once when a report was partial, R7b, else voided)")
         elif timed_out:
             self._try(lambda: self.market.void(bounty_id, k, records), f"bounty {bounty_id}: batch {k} voided")
 

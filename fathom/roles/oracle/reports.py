@@ -10,6 +10,13 @@ the node cannot serve raises `Unservable` (quarantined by the node, F9). An upda
 stale at this batch's settlement (G1: based more than MAX_LAG versions behind the head) is
 not fetched at all: it is reported INVALID, so an unpublished stale update cannot make the
 reports partial (review 12, A').
+
+Rule R7b: when settlement finds no majority with a partial report in a batch's first round,
+the contract retries it (`BatchRetried`, the partial reporters' bits cleared). A member whose
+partial report was cleared scores the batch again: it fetches every update once more (the ones
+it reported UNAVAILABLE now from the members that pinned them, the others from its own node)
+under the second round's report deadline (the timeout restarts at the retry), and stores the
+new report as the batch's second-round report (`again`), so a restart sends that one.
 """
 
 from __future__ import annotations
@@ -142,19 +149,28 @@ class Reports:
         return out
 
     def _report_for(self, bounty_id: int, k: int, records: list[tuple], view: dict[str, Any], batch: dict[str, Any],
-                    members: list[str]) -> tuple[dict[str, Any], tuple, str | None] | None:
+                    members: list[str], *, again: bool = False) -> tuple[dict[str, Any], tuple, str | None] | None:
         """The report on batch k: stored (the report, merged CID, hash of the transaction that
         last sent it), or computed now, stored, and not sent yet (no hash). None: not yet
-        (updates still being fetched before the report deadline).
+        (updates still being fetched before the report deadline). `again`: the batch was retried
+        with this member's partial report cleared (R7b): a report stored for the first round is
+        not sent again; the batch is fetched and scored once more, for the second round.
         A report is {"scores": per submission, "merged_score": the merged model's,
         "shares": per submission, of SHARE_TOTAL} (`report_bytes` encodes it)."""
         digest = hashlib.sha256(pack_records(records)).hexdigest()
-        row = self.db.execute("SELECT scores, merged, records, tx FROM reports WHERE bounty = ? AND batch = ?",
+        row = self.db.execute("SELECT scores, merged, records, tx, second FROM reports WHERE bounty = ? AND batch = ?",
                               (bounty_id, k)).fetchone()
-        if row and row[2] in (digest, None):  # computed before (a restart): send the same report
+        if row and row[2] in (digest, None) and (row[4] or not again):  # computed before (a restart): the same
             merged = json.loads(row[1])
             return json.loads(row[0]), (bytes.fromhex(merged[0]), merged[1]), row[3]
-        if row:
+        if row and again and row[2] in (digest, None):
+            said = self.__dict__.setdefault("_second_rounds_said", set())
+            if (bounty_id, k) not in said:
+                said.add((bounty_id, k))
+                unavailable = sum(1 for x in json.loads(row[0])["scores"] if x == protocol.UNAVAILABLE)
+                self._say(f"bounty {bounty_id}: batch {k}: in its second round (R7b, its partial report cleared): "
+                          f"fetching again the {unavailable} update(s) it reported UNAVAILABLE, then reporting again")
+        elif row:
             self._say(f"bounty {bounty_id}: batch {k} holds other submissions since a re-org: scoring it again")
         reader = self.reader(bounty_id)
         reader.refresh()
@@ -178,8 +194,10 @@ class Reports:
                 cids[i] = cid_from_chain(bytes(update[0]), update[1])
             except InvalidCid as exc:  # what the submitter put on chain is no CID at all
                 invalid[i] = exc
+        # R7b: in a second round the timeout (so this deadline) restarted at the retry
         deadline = batch["timeoutAt"] - view["scoringTimeout"] // REPORT_RESERVE
-        blobs = self._fetched(bounty_id, k, digest, cids, update_limit(head, reader.paillier_public), deadline)
+        blobs = self._fetched(bounty_id, k, digest + (":again" if again else ""), cids,
+                              update_limit(head, reader.paillier_public), deadline)
         if blobs is None:
             return None
         missing = {i: e for i, e in blobs.items() if isinstance(e, BaseException) and not isinstance(e, ContentTooLarge)}
@@ -259,9 +277,9 @@ class Reports:
                           f"shares {({first_id + i: x for i, x in enumerate(shares) if x})}")
         report = {"scores": scores, "merged_score": merged_score, "shares": shares}
         self.db.execute(
-            "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx)"
-            " VALUES (?, ?, ?, ?, 0, ?, NULL)",
-            (bounty_id, k, json.dumps(report), json.dumps([merged[0].hex(), merged[1]]), digest),
+            "INSERT OR REPLACE INTO reports (bounty, batch, scores, merged, sent, records, tx, second)"
+            " VALUES (?, ?, ?, ?, 0, ?, NULL, ?)",
+            (bounty_id, k, json.dumps(report), json.dumps([merged[0].hex(), merged[1]]), digest, "1" if again else None),
         )
         fault_point("scored")
         return report, merged, None

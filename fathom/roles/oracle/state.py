@@ -3,7 +3,8 @@
 Tables: `meta` (checkpoint and its block hash), `events` (confirmed events of the market),
 `checkpoints` (recent block hashes, for re-orgs), `reports` (each computed report, with the
 hash of the records it scored, of the transaction that last sent it or its commitment, and
-the salt of its commitment, R11), `skips` (why a
+the salt of its commitment, R11, and `second`, set for a report made for a batch's second
+round, R7b), `skips` (why a
 submission was scored INVALID, or was unavailable), `quarantine` (bounties this node does
 not serve, with the reason, F9), `validation` (the committed validation set's CID and salt,
 F3), `pins` (updates pinned on sight, F8). Columns added after the first release are
@@ -49,7 +50,7 @@ def open_db(data_dir: Path, address: str) -> sqlite3.Connection:
         """
     )
     columns = {row[1] for row in db.execute("PRAGMA table_info(reports)")}
-    for column in ("records", "tx", "salt"):  # added after the first release: older state files lack them
+    for column in ("records", "tx", "salt", "second"):  # added after the first release: older files lack them
         if column not in columns:
             db.execute(f"ALTER TABLE reports ADD COLUMN {column} TEXT")
     return db
@@ -88,8 +89,18 @@ def node_status(data_dir: Path, private_key: bytes) -> dict[str, Any]:
             a = json.loads(args)
             if str(a["oracle"]).lower() == address.lower():
                 standing[int(bounty)] = bool(a["out"])
+        # R7b: batches retried (BatchRetried) and not yet decided: in their second round
+        second: dict[tuple[int, int], int] = {}
+        for bounty, name, args in db.execute("SELECT bounty, name, args FROM events WHERE name IN "
+                                             "('BatchRetried', 'BatchSettled', 'BatchVoided') ORDER BY block, idx"):
+            key = (int(bounty), int(json.loads(args)["batch"]))
+            if name == "BatchRetried":
+                second[key] = int(json.loads(args)["cleared"])
+            else:
+                second.pop(key, None)
         return {"address": address, "path": str(path), "checkpoint": int(checkpoint[0]) if checkpoint else None,
                 "sitting_out": sorted(b for b, out in standing.items() if out),
+                "second_round": [{"bounty": b, "batch": k, "cleared": c} for (b, k), c in sorted(second.items())],
                 "reports": one("SELECT COUNT(*) FROM reports"), "unsent": one("SELECT COUNT(*) FROM reports WHERE sent = 0"),
                 "skips": one("SELECT COUNT(*) FROM skips"), "quarantined": quarantined}
     finally:
