@@ -1528,22 +1528,24 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed]));
     }
 
-    /// @dev Oracles within tolerance share the batch's fee, except partial reports (R7a) and
-    ///      reports without a commitment (R7b; both in st.partialMask by now); the deviant ones
-    ///      lose one offence's share of their bond for this bounty (rule C3), which is burned.
+    /// @dev The batch's fee is divided over the reports within tolerance; the shares of partial
+    ///      reports (R7a) and of reports without a commitment (R7b; both in st.partialMask by now)
+    ///      are burned, so that making a member partial moves no fee to anybody (R9); the deviant
+    ///      ones lose one offence's share of their bond for this bounty (rule C3), which is burned.
+    // slither-disable-next-line reentrancy-no-eth (the only external calls are to the immutable oracle registry, which calls nothing back; callers hold the lock, and slashed ETH can only be burned after it arrives)
     function _payOracles(Settlement memory st, Bounty storage b, uint256 fees) private {
-        // R7a: a partial report (UNAVAILABLE somewhere) earns no fee, but is not deviant for it;
-        // R7b: nor does a report without a commitment
-        uint256 unpaid = st.deviantMask | st.partialMask;
-        uint256 good = st.m - _popcount(unpaid);
+        uint256 good = st.m - _popcount(st.deviantMask);
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         uint256 share = good == 0 ? 0 : _u(fees, FE_FEE, 96) / good;
+        // FE_PAID counts the fees spent, paid or burned; it never passes the escrowed fee * maxBatches,
+        // below 2^96 (checked at creation), so the sum never carries out of its field
         // slither-disable-next-line divide-before-multiply (share rounds down on purpose: the dust stays with the requester)
-        if (share != 0) b.fees = _set(fees, FE_PAID, 96, _u(fees, FE_PAID, 96) + share * good);
+        if (share != 0) b.fees = fees + (share * good << FE_PAID);
         emit BatchSettled(st.bountyId, st.batch, st.m, share, st.rejected, st.scores);
         for (uint256 r = 0; r < st.m && share != 0; ++r) {
+            // a partial or uncommitted report's share is burned (R7a, R7b): neither paid nor refunded
             // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
-            if (unpaid & (1 << r) == 0) _claimable[st.oracles[r]][st.token] += share;
+            if (st.deviantMask & (1 << r) == 0) (st.partialMask & (1 << r) == 0 ? _claimable[st.oracles[r]] : _pendingBurn)[st.token] += share;
         }
         // slither-disable-next-line incorrect-equality (a count, index, mask or flag from a packed word, not a time or a balance)
         if (st.deviantMask == 0) return;

@@ -104,7 +104,7 @@ interface IBountyMarketTypes {
         uint32 nextBatch; // the batch to settle next
         uint64 endedAt; // when it ended (0 while open)
         uint64 closedAt;
-        uint256 feesPaid;
+        uint256 feesPaid; // fees spent: paid to oracles or burned (R9); the rest is refunded at close
         bytes32 validationCommitment;
         bool trustedCommittee; // the requester named the committee (rule C4's trusted mode)
         uint64 drawBlock; // the first block of the drawing half whose recorded seed draws the empty seats (0: none)
@@ -308,8 +308,9 @@ interface IBountyMarketEvents is IBountyMarketTypes {
     /// @notice An oracle's stake was slashed for this batch (misreport or no report);
     ///         the ETH is shared by the batch's contributors.
     event OracleSlashed(uint256 indexed bountyId, uint256 indexed batch, address indexed oracle, uint256 amount);
-    /// @notice A batch was decided by the median of `reports` reports; each oracle within
-    ///         tolerance earned `feeShare`. `scores` holds the median score of each of the
+    /// @notice A batch was decided by the median of `reports` reports; `feeShare` is the fee
+    ///         over the oracles within tolerance: each full committed one earned it, a partial or
+    ///         uncommitted one's was burned (R9). `scores` holds the median score of each of the
     ///         batch's submissions in id order, 4 bytes each (0xffffffff: invalid); bit i of
     ///         `rejected` says that submission `batch * batchSize + i` was not merged (no
     ///         share, stale, or the batch made no version) nor slashed, and its stake came back in

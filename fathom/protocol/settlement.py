@@ -684,16 +684,16 @@ class BatchDecision:
     version_count_after: int
     target_reached_after: bool
     burned: int  # total stake burned (pendingBurn of the bounty's token)
-    fee_share: int  # BatchSettled.feeShare: each non-deviant reporter's share
-    oracle_fees: tuple[int, ...]  # per report: fee_share, or 0 for a deviant
-    fees_paid: int  # fee_share * non-deviant reporters (added to feesPaid)
+    fee_share: int  # BatchSettled.feeShare: oracleFeePerBatch // non-deviant reports (partial and uncommitted included)
+    oracle_fees: tuple[int, ...]  # per report: fee_share, or 0 for a deviant, partial (R7a) or uncommitted (R7b) one
+    fees_paid: int  # fee_share * non-deviant reports: spent, paid or burned (added to feesPaid)
     fee_unpaid: int  # oracleFeePerBatch - fees_paid (refunded to the requester at close); 0 for a retry (undecided)
     oracle_slashed: tuple[int, ...] | None  # ETH taken from each reporter's bond (None: bonds not given)
     oracle_burned: int | None  # all of it, burned (pendingBurn(ETH)): nobody is paid from a slash
     voided: bool = False  # no majority of the committee agreed with some median: BatchVoided
     merged_indices: tuple[int, ...] = ()  # positions merged into the new version (UpdateMerged)
     merged_median: int = 0  # the median key of the merged model's reported scores
-    partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): no fee, never deviant for its vote
+    partial: tuple[bool, ...] = ()  # per report: some score UNAVAILABLE (R7a): its fee share burned, never deviant for its vote
     voted: bool = True  # False: no vote has a quorum and some submission is UNAVAILABLE to a quorum (R7a): no version
     #: R7b: no majority with some partial report in a batch not yet retried: BatchRetried, a second
     #: round; nothing is paid, charged, returned or burned, and the batch is still the next to decide
@@ -701,6 +701,9 @@ class BatchDecision:
     #: with `retry`, BatchRetried.cleared: the committee bits (bit i = member index i) of the partial
     #: reports cleared, whose members report again; the full reports stand
     cleared: int = 0
+    #: R7a/R7b: fee_share per non-deviant report that is partial or uncommitted, burned
+    #: (pendingBurn of the bounty's token): neither paid nor refunded, part of fees_paid
+    fee_burned: int = 0
 
     @property
     def accepted(self) -> SubmissionDecision | None:
@@ -804,8 +807,8 @@ def decide_batch(
     The rule: per submission, the median of the reported keys. A score of UNAVAILABLE (rule
     R7a) is no key: each median is over the other reports; one that a quorum of the
     committee reports UNAVAILABLE is invalid (its contributor failed to keep it available,
-    F8) and nobody is deviant on it; a report with any UNAVAILABLE is *partial*: it earns no
-    fee, and it votes over what it fetched (a merged score UNAVAILABLE names no vote). If,
+    F8) and nobody is deviant on it; a report with any UNAVAILABLE is *partial*: its fee
+    share is burned, and it votes over what it fetched (a merged score UNAVAILABLE names no vote). If,
     for any median, fewer than a quorum (more than half of the committee) of the reports
     agree with it (`agreeing`), the batch is voided. The (merged CID, share vector) vote: the
     first one a quorum of the reports names (`agreed_vote`) is agreed; a full report naming
@@ -828,8 +831,10 @@ def decide_batch(
     slashed when its median is invalid or its key plus `slash_margin` is below the head's
     key (never when stale). A reporter is deviant if its validity differs from a median's,
     its key lies more than `tolerance` from it, or its vote is not the agreed one (as
-    above); the others that are not partial, nor `uncommitted` (R7b: a second-round report made
-    after the standing ones were public), share `oracle_fee_per_batch` equally."""
+    above); `oracle_fee_per_batch` is divided equally over the others (R9); the shares of the
+    partial ones and of the `uncommitted` ones (R7b: a second-round report made after the
+    standing ones were public) are burned (`fee_burned`), neither paid nor refunded, so that
+    making a member partial moves no fee to anybody."""
     n, m = len(submissions), len(reports)
     if not 1 <= n <= MAX_BATCH_SIZE:
         raise ProtocolError(f"a batch holds 1 to {MAX_BATCH_SIZE} submissions, got {n}")
@@ -994,10 +999,11 @@ def decide_batch(
     accepted_index = best if accepted else None
     head_score = score_of(merged_median, higher) if accepted else terms.head_score
 
-    # _payOracles: a deviant or partial report (R7a) earns no fee, nor one without a commitment (R7b)
-    unpaid = [d or p or u for d, p, u in zip(deviant, partial, uncommitted)]
-    good = m - sum(unpaid)
+    # _payOracles: the fee is divided over the non-deviant reports; a partial one's share (R7a)
+    # and one without a commitment's (R7b) is burned
+    good = m - sum(deviant)
     share = terms.oracle_fee_per_batch // good if good else 0
+    unpaid = [d or p or u for d, p, u in zip(deviant, partial, uncommitted)]
     oracle_fees = tuple(0 if x else share for x in unpaid)
 
     # _slashBond: one offence per deviant reporter, burned
@@ -1026,6 +1032,7 @@ def decide_batch(
         oracle_fees=oracle_fees,
         fees_paid=share * good,
         fee_unpaid=terms.oracle_fee_per_batch - share * good,
+        fee_burned=share * (sum(unpaid) - sum(deviant)),
         oracle_slashed=oracle_slashed,
         oracle_burned=oracle_burned,
         merged_indices=tuple(i for i in range(n) if share_of[i]),

@@ -498,7 +498,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
             (e.stakesBefore[o],,) = registry.oracleInfo(oracles[o]);
             if (out.noMajority) continue; // voided: no fee, no deviance
             if (out.deviantMask & (1 << o) != 0) e.ethSlashed += perOffence; // burned (C3)
-            else if (out.partialMask & (1 << o) == 0) e.tok[contributors.length + o] += out.feeShare; // R7a
+            else if (out.partialMask & (1 << o) == 0) e.tok[contributors.length + o] += out.feeShare; // R7a: else burned
         }
         for (uint256 i = 0; i < r.n; ++i) {
             uint256 a = _contributorIndex(r.records[i].contributor);
@@ -526,7 +526,7 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
                 assertEq(market.claimable(who, ETH) - e.beforeEth[a], e.eth[a], "ETH share of oracle slashes != rules");
             }
         }
-        uint256 stakesBurned = out.noMajority ? 0 : out.totalBurned;
+        uint256 stakesBurned = out.noMajority ? 0 : out.totalBurned + out.feeBurned; // and the partial reports' fee shares
         if (r.tok == ETH) {
             assertEq(market.pendingBurn(ETH) - e.burnEth, stakesBurned + e.ethSlashed, "burned != slashed stakes + bonds");
         } else {

@@ -272,8 +272,8 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     /// @dev (d) Second-round reporters earn no fee. Committee 4: members 0 and 1 full, member 2
     ///      partial, member 3 committed and never revealed (silent). Retry (cleared: member 2).
     ///      Member 2 reports again (full); member 3, silent in the first round, copies member 0's
-    ///      public report. Both count toward the decision; neither is paid; the fee is shared by
-    ///      the two standing full reporters only.
+    ///      public report. Both count toward the decision and the fee's divisor; neither is paid:
+    ///      their shares are burned, the two standing full reporters get fee/4 each.
     function test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee() public {
         (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
         BatchReport[] memory reps = new BatchReport[](4);
@@ -290,11 +290,12 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
         assertEq(market.getBounty(id).versionCount, 1, "decided with a version");
         uint256 fee = market.getBounty(id).oracleFeePerBatch;
         uint256[5] memory f = _fees();
-        assertEq(f[0], fee / 2, "the standing full reporters share the fee");
-        assertEq(f[1], fee / 2, "both");
+        assertEq(f[0], fee / 4, "a standing full reporter gets one report's share");
+        assertEq(f[1], fee / 4, "both");
         assertEq(f[2], 0, "the second-round report of a cleared member is not paid");
         assertEq(f[3], 0, "nor the copier's");
-        assertEq(market.getBounty(id).feesPaid, 2 * (fee / 2), "feesPaid counts the paid ones only");
+        assertEq(market.pendingBurn(ETH), 2 * (fee / 4), "their shares are burned");
+        assertEq(market.getBounty(id).feesPaid, 4 * (fee / 4), "feesPaid counts the paid and burned shares");
     }
 
     // ------------------------------------------------------------------ (e)
@@ -479,5 +480,66 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
         vm.prank(oracles[3]);
         vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[3]));
         market.report(id, 0, full.scores, full.merged, bytes32(0));
+    }
+    // ------------------------------------------------------------------ (j) the fee burn
+
+    /// @dev Review 15, F2 inverted (R7, R9). Committee 5. The withholder serves updates 1 and 2
+    ///      to the colluding members 3 and 4 only: the honest members 0-2 are partial, the vote
+    ///      splits, they are cleared (R7b) and report again, full, without a commitment. Before
+    ///      the burn the fee went to the two colluders (fee/2 each, fee/5 without the
+    ///      withholding) and nothing of it to the honest members. Now the fee is divided over all
+    ///      five reports within tolerance: the colluders get fee/5 each, as if nothing was
+    ///      withheld, and the three uncommitted shares are burned, not refunded to the requester.
+    function test_attack_a_withholder_and_its_members_cannot_capture_the_fee() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport memory full = _rep([uint32(6_000), 5_500, 5_400], 6_300, [uint16(5_000), 3_000, 2_000], 10);
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), UNAV, 5_400], 6_100, [uint16(7_000), 0, 3_000], 11);
+        reps[1] = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 12);
+        reps[2] = _rep([uint32(6_000), UNAV, UNAV], 6_000, [uint16(10_000), 0, 0], 13);
+        (reps[3], reps[4]) = (full, full);
+        _round1(id, 31, 31, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 31);
+        _logged(BatchRetried.selector, id, 7); // the three honest members cleared
+        _assertRetried(id, 24);
+        for (uint256 i = 0; i < 3; ++i) {
+            _second(id, 0, i, full);
+            reps[i] = full;
+        }
+        _settle(id, recs, reps, 31);
+        assertEq(market.getBounty(id).versionCount, 1, "decided: the honest version");
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        uint256 share = fee / 5;
+        uint256[5] memory f = _fees();
+        assertEq(f[3], share, "a colluding member gets fee/5, as without the withholding");
+        assertEq(f[4], share, "the other too");
+        assertEq(f[0] + f[1] + f[2], 0, "the uncommitted reports are not paid");
+        assertEq(market.pendingBurn(ETH), 3 * share, "their shares are burned");
+        assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
+    }
+
+    /// @dev The same capture with R7a alone: the withholder's junk update 2 is withheld from the
+    ///      honest members 0-2, who report it UNAVAILABLE and agree on the vote without it (no
+    ///      retry); members 3 and 4 were served it and score it at the head. Before the burn the
+    ///      two full reports took fee/2 each. Now every report gets or burns fee/5; the junk
+    ///      update, unavailable to a quorum, is slashed by half (burned too).
+    function test_attack_junk_withheld_from_the_honest_members_captures_no_fee_without_a_retry() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport[] memory reps = new BatchReport[](5);
+        BatchReport memory p = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 2);
+        (reps[0], reps[1], reps[2], reps[3], reps[4]) = (p, p, p, _full(), _full());
+        _round1(id, 31, 31, reps);
+        _settle(id, recs, reps, 31);
+        assertEq(market.getBounty(id).nextBatch, 1, "decided in the first round");
+        assertEq(market.getBounty(id).versionCount, 1, "with the version");
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        uint256 share = fee / 5;
+        uint256[5] memory f = _fees();
+        assertEq(f[3], share, "a full member gets fee/5, not fee/2");
+        assertEq(f[4], share, "the other too");
+        assertEq(f[0] + f[1] + f[2], 0, "the partial reports are not paid");
+        assertEq(market.pendingBurn(ETH), 3 * share + stake / 2, "their shares are burned, with half the junk's stake");
+        assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
     }
 }

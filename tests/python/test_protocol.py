@@ -486,13 +486,13 @@ U = P.UNAVAILABLE
 def test_r7a_attack_F8_timing_the_member_that_could_not_fetch_is_judged_on_nothing_it_reported_unavailable():
     """R7a, the F8 timing attack (issue 14, finding 6) as the market decides it: committee of
     5, H3 could not fetch update 0 (reports UNAVAILABLE), D committed late, X is silent. The
-    median is over the three that fetched it; H3 is not deviant and earns no fee; D earns the
-    same fee as the honest members."""
+    median is over the three that fetched it; H3 is not deviant, counts in the fee's divisor
+    and its share is burned (R9); D earns the same fee as the honest members."""
     reports = [[6_000, 6_000], [6_000, 6_000], [U, 6_000], [6_000, 6_000]]  # H1, H2, H3, D
     d = decide_batch(terms(oracle_fee_per_batch=30), subs(A, B), reports, committee_size=5)
     assert not d.voided and d.medians == (P.key(6_000, True),) * 2
     assert d.deviant == (False,) * 4 and d.partial == (False, False, True, False)
-    assert d.oracle_fees == (10, 10, 0, 10) and d.fees_paid == 30
+    assert d.oracle_fees == (7, 7, 0, 7) and (d.fees_paid, d.fee_burned, d.fee_unpaid) == (28, 7, 2)
     # INVALID for what it could not fetch (F8 case 3 before R7a) made H3 deviant
     old = decide_batch(terms(), subs(A, B), [[6_000, 6_000], [6_000, 6_000], [INVALID, 6_000], [6_000, 6_000]],
                        committee_size=5)
@@ -551,11 +551,12 @@ def test_r7a_no_scorer_reports_unavailable_for_a_measured_score():
 
 
 def test_r7a_a_lazy_member_reporting_unavailable_everywhere_earns_no_fee_and_is_never_deviant():
-    """R7a: partial reports (here UNAVAILABLE everywhere) earn no fee and are not deviant; the
-    full reports decide and vote, and a version is made."""
+    """R7a: partial reports (here UNAVAILABLE everywhere) earn no fee (their shares are burned)
+    and are not deviant; the full reports decide and vote, and a version is made."""
     reports = [[6_000], [6_000], [6_000], [U], [U]]
     d = decide_batch(terms(oracle_fee_per_batch=30), subs(A), reports, committee_size=5)
-    assert d.new_version == 1 and d.deviant == (False,) * 5 and d.oracle_fees == (10, 10, 10, 0, 0)
+    assert d.new_version == 1 and d.deviant == (False,) * 5 and d.oracle_fees == (6, 6, 6, 0, 0)
+    assert (d.fees_paid, d.fee_burned) == (30, 12)
 
 
 def test_c3_a_deviant_loses_one_offence_of_its_bond_and_it_is_burned():
@@ -792,12 +793,12 @@ def test_attack_A_model_two_updates_each_withheld_from_one_member_kill_the_versi
     and update 2 from H2 (each available to q = 2: no slash, no void). Before, the two partial
     reports did not vote: 1 < q full reports, no vote, no version, for gas. Now each votes over
     what it fetched: all three name update 0 alone at 6,000, so the version is made and update
-    0 paid; H1 and H2 earn no fee, nobody is deviant, the junk is rejected at the head."""
+    0 paid; H1 and H2 earn no fee (their shares burned), nobody is deviant, the junk is rejected at the head."""
     reports = [[6_000, U, 5_000], [6_000, 5_000, U], [6_000, 5_000, 5_000]]
     d = _withheld(reports, [6_000] * 3, [[10_000, 0, 0]] * 3, [CID1] * 3)
     assert not d.voided and d.voted and d.new_version == 1 and d.merged_indices == (0,)
     assert d.decisions[0].reward > 0 and [x.returned for x in d.decisions] == [10**16] * 3
-    assert d.oracle_fees == (0, 0, 30) and d.deviant == (False,) * 3
+    assert d.oracle_fees == (0, 0, 10) and d.deviant == (False,) * 3 and d.fee_burned == 20
     # the same with the node's defaults for the partial reports (`one_winner_report`)
     assert decide_batch(terms(), [Submission(A, 1)] * 3, reports, committee_size=3).new_version == 1
 
@@ -822,14 +823,14 @@ def test_attack_withheld_good_updates_split_the_vote_gets_a_second_round_not_a_v
                        uncommitted=[True, True, False])
     assert not second.retry and not second.voided and second.new_version == 1
     assert second.decisions[1].reward > 0 and second.decisions[2].reward > 0 and second.merged_indices == (0, 1, 2)
-    assert second.oracle_fees == (0, 0, 30) and not any(second.deviant)
+    assert second.oracle_fees == (0, 0, 10) and not any(second.deviant) and second.fee_burned == 20
 
 
 def test_attack_one_good_update_withheld_from_half_an_even_committee_gets_a_second_round():
     """R7b, committee 4 (quorum 3): the good update 1 is withheld from H3 and H4. Update 1's
     median has two agreeing reports (no quorum), the votes split 2 against 2: a retry clearing
     H3 and H4 (members 2 and 3). Their second-round reports, fetched from H1 and H2, make the
-    version with update 1 paid; only H1 and H2, who committed, earn the fee."""
+    version with update 1 paid; only H1 and H2, who committed, earn their shares (fee / 4)."""
     full, partial = [6_000, 5_500], [6_000, U]
     first = _withheld4([full, full, partial, partial], [6_200, 6_200, 6_000, 6_000],
                        [[7_000, 3_000]] * 2 + [[10_000, 0]] * 2, [CID2] * 2 + [CID1] * 2)
@@ -838,7 +839,7 @@ def test_attack_one_good_update_withheld_from_half_an_even_committee_gets_a_seco
     second = _withheld4([full] * 4, [6_200] * 4, [[7_000, 3_000]] * 4, [CID2] * 4, retried=True,
                         uncommitted=[False, False, True, True])
     assert second.new_version == 1 and second.decisions[1].outcome is Outcome.ACCEPTED
-    assert second.decisions[1].reward > 0 and second.oracle_fees == (15, 15, 0, 0)
+    assert second.decisions[1].reward > 0 and second.oracle_fees == (7, 7, 0, 0)
     # the cleared mask is in committee order: members 0, 2, 3 reported, the last two partial
     gap = _withheld4([full, partial, partial], [6_200, 6_000, 6_000], [[7_000, 3_000]] + [[10_000, 0]] * 2,
                      [CID2] + [CID1] * 2, members=[0, 2, 3])
@@ -863,7 +864,7 @@ def test_r7b_a_split_of_full_reports_voids_at_once_and_a_decided_batch_is_never_
     assert split.voided and not split.retry
     partial_ok = _withheld([[6_000, U, 5_000], [6_000, 5_000, 5_000], [6_000, 5_000, 5_000]], [6_000] * 3,
                            [[10_000, 0, 0]] * 3, [CID1] * 3)
-    assert not partial_ok.retry and partial_ok.new_version == 1 and partial_ok.oracle_fees == (0, 15, 15)
+    assert not partial_ok.retry and partial_ok.new_version == 1 and partial_ok.oracle_fees == (0, 10, 10)
 
 
 def test_r7b_a_report_partial_only_by_its_merged_score_is_seen_only_when_the_medians_agreed():
@@ -885,11 +886,12 @@ def test_r7b_a_report_partial_only_by_its_merged_score_is_seen_only_when_the_med
 def test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee():
     """R7b: a second-round report is made after the standing full reports are public, so it
     could be a copy. It counts toward the quorum and the vote as any report, and is judged for
-    deviance, but earns no fee (uncommitted); a deviant one is slashed as usual."""
+    deviance, but earns no fee (uncommitted: its share is burned); a deviant one is slashed as
+    usual and has no share."""
     reports = [[6_000, 5_500, 5_500], [6_000, 5_500, 5_500], [6_000, 5_500, 5_500], [9_000, 5_500, 5_500]]
     d = decide_batch(terms(oracle_fee_per_batch=30), subs(A, B, B), reports, committee_size=4, retried=True,
                      uncommitted=[False, True, False, True], bonds_left=[100] * 4, per_offence=10)
-    assert d.oracle_fees == (15, 0, 15, 0) and d.deviant == (False, False, False, True)
+    assert d.oracle_fees == (10, 0, 10, 0) and d.deviant == (False, False, False, True) and d.fee_burned == 10
     assert d.oracle_slashed == (0, 0, 0, 10)
     with pytest.raises(P.ProtocolError, match="uncommitted"):
         decide_batch(terms(), subs(A), [[6_000]] * 3, uncommitted=[True])
@@ -935,7 +937,7 @@ def test_attack_claiming_unavailable_escapes_neither_merged_deviance_nor_buys_a_
     judged = _withheld([h, h, d_], [6_000, 6_000, 9_000], [[10_000, 0, 0]] * 3, [CID1] * 3)
     assert judged.head_score_after == 6_000 and judged.deviant == (False, False, True)
     junk = _withheld([h, h, d_], [6_000, 6_000, 9_000], [[10_000, 0, 0]] * 2 + [[0, 10_000, 0]], [CID1] * 2 + [CID4])
-    assert junk.merged_indices == (0,) and junk.deviant == (False,) * 3 and junk.oracle_fees == (15, 15, 0)
+    assert junk.merged_indices == (0,) and junk.deviant == (False,) * 3 and junk.oracle_fees == (10, 10, 0)
 
 
 def test_r7a_a_split_vote_with_an_update_unavailable_to_a_quorum_slashes_it_and_is_decided():
@@ -966,3 +968,34 @@ def test_r5_a_member_names_shares_only_where_its_own_score_beats_the_head():
     d = decide_batch(terms(), subs(A, B, C), [[5_100, 5_000, 5_050]] * 3, merged_scores=[5_200] * 3,
                      shares=[P.report_shares([5_000, 3_000, 2_000], [5_100, 5_000, 5_050], head, True)] * 3)
     assert d.new_version == 1 and sum(x.reward for x in d.decisions) == d.reward  # 10,000 of 10,000 paid
+
+
+def test_attack_a_withholder_and_its_members_cannot_capture_the_fee():
+    """Review 15, F2 inverted (R7, R9): the withholder serves its updates in full to two
+    colluding members only. Cleared into a second round (R7b), the three honest members report
+    in full without a commitment: the fee is still divided by five; the colluders get fee / 5
+    each (fee / 2 before), the three uncommitted shares are burned, and the requester gets no
+    more back (`fee_unpaid` is the rounding dust only)."""
+    full = [6_000, 5_500, 5_400]
+    d = _withheld([full] * 5, [6_300] * 5, [[5_000, 3_000, 2_000]] * 5, [CID4] * 5, size=5, retried=True,
+                  uncommitted=[True, True, True, False, False])
+    assert d.new_version == 1 and not any(d.deviant)
+    assert d.oracle_fees == (0, 0, 0, 6, 6) and (d.fees_paid, d.fee_burned, d.fee_unpaid) == (30, 18, 0)
+    # R7a alone: junk update 2 withheld from the three honest members, no retry
+    p = [6_000, 5_500, U]
+    r7a = _withheld([p, p, p, full, full], [6_300] * 5, [[7_000, 3_000, 0]] * 5, [CID2] * 5, size=5)
+    assert not r7a.retry and r7a.new_version == 1 and not any(r7a.deviant)
+    assert r7a.oracle_fees == (0, 0, 0, 6, 6) and (r7a.fees_paid, r7a.fee_burned, r7a.fee_unpaid) == (30, 18, 0)
+
+
+def test_r9_a_members_fee_never_grows_when_others_are_made_partial():
+    """R9: whatever subset of the other (non-deviant) reports is partial or uncommitted, a full
+    committed report's fee is the same, and share * reports is spent: paid plus burned."""
+    import itertools
+
+    full = [6_000, 5_500]
+    for bits in itertools.product([False, True], repeat=4):
+        reports = [full] + [[6_000, U] if b else full for b in bits]
+        d = decide_batch(terms(oracle_fee_per_batch=31), subs(A, B), reports, committee_size=5)
+        assert d.oracle_fees[0] == 31 // 5 and d.fee_burned == sum(bits) * (31 // 5)
+        assert sum(d.oracle_fees) + d.fee_burned == d.fees_paid == 31 - d.fee_unpaid

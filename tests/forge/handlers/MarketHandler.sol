@@ -2349,10 +2349,10 @@ contract MarketHandler is IBountyMarketTypes {
             }
         }
         _checkPayoutRoots(c.id, c.batch, c.tok);
-        ghostBurned[c.tok] += o.totalBurned;
+        ghostBurned[c.tok] += o.totalBurned + o.feeBurned; // slashed stakes, burned fee shares (R7a, R7b)
         for (uint256 r = 0; r < c.reports.length; ++r) {
             if (o.deviantMask & (1 << r) == 0) {
-                // R7a: no fee when partial; R7b: nor without a commitment
+                // R7a: no fee when partial, R7b: nor without a commitment (burned, in o.feeBurned)
                 if ((o.partialMask | o.uncommitted) & (1 << r) == 0) credited[c.reporters[r]][c.tok] += o.feeShare;
             } else {
                 oracleStake[c.reporters[r]] -= c.slashAmounts[r];

@@ -49,15 +49,16 @@ library MarketModel {
         uint64 mergedMedian;
         uint32 newHead;
         uint256 deviantMask; // bit r = report r is deviant
-        uint256 partialMask; // bit r = report r says UNAVAILABLE somewhere (R7a): no fee, never deviant for its vote
+        uint256 partialMask; // bit r = report r says UNAVAILABLE somewhere (R7a): its fee share burned, never deviant for its vote
         bool noVote; // no vote has a quorum and some submission is UNAVAILABLE to a quorum (R7a): no version
         bool lost; // some submission is UNAVAILABLE to a quorum of the committee (R7a)
-        uint256 good; // reports within tolerance everywhere, and not partial
-        uint256 feeShare; // per good reporter
+        uint256 good; // reports within tolerance everywhere, partial and uncommitted ones included: the fee's divisor
+        uint256 feeShare; // per good report: paid to a full committed one, burned for a partial or uncommitted one
+        uint256 feeBurned; // feeShare per good report that is partial (R7a) or uncommitted (R7b)
         uint256 totalBurned;
         bool retry; // rule R7b: no majority, some report partial, no second round yet: a second round, not a void
         uint256 cleared; // then the partial reports (bit r = report r) cleared for it
-        uint256 uncommitted; // input: bit r = report r came without a commitment (a second round's, R7b): no fee
+        uint256 uncommitted; // input: bit r = report r came without a commitment (a second round's, R7b): its fee share burned
         bool retried; // input: the batch had its second round already (R7b)
     }
 
@@ -343,7 +344,7 @@ library MarketModel {
     ///      an UNAVAILABLE merged score once every submission median had a quorum: the partial
     ///      mask as the vote sees it) and no second round yet: o.retry (o.noMajority stays set),
     ///      the partial reports cleared (o.cleared), nothing decided or paid. Otherwise as in a
-    ///      first round, except that an uncommitted report earns no fee.
+    ///      first round, except that an uncommitted report's fee share is burned.
     function settle(
         Params memory p,
         uint64[] memory xs,
@@ -410,12 +411,15 @@ library MarketModel {
             }
         }
         o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
-        uint256 deviants = 0;
+        uint256 unpaid = 0;
         for (uint256 r = 0; r < m; ++r) {
-            // R7a: no fee for a partial report; R7b: nor for one without a commitment
-            if ((o.deviantMask | o.partialMask | o.uncommitted) & (1 << r) != 0) ++deviants;
+            if (o.deviantMask & (1 << r) == 0) {
+                ++o.good;
+                // R7a: a partial report's share is burned; R7b: so is one without a commitment's
+                if ((o.partialMask | o.uncommitted) & (1 << r) != 0) ++unpaid;
+            }
         }
-        o.good = m - deviants;
         o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
+        o.feeBurned = o.feeShare * unpaid;
     }
 }

@@ -5,13 +5,14 @@ one member, which votes over what it fetched), settled by settleBatch or by the 
 reportAndSettle, decide every submission, pay the agreed (merged CID, shares) vote exactly
 and slash every deviant reporter as the rules say; a batch without a majority is voided, or,
 with a partial report, given its second round (R7b: BatchRetried names the partial members,
-nothing is decided or slashed)."""
+nothing is decided or slashed). The fee (R9) is divided over the non-deviant reports: a full
+one is paid its share, a partial one's share is burned, as the reference model says."""
 
 import random
 
 from fathom.protocol import settlement as P
 from tests.helpers import to_staking
-from tests.market_helpers import INVALID, Round, cid, rejected
+from tests.market_helpers import ETH, INVALID, Round, cid, rejected
 
 STAKE = 10**16
 BASELINE = 5_000
@@ -135,7 +136,7 @@ def _trial(rng: random.Random, trial: int) -> dict:
 
 def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_oracles, contributors, rando, oracle_registry):
     rng = random.Random(20240611)
-    voided = decided = versions = several = retried = 0
+    voided = decided = versions = several = retried = fee_burned = 0
     for trial in range(16):
         for o in staked_oracles[:4]:  # deviant reporters lose stake: keep everyone eligible
             to_staking(oracle_registry)
@@ -149,6 +150,8 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
         for i in range(n):
             rnd.submit(contributors[t["who"][i]], 100 * trial + i)
         blobs = [P.encode_report(r, ms, sh) for r, ms, sh in zip(reports, merged_scores, shares)]
+        fees_before = [market.claimable(o, ETH) for o in committee]
+        burn_before = market.pendingBurn(ETH)
         for j in range(m - 1 if final else m):
             rnd.report(committee[j], 0, blobs[j], cids[j])
         tx = rnd.final_report(committee[-1], 0, blobs[-1], cids[-1]) if final else rnd.settle(0, rando)
@@ -193,7 +196,15 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             _outcome_of(tx, x.submission_id) for x in d.decisions], (trial, reports, shares, cids)
         slashed = {e["oracle"] for e in tx.events["OracleSlashed"]} if "OracleSlashed" in tx.events else set()
         assert slashed == {committee[j].address for j in deviant}, (trial, reports)
-    assert decided >= 5 and versions >= 2 and several >= 1 and retried >= 1, (decided, voided, versions, several, retried)
+        # R9: the fee divided over the non-deviant reports; a partial one's share burned, not refunded
+        assert tx.events["BatchSettled"]["feeShare"] == d.fee_share, trial
+        assert [market.claimable(o, ETH) - f for o, f in zip(committee, fees_before)] == list(d.oracle_fees), trial
+        assert market.getBounty(rnd.bounty_id)["feesPaid"] == d.fees_paid, trial
+        bonds = sum(e["amount"] for e in tx.events["OracleSlashed"]) if "OracleSlashed" in tx.events else 0
+        assert market.pendingBurn(ETH) - burn_before == d.burned + d.fee_burned + bonds, trial
+        fee_burned += d.fee_burned > 0
+    assert decided >= 5 and versions >= 2 and several >= 1 and retried >= 1 and fee_burned >= 1, (
+        decided, voided, versions, several, retried, fee_burned)
 
 
 def _terms(market, rnd) -> P.BountyTerms:
