@@ -1046,32 +1046,26 @@ def _retried(terms: BountyTerms, submissions: Sequence[Submission], medians: lis
              higher: bool, cleared: int) -> BatchDecision:
     """A first round with no majority and a partial report (R7b, `BatchRetried`): the partial
     reports are cleared for a second round; no stake moves, no fee, no slash, no version."""
-    decisions = tuple(
-        SubmissionDecision(
-            index=i, submission_id=first_id + i, contributor=sub.contributor, outcome=Outcome.RETRIED,
-            median_key=med, score=INVALID if med == 0 else score_of(med, higher), stake=sub.stake, reward=0,
-            burned=0, returned=0,
-        )
-        for i, (sub, med) in enumerate(zip(submissions, medians))
-    )
-    return BatchDecision(
-        decisions=decisions, medians=tuple(medians), median_scores=tuple(d.score for d in decisions),
-        deviant=(False,) * m, accepted_index=None, new_version=None, reward=0, merged=None,
-        head_score_after=terms.head_score, paid_after=terms.paid, version_count_after=terms.version_count,
-        target_reached_after=terms.target_reached, burned=0, fee_share=0, oracle_fees=(0,) * m, fees_paid=0,
-        fee_unpaid=0, oracle_slashed=None, oracle_burned=None, retry=True, cleared=cleared,
-    )
+    return _undecided(terms, submissions, medians, first_id, m, higher, Outcome.RETRIED, retry=True, cleared=cleared)
 
 
 def _voided(
     terms: BountyTerms, submissions: Sequence[Submission], medians: list[int], first_id: int, m: int, higher: bool
 ) -> BatchDecision:
     """A batch on whose medians no majority agrees (`_settle` -> `_void`): every stake back."""
+    return _undecided(terms, submissions, medians, first_id, m, higher, Outcome.VOIDED, voided=True)
+
+
+def _undecided(terms: BountyTerms, submissions: Sequence[Submission], medians: list[int], first_id: int, m: int,
+               higher: bool, outcome: Outcome, **flags: bool | int) -> BatchDecision:
+    """A batch neither decided nor paid: retried (nothing moves; the fee is still to be
+    earned) or voided (every stake back, the fee unpaid)."""
+    voided = outcome is Outcome.VOIDED
     decisions = tuple(
         SubmissionDecision(
-            index=i, submission_id=first_id + i, contributor=sub.contributor, outcome=Outcome.VOIDED,
+            index=i, submission_id=first_id + i, contributor=sub.contributor, outcome=outcome,
             median_key=med, score=INVALID if med == 0 else score_of(med, higher), stake=sub.stake, reward=0,
-            burned=0, returned=sub.stake,
+            burned=0, returned=sub.stake if voided else 0,
         )
         for i, (sub, med) in enumerate(zip(submissions, medians))
     )
@@ -1080,5 +1074,5 @@ def _voided(
         deviant=(False,) * m, accepted_index=None, new_version=None, reward=0, merged=None,
         head_score_after=terms.head_score, paid_after=terms.paid, version_count_after=terms.version_count,
         target_reached_after=terms.target_reached, burned=0, fee_share=0, oracle_fees=(0,) * m, fees_paid=0,
-        fee_unpaid=terms.oracle_fee_per_batch, oracle_slashed=None, oracle_burned=None, voided=True,
+        fee_unpaid=terms.oracle_fee_per_batch if voided else 0, oracle_slashed=None, oracle_burned=None, **flags,
     )
