@@ -1,7 +1,7 @@
 """`fathom deploy` and `fathom devnet`: the contracts on a chain, without brownie.
 
-`fathom deploy --rpc URL --network NAME` deploys KeyRegistry, OracleRegistry and
-BountyMarket to the node at URL from FATHOM_PRIVATE_KEY (or --key-file; on a local
+`fathom deploy --rpc URL --network NAME` deploys KeyRegistry, OracleRegistry,
+BountyMarketExtension and BountyMarket to the node at URL from FATHOM_PRIVATE_KEY (or --key-file; on a local
 chain with unlocked accounts and no key, its first account) and writes
 `<FATHOM_DEPLOYMENTS>/<NAME>.json`. On a chain that is not local (chain id other than
 1337 or 31337) it prints a summary and asks first; FATHOM_YES=1 answers for scripts.
@@ -178,7 +178,7 @@ def register(sub: Any) -> None:
     p = with_key(sub.add_parser(
         "deploy", help="deploy the contracts to a node and write deployments/<network>.json",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Deploy KeyRegistry, OracleRegistry and BountyMarket with web3 (no brownie) from FATHOM_PRIVATE_KEY "
+        description="Deploy KeyRegistry, OracleRegistry, BountyMarketExtension and BountyMarket with web3 (no brownie) from FATHOM_PRIVATE_KEY "
         "or --key-file, or on a local chain (chain id 1337 or 31337) without a key from its first unlocked account. "
         "Writes <FATHOM_DEPLOYMENTS>/<network>.json. On any other chain it prints a summary and asks first "
         "(FATHOM_YES=1 answers yes, for scripts; without a terminal it refuses)."))
