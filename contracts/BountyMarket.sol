@@ -5,7 +5,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {Ownable, Ownable2Step} from "@openzeppelin/contracts/access/Ownable2Step.sol";
 
-import {IBountyMarketActions} from "../interfaces/IBountyMarket.sol";
+import {IBountyMarketActions, IBountyMarketExtension} from "../interfaces/IBountyMarket.sol";
 import {IOracleRegistry} from "../interfaces/IOracleRegistry.sol";
 import {RewardMath} from "./libraries/RewardMath.sol";
 import {BountyMarketStorage} from "./BountyMarketStorage.sol";
@@ -84,17 +84,23 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
 
     // ------------------------------------------------------------ constructor
 
+    /// @param extension_ A BountyMarketExtension, deployed first for `oracleRegistry_`: the
+    ///        fallback delegatecalls it, on this contract's storage. Refused unless it has code
+    ///        and its extensionFor() names this registry, this storage layout and the
+    ///        IBountyMarketExtension interface this market was compiled with.
     /// @param fixedBalanceTokens_ Rule P4: at most 4 ERC-20s whose balances change only by
     ///        transfers, vouched for by the deployer; the market keeps no books of them and pays
     ///        them without reading its balance first. Every other ERC-20 is balance-checked.
     constructor(
         address keyRegistry_,
         address oracleRegistry_,
+        address extension_,
         address owner_,
         address guardian_,
         address[] memory fixedBalanceTokens_
     ) Ownable(owner_) {
         if (oracleRegistry_ == address(0)) revert InvalidParameter("oracleRegistry");
+        _checkExtension(extension_, oracleRegistry_);
         uint256 n = fixedBalanceTokens_.length;
         // slither-disable-next-line uninitialized-local (zeros until filled: an unused entry stays zero, which is ETH's address)
         address[4] memory listed;
@@ -116,14 +122,31 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         keyRegistry = keyRegistry_;
         oracleRegistry = oracleRegistry_;
         _guard = uint160(guardian_);
-        extension = address(new BountyMarketExtension(oracleRegistry_));
+        extension = extension_;
         emit GuardianSet(guardian_);
     }
 
+    /// @dev The extension runs on this contract's storage with this contract's ETH: code (an
+    ///      address without any would make every extension call a silent success), built for
+    ///      the same oracle registry (its immutable: slashes, draws and eligibility), against
+    ///      the same storage layout (BountyMarketStorage) and serving the same interface.
+    ///      Low-level, so that every unsound answer is the one error: an address without code
+    ///      (or a contract without extensionFor and a fallback that returns) answers nothing.
+    function _checkExtension(address extension_, address oracleRegistry_) private view {
+        (bool ok, bytes memory ret) = extension_.staticcall(abi.encodeCall(BountyMarketExtension.extensionFor, ()));
+        bool sound = ok && ret.length == 96;
+        if (sound) {
+            (address r, bytes32 layout, bytes4 id) = abi.decode(ret, (address, bytes32, bytes4));
+            sound = r == oracleRegistry_ && layout == STORAGE_LAYOUT && id == type(IBountyMarketExtension).interfaceId;
+        }
+        if (!sound) revert InvalidParameter("extension");
+    }
+
     /// @dev IBountyMarketExtension lives in BountyMarketExtension (same storage layout, via
-    ///      BountyMarketStorage); unknown selectors run there by delegatecall. It is created
-    ///      here and immutable: no admin can swap it. Payable for createBounty and topUp; the
-    ///      extension's other functions are not payable and refuse ETH themselves.
+    ///      BountyMarketStorage); unknown selectors run there by delegatecall. It is deployed
+    ///      first, checked by the constructor and immutable: no admin can swap it. Payable for
+    ///      createBounty and topUp; the extension's other functions are not payable and refuse
+    ///      ETH themselves.
     fallback() external payable {
         address target = extension;
         assembly ("memory-safe") {
@@ -1076,7 +1099,7 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                 st.deviantMask |= full & ~same;
             }
             // (three reports naming one vote had a closed form, _mergedMedian3, until R7b needed
-            // its bytes: BountyMarket's initcode, with the extension's, is within EIP-3860)
+            // its bytes, when BountyMarket's initcode still embedded the extension's: EIP-3860)
             medians[n] = _mergedMedian(st, same);
             return;
         }

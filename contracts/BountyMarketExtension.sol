@@ -11,11 +11,13 @@ import {BountyMarketStorage} from "./BountyMarketStorage.sol";
 ///         close, reveal, bond forfeiture, the guardian's pause). BountyMarket's fallback
 ///         delegatecalls this contract, so it reads and writes the market's storage and
 ///         emits from the market's address; this keeps BountyMarket under the EIP-170
-///         size limit. Called directly, it sees an empty market of its own.
+///         size limit. Deployed first, on its own (so BountyMarket's initcode does not embed
+///         it, EIP-3860); the market's constructor takes its address. Called directly, it sees
+///         an empty market of its own.
 // slither-disable-next-line locked-ether (its payable functions run only by delegatecall from the market, which holds the ETH and pays it out through claims; called directly they revert)
 contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
-    /// @dev The market's oracle registry (the market passes it; immutables live in code, so
-    ///      they read the same under delegatecall).
+    /// @dev The market's oracle registry (the deployer passes it, and the market's constructor
+    ///      checks it is its own; immutables live in code, so they read the same under delegatecall).
     address private immutable _registry;
     /// @dev This contract's own address: under delegatecall, address(this) is the market's.
     address private immutable _self;
@@ -26,6 +28,14 @@ contract BountyMarketExtension is BountyMarketStorage, IBountyMarketExtension {
         _registry = registry;
         _self = address(this);
         _drawPeriod = IOracleRegistry(registry).drawPeriod();
+    }
+
+    /// @notice What BountyMarket's constructor checks before it delegates to this contract: the
+    ///         oracle registry it was built for (its immutable), the storage layout it was
+    ///         compiled against and the interface it serves. Through the market's fallback it
+    ///         answers the same (immutables and constants live in code).
+    function extensionFor() external view returns (address registry, bytes32 layout, bytes4 interfaceId) {
+        return (_registry, STORAGE_LAYOUT, type(IBountyMarketExtension).interfaceId);
     }
 
     /// @dev ETH sent to the extension itself would stay there: only the market may run what pays.

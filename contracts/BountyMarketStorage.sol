@@ -26,6 +26,13 @@ import {RewardMath} from "./libraries/RewardMath.sol";
 ///      no submission or settlement pays for creating them.
 ///      Everything else is cold and uses ordinary typed fields.
 abstract contract BountyMarketStorage is IBountyMarketErrors {
+    /// @dev Names this layout. BountyMarket's constructor refuses an extension that reports
+    ///      another (BountyMarketExtension.extensionFor): the extension is deployed on its own,
+    ///      and runs on the market's storage by delegatecall, so both must be built from this
+    ///      file. Change it with any change to the variables below or to their packing
+    ///      (tests/python/test_storage_layout.py pins it to the compiled layout).
+    bytes32 internal constant STORAGE_LAYOUT = keccak256("fathom.BountyMarketStorage.1");
+
     struct Bounty {
         uint256 intake; // recordsHash(224) | submissionCount(32)
         uint256 terms; // stake(96) | token(160)

@@ -516,7 +516,7 @@ interface IBountyMarketActions is IBountyMarketErrors, IBountyMarketEvents {
     function oracleRegistry() external view returns (address);
 
     /// @notice The contract the market's fallback delegatecalls for IBountyMarketExtension
-    ///         (created by the market's constructor; immutable).
+    ///         (a BountyMarketExtension deployed first, checked by the constructor; immutable).
     function extension() external view returns (address);
 }
 

@@ -35,7 +35,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from brownie import BountyMarket, KeyRegistry, OracleRegistry, accounts, chain, network, web3
+from brownie import BountyMarket, BountyMarketExtension, KeyRegistry, OracleRegistry, accounts, chain, network, web3
 
 from fathom.config import Settings
 from fathom.chain.deployments import deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
@@ -67,9 +67,13 @@ def deploy_all(deployer: Any, guardian: Any = None, tx: dict | None = None,
     key_registry = KeyRegistry.deploy(opts)
     period = ORACLE_DRAW_PERIOD_LOCAL if _is_local() else ORACLE_DRAW_PERIOD
     oracle_registry = OracleRegistry.deploy(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, period, opts)
-    market = BountyMarket.deploy(key_registry, oracle_registry, deployer, guardian or deployer, list(fixed_balance_tokens), opts)
+    # the extension on its own, for this registry, before the market (whose constructor checks it)
+    extension = BountyMarketExtension.deploy(oracle_registry, opts)
+    market = BountyMarket.deploy(key_registry, oracle_registry, extension, deployer, guardian or deployer,
+                                 list(fixed_balance_tokens), opts)
     oracle_registry.setMarket(market, opts)
-    return {"KeyRegistry": key_registry, "OracleRegistry": oracle_registry, "BountyMarket": market}
+    return {"KeyRegistry": key_registry, "OracleRegistry": oracle_registry, "BountyMarketExtension": extension,
+            "BountyMarket": market}
 
 
 def _deployer() -> Any:
@@ -94,7 +98,7 @@ def _is_local() -> bool:
 def _confirm(deployer: Any, guardian: str, fixed: Sequence[str] = ()) -> None:
     balance = web3.eth.get_balance(deployer.address)
     gas_price = web3.eth.gas_price
-    print("\nAbout to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarket + extension):")
+    print("\nAbout to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarketExtension, BountyMarket):")
     print(f"  network   {network.show_active()} (chain id {chain.id})")
     print(f"  deployer  {deployer.address}, balance {balance / 1e18:.6f} ETH")
     print(f"  gas price {gas_price / 1e9:.3f} gwei; about 9.5M gas, so about {9.5e6 * gas_price / 1e18:.4f} ETH")
@@ -128,7 +132,7 @@ def main() -> dict[str, Any]:
     path = write_deployment(Settings.from_env().deployments_dir, net, record)
     print(f"\nDeployed to '{net}' (chain id {chain.id}) from {deployer.address} in {time.monotonic() - started:.1f}s:")
     for name, contract in contracts.items():
-        print(f"  {name:<16} {contract.address}")
+        print(f"  {name:<21} {contract.address}")
     print(f"Addresses written to {path}")
     if not _is_local():
         print("Verify the sources: brownie's build/contracts/*.json hold the standard-JSON input "

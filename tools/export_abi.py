@@ -3,7 +3,8 @@
 Writes interfaces/_abi/<Name>.json for every deployed contract (brownie skips folders
 starting with "_", so this is not loaded as a second copy of the interfaces). The
 market's ABI is the union of BountyMarket and IBountyMarket: the extension's views
-are reached through the market's fallback, at the market's address.
+are reached through the market's fallback, at the market's address. BountyMarketExtension's
+own ABI is exported too: it is deployed on its own (first), and deployment records name it.
 
 `--check` writes nothing and exits 1 when a committed file differs from what the
 sources compile to (the test-abi stage runs it, so a stale ABI fails CI).
@@ -25,6 +26,7 @@ FORGE_OUT = ROOT / ".forge" / "out"
 EXPORTS: dict[str, list[tuple[str, str]]] = {
     "KeyRegistry": [("KeyRegistry", "KeyRegistry")],
     "OracleRegistry": [("OracleRegistry", "OracleRegistry")],
+    "BountyMarketExtension": [("BountyMarketExtension", "BountyMarketExtension")],
     "BountyMarket": [("BountyMarket", "BountyMarket"), ("IBountyMarket", "IBountyMarket")],
 }
 

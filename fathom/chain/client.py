@@ -429,15 +429,18 @@ class Sender:
 
 
 def deploy_all(deployer: Sender, guardian: str | None = None, fixed_balance_tokens: Sequence[str] = ()) -> dict[str, Any]:
-    """KeyRegistry, OracleRegistry and BountyMarket, wired together (as scripts/deploy.py).
+    """KeyRegistry, OracleRegistry, BountyMarketExtension and BountyMarket, wired together (as
+    scripts/deploy.py). The extension is deployed on its own, for the registry, before the market,
+    whose constructor takes its address and checks it (each creation fits EIP-3860 by itself).
     `fixed_balance_tokens`: rule P4's list, vouched for by the deployer (none: every ERC-20 is
     balance-checked)."""
     keys = deployer.deploy("KeyRegistry")
     registry = deployer.deploy("OracleRegistry", ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD)
-    market = deployer.deploy("BountyMarket", keys.address, registry.address, deployer.address, guardian or deployer.address,
-                             [to_checksum_address(t) for t in fixed_balance_tokens])
+    extension = deployer.deploy("BountyMarketExtension", registry.address)
+    market = deployer.deploy("BountyMarket", keys.address, registry.address, extension.address, deployer.address,
+                             guardian or deployer.address, [to_checksum_address(t) for t in fixed_balance_tokens])
     deployer.transact(registry.functions.setMarket(market.address))
-    return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarket": market}
+    return {"KeyRegistry": keys, "OracleRegistry": registry, "BountyMarketExtension": extension, "BountyMarket": market}
 
 
 def contracts_at(w3: Web3, addresses: dict[str, str]) -> dict[str, Any]:

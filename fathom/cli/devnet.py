@@ -1,7 +1,7 @@
 """`fathom deploy` and `fathom devnet`: the contracts on a chain, without brownie.
 
-`fathom deploy --rpc URL --network NAME` deploys KeyRegistry, OracleRegistry and
-BountyMarket to the node at URL from FATHOM_PRIVATE_KEY (or --key-file; on a local
+`fathom deploy --rpc URL --network NAME` deploys KeyRegistry, OracleRegistry,
+BountyMarketExtension and BountyMarket to the node at URL from FATHOM_PRIVATE_KEY (or --key-file; on a local
 chain with unlocked accounts and no key, its first account) and writes
 `<FATHOM_DEPLOYMENTS>/<NAME>.json`. On a chain that is not local (chain id other than
 1337 or 31337) it prints a summary and asks first; FATHOM_YES=1 answers for scripts.
@@ -58,7 +58,7 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
     gas_price = w3.eth.gas_price
     balance = w3.eth.get_balance(sender.address)
     if not local:
-        out(f"About to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarket + extension):\n"
+        out(f"About to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarketExtension, BountyMarket):\n"
             f"  network   {network} (chain id {chain_id}) at {settings.rpc_url}\n"
             f"  deployer  {sender.address}, balance {eth(balance)} ETH\n"
             f"  gas price {gas_price / 1e9:.3f} gwei; about {DEPLOY_GAS / 1e6:.1f}M gas, "
@@ -96,7 +96,7 @@ def _cmd_deploy(args: argparse.Namespace, settings: Settings) -> int:
     record, path = deploy(connect(rpc), args.network or settings.network, settings, _key(args, settings), args.guardian)
     print(f"deployed to '{record['network']}' (chain id {record['chain_id']}) from {record['deployer']}:")
     for name, address in record["contracts"].items():
-        print(f"  {name:<16} {address}")
+        print(f"  {name:<21} {address}")
     print(f"addresses written to {path}")
     if record["network"] != settings.network or args.rpc:
         print(f"point the CLI at it: export FATHOM_RPC_URL={rpc} FATHOM_NETWORK={record['network']}")
@@ -147,7 +147,7 @@ def _cmd_devnet(args: argparse.Namespace, settings: Settings) -> int:
             (folder / "env.sh").write_text("\n".join(lines) + "\n")
             print(f"{args.chain} at {chain.url} (chain id {record['chain_id']}); contracts written to {path}:")
             for name, address in record["contracts"].items():
-                print(f"  {name:<16} {address}")
+                print(f"  {name:<21} {address}")
             print(f"{args.accounts} accounts with {args.eth} ETH each, one per party (--key-file FILE, or "
                   "export FATHOM_PRIVATE_KEY=$(cat FILE); each key's address is beside it in accountN.address):")
             for address, key_file in accounts:
@@ -178,7 +178,7 @@ def register(sub: Any) -> None:
     p = with_key(sub.add_parser(
         "deploy", help="deploy the contracts to a node and write deployments/<network>.json",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        description="Deploy KeyRegistry, OracleRegistry and BountyMarket with web3 (no brownie) from FATHOM_PRIVATE_KEY "
+        description="Deploy KeyRegistry, OracleRegistry, BountyMarketExtension and BountyMarket with web3 (no brownie) from FATHOM_PRIVATE_KEY "
         "or --key-file, or on a local chain (chain id 1337 or 31337) without a key from its first unlocked account. "
         "Writes <FATHOM_DEPLOYMENTS>/<network>.json. On any other chain it prints a summary and asks first "
         "(FATHOM_YES=1 answers yes, for scripts; without a terminal it refuses)."))

@@ -19,7 +19,7 @@ def _cmd_deployments(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     print(f"network {record.get('network')} (chain id {record.get('chain_id')}), deployed at block {record.get('block')}")
     for name, address in sorted(record["contracts"].items()):
-        print(f"  {name:<16} {address}")
+        print(f"  {name:<21} {address}")
     return 0
 
 

@@ -94,7 +94,7 @@ def _logs(repo: Path) -> str:
 
 def test_the_deployment_was_written_inside_the_dotted_clone(newcomer):
     record = json.loads((newcomer["repo"] / "deployments" / "devnet.json").read_text())
-    assert record["chain_id"] == 31337 and set(record["contracts"]) == {"KeyRegistry", "OracleRegistry", "BountyMarket"}
+    assert record["chain_id"] == 31337 and set(record["contracts"]) == {"KeyRegistry", "OracleRegistry", "BountyMarketExtension", "BountyMarket"}
     for text in (newcomer["out"], (newcomer["repo"] / "devnet.log").read_text()):
         assert "Traceback" not in text, text[max(0, text.find("Traceback") - 300):][:3000]
     assert "devnet stopped" in (newcomer["repo"] / "devnet.log").read_text()  # `kill` stopped it cleanly

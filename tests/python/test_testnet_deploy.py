@@ -81,7 +81,7 @@ def test_a_live_deploy_with_a_key_from_the_environment_writes_the_record(live_ch
     record = json.loads((tmp_path / f"{NETWORK}.json").read_text())
     assert record["chain_id"] == SEPOLIA and record["deployer"] == address
     w3 = connect(live_chain.url)
-    for name in ("KeyRegistry", "OracleRegistry", "BountyMarket"):
+    for name in ("KeyRegistry", "OracleRegistry", "BountyMarketExtension", "BountyMarket"):
         assert len(w3.eth.get_code(record["contracts"][name])) > 0, f"{name} has no code"
     abi_dir = ROOT / "interfaces" / "_abi"
     assert record["abi_keccak256"] == {p.stem: "0x" + keccak(p.read_bytes()).hex() for p in sorted(abi_dir.glob("*.json"))}
@@ -89,6 +89,10 @@ def test_a_live_deploy_with_a_key_from_the_environment_writes_the_record(live_ch
     registry = w3.eth.contract(address=record["contracts"]["OracleRegistry"],
                                abi=json.loads((abi_dir / "OracleRegistry.json").read_text()))
     assert registry.functions.market().call() == record["contracts"]["BountyMarket"]
+    # the market delegates to the extension the record names, deployed on its own for this registry
+    market = w3.eth.contract(address=record["contracts"]["BountyMarket"],
+                             abi=json.loads((abi_dir / "BountyMarket.json").read_text()))
+    assert market.functions.extension().call() == record["contracts"]["BountyMarketExtension"]
     assert key[2:] not in (tmp_path / f"{NETWORK}.json").read_text()
 
 

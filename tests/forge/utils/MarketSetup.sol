@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {KeyRegistry} from "../../../contracts/KeyRegistry.sol";
 import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
 import {BountyMarket} from "../../../contracts/BountyMarket.sol";
+import {BountyMarketExtension} from "../../../contracts/BountyMarketExtension.sol";
 import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
 import {Vm} from "./Test.sol";
 
@@ -43,8 +44,11 @@ library MarketSetup {
     {
         d.keyRegistry = new KeyRegistry();
         d.registry = new OracleRegistry(ORACLE_MIN_STAKE, ORACLE_UNBONDING_DELAY, ORACLE_SLASH_BPS, ORACLE_DRAW_PERIOD);
-        BountyMarket market =
-            new BountyMarket(address(d.keyRegistry), address(d.registry), owner, guardian, fixedBalanceTokens);
+        // the extension first, for this registry; the market's constructor checks it
+        address extension = address(new BountyMarketExtension(address(d.registry)));
+        BountyMarket market = new BountyMarket(
+            address(d.keyRegistry), address(d.registry), extension, owner, guardian, fixedBalanceTokens
+        );
         d.registry.setMarket(address(market));
         d.market = IBountyMarket(address(market));
     }
