@@ -21,7 +21,7 @@ help:
 	@echo "make <stage> one stage alone, e.g. make test-forge"
 	@echo "make bench   gas, scoring, artefact, IPFS and whole-round benchmarks -> benchmarks/results.json"
 	@echo "make fuzz-deep  forge fuzz and invariant tests at 10,000 runs with a fresh seed (SEED=0x.. replays one; not in make test)"
-	@echo "make abi     export the contracts' ABI JSON for frontends to interfaces/_abi/"
+	@echo "make abi     export the contracts' ABI JSON (interfaces/_abi/) and code digests (interfaces/_code/)"
 	@echo "make frontend  vendor ethers and the ABIs into frontend/ (serve: python -m http.server -d frontend)"
 
 setup:
@@ -62,7 +62,8 @@ test-slither: setup
 	  --exclude-dependencies --exclude-low --exclude-informational --exclude-optimization \
 	  --filter-paths "node_modules|tests/|contracts/test/" --fail-medium
 
-# The exported ABIs must match the sources (a stale interfaces/_abi fails CI).
+# The exported ABIs and code digests must match the sources (a stale interfaces/_abi or
+# interfaces/_code fails CI).
 test-abi: setup
 	python tools/export_abi.py --check
 

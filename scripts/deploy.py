@@ -38,7 +38,7 @@ from typing import Any
 from brownie import BountyMarket, BountyMarketExtension, KeyRegistry, OracleRegistry, accounts, chain, network, web3
 
 from fathom.config import Settings
-from fathom.chain.deployments import deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
+from fathom.chain.deployments import DEPLOY_GAS, deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
 from fathom.errors import FathomError
 
 # Oracle registry parameters: the least an oracle bonds, how long it waits to leave,
@@ -101,7 +101,7 @@ def _confirm(deployer: Any, guardian: str, fixed: Sequence[str] = ()) -> None:
     print("\nAbout to deploy Fathom (KeyRegistry, OracleRegistry, BountyMarketExtension, BountyMarket):")
     print(f"  network   {network.show_active()} (chain id {chain.id})")
     print(f"  deployer  {deployer.address}, balance {balance / 1e18:.6f} ETH")
-    print(f"  gas price {gas_price / 1e9:.3f} gwei; about 9.5M gas, so about {9.5e6 * gas_price / 1e18:.4f} ETH")
+    print(f"  gas price {gas_price / 1e9:.3f} gwei; about {DEPLOY_GAS / 1e6:.1f}M gas, so about {DEPLOY_GAS * gas_price / 1e18:.4f} ETH")
     print(f"  owner     {deployer.address}; guardian {guardian}")
     print(f"  {fixed_balance_line(fixed)}")
     if os.environ.get("FATHOM_YES") == "1":

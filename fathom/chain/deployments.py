@@ -14,6 +14,13 @@ from fathom.errors import DeploymentNotFound, FathomError
 COMPILER = {"solc": "0.8.28", "optimizer_runs": 200, "evm_version": "shanghai"}
 
 
+#: Gas a whole deployment needs at once: measured (anvil and ganache at shanghai, review of m15)
+#: KeyRegistry 297,653, OracleRegistry 2,116,585, BountyMarketExtension 5,354,848, BountyMarket
+#: 5,072,349 (5,075,929 with four fixed-balance tokens), setMarket 45,302: 12,890,317 in all; but
+#: each transaction must hold 1.2 times its estimate when sent, and the most held at once is at the
+#: market's creation (7.77M spent + 6.09M limit = 13.86M). The balance check and the summary use it.
+DEPLOY_GAS = 14_000_000
+
 #: Rule P4: the environment variable naming the deployer's fixed-balance tokens.
 FIXED_BALANCE_ENV = "FATHOM_FIXED_BALANCE_TOKENS"
 #: Rule P4: the market takes at most this many fixed-balance tokens.
@@ -89,6 +96,56 @@ def abi_hashes() -> dict[str, str]:
     from fathom.chain.client import ABI_DIR
 
     return {p.stem: "0x" + keccak(p.read_bytes()).hex() for p in sorted(ABI_DIR.glob("*.json"))}
+
+
+#: interfaces/_code/runtime.json (`make abi`): per deployed contract, the keccak256 of its runtime
+#: code as compiled here, with its immutables zeroed and its metadata tail cut off (the CBOR
+#: names the source paths, which differ between brownie's and forge's builds of the same code),
+#: and where its immutables lie. Review of m15, F1: the market runs its extension's code on its
+#: own storage and funds, so a tool checks the code of the market, of the extension the market
+#: itself names, and of the registries before it trusts a record.
+CODE_FILE = Path(__file__).resolve().parents[2] / "interfaces" / "_code" / "runtime.json"
+
+
+def runtime_digest(code: bytes, immutables: Sequence[Sequence[int]]) -> str:
+    """keccak256 of runtime `code` with each (start, length) range of `immutables` zeroed and the
+    trailing CBOR metadata (its length in the last two bytes) removed."""
+    from eth_utils import keccak
+
+    body = bytearray(code)
+    for start, length in immutables:
+        body[start:start + length] = bytes(length)
+    if len(body) >= 2:
+        tail = int.from_bytes(body[-2:], "big") + 2
+        if tail <= len(body):
+            del body[-tail:]
+    return "0x" + keccak(bytes(body)).hex()
+
+
+def expected_code() -> dict[str, Any]:
+    """runtime.json, as exported with the ABIs (FathomError if it is missing)."""
+    try:
+        return json.loads(CODE_FILE.read_text())
+    except FileNotFoundError:
+        raise FathomError(f"{CODE_FILE} is missing: run `make abi`") from None
+
+
+def code_mismatches(get_code: Any, contracts: Mapping[str, str]) -> list[str]:
+    """For each named contract that runtime.json knows, a line saying how the code at its address
+    differs from the code this fathom was built from (none: all match). `get_code(address)` ->
+    bytes (web3's eth.get_code)."""
+    known = expected_code()
+    problems = []
+    for name, address in sorted(contracts.items()):
+        want = known.get(name)
+        if want is None:
+            continue
+        code = bytes(get_code(address))
+        if len(code) != want["length"]:
+            problems.append(f"{name} at {address} holds {len(code)} bytes of code, this fathom's holds {want['length']}")
+        elif runtime_digest(code, want["immutables"]) != want["keccak256"]:
+            problems.append(f"{name} at {address} runs other code than this fathom's (same length, other bytes)")
+    return problems
 
 
 def deployment_record(network: str, chain_id: int, block: int, deployer: str, addresses: dict[str, str]) -> dict[str, Any]:

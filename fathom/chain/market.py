@@ -34,7 +34,7 @@ RECORD_SEED_GAS = 80_000
 #: benchmarks/gas.json's worst case); a mined call pays only the gas it uses, and this stays
 #: under EIP-7825's 2^24 per transaction
 DRAW_GAS = 8_000_000
-from fathom.chain.deployments import read_deployment
+from fathom.chain.deployments import code_mismatches, read_deployment
 from fathom.errors import FathomError
 
 WAD = 10**18
@@ -189,6 +189,31 @@ def decode_params(raw: bytes) -> dict[str, Any]:
 STAKE_SOURCES = ("wallet", "balance", "auto", "once")
 
 
+def _check_code(w3: Web3, contracts: Mapping[str, str], path: str) -> None:
+    """Review of m15, F1: the market runs its extension's code (by delegatecall) on its own
+    storage and funds, and takes the extension's address from its deployer, so a market whose
+    own code is genuine can still run a forged extension. Before a tool trusts a record, the
+    extension the market itself names must be the record's, and the code of the market, of that
+    extension and of the registries must be the code this fathom was built from
+    (interfaces/_code/runtime.json; immutables and metadata aside). FathomError otherwise."""
+    named = dict(contracts)
+    if "BountyMarket" in named:
+        market = contracts_at(w3, {"BountyMarket": named["BountyMarket"]})["BountyMarket"]
+        try:
+            extension = market.functions.extension().call()
+        except (ContractLogicError, ValueError) as exc:
+            raise FathomError(f"{path}: the BountyMarket at {named['BountyMarket']} does not name its extension ({exc}): "
+                              "it is not a market this fathom knows") from None
+        recorded = named.get("BountyMarketExtension")
+        if recorded is not None and to_checksum_address(recorded) != to_checksum_address(extension):
+            raise FathomError(f"{path} names the extension {recorded}, but the market runs the one at {extension}")
+        named["BountyMarketExtension"] = extension
+    problems = code_mismatches(lambda a: w3.eth.get_code(to_checksum_address(a)), named)
+    if problems:
+        raise FathomError(f"{path}: " + "; ".join(problems) + ". If you edited the contracts, run `make abi`; "
+                          "otherwise this deployment is not the code you audited: do not send it funds")
+
+
 class Market:
     """One deployment of the contracts, seen from one account (or read-only)."""
 
@@ -229,6 +254,7 @@ class Market:
                     f"{path} says {name} is at {address}, but the node at {settings.rpc_url} holds no code there "
                     "(was the chain restarted?): deploy again (`fathom deploy`, or `fathom devnet` for a local chain)"
                 )
+        _check_code(w3, record["contracts"], path)
         key = private_key or settings.private_key
         sender = Sender.from_key(w3, key) if key else None
         return cls(w3, record["contracts"], sender, int(record.get("block") or 0))

@@ -33,8 +33,6 @@ from fathom.cli._common import address_arg, count_arg, eth, with_key
 
 #: Chain ids of local development chains (ganache 1337, anvil 31337): no confirmation asked.
 LOCAL_CHAIN_IDS = (1337, 31337)
-#: Gas a whole deployment takes, about (for the balance check and the summary).
-DEPLOY_GAS = 9_500_000
 
 
 def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardian: str | None = None,
@@ -43,7 +41,8 @@ def deploy(w3: Any, network: str, settings: Settings, key: bytes | None, guardia
     chain), write the deployment record, return it and its path. Nothing is sent on a
     live chain without a confirmation (a terminal's answer, or FATHOM_YES=1)."""
     from fathom.chain.client import Sender, deploy_all
-    from fathom.chain.deployments import deployment_record, fixed_balance_line, fixed_balance_tokens, write_deployment
+    from fathom.chain.deployments import (DEPLOY_GAS, deployment_record, fixed_balance_line, fixed_balance_tokens,
+                                          write_deployment)
 
     chain_id = w3.eth.chain_id
     local = chain_id in LOCAL_CHAIN_IDS

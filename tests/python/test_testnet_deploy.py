@@ -151,3 +151,38 @@ def test_p4_the_deployer_lists_fixed_balance_tokens_from_the_environment(live_ch
         proc = fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env)
         assert_one_line_error(proc, "FATHOM_FIXED_BALANCE_TOKENS", needle)
     assert w3.eth.get_transaction_count(address) == sent, "a transaction was sent"
+
+
+def test_attack_a_market_running_a_forged_extension_is_refused_by_every_command(live_chain, funded_key, tmp_path):
+    """Review of m15, F1 (medium): the market takes its extension's address from its deployer and
+    runs that code by delegatecall on its own storage and funds. A forged extension that answers
+    the constructor's check (by asking a genuine one) and adds a backdoor could take every escrow
+    of a market whose own verified source is genuine. Every command checks, before it acts, that
+    the record's extension is the one the market names, and that the code of the market, of that
+    extension and of the registries is the code this fathom was built from (the code digests in
+    interfaces/_code/runtime.json, immutables and metadata aside). Forged code is modelled by
+    anvil_setCode: one byte of the genuine code changed."""
+    key, _ = funded_key
+    env = clean_env(FATHOM_PRIVATE_KEY=key, FATHOM_YES="1", FATHOM_DEPLOYMENTS=str(tmp_path),
+                    FATHOM_NETWORK=NETWORK, FATHOM_RPC_URL=live_chain.url)
+    assert fathom("deploy", "--rpc", live_chain.url, "--network", NETWORK, env=env).returncode == 0
+    path = tmp_path / f"{NETWORK}.json"
+    record = json.loads(path.read_text())
+    # the genuine deployment passes the check (the command then fails for its own reason)
+    assert_one_line_error(fathom("bounty", "lineage", "1", env=env), "bounty 1 does not exist")
+    w3 = connect(live_chain.url)
+    for name in ("BountyMarketExtension", "BountyMarket", "OracleRegistry"):
+        address = record["contracts"][name]
+        genuine = bytes(w3.eth.get_code(address))
+        forged = bytearray(genuine)
+        forged[40] ^= 0x01  # before every immutable: code, not an address or a parameter
+        w3.provider.make_request("anvil_setCode", [address, "0x" + forged.hex()])
+        assert_one_line_error(fathom("bounty", "lineage", "1", env=env), f"{name} at {address}",
+                              "runs other code than this fathom's", "do not send it funds")
+        w3.provider.make_request("anvil_setCode", [address, "0x" + genuine.hex()])
+    assert_one_line_error(fathom("bounty", "lineage", "1", env=env), "bounty 1 does not exist")
+    # a record naming another extension than the one the market runs
+    other = dict(record, contracts=dict(record["contracts"], BountyMarketExtension=record["contracts"]["KeyRegistry"]))
+    path.write_text(json.dumps(other))
+    assert_one_line_error(fathom("bounty", "lineage", "1", env=env), "names the extension",
+                          f"but the market runs the one at {record['contracts']['BountyMarketExtension']}")
