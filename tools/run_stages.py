@@ -17,7 +17,7 @@ FORGE = re.compile(r"(?P<passed>\d+) tests passed, (?P<failed>\d+) failed, (?P<s
 # one check each: slither's findings line, and export_abi.py --check's verdict
 SLITHER = re.compile(r"analyzed \(\d+ contracts with \d+ detectors\), (?P<found>\d+) result\(s\) found")
 BROWSER = re.compile(r"^browser: (?P<passed>\d+) checks passed(?:, (?P<failed>\d+) failed)?$")
-ABI = re.compile(r"^interfaces/_abi(: \d+ ABIs up to date| is stale)")
+ABI = re.compile(r"^interfaces/_abi(: \d+ ABIs and the code digests up to date| or \S+ is stale)")
 FAULTS = re.compile(r"^\d+ of \d+ fault scenarios survived$")  # tests/python/conftest.py
 
 

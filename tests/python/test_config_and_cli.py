@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -57,7 +58,7 @@ def test_cli_shows_a_deployment(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FATHOM_DEPLOYMENTS", str(tmp_path))
     write_deployment(tmp_path, "development", {"network": "development", "chain_id": 1337, "block": 1, "contracts": {"KeyRegistry": "0xabc"}})
     assert main(["deployments"]) == 0
-    assert "KeyRegistry      0xabc" in capsys.readouterr().out
+    assert re.search(r"^  KeyRegistry +0xabc$", capsys.readouterr().out, re.M)
     assert main(["deployments", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["chain_id"] == 1337
 
