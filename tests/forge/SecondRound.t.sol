@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, Vm} from "./utils/Test.sol";
-import {MarketModel} from "./utils/MarketModel.sol";
-import {MarketSetup} from "./utils/MarketSetup.sol";
-import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
-import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
+import {Vm} from "./utils/Test.sol";
+import {MarketSetup, CommitteeSuite} from "./utils/MarketSetup.sol";
+import {IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Rule R7b, a second round (SECURITY R15-2/3, /work/notes/retry_design.md). A batch whose
 ///      vote splits (or some median lacks a quorum) while some report is partial is not voided
@@ -14,27 +12,19 @@ import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../inte
 ///      them). At most one retry per batch; second-round reports earn no fee. Committee
 ///      oracles[0..size-1], a batch of 3: update 0 an honest contributor's (6,000), updates 1 and
 ///      2 the withholding contributor's; the head is 5,000.
-contract SecondRoundTest is Test, IBountyMarketTypes {
+contract SecondRoundTest is CommitteeSuite {
     event BatchRetried(uint256 indexed bountyId, uint256 indexed batch, uint16 cleared);
     event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
 
-    address internal constant ETH = address(0);
     uint32 internal constant UNAV = type(uint32).max - 1;
 
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xA11CE);
     address internal honest = address(0xC0);
     address internal withholder = address(0xBAD);
-    address[] internal oracles;
     uint256 internal stake;
     uint256 internal timeout;
 
-    function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        oracles = MarketSetup.stakeOracles(registry, 5);
+    function setUp() public override {
+        super.setUp();
         vm.deal(honest, 1_000 ether);
         vm.deal(withholder, 1_000 ether);
     }
@@ -45,16 +35,8 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     ///      update 0 by the honest contributor, 1 and 2 by the withholder. Returns the records
     ///      of batch 0 (batch b's updates are tagged 3b + i).
     function _open(uint256 size, uint256 batches) internal returns (uint256 id, SubmissionRecord[] memory recs) {
-        address[] memory c = new address[](size);
-        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
-        BountyParams memory p = MarketSetup.params(ETH, c);
-        p.batchSize = 3;
-        p.maxBatches = 20;
-        uint256 total = MarketSetup.escrow(p);
-        vm.deal(requester, total);
-        vm.prank(requester);
-        id = market.createBounty{value: total}(p);
-        MarketSetup.joinAndReportBaseline(market, id, c, 5_000);
+        BountyParams memory p;
+        (id, p) = _openCommittee(size, 3, size);
         stake = p.stake;
         timeout = p.scoringTimeout;
         for (uint256 b = 0; b < batches; ++b) {
@@ -71,19 +53,6 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
             vm.prank(who);
             market.submitUpdate{value: stake}(id, recs[i].baseVersion, recs[i].update);
         }
-    }
-
-    /// @dev A report of a batch of 3 (PartialVote's): scores, merged score, shares, merged CID tag.
-    function _rep(uint32[3] memory s, uint32 merged, uint16[3] memory sh, uint256 cidTag)
-        internal
-        pure
-        returns (BatchReport memory)
-    {
-        uint32[] memory scores = new uint32[](3);
-        uint16[] memory shares = new uint16[](3);
-        for (uint256 i = 0; i < 3; ++i) (scores[i], shares[i]) = (s[i], sh[i]);
-        Cid memory cid = cidTag == 0 ? Cid(bytes32(0), 0) : MarketSetup.cid("merged", cidTag);
-        return BatchReport(MarketModel.encode(scores, merged, shares), cid);
     }
 
     /// @dev The full honest report: updates 0 (6,000) and 1 (5,500) merged, 2 junk at the head.

@@ -334,8 +334,8 @@ library MarketModel {
         uint256[] memory bases,
         bytes[] memory reports,
         bytes32[] memory cids
-    ) internal pure returns (Outcome memory o) {
-        _settle(p, xs, ys, stakes, bases, reports, cids, o);
+    ) internal pure returns (Outcome memory) {
+        return settle(p, xs, ys, stakes, bases, reports, cids, false, 0);
     }
 
     /// @dev As settle, for a batch that had its second round already (`retried`) or not, with
@@ -358,22 +358,7 @@ library MarketModel {
     ) internal pure returns (Outcome memory o) {
         o.retried = retried;
         o.uncommitted = uncommitted;
-        _settle(p, xs, ys, stakes, bases, reports, cids, o);
-    }
-
-    function _settle(
-        Params memory p,
-        uint64[] memory xs,
-        uint64[] memory ys,
-        uint256[] memory stakes,
-        uint256[] memory bases,
-        bytes[] memory reports,
-        bytes32[] memory cids,
-        Outcome memory o
-    ) private pure {
         uint256 n = stakes.length;
-        uint256 m = reports.length;
-        uint64 headKey = key(p.headScore, p.higher);
         o.medians = new uint64[](n);
         o.kind = new uint8[](n);
         o.returned = new uint256[](n);
@@ -385,12 +370,33 @@ library MarketModel {
         if (o.noMajority && o.partialMask != 0 && !o.retried) {
             o.retry = true;
             o.cleared = o.partialMask;
-            return;
+            return o;
         }
         uint256 sum = o.noMajority || o.noVote ? 0 : _shares(p, bases, reports[agreed], o);
+        uint64 headKey = key(p.headScore, p.higher);
         o.accepted = sum != 0 && o.mergedMedian > headKey;
         if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
-        for (uint256 i = 0; i < n; ++i) {
+        _outcomes(p, stakes, bases, headKey, o);
+        o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
+        uint256 unpaid = 0;
+        for (uint256 r = 0; r < reports.length; ++r) {
+            if (o.deviantMask & (1 << r) == 0) {
+                ++o.good;
+                // R7a: a partial report's share is burned; R7b: so is one without a commitment's
+                if ((o.partialMask | o.uncommitted) & (1 << r) != 0) ++unpaid;
+            }
+        }
+        o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
+        o.feeBurned = o.feeShare * unpaid;
+    }
+
+    /// @dev Each submission's outcome: merged (its part of the reward), or rejected, or slashed
+    ///      (median invalid or below the head by more than the margin; never when stale, G1).
+    function _outcomes(Params memory p, uint256[] memory stakes, uint256[] memory bases, uint64 headKey, Outcome memory o)
+        private
+        pure
+    {
+        for (uint256 i = 0; i < stakes.length; ++i) {
             o.returned[i] = stakes[i];
             if (o.accepted && o.shares[i] != 0) {
                 o.kind[i] = ACCEPTED;
@@ -410,16 +416,5 @@ library MarketModel {
                 o.kind[i] = REJECTED;
             }
         }
-        o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
-        uint256 unpaid = 0;
-        for (uint256 r = 0; r < m; ++r) {
-            if (o.deviantMask & (1 << r) == 0) {
-                ++o.good;
-                // R7a: a partial report's share is burned; R7b: so is one without a commitment's
-                if ((o.partialMask | o.uncommitted) & (1 << r) != 0) ++unpaid;
-            }
-        }
-        o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
-        o.feeBurned = o.feeShare * unpaid;
     }
 }
