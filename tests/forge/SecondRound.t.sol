@@ -511,4 +511,126 @@ contract SecondRoundTest is CommitteeSuite {
         assertEq(market.pendingBurn(ETH), 3 * share + stake / 2, "their shares are burned, with half the junk's stake");
         assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
     }
+
+    // ------------------------------------------------------------------ (k) framing (review of R7b, F1)
+
+    /// @dev Review of R7b, F1 (rule R7: an even count's deviance against its two middle keys).
+    ///      Committee 5, d = 2 = n - q. Honest members 0 and 1 report in time, full, within
+    ///      tolerance of each other (update 0: 6,000 and 6,003; tolerance 5); honest member 2 is
+    ///      offline. The dishonest members 3 and 4 reveal partial junk in round 1 to get the retry,
+    ///      then report without a commitment after seeing both honest reports, update 0 at 6,013.
+    ///      Four keys: the midpoint 6,008 is 8 from member 0's 6,000. Before: member 0 deviant and
+    ///      slashed, the decision stood. Now member 0 lies within the tolerance of the lower middle
+    ///      key (6,003): not deviant, not slashed, and paid as a non-deviant committed report (the
+    ///      decision stands: a quorum agrees with the midpoint, as before).
+    function test_attack_cleared_members_frame_an_honest_member_after_seeing_every_reveal() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2); // honest
+        reps[1] = _rep([uint32(6_003), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2); // honest
+        reps[2] = _full(); // honest, offline: never commits
+        reps[3] = _without1(); // dishonest, partial on purpose
+        reps[4] = _without1();
+        _round1(id, 27, 27, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 27);
+        _logged(BatchRetried.selector, id, 24); // the dishonest pair cleared
+        _assertRetried(id, 3);
+
+        BatchReport memory frame = _rep([uint32(6_013), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        _second(id, 0, 3, frame);
+        _second(id, 0, 4, frame);
+        (reps[3], reps[4]) = (frame, frame);
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt);
+        uint256[5] memory before = _stakes();
+        _settle(id, recs, reps, 27);
+        assertEq(market.getBounty(id).nextBatch, 1, "decided");
+        assertEq(market.getBounty(id).versionCount, 1, "with the honest vote");
+        uint256[5] memory afterStakes = _stakes();
+        for (uint256 i = 0; i < 5; ++i) assertEq(afterStakes[i], before[i], "nobody slashed: honest member 0 is not framed");
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        uint256[5] memory f = _fees();
+        assertEq(f[0], fee / 4, "honest member 0 is paid as a non-deviant committed report");
+        assertEq(f[1], fee / 4, "as member 1");
+        assertEq(f[3] + f[4], 0, "the uncommitted pair is not");
+    }
+
+    /// @dev F1 on the merged score: nobody offline, honest member 2 cannot fetch update 1 in either
+    ///      round (R7b's residual) and is partial both times. Honest members 0 and 1 score the
+    ///      merged model 6,200 and 6,203; the pair, partial with junk in round 1 and cleared, names
+    ///      the honest vote in round 2 with the merged model at 6,213. Four reports on the merged
+    ///      median: midpoint 6,208. Before: member 0 deviant and slashed. Now: not deviant.
+    function test_attack_cleared_members_frame_an_honest_member_on_the_merged_score() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[1] = _rep([uint32(6_000), 5_500, 5_000], 6_203, [uint16(7_000), 3_000, 0], 2);
+        reps[2] = _without1(); // honest, partial
+        BatchReport memory junk = _rep([uint32(5_000), 5_000, UNAV], 5_000, [uint16(0), 0, 0], 7);
+        (reps[3], reps[4]) = (junk, junk);
+        _round1(id, 31, 31, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 31);
+        _logged(BatchRetried.selector, id, 28); // members 2, 3, 4 cleared
+        _assertRetried(id, 3);
+        _second(id, 0, 2, _without1()); // the honest node reports again, still partial
+        BatchReport memory frame = _rep([uint32(6_000), 5_500, 5_000], 6_213, [uint16(7_000), 3_000, 0], 2);
+        _second(id, 0, 3, frame);
+        _second(id, 0, 4, frame);
+        (reps[3], reps[4]) = (frame, frame);
+        uint256[5] memory before = _stakes();
+        _settle(id, recs, reps, 31); // every member reported: at once
+        assertEq(market.getBounty(id).versionCount, 1, "decided with the honest vote");
+        assertEq(market.getBounty(id).headScore, 6_208, "at the merged median, within the tolerance of an honest score");
+        uint256[5] memory afterStakes = _stakes();
+        for (uint256 i = 0; i < 5; ++i) assertEq(afterStakes[i], before[i], "nobody slashed: honest member 0 is not framed");
+        assertGt(_fees()[0], 0, "honest member 0 is paid");
+    }
+
+    /// @dev The boundary of R7's interval rule: the honest reports are exactly half of the reports
+    ///      on each median (committee 5, members 0 and 1 honest, member 2 offline, 3 and 4
+    ///      dishonest, all committed in the first round), and as far apart as the tolerance allows
+    ///      (6,000 and 6,005; merged 6,200 and 6,205). Wherever the dishonest pair puts update 0 and
+    ///      the merged score (the same offset on both), no honest member is ever deviant; a
+    ///      dishonest key further than the tolerance from both middle keys still is.
+    function test_half_the_reports_honest_within_tolerance_are_never_framed() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        int256[13] memory at = [int256(-15), -10, -6, -5, -1, 0, 3, 5, 6, 10, 11, 15, 20];
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[1] = _rep([uint32(6_005), 5_500, 5_000], 6_205, [uint16(7_000), 3_000, 0], 2);
+        uint256 snap = vm.snapshotState();
+        uint256 decided = 0;
+        for (uint256 x = 0; x < at.length; ++x) {
+            for (uint256 y = x; y < at.length; ++y) {
+                reps[3] = _offset(at[x]);
+                reps[4] = _offset(at[y]);
+                _round1(id, 27, 27, reps);
+                uint256[5] memory before = _stakes();
+                _settle(id, recs, reps, 27);
+                uint256[5] memory afterStakes = _stakes();
+                assertEq(afterStakes[0], before[0], "honest member 0 is never deviant");
+                assertEq(afterStakes[1], before[1], "honest member 1 is never deviant");
+                if (market.getBounty(id).versionCount == 1) ++decided;
+                vm.revertToState(snap);
+            }
+        }
+        assertGt(decided, 40, "most placements are decided (the rule is exercised, not voided)");
+        // a key beyond the tolerance of both middle keys is deviant: 6,000, 6,000, 6,005, 6,030
+        reps[3] = _offset(0);
+        reps[4] = _offset(30);
+        _round1(id, 27, 27, reps);
+        uint256[5] memory b = _stakes();
+        _settle(id, recs, reps, 27);
+        uint256[5] memory a = _stakes();
+        (, uint256 perOffence) = market.memberBond(id);
+        assertEq(b[4] - a[4], perOffence, "the outlier is deviant");
+        assertEq(b[0] + b[1] + b[3], a[0] + a[1] + a[3], "nobody else");
+    }
+
+    /// @dev A report naming the honest vote with update 0 and the merged score `d` from 6,000 and 6,200.
+    function _offset(int256 d) internal pure returns (BatchReport memory) {
+        return _rep([uint32(uint256(6_000 + d)), 5_500, 5_000], uint32(uint256(6_200 + d)), [uint16(7_000), 3_000, 0], 2);
+    }
 }

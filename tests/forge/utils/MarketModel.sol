@@ -133,11 +133,10 @@ library MarketModel {
         revert("median");
     }
 
-    /// @dev The middle value, or for an even count the midpoint of the two middle ones (0 if the
-    ///      lower of them is 0); leaves `v` untouched.
-    function median(uint64[] memory v) internal pure returns (uint64) {
+    /// @dev `v` sorted ascending, in a copy (insertion sort).
+    function _sorted(uint64[] memory v) private pure returns (uint64[] memory s) {
         uint256 m = v.length;
-        uint64[] memory s = new uint64[](m);
+        s = new uint64[](m);
         for (uint256 i = 0; i < m; ++i) {
             uint256 j = i;
             while (j > 0 && s[j - 1] > v[i]) {
@@ -146,8 +145,20 @@ library MarketModel {
             }
             s[j] = v[i];
         }
-        if (m % 2 == 1) return s[m / 2];
-        return s[m / 2 - 1] == 0 ? 0 : uint64((uint256(s[m / 2 - 1]) + s[m / 2]) / 2);
+    }
+
+    /// @dev The middle value, or for an even count the midpoint of the two middle ones (0 if the
+    ///      lower of them is 0); leaves `v` untouched.
+    function median(uint64[] memory v) internal pure returns (uint64) {
+        (uint64 lo, uint64 hi) = middle(v);
+        if (v.length % 2 == 1) return lo;
+        return lo == 0 ? 0 : uint64((uint256(lo) + hi) / 2);
+    }
+
+    /// @dev The two middle values lo <= hi of `v` (both the middle one for an odd count).
+    function middle(uint64[] memory v) internal pure returns (uint64 lo, uint64 hi) {
+        uint64[] memory s = _sorted(v);
+        (lo, hi) = (s[(s.length - 1) / 2], s[s.length / 2]);
     }
 
     /// @dev Linear interpolation between breakpoints, rounded down; 1 at and beyond WAD.
@@ -169,14 +180,20 @@ library MarketModel {
         return (uint256(k - baselineKey) * WAD) / (targetKey - baselineKey);
     }
 
-    /// @dev The reports further than `tolerance` from `med` (or of the other validity), as a
-    ///      mask, and how many agree with it.
+    /// @dev Further than `tolerance` from `m`, or invalid where `m` is not (or the reverse).
+    function _off(uint64 k, uint64 m, uint256 tolerance) private pure returns (bool) {
+        return (k == 0) != (m == 0) || (k > m ? k - m : m - k) > tolerance;
+    }
+
+    /// @dev Rule R7 over the keys `ks` of one median `med`: the deviant reports, as a mask (off
+    ///      both middle keys lo <= hi and outside [lo, hi]: for an odd count, off the median),
+    ///      and how many agree with `med` (not off it: R4's quorum).
     function _deviants(uint64[] memory ks, uint64 med, uint256 tolerance) private pure returns (uint256 mask, uint256 agree) {
+        (uint64 lo, uint64 hi) = middle(ks);
         for (uint256 r = 0; r < ks.length; ++r) {
-            bool invalidMismatch = (ks[r] == 0) != (med == 0);
-            uint256 dist = ks[r] > med ? ks[r] - med : med - ks[r];
-            if (invalidMismatch || dist > tolerance) mask |= 1 << r;
-            else ++agree;
+            uint64 k = ks[r];
+            if (!_off(k, med, tolerance)) ++agree;
+            if (_off(k, lo, tolerance) && _off(k, hi, tolerance) && (k < lo || k > hi)) mask |= 1 << r;
         }
     }
 
