@@ -880,7 +880,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     /// @dev Rule R7b: no majority while some report is partial (st.partialMask: an UNAVAILABLE
     ///      submission score; an UNAVAILABLE merged score only once every median had its quorum,
     ///      as _vote sees it) and the batch had no second round: it gets one instead of a void. The partial reports are cleared, the full
-    ///      ones stand (and are the committed mask: a commitment is spent once revealed), the
+    ///      ones stand (with the commitments not revealed, the committed mask: a commitment is
+    ///      spent by its reveal, and a cleared one with it), the
     ///      timeout restarts now, `retried` marks the batch; the reportAndSettle sender's own full
     ///      report is stored so that it stands too. Nothing is paid or charged. Returns false
     ///      (void) when nothing is partial or the batch was retried already.
@@ -897,8 +898,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 cleared = _reportBits(mask, partials, 0);
         b.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 standing = mask & ~cleared;
-        // the reporter and committed masks := standing
-        b.status = (st.status & ~((0xffff << ST_REPORTED) | (0xffff << ST_COMMITTED))) | (standing << ST_REPORTED) | (standing << ST_COMMITTED);
+        // the reporter mask := standing; the committed mask := standing and the commitments not
+        // revealed (review of R7b, L1: a commitment is spent only by its reveal, so its member
+        // can neither abstain, R12, nor report without it, and is charged if silent): the
+        // cleared reporters' bits go, the rest stay
+        b.status = (st.status & ~((0xffff << ST_REPORTED) | (cleared << ST_COMMITTED))) | (standing << ST_REPORTED);
         uint256 id = st.bountyId;
         uint256 own = st.own;
         uint256 digest = st.ownReport;

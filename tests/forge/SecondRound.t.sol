@@ -135,12 +135,18 @@ contract SecondRoundTest is CommitteeSuite {
     /// @dev After a retry: the batch is still the next, nothing was paid, the standing reports
     ///      and commitments are `standing`, and the timeout runs from now.
     function _assertRetried(uint256 id, uint256 standing) internal view {
+        _assertRetried(id, standing, 0);
+    }
+
+    /// @dev As _assertRetried(id, standing), with `unrevealed` the members that committed in the
+    ///      first round and did not reveal: their commitments stand too (R7b, review of R7b L1).
+    function _assertRetried(uint256 id, uint256 standing, uint256 unrevealed) internal view {
         assertEq(market.getBounty(id).nextBatch, 0, "the batch is still the next to decide");
         assertEq(market.getBounty(id).versionCount, 0, "no version yet");
         (,, uint16 reported,,, uint256 timeoutAt) = market.getBatch(id, 0);
         assertEq(reported, standing, "the full reports stand, the partial ones are cleared");
         (uint16 committed,,) = market.getCommits(id, 0);
-        assertEq(committed, standing, "committed: exactly the standing reports");
+        assertEq(committed, standing | unrevealed, "committed: the standing reports and the unrevealed commitments");
         assertEq(timeoutAt, block.timestamp + timeout, "the timeout restarts");
         assertEq(market.claimable(honest, ETH) + market.claimable(withholder, ETH), 0, "no stake back yet");
         assertEq(market.pendingBurn(ETH), 0, "nobody charged");
@@ -239,15 +245,16 @@ contract SecondRoundTest is CommitteeSuite {
     // ------------------------------------------------------------------ (d)
 
     /// @dev (d) Second-round reporters earn no fee. Committee 4: members 0 and 1 full, member 2
-    ///      partial, member 3 committed and never revealed (silent). Retry (cleared: member 2).
-    ///      Member 2 reports again (full); member 3, silent in the first round, copies member 0's
-    ///      public report. Both count toward the decision and the fee's divisor; neither is paid:
-    ///      their shares are burned, the two standing full reporters get fee/4 each.
+    ///      partial, member 3 silent (it never committed). Retry (cleared: member 2). Member 2
+    ///      reports again (full); member 3 copies member 0's public report. Both count toward the
+    ///      decision and the fee's divisor; neither is paid: their shares are burned, the two
+    ///      standing full reporters get fee/4 each. (A member that committed and did not reveal
+    ///      cannot copy: its commitment stands, test_a_commitment_left_unrevealed_...)
     function test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee() public {
         (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
         BatchReport[] memory reps = new BatchReport[](4);
         (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _full());
-        _round1(id, 15, 7, reps);
+        _round1(id, 7, 7, reps);
         vm.recordLogs();
         _settle(id, recs, reps, 7);
         _logged(BatchRetried.selector, id, 4);
@@ -398,8 +405,9 @@ contract SecondRoundTest is CommitteeSuite {
     /// @dev (h) A dishonest minority cannot use the retry to decide or to frame. Committee 3: D
     ///      (member 0) reports partial junk, honest H (member 1) is late (committed, did not
     ///      reveal), honest H2 (member 2) reports in full. Two reports, a split: a retry (cleared:
-    ///      D). Then H reports (no commitment) and D reports junk again, in full: H and H2 form the
-    ///      quorum, D is deviant, H2's standing report is not; H is not paid (second round).
+    ///      D; H's commitment stands). Then H reveals its commitment (a report without it is
+    ///      refused) and D reports junk again, in full: H and H2 form the quorum, D is deviant,
+    ///      H2's standing report is not; H is paid (its report was committed before any was public).
     function test_attack_a_dishonest_partial_member_cannot_use_the_retry_to_decide_or_frame() public {
         (uint256 id, SubmissionRecord[] memory recs) = _open(3, 1);
         BatchReport[] memory reps = new BatchReport[](3);
@@ -410,9 +418,11 @@ contract SecondRoundTest is CommitteeSuite {
         vm.recordLogs();
         _settle(id, recs, reps, 5);
         _logged(BatchRetried.selector, id, 1);
-        _assertRetried(id, 4);
+        _assertRetried(id, 4, 2);
         uint256[5] memory before = _stakes();
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[1]));
         _second(id, 0, 1, h);
+        _reveal(id, 0, 1, h);
         BatchReport memory junk = _rep([uint32(9_000), 9_000, 9_000], 9_500, [uint16(0), 0, 10_000], 9);
         _second(id, 0, 0, junk);
         reps[0] = junk;
@@ -425,7 +435,7 @@ contract SecondRoundTest is CommitteeSuite {
         assertEq(before[1] - afterStakes[1], 0, "nor the late honest member");
         uint256[5] memory f = _fees();
         assertGt(f[2], 0, "the standing honest report is paid");
-        assertEq(f[1], 0, "the second-round report is not");
+        assertEq(f[1], f[2], "and the late reveal of a first-round commitment");
         assertEq(f[0], 0, "D is not");
     }
 
@@ -632,5 +642,82 @@ contract SecondRoundTest is CommitteeSuite {
     /// @dev A report naming the honest vote with update 0 and the merged score `d` from 6,000 and 6,200.
     function _offset(int256 d) internal pure returns (BatchReport memory) {
         return _rep([uint32(uint256(6_000 + d)), 5_500, 5_000], uint32(uint256(6_200 + d)), [uint16(7_000), 3_000, 0], 2);
+    }
+
+    // ------------------------------------------------------------------ (l) silence (review of R7b, L1)
+
+    /// @dev Review of R7b, L1 (rules R7b, R12). Committee 3: members 0 and 1 reveal partial
+    ///      reports with different votes, member 2 commits and withholds its reveal. The retry is
+    ///      all-partial (nothing stands, a new commit phase). Before: it cleared every commitment,
+    ///      so member 2 abstained once the others committed again and was never charged when the
+    ///      batch then voided. Now its unrevealed commitment stands: it cannot abstain
+    ///      (CommittedAlready; once the others committed, the reveals are open: CommitClosed), and
+    ///      the void charges it one offence.
+    function test_attack_a_member_that_committed_and_never_revealed_cannot_abstain_after_an_all_partial_retry() public {
+        (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps) = _allPartialWithAnUnrevealedCommitment();
+        _commit(id, 0, 0, _full());
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommittedAlready.selector, id, 0, oracles[2]));
+        market.commitReport(id, 0, bytes32(0));
+        BatchReport memory other = _rep([uint32(7_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        _commit(id, 0, 1, other);
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommitClosed.selector, id, 0));
+        market.commitReport(id, 0, bytes32(0));
+        // members 0 and 1 disagree on update 0 (6,000 and 7,000): no majority, and no third round
+        _reveal(id, 0, 0, _full());
+        _reveal(id, 0, 1, other);
+        (reps[0], reps[1]) = (_full(), other);
+        uint256[5] memory before = _stakes();
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt); // member 2 never reveals
+        vm.recordLogs();
+        _settle(id, recs, reps, 3);
+        _logged(BatchVoided.selector, id, 2);
+        (, uint256 perOffence) = market.memberBond(id);
+        uint256[5] memory afterStakes = _stakes();
+        assertEq(before[2] - afterStakes[2], perOffence, "the withheld reveal is charged as silent");
+        assertEq(before[0] - afterStakes[0] + before[1] - afterStakes[1], 0, "the members that reported are not");
+    }
+
+    /// @dev The commitment left unrevealed in the first round stands through an all-partial retry:
+    ///      its member cannot report without it (RevealMismatch), and may reveal it once the
+    ///      reveals open (here: every member on duty committed, counting it); the report counts
+    ///      and is paid as any committed one (it was committed before any report was public).
+    function test_a_commitment_left_unrevealed_stands_through_the_retry_and_can_be_revealed() public {
+        (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps) = _allPartialWithAnUnrevealedCommitment();
+        _commit(id, 0, 0, _full());
+        _commit(id, 0, 1, _full());
+        BatchReport memory full = _full();
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[2]));
+        market.report(id, 0, full.scores, full.merged, bytes32(0));
+        for (uint256 i = 0; i < 3; ++i) _reveal(id, 0, i, full);
+        (reps[0], reps[1]) = (full, full);
+        _settle(id, recs, reps, 7);
+        assertEq(market.getBounty(id).versionCount, 1, "decided with the version");
+        uint256[5] memory f = _fees();
+        assertGt(f[2], 0, "the late reveal of a first-round commitment is paid");
+        assertEq(f[0], f[2], "as the others");
+        assertEq(f[1], f[2], "alike");
+    }
+
+    /// @dev Committee 3: members 0 and 1 reveal partial reports naming different votes, member 2
+    ///      commits to the full report and never reveals; settled at the timeout: an all-partial
+    ///      retry (cleared: 0 and 1), in which member 2's commitment stands.
+    function _allPartialWithAnUnrevealedCommitment()
+        internal
+        returns (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps)
+    {
+        (id, recs) = _open(3, 1);
+        reps = new BatchReport[](3);
+        reps[0] = _without1();
+        reps[1] = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[2] = _full();
+        _round1(id, 7, 3, reps); // member 2 commits, never reveals
+        vm.recordLogs();
+        _settle(id, recs, reps, 3);
+        _logged(BatchRetried.selector, id, 3);
+        _assertRetried(id, 0, 4); // all partial: nothing stands; member 2's commitment does
     }
 }
