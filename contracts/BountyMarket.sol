@@ -880,7 +880,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     /// @dev Rule R7b: no majority while some report is partial (st.partialMask: an UNAVAILABLE
     ///      submission score; an UNAVAILABLE merged score only once every median had its quorum,
     ///      as _vote sees it) and the batch had no second round: it gets one instead of a void. The partial reports are cleared, the full
-    ///      ones stand (and are the committed mask: a commitment is spent once revealed), the
+    ///      ones stand (with the commitments not revealed, the committed mask: a commitment is
+    ///      spent by its reveal, and a cleared one with it), the
     ///      timeout restarts now, `retried` marks the batch; the reportAndSettle sender's own full
     ///      report is stored so that it stands too. Nothing is paid or charged. Returns false
     ///      (void) when nothing is partial or the batch was retried already.
@@ -897,8 +898,11 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         uint256 cleared = _reportBits(mask, partials, 0);
         b.scoring = _stamp(st.scoring, SC_LAST_SETTLED);
         uint256 standing = mask & ~cleared;
-        // the reporter and committed masks := standing
-        b.status = (st.status & ~((0xffff << ST_REPORTED) | (0xffff << ST_COMMITTED))) | (standing << ST_REPORTED) | (standing << ST_COMMITTED);
+        // the reporter mask := standing; the committed mask := standing and the commitments not
+        // revealed (review of R7b, L1: a commitment is spent only by its reveal, so its member
+        // can neither abstain, R12, nor report without it, and is charged if silent): the
+        // cleared reporters' bits go, the rest stay
+        b.status = (st.status & ~((0xffff << ST_REPORTED) | (cleared << ST_COMMITTED))) | (standing << ST_REPORTED);
         uint256 id = st.bountyId;
         uint256 own = st.own;
         uint256 digest = st.ownReport;
@@ -940,8 +944,9 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @dev Pass 1: the median of the reported keys per submission (RewardMath.median: the
-    ///      middle one, or for an even count the midpoint of the two middle ones), the
-    ///      reporters that lie further than the tolerance from one (bit r = the r-th report),
+    ///      middle one, or for an even count the midpoint of the two middle ones), the deviant
+    ///      reporters (R7: off the median, further than the tolerance or of the other validity,
+    ///      and for an even count off both middle keys too; bit r = the r-th report),
     ///      and whether a quorum of reports lies within the tolerance of every median (else
     ///      st.noMajority); then the vote and the merged model's median (_vote, medians[n]).
     ///      Rule R7a: a report's UNAVAILABLE (2^32 - 2) is no key: each median, deviance and
@@ -1032,9 +1037,18 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
                     for { let r := 0 } lt(r, mload(lanes)) { r := add(r, 1) } {
                         let k := keyAt(add(mload(add(lanes, shl(5, add(r, 1)))), shl(2, i)), and(kx, 0xffffffff))
                         if eq(k, shr(32, kx)) { continue }
+                        // agreement: with the median; deviance (R7): off it and off both middle
+                        // keys sorted[(a - 1) / 2] <= sorted[a / 2] (both the median for an odd
+                        // count); a key off both lies outside them (they are adjacent in the order)
                         let d := deviant(k, med, and(acc, 0xffffffff))
-                        acc := or(acc, shl(add(64, r), d))
                         agree := add(agree, iszero(d))
+                        if d {
+                            d := and(
+                                deviant(k, mload(add(mload(0x40), shl(5, shr(1, sub(a, 1))))), and(acc, 0xffffffff)),
+                                deviant(k, mload(add(mload(0x40), shl(5, half))), and(acc, 0xffffffff))
+                            )
+                        }
+                        acc := or(acc, shl(add(64, r), d))
                     }
                     // fewer than a quorum of the available reports within tolerance: no decision
                     // (bit 128); so also when fewer than a quorum are available
@@ -1108,7 +1122,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
     }
 
     /// @dev The merged model's median over the reports in `same` (those naming the agreed vote,
-    ///      rule R7a), its deviants (into st.deviantMask) and whether a quorum of them agrees
+    ///      rule R7a), its deviants (into st.deviantMask; R7, as in _mediansAny: off the median
+    ///      and off both middle keys) and whether a quorum of them agrees
     ///      with it (else st.noMajority). As _mediansAny does for a submission: the keys
     ///      (key(s) = (s ^ kx) + (kx == 0) mod 2^32) sorted into scratch memory, RewardMath.median.
     function _mergedMedian(Settlement memory st, uint256 same) private pure returns (uint256 med) {
@@ -1121,6 +1136,10 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         assembly ("memory-safe") {
             function keyAt(at, x) -> k {
                 k := and(add(xor(shr(224, calldataload(at)), x), iszero(x)), 0xffffffff)
+            }
+            // deviant: beyond the tolerance, or invalid where m is not (or the reverse)
+            function deviant(k, m, t) -> d {
+                d := or(or(gt(k, add(m, t)), gt(m, add(k, t))), xor(iszero(k), iszero(m)))
             }
             let base := mload(0x40) // scratch: the sorted keys, past the free memory pointer
             let a := 0
@@ -1138,19 +1157,23 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
             }
             // med = a % 2 == 1 ? sorted[a / 2]
             //     : (sorted[a / 2 - 1] == 0 ? 0 : (sorted[a / 2 - 1] + sorted[a / 2]) / 2)
+            // and the middle keys lo = sorted[(a - 1) / 2] <= hi = sorted[a / 2]
             let half := shr(1, a)
-            med := mload(add(base, shl(5, half)))
+            let hi := mload(add(base, shl(5, half)))
+            let lo := hi
+            med := hi
             if iszero(and(a, 1)) {
-                let lo := mload(add(base, shl(5, sub(half, 1))))
-                med := mul(iszero(iszero(lo)), shr(1, add(lo, med)))
+                lo := mload(add(base, shl(5, sub(half, 1))))
+                med := mul(iszero(iszero(lo)), shr(1, add(lo, hi)))
             }
             for { let q := 0 } lt(q, mload(keys)) { q := add(q, 1) } {
                 if iszero(and(shr(q, same), 1)) { continue }
                 let k := keyAt(add(mload(add(keys, shl(5, add(q, 1)))), slot), kx)
-                // deviant: beyond the tolerance, or invalid where the median is not (or the reverse)
-                let d := or(or(gt(k, add(med, tol)), gt(med, add(k, tol))), xor(iszero(k), iszero(med)))
-                deviants := or(deviants, shl(q, d))
+                // agreement: with the median; deviance (R7): from both middle keys
+                let d := deviant(k, med, tol)
                 agree := add(agree, iszero(d))
+                if d { d := and(deviant(k, lo, tol), deviant(k, hi, tol)) }
+                deviants := or(deviants, shl(q, d))
             }
         }
         st.deviantMask |= deviants;

@@ -70,6 +70,8 @@ __all__ = [
     "agreeing",
     "quorum",
     "is_deviant",
+    "middle_keys",
+    "deviates",
     "target_reached",
     "baseline_score",
     "baseline_agreed",
@@ -318,6 +320,30 @@ def median(keys: Iterable[int]) -> int:
         return ks[m // 2]
     lo, hi = ks[m // 2 - 1], ks[m // 2]
     return 0 if lo == 0 else (lo + hi) // 2
+
+
+def middle_keys(keys: Iterable[int]) -> tuple[int, int]:
+    """The two middle keys `lo <= hi` of the keys sorted ascending (both the middle key of an odd
+    count): the interval an even count's deviance is judged against (rule R7, `deviant`)."""
+    ks = sorted(keys)
+    if not ks:
+        raise ProtocolError("the median of no reports is undefined")
+    return ks[(len(ks) - 1) // 2], ks[len(ks) // 2]
+
+
+def deviates(k: int, keys: Sequence[int], tolerance: int) -> bool:
+    """Is the report with key `k`, one of `keys` (the reports on one median), deviant (rule R7)?
+    Off both middle keys `lo <= hi` (`is_deviant`: further than `tolerance`, or of the other
+    validity) and outside [lo, hi]; for an odd count (lo == hi == the median) the same as
+    `is_deviant(k, median(keys), tolerance)`. Agreement (R4's quorum, `agreeing`) stays with the
+    median itself. Why the interval (review of R7b, F1): against the midpoint of an even count,
+    two honest keys `tolerance - 2` apart and two dishonest ones placed beyond the higher made
+    the lower honest key deviant; now an honest report is never deviant when the honest reports
+    are at least half of the keys and within the tolerance of one another (then lo <= the
+    highest honest key and hi >= the lowest, so each honest key is within the tolerance of lo
+    or hi, or lies between them)."""
+    lo, hi = middle_keys(keys)
+    return is_deviant(k, lo, tolerance) and is_deviant(k, hi, tolerance) and (k < lo or k > hi)
 
 
 def agreeing(keys: Iterable[int], med: int, tolerance: int) -> int:
@@ -906,7 +932,7 @@ def decide_batch(
         med = median(keys)
         medians.append(med)
         for r, k in given:
-            if is_deviant(k, med, terms.tolerance):
+            if deviates(k, keys, terms.tolerance):
                 deviant[r] = True
         if agreeing(keys, med, terms.tolerance) < q:
             no_majority = True
@@ -940,7 +966,7 @@ def decide_batch(
             keys = [key(merged_scores[r], higher) for r in same]
             merged_median = median(keys)
             for r, k in zip(same, keys):
-                if is_deviant(k, merged_median, terms.tolerance):
+                if deviates(k, keys, terms.tolerance):
                     deviant[r] = True
             if agreeing(keys, merged_median, terms.tolerance) < q:
                 no_majority = True

@@ -1,12 +1,11 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, Vm, console} from "./utils/Test.sol";
+import {Vm, console} from "./utils/Test.sol";
 import {MarketModel} from "./utils/MarketModel.sol";
-import {MarketSetup} from "./utils/MarketSetup.sol";
-import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
+import {MarketSetup, CommitteeSuite} from "./utils/MarketSetup.sol";
 import {SEED_OFFSET} from "../../interfaces/IOracleRegistry.sol";
-import {IBountyMarket, IBountyMarketTypes, IBountyMarketEvents, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
+import {IBountyMarketEvents, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Silence an honest member could not avoid, charged on a void someone else engineers
 ///      (issue 14, items 1 and 5). Rule R12: an abstention (a zero commitment) once a quorum
@@ -14,20 +13,11 @@ import {IBountyMarket, IBountyMarketTypes, IBountyMarketEvents, IBountyMarketErr
 ///      standing sit-out. Proofs of concept: the R11 review's F3 (/work/notes/s9_R11Review.t.sol)
 ///      and the second draw review's E (/work/notes/s8/ReviewDraw2.t.sol), inverted: each attack
 ///      test asserts that the honest member pays nothing.
-contract AbstentionTest is Test, IBountyMarketTypes {
-    address internal constant ETH = address(0);
-
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xA11CE);
+contract AbstentionTest is CommitteeSuite {
     address internal contributor = address(0xC0);
-    address[] internal oracles;
 
-    function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        oracles = MarketSetup.stakeOracles(registry, 5);
+    function setUp() public override {
+        super.setUp();
         vm.deal(contributor, 1_000 ether);
     }
 
@@ -37,27 +27,7 @@ contract AbstentionTest is Test, IBountyMarketTypes {
     ///      first `baseliners` report the baseline 5,000 (then settled at the timeout if fewer
     ///      than all).
     function _open(uint256 size, uint256 baseliners) internal returns (uint256 id) {
-        address[] memory c = new address[](size);
-        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
-        BountyParams memory p = MarketSetup.params(ETH, c);
-        p.batchSize = 2;
-        p.maxBatches = 20;
-        uint256 total = MarketSetup.escrow(p);
-        vm.deal(requester, total);
-        vm.prank(requester);
-        id = market.createBounty{value: total}(p);
-        for (uint256 i = 0; i < size; ++i) {
-            vm.prank(c[i]);
-            market.joinCommittee(id);
-        }
-        for (uint256 i = 0; i < baseliners; ++i) {
-            vm.prank(c[i]);
-            market.reportBaseline(id, 5_000);
-        }
-        if (baseliners < size) {
-            vm.warp(block.timestamp + p.scoringTimeout);
-            market.settleBaseline(id);
-        }
+        (id,) = _openCommittee(size, 2, baseliners);
     }
 
     function _fill(uint256 id, uint256 batch) internal returns (SubmissionRecord[] memory recs) {

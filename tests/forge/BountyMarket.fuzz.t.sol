@@ -404,6 +404,47 @@ contract BountyMarketFuzzTest is Test, IBountyMarketTypes {
         _settleAndCheck(r, out);
     }
 
+    /// @dev Rule R7's interval (review of R7b, F1): a committee of 4 (an even count) with spread
+    ///      keys. Per submission two reports lie within the tolerance of each other and the other
+    ///      two up to twice the tolerance beyond, on one side, so that a key off the midpoint may
+    ///      lie within the tolerance of a middle key; every payout, burn, fee and oracle slash must
+    ///      be the reference model's (deviant only off both middle keys).
+    function testFuzz_r7_an_even_committee_with_spread_keys_settles_as_the_rules_say(uint256 seed) public {
+        Round memory r;
+        r.m = 4;
+        r.n = 1 + (seed % 4);
+        r.tok = ETH;
+        BountyParams memory p = MarketSetup.params(ETH, _committee(4));
+        p.higherIsBetter = (seed >> 8) % 2 == 0;
+        p.target = p.higherIsBetter ? 9_000 : 1_000;
+        p.batchSize = uint16(r.n);
+        p.maxBatches = 2;
+        p.tolerance = uint32(1 + (seed >> 16) % 40);
+        r.xs = p.curveX;
+        r.ys = p.curveY;
+        r.id = _openWithBaseline(p, 5_000);
+        r.records = new SubmissionRecord[](r.n);
+        for (uint256 i = 0; i < r.n; ++i) r.records[i] = _submit(r.id, contributors[i % contributors.length], i);
+        r.reports = new BatchReport[](4);
+        r.scoreBytes = new bytes[](4);
+        uint256 tol = p.tolerance;
+        bool up = (seed >> 24) % 2 == 0;
+        for (uint256 o = 0; o < 4; ++o) {
+            uint32[] memory s = new uint32[](r.n);
+            for (uint256 i = 0; i < r.n; ++i) {
+                // truths 300 apart: every report merges the same best update (one vote)
+                uint256 truth = 4_000 + 300 * i + _rand(seed, 10 + i) % 100;
+                uint256 x = _rand(seed, 100 + 16 * i + o);
+                uint256 d = o < 2 ? x % (tol + 1) : x % (2 * tol + 3);
+                s[i] = uint32(up ? truth + d : truth - d);
+            }
+            r.reports[o] = _report(r.id, 0, s);
+            r.scoreBytes[o] = r.reports[o].scores;
+        }
+        _send(r.id, 0, r.reports);
+        _settleAndCheck(r, _expected(r, p));
+    }
+
     /// @dev Oracle o's scores. Per submission a truth: invalid (1/8), on a boundary (3/8, or all
     ///      of a third of the batches: exactly the head, one unit better, exactly `margin` worse or
     ///      one unit beyond it; boundary values repeat across submissions, so medians tie), or

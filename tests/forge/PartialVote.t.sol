@@ -1,11 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test} from "./utils/Test.sol";
-import {MarketModel} from "./utils/MarketModel.sol";
-import {MarketSetup} from "./utils/MarketSetup.sol";
-import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
-import {IBountyMarket, IBountyMarketTypes} from "../../interfaces/IBountyMarket.sol";
+import {MarketSetup, CommitteeSuite} from "./utils/MarketSetup.sol";
 
 /// @dev Rule R7a's partial vote (review 12, finding A; issue 14). A partial report (some
 ///      update UNAVAILABLE) votes over what it fetched: it merges the updates it scored, gives
@@ -15,23 +11,15 @@ import {IBountyMarket, IBountyMarketTypes} from "../../interfaces/IBountyMarket.
 ///      `test_attack_A_...`) is inverted: each attack test asserts what the attacker no longer
 ///      gets. Committee oracles[0..size-1], a batch of 3: update 0 an honest contributor's,
 ///      updates 1 and 2 the attacker's; the head is 5,000.
-contract PartialVoteTest is Test, IBountyMarketTypes {
-    address internal constant ETH = address(0);
+contract PartialVoteTest is CommitteeSuite {
     uint32 internal constant UNAV = type(uint32).max - 1;
     uint32 internal constant INV = type(uint32).max;
 
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xA11CE);
     address internal honest = address(0xC0);
     address internal attacker = address(0xBAD);
-    address[] internal oracles;
 
-    function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        oracles = MarketSetup.stakeOracles(registry, 5);
+    function setUp() public override {
+        super.setUp();
         vm.deal(honest, 1_000 ether);
         vm.deal(attacker, 1_000 ether);
     }
@@ -44,30 +32,7 @@ contract PartialVoteTest is Test, IBountyMarketTypes {
     }
 
     function _open(uint256 size) internal returns (uint256 id) {
-        address[] memory c = new address[](size);
-        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
-        BountyParams memory p = MarketSetup.params(ETH, c);
-        p.batchSize = 3;
-        p.maxBatches = 20;
-        uint256 total = MarketSetup.escrow(p);
-        vm.deal(requester, total);
-        vm.prank(requester);
-        id = market.createBounty{value: total}(p);
-        MarketSetup.joinAndReportBaseline(market, id, c, 5_000);
-    }
-
-    /// @dev A report of the batch of 3: its scores, its merged model's score, its shares and the
-    ///      merged CID (tag 0: the zero CID, for a vote that merges nothing).
-    function _rep(uint32[3] memory s, uint32 merged, uint16[3] memory sh, uint256 cidTag)
-        internal
-        pure
-        returns (BatchReport memory)
-    {
-        uint32[] memory scores = new uint32[](3);
-        uint16[] memory shares = new uint16[](3);
-        for (uint256 i = 0; i < 3; ++i) (scores[i], shares[i]) = (s[i], sh[i]);
-        Cid memory cid = cidTag == 0 ? Cid(bytes32(0), 0) : MarketSetup.cid("merged", cidTag);
-        return BatchReport(MarketModel.encode(scores, merged, shares), cid);
+        (id,) = _openCommittee(size, 3, size);
     }
 
     /// @dev Committee of `size`; update 0 by the honest contributor, 1 and 2 by the attacker;

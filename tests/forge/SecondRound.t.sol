@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
-import {Test, Vm} from "./utils/Test.sol";
-import {MarketModel} from "./utils/MarketModel.sol";
-import {MarketSetup} from "./utils/MarketSetup.sol";
-import {OracleRegistry} from "../../contracts/OracleRegistry.sol";
-import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
+import {Vm} from "./utils/Test.sol";
+import {MarketSetup, CommitteeSuite} from "./utils/MarketSetup.sol";
+import {IBountyMarketErrors} from "../../interfaces/IBountyMarket.sol";
 
 /// @dev Rule R7b, a second round (SECURITY R15-2/3, /work/notes/retry_design.md). A batch whose
 ///      vote splits (or some median lacks a quorum) while some report is partial is not voided
@@ -14,27 +12,19 @@ import {IBountyMarket, IBountyMarketTypes, IBountyMarketErrors} from "../../inte
 ///      them). At most one retry per batch; second-round reports earn no fee. Committee
 ///      oracles[0..size-1], a batch of 3: update 0 an honest contributor's (6,000), updates 1 and
 ///      2 the withholding contributor's; the head is 5,000.
-contract SecondRoundTest is Test, IBountyMarketTypes {
+contract SecondRoundTest is CommitteeSuite {
     event BatchRetried(uint256 indexed bountyId, uint256 indexed batch, uint16 cleared);
     event BatchVoided(uint256 indexed bountyId, uint256 indexed batch, uint256 reports);
 
-    address internal constant ETH = address(0);
     uint32 internal constant UNAV = type(uint32).max - 1;
 
-    IBountyMarket internal market;
-    OracleRegistry internal registry;
-    address internal requester = address(0xA11CE);
     address internal honest = address(0xC0);
     address internal withholder = address(0xBAD);
-    address[] internal oracles;
     uint256 internal stake;
     uint256 internal timeout;
 
-    function setUp() public {
-        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
-        market = d.market;
-        registry = d.registry;
-        oracles = MarketSetup.stakeOracles(registry, 5);
+    function setUp() public override {
+        super.setUp();
         vm.deal(honest, 1_000 ether);
         vm.deal(withholder, 1_000 ether);
     }
@@ -45,16 +35,8 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     ///      update 0 by the honest contributor, 1 and 2 by the withholder. Returns the records
     ///      of batch 0 (batch b's updates are tagged 3b + i).
     function _open(uint256 size, uint256 batches) internal returns (uint256 id, SubmissionRecord[] memory recs) {
-        address[] memory c = new address[](size);
-        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
-        BountyParams memory p = MarketSetup.params(ETH, c);
-        p.batchSize = 3;
-        p.maxBatches = 20;
-        uint256 total = MarketSetup.escrow(p);
-        vm.deal(requester, total);
-        vm.prank(requester);
-        id = market.createBounty{value: total}(p);
-        MarketSetup.joinAndReportBaseline(market, id, c, 5_000);
+        BountyParams memory p;
+        (id, p) = _openCommittee(size, 3, size);
         stake = p.stake;
         timeout = p.scoringTimeout;
         for (uint256 b = 0; b < batches; ++b) {
@@ -71,19 +53,6 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
             vm.prank(who);
             market.submitUpdate{value: stake}(id, recs[i].baseVersion, recs[i].update);
         }
-    }
-
-    /// @dev A report of a batch of 3 (PartialVote's): scores, merged score, shares, merged CID tag.
-    function _rep(uint32[3] memory s, uint32 merged, uint16[3] memory sh, uint256 cidTag)
-        internal
-        pure
-        returns (BatchReport memory)
-    {
-        uint32[] memory scores = new uint32[](3);
-        uint16[] memory shares = new uint16[](3);
-        for (uint256 i = 0; i < 3; ++i) (scores[i], shares[i]) = (s[i], sh[i]);
-        Cid memory cid = cidTag == 0 ? Cid(bytes32(0), 0) : MarketSetup.cid("merged", cidTag);
-        return BatchReport(MarketModel.encode(scores, merged, shares), cid);
     }
 
     /// @dev The full honest report: updates 0 (6,000) and 1 (5,500) merged, 2 junk at the head.
@@ -166,12 +135,18 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     /// @dev After a retry: the batch is still the next, nothing was paid, the standing reports
     ///      and commitments are `standing`, and the timeout runs from now.
     function _assertRetried(uint256 id, uint256 standing) internal view {
+        _assertRetried(id, standing, 0);
+    }
+
+    /// @dev As _assertRetried(id, standing), with `unrevealed` the members that committed in the
+    ///      first round and did not reveal: their commitments stand too (R7b, review of R7b L1).
+    function _assertRetried(uint256 id, uint256 standing, uint256 unrevealed) internal view {
         assertEq(market.getBounty(id).nextBatch, 0, "the batch is still the next to decide");
         assertEq(market.getBounty(id).versionCount, 0, "no version yet");
         (,, uint16 reported,,, uint256 timeoutAt) = market.getBatch(id, 0);
         assertEq(reported, standing, "the full reports stand, the partial ones are cleared");
         (uint16 committed,,) = market.getCommits(id, 0);
-        assertEq(committed, standing, "committed: exactly the standing reports");
+        assertEq(committed, standing | unrevealed, "committed: the standing reports and the unrevealed commitments");
         assertEq(timeoutAt, block.timestamp + timeout, "the timeout restarts");
         assertEq(market.claimable(honest, ETH) + market.claimable(withholder, ETH), 0, "no stake back yet");
         assertEq(market.pendingBurn(ETH), 0, "nobody charged");
@@ -270,15 +245,16 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     // ------------------------------------------------------------------ (d)
 
     /// @dev (d) Second-round reporters earn no fee. Committee 4: members 0 and 1 full, member 2
-    ///      partial, member 3 committed and never revealed (silent). Retry (cleared: member 2).
-    ///      Member 2 reports again (full); member 3, silent in the first round, copies member 0's
-    ///      public report. Both count toward the decision and the fee's divisor; neither is paid:
-    ///      their shares are burned, the two standing full reporters get fee/4 each.
+    ///      partial, member 3 silent (it never committed). Retry (cleared: member 2). Member 2
+    ///      reports again (full); member 3 copies member 0's public report. Both count toward the
+    ///      decision and the fee's divisor; neither is paid: their shares are burned, the two
+    ///      standing full reporters get fee/4 each. (A member that committed and did not reveal
+    ///      cannot copy: its commitment stands, test_a_commitment_left_unrevealed_...)
     function test_attack_a_copy_of_a_public_report_in_the_second_round_earns_no_fee() public {
         (uint256 id, SubmissionRecord[] memory recs) = _open(4, 1);
         BatchReport[] memory reps = new BatchReport[](4);
         (reps[0], reps[1], reps[2], reps[3]) = (_full(), _full(), _without1(), _full());
-        _round1(id, 15, 7, reps);
+        _round1(id, 7, 7, reps);
         vm.recordLogs();
         _settle(id, recs, reps, 7);
         _logged(BatchRetried.selector, id, 4);
@@ -429,8 +405,9 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
     /// @dev (h) A dishonest minority cannot use the retry to decide or to frame. Committee 3: D
     ///      (member 0) reports partial junk, honest H (member 1) is late (committed, did not
     ///      reveal), honest H2 (member 2) reports in full. Two reports, a split: a retry (cleared:
-    ///      D). Then H reports (no commitment) and D reports junk again, in full: H and H2 form the
-    ///      quorum, D is deviant, H2's standing report is not; H is not paid (second round).
+    ///      D; H's commitment stands). Then H reveals its commitment (a report without it is
+    ///      refused) and D reports junk again, in full: H and H2 form the quorum, D is deviant,
+    ///      H2's standing report is not; H is paid (its report was committed before any was public).
     function test_attack_a_dishonest_partial_member_cannot_use_the_retry_to_decide_or_frame() public {
         (uint256 id, SubmissionRecord[] memory recs) = _open(3, 1);
         BatchReport[] memory reps = new BatchReport[](3);
@@ -441,9 +418,11 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
         vm.recordLogs();
         _settle(id, recs, reps, 5);
         _logged(BatchRetried.selector, id, 1);
-        _assertRetried(id, 4);
+        _assertRetried(id, 4, 2);
         uint256[5] memory before = _stakes();
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[1]));
         _second(id, 0, 1, h);
+        _reveal(id, 0, 1, h);
         BatchReport memory junk = _rep([uint32(9_000), 9_000, 9_000], 9_500, [uint16(0), 0, 10_000], 9);
         _second(id, 0, 0, junk);
         reps[0] = junk;
@@ -456,7 +435,7 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
         assertEq(before[1] - afterStakes[1], 0, "nor the late honest member");
         uint256[5] memory f = _fees();
         assertGt(f[2], 0, "the standing honest report is paid");
-        assertEq(f[1], 0, "the second-round report is not");
+        assertEq(f[1], f[2], "and the late reveal of a first-round commitment");
         assertEq(f[0], 0, "D is not");
     }
 
@@ -541,5 +520,204 @@ contract SecondRoundTest is Test, IBountyMarketTypes {
         assertEq(f[0] + f[1] + f[2], 0, "the partial reports are not paid");
         assertEq(market.pendingBurn(ETH), 3 * share + stake / 2, "their shares are burned, with half the junk's stake");
         assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
+    }
+
+    // ------------------------------------------------------------------ (k) framing (review of R7b, F1)
+
+    /// @dev Review of R7b, F1 (rule R7: an even count's deviance against its two middle keys).
+    ///      Committee 5, d = 2 = n - q. Honest members 0 and 1 report in time, full, within
+    ///      tolerance of each other (update 0: 6,000 and 6,003; tolerance 5); honest member 2 is
+    ///      offline. The dishonest members 3 and 4 reveal partial junk in round 1 to get the retry,
+    ///      then report without a commitment after seeing both honest reports, update 0 at 6,013.
+    ///      Four keys: the midpoint 6,008 is 8 from member 0's 6,000. Before: member 0 deviant and
+    ///      slashed, the decision stood. Now member 0 lies within the tolerance of the lower middle
+    ///      key (6,003): not deviant, not slashed, and paid as a non-deviant committed report (the
+    ///      decision stands: a quorum agrees with the midpoint, as before).
+    function test_attack_cleared_members_frame_an_honest_member_after_seeing_every_reveal() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2); // honest
+        reps[1] = _rep([uint32(6_003), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2); // honest
+        reps[2] = _full(); // honest, offline: never commits
+        reps[3] = _without1(); // dishonest, partial on purpose
+        reps[4] = _without1();
+        _round1(id, 27, 27, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 27);
+        _logged(BatchRetried.selector, id, 24); // the dishonest pair cleared
+        _assertRetried(id, 3);
+
+        BatchReport memory frame = _rep([uint32(6_013), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        _second(id, 0, 3, frame);
+        _second(id, 0, 4, frame);
+        (reps[3], reps[4]) = (frame, frame);
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt);
+        uint256[5] memory before = _stakes();
+        _settle(id, recs, reps, 27);
+        assertEq(market.getBounty(id).nextBatch, 1, "decided");
+        assertEq(market.getBounty(id).versionCount, 1, "with the honest vote");
+        uint256[5] memory afterStakes = _stakes();
+        for (uint256 i = 0; i < 5; ++i) assertEq(afterStakes[i], before[i], "nobody slashed: honest member 0 is not framed");
+        uint256 fee = market.getBounty(id).oracleFeePerBatch;
+        uint256[5] memory f = _fees();
+        assertEq(f[0], fee / 4, "honest member 0 is paid as a non-deviant committed report");
+        assertEq(f[1], fee / 4, "as member 1");
+        assertEq(f[3] + f[4], 0, "the uncommitted pair is not");
+    }
+
+    /// @dev F1 on the merged score: nobody offline, honest member 2 cannot fetch update 1 in either
+    ///      round (R7b's residual) and is partial both times. Honest members 0 and 1 score the
+    ///      merged model 6,200 and 6,203; the pair, partial with junk in round 1 and cleared, names
+    ///      the honest vote in round 2 with the merged model at 6,213. Four reports on the merged
+    ///      median: midpoint 6,208. Before: member 0 deviant and slashed. Now: not deviant.
+    function test_attack_cleared_members_frame_an_honest_member_on_the_merged_score() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[1] = _rep([uint32(6_000), 5_500, 5_000], 6_203, [uint16(7_000), 3_000, 0], 2);
+        reps[2] = _without1(); // honest, partial
+        BatchReport memory junk = _rep([uint32(5_000), 5_000, UNAV], 5_000, [uint16(0), 0, 0], 7);
+        (reps[3], reps[4]) = (junk, junk);
+        _round1(id, 31, 31, reps);
+        vm.recordLogs();
+        _settle(id, recs, reps, 31);
+        _logged(BatchRetried.selector, id, 28); // members 2, 3, 4 cleared
+        _assertRetried(id, 3);
+        _second(id, 0, 2, _without1()); // the honest node reports again, still partial
+        BatchReport memory frame = _rep([uint32(6_000), 5_500, 5_000], 6_213, [uint16(7_000), 3_000, 0], 2);
+        _second(id, 0, 3, frame);
+        _second(id, 0, 4, frame);
+        (reps[3], reps[4]) = (frame, frame);
+        uint256[5] memory before = _stakes();
+        _settle(id, recs, reps, 31); // every member reported: at once
+        assertEq(market.getBounty(id).versionCount, 1, "decided with the honest vote");
+        assertEq(market.getBounty(id).headScore, 6_208, "at the merged median, within the tolerance of an honest score");
+        uint256[5] memory afterStakes = _stakes();
+        for (uint256 i = 0; i < 5; ++i) assertEq(afterStakes[i], before[i], "nobody slashed: honest member 0 is not framed");
+        assertGt(_fees()[0], 0, "honest member 0 is paid");
+    }
+
+    /// @dev The boundary of R7's interval rule: the honest reports are exactly half of the reports
+    ///      on each median (committee 5, members 0 and 1 honest, member 2 offline, 3 and 4
+    ///      dishonest, all committed in the first round), and as far apart as the tolerance allows
+    ///      (6,000 and 6,005; merged 6,200 and 6,205). Wherever the dishonest pair puts update 0 and
+    ///      the merged score (the same offset on both), no honest member is ever deviant; a
+    ///      dishonest key further than the tolerance from both middle keys still is.
+    function test_half_the_reports_honest_within_tolerance_are_never_framed() public {
+        (uint256 id, SubmissionRecord[] memory recs) = _open(5, 1);
+        int256[13] memory at = [int256(-15), -10, -6, -5, -1, 0, 3, 5, 6, 10, 11, 15, 20];
+        BatchReport[] memory reps = new BatchReport[](5);
+        reps[0] = _rep([uint32(6_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[1] = _rep([uint32(6_005), 5_500, 5_000], 6_205, [uint16(7_000), 3_000, 0], 2);
+        uint256 snap = vm.snapshotState();
+        uint256 decided = 0;
+        for (uint256 x = 0; x < at.length; ++x) {
+            for (uint256 y = x; y < at.length; ++y) {
+                reps[3] = _offset(at[x]);
+                reps[4] = _offset(at[y]);
+                _round1(id, 27, 27, reps);
+                uint256[5] memory before = _stakes();
+                _settle(id, recs, reps, 27);
+                uint256[5] memory afterStakes = _stakes();
+                assertEq(afterStakes[0], before[0], "honest member 0 is never deviant");
+                assertEq(afterStakes[1], before[1], "honest member 1 is never deviant");
+                if (market.getBounty(id).versionCount == 1) ++decided;
+                vm.revertToState(snap);
+            }
+        }
+        assertGt(decided, 40, "most placements are decided (the rule is exercised, not voided)");
+        // a key beyond the tolerance of both middle keys is deviant: 6,000, 6,000, 6,005, 6,030
+        reps[3] = _offset(0);
+        reps[4] = _offset(30);
+        _round1(id, 27, 27, reps);
+        uint256[5] memory b = _stakes();
+        _settle(id, recs, reps, 27);
+        uint256[5] memory a = _stakes();
+        (, uint256 perOffence) = market.memberBond(id);
+        assertEq(b[4] - a[4], perOffence, "the outlier is deviant");
+        assertEq(b[0] + b[1] + b[3], a[0] + a[1] + a[3], "nobody else");
+    }
+
+    /// @dev A report naming the honest vote with update 0 and the merged score `d` from 6,000 and 6,200.
+    function _offset(int256 d) internal pure returns (BatchReport memory) {
+        return _rep([uint32(uint256(6_000 + d)), 5_500, 5_000], uint32(uint256(6_200 + d)), [uint16(7_000), 3_000, 0], 2);
+    }
+
+    // ------------------------------------------------------------------ (l) silence (review of R7b, L1)
+
+    /// @dev Review of R7b, L1 (rules R7b, R12). Committee 3: members 0 and 1 reveal partial
+    ///      reports with different votes, member 2 commits and withholds its reveal. The retry is
+    ///      all-partial (nothing stands, a new commit phase). Before: it cleared every commitment,
+    ///      so member 2 abstained once the others committed again and was never charged when the
+    ///      batch then voided. Now its unrevealed commitment stands: it cannot abstain
+    ///      (CommittedAlready; once the others committed, the reveals are open: CommitClosed), and
+    ///      the void charges it one offence.
+    function test_attack_a_member_that_committed_and_never_revealed_cannot_abstain_after_an_all_partial_retry() public {
+        (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps) = _allPartialWithAnUnrevealedCommitment();
+        _commit(id, 0, 0, _full());
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommittedAlready.selector, id, 0, oracles[2]));
+        market.commitReport(id, 0, bytes32(0));
+        BatchReport memory other = _rep([uint32(7_000), 5_500, 5_000], 6_200, [uint16(7_000), 3_000, 0], 2);
+        _commit(id, 0, 1, other);
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.CommitClosed.selector, id, 0));
+        market.commitReport(id, 0, bytes32(0));
+        // members 0 and 1 disagree on update 0 (6,000 and 7,000): no majority, and no third round
+        _reveal(id, 0, 0, _full());
+        _reveal(id, 0, 1, other);
+        (reps[0], reps[1]) = (_full(), other);
+        uint256[5] memory before = _stakes();
+        (,,,,, uint256 timeoutAt) = market.getBatch(id, 0);
+        vm.warp(timeoutAt); // member 2 never reveals
+        vm.recordLogs();
+        _settle(id, recs, reps, 3);
+        _logged(BatchVoided.selector, id, 2);
+        (, uint256 perOffence) = market.memberBond(id);
+        uint256[5] memory afterStakes = _stakes();
+        assertEq(before[2] - afterStakes[2], perOffence, "the withheld reveal is charged as silent");
+        assertEq(before[0] - afterStakes[0] + before[1] - afterStakes[1], 0, "the members that reported are not");
+    }
+
+    /// @dev The commitment left unrevealed in the first round stands through an all-partial retry:
+    ///      its member cannot report without it (RevealMismatch), and may reveal it once the
+    ///      reveals open (here: every member on duty committed, counting it); the report counts
+    ///      and is paid as any committed one (it was committed before any report was public).
+    function test_a_commitment_left_unrevealed_stands_through_the_retry_and_can_be_revealed() public {
+        (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps) = _allPartialWithAnUnrevealedCommitment();
+        _commit(id, 0, 0, _full());
+        _commit(id, 0, 1, _full());
+        BatchReport memory full = _full();
+        vm.prank(oracles[2]);
+        vm.expectRevert(abi.encodeWithSelector(IBountyMarketErrors.RevealMismatch.selector, id, 0, oracles[2]));
+        market.report(id, 0, full.scores, full.merged, bytes32(0));
+        for (uint256 i = 0; i < 3; ++i) _reveal(id, 0, i, full);
+        (reps[0], reps[1]) = (full, full);
+        _settle(id, recs, reps, 7);
+        assertEq(market.getBounty(id).versionCount, 1, "decided with the version");
+        uint256[5] memory f = _fees();
+        assertGt(f[2], 0, "the late reveal of a first-round commitment is paid");
+        assertEq(f[0], f[2], "as the others");
+        assertEq(f[1], f[2], "alike");
+    }
+
+    /// @dev Committee 3: members 0 and 1 reveal partial reports naming different votes, member 2
+    ///      commits to the full report and never reveals; settled at the timeout: an all-partial
+    ///      retry (cleared: 0 and 1), in which member 2's commitment stands.
+    function _allPartialWithAnUnrevealedCommitment()
+        internal
+        returns (uint256 id, SubmissionRecord[] memory recs, BatchReport[] memory reps)
+    {
+        (id, recs) = _open(3, 1);
+        reps = new BatchReport[](3);
+        reps[0] = _without1();
+        reps[1] = _rep([uint32(6_000), 5_500, UNAV], 6_200, [uint16(7_000), 3_000, 0], 2);
+        reps[2] = _full();
+        _round1(id, 7, 3, reps); // member 2 commits, never reveals
+        vm.recordLogs();
+        _settle(id, recs, reps, 3);
+        _logged(BatchRetried.selector, id, 3);
+        _assertRetried(id, 0, 4); // all partial: nothing stands; member 2's commitment does
     }
 }

@@ -829,7 +829,7 @@ def test_attack_F3_a_node_that_cannot_fetch_reports_it_unavailable_and_a_withhel
     under R12 before). Member 1 then withholds its reveal, so members 0 and 2 reveal: one
     available report is no quorum. At the timeout the batch gets a second round (R7b: no
     majority with a partial report), member 2's report cleared and member 1's unrevealed
-    commitment spent; member 2, still cut off, reports UNAVAILABLE again at the second round's
+    commitment standing (review of R7b, L1); member 2, still cut off, reports UNAVAILABLE again at the second round's
     report deadline, and the batch is voided at the restarted timeout. Member 2, which reported,
     is not charged; only member 1, which reported in neither round, pays."""
     rnd, nodes = _one_member_cut_off(world, tmp_path, members=3)

@@ -999,3 +999,66 @@ def test_r9_a_members_fee_never_grows_when_others_are_made_partial():
         d = decide_batch(terms(oracle_fee_per_batch=31), subs(A, B), reports, committee_size=5)
         assert d.oracle_fees[0] == 31 // 5 and d.fee_burned == sum(bits) * (31 // 5)
         assert sum(d.oracle_fees) + d.fee_burned == d.fees_paid == 31 - d.fee_unpaid
+
+
+# ------------------------------------------------------------------- R7: an even count's interval (review of R7b, F1)
+
+
+def test_r7_attack_cleared_members_frame_an_honest_member_after_seeing_every_reveal():
+    """Review of R7b, F1, on the model. Committee 5, member 2 offline; in the second round H0 and
+    H1 stand (6,000 and 6,003, committed) and the cleared pair reports 6,013 without a commitment,
+    having seen both. Four keys: the midpoint 6,008 is 8 from H0's, but H0 lies within the
+    tolerance of the lower middle key 6,003, so it is not deviant (R7); a quorum agrees with the
+    midpoint, so the decision stands, and H0 is paid as a non-deviant committed report."""
+    frame = [6_013, 5_500, 5_000]
+    d = _withheld([[6_000, 5_500, 5_000], [6_003, 5_500, 5_000], frame, frame], [6_200] * 4, [[7_000, 3_000, 0]] * 4,
+                  [CID2] * 4, size=5, retried=True, uncommitted=[False, False, True, True], members=[0, 1, 3, 4])
+    assert not d.voided and d.new_version == 1 and d.medians[0] == P.key(6_008, True)
+    assert not any(d.deviant) and d.oracle_fees == (7, 7, 0, 0) and d.fee_burned == 14
+    keys = [P.key(x, True) for x in (6_000, 6_003, 6_013, 6_013)]
+    assert P.is_deviant(keys[0], P.median(keys), 5), "against the midpoint alone (the rule before) H0 was deviant"
+    assert not P.deviates(keys[0], keys, 5) and P.middle_keys(keys) == (keys[1], keys[2])
+
+
+def test_r7_attack_cleared_members_frame_an_honest_member_on_the_merged_score():
+    """F1 on the merged score: H2 partial in both rounds (its own vote), H0 and H1 score the merged
+    model 6,200 and 6,203, the cleared pair names the honest vote at 6,213. The merged median over
+    the four reports naming it is 6,208; H0 is within the tolerance of 6,203: nobody deviant."""
+    full, frame = [6_000, 5_500, 5_000], [6_000, 5_500, 5_000]
+    d = _withheld([full, full, [6_000, U, 5_000], frame, frame], [6_200, 6_203, 6_000, 6_213, 6_213],
+                  [[7_000, 3_000, 0]] * 2 + [[10_000, 0, 0]] + [[7_000, 3_000, 0]] * 2, [CID2, CID2, CID1, CID2, CID2],
+                  size=5, retried=True, uncommitted=[False, False, True, True, True])
+    assert not d.voided and d.new_version == 1 and d.head_score_after == 6_208
+    assert not any(d.deviant)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.data())
+def test_r7_half_the_reports_honest_within_tolerance_are_never_deviant(data):
+    """R7's property: an honest report is never deviant when the honest reports are at least half
+    of the keys on a median and lie within the tolerance of one another (same validity), wherever
+    the others are; through decide_batch too (a batch of one update, each report merging it)."""
+    tol = data.draw(st.integers(0, 20), label="tolerance")
+    h = data.draw(st.integers(1, 8), label="honest")
+    d_ = data.draw(st.integers(0, h), label="others")
+    invalid = data.draw(st.booleans(), label="honest say invalid")
+    base = data.draw(st.integers(1, 10_000))
+    honest = [0 if invalid else base + data.draw(st.integers(0, tol)) for _ in range(h)]
+    others = [data.draw(st.one_of(st.just(0), st.integers(max(1, base - 3 * tol - 3), base + 4 * tol + 3),
+                                  st.integers(1, 20_000))) for _ in range(d_)]
+    order = data.draw(st.permutations(range(h + d_)))
+    keys = [(honest + others)[i] for i in order]
+    for k in honest:
+        assert not P.deviates(k, keys, tol), (k, sorted(keys), tol)
+    if len(keys) % 2:
+        assert all(P.deviates(k, keys, tol) == P.is_deviant(k, P.median(keys), tol) for k in keys), "odd: as before"
+    d = decide_batch(terms(tolerance=tol, head_score=1, baseline_score=1), subs(A),
+                     [[INVALID if k == 0 else P.score_of(k, True)] for k in keys])
+    assert not any(d.deviant[r] for r, i in enumerate(order) if i < h), (keys, d.deviant)
+
+
+def test_r7_fewer_than_half_honest_can_be_deviant_the_boundary():
+    """The other side of the boundary: one honest key of three, the others together beyond the
+    tolerance, is deviant (it is not half of the keys), as with the median alone."""
+    keys = [P.key(x, True) for x in (6_000, 6_010, 6_010)]
+    assert P.deviates(keys[0], keys, 5) and P.middle_keys(keys) == (keys[1], keys[1])

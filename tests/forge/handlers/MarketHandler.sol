@@ -2186,6 +2186,7 @@ contract MarketHandler is IBountyMarketTypes {
         uint256 ethSlashed;
         MarketModel.Outcome o;
         uint256 firstId;
+        uint256 committed; // the batch's committed mask before settlement (R7b keeps the unrevealed)
     }
 
     /// @dev The settlement of `batch` with the reports of the members in `reportedMask`, as the
@@ -2210,6 +2211,8 @@ contract MarketHandler is IBountyMarketTypes {
             }
         }
         c.firstId = batch * market.getBounty(id).batchSize;
+        (uint16 committed,,) = market.getCommits(id, batch);
+        c.committed = committed;
     }
 
     function _settle(uint256 id, uint256 batch) internal {
@@ -2510,7 +2513,8 @@ contract MarketHandler is IBountyMarketTypes {
     ///      market gave the batch a second round. One BatchRetried naming exactly the partial
     ///      reporters, nothing decided (no BatchSettled, BatchVoided, version or slash), no money
     ///      moved (each contributor's claimable and the ETH pending burn as before), the batch
-    ///      still the next, and the full reports (only) standing and committed, the timeout
+    ///      still the next, and the full reports (only) standing and committed (with the
+    ///      commitments not revealed, L1), the timeout
     ///      restarted. `mask`: the reporters (the reportAndSettle sender's included).
     function _applyRetry(SettleCtx memory c, Vm.Log[] memory logs, uint256 mask) internal {
         ++retries;
@@ -2547,7 +2551,9 @@ contract MarketHandler is IBountyMarketTypes {
         (,, uint16 reportedMask,,, uint256 timeoutAt) = market.getBatch(c.id, c.batch);
         (uint16 committed,,) = market.getCommits(c.id, c.batch);
         uint256 standing = mask & ~cleared;
-        if (reportedMask != standing || committed != standing) _retryMoved("retry: the standing reports are not the full ones");
+        // R7b (review of R7b, L1): a commitment is spent only by its reveal; the unrevealed stand
+        uint256 kept = standing | (c.committed & ~mask);
+        if (reportedMask != standing || committed != kept) _retryMoved("retry: the standing reports are not the full ones");
         if (timeoutAt != block.timestamp + market.getBounty(c.id).scoringTimeout) _retryMoved("retry: the timeout did not restart");
         _retried[c.id][c.batch] = true;
         for (uint256 j = 0; j < _committee[c.id].length; ++j) {

@@ -133,11 +133,10 @@ library MarketModel {
         revert("median");
     }
 
-    /// @dev The middle value, or for an even count the midpoint of the two middle ones (0 if the
-    ///      lower of them is 0); leaves `v` untouched.
-    function median(uint64[] memory v) internal pure returns (uint64) {
+    /// @dev `v` sorted ascending, in a copy (insertion sort).
+    function _sorted(uint64[] memory v) private pure returns (uint64[] memory s) {
         uint256 m = v.length;
-        uint64[] memory s = new uint64[](m);
+        s = new uint64[](m);
         for (uint256 i = 0; i < m; ++i) {
             uint256 j = i;
             while (j > 0 && s[j - 1] > v[i]) {
@@ -146,8 +145,20 @@ library MarketModel {
             }
             s[j] = v[i];
         }
-        if (m % 2 == 1) return s[m / 2];
-        return s[m / 2 - 1] == 0 ? 0 : uint64((uint256(s[m / 2 - 1]) + s[m / 2]) / 2);
+    }
+
+    /// @dev The middle value, or for an even count the midpoint of the two middle ones (0 if the
+    ///      lower of them is 0); leaves `v` untouched.
+    function median(uint64[] memory v) internal pure returns (uint64) {
+        (uint64 lo, uint64 hi) = middle(v);
+        if (v.length % 2 == 1) return lo;
+        return lo == 0 ? 0 : uint64((uint256(lo) + hi) / 2);
+    }
+
+    /// @dev The two middle values lo <= hi of `v` (both the middle one for an odd count).
+    function middle(uint64[] memory v) internal pure returns (uint64 lo, uint64 hi) {
+        uint64[] memory s = _sorted(v);
+        (lo, hi) = (s[(s.length - 1) / 2], s[s.length / 2]);
     }
 
     /// @dev Linear interpolation between breakpoints, rounded down; 1 at and beyond WAD.
@@ -169,14 +180,20 @@ library MarketModel {
         return (uint256(k - baselineKey) * WAD) / (targetKey - baselineKey);
     }
 
-    /// @dev The reports further than `tolerance` from `med` (or of the other validity), as a
-    ///      mask, and how many agree with it.
+    /// @dev Further than `tolerance` from `m`, or invalid where `m` is not (or the reverse).
+    function _off(uint64 k, uint64 m, uint256 tolerance) private pure returns (bool) {
+        return (k == 0) != (m == 0) || (k > m ? k - m : m - k) > tolerance;
+    }
+
+    /// @dev Rule R7 over the keys `ks` of one median `med`: the deviant reports, as a mask (off
+    ///      both middle keys lo <= hi and outside [lo, hi]: for an odd count, off the median),
+    ///      and how many agree with `med` (not off it: R4's quorum).
     function _deviants(uint64[] memory ks, uint64 med, uint256 tolerance) private pure returns (uint256 mask, uint256 agree) {
+        (uint64 lo, uint64 hi) = middle(ks);
         for (uint256 r = 0; r < ks.length; ++r) {
-            bool invalidMismatch = (ks[r] == 0) != (med == 0);
-            uint256 dist = ks[r] > med ? ks[r] - med : med - ks[r];
-            if (invalidMismatch || dist > tolerance) mask |= 1 << r;
-            else ++agree;
+            uint64 k = ks[r];
+            if (!_off(k, med, tolerance)) ++agree;
+            if (_off(k, lo, tolerance) && _off(k, hi, tolerance) && (k < lo || k > hi)) mask |= 1 << r;
         }
     }
 
@@ -334,8 +351,8 @@ library MarketModel {
         uint256[] memory bases,
         bytes[] memory reports,
         bytes32[] memory cids
-    ) internal pure returns (Outcome memory o) {
-        _settle(p, xs, ys, stakes, bases, reports, cids, o);
+    ) internal pure returns (Outcome memory) {
+        return settle(p, xs, ys, stakes, bases, reports, cids, false, 0);
     }
 
     /// @dev As settle, for a batch that had its second round already (`retried`) or not, with
@@ -358,22 +375,7 @@ library MarketModel {
     ) internal pure returns (Outcome memory o) {
         o.retried = retried;
         o.uncommitted = uncommitted;
-        _settle(p, xs, ys, stakes, bases, reports, cids, o);
-    }
-
-    function _settle(
-        Params memory p,
-        uint64[] memory xs,
-        uint64[] memory ys,
-        uint256[] memory stakes,
-        uint256[] memory bases,
-        bytes[] memory reports,
-        bytes32[] memory cids,
-        Outcome memory o
-    ) private pure {
         uint256 n = stakes.length;
-        uint256 m = reports.length;
-        uint64 headKey = key(p.headScore, p.higher);
         o.medians = new uint64[](n);
         o.kind = new uint8[](n);
         o.returned = new uint256[](n);
@@ -385,12 +387,33 @@ library MarketModel {
         if (o.noMajority && o.partialMask != 0 && !o.retried) {
             o.retry = true;
             o.cleared = o.partialMask;
-            return;
+            return o;
         }
         uint256 sum = o.noMajority || o.noVote ? 0 : _shares(p, bases, reports[agreed], o);
+        uint64 headKey = key(p.headScore, p.higher);
         o.accepted = sum != 0 && o.mergedMedian > headKey;
         if (o.accepted) o.reward = _reward(p, xs, ys, o.mergedMedian, headKey);
-        for (uint256 i = 0; i < n; ++i) {
+        _outcomes(p, stakes, bases, headKey, o);
+        o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
+        uint256 unpaid = 0;
+        for (uint256 r = 0; r < reports.length; ++r) {
+            if (o.deviantMask & (1 << r) == 0) {
+                ++o.good;
+                // R7a: a partial report's share is burned; R7b: so is one without a commitment's
+                if ((o.partialMask | o.uncommitted) & (1 << r) != 0) ++unpaid;
+            }
+        }
+        o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
+        o.feeBurned = o.feeShare * unpaid;
+    }
+
+    /// @dev Each submission's outcome: merged (its part of the reward), or rejected, or slashed
+    ///      (median invalid or below the head by more than the margin; never when stale, G1).
+    function _outcomes(Params memory p, uint256[] memory stakes, uint256[] memory bases, uint64 headKey, Outcome memory o)
+        private
+        pure
+    {
+        for (uint256 i = 0; i < stakes.length; ++i) {
             o.returned[i] = stakes[i];
             if (o.accepted && o.shares[i] != 0) {
                 o.kind[i] = ACCEPTED;
@@ -410,16 +433,5 @@ library MarketModel {
                 o.kind[i] = REJECTED;
             }
         }
-        o.newHead = o.accepted ? scoreOf(o.mergedMedian, p.higher) : p.headScore;
-        uint256 unpaid = 0;
-        for (uint256 r = 0; r < m; ++r) {
-            if (o.deviantMask & (1 << r) == 0) {
-                ++o.good;
-                // R7a: a partial report's share is burned; R7b: so is one without a commitment's
-                if ((o.partialMask | o.uncommitted) & (1 << r) != 0) ++unpaid;
-            }
-        }
-        o.feeShare = o.good == 0 ? 0 : p.feePerBatch / o.good;
-        o.feeBurned = o.feeShare * unpaid;
     }
 }

@@ -6,7 +6,8 @@ import {OracleRegistry} from "../../../contracts/OracleRegistry.sol";
 import {BountyMarket} from "../../../contracts/BountyMarket.sol";
 import {BountyMarketExtension} from "../../../contracts/BountyMarketExtension.sol";
 import {IBountyMarket, IBountyMarketTypes} from "../../../interfaces/IBountyMarket.sol";
-import {Vm} from "./Test.sol";
+import {MarketModel} from "./MarketModel.sol";
+import {Test, Vm} from "./Test.sol";
 
 /// @dev The test tokens' minting and approval (MockERC20, RebasingToken, FeeOnTransferToken...).
 interface IMintableToken {
@@ -193,5 +194,67 @@ library MarketSetup {
 
     function drawDeposit(IBountyMarketTypes.BountyParams memory p) internal pure returns (uint256) {
         return p.committee.length != 0 && p.committee[0] == address(0) ? ORACLE_MIN_STAKE / 16 : 0;
+    }
+}
+
+/// @dev The set-up the committee suites share (SecondRound, PartialVote, Abstention): the
+///      deployment, five staked oracles, and an ETH bounty whose committee is the first `size`.
+abstract contract CommitteeSuite is Test, IBountyMarketTypes {
+    address internal constant ETH = address(0);
+
+    IBountyMarket internal market;
+    OracleRegistry internal registry;
+    address internal requester = address(0xA11CE);
+    address[] internal oracles;
+
+    function setUp() public virtual {
+        MarketSetup.Deployment memory d = MarketSetup.deploy(address(this), address(this));
+        market = d.market;
+        registry = d.registry;
+        oracles = MarketSetup.stakeOracles(registry, 5);
+    }
+
+    /// @dev The requester opens a bounty of MarketSetup.params with committee oracles[0..size-1],
+    ///      batches of `batchSize` and 20 batches; every member opts in and the first
+    ///      `baseliners` report the baseline 5,000 (settled at the timeout if fewer than all).
+    function _openCommittee(uint256 size, uint16 batchSize, uint256 baseliners)
+        internal
+        returns (uint256 id, BountyParams memory p)
+    {
+        address[] memory c = new address[](size);
+        for (uint256 i = 0; i < size; ++i) c[i] = oracles[i];
+        p = MarketSetup.params(ETH, c);
+        p.batchSize = batchSize;
+        p.maxBatches = 20;
+        uint256 total = MarketSetup.escrow(p);
+        vm.deal(requester, total);
+        vm.prank(requester);
+        id = market.createBounty{value: total}(p);
+        for (uint256 i = 0; i < size; ++i) {
+            vm.prank(c[i]);
+            market.joinCommittee(id);
+        }
+        for (uint256 i = 0; i < baseliners; ++i) {
+            vm.prank(c[i]);
+            market.reportBaseline(id, 5_000);
+        }
+        if (baseliners < size) {
+            vm.warp(block.timestamp + p.scoringTimeout);
+            market.settleBaseline(id);
+        }
+    }
+
+    /// @dev A report of a batch of 3: its scores, its merged model's score, its shares and the
+    ///      merged CID (tag 0: the zero CID, for a vote that merges nothing).
+    function _rep(uint32[3] memory s, uint32 merged, uint16[3] memory sh, uint256 cidTag)
+        internal
+        pure
+        returns (BatchReport memory)
+    {
+        uint32[] memory scores = new uint32[](3);
+        uint16[] memory shares = new uint16[](3);
+        for (uint256 i = 0; i < 3; ++i) (scores[i], shares[i]) = (s[i], sh[i]);
+        Cid memory cid = cidTag == 0 ? Cid(bytes32(0), 0) : MarketSetup.cid("merged", cidTag);
+        return BatchReport(MarketModel.encode(scores, merged, shares), cid);
     }
 }

@@ -1,7 +1,8 @@
 """Rules R5, R7, R7a and R7b against a direct model: random batches (either metric direction,
 invalid scores, outlier reports, random merged scores, share vectors (some over the caps) and
 merged CIDs, committees of 3 and 4, now and then a partial report: one update UNAVAILABLE to
-one member, which votes over what it fetched), settled by settleBatch or by the last member's
+one member, which votes over what it fetched; and four batches of a committee of 4 with spread
+keys, where R7's interval of the two middle keys spares a report off the midpoint), settled by settleBatch or by the last member's
 reportAndSettle, decide every submission, pay the agreed (merged CID, shares) vote exactly
 and slash every deviant reporter as the rules say; a batch without a majority is voided, or,
 with a partial report, given its second round (R7b: BatchRetried names the partial members,
@@ -26,7 +27,7 @@ def _key(score: int, higher: bool) -> int:
     return score + 1 if higher else INVALID - score
 
 
-def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps):
+def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps, spared):
     """Outcome per submission (with its share), deviant reporters and the merged CID, straight
     from SPECIFICATION.md; when some median has fewer than a quorum (more than half of the m
     members) agreeing, or no (merged CID, shares) vote has one, or the merged model's median
@@ -34,7 +35,9 @@ def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slas
     some report is partial (R7b, a first round), else None (voided). R7a: an UNAVAILABLE score
     is no key; a slot a quorum says UNAVAILABLE is invalid, nobody deviant on it; a partial
     report is never deviant for its vote, a full one only against a vote a quorum of full
-    reports named; no vote and a slot lost: decided without a version."""
+    reports named; no vote and a slot lost: decided without a version. R7: a report is deviant
+    off both middle keys of a median (for an odd count: off the median); `spared` collects those
+    off the midpoint of an even count only (deviant under the rule before)."""
     n, m = len(reports[0]), len(reports)
     q = m // 2 + 1
     head = _key(BASELINE, higher)
@@ -49,14 +52,21 @@ def _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slas
         lo, hi = keys[len(keys) // 2 - 1], keys[len(keys) // 2]
         return 0 if lo == 0 else (lo + hi) // 2  # the midpoint of the two middle keys; invalid if the lower one is
 
+    def off(k, x):  # further than the tolerance from x, or of the other validity
+        return (k == 0) != (x == 0) or abs(k - x) > tolerance
+
     def judge(keyed):  # [(reporter, key)] -> the median, or None when fewer than a quorum agree
-        med = median_of([k for _j, k in keyed])
+        keys = sorted(k for _j, k in keyed)
+        med = median_of(keys)
+        lo, hi = keys[(len(keys) - 1) // 2], keys[len(keys) // 2]  # the middle keys (R7)
         agree = 0
         for j, k in keyed:
-            if (k == 0) != (med == 0) or abs(k - med) > tolerance:
-                deviant.add(j)
+            if not off(k, med):
+                agree += 1  # agreement: with the median (R4)
+            elif off(k, lo) and off(k, hi) and not lo <= k <= hi:
+                deviant.add(j)  # deviance: off both middle keys, outside them (R7)
             else:
-                agree += 1
+                spared.add(j)  # off the midpoint of an even count, not deviant
         return med if agree >= q else None
 
     lost = False
@@ -134,14 +144,34 @@ def _trial(rng: random.Random, trial: int) -> dict:
                 reports=reports, merged_scores=merged_scores, shares=shares, cids=cids, final=trial % 4 < 2)
 
 
+def _spread_trial(rng: random.Random, trial: int) -> dict:
+    """One random batch of an even committee with spread keys (R7's interval, review of R7b F1):
+    four members, one honest vote; on every score two reports lie within the tolerance of each
+    other and the other two anywhere from there to twice the tolerance beyond, either side, so
+    that a key off the midpoint may still lie within the tolerance of a middle key."""
+    t = _trial(rng, 1)  # committee 4, the terms and submitters
+    n, tolerance = t["n"], rng.choice([3, 40])
+    truth = [BASELINE + rng.randint(-250, 250) for _ in range(n)] + [BASELINE + rng.randint(50, 300) * (1 if t["higher"] else -1)]
+    side = rng.choice([-1, 1])
+    lanes = [[s + rng.randint(0, tolerance) for s in truth] for _ in range(2)]
+    lanes += [[s + side * rng.randint(0, 2 * tolerance + 2) for s in truth] for _ in range(2)]
+    rng.shuffle(lanes)
+    merged_scores = [lane.pop() for lane in lanes]
+    raw = [rng.randint(1, 10_000) for _ in range(n)]
+    shares = P.report_shares(raw, truth[:n], BASELINE, t["higher"])
+    return dict(t, tolerance=tolerance, reports=lanes, merged_scores=merged_scores, shares=[shares] * 4,
+                cids=[cid(7)] * 4, final=trial % 2 == 0)
+
+
 def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_oracles, contributors, rando, oracle_registry):
     rng = random.Random(20240611)
     voided = decided = versions = several = retried = fee_burned = 0
-    for trial in range(16):
+    interval = 0
+    for trial in range(20):
         for o in staked_oracles[:4]:  # deviant reporters lose stake: keep everyone eligible
             to_staking(oracle_registry)
             oracle_registry.stake({"from": o, "value": 10**18})
-        t = _trial(rng, trial)
+        t = _trial(rng, trial) if trial < 16 else _spread_trial(rng, trial)
         m, higher, n, tolerance, margin, slash_bps = t["m"], t["higher"], t["n"], t["tolerance"], t["margin"], t["slash_bps"]
         reports, merged_scores, shares, cids, final = t["reports"], t["merged_scores"], t["shares"], t["cids"], t["final"]
         committee = staked_oracles[:m]
@@ -156,7 +186,8 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             rnd.report(committee[j], 0, blobs[j], cids[j])
         tx = rnd.final_report(committee[-1], 0, blobs[-1], cids[-1]) if final else rnd.settle(0, rando)
 
-        expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps)
+        spared = set()
+        expected, deviant, named = _model(reports, merged_scores, shares, cids, higher, tolerance, margin, slash_bps, spared)
         if expected == RETRY:  # R7b: a second round, not a void: the partial members cleared, nothing decided
             cleared = sum(1 << j for j, r in enumerate(reports) if UNAV in r)
             assert "BatchRetried" in tx.events and tx.events["BatchRetried"]["cleared"] == cleared, (trial, reports)
@@ -175,6 +206,7 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
             voided += 1
             continue
         decided += 1
+        interval += bool(spared)
         assert sorted(got) == expected, (trial, reports, shares, cids)
         if named is None:
             assert "VersionAccepted" not in tx.events
@@ -203,8 +235,8 @@ def test_r5_r7_random_batches_settle_as_the_rules_say(market, requester, staked_
         bonds = sum(e["amount"] for e in tx.events["OracleSlashed"]) if "OracleSlashed" in tx.events else 0
         assert market.pendingBurn(ETH) - burn_before == d.burned + d.fee_burned + bonds, trial
         fee_burned += d.fee_burned > 0
-    assert decided >= 5 and versions >= 2 and several >= 1 and retried >= 1 and fee_burned >= 1, (
-        decided, voided, versions, several, retried, fee_burned)
+    assert decided >= 5 and versions >= 2 and several >= 1 and retried >= 1 and fee_burned >= 1 and interval >= 1, (
+        decided, voided, versions, several, retried, fee_burned, interval)
 
 
 def _terms(market, rnd) -> P.BountyTerms:
