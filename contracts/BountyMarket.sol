@@ -1574,7 +1574,8 @@ contract BountyMarket is BountyMarketStorage, IBountyMarketActions, Ownable2Step
         return Cid(bytes32(st.mergedDigest[st.agreed]), uint8(st.mergedCodec[st.agreed]));
     }
 
-    /// @dev The batch's fee is divided over the reports within tolerance; the shares of partial
+    /// @dev The batch's fee is divided over the reports that are not deviant (R7: with an even
+    ///      count, off the median and both middle keys); the shares of partial
     ///      reports (R7a) and of reports without a commitment (R7b; both in st.partialMask by now)
     ///      are burned, so that making a member partial moves no fee to anybody (R9); the deviant
     ///      ones lose one offence's share of their bond for this bounty (rule C3), which is burned.
