@@ -606,6 +606,28 @@ def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_wher
         assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
 
 
+def _planes_near_a_limit(seed: int, limit_of, spread: float):
+    """(c, m, G, Z, E, y, spec, dup) for `_decide_planes` against `_decide`: 900 rows of
+    moderate logits (scales 0.05, 1 and 8) and bounds E in [1e-6, 5e-4], every fourth row
+    confident: the label at +limit (or at spread - limit), the rest 10 to ``spread`` below,
+    ``limit = limit_of(E, m)``; unit 5 of slot 2 a duplicate of unit 1."""
+    rng = np.random.default_rng(seed)
+    c, m, G = 900, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 5e-4, (c, G))
+    y = rng.integers(0, m, c)
+    limit = limit_of(E, m)
+    for r in range(0, c, 4):
+        top = limit if r % 8 else spread - limit
+        Z[r] = (top - rng.uniform(10, spread, (m, G))).astype(np.float32)
+        Z[r, y[r]] = np.float32(top)
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    return c, m, G, Z, E, y, spec, dup
+
+
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
 def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_the_span_limit(metric, monkeypatch):
     # With logits proven within _UNSHIFTED_SPAN of 0, `_decide_planes` takes exp(z_j) without
@@ -613,20 +635,7 @@ def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_
     # never settle a row that `_decide` does not, and give its value where it does: on
     # moderate rows, rows at rounding points of the grid, confident rows (the label leads by
     # 10-40) with every logit near +-(the limit), and a duplicate unit.
-    rng = np.random.default_rng(37)
-    c, m, G = 900, 10, 8
-    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
-    E = rng.uniform(1e-6, 5e-4, (c, G))
-    y = rng.integers(0, m, c)
-    limit = M._UNSHIFTED_SPAN - 3 * E.max() - 1
-    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 40 - limit), the rest 10 to 40 below
-        top = limit if r % 8 else 40 - limit
-        Z[r] = (top - rng.uniform(10, 40, (m, G))).astype(np.float32)
-        Z[r, y[r]] = np.float32(top)
-    spec = M.model_spec(M.make_manifest("softmax", 4, m))
-    dup = np.zeros((m, G), bool)
-    Z[:, 5, 2] = Z[:, 1, 2]
-    dup[5, 2] = True
+    c, m, G, Z, E, y, spec, dup = _planes_near_a_limit(37, lambda E, m: M._UNSHIFTED_SPAN - 3 * E.max() - 1, 40)
     span = float(np.abs(Z).max()) + float(E.max())
     assert span + 3 * E.max() <= M._UNSHIFTED_SPAN
     shifted = []
@@ -663,20 +672,8 @@ def test_float32_values_are_never_surer_than_the_general_decision_up_to_their_sp
     # it does, and settle nearly as many: moderate rows, confident rows with every logit near
     # +-(the limit), rows at rounding points of the grid, a duplicate unit. With a float32 exp
     # that fails the accuracy check, the float64 exponentials decide, with the same results.
-    rng = np.random.default_rng(41)
-    c, m, G = 900, 10, 8
-    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
-    E = rng.uniform(1e-6, 5e-4, (c, G))
-    y = rng.integers(0, m, c)
-    limit = M._VALUES_SPAN32 - math.log(m) - 3 * E.max() - 1
-    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 30 - limit), the rest 10 to 30 below
-        top = limit if r % 8 else 30 - limit
-        Z[r] = (top - rng.uniform(10, 30, (m, G))).astype(np.float32)
-        Z[r, y[r]] = np.float32(top)
-    spec = M.model_spec(M.make_manifest("softmax", 4, m))
-    dup = np.zeros((m, G), bool)
-    Z[:, 5, 2] = Z[:, 1, 2]
-    dup[5, 2] = True
+    c, m, G, Z, E, y, spec, dup = _planes_near_a_limit(
+        41, lambda E, m: M._VALUES_SPAN32 - math.log(m) - 3 * E.max() - 1, 30)
     # edge rows: E set (by bisection) just past the least E at which `_decide` leaves the row
     # uncertain, so that a rounding point of the grid lies inside its interval by a relative
     # 1e-7 of E: an interval moved by float32's exp error and not widened for it would miss it
