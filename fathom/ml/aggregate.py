@@ -176,10 +176,18 @@ def _cosines(v: np.ndarray, earlier: np.ndarray, threshold: float) -> list[float
     return out
 
 
+#: float32's least normal number: `combine` sets sums below it to zero before rounding
+_F32_LEAST_NORMAL = 2.0**-126
+
+
 def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float],
             total: float | None = None) -> dict[str, np.ndarray]:
     """sum_i w_i delta_i / total (by default sum_i w_i), accumulated in float64 in the given
-    order, one rounding to float32 at the end."""
+    order, one rounding to float32 at the end; a sum below float32's least normal number
+    (2^-126) in magnitude is zero of its sign, set in float64 before that rounding, so that
+    the rounding never lands among float32's subnormals, where a CPU with FTZ would write 0
+    (or 2^-126 rounded otherwise). The deltas are read as `models.check_update` gives them
+    (their subnormals already zero)."""
     total = math.fsum(weights) if total is None else total
     if not total > 0:
         raise AggregationError("merge weights must sum to a positive number")
@@ -188,6 +196,7 @@ def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]
         acc = np.zeros(np.shape(deltas[0][name]), dtype=np.float64)
         for d, w in zip(deltas, weights):
             acc += np.asarray(d[name], dtype=np.float64) * (w / total)
+        np.multiply(acc, 0.0, out=acc, where=np.abs(acc) < _F32_LEAST_NORMAL)
         out[name] = acc.astype(np.float32)
     return out
 
