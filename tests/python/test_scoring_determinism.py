@@ -6,7 +6,8 @@ reference that uses no BLAS at all: plain Python floats, one multiply-add at a t
 a fixed order. Crafted ties (two bit-identical output columns, rows exactly at the
 sigmoid's threshold, columns equal on most rows) must score the same bits on both paths,
 and so must everything when the GEMM is replaced by one that rounds as badly as the
-bound allows ("an adversarial kernel"). Nothing here touches the OpenBLAS settings.
+bound allows ("an adversarial kernel"). Nothing here touches the OpenBLAS settings, nor
+this process's FP mode: the DAZ / FTZ cases run in child processes (`benchmarks/fpmode.py`).
 """
 
 from __future__ import annotations
