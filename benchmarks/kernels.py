@@ -48,6 +48,15 @@ below float64's normal range are hashed as zero (FTZ writes them so; the scorer 
 depends on them: such an exp is added to a sum of at least 1, `fathom.ml.models`).
 ``differing_fp_modes``: per FP mode, scores whose bits differ from the reference child's
 (the plain control there shows that the subnormal batches do change under the mode).
+
+Batch decisions (issue 14.8): every child also decides 12 mirror-tied batches with
+`aggregate.decide` (softmax, d = 784, 10 classes, accuracy / log loss / mse, 4 seeds each;
+`mirror_batch`: two updates from two contributors whose per-row values are each other's on
+mirrored rows, an exact tie, with an odd reward) and ``differing_decisions`` counts, per
+kernel and per FP mode, decisions whose merged ids, shares or merged bytes differ from the
+reference child's (0 is the target: honest members must vote alike, R5). The control
+(``plain_float32.decisions_differ``) compares the two updates' lower bounds computed on
+float32 BLAS goodness (`significance.row_goodness`, what `decide` read before the fix).
 """
 
 from __future__ import annotations
@@ -194,6 +203,79 @@ def _batches(quick: bool) -> list[dict[str, Any]]:
     return out
 
 
+#: the batch decisions (`aggregate.decide`) every child makes: mirror ties per metric and seed
+DECIDE_METRICS = ("accuracy", "log_loss", "mse")
+DECIDE_SEEDS = (1, 2, 3, 4)
+#: odd, so that an exact tie of two shares leaves one unit to the tie rule (G5)
+DECIDE_REWARD = 10_001
+
+
+def mirror_batch(metric: str, seed: int, rows: int = 300, half: int = 48, k: int = 4) -> tuple[Any, ...]:
+    """(manifest, head, [A, B], X, y), a batch whose decision is an exact tie: the rows come
+    in pairs (u, v) and (v, u), the head weighs both feature blocks alike, update A moves the
+    first block's weights and update B the second's by the same amounts. In exact
+    arithmetic A's per-row values are B's on the mirrored rows (equal tests, lower bounds
+    and Shapley values: ties go to the lower id, G4, G5); a float32 GEMM sums the two blocks
+    at other positions, so each kernel rounds A's rows and B's rows differently.
+    (`tests/python/test_decide_kernels.py` decides small ones under every kernel.)"""
+    import numpy as np
+
+    from fathom.ml import models
+
+    rng = np.random.default_rng(seed)
+    d = 2 * half
+    means = rng.normal(0.0, 1.0, size=(k, half)).astype(np.float32)
+    y = rng.integers(0, k, rows).astype(np.int64)
+    u = (means[y] + rng.standard_normal((rows, half))).astype(np.float32)
+    v = (means[y] + rng.standard_normal((rows, half))).astype(np.float32)
+    X = np.concatenate([np.hstack([u, v]), np.hstack([v, u])]).astype(np.float32)
+    yy = np.concatenate([y, y])
+    manifest = models.make_manifest("softmax", d, k, metric=metric)
+    H = (rng.standard_normal((half, k)) * 0.05).astype(np.float32)
+    head = {"W0": np.vstack([H, H]).astype(np.float32), "b0": (rng.standard_normal(k) * 0.1).astype(np.float32)}
+    step = (means.T * np.float32(0.05) + rng.standard_normal((half, k)).astype(np.float32) * np.float32(0.01))
+    step = step.astype(np.float32)
+    zero = np.zeros_like(step)
+    a = {"W0": np.vstack([step, zero]), "b0": np.zeros(k, np.float32)}
+    b = {"W0": np.vstack([zero, step]), "b0": np.zeros(k, np.float32)}
+    return manifest, head, [a, b], X, yy
+
+
+def decide_batches(quick: bool) -> dict[str, Any]:
+    """Each mirror batch decided as the oracle node decides (`aggregate.decide`, one BLAS
+    thread per GEMM, two workers): the merged ids, the shares, the merged delta's digest and
+    the updates' own lower bounds; and the control (``plain``): the same lower bounds on
+    float goodness from float32 BLAS outputs (`significance.row_goodness`, what `decide` used
+    before issue 14.8's fix), whose bits show whether the kernels round these batches
+    differently at all."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+
+    from fathom.ml import aggregate, models, significance
+
+    rows, half, k = (1_000, 392, 10) if quick else (ROWS // 2, 392, 10)
+    out: dict[str, Any] = {}
+    for metric in DECIDE_METRICS:
+        for seed in DECIDE_SEEDS:
+            manifest, head, deltas, X, y = mirror_batch(metric, seed, rows, half, k)
+            subs = [aggregate.Submission(10 + i, dd, 0, f"c{i}") for i, dd in enumerate(deltas)]
+            with threadpool_limits(1, "blas"):
+                t = time.perf_counter()
+                dec = aggregate.decide(manifest, head, 0, subs, X, y, DECIDE_REWARD, workers=2)
+                seconds = time.perf_counter() - t
+                hg = significance.row_goodness(manifest, head, X, y)
+                plain = [significance.paired(hg, significance.row_goodness(
+                    manifest, models.apply_update(head, dd), X, y)).lcb.hex() for dd in deltas]
+            merged = b"" if dec.delta is None else b"".join(dec.delta[n].tobytes() for n in sorted(dec.delta))
+            out[f"mirror/{metric}/{seed}"] = {
+                "decision": {"merged_ids": list(dec.merged_ids),
+                             "shares": [dec.shares[i] for i in sorted(dec.shares)],
+                             "merged": hashlib.sha256(merged).hexdigest()[:16]},
+                "lcb": [dec.outcomes[i].own.lcb.hex() if dec.outcomes[i].own else None for i in sorted(dec.outcomes)],
+                "plain": plain, "seconds": round(seconds, 3)}
+    return out
+
+
 def _plain(manifest: dict, head: dict, delta: dict, X: Any, y: Any) -> float:
     """The control: float32 logits from one GEMM, the metric from them in float64."""
     import numpy as np
@@ -264,6 +346,7 @@ def child(quick: bool, fp_mode: str | None = None, batches: Path | None = None) 
         out["batches"][batch["name"]] = {"data": digest, "seconds": round(seconds, 3),
                                          "scores": [float(s).hex() for s in scores],
                                          "plain": [float(s).hex() for s in plain]}
+    out["decisions"] = decide_batches(quick)
     out["elementwise"] = _elementwise_digests()
     out["seconds"] = round(time.perf_counter() - t0, 1)
     return out
@@ -330,9 +413,30 @@ def _empty() -> dict[str, Any]:
             "plain_float32": {"scores_differ": 0, "units_differ": 0, "max_unit_gap": 0}, "batches": {}}
 
 
+def _tally_decisions(entry: dict[str, Any], res: dict[str, Any], reference: dict[str, Any]) -> None:
+    """Add a child's batch decisions to ``entry``: how many differ from the reference child's
+    (``decisions_differ``: merged ids, shares or merged bytes, what a member votes for;
+    ``shares_differ`` of them by the shares; ``lower_bounds_differ``: the updates' own lower
+    bounds, bit for bit), and the control's (``plain_float32.decisions_differ``: the float goodness's
+    lower bounds, bit for bit)."""
+    entry.setdefault("decisions", 0)
+    entry.setdefault("decisions_differ", 0)
+    entry.setdefault("shares_differ", 0)
+    entry.setdefault("lower_bounds_differ", 0)
+    entry["plain_float32"].setdefault("decisions_differ", 0)
+    for name, got in res.get("decisions", {}).items():
+        ref = reference["decisions"][name]
+        entry["decisions"] += 1
+        entry["decisions_differ"] += got["decision"] != ref["decision"]
+        entry["shares_differ"] += got["decision"]["shares"] != ref["decision"]["shares"]
+        entry["lower_bounds_differ"] += got["lcb"] != ref["lcb"]
+        entry["plain_float32"]["decisions_differ"] += got["plain"] != ref["plain"]
+
+
 def _tally(entry: dict[str, Any], res: dict[str, Any], reference: dict[str, Any], who: str) -> None:
     """Add a child's batches to ``entry``: per batch, its scores and the plain control's against
     the reference child's (the data checked to be the same by their hash)."""
+    _tally_decisions(entry, res, reference)
     for bname, b in res["batches"].items():
         rb = reference["batches"][bname]
         if b["data"] != rb["data"]:
@@ -375,13 +479,17 @@ def run(quick: bool = False) -> dict[str, Any]:
         if len(entry["coretypes"]) > 1:  # the same kernel under another name: checked, counted once
             same = sum(_compare(reference["batches"][k]["scores"], b["scores"])["scores_differ"]
                        for k, b in res["batches"].items())
-            entry.setdefault("aliases", {})[name] = {"scores_differ": same}
+            same_dec = sum(b["decision"] != reference["decisions"][k]["decision"] for k, b in res["decisions"].items())
+            entry.setdefault("aliases", {})[name] = {"scores_differ": same, "decisions_differ": same_dec}
             say(f"  {name:<12} -> kernel {arch:<12} (the same kernel again) scores differing: {same}")
             continue
         _tally(entry, res, reference, name)
         say(f"  {name:<12} -> kernel {arch:<12} scores differing: {entry['scores_differ']}/{entry['scores']} "
             f"(units {entry['units_differ']}); plain float32: {entry['plain_float32']['scores_differ']} "
-            f"(units {entry['plain_float32']['units_differ']}, largest gap {entry['plain_float32']['max_unit_gap']})")
+            f"(units {entry['plain_float32']['units_differ']}, largest gap {entry['plain_float32']['max_unit_gap']}); "
+            f"decisions differing: {entry['decisions_differ']}/{entry['decisions']} (shares {entry['shares_differ']}, "
+            f"lower bounds {entry['lower_bounds_differ']}); plain float32 lower bounds: "
+            f"{entry['plain_float32']['decisions_differ']}")
     import pickle
     import tempfile
 
@@ -400,6 +508,9 @@ def run(quick: bool = False) -> dict[str, Any]:
                                               if reference.get("elementwise", {}).get(f) != digest)}
         _tally(entry, res, reference, mode)
         fp_modes[mode] = entry
+        say(f"  {mode:<8} decisions differing: {entry['decisions_differ']}/{entry['decisions']} "
+            f"(shares {entry['shares_differ']}, lower bounds {entry['lower_bounds_differ']}); "
+            f"plain float32 lower bounds: {entry['plain_float32']['decisions_differ']}")
         say(f"  {mode:<8} scores differing: {entry['scores_differ']}/{entry['scores']} (units {entry['units_differ']}); "
             f"plain float32: {entry['plain_float32']['scores_differ']} (units {entry['plain_float32']['units_differ']}, "
             f"largest gap {entry['plain_float32']['max_unit_gap']}); elementwise differing: {entry['elementwise_differ']}")
@@ -410,6 +521,11 @@ def run(quick: bool = False) -> dict[str, Any]:
                       "batch_seconds": {k: v["seconds"] for k, v in reference["batches"].items()}},
         "kernels": kernels,
         "differing_scores": {arch: e["scores_differ"] for arch, e in kernels.items()},
+        # aggregate.decide on mirror-tied batches: merged ids, shares and merged bytes (0 is the target)
+        "differing_decisions": {arch: e["decisions_differ"] for arch, e in kernels.items()},
+        "differing_decisions_fp_modes": {mode: e["decisions_differ"] for mode, e in fp_modes.items()},
+        "decisions_per_child": len(reference.get("decisions", {})),
+        "decision_seconds": {k: v["seconds"] for k, v in reference.get("decisions", {}).items()},
         # numpy's float64 exp / log / log1p / tanh are not BLAS: the same bits under every kernel
         "elementwise_differing": {arch: e["elementwise_differ"] for arch, e in kernels.items()},
         # DAZ / FTZ (the default kernel, one child each): the same scores as the reference child
@@ -425,7 +541,11 @@ def run(quick: bool = False) -> dict[str, Any]:
                   "bits (scores_differ) or score units at 1e-4 (units_differ) differ from the reference child's. "
                   "plain_float32 is the control: float32 logits from one GEMM, the metric in float64. fp_modes: one child "
                   "per FP mode (daz, ftz, daz+ftz: MXCSR set before numpy loads, proven in the main thread and "
-                  "on every BLAS thread, benchmarks/fpmode.py), compared with the same reference child.",
+                  "on every BLAS thread, benchmarks/fpmode.py), compared with the same reference child. "
+                  "decisions: every child also decides mirror-tied batches (aggregate.decide, exact ties by "
+                  "construction, odd reward) and counts decisions (merged ids, shares, merged bytes) that differ "
+                  "from the reference child's; plain_float32.decisions_differ is the control: the updates' lower "
+                  "bounds on float32 BLAS goodness (significance.row_goodness), bit for bit.",
         "load_before": before,
         "load_after": load(),
     }

@@ -12,7 +12,10 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    only for what it still adds to the head; one further behind, or based on a version that
    does not exist yet, is rejected (refunded, never scored).
 2. **Candidates (G2).** Each update is scored alone against the head with the paired test
-   (`significance.paired`); it is a candidate when its lower bound is above zero.
+   on the scorer's exact per-row units (`models.row_units`, `significance.paired_units`):
+   the same integers whose sums are the published scores, so no test, merge or share
+   depends on the BLAS kernel or the FP mode; it is a candidate when its lower bound is
+   above zero. One whose outputs the scorer cannot score (not finite) is `invalid`.
 3. **Near-duplicates (G3).** Updates are compared in submission-id order by the cosine
    similarity of their flattened float64 deltas and of the changes they make to the
    validation logits (centred per row); one whose cosine with an *earlier*
@@ -39,9 +42,11 @@ honest oracle, whatever order the updates arrive in and however many threads sco
 6. **Verdicts (G6).** Nobody is slashed for what it does to the merged model: only an
    update whose own upper bound is below the head (`worse`) is slash-eligible, as today.
 7. **Determinism (G7).** Submissions are sorted by id first; deltas are summed in that
-   order in float64 and rounded once to float32; every statistic is `math.fsum`; shares
-   are exact rationals. Each model's rows are scored independently, so `workers` changes
-   no bit.
+   order in float64 and rounded once to float32; every test, merge and share is computed
+   from the scorer's exact per-row units (integers: sums exact, the statistics exact
+   fractions rounded once; the Shapley values from whole units); shares are exact
+   rationals. Only G3's second cosine reads float32 logits (see `_signature`). Each model's
+   rows are scored independently, so `workers` changes no bit.
 """
 
 from __future__ import annotations
@@ -99,8 +104,8 @@ class Outcome:
     """What the batch decided for one submission."""
 
     id: int
-    verdict: str  # merged | candidate | duplicate | not significant | worse | stale
-    own: PairedDifference | None  # the update alone against the head (None when stale)
+    verdict: str  # merged | candidate | duplicate | not significant | worse | stale | invalid
+    own: PairedDifference | None  # the update alone against the head (None when stale or invalid)
     share: int = 0  # units of the reward
     duplicate_of: int | None = None
     base: str = CURRENT  # G1: current | rebase | reject
@@ -288,17 +293,6 @@ def _logits_all(spec: models.ModelSpec, sets: Sequence[Mapping[str, np.ndarray]]
         return list(pool.map(one, sets))
 
 
-def _goodness(spec: models.ModelSpec, manifest: Mapping[str, Any], params: Mapping[str, np.ndarray], Z: np.ndarray,
-              X: Any, y: Any) -> np.ndarray:
-    """Per-row goodness (`significance.row_goodness`) from the model's logits `Z` when the
-    metric is accuracy (the prediction is the logits' first argmax, or logit >= 0 for a
-    sigmoid, as `models.predict`), else from the model itself."""
-    if spec.metric != "accuracy":
-        return significance.row_goodness(manifest, params, X, y)
-    pred = (Z[:, 0] >= 0).astype(np.int64) if spec.output == "sigmoid" else Z.argmax(axis=1)
-    return (pred == np.asarray(y)).astype(np.float64)
-
-
 def _signature(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
     """What a model does to the validation rows, for G3: its logits in float64, centred per
     row for a softmax output (which a per-row shift of every logit does not change)."""
@@ -308,11 +302,21 @@ def _signature(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
     return Z.ravel()
 
 
-def _evaluate(spec: models.ModelSpec, manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]],
-              X: Any, y: Any, workers: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-row goodness and logits of each parameter set."""
-    Zs = _logits_all(spec, sets, X, workers)
-    return [_goodness(spec, manifest, p, Z, X, y) for p, Z in zip(sets, Zs)], Zs
+def _goodness(spec: models.ModelSpec, units: np.ndarray) -> np.ndarray:
+    """Per-row goodness in the scorer's exact units (`models.row_units`), int64: the units
+    themselves when higher is better (accuracy: 1 for a correct row), their negation for a
+    loss (log loss, mse: multiples of ROW_GRID). The same integers on every kernel."""
+    units = np.asarray(units, dtype=np.int64)
+    return units if models.higher_is_better(spec.metric) else -units
+
+
+def _units(manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]], X: Any, y: Any,
+           workers: int) -> tuple[list[np.ndarray | None], Fraction]:
+    """Per-row goodness (`_goodness`) of each parameter set, None for one the scorer finds
+    invalid (non-finite outputs); and the units' scale."""
+    spec = models.model_spec(manifest)
+    units, valid, scale = models.set_units(manifest, sets, X, y, workers=workers)
+    return [_goodness(spec, units[:, j]) if valid[j] else None for j in range(len(sets))], scale
 
 
 # ------------------------------------------------------------------------------ the decision
@@ -322,8 +326,15 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
            submissions: Sequence[Submission], X: Any, y: Any, reward: int,
            confidence_bps: int = significance.DEFAULT_CONFIDENCE_BPS, *, workers: int = 1,
            duplicate_cosine: float = DUPLICATE_COSINE, max_lag: int = MAX_LAG,
-           scales: Sequence[float] = SCALES) -> Decision:
-    """The batch's decision (G1-G6): the merged model and each submission's outcome and share."""
+           scales: Sequence[float] = SCALES,
+           scored: tuple[np.ndarray, np.ndarray, Fraction] | None = None) -> Decision:
+    """The batch's decision (G1-G6): the merged model and each submission's outcome and share.
+
+    Every test, merge and share rests on the scorer's exact per-row units (`models.row_units`,
+    G2), never on float BLAS outputs, so the decision is the same on every kernel. `scored`:
+    what `models.row_units(manifest, head, [s.delta for s in submissions], X, y)` returned, in
+    the order `submissions` are given (the oracle node has them from its reports: not
+    scored twice); by default computed here."""
     subs = sorted(submissions, key=lambda s: int(s.id))
     ids = [int(s.id) for s in subs]
     if len(set(ids)) != len(ids):
@@ -345,26 +356,44 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
     bases = {s.id: stale_rule(s.base_version, head_version, max_lag) for s in live}
     deltas = [models.check_update(spec, s.delta) for s in live]
 
-    # G2: every live update alone against the head, one model each
-    alone = [models.apply_update(head, d) for d in deltas]
-    goods, Zs = _evaluate(spec, manifest, [head] + alone, X, y, workers)
-    head_sig = _signature(spec, Zs[0])
-    head_good, own_good = goods[0], goods[1:]
-    own = [significance.paired(head_good, g, confidence_bps) for g in own_good]
+    # G2: every live update alone against the head, on the scorer's exact per-row units
+    if scored is None:
+        units, valid, scale = models.row_units(manifest, head, deltas, X, y, workers=workers)
+        cols = list(range(1, 1 + len(live)))
+    else:
+        units, valid, scale = scored
+        column = {int(s.id): 1 + pos for pos, s in enumerate(submissions)}
+        if np.shape(units) != (len(np.asarray(y)), 1 + len(submissions)) or len(valid) != 1 + len(submissions):
+            raise AggregationError("the scored units must have one column for the head and one per submission")
+        cols = [column[int(s.id)] for s in live]
+    if not valid[0]:
+        raise AggregationError("the head cannot be scored on these rows")
+    head_good = _goodness(spec, units[:, 0])
+    own_good = [_goodness(spec, units[:, c]) if valid[c] else None for c in cols]
+    own = [None if g is None else significance.paired_units(head_good, g, scale, True, confidence_bps)
+           for g in own_good]
 
-    # G3: near-duplicates of earlier candidates (submission-id order)
+    # G3: near-duplicates of earlier candidates (submission-id order), on the logits of the
+    # head and of the significant updates (one pass for them)
+    sig = [i for i, diff in enumerate(own) if diff is not None and diff.lcb > 0]
+    Zs = _logits_all(spec, [head] + [models.apply_update(head, deltas[i]) for i in sig], X, workers)
+    head_sig = _signature(spec, Zs[0])
+    Z_of = {i: Zs[1 + pos] for pos, i in enumerate(sig)}
     n_params = sum(int(np.prod(np.shape(a))) for a in head.values())
-    flat = np.empty((len(live), n_params))  # candidates' deltas, one row each
-    moved = np.empty((len(live), head_sig.size))  # candidates' logit changes on the validation rows
+    flat = np.empty((len(sig), n_params))  # candidates' deltas, one row each
+    moved = np.empty((len(sig), head_sig.size))  # candidates' logit changes on the validation rows
     cand: list[int] = []  # indices into live
     for i, s in enumerate(live):
         diff = own[i]
+        if diff is None:  # outputs the scorer cannot score (not finite): never a candidate
+            outcomes[s.id] = Outcome(s.id, "invalid", None, base=bases[s.id])
+            continue
         if diff.lcb <= 0:
             verdict = "worse" if diff.ucb < 0 else "not significant"
             outcomes[s.id] = Outcome(s.id, verdict, diff, base=bases[s.id])
             continue
         v = flatten(deltas[i])
-        o = _signature(spec, Zs[1 + i]) - head_sig
+        o = _signature(spec, Z_of[i]) - head_sig
         c = len(cand)
         sims = [max(a, b) for a, b in zip(_cosines(v, flat[:c], duplicate_cosine),
                                           _cosines(o, moved[:c], duplicate_cosine))]
@@ -395,8 +424,10 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
         trials = [sorted(chosen + [i], key=lambda j: live[j].id) for i in rest]
         merged = [models.apply_update(head, combine([deltas[j] for j in t], [own[j].lcb for j in t])) for t in trials]
         taken = None
-        for pos, g in enumerate(_evaluate(spec, manifest, merged, X, y, workers)[0]):
-            diff = significance.paired(head_good, g, confidence_bps)
+        for pos, g in enumerate(_units(manifest, merged, X, y, workers)[0]):
+            if g is None:  # a merge the scorer cannot score is not taken
+                continue
+            diff = significance.paired_units(head_good, g, scale, True, confidence_bps)
             if diff.mean >= best_gain.mean and diff.lcb >= floor.lcb:
                 chosen, best_gain, best_good, taken = trials[pos], diff, g, pos
                 break
@@ -412,15 +443,18 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
               for sc in scales if sc != 1.0] if len(chosen) >= 2 else []
     if longer:  # longer steps along the merged direction, kept when they measure better
         tried = [models.apply_update(head, dl) for dl in longer]
-        for dl, p, g in zip(longer, tried, _evaluate(spec, manifest, tried, X, y, workers)[0]):
-            diff = significance.paired(head_good, g, confidence_bps)
+        for dl, p, g in zip(longer, tried, _units(manifest, tried, X, y, workers)[0]):
+            if g is None:
+                continue
+            diff = significance.paired_units(head_good, g, scale, True, confidence_bps)
             if diff.mean > best_gain.mean and diff.lcb >= floor.lcb:
                 delta, params, best_gain, best_good = dl, p, diff, g
 
     # G5: shares by the Shapley value of the per-row game whose value on a row is the best
-    # candidate's improvement there, capped by the merged model's own improvement there
-    merged_gain = np.maximum(best_good - head_good, 0.0)
-    gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand])
+    # candidate's improvement there, capped by the merged model's own improvement there; in
+    # whole units (exact in float64: a row's units are below 2^45)
+    merged_gain = np.maximum(best_good - head_good, 0)
+    gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand]).astype(np.float64)
     cand_ids = [live[j].id for j in cand]
     amounts = _split(reward, gains, cand_ids, [live[j].contributor for j in cand])
     if sum(amounts) != reward:  # no row of the version is one a candidate improves alone:

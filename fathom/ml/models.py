@@ -2043,6 +2043,30 @@ def row_units(
     return units, valid, Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
 
 
+def set_units(
+    manifest: Mapping[str, Any] | ModelSpec,
+    sets: Sequence[Mapping[str, np.ndarray]],
+    X: Any,
+    y: Any,
+    metric: str | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray, Fraction]:
+    """`row_units` of whole parameter sets rather than of ``head + delta_i`` (no head column):
+    (units, valid, scale), ``units`` int64 (rows, len(sets)). The same scorer, so the same
+    kernel-independent values; `fathom.ml.aggregate` scores its merge trials with it."""
+    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    if metric in _metrics.EXTRA_METRICS:
+        raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
+    with _features_first(X):
+        checked = [check_params(spec, p) for p in sets]
+        units = np.zeros((X.shape[0], len(checked)), dtype=np.int64)
+        _, ok = _totals(spec, checked, X, y, metric, chunk_rows, group, workers, True, rows_out=units)
+    return units, np.asarray(ok, dtype=bool), Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+
+
 def score(
     manifest: Mapping[str, Any] | ModelSpec,
     params: Mapping[str, np.ndarray],

@@ -164,15 +164,19 @@ def report_units(head_units: int, diff: PairedDifference, resolution_wad: int, h
 def batch_reports(manifest: Mapping[str, Any], head_params: Mapping[str, np.ndarray], deltas: Sequence[Mapping[str, Any]],
                   X: Any, y: Any, head_score: int, resolution_wad: int, higher_is_better: bool,
                   confidence_bps: int = DEFAULT_CONFIDENCE_BPS, workers: int = 1,
-                  progress: Any = None) -> list[tuple[int | None, PairedDifference | None]]:
+                  progress: Any = None, scored: Any = None) -> list[tuple[int | None, PairedDifference | None]]:
     """What an oracle reports for each candidate of a batch, in one scoring pass: (score
     units, the paired comparison), or (None, None) for a candidate that cannot be scored
     (the oracle reports it INVALID). `head_score` is the head's score as the chain records
     it: every report moves it by the candidate's significant difference only. `progress`:
-    `models.row_units`' hook (a display, e.g. the oracle's bar)."""
+    `models.row_units`' hook (a display, e.g. the oracle's bar). `scored`: that pass's
+    result when the caller already has it (the node hands the same units to
+    `aggregate.decide`, so the batch is scored once)."""
     from fathom.ml import models
 
-    units, valid, scale = models.row_units(manifest, head_params, deltas, X, y, workers=workers, progress=progress)
+    if scored is None:
+        scored = models.row_units(manifest, head_params, deltas, X, y, workers=workers, progress=progress)
+    units, valid, scale = scored
     out: list[tuple[int | None, PairedDifference | None]] = []
     for i in range(len(deltas)):
         if not valid[i + 1]:
