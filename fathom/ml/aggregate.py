@@ -315,7 +315,10 @@ def _units(manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]]
     """Per-row goodness (`_goodness`) of each parameter set, None for one the scorer finds
     invalid (non-finite outputs); and the units' scale."""
     spec = models.model_spec(manifest)
-    units, valid, scale = models.set_units(manifest, sets, X, y, workers=workers)
+    # as many slots per GEMM as there are sets (the units are exact, so the grouping changes
+    # no bit; the default pads a group to 32 slots)
+    group = max(1, min(len(sets), models.default_group(spec)))
+    units, valid, scale = models.set_units(manifest, sets, X, y, workers=workers, group=group)
     return [_goodness(spec, units[:, j]) if valid[j] else None for j in range(len(sets))], scale
 
 
