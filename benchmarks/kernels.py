@@ -52,7 +52,9 @@ depends on them: such an exp is added to a sum of at least 1, `fathom.ml.models`
 Batch decisions (issue 14.8): every child also decides 12 mirror-tied batches with
 `aggregate.decide` (softmax, d = 784, 10 classes, accuracy / log loss / mse, 4 seeds each;
 `mirror_batch`: two updates from two contributors whose per-row values are each other's on
-mirrored rows, an exact tie, with an odd reward) and ``differing_decisions`` counts, per
+mirrored rows, an exact tie, with an odd reward) and 8 near copies (`near_copy_batch`, log
+loss, d = 784) decided with G3's threshold set at their fixed-order logit cosine
+(`exact_logit_cosine`); ``differing_decisions`` counts, per
 kernel and per FP mode, decisions whose merged ids, shares or merged bytes differ from the
 reference child's (0 is the target: honest members must vote alike, R5). The control
 (``plain_float32.decisions_differ``) compares the two updates' lower bounds computed on
@@ -208,6 +210,8 @@ DECIDE_METRICS = ("accuracy", "log_loss", "mse")
 DECIDE_SEEDS = (1, 2, 3, 4)
 #: odd, so that an exact tie of two shares leaves one unit to the tie rule (G5)
 DECIDE_REWARD = 10_001
+#: near copies decided at a G3 threshold equal to their fixed-order logit cosine
+NEAR_SEEDS = tuple(range(8))
 
 
 def mirror_batch(metric: str, seed: int, rows: int = 300, half: int = 48, k: int = 4) -> tuple[Any, ...]:
@@ -239,6 +243,60 @@ def mirror_batch(metric: str, seed: int, rows: int = 300, half: int = 48, k: int
     a = {"W0": np.vstack([step, zero]), "b0": np.zeros(k, np.float32)}
     b = {"W0": np.vstack([zero, step]), "b0": np.zeros(k, np.float32)}
     return manifest, head, [a, b], X, yy
+
+
+def near_copy_batch(seed: int, rows: int = 600, d: int = 96, k: int = 4) -> tuple[Any, ...]:
+    """(manifest, head, [A, B], X, y): B is A plus Gaussian noise of 20 % of its norm, from
+    another contributor; both beat the head. Their logit changes' cosine (G3's second) is
+    about 0.99, above their deltas' cosine. Built without BLAS (norms by fsum), so every
+    child builds the same bits."""
+    import math
+
+    import numpy as np
+
+    from fathom.ml import models
+
+    rng = np.random.default_rng(100 + seed)
+    means = rng.normal(0.0, 1.0, size=(k, d)).astype(np.float32)
+    y = rng.integers(0, k, rows).astype(np.int64)
+    X = (means[y] + rng.standard_normal((rows, d))).astype(np.float32)
+    manifest = models.make_manifest("softmax", d, k, metric="log_loss")
+    head = {"W0": (rng.standard_normal((d, k)) * 0.05).astype(np.float32), "b0": np.zeros(k, np.float32)}
+    step = (means.T * np.float32(0.03)).astype(np.float32)
+    noise = rng.standard_normal((d, k))
+    norm = lambda a: math.sqrt(math.fsum((np.asarray(a, dtype=np.float64) ** 2).ravel().tolist()))  # no BLAS
+    noise *= 0.2 * norm(step) / norm(noise)
+    a = {"W0": step, "b0": np.zeros(k, np.float32)}
+    b = {"W0": (step + noise).astype(np.float32), "b0": np.zeros(k, np.float32)}
+    return manifest, head, [a, b], X, y
+
+
+def exact_logit_cosine(manifest: Any, head: Any, deltas: Any, X: Any) -> float:
+    """G3's second cosine of the two updates on the fixed-order float64 logits (no BLAS):
+    each row's logit change centred by its mean summed over the units in order, then the
+    exactly rounded cosine (`aggregate.cosine`). Written on the scorer's fixed-order path
+    (`_Group.exact_logits`) so that it runs on older trees too (`FATHOM_BENCH_SRC`)."""
+    import numpy as np
+
+    from fathom.ml import aggregate, models
+
+    spec = models.model_spec(manifest)
+    Xf = models._features(spec, X)
+
+    def fixed(params):
+        group = models._Group(spec, [models.check_params(spec, params)], 1, np.float32)
+        rows = np.arange(Xf.shape[0])
+        return group.exact_logits(spec, Xf, rows, np.zeros(len(rows), dtype=np.int64))
+
+    def centred(Z):
+        total = np.zeros(Z.shape[0])
+        for j in range(Z.shape[1]):
+            total += Z[:, j]
+        return Z - (total / Z.shape[1])[:, None]
+
+    Zh = fixed(head)
+    a, b = (centred(fixed(models.apply_update(head, d)) - Zh).ravel() for d in deltas)
+    return aggregate.cosine(a, b)
 
 
 def decide_batches(quick: bool) -> dict[str, Any]:
@@ -273,6 +331,21 @@ def decide_batches(quick: bool) -> dict[str, Any]:
                              "merged": hashlib.sha256(merged).hexdigest()[:16]},
                 "lcb": [dec.outcomes[i].own.lcb.hex() if dec.outcomes[i].own else None for i in sorted(dec.outcomes)],
                 "plain": plain, "seconds": round(seconds, 3)}
+    # G3 at its threshold: near copies decided with the threshold at their fixed-order cosine
+    for seed in NEAR_SEEDS:
+        manifest, head, deltas, X, y = near_copy_batch(seed, rows, 784, k)
+        threshold = exact_logit_cosine(manifest, head, deltas, X)
+        subs = [aggregate.Submission(10 + i, dd, 0, f"c{i}") for i, dd in enumerate(deltas)]
+        with threadpool_limits(1, "blas"):
+            t = time.perf_counter()
+            dec = aggregate.decide(manifest, head, 0, subs, X, y, DECIDE_REWARD, workers=2, duplicate_cosine=threshold)
+            seconds = time.perf_counter() - t
+        merged = b"" if dec.delta is None else b"".join(dec.delta[n].tobytes() for n in sorted(dec.delta))
+        out[f"near/{seed}"] = {
+            "decision": {"merged_ids": list(dec.merged_ids), "shares": [dec.shares[i] for i in sorted(dec.shares)],
+                         "merged": hashlib.sha256(merged).hexdigest()[:16],
+                         "verdicts": [dec.outcomes[i].verdict for i in sorted(dec.outcomes)]},
+            "lcb": [threshold.hex()], "plain": [], "seconds": round(seconds, 3)}
     return out
 
 

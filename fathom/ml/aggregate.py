@@ -18,7 +18,9 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    above zero. One whose outputs the scorer cannot score (not finite) is `invalid`.
 3. **Near-duplicates (G3).** Updates are compared in submission-id order by the cosine
    similarity of their flattened float64 deltas and of the changes they make to the
-   validation logits (centred per row); one whose cosine with an *earlier*
+   validation logits (centred per row; from float32 logits only where their proven bound
+   keeps the cosine clear of the threshold, else from the fixed-order logits, so the
+   verdict is the same on every kernel: `_Signatures`); one whose cosine with an *earlier*
    candidate is at least `DUPLICATE_COSINE` is a duplicate: not merged, paid nothing, its
    stake refunded. The earlier one keeps its place.
 4. **Merge by measured gain (G4).** Candidates, in order of their own lower bound (highest
@@ -45,15 +47,15 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    order in float64 and rounded once to float32; every test, merge and share is computed
    from the scorer's exact per-row units (integers: sums exact, the statistics exact
    fractions rounded once; the Shapley values from whole units); shares are exact
-   rationals. Only G3's second cosine reads float32 logits (see `_signature`). Each model's
-   rows are scored independently, so `workers` changes no bit.
+   rationals. G3's logit cosine is taken on float32 GEMM logits only where their proven
+   error bound keeps it clear of the threshold, else on the fixed-order logits
+   (`_Signatures`). Each model's rows are scored independently, so `workers` changes no bit.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -269,37 +271,80 @@ def _split(reward: int, gains: np.ndarray, ids: Sequence[int], contributors: Seq
     return out
 
 
-def _logits_all(spec: models.ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
-                workers: int) -> list[np.ndarray]:
-    """Last-layer logits (float32, n x outputs) of each parameter set. A model without hidden
-    layers is one GEMM for all of them: the sets' weights side by side in one wide linear
-    layer (`models.logits` of it), cut back into blocks. Otherwise one `models.logits` per
-    set, independent computations that `workers` threads may run side by side (the bits do
-    not depend on how many)."""
-    if len(spec.layers) == 1 and len(sets) > 1:
-        (d, k), = spec.layers
-        wide = {"architecture": "softmax", "dtype": "float32", "metric": "accuracy", "layers": [[d, k * len(sets)]]}
-        params = {"W0": np.concatenate([np.asarray(p["W0"], dtype=np.float32) for p in sets], axis=1),
-                  "b0": np.concatenate([np.asarray(p["b0"], dtype=np.float32) for p in sets])}
-        Z = models.logits(wide, params, X)
-        return [Z[:, j * k:(j + 1) * k] for j in range(len(sets))]
-
-    def one(p: Mapping[str, np.ndarray]) -> np.ndarray:
-        return models.logits(spec, p, X)
-
-    if workers <= 1 or len(sets) <= 1:
-        return [one(p) for p in sets]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, sets))
-
-
-def _signature(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
-    """What a model does to the validation rows, for G3: its logits in float64, centred per
-    row for a softmax output (which a per-row shift of every logit does not change)."""
+def _centred(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
+    """G3's view of logits (or of their change), float64 (rows, outputs): for a softmax output
+    each row minus its mean (which a per-row shift of every logit does not change), the
+    mean summed over the units in a fixed order (elementwise IEEE operations only)."""
     Z = np.asarray(Z, dtype=np.float64)
-    if spec.output == "softmax":
-        Z = Z - Z.mean(axis=1, keepdims=True)
-    return Z.ravel()
+    if spec.output != "softmax":
+        return Z
+    total = np.zeros(Z.shape[0])
+    for j in range(Z.shape[1]):
+        total += Z[:, j]
+    return Z - (total / Z.shape[1])[:, None]
+
+
+class _Signatures:
+    """G3's second cosine, the same on every kernel: what each candidate does to the
+    validation logits, `_centred(logits(head + delta) - logits(head))`, from the scorer's
+    float32 GEMM with a proven bound on its distance (`models.bounded_logits`) to the
+    fixed-order one; a cosine the bound leaves within reach of the threshold is decided on
+    the fixed-order logits (`models.fixed_logits`) instead, exactly (`cosine`)."""
+
+    def __init__(self, spec: models.ModelSpec, manifest: Mapping[str, Any], head: Mapping[str, np.ndarray],
+                 models_: Mapping[int, Mapping[str, np.ndarray]], X: Any):
+        self.spec, self.manifest, self.head, self.models, self.X = spec, manifest, head, dict(models_), X
+        keys = list(self.models)
+        Zs, Es = models.bounded_logits(manifest, [head] + [self.models[i] for i in keys], X)
+        self.fast: dict[int, np.ndarray] = {}
+        self.alpha: dict[int, float] = {}
+        Zh, Eh = Zs[0].astype(np.float64), Es[0]
+        m = Zh.shape[1]
+        for i, Z, E in zip(keys, Zs[1:], Es[1:]):
+            Z = Z.astype(np.float64)
+            with np.errstate(all="ignore"):
+                o = _centred(spec, Z - Zh).ravel()
+                # per row: both logits' bounds, and 2^-40 of their size for the float64
+                # subtraction and centring on either path; over the row's m units (2-norm)
+                b = E + Eh + 2.0**-40 * (np.abs(Z).max(axis=1) + np.abs(Zh).max(axis=1) + E + Eh)
+                alpha = math.sqrt(m) * math.sqrt(math.fsum((b * b).tolist())) * (1 + 1e-6)
+            self.fast[i] = o
+            self.alpha[i] = alpha if np.isfinite(o).all() and math.isfinite(alpha) else math.inf
+        self._exact: dict[int, np.ndarray] = {}
+        self._margin: dict[int, float] = {}
+        self._head_exact: np.ndarray | None = None
+
+    def exact(self, i: int) -> np.ndarray:
+        if i not in self._exact:
+            if self._head_exact is None:
+                self._head_exact = models.fixed_logits(self.manifest, self.head, self.X)
+            Z = models.fixed_logits(self.manifest, self.models[i], self.X)
+            self._exact[i] = _centred(self.spec, Z - self._head_exact).ravel()
+        return self._exact[i]
+
+    def margin(self, i: int) -> float:
+        """How far the fast cosine of candidate i's signature may lie from the fixed-order
+        one, its share: 2 alpha / ||o|| (unit vectors move by at most that)."""
+        if i not in self._margin:
+            a = self.alpha[i]
+            norm = math.sqrt(float(self.fast[i] @ self.fast[i])) * (1 - 1e-6) if math.isfinite(a) else 0.0
+            self._margin[i] = 2 * a / norm if norm > 2 * a else math.inf
+        return self._margin[i]
+
+    def cosines(self, i: int, earlier: Sequence[int], threshold: float) -> list[float]:
+        """Cosines of candidate i's signature with each earlier candidate's: the fast one where
+        it lies beyond the bound from the threshold (and 2e-6 more: `_cosines`' screen and
+        its rounding of values far below), else the fixed-order one."""
+        if not earlier:
+            return []
+        fast = _cosines(self.fast[i], np.vstack([self.fast[j] for j in earlier]), threshold)
+        mi = self.margin(i)
+        out = []
+        for j, f in zip(earlier, fast):
+            if abs(f - threshold) <= mi + self.margin(j) + 2e-6 or not math.isfinite(f):
+                f = cosine(self.exact(i), self.exact(j))
+            out.append(f)
+        return out
 
 
 def _goodness(spec: models.ModelSpec, units: np.ndarray) -> np.ndarray:
@@ -377,14 +422,11 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
            for g in own_good]
 
     # G3: near-duplicates of earlier candidates (submission-id order), on the logits of the
-    # head and of the significant updates (one pass for them)
+    # head and of the significant updates (one pass for them, `_Signatures`)
     sig = [i for i, diff in enumerate(own) if diff is not None and diff.lcb > 0]
-    Zs = _logits_all(spec, [head] + [models.apply_update(head, deltas[i]) for i in sig], X, workers)
-    head_sig = _signature(spec, Zs[0])
-    Z_of = {i: Zs[1 + pos] for pos, i in enumerate(sig)}
+    sigs = _Signatures(spec, manifest, head, {i: models.apply_update(head, deltas[i]) for i in sig}, X)
     n_params = sum(int(np.prod(np.shape(a))) for a in head.values())
     flat = np.empty((len(sig), n_params))  # candidates' deltas, one row each
-    moved = np.empty((len(sig), head_sig.size))  # candidates' logit changes on the validation rows
     cand: list[int] = []  # indices into live
     for i, s in enumerate(live):
         diff = own[i]
@@ -396,10 +438,9 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
             outcomes[s.id] = Outcome(s.id, verdict, diff, base=bases[s.id])
             continue
         v = flatten(deltas[i])
-        o = _signature(spec, Z_of[i]) - head_sig
         c = len(cand)
         sims = [max(a, b) for a, b in zip(_cosines(v, flat[:c], duplicate_cosine),
-                                          _cosines(o, moved[:c], duplicate_cosine))]
+                                          sigs.cosines(i, cand, duplicate_cosine))]
         best = max(sims, default=0.0)
         if best >= duplicate_cosine:
             first = cand[sims.index(best)]
@@ -407,7 +448,6 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
                                      cosine_max=best)
             continue
         flat[len(cand)] = v
-        moved[len(cand)] = o
         cand.append(i)
         outcomes[s.id] = Outcome(s.id, "candidate", diff, base=bases[s.id], cosine_max=best)
 

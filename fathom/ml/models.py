@@ -2067,6 +2067,38 @@ def set_units(
     return units, np.asarray(ok, dtype=bool), Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
 
 
+def bounded_logits(manifest: Mapping[str, Any] | ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Last-layer logits of each parameter set, float32 (rows, outputs), from the scorer's fast
+    GEMM (last bits kernel dependent), and per row a proven bound (float64, rows) on their
+    distance to the fixed-order logits (`fixed_logits`) of every output unit (`_Group.outputs`)."""
+    spec = model_spec(manifest)
+    X = _features(spec, X)
+    group = _Group(spec, [check_params(spec, p) for p in sets], len(sets), np.float32)
+    n, m = X.shape[0], spec.layers[-1][1]
+    Z = np.empty((n, m, len(sets)), dtype=np.float32)
+    E = np.empty((n, len(sets)), dtype=np.float64)
+    with _quiet():
+        for r0 in range(0, n, chunk_rows):
+            r1 = min(n, r0 + chunk_rows)
+            Zc, Ec = group.outputs(spec, X[r0:r1])
+            Z[r0:r1], E[r0:r1] = Zc[:, :, : len(sets)], Ec[:, : len(sets)]  # copies: the scratch is reused
+    return [Z[:, :, j] for j in range(len(sets))], [E[:, j] for j in range(len(sets))]
+
+
+def fixed_logits(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """The fixed-order float64 logits (rows, outputs) of one model (`_Group.exact_logits`: no
+    BLAS, the same bits on every CPU and FP mode); slow, for the few decisions near a limit."""
+    spec = model_spec(manifest)
+    X = _features(spec, X)
+    group = _Group(spec, [check_params(spec, params)], 1, np.float32)
+    out = np.empty((X.shape[0], spec.layers[-1][1]), dtype=np.float64)
+    for r0 in range(0, X.shape[0], _EXACT_BLOCK):
+        rows = np.arange(r0, min(X.shape[0], r0 + _EXACT_BLOCK))
+        out[rows] = group.exact_logits(spec, X, rows, np.zeros(len(rows), dtype=np.int64))
+    return out
+
+
 def score(
     manifest: Mapping[str, Any] | ModelSpec,
     params: Mapping[str, np.ndarray],

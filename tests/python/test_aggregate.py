@@ -416,3 +416,22 @@ def test_an_update_whose_outputs_the_scorer_cannot_score_is_invalid_never_a_cand
     o = d.outcomes[500]
     assert o.verdict == "invalid" and o.own is None and o.share == 0 and 500 not in d.merged_ids
     assert d.shares == {**base.shares, 500: 0} and d.merged_ids == base.merged_ids
+
+
+def test_the_logit_cosine_bound_holds_against_the_fixed_order_cosine_and_spares_honest_pairs(demo, monkeypatch):
+    """G3's second cosine on float32 logits lies within the proven margins of the fixed-order
+    one for every pair (so a verdict taken on it is the exact one), and the demo's honest
+    pairs, far from 0.99, never take the slow path."""
+    m, head, (X, y) = demo["manifest"], demo["head"], demo["val"]
+    spec = models.model_spec(m)
+    sets = {i: models.apply_update(head, s.delta) for i, s in enumerate(demo["subs"])}
+    sigs = A._Signatures(spec, m, head, sets, X)
+    for i, j in itertools.combinations(sets, 2):
+        fast = A.cosine(sigs.fast[i], sigs.fast[j])
+        exact = A.cosine(sigs.exact(i), sigs.exact(j))
+        assert abs(fast - exact) <= sigs.margin(i) + sigs.margin(j), (i, j, fast, exact)
+        assert 0 < sigs.margin(i) < 0.01
+    slow = []
+    real = models.fixed_logits
+    monkeypatch.setattr(models, "fixed_logits", lambda *a, **k: slow.append(1) or real(*a, **k))
+    assert _decide(demo, demo["subs"]).shares and not slow
