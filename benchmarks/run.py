@@ -57,7 +57,9 @@ METHOD = {
                "candidate against a 2048^3 float32 numpy matmul (the better of numpy's default threads and one thread), "
                "same loop. kernel_agreement: benchmarks/kernels.py, the same batches (crafted ties among them) scored "
                "in child processes under each OPENBLAS_CORETYPE this CPU runs, named by the kernel threadpoolctl "
-               "reports; scores whose bits differ from the reference child's, per kernel.",
+               "reports, and in one child per FP mode (DAZ, FTZ, both: MXCSR set in the child before numpy loads); "
+               "scores whose bits differ from the reference child's, per kernel and per FP mode; and batch "
+               "decisions (aggregate.decide on mirror-tied batches: merged ids, shares, merged bytes) that differ.",
     "artefacts": "benchmarks/artefacts.py: seal_for (5 recipients) + compute_cid vs hashlib.sha256 on the same "
                  "16 MiB, interleaved; 1 and 64 MiB recorded too.",
     "ipfs": "benchmarks/ipfs.py: IpfsStore.add / IpfsStore.cat of fresh random 16 MiB against js-ipfs "
@@ -182,6 +184,15 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     if agreement is not None:
         for arch, n in agreement.items():
             row(f"scoring.kernel_agreement {arch} (differing)", n, "0", n == 0)
+    modes = _get(results, "scoring.kernel_agreement.differing_fp_modes")
+    if modes is not None:
+        for mode, n in modes.items():
+            row(f"scoring.kernel_agreement FP mode {mode} (differing)", n, "0", n == 0)
+    for key, what in (("differing_decisions", ""), ("differing_decisions_fp_modes", "FP mode ")):
+        decisions = _get(results, f"scoring.kernel_agreement.{key}")
+        if decisions is not None:  # aggregate.decide's votes (merged ids, shares, merged bytes), issue 14.8
+            for who, n in decisions.items():
+                row(f"scoring.kernel_agreement {what}{who} (decisions differing)", n, "0", n == 0)
     for key in ("scoring.early_reject_saving", "scoring.early_reject_error_rate"):
         row(key + " (mlp d=784)", _get(results, key), None, None)
     for key in ("saving", "error_rate"):

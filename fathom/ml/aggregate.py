@@ -12,10 +12,15 @@ honest oracle, whatever order the updates arrive in and however many threads sco
    only for what it still adds to the head; one further behind, or based on a version that
    does not exist yet, is rejected (refunded, never scored).
 2. **Candidates (G2).** Each update is scored alone against the head with the paired test
-   (`significance.paired`); it is a candidate when its lower bound is above zero.
+   on the scorer's exact per-row units (`models.row_units`, `significance.paired_units`):
+   the same integers whose sums are the published scores, so no test, merge or share
+   depends on the BLAS kernel or the FP mode; it is a candidate when its lower bound is
+   above zero. One whose outputs the scorer cannot score (not finite) is `invalid`.
 3. **Near-duplicates (G3).** Updates are compared in submission-id order by the cosine
    similarity of their flattened float64 deltas and of the changes they make to the
-   validation logits (centred per row); one whose cosine with an *earlier*
+   validation logits (centred per row; from float32 logits only where their proven bound
+   keeps the cosine clear of the threshold, else from the fixed-order logits, so the
+   verdict is the same on every kernel: `_Signatures`); one whose cosine with an *earlier*
    candidate is at least `DUPLICATE_COSINE` is a duplicate: not merged, paid nothing, its
    stake refunded. The earlier one keeps its place.
 4. **Merge by measured gain (G4).** Candidates, in order of their own lower bound (highest
@@ -39,16 +44,18 @@ honest oracle, whatever order the updates arrive in and however many threads sco
 6. **Verdicts (G6).** Nobody is slashed for what it does to the merged model: only an
    update whose own upper bound is below the head (`worse`) is slash-eligible, as today.
 7. **Determinism (G7).** Submissions are sorted by id first; deltas are summed in that
-   order in float64 and rounded once to float32; every statistic is `math.fsum`; shares
-   are exact rationals. Each model's rows are scored independently, so `workers` changes
-   no bit.
+   order in float64 and rounded once to float32; every test, merge and share is computed
+   from the scorer's exact per-row units (integers: sums exact, the statistics exact
+   fractions rounded once; the Shapley values from whole units); shares are exact
+   rationals. G3's logit cosine is taken on float32 GEMM logits only where their proven
+   error bound keeps it clear of the threshold, else on the fixed-order logits
+   (`_Signatures`). Each model's rows are scored independently, so `workers` changes no bit.
 """
 
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
@@ -99,8 +106,8 @@ class Outcome:
     """What the batch decided for one submission."""
 
     id: int
-    verdict: str  # merged | candidate | duplicate | not significant | worse | stale
-    own: PairedDifference | None  # the update alone against the head (None when stale)
+    verdict: str  # merged | candidate | duplicate | not significant | worse | stale | invalid
+    own: PairedDifference | None  # the update alone against the head (None when stale or invalid)
     share: int = 0  # units of the reward
     duplicate_of: int | None = None
     base: str = CURRENT  # G1: current | rebase | reject
@@ -176,10 +183,18 @@ def _cosines(v: np.ndarray, earlier: np.ndarray, threshold: float) -> list[float
     return out
 
 
+#: float32's least normal number: `combine` sets sums below it to zero before rounding
+_F32_LEAST_NORMAL = 2.0**-126
+
+
 def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float],
             total: float | None = None) -> dict[str, np.ndarray]:
     """sum_i w_i delta_i / total (by default sum_i w_i), accumulated in float64 in the given
-    order, one rounding to float32 at the end."""
+    order, one rounding to float32 at the end; a sum below float32's least normal number
+    (2^-126) in magnitude is zero of its sign, set in float64 before that rounding, so that
+    the rounding never lands among float32's subnormals, where a CPU with FTZ would write 0
+    (or 2^-126 rounded otherwise). The deltas are read as `models.check_update` gives them
+    (their subnormals already zero)."""
     total = math.fsum(weights) if total is None else total
     if not total > 0:
         raise AggregationError("merge weights must sum to a positive number")
@@ -188,6 +203,7 @@ def combine(deltas: Sequence[Mapping[str, np.ndarray]], weights: Sequence[float]
         acc = np.zeros(np.shape(deltas[0][name]), dtype=np.float64)
         for d, w in zip(deltas, weights):
             acc += np.asarray(d[name], dtype=np.float64) * (w / total)
+        np.multiply(acc, 0.0, out=acc, where=np.abs(acc) < _F32_LEAST_NORMAL)
         out[name] = acc.astype(np.float32)
     return out
 
@@ -255,55 +271,100 @@ def _split(reward: int, gains: np.ndarray, ids: Sequence[int], contributors: Seq
     return out
 
 
-def _logits_all(spec: models.ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
-                workers: int) -> list[np.ndarray]:
-    """Last-layer logits (float32, n x outputs) of each parameter set. A model without hidden
-    layers is one GEMM for all of them: the sets' weights side by side in one wide linear
-    layer (`models.logits` of it), cut back into blocks. Otherwise one `models.logits` per
-    set, independent computations that `workers` threads may run side by side (the bits do
-    not depend on how many)."""
-    if len(spec.layers) == 1 and len(sets) > 1:
-        (d, k), = spec.layers
-        wide = {"architecture": "softmax", "dtype": "float32", "metric": "accuracy", "layers": [[d, k * len(sets)]]}
-        params = {"W0": np.concatenate([np.asarray(p["W0"], dtype=np.float32) for p in sets], axis=1),
-                  "b0": np.concatenate([np.asarray(p["b0"], dtype=np.float32) for p in sets])}
-        Z = models.logits(wide, params, X)
-        return [Z[:, j * k:(j + 1) * k] for j in range(len(sets))]
-
-    def one(p: Mapping[str, np.ndarray]) -> np.ndarray:
-        return models.logits(spec, p, X)
-
-    if workers <= 1 or len(sets) <= 1:
-        return [one(p) for p in sets]
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(one, sets))
-
-
-def _goodness(spec: models.ModelSpec, manifest: Mapping[str, Any], params: Mapping[str, np.ndarray], Z: np.ndarray,
-              X: Any, y: Any) -> np.ndarray:
-    """Per-row goodness (`significance.row_goodness`) from the model's logits `Z` when the
-    metric is accuracy (the prediction is the logits' first argmax, or logit >= 0 for a
-    sigmoid, as `models.predict`), else from the model itself."""
-    if spec.metric != "accuracy":
-        return significance.row_goodness(manifest, params, X, y)
-    pred = (Z[:, 0] >= 0).astype(np.int64) if spec.output == "sigmoid" else Z.argmax(axis=1)
-    return (pred == np.asarray(y)).astype(np.float64)
-
-
-def _signature(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
-    """What a model does to the validation rows, for G3: its logits in float64, centred per
-    row for a softmax output (which a per-row shift of every logit does not change)."""
+def _centred(spec: models.ModelSpec, Z: np.ndarray) -> np.ndarray:
+    """G3's view of logits (or of their change), float64 (rows, outputs): for a softmax output
+    each row minus its mean (which a per-row shift of every logit does not change), the
+    mean summed over the units in a fixed order (elementwise IEEE operations only)."""
     Z = np.asarray(Z, dtype=np.float64)
-    if spec.output == "softmax":
-        Z = Z - Z.mean(axis=1, keepdims=True)
-    return Z.ravel()
+    if spec.output != "softmax":
+        return Z
+    total = np.zeros(Z.shape[0])
+    for j in range(Z.shape[1]):
+        total += Z[:, j]
+    return Z - (total / Z.shape[1])[:, None]
 
 
-def _evaluate(spec: models.ModelSpec, manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]],
-              X: Any, y: Any, workers: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per-row goodness and logits of each parameter set."""
-    Zs = _logits_all(spec, sets, X, workers)
-    return [_goodness(spec, manifest, p, Z, X, y) for p, Z in zip(sets, Zs)], Zs
+class _Signatures:
+    """G3's second cosine, the same on every kernel: what each candidate does to the
+    validation logits, `_centred(logits(head + delta) - logits(head))`, from the scorer's
+    float32 GEMM with a proven bound on its distance (`models.bounded_logits`) to the
+    fixed-order one; a cosine the bound leaves within reach of the threshold is decided on
+    the fixed-order logits (`models.fixed_logits`) instead, exactly (`cosine`)."""
+
+    def __init__(self, spec: models.ModelSpec, manifest: Mapping[str, Any], head: Mapping[str, np.ndarray],
+                 models_: Mapping[int, Mapping[str, np.ndarray]], X: Any):
+        self.spec, self.manifest, self.head, self.models, self.X = spec, manifest, head, dict(models_), X
+        keys = list(self.models)
+        Zs, Es = models.bounded_logits(manifest, [head] + [self.models[i] for i in keys], X)
+        self.fast: dict[int, np.ndarray] = {}
+        self.alpha: dict[int, float] = {}
+        Zh, Eh = Zs[0].astype(np.float64), Es[0]
+        m = Zh.shape[1]
+        for i, Z, E in zip(keys, Zs[1:], Es[1:]):
+            Z = Z.astype(np.float64)
+            with np.errstate(all="ignore"):
+                o = _centred(spec, Z - Zh).ravel()
+                # per row: both logits' bounds, and 2^-40 of their size for the float64
+                # subtraction and centring on either path; over the row's m units (2-norm)
+                b = E + Eh + 2.0**-40 * (np.abs(Z).max(axis=1) + np.abs(Zh).max(axis=1) + E + Eh)
+                alpha = math.sqrt(m) * math.sqrt(math.fsum((b * b).tolist())) * (1 + 1e-6)
+            self.fast[i] = o
+            self.alpha[i] = alpha if np.isfinite(o).all() and math.isfinite(alpha) else math.inf
+        self._exact: dict[int, np.ndarray] = {}
+        self._margin: dict[int, float] = {}
+        self._head_exact: np.ndarray | None = None
+
+    def exact(self, i: int) -> np.ndarray:
+        if i not in self._exact:
+            if self._head_exact is None:
+                self._head_exact = models.fixed_logits(self.manifest, self.head, self.X)
+            Z = models.fixed_logits(self.manifest, self.models[i], self.X)
+            self._exact[i] = _centred(self.spec, Z - self._head_exact).ravel()
+        return self._exact[i]
+
+    def margin(self, i: int) -> float:
+        """How far the fast cosine of candidate i's signature may lie from the fixed-order
+        one, its share: 2 alpha / ||o|| (unit vectors move by at most that)."""
+        if i not in self._margin:
+            a = self.alpha[i]
+            norm = math.sqrt(float(self.fast[i] @ self.fast[i])) * (1 - 1e-6) if math.isfinite(a) else 0.0
+            self._margin[i] = 2 * a / norm if norm > 2 * a else math.inf
+        return self._margin[i]
+
+    def cosines(self, i: int, earlier: Sequence[int], threshold: float) -> list[float]:
+        """Cosines of candidate i's signature with each earlier candidate's: the fast one where
+        it lies beyond the bound from the threshold (and 2e-6 more: `_cosines`' screen and
+        its rounding of values far below), else the fixed-order one."""
+        if not earlier:
+            return []
+        fast = _cosines(self.fast[i], np.vstack([self.fast[j] for j in earlier]), threshold)
+        mi = self.margin(i)
+        out = []
+        for j, f in zip(earlier, fast):
+            if abs(f - threshold) <= mi + self.margin(j) + 2e-6 or not math.isfinite(f):
+                f = cosine(self.exact(i), self.exact(j))
+            out.append(f)
+        return out
+
+
+def _goodness(spec: models.ModelSpec, units: np.ndarray) -> np.ndarray:
+    """Per-row goodness in the scorer's exact units (`models.row_units`), int64: the units
+    themselves when higher is better (accuracy: 1 for a correct row), their negation for a
+    loss (log loss, mse: multiples of ROW_GRID). The same integers on every kernel."""
+    units = np.asarray(units, dtype=np.int64)
+    return units if models.higher_is_better(spec.metric) else -units
+
+
+def _units(manifest: Mapping[str, Any], sets: Sequence[Mapping[str, np.ndarray]], X: Any, y: Any,
+           workers: int) -> tuple[list[np.ndarray | None], Fraction]:
+    """Per-row goodness (`_goodness`) of each parameter set, None for one the scorer finds
+    invalid (non-finite outputs); and the units' scale."""
+    spec = models.model_spec(manifest)
+    # as many slots per GEMM as there are sets (the units are exact, so the grouping changes
+    # no bit; the default pads a group to 32 slots)
+    group = max(1, min(len(sets), models.default_group(spec)))
+    units, valid, scale = models.set_units(manifest, sets, X, y, workers=workers, group=group)
+    return [_goodness(spec, units[:, j]) if valid[j] else None for j in range(len(sets))], scale
 
 
 # ------------------------------------------------------------------------------ the decision
@@ -313,8 +374,15 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
            submissions: Sequence[Submission], X: Any, y: Any, reward: int,
            confidence_bps: int = significance.DEFAULT_CONFIDENCE_BPS, *, workers: int = 1,
            duplicate_cosine: float = DUPLICATE_COSINE, max_lag: int = MAX_LAG,
-           scales: Sequence[float] = SCALES) -> Decision:
-    """The batch's decision (G1-G6): the merged model and each submission's outcome and share."""
+           scales: Sequence[float] = SCALES,
+           scored: tuple[np.ndarray, np.ndarray, Fraction] | None = None) -> Decision:
+    """The batch's decision (G1-G6): the merged model and each submission's outcome and share.
+
+    Every test, merge and share rests on the scorer's exact per-row units (`models.row_units`,
+    G2), never on float BLAS outputs, so the decision is the same on every kernel. `scored`:
+    what `models.row_units(manifest, head, [s.delta for s in submissions], X, y)` returned, in
+    the order `submissions` are given (the oracle node has them from its reports: not
+    scored twice); by default computed here."""
     subs = sorted(submissions, key=lambda s: int(s.id))
     ids = [int(s.id) for s in subs]
     if len(set(ids)) != len(ids):
@@ -336,29 +404,43 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
     bases = {s.id: stale_rule(s.base_version, head_version, max_lag) for s in live}
     deltas = [models.check_update(spec, s.delta) for s in live]
 
-    # G2: every live update alone against the head, one model each
-    alone = [models.apply_update(head, d) for d in deltas]
-    goods, Zs = _evaluate(spec, manifest, [head] + alone, X, y, workers)
-    head_sig = _signature(spec, Zs[0])
-    head_good, own_good = goods[0], goods[1:]
-    own = [significance.paired(head_good, g, confidence_bps) for g in own_good]
+    # G2: every live update alone against the head, on the scorer's exact per-row units
+    if scored is None:
+        units, valid, scale = models.row_units(manifest, head, deltas, X, y, workers=workers)
+        cols = list(range(1, 1 + len(live)))
+    else:
+        units, valid, scale = scored
+        column = {int(s.id): 1 + pos for pos, s in enumerate(submissions)}
+        if np.shape(units) != (len(np.asarray(y)), 1 + len(submissions)) or len(valid) != 1 + len(submissions):
+            raise AggregationError("the scored units must have one column for the head and one per submission")
+        cols = [column[int(s.id)] for s in live]
+    if not valid[0]:
+        raise AggregationError("the head cannot be scored on these rows")
+    head_good = _goodness(spec, units[:, 0])
+    own_good = [_goodness(spec, units[:, c]) if valid[c] else None for c in cols]
+    own = [None if g is None else significance.paired_units(head_good, g, scale, True, confidence_bps)
+           for g in own_good]
 
-    # G3: near-duplicates of earlier candidates (submission-id order)
+    # G3: near-duplicates of earlier candidates (submission-id order), on the logits of the
+    # head and of the significant updates (one pass for them, `_Signatures`)
+    sig = [i for i, diff in enumerate(own) if diff is not None and diff.lcb > 0]
+    sigs = _Signatures(spec, manifest, head, {i: models.apply_update(head, deltas[i]) for i in sig}, X)
     n_params = sum(int(np.prod(np.shape(a))) for a in head.values())
-    flat = np.empty((len(live), n_params))  # candidates' deltas, one row each
-    moved = np.empty((len(live), head_sig.size))  # candidates' logit changes on the validation rows
+    flat = np.empty((len(sig), n_params))  # candidates' deltas, one row each
     cand: list[int] = []  # indices into live
     for i, s in enumerate(live):
         diff = own[i]
+        if diff is None:  # outputs the scorer cannot score (not finite): never a candidate
+            outcomes[s.id] = Outcome(s.id, "invalid", None, base=bases[s.id])
+            continue
         if diff.lcb <= 0:
             verdict = "worse" if diff.ucb < 0 else "not significant"
             outcomes[s.id] = Outcome(s.id, verdict, diff, base=bases[s.id])
             continue
         v = flatten(deltas[i])
-        o = _signature(spec, Zs[1 + i]) - head_sig
         c = len(cand)
         sims = [max(a, b) for a, b in zip(_cosines(v, flat[:c], duplicate_cosine),
-                                          _cosines(o, moved[:c], duplicate_cosine))]
+                                          sigs.cosines(i, cand, duplicate_cosine))]
         best = max(sims, default=0.0)
         if best >= duplicate_cosine:
             first = cand[sims.index(best)]
@@ -366,7 +448,6 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
                                      cosine_max=best)
             continue
         flat[len(cand)] = v
-        moved[len(cand)] = o
         cand.append(i)
         outcomes[s.id] = Outcome(s.id, "candidate", diff, base=bases[s.id], cosine_max=best)
 
@@ -386,8 +467,10 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
         trials = [sorted(chosen + [i], key=lambda j: live[j].id) for i in rest]
         merged = [models.apply_update(head, combine([deltas[j] for j in t], [own[j].lcb for j in t])) for t in trials]
         taken = None
-        for pos, g in enumerate(_evaluate(spec, manifest, merged, X, y, workers)[0]):
-            diff = significance.paired(head_good, g, confidence_bps)
+        for pos, g in enumerate(_units(manifest, merged, X, y, workers)[0]):
+            if g is None:  # a merge the scorer cannot score is not taken
+                continue
+            diff = significance.paired_units(head_good, g, scale, True, confidence_bps)
             if diff.mean >= best_gain.mean and diff.lcb >= floor.lcb:
                 chosen, best_gain, best_good, taken = trials[pos], diff, g, pos
                 break
@@ -403,15 +486,18 @@ def decide(manifest: Mapping[str, Any], head: Mapping[str, np.ndarray], head_ver
               for sc in scales if sc != 1.0] if len(chosen) >= 2 else []
     if longer:  # longer steps along the merged direction, kept when they measure better
         tried = [models.apply_update(head, dl) for dl in longer]
-        for dl, p, g in zip(longer, tried, _evaluate(spec, manifest, tried, X, y, workers)[0]):
-            diff = significance.paired(head_good, g, confidence_bps)
+        for dl, p, g in zip(longer, tried, _units(manifest, tried, X, y, workers)[0]):
+            if g is None:
+                continue
+            diff = significance.paired_units(head_good, g, scale, True, confidence_bps)
             if diff.mean > best_gain.mean and diff.lcb >= floor.lcb:
                 delta, params, best_gain, best_good = dl, p, diff, g
 
     # G5: shares by the Shapley value of the per-row game whose value on a row is the best
-    # candidate's improvement there, capped by the merged model's own improvement there
-    merged_gain = np.maximum(best_good - head_good, 0.0)
-    gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand])
+    # candidate's improvement there, capped by the merged model's own improvement there; in
+    # whole units (exact in float64: a row's units are below 2^45)
+    merged_gain = np.maximum(best_good - head_good, 0)
+    gains = np.vstack([np.minimum(own_good[j] - head_good, merged_gain) for j in cand]).astype(np.float64)
     cand_ids = [live[j].id for j in cand]
     amounts = _split(reward, gains, cand_ids, [live[j].contributor for j in cand])
     if sum(amounts) != reward:  # no row of the version is one a candidate improves alone:

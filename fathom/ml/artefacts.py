@@ -370,18 +370,23 @@ def check_update_fits(model: Model, update: Update) -> None:
 
 
 def apply_update(model: Model, update: Update) -> Model:
-    """The merged model ``model + update`` (float32, array by array; deterministic).
+    """The merged model ``model + update`` (float32, array by array; deterministic), every
+    subnormal value of either and of the sum read as zero of its sign, as the scorer reads
+    them (`fathom.ml.models.apply_update`; F4): the merged bytes are then the same on a CPU
+    with DAZ or FTZ.
 
     The manifest is the model's. Raises ArtefactSchemaError if the sum overflows to inf.
     """
+    from fathom.ml.models import _flush_subnormals
+
     check_update_fits(model, update)
     merged = {}
     for name in sorted(model.arrays):
         with np.errstate(over="ignore", invalid="ignore"):
-            total = np.add(model.arrays[name], update.arrays[name], dtype=np.float32)
+            total = np.add(_flush_subnormals(model.arrays[name]), _flush_subnormals(update.arrays[name]), dtype=np.float32)
         if not np.isfinite(total).all():
             raise ArtefactSchemaError(f"merging overflows: array {name!r} of the merged model is not finite", reason="non_finite")
-        merged[name] = total
+        merged[name] = _flush_subnormals(total)
     return Model(json.loads(_canonical_json(model.manifest, "manifest")), merged)
 
 

@@ -51,7 +51,13 @@ over the validation set; `score` is the same code with a batch of one.
 (`_Group.exact_logits`): each dense layer computes ``z_j = (((0 + x_0 w_0j) + x_1 w_1j) +
 ...) + b_j`` left to right in float64, one IEEE operation at a time (in the first
 layer every product of two float32 values is exact), with ReLU / tanh in float64 between
-layers. From
+layers; in the layers after the first, every product and every sum below 2^-1000 in
+magnitude is set to zero of its sign (`_flush64`; the first layer's values are 0 or at
+least 2^-350 and need none). Its inputs are read with every float32 *subnormal* (|v| <
+2^-126, v != 0) as zero of its sign: the head, the update, their float32 sum (`apply_update`),
+the features and regression targets (`_flush_subnormals`). So no operation of the score
+reads a subnormal and none whose result underflows can give another value on a CPU that
+reads subnormal inputs as 0 (DAZ) or writes subnormal results as 0 (FTZ). From
 them, each row gives:
 
 - accuracy: 1 if the predicted class is the label. The predicted class is the lowest
@@ -86,8 +92,9 @@ could change the result:
    with Cauchy-Schwarz, ``|x||w| <= ||x|| ||w||``, and the fixed-order path's own error
    added, ``E = 1.01 (gamma_h(u) + gamma_{d+1}(2^-53)) (||x|| max_j ||w_j|| + max_j |b_j|)``,
    the norms rounded up (`_norms_up`: underflow included), plus (d + 1) 2^-126 for the GEMM's
-   own underflow, the 1.01 covering the float64 roundings of E
-   itself. Hidden layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is
+   own underflow (with DAZ / FTZ too: a flushed node of a sum's tree loses less than 2^-126,
+   and at most as many nodes flush as the tree has leaves, `_TINY`), the 1.01 covering the
+   float64 roundings of E itself. Hidden layers propagate it (ReLU and tanh are 1-Lipschitz; tanh's rounding is
    added).
 2. A row's result is taken from this pass only if no logit within E of the computed one
    could change it (`_decide`): the argmax leads every other unit by more than 2E (an
@@ -120,7 +127,8 @@ could change the result:
 
 So every row's result equals the fixed-order path's, whatever the BLAS, its kernel
 (``OPENBLAS_CORETYPE``), its number of threads, the chunking, the grouping and the
-number of workers: **scores are bit-identical on any machine with IEEE float64** and a
+number of workers, and the FP unit's DAZ / FTZ mode (`benchmarks/kernels.py`:
+``kernel_agreement.fp_modes``): **scores are bit-identical on any machine with IEEE float64** and a
 conventional BLAS (every output element a dot product summed in some order, with or
 without FMA, in the precision asked for: OpenBLAS, MKL, BLIS; not Strassen-like
 schemes or reduced-precision "fast" modes). The
@@ -129,7 +137,10 @@ fixed-order path and in the value itself, which are within a few ulps on every p
 but not bit-specified: a row could differ between two libms only if its value lies
 within ~1e-15 of a rounding point of the grid (about one row in 10^9). They are not BLAS:
 ``OPENBLAS_CORETYPE`` does not change them (`benchmarks/kernels.py` digests them in every
-kernel's child process: ``kernel_agreement.elementwise_differing``).
+kernel's child process: ``kernel_agreement.elementwise_differing``), nor do DAZ / FTZ where
+their results are normal (``elementwise_differing_fp_modes``); a float64 exp that underflows
+(FTZ writes 0) is added to a row's sum of exponentials, at least 1, or squared below the
+grid, so no value depends on it.
 
 Costs: every metric keeps float32's speed. At 784 features the proven float32 bound is
 about 1.2e-5 of ``||x|| ||w||`` (4 input blocks; 4.7e-5 in one block): about 0.1 % of the
@@ -142,7 +153,10 @@ that no worker idles at the end; a group's norms and duplicate units (`_Group.pr
 are computed by one worker while another runs the group's first GEMM, leaving only the
 merges and the stacking of the weights serial (about 0.8 ms for 32 candidates at d=784);
 each chunk's rows' sums of squares serve both the bound and the features' finiteness
-check. The worst case, every row an exact or engineered tie, runs
+check, and its features are checked for subnormal values on its worker, in cache, just
+before its GEMM (one chunk holding one: the batch starts again on flushed features; about
+2 ms of CPU per batch of 32 at 10k rows x 784 with the updates' own checks, 3 % of its CPU,
+paired against the scorer before at load 3.6). The worst case, every row an exact or engineered tie, runs
 every row on the fixed-order path: ~3 us per row and candidate for softmax d=784, k=10
 (a batch of 32 such candidates on 10k rows: ~1 s instead of ~0.1 s), ~30 us for an mlp
 d=784, h=64 (~10 s instead of ~3 s), in blocks of 4,096 pairs; bit-identical output
@@ -226,6 +240,55 @@ _MAX_GROUP = 32
 MAX_PARAMETERS = 50_000_000
 
 _F32 = np.dtype(np.float32)
+
+
+#: Subnormal float32 inputs (|x| < 2^-126, not 0) are read as zero of their sign: the
+#: parameters, updates, features and regression targets (`_flush_subnormals`), and every
+#: merged ``head + delta``. A CPU with DAZ (denormals are zero) reads them as 0 in every
+#: SSE / AVX operation, BLAS threads and numpy's own loops alike, and one with FTZ writes
+#: a subnormal sum as 0; a subnormal feature 2^-128 x times a weight near 2^126 is a logit
+#: of order 1, far beyond the bound's absolute term, so without this an oracle on such a
+#: machine scored other bits (`test_attack_subnormal_inputs_and_underflow_score_the_same_bits_on_a_cpu_that_flushes_subnormals`).
+_F32_ABS_BITS = np.uint32(0x7FFFFFFF)
+_F32_SIGN_BIT = np.uint32(0x80000000)
+_F32_LEAST_NORMAL_BITS = np.uint32(0x00800000)
+_ONE_BITS = np.uint32(1)
+_F32_SUBNORMAL_TOP = np.uint32(0x007FFFFF)  # |bits| - 1 below this: 0 < |bits| < the least normal's
+#: elements per step of the check (a 512 KB buffer, in cache): 10k x 784 in about 1.7 ms
+_FLUSH_STEP = 1 << 17
+
+
+def _has_subnormals(a: np.ndarray) -> bool:
+    """Whether a float32 array holds a subnormal value: one pass over its bits, in cache-sized
+    steps, integer operations only (a float comparison would read a subnormal as 0 under DAZ)."""
+    flat = np.ascontiguousarray(a).reshape(-1).view(np.uint32)
+    step = max(1, min(flat.size, _FLUSH_STEP))
+    buf = np.empty(step, np.uint32)
+    for i in range(0, flat.size, step):
+        b = np.bitwise_and(flat[i : i + step], _F32_ABS_BITS, out=buf[: min(step, flat.size - i)])
+        b -= _ONE_BITS  # 0 wraps to 2^32 - 1: only 0 < |bits| < the least normal's fall below
+        if b.min() < _F32_SUBNORMAL_TOP:
+            return True
+    return False
+
+
+def _flush_subnormals(a: np.ndarray) -> np.ndarray:
+    """``a`` (float32) with every subnormal value replaced by zero of the same sign: ``a``
+    itself when it has none (the common case, `_has_subnormals`), else a copy. Integer
+    operations on the bits only, so the result is the same whatever the FP unit's DAZ / FTZ
+    mode."""
+    if not _has_subnormals(a):
+        return a
+    out = np.array(a, dtype=np.float32, order="C", copy=True)
+    bits = out.reshape(-1).view(np.uint32)
+    mag = bits & _F32_ABS_BITS
+    bits[(mag != 0) & (mag < _F32_LEAST_NORMAL_BITS)] &= _F32_SIGN_BIT
+    return out
+
+
+class _SubnormalFeatures(Exception):
+    """A row chunk of features `_prepare(defer=True)` left unread holds a subnormal value:
+    `_totals` starts again on the flushed features."""
 
 
 class ModelError(FathomError, ValueError):
@@ -442,13 +505,14 @@ def _check_arrays(shapes: Mapping[str, tuple[int, ...]], arrays: Mapping[str, An
             raise ModelError(f"{what} array {name!r} has shape {array.shape}, expected {tuple(shape)}")
         if finite and not _finite_array(array):
             raise ModelError(f"{what} array {name!r} has NaN or infinite values")
-        out[name] = array
+        out[name] = _flush_subnormals(array)
     return out
 
 
 def check_params(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Raise ModelError unless ``params`` are exactly the manifest's finite float32 arrays;
-    return them in canonical order (not copied)."""
+    return them in canonical order (not copied, but for an array with subnormal values,
+    returned as a copy with those read as zero of their sign: `_flush_subnormals`)."""
     return _check_arrays(param_shapes(manifest), params, "parameters")
 
 
@@ -458,7 +522,9 @@ def check_update(manifest: Mapping[str, Any] | ModelSpec, delta: Mapping[str, An
 
 
 def apply_update(params: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """``params + delta`` array by array, in float32 (IEEE addition: deterministic).
+    """``params + delta`` array by array, in float32 (IEEE addition: deterministic), every
+    subnormal value of either and of the sum read as zero of its sign (`_flush_subnormals`:
+    then neither DAZ nor FTZ can change a bit of it).
 
     ``delta`` must have exactly the names, shapes and dtype (float32) of ``params`` and
     finite values; a sum that overflows is refused too. Raises ModelError otherwise.
@@ -482,7 +548,7 @@ def _add_update(base: Mapping[str, np.ndarray], delta: Mapping[str, Any]) -> dic
             if not _finite_array(total):
                 _check_arrays(shapes, delta, "update")  # a NaN or infinite value of the delta: its own error
                 raise ModelError(f"applying the update overflows: array {name!r} of the result is not finite")
-            merged[name] = total
+            merged[name] = _flush_subnormals(total)  # a subnormal sum is zero (what FTZ writes)
     return merged
 
 
@@ -495,14 +561,20 @@ _NOT_FINITE_FEATURES = "features contain NaN or infinite values (or values beyon
 
 
 def _features(spec: ModelSpec, X: Any, check_finite: bool = True) -> np.ndarray:
+    """The features as float32, C-contiguous, their subnormal values read as zero (F4). With
+    ``check_finite`` False (`_prepare(defer=True)`) neither is looked at here: `_totals`, with
+    ``check_rows``, checks each row chunk for both just before its first GEMM (in cache, on
+    the workers) and starts again on the flushed features if one holds a subnormal."""
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[1] != spec.d:
         raise ModelError(f"features must have shape (n, {spec.d}), got {X.shape}")
     if X.dtype.kind not in "fiu":
         raise ModelError(f"features must be numbers, got dtype {X.dtype}")
     X = np.ascontiguousarray(X, dtype=np.float32)
-    if check_finite and not _finite_array(X):
-        raise ModelError(_NOT_FINITE_FEATURES)
+    if check_finite:
+        X = _flush_subnormals(X)  # about 1.7 ms for 10k x 784
+        if not _finite_array(X):
+            raise ModelError(_NOT_FINITE_FEATURES)
     return X
 
 
@@ -539,7 +611,7 @@ def _targets(spec: ModelSpec, y: Any, n: int) -> np.ndarray:
     if spec.regression:
         if y.dtype.kind not in "fiu":
             raise ModelError(f"regression targets must be numbers, got dtype {y.dtype}")
-        y = np.ascontiguousarray(y, dtype=np.float32)
+        y = _flush_subnormals(np.ascontiguousarray(y, dtype=np.float32))
         if not np.isfinite(y).all():
             raise ModelError("regression targets contain NaN or infinite values")
         return y
@@ -742,7 +814,31 @@ def _dot_coef(a: int, u: float) -> float:
 #: 1e-25 is 0, so without it a row's computed norm (and with zero biases its bound E) was 0
 #: while weights near 1e24 made logits of order 1 whose rounding depends on the kernel
 #: (review of session 13; `test_attack_underflowing_squares_hide_the_kernels_rounding_from_the_bound`).
-_TINY = {np.dtype(np.float32): 2.0**-126, np.dtype(np.float64): 2.0**-1022}
+#: With DAZ and / or FTZ (a CPU that reads subnormal inputs or writes subnormal results as
+#: 0) it still holds: inputs are never subnormal (`_flush_subnormals`), and in a sum's tree
+#: (products or squares as leaves, and the bias) a node whose computed value is subnormal
+#: and is read or written as 0 loses less than the least normal number; such a node that is
+#: an addition has two normal operands (a zero operand leaves the other's value), so by
+#: induction a tree of n leaves has at most n such nodes: n times the least normal number,
+#: which the terms below count (d + 1 per logit, a per norm of a squares). float64: the
+#: fixed-order path sets every value below 2^-1000 in the layers after the first to zero
+#: of its sign (`_flush64`), so 2^-1000 is what one of its roundings can lose (the float64
+#: GEMM's underflow, 2^-1022, is less).
+_TINY = {np.dtype(np.float32): 2.0**-126, np.dtype(np.float64): 2.0**-1000}
+#: The fixed-order path's flush threshold in float64 (layers after the first; `_flush64`).
+_FLUSH64 = 2.0**-1000
+
+
+def _flush64(a: np.ndarray) -> None:
+    """Set every value of a float64 array below 2^-1000 in magnitude to zero of its sign, in
+    place. The fixed-order path does it after every product and every sum of the layers after
+    the first: their values then are 0 or at least 2^-1000, so no operation reads a subnormal
+    (DAZ is moot) and a result that underflows is below 2^-1000 however the CPU rounds or
+    flushes it (FTZ is moot: IEEE and FTZ differ only below 2^-1022). The first layer needs
+    none: its products of float32 values are exact multiples of 2^-298, so all its sums are
+    multiples of 2^-350 and never underflow. Under DAZ ``abs`` reads a subnormal as 0 (< the
+    threshold, so it is flushed too) and the product by 0 keeps its sign."""
+    np.multiply(a, 0.0, out=a, where=np.abs(a) < _FLUSH64)
 
 
 def _norms_up(squares: Any, a: int, u: float, tiny: float) -> Any:
@@ -1044,8 +1140,10 @@ class _Group:
 
         Every dense layer computes ``z_j = (((0 + x_0 w_0j) + x_1 w_1j) + ...) + b_j`` left
         to right in float64, one IEEE operation at a time (the products of float32 values
-        are exact in float64); ReLU / tanh (numpy, float64) between layers. Elementwise IEEE
-        operations round the same on every CPU, so these bits do not depend on the BLAS."""
+        are exact in float64); ReLU / tanh (numpy, float64) between layers; in the layers
+        after the first, every product and every sum below 2^-1000 in magnitude is set to
+        zero of its sign (`_flush64`). Elementwise IEEE operations round the same on every
+        CPU, so these bits do not depend on the BLAS, nor on DAZ / FTZ."""
         if self._canon is None:
             self._canon = []
             for i, (a, b) in enumerate(spec.layers):
@@ -1064,8 +1162,14 @@ class _Group:
                 for j in range(WT.shape[0]):
                     np.take(WT[j], slots, axis=0, out=tmp)
                     tmp *= A[j][:, None]
+                    if i:  # after the first layer, values below 2^-1000 are 0 (`_flush64`)
+                        _flush64(tmp)
                     acc += tmp
+                    if i:
+                        _flush64(acc)
                 acc += B[slots]
+                if i:
+                    _flush64(acc)
                 if i < last:
                     _activate(spec, acc)
                 A = np.ascontiguousarray(acc.T)
@@ -1610,6 +1714,17 @@ def _pool(workers: int) -> Any:
 
 
 def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False, rows_out: np.ndarray | None = None, progress: Any = None) -> tuple[list[Fraction], np.ndarray]:
+    """`_totals_once`; with ``check_rows`` (features not yet read: `_prepare(defer=True)`), once
+    more on the flushed features if a row chunk holds a subnormal value (F4: they are read as
+    zero), so that honest features cost no serial pass over them."""
+    try:
+        return _totals_once(spec, sets, X, y, metric, chunk_rows, group, workers, check_rows, rows_out, progress)
+    except _SubnormalFeatures:
+        return _totals_once(spec, sets, _flush_subnormals(X), y, metric, chunk_rows, group, workers, check_rows,
+                            rows_out, progress)
+
+
+def _totals_once(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.ndarray, y: np.ndarray, metric: str, chunk_rows: int, group: int | None, workers: int = 1, check_rows: bool = False, rows_out: np.ndarray | None = None, progress: Any = None) -> tuple[list[Fraction], np.ndarray]:
     """Exact sums of the per-row metric of every parameter set over all rows of X
     (Fractions: accuracy counts, or whole multiples of ROW_GRID), and which sets are
     valid (every fixed-order logit finite and within float32's range). With
@@ -1620,7 +1735,9 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     bound; for accuracy, the rows it leaves uncertain again in float64, one candidate at
     a time; the rows still uncertain on the fixed-order path (`_Group.exact_logits`).
     With ``rows_out`` (int64, rows x sets), every row's settled value is written there
-    too (the same values the sums add up): what a paired test needs."""
+    too (the same values the sums add up): what a paired test needs. With ``check_rows``,
+    a row chunk holding a subnormal feature raises `_SubnormalFeatures` (after the jobs
+    already started end); without it, ``X`` must have none (`_features`)."""
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ModelError(f"chunk_rows must be a positive integer, got {chunk_rows!r}")
     size = default_group(spec) if group is None else group
@@ -1642,9 +1759,11 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
     # rows on 2 workers: 10 of 1,000, not 9 of 1,024 and one of 784).
     tasks = [(r0, r1, g) for r0, r1 in _row_chunks(X.shape[0], chunk_rows, workers) for g in range(len(groups))]
 
-    def work(task: tuple[int, int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
+    def work(task: tuple[int, int, int]) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | str | None:
         r0, r1, g = task
         Xc = X[r0:r1]
+        if check_rows and g == 0 and _has_subnormals(Xc):  # (in cache for the GEMM that follows)
+            return "subnormal"
         # the rows' squared norms (float32, any order; the bound's ||x||) double as the
         # features' check: a NaN or infinite value makes its row's sum, and so their total,
         # not finite; only when the total is not finite (or finite values overflow it)
@@ -1724,7 +1843,7 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
                 for r, s in parts(rows, slots, count):
                     jobs.append((g, r, s, pool.submit(second, g, r, s) if pool is not None else second(g, r, s)))
 
-    failed = False
+    failed = subnormal = False
     if pool is not None and len(tasks) > 1:
         # each group's norms and duplicate units first, queued ahead of the tasks: one worker
         # prepares them while another runs the group's first GEMM, which needs them only after
@@ -1746,21 +1865,26 @@ def _totals(spec: ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: np.nda
         if result is None:
             failed = True
             continue
+        if isinstance(result, str):
+            subnormal = True
+            continue
         sums, rr, ss = result
         start, stop, _grp = groups[g]
         for i in range(stop - start):
             units[start + i] += sums[i]
         pending[g].append((rr, ss))
-        if done == early and not failed:
+        if done == early and not failed and not subnormal:
             launch(int(workers))
     if pool is not None and len(tasks) > 1:
         for future in prepared:
             future.result()
-    if failed:
-        for *_, job in jobs:  # let the jobs already started end before refusing
+    if failed or subnormal:
+        for *_, job in jobs:  # let the jobs already started end before refusing (or starting again)
             if pool is not None:
                 job.result()
-        raise ModelError(_NOT_FINITE_FEATURES)
+        if failed:
+            raise ModelError(_NOT_FINITE_FEATURES)
+        raise _SubnormalFeatures()
     launch(int(workers))
     uncertain: list[list[tuple[np.ndarray, np.ndarray]]] = [list(pieces) for pieces in pending]  # mlp groups' pairs
     for g, r, s, job in jobs:
@@ -1917,6 +2041,62 @@ def row_units(
     valid = np.zeros(len(merged), dtype=bool)
     valid[index] = ok
     return units, valid, Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+
+
+def set_units(
+    manifest: Mapping[str, Any] | ModelSpec,
+    sets: Sequence[Mapping[str, np.ndarray]],
+    X: Any,
+    y: Any,
+    metric: str | None = None,
+    *,
+    chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    group: int | None = None,
+    workers: int = 1,
+) -> tuple[np.ndarray, np.ndarray, Fraction]:
+    """`row_units` of whole parameter sets rather than of ``head + delta_i`` (no head column):
+    (units, valid, scale), ``units`` int64 (rows, len(sets)). The same scorer, so the same
+    kernel-independent values; `fathom.ml.aggregate` scores its merge trials with it."""
+    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
+    if metric in _metrics.EXTRA_METRICS:
+        raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
+    with _features_first(X):
+        checked = [check_params(spec, p) for p in sets]
+        units = np.zeros((X.shape[0], len(checked)), dtype=np.int64)
+        _, ok = _totals(spec, checked, X, y, metric, chunk_rows, group, workers, True, rows_out=units)
+    return units, np.asarray(ok, dtype=bool), Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+
+
+def bounded_logits(manifest: Mapping[str, Any] | ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,
+                   chunk_rows: int = DEFAULT_CHUNK_ROWS) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Last-layer logits of each parameter set, float32 (rows, outputs), from the scorer's fast
+    GEMM (last bits kernel dependent), and per row a proven bound (float64, rows) on their
+    distance to the fixed-order logits (`fixed_logits`) of every output unit (`_Group.outputs`)."""
+    spec = model_spec(manifest)
+    X = _features(spec, X)
+    group = _Group(spec, [check_params(spec, p) for p in sets], len(sets), np.float32)
+    n, m = X.shape[0], spec.layers[-1][1]
+    Z = np.empty((n, m, len(sets)), dtype=np.float32)
+    E = np.empty((n, len(sets)), dtype=np.float64)
+    with _quiet():
+        for r0 in range(0, n, chunk_rows):
+            r1 = min(n, r0 + chunk_rows)
+            Zc, Ec = group.outputs(spec, X[r0:r1])
+            Z[r0:r1], E[r0:r1] = Zc[:, :, : len(sets)], Ec[:, : len(sets)]  # copies: the scratch is reused
+    return [Z[:, :, j] for j in range(len(sets))], [E[:, j] for j in range(len(sets))]
+
+
+def fixed_logits(manifest: Mapping[str, Any] | ModelSpec, params: Mapping[str, np.ndarray], X: Any) -> np.ndarray:
+    """The fixed-order float64 logits (rows, outputs) of one model (`_Group.exact_logits`: no
+    BLAS, the same bits on every CPU and FP mode); slow, for the few decisions near a limit."""
+    spec = model_spec(manifest)
+    X = _features(spec, X)
+    group = _Group(spec, [check_params(spec, params)], 1, np.float32)
+    out = np.empty((X.shape[0], spec.layers[-1][1]), dtype=np.float64)
+    for r0 in range(0, X.shape[0], _EXACT_BLOCK):
+        rows = np.arange(r0, min(X.shape[0], r0 + _EXACT_BLOCK))
+        out[rows] = group.exact_logits(spec, X, rows, np.zeros(len(rows), dtype=np.int64))
+    return out
 
 
 def score(

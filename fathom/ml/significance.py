@@ -35,11 +35,14 @@ margin chosen per comparison from the paired standard error; Thresholdout answer
 training set while the holdout and it agree, which does not apply to a committee that
 sees only the holdout. Published values are further rounded to the bounty's resolution.
 
-Determinism. Every honest oracle must report the same integer: the per-row values are
-float64 (exact for accuracy), every sum is `math.fsum` (exactly rounded, so independent of
-order and of the BLAS kernel that produced nothing here), `math.sqrt` is correctly rounded
-by IEEE 754, and `z` comes from a fixed table rather than a library's inverse CDF (whose
-last bits could depend on the platform's libm).
+Determinism. Every honest oracle must report the same integer, and name the same batch
+decision (`fathom.ml.aggregate`, which tests on the same statistic): the per-row values are
+the scorer's exact units (`models.row_units`: integers, the same on every BLAS kernel and
+FP mode; `paired_units`), their sums exact integers and the mean and variance exact
+fractions rounded once, `math.sqrt` is correctly rounded by IEEE 754, and `z` comes from a
+fixed table rather than a library's inverse CDF (whose last bits could depend on the
+platform's libm). `paired` and `row_goodness` are the float versions (fsum of float64
+goodness from float32 BLAS outputs), kept as references for tests and controls.
 """
 
 from __future__ import annotations
@@ -137,9 +140,13 @@ def paired_units(head_units: Any, candidate_units: Any, scale: Fraction, higher_
     z = z_for(confidence_bps)
     h, c, n = _pair(head_units, candidate_units, np.int64)
     d = (c - h) if higher_is_better else (h - c)
-    values = d.tolist()  # Python ints: a loss's squared difference can exceed int64
-    s1 = sum(values)
-    s2 = sum(v * v for v in values)
+    top = int(np.abs(d).max())
+    if top < 2**20 and n < 2**22:  # every square below 2^40, their sum below 2^62: exact in int64
+        s1, s2 = int(d.sum()), int(np.dot(d, d))
+    else:
+        values = d.tolist()  # Python ints: a loss's squared difference can exceed int64
+        s1 = sum(values)
+        s2 = sum(v * v for v in values)
     mean = Fraction(s1, n) * scale
     var = Fraction(s2 * n - s1 * s1, n * (n - 1)) * scale * scale
     m, se = float(mean), math.sqrt(float(var / n))
@@ -164,15 +171,19 @@ def report_units(head_units: int, diff: PairedDifference, resolution_wad: int, h
 def batch_reports(manifest: Mapping[str, Any], head_params: Mapping[str, np.ndarray], deltas: Sequence[Mapping[str, Any]],
                   X: Any, y: Any, head_score: int, resolution_wad: int, higher_is_better: bool,
                   confidence_bps: int = DEFAULT_CONFIDENCE_BPS, workers: int = 1,
-                  progress: Any = None) -> list[tuple[int | None, PairedDifference | None]]:
+                  progress: Any = None, scored: Any = None) -> list[tuple[int | None, PairedDifference | None]]:
     """What an oracle reports for each candidate of a batch, in one scoring pass: (score
     units, the paired comparison), or (None, None) for a candidate that cannot be scored
     (the oracle reports it INVALID). `head_score` is the head's score as the chain records
     it: every report moves it by the candidate's significant difference only. `progress`:
-    `models.row_units`' hook (a display, e.g. the oracle's bar)."""
+    `models.row_units`' hook (a display, e.g. the oracle's bar). `scored`: that pass's
+    result when the caller already has it (the node hands the same units to
+    `aggregate.decide`, so the batch is scored once)."""
     from fathom.ml import models
 
-    units, valid, scale = models.row_units(manifest, head_params, deltas, X, y, workers=workers, progress=progress)
+    if scored is None:
+        scored = models.row_units(manifest, head_params, deltas, X, y, workers=workers, progress=progress)
+    units, valid, scale = scored
     out: list[tuple[int | None, PairedDifference | None]] = []
     for i in range(len(deltas)):
         if not valid[i + 1]:
@@ -203,7 +214,10 @@ def smallest_detectable(n: int, discordant_sd: float, confidence_bps: int = DEFA
 def row_goodness(manifest: Mapping[str, Any], params: Mapping[str, np.ndarray], X: Any, y: Any,
                  metric: str | None = None) -> np.ndarray:
     """Per-row goodness of a model on (X, y), float64: the rows' mean is the metric
-    (accuracy) or minus the metric (log_loss, mse), as `models.metric_value` computes it."""
+    (accuracy) or minus the metric (log_loss, mse), as `models.metric_value` computes it.
+    From float32 BLAS outputs, so its last bits depend on the kernel: a reference for tests
+    and benchmarks' controls only; reports and batch decisions use the scorer's exact
+    per-row units (`models.row_units`, `paired_units`)."""
     from fathom.ml import models
 
     spec = models.model_spec(manifest)

@@ -41,6 +41,15 @@ def _decide(demo, subs, **kw):
     return decide(demo["manifest"], demo["head"], kw.pop("head_version", 0), subs, *demo["val"], REWARD, **kw)
 
 
+def _measured(m, head, params, X, y, confidence_bps=significance.DEFAULT_CONFIDENCE_BPS):
+    """G2's statistic of `params` against `head`: the paired test on the scorer's exact
+    per-row units (`models.set_units`), oriented so that positive is better."""
+    units, valid, scale = models.set_units(m, [head, params], X, y)
+    assert valid.all()
+    higher = models.higher_is_better(models.model_spec(m).metric)
+    return significance.paired_units(units[:, 0], units[:, 1], scale, higher, confidence_bps)
+
+
 def _scaled_noise(delta, frac, seed):
     rng = np.random.default_rng(seed)
     norm = training.update_norm(delta)
@@ -65,8 +74,7 @@ def test_the_merged_model_is_at_least_as_good_as_the_best_single_candidate(demo,
     best_delta = next(s.delta for s in demo["subs"] if s.id == best.id)
     assert models.score(m, base.params, X, y) >= models.score(m, models.apply_update(head, best_delta), X, y)
     # the bits of the version are head + the merged delta, and the gain is measured on them
-    again = significance.paired(significance.row_goodness(m, head, X, y), significance.row_goodness(m, base.params, X, y))
-    assert again == base.gain
+    assert _measured(m, head, base.params, X, y) == base.gain
 
 
 def test_a_longer_step_is_kept_only_when_it_measures_better(demo, base):
@@ -87,8 +95,7 @@ def test_a_plain_average_is_not_the_merge(demo, base):
     alone in log-loss; the merge by measured gain never is (it falls back to the best)."""
     m, head, (X, y) = demo["manifest"], demo["head"], demo["val"]
     avg = A.combine([s.delta for s in demo["subs"]], [1.0] * len(demo["subs"]))
-    avg_gain = significance.paired(significance.row_goodness(m, head, X, y),
-                                   significance.row_goodness(m, models.apply_update(head, avg), X, y))
+    avg_gain = _measured(m, head, models.apply_update(head, avg), X, y)
     assert base.gain.lcb >= avg_gain.lcb
 
 
@@ -115,11 +122,33 @@ def test_a_log_loss_bounty_is_decided_on_per_row_log_likelihoods(demo, base):
     d = decide(m, demo["head"], 0, demo["subs"], *demo["val"], REWARD)
     best = max((o.own for o in d.outcomes.values() if o.own.lcb > 0), key=lambda x: x.lcb)
     assert d.gain.lcb >= best.lcb and d.gain.mean >= best.mean and sum(d.shares.values()) == REWARD
-    # the gain is in minus the log loss: the version's log loss is lower than the head's by it
+    # the gain is in minus the log loss, on the rows' units that the scores sum (G2): the
+    # version's published log loss is lower than the head's by exactly it (up to the scores'
+    # own rounding to float64)
     before, after = models.score(m, demo["head"], *demo["val"]), models.score(m, d.params, *demo["val"])
-    # each score rounds its rows to log loss's floating grid: within 2^-bits of them (F4)
-    slack = 2.0 ** -models.ROW_BITS["log_loss"] * (before + after) + 2.0**-20
-    assert abs((before - after) - d.gain.mean) <= slack and before - after > 0.5 * d.gain.mean > 0
+    assert d.gain == _measured(m, demo["head"], d.params, *demo["val"])
+    assert d.gain.mean > 0 and abs((before - after) - d.gain.mean) <= 4 * 2.0**-52 * before
+
+
+@pytest.mark.parametrize("metric", ["accuracy", "log_loss", "mse"])
+def test_g2_tests_and_shares_rest_on_the_scorers_exact_units_and_reuse_them(demo, metric):
+    """Every update's own test is `paired_units` on `models.row_units` (the published score's
+    own per-row values, the same on every kernel); handed the units the oracle's reports
+    already computed (`scored`, in the order given), `decide` names the same decision."""
+    m = dict(demo["manifest"], metric=metric)
+    head, (X, y), subs = demo["head"], demo["val"], demo["subs"]
+    d = decide(m, head, 0, subs, X, y, REWARD)
+    units, valid, scale = models.row_units(m, head, [s.delta for s in subs], X, y)
+    higher = models.higher_is_better(metric)
+    for col, s in enumerate(subs, start=1):
+        assert d.outcomes[s.id].own == significance.paired_units(units[:, 0], units[:, col], scale, higher)
+    order = [3, 0, 4, 1, 2]
+    again = decide(m, head, 0, [subs[i] for i in order], X, y, REWARD,
+                   scored=models.row_units(m, head, [subs[i].delta for i in order], X, y))
+    assert again.shares == d.shares and again.merged_ids == d.merged_ids and again.gain == d.gain
+    assert all(again.delta[k].tobytes() == d.delta[k].tobytes() for k in d.delta)
+    with pytest.raises(AggregationError):  # units of another batch
+        decide(m, head, 0, subs, X, y, REWARD, scored=(units[:, :3], valid[:3], scale))
 
 
 # ------------------------------------------------------------------------------ G5 shares
@@ -311,8 +340,7 @@ def test_a_stale_update_is_rebased_onto_the_head_and_paid_only_for_what_it_still
     d = decide(m, v1, 1, [late], X, y, REWARD)
     o = d.outcomes[600]
     assert o.base == A.REBASE
-    expected = significance.paired(significance.row_goodness(m, v1, X, y),
-                                   significance.row_goodness(m, models.apply_update(v1, late.delta), X, y))
+    expected = _measured(m, v1, models.apply_update(v1, late.delta), X, y)
     assert o.own == expected  # scored on the current head, not on its base
     assert o.own.mean < base.outcomes[demo["subs"][2].id].own.mean  # it adds less to v1 than to v0
 
@@ -375,3 +403,35 @@ def test_the_one_winner_rule_pays_one(demo):
     d = A.one_winner(demo["manifest"], demo["head"], 0, demo["subs"], *demo["val"], REWARD)
     assert len(d.merged_ids) == 1 and sum(d.shares.values()) == REWARD
     assert d.shares[d.merged_ids[0]] == REWARD
+
+
+def test_an_update_whose_outputs_the_scorer_cannot_score_is_invalid_never_a_candidate(demo, base):
+    """Weights that push the logits beyond float32's range on every row: the scorer marks
+    the column invalid (the node reports it INVALID); the batch decides around it."""
+    m, head, (X, y) = demo["manifest"], demo["head"], demo["val"]
+    huge = {k: np.zeros_like(v) for k, v in head.items()}
+    huge["W0"][:, 0] = 3e38  # a row's logit 0 sums 64 of them times its features
+    subs = demo["subs"] + [Submission(500, huge, 0, "x")]
+    d = decide(m, head, 0, subs, X, y, REWARD)
+    o = d.outcomes[500]
+    assert o.verdict == "invalid" and o.own is None and o.share == 0 and 500 not in d.merged_ids
+    assert d.shares == {**base.shares, 500: 0} and d.merged_ids == base.merged_ids
+
+
+def test_the_logit_cosine_bound_holds_against_the_fixed_order_cosine_and_spares_honest_pairs(demo, monkeypatch):
+    """G3's second cosine on float32 logits lies within the proven margins of the fixed-order
+    one for every pair (so a verdict taken on it is the exact one), and the demo's honest
+    pairs, far from 0.99, never take the slow path."""
+    m, head, (X, y) = demo["manifest"], demo["head"], demo["val"]
+    spec = models.model_spec(m)
+    sets = {i: models.apply_update(head, s.delta) for i, s in enumerate(demo["subs"])}
+    sigs = A._Signatures(spec, m, head, sets, X)
+    for i, j in itertools.combinations(sets, 2):
+        fast = A.cosine(sigs.fast[i], sigs.fast[j])
+        exact = A.cosine(sigs.exact(i), sigs.exact(j))
+        assert abs(fast - exact) <= sigs.margin(i) + sigs.margin(j), (i, j, fast, exact)
+        assert 0 < sigs.margin(i) < 0.01
+    slow = []
+    real = models.fixed_logits
+    monkeypatch.setattr(models, "fixed_logits", lambda *a, **k: slow.append(1) or real(*a, **k))
+    assert _decide(demo, demo["subs"]).shares and not slow

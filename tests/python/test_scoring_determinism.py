@@ -6,13 +6,20 @@ reference that uses no BLAS at all: plain Python floats, one multiply-add at a t
 a fixed order. Crafted ties (two bit-identical output columns, rows exactly at the
 sigmoid's threshold, columns equal on most rows) must score the same bits on both paths,
 and so must everything when the GEMM is replaced by one that rounds as badly as the
-bound allows ("an adversarial kernel"). Nothing here touches the OpenBLAS settings.
+bound allows ("an adversarial kernel"). Nothing here touches the OpenBLAS settings, nor
+this process's FP mode: the DAZ / FTZ cases run in child processes (`benchmarks/fpmode.py`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import pickle
+import subprocess
+import sys
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -36,13 +43,25 @@ def digits():
 # ---------------------------------------------------------------------------------------
 
 
-def _dense(a: list[float], W: np.ndarray, b: np.ndarray) -> list[float]:
+def _input(v) -> float:
+    """A float32 input as F4 reads it: a subnormal (below 2^-126, not 0) is zero of its sign."""
+    v = float(v)
+    return math.copysign(0.0, v) if abs(v) < 2.0**-126 else v
+
+
+def _flushed(v: float, first: bool) -> float:
+    """After the first layer, F4 sets every product and sum below 2^-1000 to zero of its sign."""
+    return v if first or abs(v) >= 2.0**-1000 else math.copysign(0.0, v)
+
+
+def _dense(a: list[float], W: np.ndarray, b: np.ndarray, first: bool = True) -> list[float]:
     out = []
     for j in range(W.shape[1]):
         acc = 0.0
         for i in range(W.shape[0]):
-            acc += a[i] * float(W[i, j])  # exact product of two float32, then one rounding
-        out.append(acc + float(b[j]))
+            # exact product of two float32 (in the first layer), then one rounding
+            acc = _flushed(acc + _flushed(a[i] * _input(W[i, j]), first), first)
+        out.append(_flushed(acc + _input(b[j]), first))
     return out
 
 
@@ -70,9 +89,9 @@ def reference_score(manifest, params, X, y, metric=None) -> float:
     layers = len(spec.layers)
     total = 0
     for x, label in zip(X.tolist(), y.tolist()):
-        a = [float(v) for v in x]
+        a = [_input(np.float32(v)) for v in x]
         for i in range(layers):
-            a = _dense(a, params[f"W{i}"], params[f"b{i}"])
+            a = _dense(a, params[f"W{i}"], params[f"b{i}"], first=i == 0)
             if i < layers - 1:
                 a = [max(v, 0.0) for v in a] if spec.activation == "relu" else [math.tanh(v) for v in a]
         if not all(abs(v) <= F32_MAX for v in a):
@@ -89,7 +108,7 @@ def reference_score(manifest, params, X, y, metric=None) -> float:
             total += int(pred == label)
             continue
         if spec.output == "linear":
-            v = (z[0] - float(np.float32(label))) ** 2
+            v = (z[0] - _input(np.float32(label))) ** 2
         elif len(z) == 1:
             t = -z[0] if label == 1 else z[0]
             if metric == "log_loss":
@@ -606,6 +625,28 @@ def test_the_planes_decision_is_never_surer_than_the_general_one_and_agrees_wher
         assert fc[plain].sum() >= 0.98 * gc[plain].sum() and 0 < gc.sum() < gc.size
 
 
+def _planes_near_a_limit(seed: int, limit_of, spread: float):
+    """(c, m, G, Z, E, y, spec, dup) for `_decide_planes` against `_decide`: 900 rows of
+    moderate logits (scales 0.05, 1 and 8) and bounds E in [1e-6, 5e-4], every fourth row
+    confident: the label at +limit (or at spread - limit), the rest 10 to ``spread`` below,
+    ``limit = limit_of(E, m)``; unit 5 of slot 2 a duplicate of unit 1."""
+    rng = np.random.default_rng(seed)
+    c, m, G = 900, 10, 8
+    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
+    E = rng.uniform(1e-6, 5e-4, (c, G))
+    y = rng.integers(0, m, c)
+    limit = limit_of(E, m)
+    for r in range(0, c, 4):
+        top = limit if r % 8 else spread - limit
+        Z[r] = (top - rng.uniform(10, spread, (m, G))).astype(np.float32)
+        Z[r, y[r]] = np.float32(top)
+    spec = M.model_spec(M.make_manifest("softmax", 4, m))
+    dup = np.zeros((m, G), bool)
+    Z[:, 5, 2] = Z[:, 1, 2]
+    dup[5, 2] = True
+    return c, m, G, Z, E, y, spec, dup
+
+
 @pytest.mark.parametrize("metric", ["log_loss", "mse"])
 def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_the_span_limit(metric, monkeypatch):
     # With logits proven within _UNSHIFTED_SPAN of 0, `_decide_planes` takes exp(z_j) without
@@ -613,20 +654,7 @@ def test_unshifted_exponentials_are_never_surer_than_the_general_decision_up_to_
     # never settle a row that `_decide` does not, and give its value where it does: on
     # moderate rows, rows at rounding points of the grid, confident rows (the label leads by
     # 10-40) with every logit near +-(the limit), and a duplicate unit.
-    rng = np.random.default_rng(37)
-    c, m, G = 900, 10, 8
-    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
-    E = rng.uniform(1e-6, 5e-4, (c, G))
-    y = rng.integers(0, m, c)
-    limit = M._UNSHIFTED_SPAN - 3 * E.max() - 1
-    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 40 - limit), the rest 10 to 40 below
-        top = limit if r % 8 else 40 - limit
-        Z[r] = (top - rng.uniform(10, 40, (m, G))).astype(np.float32)
-        Z[r, y[r]] = np.float32(top)
-    spec = M.model_spec(M.make_manifest("softmax", 4, m))
-    dup = np.zeros((m, G), bool)
-    Z[:, 5, 2] = Z[:, 1, 2]
-    dup[5, 2] = True
+    c, m, G, Z, E, y, spec, dup = _planes_near_a_limit(37, lambda E, m: M._UNSHIFTED_SPAN - 3 * E.max() - 1, 40)
     span = float(np.abs(Z).max()) + float(E.max())
     assert span + 3 * E.max() <= M._UNSHIFTED_SPAN
     shifted = []
@@ -663,20 +691,8 @@ def test_float32_values_are_never_surer_than_the_general_decision_up_to_their_sp
     # it does, and settle nearly as many: moderate rows, confident rows with every logit near
     # +-(the limit), rows at rounding points of the grid, a duplicate unit. With a float32 exp
     # that fails the accuracy check, the float64 exponentials decide, with the same results.
-    rng = np.random.default_rng(41)
-    c, m, G = 900, 10, 8
-    Z = (rng.standard_normal((c, m, G)) * rng.choice([0.05, 1, 8], size=(c, 1, G))).astype(np.float32)
-    E = rng.uniform(1e-6, 5e-4, (c, G))
-    y = rng.integers(0, m, c)
-    limit = M._VALUES_SPAN32 - math.log(m) - 3 * E.max() - 1
-    for r in range(0, c, 4):  # confident rows: the label at +limit (or at 30 - limit), the rest 10 to 30 below
-        top = limit if r % 8 else 30 - limit
-        Z[r] = (top - rng.uniform(10, 30, (m, G))).astype(np.float32)
-        Z[r, y[r]] = np.float32(top)
-    spec = M.model_spec(M.make_manifest("softmax", 4, m))
-    dup = np.zeros((m, G), bool)
-    Z[:, 5, 2] = Z[:, 1, 2]
-    dup[5, 2] = True
+    c, m, G, Z, E, y, spec, dup = _planes_near_a_limit(
+        41, lambda E, m: M._VALUES_SPAN32 - math.log(m) - 3 * E.max() - 1, 30)
     # edge rows: E set (by bisection) just past the least E at which `_decide` leaves the row
     # uncertain, so that a rounding point of the grid lies inside its interval by a relative
     # 1e-7 of E: an interval moved by float32's exp error and not widened for it would miss it
@@ -903,3 +919,280 @@ def test_attack_underflowing_squares_hide_the_kernels_rounding_from_the_bound():
     sets = [M.check_params(spec, head), M.apply_update(head, params)]
     ref, _ = M._exact_results(spec, M._Group(spec, sets, 2, np.float32), X, y, np.repeat(np.arange(n), 2), np.tile(np.arange(2), n), "accuracy")
     assert np.array_equal(units, ref.reshape(n, 2))
+
+
+# ---------------------------------------------------------------------------------------
+# DAZ / FTZ: a CPU that flushes subnormals (issue 14.8, FP modes)
+# ---------------------------------------------------------------------------------------
+
+_REPO = Path(__file__).resolve().parents[2]
+#: a child process: the FP mode set before numpy loads (OpenBLAS's threads inherit it), proven
+#: in the main thread and in the BLAS threads (`benchmarks/fpmode.py`); then ``data`` (the
+#: parent's pickle, built in the normal mode) goes through the snippet, whose ``out`` is printed
+_FP_CHILD = """
+import json, pickle, sys
+sys.path.insert(0, sys.argv[3])
+import fpmode
+fpmode.enter(sys.argv[1])
+fpmode.check(sys.argv[1])
+with open(sys.argv[2], "rb") as f:
+    data = pickle.load(f)
+out = None
+exec(sys.argv[4])
+print(json.dumps(out))
+"""
+_SCORE_ALL = """
+from fathom.ml import models as M
+out = {name: [float(s).hex() for s in M.score_many(man, head, deltas, X, y, workers=2, chunk_rows=64)]
+       for name, man, head, deltas, X, y in data}
+"""
+
+
+def _in_fp_mode(mode: str, snippet: str, data, tmp_path):
+    """``out`` of ``snippet`` run on ``data`` in a child process whose FP unit is in ``mode``
+    (this process's own FP environment is never touched)."""
+    path = tmp_path / f"data-{mode}.pickle"
+    path.write_bytes(pickle.dumps(data))
+    done = subprocess.run([sys.executable, "-c", _FP_CHILD, mode, str(path), str(_REPO / "benchmarks"), snippet],
+                          capture_output=True, text=True, cwd=_REPO, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _subnormal(mantissa: int, sign: int = 1) -> np.float32:
+    """A subnormal float32 from its bits (no arithmetic, so no FP mode can flush it)."""
+    return np.array([mantissa | (0x80000000 if sign < 0 else 0)], np.uint32).view(np.float32)[0]
+
+
+def _flushing_batches(digits) -> list:
+    """(name, manifest, head, deltas, X, y): ordinary candidates, crafted ties, and inputs
+    built to meet subnormals: a tie broken by a subnormal weight, a subnormal feature times
+    a weight near 2^126, an update whose sum with the head is subnormal, a deep mlp whose
+    fixed-order (float64) logits underflow, logits at exp's underflow, mse of tiny differences."""
+    X, y = digits
+    X, y = X[:120], y[:120]
+    out = []
+    for metric in M.METRICS:
+        sm = M.make_manifest("softmax", 64, 10, metric=metric)
+        out.append((f"softmax ties/{metric}", sm, _zero(sm), softmax_ties(np.random.default_rng(1)), X, y))
+    mlp = M.make_manifest("mlp", 64, 10, 16, metric="accuracy")
+    out.append(("mlp ties", mlp, _zero(mlp), mlp_ties(np.random.default_rng(2)), X, y))
+    lg = M.make_manifest("logistic", 64, 2, metric="accuracy")
+    out.append(("sigmoid threshold", lg, _zero(lg), logistic_at_threshold(), X, y % 2))
+    for metric in M.METRICS:
+        sm = M.make_manifest("softmax", 64, 10, metric=metric)
+        # units 3 and 7 at 0, every other at -1: unit 7 leads by x_6 times a subnormal weight
+        # (x_6 > 0 on 7 sevens and 4 threes of the 120 rows: the accuracy is 14 or 11 rows)
+        tie = {"W0": np.zeros((64, 10), np.float32), "b0": np.full(10, -1, np.float32)}
+        tie["b0"][[3, 7]] = 0
+        tie["W0"][6, 7] = _subnormal(0x200)
+        # feature 10 scaled into the subnormals (x 2^-128), weights near 2^126: logits of order 1
+        Xs = X.copy()
+        Xs[:, 10] = (X[:, 10].astype(np.float64) * 2.0**-128).astype(np.float32)
+        big = {"W0": (np.random.default_rng(3).standard_normal((64, 10)) * 0.3).astype(np.float32),
+               "b0": np.zeros(10, np.float32)}
+        big["W0"][10] = (np.random.default_rng(4).uniform(-1.5, 1.5, 10) * 2.0**126).astype(np.float32)
+        out.append((f"subnormal weight/{metric}", sm, _zero(sm), [tie], X, y))
+        out.append((f"subnormal feature/{metric}", sm, _zero(sm), [big], Xs, y))
+        # head 1.5 * 2^-126 plus -2^-126: the merged weight 2^-127 is subnormal
+        head = {"W0": np.zeros((64, 10), np.float32), "b0": tie["b0"].copy()}
+        head["W0"][6, 7] = np.float32(1.5 * 2.0**-126)
+        delta = {"W0": np.zeros((64, 10), np.float32), "b0": np.zeros(10, np.float32)}
+        delta["W0"][6, 7] = np.float32(-(2.0**-126))
+        out.append((f"subnormal sum/{metric}", sm, head, [delta], X, y))
+        # logits 0 and down to -745 x_10 (exp underflows into float64's subnormals)
+        low = {"W0": np.zeros((64, 10), np.float32), "b0": np.full(10, -30, np.float32)}
+        low["b0"][0] = 0
+        low["W0"][10, 1] = -745
+        low["b0"][1] = 0
+        out.append((f"exp underflow/{metric}", sm, _zero(sm), [low], X, np.zeros_like(y)))
+    # a deep mlp: x_10 2^-26, then seven hidden units times 2^-126 each, then 2^-126: the
+    # fixed-order logit of unit 1 is x_10 2^-1034 (a float64 subnormal), unit 0's is 0
+    deep = {"architecture": "mlp", "metric": "accuracy", "activation": "relu",
+            "layers": [[64, 1]] + [[1, 1]] * 7 + [[1, 2]]}
+    p = {k: np.zeros_like(v) for k, v in M.init_model(deep).items()}
+    p["W0"][10, 0] = np.float32(2.0**-26)
+    for i in range(1, 8):
+        p[f"W{i}"][0, 0] = np.float32(2.0**-126)
+    p["W8"][0, 1] = np.float32(2.0**-126)
+    out.append(("deep mlp underflow", deep, _zero(deep), [p], X, np.ones_like(y)))
+    # regression: targets in the subnormals, predictions near 2^-130
+    reg = {"architecture": "mlp", "metric": "mse", "activation": "relu", "layers": [[64, 2], [2, 1]]}
+    r = {k: np.zeros_like(v) for k, v in M.init_model(reg).items()}
+    r["W0"][10, 0], r["W1"][0, 0] = np.float32(2.0**-65), np.float32(2.0**-65)
+    out.append(("tiny mse", reg, _zero(reg), [r], X, (y * 2.0**-140).astype(np.float32)))
+    return out
+
+
+@pytest.mark.parametrize("mode", ["daz", "ftz", "daz+ftz"])
+def test_attack_subnormal_inputs_and_underflow_score_the_same_bits_on_a_cpu_that_flushes_subnormals(digits, mode, tmp_path):
+    # Issue 14.8, FP modes: a CPU (or an in-process library) with DAZ reads subnormal inputs
+    # as 0 and with FTZ writes subnormal results as 0, in numpy's own loops and in every
+    # BLAS thread. A weight of a few 2^-149, a subnormal feature times 2^126, a head and an update
+    # that sum to a subnormal, or a deep mlp whose float64 logits underflow, then scored
+    # differently on such a machine, in the GEMM and on the fixed-order path alike: the
+    # bound's absolute term covers what flushing a computed value can lose, not an INPUT
+    # read as 0 (x_10 2^-128 times 2^126 is of order 1). Every batch must score the bits of
+    # a normal run and of the reference (which reads subnormal inputs as 0, F4).
+    batches = _flushing_batches(digits)
+    normal = {name: M.score_many(man, head, deltas, X, y).tolist() for name, man, head, deltas, X, y in batches}
+    flushed = {k: [float.fromhex(h) for h in v] for k, v in _in_fp_mode(mode, _SCORE_ALL, batches, tmp_path).items()}
+    assert {k: v for k, v in flushed.items() if v != normal[k]} == {}
+    for name, man, head, deltas, X, y in batches:
+        want = [reference_score(man, M.apply_update(head, d), X, y) for d in deltas]
+        assert normal[name] == want, name
+
+
+_MERGE_ALL = """
+import hashlib
+from fathom.ml import aggregate, artefacts, models
+head, update, combos, manifest = data
+digest = lambda arrays: {k: hashlib.sha256(arrays[k].tobytes()).hexdigest() for k in sorted(arrays)}
+out = {"models": digest(models.apply_update(head, update)),
+       "artefacts": digest(artefacts.apply_update(artefacts.Model(manifest, head),
+                                                  artefacts.Update(manifest, update)).arrays),
+       "combine": [digest(aggregate.combine(ds, ws, total=t)) for ds, ws, t in combos]}
+"""
+
+
+@pytest.mark.parametrize("mode", ["daz", "ftz", "daz+ftz"])
+def test_attack_a_merge_that_sums_to_a_subnormal_weight_is_the_same_bytes_on_a_cpu_that_flushes_subnormals(mode, tmp_path):
+    # The merged model's bytes are pinned and named by every oracle: a head of 1.5 * 2^-126
+    # plus an update of -2^-126 is 2^-127, a subnormal that FTZ writes as 0 (and an update's
+    # own subnormal weight DAZ reads as 0); a merge of 2^-126 weighted by 1/2 is 2^-127 in
+    # float64, which FTZ rounds to a float32 0, and by 1 - 2^-24 it is 2^-126 - 2^-150, where
+    # IEEE rounds up to 2^-126 and FTZ may not. Both `apply_update`s and `aggregate.combine`
+    # must give the same bytes in every FP mode: subnormal inputs and sums are zero of their sign.
+    from fathom.ml import aggregate, artefacts
+
+    manifest = M.make_manifest("softmax", 3, 2)
+    head = {"W0": np.zeros((3, 2), np.float32), "b0": np.zeros(2, np.float32)}
+    update = {"W0": np.zeros((3, 2), np.float32), "b0": np.zeros(2, np.float32)}
+    head["W0"][0, 0], update["W0"][0, 0] = 1.5 * 2.0**-126, -(2.0**-126)
+    head["W0"][1, 0], update["W0"][1, 1] = -3 * 2.0**-126, _subnormal(0x1234, -1)
+    head["b0"][1] = 2.0**-125
+    d1 = M.check_update(manifest, {"W0": np.full((3, 2), 2.0**-126, np.float32), "b0": np.array([2.0**-126, 1], np.float32)})
+    d2 = M.check_update(manifest, {"W0": np.full((3, 2), -(2.0**-125), np.float32), "b0": np.array([3 * 2.0**-126, 0], np.float32)})
+    combos = [([d1, d2], [1.0, 0.5], 1.0), ([d1], [0.5], 1.0), ([d1], [1 - 2.0**-24], 1.0), ([d1, d2], [1.0, 1.0], None)]
+    got = _in_fp_mode(mode, _MERGE_ALL, (head, update, combos, manifest), tmp_path)
+    digest = lambda arrays: {k: hashlib.sha256(arrays[k].tobytes()).hexdigest() for k in sorted(arrays)}
+    merged = M.apply_update(head, update)
+    want = {"models": digest(merged),
+            "artefacts": digest(artefacts.apply_update(artefacts.Model(manifest, head), artefacts.Update(manifest, update)).arrays),
+            "combine": [digest(aggregate.combine(ds, ws, total=t)) for ds, ws, t in combos]}
+    assert got == want
+    # and what they are: subnormal sums and inputs are zero of their sign
+    assert merged["W0"][0, 0] == 0 and merged["W0"][1, 1] == 0  # 0 + (-0): +0
+    assert np.signbit(M.check_update(manifest, update)["W0"][1, 1])  # the input itself: -0
+    assert update["W0"][1, 1] != 0  # (the caller's array is not written)
+    assert aggregate.combine([d1], [0.5], total=1.0)["W0"][0, 0] == 0  # 2^-127
+    assert aggregate.combine([d1], [1 - 2.0**-24], total=1.0)["W0"][0, 0] == 0  # 2^-126 - 2^-150
+
+
+_BOUND_ALL = """
+import hashlib
+import numpy as np
+from fathom.ml import models as M
+out = {}
+for name, man, params, X in data:
+    spec = M.model_spec(man)
+    grp = M._Group(spec, [M.check_params(spec, params)], 1)
+    Xc = M._features(spec, X)
+    with M._quiet():
+        Z, E = grp.outputs(spec, Xc)
+        exact = grp.exact_logits(spec, Xc, np.arange(len(X)), np.zeros(len(X), np.int64))
+    gap = np.abs(Z[:, :, 0].astype(np.float64) - exact)
+    out[name] = {"held": bool((gap <= E).all()), "worst": float((gap / E).max()),
+                 "fast": hashlib.sha256(np.ascontiguousarray(Z).tobytes()).hexdigest(),
+                 "exact": hashlib.sha256(exact.tobytes()).hexdigest()}
+"""
+
+
+@pytest.mark.parametrize("mode", ["daz", "ftz", "daz+ftz"])
+def test_the_error_bound_holds_when_the_gemm_flushes_its_underflowing_products_sums_and_hidden_values(mode, tmp_path):
+    # What DAZ and FTZ do to computed values: a product or partial sum below 2^-126 is written
+    # (FTZ) or read (DAZ) as 0, in the GEMM and in an mlp's next layer, where a hidden value
+    # read as 0 is multiplied by weights near 2^100. In a sum's tree a flushed node loses less
+    # than 2^-126 and an addition can only flush when both its operands are normal, so at most
+    # as many nodes as the tree has leaves flush: the bound's (d + 1) 2^-126 (`models._TINY`).
+    # Crafted: session 13's underflowing squares, products straddling 2^-126 with alternating
+    # signs (partial sums hover near 0), and an mlp whose hidden values are near 2^-126 with
+    # next-layer weights near 2^100. The fast logits change with the mode; the bound holds,
+    # and the fixed-order logits do not change.
+    rng = np.random.default_rng(8)
+    n, d = 200, 256
+    cases = []
+    sm = M.make_manifest("softmax", d, 4)
+    X = (rng.uniform(0.5, 1.5, (n, d)) * 1e-25).astype(np.float32)
+    W = np.zeros((d, 4), np.float32)
+    W[:, 0] = (rng.uniform(0.5, 1.5, d) * 1e25 / d).astype(np.float32)
+    W[:, 1] = np.nextafter(W[:, 0], np.float32(np.inf))
+    cases.append(("underflowing squares", sm, {"W0": W, "b0": np.zeros(4, np.float32)}, X))
+    X = (rng.uniform(0.5, 1.5, (n, d)) * 2.0**-63).astype(np.float32)
+    signs = np.where(np.arange(d) % 2, -1.0, 1.0)[:, None]
+    W = (rng.uniform(0.5, 1.5, (d, 4)) * 2.0**-63 * signs).astype(np.float32)
+    cases.append(("products straddling 2^-126", sm, {"W0": W, "b0": np.zeros(4, np.float32)}, X))
+    mlp = M.make_manifest("mlp", d, 4, 8)
+    W0 = (rng.uniform(0.5, 1.5, (d, 8)) * 2.0**-63 * signs).astype(np.float32)
+    W1 = (rng.standard_normal((8, 4)) * 2.0**100).astype(np.float32)
+    cases.append(("hidden values near 2^-126 times 2^100", mlp,
+                  {"W0": W0, "b0": np.zeros(8, np.float32), "W1": W1, "b1": np.zeros(4, np.float32)}, X))
+    got = _in_fp_mode(mode, _BOUND_ALL, cases, tmp_path)
+    normal = _in_fp_mode("none", _BOUND_ALL, cases, tmp_path)
+    assert {name: r["held"] for name, r in got.items()} == {name: True for name, *_ in cases}
+    assert all(r["held"] for r in normal.values())
+    assert all(got[name]["exact"] == normal[name]["exact"] for name in got)
+    changed = [name for name in got if got[name]["fast"] != normal[name]["fast"]]
+    assert "products straddling 2^-126" in changed and "hidden values near 2^-126 times 2^100" in changed
+
+
+@pytest.mark.parametrize("size", [10, M._FLUSH_STEP + 7])
+def test_subnormal_inputs_are_read_as_zero_of_their_sign_and_nothing_else_changes(size):
+    # `_flush_subnormals` (F4): exactly the values with a zero exponent field and a nonzero
+    # mantissa become zero of their sign, in any step of the check (the last one partial);
+    # zeros, the least normal numbers, infinities and NaN keep their bits; the caller's array
+    # is never written, and an array without subnormals is returned as it is (no copy).
+    bits = np.array([1, 0x7FFFFF, 0x80000001, 0x807FFFFF, 0x800000, 0x80800000, 0, 0x80000000, 0x7F800000,
+                     0x7FC00000], np.uint32)
+    want = np.array([0, 0, 0x80000000, 0x80000000, 0x800000, 0x80800000, 0, 0x80000000, 0x7F800000,
+                     0x7FC00000], np.uint32)
+    at = np.linspace(0, size - 1, len(bits)).astype(np.int64)
+    a = np.ones(size, np.float32)
+    a.view(np.uint32)[at] = bits
+    before = a.copy()
+    out = M._flush_subnormals(a)
+    assert out is not a and np.array_equal(a.view(np.uint32), before.view(np.uint32))
+    assert out.view(np.uint32)[at].tolist() == want.tolist()
+    rest = np.ones(size, bool)
+    rest[at] = False
+    assert (out[rest] == 1).all()
+    clean = np.where(rest, a, np.float32(2.0**-126))
+    assert M._flush_subnormals(clean) is clean
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_subnormal_feature_in_a_late_row_chunk_is_read_as_zero_on_every_scoring_path(digits, workers):
+    # The deferred check (`_prepare(defer=True)`): no serial pass over the features; each row
+    # chunk is checked on its worker, and one holding a subnormal makes `_totals` start again
+    # on the flushed features. Feature 6 of the last rows scaled into the subnormals, times a
+    # weight of 2^126: every path must score exactly what the flushed features score.
+    X, y = digits
+    Xs = X.copy()
+    Xs[-30:, 6] = (X[-30:, 6].astype(np.float64) * 2.0**-128).astype(np.float32)
+    flushed = Xs.copy()
+    flushed[-30:, 6] = np.where(X[-30:, 6] > 0, 0, flushed[-30:, 6])
+    assert M._has_subnormals(Xs) and not M._has_subnormals(flushed)
+    sm = M.make_manifest("softmax", 64, 10, metric="log_loss")
+    cand = {"W0": (np.random.default_rng(9).standard_normal((64, 10)) * 0.3).astype(np.float32),
+            "b0": np.zeros(10, np.float32)}
+    cand["W0"][6] = np.float32(2.0**126)
+    cand["W0"][6, 3] = np.float32(-(2.0**126))
+    kw = {"chunk_rows": 32, "workers": workers}
+    assert M.score_many(sm, _zero(sm), [cand], Xs, y, **kw).tolist() == M.score_many(sm, _zero(sm), [cand], flushed, y, **kw).tolist()
+    assert M.score(sm, cand, Xs, y, **kw) == M.score(sm, cand, flushed, y, **kw) == reference_score(sm, cand, flushed, y)
+    got, want = M.row_units(sm, _zero(sm), [cand], Xs, y, **kw), M.row_units(sm, _zero(sm), [cand], flushed, y, **kw)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    # a NaN and a subnormal: the features' own error, as before
+    Xs[-1, 7] = np.nan
+    with pytest.raises(M.ModelError, match="NaN or infinite"):
+        M.score_many(sm, _zero(sm), [cand], Xs, y, **kw)

@@ -219,3 +219,22 @@ def test_the_brief_names_the_confidence_within_the_table():
     for bad in (5_000, 9_999, "9900", True):
         with pytest.raises(SignificanceError):
             significance.confidence_of({"confidence_bps": bad})
+
+
+def test_paired_units_sums_exactly_on_the_int64_path_and_on_pythons_integers():
+    """`paired_units` sums in int64 while every square and their sum fit (|d| < 2^20), else
+    in Python integers (a loss's rows reach 2^44 units): both give the exact statistic."""
+    from fractions import Fraction
+
+    rng = np.random.default_rng(5)
+    for top in (2**20 - 1, 2**20, 2**44):
+        h = rng.integers(0, top, 5_000, dtype=np.int64)
+        c = rng.integers(0, top, 5_000, dtype=np.int64)
+        c[0], h[0] = top - 1, 0  # the largest difference this range allows
+        scale = Fraction(1, 2**20)
+        got = significance.paired_units(h, c, scale, True)
+        d = [int(a) - int(b) for a, b in zip(c, h)]
+        n = len(d)
+        mean = Fraction(sum(d), n) * scale
+        var = Fraction(sum(v * v for v in d) * n - sum(d) ** 2, n * (n - 1)) * scale * scale
+        assert got.mean == float(mean) and got.se == math.sqrt(float(var / n)), top

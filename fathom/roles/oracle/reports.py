@@ -234,10 +234,14 @@ class Reports:
             # the acceptance rule (F12): each candidate is reported as the head's recorded
             # score moved only by the part of its paired difference beyond the noise
             with _one_blas_thread():
+                # one pass: the same exact per-row units give the reports and the batch's
+                # decision below (G2), so both are the same on every kernel
+                scored = models.row_units(head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y,
+                                          workers=_WORKERS, progress=self.progress)
                 reported = significance.batch_reports(
                     head.manifest, head.arrays, [updates[i].arrays for i in valid], val.X, val.y, view["headScore"],
                     reader.params["resolution"], view["higherIsBetter"], significance.confidence_of(reader.opening_brief),
-                    workers=_WORKERS, progress=self.progress)
+                    workers=_WORKERS, scored=scored)
             for i, (q, diff) in zip(valid, reported):
                 scores[i] = INVALID if q is None else q
                 if diff is not None:
@@ -254,7 +258,7 @@ class Reports:
                     head.manifest, head.arrays, head_version,
                     [aggregate.Submission(i, updates[i].arrays, int(records[i][2]), records[i][0]) for i in valid],
                     val.X, val.y, protocol.SHARE_TOTAL, significance.confidence_of(reader.opening_brief),
-                    workers=_WORKERS)
+                    workers=_WORKERS, scored=scored)
             for i, units in decision.shares.items():
                 shares[i] = units
             # R5's caps: a share only where this report's own score beats the head; one vote
