@@ -171,7 +171,7 @@ import threading
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -2027,20 +2027,9 @@ def row_units(
     delta that does not fit, or non-finite outputs). For a paired test
     (`fathom.ml.significance`); metrics that are not means of per-row values raise.
     ``progress(done, total)``, if given, is called as the (row chunk, group) tasks finish."""
-    spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
-    if metric in _metrics.EXTRA_METRICS:
-        raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
-    with _features_first(X):
-        merged = [check_params(spec, head_params)] + _merge_all(spec, head_params, deltas, "nan")
-        index = [i for i, params in enumerate(merged) if params is not None]
-        units = np.zeros((X.shape[0], len(merged)), dtype=np.int64)
-        cols = np.zeros((X.shape[0], len(index)), dtype=np.int64)
-        _, ok = _totals(spec, [merged[i] for i in index], X, y, metric, chunk_rows, group, workers, True, rows_out=cols,
-                        progress=progress)
-    units[:, index] = cols
-    valid = np.zeros(len(merged), dtype=bool)
-    valid[index] = ok
-    return units, valid, Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+    return _units_of(manifest, X, y, metric,
+                     lambda spec: [check_params(spec, head_params)] + _merge_all(spec, head_params, deltas, "nan"),
+                     chunk_rows, group, workers, progress)
 
 
 def set_units(
@@ -2057,14 +2046,29 @@ def set_units(
     """`row_units` of whole parameter sets rather than of ``head + delta_i`` (no head column):
     (units, valid, scale), ``units`` int64 (rows, len(sets)). The same scorer, so the same
     kernel-independent values; `fathom.ml.aggregate` scores its merge trials with it."""
+    return _units_of(manifest, X, y, metric, lambda spec: [check_params(spec, p) for p in sets], chunk_rows, group,
+                     workers)
+
+
+def _units_of(manifest: Mapping[str, Any] | ModelSpec, X: Any, y: Any, metric: str | None,
+              make_sets: Callable[[ModelSpec], list[Any]], chunk_rows: int, group: int | None, workers: int,
+              progress: Any = None) -> tuple[np.ndarray, np.ndarray, Fraction]:
+    """(units, valid, scale) of the parameter sets `make_sets(spec)` returns, built once the
+    features are read (None: a set that cannot be scored, its column zero and not valid)."""
     spec, X, y, metric = _prepare(manifest, X, y, metric, defer=True)
     if metric in _metrics.EXTRA_METRICS:
         raise ModelError(f"metric {metric!r} is not a mean of per-row values: it has no per-row units")
     with _features_first(X):
-        checked = [check_params(spec, p) for p in sets]
-        units = np.zeros((X.shape[0], len(checked)), dtype=np.int64)
-        _, ok = _totals(spec, checked, X, y, metric, chunk_rows, group, workers, True, rows_out=units)
-    return units, np.asarray(ok, dtype=bool), Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
+        sets = make_sets(spec)
+        index = [i for i, params in enumerate(sets) if params is not None]
+        units = np.zeros((X.shape[0], len(sets)), dtype=np.int64)
+        cols = np.zeros((X.shape[0], len(index)), dtype=np.int64)
+        _, ok = _totals(spec, [sets[i] for i in index], X, y, metric, chunk_rows, group, workers, True, rows_out=cols,
+                        progress=progress)
+    units[:, index] = cols
+    valid = np.zeros(len(sets), dtype=bool)
+    valid[index] = ok
+    return units, valid, Fraction(1) if metric == "accuracy" else Fraction(ROW_GRID)
 
 
 def bounded_logits(manifest: Mapping[str, Any] | ModelSpec, sets: Sequence[Mapping[str, np.ndarray]], X: Any,

@@ -51,6 +51,20 @@ def near_copy_batch(seed: int):
 exact_logit_cosine = kernels.exact_logit_cosine
 
 
+def _summary(dec, X, y, head, deltas) -> dict:
+    """What a vote rests on, comparable across child processes: the batch's data digest, the
+    merged ids, shares, verdicts and merged bytes' digest."""
+    merged = b"" if dec.delta is None else b"".join(dec.delta[n].tobytes() for n in sorted(dec.delta))
+    return {
+        "data": hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in (
+            X, y, head["W0"], deltas[0]["W0"], deltas[1]["W0"]))).hexdigest()[:16],
+        "merged_ids": list(dec.merged_ids),
+        "shares": {str(i): s for i, s in sorted(dec.shares.items())},
+        "verdicts": {str(i): o.verdict for i, o in sorted(dec.outcomes.items())},
+        "merged": hashlib.sha256(merged).hexdigest()[:16],
+    }
+
+
 def decide_all() -> dict:
     """Every mirror batch decided as the oracle node decides (one BLAS thread per GEMM); and
     every near copy at a G3 threshold equal to its exact logit cosine (FATHOM_TEST_THRESHOLDS)."""
@@ -66,31 +80,16 @@ def decide_all() -> dict:
             subs = [aggregate.Submission(10 + i, d, 0, f"c{i}") for i, d in enumerate(deltas)]
             with threadpool_limits(1, "blas"):
                 dec = aggregate.decide(manifest, head, 0, subs, X, y, REWARD, workers=2)
-            merged = b"" if dec.delta is None else b"".join(dec.delta[n].tobytes() for n in sorted(dec.delta))
-            out["decisions"][f"{metric}/{seed}"] = {
-                "data": hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in (
-                    X, y, head["W0"], deltas[0]["W0"], deltas[1]["W0"]))).hexdigest()[:16],
-                "merged_ids": list(dec.merged_ids),
-                "shares": {str(i): s for i, s in sorted(dec.shares.items())},
-                "verdicts": {str(i): o.verdict for i, o in sorted(dec.outcomes.items())},
-                "lcb": {str(i): (o.own.lcb.hex() if o.own else None) for i, o in sorted(dec.outcomes.items())},
-                "merged": hashlib.sha256(merged).hexdigest()[:16],
-            }
+            out["decisions"][f"{metric}/{seed}"] = dict(
+                _summary(dec, X, y, head, deltas),
+                lcb={str(i): (o.own.lcb.hex() if o.own else None) for i, o in sorted(dec.outcomes.items())})
     for seed, threshold in json.loads(os.environ.get("FATHOM_TEST_THRESHOLDS", "{}")).items():
         manifest, head, deltas, X, y = near_copy_batch(int(seed))
         subs = [aggregate.Submission(10 + i, d, 0, f"c{i}") for i, d in enumerate(deltas)]
         with threadpool_limits(1, "blas"):
             dec = aggregate.decide(manifest, head, 0, subs, X, y, REWARD, workers=2,
                                    duplicate_cosine=float.fromhex(threshold))
-        merged = b"" if dec.delta is None else b"".join(dec.delta[n].tobytes() for n in sorted(dec.delta))
-        out["decisions"][f"near/{seed}"] = {
-            "data": hashlib.sha256(b"".join(np.ascontiguousarray(v).tobytes() for v in (
-                X, y, head["W0"], deltas[0]["W0"], deltas[1]["W0"]))).hexdigest()[:16],
-            "merged_ids": list(dec.merged_ids),
-            "shares": {str(i): s for i, s in sorted(dec.shares.items())},
-            "verdicts": {str(i): o.verdict for i, o in sorted(dec.outcomes.items())},
-            "merged": hashlib.sha256(merged).hexdigest()[:16],
-        }
+        out["decisions"][f"near/{seed}"] = _summary(dec, X, y, head, deltas)
     return out
 
 
