@@ -1196,3 +1196,37 @@ def test_a_subnormal_feature_in_a_late_row_chunk_is_read_as_zero_on_every_scorin
     Xs[-1, 7] = np.nan
     with pytest.raises(M.ModelError, match="NaN or infinite"):
         M.score_many(sm, _zero(sm), [cand], Xs, y, **kw)
+
+
+def test_a_canonical_validation_set_skips_the_row_check_and_scores_the_same_bits(digits, monkeypatch):
+    # `canonical_features` reads the features once as the scorer does (float32, subnormals as
+    # zero) and returns a read-only copy the scorer recognises: its row chunks are not checked
+    # for subnormals again (the node's validation set, batch after batch). An array made
+    # writeable again, or any other, is checked as before; the scores are the same bits.
+    X, y = digits
+    Xs = X.copy()
+    Xs[-30:, 6] = (X[-30:, 6].astype(np.float64) * 2.0**-128).astype(np.float32)
+    sm = M.make_manifest("softmax", 64, 10, metric="log_loss")
+    cand = {"W0": (np.random.default_rng(9).standard_normal((64, 10)) * 0.3).astype(np.float32),
+            "b0": np.zeros(10, np.float32)}
+    cand["W0"][6] = np.float32(2.0**126)
+    canon = M.canonical_features(Xs)
+    assert not canon.flags.writeable and not M._has_subnormals(canon) and M._has_subnormals(Xs)
+    checked = []
+    real = M._has_subnormals
+    # a row chunk of features: (rows, 64); the parameters' own checks are (64, 10) and (10,)
+    monkeypatch.setattr(M, "_has_subnormals", lambda a: (a.ndim == 2 and a.shape[1] == 64 and checked.append(a.shape))
+                        or real(a))
+    kw = {"chunk_rows": 32, "workers": 2}
+    want = M.score_many(sm, _zero(sm), [cand], Xs, y, **kw).tolist()
+    assert checked, "the plain features' row chunks are checked"
+    checked.clear()
+    assert M.score_many(sm, _zero(sm), [cand], canon, y, **kw).tolist() == want
+    assert np.array_equal(M.row_units(sm, _zero(sm), [cand], canon, y, **kw)[0],
+                          M.row_units(sm, _zero(sm), [cand], Xs, y, **kw)[0])
+    checked.clear()
+    M.score_many(sm, _zero(sm), [cand], canon, y, **kw)
+    assert checked == [], "a canonical set's rows are not checked again"
+    canon.flags.writeable = True  # it could be changed now: checked as any other
+    M.score_many(sm, _zero(sm), [cand], canon, y, **kw)
+    assert checked, "a canonical set made writeable is checked again"

@@ -21,6 +21,8 @@ new report as the batch's second-round report (`again`), so a restart sends that
 
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import json
 import os
@@ -77,7 +79,9 @@ class Reports:
             elif reader.brief.get("validation") != cid:
                 self._say(f"bounty {bounty_id}: the keyring now names validation set {reader.brief.get('validation')}; "
                           f"scoring on the committed one, {cid}")
-            self._validation[bounty_id] = val
+            # read as the scorer reads it once (F4: float32, subnormals as zero), so that no
+            # batch's scoring step checks its rows for subnormals again
+            self._validation[bounty_id] = dataclasses.replace(val, X=models.canonical_features(val.X))
         return self._validation[bounty_id]
 
     def _check_servable(self, bounty_id: int) -> None:
