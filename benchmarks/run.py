@@ -68,8 +68,9 @@ METHOD = {
               "(all-MiniLM-L6-v2 int8 on onnxruntime, one thread): median of 7 runs after a warm-up; accuracy = share "
               "of features mapped to the right column, per fixture.",
     "aggregation": "benchmarks/aggregate.py: scoring.aggregate_b32 = aggregate.decide (the whole batch decision, "
-                   "SPECIFICATION G1-G7) for 32 honest updates, softmax d=784, 10k rows, over models.score_many of the "
-                   "same 32 (as the oracle calls it), both on one BLAS thread, interleaved, medians of 5. "
+                   "SPECIFICATION G1-G7) for 32 honest updates, softmax d=784, 10k rows, given the exact per-row units of "
+                   "the oracle's scoring pass (decide(scored=), issue 14.8), over models.score_many of the same 32, "
+                   "both on one BLAS thread, interleaved, medians of 5. "
                    "aggregation.<data set>.<rule>: R5's one winner per batch against aggregate.decide, 4 batches by the "
                    "same contributors (same data, hyperparameters and seeds; one harmful) from the same seed model, on "
                    "scikit-learn's digits and on make_classification: final validation and held-out scores, share of "
