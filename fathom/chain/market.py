@@ -189,7 +189,7 @@ def decode_params(raw: bytes) -> dict[str, Any]:
 STAKE_SOURCES = ("wallet", "balance", "auto", "once")
 
 
-def _check_code(w3: Web3, contracts: Mapping[str, str], path: str) -> None:
+def _check_code(w3: Web3, contracts: Mapping[str, str], path: str, codes: Mapping[str, bytes]) -> None:
     """Review of m15, F1: the market runs its extension's code (by delegatecall) on its own
     storage and funds, and takes the extension's address from its deployer, so a market whose
     own code is genuine can still run a forged extension. Before a tool trusts a record, the
@@ -208,7 +208,9 @@ def _check_code(w3: Web3, contracts: Mapping[str, str], path: str) -> None:
         if recorded is not None and to_checksum_address(recorded) != to_checksum_address(extension):
             raise FathomError(f"{path} names the extension {recorded}, but the market runs the one at {extension}")
         named["BountyMarketExtension"] = extension
-    problems = code_mismatches(lambda a: w3.eth.get_code(to_checksum_address(a)), named)
+    # `codes`: what the caller read already (by checksum address); only the rest is fetched
+    problems = code_mismatches(lambda a: codes.get(to_checksum_address(a)) or w3.eth.get_code(to_checksum_address(a)),
+                               named)
     if problems:
         raise FathomError(f"{path}: " + "; ".join(problems) + ". If you edited the contracts, run `make abi`; "
                           "otherwise this deployment is not the code you audited: do not send it funds")
@@ -244,9 +246,10 @@ class Market:
                 f"is for chain {record['chain_id']}: set FATHOM_RPC_URL or FATHOM_NETWORK"
             )
         path = f"{settings.deployments_dir}/{settings.network}.json"
+        codes: dict[str, bytes] = {}  # address -> runtime code, read once for both checks
         for name, address in sorted(record["contracts"].items()):
             try:
-                code = w3.eth.get_code(to_checksum_address(address))
+                code = codes[to_checksum_address(address)] = bytes(w3.eth.get_code(to_checksum_address(address)))
             except ValueError:
                 raise FathomError(f"{path}: {name} address {address!r} is not an Ethereum address") from None
             if not code:
@@ -254,7 +257,7 @@ class Market:
                     f"{path} says {name} is at {address}, but the node at {settings.rpc_url} holds no code there "
                     "(was the chain restarted?): deploy again (`fathom deploy`, or `fathom devnet` for a local chain)"
                 )
-        _check_code(w3, record["contracts"], path)
+        _check_code(w3, record["contracts"], path, codes)
         key = private_key or settings.private_key
         sender = Sender.from_key(w3, key) if key else None
         return cls(w3, record["contracts"], sender, int(record.get("block") or 0))
