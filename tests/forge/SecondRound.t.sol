@@ -128,6 +128,19 @@ contract SecondRoundTest is CommitteeSuite {
         for (uint256 i = 0; i < 5; ++i) f[i] = market.claimable(oracles[i], ETH);
     }
 
+    /// @dev R9 after a withholding: members 3 and 4 (full) are paid fee/5 each, as without it;
+    ///      members 0-2 (partial or uncommitted) are not, their three shares are burned (beside
+    ///      `otherBurn`), and all five are spent, not refunded to the requester.
+    function _assertTwoPaidThreeBurned(uint256 id, uint256 otherBurn) internal view {
+        uint256 share = market.getBounty(id).oracleFeePerBatch / 5;
+        uint256[5] memory f = _fees();
+        assertEq(f[3], share, "a full member gets fee/5, not fee/2");
+        assertEq(f[4], share, "the other too");
+        assertEq(f[0] + f[1] + f[2], 0, "the partial or uncommitted reports are not paid");
+        assertEq(market.pendingBurn(ETH), 3 * share + otherBurn, "their shares are burned");
+        assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
+    }
+
     function _stakes() internal view returns (uint256[5] memory s) {
         for (uint256 i = 0; i < 5; ++i) (s[i],,) = registry.oracleInfo(oracles[i]);
     }
@@ -488,14 +501,7 @@ contract SecondRoundTest is CommitteeSuite {
         }
         _settle(id, recs, reps, 31);
         assertEq(market.getBounty(id).versionCount, 1, "decided: the honest version");
-        uint256 fee = market.getBounty(id).oracleFeePerBatch;
-        uint256 share = fee / 5;
-        uint256[5] memory f = _fees();
-        assertEq(f[3], share, "a colluding member gets fee/5, as without the withholding");
-        assertEq(f[4], share, "the other too");
-        assertEq(f[0] + f[1] + f[2], 0, "the uncommitted reports are not paid");
-        assertEq(market.pendingBurn(ETH), 3 * share, "their shares are burned");
-        assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
+        _assertTwoPaidThreeBurned(id, 0);
     }
 
     /// @dev The same capture with R7a alone: the withholder's junk update 2 is withheld from the
@@ -512,14 +518,7 @@ contract SecondRoundTest is CommitteeSuite {
         _settle(id, recs, reps, 31);
         assertEq(market.getBounty(id).nextBatch, 1, "decided in the first round");
         assertEq(market.getBounty(id).versionCount, 1, "with the version");
-        uint256 fee = market.getBounty(id).oracleFeePerBatch;
-        uint256 share = fee / 5;
-        uint256[5] memory f = _fees();
-        assertEq(f[3], share, "a full member gets fee/5, not fee/2");
-        assertEq(f[4], share, "the other too");
-        assertEq(f[0] + f[1] + f[2], 0, "the partial reports are not paid");
-        assertEq(market.pendingBurn(ETH), 3 * share + stake / 2, "their shares are burned, with half the junk's stake");
-        assertEq(market.getBounty(id).feesPaid, 5 * share, "and spent: not refunded to the requester");
+        _assertTwoPaidThreeBurned(id, stake / 2); // with half the junk's stake
     }
 
     // ------------------------------------------------------------------ (k) framing (review of R7b, F1)
