@@ -55,8 +55,8 @@ export class Wallet {
     const signer = await provider.getSigner(this.account);
     const tx = await call(market.contract.connect(signer));
     onSent(tx.hash);
-    const receipt = await tx.wait();
-    if (!receipt || receipt.status !== 1) throw new Error(`${what} ${tx.hash} failed`);
+    const receipt = await minedReceipt(provider, tx.hash, what);
+    if (receipt.status !== 1) throw new Error(`${what} ${tx.hash} failed`);
     let amount = 0n;
     for (const log of receipt.logs) {
       try {
@@ -67,6 +67,30 @@ export class Wallet {
       }
     }
     return { amount, hash: tx.hash, block: receipt.blockNumber };
+  }
+}
+
+/** How often the page asks for a sent transaction's receipt, and for how long. */
+export const RECEIPT_POLL_MS = 500;
+export const RECEIPT_WAIT_MS = 15 * 60_000;
+
+/**
+ * The receipt of transaction `hash`, asked for every RECEIPT_POLL_MS until it is mined. Not
+ * ethers' tx.wait(): that asks once, then again only when a new block appears, so on a chain
+ * that mines one block per transaction and then sits idle (anvil, ganache, `fathom devnet`) a
+ * receipt the node had not indexed at the first ask is never asked for again and the page
+ * waits forever. Gives up with a plain error after RECEIPT_WAIT_MS (the transaction may still
+ * be mined later: the wallet shows it).
+ */
+export async function minedReceipt(provider, hash, what = "the transaction", { interval = RECEIPT_POLL_MS, limit = RECEIPT_WAIT_MS } = {}) {
+  const deadline = Date.now() + limit;
+  for (;;) {
+    const receipt = await provider.getTransactionReceipt(hash);
+    if (receipt) return receipt;
+    if (Date.now() >= deadline) {
+      throw new Error(`${what} ${hash} was not mined within ${Math.round(limit / 60_000)} minutes: see your wallet for its state`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, interval));
   }
 }
 

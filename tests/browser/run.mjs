@@ -178,11 +178,18 @@ async function stopAll() {
  * test's account, eth_sendTransaction is signed with that account's key (held by this Node
  * process, reached through a Playwright binding) and sent to the local node as a raw
  * transaction; every other method is forwarded to the node as is.
+ *
+ * With `lateReceipts` (ms), the wallet's node answers eth_getTransactionReceipt with null for
+ * that long after it accepted a transaction, as a node whose index lags its chain does. On a
+ * chain that mines one block per transaction (anvil, ganache, `fathom devnet`) and then sits
+ * idle, a page that waits for the receipt by listening for new blocks (ethers' tx.wait())
+ * never sees it: the claim hangs. CI met this race by chance once; the option makes it certain.
  */
-function walletInitScript({ rpc, account, chainId = null }) {
+function walletInitScript({ rpc, account, chainId = null, lateReceipts = 0 }) {
   let id = 0;
   let connected = false;
   const calls = (window.__walletCalls = []);
+  const sentAt = new Map();
   async function node(method, params) {
     const res = await fetch(rpc, {
       method: "POST",
@@ -213,7 +220,14 @@ function walletInitScript({ rpc, account, chainId = null }) {
         case "eth_sendTransaction": {
           if (!connected) throw Object.assign(new Error("not connected"), { code: 4100 });
           const raw = await window.__fathomTestSign(params[0]);
-          return node("eth_sendRawTransaction", [raw]);
+          const hash = await node("eth_sendRawTransaction", [raw]);
+          sentAt.set(String(hash).toLowerCase(), Date.now());
+          return hash;
+        }
+        case "eth_getTransactionReceipt": {
+          const t = sentAt.get(String(params?.[0]).toLowerCase());
+          if (t !== undefined && Date.now() - t < lateReceipts) return null;
+          return node(method, params);
         }
         default:
           return node(method, params);
@@ -392,7 +406,8 @@ async function main() {
     const populated = await signer.populateTransaction({ to: tx.to, data: tx.data, value: tx.value ?? 0n, gasLimit: tx.gas ?? tx.gasLimit });
     return signer.signTransaction(populated);
   });
-  await wctx.addInitScript(walletInitScript, { rpc, account: w.address });
+  // receipts reported 1.5 s late: the claims must not depend on a later block (see walletInitScript)
+  await wctx.addInitScript(walletInitScript, { rpc, account: w.address, lateReceipts: 1500 });
   const balanceBefore = await provider.getBalance(w.address);
   const wp = await newPage(wctx, `${pageUrl({ rpc, market })}#/bounty/${bid}`);
   checkEq("wallet: the page offers to connect", await wp.getAttribute("#wallet", "data-state"), "disconnected");
@@ -441,7 +456,9 @@ async function main() {
   const payoutBlock = await provider.getBlockNumber();
   await wp.click(`button.claim-payout[data-submission="${payout.submission}"]`);
   await wp.waitForSelector("#wallet[data-state=payout-claimed]", { timeout: 60_000 }).catch(() => {});
-  checkEq("payouts: the wallet reports the claim", await wp.getAttribute("#wallet", "data-state"), "payout-claimed");
+  const payoutStatus = (await wp.textContent("#wallet-status")) ?? "";
+  check("payouts: the wallet reports the claim", (await wp.getAttribute("#wallet", "data-state")) === "payout-claimed",
+    `page shows ${JSON.stringify(await wp.getAttribute("#wallet", "data-state"))} with status ${JSON.stringify(payoutStatus)}`);
   checkEq("payouts: the amount claimed (PayoutClaimed event) is the payout", await wp.getAttribute("#wallet-status", "data-amount"), payout.amount);
   const iface = new ethers.Interface(["function claimPayout(address,uint256,uint256,uint256,bytes32[5])"]);
   const call = sent.slice(sentBefore).map((t) => iface.decodeFunctionData("claimPayout", t.data));
@@ -450,6 +467,8 @@ async function main() {
   const paid = await market_.queryFilter(market_.filters.PayoutClaimed(w.address), payoutBlock + 1, "latest");
   checkEq("chain: one PayoutClaimed event for the payout", paid.map((e) => [String(e.args.position), String(e.args.amount)]),
     [[String(payout.position), payout.amount]]);
+  // the page re-renders after the claim; body[data-status=ready] may still be the render before it
+  await wp.waitForSelector(`tr.payout.claimed[data-submission="${payout.submission}"]`, { timeout: 30_000 }).catch(() => {});
   await wp.waitForSelector("body[data-status=ready]", { timeout: 30_000 });
   check("payouts: the page shows it claimed, without a Claim button",
     (await wp.getAttribute(`tr.payout[data-submission="${payout.submission}"]`, "class"))?.includes("claimed")
