@@ -316,19 +316,25 @@ async function claimPayout(p, token) {
   }
 }
 
+/** Renders the view the address names. A render started later wins: an earlier one still
+ * reading the chain (a claim's re-render while the page reloads, say) is dropped, so stale
+ * data never replaces fresher data. */
+let renders = 0;
 async function route() {
   if (!app.market) return;
+  const seq = ++renders;
   const m = location.hash.match(/^#\/bounty\/(\d+)$/);
   setStatus("loading");
   clearError();
   try {
     const content = m ? await renderBounty(Number(m[1])) : await renderList();
+    if (seq !== renders) return;
     $("#view").replaceChildren(...content);
     document.body.dataset.view = m ? "bounty" : "list";
     await renderNetwork();
     setStatus("ready");
   } catch (e) {
-    showError(e);
+    if (seq === renders) showError(e);
   }
 }
 

@@ -327,6 +327,31 @@ async function main() {
   checkEq("page: no uncaught errors", page.errors, []);
   await page.close();
 
+  // --- a render that reads the chain slowly never replaces a later one: the bounty page reloads
+  // with its node's answers held, the reader goes to the list meanwhile, then the answers come
+  const slow = await newPage(context, `${pageUrl({ rpc, market })}#/bounty/${bid}`);
+  let holding = false;
+  const held = [];
+  await slow.route((url) => url.href.startsWith(rpc), async (r) => {
+    if (holding) await new Promise((release) => held.push(release));
+    await r.continue().catch(() => {});
+  });
+  holding = true;
+  await slow.click("#reload");
+  for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+  holding = false;
+  await slow.evaluate(() => { location.hash = "#/"; });
+  await slow.waitForSelector("body[data-view=list][data-status=ready]", { timeout: 30_000 });
+  const heldCount = held.length;
+  held.splice(0).forEach((release) => release());
+  // the reload's render, released, has a few seconds to (wrongly) draw the bounty over the list
+  await slow.waitForSelector("body[data-view=bounty]", { timeout: 8_000 }).catch(() => {});
+  check("page: a slow render does not replace a later one (the view stays the list the address names)",
+    heldCount > 0 && (await slow.getAttribute("body", "data-view")) === "list" && (await slow.locator("tr.bounty").count()) === round.bounties.length,
+    `held ${heldCount} requests; view ${await slow.getAttribute("body", "data-view")}`);
+  checkEq("page: no uncaught errors after the dropped render", slow.errors, []);
+  await slow.close();
+
   // --- privacy (issues 16, 17): each bounty's mode and largest epsilon from its brief, and the
   // statement of every merged update of each version, read with a committee member's disclosed
   // keys, through a gateway
