@@ -133,8 +133,10 @@ def play_round(chain: LocalChain, workdir: Path, store: Store, log: Any = print,
         parties[f"oracle{i}"] = Party(f"oracle{i}", generate_private_key())
     for i in range(6):
         parties[f"c{i}"] = Party(f"c{i}", generate_private_key())
-    for p in parties.values():
-        w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
+    funded = [w3.eth.send_transaction({"from": funder.address, "to": p.address, "value": 100 * WAD})
+              for p in parties.values()]
+    for tx in funded:  # anvil answers before it mines: a party's first send must see its funds
+        w3.eth.wait_for_transaction_receipt(tx, timeout=60)
 
     def market_for(p: Party) -> Market:
         return Market(w3, addresses, Sender.from_key(w3, p.key))

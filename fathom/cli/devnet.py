@@ -133,7 +133,8 @@ def _cmd_devnet(args: argparse.Namespace, settings: Settings) -> int:
                 key_file.write_text("0x" + key.hex() + "\n")
                 key_file.chmod(0o600)
                 key_file.with_suffix(".address").write_text(account_address(key) + "\n")
-                w3.eth.send_transaction({"from": funder, "to": account_address(key), "value": args.eth * 10**18})
+                funded = w3.eth.send_transaction({"from": funder, "to": account_address(key), "value": args.eth * 10**18})
+                w3.eth.wait_for_transaction_receipt(funded, timeout=60)  # anvil answers before it mines
                 accounts.append((account_address(key), key_file))
             env = {"FATHOM_RPC_URL": chain.url, "FATHOM_NETWORK": args.network,
                    "FATHOM_DEPLOYMENTS": str(settings.deployments_dir), "FATHOM_CONFIRMATIONS": "0"}

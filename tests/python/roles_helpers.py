@@ -87,7 +87,9 @@ class World:
 
     def new_party(self, name: str, eth: int = 100) -> Party:
         party = Party(name, generate_private_key())
-        self.w3.eth.send_transaction({"from": self.funder.address, "to": party.address, "value": eth * WAD})
+        funded = self.w3.eth.send_transaction({"from": self.funder.address, "to": party.address, "value": eth * WAD})
+        # anvil answers eth_sendTransaction before it mines: the party's first send must see its funds
+        self.w3.eth.wait_for_transaction_receipt(funded, timeout=60)
         self.market_for(party).ensure_key_published(public_key_of(party.key))
         return party
 

@@ -73,11 +73,11 @@ def newcomer(tmp_path_factory):
     proc = subprocess.Popen(["bash", "-eo", "pipefail", str(script)], cwd=repo, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        out, _ = proc.communicate(timeout=420)
+        out, _ = proc.communicate(timeout=900)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
-        pytest.fail(f"the walkthrough did not finish in 420 s:\n{out[-6000:]}\n{_logs(repo)}", pytrace=False)
+        pytest.fail(f"the walkthrough did not finish in 900 s:\n{out[-6000:]}\n{_logs(repo)}", pytrace=False)
     finally:
         try:  # anything it left behind: SIGTERM lets the devnet stop its chain
             os.killpg(proc.pid, signal.SIGTERM)

@@ -1102,8 +1102,10 @@ def _open_in_one_block(world: World, party, market, count: int, **overrides) -> 
 
 
 def _race(world: World, tmp_path, oracle, decoys: int, tag: str, zombies: int = 0) -> dict:
-    """A synced node ticks at head == seed block - 1 through an RPC of 50 ms per request, while
-    the chain mines the seed block 1.5 s later (automine off, a scaled-down slot)."""
+    """A synced node ticks at head == seed block - 1 through an RPC of 100 ms per request, while
+    the chain mines the seed block 3 s later (automine off, a scaled-down slot: the node's few
+    requests before recordSeed take about 0.5 s, main's 50 per 25 decoys 5 s; the slot was 1.5 s
+    at 50 ms, too little margin for a busy CI machine)."""
     from web3 import Web3
 
     from fathom.chain.client import Sender
@@ -1122,7 +1124,7 @@ def _race(world: World, tmp_path, oracle, decoys: int, tag: str, zombies: int = 
     seed_block = req.seed_block(at)
     mine(w3, seed_block - 1 - w3.eth.block_number)
     burned = req.market.functions.pendingBurn(ZERO_ADDRESS).call()
-    provider = _SlowRpc(world.chain.url, 0.05)
+    provider = _SlowRpc(world.chain.url, 0.1)
     slow = Web3(provider)
     errors: list[BaseException] = []
     started = threading.Event()
@@ -1144,10 +1146,10 @@ def _race(world: World, tmp_path, oracle, decoys: int, tag: str, zombies: int = 
     try:
         thread.start()
         started.wait(60)
-        time.sleep(1.5)  # the slot: the seed block is built with what reached the mempool
+        time.sleep(3)  # the slot: the seed block is built with what reached the mempool
         w3.provider.make_request("evm_mine", [])
         while thread.is_alive():  # later slots, until the node's tick is done
-            thread.join(1.5)
+            thread.join(3)
             w3.provider.make_request("evm_mine", [])
     finally:
         w3.provider.make_request("evm_setAutomine", [True])

@@ -491,15 +491,17 @@ def test_ipfs_cat_refuses_more_than_max_size(ipfs_api):
 
 
 def test_a_missing_cid_on_ipfs_is_a_clear_error_within_the_timeout(ipfs_api):
-    store = IpfsStore(ipfs_api, timeout=1)
+    # 3 s: the node's own timeout must answer before the client's (timeout + min(5, timeout));
+    # at 1 s a node stalled for a second on a busy machine let the client's fire first
+    store = IpfsStore(ipfs_api, timeout=3)
     started = time.monotonic()
-    with pytest.raises(CidNotFound, match=f"{ABSENT_CID} not found: the IPFS node .* within 1s"):
+    with pytest.raises(CidNotFound, match=f"{ABSENT_CID} not found: the IPFS node .* within 3s"):
         store.cat(ABSENT_CID, 100)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 12
     started = time.monotonic()
     with pytest.raises(CidNotFound):
         store.pin(ABSENT_CID)
-    assert time.monotonic() - started < 4
+    assert time.monotonic() - started < 12
     assert store.is_pinned(ABSENT_CID) is False
 
 
