@@ -344,7 +344,7 @@ async function main() {
   for (let i = 0; i < 100 && held.length === 0; i++) await sleep(100);
   // past ethers' 250 ms request cache: else the list's first request can be the same pending one
   // as the reload's (the same eth_call within 250 ms) and waits for it (CI met that)
-  await sleep(600);
+  await sleep(1000);
   holding = false;
   const heldCount = held.length;
   await slow.evaluate(() => { location.hash = "#/"; });
