@@ -51,12 +51,12 @@ export class Wallet {
   /** Sends `call(market contract signed by the account)`, waits for it, and sums `event`'s amounts. */
   async #send(market, call, event, what, onSent) {
     const provider = new ethers.BrowserProvider(this.ethereum, this.chainId);
-    provider.pollingInterval = 500;
     const signer = await provider.getSigner(this.account);
+    const fromBlock = await provider.getBlockNumber();
     const tx = await call(market.contract.connect(signer));
     onSent(tx.hash);
-    const receipt = await minedReceipt(provider, tx.hash, what);
-    if (receipt.status !== 1) throw new Error(`${what} ${tx.hash} failed`);
+    const receipt = await minedReceipt(provider, tx, what, { fromBlock });
+    if (receipt.status !== 1) throw new Error(`${what} ${receipt.hash} failed`);
     let amount = 0n;
     for (const log of receipt.logs) {
       try {
@@ -66,7 +66,7 @@ export class Wallet {
         /* another contract's log */
       }
     }
-    return { amount, hash: tx.hash, block: receipt.blockNumber };
+    return { amount, hash: receipt.hash, block: receipt.blockNumber };
   }
 }
 
@@ -75,20 +75,40 @@ export const RECEIPT_POLL_MS = 500;
 export const RECEIPT_WAIT_MS = 15 * 60_000;
 
 /**
- * The receipt of transaction `hash`, asked for every RECEIPT_POLL_MS until it is mined. Not
- * ethers' tx.wait(): that asks once, then again only when a new block appears, so on a chain
- * that mines one block per transaction and then sits idle (anvil, ganache, `fathom devnet`) a
- * receipt the node had not indexed at the first ask is never asked for again and the page
- * waits forever. Gives up with a plain error after RECEIPT_WAIT_MS (the transaction may still
- * be mined later: the wallet shows it).
+ * The receipt that decides sent transaction `tx` (an ethers TransactionResponse), asked for
+ * every RECEIPT_POLL_MS. Not ethers' tx.wait(): that asks once, then again only when a new
+ * block appears, so on a chain that mines one block per transaction and then sits idle (anvil,
+ * ganache, `fathom devnet`) a receipt the node had not indexed at the first ask is never asked
+ * for again and the page waits forever. Once the sender's nonce is spent without a receipt for
+ * `tx`, the wallet replaced it: the blocks from `fromBlock` (the head before sending) are read
+ * for the transaction that spent it. A speed-up (the same call at a higher fee) is followed to
+ * its receipt; a cancellation or any other replacement is a plain error. Gives up with a plain
+ * error after RECEIPT_WAIT_MS (the transaction may still be mined later: the wallet shows it).
  */
-export async function minedReceipt(provider, hash, what = "the transaction", { interval = RECEIPT_POLL_MS, limit = RECEIPT_WAIT_MS } = {}) {
+export async function minedReceipt(provider, tx, what = "the transaction",
+  { fromBlock, interval = RECEIPT_POLL_MS, limit = RECEIPT_WAIT_MS } = {}) {
   const deadline = Date.now() + limit;
+  let scan = fromBlock; // the first block not yet read for a replacement
   for (;;) {
-    const receipt = await provider.getTransactionReceipt(hash);
+    const receipt = await provider.getTransactionReceipt(tx.hash);
     if (receipt) return receipt;
+    if ((await provider.getTransactionCount(tx.from, "latest")) > tx.nonce) {
+      const head = await provider.getBlockNumber();
+      for (; scan <= head; scan++) {
+        const block = await provider.getBlock(scan, true);
+        if (!block) break;
+        const other = block.prefetchedTransactions.find((t) => t.from === tx.from && t.nonce === tx.nonce);
+        if (!other) continue;
+        if (other.hash === tx.hash) break; // mined, its receipt not indexed yet: ask again
+        const replaced = await provider.getTransactionReceipt(other.hash);
+        if (!replaced) break; // the same, for the replacement
+        if (other.to === tx.to && other.data === tx.data && other.value === tx.value) return replaced; // sped up
+        const cancelled = other.to === tx.from && other.data === "0x" && other.value === 0n;
+        throw new Error(`${what} ${tx.hash} was ${cancelled ? "cancelled" : "replaced"} in your wallet by ${other.hash}`);
+      }
+    }
     if (Date.now() >= deadline) {
-      throw new Error(`${what} ${hash} was not mined within ${Math.round(limit / 60_000)} minutes: see your wallet for its state`);
+      throw new Error(`${what} ${tx.hash} was not mined within ${Math.round(limit / 60_000)} minutes: see your wallet for its state`);
     }
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
