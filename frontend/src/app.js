@@ -282,12 +282,13 @@ function privacySection(p, b) {
 function payoutSection(b, you, token) {
   const mine = you ? b.payouts.filter((p) => p.contributor === you) : [];
   if (mine.length === 0) return [];
+  const otherChain = app.wallet?.chainId !== app.market.chainId; // the wallet would send it elsewhere
   const rows = mine.map((p) => h("tr", { class: `payout${p.claimed ? " claimed" : ""}`, dataset: { submission: String(p.submission) } },
     h("td", {}, `#${p.submission}`),
     h("td", { class: "num" }, String(p.batch)),
     amountCell(p.amount, token, "amount"),
     h("td", {}, p.claimed ? "claimed" : h("button", { type: "button", class: "claim-payout", dataset: { submission: String(p.submission) },
-      onclick: () => claimPayout(p, token) }, "Claim")),
+      disabled: otherChain || app.busy, onclick: () => claimPayout(p, token) }, "Claim")),
   ));
   return [
     h("h3", {}, `Your one-off payouts (${mine.length})`),
@@ -298,7 +299,7 @@ function payoutSection(b, you, token) {
 
 async function claimPayout(p, token) {
   const w = app.wallet;
-  if (!w?.account || app.busy) return;
+  if (!w?.account || app.busy || w.chainId !== app.market.chainId) return;
   app.busy = true;
   document.querySelectorAll("button.claim-payout").forEach((b) => (b.disabled = true));
   walletStatus(`Confirm the claim of submission #${p.submission}'s payout in your wallet…`);
@@ -332,6 +333,7 @@ async function route() {
     $("#view").replaceChildren(...content);
     document.body.dataset.view = m ? "bounty" : "list";
     await renderNetwork();
+    if (seq !== renders) return;
     setStatus("ready");
   } catch (e) {
     if (seq === renders) showError(e);

@@ -73,39 +73,60 @@ export class Wallet {
 /** How often the page asks for a sent transaction's receipt, and for how long. */
 export const RECEIPT_POLL_MS = 500;
 export const RECEIPT_WAIT_MS = 15 * 60_000;
+/** Rounds between two looks for a replacement (the sender's nonce), and blocks read per look. */
+const NONCE_EVERY = 4;
+const BLOCKS_PER_LOOK = 20;
+/** Blocks read again at each look: a block read from a node on a stale fork is read once more. */
+const REREAD = 3;
 
 /**
  * The receipt that decides sent transaction `tx` (an ethers TransactionResponse), asked for
  * every RECEIPT_POLL_MS. Not ethers' tx.wait(): that asks once, then again only when a new
  * block appears, so on a chain that mines one block per transaction and then sits idle (anvil,
  * ganache, `fathom devnet`) a receipt the node had not indexed at the first ask is never asked
- * for again and the page waits forever. Once the sender's nonce is spent without a receipt for
- * `tx`, the wallet replaced it: the blocks from `fromBlock` (the head before sending) are read
- * for the transaction that spent it. A speed-up (the same call at a higher fee) is followed to
- * its receipt; a cancellation or any other replacement is a plain error. Gives up with a plain
- * error after RECEIPT_WAIT_MS (the transaction may still be mined later: the wallet shows it).
+ * for again and the page waits forever.
+ *
+ * Every NONCE_EVERY rounds, when the sender's nonce is spent and `tx` is not in a block, the
+ * wallet replaced it: the blocks from `fromBlock` (the head before sending; the last REREAD
+ * again at each look, BLOCKS_PER_LOOK at most) are read for the transaction that spent it. A
+ * speed-up (the same call at a higher fee) is followed to its receipt; a cancellation or any
+ * other replacement is a plain error. A failed request (a rate limit, a blip) is asked again
+ * next round; a wallet that switched chains ends the wait with a plain error. Gives up after
+ * RECEIPT_WAIT_MS (the transaction may still be mined later: the wallet shows it).
  */
 export async function minedReceipt(provider, tx, what = "the transaction",
   { fromBlock, interval = RECEIPT_POLL_MS, limit = RECEIPT_WAIT_MS } = {}) {
   const deadline = Date.now() + limit;
+  const same = (a, b) => (a ?? "").toLowerCase() === (b ?? "").toLowerCase();
   let scan = fromBlock; // the first block not yet read for a replacement
-  for (;;) {
-    const receipt = await provider.getTransactionReceipt(tx.hash);
-    if (receipt) return receipt;
-    if ((await provider.getTransactionCount(tx.from, "latest")) > tx.nonce) {
-      const head = await provider.getBlockNumber();
-      for (; scan <= head; scan++) {
-        const block = await provider.getBlock(scan, true);
-        if (!block) break;
-        const other = block.prefetchedTransactions.find((t) => t.from === tx.from && t.nonce === tx.nonce);
-        if (!other) continue;
-        if (other.hash === tx.hash) break; // mined, its receipt not indexed yet: ask again
-        const replaced = await provider.getTransactionReceipt(other.hash);
-        if (!replaced) break; // the same, for the replacement
-        if (other.to === tx.to && other.data === tx.data && other.value === tx.value) return replaced; // sped up
-        const cancelled = other.to === tx.from && other.data === "0x" && other.value === 0n;
-        throw new Error(`${what} ${tx.hash} was ${cancelled ? "cancelled" : "replaced"} in your wallet by ${other.hash}`);
+  for (let round = 0; ; round++) {
+    try {
+      const receipt = await provider.getTransactionReceipt(tx.hash);
+      if (receipt) return receipt;
+      if (round % NONCE_EVERY === NONCE_EVERY - 1 && (await provider.getTransactionCount(tx.from, "latest")) > tx.nonce
+          && (await provider.getTransaction(tx.hash))?.blockNumber == null) {
+        const head = await provider.getBlockNumber();
+        scan = Math.max(fromBlock, Math.min(scan, head - REREAD + 1));
+        for (const end = Math.min(head, scan + BLOCKS_PER_LOOK - 1); scan <= end; scan++) {
+          const block = await provider.getBlock(scan, true);
+          if (!block) break; // this node is behind: the same height next look
+          const other = block.prefetchedTransactions.find((t) => same(t.from, tx.from) && t.nonce === tx.nonce);
+          if (!other) continue;
+          if (same(other.hash, tx.hash)) break; // mined, its receipt not indexed yet: ask again
+          const replaced = await provider.getTransactionReceipt(other.hash);
+          if (!replaced) break; // the same, for the replacement
+          if (same(other.to, tx.to) && same(other.data, tx.data) && other.value === tx.value) return replaced; // sped up
+          const cancelled = same(other.to, tx.from) && other.data === "0x" && other.value === 0n;
+          throw Object.assign(new Error(`${what} ${tx.hash} was ${cancelled ? "cancelled" : "replaced"} in your wallet by ${other.hash}`),
+            { replaced: true });
+        }
       }
+    } catch (e) {
+      if (e?.replaced) throw e;
+      if (e?.code === "NETWORK_ERROR") {
+        throw new Error(`the wallet switched networks while ${what} ${tx.hash} was pending: see your wallet for its state`);
+      }
+      /* a failed request: ask again next round */
     }
     if (Date.now() >= deadline) {
       throw new Error(`${what} ${tx.hash} was not mined within ${Math.round(limit / 60_000)} minutes: see your wallet for its state`);

@@ -281,6 +281,8 @@ async function main() {
   if (!["anvil", "ganache"].includes(chainKind)) throw new Error(`--chain must be anvil or ganache, not ${chainKind}`);
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run \`bash tools/chromium.sh\` (installs Debian's chromium) or set CHROMIUM_PATH`);
   await run(process.execPath, [join(ROOT, "frontend", "build.mjs")]);
+  // the claims' wait for their receipts, against a mocked node (imported once the page is built)
+  await (await import("./receipts.mjs")).receiptChecks(check);
   workdir = mkdtempSync(join(tmpdir(), "fathom-browser-"));
   say(`running a demo round on ${chainKind} (about a minute; files in ${workdir})`);
   const [round, site] = await Promise.all([startRound(), startServer()]);
@@ -515,6 +517,20 @@ async function main() {
   await wp.waitForSelector(`tr.payout[data-submission="${payout.submission}"]`, { timeout: 15_000 }).catch(() => {});
   checkEq("payouts: the page lists it with its amount (wei)",
     await wp.getAttribute(`tr.payout[data-submission="${payout.submission}"] td.amount`, "data-wei"), payout.amount);
+  // the same account's wallet on another chain sees the payout but cannot claim it (its wallet
+  // would send the claim to that chain)
+  const xctx = await browser.newContext();
+  await xctx.exposeBinding("__fathomTestSign", () => {
+    throw new Error("the page must not send a transaction from a wallet on another chain");
+  });
+  await xctx.addInitScript(walletInitScript, { rpc, account: w.address, chainId: "0x1" });
+  const xp = await newPage(xctx, `${pageUrl({ rpc, market })}#/bounty/${bid}`);
+  await xp.click("#connect");
+  const xbutton = `button.claim-payout[data-submission="${payout.submission}"]`;
+  await xp.waitForSelector(xbutton, { timeout: 15_000 }).catch(() => {});
+  check("payouts: a wallet on another chain sees the payout, its Claim button disabled",
+    (await xp.$(xbutton)) !== null && !(await xp.isEnabled(xbutton)));
+  await xctx.close();
   const sentBefore = sent.length;
   const payoutBlock = await provider.getBlockNumber();
   await wp.evaluate(() => { window.__fathomSpeedUpNext = true; }); // and the wallet speeds it up
