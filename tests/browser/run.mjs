@@ -377,8 +377,9 @@ async function main() {
   await slow.waitForSelector("body[data-view=bounty]", { timeout: 8_000 }).catch(() => {});
   check("page: a slow render does not replace a later one (the view stays the list the address names)",
     heldCount > 0 && listFirst && (await slow.getAttribute("body", "data-view")) === "list"
-      && (await slow.locator("tr.bounty").count()) === round.bounties.length,
-    `held ${heldCount} requests; the list drawn while they were held: ${listFirst}; view ${await slow.getAttribute("body", "data-view")}`);
+      && (await slow.getAttribute("body", "data-status")) === "ready" && (await slow.locator("tr.bounty").count()) === round.bounties.length,
+    `held ${heldCount} requests; the list drawn while they were held: ${listFirst}; view ${await slow.getAttribute("body", "data-view")}, `
+      + `status ${await slow.getAttribute("body", "data-status")}`);
   checkEq("page: no uncaught errors after the dropped render", slow.errors, []);
   await slow.close();
 
