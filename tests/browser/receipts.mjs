@@ -22,7 +22,8 @@ async function signed(over = {}) {
     chainId: CHAIN, type: 2, maxFeePerGas: 10n, maxPriorityFeePerGas: 1n, ...over }));
 }
 
-function txJson(t, n = null, index = null) {
+/** Signed transaction `t` as a node shows it (eth_getTransactionByHash): pending, or at height `n`. */
+export function txJson(t, n = null, index = null) {
   return { hash: t.hash, from: t.from, to: t.to, nonce: q(t.nonce), gas: q(t.gasLimit), input: t.data, value: q(t.value),
     chainId: q(t.chainId), type: q(t.type), maxFeePerGas: q(t.maxFeePerGas), maxPriorityFeePerGas: q(t.maxPriorityFeePerGas),
     gasPrice: q(t.maxFeePerGas), accessList: [], r: t.signature.r, s: t.signature.s, yParity: q(t.signature.yParity),

@@ -173,15 +173,6 @@ async function stopAll() {
 
 // ------------------------------------------------------------------ the wallet injected into the page
 
-/** Transaction `t` (signed, never sent) as a node shows a pending one (eth_getTransactionByHash). */
-function pendingJson(t) {
-  const q = (v) => ethers.toQuantity(v);
-  return { hash: t.hash, from: t.from, to: t.to, nonce: q(t.nonce), gas: q(t.gasLimit), input: t.data, value: q(t.value),
-    chainId: q(t.chainId), type: q(t.type), maxFeePerGas: q(t.maxFeePerGas), maxPriorityFeePerGas: q(t.maxPriorityFeePerGas),
-    gasPrice: q(t.maxFeePerGas), accessList: [], r: t.signature.r, s: t.signature.s, yParity: q(t.signature.yParity),
-    v: q(t.signature.yParity), blockHash: null, blockNumber: null, transactionIndex: null };
-}
-
 /**
  * A minimal EIP-1193 provider (window.ethereum): eth_requestAccounts/eth_accounts answer the
  * test's account, eth_sendTransaction is signed with that account's key (held by this Node
@@ -282,7 +273,8 @@ async function main() {
   if (!existsSync(CHROMIUM)) throw new Error(`no browser at ${CHROMIUM}: run \`bash tools/chromium.sh\` (installs Debian's chromium) or set CHROMIUM_PATH`);
   await run(process.execPath, [join(ROOT, "frontend", "build.mjs")]);
   // the claims' wait for their receipts, against a mocked node (imported once the page is built)
-  await (await import("./receipts.mjs")).receiptChecks(check);
+  const receipts = await import("./receipts.mjs");
+  await receipts.receiptChecks(check);
   workdir = mkdtempSync(join(tmpdir(), "fathom-browser-"));
   say(`running a demo round on ${chainKind} (about a minute; files in ${workdir})`);
   const [round, site] = await Promise.all([startRound(), startServer()]);
@@ -469,7 +461,7 @@ async function main() {
     const faster = await signer.signTransaction({ ...populated, ...fees(2n) });
     const first = ethers.Transaction.from(raw);
     spedUp.push({ first: first.hash, mined: ethers.Transaction.from(faster).hash });
-    return { raw: faster, shown: pendingJson(first) };
+    return { raw: faster, shown: receipts.txJson(first) }; // as a node shows it pending
   });
   // receipts reported 1.5 s late: the claims must not depend on a later block (see walletInitScript)
   await wctx.addInitScript(walletInitScript, { rpc, account: w.address, lateReceipts: 1500 });
